@@ -1,0 +1,11 @@
+/** In-process SOPS v3 (YAML and JSON stores, AES-256-GCM values, age master keys). */
+export * from "./dataKey.js"
+export * from "./document.js"
+export * from "./goFormat.js"
+export * from "./jsonCodec.js"
+export * from "./mac.js"
+export * from "./metadata.js"
+export * from "./tree.js"
+export * from "./valueCipher.js"
+export * from "./walk.js"
+export * from "./yamlCodec.js"

@@ -1,0 +1,209 @@
+/**
+ * YAML text ⇄ SOPS tree, following the sops YAML store:
+ *
+ * - every document in a stream is one branch; each must be a mapping (or empty);
+ * - each comment line becomes a comment item of the mapping or sequence that
+ *   holds it (sops encrypts it with that collection's path). Own-line
+ *   comments belong to the collection at whose level they sit; the comment
+ *   of a scalar value (before it or on its line) belongs to the mapping or
+ *   sequence holding the value;
+ * - aliases are expanded in place (sops reads the node an alias points to);
+ *   `<<` is an ordinary key, as in sops;
+ * - output uses a 4-space indent with indented sequences, like sops.
+ */
+import { Effect } from "effect"
+import {
+  Document,
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  type Node,
+  Pair,
+  parseAllDocuments,
+  Scalar,
+  YAMLMap,
+  YAMLSeq
+} from "yaml"
+import { SopsFormatError } from "../errors.js"
+import {
+  branch,
+  comment,
+  entry,
+  isComment,
+  sequence,
+  type SopsBranch,
+  type SopsComment,
+  type SopsEntry,
+  type SopsValue
+} from "./tree.js"
+
+class YamlShapeError extends Error {}
+
+const commentLines = (text: string | null | undefined): Array<SopsComment> =>
+  text === null || text === undefined || text === ""
+    ? []
+    : text.split("\n").filter((line) => line !== "").map(comment)
+
+const scalarValue = (node: Scalar): SopsValue => {
+  const v: unknown = node.value
+  if (v === null || v === undefined) return null
+  if (typeof v === "string" || typeof v === "bigint" || typeof v === "boolean") return v
+  if (typeof v === "number") return v
+  if (v instanceof Uint8Array) return v
+  return String(node.source ?? v)
+}
+
+const keyString = (node: unknown): string => {
+  if (isScalar(node) && typeof node.value === "string") return node.value
+  throw new YamlShapeError("only string keys are supported")
+}
+
+const toValue = (node: unknown, doc: Document, depth: number): SopsValue => {
+  if (depth > 256) throw new YamlShapeError("document nests too deeply")
+  if (node === null || node === undefined) return null
+  if (isAlias(node)) return toValue(node.resolve(doc), doc, depth + 1)
+  if (isScalar(node)) return scalarValue(node)
+  if (isMap(node)) return toBranch(node, doc, depth + 1)
+  if (isSeq(node)) {
+    const items: Array<SopsValue | SopsComment> = [...commentLines(node.commentBefore)]
+    for (const item of node.items) {
+      const leaf = isScalar(item) || isAlias(item) || item === null
+      if (isScalar(item) || isMap(item) || isSeq(item) || isAlias(item)) items.push(...commentLines(item.commentBefore))
+      if (leaf && item !== null) items.push(...commentLines(item.comment))
+      items.push(toValue(item, doc, depth + 1))
+    }
+    items.push(...commentLines(node.comment))
+    return sequence(items)
+  }
+  throw new YamlShapeError("unsupported YAML node")
+}
+
+const toBranch = (node: YAMLMap, doc: Document, depth: number): SopsBranch => {
+  const items: Array<SopsEntry | SopsComment> = [...commentLines(node.commentBefore)]
+  for (const pair of node.items) {
+    if (!isPair(pair)) throw new YamlShapeError("unsupported mapping item")
+    const keyNode: unknown = pair.key
+    const key = keyString(keyNode)
+    if (isScalar(keyNode)) items.push(...commentLines(keyNode.commentBefore), ...commentLines(keyNode.comment))
+    const value: unknown = pair.value
+    if (isScalar(value) || isAlias(value)) items.push(...commentLines(value.commentBefore), ...commentLines(value.comment))
+    items.push(entry(key, toValue(value, doc, depth)))
+  }
+  items.push(...commentLines(node.comment))
+  return branch(items)
+}
+
+const documentToBranch = (doc: Document): SopsBranch => {
+  const leading = commentLines(doc.commentBefore)
+  const trailing = commentLines(doc.comment)
+  const contents: unknown = doc.contents
+  let body: SopsBranch
+  if (contents === null || contents === undefined || (isScalar(contents) && contents.value === null)) {
+    body = branch([])
+  } else if (isMap(contents)) {
+    body = toBranch(contents, doc, 0)
+  } else if (isAlias(contents)) {
+    const target = contents.resolve(doc)
+    if (!isMap(target)) throw new YamlShapeError("YAML documents must be mappings")
+    body = toBranch(target, doc, 0)
+  } else if (isSeq(contents)) {
+    throw new YamlShapeError("YAML documents that are sequences are not supported")
+  } else {
+    throw new YamlShapeError("YAML documents that are values are not supported")
+  }
+  return branch([...leading, ...body.items, ...trailing])
+}
+
+/** Parses a YAML stream into one branch per document. */
+export const parseYaml = (text: string): Effect.Effect<ReadonlyArray<SopsBranch>, SopsFormatError> =>
+  Effect.try({
+    try: () => {
+      const docs = parseAllDocuments(text, { intAsBigInt: true, prettyErrors: false })
+      if (!Array.isArray(docs)) return []
+      const out: Array<SopsBranch> = []
+      for (const doc of docs) {
+        const first = doc.errors[0]
+        if (first !== undefined) throw new YamlShapeError(`invalid YAML (${first.code})`)
+        out.push(documentToBranch(doc))
+      }
+      return out
+    },
+    catch: (e) => new SopsFormatError({ reason: e instanceof YamlShapeError ? e.message : "invalid YAML" })
+  })
+
+// ---------------------------------------------------------------------------
+// Emission
+
+const scalarNode = (v: Exclude<SopsValue, SopsBranch | { readonly _tag: "Sequence" }>): Scalar => {
+  if (v instanceof Uint8Array) {
+    const s = new Scalar(Buffer.from(v).toString("base64"))
+    s.tag = "tag:yaml.org,2002:binary"
+    return s
+  }
+  const s = new Scalar(v)
+  // floats that happen to be integral keep a fraction so they read back as floats
+  if (typeof v === "number" && Number.isInteger(v)) s.minFractionDigits = 1
+  return s
+}
+
+const joinComments = (cs: ReadonlyArray<SopsComment>): string | undefined =>
+  cs.length === 0 ? undefined : cs.map((c) => c.text).join("\n")
+
+const toNode = (v: SopsValue): Node => {
+  if (v === null || typeof v !== "object" || v instanceof Uint8Array) return scalarNode(v)
+  if (v._tag === "Branch") return toMap(v)
+  const seq = new YAMLSeq()
+  let pending: Array<SopsComment> = []
+  for (const item of v.items) {
+    if (isComment(item)) {
+      pending.push(item)
+      continue
+    }
+    const node = toNode(item)
+    const before = joinComments(pending)
+    if (before !== undefined) node.commentBefore = before
+    pending = []
+    seq.items.push(node)
+  }
+  const trailing = joinComments(pending)
+  if (trailing !== undefined) seq.comment = trailing
+  return seq
+}
+
+const toMap = (b: SopsBranch): YAMLMap => {
+  const map = new YAMLMap()
+  let pending: Array<SopsComment> = []
+  for (const item of b.items) {
+    if (item._tag === "Comment") {
+      pending.push(item)
+      continue
+    }
+    const key = new Scalar(item.key)
+    const before = joinComments(pending)
+    if (before !== undefined) key.commentBefore = before
+    pending = []
+    map.items.push(new Pair(key, toNode(item.value)))
+  }
+  const trailing = joinComments(pending)
+  if (trailing !== undefined) map.comment = trailing
+  return map
+}
+
+/** Emits branches as a YAML stream (one document per branch). */
+export const emitYaml = (branches: ReadonlyArray<SopsBranch>): string =>
+  branches
+    .map((b, i) => {
+      const doc = new Document()
+      const map = toMap(b)
+      // a branch with only comments has no key to hang them on
+      if (map.items.length === 0 && map.comment) {
+        doc.comment = map.comment
+        map.comment = null
+      }
+      doc.contents = map
+      const text = doc.toString({ indent: 4, indentSeq: true, lineWidth: 0, minContentWidth: 0 })
+      return i === 0 ? text : `---\n${text}`
+    })
+    .join("")
