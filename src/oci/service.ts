@@ -1,0 +1,484 @@
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { Context, Deferred, Duration, Effect, Layer, Option, Ref, Schedule, Schema, type Scope } from "effect"
+import { TokenCache, type RegistryCredentials } from "./auth.js"
+import { LayerCache, type CacheStatus, type GcReport, type VerifyOnHit } from "./cache.js"
+import { RegistryClient } from "./client.js"
+import {
+  DigestMismatch,
+  InvalidImageConfig,
+  NoMatchingPlatform,
+  OciStorageError,
+  UnsupportedMediaType,
+  type OciError
+} from "./errors.js"
+import {
+  formatPlatform,
+  hostPlatform,
+  ImageConfig,
+  ImageIndex,
+  ImageManifest,
+  isIndexMediaType,
+  isManifestMediaType,
+  layerCompression,
+  selectPlatform,
+  type Descriptor
+} from "./manifest.js"
+import { buildProcessManifest, ProcessManifest } from "./processManifest.js"
+import { formatReference, parseReference, type ImageReference } from "./reference.js"
+import { checkHost, isAllowListed, splitHostPort, type SsrfPolicy } from "./ssrf.js"
+import { OciFailure, toOciError, Transport } from "./transport.js"
+import { RootfsUnpacker } from "./unpack.js"
+
+/** Plain options; the daemon maps its config onto these. */
+export interface OciOptions {
+  readonly dataDir: string
+  readonly usernsBase: number
+  readonly usernsSize: number
+  /** `host:port` entries reachable over plain HTTP and at internal addresses. */
+  readonly insecureRegistries: ReadonlyArray<string>
+  /** `host:port` of the node's own hosted registry (treated like an insecure registry). */
+  readonly hostedRegistry?: string
+  readonly cacheVerifyOnHit: VerifyOnHit
+  readonly cacheRetentionDays: number
+  /** GC loop period; 0 disables the loop (manual GC still works). */
+  readonly cacheGcIntervalHours: number
+  readonly maxUnpackedMb: number
+  /** Entry cap per image (default 500 000). */
+  readonly maxEntries?: number
+  /** Parallel blob downloads per pull (default 3). */
+  readonly downloadConcurrency?: number
+  /** Shift ownership by usernsBase; default: when running as root. */
+  readonly shiftOwnership?: boolean
+  /** Platform to select from indexes; default linux/<host arch>. */
+  readonly platform?: { readonly os: string; readonly architecture: string; readonly variant?: string }
+  /** Transport retry tuning (tests). */
+  readonly maxAttempts?: number
+  readonly backoffMs?: number
+}
+
+export interface PullProgress {
+  readonly reference: string
+  readonly phase: "resolving" | "downloading" | "unpacking" | "finalizing" | "done"
+  readonly layersTotal: number
+  readonly layersDownloaded: number
+  /** Layers unpacked into the rootfs. */
+  readonly layersDone: number
+  /** Compressed bytes of config + layers. */
+  readonly bytesTotal: number
+  readonly bytesDone: number
+}
+
+export interface PulledImage {
+  /** Canonical reference as pulled (`docker.io/library/nginx:latest`). */
+  readonly reference: string
+  /** Digest of the platform image manifest; names the bundle. */
+  readonly digest: string
+  readonly bundleDir: string
+  readonly rootfs: string
+  readonly manifest: ProcessManifest
+  /** True when the bundle already existed and nothing was unpacked. */
+  readonly reused: boolean
+}
+
+export interface ResolvedImage {
+  readonly reference: string
+  readonly digest: string
+  /** Digest of the index the manifest was selected from, if any. */
+  readonly indexDigest: string | undefined
+  readonly platform: string
+  readonly manifest: ImageManifest
+}
+
+export interface OciServiceApi {
+  /** Resolves, downloads (via the layer cache), verifies and unpacks an image into its content-addressed bundle. */
+  readonly pull: (
+    reference: string,
+    credentials: RegistryCredentials,
+    onProgress?: (p: PullProgress) => void
+  ) => Effect.Effect<PulledImage, OciError>
+  /** Resolves a reference to its platform manifest digest without downloading layers. */
+  readonly resolve: (reference: string, credentials: RegistryCredentials) => Effect.Effect<ResolvedImage, OciError>
+  /** An already-unpacked bundle by manifest digest. */
+  readonly lookup: (digest: string) => Effect.Effect<Option.Option<PulledImage>>
+  readonly cacheStatus: Effect.Effect<CacheStatus, OciStorageError>
+  /** Runs layer-cache GC now (shares a run already in progress). */
+  readonly gc: Effect.Effect<GcReport, OciStorageError>
+  /**
+   * Installs the source of pinned digests (manifest digests of promoted
+   * deployments, or blob digests); GC keeps them and every blob of a pinned
+   * manifest whose bundle exists.
+   */
+  readonly setPinnedSource: (source: Effect.Effect<ReadonlyArray<string>>) => Effect.Effect<void>
+}
+
+export class OciService extends Context.Tag("denia/OciService")<OciService, OciServiceApi>() {}
+
+const storage = <A>(operation: string, p: string, f: () => Promise<A>): Effect.Effect<A, OciStorageError> =>
+  Effect.tryPromise({
+    try: f,
+    catch: (e) => new OciStorageError({ operation, path: p, reason: e instanceof Error ? e.message : String(e) })
+  })
+
+/** Runs data-path code, keeping typed failures and mapping the rest to `fallback`. */
+const dataPath = <A>(f: () => Promise<A>, fallback: (e: unknown) => OciError): Effect.Effect<A, OciError> =>
+  Effect.tryPromise({ try: f, catch: (e) => (e instanceof OciFailure ? e.error : fallback(e)) })
+
+const decodeJson = <A, I>(schema: Schema.Schema<A, I>, bytes: Buffer, what: string, digest: string) =>
+  Effect.try({
+    try: (): unknown => JSON.parse(bytes.toString("utf8")),
+    catch: () => new UnsupportedMediaType({ mediaType: what, reason: `${digest} is not valid JSON` })
+  }).pipe(
+    Effect.flatMap((u) => Schema.decodeUnknown(schema)(u)),
+    Effect.mapError((e) =>
+      e._tag === "ParseError" ? new UnsupportedMediaType({ mediaType: what, reason: `${digest}: ${e.message}` }) : e
+    )
+  )
+
+const hexOf = (digest: string) => digest.replace(/^sha256:/, "")
+const isDigest = (d: string) => /^sha256:[a-f0-9]{64}$/.test(d)
+
+export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi, OciStorageError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const cacheRoot = path.join(options.dataDir, "oci-cache")
+    const artifactsDir = path.join(options.dataDir, "artifacts")
+    const cache = new LayerCache(cacheRoot, options.cacheVerifyOnHit)
+    yield* storage("init cache", cacheRoot, () => cache.init())
+    yield* storage("init artifacts", artifactsDir, async () => {
+      await fs.mkdir(artifactsDir, { recursive: true, mode: 0o755 })
+      // leftovers of pulls interrupted by a crash
+      for (const name of await fs.readdir(artifactsDir)) {
+        if (name.startsWith(".tmp-")) await fs.rm(path.join(artifactsDir, name), { recursive: true, force: true })
+      }
+    })
+    const policy: SsrfPolicy = {
+      allowed: [...options.insecureRegistries, ...(options.hostedRegistry !== undefined ? [options.hostedRegistry] : [])]
+    }
+    const transport = yield* Effect.acquireRelease(
+      Effect.sync(
+        () =>
+          new Transport({
+            policy,
+            ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+            ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {})
+          })
+      ),
+      (t) => Effect.tryPromise(() => t.close()).pipe(Effect.ignore)
+    )
+    const client = new RegistryClient(transport, new TokenCache())
+    const pinnedSource = yield* Ref.make<Effect.Effect<ReadonlyArray<string>>>(Effect.succeed([]))
+    const flights = new Map<string, Deferred.Deferred<PulledImage, OciError>>()
+    const wanted = options.platform ?? hostPlatform()
+    const shift =
+      (options.shiftOwnership ?? (typeof process.getuid === "function" && process.getuid() === 0))
+        ? { base: options.usernsBase, size: options.usernsSize }
+        : undefined
+    const maxBytes = options.maxUnpackedMb * 1024 * 1024
+    const maxEntries = options.maxEntries ?? 500_000
+    const concurrency = Math.max(1, options.downloadConcurrency ?? 3)
+
+    const registryCall = <A>(ref: ImageReference, f: () => Promise<A>) => dataPath(f, (e) => toOciError(e, ref.registry))
+
+    const preflight = (ref: ImageReference) => {
+      const { host, port } = splitHostPort(ref.apiHost)
+      const effectivePort = port ?? (isAllowListed(policy, host, 80) ? 80 : 443)
+      return checkHost(policy, host, effectivePort)
+    }
+
+    const resolveRef = (ref: ImageReference, credentials: RegistryCredentials) =>
+      Effect.gen(function* () {
+        yield* preflight(ref)
+        const reference = formatReference(ref)
+        const top = yield* registryCall(ref, () => client.getManifest(ref, ref.digest ?? ref.tag ?? "latest", credentials))
+        let chosen = top
+        let platform: string | undefined
+        let indexDigest: string | undefined
+        if (isIndexMediaType(top.mediaType)) {
+          const index = yield* decodeJson(ImageIndex, top.bytes, top.mediaType, top.digest)
+          const desc = selectPlatform(index, wanted)
+          if (desc === undefined) {
+            return yield* new NoMatchingPlatform({
+              reference,
+              wanted: formatPlatform(wanted),
+              available: index.manifests.flatMap((m) => (m.platform ? [formatPlatform(m.platform)] : []))
+            })
+          }
+          indexDigest = top.digest
+          platform = desc.platform ? formatPlatform(desc.platform) : undefined
+          chosen = yield* registryCall(ref, () => client.getManifest(ref, desc.digest, credentials))
+          if (chosen.digest !== desc.digest) {
+            return yield* new DigestMismatch({ digest: desc.digest, reason: `manifest hashes to ${chosen.digest}` })
+          }
+          if (!isManifestMediaType(chosen.mediaType)) {
+            return yield* new UnsupportedMediaType({ mediaType: chosen.mediaType, reason: "index entry is not an image manifest" })
+          }
+        }
+        const manifest = yield* decodeJson(ImageManifest, chosen.bytes, chosen.mediaType, chosen.digest)
+        for (const layer of manifest.layers) {
+          if (layerCompression(layer.mediaType) === undefined) {
+            return yield* new UnsupportedMediaType({ mediaType: layer.mediaType, reason: `layer ${layer.digest} is not a tar layer` })
+          }
+        }
+        return {
+          reference,
+          digest: chosen.digest,
+          indexDigest,
+          platform: platform ?? formatPlatform(wanted),
+          manifest
+        } satisfies ResolvedImage
+      })
+
+    const readBundle = (digest: string): Effect.Effect<Option.Option<PulledImage>> => {
+      const bundleDir = path.join(artifactsDir, hexOf(digest))
+      return Effect.tryPromise(() => fs.readFile(path.join(bundleDir, "manifest.json"), "utf8")).pipe(
+        Effect.flatMap((text) => Effect.try(() => JSON.parse(text) as unknown)),
+        Effect.flatMap((u) => Schema.decodeUnknown(ProcessManifest)(u)),
+        Effect.map((manifest) =>
+          Option.some<PulledImage>({
+            reference: manifest.reference,
+            digest,
+            bundleDir,
+            rootfs: path.join(bundleDir, "rootfs"),
+            manifest,
+            reused: true
+          })
+        ),
+        Effect.orElseSucceed(() => Option.none<PulledImage>())
+      )
+    }
+
+    const reserve = (digest: string) =>
+      Effect.acquireRelease(
+        Effect.sync(() => cache.reserve(digest)),
+        (release) => Effect.sync(release)
+      )
+
+    const fetchBlob = (ref: ImageReference, credentials: RegistryCredentials, d: Descriptor, onBytes: (n: number) => void) =>
+      registryCall(ref, async () => {
+        const entry = await cache.ensure(d.digest, d.size, (tmp) => client.downloadBlob(ref, d, credentials, tmp, onBytes))
+        if (entry.hit) onBytes(d.size)
+        return entry.path
+      })
+
+    const buildBundle = (
+      ref: ImageReference,
+      resolved: ResolvedImage,
+      credentials: RegistryCredentials,
+      emit: (p: Partial<PullProgress>) => void,
+      addBytes: (n: number) => void
+    ) =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const { manifest, digest } = resolved
+          const layers = manifest.layers
+          for (const d of [manifest.config, ...layers]) yield* reserve(d.digest)
+          const tmp = yield* Effect.acquireRelease(
+            storage("create bundle", artifactsDir, () => fs.mkdtemp(path.join(artifactsDir, `.tmp-${hexOf(digest).slice(0, 12)}-`))),
+            (dir) => Effect.tryPromise(() => fs.rm(dir, { recursive: true, force: true })).pipe(Effect.ignore)
+          )
+          const rootfs = path.join(tmp, "rootfs")
+          yield* storage("create rootfs", rootfs, () => fs.mkdir(rootfs, { mode: 0o700 }))
+
+          emit({ phase: "downloading" })
+          const configPath = yield* fetchBlob(ref, credentials, manifest.config, addBytes)
+          const configBytes = yield* storage("read config", configPath, () => fs.readFile(configPath))
+          const config = yield* decodeJson(ImageConfig, configBytes, manifest.config.mediaType, manifest.config.digest).pipe(
+            Effect.mapError((e) => new InvalidImageConfig({ digest: manifest.config.digest, reason: e.reason }))
+          )
+          if (resolved.indexDigest === undefined && config.architecture !== undefined && config.architecture !== wanted.architecture) {
+            return yield* new NoMatchingPlatform({
+              reference: resolved.reference,
+              wanted: formatPlatform(wanted),
+              available: [`${config.os ?? "linux"}/${config.architecture}`]
+            })
+          }
+
+          const ready = yield* Effect.forEach(layers, () => Deferred.make<string, OciError>())
+          let downloaded = 0
+          yield* Effect.forkScoped(
+            Effect.forEach(
+              layers,
+              (layer, i) =>
+                fetchBlob(ref, credentials, layer, addBytes).pipe(
+                  Effect.tap(() => Effect.sync(() => emit({ layersDownloaded: ++downloaded }))),
+                  Effect.exit,
+                  Effect.flatMap((exit) => {
+                    const d = ready[i]
+                    return d === undefined ? Effect.void : Deferred.done(d, exit)
+                  })
+                ),
+              { concurrency, discard: true }
+            )
+          )
+          const unpacker = new RootfsUnpacker(rootfs, { maxBytes, maxEntries, idShift: shift })
+          for (let i = 0; i < layers.length; i++) {
+            const layer = layers[i]
+            const d = ready[i]
+            if (layer === undefined || d === undefined) continue
+            const file = yield* Deferred.await(d)
+            emit({ phase: "unpacking" })
+            const label = `${i + 1}/${layers.length} ${layer.digest}`
+            yield* dataPath(
+              () => unpacker.applyLayerFile(label, file),
+              (e) => new OciStorageError({ operation: `unpack layer ${label}`, path: rootfs, reason: String(e) })
+            )
+            for (const s of unpacker.skipped.splice(0)) yield* Effect.logWarning(`oci unpack: ${s}`)
+            emit({ layersDone: i + 1 })
+          }
+          emit({ phase: "finalizing" })
+          yield* dataPath(
+            () => unpacker.finish(),
+            (e) => new OciStorageError({ operation: "apply directory metadata", path: rootfs, reason: String(e) })
+          )
+          const processManifest = yield* dataPath(
+            () =>
+              buildProcessManifest({
+                reference: resolved.reference,
+                manifestDigest: digest,
+                configDigest: manifest.config.digest,
+                layers: layers.map((l) => l.digest),
+                platform: resolved.platform,
+                config,
+                rootfs,
+                usernsSize: options.usernsSize,
+                now: new Date()
+              }),
+            (e) => new OciStorageError({ operation: "build process manifest", path: rootfs, reason: String(e) })
+          )
+          const bundleDir = path.join(artifactsDir, hexOf(digest))
+          const encoded = yield* Schema.encode(ProcessManifest)(processManifest).pipe(Effect.orDie)
+          const published = yield* storage("publish bundle", bundleDir, async () => {
+            await fs.writeFile(path.join(tmp, "manifest.json"), `${JSON.stringify(encoded, null, 2)}\n`, { mode: 0o644 })
+            await fs.chmod(tmp, 0o755)
+            try {
+              await fs.rename(tmp, bundleDir)
+            } catch (e) {
+              const code = e instanceof Error && "code" in e ? e.code : undefined
+              if (code === "EEXIST" || code === "ENOTEMPTY") return false
+              throw e
+            }
+            const dh = await fs.open(artifactsDir, "r")
+            await dh.sync().finally(() => dh.close())
+            return true
+          })
+          if (!published) {
+            const existing = yield* readBundle(digest)
+            if (Option.isSome(existing)) return existing.value
+          }
+          return {
+            reference: resolved.reference,
+            digest,
+            bundleDir,
+            rootfs: path.join(bundleDir, "rootfs"),
+            manifest: processManifest,
+            reused: false
+          } satisfies PulledImage
+        })
+      )
+
+    const pull: OciServiceApi["pull"] = (input, credentials, onProgress) =>
+      Effect.gen(function* () {
+        const ref = yield* parseReference(input)
+        let progress: PullProgress = {
+          reference: formatReference(ref),
+          phase: "resolving",
+          layersTotal: 0,
+          layersDownloaded: 0,
+          layersDone: 0,
+          bytesTotal: 0,
+          bytesDone: 0
+        }
+        let lastEmitBytes = 0
+        const emit = (p: Partial<PullProgress>) => {
+          progress = { ...progress, ...p }
+          if (onProgress) onProgress(progress)
+        }
+        const addBytes = (n: number) => {
+          progress = { ...progress, bytesDone: progress.bytesDone + n }
+          if (Math.abs(progress.bytesDone - lastEmitBytes) >= 1024 * 1024 || progress.bytesDone === progress.bytesTotal) {
+            lastEmitBytes = progress.bytesDone
+            if (onProgress) onProgress(progress)
+          }
+        }
+        emit({})
+        const resolved = yield* resolveRef(ref, credentials)
+        const m = resolved.manifest
+        emit({
+          layersTotal: m.layers.length,
+          bytesTotal: m.config.size + m.layers.reduce((a, l) => a + l.size, 0)
+        })
+        const existing = yield* readBundle(resolved.digest)
+        if (Option.isSome(existing)) {
+          // keep the blobs of a bundle in use fresh for the GC
+          yield* Effect.forEach([m.config, ...m.layers], (d) => Effect.tryPromise(() => cache.touch(d.digest)).pipe(Effect.ignore))
+          emit({ phase: "done", layersDone: m.layers.length, layersDownloaded: m.layers.length, bytesDone: progress.bytesTotal })
+          return { ...existing.value, reference: resolved.reference }
+        }
+        const running = flights.get(resolved.digest)
+        const result = running
+          ? yield* Deferred.await(running)
+          : yield* Effect.gen(function* () {
+              const d = yield* Deferred.make<PulledImage, OciError>()
+              flights.set(resolved.digest, d)
+              return yield* buildBundle(ref, resolved, credentials, emit, addBytes).pipe(
+                Effect.onExit((exit) =>
+                  Deferred.done(d, exit).pipe(Effect.zipRight(Effect.sync(() => flights.delete(resolved.digest))))
+                )
+              )
+            })
+        emit({ phase: "done", layersDone: m.layers.length })
+        return result
+      }).pipe(Effect.withSpan("oci.pull", { attributes: { reference: input } }))
+
+    const pinnedDigests = Effect.gen(function* () {
+      const source = yield* Ref.get(pinnedSource)
+      const listed = yield* source
+      const pinned = new Set<string>()
+      for (const d of listed) {
+        if (!isDigest(d)) continue
+        pinned.add(d)
+        const bundle = yield* readBundle(d)
+        if (Option.isSome(bundle)) {
+          pinned.add(bundle.value.manifest.configDigest)
+          for (const l of bundle.value.manifest.layers) pinned.add(l)
+        }
+      }
+      return pinned
+    })
+
+    const gc: OciServiceApi["gc"] = Effect.gen(function* () {
+      const pinned = yield* pinnedDigests
+      const report = yield* storage("gc", cacheRoot, () =>
+        cache.gc(options.cacheRetentionDays * 24 * 3600 * 1000, pinned)
+      )
+      yield* Effect.logInfo(
+        `oci cache gc: deleted ${report.deleted} blobs (${report.deletedBytes} bytes), kept ${report.keptPinned} pinned, ${report.keptReserved} reserved, ${report.keptRecent} recent`
+      )
+      return report
+    })
+
+    if (options.cacheGcIntervalHours > 0) {
+      const every = Duration.millis(options.cacheGcIntervalHours * 3600 * 1000)
+      yield* Effect.forkScoped(
+        gc.pipe(
+          Effect.catchAllCause((cause) => Effect.logWarning("oci cache gc failed", cause)),
+          Effect.delay(every),
+          Effect.repeat(Schedule.forever)
+        )
+      )
+    }
+
+    return {
+      pull,
+      resolve: (input, credentials) => parseReference(input).pipe(Effect.flatMap((ref) => resolveRef(ref, credentials))),
+      lookup: (digest) => (isDigest(digest) ? readBundle(digest) : Effect.succeed(Option.none())),
+      cacheStatus: storage("status", cacheRoot, () => cache.status()),
+      gc,
+      setPinnedSource: (source) => Ref.set(pinnedSource, source)
+    } satisfies OciServiceApi
+  })
+
+/** Production layer; the GC loop and the HTTP agent live in the layer's scope. */
+export const OciLive = (options: OciOptions): Layer.Layer<OciService, OciStorageError> =>
+  Layer.scoped(OciService, makeOciService(options))
+

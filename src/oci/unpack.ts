@@ -1,0 +1,331 @@
+import { constants as C, createReadStream } from "node:fs"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { pipeline } from "node:stream/promises"
+import type { Readable } from "node:stream"
+import * as tar from "tar-stream"
+
+type TarEntry = tar.Extract extends AsyncIterable<infer E> ? E : never
+import { decompressor, sniffCompression } from "./decompress.js"
+import { HostileLayer, IdOutOfRange, UnpackLimitExceeded } from "./errors.js"
+import { OciFailure } from "./transport.js"
+
+export interface UnpackLimits {
+  /** Cap on the sum of regular-file sizes over all layers. */
+  readonly maxBytes: number
+  /** Cap on tar entries over all layers. */
+  readonly maxEntries: number
+}
+
+export interface UnpackOptions extends UnpackLimits {
+  /** Shift image uid/gid N to host N+base (only when running as root). */
+  readonly idShift: { readonly base: number; readonly size: number } | undefined
+}
+
+interface DirMeta {
+  mode: number
+  uid: number
+  gid: number
+  mtime: Date | undefined
+}
+
+const WH = ".wh."
+const OPAQUE = ".wh..wh..opq"
+
+/**
+ * Normalizes a tar path into rootfs-relative components; refuses absolute
+ * paths, `..` components and NUL bytes. "" means the rootfs itself.
+ */
+export const sanitizeEntryPath = (name: string): string | { readonly refused: string } => {
+  if (name.includes("\0")) return { refused: "path contains a NUL byte" }
+  if (name.startsWith("/")) return { refused: "absolute path" }
+  const parts: Array<string> = []
+  for (const p of name.split("/")) {
+    if (p === "" || p === ".") continue
+    if (p === "..") return { refused: "path contains '..'" }
+    parts.push(p)
+  }
+  return parts.join("/")
+}
+
+const errno = (e: unknown): string | undefined =>
+  e instanceof Error && "code" in e && typeof e.code === "string" ? e.code : undefined
+
+/**
+ * Applies image layers in order onto a private rootfs directory. Every path
+ * is resolved component by component with lstat (symlinks are never
+ * traversed), files are created with O_EXCL|O_NOFOLLOW, and directory
+ * metadata is applied at the end, deepest first.
+ */
+export class RootfsUnpacker {
+  private bytes = 0
+  private entries = 0
+  private readonly dirs = new Map<string, DirMeta>()
+  private readonly knownDirs = new Set<string>([""])
+  readonly skipped: Array<string> = []
+
+  constructor(
+    readonly rootfs: string,
+    private readonly options: UnpackOptions
+  ) {}
+
+  private hostile(layer: string, entry: string, reason: string): OciFailure {
+    return new OciFailure(new HostileLayer({ layer, entry, reason }))
+  }
+
+  private abs(rel: string): string {
+    return rel === "" ? this.rootfs : path.join(this.rootfs, rel)
+  }
+
+  private shiftId(layer: string, entry: string, kind: "uid" | "gid", id: number): number {
+    const s = this.options.idShift
+    if (s === undefined) return -1
+    if (!Number.isInteger(id) || id < 0 || id >= s.size) {
+      throw new OciFailure(new IdOutOfRange({ subject: `${kind} of ${entry} in layer ${layer}`, id, limit: s.size }))
+    }
+    return s.base + id
+  }
+
+  /**
+   * Verifies that every component of `relDir` is a real directory (never a
+   * symlink). With `create`, missing components become 0755 directories.
+   * Returns false when a component is missing and `create` is off.
+   */
+  private async walkDirs(layer: string, entry: string, relDir: string, create: boolean): Promise<boolean> {
+    if (this.knownDirs.has(relDir)) return true
+    const parts = relDir.split("/")
+    let cur = ""
+    for (const part of parts) {
+      cur = cur === "" ? part : `${cur}/${part}`
+      if (this.knownDirs.has(cur)) continue
+      const st = await fs.lstat(this.abs(cur)).catch((e: unknown) => {
+        if (errno(e) === "ENOENT") return undefined
+        throw e
+      })
+      if (st === undefined) {
+        if (!create) return false
+        await fs.mkdir(this.abs(cur), { mode: 0o700 })
+        if (!this.dirs.has(cur)) this.dirs.set(cur, { mode: 0o755, uid: 0, gid: 0, mtime: undefined })
+      } else if (st.isSymbolicLink()) {
+        throw this.hostile(layer, entry, `path component '${cur}' is a symlink`)
+      } else if (!st.isDirectory()) {
+        throw this.hostile(layer, entry, `path component '${cur}' is not a directory`)
+      }
+      this.knownDirs.add(cur)
+    }
+    return true
+  }
+
+  /** Removes whatever exists at rel (recursively), forgetting cached directory facts below it. */
+  private async removePath(rel: string): Promise<void> {
+    await fs.rm(this.abs(rel), { recursive: true, force: true })
+    const prefix = `${rel}/`
+    for (const k of this.knownDirs) if (k === rel || k.startsWith(prefix)) this.knownDirs.delete(k)
+    for (const k of this.dirs.keys()) if (k === rel || k.startsWith(prefix)) this.dirs.delete(k)
+  }
+
+  /** Clears the slot for a new non-directory entry (or keeps an existing directory when `keepDir`). */
+  private async prepareSlot(rel: string, keepDir: boolean): Promise<"dir-exists" | "free"> {
+    const st = await fs.lstat(this.abs(rel)).catch(() => undefined)
+    if (st === undefined) return "free"
+    if (keepDir && st.isDirectory()) return "dir-exists"
+    await this.removePath(rel)
+    return "free"
+  }
+
+  private checkLimits(layer: string, entry: string, size: number): void {
+    this.entries++
+    if (this.entries > this.options.maxEntries) {
+      throw new OciFailure(new UnpackLimitExceeded({ layer, entry, limit: `more than ${this.options.maxEntries} entries` }))
+    }
+    this.bytes += size
+    if (this.bytes > this.options.maxBytes) {
+      throw new OciFailure(
+        new UnpackLimitExceeded({ layer, entry, limit: `unpacked size over ${Math.floor(this.options.maxBytes / 1048576)} MB` })
+      )
+    }
+  }
+
+  /** Applies one layer blob (gzip, zstd or plain tar, detected from its bytes). */
+  async applyLayerFile(layer: string, file: string): Promise<void> {
+    const comp = await sniffCompression(file)
+    const source = createReadStream(file, { highWaterMark: 256 * 1024 })
+    const d = decompressor(comp)
+    await this.applyLayerStream(layer, d ? source.pipe(d) : source, [source])
+  }
+
+  async applyLayerStream(layer: string, stream: Readable, toDestroy: ReadonlyArray<Readable> = []): Promise<void> {
+    const extract = tar.extract()
+    let pipeError: unknown
+    const piping = pipeline(stream, extract).catch((e: unknown) => {
+      pipeError = e
+    })
+    const createdHere = new Set<string>()
+    try {
+      for await (const entry of extract) {
+        await this.applyEntry(layer, entry, createdHere)
+      }
+    } catch (e) {
+      for (const s of toDestroy) s.destroy()
+      stream.destroy()
+      extract.destroy()
+      await piping
+      throw e
+    }
+    await piping
+    if (pipeError !== undefined) {
+      throw this.hostile(layer, "", `layer is not a readable tar stream: ${pipeError instanceof Error ? pipeError.message : String(pipeError)}`)
+    }
+  }
+
+  private async drain(entry: TarEntry): Promise<void> {
+    entry.resume()
+  }
+
+  private async applyEntry(layer: string, entry: TarEntry, createdHere: Set<string>): Promise<void> {
+    const h = entry.header
+    const name = h.name
+    const type = h.type ?? "file"
+    const clean = sanitizeEntryPath(name)
+    if (typeof clean !== "string") throw this.hostile(layer, name, clean.refused)
+    const isFile = type === "file" || type === "contiguous-file"
+    this.checkLimits(layer, name, isFile ? h.size ?? 0 : 0)
+    const rel = clean
+    const base = path.posix.basename(rel)
+    const dir = path.posix.dirname(rel) === "." ? "" : path.posix.dirname(rel)
+
+    if (rel === "") {
+      if (type === "directory") this.dirs.set("", this.dirMeta(layer, name, h))
+      return this.drain(entry)
+    }
+
+    if (base === OPAQUE) {
+      await this.drain(entry)
+      if (!(await this.walkDirs(layer, name, dir, true))) return
+      for (const child of await fs.readdir(this.abs(dir))) {
+        const childRel = dir === "" ? child : `${dir}/${child}`
+        if (!createdHere.has(childRel)) await this.removePath(childRel)
+      }
+      return
+    }
+    if (base.startsWith(WH)) {
+      await this.drain(entry)
+      const target = base.slice(WH.length)
+      if (target === "" || target === "." || target === "..") throw this.hostile(layer, name, "malformed whiteout")
+      if (!(await this.walkDirs(layer, name, dir, false))) return
+      await this.removePath(dir === "" ? target : `${dir}/${target}`)
+      return
+    }
+
+    await this.walkDirs(layer, name, dir, true)
+    const abs = this.abs(rel)
+    switch (type) {
+      case "directory": {
+        await this.drain(entry)
+        if ((await this.prepareSlot(rel, true)) === "free") await fs.mkdir(abs, { mode: 0o700 })
+        this.dirs.set(rel, this.dirMeta(layer, name, h))
+        this.knownDirs.add(rel)
+        createdHere.add(rel)
+        return
+      }
+      case "file":
+      case "contiguous-file": {
+        await this.prepareSlot(rel, false)
+        const uid = this.shiftId(layer, name, "uid", h.uid ?? 0)
+        const gid = this.shiftId(layer, name, "gid", h.gid ?? 0)
+        const fh = await fs.open(abs, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600)
+        try {
+          await pipeline(entry, fh.createWriteStream({ autoClose: false, highWaterMark: 256 * 1024 }))
+          if (uid >= 0) await fh.chown(uid, gid)
+          await fh.chmod((h.mode ?? 0o644) & 0o7777)
+          if (h.mtime) await fh.utimes(h.mtime, h.mtime)
+        } finally {
+          await fh.close()
+        }
+        createdHere.add(rel)
+        return
+      }
+      case "symlink": {
+        await this.drain(entry)
+        const target = h.linkname ?? ""
+        if (target === "" || target.includes("\0")) throw this.hostile(layer, name, "symlink without a valid target")
+        await this.prepareSlot(rel, false)
+        await fs.symlink(target, abs)
+        const uid = this.shiftId(layer, name, "uid", h.uid ?? 0)
+        const gid = this.shiftId(layer, name, "gid", h.gid ?? 0)
+        if (uid >= 0) await fs.lchown(abs, uid, gid)
+        if (h.mtime) await fs.lutimes(abs, h.mtime, h.mtime)
+        createdHere.add(rel)
+        return
+      }
+      case "link": {
+        await this.drain(entry)
+        const target = sanitizeEntryPath(h.linkname ?? "")
+        if (typeof target !== "string" || target === "") {
+          throw this.hostile(layer, name, `hardlink target '${h.linkname ?? ""}' is outside the rootfs`)
+        }
+        const tdir = path.posix.dirname(target) === "." ? "" : path.posix.dirname(target)
+        if (!(await this.walkDirs(layer, name, tdir, false))) {
+          throw this.hostile(layer, name, `hardlink target '${target}' does not exist`)
+        }
+        const tst = await fs.lstat(this.abs(target)).catch(() => undefined)
+        if (tst === undefined || tst.isDirectory()) {
+          throw this.hostile(layer, name, `hardlink target '${target}' is missing or a directory`)
+        }
+        if (target === rel) return
+        await this.prepareSlot(rel, false)
+        await fs.link(this.abs(target), abs)
+        createdHere.add(rel)
+        return
+      }
+      case "character-device":
+      case "block-device":
+      case "fifo": {
+        await this.drain(entry)
+        this.skipped.push(`${layer}: skipped ${type} ${name}`)
+        return
+      }
+      default: {
+        await this.drain(entry)
+        this.skipped.push(`${layer}: skipped unsupported entry type ${type} ${name}`)
+        return
+      }
+    }
+  }
+
+  private dirMeta(layer: string, name: string, h: tar.Header): DirMeta {
+    // validate ids now so the error names the entry
+    this.shiftId(layer, name, "uid", h.uid ?? 0)
+    this.shiftId(layer, name, "gid", h.gid ?? 0)
+    return { mode: (h.mode ?? 0o755) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: h.mtime }
+  }
+
+  /** Applies directory ownership/modes/mtimes deepest-first, after all layers. */
+  async finish(): Promise<void> {
+    if (!this.dirs.has("")) this.dirs.set("", { mode: 0o755, uid: 0, gid: 0, mtime: undefined })
+    const ordered = [...this.dirs.entries()].sort((a, b) => b[0].split("/").length - a[0].split("/").length)
+    for (const [rel, meta] of ordered) {
+      if (rel !== "") {
+        const dir = path.posix.dirname(rel) === "." ? "" : path.posix.dirname(rel)
+        this.knownDirs.clear()
+        this.knownDirs.add("")
+        if (!(await this.walkDirs("finish", rel, dir, false))) continue
+      }
+      let fh: fs.FileHandle
+      try {
+        fh = await fs.open(this.abs(rel), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW)
+      } catch (e) {
+        if (errno(e) === "ENOENT" || errno(e) === "ELOOP" || errno(e) === "ENOTDIR") continue
+        throw e
+      }
+      try {
+        const s = this.options.idShift
+        if (s !== undefined) await fh.chown(s.base + meta.uid, s.base + meta.gid)
+        await fh.chmod(meta.mode)
+        if (meta.mtime) await fh.utimes(meta.mtime, meta.mtime)
+      } finally {
+        await fh.close()
+      }
+    }
+  }
+}
