@@ -1,0 +1,29 @@
+/**
+ * The whole HTTP API, described once. Pure (schemas and endpoints only, no
+ * Node imports): the daemon implements it, the CLI and console derive typed
+ * clients from it, and `/v1/openapi.json` is generated from it.
+ */
+import { HttpApi, OpenApi } from "@effect/platform"
+import * as E from "./errors.js"
+import { DeploymentsGroup } from "./groups/deployments.js"
+import { MetaGroup } from "./groups/meta.js"
+import { ProjectsGroup } from "./groups/projects.js"
+import { ServicesGroup } from "./groups/services.js"
+
+export class DeniaApi extends HttpApi.make("denia")
+  .add(MetaGroup)
+  .add(ProjectsGroup)
+  .add(ServicesGroup)
+  .add(DeploymentsGroup)
+  .annotate(OpenApi.Title, "Denia API")
+  .annotate(OpenApi.Version, "v1")
+  .addError(E.BadRequestResponse)
+  .addError(E.UnauthorizedResponse)
+  .addError(E.ForbiddenResponse)
+  .addError(E.NotFoundResponse)
+  .addError(E.ConflictResponse)
+  .addError(E.PayloadTooLargeResponse)
+  .addError(E.UnsupportedMediaTypeResponse)
+  .addError(E.UnprocessableResponse)
+  .addError(E.TooManyRequestsResponse)
+  .addError(E.InternalErrorResponse) {}

@@ -1,0 +1,27 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect } from "effect"
+import { CurrentPrincipal } from "../security.js"
+import { Authz } from "../../auth/Authz.js"
+import { ProjectsRepo } from "../../repos/ProjectsRepo.js"
+import { DeniaApi } from "../DeniaApi.js"
+import { mapDomainErrors } from "../errorMapping.js"
+
+export const ProjectsHandlers = HttpApiBuilder.group(DeniaApi, "projects", (handlers) =>
+  Effect.gen(function* () {
+    const projects = yield* ProjectsRepo
+    const authz = yield* Authz
+    return handlers
+      .handle("list", () =>
+        Effect.gen(function* () {
+          const principal = yield* CurrentPrincipal
+          const visible = yield* authz.visibleProjectIds(principal)
+          const all = yield* projects.list
+          return { items: visible === undefined ? all : all.filter((p) => visible.includes(p.id)) }
+        })
+      )
+      .handle("create", ({ payload }) => mapDomainErrors(projects.create(payload)))
+      .handle("get", ({ path }) => mapDomainErrors(projects.get(path.id)))
+      .handle("update", ({ path, payload }) => mapDomainErrors(projects.update(path.id, payload)))
+      .handle("delete", ({ path }) => mapDomainErrors(projects.remove(path.id)))
+  })
+)

@@ -1,0 +1,69 @@
+/**
+ * How CLI client commands reach a daemon: `--url`/`--token` flags, else
+ * `DENIA_URL`/`DENIA_TOKEN`, else the local daemon's own config file (so the
+ * operator on the host needs no setup).
+ */
+import * as os from "node:os"
+import { Options } from "@effect/cli"
+import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import { Config, Effect, Option, Redacted, Schema } from "effect"
+import { DeniaApi } from "../../api/DeniaApi.js"
+import { loadConfig } from "../../config/load.js"
+import { asCommandError } from "./errors.js"
+
+export class ClientSetupError extends Schema.TaggedError<ClientSetupError>()("ClientSetupError", {
+  message: Schema.String
+}) {}
+
+export const connectionOptions = {
+  url: Options.text("url").pipe(
+    Options.withDescription("Daemon URL, e.g. http://127.0.0.1:7180 (env DENIA_URL)"),
+    Options.withFallbackConfig(Config.string("DENIA_URL")),
+    Options.optional
+  ),
+  token: Options.redacted("token").pipe(
+    Options.withDescription("Bearer token: an API token or the admin token (env DENIA_TOKEN)"),
+    Options.withFallbackConfig(Config.redacted("DENIA_TOKEN")),
+    Options.optional
+  ),
+  json: Options.boolean("json").pipe(Options.withDescription("Print JSON instead of text"))
+}
+
+export interface ConnectionFlags {
+  readonly url: Option.Option<string>
+  readonly token: Option.Option<Redacted.Redacted<string>>
+}
+
+export interface Connection {
+  readonly url: string
+  readonly token: Redacted.Redacted<string>
+}
+
+const fromLocalConfig = Effect.suspend(() =>
+  loadConfig({ env: { ...process.env }, home: os.homedir(), createIfMissing: false })
+).pipe(
+  Effect.map((c): Connection => ({ url: `http://${c.values.bindAddr}`, token: Redacted.make(c.values.adminToken) })),
+  Effect.mapError(
+    (e) => new ClientSetupError({ message: `no --url/--token given and the local daemon config is unusable (${e.line})` })
+  )
+)
+
+export const resolveConnection = (flags: ConnectionFlags): Effect.Effect<Connection, ClientSetupError> =>
+  Option.isSome(flags.url) && Option.isSome(flags.token)
+    ? Effect.succeed({ url: flags.url.value.replace(/\/+$/, ""), token: flags.token.value })
+    : Option.isSome(flags.url) !== Option.isSome(flags.token)
+      ? Effect.fail(new ClientSetupError({ message: "--url and --token must be given together" }))
+      : fromLocalConfig
+
+/** A typed client derived from the API definition, authenticated with the connection's token. */
+export const makeClient = (connection: Connection) =>
+  HttpApiClient.make(DeniaApi, {
+    baseUrl: connection.url,
+    transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(Redacted.value(connection.token)))
+  }).pipe(Effect.provide(FetchHttpClient.layer))
+
+export type DeniaClient = Effect.Effect.Success<ReturnType<typeof makeClient>>
+
+/** Resolve the connection, build the client and run `f` with it; errors become one-line command errors. */
+export const withClient = <A, E, R>(flags: ConnectionFlags, f: (client: DeniaClient) => Effect.Effect<A, E, R>) =>
+  asCommandError(resolveConnection(flags).pipe(Effect.flatMap(makeClient), Effect.flatMap(f)))

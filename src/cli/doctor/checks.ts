@@ -1,0 +1,137 @@
+/**
+ * Host checks for `denia doctor`. Each returns ok/warn/fail with a fix; none
+ * needs root, and none changes the host beyond a temp dir it removes.
+ */
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import type { LoadedConfig } from "../../config/load.js"
+import { parseAddress } from "../../config/fields.js"
+
+export type Level = "ok" | "warn" | "fail"
+export interface CheckResult {
+  readonly name: string
+  readonly level: Level
+  readonly detail: string
+  readonly fix?: string
+}
+
+const result = (name: string, level: Level, detail: string, fix?: string): CheckResult =>
+  fix === undefined ? { name, level, detail } : { name, level, detail, fix }
+
+export const checkKernel = (release: string = os.release()): CheckResult => {
+  const [major = 0, minor = 0] = release.split(/[.-]/).map(Number)
+  return major > 5 || (major === 5 && minor >= 11)
+    ? result("kernel", "ok", `${release} (>= 5.11)`)
+    : result("kernel", "fail", `${release} is older than 5.11`, "upgrade to a kernel >= 5.11 (overlay in user namespaces, cgroup.kill)")
+}
+
+const readTrim = (file: string): string | undefined => {
+  try {
+    return fs.readFileSync(file, "utf8").trim()
+  } catch {
+    return undefined
+  }
+}
+
+export const checkUserNamespaces = (): CheckResult => {
+  const max = Number(readTrim("/proc/sys/user/max_user_namespaces") ?? "0")
+  if (max <= 0) return result("user namespaces", "fail", "user.max_user_namespaces is 0", "sysctl -w user.max_user_namespaces=15000")
+  const probe = spawnSync("unshare", ["--user", "--map-root-user", "true"], { stdio: "ignore", timeout: 5000 })
+  return probe.status === 0
+    ? result("user namespaces", "ok", `available (max ${max})`)
+    : result("user namespaces", "fail", "unshare --user failed", "enable unprivileged user namespaces (kernel.unprivileged_userns_clone=1) or run the daemon as root")
+}
+
+export const checkOverlay = (): CheckResult => {
+  const filesystems = readTrim("/proc/filesystems") ?? ""
+  const known = /\boverlay\b/.test(filesystems)
+  if (!known) {
+    const load = spawnSync("modprobe", ["-n", "overlay"], { stdio: "ignore" })
+    if (load.status !== 0) return result("overlayfs", "fail", "overlay filesystem not available", "modprobe overlay")
+  }
+  if (process.getuid?.() !== 0) return result("overlayfs", "ok", "known to the kernel (mount not tried: not root)")
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "denia-doctor-"))
+  try {
+    for (const d of ["lower", "upper", "work", "merged"]) fs.mkdirSync(path.join(dir, d))
+    const mount = spawnSync(
+      "mount",
+      ["-t", "overlay", "overlay", "-o", `lowerdir=${dir}/lower,upperdir=${dir}/upper,workdir=${dir}/work`, `${dir}/merged`],
+      { stdio: "ignore" }
+    )
+    if (mount.status !== 0) return result("overlayfs", "fail", "mounting an overlay failed", "check that the data dir is not itself on overlayfs without xino support; modprobe overlay")
+    spawnSync("umount", [`${dir}/merged`], { stdio: "ignore" })
+    return result("overlayfs", "ok", "mountable")
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+export const checkCgroups = (cgroupRoot: string): CheckResult => {
+  const mounts = readTrim("/proc/self/mounts") ?? ""
+  const v2 = mounts.split("\n").find((l) => l.split(" ")[2] === "cgroup2")
+  if (v2 === undefined) return result("cgroup v2", "warn", "no cgroup2 mount: limits not enforced", "boot with systemd.unified_cgroup_hierarchy=1")
+  const mountPoint = v2.split(" ")[1] ?? "/sys/fs/cgroup"
+  const controllers = (readTrim(path.join(mountPoint, "cgroup.controllers")) ?? "").split(/\s+/).filter(Boolean)
+  const missing = ["cpu", "memory", "pids"].filter((c) => !controllers.includes(c))
+  if (missing.length > 0) {
+    return result(
+      "cgroup v2",
+      "warn",
+      `cgroup2 at ${mountPoint} lacks controllers ${missing.join(", ")} (bound to cgroup v1?): limits not enforced`,
+      "use the unified hierarchy (systemd.unified_cgroup_hierarchy=1, cgroup_no_v1=all)"
+    )
+  }
+  return result("cgroup v2", "ok", `controllers ${controllers.join(" ")}; replicas under ${cgroupRoot}`)
+}
+
+const tryBind = (host: string, port: number): Promise<string | undefined> =>
+  new Promise((resolve) => {
+    const server = net.createServer()
+    server.once("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message))
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(undefined)))
+  })
+
+export const checkPorts = async (config: LoadedConfig): Promise<ReadonlyArray<CheckResult>> => {
+  const api = parseAddress(config.values.bindAddr)
+  const targets: Array<[string, string, number]> = [
+    ["api port", api?.host ?? "127.0.0.1", api?.port ?? 7180],
+    ["http port", "0.0.0.0", config.values.httpPort],
+    ["https port", "0.0.0.0", config.values.httpsPort]
+  ]
+  return Promise.all(
+    targets.map(async ([name, host, port]) => {
+      const error = await tryBind(host, port)
+      if (error === undefined) return result(name, "ok", `${host}:${port} is free`)
+      if (error === "EADDRINUSE") return result(name, "warn", `${host}:${port} is in use`, "stop what listens there (or the running daemon) or change the port in the config")
+      if (error === "EACCES") return result(name, "fail", `${host}:${port} needs privileges`, "run as root or grant CAP_NET_BIND_SERVICE")
+      return result(name, "fail", `${host}:${port}: ${error}`)
+    })
+  )
+}
+
+export const checkDataDir = (dataDir: string): CheckResult => {
+  try {
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    const probe = path.join(dataDir, `.doctor-${process.pid}`)
+    fs.writeFileSync(probe, "ok")
+    fs.rmSync(probe)
+    return result("data dir", "ok", `${dataDir} is writable`)
+  } catch (e) {
+    return result("data dir", "fail", `${dataDir}: ${(e as Error).message}`, "create it and give the daemon's user write access")
+  }
+}
+
+export const checkBinary = (name: string, purpose: string, fix: string): CheckResult => {
+  const found = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" })
+  return found.status === 0
+    ? result(name, "ok", found.stdout.trim())
+    : result(name, "warn", `not found (${purpose})`, fix)
+}
+
+export const checkHelper = (helperPath: string): CheckResult =>
+  fs.existsSync(helperPath)
+    ? result("runtime helper", "ok", helperPath)
+    : result("runtime helper", "fail", `${helperPath} is missing: workloads cannot start`, "install gcc and libseccomp-dev, then run `npm run build:native`")

@@ -1,0 +1,43 @@
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { Command, Options } from "@effect/cli"
+import { Console, Effect, Schema } from "effect"
+import { loadConfig } from "../../config/load.js"
+import * as checks from "./checks.js"
+
+export class DoctorFailed extends Schema.TaggedError<DoctorFailed>()("DoctorFailed", { message: Schema.String }) {}
+
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
+export const defaultHelperPath = path.join(packageRoot, "build", "native", "denia-init")
+
+const icon = { ok: "ok  ", warn: "warn", fail: "FAIL" } as const
+
+/** `denia doctor`: host readiness, each line ok/warn/fail with a fix. Exit 1 on any fail. */
+export const doctorCommand = Command.make("doctor", { json: Options.boolean("json") }, ({ json }) =>
+  Effect.gen(function* () {
+    const results: Array<checks.CheckResult> = []
+    const loaded = yield* Effect.either(loadConfig({ env: { ...process.env }, home: os.homedir(), createIfMissing: false }))
+    results.push(checks.checkKernel(), checks.checkUserNamespaces(), checks.checkOverlay())
+    if (loaded._tag === "Left") {
+      results.push({ name: "config", level: "fail", detail: loaded.left.line, fix: "fix the key named above (see `denia config`)" })
+    } else {
+      const config = loaded.right
+      results.push({ name: "config", level: "ok", detail: `${config.paths.configFile}${config.created ? "" : ""} is valid` })
+      results.push(checks.checkCgroups(config.values.cgroupRoot))
+      results.push(...(yield* Effect.promise(() => checks.checkPorts(config))))
+      results.push(checks.checkDataDir(config.paths.dataDir))
+    }
+    results.push(checks.checkHelper(defaultHelperPath))
+    results.push(checks.checkBinary("buildah", "Dockerfile builds", "apt-get install buildah"))
+    if (json) {
+      yield* Console.log(JSON.stringify({ checks: results }, null, 2))
+    } else {
+      for (const r of results) {
+        yield* Console.log(`${icon[r.level]}  ${r.name}: ${r.detail}${r.fix !== undefined && r.level !== "ok" ? `\n      fix: ${r.fix}` : ""}`)
+      }
+    }
+    const failed = results.filter((r) => r.level === "fail").length
+    if (failed > 0) return yield* new DoctorFailed({ message: `${failed} check(s) failed` })
+  })
+).pipe(Command.withDescription("Check that this host can run Denia; prints a fix for every problem."))

@@ -1,0 +1,16 @@
+import { Command } from "@effect/cli"
+import { Effect } from "effect"
+import { DeniaConfig } from "../config/Config.js"
+import { runDaemon } from "../daemon/run.js"
+import { configCommand } from "./configCommand.js"
+import { doctorCommand } from "./doctor/command.js"
+import { projectsCommand } from "./client/projects.js"
+import { servicesCommand } from "./client/services.js"
+
+/** `denia` alone runs the daemon; subcommands are host tools and API clients. */
+export const rootCommand = Command.make("denia", {}, () =>
+  runDaemon.pipe(Effect.provide(DeniaConfig.fromProcess(true)))
+).pipe(
+  Command.withDescription("Denia: a single-node PaaS. Without a subcommand, runs the daemon."),
+  Command.withSubcommands([configCommand, doctorCommand, projectsCommand, servicesCommand])
+)

@@ -1,0 +1,42 @@
+import { createServer } from "node:http"
+import { HttpApiBuilder, HttpServer } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import { DeniaApi } from "../api/DeniaApi.js"
+import { DeploymentsHandlers } from "../api/handlers/deployments.js"
+import { MetaHandlers } from "../api/handlers/meta.js"
+import { ProjectsHandlers } from "../api/handlers/projects.js"
+import { ServicesHandlers } from "../api/handlers/services.js"
+import { apiRequestGuards } from "../api/middleware.js"
+import { AuthorizationLive } from "../auth/authorization.js"
+import { parseAddress } from "../config/fields.js"
+import { DeniaConfig } from "../config/Config.js"
+
+/** The API implementation: every handler group plus the authorization middleware. */
+export const ApiImplementation = HttpApiBuilder.api(DeniaApi).pipe(
+  Layer.provide([MetaHandlers, ProjectsHandlers, ServicesHandlers, DeploymentsHandlers]),
+  Layer.provide(AuthorizationLive)
+)
+
+const announce = Effect.gen(function* () {
+  const server = yield* HttpServer.HttpServer
+  const config = yield* DeniaConfig
+  const address = server.address
+  const url = address._tag === "TcpAddress" ? `http://${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${address.port}` : address.path
+  yield* Effect.logInfo(`Denia API listening on ${url} (admin token: admin_token in ${config.paths.configFile})`)
+})
+
+/** HTTP server on `bind_addr` serving the API (and, later, /v2 and the console). */
+export const ApiServerLive = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const config = yield* DeniaConfig
+    const addr = parseAddress(config.values.bindAddr)
+    const maxJsonBodyBytes = config.values.apiBodyMaxKb * 1024
+    return HttpApiBuilder.serve().pipe(
+      Layer.provide(HttpApiBuilder.middleware(DeniaApi, apiRequestGuards({ maxJsonBodyBytes }))),
+      Layer.provide(ApiImplementation),
+      Layer.merge(Layer.effectDiscard(announce)),
+      Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { host: addr?.host ?? "127.0.0.1", port: addr?.port ?? 7180 }))
+    )
+  })
+)

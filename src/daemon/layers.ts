@@ -1,0 +1,26 @@
+/**
+ * The composition root: the one Layer graph of the daemon. Nothing outside
+ * `src/daemon/` provides production layers.
+ */
+import { Layer } from "effect"
+import { Authz } from "../auth/Authz.js"
+import { PrincipalResolver } from "../auth/PrincipalResolver.js"
+import type { LoadedConfig } from "../config/load.js"
+import { DeniaConfig } from "../config/Config.js"
+import { databaseLayer } from "../db/Database.js"
+import { DeploymentsRepo } from "../repos/DeploymentsRepo.js"
+import { ProjectsRepo } from "../repos/ProjectsRepo.js"
+import { ServicesRepo } from "../repos/ServicesRepo.js"
+import { ApiServerLive } from "./apiServer.js"
+import { loggingLayer } from "./logging.js"
+
+export const daemonLayer = (config: LoadedConfig) => {
+  const configLayer = DeniaConfig.fromValue(config)
+  const state = databaseLayer(config.paths.sqlite)
+  const repos = Layer.mergeAll(ProjectsRepo.Default, ServicesRepo.Default, DeploymentsRepo.Default).pipe(Layer.provide(state))
+  const auth = Layer.mergeAll(PrincipalResolver.Default, Authz.Default).pipe(Layer.provide(configLayer))
+  return ApiServerLive.pipe(
+    Layer.provide(Layer.mergeAll(repos, auth, configLayer)),
+    Layer.provide(loggingLayer(config.values))
+  )
+}

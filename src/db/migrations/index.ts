@@ -1,0 +1,16 @@
+import type { SqlClient } from "@effect/sql"
+import type { Effect } from "effect"
+import core from "./0001_core.js"
+import seedDefaultProject from "./0002_seed_default_project.js"
+
+export interface MigrationStep {
+  readonly id: number
+  readonly name: string
+  readonly run: Effect.Effect<unknown, unknown, SqlClient.SqlClient>
+}
+
+/** Ordered schema history. Append only: never edit a step that has shipped. */
+export const migrations: ReadonlyArray<MigrationStep> = [
+  { id: 1, name: "core", run: core },
+  { id: 2, name: "seed_default_project", run: seedDefaultProject }
+]

@@ -1,0 +1,173 @@
+import { Schema } from "effect"
+import { EnvMap } from "./env.js"
+import { Id } from "./ids.js"
+import { parseImageRef } from "./imageRef.js"
+import { Limits } from "./limits.js"
+import { ResourceName } from "./names.js"
+
+const NonEmpty = (what: string, max = 1024) =>
+  Schema.String.pipe(
+    Schema.filter((s) => (s.length === 0 ? `${what} must not be empty` : s.length > max ? `${what} must be at most ${max} characters` : s.includes("\0") ? `${what} must not contain NUL` : true))
+  )
+
+const ImageReference = Schema.String.pipe(
+  Schema.filter((s) => {
+    const parsed = parseImageRef(s)
+    return typeof parsed === "string" ? `image reference ${parsed}` : true
+  })
+).annotations({ identifier: "ImageReference" })
+
+const Tag = Schema.String.pipe(
+  Schema.pattern(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { message: () => "tag must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}" })
+)
+
+/** A path inside a build context: relative, no `..`, no NUL. */
+const ContextPath = Schema.String.pipe(
+  Schema.filter((s) =>
+    s.length === 0 || s.length > 1024 || s.includes("\0")
+      ? "must be a non-empty relative path"
+      : s.startsWith("/")
+        ? "must be a relative path, not absolute"
+        : s.split("/").includes("..")
+          ? "must not contain '..'"
+          : true
+  )
+)
+
+const GitUrl = Schema.String.pipe(
+  Schema.filter((s) => {
+    if (/^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$/.test(s)) return true
+    try {
+      const u = new URL(s)
+      return u.protocol === "https:" || u.protocol === "ssh:" ? true : "git url must use https:// or ssh:// (or user@host:path)"
+    } catch {
+      return "git url must be an https:// or ssh:// URL (or user@host:path)"
+    }
+  })
+)
+
+export const ImageSource = Schema.Struct({
+  type: Schema.Literal("image"),
+  image: ImageReference,
+  registryId: Schema.optionalWith(Schema.NullOr(Id), { default: () => null })
+})
+export const HostedSource = Schema.Struct({
+  type: Schema.Literal("hosted"),
+  tag: Schema.optionalWith(Tag, { default: () => "latest" })
+})
+export const GitSource = Schema.Struct({
+  type: Schema.Literal("git"),
+  url: GitUrl,
+  ref: Schema.optionalWith(NonEmpty("ref", 255), { default: () => "HEAD" }),
+  dockerfile: Schema.optionalWith(ContextPath, { default: () => "Dockerfile" }),
+  context: Schema.optionalWith(ContextPath, { default: () => "." }),
+  credentialRef: Schema.optional(Schema.NullOr(NonEmpty("credentialRef", 128)))
+})
+export const UploadSource = Schema.Struct({
+  type: Schema.Literal("upload"),
+  dockerfile: Schema.optionalWith(ContextPath, { default: () => "Dockerfile" }),
+  context: Schema.optionalWith(ContextPath, { default: () => "." })
+})
+
+export const ServiceSource = Schema.Union(ImageSource, HostedSource, GitSource, UploadSource).annotations({
+  identifier: "ServiceSource"
+})
+export type ServiceSource = typeof ServiceSource.Type
+
+export const Port = Schema.Number.pipe(
+  Schema.int({ message: () => "port must be an integer" }),
+  Schema.between(1, 65535, { message: () => "port must be between 1 and 65535" })
+)
+
+export const HealthCheck = Schema.Struct({
+  path: Schema.String.pipe(
+    Schema.filter((p) => (p.startsWith("/") && p.length <= 2048 && !/[\s\0]/.test(p) ? true : "health path must start with '/' and contain no spaces"))
+  ),
+  timeoutSeconds: Schema.optionalWith(
+    Schema.Number.pipe(Schema.int(), Schema.between(1, 3600, { message: () => "health timeoutSeconds must be between 1 and 3600" })),
+    { default: () => 30 }
+  )
+}).annotations({ identifier: "HealthCheck" })
+
+const Percent = (what: string) =>
+  Schema.Number.pipe(Schema.int(), Schema.between(1, 100, { message: () => `${what} must be an integer between 1 and 100` }))
+const Count = (what: string, min: number, max: number) =>
+  Schema.Number.pipe(Schema.int(), Schema.between(min, max, { message: () => `${what} must be an integer between ${min} and ${max}` }))
+
+export const Autoscale = Schema.Struct({
+  minReplicas: Count("minReplicas", 0, 100),
+  maxReplicas: Count("maxReplicas", 1, 100),
+  cpuTargetPercent: Schema.optional(Percent("cpuTargetPercent")),
+  memoryTargetPercent: Schema.optional(Percent("memoryTargetPercent")),
+  scaleDownStabilizationSeconds: Schema.optional(Count("scaleDownStabilizationSeconds", 0, 86400)),
+  idleSeconds: Schema.optional(Count("idleSeconds", 1, 86400 * 7))
+}).pipe(
+  Schema.filter((a) => (a.minReplicas <= a.maxReplicas ? true : { path: ["minReplicas"], message: "minReplicas must not exceed maxReplicas" }))
+).annotations({ identifier: "Autoscale" })
+export type Autoscale = typeof Autoscale.Type
+
+export const Endpoint = Schema.Struct({
+  protocol: Schema.Literal("tcp", "udp"),
+  port: Port
+})
+export const Endpoints = Schema.Array(Endpoint).pipe(
+  Schema.maxItems(32),
+  Schema.filter((eps) => {
+    const seen = new Set(eps.map((e) => `${e.protocol}/${e.port}`))
+    return seen.size === eps.length ? true : "endpoints must not repeat a protocol/port pair"
+  })
+)
+
+/** The editable fields of a service (the create body minus projectId). */
+export const ServiceSpecFields = {
+  source: ServiceSource,
+  port: Port,
+  env: Schema.optionalWith(EnvMap, { default: () => ({}) }),
+  limits: Schema.optionalWith(Schema.NullOr(Limits), { default: () => null }),
+  health: Schema.optionalWith(HealthCheck, { default: () => ({ path: "/", timeoutSeconds: 30 }) }),
+  tlsEnabled: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  autoscale: Schema.optionalWith(Schema.NullOr(Autoscale), { default: () => null }),
+  endpoints: Schema.optionalWith(Endpoints, { default: () => [] })
+}
+
+export const Service = Schema.Struct({
+  id: Id,
+  projectId: Id,
+  name: ResourceName,
+  source: ServiceSource,
+  port: Port,
+  env: EnvMap,
+  limits: Schema.NullOr(Limits),
+  health: HealthCheck,
+  tlsEnabled: Schema.Boolean,
+  autoscale: Schema.NullOr(Autoscale),
+  endpoints: Endpoints,
+  promotedDeploymentId: Schema.NullOr(Id),
+  previousDeploymentId: Schema.NullOr(Id),
+  createdAt: Schema.String,
+  updatedAt: Schema.String
+}).annotations({ identifier: "Service" })
+export type Service = typeof Service.Type
+
+export const CreateService = Schema.Struct({
+  projectId: Id,
+  name: ResourceName,
+  ...ServiceSpecFields
+}).annotations({ identifier: "CreateService", parseOptions: { onExcessProperty: "error" } })
+export type CreateService = typeof CreateService.Type
+
+/** PATCH body: any editable field; `id`/`projectId`/`name` may be present only to confirm identity. */
+export const UpdateService = Schema.Struct({
+  id: Schema.optional(Id),
+  projectId: Schema.optional(Id),
+  name: Schema.optional(ResourceName),
+  source: Schema.optional(ServiceSource),
+  port: Schema.optional(Port),
+  env: Schema.optional(EnvMap),
+  limits: Schema.optional(Schema.NullOr(Limits)),
+  health: Schema.optional(HealthCheck),
+  tlsEnabled: Schema.optional(Schema.Boolean),
+  autoscale: Schema.optional(Schema.NullOr(Autoscale)),
+  endpoints: Schema.optional(Endpoints)
+}).annotations({ identifier: "UpdateService", parseOptions: { onExcessProperty: "error" } })
+export type UpdateService = typeof UpdateService.Type

@@ -1,0 +1,75 @@
+import { SqlClient } from "@effect/sql"
+import { Effect, Option } from "effect"
+import type { Deployment, DeploymentStatus } from "../domain/deployment.js"
+import { NotFound } from "../domain/errors.js"
+import { uuidv7 } from "../domain/ids.js"
+import { nowIso } from "./sqlHelpers.js"
+
+interface Row {
+  id: string
+  service_id: string
+  status: DeploymentStatus
+  image_ref: string
+  image_digest: string | null
+  error: string | null
+  created_at: string
+  finished_at: string | null
+}
+
+const toDeployment = (r: Row): Deployment => ({
+  id: r.id,
+  serviceId: r.service_id,
+  status: r.status,
+  imageRef: r.image_ref,
+  createdAt: r.created_at,
+  ...(r.image_digest === null ? {} : { imageDigest: r.image_digest }),
+  ...(r.finished_at === null ? {} : { finishedAt: r.finished_at }),
+  ...(r.error === null ? {} : { error: r.error })
+})
+
+export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/DeploymentsRepo", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    const find = (id: string) =>
+      sql<Row>`SELECT * FROM deployments WHERE id = ${id}`.pipe(
+        Effect.orDie,
+        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toDeployment)))
+      )
+
+    const get = (id: string) =>
+      find(id).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ entity: "deployment", id })), onSome: Effect.succeed })))
+
+    /** Newest first (UUIDv7 ids sort by creation time). */
+    const listForService = (serviceId: string) =>
+      sql<Row>`SELECT * FROM deployments WHERE service_id = ${serviceId} ORDER BY id DESC`.pipe(
+        Effect.orDie,
+        Effect.map((rows) => rows.map(toDeployment))
+      )
+
+    const create = (serviceId: string, imageRef: string) =>
+      Effect.gen(function* () {
+        const id = uuidv7()
+        yield* sql`INSERT INTO deployments (id, service_id, status, image_ref, created_at)
+                   VALUES (${id}, ${serviceId}, 'pending', ${imageRef}, ${nowIso()})`.pipe(Effect.orDie)
+        return yield* get(id).pipe(Effect.orDie)
+      })
+
+    const setStatus = (id: string, status: DeploymentStatus, extra: { readonly error?: string; readonly imageDigest?: string } = {}) => {
+      const terminal = status === "healthy" || status === "failed" || status === "stopped"
+      return sql`UPDATE deployments SET status = ${status},
+                   error = COALESCE(${extra.error ?? null}, error),
+                   image_digest = COALESCE(${extra.imageDigest ?? null}, image_digest),
+                   finished_at = CASE WHEN ${terminal ? 1 : 0} = 1 THEN COALESCE(finished_at, ${nowIso()}) ELSE finished_at END
+                 WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
+    }
+
+    /** Deployments left mid-flight by a crash. */
+    const listInFlight = sql<Row>`SELECT * FROM deployments WHERE status IN ('pending', 'building', 'starting')`.pipe(
+      Effect.orDie,
+      Effect.map((rows) => rows.map(toDeployment))
+    )
+
+    return { find, get, listForService, create, setStatus, listInFlight }
+  })
+}) {}

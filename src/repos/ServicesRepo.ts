@@ -1,0 +1,117 @@
+import { SqlClient } from "@effect/sql"
+import { Effect, Option } from "effect"
+import { NotFound } from "../domain/errors.js"
+import { uuidv7 } from "../domain/ids.js"
+import type { CreateService, Service } from "../domain/service.js"
+import { json, nowIso, uniqueAsConflict } from "./sqlHelpers.js"
+
+interface Row {
+  id: string
+  project_id: string
+  name: string
+  spec: string
+  promoted_deployment_id: string | null
+  previous_deployment_id: string | null
+  created_at: string
+  updated_at: string
+}
+
+/** The editable part of a service, stored as one JSON document. */
+export type ServiceSpec = Omit<Service, "id" | "projectId" | "name" | "promotedDeploymentId" | "previousDeploymentId" | "createdAt" | "updatedAt">
+
+const toService = (r: Row): Service => {
+  const spec = JSON.parse(r.spec) as ServiceSpec
+  return {
+    id: r.id,
+    projectId: r.project_id,
+    name: r.name,
+    source: spec.source,
+    port: spec.port,
+    env: spec.env,
+    limits: spec.limits,
+    health: spec.health,
+    tlsEnabled: spec.tlsEnabled,
+    autoscale: spec.autoscale,
+    endpoints: spec.endpoints,
+    promotedDeploymentId: r.promoted_deployment_id,
+    previousDeploymentId: r.previous_deployment_id,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at
+  }
+}
+
+const specOf = (s: ServiceSpec): ServiceSpec => ({
+  source: s.source,
+  port: s.port,
+  env: s.env,
+  limits: s.limits,
+  health: s.health,
+  tlsEnabled: s.tlsEnabled,
+  autoscale: s.autoscale,
+  endpoints: s.endpoints
+})
+
+export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/ServicesRepo", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const one = (rows: ReadonlyArray<Row>) => Option.fromNullable(rows[0]).pipe(Option.map(toService))
+
+    const find = (id: string) => sql<Row>`SELECT * FROM services WHERE id = ${id}`.pipe(Effect.orDie, Effect.map(one))
+
+    const get = (id: string) =>
+      find(id).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ entity: "service", id })), onSome: Effect.succeed })))
+
+    const findByName = (projectId: string, name: string) =>
+      sql<Row>`SELECT * FROM services WHERE project_id = ${projectId} AND name = ${name}`.pipe(Effect.orDie, Effect.map(one))
+
+    const list = (filter: { readonly projectIds?: ReadonlyArray<string> | undefined }) =>
+      (filter.projectIds === undefined
+        ? sql<Row>`SELECT * FROM services ORDER BY project_id, name`
+        : filter.projectIds.length === 0
+          ? Effect.succeed([] as ReadonlyArray<Row>)
+          : sql<Row>`SELECT * FROM services WHERE ${sql.in("project_id", filter.projectIds)} ORDER BY project_id, name`
+      ).pipe(Effect.orDie, Effect.map((rows) => rows.map(toService)))
+
+    const countInProject = (projectId: string) =>
+      sql<{ n: number }>`SELECT COUNT(*) AS n FROM services WHERE project_id = ${projectId}`.pipe(
+        Effect.orDie,
+        Effect.map((rows) => rows[0]?.n ?? 0)
+      )
+
+    const create = (input: CreateService) =>
+      Effect.gen(function* () {
+        const id = uuidv7()
+        const now = nowIso()
+        yield* sql`INSERT INTO services (id, project_id, name, spec, created_at, updated_at)
+                   VALUES (${id}, ${input.projectId}, ${input.name}, ${json(specOf(input))}, ${now}, ${now})`.pipe(
+          uniqueAsConflict(`a service named ${JSON.stringify(input.name)} already exists in this project`)
+        )
+        return yield* get(id).pipe(Effect.orDie)
+      })
+
+    const updateSpec = (id: string, spec: ServiceSpec) =>
+      Effect.gen(function* () {
+        yield* get(id)
+        yield* sql`UPDATE services SET spec = ${json(specOf(spec))}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(Effect.orDie)
+        return yield* get(id)
+      })
+
+    /** Promote a deployment; the one promoted before becomes the rollback target. */
+    const promote = (id: string, deploymentId: string) =>
+      sql`UPDATE services SET previous_deployment_id = CASE WHEN promoted_deployment_id IS NULL OR promoted_deployment_id = ${deploymentId}
+                 THEN previous_deployment_id ELSE promoted_deployment_id END,
+               promoted_deployment_id = ${deploymentId}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
+
+    /** The durable "should not run" signal. */
+    const clearPromoted = (id: string) =>
+      sql`UPDATE services SET promoted_deployment_id = NULL, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
+
+    const remove = (id: string) =>
+      Effect.gen(function* () {
+        yield* get(id)
+        yield* sql`DELETE FROM services WHERE id = ${id}`.pipe(Effect.orDie)
+      })
+
+    return { find, get, findByName, list, countInProject, create, updateSpec, promote, clearPromoted, remove }
+  })
+}) {}
