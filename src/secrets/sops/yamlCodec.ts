@@ -60,19 +60,23 @@ const keyString = (node: unknown): string => {
   throw new YamlShapeError("only string keys are supported")
 }
 
-const toValue = (node: unknown, doc: Document, depth: number): SopsValue => {
+/**
+ * `headHandled`: the comment before this node was already attributed to the
+ * enclosing sequence (sops puts a sequence item's head comment in the list).
+ */
+const toValue = (node: unknown, doc: Document, depth: number, headHandled = false): SopsValue => {
   if (depth > 256) throw new YamlShapeError("document nests too deeply")
   if (node === null || node === undefined) return null
   if (isAlias(node)) return toValue(node.resolve(doc), doc, depth + 1)
   if (isScalar(node)) return scalarValue(node)
-  if (isMap(node)) return toBranch(node, doc, depth + 1)
+  if (isMap(node)) return toBranch(node, doc, depth + 1, headHandled)
   if (isSeq(node)) {
-    const items: Array<SopsValue | SopsComment> = [...commentLines(node.commentBefore)]
+    const items: Array<SopsValue | SopsComment> = headHandled ? [] : [...commentLines(node.commentBefore)]
     for (const item of node.items) {
       const leaf = isScalar(item) || isAlias(item) || item === null
       if (isScalar(item) || isMap(item) || isSeq(item) || isAlias(item)) items.push(...commentLines(item.commentBefore))
       if (leaf && item !== null) items.push(...commentLines(item.comment))
-      items.push(toValue(item, doc, depth + 1))
+      items.push(toValue(item, doc, depth + 1, true))
     }
     items.push(...commentLines(node.comment))
     return sequence(items)
@@ -80,8 +84,8 @@ const toValue = (node: unknown, doc: Document, depth: number): SopsValue => {
   throw new YamlShapeError("unsupported YAML node")
 }
 
-const toBranch = (node: YAMLMap, doc: Document, depth: number): SopsBranch => {
-  const items: Array<SopsEntry | SopsComment> = [...commentLines(node.commentBefore)]
+const toBranch = (node: YAMLMap, doc: Document, depth: number, headHandled = false): SopsBranch => {
+  const items: Array<SopsEntry | SopsComment> = headHandled ? [] : [...commentLines(node.commentBefore)]
   for (const pair of node.items) {
     if (!isPair(pair)) throw new YamlShapeError("unsupported mapping item")
     const keyNode: unknown = pair.key
@@ -136,7 +140,30 @@ export const parseYaml = (text: string): Effect.Effect<ReadonlyArray<SopsBranch>
 // ---------------------------------------------------------------------------
 // Emission
 
+/**
+ * Strings a YAML 1.1-leaning reader (sops uses go-yaml v3) could resolve as
+ * something else — booleans like `yes`/`on`, nulls, numbers with `_` or
+ * `0b`/`0o` prefixes, timestamps — are written double-quoted, so sops reads
+ * back exactly the string we encrypted or MAC'd.
+ */
+const AMBIGUOUS = new RegExp(
+  [
+    "^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$",
+    "^(~|null|Null|NULL)$",
+    "^[-+]?(0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(\\.[0-9_]*)?([eE][-+]?[0-9]+)?|\\.[0-9_]+([eE][-+]?[0-9]+)?)$",
+    "^[-+]?\\.(inf|Inf|INF)$|^\\.(nan|NaN|NAN)$",
+    "^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt]|[ \\t]+|$)"
+  ].join("|")
+)
+
+const stringNode = (s: string): Scalar => {
+  const node = new Scalar(s)
+  if (AMBIGUOUS.test(s)) node.type = Scalar.QUOTE_DOUBLE
+  return node
+}
+
 const scalarNode = (v: Exclude<SopsValue, SopsBranch | { readonly _tag: "Sequence" }>): Scalar => {
+  if (typeof v === "string") return stringNode(v)
   if (v instanceof Uint8Array) {
     const s = new Scalar(Buffer.from(v).toString("base64"))
     s.tag = "tag:yaml.org,2002:binary"
@@ -180,7 +207,7 @@ const toMap = (b: SopsBranch): YAMLMap => {
       pending.push(item)
       continue
     }
-    const key = new Scalar(item.key)
+    const key = stringNode(item.key)
     const before = joinComments(pending)
     if (before !== undefined) key.commentBefore = before
     pending = []
