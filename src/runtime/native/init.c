@@ -89,7 +89,7 @@ static void mask_paths(void)
 	}
 }
 
-static void finish_root(const char *merged, int *have_sys)
+static void enter_root(const char *merged)
 {
 	/* by path: the launcher's fd points at its own namespace's copy of the
 	 * overlay mount, and mounts must target this namespace's copy */
@@ -102,6 +102,10 @@ static void finish_root(const char *merged, int *have_sys)
 		die_stage("pivot_root", errno);
 	if (chdir(merged) < 0)
 		die_stage("pivot_root", errno);
+}
+
+static void finish_root(int *have_sys)
+{
 	if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		die_stage("mount proc", errno);
 	/* sysfs needs a sysfs fully visible in this mount namespace; hosts that
@@ -236,11 +240,14 @@ int init_main(const struct launch_spec *s, int rootfd, int sync_fd)
 	if (read(sync_fd, &go, 1) != 1)
 		_exit(1);
 	close(sync_fd);
+	/* enter the root while still the host's uid 0 (owner of the replica
+	 * dirs, which may be 0700), then become the namespace's root */
+	enter_root(s->merged);
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		die_stage("setuid", errno);
 
 	int have_sys = 0;
-	finish_root(s->merged, &have_sys);
+	finish_root(&have_sys);
 	close(rootfd);
 	(void)have_sys;
 	if (sethostname(s->hostname, strlen(s->hostname)) < 0)

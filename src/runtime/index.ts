@@ -1,0 +1,8 @@
+export * from "./errors.js"
+export * from "./types.js"
+export { Runtime, type RuntimeService } from "./Runtime.js"
+export { LinuxRuntime, makeLinuxRuntime } from "./LinuxRuntime.js"
+export { FakeRuntime, makeFakeRuntime, type FakeRuntimeOptions } from "./FakeRuntime.js"
+export { resolveHelperPath, type HelperPathOptions } from "./helperPath.js"
+export { detectCgroup, makeCgroupDriver, type CgroupDriver, type CgroupSupport } from "./cgroup.js"
+export { isRuntimeName } from "./names.js"

@@ -1,0 +1,121 @@
+import type { Effect } from "effect"
+
+/** Identifies one replica: `<service>/<deployment>/<replica>`. */
+export interface ReplicaRef {
+  readonly service: string
+  readonly deployment: string
+  readonly replica: string
+}
+
+export const replicaId = (r: ReplicaRef): string => `${r.service}/${r.deployment}/${r.replica}`
+
+export interface ReplicaLimits {
+  /** 1000 = one full CPU; written as `cpu.max` `<quota> 100000`. */
+  readonly cpuMillis?: number
+  readonly memoryMb?: number
+  readonly pids?: number
+}
+
+export interface ReadinessOptions {
+  /** Overall budget for an HTTP status line over the socket (default 10 s). */
+  readonly timeoutMs?: number
+  /** Request path (default `/`). Any status line counts as ready. */
+  readonly path?: string
+}
+
+export interface ReplicaSpec extends ReplicaRef {
+  /** Absolute path of the unpacked, read-only rootfs bundle (overlay lower). */
+  readonly rootfs: string
+  readonly argv: ReadonlyArray<string>
+  /** The workload's environment, exactly (`PORT` is added when `port` is set). */
+  readonly env: Readonly<Record<string, string>>
+  /** Absolute path inside the sandbox (default `/`). */
+  readonly workdir?: string
+  /** uid/gid inside the user namespace (default 0 = the namespace's root). */
+  readonly uid?: number
+  readonly gid?: number
+  /** Default `<service>-<replica>` (cut to 63 chars). */
+  readonly hostname?: string
+  /** Listen port inside the sandbox; enables `/run/denia/service.sock` relay. */
+  readonly port?: number
+  readonly limits?: ReplicaLimits
+  /** Wait for HTTP readiness inside `start` (default when `port` is set);
+   * `null` returns as soon as the workload has been exec'd. */
+  readonly readiness?: ReadinessOptions | null
+}
+
+/** How a workload ended. `code` is set for a normal exit, `signal` when killed. */
+export interface ExitStatus {
+  readonly code: number | null
+  readonly signal: number | null
+}
+
+export interface Replica extends ReplicaRef {
+  readonly id: string
+  /** Host path of the replica's Unix socket (null without `port`). */
+  readonly socketPath: string | null
+  /** Host pid of the helper's launcher process. */
+  readonly pid: number
+  readonly startedAt: Date
+  /** `<dataDir>/runtime/<service>/<deployment>/<replica>` */
+  readonly dir: string
+  /** Completes when the workload has exited (never fails). */
+  readonly exit: Effect.Effect<ExitStatus>
+}
+
+export type ReplicaState = "running" | "exited"
+
+export interface ReplicaInfo extends ReplicaRef {
+  readonly id: string
+  readonly pid: number
+  readonly socketPath: string | null
+  readonly startedAt: Date
+  readonly state: ReplicaState
+  readonly exitStatus: ExitStatus | null
+  readonly cgroup: string | null
+}
+
+export interface ReplicaStats {
+  /** Cumulative CPU time of the replica's processes, microseconds. */
+  readonly cpuUsageUsec: number
+  readonly memoryBytes: number
+  readonly pids: number
+  readonly limitsEnforced: boolean
+  readonly source: "cgroup" | "procfs"
+}
+
+export interface ServiceLogs {
+  readonly path: string
+  readonly lines: ReadonlyArray<string>
+}
+
+export interface SweepReport {
+  readonly replicasRemoved: number
+  readonly processesKilled: number
+  readonly cgroupsRemoved: number
+}
+
+export type CgroupMode = "enforced" | "grouping" | "none"
+
+/** What the host gives the runtime; surfaced by `status` and `doctor`. */
+export interface RuntimeStatus {
+  readonly limitsEnforced: boolean
+  readonly cgroupMode: CgroupMode
+  readonly cgroupReason: string
+  readonly helperPath: string
+}
+
+/** Plain options for `LinuxRuntime` (the daemon maps its Config onto this). */
+export interface RuntimeOptions {
+  readonly dataDir: string
+  readonly usernsBase: number
+  readonly usernsSize: number
+  readonly cgroupRoot: string
+  readonly helperPath: string
+  /** SIGTERM → SIGKILL grace when stopping a replica. */
+  readonly stopGraceMs: number
+  /** Size cap of `<dataDir>/logs/services/<service>.log` before rotation. */
+  readonly logMaxBytes: number
+  /** Max wait for the helper's `ready`/`failed` line (default 15 s). */
+  readonly launchTimeoutMs?: number
+}
