@@ -33,6 +33,7 @@ export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", Erro
 export class NotFoundError extends Schema.TaggedError<NotFoundError>()("NotFoundError", ErrorFields) {}
 export class ConflictError extends Schema.TaggedError<ConflictError>()("ConflictError", ErrorFields) {}
 export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", ErrorFields) {}
+export class LengthRequired extends Schema.TaggedError<LengthRequired>()("LengthRequired", ErrorFields) {}
 export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", ErrorFields) {}
 export class Unprocessable extends Schema.TaggedError<Unprocessable>()("Unprocessable", ErrorFields) {}
 export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()("TooManyRequests", {
@@ -46,6 +47,7 @@ export const ForbiddenResponse = withEnvelope(Forbidden, "Forbidden", 403)
 export const NotFoundResponse = withEnvelope(NotFoundError, "NotFoundError", 404)
 export const ConflictResponse = withEnvelope(ConflictError, "ConflictError", 409)
 export const PayloadTooLargeResponse = withEnvelope(PayloadTooLarge, "PayloadTooLarge", 413)
+export const LengthRequiredResponse = withEnvelope(LengthRequired, "LengthRequired", 411)
 export const UnsupportedMediaTypeResponse = withEnvelope(UnsupportedMediaType, "UnsupportedMediaType", 415)
 export const UnprocessableResponse = withEnvelope(Unprocessable, "Unprocessable", 422)
 export const TooManyRequestsResponse = withEnvelope(TooManyRequests, "TooManyRequests", 429)
@@ -58,6 +60,7 @@ export type ApiError =
   | NotFoundError
   | ConflictError
   | PayloadTooLarge
+  | LengthRequired
   | UnsupportedMediaType
   | Unprocessable
   | TooManyRequests

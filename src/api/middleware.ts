@@ -1,12 +1,13 @@
 /**
- * Request guards wrapped around the whole API app: JSON body size cap (413),
+ * Request guards wrapped around the whole API app: JSON bodies need a
+ * Content-Length (411) within the size cap (413),
  * malformed JSON (400), schema decode failures reshaped into the error
  * envelope with the offending field first (400), unknown routes (404), and
  * defects turned into an opaque 500 (the cause is logged, never sent).
  */
 import { HttpApiError, HttpServerError, HttpServerRequest, HttpIncomingMessage, type HttpApp } from "@effect/platform"
 import { Cause, Effect, Option } from "effect"
-import { BadRequest, InternalError, NotFoundError, PayloadTooLarge, UnsupportedMediaType } from "./errors.js"
+import { BadRequest, InternalError, LengthRequired, NotFoundError, PayloadTooLarge, UnsupportedMediaType } from "./errors.js"
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"])
 
@@ -36,8 +37,14 @@ const guardJsonBody = (maxBytes: number) =>
       return yield* new UnsupportedMediaType({ code: "UNSUPPORTED_MEDIA_TYPE", message: `Content-Type ${contentType.split(";")[0]} is not accepted; send application/json` })
     }
     if (!isJsonLike(contentType)) return
-    const declared = Number(request.headers["content-length"] ?? "0")
-    if (Number.isFinite(declared) && declared > maxBytes) {
+    const length = request.headers["content-length"]
+    if (length === undefined) {
+      if (request.headers["transfer-encoding"] === undefined) return
+      // A JSON body of unknown length could only be refused by cutting the connection; ask for a length instead.
+      return yield* new LengthRequired({ code: "LENGTH_REQUIRED", message: "JSON request bodies need a Content-Length header" })
+    }
+    const declared = Number(length)
+    if (!Number.isFinite(declared) || declared > maxBytes) {
       return yield* new PayloadTooLarge({ code: "PAYLOAD_TOO_LARGE", message: `request body is larger than ${maxBytes} bytes` })
     }
     const text = yield* request.text.pipe(

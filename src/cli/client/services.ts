@@ -1,5 +1,5 @@
 import { Args, Command, Options } from "@effect/cli"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option, ParseResult, Schema } from "effect"
 import { CreateService, type Service } from "../../domain/service.js"
 import { connectionOptions, withClient } from "./connection.js"
 import { ClientCommandError } from "./errors.js"
@@ -62,7 +62,14 @@ const create = Command.make(
             port: o.port,
             source: Option.isSome(o.image) ? { type: "image", image: o.image.value } : { type: "hosted" }
           })
-      const body = yield* decodeCreate(raw).pipe(Effect.mapError((e) => new ClientCommandError({ message: `invalid service: ${e.message}` })))
+      const body = yield* decodeCreate(raw).pipe(
+        Effect.mapError((e) => {
+          const first = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
+          return new ClientCommandError({
+            message: `invalid service: ${first === undefined ? e.message : `${first.path.join(".")}: ${first.message}`}`
+          })
+        })
+      )
       return yield* withClient(o, (client) => client.services.create({ payload: body }).pipe(Effect.flatMap((s) => printValue(o.json, s, s.id))))
     })
 ).pipe(Command.withDescription("Create a service."))

@@ -1,0 +1,98 @@
+/**
+ * Test daemons: in-process (the real Layer graph on a temp data dir and a
+ * random port) and as a child process running the built CLI.
+ */
+import { spawn, type ChildProcess } from "node:child_process"
+import * as path from "node:path"
+import { Effect, Exit, Layer, Scope } from "effect"
+import { decodeConfig, type LoadedConfig } from "../../src/config/load.js"
+import { derivePaths } from "../../src/config/paths.js"
+import { daemonLayer } from "../../src/daemon/layers.js"
+import { freePort } from "./ports.js"
+import { makeTempDir } from "./tempDir.js"
+
+export const ADMIN_TOKEN = "a".repeat(64)
+export const repoRoot = path.resolve(import.meta.dirname, "../..")
+export const cliEntry = path.join(repoRoot, "dist", "main.js")
+
+export interface TestDaemon {
+  readonly url: string
+  readonly config: LoadedConfig
+  readonly dataDir: string
+  /** fetch relative to the daemon URL with the admin token unless `token` is given (null = none). */
+  readonly request: (path: string, init?: RequestInit & { token?: string | null; json?: unknown }) => Promise<Response>
+  readonly stop: () => Promise<void>
+}
+
+export const testConfig = async (dir: string, overrides: Record<string, unknown> = {}): Promise<LoadedConfig> => {
+  const port = await freePort()
+  const table = {
+    admin_token: ADMIN_TOKEN,
+    bind_addr: `127.0.0.1:${port}`,
+    data_dir: path.join(dir, "data"),
+    log_level: "error",
+    ...overrides
+  }
+  const values = await Effect.runPromise(decodeConfig(table, {}, "test"))
+  return { values, paths: derivePaths(path.join(dir, "config.toml"), values.dataDir, ""), created: false }
+}
+
+export const makeRequest =
+  (url: string) =>
+  (p: string, init: RequestInit & { token?: string | null; json?: unknown } = {}) => {
+    const { token, json, ...rest } = init
+    const headers = new Headers(rest.headers)
+    const bearer = token === undefined ? ADMIN_TOKEN : token
+    if (bearer !== null) headers.set("authorization", `Bearer ${bearer}`)
+    if (json !== undefined) headers.set("content-type", "application/json")
+    return fetch(`${url}${p}`, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) })
+  }
+
+export const startTestDaemon = async (overrides: Record<string, unknown> = {}): Promise<TestDaemon> => {
+  const temp = makeTempDir()
+  const config = await testConfig(temp.dir, overrides)
+  const scope = await Effect.runPromise(Scope.make())
+  await Effect.runPromise(Layer.buildWithScope(daemonLayer(config), scope))
+  const url = `http://${config.values.bindAddr}`
+  return {
+    url,
+    config,
+    dataDir: config.paths.dataDir,
+    request: makeRequest(url),
+    stop: async () => {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+      temp.cleanup()
+    }
+  }
+}
+
+export interface ChildRun {
+  readonly child: ChildProcess
+  readonly output: () => string
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+/** Runs the built CLI (`dist/main.js`) with the given args and environment. */
+export const runCli = (args: ReadonlyArray<string>, env: Record<string, string>): ChildRun => {
+  const child = spawn(process.execPath, [cliEntry, ...args], {
+    env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: env["HOME"] ?? process.env["HOME"] ?? "/root", ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let out = ""
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()))
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal }))
+  )
+  return { child, output: () => out, exited }
+}
+
+/** Polls `check` every 50 ms until it returns true or `timeoutMs` passes. */
+export const waitFor = async (check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`)
+}
