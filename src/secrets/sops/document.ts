@@ -117,6 +117,8 @@ export const encryptDocument = (
     if (options.recipients.length === 0) {
       return yield* new SopsEncryptError({ path: "sops:age", reason: "at least one age recipient is required" })
     }
+    // an empty YAML stream still becomes one (empty) document carrying the metadata
+    if (format === "yaml" && branches.length === 0) branches = [branch([])]
     if (format === "json" && branches.length !== 1) {
       return yield* new SopsFormatError({ reason: "a JSON document holds exactly one object" })
     }

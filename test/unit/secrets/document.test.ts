@@ -142,6 +142,15 @@ describe("SOPS YAML round trip", () => {
       expect(text).toMatch(/\n {4}lastmodified: "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"\n/)
     }))
 
+  it.effect("an empty YAML input still yields a document with metadata", () =>
+    Effect.gen(function*() {
+      const empty = yield* parsePlain("", "yaml")
+      expect(empty).toEqual([])
+      const { text, out } = yield* roundTrip(empty, "yaml")
+      expect(text).toMatch(/^sops:\n/)
+      expect(out).toEqual([branch([])])
+    }))
+
   it.effect("multi-document YAML: one branch per document, one MAC over all", () =>
     Effect.gen(function*() {
       const docs = [branchFromPlain({ a: "1" }), branchFromPlain({ b: "2" })]
