@@ -41,6 +41,8 @@ import {
 
 class YamlShapeError extends Error {}
 
+const budgets = new WeakMap<Document, Budget>()
+
 const commentLines = (text: string | null | undefined): Array<SopsComment> =>
   text === null || text === undefined || text === ""
     ? []
@@ -60,12 +62,22 @@ const keyString = (node: unknown): string => {
   throw new YamlShapeError("only string keys are supported")
 }
 
+/** Expanding aliases can multiply a small text into a huge tree ("billion laughs"); cap the work. */
+const MAX_NODES = 200_000
+const MAX_DEPTH = 256
+
+interface Budget {
+  nodes: number
+}
+
 /**
  * `headHandled`: the comment before this node was already attributed to the
  * enclosing sequence (sops puts a sequence item's head comment in the list).
  */
 const toValue = (node: unknown, doc: Document, depth: number, headHandled = false): SopsValue => {
-  if (depth > 256) throw new YamlShapeError("document nests too deeply")
+  if (depth > MAX_DEPTH) throw new YamlShapeError("document nests too deeply")
+  const budget = budgets.get(doc)
+  if (budget !== undefined && ++budget.nodes > MAX_NODES) throw new YamlShapeError("document expands to too many nodes")
   if (node === null || node === undefined) return null
   if (isAlias(node)) return toValue(node.resolve(doc), doc, depth + 1)
   if (isScalar(node)) return scalarValue(node)
@@ -130,6 +142,7 @@ export const parseYaml = (text: string): Effect.Effect<ReadonlyArray<SopsBranch>
       for (const doc of docs) {
         const first = doc.errors[0]
         if (first !== undefined) throw new YamlShapeError(`invalid YAML (${first.code})`)
+        budgets.set(doc, { nodes: 0 })
         out.push(documentToBranch(doc))
       }
       return out

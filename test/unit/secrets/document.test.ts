@@ -209,6 +209,19 @@ describe("SOPS YAML round trip", () => {
       expect(Either.isLeft(r) && r.left._tag).toBe("SopsDataKeyError")
     }))
 
+  it.effect("aliases are expanded, but an alias bomb is a SopsFormatError", () =>
+    Effect.gen(function*() {
+      const [b] = yield* parsePlain("base: &b {user: eve}\ncopy: *b\n", "yaml")
+      expect(b && toPlain(b)).toEqual({ base: { user: "eve" }, copy: { user: "eve" } })
+      const lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+      for (let i = 1; i < 9; i++) {
+        const prev = `*a${i - 1}`
+        lines.push(`a${i}: &a${i} [${Array.from({ length: 10 }, () => prev).join(", ")}]`)
+      }
+      const r = yield* Effect.either(parsePlain(lines.join("\n") + "\n", "yaml"))
+      expect(Either.isLeft(r) && r.left._tag).toBe("SopsFormatError")
+    }))
+
   it.effect("rejects a top-level `sops` key and sequence documents", () =>
     Effect.gen(function*() {
       const { recipient } = yield* keys
