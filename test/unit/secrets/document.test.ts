@@ -142,6 +142,25 @@ describe("SOPS YAML round trip", () => {
       expect(text).toMatch(/\n {4}lastmodified: "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"\n/)
     }))
 
+  it.effect("comments keep their collection through parse → emit → parse (nested sequences too)", () =>
+    Effect.gen(function*() {
+      const src = "list:\n    - a\n    # trailing in list\nother:\n    - - x\n      # inner nested\n      - y\n" +
+        "    # outer end\nlast: 1\n# doc end\n"
+      const parsed = yield* parsePlain(src, "yaml")
+      expect(parsed).toEqual([
+        branch([
+          entry("list", sequence(["a", comment(" trailing in list")])),
+          entry("other", sequence([sequence(["x", comment(" inner nested"), "y"]), comment(" outer end")])),
+          entry("last", 1n),
+          comment(" doc end")
+        ])
+      ])
+      const { emitYaml } = yield* Effect.promise(() => import("../../../src/secrets/sops/yamlCodec.js"))
+      expect(yield* parsePlain(emitYaml(parsed), "yaml")).toEqual(parsed)
+      const { out } = yield* roundTrip(parsed, "yaml")
+      expect(out).toEqual(parsed)
+    }))
+
   it.effect("an empty YAML input still yields a document with metadata", () =>
     Effect.gen(function*() {
       const empty = yield* parsePlain("", "yaml")
