@@ -36,7 +36,22 @@ export interface EncryptionRules {
 
 export const DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
 
-/** sops' decision for one path; the later rules override the earlier ones, as in sops. */
+const regexCache = new Map<string, RegExp>()
+const compiled = (source: string): RegExp => {
+  let re = regexCache.get(source)
+  if (re === undefined) {
+    re = new RegExp(source)
+    if (regexCache.size > 256) regexCache.clear()
+    regexCache.set(source, re)
+  }
+  return re
+}
+
+/**
+ * sops' decision for one path; the later rules override the earlier ones, as
+ * in sops. Regexes must have been validated (metadata parsing and
+ * `normalizeRules` do that).
+ */
 export const shouldEncrypt = (path: ReadonlyArray<string>, rules: EncryptionRules): boolean => {
   let encrypted = true
   if (rules.unencryptedSuffix) {
@@ -48,11 +63,11 @@ export const shouldEncrypt = (path: ReadonlyArray<string>, rules: EncryptionRule
     encrypted = path.some((p) => p.endsWith(s))
   }
   if (rules.unencryptedRegex) {
-    const re = new RegExp(rules.unencryptedRegex)
+    const re = compiled(rules.unencryptedRegex)
     if (path.some((p) => re.test(p))) encrypted = false
   }
   if (rules.encryptedRegex) {
-    const re = new RegExp(rules.encryptedRegex)
+    const re = compiled(rules.encryptedRegex)
     encrypted = path.some((p) => re.test(p))
   }
   return encrypted

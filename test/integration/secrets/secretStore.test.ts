@@ -121,7 +121,7 @@ describe("SecretStore", () => {
     withStore(({ dataDir }) =>
       Effect.gen(function*() {
         const store = yield* SecretStore
-        const ref = yield* store.put("p", { user: "u", pass: "p" })
+        const ref = yield* store.put("p", { user: "USER-PLAIN-VALUE", pass: "PASS-PLAIN-VALUE" })
         const file = path.join(dataDir, "secrets", "p", `${ref}.sops.yaml`)
         const text = fs.readFileSync(file, "utf8")
         const tag = /pass: ENC\[[^\]]*tag:([A-Za-z0-9+/=]+)/.exec(text)?.[1] ?? ""
@@ -130,10 +130,16 @@ describe("SecretStore", () => {
         fs.writeFileSync(file, text.replace(tag, flipped.toString("base64")))
         const r = yield* Effect.either(store.get("p", ref))
         expect(Either.isLeft(r) && r.left._tag).toBe("SopsDecryptError")
+        // the error names the path, never a value
+        if (Either.isLeft(r)) {
+          expect(`${JSON.stringify(r.left)} ${r.left.message} ${String(r.left)}`).toContain("data:pass:")
+          expect(`${JSON.stringify(r.left)} ${r.left.message} ${String(r.left)}`).not.toContain("PLAIN-VALUE")
+        }
         // removing an entry is caught by the MAC
         fs.writeFileSync(file, text.split("\n").filter((l) => !l.includes("user: ENC")).join("\n"))
         const r2 = yield* Effect.either(store.get("p", ref))
         expect(Either.isLeft(r2) && r2.left._tag).toBe("SopsMacMismatch")
+        if (Either.isLeft(r2)) expect(`${JSON.stringify(r2.left)} ${r2.left.message}`).not.toContain("PLAIN-VALUE")
       })))
 
   it.effect("unsafe project ids, refs and names are rejected before touching the disk", () =>
