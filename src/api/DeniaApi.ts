@@ -6,12 +6,19 @@
 import { HttpApi, OpenApi } from "@effect/platform"
 import * as E from "./errors.js"
 import { DeploymentsGroup } from "./groups/deployments.js"
+import { ApiTokensGroup, AuditGroup, AuthGroup, AuthPublicGroup, MembersGroup, UsersGroup } from "./groups/identity.js"
 import { MetaGroup } from "./groups/meta.js"
 import { ProjectsGroup } from "./groups/projects.js"
 import { ServicesGroup } from "./groups/services.js"
 
 export class DeniaApi extends HttpApi.make("denia")
   .add(MetaGroup)
+  .add(AuthPublicGroup)
+  .add(AuthGroup)
+  .add(ApiTokensGroup)
+  .add(UsersGroup)
+  .add(MembersGroup)
+  .add(AuditGroup)
   .add(ProjectsGroup)
   .add(ServicesGroup)
   .add(DeploymentsGroup)

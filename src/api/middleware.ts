@@ -5,9 +5,9 @@
  * envelope with the offending field first (400), unknown routes (404), and
  * defects turned into an opaque 500 (the cause is logged, never sent).
  */
-import { HttpApiError, HttpServerError, HttpServerRequest, HttpIncomingMessage, type HttpApp } from "@effect/platform"
+import { HttpApiError, HttpServerError, HttpServerRequest, HttpServerResponse, HttpIncomingMessage, type HttpApp } from "@effect/platform"
 import { Cause, Effect, Option } from "effect"
-import { BadRequest, InternalError, LengthRequired, NotFoundError, PayloadTooLarge, UnsupportedMediaType } from "./errors.js"
+import { BadRequest, InternalError, LengthRequired, NotFoundError, PayloadTooLarge, TooManyRequests, UnsupportedMediaType } from "./errors.js"
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"])
 
@@ -59,12 +59,23 @@ const guardJsonBody = (maxBytes: number) =>
     }
   })
 
+/** 429 carries `Retry-After`, which the schema-encoded error path cannot set. */
+const tooManyRequests = (e: TooManyRequests) => {
+  const details = e.details as { retryAfterSeconds?: unknown } | undefined
+  const retryAfter = typeof details?.retryAfterSeconds === "number" ? details.retryAfterSeconds : 60
+  return HttpServerResponse.json(
+    { error: { code: e.code, message: e.message, details: e.details } },
+    { status: 429, headers: { "retry-after": String(retryAfter) } }
+  ).pipe(Effect.orDie)
+}
+
 const reshape = (
   cause: Cause.Cause<unknown>
-): Effect.Effect<never, BadRequest | NotFoundError | InternalError> => {
+): Effect.Effect<HttpServerResponse.HttpServerResponse, BadRequest | NotFoundError | InternalError> => {
   const failure = Cause.failureOption(cause)
   if (Option.isSome(failure)) {
     const e = failure.value
+    if (e instanceof TooManyRequests) return tooManyRequests(e)
     if (e instanceof HttpApiError.HttpApiDecodeError) return Effect.fail(decodeErrorToBadRequest(e))
     if (HttpServerError.isServerError(e) && e._tag === "RouteNotFound") {
       return Effect.fail(new NotFoundError({ code: "NOT_FOUND", message: "no such route" }))

@@ -1,20 +1,40 @@
 import { Effect } from "effect"
-import type { ProjectRole } from "../api/access.js"
+import { ROLE_RANK, type ProjectRole } from "../api/access.js"
 import { Forbidden } from "../api/errors.js"
 import type { Principal } from "../api/security.js"
+import { MembershipsRepo } from "../repos/MembershipsRepo.js"
 
 /**
- * Project-level authorization decisions. Super-admins pass everything;
- * project memberships are consulted for everyone else.
+ * Project-level authorization decisions: super-admins pass everything; other
+ * users need a membership whose role ranks at least the required one.
  */
 export class Authz extends Effect.Service<Authz>()("denia/Authz", {
-  succeed: {
-    requireProjectRole: (principal: Principal, _projectId: string, role: ProjectRole): Effect.Effect<void, Forbidden> =>
-      principal.superAdmin
-        ? Effect.void
-        : Effect.fail(new Forbidden({ code: "FORBIDDEN", message: `this action needs the ${role} role on the project` })),
+  effect: Effect.gen(function* () {
+    const memberships = yield* MembershipsRepo
+
+    /** The principal's role in the project, `admin` for super-admins, undefined when not a member. */
+    const roleIn = (principal: Principal, projectId: string): Effect.Effect<ProjectRole | undefined> =>
+      principal.superAdmin ? Effect.succeed("admin") : principal.kind === "user" ? memberships.roleOf(principal.userId, projectId) : Effect.succeed(undefined)
+
+    const requireProjectRole = (principal: Principal, projectId: string, role: ProjectRole): Effect.Effect<void, Forbidden> =>
+      Effect.flatMap(roleIn(principal, projectId), (actual) =>
+        actual !== undefined && ROLE_RANK[actual] >= ROLE_RANK[role]
+          ? Effect.void
+          : Effect.fail(new Forbidden({ code: "FORBIDDEN", message: `this action needs the ${role} role on the project` }))
+      )
+
     /** `undefined` = every project; otherwise the ids the principal may see. */
-    visibleProjectIds: (principal: Principal): Effect.Effect<ReadonlyArray<string> | undefined> =>
-      Effect.succeed(principal.superAdmin ? undefined : [])
-  }
+    const visibleProjectIds = (principal: Principal): Effect.Effect<ReadonlyArray<string> | undefined> =>
+      principal.superAdmin
+        ? Effect.succeed(undefined)
+        : principal.kind === "user"
+          ? Effect.map(memberships.forUser(principal.userId), (ms) => ms.map((m) => m.projectId))
+          : Effect.succeed([])
+
+    /** Viewers see env keys but not values. */
+    const canSeeEnvValues = (principal: Principal, projectId: string): Effect.Effect<boolean> =>
+      Effect.map(roleIn(principal, projectId), (role) => role !== undefined && ROLE_RANK[role] >= ROLE_RANK.operator)
+
+    return { roleIn, requireProjectRole, visibleProjectIds, canSeeEnvValues }
+  })
 }) {}

@@ -1,23 +1,43 @@
 import { Effect, Option } from "effect"
 import type { Principal } from "../api/security.js"
 import { DeniaConfig } from "../config/Config.js"
+import { CredentialsRepo } from "../repos/CredentialsRepo.js"
+import { UsersRepo } from "../repos/UsersRepo.js"
 import { constantTimeEqual } from "./secrets.js"
+import { looksLikeUserToken, tokenHash } from "./tokens.js"
 
 /**
- * Turns a bearer token into a principal. The bootstrap admin token from the
- * config is the super-admin; user sessions and API tokens join here.
+ * Turns a bearer token into a principal: the bootstrap admin token from the
+ * config (super-admin), a live login session, or a live API token. Revocation
+ * and expiry are checked on every request.
  */
 export class PrincipalResolver extends Effect.Service<PrincipalResolver>()("denia/PrincipalResolver", {
   effect: Effect.gen(function* () {
     const config = yield* DeniaConfig
+    const credentials = yield* CredentialsRepo
+    const users = yield* UsersRepo
     const adminToken = config.values.adminToken
 
     const resolve = (token: string): Effect.Effect<Option.Option<Principal>> =>
-      Effect.sync(() =>
-        token.length > 0 && constantTimeEqual(token, adminToken)
-          ? Option.some<Principal>({ kind: "adminToken", superAdmin: true })
-          : Option.none()
-      )
+      Effect.gen(function* () {
+        if (token.length > 0 && constantTimeEqual(token, adminToken)) {
+          return Option.some<Principal>({ kind: "adminToken", superAdmin: true })
+        }
+        if (!looksLikeUserToken(token)) return Option.none()
+        const credential = yield* credentials.findActive(tokenHash(token))
+        if (Option.isNone(credential)) return Option.none()
+        const user = yield* users.find(credential.value.userId)
+        if (Option.isNone(user)) return Option.none()
+        if (credential.value.kind === "apiToken") yield* credentials.touch(credential.value.id)
+        return Option.some<Principal>({
+          kind: "user",
+          userId: user.value.id,
+          username: user.value.username,
+          superAdmin: user.value.superAdmin,
+          credentialId: credential.value.id,
+          credentialKind: credential.value.kind
+        })
+      })
 
     return { resolve }
   })

@@ -2,7 +2,7 @@
  * The one place access rules are enforced for `/v1`: authenticate the bearer
  * token, then check the rule the API definition declares for the route.
  */
-import { HttpRouter } from "@effect/platform"
+import { HttpRouter, HttpServerRequest } from "@effect/platform"
 import { Effect, Layer, Option, Redacted } from "effect"
 import type { AccessRule } from "../api/access.js"
 import { Forbidden, NotFoundError, Unauthorized } from "../api/errors.js"
@@ -13,6 +13,8 @@ import { ServicesRepo } from "../repos/ServicesRepo.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { accessRuleTable, routeKey } from "./accessRules.js"
 import { Authz } from "./Authz.js"
+import { clientIp } from "./clientIp.js"
+import { ADMIN_TOKEN_LIMIT, Throttle } from "./Throttle.js"
 import { PrincipalResolver } from "./PrincipalResolver.js"
 
 const notFound = (e: NotFound) => new NotFoundError({ code: "NOT_FOUND", message: e.message })
@@ -25,6 +27,7 @@ export const AuthorizationLive = Layer.effect(
     const projects = yield* ProjectsRepo
     const services = yield* ServicesRepo
     const deployments = yield* DeploymentsRepo
+    const throttle = yield* Throttle
     const table = accessRuleTable()
 
     const projectOf = (rule: Extract<AccessRule, { kind: "project" }>, id: string) => {
@@ -82,6 +85,10 @@ export const AuthorizationLive = Layer.effect(
               })
             )
           )
+          if (principal.kind === "adminToken") {
+            const ip = clientIp(yield* HttpServerRequest.HttpServerRequest)
+            yield* throttle.hit("admin-token", ip, ADMIN_TOKEN_LIMIT.limit, ADMIN_TOKEN_LIMIT.windowMs)
+          }
           const route = yield* HttpRouter.RouteContext
           yield* check(principal, table.get(routeKey(route.route.method, route.route.path)), route.params)
           return principal

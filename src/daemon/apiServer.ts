@@ -4,6 +4,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { DeniaApi } from "../api/DeniaApi.js"
 import { DeploymentsHandlers } from "../api/handlers/deployments.js"
+import { ApiTokensHandlers, AuditHandlers, AuthHandlers, AuthPublicHandlers, MembersHandlers, UsersHandlers } from "../api/handlers/identity.js"
 import { MetaHandlers } from "../api/handlers/meta.js"
 import { ProjectsHandlers } from "../api/handlers/projects.js"
 import { ServicesHandlers } from "../api/handlers/services.js"
@@ -14,7 +15,18 @@ import { DeniaConfig } from "../config/Config.js"
 
 /** The API implementation: every handler group plus the authorization middleware. */
 export const ApiImplementation = HttpApiBuilder.api(DeniaApi).pipe(
-  Layer.provide([MetaHandlers, ProjectsHandlers, ServicesHandlers, DeploymentsHandlers]),
+  Layer.provide([
+    MetaHandlers,
+    AuthPublicHandlers,
+    AuthHandlers,
+    ApiTokensHandlers,
+    UsersHandlers,
+    MembersHandlers,
+    AuditHandlers,
+    ProjectsHandlers,
+    ServicesHandlers,
+    DeploymentsHandlers
+  ]),
   Layer.provide(AuthorizationLive)
 )
 

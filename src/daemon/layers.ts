@@ -4,11 +4,17 @@
  */
 import { Layer } from "effect"
 import { Authz } from "../auth/Authz.js"
+import { Identity } from "../auth/Identity.js"
 import { PrincipalResolver } from "../auth/PrincipalResolver.js"
+import { Throttle } from "../auth/Throttle.js"
 import type { LoadedConfig } from "../config/load.js"
 import { DeniaConfig } from "../config/Config.js"
 import { databaseLayer } from "../db/Database.js"
+import { AuditRepo } from "../repos/AuditRepo.js"
+import { CredentialsRepo } from "../repos/CredentialsRepo.js"
 import { DeploymentsRepo } from "../repos/DeploymentsRepo.js"
+import { MembershipsRepo } from "../repos/MembershipsRepo.js"
+import { UsersRepo } from "../repos/UsersRepo.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { ServicesRepo } from "../repos/ServicesRepo.js"
 import { ApiServerLive } from "./apiServer.js"
@@ -17,8 +23,18 @@ import { loggingLayer } from "./logging.js"
 export const daemonLayer = (config: LoadedConfig) => {
   const configLayer = DeniaConfig.fromValue(config)
   const state = databaseLayer(config.paths.sqlite)
-  const repos = Layer.mergeAll(ProjectsRepo.Default, ServicesRepo.Default, DeploymentsRepo.Default).pipe(Layer.provide(state))
-  const auth = Layer.mergeAll(PrincipalResolver.Default, Authz.Default).pipe(Layer.provide(configLayer))
+  const repos = Layer.mergeAll(
+    ProjectsRepo.Default,
+    ServicesRepo.Default,
+    DeploymentsRepo.Default,
+    UsersRepo.Default,
+    CredentialsRepo.Default,
+    MembershipsRepo.Default,
+    AuditRepo.Default
+  ).pipe(Layer.provide(state))
+  const auth = Layer.mergeAll(PrincipalResolver.Default, Authz.Default, Identity.Default, Throttle.Default).pipe(
+    Layer.provide(Layer.merge(repos, configLayer))
+  )
   return ApiServerLive.pipe(
     Layer.provide(Layer.mergeAll(repos, auth, configLayer)),
     Layer.provide(loggingLayer(config.values))

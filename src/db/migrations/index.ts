@@ -2,6 +2,7 @@ import type { SqlClient } from "@effect/sql"
 import type { Effect } from "effect"
 import core from "./0001_core.js"
 import seedDefaultProject from "./0002_seed_default_project.js"
+import identity from "./0003_identity.js"
 
 export interface MigrationStep {
   readonly id: number
@@ -12,5 +13,6 @@ export interface MigrationStep {
 /** Ordered schema history. Append only: never edit a step that has shipped. */
 export const migrations: ReadonlyArray<MigrationStep> = [
   { id: 1, name: "core", run: core },
-  { id: 2, name: "seed_default_project", run: seedDefaultProject }
+  { id: 2, name: "seed_default_project", run: seedDefaultProject },
+  { id: 3, name: "identity", run: identity }
 ]

@@ -1,0 +1,63 @@
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+import { uuidv7 } from "../domain/ids.js"
+import type { AuditEntry } from "../domain/identity.js"
+import { nowIso } from "./sqlHelpers.js"
+
+interface Row {
+  id: string
+  at: string
+  actor: string
+  action: string
+  target: string | null
+  outcome: AuditEntry["outcome"]
+  client_ip: string | null
+  details: string | null
+}
+
+const toEntry = (r: Row): AuditEntry => ({
+  id: r.id,
+  at: r.at,
+  actor: r.actor,
+  action: r.action,
+  target: r.target,
+  outcome: r.outcome,
+  clientIp: r.client_ip,
+  details: r.details === null ? null : (JSON.parse(r.details) as Record<string, unknown>)
+})
+
+export interface AuditRecord {
+  readonly actor: string
+  readonly action: string
+  readonly target?: string | undefined
+  readonly outcome: AuditEntry["outcome"]
+  readonly clientIp?: string | undefined
+  /** Metadata only: never secrets, tokens or passwords. */
+  readonly details?: Record<string, string | number | boolean | null> | undefined
+}
+
+export class AuditRepo extends Effect.Service<AuditRepo>()("denia/AuditRepo", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    const record = (r: AuditRecord) =>
+      sql`INSERT INTO audit_log (id, at, actor, action, target, outcome, client_ip, details)
+          VALUES (${uuidv7()}, ${nowIso()}, ${r.actor}, ${r.action}, ${r.target ?? null}, ${r.outcome}, ${r.clientIp ?? null},
+                  ${r.details === undefined ? null : JSON.stringify(r.details)})`.pipe(Effect.orDie, Effect.asVoid)
+
+    /** Newest first; `before` is the cursor (an entry id). */
+    const page = (limit: number, before: string | undefined) =>
+      (before === undefined
+        ? sql<Row>`SELECT * FROM audit_log ORDER BY id DESC LIMIT ${limit + 1}`
+        : sql<Row>`SELECT * FROM audit_log WHERE id < ${before} ORDER BY id DESC LIMIT ${limit + 1}`
+      ).pipe(
+        Effect.orDie,
+        Effect.map((rows) => {
+          const items = rows.slice(0, limit).map(toEntry)
+          return rows.length > limit ? { items, nextCursor: items.at(-1)?.id } : { items }
+        })
+      )
+
+    return { record, page }
+  })
+}) {}

@@ -1,0 +1,82 @@
+import { SqlClient } from "@effect/sql"
+import { Effect, Option } from "effect"
+import type { CredentialKind } from "../auth/tokens.js"
+import { NotFound } from "../domain/errors.js"
+import { uuidv7 } from "../domain/ids.js"
+import type { ApiToken } from "../domain/identity.js"
+import { nowIso } from "./sqlHelpers.js"
+
+interface Row {
+  id: string
+  user_id: string
+  kind: CredentialKind
+  name: string | null
+  token_hash: string
+  created_at: string
+  expires_at: string | null
+  last_used_at: string | null
+  revoked_at: string | null
+}
+
+export interface ActiveCredential {
+  readonly id: string
+  readonly userId: string
+  readonly kind: CredentialKind
+}
+
+const toApiToken = (r: Row): ApiToken => ({ id: r.id, name: r.name ?? "", createdAt: r.created_at, lastUsedAt: r.last_used_at })
+
+/** Sessions and API tokens, stored by SHA-256 of the token. */
+export class CredentialsRepo extends Effect.Service<CredentialsRepo>()("denia/CredentialsRepo", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    const create = (input: { userId: string; kind: CredentialKind; name: string | null; tokenHash: string; expiresAt: string | null }) =>
+      Effect.gen(function* () {
+        const id = uuidv7()
+        const now = nowIso()
+        yield* sql`INSERT INTO credentials (id, user_id, kind, name, token_hash, created_at, expires_at)
+                   VALUES (${id}, ${input.userId}, ${input.kind}, ${input.name}, ${input.tokenHash}, ${now}, ${input.expiresAt})`.pipe(Effect.orDie)
+        return { id, createdAt: now }
+      })
+
+    /** The live credential with this hash: not revoked, not expired. */
+    const findActive = (hash: string, now: string = nowIso()) =>
+      sql<Row>`SELECT * FROM credentials WHERE token_hash = ${hash} AND revoked_at IS NULL
+               AND (expires_at IS NULL OR expires_at > ${now})`.pipe(
+        Effect.orDie,
+        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map((r): ActiveCredential => ({ id: r.id, userId: r.user_id, kind: r.kind }))))
+      )
+
+    const touch = (id: string) => sql`UPDATE credentials SET last_used_at = ${nowIso()} WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
+
+    const revoke = (id: string) =>
+      sql`UPDATE credentials SET revoked_at = ${nowIso()} WHERE id = ${id} AND revoked_at IS NULL`.pipe(Effect.orDie, Effect.asVoid)
+
+    const listApiTokens = (userId: string) =>
+      sql<Row>`SELECT * FROM credentials WHERE user_id = ${userId} AND kind = 'apiToken' AND revoked_at IS NULL ORDER BY id`.pipe(
+        Effect.orDie,
+        Effect.map((rows) => rows.map(toApiToken))
+      )
+
+    /** Revoke one of the user's own API tokens; someone else's token is "not found". */
+    const revokeApiToken = (userId: string, id: string) =>
+      Effect.gen(function* () {
+        const rows = yield* sql<Row>`SELECT * FROM credentials WHERE id = ${id} AND user_id = ${userId} AND kind = 'apiToken' AND revoked_at IS NULL`.pipe(
+          Effect.orDie
+        )
+        const row = rows[0]
+        if (row === undefined) return yield* new NotFound({ entity: "api token", id })
+        yield* revoke(row.id)
+        return toApiToken(row)
+      })
+
+    /** Drop sessions that expired more than a day ago (housekeeping). */
+    const pruneExpired = sql`DELETE FROM credentials WHERE kind = 'session' AND expires_at < ${new Date(Date.now() - 86_400_000).toISOString()}`.pipe(
+      Effect.orDie,
+      Effect.asVoid
+    )
+
+    return { create, findActive, touch, revoke, listApiTokens, revokeApiToken, pruneExpired }
+  })
+}) {}

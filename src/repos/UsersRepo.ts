@@ -1,0 +1,79 @@
+import { SqlClient } from "@effect/sql"
+import { Effect, Option } from "effect"
+import { NotFound } from "../domain/errors.js"
+import { uuidv7 } from "../domain/ids.js"
+import type { User } from "../domain/identity.js"
+import { nowIso, uniqueAsConflict } from "./sqlHelpers.js"
+
+interface Row {
+  id: string
+  username: string
+  password_hash: string
+  super_admin: number
+  created_at: string
+}
+
+const toUser = (r: Row): User => ({ id: r.id, username: r.username, superAdmin: r.super_admin === 1, createdAt: r.created_at })
+
+export class UsersRepo extends Effect.Service<UsersRepo>()("denia/UsersRepo", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    const find = (id: string) =>
+      sql<Row>`SELECT * FROM users WHERE id = ${id}`.pipe(Effect.orDie, Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toUser))))
+
+    const get = (id: string) =>
+      find(id).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ entity: "user", id })), onSome: Effect.succeed })))
+
+    /** User plus password hash, for login only. */
+    const findWithHashByName = (username: string) =>
+      sql<Row>`SELECT * FROM users WHERE username = ${username}`.pipe(
+        Effect.orDie,
+        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map((r) => ({ user: toUser(r), passwordHash: r.password_hash }))))
+      )
+
+    const list = sql<Row>`SELECT * FROM users ORDER BY username`.pipe(Effect.orDie, Effect.map((rows) => rows.map(toUser)))
+
+    const count = sql<{ n: number }>`SELECT COUNT(*) AS n FROM users`.pipe(Effect.orDie, Effect.map((rows) => rows[0]?.n ?? 0))
+
+    const create = (input: { username: string; passwordHash: string; superAdmin: boolean }) =>
+      Effect.gen(function* () {
+        const id = uuidv7()
+        const now = nowIso()
+        yield* sql`INSERT INTO users (id, username, password_hash, super_admin, created_at, updated_at)
+                   VALUES (${id}, ${input.username}, ${input.passwordHash}, ${input.superAdmin ? 1 : 0}, ${now}, ${now})`.pipe(
+          uniqueAsConflict(`a user named ${JSON.stringify(input.username)} already exists`)
+        )
+        return yield* get(id).pipe(Effect.orDie)
+      })
+
+    /** Creates the first user only if there is none, atomically. */
+    const createFirst = (input: { username: string; passwordHash: string }) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          if ((yield* count) > 0) return Option.none<User>()
+          return Option.some(yield* create({ ...input, superAdmin: true }))
+        })
+      ).pipe(Effect.catchTag("SqlError", Effect.die))
+
+    const update = (id: string, patch: { passwordHash?: string | undefined; superAdmin?: boolean | undefined }) =>
+      Effect.gen(function* () {
+        yield* get(id)
+        if (patch.passwordHash !== undefined) {
+          yield* sql`UPDATE users SET password_hash = ${patch.passwordHash}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(Effect.orDie)
+        }
+        if (patch.superAdmin !== undefined) {
+          yield* sql`UPDATE users SET super_admin = ${patch.superAdmin ? 1 : 0}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(Effect.orDie)
+        }
+        return yield* get(id)
+      })
+
+    const remove = (id: string) =>
+      Effect.gen(function* () {
+        yield* get(id)
+        yield* sql`DELETE FROM users WHERE id = ${id}`.pipe(Effect.orDie)
+      })
+
+    return { find, get, findWithHashByName, list, count, create, createFirst, update, remove }
+  })
+}) {}
