@@ -235,7 +235,10 @@ export class RootfsUnpacker {
         const gid = this.shiftId(layer, name, "gid", h.gid ?? 0)
         const fh = await fs.open(abs, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600)
         try {
-          await pipeline(entry, fh.createWriteStream({ autoClose: false, highWaterMark: 256 * 1024 }))
+          for await (const chunk of entry) {
+            const buf: Buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array)
+            await fh.write(buf)
+          }
           if (uid >= 0) await fh.chown(uid, gid)
           await fh.chmod((h.mode ?? 0o644) & 0o7777)
           if (h.mtime) await fh.utimes(h.mtime, h.mtime)
