@@ -31,7 +31,7 @@ const isJsonLike = (contentType: string | undefined): boolean =>
 const guardJsonBody = (maxBytes: number) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
-    if (!BODY_METHODS.has(request.method)) return
+    if (!BODY_METHODS.has(request.method) || !request.url.startsWith("/v1/")) return
     const contentType = request.headers["content-type"]
     if (contentType !== undefined && FORM_LIKE.test(contentType)) {
       return yield* new UnsupportedMediaType({ code: "UNSUPPORTED_MEDIA_TYPE", message: `Content-Type ${contentType.split(";")[0]} is not accepted; send application/json` })

@@ -5,6 +5,7 @@ import { Authz } from "../../auth/Authz.js"
 import { ProjectsRepo } from "../../repos/ProjectsRepo.js"
 import { DeniaApi } from "../DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
+import { redactProject } from "../redaction.js"
 
 export const ProjectsHandlers = HttpApiBuilder.group(DeniaApi, "projects", (handlers) =>
   Effect.gen(function* () {
@@ -16,11 +17,14 @@ export const ProjectsHandlers = HttpApiBuilder.group(DeniaApi, "projects", (hand
           const principal = yield* CurrentPrincipal
           const visible = yield* authz.visibleProjectIds(principal)
           const all = yield* projects.list
-          return { items: visible === undefined ? all : all.filter((p) => visible.includes(p.id)) }
+          const items = visible === undefined ? all : all.filter((p) => visible.includes(p.id))
+          return { items: yield* Effect.forEach(items, redactProject(authz, principal)) }
         })
       )
       .handle("create", ({ payload }) => mapDomainErrors(projects.create(payload)))
-      .handle("get", ({ path }) => mapDomainErrors(projects.get(path.id)))
+      .handle("get", ({ path }) =>
+        mapDomainErrors(Effect.flatMap(Effect.zip(projects.get(path.id), CurrentPrincipal), ([p, principal]) => redactProject(authz, principal)(p)))
+      )
       .handle("update", ({ path, payload }) => mapDomainErrors(projects.update(path.id, payload)))
       .handle("delete", ({ path }) => mapDomainErrors(projects.remove(path.id)))
   })

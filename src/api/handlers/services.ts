@@ -7,6 +7,7 @@ import { ProjectsRepo } from "../../repos/ProjectsRepo.js"
 import { ServicesRepo, type ServiceSpec } from "../../repos/ServicesRepo.js"
 import { DeniaApi } from "../DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
+import { redactService } from "../redaction.js"
 import { CurrentPrincipal } from "../security.js"
 
 /** PATCH may repeat the identity fields, but never change them. */
@@ -43,7 +44,8 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
           const wanted = urlParams.projectId
           const projectIds =
             wanted === undefined ? visible : visible === undefined || visible.includes(wanted) ? [wanted] : []
-          return { items: yield* services.list({ projectIds }) }
+          const items = yield* services.list({ projectIds })
+          return { items: yield* Effect.forEach(items, redactService(authz, principal)) }
         })
       )
       .handle("create", ({ payload }) =>
@@ -55,7 +57,9 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
           })
         )
       )
-      .handle("get", ({ path }) => mapDomainErrors(services.get(path.id)))
+      .handle("get", ({ path }) =>
+        mapDomainErrors(Effect.flatMap(Effect.zip(services.get(path.id), CurrentPrincipal), ([s, principal]) => redactService(authz, principal)(s)))
+      )
       .handle("update", ({ path, payload }) =>
         mapDomainErrors(
           Effect.gen(function* () {

@@ -1,7 +1,8 @@
 /**
  * How CLI client commands reach a daemon: `--url`/`--token` flags, else
- * `DENIA_URL`/`DENIA_TOKEN`, else the local daemon's own config file (so the
- * operator on the host needs no setup).
+ * `DENIA_URL`/`DENIA_TOKEN`, else the profile (`--profile` or the active one
+ * in client.toml, written by `denia auth`), else the local daemon's own config
+ * file (so the operator on the host needs no setup).
  */
 import * as os from "node:os"
 import { Options } from "@effect/cli"
@@ -10,6 +11,7 @@ import { Config, Effect, Option, Redacted, Schema } from "effect"
 import { DeniaApi } from "../../api/DeniaApi.js"
 import { loadConfig } from "../../config/load.js"
 import { asCommandError } from "./errors.js"
+import { readClientFile, selectProfile } from "./profiles.js"
 
 export class ClientSetupError extends Schema.TaggedError<ClientSetupError>()("ClientSetupError", {
   message: Schema.String
@@ -26,12 +28,18 @@ export const connectionOptions = {
     Options.withFallbackConfig(Config.redacted("DENIA_TOKEN")),
     Options.optional
   ),
+  profile: Options.text("profile").pipe(
+    Options.withDescription("Client profile from ~/.config/denia/client.toml (default: the active one)"),
+    Options.withFallbackConfig(Config.string("DENIA_PROFILE")),
+    Options.optional
+  ),
   json: Options.boolean("json").pipe(Options.withDescription("Print JSON instead of text"))
 }
 
 export interface ConnectionFlags {
   readonly url: Option.Option<string>
   readonly token: Option.Option<Redacted.Redacted<string>>
+  readonly profile: Option.Option<string>
 }
 
 export interface Connection {
@@ -48,18 +56,34 @@ const fromLocalConfig = Effect.suspend(() =>
   )
 )
 
+const fromProfile = (name: string | undefined) =>
+  readClientFile().pipe(
+    Effect.mapError((e) => new ClientSetupError({ message: e.message })),
+    Effect.flatMap((file) => {
+      const profile = selectProfile(file, name)
+      if (profile !== undefined) return Effect.succeed(Option.some<Connection>({ url: profile.url, token: Redacted.make(profile.token) }))
+      return name === undefined
+        ? Effect.succeed(Option.none<Connection>())
+        : Effect.fail(new ClientSetupError({ message: `no profile named ${JSON.stringify(name)}; run \`denia auth --url URL --profile ${name}\`` }))
+    })
+  )
+
 export const resolveConnection = (flags: ConnectionFlags): Effect.Effect<Connection, ClientSetupError> =>
   Option.isSome(flags.url) && Option.isSome(flags.token)
     ? Effect.succeed({ url: flags.url.value.replace(/\/+$/, ""), token: flags.token.value })
     : Option.isSome(flags.url) !== Option.isSome(flags.token)
       ? Effect.fail(new ClientSetupError({ message: "--url and --token must be given together" }))
-      : fromLocalConfig
+      : fromProfile(Option.getOrUndefined(flags.profile)).pipe(
+          Effect.flatMap(Option.match({ onNone: () => fromLocalConfig, onSome: Effect.succeed }))
+        )
 
-/** A typed client derived from the API definition, authenticated with the connection's token. */
-export const makeClient = (connection: Connection) =>
+/** A typed client derived from the API definition, authenticated with the connection's token (if any). */
+export const makeClient = (connection: { readonly url: string; readonly token?: Redacted.Redacted<string> | undefined }) =>
   HttpApiClient.make(DeniaApi, {
     baseUrl: connection.url,
-    transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(Redacted.value(connection.token)))
+    ...(connection.token === undefined
+      ? {}
+      : { transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(Redacted.value(connection.token))) })
   }).pipe(Effect.provide(FetchHttpClient.layer))
 
 export type DeniaClient = Effect.Effect.Success<ReturnType<typeof makeClient>>

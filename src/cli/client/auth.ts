@@ -1,0 +1,42 @@
+/**
+ * `denia auth`: log in with a username and password, mint a named API token
+ * with the session, check it with `/v1/me`, end the session, and store
+ * `{url, token}` as a client profile (made active).
+ */
+import * as os from "node:os"
+import { Command, Options, Prompt } from "@effect/cli"
+import { Console, Effect, Option, Redacted } from "effect"
+import { makeClient } from "./connection.js"
+import { asCommandError, ClientCommandError } from "./errors.js"
+import { readSecretFromStdin } from "./stdin.js"
+import { clientFilePath, PROFILE_NAME, readClientFile, writeClientFile } from "./profiles.js"
+
+const clientWith = (url: string, token: string | undefined) =>
+  makeClient({ url, token: token === undefined ? undefined : Redacted.make(token) })
+
+export const authCommand = Command.make(
+  "auth",
+  {
+    url: Options.text("url").pipe(Options.withDescription("Daemon URL, e.g. https://denia.example or http://127.0.0.1:7180")),
+    username: Options.text("username").pipe(Options.optional),
+    passwordStdin: Options.boolean("password-stdin").pipe(Options.withDescription("Read the password from stdin")),
+    profile: Options.text("profile").pipe(Options.withDefault("default"), Options.withDescription("Profile name to store"))
+  },
+  (o) =>
+    Effect.gen(function* () {
+      if (!PROFILE_NAME.test(o.profile)) return yield* new ClientCommandError({ message: "--profile must be 1-64 of A-Z a-z 0-9 _ -" })
+      const url = o.url.replace(/\/+$/, "")
+      const username = Option.isSome(o.username) ? o.username.value : yield* Prompt.text({ message: "Username" })
+      const password = o.passwordStdin ? yield* readSecretFromStdin : Redacted.value(yield* Prompt.password({ message: "Password" }))
+      const anonymous = yield* clientWith(url, undefined)
+      const session = yield* asCommandError(anonymous.authPublic.login({ payload: { username, password } }))
+      const withSession = yield* clientWith(url, session.token)
+      const minted = yield* asCommandError(withSession.apiTokens.create({ payload: { name: `denia-cli@${os.hostname()}`.slice(0, 64) } }))
+      const withToken = yield* clientWith(url, minted.token)
+      const me = yield* asCommandError(withToken.auth.me())
+      yield* asCommandError(withSession.auth.logout())
+      const file = yield* readClientFile().pipe(asCommandError)
+      yield* writeClientFile({ active: o.profile, profiles: { ...file.profiles, [o.profile]: { url, token: minted.token } } }).pipe(asCommandError)
+      yield* Console.log(`logged in to ${url} as ${me.user?.username ?? username}; profile "${o.profile}" saved in ${clientFilePath()}`)
+    })
+).pipe(Command.withDescription("Log in, mint an API token and save it as a client profile."))

@@ -1,0 +1,56 @@
+/**
+ * Client profiles in `~/.config/denia/client.toml` (0600): named `{url, token}`
+ * pairs and the active one. Nothing else is stored.
+ */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { Effect, Schema } from "effect"
+import { parse, stringify } from "smol-toml"
+
+export class ProfileError extends Schema.TaggedError<ProfileError>()("ProfileError", { message: Schema.String }) {}
+
+const Profile = Schema.Struct({ url: Schema.String, token: Schema.String })
+const ClientFile = Schema.Struct({
+  active: Schema.optional(Schema.String),
+  profiles: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Profile }), { default: () => ({}) })
+})
+export type ClientFile = typeof ClientFile.Type
+export type Profile = typeof Profile.Type
+
+export const PROFILE_NAME = /^[A-Za-z0-9_-]{1,64}$/
+
+export const clientFilePath = (env: Readonly<Record<string, string | undefined>> = process.env, home: string = os.homedir()): string => {
+  const xdg = env["XDG_CONFIG_HOME"]
+  return path.join(xdg !== undefined && xdg !== "" ? xdg : path.join(home, ".config"), "denia", "client.toml")
+}
+
+export const readClientFile = (file: string = clientFilePath()): Effect.Effect<ClientFile, ProfileError> =>
+  Effect.gen(function* () {
+    if (!fs.existsSync(file)) return { profiles: {} }
+    const raw = yield* Effect.try({
+      try: () => parse(fs.readFileSync(file, "utf8")),
+      catch: (e) => new ProfileError({ message: `${file} is not valid TOML: ${(e as Error).message.split("\n")[0]}` })
+    })
+    return yield* Schema.decodeUnknown(ClientFile)(raw).pipe(Effect.mapError(() => new ProfileError({ message: `${file} has an unexpected shape` })))
+  })
+
+export const writeClientFile = (content: ClientFile, file: string = clientFilePath()): Effect.Effect<void, ProfileError> =>
+  Effect.try({
+    try: () => {
+      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
+      const tmp = `${file}.${process.pid}.tmp`
+      const table: Record<string, unknown> = { profiles: content.profiles }
+      if (content.active !== undefined) table["active"] = content.active
+      fs.writeFileSync(tmp, stringify(table), { mode: 0o600 })
+      fs.renameSync(tmp, file)
+      fs.chmodSync(file, 0o600)
+    },
+    catch: (e) => new ProfileError({ message: `cannot write ${file}: ${(e as Error).message}` })
+  })
+
+/** The named profile, or the active one when `name` is undefined. */
+export const selectProfile = (content: ClientFile, name: string | undefined): Profile | undefined => {
+  const key = name ?? content.active
+  return key === undefined ? undefined : content.profiles[key]
+}
