@@ -3,11 +3,13 @@
  * against the access rule declared next to the endpoint. A new endpoint
  * without a rule or without a fixture here fails this test.
  */
-import Database from "better-sqlite3"
 import { randomUUID } from "node:crypto"
+import { Effect, Layer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ROLE_RANK, type AccessRule } from "../../../src/api/access.js"
 import { endpointAccess, type EndpointAccess } from "../../../src/auth/accessRules.js"
+import { sqliteLayer } from "../../../src/db/Database.js"
+import { DeploymentsRepo } from "../../../src/repos/DeploymentsRepo.js"
 import { startTestDaemon, type TestDaemon } from "../../support/daemon.js"
 import { addMember, createProject, createService, createUser, ensureBootstrap, json, login, nextIp, PASSWORD } from "../../support/identity.js"
 
@@ -45,14 +47,14 @@ beforeAll(async () => {
   ids["U"] = target.id
   ids["S"] = (await createService(d, p.id, "svc", { SECRET_ISH: "plain-value" })).id
   // A deployment row (the pipeline that creates them comes later).
-  ids["D"] = "01900000-0000-7000-8000-00000000d001"
-  const db = new Database(d.config.paths.sqlite)
-  db.prepare("INSERT INTO deployments (id, service_id, status, image_ref, created_at) VALUES (?, ?, 'failed', 'busybox', ?)").run(
-    ids["D"],
-    ids["S"],
-    new Date().toISOString()
+  const deployment = await Effect.runPromise(
+    Effect.scoped(
+      Effect.flatMap(DeploymentsRepo, (repo) => repo.create(ids["S"] ?? "", "busybox")).pipe(
+        Effect.provide(DeploymentsRepo.Default.pipe(Layer.provide(sqliteLayer(d.config.paths.sqlite))))
+      )
+    )
   )
-  db.close()
+  ids["D"] = deployment.id
 
   tokens.set("none", null)
   tokens.set("adminToken", undefined) // the test helper sends the admin token by default
