@@ -63,8 +63,6 @@ export interface ImageSpec {
   readonly os?: string
   readonly architecture?: string
   readonly variant?: string
-  /** Emit Docker v2 schema 2 media types instead of OCI ones. */
-  readonly dockerMediaTypes?: boolean
 }
 
 export interface IndexSpec {
@@ -95,15 +93,10 @@ const MT = {
   ociManifest: "application/vnd.oci.image.manifest.v1+json",
   ociIndex: "application/vnd.oci.image.index.v1+json",
   ociConfig: "application/vnd.oci.image.config.v1+json",
-  dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
-  dockerConfig: "application/vnd.docker.container.image.v1+json",
-  dockerLayer: "application/vnd.docker.image.rootfs.diff.tar.gzip"
 } as const
 
-const layerMediaType = (c: Compression, docker: boolean) =>
-  docker
-    ? MT.dockerLayer
-    : c === "gzip"
+const layerMediaType = (c: Compression) =>
+  c === "gzip"
       ? "application/vnd.oci.image.layer.v1.tar+gzip"
       : c === "zstd"
         ? "application/vnd.oci.image.layer.v1.tar+zstd"
@@ -202,7 +195,7 @@ const addEntry = async (pack: tar.Pack, e: LayerEntry) => {
 }
 
 /** Writes one layer blob; returns its descriptor and diff id (digest of the uncompressed tar). */
-export const writeLayer = async (layout: string, spec: LayerSpec, docker = false): Promise<BuiltBlob & { diffId: string }> => {
+export const writeLayer = async (layout: string, spec: LayerSpec): Promise<BuiltBlob & { diffId: string }> => {
   const compression = spec.compression ?? "gzip"
   const tmp = path.join(layout, `layer-${randomBytes(6).toString("hex")}.tmp`)
   const pack = tar.pack()
@@ -232,7 +225,7 @@ export const writeLayer = async (layout: string, spec: LayerSpec, docker = false
   return {
     digest: `sha256:${hex}`,
     size: out.size,
-    mediaType: layerMediaType(compression, docker),
+    mediaType: layerMediaType(compression),
     diffId: `sha256:${diff.hash.digest("hex")}`
   }
 }
@@ -240,9 +233,8 @@ export const writeLayer = async (layout: string, spec: LayerSpec, docker = false
 const hostArch = () => (process.arch === "x64" ? "amd64" : process.arch === "ia32" ? "386" : process.arch)
 
 const writeImage = async (layout: string, spec: ImageSpec): Promise<BuiltImage> => {
-  const docker = spec.dockerMediaTypes === true
   const layers = []
-  for (const l of spec.layers) layers.push(await writeLayer(layout, docker ? { ...l, compression: "gzip" } : l, docker))
+  for (const l of spec.layers) layers.push(await writeLayer(layout, l))
   const architecture = spec.architecture ?? hostArch()
   const os = spec.os ?? "linux"
   const c = spec.config ?? {}
@@ -263,10 +255,10 @@ const writeImage = async (layout: string, spec: ImageSpec): Promise<BuiltImage> 
     rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
     history: layers.map(() => ({ created: now.toISOString(), created_by: "denia test-images" }))
   }
-  const config = await writeBlob(layout, JSON.stringify(configJson), docker ? MT.dockerConfig : MT.ociConfig)
+  const config = await writeBlob(layout, JSON.stringify(configJson), MT.ociConfig)
   const manifestJson = {
     schemaVersion: 2,
-    mediaType: docker ? MT.dockerManifest : MT.ociManifest,
+    mediaType: MT.ociManifest,
     config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
     layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size }))
   }
@@ -337,6 +329,11 @@ export const writeOciLayout = async (layout: string, spec: ImageSpec | IndexSpec
 export interface PushOptions {
   /** `user:password` for the destination registry. */
   readonly credentials?: { readonly username: string; readonly password: string }
+  /**
+   * `v2s2` converts to Docker v2 schema 2 media types while pushing (digests
+   * then differ from the layout's); default keeps the OCI manifests as built.
+   */
+  readonly format?: "oci" | "v2s2"
 }
 
 const run = (cmd: string, args: ReadonlyArray<string>): Promise<string> =>
@@ -366,7 +363,7 @@ export const pushLayout = async (
     "copy",
     "--quiet",
     "--all",
-    "--preserve-digests",
+    ...(options.format === "v2s2" ? ["--format", "v2s2"] : ["--preserve-digests"]),
     "--dest-tls-verify=false",
     ...(options.credentials ? ["--dest-creds", `${options.credentials.username}:${options.credentials.password}`] : []),
     `oci:${layout}:${tag}`,
