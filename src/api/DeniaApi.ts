@@ -9,6 +9,8 @@ import { DeploymentsGroup } from "./groups/deployments.js"
 import { ApiTokensGroup, AuditGroup, AuthGroup, AuthPublicGroup, MembersGroup, UsersGroup } from "./groups/identity.js"
 import { MetaGroup } from "./groups/meta.js"
 import { ProjectsGroup } from "./groups/projects.js"
+import { RegistriesGroup } from "./groups/registries.js"
+import { SecretsGroup } from "./groups/secrets.js"
 import { ServicesGroup } from "./groups/services.js"
 
 export class DeniaApi extends HttpApi.make("denia")
@@ -21,6 +23,8 @@ export class DeniaApi extends HttpApi.make("denia")
   .add(AuditGroup)
   .add(ProjectsGroup)
   .add(ServicesGroup)
+  .add(RegistriesGroup)
+  .add(SecretsGroup)
   .add(DeploymentsGroup)
   .annotate(OpenApi.Title, "Denia API")
   .annotate(OpenApi.Version, "v1")

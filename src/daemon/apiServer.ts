@@ -7,6 +7,8 @@ import { DeploymentsHandlers } from "../api/handlers/deployments.js"
 import { ApiTokensHandlers, AuditHandlers, AuthHandlers, AuthPublicHandlers, MembersHandlers, UsersHandlers } from "../api/handlers/identity.js"
 import { MetaHandlers } from "../api/handlers/meta.js"
 import { ProjectsHandlers } from "../api/handlers/projects.js"
+import { RegistriesHandlers } from "../api/handlers/registries.js"
+import { SecretsHandlers } from "../api/handlers/secrets.js"
 import { ServicesHandlers } from "../api/handlers/services.js"
 import { apiRequestGuards } from "../api/middleware.js"
 import { AuthorizationLive } from "../auth/authorization.js"
@@ -25,6 +27,8 @@ export const ApiImplementation = HttpApiBuilder.api(DeniaApi).pipe(
     AuditHandlers,
     ProjectsHandlers,
     ServicesHandlers,
+    RegistriesHandlers,
+    SecretsHandlers,
     DeploymentsHandlers
   ]),
   Layer.provide(AuthorizationLive)

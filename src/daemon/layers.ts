@@ -2,6 +2,7 @@
  * The composition root: the one Layer graph of the daemon. Nothing outside
  * `src/daemon/` provides production layers.
  */
+import { NodeFileSystem } from "@effect/platform-node"
 import { Layer } from "effect"
 import { Authz } from "../auth/Authz.js"
 import { Identity } from "../auth/Identity.js"
@@ -17,6 +18,11 @@ import { MembershipsRepo } from "../repos/MembershipsRepo.js"
 import { UsersRepo } from "../repos/UsersRepo.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { ServicesRepo } from "../repos/ServicesRepo.js"
+import { RegistriesRepo } from "../repos/RegistriesRepo.js"
+import { ServiceSecretsRepo } from "../repos/ServiceSecretsRepo.js"
+import { Registries } from "../secrets/registries.js"
+import { SecretStoreLive } from "../secrets/SecretStore.js"
+import { ServiceSecrets } from "../secrets/serviceSecrets.js"
 import { ApiServerLive } from "./apiServer.js"
 import { loggingLayer } from "./logging.js"
 
@@ -30,13 +36,22 @@ export const daemonLayer = (config: LoadedConfig) => {
     UsersRepo.Default,
     CredentialsRepo.Default,
     MembershipsRepo.Default,
-    AuditRepo.Default
+    AuditRepo.Default,
+    RegistriesRepo.Default,
+    ServiceSecretsRepo.Default
   ).pipe(Layer.provide(state))
   const auth = Layer.mergeAll(PrincipalResolver.Default, Authz.Default, Identity.Default, Throttle.Default).pipe(
     Layer.provide(Layer.merge(repos, configLayer))
   )
+  // Secrets: the age key file is created (0600) on first boot when missing.
+  const secretStore = SecretStoreLive({
+    dataDir: config.paths.dataDir,
+    ageKeyFile: config.paths.ageKeyFile,
+    ageRecipient: config.values.ageRecipient === "" ? undefined : config.values.ageRecipient
+  }).pipe(Layer.provide(NodeFileSystem.layer))
+  const secrets = Layer.merge(Registries.Default, ServiceSecrets.Default).pipe(Layer.provide(Layer.merge(repos, secretStore)))
   return ApiServerLive.pipe(
-    Layer.provide(Layer.mergeAll(repos, auth, configLayer)),
+    Layer.provide(Layer.mergeAll(repos, auth, secrets, configLayer)),
     Layer.provide(loggingLayer(config.values))
   )
 }

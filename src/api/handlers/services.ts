@@ -4,6 +4,8 @@ import { Authz } from "../../auth/Authz.js"
 import { Invalid } from "../../domain/errors.js"
 import type { Service, UpdateService } from "../../domain/service.js"
 import { ProjectsRepo } from "../../repos/ProjectsRepo.js"
+import { Registries } from "../../secrets/registries.js"
+import { ServiceSecrets } from "../../secrets/serviceSecrets.js"
 import { ServicesRepo, type ServiceSpec } from "../../repos/ServicesRepo.js"
 import { DeniaApi } from "../DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
@@ -36,6 +38,8 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
     const services = yield* ServicesRepo
     const projects = yield* ProjectsRepo
     const authz = yield* Authz
+    const registries = yield* Registries
+    const serviceSecrets = yield* ServiceSecrets
     return handlers
       .handle("list", ({ urlParams }) =>
         Effect.gen(function* () {
@@ -53,6 +57,7 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
           Effect.gen(function* () {
             const project = yield* projects.get(payload.projectId)
             yield* authz.requireProjectRole(yield* CurrentPrincipal, project.id, "operator")
+            yield* registries.checkServiceSource(project.id, payload.source)
             return yield* services.create(payload)
           })
         )
@@ -65,10 +70,13 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
           Effect.gen(function* () {
             const current = yield* services.get(path.id)
             yield* checkIdentity(current, payload)
+            if (payload.source !== undefined) yield* registries.checkServiceSource(current.projectId, payload.source)
             return yield* services.updateSpec(current.id, applyPatch(current, payload))
           })
         )
       )
-      .handle("delete", ({ path }) => mapDomainErrors(services.remove(path.id)))
+      .handle("delete", ({ path }) =>
+        mapDomainErrors(Effect.flatMap(services.get(path.id), (s) => serviceSecrets.purgeAfter(s, services.remove(s.id))))
+      )
   })
 )

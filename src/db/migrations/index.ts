@@ -3,6 +3,7 @@ import type { Effect } from "effect"
 import core from "./0001_core.js"
 import seedDefaultProject from "./0002_seed_default_project.js"
 import identity from "./0003_identity.js"
+import secretsRegistries from "./0004_secrets_registries.js"
 
 export interface MigrationStep {
   readonly id: number
@@ -14,5 +15,6 @@ export interface MigrationStep {
 export const migrations: ReadonlyArray<MigrationStep> = [
   { id: 1, name: "core", run: core },
   { id: 2, name: "seed_default_project", run: seedDefaultProject },
-  { id: 3, name: "identity", run: identity }
+  { id: 3, name: "identity", run: identity },
+  { id: 4, name: "secrets_registries", run: secretsRegistries }
 ]

@@ -112,7 +112,18 @@ const fixtures: Record<string, () => Promise<Call>> = {
   "PATCH /v1/services/:id": async () => ({ path: `/v1/services/${ids["S"]}`, body: {} }),
   "DELETE /v1/services/:id": async () => ({ path: `/v1/services/${(await createService(d, ids["P"] ?? "", unique("dead"))).id}` }),
   "GET /v1/services/:id/deployments": async () => ({ path: `/v1/services/${ids["S"]}/deployments` }),
-  "GET /v1/deployments/:id": async () => ({ path: `/v1/deployments/${ids["D"]}` })
+  "GET /v1/deployments/:id": async () => ({ path: `/v1/deployments/${ids["D"]}` }),
+  "GET /v1/projects/:id/registries": async () => ({ path: `/v1/projects/${ids["P"]}/registries` }),
+  "POST /v1/projects/:id/registries": async () => ({
+    path: `/v1/projects/${ids["P"]}/registries`,
+    body: { name: unique("reg"), endpoint: "ghcr.io", auth: { kind: "anonymous" } }
+  }),
+  "GET /v1/projects/:id/registries/:registryId": async () => ({ path: `/v1/projects/${ids["P"]}/registries/${randomUUID()}` }),
+  "PATCH /v1/projects/:id/registries/:registryId": async () => ({ path: `/v1/projects/${ids["P"]}/registries/${randomUUID()}`, body: {} }),
+  "DELETE /v1/projects/:id/registries/:registryId": async () => ({ path: `/v1/projects/${ids["P"]}/registries/${randomUUID()}` }),
+  "GET /v1/services/:id/secrets": async () => ({ path: `/v1/services/${ids["S"]}/secrets` }),
+  "POST /v1/services/:id/secrets": async () => ({ path: `/v1/services/${ids["S"]}/secrets`, body: { name: "MATRIX_SECRET", value: "matrix-value" } }),
+  "DELETE /v1/services/:id/secrets/:name": async () => ({ path: `/v1/services/${ids["S"]}/secrets/NOT_SET` })
 }
 
 /** Which callers the rule admits. Handler-scoped list endpoints admit every authenticated caller (and filter). */

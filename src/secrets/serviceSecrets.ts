@@ -1,0 +1,154 @@
+/**
+ * Service secrets: env vars whose values live only in the SecretStore (one
+ * SOPS file per value); SQLite keeps the name and the store reference.
+ *
+ * Launch environment precedence (lowest first; a later layer overrides an
+ * earlier one key by key):
+ *
+ *   1. platform env  — what the node sets for every replica: `PORT` (the
+ *                      service's listen port), `DENIA_PROJECT`, `DENIA_SERVICE`,
+ *                      plus whatever the caller adds (e.g. a deployment id)
+ *   2. project shared env (`project.sharedEnv`)
+ *   3. service env (`service.env`)
+ *   4. service secrets (decrypted for this call only)
+ *
+ * The image's own `Env` (OCI config) sits below all of these; the launcher
+ * applies it.
+ */
+import { Effect, Option } from "effect"
+import { NotFound } from "../domain/errors.js"
+import type { Service } from "../domain/service.js"
+import { AuditRepo } from "../repos/AuditRepo.js"
+import { ProjectsRepo } from "../repos/ProjectsRepo.js"
+import { ServiceSecretsRepo } from "../repos/ServiceSecretsRepo.js"
+import type { ChangeContext } from "./registries.js"
+import { secretUnavailable, SecretUnavailable } from "./registriesErrors.js"
+import { SecretStore } from "./SecretStore.js"
+import type { ServiceSecretInfo } from "./serviceSecretsModel.js"
+
+/** The env every replica gets from the node, before project and service env. */
+export const platformEnv = (service: Pick<Service, "name" | "port">, projectName: string): Record<string, string> => ({
+  PORT: String(service.port),
+  DENIA_PROJECT: projectName,
+  DENIA_SERVICE: service.name
+})
+
+/** Merges the four layers in precedence order (later wins). */
+export const layerEnv = (
+  ...layers: ReadonlyArray<Readonly<Record<string, string>>>
+): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) {
+      // defineProperty: a key such as `__proto__` is just a name here.
+      Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
+    }
+  }
+  return out
+}
+
+export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/ServiceSecrets", {
+  effect: Effect.gen(function* () {
+    const repo = yield* ServiceSecretsRepo
+    const projects = yield* ProjectsRepo
+    const store = yield* SecretStore
+    const audit = yield* AuditRepo
+
+    const dropFile = (projectId: string, ref: string) =>
+      store.delete(projectId, ref).pipe(
+        Effect.asVoid,
+        Effect.catchAll((e) => Effect.logWarning("could not remove service secret file").pipe(Effect.annotateLogs({ projectId, ref, error: e._tag })))
+      )
+
+    const list = (serviceId: string): Effect.Effect<ReadonlyArray<ServiceSecretInfo>> =>
+      Effect.map(repo.list(serviceId), (rows) => rows.map((r) => ({ name: r.name, updatedAt: r.updatedAt })))
+
+    /** Creates or replaces `name`. The new value is written under a fresh ref before the row points at it. */
+    const set = (ctx: ChangeContext, service: Pick<Service, "id" | "projectId">, name: string, value: string) =>
+      Effect.gen(function* () {
+        const ref = yield* store.put(service.projectId, value).pipe(Effect.orDie)
+        const { secret, replacedRef } = yield* repo.upsert(service.id, name, ref).pipe(Effect.onError(() => dropFile(service.projectId, ref)))
+        if (replacedRef !== null && replacedRef !== ref) yield* dropFile(service.projectId, replacedRef)
+        yield* audit.record({
+          actor: ctx.actor,
+          action: "secret.set",
+          target: `service:${service.id}`,
+          outcome: "ok",
+          clientIp: ctx.clientIp,
+          details: { projectId: service.projectId, name, replaced: replacedRef !== null }
+        })
+        return { name: secret.name, updatedAt: secret.updatedAt } satisfies ServiceSecretInfo
+      })
+
+    const remove = (ctx: ChangeContext, service: Pick<Service, "id" | "projectId">, name: string): Effect.Effect<void, NotFound> =>
+      Effect.gen(function* () {
+        const removed = yield* repo.remove(service.id, name)
+        if (Option.isNone(removed)) return yield* new NotFound({ entity: "secret", id: name })
+        yield* dropFile(service.projectId, removed.value.secretRef)
+        yield* audit.record({
+          actor: ctx.actor,
+          action: "secret.delete",
+          target: `service:${service.id}`,
+          outcome: "ok",
+          clientIp: ctx.clientIp,
+          details: { projectId: service.projectId, name }
+        })
+      })
+
+    /**
+     * Runs `removeService` (which deletes the service row; the secret rows go
+     * with it by cascade) and then removes the encrypted files they pointed at.
+     */
+    const purgeAfter = <A, E, R>(service: Pick<Service, "id" | "projectId">, removeService: Effect.Effect<A, E, R>) =>
+      Effect.gen(function* () {
+        const rows = yield* repo.list(service.id)
+        const result = yield* removeService
+        yield* Effect.forEach(rows, (r) => dropFile(service.projectId, r.secretRef), { discard: true })
+        return result
+      })
+
+    /** Decrypts the service's secrets into a name → value map (bounded concurrency). */
+    const decryptAll = (service: Pick<Service, "id" | "projectId">) =>
+      Effect.gen(function* () {
+        const rows = yield* repo.list(service.id)
+        const pairs = yield* Effect.forEach(
+          rows,
+          (r) =>
+            store.get(service.projectId, r.secretRef).pipe(
+              Effect.mapError(secretUnavailable(`service:${service.id}/${r.name}`)),
+              Effect.flatMap((payload) =>
+                typeof payload === "string"
+                  ? Effect.succeed([r.name, payload] as const)
+                  : Effect.fail(new SecretUnavailable({ owner: `service:${service.id}/${r.name}`, reason: "stored document is not a single value" }))
+              )
+            ),
+          { concurrency: 4 }
+        )
+        return Object.fromEntries(pairs)
+      })
+
+    const resolveLaunchEnv = (
+      service: Service,
+      extraPlatformEnv: Readonly<Record<string, string>> = {}
+    ): Effect.Effect<Record<string, string>, NotFound | SecretUnavailable> =>
+      Effect.gen(function* () {
+        const project = yield* projects.get(service.projectId)
+        const secrets = yield* decryptAll(service)
+        return layerEnv(layerEnv(platformEnv(service, project.name), extraPlatformEnv), project.sharedEnv, service.env, secrets)
+      })
+
+    return { list, set, remove, purgeAfter, resolveLaunchEnv }
+  })
+}) {}
+
+/**
+ * The environment a replica of `service` is launched with: platform env <
+ * project shared env < service env < secrets (see the module comment).
+ * Secret values are decrypted for this call only; the caller passes the map
+ * to the launcher and drops it. Never log the result.
+ */
+export const resolveLaunchEnv = (
+  service: Service,
+  extraPlatformEnv: Readonly<Record<string, string>> = {}
+): Effect.Effect<Record<string, string>, NotFound | SecretUnavailable, ServiceSecrets> =>
+  Effect.flatMap(ServiceSecrets, (s) => s.resolveLaunchEnv(service, extraPlatformEnv))
