@@ -73,11 +73,12 @@ export interface ChildRun {
 }
 
 /** Runs the built CLI (`dist/main.js`) with the given args and environment. */
-export const runCli = (args: ReadonlyArray<string>, env: Record<string, string>): ChildRun => {
+export const runCli = (args: ReadonlyArray<string>, env: Record<string, string>, stdin?: string): ChildRun => {
   const child = spawn(process.execPath, [cliEntry, ...args], {
     env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: env["HOME"] ?? process.env["HOME"] ?? "/root", ...env },
-    stdio: ["ignore", "pipe", "pipe"]
+    stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"]
   })
+  if (stdin !== undefined) child.stdin?.end(stdin)
   let out = ""
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()))
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()))
