@@ -1,0 +1,206 @@
+/**
+ * bench:oci — Denia's OCI acquisition against skopeo + umoci, same machine,
+ * same local docker-registry, same run. Writes bench/results/oci.json.
+ *
+ *   npm run bench:oci                 # 100 MB image (+ 500 MB RSS run)
+ *   OCI_BENCH_SKIP_500=1 npm run bench:oci
+ *   OCI_BENCH_RUNS=5 npm run bench:oci
+ */
+import { spawn } from "node:child_process"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { Schema } from "effect"
+import { largeImage } from "../test-images/images.js"
+import { pushLayout, runTool, writeOciLayout } from "../test-images/layout.js"
+import { startRegistry } from "../../test/support/registry.js"
+
+interface Metric {
+  readonly name: string
+  readonly unit: string
+  readonly denia: number
+  readonly anchor: number
+  readonly anchorName: string
+  readonly ratio: number
+}
+
+const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..")
+const runs = Math.max(1, Number(process.env["OCI_BENCH_RUNS"] ?? "3"))
+const skip500 = process.env["OCI_BENCH_SKIP_500"] === "1"
+
+const median = (xs: ReadonlyArray<number>) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2
+}
+const round = (n: number, d = 3) => Math.round(n * 10 ** d) / 10 ** d
+
+/** Runs a command, sampling VmHWM of the child from /proc; returns wall ms and peak RSS MB. */
+const measured = (cmd: string, args: ReadonlyArray<string>): Promise<{ ms: number; peakRssMb: number; stdout: string }> =>
+  new Promise((resolve, reject) => {
+    const t0 = performance.now()
+    const p = spawn(cmd, [...args], { stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    let peak = 0
+    const sample = async () => {
+      const text = await fs.readFile(`/proc/${p.pid}/status`, "utf8").catch(() => "")
+      const m = /VmHWM:\s+(\d+) kB/.exec(text)
+      if (m?.[1] !== undefined) peak = Math.max(peak, Number(m[1]) / 1024)
+    }
+    const timer = setInterval(() => void sample(), 20)
+    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
+    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
+    p.on("error", reject)
+    p.on("close", (code) => {
+      clearInterval(timer)
+      const ms = performance.now() - t0
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${stderr}`))
+      else resolve({ ms, peakRssMb: peak, stdout })
+    })
+  })
+
+const bundleWorker = async (outFile: string) => {
+  await runTool(path.join(repoRoot, "node_modules/.bin/esbuild"), [
+    path.join(repoRoot, "scripts/bench/oci-pull-worker.ts"),
+    "--bundle",
+    "--platform=node",
+    "--format=esm",
+    "--packages=external",
+    `--outfile=${outFile}`,
+    "--log-level=warning"
+  ])
+}
+
+const WorkerOutput = Schema.Struct({
+  ms: Schema.Number,
+  peakRssMb: Schema.Number,
+  baselineRssMb: Schema.Number,
+  digest: Schema.String,
+  reused: Schema.Boolean
+})
+type WorkerResult = typeof WorkerOutput.Type
+
+const deniaPull = async (worker: string, dataDir: string, ref: string, insecure: string): Promise<WorkerResult> => {
+  const r = await measured(process.execPath, [worker, dataDir, ref, insecure])
+  return Schema.decodeUnknownSync(WorkerOutput)(JSON.parse(r.stdout.trim()))
+}
+
+const anchorPull = async (work: string, registryHost: string, repoTag: string) => {
+  const layout = path.join(work, "anchor-layout")
+  const bundle = path.join(work, "anchor-bundle")
+  await fs.rm(layout, { recursive: true, force: true })
+  await fs.rm(bundle, { recursive: true, force: true })
+  const copy = await measured("skopeo", [
+    "--insecure-policy",
+    "copy",
+    "--quiet",
+    "--src-tls-verify=false",
+    `docker://${registryHost}/${repoTag}`,
+    `oci:${layout}:bench`
+  ])
+  const unpack = await measured("umoci", ["unpack", "--image", `${layout}:bench`, bundle])
+  await fs.rm(layout, { recursive: true, force: true })
+  await fs.rm(bundle, { recursive: true, force: true })
+  return { ms: copy.ms + unpack.ms, copyMs: copy.ms, unpackMs: unpack.ms, peakRssMb: Math.max(copy.peakRssMb, unpack.peakRssMb) }
+}
+
+const main = async () => {
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), "denia-bench-oci-"))
+  const registry = await startRegistry()
+  const worker = path.join(work, "oci-pull-worker.mjs")
+  const metrics: Array<Metric> = []
+  const notes: Array<string> = []
+  try {
+    await bundleWorker(worker)
+    // esbuild output must resolve node_modules from the repo
+    await fs.rename(worker, path.join(repoRoot, "node_modules/.denia-bench-oci-worker.mjs"))
+    const workerPath = path.join(repoRoot, "node_modules/.denia-bench-oci-worker.mjs")
+
+    const sizes = skip500 ? [100] : [100, 500]
+    for (const mb of sizes) {
+      const layout = path.join(work, `layout-${mb}`)
+      process.stdout.write(`building ${mb} MB image…\n`)
+      await writeOciLayout(layout, largeImage(mb, 5, 8), "bench")
+      await pushLayout(layout, "bench", registry.host, `bench/img${mb}:v1`)
+      await fs.rm(layout, { recursive: true, force: true })
+      const ref = `${registry.host}/bench/img${mb}:v1`
+
+      const coldRuns: Array<WorkerResult> = []
+      const warmRuns: Array<WorkerResult> = []
+      const reusedRuns: Array<WorkerResult> = []
+      const anchorRuns: Array<Awaited<ReturnType<typeof anchorPull>>> = []
+      const n = mb === 100 ? runs : 1
+      for (let i = 0; i < n; i++) {
+        const dataDir = path.join(work, `data-${mb}-${i}`)
+        await fs.mkdir(dataDir)
+        const cold = await deniaPull(workerPath, dataDir, ref, registry.host)
+        coldRuns.push(cold)
+        const reused = await deniaPull(workerPath, dataDir, ref, registry.host)
+        reusedRuns.push(reused)
+        // warm: layers cached, bundle removed → resolve + verify-on-hit + unpack
+        await fs.rm(path.join(dataDir, "artifacts", cold.digest.slice(7)), { recursive: true, force: true })
+        const warm = await deniaPull(workerPath, dataDir, ref, registry.host)
+        warmRuns.push(warm)
+        await fs.rm(dataDir, { recursive: true, force: true })
+        const anchor = await anchorPull(work, registry.host, `bench/img${mb}:v1`)
+        anchorRuns.push(anchor)
+        process.stdout.write(
+          `${mb} MB run ${i + 1}: denia cold ${round(cold.ms / 1000)} s (peak RSS ${round(cold.peakRssMb, 1)} MB), warm ${round(
+            warm.ms / 1000
+          )} s, reused ${round(reused.ms / 1000)} s; skopeo ${round(anchor.copyMs / 1000)} s + umoci ${round(anchor.unpackMs / 1000)} s\n`
+        )
+      }
+      const anchorS = median(anchorRuns.map((a) => a.ms)) / 1000
+      const anchorName = "skopeo copy + umoci unpack"
+      if (mb === 100) {
+        const coldS = median(coldRuns.map((r) => r.ms)) / 1000
+        const warmS = median(warmRuns.map((r) => r.ms)) / 1000
+        const reusedS = median(reusedRuns.map((r) => r.ms)) / 1000
+        metrics.push(
+          { name: "cold_pull_unpack_100mb", unit: "s", denia: round(coldS), anchor: round(anchorS), anchorName, ratio: round(coldS / anchorS) },
+          { name: "warm_pull_unpack_100mb", unit: "s", denia: round(warmS), anchor: round(anchorS), anchorName, ratio: round(warmS / anchorS) },
+          {
+            name: "warm_pull_bundle_reused_100mb",
+            unit: "s",
+            denia: round(reusedS),
+            anchor: round(anchorS),
+            anchorName,
+            ratio: round(reusedS / anchorS)
+          }
+        )
+      }
+      const rss = Math.max(...coldRuns.map((r) => r.peakRssMb))
+      const anchorRss = Math.max(...anchorRuns.map((a) => a.peakRssMb))
+      metrics.push({
+        name: `peak_rss_cold_pull_${mb}mb`,
+        unit: "MB",
+        denia: round(rss, 1),
+        anchor: round(anchorRss, 1),
+        anchorName: "max(skopeo, umoci) VmHWM",
+        ratio: round(rss / anchorRss)
+      })
+      notes.push(`${mb} MB: denia process baseline RSS before pull ${round(coldRuns[0]?.baselineRssMb ?? 0, 1)} MB; ${n} run(s), medians`)
+    }
+    await fs.rm(workerPath, { force: true })
+  } finally {
+    await registry.stop()
+    await fs.rm(work, { recursive: true, force: true })
+  }
+  const result = {
+    area: "oci",
+    machine: `${os.cpus().length} cores, node ${process.version}`,
+    metrics,
+    notes: [...notes, "ratio = denia / anchor (below 1: Denia is faster / smaller)", "Denia times are measured inside the pulling process; anchor times include process start"]
+  }
+  await fs.mkdir(path.join(repoRoot, "bench/results"), { recursive: true })
+  await fs.writeFile(path.join(repoRoot, "bench/results/oci.json"), `${JSON.stringify(result, null, 2)}\n`)
+  for (const m of metrics) {
+    process.stdout.write(`${m.name}: denia ${m.denia} ${m.unit} | ${m.anchorName} ${m.anchor} ${m.unit} | ratio ${m.ratio}\n`)
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:oci failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`)
+  process.exit(1)
+})
