@@ -158,6 +158,12 @@ export class LayerCache {
     await fs.writeFile(side, String(this.now()), { mode: 0o600 })
   }
 
+  /** Refreshes last-used only for blobs still in the cache. */
+  async touchIfPresent(digest: string): Promise<void> {
+    const st = await fs.lstat(this.blobPath(digest)).catch(() => undefined)
+    if (st !== undefined && st.isFile()) await this.touch(digest)
+  }
+
   private async lastUsed(hex: string, fallback: number): Promise<number> {
     const raw = await fs.readFile(path.join(this.blobDir, `${hex}${SIDE}`), "utf8").catch(() => "")
     const n = Number(raw.trim())

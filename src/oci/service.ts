@@ -350,12 +350,22 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
           const published = yield* storage("publish bundle", bundleDir, async () => {
             await fs.writeFile(path.join(tmp, "manifest.json"), `${JSON.stringify(encoded, null, 2)}\n`, { mode: 0o644 })
             await fs.chmod(tmp, 0o755)
-            try {
-              await fs.rename(tmp, bundleDir)
-            } catch (e) {
-              const code = e instanceof Error && "code" in e ? e.code : undefined
-              if (code === "EEXIST" || code === "ENOTEMPTY") return false
-              throw e
+            const rename = async () => {
+              try {
+                await fs.rename(tmp, bundleDir)
+                return true
+              } catch (e) {
+                const code = e instanceof Error && "code" in e ? e.code : undefined
+                if (code === "EEXIST" || code === "ENOTEMPTY") return false
+                throw e
+              }
+            }
+            if (!(await rename())) {
+              // a complete bundle (with manifest.json) wins; a broken leftover is replaced
+              const complete = await fs.stat(path.join(bundleDir, "manifest.json")).then(() => true, () => false)
+              if (complete) return false
+              await fs.rm(bundleDir, { recursive: true, force: true })
+              if (!(await rename())) return false
             }
             const dh = await fs.open(artifactsDir, "r")
             await dh.sync().finally(() => dh.close())
@@ -410,7 +420,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
         const existing = yield* readBundle(resolved.digest)
         if (Option.isSome(existing)) {
           // keep the blobs of a bundle in use fresh for the GC
-          yield* Effect.forEach([m.config, ...m.layers], (d) => Effect.tryPromise(() => cache.touch(d.digest)).pipe(Effect.ignore))
+          yield* Effect.forEach([m.config, ...m.layers], (d) => Effect.tryPromise(() => cache.touchIfPresent(d.digest)).pipe(Effect.ignore))
           emit({ phase: "done", layersDone: m.layers.length, layersDownloaded: m.layers.length, bytesDone: progress.bytesTotal })
           return { ...existing.value, reference: resolved.reference }
         }

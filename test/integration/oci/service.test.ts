@@ -92,6 +92,23 @@ describe("OciService: GC, USER errors, Docker media types", () => {
     }
   })
 
+  it("replaces a broken leftover bundle directory instead of trusting it", async () => {
+    const h = await startOci({ insecureRegistries: [registry.host] })
+    try {
+      const digest = busybox.images[0]?.manifest.digest ?? ""
+      const leftover = path.join(h.dataDir, "artifacts", digest.slice(7))
+      await fs.mkdir(path.join(leftover, "rootfs"), { recursive: true })
+      await fs.writeFile(path.join(leftover, "rootfs", "junk"), "junk")
+      const img = await Effect.runPromise(h.oci.pull(`${registry.host}/gc/busybox:v1`, anonymous))
+      expect(img.bundleDir).toBe(leftover)
+      expect(img.reused).toBe(false)
+      await expect(fs.lstat(path.join(img.rootfs, "junk"))).rejects.toThrow(/ENOENT/)
+      expect((await fs.stat(path.join(img.bundleDir, "manifest.json"))).isFile()).toBe(true)
+    } finally {
+      await h.close()
+    }
+  })
+
   it("pulls Docker v2 schema 2 images", async () => {
     await buildAndPush(busyboxImage({ Cmd: ["/bin/sh"] }), registry.host, "gc/docker", "v1", { format: "v2s2" })
     const res = await fetch(`${registry.url}/v2/gc/docker/manifests/v1`, {
