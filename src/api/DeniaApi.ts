@@ -9,6 +9,7 @@ import { DeploymentsGroup } from "./groups/deployments.js"
 import { ApiTokensGroup, AuditGroup, AuthGroup, AuthPublicGroup, MembersGroup, UsersGroup } from "./groups/identity.js"
 import { MetaGroup } from "./groups/meta.js"
 import { ProjectsGroup } from "./groups/projects.js"
+import { RegistryGroup } from "./groups/registry.js"
 import { RegistriesGroup } from "./groups/registries.js"
 import { SecretsGroup } from "./groups/secrets.js"
 import { ServicesGroup } from "./groups/services.js"
@@ -26,6 +27,7 @@ export class DeniaApi extends HttpApi.make("denia")
   .add(RegistriesGroup)
   .add(SecretsGroup)
   .add(DeploymentsGroup)
+  .add(RegistryGroup)
   .annotate(OpenApi.Title, "Denia API")
   .annotate(OpenApi.Version, "v1")
   .addError(E.BadRequestResponse)

@@ -7,6 +7,7 @@ import { DeploymentsHandlers } from "../api/handlers/deployments.js"
 import { ApiTokensHandlers, AuditHandlers, AuthHandlers, AuthPublicHandlers, MembersHandlers, UsersHandlers } from "../api/handlers/identity.js"
 import { MetaHandlers } from "../api/handlers/meta.js"
 import { ProjectsHandlers } from "../api/handlers/projects.js"
+import { RegistryHandlers } from "../api/handlers/registry.js"
 import { RegistriesHandlers } from "../api/handlers/registries.js"
 import { SecretsHandlers } from "../api/handlers/secrets.js"
 import { ServicesHandlers } from "../api/handlers/services.js"
@@ -14,6 +15,7 @@ import { apiRequestGuards } from "../api/middleware.js"
 import { AuthorizationLive } from "../auth/authorization.js"
 import { parseAddress } from "../config/fields.js"
 import { DeniaConfig } from "../config/Config.js"
+import { RegistryRoutes } from "../registry/http.js"
 
 /** The API implementation: every handler group plus the authorization middleware. */
 export const ApiImplementation = HttpApiBuilder.api(DeniaApi).pipe(
@@ -29,7 +31,8 @@ export const ApiImplementation = HttpApiBuilder.api(DeniaApi).pipe(
     ServicesHandlers,
     RegistriesHandlers,
     SecretsHandlers,
-    DeploymentsHandlers
+    DeploymentsHandlers,
+    RegistryHandlers
   ]),
   Layer.provide(AuthorizationLive)
 )
@@ -50,7 +53,7 @@ export const ApiServerLive = Layer.unwrapEffect(
     const maxJsonBodyBytes = config.values.apiBodyMaxKb * 1024
     return HttpApiBuilder.serve().pipe(
       Layer.provide(HttpApiBuilder.middleware(DeniaApi, apiRequestGuards({ maxJsonBodyBytes }))),
-      Layer.provide(ApiImplementation),
+      Layer.provide(Layer.merge(ApiImplementation, RegistryRoutes)),
       Layer.merge(Layer.effectDiscard(announce)),
       Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { host: addr?.host ?? "127.0.0.1", port: addr?.port ?? 7180 }))
     )

@@ -18,6 +18,9 @@ import { MembershipsRepo } from "../repos/MembershipsRepo.js"
 import { UsersRepo } from "../repos/UsersRepo.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { ServicesRepo } from "../repos/ServicesRepo.js"
+import { RegistryRepo } from "../repos/RegistryRepo.js"
+import { HostedRegistry } from "../registry/HostedRegistry.js"
+import { RegistryGc } from "../registry/gc.js"
 import { RegistriesRepo } from "../repos/RegistriesRepo.js"
 import { ServiceSecretsRepo } from "../repos/ServiceSecretsRepo.js"
 import { Registries } from "../secrets/registries.js"
@@ -38,7 +41,8 @@ export const daemonLayer = (config: LoadedConfig) => {
     MembershipsRepo.Default,
     AuditRepo.Default,
     RegistriesRepo.Default,
-    ServiceSecretsRepo.Default
+    ServiceSecretsRepo.Default,
+    RegistryRepo.Default
   ).pipe(Layer.provide(state))
   const auth = Layer.mergeAll(PrincipalResolver.Default, Authz.Default, Identity.Default, Throttle.Default).pipe(
     Layer.provide(Layer.merge(repos, configLayer))
@@ -50,8 +54,10 @@ export const daemonLayer = (config: LoadedConfig) => {
     ageRecipient: config.values.ageRecipient === "" ? undefined : config.values.ageRecipient
   }).pipe(Layer.provide(NodeFileSystem.layer))
   const secrets = Layer.merge(Registries.Default, ServiceSecrets.Default).pipe(Layer.provide(Layer.merge(repos, secretStore)))
+  // Hosted registry (/v2) and its GC loop, scoped to the daemon.
+  const registry = RegistryGc.Default.pipe(Layer.provideMerge(HostedRegistry.Default), Layer.provide(Layer.mergeAll(repos, auth, configLayer)))
   return ApiServerLive.pipe(
-    Layer.provide(Layer.mergeAll(repos, auth, secrets, configLayer)),
+    Layer.provide(Layer.mergeAll(repos, auth, secrets, configLayer, registry)),
     Layer.provide(loggingLayer(config.values))
   )
 }

@@ -4,6 +4,7 @@ import core from "./0001_core.js"
 import seedDefaultProject from "./0002_seed_default_project.js"
 import identity from "./0003_identity.js"
 import secretsRegistries from "./0004_secrets_registries.js"
+import hostedRegistry from "./0005_hosted_registry.js"
 
 export interface MigrationStep {
   readonly id: number
@@ -16,5 +17,6 @@ export const migrations: ReadonlyArray<MigrationStep> = [
   { id: 1, name: "core", run: core },
   { id: 2, name: "seed_default_project", run: seedDefaultProject },
   { id: 3, name: "identity", run: identity },
-  { id: 4, name: "secrets_registries", run: secretsRegistries }
+  { id: 4, name: "secrets_registries", run: secretsRegistries },
+  { id: 5, name: "hosted_registry", run: hostedRegistry }
 ]

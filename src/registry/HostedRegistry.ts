@@ -1,0 +1,343 @@
+/**
+ * The hosted registry's operations, independent of HTTP: blobs, upload
+ * sessions, manifests, tags, listings. The /v2 handler (http.ts), GC (gc.ts)
+ * and other subsystems (deployments resolving `<project>/<service>:<tag>`) use
+ * this service.
+ */
+import type { Readable } from "node:stream"
+import { Effect, Option } from "effect"
+import { DeniaConfig } from "../config/Config.js"
+import { RegistryRepo, type ManifestRow } from "../repos/RegistryRepo.js"
+import { makeAccess, type Repository } from "./access.js"
+import { digestHex, isDigest, looksLikeDigest, TAG } from "./digest.js"
+import { ociError, type OciError, type RegistryStorageError } from "./errors.js"
+import { MANIFEST_MAX_BYTES, parseManifest } from "./manifest.js"
+import * as store from "./storage.js"
+import { createHash } from "node:crypto"
+
+export interface UploadState {
+  readonly id: string
+  /** Bytes received so far. */
+  readonly size: number
+}
+
+export interface ContentRange {
+  readonly start: number
+  readonly end: number
+}
+
+export interface StoredManifest {
+  readonly row: ManifestRow
+  readonly bytes: Buffer
+}
+
+const sha256 = (bytes: Uint8Array) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`
+
+export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/HostedRegistry", {
+  scoped: Effect.gen(function* () {
+    const config = yield* DeniaConfig
+    const repo = yield* RegistryRepo
+    const access = yield* makeAccess
+    const paths = store.storePaths(config.paths.registry)
+    yield* store.ensureDirs(paths).pipe(Effect.orDie)
+
+    /** Running hashes of open sessions; lost on restart (then the file is re-hashed at commit). */
+    const hashes = new Map<string, store.HashState>()
+    /** Sessions with a request in flight; a second concurrent writer is refused. */
+    const busy = new Set<string>()
+    /**
+     * Serializes "record + move into the store" against GC's "forget + unlink"
+     * so a blob re-pushed while GC collects it is never left without its file.
+     */
+    const storeLock = yield* Effect.makeSemaphore(1)
+    const withStoreLock = storeLock.withPermits(1)
+
+    const blobPath = (digest: string): string | undefined => {
+      const hex = digestHex(digest)
+      return hex === undefined ? undefined : store.blobFile(paths, hex)
+    }
+
+    const requireDigest = (digest: string): Effect.Effect<string, OciError> => {
+      const hex = digestHex(digest)
+      return hex === undefined ? Effect.fail(ociError("DIGEST_INVALID", `${digest} is not a sha256 digest`, { digest })) : Effect.succeed(hex)
+    }
+
+    // ---- blobs ----
+
+    /** Size of a blob linked to the repository, or BLOB_UNKNOWN. */
+    const statBlob = (r: Repository, digest: string): Effect.Effect<{ size: number; file: string }, OciError> =>
+      Effect.gen(function* () {
+        const hex = yield* requireDigest(digest)
+        const size = yield* repo.findLinkedBlob(r.id, digest)
+        if (Option.isNone(size)) return yield* ociError("BLOB_UNKNOWN", `blob ${digest} is not in ${r.name}`, { digest })
+        const file = store.blobFile(paths, hex)
+        if (!(yield* store.blobExistsOnDisk(paths, hex))) return yield* ociError("BLOB_UNKNOWN", `blob ${digest} is missing from storage`, { digest })
+        return { size: size.value, file }
+      })
+
+    const deleteBlob = (r: Repository, digest: string) =>
+      Effect.gen(function* () {
+        yield* requireDigest(digest)
+        const removed = yield* repo.unlinkBlob(r.id, digest)
+        if (!removed) return yield* ociError("BLOB_UNKNOWN", `blob ${digest} is not in ${r.name}`, { digest })
+      })
+
+    /** Cross-repository mount: links the blob when the caller may pull `from` and it is there. */
+    const mount = (r: Repository, from: Repository, digest: string) =>
+      Effect.gen(function* () {
+        yield* requireDigest(digest)
+        const size = yield* repo.findLinkedBlob(from.id, digest)
+        if (Option.isNone(size)) return false
+        yield* repo.ensureRepository(r.id, r.projectId)
+        yield* repo.linkBlob(r.id, digest)
+        return true
+      })
+
+    // ---- uploads ----
+
+    const startUpload = (r: Repository) =>
+      Effect.gen(function* () {
+        yield* repo.ensureRepository(r.id, r.projectId)
+        const id = yield* repo.createUpload(r.id)
+        yield* store.touchFile(store.uploadFile(paths, id))
+        hashes.set(id, store.newHashState())
+        return { id, size: 0 } satisfies UploadState
+      })
+
+    const findUpload = (r: Repository, id: string): Effect.Effect<UploadState, OciError> =>
+      Effect.gen(function* () {
+        const row = yield* repo.findUpload(id)
+        if (Option.isNone(row) || row.value.repositoryId !== r.id) return yield* ociError("BLOB_UPLOAD_UNKNOWN", `upload ${id} is not open in ${r.name}`, { id })
+        return { id, size: row.value.size }
+      })
+
+    /** Runs `f` while holding the session; concurrent writers get RANGE_INVALID. */
+    const withSession = <A, E, R>(id: string, size: number, f: Effect.Effect<A, E, R>) =>
+      Effect.acquireUseRelease(
+        Effect.suspend(() => {
+          if (busy.has(id)) return Effect.fail(ociError("RANGE_INVALID", `upload ${id} is being written by another request`, { id }, 416))
+          busy.add(id)
+          return Effect.void
+        }),
+        () => f,
+        () => Effect.sync(() => busy.delete(id))
+      ).pipe(Effect.annotateLogs("upload", id), Effect.withSpan("registry.upload", { attributes: { size } }))
+
+    /** The in-memory hash when it matches the file, else a re-hash of the file. */
+    const sessionHash = (id: string, size: number) =>
+      Effect.gen(function* () {
+        const known = hashes.get(id)
+        if (known !== undefined && known.size === size) return known
+        const state = yield* store.hashFile(store.uploadFile(paths, id))
+        hashes.set(id, state)
+        return state
+      })
+
+    /**
+     * Appends a chunk. With `range`, it must start exactly where the session
+     * ends (else RANGE_INVALID, 416) and be as long as it claims.
+     */
+    const appendChunk = (r: Repository, id: string, body: Readable, range: ContentRange | undefined, contentLength: number | undefined) =>
+      Effect.gen(function* () {
+        const upload = yield* findUpload(r, id)
+        return yield* withSession(
+          id,
+          upload.size,
+          Effect.gen(function* () {
+            if (range !== undefined && (range.start !== upload.size || range.end < range.start - 1)) {
+              return yield* ociError("RANGE_INVALID", `chunk ${range.start}-${range.end} does not continue the upload at ${upload.size}`, { size: upload.size }, 416)
+            }
+            const expected = range !== undefined ? range.end - range.start + 1 : contentLength
+            const state = yield* sessionHash(id, upload.size)
+            const written = yield* store.appendBody(store.uploadFile(paths, id), body, state, expected === undefined ? undefined : upload.size + expected).pipe(
+              Effect.tapError(() => Effect.sync(() => hashes.delete(id)))
+            )
+            if (expected !== undefined && written !== expected) {
+              // A short chunk is dropped whole so the session stays where the client last saw it.
+              yield* store.truncateFile(store.uploadFile(paths, id), upload.size)
+              hashes.delete(id)
+              return yield* ociError("SIZE_INVALID", `chunk carried ${written} bytes, expected ${expected}`, { size: upload.size })
+            }
+            yield* repo.setUploadSize(id, state.size)
+            return { id, size: state.size } satisfies UploadState
+          })
+        )
+      })
+
+    /** Verifies the session's digest and moves it into the store. */
+    const commitSession = (r: Repository, id: string, size: number, digest: string) =>
+      Effect.gen(function* () {
+        const hex = yield* requireDigest(digest)
+        const state = yield* sessionHash(id, size)
+        const actual = `sha256:${state.hash.copy().digest("hex")}`
+        if (actual !== digest) return yield* ociError("DIGEST_INVALID", `upload content has digest ${actual}, not ${digest}`, { digest, actual })
+        yield* withStoreLock(
+          Effect.zipRight(repo.recordBlob(digest, state.size), store.commitFile(paths, store.uploadFile(paths, id), hex))
+        )
+        yield* repo.linkBlob(r.id, digest)
+        return state.size
+      })
+
+    /** PUT ?digest=: optional last chunk, verify, commit, close the session. */
+    const finishUpload = (r: Repository, id: string, digest: string, body: Readable | undefined, contentLength: number | undefined) =>
+      Effect.gen(function* () {
+        if (!isDigest(digest)) return yield* ociError("DIGEST_INVALID", `${digest} is not a sha256 digest`, { digest })
+        let upload = yield* findUpload(r, id)
+        if (body !== undefined && contentLength !== 0) upload = yield* appendChunk(r, id, body, undefined, contentLength)
+        return yield* withSession(
+          id,
+          upload.size,
+          Effect.gen(function* () {
+            const size = yield* commitSession(r, id, upload.size, digest)
+            yield* repo.deleteUpload(id)
+            hashes.delete(id)
+            return size
+          })
+        )
+      })
+
+    const cancelUpload = (r: Repository, id: string) =>
+      Effect.gen(function* () {
+        yield* findUpload(r, id)
+        yield* repo.deleteUpload(id)
+        hashes.delete(id)
+        yield* store.removeFile(store.uploadFile(paths, id))
+      })
+
+    /** POST ?digest=: the whole blob in one request. */
+    const monolithic = (r: Repository, digest: string, body: Readable, contentLength: number | undefined) =>
+      Effect.gen(function* () {
+        yield* requireDigest(digest)
+        const upload = yield* startUpload(r)
+        return yield* finishUpload(r, upload.id, digest, body, contentLength).pipe(
+          Effect.tapError(() => cancelUpload(r, upload.id).pipe(Effect.ignore))
+        )
+      })
+
+    // ---- manifests ----
+
+    const findManifest = (r: Repository, reference: string): Effect.Effect<ManifestRow, OciError> =>
+      Effect.gen(function* () {
+        if (looksLikeDigest(reference)) {
+          yield* requireDigest(reference)
+          const row = yield* repo.findManifest(r.id, reference)
+          if (Option.isNone(row)) return yield* ociError("MANIFEST_UNKNOWN", `manifest ${reference} is not in ${r.name}`, { reference })
+          return row.value
+        }
+        if (!TAG.test(reference)) return yield* ociError("MANIFEST_INVALID", `${JSON.stringify(reference)} is not a valid tag`, { reference }, 400)
+        const row = yield* repo.resolveTag(r.id, reference)
+        if (Option.isNone(row)) return yield* ociError("MANIFEST_UNKNOWN", `tag ${reference} is not in ${r.name}`, { reference })
+        return row.value
+      })
+
+    const readManifest = (r: Repository, reference: string): Effect.Effect<StoredManifest, OciError | RegistryStorageError> =>
+      Effect.gen(function* () {
+        const row = yield* findManifest(r, reference)
+        const hex = yield* requireDigest(row.digest)
+        const bytes = yield* store.readBlobBytes(paths, hex)
+        return { row, bytes }
+      })
+
+    /** Stores a manifest under a tag or its digest; every referenced blob/manifest must be in the repository. */
+    const putManifest = (r: Repository, reference: string, bytes: Buffer, contentType: string | undefined) =>
+      Effect.gen(function* () {
+        if (bytes.length > MANIFEST_MAX_BYTES) {
+          return yield* ociError("SIZE_INVALID", `manifest is larger than ${MANIFEST_MAX_BYTES} bytes`, { limit: MANIFEST_MAX_BYTES }, 413)
+        }
+        const digest = sha256(bytes)
+        let tag: string | undefined
+        if (looksLikeDigest(reference)) {
+          yield* requireDigest(reference)
+          if (reference !== digest) return yield* ociError("DIGEST_INVALID", `manifest content has digest ${digest}, not ${reference}`, { digest: reference, actual: digest })
+        } else if (TAG.test(reference)) {
+          tag = reference
+        } else {
+          return yield* ociError("MANIFEST_INVALID", `${JSON.stringify(reference)} is not a valid tag`, { reference })
+        }
+        const parsed = parseManifest(bytes, contentType)
+        if ("_tag" in parsed) return yield* parsed
+        const hex = yield* requireDigest(digest)
+        yield* repo.ensureRepository(r.id, r.projectId)
+        yield* withStoreLock(
+          Effect.gen(function* () {
+            yield* repo.recordBlob(digest, bytes.length)
+            if (!(yield* store.blobExistsOnDisk(paths, hex))) yield* store.writeBlobBytes(paths, hex, bytes)
+          })
+        )
+        const missing = yield* repo.putManifest({
+          repositoryId: r.id,
+          digest,
+          mediaType: parsed.mediaType,
+          size: bytes.length,
+          subjectDigest: parsed.subject,
+          artifactType: parsed.artifactType,
+          refs: parsed.refs,
+          tag
+        })
+        if (missing.length > 0) {
+          return yield* ociError("MANIFEST_BLOB_UNKNOWN", `manifest references ${missing.length} blob(s) not in ${r.name}: ${missing.join(", ")}`, { missing })
+        }
+        return { digest, subject: parsed.subject }
+      })
+
+    /** DELETE by digest removes the manifest (and its tags); by tag removes only the tag. */
+    const deleteManifest = (r: Repository, reference: string) =>
+      Effect.gen(function* () {
+        if (looksLikeDigest(reference)) {
+          yield* requireDigest(reference)
+          const removed = yield* repo.deleteManifest(r.id, reference)
+          if (!removed) return yield* ociError("MANIFEST_UNKNOWN", `manifest ${reference} is not in ${r.name}`, { reference })
+          return
+        }
+        const removed = yield* repo.deleteTag(r.id, reference)
+        if (!removed) return yield* ociError("MANIFEST_UNKNOWN", `tag ${reference} is not in ${r.name}`, { reference })
+      })
+
+    const listTags = (r: Repository, last: string | undefined, n: number | undefined) => repo.listTags(r.id, last, n)
+
+    const referrers = (r: Repository, digest: string, artifactType: string | undefined) =>
+      Effect.gen(function* () {
+        yield* requireDigest(digest)
+        const rows = yield* repo.referrers(r.id, digest)
+        return rows.filter((m) => artifactType === undefined || m.artifactType === artifactType)
+      })
+
+    // ---- for other subsystems ----
+
+    /**
+     * Resolves `<project>/<service>:<tag>` (or `@digest`) to the stored
+     * manifest without any principal: callers are trusted in-process code
+     * (the deployment coordinator).
+     */
+    const resolveLocal = (projectName: string, serviceName: string, reference: string) =>
+      Effect.gen(function* () {
+        const r = yield* access.repositoryUnchecked(`${projectName}/${serviceName}`)
+        return yield* readManifest(r, reference)
+      })
+
+    return {
+      paths,
+      access,
+      withStoreLock,
+      blobPath,
+      statBlob,
+      deleteBlob,
+      mount,
+      startUpload,
+      findUpload,
+      appendChunk,
+      finishUpload,
+      cancelUpload,
+      monolithic,
+      findManifest,
+      readManifest,
+      putManifest,
+      deleteManifest,
+      listTags,
+      referrers,
+      resolveLocal,
+      dropSessionHash: (id: string) => hashes.delete(id),
+      isSessionBusy: (id: string) => busy.has(id)
+    }
+  })
+}) {}

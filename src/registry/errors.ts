@@ -1,0 +1,46 @@
+import { Schema } from "effect"
+
+/** OCI distribution error codes (spec "error codes" table) plus the statuses Denia answers them with. */
+export const OCI_ERROR_STATUS = {
+  BLOB_UNKNOWN: 404,
+  BLOB_UPLOAD_INVALID: 400,
+  BLOB_UPLOAD_UNKNOWN: 404,
+  DIGEST_INVALID: 400,
+  MANIFEST_BLOB_UNKNOWN: 400,
+  MANIFEST_INVALID: 400,
+  MANIFEST_UNKNOWN: 404,
+  NAME_INVALID: 400,
+  NAME_UNKNOWN: 404,
+  SIZE_INVALID: 400,
+  UNAUTHORIZED: 401,
+  DENIED: 403,
+  UNSUPPORTED: 415,
+  TOOMANYREQUESTS: 429,
+  RANGE_INVALID: 416,
+  UNKNOWN: 500
+} as const
+
+export type OciErrorCode = keyof typeof OCI_ERROR_STATUS
+
+/**
+ * A protocol-level failure of a /v2 request, rendered as
+ * `{"errors":[{code,message,detail}]}` with its status code.
+ */
+export class OciError extends Schema.TaggedError<OciError>()("OciError", {
+  code: Schema.String,
+  message: Schema.String,
+  detail: Schema.optional(Schema.Unknown),
+  /** Overrides the code's default status (e.g. 405 for an unsupported method). */
+  status: Schema.optional(Schema.Number)
+}) {}
+
+export const ociError = (code: OciErrorCode, message: string, detail?: unknown, status?: number): OciError =>
+  new OciError({ code, message, ...(detail !== undefined ? { detail } : {}), ...(status !== undefined ? { status } : {}) })
+
+export const statusOf = (e: OciError): number => e.status ?? (OCI_ERROR_STATUS as Record<string, number>)[e.code] ?? 500
+
+/** A storage operation on the registry's data directory failed. */
+export class RegistryStorageError extends Schema.TaggedError<RegistryStorageError>()("RegistryStorageError", {
+  operation: Schema.String,
+  message: Schema.String
+}) {}

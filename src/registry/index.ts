@@ -1,0 +1,12 @@
+/**
+ * Hosted OCI registry. Other subsystems use `HostedRegistry`:
+ * - `resolveLocal(project, service, tagOrDigest)` → `{ row: { digest, mediaType, size }, bytes }`
+ *   (the manifest as stored, no network, no principal);
+ * - `blobPath(digest)` → the blob's file under `<data_dir>/registry/blobs/sha256/`
+ *   (read-only; content-addressed, so the bytes never change).
+ */
+export { HostedRegistry, type StoredManifest } from "./HostedRegistry.js"
+export { RegistryGc, type GcReport, UPLOAD_TTL_MS } from "./gc.js"
+export { RegistryRoutes } from "./http.js"
+export { MEDIA_TYPES } from "./manifest.js"
+export { tokenFromAuthorization, REALM } from "./access.js"

@@ -1,0 +1,168 @@
+/**
+ * Blob storage on disk: `<root>/blobs/sha256/<hex>` (content-addressed,
+ * immutable) and `<root>/uploads/<id>` (one session file per upload). Data
+ * moves as Node streams so memory stays bounded whatever the blob size.
+ */
+import { createHash, type Hash } from "node:crypto"
+import * as fs from "node:fs"
+import * as fsp from "node:fs/promises"
+import * as path from "node:path"
+import { Transform, type Readable, type TransformCallback } from "node:stream"
+import { pipeline } from "node:stream/promises"
+import { Effect } from "effect"
+import { RegistryStorageError } from "./errors.js"
+
+export interface BlobStorePaths {
+  readonly root: string
+  readonly blobs: string
+  readonly uploads: string
+}
+
+export const storePaths = (root: string): BlobStorePaths => ({
+  root,
+  blobs: path.join(root, "blobs", "sha256"),
+  uploads: path.join(root, "uploads")
+})
+
+export const blobFile = (paths: BlobStorePaths, hex: string): string => path.join(paths.blobs, hex)
+export const uploadFile = (paths: BlobStorePaths, id: string): string => path.join(paths.uploads, id)
+
+const storageError = (operation: string) => (e: unknown) =>
+  new RegistryStorageError({ operation, message: e instanceof Error ? e.message : String(e) })
+
+export const ensureDirs = (paths: BlobStorePaths) =>
+  Effect.tryPromise({
+    try: async () => {
+      await fsp.mkdir(paths.blobs, { recursive: true, mode: 0o700 })
+      await fsp.mkdir(paths.uploads, { recursive: true, mode: 0o700 })
+    },
+    catch: storageError("create registry directories")
+  })
+
+/** Running sha256 over an upload; kept in memory between chunks of one session. */
+export interface HashState {
+  readonly hash: Hash
+  size: number
+}
+
+export const newHashState = (): HashState => ({ hash: createHash("sha256"), size: 0 })
+
+class Hashing extends Transform {
+  constructor(
+    private readonly state: HashState,
+    private readonly limit: number | undefined
+  ) {
+    super()
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+    if (this.limit !== undefined && this.state.size + chunk.length > this.limit) {
+      cb(new Error("body is longer than Content-Length"))
+      return
+    }
+    this.state.hash.update(chunk)
+    this.state.size += chunk.length
+    cb(null, chunk)
+  }
+}
+
+export class ClientAbort extends Error {}
+
+/**
+ * Appends a request body to a session file, hashing as it goes. `state` is
+ * updated in place; on failure the file is truncated back to where it was so
+ * the session stays consistent with its recorded size.
+ */
+export const appendBody = (file: string, body: Readable, state: HashState, maxBytes?: number) =>
+  Effect.tryPromise({
+    try: async () => {
+      const before = state.size
+      try {
+        await pipeline(body, new Hashing(state, maxBytes), fs.createWriteStream(file, { flags: "a", highWaterMark: 1024 * 1024 }))
+      } catch (e) {
+        await fsp.truncate(file, before).catch(() => undefined)
+        throw e
+      }
+      return state.size - before
+    },
+    catch: storageError("write upload")
+  })
+
+/** Recomputes a session file's digest (after a restart lost the in-memory hash). */
+export const hashFile = (file: string) =>
+  Effect.tryPromise({
+    try: async () => {
+      const state = newHashState()
+      await pipeline(fs.createReadStream(file, { highWaterMark: 1024 * 1024 }), new Hashing(state, undefined), async function* (source) {
+        for await (const _ of source) {
+          // drain
+        }
+      })
+      return state
+    },
+    catch: storageError("hash upload")
+  })
+
+/** Moves a verified session file into the content-addressed store (a no-op copy when the blob exists already). */
+export const commitFile = (paths: BlobStorePaths, sessionFile: string, hex: string) =>
+  Effect.tryPromise({
+    try: async () => {
+      const target = blobFile(paths, hex)
+      const exists = await fsp.stat(target).then(
+        () => true,
+        () => false
+      )
+      if (exists) await fsp.rm(sessionFile, { force: true })
+      else await fsp.rename(sessionFile, target)
+    },
+    catch: storageError("commit blob")
+  })
+
+export const removeFile = (file: string) =>
+  Effect.tryPromise({ try: () => fsp.rm(file, { force: true }), catch: storageError("remove file") })
+
+export const truncateFile = (file: string, size: number) =>
+  Effect.tryPromise({ try: () => fsp.truncate(file, size), catch: storageError("truncate upload") })
+
+export const touchFile = (file: string) =>
+  Effect.tryPromise({
+    try: async () => {
+      const h = await fsp.open(file, "a")
+      await h.close()
+    },
+    catch: storageError("create upload file")
+  })
+
+export const fileSize = (file: string) =>
+  Effect.tryPromise({
+    try: () => fsp.stat(file).then((s) => s.size),
+    catch: storageError("stat file")
+  })
+
+export const blobExistsOnDisk = (paths: BlobStorePaths, hex: string) =>
+  Effect.promise(() =>
+    fsp.stat(blobFile(paths, hex)).then(
+      (s) => s.isFile(),
+      () => false
+    )
+  )
+
+export const writeBlobBytes = (paths: BlobStorePaths, hex: string, bytes: Uint8Array) =>
+  Effect.tryPromise({
+    try: async () => {
+      const target = blobFile(paths, hex)
+      const tmp = `${target}.tmp-${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2)}`
+      await fsp.writeFile(tmp, bytes)
+      await fsp.rename(tmp, target)
+    },
+    catch: storageError("write blob")
+  })
+
+export const readBlobBytes = (paths: BlobStorePaths, hex: string) =>
+  Effect.tryPromise({ try: () => fsp.readFile(blobFile(paths, hex)), catch: storageError("read blob") })
+
+/** Lists every file in the blob directory (GC's view of the disk). */
+export const listBlobFiles = (paths: BlobStorePaths) =>
+  Effect.tryPromise({ try: () => fsp.readdir(paths.blobs), catch: storageError("list blobs") })
+
+export const listUploadFiles = (paths: BlobStorePaths) =>
+  Effect.tryPromise({ try: () => fsp.readdir(paths.uploads), catch: storageError("list uploads") })

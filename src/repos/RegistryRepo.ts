@@ -1,0 +1,399 @@
+/**
+ * Hosted-registry metadata: repositories (one per service), blob records and
+ * per-repository links, manifests with what they reference, tags, upload
+ * sessions and GC runs. Blob bytes live on disk (src/registry/storage.ts).
+ */
+import { SqlClient } from "@effect/sql"
+import { Effect, Option } from "effect"
+import { uuidv7 } from "../domain/ids.js"
+import { nowIso } from "./sqlHelpers.js"
+
+export interface ManifestRow {
+  readonly repositoryId: string
+  readonly digest: string
+  readonly mediaType: string
+  readonly size: number
+  readonly subjectDigest: string | null
+  readonly artifactType: string | null
+  readonly createdAt: string
+}
+
+export interface UploadRow {
+  readonly id: string
+  readonly repositoryId: string
+  readonly size: number
+  readonly startedAt: string
+  readonly updatedAt: string
+}
+
+export interface BlobRow {
+  readonly digest: string
+  readonly size: number
+  readonly createdAt: string
+}
+
+export interface GcRunRow {
+  readonly id: string
+  readonly trigger: "manual" | "periodic"
+  readonly startedAt: string
+  readonly finishedAt: string | null
+  readonly blobsDeleted: number
+  readonly bytesFreed: number
+  readonly uploadsExpired: number
+  readonly error: string | null
+}
+
+export interface RepositorySummary {
+  readonly name: string
+  readonly projectId: string
+  readonly serviceId: string
+  readonly tags: number
+  readonly manifests: number
+  readonly updatedAt: string
+}
+
+export interface NewManifest {
+  readonly repositoryId: string
+  readonly digest: string
+  readonly mediaType: string
+  readonly size: number
+  readonly subjectDigest: string | undefined
+  readonly artifactType: string | undefined
+  readonly refs: ReadonlyArray<{ readonly digest: string; readonly kind: "blob" | "manifest" }>
+  readonly tag: string | undefined
+}
+
+interface ManifestSql {
+  repository_id: string
+  digest: string
+  media_type: string
+  size: number
+  subject_digest: string | null
+  artifact_type: string | null
+  created_at: string
+}
+
+const toManifest = (r: ManifestSql): ManifestRow => ({
+  repositoryId: r.repository_id,
+  digest: r.digest,
+  mediaType: r.media_type,
+  size: r.size,
+  subjectDigest: r.subject_digest,
+  artifactType: r.artifact_type,
+  createdAt: r.created_at
+})
+
+interface UploadSql {
+  id: string
+  repository_id: string
+  size: number
+  started_at: string
+  updated_at: string
+}
+
+const toUpload = (r: UploadSql): UploadRow => ({ id: r.id, repositoryId: r.repository_id, size: r.size, startedAt: r.started_at, updatedAt: r.updated_at })
+
+interface GcSql {
+  id: string
+  trigger: "manual" | "periodic"
+  started_at: string
+  finished_at: string | null
+  blobs_deleted: number
+  bytes_freed: number
+  uploads_expired: number
+  error: string | null
+}
+
+const toGcRun = (r: GcSql): GcRunRow => ({
+  id: r.id,
+  trigger: r.trigger,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  blobsDeleted: r.blobs_deleted,
+  bytesFreed: r.bytes_freed,
+  uploadsExpired: r.uploads_expired,
+  error: r.error
+})
+
+export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/RegistryRepo", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const die = Effect.orDie
+
+    const ensureRepository = (serviceId: string, projectId: string) => {
+      const now = nowIso()
+      return sql`INSERT INTO registry_repositories (service_id, project_id, created_at, updated_at) VALUES (${serviceId}, ${projectId}, ${now}, ${now})
+                 ON CONFLICT (service_id) DO UPDATE SET updated_at = excluded.updated_at`.pipe(die, Effect.asVoid)
+    }
+
+    // ---- blobs ----
+    const findBlob = (digest: string) =>
+      sql<{ digest: string; size: number; created_at: string }>`SELECT * FROM registry_blobs WHERE digest = ${digest}`.pipe(
+        die,
+        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map((r): BlobRow => ({ digest: r.digest, size: r.size, createdAt: r.created_at }))))
+      )
+
+    /** The blob's size when it is linked to the repository. */
+    const findLinkedBlob = (repositoryId: string, digest: string) =>
+      sql<{ size: number }>`SELECT b.size FROM registry_blob_links l JOIN registry_blobs b ON b.digest = l.digest
+                            WHERE l.repository_id = ${repositoryId} AND l.digest = ${digest}`.pipe(
+        die,
+        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map((r) => r.size)))
+      )
+
+    /** Records a written blob; a re-write refreshes its age so GC grace restarts. */
+    const recordBlob = (digest: string, size: number) =>
+      sql`INSERT INTO registry_blobs (digest, size, created_at) VALUES (${digest}, ${size}, ${nowIso()})
+          ON CONFLICT (digest) DO UPDATE SET created_at = excluded.created_at`.pipe(die, Effect.asVoid)
+
+    const linkBlob = (repositoryId: string, digest: string) =>
+      sql`INSERT INTO registry_blob_links (repository_id, digest, created_at) VALUES (${repositoryId}, ${digest}, ${nowIso()})
+          ON CONFLICT DO NOTHING`.pipe(die, Effect.asVoid)
+
+    const unlinkBlob = (repositoryId: string, digest: string) =>
+      sql<{ digest: string }>`DELETE FROM registry_blob_links WHERE repository_id = ${repositoryId} AND digest = ${digest} RETURNING digest`.pipe(
+        die,
+        Effect.map((rows) => rows.length > 0)
+      )
+
+    // ---- uploads ----
+    const createUpload = (repositoryId: string) =>
+      Effect.gen(function* () {
+        const id = uuidv7()
+        const now = nowIso()
+        yield* sql`INSERT INTO registry_uploads (id, repository_id, size, started_at, updated_at) VALUES (${id}, ${repositoryId}, 0, ${now}, ${now})`.pipe(die)
+        return id
+      })
+
+    const findUpload = (id: string) =>
+      sql<UploadSql>`SELECT * FROM registry_uploads WHERE id = ${id}`.pipe(die, Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toUpload))))
+
+    const setUploadSize = (id: string, size: number) =>
+      sql`UPDATE registry_uploads SET size = ${size}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(die, Effect.asVoid)
+
+    const deleteUpload = (id: string) => sql`DELETE FROM registry_uploads WHERE id = ${id}`.pipe(die, Effect.asVoid)
+
+    const uploadsIdleSince = (cutoffIso: string) =>
+      sql<UploadSql>`SELECT * FROM registry_uploads WHERE updated_at < ${cutoffIso}`.pipe(die, Effect.map((rows) => rows.map(toUpload)))
+
+    // ---- manifests and tags ----
+    const findManifest = (repositoryId: string, digest: string) =>
+      sql<ManifestSql>`SELECT * FROM registry_manifests WHERE repository_id = ${repositoryId} AND digest = ${digest}`.pipe(
+        die,
+        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toManifest)))
+      )
+
+    const resolveTag = (repositoryId: string, tag: string) =>
+      sql<ManifestSql>`SELECT m.* FROM registry_tags t JOIN registry_manifests m ON m.repository_id = t.repository_id AND m.digest = t.manifest_digest
+                       WHERE t.repository_id = ${repositoryId} AND t.tag = ${tag}`.pipe(
+        die,
+        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toManifest)))
+      )
+
+    /** Which of `refs` are not present in the repository (blobs linked, child manifests stored). */
+    const missingRefs = (repositoryId: string, refs: NewManifest["refs"]) =>
+      Effect.gen(function* () {
+        const missing: Array<string> = []
+        for (const ref of refs) {
+          const rows =
+            ref.kind === "blob"
+              ? yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM registry_blob_links WHERE repository_id = ${repositoryId} AND digest = ${ref.digest}`.pipe(die)
+              : yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM registry_manifests WHERE repository_id = ${repositoryId} AND digest = ${ref.digest}`.pipe(die)
+          if ((rows[0]?.n ?? 0) === 0) missing.push(ref.digest)
+        }
+        return missing
+      })
+
+    /**
+     * Stores a manifest (and points the tag at it) in one transaction, after
+     * re-checking that everything it references is present. Returns the
+     * missing digests instead when some are not.
+     */
+    const putManifest = (m: NewManifest) =>
+      sql
+        .withTransaction(
+          Effect.gen(function* () {
+            const missing = yield* missingRefs(m.repositoryId, m.refs)
+            if (missing.length > 0) return missing
+            const now = nowIso()
+            yield* sql`INSERT INTO registry_manifests (repository_id, digest, media_type, size, subject_digest, artifact_type, created_at)
+                       VALUES (${m.repositoryId}, ${m.digest}, ${m.mediaType}, ${m.size}, ${m.subjectDigest ?? null}, ${m.artifactType ?? null}, ${now})
+                       ON CONFLICT (repository_id, digest) DO UPDATE SET media_type = excluded.media_type`
+            for (const ref of m.refs) {
+              yield* sql`INSERT INTO registry_manifest_refs (repository_id, manifest_digest, ref_digest, kind)
+                         VALUES (${m.repositoryId}, ${m.digest}, ${ref.digest}, ${ref.kind}) ON CONFLICT DO NOTHING`
+            }
+            if (m.tag !== undefined) {
+              yield* sql`INSERT INTO registry_tags (repository_id, tag, manifest_digest, updated_at) VALUES (${m.repositoryId}, ${m.tag}, ${m.digest}, ${now})
+                         ON CONFLICT (repository_id, tag) DO UPDATE SET manifest_digest = excluded.manifest_digest, updated_at = excluded.updated_at`
+            }
+            yield* sql`UPDATE registry_repositories SET updated_at = ${now} WHERE service_id = ${m.repositoryId}`
+            return [] as Array<string>
+          })
+        )
+        .pipe(die)
+
+    /** Deletes a manifest; its tags and reference rows go with it. */
+    const deleteManifest = (repositoryId: string, digest: string) =>
+      sql<{ digest: string }>`DELETE FROM registry_manifests WHERE repository_id = ${repositoryId} AND digest = ${digest} RETURNING digest`.pipe(
+        die,
+        Effect.map((rows) => rows.length > 0)
+      )
+
+    const deleteTag = (repositoryId: string, tag: string) =>
+      sql<{ tag: string }>`DELETE FROM registry_tags WHERE repository_id = ${repositoryId} AND tag = ${tag} RETURNING tag`.pipe(
+        die,
+        Effect.map((rows) => rows.length > 0)
+      )
+
+    /** Tags in lexical order after `last`, at most `limit` (undefined = all). */
+    const listTags = (repositoryId: string, last: string | undefined, limit: number | undefined) =>
+      sql<{ tag: string }>`SELECT tag FROM registry_tags WHERE repository_id = ${repositoryId} AND tag > ${last ?? ""}
+                           ORDER BY tag LIMIT ${limit ?? -1}`.pipe(
+        die,
+        Effect.map((rows) => rows.map((r) => r.tag))
+      )
+
+    const referrers = (repositoryId: string, subject: string) =>
+      sql<ManifestSql>`SELECT * FROM registry_manifests WHERE repository_id = ${repositoryId} AND subject_digest = ${subject} ORDER BY digest`.pipe(
+        die,
+        Effect.map((rows) => rows.map(toManifest))
+      )
+
+    // ---- listings ----
+    /** Repository names (`project/service`) with at least one manifest, in lexical order. */
+    const catalog = (projectIds: ReadonlyArray<string> | undefined, last: string | undefined, limit: number | undefined) =>
+      Effect.map(
+        sql<{ name: string; project_id: string }>`SELECT p.name || '/' || s.name AS name, r.project_id
+            FROM registry_repositories r JOIN services s ON s.id = r.service_id JOIN projects p ON p.id = r.project_id
+            WHERE EXISTS (SELECT 1 FROM registry_manifests m WHERE m.repository_id = r.service_id)
+            ORDER BY name`.pipe(die),
+        (rows) => {
+          const visible = projectIds === undefined ? rows : rows.filter((r) => projectIds.includes(r.project_id))
+          const after = visible.map((r) => r.name).filter((n) => last === undefined || n > last)
+          return limit === undefined ? after : after.slice(0, limit)
+        }
+      )
+
+    const repositories = (projectIds: ReadonlyArray<string> | undefined) =>
+      Effect.map(
+        sql<{ name: string; project_id: string; service_id: string; tags: number; manifests: number; updated_at: string }>`
+            SELECT p.name || '/' || s.name AS name, r.project_id, r.service_id, r.updated_at,
+                   (SELECT COUNT(*) FROM registry_tags t WHERE t.repository_id = r.service_id) AS tags,
+                   (SELECT COUNT(*) FROM registry_manifests m WHERE m.repository_id = r.service_id) AS manifests
+            FROM registry_repositories r JOIN services s ON s.id = r.service_id JOIN projects p ON p.id = r.project_id
+            ORDER BY name`.pipe(die),
+        (rows): ReadonlyArray<RepositorySummary> =>
+          rows
+            .filter((r) => projectIds === undefined || projectIds.includes(r.project_id))
+            .map((r) => ({ name: r.name, projectId: r.project_id, serviceId: r.service_id, tags: r.tags, manifests: r.manifests, updatedAt: r.updated_at }))
+      )
+
+    // ---- GC ----
+    const allBlobs = sql<{ digest: string; size: number; created_at: string }>`SELECT * FROM registry_blobs`.pipe(
+      die,
+      Effect.map((rows) => rows.map((r): BlobRow => ({ digest: r.digest, size: r.size, createdAt: r.created_at })))
+    )
+
+    /**
+     * Digests GC must keep whatever their age: referenced by any manifest, a
+     * stored manifest itself, or linked to a repository with an open upload
+     * (a push in progress that has not written its manifest yet).
+     */
+    const protectedDigests = (openUploadSinceIso: string) =>
+      sql<{ digest: string }>`SELECT ref_digest AS digest FROM registry_manifest_refs
+          UNION SELECT digest FROM registry_manifests
+          UNION SELECT subject_digest AS digest FROM registry_manifests WHERE subject_digest IS NOT NULL
+          UNION SELECT l.digest FROM registry_blob_links l
+                WHERE l.repository_id IN (SELECT repository_id FROM registry_uploads WHERE updated_at >= ${openUploadSinceIso})`.pipe(
+        die,
+        Effect.map((rows) => new Set(rows.map((r) => r.digest)))
+      )
+
+    /** Removes the blob's records if, inside the transaction, it is still unprotected and older than the cutoff. */
+    const forgetBlobIfCollectable = (digest: string, graceCutoffIso: string, openUploadSinceIso: string) =>
+      sql
+        .withTransaction(
+          Effect.gen(function* () {
+            const still = yield* protectedDigests(openUploadSinceIso)
+            if (still.has(digest)) return false
+            const rows = yield* sql<{ digest: string }>`DELETE FROM registry_blobs WHERE digest = ${digest} AND created_at < ${graceCutoffIso} RETURNING digest`
+            if (rows.length === 0) return false
+            yield* sql`DELETE FROM registry_blob_links WHERE digest = ${digest}`
+            return true
+          })
+        )
+        .pipe(die)
+
+    const startGcRun = (trigger: "manual" | "periodic") =>
+      Effect.gen(function* () {
+        const id = uuidv7()
+        yield* sql`INSERT INTO registry_gc_runs (id, trigger, started_at) VALUES (${id}, ${trigger}, ${nowIso()})`.pipe(die)
+        return id
+      })
+
+    const finishGcRun = (id: string, r: { blobsDeleted: number; bytesFreed: number; uploadsExpired: number; error: string | null }) =>
+      sql`UPDATE registry_gc_runs SET finished_at = ${nowIso()}, blobs_deleted = ${r.blobsDeleted}, bytes_freed = ${r.bytesFreed},
+          uploads_expired = ${r.uploadsExpired}, error = ${r.error} WHERE id = ${id}`.pipe(die, Effect.asVoid)
+
+    const findGcRun = (id: string) =>
+      sql<GcSql>`SELECT * FROM registry_gc_runs WHERE id = ${id}`.pipe(die, Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toGcRun))))
+
+    const lastGcRun = sql<GcSql>`SELECT * FROM registry_gc_runs ORDER BY id DESC LIMIT 1`.pipe(
+      die,
+      Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toGcRun)))
+    )
+
+    const counts = sql<{ repositories: number; manifests: number; tags: number; blobs: number; bytes: number | null; uploads: number }>`
+        SELECT (SELECT COUNT(*) FROM registry_repositories) AS repositories,
+               (SELECT COUNT(*) FROM registry_manifests) AS manifests,
+               (SELECT COUNT(*) FROM registry_tags) AS tags,
+               (SELECT COUNT(*) FROM registry_blobs) AS blobs,
+               (SELECT SUM(size) FROM registry_blobs) AS bytes,
+               (SELECT COUNT(*) FROM registry_uploads) AS uploads`.pipe(
+      die,
+      Effect.map((rows) => {
+        const r = rows[0]
+        return {
+          repositories: r?.repositories ?? 0,
+          manifests: r?.manifests ?? 0,
+          tags: r?.tags ?? 0,
+          blobs: r?.blobs ?? 0,
+          blobBytes: r?.bytes ?? 0,
+          openUploads: r?.uploads ?? 0
+        }
+      })
+    )
+
+    return {
+      ensureRepository,
+      findBlob,
+      findLinkedBlob,
+      recordBlob,
+      linkBlob,
+      unlinkBlob,
+      createUpload,
+      findUpload,
+      setUploadSize,
+      deleteUpload,
+      uploadsIdleSince,
+      findManifest,
+      resolveTag,
+      putManifest,
+      deleteManifest,
+      deleteTag,
+      listTags,
+      referrers,
+      catalog,
+      repositories,
+      allBlobs,
+      protectedDigests,
+      forgetBlobIfCollectable,
+      startGcRun,
+      finishGcRun,
+      findGcRun,
+      lastGcRun,
+      counts
+    }
+  })
+}) {}
