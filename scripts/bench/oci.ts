@@ -73,14 +73,17 @@ const bundleWorker = async (outFile: string) => {
 }
 
 const WorkerOutput = Schema.Struct({
-  ms: Schema.Number,
+  coldMs: Schema.Number,
+  reusedMs: Schema.Number,
+  warmMs: Schema.Number,
   peakRssMb: Schema.Number,
   baselineRssMb: Schema.Number,
-  digest: Schema.String,
-  reused: Schema.Boolean
+  finalPeakRssMb: Schema.Number,
+  digest: Schema.String
 })
 type WorkerResult = typeof WorkerOutput.Type
 
+/** Cold, reused and warm pulls in one worker process (like a running daemon). */
 const deniaPull = async (worker: string, dataDir: string, ref: string, insecure: string): Promise<WorkerResult> => {
   const r = await measured(process.execPath, [worker, dataDir, ref, insecure])
   return Schema.decodeUnknownSync(WorkerOutput)(JSON.parse(r.stdout.trim()))
@@ -126,37 +129,32 @@ const main = async () => {
       await fs.rm(layout, { recursive: true, force: true })
       const ref = `${registry.host}/bench/img${mb}:v1`
 
-      const coldRuns: Array<WorkerResult> = []
-      const warmRuns: Array<WorkerResult> = []
-      const reusedRuns: Array<WorkerResult> = []
+      const results: Array<WorkerResult> = []
       const anchorRuns: Array<Awaited<ReturnType<typeof anchorPull>>> = []
       const n = mb === 100 ? runs : 1
       for (let i = 0; i < n; i++) {
         const dataDir = path.join(work, `data-${mb}-${i}`)
         await fs.mkdir(dataDir)
-        const cold = await deniaPull(workerPath, dataDir, ref, registry.host)
-        coldRuns.push(cold)
-        const reused = await deniaPull(workerPath, dataDir, ref, registry.host)
-        reusedRuns.push(reused)
-        // warm: layers cached, bundle removed → resolve + verify-on-hit + unpack
-        await fs.rm(path.join(dataDir, "artifacts", cold.digest.slice(7)), { recursive: true, force: true })
-        const warm = await deniaPull(workerPath, dataDir, ref, registry.host)
-        warmRuns.push(warm)
+        const r = await deniaPull(workerPath, dataDir, ref, registry.host)
+        results.push(r)
         await fs.rm(dataDir, { recursive: true, force: true })
         const anchor = await anchorPull(work, registry.host, `bench/img${mb}:v1`)
         anchorRuns.push(anchor)
         process.stdout.write(
-          `${mb} MB run ${i + 1}: denia cold ${round(cold.ms / 1000)} s (peak RSS ${round(cold.peakRssMb, 1)} MB), warm ${round(
-            warm.ms / 1000
-          )} s, reused ${round(reused.ms / 1000)} s; skopeo ${round(anchor.copyMs / 1000)} s + umoci ${round(anchor.unpackMs / 1000)} s\n`
+          `${mb} MB run ${i + 1}: denia cold ${round(r.coldMs / 1000)} s (peak RSS ${round(r.peakRssMb, 1)} MB, baseline ${round(
+            r.baselineRssMb,
+            1
+          )} MB), warm ${round(r.warmMs / 1000)} s, reused ${round(r.reusedMs / 1000)} s; skopeo ${round(
+            anchor.copyMs / 1000
+          )} s + umoci ${round(anchor.unpackMs / 1000)} s (peak RSS ${round(anchor.peakRssMb, 1)} MB)\n`
         )
       }
       const anchorS = median(anchorRuns.map((a) => a.ms)) / 1000
       const anchorName = "skopeo copy + umoci unpack"
       if (mb === 100) {
-        const coldS = median(coldRuns.map((r) => r.ms)) / 1000
-        const warmS = median(warmRuns.map((r) => r.ms)) / 1000
-        const reusedS = median(reusedRuns.map((r) => r.ms)) / 1000
+        const coldS = median(results.map((r) => r.coldMs)) / 1000
+        const warmS = median(results.map((r) => r.warmMs)) / 1000
+        const reusedS = median(results.map((r) => r.reusedMs)) / 1000
         metrics.push(
           { name: "cold_pull_unpack_100mb", unit: "s", denia: round(coldS), anchor: round(anchorS), anchorName, ratio: round(coldS / anchorS) },
           { name: "warm_pull_unpack_100mb", unit: "s", denia: round(warmS), anchor: round(anchorS), anchorName, ratio: round(warmS / anchorS) },
@@ -170,7 +168,7 @@ const main = async () => {
           }
         )
       }
-      const rss = Math.max(...coldRuns.map((r) => r.peakRssMb))
+      const rss = Math.max(...results.map((r) => r.peakRssMb))
       const anchorRss = Math.max(...anchorRuns.map((a) => a.peakRssMb))
       metrics.push({
         name: `peak_rss_cold_pull_${mb}mb`,
@@ -180,7 +178,12 @@ const main = async () => {
         anchorName: "max(skopeo, umoci) VmHWM",
         ratio: round(rss / anchorRss)
       })
-      notes.push(`${mb} MB: denia process baseline RSS before pull ${round(coldRuns[0]?.baselineRssMb ?? 0, 1)} MB; ${n} run(s), medians`)
+      notes.push(
+        `${mb} MB: denia process RSS before the first pull ${round(Math.max(...results.map((r) => r.baselineRssMb)), 1)} MB, peak after all three pulls ${round(
+          Math.max(...results.map((r) => r.finalPeakRssMb)),
+          1
+        )} MB; ${n} run(s), medians`
+      )
     }
     await fs.rm(workerPath, { force: true })
   } finally {

@@ -50,4 +50,4 @@ export const sniffCompression = async (file: string): Promise<Compression> => {
 }
 
 export const decompressor = (c: Compression): Transform | undefined =>
-  c === "gzip" ? zlib.createGunzip({ chunkSize: 64 * 1024 }) : c === "zstd" ? new ZstdDecompressStream() : undefined
+  c === "gzip" ? zlib.createGunzip({ chunkSize: 512 * 1024 }) : c === "zstd" ? new ZstdDecompressStream() : undefined

@@ -7,8 +7,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { pushLayout, writeOciLayout, type BuiltTag, type ImageSpec, type IndexSpec, type PushOptions } from "../../scripts/test-images/layout.js"
 
-export * from "../../scripts/test-images/images.js"
-export * from "../../scripts/test-images/layout.js"
+export * from "../../scripts/test-images/index.js"
 
 /**
  * Builds `spec` and pushes it as `<registryHost>/<repository>:<tag>`;
