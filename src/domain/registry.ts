@@ -11,11 +11,14 @@ import { Id } from "./ids.js"
 import { ResourceName } from "./names.js"
 
 export const REGISTRY_AUTH_KINDS = ["anonymous", "basic", "token", "ecr", "gar"] as const
-export const RegistryAuthKind = Schema.Literal(...REGISTRY_AUTH_KINDS).annotations({
-  identifier: "RegistryAuthKind",
-  message: () => `must be one of ${REGISTRY_AUTH_KINDS.join(", ")}`
-})
+export const RegistryAuthKind = Schema.Literal(...REGISTRY_AUTH_KINDS).annotations({ identifier: "RegistryAuthKind" })
 export type RegistryAuthKind = typeof RegistryAuthKind.Type
+
+const isAuthKind = (s: string): s is RegistryAuthKind => (REGISTRY_AUTH_KINDS as ReadonlyArray<string>).includes(s)
+const kindMessage = () => `must be one of ${REGISTRY_AUTH_KINDS.join(", ")}`
+
+/** The kind in a request body: one message listing the kinds (instead of one failure per literal). */
+const RegistryAuthKindInput = Schema.String.annotations({ message: kindMessage }).pipe(Schema.filter(isAuthKind, { message: kindMessage }))
 
 /** `host[:port]` as it appears at the start of an image reference (`ghcr.io`, `registry.example.com:5000`). */
 export const ENDPOINT_PATTERN = /^(?:(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?))*|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?$/
@@ -61,11 +64,14 @@ const KIND_FIELDS: Readonly<Record<RegistryAuthKind, { readonly required: Readon
   gar: { required: ["token"], allowed: ["token"] }
 }
 
+// `exact`: an absent key is fine, an explicit `undefined` is not; without it a
+// failing value would also be reported against the `undefined` branch, which
+// echoes the value ("Expected undefined, actual ...").
 const AuthFields = Schema.Struct({
-  kind: RegistryAuthKind,
-  username: Schema.optional(RegistryUsername),
-  password: Schema.optional(credentialString("password", MAX_PASSWORD)),
-  token: Schema.optional(credentialString("token", MAX_TOKEN))
+  kind: RegistryAuthKindInput,
+  username: Schema.optionalWith(RegistryUsername, { exact: true }),
+  password: Schema.optionalWith(credentialString("password", MAX_PASSWORD), { exact: true }),
+  token: Schema.optionalWith(credentialString("token", MAX_TOKEN), { exact: true })
 }).annotations({ parseOptions: { onExcessProperty: "error" } })
 
 /**
