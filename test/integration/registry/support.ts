@@ -119,3 +119,38 @@ export const pushImage = async (f: Fixture, repo: string, tag: string, layers: R
   if (r.status !== 201) throw new Error(`push manifest: ${r.status} ${await r.text()}`)
   return { digest: sha256(manifest), manifest, configDigest, layers: layerDescs.map((l) => l.digest) }
 }
+
+/** Runs SQL against the daemon's database file through a second connection (WAL allows it). */
+export const sqlOnDaemonDb = async (f: Fixture, statement: string): Promise<ReadonlyArray<Record<string, unknown>>> => {
+  const { SqlClient } = await import("@effect/sql")
+  const { Effect } = await import("effect")
+  const { sqliteLayer } = await import("../../../src/db/Database.js")
+  return Effect.runPromise(
+    Effect.scoped(
+      Effect.provide(
+        Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<Record<string, unknown>>(statement)),
+        sqliteLayer(f.d.config.paths.sqlite)
+      )
+    )
+  )
+}
+
+export interface GcRunBody {
+  readonly id: string
+  readonly status: "running" | "done" | "failed"
+  readonly blobsDeleted: number
+  readonly bytesFreed: number
+  readonly uploadsExpired: number
+}
+
+/** POST /v1/registry/gc and poll the run until it finishes. */
+export const runGc = async (f: Fixture): Promise<GcRunBody> => {
+  const started = await f.d.request("/v1/registry/gc", { method: "POST" })
+  if (started.status !== 202) throw new Error(`gc: ${started.status} ${await started.text()}`)
+  let run = (await started.json()) as GcRunBody
+  for (let i = 0; i < 200 && run.status === "running"; i++) {
+    await new Promise((r) => setTimeout(r, 25))
+    run = (await (await f.d.request(`/v1/registry/gc/${run.id}`)).json()) as GcRunBody
+  }
+  return run
+}
