@@ -56,20 +56,34 @@ const sha256 = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("h
  */
 export class RegistryClient {
   private readonly challenges = new Map<string, Challenge>()
+  private readonly schemes = new Map<string, Promise<"https:" | "http:">>()
 
   constructor(
     private readonly transport: Transport,
     private readonly tokens: TokenCache
   ) {}
 
-  private scheme(apiHost: string): "https:" | "http:" {
+  /**
+   * HTTPS for every registry; allow-listed (insecure / hosted) registries are
+   * probed once with HTTPS and spoken to over plain HTTP when that fails.
+   */
+  private scheme(apiHost: string): Promise<"https:" | "http:"> {
     const { host, port } = splitHostPort(apiHost)
-    // Allow-listed (insecure / hosted) registries are spoken to over plain HTTP.
-    return isAllowListed(this.transport.options.policy, host, port ?? 80) ? "http:" : "https:"
+    const policy = this.transport.options.policy
+    const insecure =
+      port !== undefined ? isAllowListed(policy, host, port) : isAllowListed(policy, host, 443) || isAllowListed(policy, host, 80)
+    if (!insecure) return Promise.resolve("https:")
+    let known = this.schemes.get(apiHost)
+    if (known === undefined) {
+      known = this.transport.probe(new URL(`https://${apiHost}/v2/`)).then((ok) => (ok ? "https:" : "http:"))
+      known.catch(() => this.schemes.delete(apiHost))
+      this.schemes.set(apiHost, known)
+    }
+    return known
   }
 
-  private url(ref: ImageReference, path: string): URL {
-    return new URL(`${this.scheme(ref.apiHost)}//${ref.apiHost}/v2/${ref.repository}/${path}`)
+  private async url(ref: ImageReference, path: string): Promise<URL> {
+    return new URL(`${await this.scheme(ref.apiHost)}//${ref.apiHost}/v2/${ref.repository}/${path}`)
   }
 
   private async fetchToken(ref: ImageReference, ch: Challenge, scope: string, creds: RegistryCredentials) {
@@ -192,7 +206,7 @@ export class RegistryClient {
 
   /** Fetches a manifest or index by tag or digest; verifies it against the requested or advertised digest. */
   async getManifest(ref: ImageReference, reference: string, creds: RegistryCredentials): Promise<FetchedManifest> {
-    const res = await this.authorized(ref, this.url(ref, `manifests/${reference}`), creds, { accept: manifestAccept }, true)
+    const res = await this.authorized(ref, await this.url(ref, `manifests/${reference}`), creds, { accept: manifestAccept }, true)
     if (res.statusCode === 404) {
       await res.body.dump()
       throw new OciFailure(
@@ -245,7 +259,7 @@ export class RegistryClient {
     for (let attempt = 1; ; attempt++) {
       let written = 0
       try {
-        const res = await this.authorized(ref, this.url(ref, `blobs/${blob.digest}`), creds, {}, true)
+        const res = await this.authorized(ref, await this.url(ref, `blobs/${blob.digest}`), creds, {}, true)
         if (res.statusCode === 404) {
           await res.body.dump()
           throw new OciFailure(new ImageNotFound({ reference: `${ref.registry}/${ref.repository}@${blob.digest}`, reason: "blob not found" }))

@@ -132,6 +132,27 @@ export class Transport {
     }
   }
 
+  /**
+   * Single attempt, no retries: true when the URL answers HTTP at all (any
+   * status), false on connection or TLS failure. SSRF refusals propagate.
+   */
+  async probe(url: URL): Promise<boolean> {
+    await this.checkUrl(url)
+    try {
+      const res = await request(url, {
+        dispatcher: this.agent,
+        method: "GET",
+        headers: { "user-agent": "denia-oci/0.1" },
+        headersTimeout: 10_000
+      })
+      await res.body.dump()
+      return true
+    } catch (e) {
+      if (findSsrf(e)) throw e
+      return false
+    }
+  }
+
   /** One request with retries on connection errors, 429 and 5xx. The caller consumes or dumps the body. */
   async send(url: URL, opts: SendOptions): Promise<Dispatcher.ResponseData> {
     await this.checkUrl(url)
