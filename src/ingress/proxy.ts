@@ -1,0 +1,446 @@
+/**
+ * The per-request data path: plain Node callbacks over immutable snapshots
+ * (route table, replica sets). No Effect runtime here; the `Ingress` layer
+ * owns the servers' lifecycle.
+ *
+ * Order for every request: hygiene limits → ACME / Denia challenges → route
+ * by `Host` → HTTP→HTTPS redirect for TLS hosts → replica (round-robin,
+ * activation when none) → stream both ways.
+ */
+import * as http from "node:http"
+import type * as net from "node:net"
+import { timingSafeEqual } from "node:crypto"
+import type { AccessLogs } from "./accessLog.js"
+import type { ReplicaConn, ReplicaTable } from "./ReplicaRegistry.js"
+import { hostOf, type Route, type RouteTable } from "./routes.js"
+
+export const MAX_HEADER_COUNT = 100
+export const ACME_PREFIX = "/.well-known/acme-challenge/"
+export const DENIA_PREFIX = "/.well-known/denia-challenge/"
+
+export interface AcmeChallengeEntry {
+  readonly hostname: string
+  readonly keyAuthorization: string
+}
+
+export interface ProxyContext {
+  readonly routes: RouteTable
+  readonly replicas: ReplicaTable
+  readonly logs: AccessLogs
+  /** ACME HTTP-01 token → answer (filled while an order is in progress). */
+  readonly acmeChallenges: ReadonlyMap<string, AcmeChallengeEntry>
+  /** True when a certificate for that host is loaded (TLS hosts redirect only then). */
+  readonly hasCertificate: (hostname: string) => boolean
+  /** Loopback API (control domain target); undefined = control domain off. */
+  readonly control: { readonly host: string; readonly port: number } | undefined
+  readonly httpsPort: number
+  /** This daemon's `Via` token; a request already carrying it is a loop. */
+  readonly viaToken: string
+  readonly upstreamTimeoutMs: number
+}
+
+// Request headers never forwarded as received (hop-by-hop or proxy-owned).
+const DROP_REQUEST = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-forwarded-host",
+  "x-real-ip",
+  "forwarded",
+  "host",
+  "via"
+])
+const DROP_RESPONSE = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "trailer", "upgrade"])
+
+const clientIp = (socket: net.Socket): string => {
+  const a = socket.remoteAddress ?? ""
+  return a.startsWith("::ffff:") ? a.slice(7) : a
+}
+
+const connectionTokens = (value: string | undefined): ReadonlySet<string> | undefined => {
+  if (value === undefined) return undefined
+  const out = new Set<string>()
+  for (const t of value.split(",")) {
+    const k = t.trim().toLowerCase()
+    if (k !== "" && k !== "close" && k !== "keep-alive" && k !== "upgrade") out.add(k)
+  }
+  return out.size === 0 ? undefined : out
+}
+
+/** Flat raw header list for the upstream request. */
+const upstreamHeaders = (req: http.IncomingMessage, host: string, proto: string, via: string, upgrade: boolean): Array<string> => {
+  const raw = req.rawHeaders
+  const extra = connectionTokens(req.headers.connection)
+  const out: Array<string> = []
+  let priorVia: string | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] ?? ""
+    const lower = name.toLowerCase()
+    if (DROP_REQUEST.has(lower)) {
+      if (lower === "via") priorVia = priorVia === undefined ? raw[i + 1] : `${priorVia}, ${raw[i + 1]}`
+      continue
+    }
+    if (extra !== undefined && extra.has(lower)) continue
+    out.push(name, raw[i + 1] ?? "")
+  }
+  out.push("Host", req.headers.host ?? host)
+  out.push("X-Forwarded-For", clientIp(req.socket))
+  out.push("X-Forwarded-Proto", proto)
+  out.push("X-Forwarded-Host", req.headers.host ?? host)
+  out.push("Via", priorVia === undefined ? via : `${priorVia}, ${via}`)
+  if (upgrade) {
+    out.push("Connection", "Upgrade")
+    out.push("Upgrade", req.headers.upgrade ?? "")
+  }
+  return out
+}
+
+const responseHeaders = (raw: ReadonlyArray<string>): Array<string> => {
+  const out: Array<string> = []
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] ?? ""
+    if (DROP_RESPONSE.has(name.toLowerCase())) continue
+    out.push(name, raw[i + 1] ?? "")
+  }
+  return out
+}
+
+const plain = (res: http.ServerResponse, status: number, body: string, extra?: Record<string, string>): void => {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(body), ...extra })
+  res.end(body)
+}
+
+const safeEqual = (a: string, b: string): boolean => {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+/** Tokens are URL-safe; anything else cannot be one of ours. */
+const TOKEN_RE = /^[A-Za-z0-9_-]{1,128}$/
+
+export interface Proxy {
+  readonly onRequest: (secure: boolean) => (req: http.IncomingMessage, res: http.ServerResponse) => void
+  readonly onUpgrade: (secure: boolean) => (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => void
+  readonly close: () => void
+}
+
+export const createProxy = (ctx: ProxyContext): Proxy => {
+  const controlAgent = new http.Agent({ keepAlive: true, maxSockets: 128 })
+  const viaValue = `1.1 ${ctx.viaToken}`
+
+  /** Hygiene checks shared by requests and upgrades; returns a status to refuse with, or 0. */
+  const refuse = (req: http.IncomingMessage): number => {
+    if (req.rawHeaders.length > MAX_HEADER_COUNT * 2) return 431
+    const te = req.headers["transfer-encoding"]
+    if (te !== undefined && req.headers["content-length"] !== undefined) return 400
+    const via = req.headers.via
+    if (via !== undefined && via.includes(ctx.viaToken)) return 508
+    return 0
+  }
+
+  /** Challenges answered before routing; true when handled. */
+  const challenge = (req: http.IncomingMessage, res: http.ServerResponse, host: string): boolean => {
+    const url = req.url ?? "/"
+    if (url.startsWith(ACME_PREFIX)) {
+      const token = url.slice(ACME_PREFIX.length)
+      const entry = TOKEN_RE.test(token) ? ctx.acmeChallenges.get(token) : undefined
+      if (entry === undefined || entry.hostname !== host) plain(res, 404, "not found\n")
+      else plain(res, 200, entry.keyAuthorization)
+      return true
+    }
+    if (url.startsWith(DENIA_PREFIX)) {
+      const token = url.slice(DENIA_PREFIX.length)
+      const entry = TOKEN_RE.test(token) ? ctx.routes.current.challenges.get(token) : undefined
+      if (entry === undefined || !safeEqual(entry.hostname, host)) plain(res, 404, "not found\n")
+      else plain(res, 200, entry.proof)
+      return true
+    }
+    return false
+  }
+
+  const redirect = (res: http.ServerResponse, host: string, url: string): void => {
+    const port = ctx.httpsPort === 443 ? "" : `:${ctx.httpsPort}`
+    plain(res, 308, "permanent redirect to https\n", { location: `https://${host}${port}${url}` })
+  }
+
+  const forward = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    route: Route,
+    host: string,
+    secure: boolean,
+    replica: ReplicaConn | undefined,
+    started: number,
+    attempt: number
+  ): void => {
+    const serviceId = route.kind === "service" ? route.serviceId : undefined
+    const headers = upstreamHeaders(req, host, secure ? "https" : "http", viaValue, false)
+    const options: http.RequestOptions =
+      replica !== undefined
+        ? { agent: replica.agent, socketPath: replica.socketPath, method: req.method ?? "GET", path: req.url ?? "/", headers }
+        : { agent: controlAgent, host: ctx.control?.host ?? "127.0.0.1", port: ctx.control?.port ?? 0, method: req.method ?? "GET", path: req.url ?? "/", headers }
+    let bytes = 0
+    let finished = false
+    if (replica !== undefined) replica.acquire()
+    const done = () => {
+      if (finished) return
+      finished = true
+      if (replica !== undefined) replica.release()
+    }
+    const upstream = http.request(options)
+    upstream.setTimeout(ctx.upstreamTimeoutMs, () => upstream.destroy(new Error("upstream timeout")))
+    upstream.on("response", (up) => {
+      res.writeHead(up.statusCode ?? 502, up.statusMessage, responseHeaders(up.rawHeaders))
+      up.on("data", (chunk: Buffer) => {
+        bytes += chunk.length
+      })
+      up.on("end", done)
+      up.on("error", () => {
+        done()
+        res.destroy()
+      })
+      up.pipe(res)
+    })
+    upstream.on("error", (err: NodeJS.ErrnoException) => {
+      const wasReused = upstream.reusedSocket
+      done()
+      if (res.headersSent) {
+        res.destroy()
+        return
+      }
+      const bodyless = req.headers["content-length"] === undefined || req.headers["content-length"] === "0"
+      if (wasReused && bodyless && req.headers["transfer-encoding"] === undefined && attempt === 0 && !req.destroyed) {
+        // the pooled connection was closed by the replica just as we reused it: once more on a fresh one
+        forward(req, res, route, host, secure, replica, started, 1)
+        return
+      }
+      plain(res, err.message === "upstream timeout" ? 504 : 502, err.message === "upstream timeout" ? "upstream timeout\n" : "bad gateway\n")
+    })
+    res.on("close", () => {
+      if (!res.writableFinished) upstream.destroy()
+      done()
+      if (serviceId !== undefined && attempt === 0) {
+        const now = Date.now()
+        ctx.logs.record(serviceId, {
+          at: now,
+          method: req.method ?? "",
+          path: req.url ?? "",
+          status: res.statusCode,
+          bytes,
+          durationMs: now - started,
+          replica: replica?.id ?? null,
+          clientIp: clientIp(req.socket)
+        })
+      }
+    })
+    if (attempt === 0) req.pipe(upstream)
+    else upstream.end()
+  }
+
+  const dispatch = (req: http.IncomingMessage, res: http.ServerResponse, secure: boolean): void => {
+    const started = Date.now()
+    const status = refuse(req)
+    if (status !== 0) {
+      res.shouldKeepAlive = false
+      plain(res, status, status === 431 ? "too many headers\n" : status === 508 ? "loop detected\n" : "bad request\n", { connection: "close" })
+      return
+    }
+    const host = hostOf(req.headers.host)
+    if (challenge(req, res, host)) return
+    const route = ctx.routes.current.hosts.get(host)
+    if (route === undefined) {
+      plain(res, 404, "no route for this host\n")
+      return
+    }
+    if (!secure && route.tlsEnabled && ctx.hasCertificate(host)) {
+      redirect(res, host, req.url ?? "/")
+      return
+    }
+    if (route.kind === "control") {
+      if (ctx.control === undefined) plain(res, 404, "no route for this host\n")
+      else forward(req, res, route, host, secure, undefined, started, 0)
+      return
+    }
+    ctx.logs.touch(route.serviceId, started)
+    const replica = ctx.replicas.pick(route.serviceId)
+    if (replica !== undefined) {
+      forward(req, res, route, host, secure, replica, started, 0)
+      return
+    }
+    void ctx.replicas.activate(route.serviceId).then((ok) => {
+      const r = ok ? ctx.replicas.pick(route.serviceId) : undefined
+      if (r === undefined || req.destroyed) {
+        plain(res, 503, "no healthy replica\n", { "retry-after": "5" })
+        ctx.logs.record(route.serviceId, {
+          at: Date.now(),
+          method: req.method ?? "",
+          path: req.url ?? "",
+          status: 503,
+          bytes: 0,
+          durationMs: Date.now() - started,
+          replica: null,
+          clientIp: clientIp(req.socket)
+        })
+      } else forward(req, res, route, host, secure, r, started, 0)
+    })
+  }
+
+  const rejectUpgrade = (socket: net.Socket, status: number, text: string): void => {
+    if (socket.writable) socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+    else socket.destroy()
+  }
+
+  const tunnel = (req: http.IncomingMessage, socket: net.Socket, head: Buffer, host: string, secure: boolean, replica: ReplicaConn | undefined): void => {
+    const headers = upstreamHeaders(req, host, secure ? "https" : "http", viaValue, true)
+    const options: http.RequestOptions =
+      replica !== undefined
+        ? { socketPath: replica.socketPath, method: req.method ?? "GET", path: req.url ?? "/", headers, agent: false }
+        : { host: ctx.control?.host ?? "127.0.0.1", port: ctx.control?.port ?? 0, method: req.method ?? "GET", path: req.url ?? "/", headers, agent: false }
+    if (replica !== undefined) replica.acquire()
+    let released = false
+    const release = () => {
+      if (released) return
+      released = true
+      if (replica !== undefined) replica.release()
+    }
+    const upstream = http.request(options)
+    socket.on("error", () => upstream.destroy())
+    socket.on("close", () => {
+      upstream.destroy()
+      release()
+    })
+    upstream.on("upgrade", (up, upSocket, upHead) => {
+      let lines = `HTTP/1.1 ${up.statusCode ?? 101} ${up.statusMessage ?? "Switching Protocols"}\r\n`
+      for (let i = 0; i < up.rawHeaders.length; i += 2) lines += `${up.rawHeaders[i]}: ${up.rawHeaders[i + 1]}\r\n`
+      socket.write(`${lines}\r\n`)
+      if (upHead.length > 0) socket.write(upHead)
+      if (head.length > 0) upSocket.write(head)
+      upSocket.on("error", () => socket.destroy())
+      upSocket.on("close", () => {
+        socket.destroy()
+        release()
+      })
+      socket.setTimeout(0)
+      upSocket.pipe(socket)
+      socket.pipe(upSocket)
+    })
+    upstream.on("response", (up) => {
+      // the replica refused the upgrade: relay its answer and close
+      let lines = `HTTP/1.1 ${up.statusCode ?? 502} ${up.statusMessage ?? ""}\r\n`
+      for (const [i, v] of responseHeaders(up.rawHeaders).entries()) lines += i % 2 === 0 ? `${v}: ` : `${v}\r\n`
+      socket.write(`${lines}connection: close\r\n\r\n`)
+      up.pipe(socket)
+      up.on("end", release)
+    })
+    upstream.on("error", () => {
+      release()
+      rejectUpgrade(socket, 502, "Bad Gateway")
+    })
+    upstream.end()
+  }
+
+  const upgrade = (req: http.IncomingMessage, socket: net.Socket, head: Buffer, secure: boolean): void => {
+    socket.on("error", () => socket.destroy())
+    const status = refuse(req)
+    if (status !== 0) {
+      rejectUpgrade(socket, status, status === 431 ? "Request Header Fields Too Large" : "Bad Request")
+      return
+    }
+    const host = hostOf(req.headers.host)
+    const route = ctx.routes.current.hosts.get(host)
+    if (route === undefined) {
+      rejectUpgrade(socket, 404, "Not Found")
+      return
+    }
+    if (route.kind === "control") {
+      if (ctx.control === undefined) rejectUpgrade(socket, 404, "Not Found")
+      else tunnel(req, socket, head, host, secure, undefined)
+      return
+    }
+    ctx.logs.touch(route.serviceId, Date.now())
+    const replica = ctx.replicas.pick(route.serviceId)
+    if (replica !== undefined) {
+      tunnel(req, socket, head, host, secure, replica)
+      return
+    }
+    void ctx.replicas.activate(route.serviceId).then((ok) => {
+      const r = ok ? ctx.replicas.pick(route.serviceId) : undefined
+      if (r === undefined) rejectUpgrade(socket, 503, "Service Unavailable")
+      else tunnel(req, socket, head, host, secure, r)
+    })
+  }
+
+  return {
+    onRequest: (secure) => (req, res) => dispatch(req, res, secure),
+    onUpgrade: (secure) => (req, socket, head) => upgrade(req, socket, head, secure),
+    close: () => controlAgent.destroy()
+  }
+}
+
+export interface ServerLimits {
+  /** Whole header block must arrive within this time (408 otherwise). */
+  readonly headersTimeoutMs: number
+  /** Whole request (headers + body) must arrive within this time. */
+  readonly requestTimeoutMs: number
+  /** Idle keep-alive connections are closed after this time. */
+  readonly keepAliveTimeoutMs: number
+  /** Sockets without any traffic are closed after this time. */
+  readonly idleTimeoutMs: number
+  /** Header block size cap (431 past it). */
+  readonly maxHeaderBytes: number
+}
+
+export const defaultLimits: ServerLimits = {
+  headersTimeoutMs: 20_000,
+  requestTimeoutMs: 300_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 120_000,
+  maxHeaderBytes: 16 * 1024
+}
+
+/** Server options shared by the HTTP and HTTPS listeners. */
+export const serverOptions = (limits: ServerLimits): http.ServerOptions => ({
+  maxHeaderSize: limits.maxHeaderBytes,
+  requestTimeout: limits.requestTimeoutMs,
+  headersTimeout: limits.headersTimeoutMs,
+  keepAliveTimeout: limits.keepAliveTimeoutMs,
+  connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+  noDelay: true,
+  // tolerate nothing the strict parser refuses
+  insecureHTTPParser: false
+})
+
+/** Applies limits and error answers to a server (HTTP or HTTPS). */
+export const hardenServer = (server: http.Server, limits: ServerLimits): void => {
+  server.maxHeadersCount = 2 * MAX_HEADER_COUNT
+  server.headersTimeout = limits.headersTimeoutMs
+  server.requestTimeout = limits.requestTimeoutMs
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs
+  server.timeout = limits.idleTimeoutMs
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    if (!socket.writable || socket.bytesWritten > 0) {
+      socket.destroy()
+      return
+    }
+    const code = err.code ?? ""
+    const line =
+      code === "HPE_HEADER_OVERFLOW"
+        ? "431 Request Header Fields Too Large"
+        : code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? "408 Request Timeout"
+          : "400 Bad Request"
+    socket.end(`HTTP/1.1 ${line}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+  })
+}
