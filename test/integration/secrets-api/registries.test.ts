@@ -108,6 +108,18 @@ describe("registry CRUD", () => {
   })
 })
 
+describe("project deletion", () => {
+  it("a project that only has registries can be deleted; its registries go with it", async () => {
+    const p = (await call("/v1/projects", { method: "POST", json: { name: "short-lived" } })).json<{ id: string }>()
+    const reg = await call(`/v1/projects/${p.id}/registries`, { method: "POST", json: { name: "r", endpoint: "ghcr.io", auth: { kind: "token", token: "t-short" } } })
+    expect(reg.status).toBe(201)
+    expect((await call(`/v1/projects/${p.id}`, { method: "DELETE" })).status).toBe(204)
+    expect((await call(`/v1/projects/${p.id}/registries`)).status).toBe(404)
+    const result = await runWithSecrets(d, Effect.either(resolveRegistryCredentials(p.id, reg.json<{ id: string }>().id)))
+    expect(Either.isLeft(result) && result.left._tag).toBe("NotFound")
+  })
+})
+
 describe("validation (400 naming the field, never echoing a credential)", () => {
   const cases: ReadonlyArray<readonly [string, unknown, RegExp]> = [
     ["missing password for basic", { name: "v1", endpoint: "ghcr.io", auth: { kind: "basic", username: "u" } }, /^auth\.password: is required when kind is basic/],
