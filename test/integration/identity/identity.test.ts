@@ -5,7 +5,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { sqliteLayer } from "../../../src/db/Database.js"
 import { startTestDaemon, type TestDaemon } from "../../support/daemon.js"
-import { createUser, json, login, nextIp, PASSWORD } from "../../support/identity.js"
+import { createUser, login, nextIp, PASSWORD } from "../../support/identity.js"
 
 let d: TestDaemon
 const seenBodies: Array<string> = []
@@ -142,7 +142,7 @@ describe("audit", () => {
       expect(actions).toContain(a)
     }
     const page2 = (await call(`/v1/audit?limit=3&cursor=${p1.nextCursor}`)).json<{ items: Array<{ id: string }> }>()
-    expect(page2.items[0]?.id < (p1.items[2]?.id ?? "")).toBe(true)
+    expect((page2.items[0]?.id ?? "") < (p1.items[2]?.id ?? "")).toBe(true)
     expect((await call("/v1/audit?limit=0")).status).toBe(400)
   })
 })
