@@ -146,6 +146,7 @@ const main = async () => {
     const pull = { denia: [] as Array<number>, anchor: [] as Array<number> }
     const pushRss = { denia: [] as Array<number>, anchor: [] as Array<number> }
     const baselineRss = await rssMb(daemonPid)
+    const anchorBaselineRss = await rssMb(anchorPid)
     for (let i = 0; i < runs; i++) {
       // A fresh image per run: no blob is known to either registry (or skopeo's blob-info cache), so every push uploads everything.
       const layout = path.join(work, `layout-${i}`)
@@ -182,11 +183,19 @@ const main = async () => {
     metrics.push(
       { name: "push", unit: "s", denia: round(pushS.denia), anchor: round(pushS.anchor), anchorName, ratio: round(pushS.denia / pushS.anchor) },
       { name: "pull", unit: "s", denia: round(pullS.denia), anchor: round(pullS.anchor), anchorName, ratio: round(pullS.denia / pullS.anchor) },
-      { name: "push_peak_rss", unit: "MB", denia: round(rss.denia, 1), anchor: round(rss.anchor, 1), anchorName, ratio: round(rss.denia / rss.anchor) }
+      { name: "push_peak_rss", unit: "MB", denia: round(rss.denia, 1), anchor: round(rss.anchor, 1), anchorName, ratio: round(rss.denia / rss.anchor) },
+      {
+        name: "push_rss_growth",
+        unit: "MB",
+        denia: round(rss.denia - baselineRss, 1),
+        anchor: round(rss.anchor - anchorBaselineRss, 1),
+        anchorName,
+        ratio: round((rss.denia - baselineRss) / Math.max(rss.anchor - anchorBaselineRss, 0.1))
+      }
     )
     notes.push(
       `${imageMb} MB image (busybox + 5 gzip layers of random data), ${runs} run(s) each, medians; push and pull are wall times of skopeo copy (oci layout ↔ registry over loopback)`,
-      `Denia daemon RSS before the first push ${round(baselineRss, 1)} MB; push_peak_rss is the highest VmRSS of the server process sampled every 10 ms during pushes`,
+      `server RSS before the first push: Denia daemon (whole control plane) ${round(baselineRss, 1)} MB, docker-registry ${round(anchorBaselineRss, 1)} MB; push_rss_growth = peak - that; push_peak_rss is the highest VmRSS of the server process sampled every 10 ms during pushes`,
       "ratio = denia / anchor (for times, below 1 means Denia is faster)"
     )
   } finally {
