@@ -11,6 +11,7 @@ import * as path from "node:path"
 import { PassThrough, Transform, type Readable, type TransformCallback } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import * as zlib from "node:zlib"
+import { Schema } from "effect"
 import * as tar from "tar-stream"
 
 export type EntryContent = string | Buffer | { readonly file: string } | { readonly randomBytes: number }
@@ -141,8 +142,8 @@ const writeEntry = async (pack: tar.Pack, header: Partial<tar.Header> & { name: 
   } else {
     size = content.randomBytes
     const total = size
-    source = new PassThrough()
-    const pt = source as PassThrough
+    const pt = new PassThrough()
+    source = pt
     void (async () => {
       let left = total
       while (left > 0) {
@@ -307,11 +308,19 @@ export const writeOciLayout = async (layout: string, spec: ImageSpec | IndexSpec
     top = img.manifest
   }
   const indexPath = path.join(layout, "index.json")
+  const LayoutIndex = Schema.Struct({
+    manifests: Schema.Array(
+      Schema.Struct({ annotations: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })) }, {
+        key: Schema.String,
+        value: Schema.Unknown
+      })
+    )
+  })
   const existing = await fs
     .readFile(indexPath, "utf8")
-    .then((t) => JSON.parse(t) as { manifests?: Array<{ annotations?: Record<string, string> }> })
-    .catch(() => ({ manifests: [] as Array<{ annotations?: Record<string, string> }> }))
-  const others = (existing.manifests ?? []).filter((m) => m.annotations?.["org.opencontainers.image.ref.name"] !== tag)
+    .then((t) => Schema.decodeUnknownSync(LayoutIndex)(JSON.parse(t)))
+    .catch(() => ({ manifests: [] }))
+  const others = existing.manifests.filter((m) => m.annotations?.["org.opencontainers.image.ref.name"] !== tag)
   await fs.writeFile(
     indexPath,
     JSON.stringify({

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto"
 import * as fs from "node:fs/promises"
+import { Option, Schema } from "effect"
 import type { Dispatcher } from "undici"
 import { basicHeader, parseWwwAuthenticate, TokenCache, type Challenge, type RegistryCredentials } from "./auth.js"
 import {
@@ -12,7 +13,7 @@ import {
 import { isIndexMediaType, isManifestMediaType, manifestAccept } from "./manifest.js"
 import type { ImageReference } from "./reference.js"
 import { isAllowListed, splitHostPort } from "./ssrf.js"
-import { isRetryableError, OciFailure, type Transport } from "./transport.js"
+import { isRetryableError, OciFailure, toBuffer, type Transport } from "./transport.js"
 
 export interface FetchedManifest {
   readonly digest: string
@@ -32,7 +33,7 @@ const readCapped = async (body: Dispatcher.ResponseData["body"], cap: number, wh
   const chunks: Array<Buffer> = []
   let total = 0
   for await (const chunk of body) {
-    const buf: Buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array)
+    const buf = toBuffer(chunk)
     total += buf.length
     if (total > cap) {
       body.destroy()
@@ -47,6 +48,13 @@ const header = (res: Dispatcher.ResponseData, name: string): string | undefined 
   const v = res.headers[name]
   return Array.isArray(v) ? v[0] : v
 }
+
+const TokenResponse = Schema.Struct({
+  token: Schema.optional(Schema.String),
+  access_token: Schema.optional(Schema.String),
+  expires_in: Schema.optional(Schema.Number)
+})
+type TokenResponse = typeof TokenResponse.Type
 
 const sha256 = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`
 
@@ -131,15 +139,14 @@ export class RegistryClient {
     } catch {
       parsed = undefined
     }
-    const obj = typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : {}
-    const token = typeof obj["token"] === "string" ? obj["token"] : obj["access_token"]
-    if (typeof token !== "string" || token === "") {
+    const obj = Option.getOrElse(Schema.decodeUnknownOption(TokenResponse)(parsed), (): TokenResponse => ({}))
+    const token = obj.token ?? obj.access_token
+    if (token === undefined || token === "") {
       throw new OciFailure(
         new RegistryProtocolError({ registry: ref.registry, status: 200, reason: "token response without token" })
       )
     }
-    const expires = typeof obj["expires_in"] === "number" ? obj["expires_in"] : undefined
-    this.tokens.set(key, token, expires)
+    this.tokens.set(key, token, obj.expires_in)
     return token
   }
 
@@ -274,7 +281,7 @@ export class RegistryClient {
         const fh = await fs.open(destPath, "w", 0o600)
         try {
           for await (const chunk of res.body) {
-            const buf: Buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array)
+            const buf = toBuffer(chunk)
             written += buf.length
             if (written > blob.size) {
               res.body.destroy()

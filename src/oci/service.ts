@@ -231,7 +231,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
     const readBundle = (digest: string): Effect.Effect<Option.Option<PulledImage>> => {
       const bundleDir = path.join(artifactsDir, hexOf(digest))
       return Effect.tryPromise(() => fs.readFile(path.join(bundleDir, "manifest.json"), "utf8")).pipe(
-        Effect.flatMap((text) => Effect.try(() => JSON.parse(text) as unknown)),
+        Effect.flatMap((text) => Effect.try((): unknown => JSON.parse(text))),
         Effect.flatMap((u) => Schema.decodeUnknown(ProcessManifest)(u)),
         Effect.map((manifest) =>
           Option.some<PulledImage>({

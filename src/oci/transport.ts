@@ -51,11 +51,18 @@ const retryableCodes = new Set([
   "UND_ERR_CLOSED"
 ])
 
+/** Body chunks from undici/streams as Buffers (no copy for Buffers). */
+export const toBuffer = (chunk: unknown): Buffer => {
+  if (Buffer.isBuffer(chunk)) return chunk
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+  if (typeof chunk === "string") return Buffer.from(chunk)
+  throw new TypeError("unexpected stream chunk")
+}
+
 const errorCode = (e: unknown): string | undefined => {
   let cur: unknown = e
   for (let depth = 0; depth < 4 && cur instanceof Error; depth++) {
-    const code = (cur as NodeJS.ErrnoException).code
-    if (typeof code === "string") return code
+    if ("code" in cur && typeof cur.code === "string") return cur.code
     cur = cur.cause
   }
   return undefined

@@ -8,7 +8,7 @@ import * as tar from "tar-stream"
 type TarEntry = tar.Extract extends AsyncIterable<infer E> ? E : never
 import { decompressor, sniffCompression } from "./decompress.js"
 import { HostileLayer, IdOutOfRange, UnpackLimitExceeded } from "./errors.js"
-import { OciFailure } from "./transport.js"
+import { OciFailure, toBuffer } from "./transport.js"
 
 export interface UnpackLimits {
   /** Cap on the sum of regular-file sizes over all layers. */
@@ -236,8 +236,7 @@ export class RootfsUnpacker {
         const fh = await fs.open(abs, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600)
         try {
           for await (const chunk of entry) {
-            const buf: Buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array)
-            await fh.write(buf)
+            await fh.write(toBuffer(chunk))
           }
           if (uid >= 0) await fh.chown(uid, gid)
           await fh.chmod((h.mode ?? 0o644) & 0o7777)
