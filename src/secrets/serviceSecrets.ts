@@ -5,15 +5,13 @@
  * Launch environment precedence (lowest first; a later layer overrides an
  * earlier one key by key):
  *
+ *   0. base env      — what the launcher passes in: the image's own `Env`
+ *                      (OCI config) and any launch metadata it adds
  *   1. platform env  — what the node sets for every replica: `PORT` (the
- *                      service's listen port), `DENIA_PROJECT`, `DENIA_SERVICE`,
- *                      plus whatever the caller adds (e.g. a deployment id)
+ *                      service's listen port), `DENIA_PROJECT`, `DENIA_SERVICE`
  *   2. project shared env (`project.sharedEnv`)
  *   3. service env (`service.env`)
  *   4. service secrets (decrypted for this call only)
- *
- * The image's own `Env` (OCI config) sits below all of these; the launcher
- * applies it.
  */
 import { Effect, Option } from "effect"
 import { NotFound } from "../domain/errors.js"
@@ -129,12 +127,12 @@ export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/Serv
 
     const resolveLaunchEnv = (
       service: Service,
-      extraPlatformEnv: Readonly<Record<string, string>> = {}
+      baseEnv: Readonly<Record<string, string>> = {}
     ): Effect.Effect<Record<string, string>, NotFound | SecretUnavailable> =>
       Effect.gen(function* () {
         const project = yield* projects.get(service.projectId)
         const secrets = yield* decryptAll(service)
-        return layerEnv(layerEnv(platformEnv(service, project.name), extraPlatformEnv), project.sharedEnv, service.env, secrets)
+        return layerEnv(baseEnv, platformEnv(service, project.name), project.sharedEnv, service.env, secrets)
       })
 
     return { list, set, remove, purgeAfter, resolveLaunchEnv }
@@ -142,13 +140,15 @@ export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/Serv
 }) {}
 
 /**
- * The environment a replica of `service` is launched with: platform env <
- * project shared env < service env < secrets (see the module comment).
+ * The environment a replica of `service` is launched with: `baseEnv` (the
+ * image's `Env`, launch metadata) < platform env (`PORT`, `DENIA_PROJECT`,
+ * `DENIA_SERVICE`) < project shared env < service env < secrets (see the
+ * module comment).
  * Secret values are decrypted for this call only; the caller passes the map
  * to the launcher and drops it. Never log the result.
  */
 export const resolveLaunchEnv = (
   service: Service,
-  extraPlatformEnv: Readonly<Record<string, string>> = {}
+  baseEnv: Readonly<Record<string, string>> = {}
 ): Effect.Effect<Record<string, string>, NotFound | SecretUnavailable, ServiceSecrets> =>
-  Effect.flatMap(ServiceSecrets, (s) => s.resolveLaunchEnv(service, extraPlatformEnv))
+  Effect.flatMap(ServiceSecrets, (s) => s.resolveLaunchEnv(service, baseEnv))

@@ -131,29 +131,30 @@ describe("roles: secrets need Operator", () => {
 })
 
 describe("resolveLaunchEnv", () => {
-  it("layers platform env < project shared env < service env < secrets", async () => {
+  it("layers base (image) env < platform env < project shared env < service env < secrets", async () => {
     await call(url(), { method: "POST", json: { name: "DB_URL", value: "secret-db" } })
     await call(url(), { method: "POST", json: { name: "PORT", value: "9999" } })
     const env = await runWithSecrets(
       d,
       Effect.flatMap(ServicesRepo, (repo) => repo.get(serviceId)).pipe(
-        Effect.flatMap((service) => resolveLaunchEnv(service, { DENIA_DEPLOYMENT: "dep-1", SHARED: "platform" }))
+        Effect.flatMap((service) => resolveLaunchEnv(service, { DENIA_DEPLOYMENT: "dep-1", SHARED: "image", IMAGE_ONLY: "img", DENIA_SERVICE: "image" }))
       )
     )
     expect(env).toEqual({
       PORT: "9999", // platform default (8080) overridden by a secret
       DENIA_PROJECT: "sec",
-      DENIA_SERVICE: "api",
-      DENIA_DEPLOYMENT: "dep-1",
-      SHARED: "project", // project beats platform
+      DENIA_SERVICE: "api", // platform beats the image
+      DENIA_DEPLOYMENT: "dep-1", // base env passes through
+      IMAGE_ONLY: "img",
+      SHARED: "project", // project beats the image
       LEVEL: "service", // service beats project
       ONLY_SERVICE: "1",
       DB_URL: "secret-db", // secret beats service and project
       DB_PASSWORD: "pw-two"
     })
     await call(`${url()}/PORT`, { method: "DELETE" })
-    const again = await runWithSecrets(d, Effect.flatMap(Effect.flatMap(ServicesRepo, (repo) => repo.get(serviceId)), (s) => resolveLaunchEnv(s)))
-    expect(again["PORT"]).toBe("8080")
+    const again = await runWithSecrets(d, Effect.flatMap(Effect.flatMap(ServicesRepo, (repo) => repo.get(serviceId)), (s) => resolveLaunchEnv(s, { PORT: "3000" })))
+    expect(again["PORT"]).toBe("8080") // the image's PORT never beats the service port
   })
 
   it("a missing secret file fails with SecretUnavailable naming service and variable, not the value", async () => {
