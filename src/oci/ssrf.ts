@@ -1,7 +1,7 @@
 import * as dns from "node:dns"
 import * as net from "node:net"
 import { Effect } from "effect"
-import { SsrfRefused } from "./errors.js"
+import { RegistryUnreachable, SsrfRefused } from "./errors.js"
 
 /**
  * SSRF policy: registries are public hosts unless allow-listed. `allowed` holds
@@ -168,13 +168,17 @@ export const assertPublicHost = async (policy: SsrfPolicy, host: string, port: n
 }
 
 /** Effect form of {@link assertPublicHost}. */
-export const checkHost = (policy: SsrfPolicy, host: string, port: number): Effect.Effect<void, SsrfRefused> =>
+export const checkHost = (
+  policy: SsrfPolicy,
+  host: string,
+  port: number
+): Effect.Effect<void, SsrfRefused | RegistryUnreachable> =>
   Effect.tryPromise({
     try: () => assertPublicHost(policy, host, port),
     catch: (e) =>
       e instanceof SsrfBlocked
         ? new SsrfRefused({ host: e.host, address: e.address, reason: e.reason })
-        : new SsrfRefused({ host, address: "", reason: `cannot resolve host: ${String(e)}` })
+        : new RegistryUnreachable({ registry: host, reason: `cannot resolve host: ${e instanceof Error ? e.message : String(e)}` })
   })
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void

@@ -80,3 +80,11 @@ describe("allow-list", () => {
     expect(Exit.isSuccess(await run("8.8.8.8", 443))).toBe(true)
   })
 })
+
+describe("unresolvable hosts", () => {
+  it("are RegistryUnreachable, not SSRF refusals", async () => {
+    const exit = await Effect.runPromiseExit(checkHost({ allowed: [] }, "no-such-host.invalid", 443))
+    expect(Exit.isFailure(exit)).toBe(true)
+    if (Exit.isFailure(exit) && exit.cause._tag === "Fail") expect(exit.cause.error._tag).toBe("RegistryUnreachable")
+  })
+})
