@@ -109,6 +109,10 @@ describe("OciService against docker-registry", () => {
     expect(img.manifest.platform.startsWith(`linux/${hostArch}`)).toBe(true)
     const resolved = await Effect.runPromise(h.oci.resolve(`${registry.host}/test/multiarch:v1`, anonymous))
     expect(resolved.indexDigest).toBe(index.digest)
+    // by index digest (tag ignored when a digest is given)
+    const byDigest = await Effect.runPromise(h.oci.pull(`${registry.host}/test/multiarch:ignored@${index.digest}`, anonymous))
+    expect(byDigest.digest).toBe(mine?.manifest.digest)
+    expect(byDigest.reused).toBe(true)
   })
 
   it("selects another platform when configured, and fails clearly when none matches", async () => {
