@@ -75,14 +75,24 @@ export class RegistriesRepo extends Effect.Service<RegistriesRepo>()("denia/Regi
         return yield* get(projectId, id).pipe(Effect.orDie)
       })
 
+    /**
+     * Replaces the row's fields. Returns the updated registry and the secret
+     * ref the row held just before (read in the same transaction), so the
+     * caller can remove a file no row points at any more.
+     */
     const update = (projectId: string, id: string, next: RegistryRecord) =>
-      Effect.gen(function* () {
-        yield* get(projectId, id)
-        yield* sql`UPDATE registries SET name = ${next.name}, endpoint = ${next.endpoint}, auth_kind = ${next.authKind},
-                   auth_username = ${next.authUsername}, secret_ref = ${next.secretRef}, updated_at = ${nowIso()}
-                   WHERE id = ${id} AND project_id = ${projectId}`.pipe(uniqueAsConflict(duplicate(next.name)))
-        return yield* get(projectId, id)
-      })
+      sql
+        .withTransaction(
+          Effect.gen(function* () {
+            const previous = yield* get(projectId, id)
+            yield* sql`UPDATE registries SET name = ${next.name}, endpoint = ${next.endpoint}, auth_kind = ${next.authKind},
+                       auth_username = ${next.authUsername}, secret_ref = ${next.secretRef}, updated_at = ${nowIso()}
+                       WHERE id = ${id} AND project_id = ${projectId}`.pipe(uniqueAsConflict(duplicate(next.name)))
+            const updated = yield* get(projectId, id)
+            return { updated, previousRef: previous.secretRef }
+          })
+        )
+        .pipe(Effect.catchTag("SqlError", Effect.die))
 
     /** Names of the services whose `source.registryId` points at this registry. */
     const referencingServices = (id: string) =>

@@ -133,10 +133,10 @@ export class Registries extends Effect.Service<Registries>()("denia/Registries",
           patch.auth === undefined
             ? { name, endpoint, authKind: current.auth.kind, authUsername: current.auth.username ?? null, secretRef: current.secretRef }
             : recordOf(name, endpoint, patch.auth, yield* storeCredentials(projectId, patch.auth))
-        const updated = yield* repo.update(projectId, id, next).pipe(
+        const { updated, previousRef } = yield* repo.update(projectId, id, next).pipe(
           Effect.tapError(() => (next.secretRef === current.secretRef ? Effect.void : dropCredentials(projectId, next.secretRef)))
         )
-        if (next.secretRef !== current.secretRef) yield* dropCredentials(projectId, current.secretRef)
+        if (previousRef !== next.secretRef) yield* dropCredentials(projectId, previousRef)
         yield* audit.record({
           actor: ctx.actor,
           action: "registry.update",

@@ -59,6 +59,9 @@ describe("registry CRUD", () => {
 
   it("get, patch (rename, replace credentials, switch kind) and delete", async () => {
     const created = (await create({ name: "cycle", endpoint: "quay.io", auth: { kind: "basic", username: "u1", password: "p-cycle-1" } })).json<{ id: string }>()
+    const secretsDir = path.join(d.dataDir, "secrets", projectId)
+    const fileCount = () => fs.readdirSync(secretsDir).filter((f) => f.endsWith(".sops.yaml")).length
+    const withCredentials = fileCount()
     const url = `${base()}/${created.id}`
     const got = await call(url)
     expect(got.json<{ name: string; auth: unknown }>()).toMatchObject({ name: "cycle", auth: { kind: "basic", username: "u1" } })
@@ -72,11 +75,14 @@ describe("registry CRUD", () => {
     const replaced = await call(url, { method: "PATCH", json: { auth: { kind: "token", token: "t-cycle-2" } } })
     expect(replaced.json<{ auth: unknown }>().auth).toEqual({ kind: "token" })
     expect(await runWithSecrets(d, resolveRegistryCredentials(projectId, created.id))).toEqual({ kind: "bearer", token: "t-cycle-2" })
+    // replaced credentials: the old file is gone, one file remains
+    expect(fileCount()).toBe(withCredentials)
 
-    // the project keeps exactly one credentials file per registry with credentials: the old one is gone
+    // switching to anonymous removes the file
     const anon = await call(url, { method: "PATCH", json: { auth: { kind: "anonymous" } } })
     expect(anon.json<{ auth: unknown }>().auth).toEqual({ kind: "anonymous" })
     expect(await runWithSecrets(d, resolveRegistryCredentials(projectId, created.id))).toEqual({ kind: "anonymous" })
+    expect(fileCount()).toBe(withCredentials - 1)
 
     expect((await call(url, { method: "DELETE" })).status).toBe(204)
     expect((await call(url)).status).toBe(404)
