@@ -7,6 +7,7 @@ import { HttpApi, OpenApi } from "@effect/platform"
 import * as E from "./errors.js"
 import { DeploymentsGroup } from "./groups/deployments.js"
 import { ApiTokensGroup, AuditGroup, AuthGroup, AuthPublicGroup, MembersGroup, UsersGroup } from "./groups/identity.js"
+import { IngressGroup } from "./groups/ingress.js"
 import { MetaGroup } from "./groups/meta.js"
 import { ProjectsGroup } from "./groups/projects.js"
 import { RegistryGroup } from "./groups/registry.js"
@@ -28,6 +29,7 @@ export class DeniaApi extends HttpApi.make("denia")
   .add(SecretsGroup)
   .add(DeploymentsGroup)
   .add(RegistryGroup)
+  .add(IngressGroup)
   .annotate(OpenApi.Title, "Denia API")
   .annotate(OpenApi.Version, "v1")
   .addError(E.BadRequestResponse)

@@ -5,6 +5,7 @@ import { Effect, Layer } from "effect"
 import { DeniaApi } from "../api/DeniaApi.js"
 import { DeploymentsHandlers } from "../api/handlers/deployments.js"
 import { ApiTokensHandlers, AuditHandlers, AuthHandlers, AuthPublicHandlers, MembersHandlers, UsersHandlers } from "../api/handlers/identity.js"
+import { IngressHandlers } from "../api/handlers/ingress.js"
 import { MetaHandlers } from "../api/handlers/meta.js"
 import { ProjectsHandlers } from "../api/handlers/projects.js"
 import { RegistryHandlers } from "../api/handlers/registry.js"
@@ -32,7 +33,8 @@ export const ApiImplementation = HttpApiBuilder.api(DeniaApi).pipe(
     RegistriesHandlers,
     SecretsHandlers,
     DeploymentsHandlers,
-    RegistryHandlers
+    RegistryHandlers,
+    IngressHandlers
   ]),
   Layer.provide(AuthorizationLive)
 )

@@ -18,6 +18,10 @@ import { MembershipsRepo } from "../repos/MembershipsRepo.js"
 import { UsersRepo } from "../repos/UsersRepo.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { ServicesRepo } from "../repos/ServicesRepo.js"
+import { DomainsRepo } from "../repos/DomainsRepo.js"
+import { Domains } from "../ingress/Domains.js"
+import { Ingress } from "../ingress/Ingress.js"
+import { ReplicaRegistry } from "../ingress/ReplicaRegistry.js"
 import { RegistryRepo } from "../repos/RegistryRepo.js"
 import { HostedRegistry } from "../registry/HostedRegistry.js"
 import { RegistryGc } from "../registry/gc.js"
@@ -42,7 +46,8 @@ export const daemonLayer = (config: LoadedConfig) => {
     AuditRepo.Default,
     RegistriesRepo.Default,
     ServiceSecretsRepo.Default,
-    RegistryRepo.Default
+    RegistryRepo.Default,
+    DomainsRepo.Default
   ).pipe(Layer.provide(state))
   const auth = Layer.mergeAll(PrincipalResolver.Default, Authz.Default, Identity.Default, Throttle.Default).pipe(
     Layer.provide(Layer.merge(repos, configLayer))
@@ -56,8 +61,11 @@ export const daemonLayer = (config: LoadedConfig) => {
   const secrets = Layer.merge(Registries.Default, ServiceSecrets.Default).pipe(Layer.provide(Layer.merge(repos, secretStore)))
   // Hosted registry (/v2) and its GC loop, scoped to the daemon.
   const registry = RegistryGc.Default.pipe(Layer.provideMerge(HostedRegistry.Default), Layer.provide(Layer.mergeAll(repos, auth, configLayer)))
+  // Ingress: public HTTP/HTTPS listeners (scoped; an unbindable port is logged, the API stays up),
+  // route table, domains, certificates. Shares the ReplicaRegistry the coordinator publishes to.
+  const ingress = Domains.Default.pipe(Layer.provideMerge(Ingress.Default), Layer.provide(Layer.mergeAll(repos, configLayer, ReplicaRegistry.Default)))
   return ApiServerLive.pipe(
-    Layer.provide(Layer.mergeAll(repos, auth, secrets, configLayer, registry)),
+    Layer.provide(Layer.mergeAll(repos, auth, secrets, configLayer, registry, ingress)),
     Layer.provide(loggingLayer(config.values))
   )
 }

@@ -5,6 +5,7 @@ import seedDefaultProject from "./0002_seed_default_project.js"
 import identity from "./0003_identity.js"
 import secretsRegistries from "./0004_secrets_registries.js"
 import hostedRegistry from "./0005_hosted_registry.js"
+import domains from "./0006_domains.js"
 
 export interface MigrationStep {
   readonly id: number
@@ -18,5 +19,6 @@ export const migrations: ReadonlyArray<MigrationStep> = [
   { id: 2, name: "seed_default_project", run: seedDefaultProject },
   { id: 3, name: "identity", run: identity },
   { id: 4, name: "secrets_registries", run: secretsRegistries },
-  { id: 5, name: "hosted_registry", run: hostedRegistry }
+  { id: 5, name: "hosted_registry", run: hostedRegistry },
+  { id: 6, name: "domains", run: domains }
 ]

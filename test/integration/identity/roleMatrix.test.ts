@@ -123,7 +123,13 @@ const fixtures: Record<string, () => Promise<Call>> = {
   "DELETE /v1/projects/:id/registries/:registryId": async () => ({ path: `/v1/projects/${ids["P"]}/registries/${randomUUID()}` }),
   "GET /v1/services/:id/secrets": async () => ({ path: `/v1/services/${ids["S"]}/secrets` }),
   "POST /v1/services/:id/secrets": async () => ({ path: `/v1/services/${ids["S"]}/secrets`, body: { name: "MATRIX_SECRET", value: "matrix-value" } }),
-  "DELETE /v1/services/:id/secrets/:name": async () => ({ path: `/v1/services/${ids["S"]}/secrets/NOT_SET` })
+  "DELETE /v1/services/:id/secrets/:name": async () => ({ path: `/v1/services/${ids["S"]}/secrets/NOT_SET` }),
+  "GET /v1/ingress/routes": async () => ({ path: "/v1/ingress/routes" }),
+  "GET /v1/services/:id/domains": async () => ({ path: `/v1/services/${ids["S"]}/domains` }),
+  "POST /v1/services/:id/domains": async () => ({ path: `/v1/services/${ids["S"]}/domains`, body: { hostname: `${unique("d")}.matrix.example` } }),
+  "DELETE /v1/services/:id/domains/:domainId": async () => ({ path: `/v1/services/${ids["S"]}/domains/${randomUUID()}` }),
+  "POST /v1/services/:id/domains/:domainId/verify": async () => ({ path: `/v1/services/${ids["S"]}/domains/${randomUUID()}/verify` }),
+  "GET /v1/services/:id/requests": async () => ({ path: `/v1/services/${ids["S"]}/requests` })
 }
 
 /** Which callers the rule admits. Handler-scoped list endpoints admit every authenticated caller (and filter). */

@@ -1,0 +1,106 @@
+/**
+ * Custom domains: attach (validated, lowercased, unique, never the control
+ * domain or a default hostname) → `pending`; `verify` fetches the challenge
+ * the ingress serves for that host; verified domains route and get
+ * certificates when the service has `tlsEnabled`.
+ */
+import { randomBytes } from "node:crypto"
+import { Effect } from "effect"
+import { DeniaConfig } from "../config/Config.js"
+import { validateHostname, type Domain } from "../domain/domain.js"
+import { Conflict, Invalid } from "../domain/errors.js"
+import { DomainsRepo, type DomainRecord } from "../repos/DomainsRepo.js"
+import { ServicesRepo } from "../repos/ServicesRepo.js"
+import { VerificationFailed } from "./errors.js"
+import { Ingress } from "./Ingress.js"
+import { DENIA_PREFIX } from "./proxy.js"
+import { verifyChallenge } from "./verify.js"
+
+const VERIFY_TIMEOUT_MS = 5_000
+
+export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", {
+  effect: Effect.gen(function* () {
+    const config = yield* DeniaConfig
+    const repo = yield* DomainsRepo
+    const services = yield* ServicesRepo
+    const ingress = yield* Ingress
+    const v = config.values
+    const portSuffix = v.httpPort === 80 ? "" : `:${v.httpPort}`
+    const verifying = new Set<string>()
+
+    const toApi = (d: DomainRecord): Domain => ({
+      id: d.id,
+      serviceId: d.serviceId,
+      hostname: d.hostname,
+      status: d.status,
+      verificationToken: d.token,
+      verificationUrl: `http://${d.hostname}${portSuffix}${DENIA_PREFIX}${d.token}`,
+      verifiedAt: d.verifiedAt,
+      lastError: d.lastError,
+      certificate: { status: d.certStatus, expiresAt: d.certExpiresAt, error: d.certError },
+      createdAt: d.createdAt,
+      updatedAt: d.updatedAt
+    })
+
+    const list = (serviceId: string) =>
+      Effect.gen(function* () {
+        yield* services.get(serviceId)
+        return (yield* repo.listByService(serviceId)).map(toApi)
+      })
+
+    const attach = (serviceId: string, input: string) =>
+      Effect.gen(function* () {
+        yield* services.get(serviceId)
+        const checked = validateHostname(input)
+        if (!checked.ok) return yield* Effect.fail(new Invalid({ field: "hostname", message: checked.reason }))
+        const hostname = checked.hostname
+        const base = v.baseDomain.toLowerCase()
+        if (v.controlDomain !== "" && hostname === v.controlDomain.toLowerCase())
+          return yield* Effect.fail(new Invalid({ field: "hostname", message: "is the control domain of this node" }))
+        if (hostname === base || hostname.endsWith(`.${base}`))
+          return yield* Effect.fail(new Invalid({ field: "hostname", message: `names under base_domain ${base} are default hostnames, not custom domains` }))
+        const created = yield* repo.create({
+          serviceId,
+          hostname,
+          token: randomBytes(24).toString("base64url"),
+          proof: randomBytes(32).toString("base64url")
+        })
+        yield* ingress.refresh
+        return toApi(created)
+      })
+
+    const remove = (serviceId: string, domainId: string) =>
+      Effect.gen(function* () {
+        const d = yield* repo.get(serviceId, domainId)
+        yield* repo.remove(serviceId, domainId)
+        yield* ingress.refresh
+        yield* ingress.dropCertificate(d.hostname)
+      })
+
+    const verify = (serviceId: string, domainId: string) =>
+      Effect.gen(function* () {
+        const d = yield* repo.get(serviceId, domainId)
+        if (d.status === "verified") return toApi(d)
+        if (verifying.has(d.id)) return yield* Effect.fail(new Conflict({ message: `a verification of ${d.hostname} is already running` }))
+        verifying.add(d.id)
+        const failure = yield* Effect.promise(() =>
+          verifyChallenge(d.hostname, d.token, d.proof, {
+            httpPort: v.httpPort,
+            dnsServers: v.dnsServers,
+            allowPrivate: v.domainVerificationAllowPrivate,
+            timeoutMs: VERIFY_TIMEOUT_MS
+          })
+        ).pipe(Effect.ensuring(Effect.sync(() => verifying.delete(d.id))))
+        if (failure !== undefined) {
+          yield* repo.setError(d.id, failure)
+          return yield* Effect.fail(new VerificationFailed({ hostname: d.hostname, reason: failure }))
+        }
+        yield* repo.markVerified(d.id)
+        yield* ingress.refresh
+        yield* ingress.requestCertificates
+        return toApi(yield* repo.get(serviceId, domainId))
+      })
+
+    return { list, attach, remove, verify }
+  })
+}) {}
