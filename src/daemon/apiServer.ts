@@ -57,7 +57,8 @@ export const ApiServerLive = Layer.unwrapEffect(
       Layer.provide(HttpApiBuilder.middleware(DeniaApi, apiRequestGuards({ maxJsonBodyBytes }))),
       Layer.provide(Layer.merge(ApiImplementation, RegistryRoutes)),
       Layer.merge(Layer.effectDiscard(announce)),
-      Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { host: addr?.host ?? "127.0.0.1", port: addr?.port ?? 7180 }))
+      // requestTimeout 0: a registry push of a large layer may take longer than Node's 5-minute default; headersTimeout still applies.
+      Layer.provideMerge(NodeHttpServer.layer(() => createServer({ requestTimeout: 0 }), { host: addr?.host ?? "127.0.0.1", port: addr?.port ?? 7180 }))
     )
   })
 )

@@ -277,6 +277,8 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
         if (missing.length > 0) {
           return yield* ociError("MANIFEST_BLOB_UNKNOWN", `manifest references ${missing.length} blob(s) not in ${r.name}: ${missing.join(", ")}`, { missing })
         }
+        // Like the registry reference implementation, a manifest can also be fetched through the blobs endpoint.
+        yield* repo.linkBlob(r.id, digest)
         return { digest, subject: parsed.subject }
       })
 

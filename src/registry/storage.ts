@@ -10,7 +10,7 @@ import * as path from "node:path"
 import { Transform, type Readable, type TransformCallback } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import { Effect } from "effect"
-import { RegistryStorageError } from "./errors.js"
+import { ociError, RegistryStorageError } from "./errors.js"
 
 export interface BlobStorePaths {
   readonly root: string
@@ -56,7 +56,7 @@ class Hashing extends Transform {
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
     if (this.limit !== undefined && this.state.size + chunk.length > this.limit) {
-      cb(new Error("body is longer than Content-Length"))
+      cb(new BodyOverrun())
       return
     }
     this.state.hash.update(chunk)
@@ -65,7 +65,12 @@ class Hashing extends Transform {
   }
 }
 
-export class ClientAbort extends Error {}
+/** The body carried more bytes than its Content-Range/Content-Length announced. */
+export class BodyOverrun extends Error {
+  constructor() {
+    super("request body is longer than announced")
+  }
+}
 
 /**
  * Appends a request body to a session file, hashing as it goes. `state` is
@@ -84,7 +89,8 @@ export const appendBody = (file: string, body: Readable, state: HashState, maxBy
       }
       return state.size - before
     },
-    catch: storageError("write upload")
+    catch: (e) =>
+      e instanceof BodyOverrun ? ociError("SIZE_INVALID", "chunk is longer than its Content-Range or Content-Length") : storageError("write upload")(e)
   })
 
 /** Recomputes a session file's digest (after a restart lost the in-memory hash). */

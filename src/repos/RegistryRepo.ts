@@ -310,13 +310,20 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/Registry
         Effect.map((rows) => new Set(rows.map((r) => r.digest)))
       )
 
+    /** Whether one digest is protected (same rules as `protectedDigests`). */
+    const isProtected = (digest: string, openUploadSinceIso: string) =>
+      sql<{ n: number }>`SELECT
+            EXISTS (SELECT 1 FROM registry_manifest_refs WHERE ref_digest = ${digest})
+         OR EXISTS (SELECT 1 FROM registry_manifests WHERE digest = ${digest} OR subject_digest = ${digest})
+         OR EXISTS (SELECT 1 FROM registry_blob_links l JOIN registry_uploads u ON u.repository_id = l.repository_id
+                    WHERE l.digest = ${digest} AND u.updated_at >= ${openUploadSinceIso}) AS n`.pipe(Effect.map((rows) => (rows[0]?.n ?? 0) !== 0))
+
     /** Removes the blob's records if, inside the transaction, it is still unprotected and older than the cutoff. */
     const forgetBlobIfCollectable = (digest: string, graceCutoffIso: string, openUploadSinceIso: string) =>
       sql
         .withTransaction(
           Effect.gen(function* () {
-            const still = yield* protectedDigests(openUploadSinceIso)
-            if (still.has(digest)) return false
+            if (yield* isProtected(digest, openUploadSinceIso)) return false
             const rows = yield* sql<{ digest: string }>`DELETE FROM registry_blobs WHERE digest = ${digest} AND created_at < ${graceCutoffIso} RETURNING digest`
             if (rows.length === 0) return false
             yield* sql`DELETE FROM registry_blob_links WHERE digest = ${digest}`
