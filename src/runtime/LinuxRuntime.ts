@@ -58,7 +58,8 @@ const checkHelper = (helperPath: string) =>
   )
 
 const waitExited = (handle: HelperHandle, ms: number): Effect.Effect<boolean> =>
-  Effect.promise(() => handle.exited).pipe(
+  // interruptible: teardown runs uninterruptibly and the timeout must still win
+  Effect.interruptible(Effect.promise(() => handle.exited)).pipe(
     Effect.as(true),
     Effect.timeoutTo({ duration: ms, onSuccess: (x) => x, onTimeout: () => false })
   )
@@ -152,7 +153,7 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
           const stat = yield* readStat(h.pid)
           if (stat !== null)
             yield* writeState(dirs.stateFile, { ...ref, pid: h.pid, startTime: stat.startTime, cgroup })
-          const ev = yield* Effect.promise(() => h.firstEvent).pipe(
+          const ev = yield* Effect.interruptible(Effect.promise(() => h.firstEvent)).pipe(
             Effect.timeoutFail({
               duration: launchTimeoutMs,
               onTimeout: () => new RuntimeLaunchError({ stage: "timeout", message: `no status from the helper within ${launchTimeoutMs} ms` })

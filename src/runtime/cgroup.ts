@@ -12,7 +12,7 @@
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import { RuntimeIoError, errorMessage } from "./errors.js"
 import type { CgroupMode, ReplicaLimits } from "./types.js"
 
@@ -195,7 +195,11 @@ export const makeCgroupDriver = (support: CgroupSupport): CgroupDriver => {
         if (pids.length === 0) break
         yield* Effect.sleep("10 millis")
       }
-      const removed = yield* Effect.tryPromise(() => fs.rmdir(cgroup)).pipe(
+      // rmdir can briefly report EBUSY while killed tasks finish exiting
+      const rmdir = Effect.tryPromise(() => fs.rmdir(cgroup)).pipe(
+        Effect.retry({ times: 50, schedule: Schedule.spaced("20 millis"), while: (e) => String(e).includes("EBUSY") })
+      )
+      const removed = yield* rmdir.pipe(
         Effect.as(true),
         Effect.catchAll(() =>
           // a fake tree holds plain files that a real cgroupfs would not count

@@ -9,6 +9,7 @@ const PAGE_SIZE = 4096
 
 export interface ProcStat {
   readonly pid: number
+  readonly state: string
   readonly ppid: number
   readonly utime: number
   readonly stime: number
@@ -28,7 +29,7 @@ export const parseStat = (text: string): ProcStat | null => {
   const stime = num(15)
   const startTime = num(22)
   if ([pid, ppid, utime, stime, startTime].some((n) => !Number.isFinite(n))) return null
-  return { pid, ppid, utime, stime, startTime }
+  return { pid, state: rest[0] ?? "?", ppid, utime, stime, startTime }
 }
 
 export const readStat = (pid: number): Effect.Effect<ProcStat | null> =>
@@ -99,6 +100,10 @@ export const treeStats = (root: number): Effect.Effect<TreeStats> =>
     )
   )
 
-/** Is `pid` still the process that had `startTime` (guards against pid reuse)? */
+/** Is `pid` still the (non-zombie) process that had `startTime` (guards against pid reuse)? */
 export const sameProcess = (pid: number, startTime: number): Effect.Effect<boolean> =>
-  readStat(pid).pipe(Effect.map((s) => s !== null && s.startTime === startTime))
+  readStat(pid).pipe(Effect.map((s) => s !== null && s.state !== "Z" && s.startTime === startTime))
+
+/** Running (exists and is not a zombie waiting for a reaper). */
+export const isRunning = (pid: number): Effect.Effect<boolean> =>
+  readStat(pid).pipe(Effect.map((s) => s !== null && s.state !== "Z" && s.state !== "X"))

@@ -6,7 +6,7 @@ import * as path from "node:path"
 import { Effect, Schema } from "effect"
 import type { CgroupDriver } from "./cgroup.js"
 import { STATE_FILE, pruneEmptyParents, removeTree, runtimeRoot } from "./paths.js"
-import { processTree, readStat, sameProcess } from "./procfs.js"
+import { isRunning, processTree, sameProcess } from "./procfs.js"
 import type { SweepReport } from "./types.js"
 
 export const ReplicaState = Schema.Struct({
@@ -36,7 +36,6 @@ const subdirs = (dir: string) =>
     Effect.orElseSucceed((): ReadonlyArray<string> => [])
   )
 
-const alive = (pid: number) => readStat(pid).pipe(Effect.map((s) => s !== null))
 
 /** SIGKILL the launcher's process group and every process under it. */
 export const killLauncherTree = (pid: number): Effect.Effect<number> =>
@@ -45,7 +44,7 @@ export const killLauncherTree = (pid: number): Effect.Effect<number> =>
     yield* Effect.try(() => process.kill(-pid, "SIGKILL")).pipe(Effect.ignore)
     for (const p of tree) yield* Effect.try(() => process.kill(p.pid, "SIGKILL")).pipe(Effect.ignore)
     for (let i = 0; i < 300; i++) {
-      const still = yield* Effect.forEach(tree, (p) => alive(p.pid))
+      const still = yield* Effect.forEach(tree, (p) => isRunning(p.pid))
       if (!still.some((x) => x)) break
       yield* Effect.sleep("10 millis")
     }

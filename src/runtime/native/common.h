@@ -66,6 +66,8 @@ struct relay;
 struct relay *relay_new(int epfd, int listen_fd, int port);
 /* Handle an epoll event whose data.ptr belongs to the relay. */
 void relay_event(struct relay *r, void *tag, unsigned int events);
+/* Free connections closed during the last batch of events. */
+void relay_reap(struct relay *r);
 
 /* ---- modes ---- */
 int launch_main(int argc, char **argv);

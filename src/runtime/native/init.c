@@ -332,5 +332,6 @@ int init_main(const struct launch_spec *s, int rootfd, int sync_fd)
 						report_exit(st);
 			}
 		}
+		relay_reap(relay);
 	}
 }

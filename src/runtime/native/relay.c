@@ -34,6 +34,8 @@ struct conn {
 	int eof[2];      /* reader of direction d saw EOF */
 	int shut[2];     /* shutdown(SHUT_WR) sent for direction d */
 	int connecting;
+	int dead;          /* closed; freed after the current epoll batch */
+	struct conn *next; /* graveyard link */
 };
 
 struct relay {
@@ -41,6 +43,7 @@ struct relay {
 	int lfd;
 	int port;
 	struct endpoint listener;
+	struct conn *graveyard;
 };
 
 static void endpoint_arm(struct relay *r, struct endpoint *e, unsigned int want)
@@ -52,16 +55,35 @@ static void endpoint_arm(struct relay *r, struct endpoint *e, unsigned int want)
 	e->armed = want;
 }
 
+/* Close both sockets now; the struct itself is freed by relay_reap() once
+ * the current batch of epoll events (which may still point at it) is done. */
 static void conn_close(struct relay *r, struct conn *c)
 {
+	if (c->dead)
+		return;
+	c->dead = 1;
 	for (int i = 0; i < 2; i++) {
 		if (c->ep[i].fd >= 0) {
 			epoll_ctl(r->epfd, EPOLL_CTL_DEL, c->ep[i].fd, NULL);
 			close(c->ep[i].fd);
+			c->ep[i].fd = -1;
 		}
-		free(c->buf[i]);
 	}
-	free(c);
+	c->next = r->graveyard;
+	r->graveyard = c;
+}
+
+void relay_reap(struct relay *r)
+{
+	if (!r)
+		return;
+	while (r->graveyard) {
+		struct conn *c = r->graveyard;
+		r->graveyard = c->next;
+		free(c->buf[0]);
+		free(c->buf[1]);
+		free(c);
+	}
 }
 
 /* Move bytes for direction d (src = ep[d], dst = ep[1-d]). Returns -1 on a
@@ -218,5 +240,6 @@ void relay_event(struct relay *r, void *tag, unsigned int events)
 		accept_all(r);
 		return;
 	}
-	conn_step(r, e->conn);
+	if (!e->conn->dead)
+		conn_step(r, e->conn);
 }
