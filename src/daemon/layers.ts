@@ -3,7 +3,7 @@
  * `src/daemon/` provides production layers.
  */
 import { NodeFileSystem } from "@effect/platform-node"
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { Authz } from "../auth/Authz.js"
 import { Identity } from "../auth/Identity.js"
 import { PrincipalResolver } from "../auth/PrincipalResolver.js"
@@ -21,7 +21,6 @@ import { ServicesRepo } from "../repos/ServicesRepo.js"
 import { DomainsRepo } from "../repos/DomainsRepo.js"
 import { Domains } from "../ingress/Domains.js"
 import { Ingress } from "../ingress/Ingress.js"
-import { ReplicaRegistry } from "../ingress/ReplicaRegistry.js"
 import { RegistryRepo } from "../repos/RegistryRepo.js"
 import { HostedRegistry } from "../registry/HostedRegistry.js"
 import { RegistryGc } from "../registry/gc.js"
@@ -30,6 +29,12 @@ import { ServiceSecretsRepo } from "../repos/ServiceSecretsRepo.js"
 import { Registries } from "../secrets/registries.js"
 import { SecretStoreLive } from "../secrets/SecretStore.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
+import { Coordinator } from "../deploy/Coordinator.js"
+import { DeploymentLog } from "../deploy/DeploymentLog.js"
+import { ReplicaPublisher } from "../deploy/ReplicaPublisher.js"
+import { ReplicaRegistry } from "../ingress/ReplicaRegistry.js"
+import { OciLive } from "../oci/index.js"
+import { LinuxRuntime, resolveHelperPath } from "../runtime/index.js"
 import { ApiServerLive } from "./apiServer.js"
 import { loggingLayer } from "./logging.js"
 
@@ -61,11 +66,44 @@ export const daemonLayer = (config: LoadedConfig) => {
   const secrets = Layer.merge(Registries.Default, ServiceSecrets.Default).pipe(Layer.provide(Layer.merge(repos, secretStore)))
   // Hosted registry (/v2) and its GC loop, scoped to the daemon.
   const registry = RegistryGc.Default.pipe(Layer.provideMerge(HostedRegistry.Default), Layer.provide(Layer.mergeAll(repos, auth, configLayer)))
+  // Workloads: runtime, image acquisition, and the deployment coordinator that owns replicas.
+  const v = config.values
+  const runtime = LinuxRuntime({
+    dataDir: config.paths.dataDir,
+    usernsBase: v.usernsBase,
+    usernsSize: v.usernsSize,
+    cgroupRoot: v.cgroupRoot,
+    helperPath: resolveHelperPath(),
+    stopGraceMs: v.stopGraceSeconds * 1000,
+    logMaxBytes: 10 * 1024 * 1024
+  })
+  const oci = OciLive({
+    dataDir: config.paths.dataDir,
+    usernsBase: v.usernsBase,
+    usernsSize: v.usernsSize,
+    insecureRegistries: v.insecureRegistries,
+    hostedRegistry: v.bindAddr,
+    cacheVerifyOnHit: v.ociCacheVerifyOnHit,
+    cacheRetentionDays: v.ociCacheRetentionDays,
+    cacheGcIntervalHours: v.ociCacheGcIntervalHours,
+    maxUnpackedMb: v.ociMaxUnpackedMb
+  })
+  const publisher = Layer.effect(
+    ReplicaPublisher,
+    Effect.map(ReplicaRegistry, (r) => ({ publish: r.publish, drain: r.drain }))
+  ).pipe(Layer.provideMerge(ReplicaRegistry.Default))
+  const coordinator = Coordinator.layer({
+    hosted: { address: v.bindAddr, token: v.adminToken },
+    nodeLimits: { cpuMillis: v.defaultCpuMillis, memoryMb: v.defaultMemoryMb, pids: v.defaultPids }
+  }).pipe(
+    Layer.provideMerge(Layer.mergeAll(runtime, oci, publisher, DeploymentLog.layer(config.paths.logs))),
+    Layer.provide(Layer.mergeAll(repos, secrets))
+  )
   // Ingress: public HTTP/HTTPS listeners (scoped; an unbindable port is logged, the API stays up),
   // route table, domains, certificates. Shares the ReplicaRegistry the coordinator publishes to.
   const ingress = Domains.Default.pipe(Layer.provideMerge(Ingress.Default), Layer.provide(Layer.mergeAll(repos, configLayer, ReplicaRegistry.Default)))
   return ApiServerLive.pipe(
-    Layer.provide(Layer.mergeAll(repos, auth, secrets, configLayer, registry, ingress)),
+    Layer.provide(Layer.mergeAll(repos, auth, secrets, configLayer, registry, coordinator, ingress)),
     Layer.provide(loggingLayer(config.values))
   )
 }

@@ -47,11 +47,11 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/De
         Effect.map((rows) => rows.map(toDeployment))
       )
 
-    const create = (serviceId: string, imageRef: string) =>
+    const create = (serviceId: string, imageRef: string, imageDigest?: string) =>
       Effect.gen(function* () {
         const id = uuidv7()
-        yield* sql`INSERT INTO deployments (id, service_id, status, image_ref, created_at)
-                   VALUES (${id}, ${serviceId}, 'pending', ${imageRef}, ${nowIso()})`.pipe(Effect.orDie)
+        yield* sql`INSERT INTO deployments (id, service_id, status, image_ref, image_digest, created_at)
+                   VALUES (${id}, ${serviceId}, 'pending', ${imageRef}, ${imageDigest ?? null}, ${nowIso()})`.pipe(Effect.orDie)
         return yield* get(id).pipe(Effect.orDie)
       })
 
@@ -70,6 +70,13 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/De
       Effect.map((rows) => rows.map(toDeployment))
     )
 
-    return { find, get, listForService, create, setStatus, listInFlight }
+    /** The newest deployment that ran successfully (healthy now, or stopped by an operator). */
+    const latestRunnable = (serviceId: string) =>
+      sql<Row>`SELECT * FROM deployments WHERE service_id = ${serviceId} AND status IN ('healthy', 'stopped') ORDER BY id DESC LIMIT 1`.pipe(
+        Effect.orDie,
+        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toDeployment)))
+      )
+
+    return { find, get, listForService, create, setStatus, listInFlight, latestRunnable }
   })
 }) {}

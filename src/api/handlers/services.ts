@@ -7,6 +7,7 @@ import { ProjectsRepo } from "../../repos/ProjectsRepo.js"
 import { Registries } from "../../secrets/registries.js"
 import { ServiceSecrets } from "../../secrets/serviceSecrets.js"
 import { ServicesRepo, type ServiceSpec } from "../../repos/ServicesRepo.js"
+import { Coordinator } from "../../deploy/Coordinator.js"
 import { DeniaApi } from "../DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
 import { redactService } from "../redaction.js"
@@ -38,6 +39,7 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
     const services = yield* ServicesRepo
     const projects = yield* ProjectsRepo
     const authz = yield* Authz
+    const coordinator = yield* Coordinator
     const registries = yield* Registries
     const serviceSecrets = yield* ServiceSecrets
     return handlers
@@ -76,7 +78,12 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
         )
       )
       .handle("delete", ({ path }) =>
-        mapDomainErrors(Effect.flatMap(services.get(path.id), (s) => serviceSecrets.purgeAfter(s, services.remove(s.id))))
+        // Stop first: no replica outlives its service.
+        mapDomainErrors(
+          Effect.flatMap(services.get(path.id), (s) =>
+            coordinator.stopService(s.id).pipe(Effect.zipRight(serviceSecrets.purgeAfter(s, services.remove(s.id))))
+          )
+        )
       )
   })
 )

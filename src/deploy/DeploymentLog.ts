@@ -1,0 +1,32 @@
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { Context, Effect, Layer } from "effect"
+
+export type LogPhase = "PENDING" | "BUILDING" | "STARTING" | "HEALTH" | "HEALTHY" | "FAILED" | "STOPPED" | "INFO"
+
+export interface DeploymentLogApi {
+  readonly pathOf: (deploymentId: string) => string
+  readonly append: (deploymentId: string, phase: LogPhase, message: string) => Effect.Effect<void>
+}
+
+/**
+ * Per-deployment log files `<logs>/deployments/<id>.log`, one line per event:
+ * `<rfc3339> <PHASE> <message>`. Messages are operator-facing and never carry
+ * secret values; newlines are flattened so a line is one event.
+ */
+export class DeploymentLog extends Context.Tag("denia/DeploymentLog")<DeploymentLog, DeploymentLogApi>() {
+  static readonly layer = (logsDir: string) =>
+    Layer.effect(
+      DeploymentLog,
+      Effect.gen(function* () {
+        const dir = path.join(logsDir, "deployments")
+        yield* Effect.promise(() => fs.mkdir(dir, { recursive: true, mode: 0o700 }))
+        const pathOf = (deploymentId: string) => path.join(dir, `${deploymentId}.log`)
+        const append = (deploymentId: string, phase: LogPhase, message: string) =>
+          Effect.promise(() =>
+            fs.appendFile(pathOf(deploymentId), `${new Date().toISOString()} ${phase} ${message.replace(/[\r\n]+/g, " ")}\n`, { mode: 0o600 })
+          ).pipe(Effect.catchAllDefect((e) => Effect.logWarning(`deployment log write failed: ${String(e)}`)))
+        return { pathOf, append }
+      })
+    )
+}

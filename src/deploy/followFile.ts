@@ -1,0 +1,89 @@
+/**
+ * Server-Sent Events over an append-only file: backlog from a byte offset,
+ * then follow, with keep-alive comments, until `finished` reports a final
+ * event. Used for deployment logs and service logs.
+ */
+import * as fs from "node:fs/promises"
+import { Effect, Option, Stream } from "effect"
+
+export interface FollowOptions {
+  readonly path: string
+  /** Byte offset to start at (resume). */
+  readonly since: number
+  /** Checked when no new bytes arrive; `Some(data)` ends the stream with `event: end`. */
+  readonly finished: Effect.Effect<Option.Option<string>>
+  readonly pollMs?: number
+  readonly keepAliveMs?: number
+}
+
+const encoder = new TextEncoder()
+
+const readFrom = async (path: string, offset: number): Promise<{ bytes: Buffer; size: number }> => {
+  const handle = await fs.open(path, "r").catch(() => undefined)
+  if (handle === undefined) return { bytes: Buffer.alloc(0), size: 0 }
+  try {
+    const { size } = await handle.stat()
+    if (size <= offset) return { bytes: Buffer.alloc(0), size }
+    const length = Math.min(size - offset, 1024 * 1024)
+    const bytes = Buffer.alloc(length)
+    const { bytesRead } = await handle.read(bytes, 0, length, offset)
+    return { bytes: bytes.subarray(0, bytesRead), size }
+  } finally {
+    await handle.close()
+  }
+}
+
+/** One SSE `log` event per complete line; the event id is the byte offset after the line. */
+const eventsFor = (chunk: Buffer, start: number): { text: string; consumed: number } => {
+  let text = ""
+  let consumed = 0
+  let lineStart = 0
+  for (let i = 0; i < chunk.length; i++) {
+    if (chunk[i] !== 10) continue
+    const line = chunk.subarray(lineStart, i).toString("utf8").replace(/\r/g, "")
+    consumed = i + 1
+    text += `id: ${start + consumed}\nevent: log\ndata: ${line}\n\n`
+    lineStart = i + 1
+  }
+  return { text, consumed }
+}
+
+export const followFile = (options: FollowOptions): Stream.Stream<Uint8Array> => {
+  const pollMs = options.pollMs ?? 200
+  const keepAliveMs = options.keepAliveMs ?? 15_000
+  return Stream.unwrap(
+    Effect.sync(() => {
+      let offset = Math.max(0, options.since)
+      let quietSince = Date.now()
+      let done = false
+      const step: Effect.Effect<Option.Option<Uint8Array>> = Effect.gen(function* () {
+        if (done) return Option.none()
+        for (;;) {
+          const { bytes, size } = yield* Effect.promise(() => readFrom(options.path, offset))
+          if (size < offset) offset = 0 // rotated or truncated: start over
+          const { text, consumed } = eventsFor(bytes, offset)
+          if (consumed > 0) {
+            offset += consumed
+            quietSince = Date.now()
+            return Option.some(encoder.encode(text))
+          }
+          const final = yield* options.finished
+          if (Option.isSome(final)) {
+            // drain what was written before the final status
+            const last = yield* Effect.promise(() => readFrom(options.path, offset))
+            const tail = eventsFor(last.bytes, offset)
+            offset += tail.consumed
+            done = true
+            return Option.some(encoder.encode(`${tail.text}event: end\ndata: ${final.value}\n\n`))
+          }
+          if (Date.now() - quietSince >= keepAliveMs) {
+            quietSince = Date.now()
+            return Option.some(encoder.encode(": keep-alive\n\n"))
+          }
+          yield* Effect.sleep(pollMs)
+        }
+      })
+      return Stream.repeatEffectOption(Effect.flatMap(step, Option.match({ onNone: () => Effect.fail(Option.none()), onSome: Effect.succeed })))
+    })
+  )
+}

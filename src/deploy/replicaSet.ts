@@ -1,0 +1,105 @@
+/**
+ * Launching the replicas of one deployment and passing them through the
+ * health gate. A replica lives in its own scope (a child of the daemon
+ * scope): closing it stops the workload and removes everything the runtime
+ * created.
+ */
+import { randomBytes } from "node:crypto"
+import { Effect, Either, ExecutionStrategy, Exit, Scope } from "effect"
+import type { Project } from "../domain/project.js"
+import type { Service } from "../domain/service.js"
+import { effectiveLimits, type EffectiveLimits } from "../domain/limits.js"
+import type { PulledImage } from "../oci/index.js"
+import { Runtime, type Replica } from "../runtime/index.js"
+import { ServiceSecrets } from "../secrets/serviceSecrets.js"
+import type { LogPhase } from "./DeploymentLog.js"
+import { DeployFailed } from "./errors.js"
+import { waitHealthy } from "./healthCheck.js"
+import { runtimeDeploymentName, runtimeServiceName } from "./runtimeNames.js"
+
+export interface RunningReplica {
+  readonly replica: Replica
+  readonly scope: Scope.CloseableScope
+}
+
+export interface RunningSet {
+  readonly deploymentId: string
+  readonly replicas: ReadonlyArray<RunningReplica>
+}
+
+const imageEnv = (pulled: PulledImage): Record<string, string> =>
+  Object.fromEntries(
+    pulled.manifest.env.flatMap((kv) => {
+      const i = kv.indexOf("=")
+      return i > 0 ? [[kv.slice(0, i), kv.slice(i + 1)] as const] : []
+    })
+  )
+
+export const closeReplica = (r: RunningReplica) => Scope.close(r.scope, Exit.void)
+
+export const closeSet = (set: RunningSet) => Effect.forEach(set.replicas, closeReplica, { concurrency: "unbounded", discard: true })
+
+export interface LaunchContext {
+  readonly service: Service
+  readonly project: Project
+  readonly deploymentId: string
+  readonly pulled: PulledImage
+  readonly nodeLimits: EffectiveLimits
+  readonly parentScope: Scope.Scope
+  readonly log: (phase: LogPhase, message: string) => Effect.Effect<void>
+}
+
+/** Starts one replica and waits until its health check passes; on failure nothing is left running. */
+export const launchHealthyReplica = (ctx: LaunchContext) =>
+  Effect.gen(function* () {
+    const runtime = yield* Runtime
+    const secrets = yield* ServiceSecrets
+    const { service, pulled } = ctx
+    const env = yield* secrets
+      .resolveLaunchEnv(service, imageEnv(pulled))
+      .pipe(Effect.mapError((e) => new DeployFailed({ phase: "starting", message: `cannot assemble the environment: ${e._tag === "NotFound" ? e.message : "a secret cannot be decrypted"}` })))
+    const limits = effectiveLimits(service.limits, ctx.project.defaultLimits, ctx.nodeLimits)
+    const replicaName = `r${randomBytes(3).toString("hex")}`
+    const scope = yield* Scope.fork(ctx.parentScope, ExecutionStrategy.sequential)
+    const started = yield* runtime
+      .start({
+        service: runtimeServiceName(service.id),
+        deployment: runtimeDeploymentName(ctx.deploymentId),
+        replica: replicaName,
+        rootfs: pulled.rootfs,
+        argv: pulled.manifest.args,
+        env,
+        workdir: pulled.manifest.workingDir === "" ? "/" : pulled.manifest.workingDir,
+        uid: pulled.manifest.user.uid,
+        gid: pulled.manifest.user.gid,
+        port: service.port,
+        limits,
+        readiness: null
+      })
+      .pipe(Scope.extend(scope), Effect.either)
+    if (Either.isLeft(started)) {
+      yield* Scope.close(scope, Exit.void)
+      const e = started.left
+      const stage = "stage" in e ? ` at stage ${String(e.stage)}` : ""
+      return yield* new DeployFailed({ phase: "starting", message: `replica failed to start${stage}: ${e.message}` })
+    }
+    const replica = started.right
+    yield* ctx.log("STARTING", `replica ${replicaName} started (pid ${replica.pid})`)
+    const socketPath = replica.socketPath
+    if (socketPath === null) {
+      yield* Scope.close(scope, Exit.void)
+      return yield* new DeployFailed({ phase: "starting", message: "replica has no socket" })
+    }
+    const timeoutMs = service.health.timeoutSeconds * 1000
+    const gate = waitHealthy(socketPath, service.health.path, timeoutMs, (attempt, reason) =>
+      attempt === 1 || attempt % 5 === 0 ? ctx.log("HEALTH", `attempt ${attempt}: GET ${service.health.path} → ${reason}`) : Effect.void
+    )
+    const exited = replica.exit.pipe(Effect.map((x) => ({ healthy: false as const, reason: `workload exited (${x.code !== null ? `code ${x.code}` : `signal ${x.signal}`})` })))
+    const verdict = yield* Effect.raceFirst(gate, exited)
+    if (!verdict.healthy) {
+      yield* Scope.close(scope, Exit.void)
+      return yield* new DeployFailed({ phase: "health", message: `health check GET ${service.health.path} did not pass within ${service.health.timeoutSeconds} s: ${verdict.reason}` })
+    }
+    yield* ctx.log("HEALTH", `GET ${service.health.path} → ${verdict.status}`)
+    return { replica, scope } satisfies RunningReplica
+  })
