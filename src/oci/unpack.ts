@@ -1,3 +1,4 @@
+import * as fsSync from "node:fs"
 import { constants as C, createReadStream } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
@@ -30,6 +31,8 @@ interface DirMeta {
 }
 
 const WH = ".wh."
+/** Files up to this size are buffered and written with synchronous calls. */
+const SMALL_FILE = 256 * 1024
 const OPAQUE = ".wh..wh..opq"
 
 /**
@@ -98,13 +101,10 @@ export class RootfsUnpacker {
     for (const part of parts) {
       cur = cur === "" ? part : `${cur}/${part}`
       if (this.knownDirs.has(cur)) continue
-      const st = await fs.lstat(this.abs(cur)).catch((e: unknown) => {
-        if (errno(e) === "ENOENT") return undefined
-        throw e
-      })
+      const st = fsSync.lstatSync(this.abs(cur), { throwIfNoEntry: false })
       if (st === undefined) {
         if (!create) return false
-        await fs.mkdir(this.abs(cur), { mode: 0o700 })
+        fsSync.mkdirSync(this.abs(cur), { mode: 0o700 })
         if (!this.dirs.has(cur)) this.dirs.set(cur, { mode: 0o755, uid: 0, gid: 0, mtime: undefined })
       } else if (st.isSymbolicLink()) {
         throw this.hostile(layer, entry, `path component '${cur}' is a symlink`)
@@ -126,7 +126,7 @@ export class RootfsUnpacker {
 
   /** Clears the slot for a new non-directory entry (or keeps an existing directory when `keepDir`). */
   private async prepareSlot(rel: string, keepDir: boolean): Promise<"dir-exists" | "free"> {
-    const st = await fs.lstat(this.abs(rel)).catch(() => undefined)
+    const st = fsSync.lstatSync(this.abs(rel), { throwIfNoEntry: false })
     if (st === undefined) return "free"
     if (keepDir && st.isDirectory()) return "dir-exists"
     await this.removePath(rel)
@@ -202,7 +202,7 @@ export class RootfsUnpacker {
     if (base === OPAQUE) {
       await this.drain(entry)
       if (!(await this.walkDirs(layer, name, dir, true))) return
-      for (const child of await fs.readdir(this.abs(dir))) {
+      for (const child of fsSync.readdirSync(this.abs(dir))) {
         const childRel = dir === "" ? child : `${dir}/${child}`
         if (!createdHere.has(childRel)) await this.removePath(childRel)
       }
@@ -222,7 +222,7 @@ export class RootfsUnpacker {
     switch (type) {
       case "directory": {
         await this.drain(entry)
-        if ((await this.prepareSlot(rel, true)) === "free") await fs.mkdir(abs, { mode: 0o700 })
+        if ((await this.prepareSlot(rel, true)) === "free") fsSync.mkdirSync(abs, { mode: 0o700 })
         this.dirs.set(rel, this.dirMeta(layer, name, h))
         this.knownDirs.add(rel)
         createdHere.add(rel)
@@ -233,16 +233,35 @@ export class RootfsUnpacker {
         await this.prepareSlot(rel, false)
         const uid = this.shiftId(layer, name, "uid", h.uid ?? 0)
         const gid = this.shiftId(layer, name, "gid", h.gid ?? 0)
-        const fh = await fs.open(abs, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600)
-        try {
-          for await (const chunk of entry) {
-            await fh.write(toBuffer(chunk))
+        const mode = (h.mode ?? 0o644) & 0o7777
+        const size = h.size ?? 0
+        if (size <= SMALL_FILE) {
+          // Small files: gather the bytes, then synchronous syscalls — one
+          // thread-pool round trip per call would dominate for many small files.
+          const chunks: Array<Buffer> = []
+          for await (const chunk of entry) chunks.push(toBuffer(chunk))
+          const fd = fsSync.openSync(abs, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600)
+          try {
+            for (const buf of chunks) {
+              let off = 0
+              while (off < buf.length) off += fsSync.writeSync(fd, buf, off, buf.length - off)
+            }
+            if (uid >= 0) fsSync.fchownSync(fd, uid, gid)
+            fsSync.fchmodSync(fd, mode)
+            if (h.mtime) fsSync.futimesSync(fd, h.mtime, h.mtime)
+          } finally {
+            fsSync.closeSync(fd)
           }
-          if (uid >= 0) await fh.chown(uid, gid)
-          await fh.chmod((h.mode ?? 0o644) & 0o7777)
-          if (h.mtime) await fh.utimes(h.mtime, h.mtime)
-        } finally {
-          await fh.close()
+        } else {
+          const fh = await fs.open(abs, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600)
+          try {
+            for await (const chunk of entry) await fh.write(toBuffer(chunk))
+            if (uid >= 0) await fh.chown(uid, gid)
+            await fh.chmod(mode)
+            if (h.mtime) await fh.utimes(h.mtime, h.mtime)
+          } finally {
+            await fh.close()
+          }
         }
         createdHere.add(rel)
         return
@@ -252,11 +271,11 @@ export class RootfsUnpacker {
         const target = h.linkname ?? ""
         if (target === "" || target.includes("\0")) throw this.hostile(layer, name, "symlink without a valid target")
         await this.prepareSlot(rel, false)
-        await fs.symlink(target, abs)
         const uid = this.shiftId(layer, name, "uid", h.uid ?? 0)
         const gid = this.shiftId(layer, name, "gid", h.gid ?? 0)
-        if (uid >= 0) await fs.lchown(abs, uid, gid)
-        if (h.mtime) await fs.lutimes(abs, h.mtime, h.mtime)
+        fsSync.symlinkSync(target, abs)
+        if (uid >= 0) fsSync.lchownSync(abs, uid, gid)
+        if (h.mtime) fsSync.lutimesSync(abs, h.mtime, h.mtime)
         createdHere.add(rel)
         return
       }
@@ -270,13 +289,13 @@ export class RootfsUnpacker {
         if (!(await this.walkDirs(layer, name, tdir, false))) {
           throw this.hostile(layer, name, `hardlink target '${target}' does not exist`)
         }
-        const tst = await fs.lstat(this.abs(target)).catch(() => undefined)
+        const tst = fsSync.lstatSync(this.abs(target), { throwIfNoEntry: false })
         if (tst === undefined || tst.isDirectory()) {
           throw this.hostile(layer, name, `hardlink target '${target}' is missing or a directory`)
         }
         if (target === rel) return
         await this.prepareSlot(rel, false)
-        await fs.link(this.abs(target), abs)
+        fsSync.linkSync(this.abs(target), abs)
         createdHere.add(rel)
         return
       }
@@ -306,27 +325,28 @@ export class RootfsUnpacker {
   async finish(): Promise<void> {
     if (!this.dirs.has("")) this.dirs.set("", { mode: 0o755, uid: 0, gid: 0, mtime: undefined })
     const ordered = [...this.dirs.entries()].sort((a, b) => b[0].split("/").length - a[0].split("/").length)
+    // re-verify every parent chain from scratch: nothing may be reached through a symlink
+    this.knownDirs.clear()
+    this.knownDirs.add("")
     for (const [rel, meta] of ordered) {
       if (rel !== "") {
         const dir = path.posix.dirname(rel) === "." ? "" : path.posix.dirname(rel)
-        this.knownDirs.clear()
-        this.knownDirs.add("")
         if (!(await this.walkDirs("finish", rel, dir, false))) continue
       }
-      let fh: fs.FileHandle
+      let fd: number
       try {
-        fh = await fs.open(this.abs(rel), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW)
+        fd = fsSync.openSync(this.abs(rel), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW)
       } catch (e) {
         if (errno(e) === "ENOENT" || errno(e) === "ELOOP" || errno(e) === "ENOTDIR") continue
         throw e
       }
       try {
         const s = this.options.idShift
-        if (s !== undefined) await fh.chown(s.base + meta.uid, s.base + meta.gid)
-        await fh.chmod(meta.mode)
-        if (meta.mtime) await fh.utimes(meta.mtime, meta.mtime)
+        if (s !== undefined) fsSync.fchownSync(fd, s.base + meta.uid, s.base + meta.gid)
+        fsSync.fchmodSync(fd, meta.mode)
+        if (meta.mtime) fsSync.futimesSync(fd, meta.mtime, meta.mtime)
       } finally {
-        await fh.close()
+        fsSync.closeSync(fd)
       }
     }
   }
