@@ -1,12 +1,23 @@
+import solid from "vite-plugin-solid"
 import { defineConfig } from "vitest/config"
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
     fileParallelism: true,
-    maxWorkers: 2
+    maxWorkers: 2,
+    projects: [
+      // Daemon, CLI and end-to-end tests: Node environment.
+      { extends: true, test: { name: "node", include: ["test/**/*.test.ts"], environment: "node" } },
+      // Web console component tests (*.test.tsx): jsdom + the Solid JSX transform.
+      {
+        extends: true,
+        plugins: [solid()],
+        resolve: { conditions: ["development", "browser"] },
+        test: { name: "console", include: ["test/unit/console/**/*.test.tsx"], environment: "jsdom" }
+      }
+    ]
   }
 })

@@ -17,6 +17,7 @@ import { AuthorizationLive } from "../auth/authorization.js"
 import { parseAddress } from "../config/fields.js"
 import { DeniaConfig } from "../config/Config.js"
 import { RegistryRoutes } from "../registry/http.js"
+import { WebConsoleRoutes, defaultConsoleRoot } from "../web/console.js"
 
 /** The API implementation: every handler group plus the authorization middleware. */
 export const ApiImplementation = HttpApiBuilder.api(DeniaApi).pipe(
@@ -47,7 +48,7 @@ const announce = Effect.gen(function* () {
   yield* Effect.logInfo(`Denia API listening on ${url} (admin token: admin_token in ${config.paths.configFile})`)
 })
 
-/** HTTP server on `bind_addr` serving the API (and, later, /v2 and the console). */
+/** HTTP server on `bind_addr` serving the API, the hosted registry (/v2) and the web console. */
 export const ApiServerLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const config = yield* DeniaConfig
@@ -55,7 +56,7 @@ export const ApiServerLive = Layer.unwrapEffect(
     const maxJsonBodyBytes = config.values.apiBodyMaxKb * 1024
     return HttpApiBuilder.serve().pipe(
       Layer.provide(HttpApiBuilder.middleware(DeniaApi, apiRequestGuards({ maxJsonBodyBytes }))),
-      Layer.provide(Layer.merge(ApiImplementation, RegistryRoutes)),
+      Layer.provide(Layer.mergeAll(ApiImplementation, RegistryRoutes, WebConsoleRoutes({ root: defaultConsoleRoot() }))),
       Layer.merge(Layer.effectDiscard(announce)),
       // requestTimeout 0: a registry push of a large layer may take longer than Node's 5-minute default; headersTimeout still applies.
       Layer.provideMerge(NodeHttpServer.layer(() => createServer({ requestTimeout: 0 }), { host: addr?.host ?? "127.0.0.1", port: addr?.port ?? 7180 }))

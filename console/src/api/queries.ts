@@ -1,0 +1,102 @@
+/**
+ * The query cache's view of the API: one key factory and one query/mutation
+ * per resource, each a thin wrapper over the typed client (`call`). Pages use
+ * these; nothing else talks to the network.
+ */
+import { useMutation, useQuery, useQueryClient } from "@tanstack/solid-query"
+import type { CreateProject, UpdateProject } from "../../../src/domain/project.js"
+import type { CreateService, UpdateService } from "../../../src/domain/service.js"
+import { call } from "./client.js"
+import type { ApiFailure } from "./failure.js"
+
+export const keys = {
+  me: ["me"] as const,
+  projects: ["projects"] as const,
+  project: (id: string) => ["projects", id] as const,
+  members: (id: string) => ["projects", id, "members"] as const,
+  users: ["users"] as const,
+  services: (projectId?: string) => (projectId === undefined ? (["services"] as const) : (["services", { projectId }] as const)),
+  service: (id: string) => ["service", id] as const,
+  deployments: (serviceId: string) => ["service", serviceId, "deployments"] as const
+}
+
+export const useMe = () => useQuery<Awaited<ReturnType<typeof fetchMe>>, ApiFailure>(() => ({ queryKey: keys.me, queryFn: fetchMe }))
+const fetchMe = () => call((c) => c.auth.me())
+
+export const useProjects = () =>
+  useQuery<Awaited<ReturnType<typeof fetchProjects>>, ApiFailure>(() => ({ queryKey: keys.projects, queryFn: fetchProjects }))
+const fetchProjects = () => call((c) => c.projects.list()).then((r) => r.items)
+
+export const useProject = (id: () => string) =>
+  useQuery<Awaited<ReturnType<typeof fetchProject>>, ApiFailure>(() => ({ queryKey: keys.project(id()), queryFn: () => fetchProject(id()) }))
+const fetchProject = (id: string) => call((c) => c.projects.get({ path: { id } }))
+
+export const useMembers = (projectId: () => string, enabled: () => boolean = () => true) =>
+  useQuery<Awaited<ReturnType<typeof fetchMembers>>, ApiFailure>(() => ({
+    queryKey: keys.members(projectId()),
+    queryFn: () => fetchMembers(projectId()),
+    enabled: enabled()
+  }))
+const fetchMembers = (id: string) => call((c) => c.members.list({ path: { id } })).then((r) => r.items)
+
+export const useUsers = (enabled: () => boolean) =>
+  useQuery<Awaited<ReturnType<typeof fetchUsers>>, ApiFailure>(() => ({ queryKey: keys.users, queryFn: fetchUsers, enabled: enabled() }))
+const fetchUsers = () => call((c) => c.users.list()).then((r) => r.items)
+
+export const useServices = (projectId: () => string | undefined = () => undefined) =>
+  useQuery<Awaited<ReturnType<typeof fetchServices>>, ApiFailure>(() => ({
+    queryKey: keys.services(projectId()),
+    queryFn: () => fetchServices(projectId())
+  }))
+const fetchServices = (projectId: string | undefined) =>
+  call((c) => c.services.list({ urlParams: projectId === undefined ? {} : { projectId } })).then((r) => r.items)
+
+export const useService = (id: () => string) =>
+  useQuery<Awaited<ReturnType<typeof fetchService>>, ApiFailure>(() => ({ queryKey: keys.service(id()), queryFn: () => fetchService(id()) }))
+const fetchService = (id: string) => call((c) => c.services.get({ path: { id } }))
+
+export const useDeployments = (serviceId: () => string) =>
+  useQuery<Awaited<ReturnType<typeof fetchDeployments>>, ApiFailure>(() => ({
+    queryKey: keys.deployments(serviceId()),
+    queryFn: () => fetchDeployments(serviceId())
+  }))
+const fetchDeployments = (id: string) => call((c) => c.deployments.listForService({ path: { id } })).then((r) => r.items)
+
+export const useCreateProject = () => {
+  const qc = useQueryClient()
+  return useMutation<Awaited<ReturnType<typeof createProject>>, ApiFailure, CreateProject>(() => ({
+    mutationFn: createProject,
+    onSuccess: () => qc.invalidateQueries({ queryKey: keys.projects })
+  }))
+}
+const createProject = (payload: CreateProject) => call((c) => c.projects.create({ payload }))
+
+export const useUpdateProject = (id: () => string) => {
+  const qc = useQueryClient()
+  return useMutation<Awaited<ReturnType<typeof fetchProject>>, ApiFailure, UpdateProject>(() => ({
+    mutationFn: (payload: UpdateProject) => call((c) => c.projects.update({ path: { id: id() }, payload })),
+    onSuccess: (project) => {
+      qc.setQueryData(keys.project(project.id), project)
+      return qc.invalidateQueries({ queryKey: keys.projects, exact: true })
+    }
+  }))
+}
+
+export const useSetMember = (projectId: () => string) => {
+  const qc = useQueryClient()
+  return useMutation<unknown, ApiFailure, { userId: string; role: "viewer" | "operator" | "admin" }>(() => ({
+    mutationFn: (payload) => call((c) => c.members.set({ path: { id: projectId() }, payload })),
+    onSuccess: () => qc.invalidateQueries({ queryKey: keys.members(projectId()) })
+  }))
+}
+
+export const useRemoveMember = (projectId: () => string) => {
+  const qc = useQueryClient()
+  return useMutation<unknown, ApiFailure, string>(() => ({
+    mutationFn: (userId) => call((c) => c.members.remove({ path: { id: projectId(), userId } })),
+    onSuccess: () => qc.invalidateQueries({ queryKey: keys.members(projectId()) })
+  }))
+}
+
+export const createService = (payload: CreateService) => call((c) => c.services.create({ payload }))
+export const updateService = (id: string, payload: UpdateService) => call((c) => c.services.update({ path: { id }, payload }))

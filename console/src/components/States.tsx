@@ -1,0 +1,61 @@
+/** Loading, error and empty states shared by every page. */
+import { Show, type JSX } from "solid-js"
+import type { ApiFailure } from "../api/failure.js"
+
+export const Loading = (props: { readonly label?: string }) => (
+  <div class="state state-loading" role="status" aria-live="polite">
+    <span class="spinner" aria-hidden="true" />
+    <span>{props.label ?? "Loading…"}</span>
+  </div>
+)
+
+const explain = (e: ApiFailure): string => {
+  switch (e.status) {
+    case 401:
+      return "Your session has ended. Sign in again."
+    case 403:
+      return `You don't have access to this. ${e.message}`
+    case 404:
+      return `Not found. ${e.message}`
+    case 429:
+      return `Too many requests; wait a moment and try again. ${e.message}`
+    default:
+      return e.message
+  }
+}
+
+export const ErrorState = (props: { readonly error: ApiFailure | null | undefined; readonly retry?: () => void; readonly title?: string }) => (
+  <Show when={props.error}>
+    {(e) => (
+      <div class="state state-error" role="alert">
+        <strong>{props.title ?? "Something went wrong"}</strong>
+        <p>{explain(e())}</p>
+        <Show when={props.retry}>
+          {(retry) => (
+            <button type="button" class="btn" onClick={() => retry()()}>
+              Try again
+            </button>
+          )}
+        </Show>
+      </div>
+    )}
+  </Show>
+)
+
+export const Empty = (props: { readonly title: string; readonly children?: JSX.Element }) => (
+  <div class="state state-empty">
+    <strong>{props.title}</strong>
+    {props.children}
+  </div>
+)
+
+/** A one-line form-level error (anything that does not belong to one input). */
+export const FormError = (props: { readonly message: string | undefined; readonly id?: string }) => (
+  <Show when={props.message}>
+    {(m) => (
+      <p class="form-error" role="alert" id={props.id}>
+        {m()}
+      </p>
+    )}
+  </Show>
+)

@@ -1,0 +1,231 @@
+/**
+ * The service form's model, kept apart from the view so it can be tested on
+ * its own: what the inputs hold (strings, as typed), how that becomes the
+ * API's service spec, how a service becomes form state for editing, and how
+ * error issues find the input they belong to.
+ */
+import type { Service, ServiceSource } from "../../../src/domain/service.js"
+
+export type SourceType = ServiceSource["type"]
+export const SOURCE_TYPES: ReadonlyArray<{ readonly value: SourceType; readonly label: string; readonly hint: string }> = [
+  { value: "image", label: "Image", hint: "Pull an OCI image from a registry" },
+  { value: "hosted", label: "Hosted", hint: "Push to Denia's own registry (<project>/<service>)" },
+  { value: "git", label: "Git", hint: "Build a Dockerfile from a Git repository" },
+  { value: "upload", label: "Upload", hint: "Build a Dockerfile from an uploaded archive" }
+]
+
+export interface Pair {
+  readonly key: string
+  readonly value: string
+}
+export interface EndpointRow {
+  readonly protocol: "tcp" | "udp"
+  readonly port: string
+}
+
+export interface ServiceFormState {
+  readonly projectId: string
+  readonly name: string
+  readonly sourceType: SourceType
+  readonly image: string
+  readonly registryId: string
+  readonly tag: string
+  readonly gitUrl: string
+  readonly gitRef: string
+  readonly gitDockerfile: string
+  readonly gitContext: string
+  readonly gitCredentialRef: string
+  readonly uploadDockerfile: string
+  readonly uploadContext: string
+  readonly port: string
+  readonly env: ReadonlyArray<Pair>
+  readonly cpuMillis: string
+  readonly memoryMb: string
+  readonly pids: string
+  readonly healthPath: string
+  readonly healthTimeout: string
+  readonly tlsEnabled: boolean
+  readonly autoscaleEnabled: boolean
+  readonly minReplicas: string
+  readonly maxReplicas: string
+  readonly cpuTargetPercent: string
+  readonly memoryTargetPercent: string
+  readonly scaleDownStabilizationSeconds: string
+  readonly idleSeconds: string
+  readonly endpoints: ReadonlyArray<EndpointRow>
+}
+
+export const emptyServiceForm = (projectId = ""): ServiceFormState => ({
+  projectId,
+  name: "",
+  sourceType: "image",
+  image: "",
+  registryId: "",
+  tag: "latest",
+  gitUrl: "",
+  gitRef: "HEAD",
+  gitDockerfile: "Dockerfile",
+  gitContext: ".",
+  gitCredentialRef: "",
+  uploadDockerfile: "Dockerfile",
+  uploadContext: ".",
+  port: "8080",
+  env: [],
+  cpuMillis: "",
+  memoryMb: "",
+  pids: "",
+  healthPath: "/",
+  healthTimeout: "30",
+  tlsEnabled: false,
+  autoscaleEnabled: false,
+  minReplicas: "1",
+  maxReplicas: "1",
+  cpuTargetPercent: "",
+  memoryTargetPercent: "",
+  scaleDownStabilizationSeconds: "",
+  idleSeconds: "",
+  endpoints: []
+})
+
+const str = (n: number | undefined | null): string => (n === undefined || n === null ? "" : String(n))
+
+export const serviceToForm = (s: Service): ServiceFormState => {
+  const base = emptyServiceForm(s.projectId)
+  const src = s.source
+  return {
+    ...base,
+    name: s.name,
+    sourceType: src.type,
+    ...(src.type === "image" ? { image: src.image, registryId: src.registryId ?? "" } : {}),
+    ...(src.type === "hosted" ? { tag: src.tag } : {}),
+    ...(src.type === "git"
+      ? { gitUrl: src.url, gitRef: src.ref, gitDockerfile: src.dockerfile, gitContext: src.context, gitCredentialRef: src.credentialRef ?? "" }
+      : {}),
+    ...(src.type === "upload" ? { uploadDockerfile: src.dockerfile, uploadContext: src.context } : {}),
+    port: String(s.port),
+    env: Object.entries(s.env).map(([key, value]) => ({ key, value })),
+    cpuMillis: str(s.limits?.cpuMillis),
+    memoryMb: str(s.limits?.memoryMb),
+    pids: str(s.limits?.pids),
+    healthPath: s.health.path,
+    healthTimeout: String(s.health.timeoutSeconds),
+    tlsEnabled: s.tlsEnabled,
+    autoscaleEnabled: s.autoscale !== null,
+    minReplicas: str(s.autoscale?.minReplicas ?? 1),
+    maxReplicas: str(s.autoscale?.maxReplicas ?? 1),
+    cpuTargetPercent: str(s.autoscale?.cpuTargetPercent),
+    memoryTargetPercent: str(s.autoscale?.memoryTargetPercent),
+    scaleDownStabilizationSeconds: str(s.autoscale?.scaleDownStabilizationSeconds),
+    idleSeconds: str(s.autoscale?.idleSeconds),
+    endpoints: s.endpoints.map((e) => ({ protocol: e.protocol, port: String(e.port) }))
+  }
+}
+
+/**
+ * A number as typed: "" is absent, anything else goes through `Number` so the
+ * API schema (run by the typed client before sending) reports what is wrong
+ * ("port must be an integer") at the right field.
+ */
+const num = (s: string): number => (s.trim() === "" ? Number.NaN : Number(s.trim()))
+const optNum = (s: string): number | undefined => (s.trim() === "" ? undefined : Number(s.trim()))
+
+export const formSource = (f: ServiceFormState): ServiceSource => {
+  switch (f.sourceType) {
+    case "image":
+      return { type: "image", image: f.image.trim(), registryId: f.registryId === "" ? null : f.registryId }
+    case "hosted":
+      return { type: "hosted", tag: f.tag.trim() === "" ? "latest" : f.tag.trim() }
+    case "git":
+      return {
+        type: "git",
+        url: f.gitUrl.trim(),
+        ref: f.gitRef.trim() === "" ? "HEAD" : f.gitRef.trim(),
+        dockerfile: f.gitDockerfile.trim() === "" ? "Dockerfile" : f.gitDockerfile.trim(),
+        context: f.gitContext.trim() === "" ? "." : f.gitContext.trim(),
+        credentialRef: f.gitCredentialRef.trim() === "" ? null : f.gitCredentialRef.trim()
+      }
+    case "upload":
+      return {
+        type: "upload",
+        dockerfile: f.uploadDockerfile.trim() === "" ? "Dockerfile" : f.uploadDockerfile.trim(),
+        context: f.uploadContext.trim() === "" ? "." : f.uploadContext.trim()
+      }
+  }
+}
+
+/** The editable part of a service, as the API's create/update bodies take it. */
+export const formToSpec = (f: ServiceFormState) => {
+  const cpuMillis = optNum(f.cpuMillis)
+  const memoryMb = optNum(f.memoryMb)
+  const pids = optNum(f.pids)
+  const limits = {
+    ...(cpuMillis === undefined ? {} : { cpuMillis }),
+    ...(memoryMb === undefined ? {} : { memoryMb }),
+    ...(pids === undefined ? {} : { pids })
+  }
+  const cpuTargetPercent = optNum(f.cpuTargetPercent)
+  const memoryTargetPercent = optNum(f.memoryTargetPercent)
+  const scaleDownStabilizationSeconds = optNum(f.scaleDownStabilizationSeconds)
+  const idleSeconds = optNum(f.idleSeconds)
+  return {
+    source: formSource(f),
+    port: num(f.port),
+    env: Object.fromEntries(f.env.filter((p) => p.key !== "" || p.value !== "").map((p) => [p.key, p.value])),
+    limits: Object.keys(limits).length === 0 ? null : limits,
+    health: { path: f.healthPath, timeoutSeconds: num(f.healthTimeout) },
+    tlsEnabled: f.tlsEnabled,
+    autoscale: f.autoscaleEnabled
+      ? {
+          minReplicas: num(f.minReplicas),
+          maxReplicas: num(f.maxReplicas),
+          ...(cpuTargetPercent === undefined ? {} : { cpuTargetPercent }),
+          ...(memoryTargetPercent === undefined ? {} : { memoryTargetPercent }),
+          ...(scaleDownStabilizationSeconds === undefined ? {} : { scaleDownStabilizationSeconds }),
+          ...(idleSeconds === undefined ? {} : { idleSeconds })
+        }
+      : null,
+    endpoints: f.endpoints.map((e) => ({ protocol: e.protocol, port: num(e.port) }))
+  }
+}
+
+export const formToCreate = (f: ServiceFormState) => ({ projectId: f.projectId, name: f.name.trim(), ...formToSpec(f) })
+
+/** Env keys typed twice would silently collapse into one; catch that before sending. */
+export const localIssues = (f: ServiceFormState): ReadonlyArray<{ field: string; message: string }> => {
+  const seen = new Set<string>()
+  for (const p of f.env) {
+    if (p.key !== "" && seen.has(p.key)) return [{ field: "env", message: `env key ${JSON.stringify(p.key)} is listed twice` }]
+    seen.add(p.key)
+  }
+  return []
+}
+
+/**
+ * The message for an input: an issue at exactly that path, or under it
+ * (`env["A=B"]` belongs to `env`, `endpoints[1].port` to `endpoints`).
+ */
+export const errorFor = (issues: Readonly<Record<string, string>>, field: string): string | undefined => {
+  const exact = issues[field]
+  if (exact !== undefined) return exact
+  for (const [path, message] of Object.entries(issues)) {
+    if (path.startsWith(`${field}.`) || path.startsWith(`${field}[`)) return message
+  }
+  return undefined
+}
+
+/** Inputs the form shows an error under; anything else is shown at the top of the form. */
+export const FORM_FIELDS: ReadonlyArray<string> = [
+  "projectId",
+  "name",
+  "source",
+  "port",
+  "env",
+  "limits",
+  "health",
+  "tlsEnabled",
+  "autoscale",
+  "endpoints"
+]
+
+export const isFieldKnown = (path: string): boolean =>
+  path !== "" && FORM_FIELDS.some((f) => path === f || path.startsWith(`${f}.`) || path.startsWith(`${f}[`))

@@ -1,0 +1,56 @@
+/** New service: project (preselected from `?project=`), name, source and settings. */
+import { useNavigate, useSearchParams } from "@solidjs/router"
+import { useQueryClient } from "@tanstack/solid-query"
+import { Match, Switch } from "solid-js"
+import { createService, keys, useProjects } from "../api/queries.js"
+import { ServiceForm } from "../components/ServiceForm.js"
+import { Empty, ErrorState, Loading } from "../components/States.js"
+import { emptyServiceForm, formToCreate } from "../lib/serviceForm.js"
+
+export default function ServiceCreate() {
+  const navigate = useNavigate()
+  const [params] = useSearchParams()
+  const qc = useQueryClient()
+  const projects = useProjects()
+  const preselected = () => {
+    const p = params["project"]
+    const id = Array.isArray(p) ? p[0] : p
+    const list = projects.data ?? []
+    return id !== undefined && list.some((x) => x.id === id) ? id : list.length === 1 ? (list[0]?.id ?? "") : ""
+  }
+  return (
+    <section aria-labelledby="new-service-title">
+      <header class="page-head">
+        <h1 id="new-service-title">New service</h1>
+      </header>
+      <Switch>
+        <Match when={projects.isPending}>
+          <Loading />
+        </Match>
+        <Match when={projects.isError}>
+          <ErrorState error={projects.error} retry={() => void projects.refetch()} />
+        </Match>
+        <Match when={projects.data?.length === 0}>
+          <Empty title="No project to put it in">
+            <p class="muted">Services live in projects; create a project first.</p>
+          </Empty>
+        </Match>
+        <Match when={projects.data}>
+          {(list) => (
+            <ServiceForm
+              mode="create"
+              initial={emptyServiceForm(preselected())}
+              projects={list()}
+              onCancel={() => history.back()}
+              onSubmit={async (state) => {
+                const service = await createService(formToCreate(state))
+                await qc.invalidateQueries({ queryKey: keys.services() })
+                navigate(`/services/${service.id}`)
+              }}
+            />
+          )}
+        </Match>
+      </Switch>
+    </section>
+  )
+}

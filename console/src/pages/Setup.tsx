@@ -1,0 +1,98 @@
+/**
+ * First run: create the first admin user with the daemon's admin token
+ * (`POST /v1/bootstrap`, allowed once), then sign in as that user. The admin
+ * token is used for this one request and never stored.
+ */
+import { A, useNavigate } from "@solidjs/router"
+import { createSignal } from "solid-js"
+import { call } from "../api/client.js"
+import { ApiFailure, issuesByField, toApiFailure } from "../api/failure.js"
+import { TextField } from "../components/Field.js"
+import { FormError } from "../components/States.js"
+import { signIn } from "./Login.js"
+
+export default function Setup() {
+  const navigate = useNavigate()
+  const [adminToken, setAdminToken] = createSignal("")
+  const [username, setUsername] = createSignal("admin")
+  const [password, setPassword] = createSignal("")
+  const [confirm, setConfirm] = createSignal("")
+  const [error, setError] = createSignal<ApiFailure>()
+  const [busy, setBusy] = createSignal(false)
+
+  const submit = async (e: SubmitEvent) => {
+    e.preventDefault()
+    setError(undefined)
+    if (adminToken().trim() === "") return setError(new ApiFailure(0, "INVALID_INPUT", "adminToken: enter the admin token", [{ field: "adminToken", message: "Enter the admin token from the daemon's config file (admin_token)." }]))
+    if (password() !== confirm()) return setError(new ApiFailure(0, "INVALID_INPUT", "confirm: passwords differ", [{ field: "confirm", message: "The passwords do not match." }]))
+    setBusy(true)
+    try {
+      await call((c) => c.auth.bootstrap({ payload: { username: username().trim(), password: password() } }), { token: adminToken().trim() })
+      await signIn(username().trim(), password())
+      navigate("/projects", { replace: true })
+    } catch (err) {
+      setError(toApiFailure(err))
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  const issues = () => issuesByField(error())
+  const formMessage = () => {
+    const e = error()
+    if (e === undefined) return undefined
+    if (e.status === 401 || e.status === 403) return "The admin token was not accepted. Copy admin_token from the daemon's config file."
+    if (e.status === 409) return "Denia is already set up. Sign in instead."
+    const i = issues()
+    return i["adminToken"] ?? i["username"] ?? i["password"] ?? i["confirm"] ? undefined : e.message
+  }
+
+  return (
+    <div class="auth-page">
+      <form class="card auth-card" onSubmit={submit} aria-labelledby="setup-title" novalidate>
+        <h1 id="setup-title">Set up Denia</h1>
+        <p class="muted">Create the first admin account. You need the admin token from the daemon's config file.</p>
+        <FormError message={formMessage()} />
+        <TextField
+          label="Admin token"
+          name="adminToken"
+          type="password"
+          autocomplete="off"
+          required
+          value={adminToken()}
+          onValue={setAdminToken}
+          error={issues()["adminToken"]}
+          hint="admin_token in the config file the daemon printed at start"
+        />
+        <TextField label="Admin username" name="username" autocomplete="username" required value={username()} onValue={setUsername} error={issues()["username"]} />
+        <TextField
+          label="Password"
+          name="password"
+          type="password"
+          autocomplete="new-password"
+          required
+          value={password()}
+          onValue={setPassword}
+          error={issues()["password"]}
+          hint="At least 12 characters"
+        />
+        <TextField
+          label="Confirm password"
+          name="confirm"
+          type="password"
+          autocomplete="new-password"
+          required
+          value={confirm()}
+          onValue={setConfirm}
+          error={issues()["confirm"]}
+        />
+        <button type="submit" class="btn btn-primary" disabled={busy()}>
+          {busy() ? "Setting up…" : "Create admin and sign in"}
+        </button>
+        <p class="muted">
+          Already set up? <A href="/login">Sign in</A>.
+        </p>
+      </form>
+    </div>
+  )
+}

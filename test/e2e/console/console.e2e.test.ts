@@ -1,0 +1,142 @@
+/**
+ * The web console in real Chromium against a real daemon serving the built
+ * console: first-run setup → (logout) → login → create project → create
+ * service → see it listed → open its detail page. Screenshots of each page go
+ * to test-results/console/.
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import type { Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ADMIN_TOKEN, repoRoot, startTestDaemon, type TestDaemon } from "../../support/daemon.js"
+import { CHROMIUM, launchChromium, screenshotPath, type LaunchedBrowser } from "./browser.js"
+
+const distIndex = path.join(repoRoot, "console", "dist", "index.html")
+const PASSWORD = "correct-horse-battery"
+
+describe("web console in Chromium", () => {
+  let daemon: TestDaemon
+  let launched: LaunchedBrowser
+  let page: Page
+  const consoleErrors: Array<string> = []
+
+  beforeAll(async () => {
+    if (!fs.existsSync(distIndex)) throw new Error("console/dist is missing: run `npm run build:console` (npm test builds it first)")
+    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (listed in .ci/apt-packages)`)
+    daemon = await startTestDaemon()
+    launched = await launchChromium()
+    page = launched.context.pages()[0] ?? (await launched.context.newPage())
+    page.on("console", (m) => {
+      if (m.type() === "error") consoleErrors.push(m.text())
+    })
+    page.on("pageerror", (e) => consoleErrors.push(e.message))
+  })
+
+  afterAll(async () => {
+    await launched?.close()
+    await daemon?.stop()
+  })
+
+  it("walks from first-run setup to a service's detail page", async () => {
+    try {
+      await walkthrough()
+    } catch (e) {
+      // Keep the page as it was for whoever reads the failure, then fail as before.
+      await page.screenshot({ path: screenshotPath("failure"), fullPage: true }).catch(() => undefined)
+      throw new Error(`${String(e)}\nbrowser console errors: ${JSON.stringify(consoleErrors)}`)
+    }
+  })
+
+  const walkthrough = async () => {
+    // First run: the admin token bootstraps the first admin and signs in.
+    await page.goto(`${daemon.url}/setup`)
+    await page.getByRole("heading", { name: "Set up Denia" }).waitFor()
+    await page.screenshot({ path: screenshotPath("01-setup"), fullPage: true })
+    await page.getByLabel("Admin token").fill(ADMIN_TOKEN)
+    await page.getByLabel("Admin username").fill("root-admin")
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD)
+    await page.getByLabel("Confirm password").fill(PASSWORD)
+    await page.getByRole("button", { name: "Create admin and sign in" }).click()
+    await page.getByRole("heading", { name: "Projects" }).waitFor()
+    expect(new URL(page.url()).pathname).toBe("/projects")
+    // Bootstrap also made the "default" project.
+    await page.getByRole("link", { name: "default" }).waitFor()
+    await expect(page.getByTestId("username").textContent()).resolves.toBe("root-admin")
+
+    // Log out, then log in with the new account.
+    await page.getByRole("button", { name: "Log out" }).click()
+    await page.getByRole("heading", { name: "Sign in to Denia" }).waitFor()
+    await page.getByLabel("Username").fill("root-admin")
+    await page.getByLabel("Password").fill("wrong password!!")
+    await page.getByRole("button", { name: "Sign in" }).click()
+    await page.getByText("Wrong username or password.").waitFor()
+    await page.getByLabel("Password").fill(PASSWORD)
+    await page.screenshot({ path: screenshotPath("02-login"), fullPage: true })
+    await page.getByRole("button", { name: "Sign in" }).click()
+    await page.getByRole("heading", { name: "Projects" }).waitFor()
+    const stored = await page.evaluate("sessionStorage.getItem('denia.session')")
+    expect(stored).toContain('"username":"root-admin"')
+
+    // Create a project; an invalid name is refused inline first.
+    await page.getByRole("button", { name: "New project" }).click()
+    await page.getByLabel("Project name").fill("Bad Name")
+    await page.getByRole("button", { name: "Create project" }).click()
+    await page.locator(".field-error").first().waitFor()
+    expect(await page.getByLabel("Project name").getAttribute("aria-invalid")).toBe("true")
+    await page.getByLabel("Project name").fill("shop")
+    await page.getByRole("button", { name: "Create project" }).click()
+    await page.getByRole("heading", { name: "shop" }).waitFor()
+    await page.getByRole("heading", { name: "Members" }).waitFor()
+    await page.screenshot({ path: screenshotPath("03-project"), fullPage: true })
+
+    // Create a service from the project page.
+    await page.getByRole("link", { name: "New service" }).click()
+    await page.getByRole("heading", { name: "New service" }).waitFor()
+    await page.getByLabel("Name", { exact: true }).fill("api")
+    await page.getByLabel("Port").fill("70000")
+    await page.getByLabel("Image reference").fill("registry.example/app:1.2")
+    await page.getByRole("button", { name: "Create service" }).click()
+    // The API schema (checked by the typed client) names the field; the error sits under its input.
+    await page.getByText("port must be between 1 and 65535").waitFor()
+    expect(await page.getByLabel("Port").getAttribute("aria-invalid")).toBe("true")
+    await page.screenshot({ path: screenshotPath("04-service-form-errors"), fullPage: true })
+    await page.getByLabel("Port").fill("8080")
+    await page.getByRole("button", { name: "Create service" }).click()
+    await page.getByRole("heading", { name: "api", exact: true }).waitFor()
+    await page.getByRole("heading", { name: "Deployments" }).waitFor()
+
+    // It is listed on the services page with its default URL.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Services" }).click()
+    await page.getByRole("heading", { name: "Services" }).waitFor()
+    const row = page.locator("tr[data-service='api']")
+    await row.waitFor()
+    await row.getByText("http://api.shop.localhost").waitFor()
+    await row.getByText("not deployed").waitFor()
+    await page.screenshot({ path: screenshotPath("05-services"), fullPage: true })
+
+    // Detail page, reached again through the list (and surviving a reload: the daemon serves the shell).
+    await row.getByRole("link", { name: "api", exact: true }).click()
+    await page.getByRole("heading", { name: "Overview" }).waitFor()
+    await page.reload()
+    await page.getByRole("heading", { name: "Overview" }).waitFor()
+    await page.getByText("No deployments yet").waitFor()
+    await page.getByText("registry.example/app:1.2").first().waitFor()
+    await page.screenshot({ path: screenshotPath("06-service-detail"), fullPage: true })
+
+    // Command palette jumps to the project; dark theme applies.
+    await page.keyboard.press("Control+k")
+    await page.getByRole("dialog", { name: "Command palette" }).waitFor()
+    await page.keyboard.type("shop")
+    await page.keyboard.press("Enter")
+    await page.getByRole("heading", { name: "shop" }).waitFor()
+    await page.getByRole("button", { name: "Switch to dark theme" }).click()
+    expect(await page.evaluate("document.documentElement.dataset.theme")).toBe("dark")
+    await page.screenshot({ path: screenshotPath("07-project-dark"), fullPage: true })
+
+    // The service exists in the API exactly as the form described it.
+    const services = (await (await daemon.request("/v1/services")).json()) as { items: Array<{ name: string; port: number; source: unknown }> }
+    expect(services.items).toEqual([expect.objectContaining({ name: "api", port: 8080, source: { type: "image", image: "registry.example/app:1.2", registryId: null } })])
+    // 401s from the wrong password are expected console noise; nothing else.
+    expect(consoleErrors.filter((e) => !/401|Unauthorized/.test(e))).toEqual([])
+  }
+})
