@@ -3,7 +3,7 @@
  * Node by bench:oci): a cold pull (empty cache), a pull whose bundle already
  * exists, then a warm pull (layers cached, bundle deleted → re-unpack).
  * argv: <dataDir> <reference> <insecureRegistry>
- * stdout: {"coldMs","reusedMs","warmMs","peakRssMb" (VmHWM after the cold pull),
+ * stdout: {"coldMs","coldCpuMs","reusedMs","warmMs","warmCpuMs","peakRssMb" (VmHWM after the cold pull),
  *          "baselineRssMb" (before it),"finalPeakRssMb","digest"}
  */
 import * as fs from "node:fs"
@@ -36,19 +36,21 @@ const program = Effect.gen(function* () {
   const timed = <A, E>(eff: Effect.Effect<A, E>) =>
     Effect.gen(function* () {
       const t0 = performance.now()
+      const c0 = process.cpuUsage()
       const a = yield* eff
-      return [a, performance.now() - t0] as const
+      const c = process.cpuUsage(c0)
+      return [a, performance.now() - t0, (c.user + c.system) / 1000] as const
     })
   const baselineRssMb = vm("VmRSS")
-  const [cold, coldMs] = yield* timed(oci.pull(reference, anonymous))
+  const [cold, coldMs, coldCpuMs] = yield* timed(oci.pull(reference, anonymous))
   const peakRssMb = vm("VmHWM")
   const [reused, reusedMs] = yield* timed(oci.pull(reference, anonymous))
   if (!reused.reused) return yield* Effect.die(new Error("second pull did not reuse the bundle"))
   yield* Effect.promise(() => fs.promises.rm(cold.bundleDir, { recursive: true, force: true }))
-  const [warm, warmMs] = yield* timed(oci.pull(reference, anonymous))
+  const [warm, warmMs, warmCpuMs] = yield* timed(oci.pull(reference, anonymous))
   if (warm.reused) return yield* Effect.die(new Error("warm pull did not re-unpack"))
   yield* Scope.close(scope, Exit.void)
-  return { coldMs, reusedMs, warmMs, peakRssMb, baselineRssMb, finalPeakRssMb: vm("VmHWM"), digest: cold.digest }
+  return { coldMs, coldCpuMs, warmCpuMs, reusedMs, warmMs, peakRssMb, baselineRssMb, finalPeakRssMb: vm("VmHWM"), digest: cold.digest }
 })
 
 Effect.runPromise(program).then(

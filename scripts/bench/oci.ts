@@ -35,30 +35,34 @@ const median = (xs: ReadonlyArray<number>) => {
 }
 const round = (n: number, d = 3) => Math.round(n * 10 ** d) / 10 ** d
 
-/** Runs a command, sampling VmHWM of the child from /proc; returns wall ms and peak RSS MB. */
-const measured = (cmd: string, args: ReadonlyArray<string>): Promise<{ ms: number; peakRssMb: number; stdout: string }> =>
-  new Promise((resolve, reject) => {
+/**
+ * Runs a command under GNU time: wall ms, CPU seconds (user+sys) and max RSS
+ * of the command itself, measured by the kernel's rusage.
+ */
+const measured = async (
+  cmd: string,
+  args: ReadonlyArray<string>
+): Promise<{ ms: number; cpuS: number; peakRssMb: number; stdout: string }> => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "denia-time-"))
+  const out = path.join(dir, "time")
+  try {
     const t0 = performance.now()
-    const p = spawn(cmd, [...args], { stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    let peak = 0
-    const sample = async () => {
-      const text = await fs.readFile(`/proc/${p.pid}/status`, "utf8").catch(() => "")
-      const m = /VmHWM:\s+(\d+) kB/.exec(text)
-      if (m?.[1] !== undefined) peak = Math.max(peak, Number(m[1]) / 1024)
-    }
-    const timer = setInterval(() => void sample(), 20)
-    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
-    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
-    p.on("error", reject)
-    p.on("close", (code) => {
-      clearInterval(timer)
-      const ms = performance.now() - t0
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${stderr}`))
-      else resolve({ ms, peakRssMb: peak, stdout })
+    const stdout = await new Promise<string>((resolve, reject) => {
+      const p = spawn("/usr/bin/time", ["-o", out, "-f", "%U %S %M", cmd, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+      let so = ""
+      let se = ""
+      p.stdout.on("data", (d: Buffer) => (so += d.toString()))
+      p.stderr.on("data", (d: Buffer) => (se += d.toString()))
+      p.on("error", reject)
+      p.on("close", (code) => (code === 0 ? resolve(so) : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${se}`))))
     })
-  })
+    const ms = performance.now() - t0
+    const [user, sys, maxKb] = (await fs.readFile(out, "utf8")).trim().split(/\s+/).map(Number)
+    return { ms, cpuS: (user ?? 0) + (sys ?? 0), peakRssMb: (maxKb ?? 0) / 1024, stdout }
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true })
+  }
+}
 
 const bundleWorker = async (outFile: string) => {
   await runTool(path.join(repoRoot, "node_modules/.bin/esbuild"), [
@@ -74,6 +78,8 @@ const bundleWorker = async (outFile: string) => {
 
 const WorkerOutput = Schema.Struct({
   coldMs: Schema.Number,
+  coldCpuMs: Schema.Number,
+  warmCpuMs: Schema.Number,
   reusedMs: Schema.Number,
   warmMs: Schema.Number,
   peakRssMb: Schema.Number,
@@ -105,7 +111,13 @@ const anchorPull = async (work: string, registryHost: string, repoTag: string) =
   const unpack = await measured("umoci", ["unpack", "--image", `${layout}:bench`, bundle])
   await fs.rm(layout, { recursive: true, force: true })
   await fs.rm(bundle, { recursive: true, force: true })
-  return { ms: copy.ms + unpack.ms, copyMs: copy.ms, unpackMs: unpack.ms, peakRssMb: Math.max(copy.peakRssMb, unpack.peakRssMb) }
+  return {
+    ms: copy.ms + unpack.ms,
+    copyMs: copy.ms,
+    unpackMs: unpack.ms,
+    cpuS: copy.cpuS + unpack.cpuS,
+    peakRssMb: Math.max(copy.peakRssMb, unpack.peakRssMb)
+  }
 }
 
 const main = async () => {
@@ -146,7 +158,9 @@ const main = async () => {
             1
           )} MB), warm ${round(r.warmMs / 1000)} s, reused ${round(r.reusedMs / 1000)} s; skopeo ${round(
             anchor.copyMs / 1000
-          )} s + umoci ${round(anchor.unpackMs / 1000)} s (peak RSS ${round(anchor.peakRssMb, 1)} MB)\n`
+          )} s + umoci ${round(anchor.unpackMs / 1000)} s (peak RSS ${round(anchor.peakRssMb, 1)} MB); cpu denia cold ${round(
+            r.coldCpuMs / 1000
+          )} s, warm ${round(r.warmCpuMs / 1000)} s, anchor ${round(anchor.cpuS)} s\n`
         )
       }
       const anchorS = median(anchorRuns.map((a) => a.ms)) / 1000
@@ -155,9 +169,14 @@ const main = async () => {
         const coldS = median(results.map((r) => r.coldMs)) / 1000
         const warmS = median(results.map((r) => r.warmMs)) / 1000
         const reusedS = median(results.map((r) => r.reusedMs)) / 1000
+        const coldCpu = median(results.map((r) => r.coldCpuMs)) / 1000
+        const warmCpu = median(results.map((r) => r.warmCpuMs)) / 1000
+        const anchorCpu = median(anchorRuns.map((a) => a.cpuS))
         metrics.push(
           { name: "cold_pull_unpack_100mb", unit: "s", denia: round(coldS), anchor: round(anchorS), anchorName, ratio: round(coldS / anchorS) },
           { name: "warm_pull_unpack_100mb", unit: "s", denia: round(warmS), anchor: round(anchorS), anchorName, ratio: round(warmS / anchorS) },
+          { name: "cold_pull_unpack_100mb_cpu", unit: "cpu-s", denia: round(coldCpu), anchor: round(anchorCpu), anchorName, ratio: round(coldCpu / anchorCpu) },
+          { name: "warm_pull_unpack_100mb_cpu", unit: "cpu-s", denia: round(warmCpu), anchor: round(anchorCpu), anchorName, ratio: round(warmCpu / anchorCpu) },
           {
             name: "warm_pull_bundle_reused_100mb",
             unit: "s",
@@ -175,7 +194,7 @@ const main = async () => {
         unit: "MB",
         denia: round(rss, 1),
         anchor: round(anchorRss, 1),
-        anchorName: "max(skopeo, umoci) VmHWM",
+        anchorName: "max(skopeo, umoci) max RSS",
         ratio: round(rss / anchorRss)
       })
       notes.push(
