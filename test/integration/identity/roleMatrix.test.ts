@@ -129,7 +129,11 @@ const fixtures: Record<string, () => Promise<Call>> = {
   "POST /v1/services/:id/domains": async () => ({ path: `/v1/services/${ids["S"]}/domains`, body: { hostname: `${unique("d")}.matrix.example` } }),
   "DELETE /v1/services/:id/domains/:domainId": async () => ({ path: `/v1/services/${ids["S"]}/domains/${randomUUID()}` }),
   "POST /v1/services/:id/domains/:domainId/verify": async () => ({ path: `/v1/services/${ids["S"]}/domains/${randomUUID()}/verify` }),
-  "GET /v1/services/:id/requests": async () => ({ path: `/v1/services/${ids["S"]}/requests` })
+  "GET /v1/services/:id/requests": async () => ({ path: `/v1/services/${ids["S"]}/requests` }),
+  "GET /v1/registry/status": async () => ({ path: "/v1/registry/status" }),
+  "GET /v1/registry/repositories": async () => ({ path: "/v1/registry/repositories" }),
+  "POST /v1/registry/gc": async () => ({ path: "/v1/registry/gc" }),
+  "GET /v1/registry/gc/:id": async () => ({ path: `/v1/registry/gc/${randomUUID()}` })
 }
 
 /** Which callers the rule admits. Handler-scoped list endpoints admit every authenticated caller (and filter). */
