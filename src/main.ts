@@ -24,6 +24,8 @@ cli(process.argv).pipe(
   Effect.provide(NodeContext.layer),
   NodeRuntime.runMain({
     disableErrorReporting: true,
+    // The daemon installs its own logger (log_format); avoid a second, pretty one.
+    disablePrettyLogger: true,
     teardown: (exit, onExit) => onExit(Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? 1 : 0)
   })
 )

@@ -6,6 +6,6 @@ const levels = { debug: LogLevel.Debug, info: LogLevel.Info, warning: LogLevel.W
 /** Daemon logger from `log_level` / `log_format`. Logs go to stderr-friendly text or JSON lines. */
 export const loggingLayer = (values: Pick<ConfigValues, "logLevel" | "logFormat">) =>
   Layer.merge(
-    Logger.replace(Logger.defaultLogger, values.logFormat === "json" ? Logger.jsonLogger : Logger.logfmtLogger),
+    values.logFormat === "json" ? Logger.json : Logger.logFmt,
     Logger.minimumLogLevel(levels[values.logLevel])
   )

@@ -83,7 +83,11 @@ export const followFile = (options: FollowOptions): Stream.Stream<Uint8Array> =>
           yield* Effect.sleep(pollMs)
         }
       })
-      return Stream.repeatEffectOption(Effect.flatMap(step, Option.match({ onNone: () => Effect.fail(Option.none()), onSome: Effect.succeed })))
+      // An opening comment flushes the response headers at once, so clients see the stream open.
+      return Stream.concat(
+        Stream.make(encoder.encode(": stream open\nretry: 2000\n\n")),
+        Stream.repeatEffectOption(Effect.flatMap(step, Option.match({ onNone: () => Effect.fail(Option.none()), onSome: Effect.succeed })))
+      )
     })
   )
 }
