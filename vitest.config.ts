@@ -16,7 +16,13 @@ export default defineConfig({
         extends: true,
         plugins: [solid()],
         resolve: { conditions: ["development", "browser"] },
-        test: { name: "console", include: ["test/unit/console/**/*.test.tsx"], environment: "jsdom" }
+        test: {
+          name: "console",
+          include: ["test/unit/console/**/*.test.tsx"],
+          environment: "jsdom",
+          // Run Solid through Vite (browser build) rather than Node's resolver, which picks its server build.
+          server: { deps: { inline: [/solid-js/, /@solidjs\//, /@tanstack\/solid-query/] } }
+        }
       }
     ]
   }

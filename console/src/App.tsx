@@ -39,6 +39,7 @@ const Root = (props: ParentProps) => {
   const navigate = useNavigate()
   // Synchronously, before any page below starts a query.
   configureClient({
+    baseUrl: window.location.origin,
     token: sessionStore.token,
     onUnauthorized: () => {
       if (sessionStore.token() === undefined) return

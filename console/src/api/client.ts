@@ -24,7 +24,8 @@ export interface CallOptions {
   readonly signal?: AbortSignal | undefined
 }
 
-let baseUrl = typeof window === "undefined" ? "http://127.0.0.1" : window.location.origin
+/** Set by `configureClient` (the page origin in the app); DOM-free so Node tests can drive a real daemon. */
+let baseUrl = ""
 let currentToken: () => string | undefined = () => undefined
 let onUnauthorized: () => void = () => {}
 

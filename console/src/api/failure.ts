@@ -59,6 +59,14 @@ const issuesFromDetails = (details: unknown): ReadonlyArray<FieldIssue> => {
   return out
 }
 
+/**
+ * Union members each report their own refusal: `NullOr(Autoscale)` says both
+ * "minReplicas must not exceed maxReplicas" (at `autoscale.minReplicas`) and
+ * "Expected null" (at `autoscale`). The deeper issue is the useful one.
+ */
+const mostSpecific = (issues: ReadonlyArray<FieldIssue>): ReadonlyArray<FieldIssue> =>
+  issues.filter((i) => !issues.some((o) => o !== i && o.field !== i.field && (i.field === "" || o.field.startsWith(`${i.field}.`) || o.field.startsWith(`${i.field}[`))))
+
 /** Turns whatever an API call failed with into an `ApiFailure`. */
 export const toApiFailure = (error: unknown): ApiFailure => {
   if (error instanceof ApiFailure) return error
@@ -72,7 +80,7 @@ export const toApiFailure = (error: unknown): ApiFailure => {
     }
     if (tag === "ParseError" && error instanceof ParseResult.ParseError) {
       // The typed client encodes the payload with the API schema before sending it.
-      const issues = ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => ({ field: formatPath(i.path), message: i.message }))
+      const issues = mostSpecific(ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => ({ field: formatPath(i.path), message: i.message })))
       const first = issues[0]
       const message = first === undefined ? "invalid input" : first.field === "" ? first.message : `${first.field}: ${first.message}`
       return new ApiFailure(0, "INVALID_INPUT", message, issues)

@@ -190,15 +190,25 @@ export const formToSpec = (f: ServiceFormState) => {
 
 export const formToCreate = (f: ServiceFormState) => ({ projectId: f.projectId, name: f.name.trim(), ...formToSpec(f) })
 
-/** Env keys typed twice would silently collapse into one; catch that before sending. */
-export const localIssues = (f: ServiceFormState): ReadonlyArray<{ field: string; message: string }> => {
+/**
+ * Env rows checked before sending: a key typed twice would silently collapse
+ * into one, and the schema's record-key refusal reads poorly ("is unexpected"),
+ * so the key rules of the API (non-empty, no '=', no NUL) are said plainly here.
+ */
+export const envIssues = (rows: ReadonlyArray<Pair>, field = "env"): ReadonlyArray<{ field: string; message: string }> => {
   const seen = new Set<string>()
-  for (const p of f.env) {
-    if (p.key !== "" && seen.has(p.key)) return [{ field: "env", message: `env key ${JSON.stringify(p.key)} is listed twice` }]
+  for (const p of rows) {
+    if (p.key === "" && p.value === "") continue
+    if (p.key === "") return [{ field, message: "env keys must not be empty" }]
+    if (p.key.includes("=")) return [{ field, message: `env key ${JSON.stringify(p.key)} must not contain '='` }]
+    if (p.key.includes("\0") || p.value.includes("\0")) return [{ field, message: "env keys and values must not contain NUL" }]
+    if (seen.has(p.key)) return [{ field, message: `env key ${JSON.stringify(p.key)} is listed twice` }]
     seen.add(p.key)
   }
   return []
 }
+
+export const localIssues = (f: ServiceFormState): ReadonlyArray<{ field: string; message: string }> => envIssues(f.env)
 
 /**
  * The message for an input: an issue at exactly that path, or under it

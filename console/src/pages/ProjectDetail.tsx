@@ -7,7 +7,7 @@ import { EnvEditor } from "../components/EnvEditor.js"
 import { SelectField, TextField } from "../components/Field.js"
 import { ServiceTable } from "../components/ServiceTable.js"
 import { ErrorState, FormError, Loading } from "../components/States.js"
-import { errorFor, type Pair } from "../lib/serviceForm.js"
+import { envIssues, errorFor, type Pair } from "../lib/serviceForm.js"
 
 export default function ProjectDetail() {
   const params = useParams<{ id: string }>()
@@ -50,10 +50,13 @@ const SharedEnv = (props: { readonly projectId: string; readonly env: Readonly<R
   const [rows, setRows] = createSignal<ReadonlyArray<Pair>>([])
   const [saved, setSaved] = createSignal(false)
   createEffect(() => setRows(Object.entries(props.env).map(([key, value]) => ({ key, value }))))
-  const issues = () => issuesByField(update.error ?? undefined)
+  const [localError, setLocalError] = createSignal<string>()
+  const issues = () => (localError() === undefined ? issuesByField(update.error ?? undefined) : { sharedEnv: localError() ?? "" })
   const save = (e: SubmitEvent) => {
     e.preventDefault()
     setSaved(false)
+    setLocalError(envIssues(rows(), "sharedEnv")[0]?.message)
+    if (localError() !== undefined) return
     const env = Object.fromEntries(rows().filter((r) => r.key !== "" || r.value !== "").map((r) => [r.key, r.value]))
     update.mutate({ sharedEnv: env }, { onSuccess: () => setSaved(true) })
   }
@@ -61,7 +64,7 @@ const SharedEnv = (props: { readonly projectId: string; readonly env: Readonly<R
     <form class="card" onSubmit={save} aria-labelledby="shared-env-title">
       <h2 id="shared-env-title">Shared environment</h2>
       <p class="muted">Every service in the project gets these; a service's own env wins on conflicts.</p>
-      <FormError message={update.error !== null && errorFor(issues(), "sharedEnv") === undefined ? update.error.message : undefined} />
+      <FormError message={localError() === undefined && update.error !== null && errorFor(issues(), "sharedEnv") === undefined ? update.error.message : undefined} />
       <EnvEditor label="Variables" rows={rows()} onChange={setRows} error={errorFor(issues(), "sharedEnv")} idPrefix="shared-env" />
       <div class="actions">
         <button type="submit" class="btn btn-primary" disabled={update.isPending}>
