@@ -176,8 +176,9 @@ const main = async () => {
   await waitSocket(backendSock)
 
   // Denia's proxy, bundled once so the measured process runs plain JS
-  const bundle = path.join(dir, "denia-bench.mjs")
-  execFileSync(path.join(repoRoot, "node_modules/.bin/esbuild"), [path.join(repoRoot, "scripts/bench/ingress-denia.ts"), "--bundle", "--platform=node", "--format=esm", "--target=node20", `--outfile=${bundle}`, "--log-level=warning"])
+  // (packages stay external and resolve from the repo's node_modules)
+  const bundle = path.join(repoRoot, "node_modules/.cache/denia-bench/ingress-worker.mjs")
+  execFileSync(path.join(repoRoot, "node_modules/.bin/esbuild"), [path.join(repoRoot, "scripts/bench/ingress-denia.ts"), "--bundle", "--platform=node", "--format=esm", "--target=node20", "--packages=external", `--outfile=${bundle}`, "--log-level=warning"])
 
   const proxies: ReadonlyArray<Proxy> = [
     {

@@ -23,6 +23,8 @@
  */
 import * as http from "node:http"
 import { Effect, Runtime } from "effect"
+import type { Pool } from "undici"
+import { makePool } from "./upstreamUndici.js"
 
 export interface ReplicaEndpoint {
   readonly id: string
@@ -34,6 +36,7 @@ export class ReplicaConn {
   inflight = 0
   retired = false
   private waiters: Array<() => void> = []
+  private undiciPool: Pool | undefined
   readonly agent: http.Agent
   constructor(
     readonly serviceId: string,
@@ -41,6 +44,16 @@ export class ReplicaConn {
     readonly socketPath: string
   ) {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 256, timeout: 60_000, scheduling: "lifo" })
+  }
+  /** undici pool for this replica (created on first use). */
+  get pool(): Pool {
+    if (this.undiciPool === undefined) this.undiciPool = makePool(this.socketPath)
+    return this.undiciPool
+  }
+  /** Closes both pools. */
+  close(): void {
+    this.agent.destroy()
+    if (this.undiciPool !== undefined) void this.undiciPool.destroy().catch(() => undefined)
   }
   acquire(): void {
     this.inflight++
@@ -52,14 +65,14 @@ export class ReplicaConn {
       const w = this.waiters
       this.waiters = []
       for (const f of w) f()
-      if (this.retired) this.agent.destroy()
+      if (this.retired) this.close()
     }
   }
   /** Resolves when nothing is in flight; closes the pool. */
   idle(): Promise<void> {
     this.retired = true
     if (this.inflight === 0) {
-      this.agent.destroy()
+      this.close()
       return Promise.resolve()
     }
     return new Promise((resolve) => this.waiters.push(resolve))
@@ -185,7 +198,7 @@ export class ReplicaTable {
 
   /** Closes every pool (daemon shutdown). */
   closeAll(): void {
-    for (const byId of this.known.values()) for (const c of byId.values()) c.agent.destroy()
+    for (const byId of this.known.values()) for (const c of byId.values()) c.close()
     this.known.clear()
     this.sets.clear()
   }

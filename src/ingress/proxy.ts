@@ -11,6 +11,7 @@ import * as http from "node:http"
 import type * as net from "node:net"
 import { timingSafeEqual } from "node:crypto"
 import type { AccessLogs } from "./accessLog.js"
+import { forwardUndici } from "./upstreamUndici.js"
 import type { ReplicaConn, ReplicaTable } from "./ReplicaRegistry.js"
 import { hostOf, type Route, type RouteTable } from "./routes.js"
 
@@ -37,6 +38,8 @@ export interface ProxyContext {
   /** This daemon's `Via` token; a request already carrying it is a loop. */
   readonly viaToken: string
   readonly upstreamTimeoutMs: number
+  /** Upstream client for replicas: node:http agents (default) or undici pools. */
+  readonly upstream?: "agent" | "undici"
 }
 
 // Request headers never forwarded as received (hop-by-hop or proxy-owned).
@@ -49,6 +52,7 @@ const DROP_REQUEST = new Set([
   "trailer",
   "transfer-encoding",
   "upgrade",
+  "expect",
   "x-forwarded-for",
   "x-forwarded-proto",
   "x-forwarded-host",
@@ -59,8 +63,8 @@ const DROP_REQUEST = new Set([
 ])
 const DROP_RESPONSE = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "trailer", "upgrade"])
 
-const clientIp = (socket: net.Socket): string => {
-  const a = socket.remoteAddress ?? ""
+const clientIp = (socket: net.Socket | null): string => {
+  const a = socket?.remoteAddress ?? ""
   return a.startsWith("::ffff:") ? a.slice(7) : a
 }
 
@@ -75,7 +79,7 @@ const connectionTokens = (value: string | undefined): ReadonlySet<string> | unde
 }
 
 /** Flat raw header list for the upstream request. */
-const upstreamHeaders = (req: http.IncomingMessage, host: string, proto: string, via: string, upgrade: boolean): Array<string> => {
+const upstreamHeaders = (req: http.IncomingMessage, ip: string, host: string, proto: string, via: string, upgrade: boolean): Array<string> => {
   const raw = req.rawHeaders
   const extra = connectionTokens(req.headers.connection)
   const out: Array<string> = []
@@ -91,7 +95,7 @@ const upstreamHeaders = (req: http.IncomingMessage, host: string, proto: string,
     out.push(name, raw[i + 1] ?? "")
   }
   out.push("Host", req.headers.host ?? host)
-  out.push("X-Forwarded-For", clientIp(req.socket))
+  out.push("X-Forwarded-For", ip)
   out.push("X-Forwarded-Proto", proto)
   out.push("X-Forwarded-Host", req.headers.host ?? host)
   out.push("Via", priorVia === undefined ? via : `${priorVia}, ${via}`)
@@ -139,6 +143,7 @@ export interface Proxy {
 export const createProxy = (ctx: ProxyContext): Proxy => {
   const controlAgent = new http.Agent({ keepAlive: true, maxSockets: 128 })
   const viaValue = `1.1 ${ctx.viaToken}`
+  const useUndici = ctx.upstream === "undici"
 
   /** Hygiene checks shared by requests and upgrades; returns a status to refuse with, or 0. */
   const refuse = (req: http.IncomingMessage): number => {
@@ -186,7 +191,34 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
     attempt: number
   ): void => {
     const serviceId = route.kind === "service" ? route.serviceId : undefined
-    const headers = upstreamHeaders(req, host, secure ? "https" : "http", viaValue, false)
+    const ip = clientIp(req.socket)
+    const headers = upstreamHeaders(req, ip, host, secure ? "https" : "http", viaValue, false)
+    if (useUndici && replica !== undefined) {
+      let sent = 0
+      replica.acquire()
+      res.on("close", () => {
+        if (serviceId === undefined) return
+        const now = Date.now()
+        ctx.logs.record(serviceId, {
+          at: now,
+          method: req.method ?? "",
+          path: req.url ?? "",
+          status: res.statusCode,
+          bytes: sent,
+          durationMs: now - started,
+          replica: replica.id,
+          clientIp: ip
+        })
+      })
+      forwardUndici(replica.pool, req, res, headers, {
+        onBytes: (n) => {
+          sent += n
+        },
+        onDone: () => replica.release(),
+        onFailure: () => plain(res, 502, "bad gateway\n")
+      })
+      return
+    }
     const options: http.RequestOptions =
       replica !== undefined
         ? { agent: replica.agent, socketPath: replica.socketPath, method: req.method ?? "GET", path: req.url ?? "/", headers }
@@ -241,7 +273,7 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
           bytes,
           durationMs: now - started,
           replica: replica?.id ?? null,
-          clientIp: clientIp(req.socket)
+          clientIp: ip
         })
       }
     })
@@ -303,7 +335,7 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
   }
 
   const tunnel = (req: http.IncomingMessage, socket: net.Socket, head: Buffer, host: string, secure: boolean, replica: ReplicaConn | undefined): void => {
-    const headers = upstreamHeaders(req, host, secure ? "https" : "http", viaValue, true)
+    const headers = upstreamHeaders(req, clientIp(req.socket), host, secure ? "https" : "http", viaValue, true)
     const options: http.RequestOptions =
       replica !== undefined
         ? { socketPath: replica.socketPath, method: req.method ?? "GET", path: req.url ?? "/", headers, agent: false }

@@ -1,0 +1,4 @@
+import { proxySuite } from "./proxySuite.js"
+
+// the same behaviour with undici pools upstream
+proxySuite("undici")
