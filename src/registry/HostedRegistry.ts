@@ -7,6 +7,7 @@
 import type { Readable } from "node:stream"
 import { Effect, Option } from "effect"
 import { DeniaConfig } from "../config/Config.js"
+import { parseAddress } from "../config/fields.js"
 import { RegistryRepo, type ManifestRow } from "../repos/RegistryRepo.js"
 import { makeAccess, type Repository } from "./access.js"
 import { digestHex, isDigest, looksLikeDigest, TAG } from "./digest.js"
@@ -317,8 +318,24 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
         return yield* readManifest(r, reference)
       })
 
+    /**
+     * How Denia's OCI client pulls a hosted image over loopback: the reference
+     * (`<api host:port>/<project>/<service>:<tag>` or `@<digest>`) and the
+     * admin token as Basic credentials. The OciService must list the same
+     * `host:port` as its `hostedRegistry` option (the daemon passes bind_addr).
+     */
+    const pullSpec = (projectName: string, serviceName: string, reference: string) => {
+      const addr = parseAddress(config.values.bindAddr)
+      const host = addr === undefined ? config.values.bindAddr : addr.host.includes(":") ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`
+      return {
+        reference: `${host}/${projectName}/${serviceName}${looksLikeDigest(reference) ? "@" : ":"}${reference}`,
+        credentials: { kind: "basic" as const, username: "denia", password: config.values.adminToken }
+      }
+    }
+
     return {
       paths,
+      pullSpec,
       access,
       withStoreLock,
       blobPath,

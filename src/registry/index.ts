@@ -3,7 +3,9 @@
  * - `resolveLocal(project, service, tagOrDigest)` → `{ row: { digest, mediaType, size }, bytes }`
  *   (the manifest as stored, no network, no principal);
  * - `blobPath(digest)` → the blob's file under `<data_dir>/registry/blobs/sha256/`
- *   (read-only; content-addressed, so the bytes never change).
+ *   (read-only; content-addressed, so the bytes never change);
+ * - `pullSpec(project, service, tagOrDigest)` → `{ reference, credentials }` for
+ *   `OciService.pull` over loopback (OciService's `hostedRegistry` = bind_addr).
  */
 export { HostedRegistry, type StoredManifest } from "./HostedRegistry.js"
 export { RegistryGc, type GcReport, UPLOAD_TTL_MS } from "./gc.js"
