@@ -1,16 +1,15 @@
 export * from "./errors.js"
-export { anonymous, type RegistryCredentials } from "./auth.js"
-export type { CacheStatus, GcReport, VerifyOnHit } from "./cache.js"
-export { ProcessManifest } from "./processManifest.js"
-export { formatReference, parseReference, type ImageReference } from "./reference.js"
-export { classifyAddress } from "./ssrf.js"
 export {
-  makeOciService,
-  OciLive,
   OciService,
   type OciOptions,
   type OciServiceApi,
   type PulledImage,
   type PullProgress,
   type ResolvedImage
-} from "./service.js"
+} from "./api.js"
+export { anonymous, type RegistryCredentials } from "./auth.js"
+export type { CacheStatus, GcReport, VerifyOnHit } from "./cache.js"
+export { ProcessManifest } from "./processManifest.js"
+export { formatReference, parseReference, type ImageReference } from "./reference.js"
+export { classifyAddress } from "./ssrf.js"
+export { makeOciService, OciLive } from "./service.js"

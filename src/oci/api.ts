@@ -1,0 +1,90 @@
+import { Context, type Effect, type Option } from "effect"
+import type { RegistryCredentials } from "./auth.js"
+import type { CacheStatus, GcReport, VerifyOnHit } from "./cache.js"
+import type { OciError, OciStorageError } from "./errors.js"
+import type { ImageManifest } from "./manifest.js"
+import type { ProcessManifest } from "./processManifest.js"
+
+/** Plain options; the daemon maps its config onto these. */
+export interface OciOptions {
+  readonly dataDir: string
+  readonly usernsBase: number
+  readonly usernsSize: number
+  /** `host:port` entries reachable over plain HTTP and at internal addresses. */
+  readonly insecureRegistries: ReadonlyArray<string>
+  /** `host:port` of the node's own hosted registry (treated like an insecure registry). */
+  readonly hostedRegistry?: string
+  readonly cacheVerifyOnHit: VerifyOnHit
+  readonly cacheRetentionDays: number
+  /** GC loop period; 0 disables the loop (manual GC still works). */
+  readonly cacheGcIntervalHours: number
+  readonly maxUnpackedMb: number
+  /** Entry cap per image (default 500 000). */
+  readonly maxEntries?: number
+  /** Parallel blob downloads per pull (default 3). */
+  readonly downloadConcurrency?: number
+  /** Shift ownership by usernsBase; default: when running as root. */
+  readonly shiftOwnership?: boolean
+  /** Platform to select from indexes; default linux/<host arch>. */
+  readonly platform?: { readonly os: string; readonly architecture: string; readonly variant?: string }
+  /** Transport retry tuning (tests). */
+  readonly maxAttempts?: number
+  readonly backoffMs?: number
+}
+
+export interface PullProgress {
+  readonly reference: string
+  readonly phase: "resolving" | "downloading" | "unpacking" | "finalizing" | "done"
+  readonly layersTotal: number
+  readonly layersDownloaded: number
+  /** Layers unpacked into the rootfs. */
+  readonly layersDone: number
+  /** Compressed bytes of config + layers. */
+  readonly bytesTotal: number
+  readonly bytesDone: number
+}
+
+export interface PulledImage {
+  /** Canonical reference as pulled (`docker.io/library/nginx:latest`). */
+  readonly reference: string
+  /** Digest of the platform image manifest; names the bundle. */
+  readonly digest: string
+  readonly bundleDir: string
+  readonly rootfs: string
+  readonly manifest: ProcessManifest
+  /** True when the bundle already existed and nothing was unpacked. */
+  readonly reused: boolean
+}
+
+export interface ResolvedImage {
+  readonly reference: string
+  readonly digest: string
+  /** Digest of the index the manifest was selected from, if any. */
+  readonly indexDigest: string | undefined
+  readonly platform: string
+  readonly manifest: ImageManifest
+}
+
+export interface OciServiceApi {
+  /** Resolves, downloads (via the layer cache), verifies and unpacks an image into its content-addressed bundle. */
+  readonly pull: (
+    reference: string,
+    credentials: RegistryCredentials,
+    onProgress?: (p: PullProgress) => void
+  ) => Effect.Effect<PulledImage, OciError>
+  /** Resolves a reference to its platform manifest digest without downloading layers. */
+  readonly resolve: (reference: string, credentials: RegistryCredentials) => Effect.Effect<ResolvedImage, OciError>
+  /** An already-unpacked bundle by manifest digest. */
+  readonly lookup: (digest: string) => Effect.Effect<Option.Option<PulledImage>>
+  readonly cacheStatus: Effect.Effect<CacheStatus, OciStorageError>
+  /** Runs layer-cache GC now (shares a run already in progress). */
+  readonly gc: Effect.Effect<GcReport, OciStorageError>
+  /**
+   * Installs the source of pinned digests (manifest digests of promoted
+   * deployments, or blob digests); GC keeps them and every blob of a pinned
+   * manifest whose bundle exists.
+   */
+  readonly setPinnedSource: (source: Effect.Effect<ReadonlyArray<string>>) => Effect.Effect<void>
+}
+
+export class OciService extends Context.Tag("denia/OciService")<OciService, OciServiceApi>() {}
