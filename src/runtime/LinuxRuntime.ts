@@ -1,5 +1,6 @@
 /** The production Runtime: replicas launched by the static helper. */
 import * as fs from "node:fs/promises"
+import * as fsSync from "node:fs"
 import * as path from "node:path"
 import { Deferred, Effect, Layer, Ref, type Scope } from "effect"
 import { detectCgroup, makeCgroupDriver, type CgroupDriver } from "./cgroup.js"
@@ -114,22 +115,19 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
         let handle: HelperHandle | null = null
         let logAcquired = false
         const body = Effect.gen(function* () {
-          const existing = yield* Effect.tryPromise(() => fs.lstat(dirs.dir)).pipe(Effect.orElseSucceed(() => null))
-          if (existing !== null)
+          const existing = fsSync.lstatSync(dirs.dir, { throwIfNoEntry: false })
+          if (existing !== undefined)
             return yield* Effect.fail(
               new RuntimeLaunchError({ stage: "dirs", message: `${dirs.dir} already exists (left over? run sweepOrphans)` })
             )
           yield* mkdirsBelow(dataDir, ["runtime", ref.service, ref.deployment, ref.replica])
           for (const d of [dirs.upper, dirs.work, dirs.merged, dirs.sock]) yield* mkdirsBelow(dirs.dir, [path.basename(d)])
           // the overlay root takes the upper dir's owner and mode: make it the namespace root's
-          const rootMode = yield* Effect.tryPromise(() => fs.stat(spec.rootfs)).pipe(
-            Effect.map((s) => s.mode & 0o7777),
-            Effect.orElseSucceed(() => 0o755)
-          )
-          yield* Effect.tryPromise({
-            try: async () => {
-              await fs.chown(dirs.upper, options.usernsBase, options.usernsBase)
-              await fs.chmod(dirs.upper, rootMode)
+          yield* Effect.try({
+            try: () => {
+              const rootMode = fsSync.statSync(spec.rootfs).mode & 0o7777
+              fsSync.chownSync(dirs.upper, options.usernsBase, options.usernsBase)
+              fsSync.chmodSync(dirs.upper, rootMode)
             },
             catch: ioError("chown", dirs.upper)
           })

@@ -1,5 +1,6 @@
 /** Replica directory layout and the path checks done before any write. */
 import * as fs from "node:fs/promises"
+import * as fsSync from "node:fs"
 import * as path from "node:path"
 import { Effect } from "effect"
 import { RuntimeIoError, RuntimeLaunchError, UnsafePathError, errorMessage } from "./errors.js"
@@ -35,8 +36,9 @@ export const replicaDirs = (dataDir: string, ref: ReplicaRef): ReplicaDirs => {
   }
 }
 
-const lstatOrNull = (p: string) =>
-  Effect.tryPromise(() => fs.lstat(p)).pipe(Effect.orElseSucceed(() => null))
+/** Metadata calls on the launch path are synchronous: each is microseconds,
+ * and a round trip through the libuv pool per call costs more than the call. */
+const lstatOrNull = (p: string) => Effect.sync(() => fsSync.lstatSync(p, { throwIfNoEntry: false }) ?? null)
 
 /** Create `base/a/b/c` one component at a time; every existing component
  * must be a real directory (a symlink anywhere below base is refused). */
@@ -51,8 +53,8 @@ export const mkdirsBelow = (
       cur = path.join(cur, comp)
       const st = yield* lstatOrNull(cur)
       if (st === null) {
-        yield* Effect.tryPromise({
-          try: () => fs.mkdir(cur, { mode }),
+        yield* Effect.try({
+          try: () => fsSync.mkdirSync(cur, { mode }),
           catch: (e) => new RuntimeIoError({ op: "mkdir", path: cur, message: errorMessage(e) })
         }).pipe(Effect.catchIf((e) => e.message.includes("EEXIST"), () => Effect.void))
         const again = yield* lstatOrNull(cur)
@@ -86,7 +88,7 @@ export const checkRootfs = (rootfs: string, workdir: string): Effect.Effect<void
       return yield* refuse(`rootfs ${rootfs} must be a normalized absolute path without ',', ':' or '\\'`)
     const st = yield* lstatOrNull(rootfs)
     if (st === null || !st.isDirectory()) return yield* refuse(`rootfs ${rootfs} is not a directory`)
-    const real = yield* Effect.tryPromise(() => fs.realpath(rootfs)).pipe(Effect.orElseSucceed(() => ""))
+    const real = yield* Effect.try(() => fsSync.realpathSync(rootfs)).pipe(Effect.orElseSucceed(() => ""))
     if (real !== path.resolve(rootfs)) return yield* refuse(`rootfs ${rootfs} has a symlink in its path`)
     if (workdir.split("/").includes("..")) return yield* refuse(`workdir ${workdir} must not contain '..'`)
     for (const rel of touchedInRootfs(workdir)) {

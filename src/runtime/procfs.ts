@@ -1,6 +1,7 @@
 /** procfs helpers: process trees, start times and resource figures for hosts
  * (or modes) where cgroup files cannot answer. */
 import * as fs from "node:fs/promises"
+import * as fsSync from "node:fs"
 import { Effect } from "effect"
 
 /** USER_HZ is 100 on every architecture Linux exports to userspace today. */
@@ -33,7 +34,7 @@ export const parseStat = (text: string): ProcStat | null => {
 }
 
 export const readStat = (pid: number): Effect.Effect<ProcStat | null> =>
-  Effect.tryPromise(() => fs.readFile(`/proc/${pid}/stat`, "utf8")).pipe(
+  Effect.try(() => fsSync.readFileSync(`/proc/${pid}/stat`, "utf8")).pipe(
     Effect.map(parseStat),
     Effect.orElseSucceed(() => null)
   )

@@ -2,6 +2,7 @@
  * them: every replica dir carries a state file naming the launcher pid (and
  * its start time, against pid reuse) and cgroup. */
 import * as fs from "node:fs/promises"
+import * as fsSync from "node:fs"
 import * as path from "node:path"
 import { Effect, Schema } from "effect"
 import type { CgroupDriver } from "./cgroup.js"
@@ -22,7 +23,7 @@ export type ReplicaState = typeof ReplicaState.Type
 const decodeState = Schema.decodeUnknown(Schema.parseJson(ReplicaState))
 
 export const writeState = (file: string, state: ReplicaState): Effect.Effect<void> =>
-  Effect.tryPromise(() => fs.writeFile(file, JSON.stringify(state), { mode: 0o600 })).pipe(Effect.ignore)
+  Effect.try(() => fsSync.writeFileSync(file, JSON.stringify(state), { mode: 0o600 })).pipe(Effect.ignore)
 
 export const readState = (file: string): Effect.Effect<ReplicaState | null> =>
   Effect.tryPromise(() => fs.readFile(file, "utf8")).pipe(
