@@ -129,6 +129,8 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
       Effect.gen(function* () {
         const known = hashes.get(id)
         if (known !== undefined && known.size === size) return known
+        // After a restart (or a crash mid-chunk) the file may hold bytes the session never acknowledged: drop them first.
+        yield* store.truncateFile(store.uploadFile(paths, id), size)
         const state = yield* store.hashFile(store.uploadFile(paths, id))
         hashes.set(id, state)
         return state

@@ -41,6 +41,9 @@ describe("registry state across restarts", () => {
       await first.close()
     }
 
+    // bytes a crashed chunk left behind without being acknowledged
+    fs.appendFileSync(path.join(config.paths.registry, "uploads", location.split("/").at(-1) ?? ""), "garbage after a crash")
+
     const second = await boot(config)
     try {
       const status = await v2(location)
