@@ -63,7 +63,7 @@ export const daemonLayer = (config: LoadedConfig) => {
     ageKeyFile: config.paths.ageKeyFile,
     ageRecipient: config.values.ageRecipient === "" ? undefined : config.values.ageRecipient
   }).pipe(Layer.provide(NodeFileSystem.layer))
-  const secrets = Layer.merge(Registries.Default, ServiceSecrets.Default).pipe(Layer.provide(Layer.merge(repos, secretStore)))
+  const secrets = Layer.merge(Registries.Default, ServiceSecrets.Default).pipe(Layer.provideMerge(secretStore), Layer.provide(repos))
   // Hosted registry (/v2) and its GC loop, scoped to the daemon.
   const registry = RegistryGc.Default.pipe(Layer.provideMerge(HostedRegistry.Default), Layer.provide(Layer.mergeAll(repos, auth, configLayer)))
   // Workloads: runtime, image acquisition, and the deployment coordinator that owns replicas.

@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import { CurrentPrincipal } from "../security.js"
 import { Authz } from "../../auth/Authz.js"
 import { ProjectsRepo } from "../../repos/ProjectsRepo.js"
+import { SecretStore } from "../../secrets/SecretStore.js"
 import { DeniaApi } from "../DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
 import { redactProject } from "../redaction.js"
@@ -11,6 +12,7 @@ export const ProjectsHandlers = HttpApiBuilder.group(DeniaApi, "projects", (hand
   Effect.gen(function* () {
     const projects = yield* ProjectsRepo
     const authz = yield* Authz
+    const secretStore = yield* SecretStore
     return handlers
       .handle("list", () =>
         Effect.gen(function* () {
@@ -26,6 +28,9 @@ export const ProjectsHandlers = HttpApiBuilder.group(DeniaApi, "projects", (hand
         mapDomainErrors(Effect.flatMap(Effect.zip(projects.get(path.id), CurrentPrincipal), ([p, principal]) => redactProject(authz, principal)(p)))
       )
       .handle("update", ({ path, payload }) => mapDomainErrors(projects.update(path.id, payload)))
-      .handle("delete", ({ path }) => mapDomainErrors(projects.remove(path.id)))
+      .handle("delete", ({ path }) =>
+        // The rows go first (409 while services exist); then the project's encrypted files.
+        mapDomainErrors(projects.remove(path.id).pipe(Effect.zipRight(Effect.orDie(secretStore.deleteProject(path.id)))))
+      )
   })
 )

@@ -119,10 +119,13 @@ describe("project deletion", () => {
     const p = (await call("/v1/projects", { method: "POST", json: { name: "short-lived" } })).json<{ id: string }>()
     const reg = await call(`/v1/projects/${p.id}/registries`, { method: "POST", json: { name: "r", endpoint: "ghcr.io", auth: { kind: "token", token: "t-short" } } })
     expect(reg.status).toBe(201)
+    expect(fs.readdirSync(path.join(d.dataDir, "secrets", p.id)).some((f) => f.endsWith(".sops.yaml"))).toBe(true)
     expect((await call(`/v1/projects/${p.id}`, { method: "DELETE" })).status).toBe(204)
     expect((await call(`/v1/projects/${p.id}/registries`)).status).toBe(404)
     const result = await runWithSecrets(d, Effect.either(resolveRegistryCredentials(p.id, reg.json<{ id: string }>().id)))
     expect(Either.isLeft(result) && result.left._tag).toBe("NotFound")
+    // and its encrypted files are removed from disk
+    expect(fs.existsSync(path.join(d.dataDir, "secrets", p.id))).toBe(false)
   })
 })
 
