@@ -1,7 +1,7 @@
 /**
  * bench:ingress worker — Denia's proxy data path alone in its own process
  * (route table + replica table + HTTP listener), so its CPU time can be read
- * from /proc. Args: <port> <backend socket>. Prints "ready" when listening.
+ * from /proc. Args: <port> <backend socket> [undici|agent]. Prints "ready" when listening.
  */
 import { AccessLogs } from "../../src/ingress/accessLog.js"
 import { listenHttp } from "../../src/ingress/listen.js"
@@ -33,7 +33,7 @@ const proxy = createProxy({
   httpsPort: 443,
   viaToken: "denia-bench",
   upstreamTimeoutMs: 60_000,
-  upstream: process.argv[4] === "undici" ? "undici" : "agent"
+  upstream: process.argv[4] === "agent" ? "agent" : "undici"
 })
 await listenHttp(proxy, defaultLimits, "127.0.0.1", port)
 process.stdout.write("ready\n")

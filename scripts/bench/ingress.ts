@@ -4,8 +4,8 @@
  * small body), driven by wrk (1 thread, 50 connections) in the same run.
  * Every proxy runs single-threaded and pinned to the same core; wrk and the
  * backend share the other core. Reports rps, p99 latency and CPU time per
- * request (from /proc) and writes bench/results/ingress.json. "denia-undici"
- * is the same proxy with undici pools upstream instead of node:http agents.
+ * request (from /proc) and writes bench/results/ingress.json. "denia-agent"
+ * is the same proxy with node:http agents upstream instead of undici pools.
  *
  *   scripts/bench/install-ingress.sh     # wrk nginx-light haproxy caddy
  *   npm run bench:ingress
@@ -183,7 +183,7 @@ const main = async () => {
   const proxies: ReadonlyArray<Proxy> = [
     {
       name: "denia",
-      version: `node ${process.versions.node}`,
+      version: `node ${process.versions.node}, undici pools`,
       start: async (port) => {
         const child = spawn("taskset", ["-c", proxyCpu, process.execPath, bundle, String(port), backendSock], { stdio: ["ignore", "pipe", "inherit"] })
         await waitPort(port, child, "denia")
@@ -191,11 +191,11 @@ const main = async () => {
       }
     },
     {
-      name: "denia-undici",
-      version: `node ${process.versions.node}, undici pools`,
+      name: "denia-agent",
+      version: `node ${process.versions.node}, node:http agents`,
       start: async (port) => {
-        const child = spawn("taskset", ["-c", proxyCpu, process.execPath, bundle, String(port), backendSock, "undici"], { stdio: ["ignore", "pipe", "inherit"] })
-        await waitPort(port, child, "denia-undici")
+        const child = spawn("taskset", ["-c", proxyCpu, process.execPath, bundle, String(port), backendSock, "agent"], { stdio: ["ignore", "pipe", "inherit"] })
+        await waitPort(port, child, "denia-agent")
         return { child, pid: child.pid ?? 0 }
       }
     },
@@ -335,8 +335,8 @@ http://${HOST}:${port} {
     machine: `${cores} cores, node ${process.versions.node}`,
     setup: `wrk -t1 -c${connections} -d${seconds}s, ${rounds} round(s), median; each proxy single-threaded on cpu ${proxyCpu}, wrk + backend nginx on cpu ${loadCpu}; backend: nginx on a Unix socket`,
     errors: Object.fromEntries(proxies.map((p) => [p.name, summary(p.name).errors])),
-    /** The same data path with undici pools instead of node:http agents (see ADR 0501). */
-    variants: { "denia-undici": summary("denia-undici") },
+    /** The same data path with node:http agents instead of undici pools (see ADR 0501). */
+    variants: { "denia-agent": summary("denia-agent") },
     metrics
   }
   fs.mkdirSync(path.join(repoRoot, "bench/results"), { recursive: true })

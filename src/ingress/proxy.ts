@@ -11,7 +11,7 @@ import * as http from "node:http"
 import type * as net from "node:net"
 import { timingSafeEqual } from "node:crypto"
 import type { AccessLogs } from "./accessLog.js"
-import { forwardUndici } from "./upstreamUndici.js"
+import { forwardUndici, isTimeout } from "./upstreamUndici.js"
 import type { ReplicaConn, ReplicaTable } from "./ReplicaRegistry.js"
 import { hostOf, type Route, type RouteTable } from "./routes.js"
 
@@ -38,7 +38,7 @@ export interface ProxyContext {
   /** This daemon's `Via` token; a request already carrying it is a loop. */
   readonly viaToken: string
   readonly upstreamTimeoutMs: number
-  /** Upstream client for replicas: node:http agents (default) or undici pools. */
+  /** Upstream client for replicas: undici pools (default) or node:http agents. */
   readonly upstream?: "agent" | "undici"
 }
 
@@ -143,7 +143,7 @@ export interface Proxy {
 export const createProxy = (ctx: ProxyContext): Proxy => {
   const controlAgent = new http.Agent({ keepAlive: true, maxSockets: 128 })
   const viaValue = `1.1 ${ctx.viaToken}`
-  const useUndici = ctx.upstream === "undici"
+  const useUndici = ctx.upstream !== "agent"
 
   /** Hygiene checks shared by requests and upgrades; returns a status to refuse with, or 0. */
   const refuse = (req: http.IncomingMessage): number => {
@@ -195,8 +195,10 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
     const headers = upstreamHeaders(req, ip, host, secure ? "https" : "http", viaValue, false)
     if (useUndici && replica !== undefined) {
       let sent = 0
+      let abort: (() => void) | undefined
       replica.acquire()
       res.on("close", () => {
+        if (!res.writableFinished && abort !== undefined) abort()
         if (serviceId === undefined) return
         const now = Date.now()
         ctx.logs.record(serviceId, {
@@ -211,11 +213,14 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
         })
       })
       forwardUndici(replica.pool, req, res, headers, {
+        setAbort: (f) => {
+          abort = f
+        },
         onBytes: (n) => {
           sent += n
         },
         onDone: () => replica.release(),
-        onFailure: () => plain(res, 502, "bad gateway\n")
+        onFailure: (err) => (isTimeout(err) ? plain(res, 504, "upstream timeout\n") : plain(res, 502, "bad gateway\n"))
       })
       return
     }

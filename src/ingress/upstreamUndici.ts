@@ -1,7 +1,7 @@
 /**
- * Alternative upstream: an undici `Pool` per replica (selected with
- * `upstream: "undici"`), kept side by side with the node:http agent path so
- * the benchmark can compare both on the same build.
+ * Upstream through an undici `Pool` per replica (the default; `upstream:
+ * "agent"` selects node:http agents instead). Both paths are kept and tested
+ * so the benchmark can compare them on the same build (ADR 0501).
  */
 import type * as http from "node:http"
 import { Pool, type Dispatcher } from "undici"
@@ -9,9 +9,26 @@ import { Pool, type Dispatcher } from "undici"
 const DROP_RESPONSE = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "trailer", "upgrade"])
 
 export const makePool = (socketPath: string): Pool =>
-  new Pool("http://replica", { socketPath, connections: 256, pipelining: 1, keepAliveTimeout: 4_000 })
+  new Pool("http://replica", {
+    socketPath,
+    connections: 256,
+    pipelining: 1,
+    keepAliveTimeout: 4_000,
+    headersTimeout: UPSTREAM_TIMEOUT_MS,
+    bodyTimeout: UPSTREAM_TIMEOUT_MS
+  })
+
+/** How long a replica may take to start answering, and between body chunks. */
+export const UPSTREAM_TIMEOUT_MS = 300_000
+
+export const isTimeout = (err: Error): boolean => {
+  const code = (err as { code?: unknown }).code
+  return code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
+}
 
 export interface UndiciOutcome {
+  /** Register to abort the upstream exchange when the client goes away. */
+  readonly setAbort: (abort: () => void) => void
   readonly onBytes: (n: number) => void
   readonly onDone: () => void
   readonly onFailure: (err: Error) => void
@@ -28,14 +45,12 @@ export const forwardUndici = (pool: Pool, req: http.IncomingMessage, res: http.S
     outcome.onDone()
   }
   res.on("drain", () => controller?.resume())
-  res.on("close", () => {
-    if (!res.writableFinished) controller?.abort(new Error("client went away"))
-  })
   pool.dispatch(
     { path: req.url ?? "/", method: method as Dispatcher.HttpMethod, headers, body: hasBody ? req : null },
     {
       onRequestStart(c) {
         controller = c
+        outcome.setAbort(() => c.abort(new Error("client went away")))
       },
       onResponseStart(_c, statusCode, h, statusMessage) {
         const out: Record<string, string | Array<string>> = {}
