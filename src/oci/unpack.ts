@@ -170,7 +170,10 @@ export class RootfsUnpacker {
       stream.destroy()
       extract.destroy()
       await piping
-      throw e
+      // file-system failures (they carry a syscall) stay as they are; anything
+      // else from the tar parser or decompressor means the layer is corrupt
+      if (e instanceof OciFailure || (e instanceof Error && "syscall" in e)) throw e
+      throw this.hostile(layer, "", `layer is not a valid tar stream: ${e instanceof Error ? e.message : String(e)}`)
     }
     await piping
     if (pipeError !== undefined) {
