@@ -49,12 +49,13 @@ const DEFAULT_READY_TIMEOUT_MS = 10_000
 const ioError = (op: string, p: string) => (e: unknown) => new RuntimeIoError({ op, path: p, message: errorMessage(e) })
 
 const checkHelper = (helperPath: string) =>
-  Effect.tryPromise(() => fs.stat(helperPath)).pipe(
-    Effect.mapError(() => new HelperMissing({ path: helperPath, message: "runtime helper not built (run `npm run build:native`)" })),
+  Effect.sync(() => fsSync.statSync(helperPath, { throwIfNoEntry: false })).pipe(
     Effect.flatMap((st) =>
-      st.isFile() && (st.mode & 0o111) !== 0
-        ? Effect.void
-        : Effect.fail(new HelperMissing({ path: helperPath, message: "runtime helper is not an executable file" }))
+      st === undefined
+        ? Effect.fail(new HelperMissing({ path: helperPath, message: "runtime helper not built (run `npm run build:native`)" }))
+        : st.isFile() && (st.mode & 0o111) !== 0
+          ? Effect.void
+          : Effect.fail(new HelperMissing({ path: helperPath, message: "runtime helper is not an executable file" }))
     )
   )
 

@@ -6,3 +6,4 @@ export { FakeRuntime, makeFakeRuntime, type FakeRuntimeOptions } from "./FakeRun
 export { resolveHelperPath, type HelperPathOptions } from "./helperPath.js"
 export { detectCgroup, makeCgroupDriver, type CgroupDriver, type CgroupSupport } from "./cgroup.js"
 export { isRuntimeName } from "./names.js"
+export { runtimeChecks, type RuntimeCheck } from "./doctor.js"

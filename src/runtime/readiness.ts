@@ -34,13 +34,13 @@ export const probeOnce = (socketPath: string, reqPath: string, attemptMs: number
 export const waitForHttp = (socketPath: string, reqPath: string, timeoutMs: number): Effect.Effect<boolean> =>
   Effect.gen(function* () {
     const deadline = Date.now() + timeoutMs
-    let delay = 2
+    let delay = 1
     for (;;) {
       const left = deadline - Date.now()
       if (left <= 0) return false
       const ok = yield* Effect.promise(() => probeOnce(socketPath, reqPath, Math.min(left, 1000)))
       if (ok) return true
       yield* Effect.sleep(Math.min(delay, Math.max(0, deadline - Date.now())))
-      delay = Math.min(delay * 2, 50)
+      delay = Math.min(delay * 1.5, 25)
     }
   })
