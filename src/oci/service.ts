@@ -417,3 +417,6 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
 export const OciLive = (options: OciOptions): Layer.Layer<OciService, OciStorageError> =>
   Layer.scoped(OciService, makeOciService(options))
 
+
+// re-exported for callers that import the tag next to its layer
+export { OciService, type OciOptions, type OciServiceApi, type PulledImage, type PullProgress, type ResolvedImage } from "./api.js"
