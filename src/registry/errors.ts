@@ -16,6 +16,8 @@ export const OCI_ERROR_STATUS = {
   DENIED: 403,
   UNSUPPORTED: 415,
   TOOMANYREQUESTS: 429,
+  /** Docker distribution's code for a bad `n` in tag/catalog listings. */
+  PAGINATION_NUMBER_INVALID: 400,
   RANGE_INVALID: 416,
   UNKNOWN: 500
 } as const

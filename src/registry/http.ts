@@ -67,7 +67,7 @@ const pageSize = (url: URL): number | undefined | OciError => {
   const n = url.searchParams.get("n")
   if (n === null || n === "") return undefined
   const v = Number(n)
-  return Number.isSafeInteger(v) && v >= 0 ? v : ociError("UNSUPPORTED", "n must be a non-negative integer", { n }, 400)
+  return Number.isSafeInteger(v) && v >= 0 ? v : ociError("PAGINATION_NUMBER_INVALID", "n must be a non-negative integer", { n })
 }
 
 const makeHandler = Effect.gen(function* () {

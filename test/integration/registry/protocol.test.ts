@@ -296,6 +296,11 @@ describe("tags and catalog", () => {
     const p3 = await f.v2("/v2/shop/tags/tags/list?n=2&last=d")
     expect(((await p3.json()) as { tags: Array<string> }).tags).toEqual(["e"])
     expect(p3.headers.get("link")).toBeNull()
+    const bad = await f.v2("/v2/shop/tags/tags/list?n=-1")
+    expect(bad.status).toBe(400)
+    expect(await errorCode(bad)).toBe("PAGINATION_NUMBER_INVALID")
+    const none = (await (await f.v2("/v2/shop/tags/tags/list?n=0")).json()) as { tags: Array<string> }
+    expect(none.tags).toEqual([])
     const empty = (await (await f.v2("/v2/shop/other/tags/list")).json()) as { tags: Array<string> }
     expect(empty.tags).toEqual([])
   })
