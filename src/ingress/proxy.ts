@@ -117,6 +117,7 @@ const responseHeaders = (raw: ReadonlyArray<string>): Array<string> => {
 }
 
 const plain = (res: http.ServerResponse, status: number, body: string, extra?: Record<string, string>): void => {
+  if (res.destroyed || res.writableEnded) return
   if (res.headersSent) {
     res.destroy()
     return
@@ -212,16 +213,22 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
           clientIp: ip
         })
       })
-      forwardUndici(replica.pool, req, res, headers, {
-        setAbort: (f) => {
-          abort = f
-        },
-        onBytes: (n) => {
-          sent += n
-        },
-        onDone: () => replica.release(),
-        onFailure: (err) => (isTimeout(err) ? plain(res, 504, "upstream timeout\n") : plain(res, 502, "bad gateway\n"))
-      })
+      try {
+        forwardUndici(replica.pool, req, res, headers, {
+          setAbort: (f) => {
+            abort = f
+          },
+          onBytes: (n) => {
+            sent += n
+          },
+          onDone: () => replica.release(),
+          onFailure: (err) => (isTimeout(err) ? plain(res, 504, "upstream timeout\n") : plain(res, 502, "bad gateway\n"))
+        })
+      } catch {
+        // the upstream client refused the request outright (e.g. bytes it will not send)
+        replica.release()
+        plain(res, 400, "bad request\n")
+      }
       return
     }
     const options: http.RequestOptions =
@@ -236,7 +243,14 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
       finished = true
       if (replica !== undefined) replica.release()
     }
-    const upstream = http.request(options)
+    let upstream: http.ClientRequest
+    try {
+      upstream = http.request(options)
+    } catch {
+      done()
+      plain(res, 400, "bad request\n")
+      return
+    }
     upstream.setTimeout(ctx.upstreamTimeoutMs, () => upstream.destroy(new Error("upstream timeout")))
     upstream.on("response", (up) => {
       res.writeHead(up.statusCode ?? 502, up.statusMessage, responseHeaders(up.rawHeaders))
@@ -352,7 +366,14 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
       released = true
       if (replica !== undefined) replica.release()
     }
-    const upstream = http.request(options)
+    let upstream: http.ClientRequest
+    try {
+      upstream = http.request(options)
+    } catch {
+      release()
+      rejectUpgrade(socket, 400, "Bad Request")
+      return
+    }
     socket.on("error", () => upstream.destroy())
     socket.on("close", () => {
       upstream.destroy()

@@ -87,6 +87,6 @@ export const rawExchange = (port: number, payload: string, opts: { keepOpen?: bo
     })
     socket.on("error", (e) => (out === "" ? reject(e) : resolve(out)))
     socket.on("close", () => resolve(out))
-    socket.write(payload)
+    socket.write(payload, "latin1")
     if (opts.keepOpen !== true) socket.end()
   })

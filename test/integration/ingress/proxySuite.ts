@@ -173,6 +173,12 @@ export const proxySuite = (upstream: "agent" | "undici"): void => {
       expect(out).toMatch(/^HTTP\/1\.1 431/)
     })
 
+    it("unusual but parseable bytes never take the proxy down", async () => {
+      const out = await rawExchange(port, "GET /caf\xe9?x=\xff HTTP/1.1\r\nHost: web.default.localhost\r\nX-Obs: caf\xe9\r\nConnection: close\r\n\r\n")
+      expect(out).toMatch(/^HTTP\/1\.1 \d{3}/)
+      expect((await request(port, "web.default.localhost")).status).toBe(200)
+    })
+
     it("slow headers time out (408 and the connection closes)", async () => {
       const out = await rawExchange(port, "GET / HTTP/1.1\r\nHost: web.default.localhost\r\nX-Slow: ", { keepOpen: true })
       expect(out).toMatch(/^HTTP\/1\.1 408/)
