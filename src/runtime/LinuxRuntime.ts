@@ -292,7 +292,10 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
             })
           )
         ),
-      sweepOrphans: Ref.get(entries).pipe(Effect.flatMap((m) => sweepReplicaDirs(dataDir, driver, new Set(m.keys())))),
+      // replicas this instance runs or is launching are never touched
+      sweepOrphans: Effect.all([Ref.get(entries), Ref.get(starting)]).pipe(
+        Effect.flatMap(([m, s]) => sweepReplicaDirs(dataDir, driver, new Set([...m.keys(), ...s])))
+      ),
       status: Effect.succeed({
         limitsEnforced: support.mode === "enforced",
         cgroupMode: support.mode,

@@ -75,7 +75,11 @@ describe.skipIf(!isRoot)("sweepOrphans (privileged)", () => {
 
       const report = yield* Effect.gen(function* () {
         const rt = yield* Runtime
-        return yield* rt.sweepOrphans
+        // a replica of the sweeping instance itself is left alone
+        const mine = yield* rt.start({ ...spec, service: "mine" })
+        const rep = yield* rt.sweepOrphans
+        expect((yield* httpGet(mine.socketPath ?? "", "/")).status).toBe(200)
+        return rep
       }).pipe(Effect.scoped, Effect.provide(env.layer))
       expect(report.replicasRemoved).toBe(1)
       expect(report.processesKilled).toBeGreaterThanOrEqual(1)
