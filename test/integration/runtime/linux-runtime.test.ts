@@ -83,7 +83,8 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
         "mount -t tmpfs none /tmp 2>/dev/null && echo mount=allowed || echo mount=denied",
         "unshare -U true 2>/dev/null && echo unshare=allowed || echo unshare=denied",
         "echo x > /dev/null && echo devnull=ok",
-        "echo id=$(id -u):$(id -g)"
+        "echo id=$(id -u):$(id -g)",
+        "echo fds=$(ls /proc/self/fd | tr '\\n' ',')"
       ].join("; ")
       const { status, out } = yield* runScript("probe", script)
       expect(status).toEqual({ code: 0, signal: null })
@@ -110,6 +111,8 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
       expect(kv["unshare"]).toBe("denied")
       expect(kv["devnull"]).toBe("ok")
       expect(kv["id"]).toBe("0:0")
+      // only stdio is inherited (3 is the directory ls is reading)
+      expect(kv["fds"]).toBe("0,1,2,3,")
     })
   )
 
