@@ -170,19 +170,37 @@ describe("verification refusals", () => {
 })
 
 describe("public ports", () => {
-  it("an unbindable HTTP port is logged and the API keeps running", async () => {
-    const blocker = net.createServer()
+  it("an unbindable HTTP port is logged and the API keeps running; one verification per domain at a time", async () => {
+    // something else holds the HTTP port and never answers
+    const held = new Set<net.Socket>()
+    const blocker = net.createServer((socket) => {
+      held.add(socket)
+      socket.on("error", () => undefined)
+    })
     await new Promise<void>((resolve) => blocker.listen({ host: "::", port: 0 }, resolve))
     const address = blocker.address()
     const port = typeof address === "object" && address !== null ? address.port : 0
-    const daemon = await startIngressDaemon({ http_port: port })
+    const daemon = await startIngressDaemon({ http_port: port, dns_servers: [dns.address], domain_verification_allow_private: true })
     try {
-      const r = await daemon.request("/healthz")
-      expect(r.status).toBe(200)
+      expect((await daemon.request("/healthz")).status).toBe(200)
       expect((await daemon.request("/v1/ingress/routes")).status).toBe(200)
+
+      const projects = await body<{ items: Array<{ id: string; name: string }> }>(await daemon.request("/v1/projects"))
+      const projectId = projects.items.find((p) => p.name === "default")?.id ?? ""
+      const s = await daemon.request("/v1/services", { method: "POST", json: { projectId, name: "web", port: 8080, source: { type: "image", image: "busybox" } } })
+      const sid = (await body<{ id: string }>(s)).id
+      const domain = await body<DomainBody>(await daemon.request(`/v1/services/${sid}/domains`, { method: "POST", json: { hostname: "hang.example.test" } }))
+      const first = daemon.request(`/v1/services/${sid}/domains/${domain.id}/verify`, { method: "POST" })
+      await waitFor(() => held.size > 0)
+      const second = await daemon.request(`/v1/services/${sid}/domains/${domain.id}/verify`, { method: "POST" })
+      expect(second.status).toBe(409)
+      const r = await first
+      expect(r.status).toBe(422)
+      expect(await r.text()).toContain("no answer")
     } finally {
       await daemon.stop()
+      for (const socket of held) socket.destroy()
       await new Promise<void>((resolve) => blocker.close(() => resolve()))
     }
-  })
+  }, 30_000)
 })
