@@ -9,6 +9,7 @@ import { DeploymentsGroup } from "./groups/deployments.js"
 import { ApiTokensGroup, AuditGroup, AuthGroup, AuthPublicGroup, MembersGroup, UsersGroup } from "./groups/identity.js"
 import { IngressGroup } from "./groups/ingress.js"
 import { MetaGroup } from "./groups/meta.js"
+import { OciGroup } from "./groups/oci.js"
 import { ProjectsGroup } from "./groups/projects.js"
 import { RegistryGroup } from "./groups/registry.js"
 import { RegistriesGroup } from "./groups/registries.js"
@@ -28,6 +29,7 @@ export class DeniaApi extends HttpApi.make("denia")
   .add(RegistriesGroup)
   .add(SecretsGroup)
   .add(DeploymentsGroup)
+  .add(OciGroup)
   .add(RegistryGroup)
   .add(IngressGroup)
   .annotate(OpenApi.Title, "Denia API")

@@ -7,6 +7,7 @@ import { DeploymentsHandlers } from "../api/handlers/deployments.js"
 import { ApiTokensHandlers, AuditHandlers, AuthHandlers, AuthPublicHandlers, MembersHandlers, UsersHandlers } from "../api/handlers/identity.js"
 import { IngressHandlers } from "../api/handlers/ingress.js"
 import { MetaHandlers } from "../api/handlers/meta.js"
+import { OciHandlers } from "../api/handlers/oci.js"
 import { ProjectsHandlers } from "../api/handlers/projects.js"
 import { RegistryHandlers } from "../api/handlers/registry.js"
 import { RegistriesHandlers } from "../api/handlers/registries.js"
@@ -34,6 +35,7 @@ export const ApiImplementation = HttpApiBuilder.api(DeniaApi).pipe(
     RegistriesHandlers,
     SecretsHandlers,
     DeploymentsHandlers,
+    OciHandlers,
     RegistryHandlers,
     IngressHandlers
   ]),

@@ -34,6 +34,7 @@ import { DeploymentLog } from "../deploy/DeploymentLog.js"
 import { ReplicaPublisher } from "../deploy/ReplicaPublisher.js"
 import { ReplicaRegistry } from "../ingress/ReplicaRegistry.js"
 import { OciLive } from "../oci/index.js"
+import { PullJobs } from "../oci/PullJobs.js"
 import { LinuxRuntime, resolveHelperPath } from "../runtime/index.js"
 import { ApiServerLive } from "./apiServer.js"
 import { loggingLayer } from "./logging.js"
@@ -96,7 +97,8 @@ export const daemonLayer = (config: LoadedConfig) => {
     hosted: { address: v.bindAddr, token: v.adminToken },
     nodeLimits: { cpuMillis: v.defaultCpuMillis, memoryMb: v.defaultMemoryMb, pids: v.defaultPids }
   }).pipe(
-    Layer.provideMerge(Layer.mergeAll(runtime, oci, publisher, DeploymentLog.layer(config.paths.logs))),
+    Layer.provideMerge(Layer.mergeAll(runtime, publisher, DeploymentLog.layer(config.paths.logs))),
+    Layer.provideMerge(Layer.merge(PullJobs.layer, oci).pipe(Layer.provideMerge(oci))),
     Layer.provide(Layer.mergeAll(repos, secrets))
   )
   // Ingress: public HTTP/HTTPS listeners (scoped; an unbindable port is logged, the API stays up),

@@ -48,6 +48,21 @@ const make = (options: CoordinatorOptions) =>
     const locks = new Map<string, Effect.Semaphore>()
     const latestRequested = new Map<string, string>()
     const stopping = yield* Ref.make(false)
+    const oci = yield* OciService
+
+    /** Layer-cache GC keeps the images of promoted and rollback-target deployments. */
+    const pinnedDigests = Effect.gen(function* () {
+      const out: Array<string> = []
+      for (const s of yield* services.list({})) {
+        for (const id of [s.promotedDeploymentId, s.previousDeploymentId]) {
+          if (id === null) continue
+          const d = yield* deployments.find(id)
+          if (Option.isSome(d) && d.value.imageDigest !== undefined) out.push(d.value.imageDigest)
+        }
+      }
+      return out
+    })
+    yield* oci.setPinnedSource(pinnedDigests)
 
     const lockOf = (serviceId: string) => {
       let lock = locks.get(serviceId)

@@ -8,6 +8,7 @@ import type { Project } from "../domain/project.js"
 import type { Service } from "../domain/service.js"
 import type { PulledImage, PullProgress } from "../oci/index.js"
 import { OciService } from "../oci/index.js"
+import { describeOciError } from "../oci/describeError.js"
 import type { RegistryCredentials } from "../oci/auth.js"
 import { resolveRegistryCredentials } from "../secrets/registries.js"
 import { DeployFailed } from "./errors.js"
@@ -60,7 +61,7 @@ export const acquireImage = (
     const oci = yield* OciService
     const credentials = yield* credentialsFor(service, hosted, reference)
     return yield* oci.pull(reference, credentials, onProgress).pipe(
-      Effect.mapError((e) => new DeployFailed({ phase: "building", message: `pull of ${reference} failed: ${e.message}` }))
+      Effect.mapError((e) => new DeployFailed({ phase: "building", message: `pull of ${reference} failed: ${describeOciError(e)}` }))
     )
   })
 
