@@ -5,7 +5,7 @@ import { Effect } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { Runtime } from "../../../src/runtime/Runtime.js"
 import type { ReplicaSpec } from "../../../src/runtime/types.js"
-import { eventually, httpGet, isRoot, logText, makeEnv, pidAlive, type Env } from "./support.js"
+import { eventually, httpGet, httpGetBytes, isRoot, logText, makeEnv, pidAlive, type Env } from "./support.js"
 
 if (!isRoot) console.log("skipping runtime integration tests: they need root (namespaces, overlay mounts)")
 
@@ -174,6 +174,26 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
       const wb = yield* httpGet(b?.socketPath ?? "", "/who")
       expect(wa).toEqual({ status: 200, body: "ra\n" })
       expect(wb).toEqual({ status: 200, body: "rb\n" })
+    }).pipe(Effect.scoped, Effect.provide(env.layer))
+  )
+
+  it.live("the relay carries large bodies intact over concurrent connections", () =>
+    Effect.gen(function* () {
+      const rt = yield* Runtime
+      const r = yield* rt.start(
+        httpd(
+          "big",
+          { argv: ["/bin/sh", "-c", "dd if=/dev/urandom of=/www/big bs=1024 count=2048 2>/dev/null && exec httpd -f -p 127.0.0.1:8080 -h /www"] },
+          env.rootfs
+        )
+      )
+      const expected = fs.readFileSync(path.join(r.dir, "upper", "www", "big"))
+      const bodies = yield* Effect.forEach(
+        Array.from({ length: 8 }, (_, i) => i),
+        () => httpGetBytes(r.socketPath ?? "", "/big"),
+        { concurrency: 8 }
+      )
+      for (const b of bodies) expect(Buffer.compare(b, expected)).toBe(0)
     }).pipe(Effect.scoped, Effect.provide(env.layer))
   )
 

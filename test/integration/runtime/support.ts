@@ -91,6 +91,18 @@ export const httpGet = (socketPath: string, reqPath: string): Effect.Effect<Http
     req.end()
   })
 
+export const httpGetBytes = (socketPath: string, reqPath: string): Effect.Effect<Buffer, Error> =>
+  Effect.async<Buffer, Error>((resume) => {
+    const req = http.request({ socketPath, path: reqPath, headers: { host: "localhost" }, agent: false }, (res) => {
+      const chunks: Array<Buffer> = []
+      res.on("data", (c: Buffer) => chunks.push(c))
+      res.on("end", () => resume(Effect.succeed(Buffer.concat(chunks))))
+      res.on("error", (e) => resume(Effect.fail(e)))
+    })
+    req.on("error", (e) => resume(Effect.fail(e)))
+    req.end()
+  })
+
 /** Strip the `<time> <replica> <stream> ` prefix of service log lines. */
 export const logText = (lines: ReadonlyArray<string>, stream = "stdout"): Array<string> =>
   lines
