@@ -152,8 +152,11 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
             }
             const expected = range !== undefined ? range.end - range.start + 1 : contentLength
             const state = yield* sessionHash(id, upload.size)
+            // Uninterruptible: when the client goes away the body stream errors, appendBody cuts the file back,
+            // and only then is the session released, so a retry never races the clean-up.
             const written = yield* store.appendBody(store.uploadFile(paths, id), body, state, expected === undefined ? undefined : upload.size + expected).pipe(
-              Effect.tapError(() => Effect.sync(() => hashes.delete(id)))
+              Effect.tapError(() => Effect.sync(() => hashes.delete(id))),
+              Effect.uninterruptible
             )
             if (expected !== undefined && written !== expected) {
               // A short chunk is dropped whole so the session stays where the client last saw it.

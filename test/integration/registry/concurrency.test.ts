@@ -99,3 +99,37 @@ describe("concurrent pushes", () => {
     expect(put.status).toBe(201)
   })
 })
+
+describe("interrupted uploads", () => {
+  it("a chunk cut off by the client leaves the session at its last acknowledged size, and the push resumes", async () => {
+    const data = randomBytes(3 * 1024 * 1024)
+    const start = await f.v2("/v2/shop/two/blobs/uploads/", { method: "POST" })
+    const location = start.headers.get("location") ?? ""
+    const c1 = await f.v2(location, { method: "PATCH", body: data.subarray(0, 1024 * 1024), headers: { "content-range": `0-${1024 * 1024 - 1}` } })
+    expect(c1.status).toBe(202)
+
+    const sessionFile = path.join(f.d.dataDir, "registry", "uploads", location.split("/").at(-1) ?? "")
+    const abort = new AbortController()
+    const partial = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(data.subarray(1024 * 1024, 1024 * 1024 + 64 * 1024))
+        // never closes: the client aborts instead
+      }
+    })
+    const cut = f
+      .v2(location, { method: "PATCH", body: partial, duplex: "half", signal: abort.signal, headers: { "content-range": `${1024 * 1024}-${2 * 1024 * 1024 - 1}` } } as RequestInit)
+      .catch((e: unknown) => e)
+    await waitFor(async () => (await fs.stat(sessionFile)).size > 1024 * 1024)
+    abort.abort()
+    await cut
+    // the cut chunk is rolled back once the server notices
+    await waitFor(async () => (await fs.stat(sessionFile)).size === 1024 * 1024)
+    const status = await f.v2(location)
+    expect(status.headers.get("range")).toBe(`0-${1024 * 1024 - 1}`)
+    const rest = await f.v2(location, { method: "PATCH", body: data.subarray(1024 * 1024), headers: { "content-range": `${1024 * 1024}-${data.length - 1}` } })
+    expect(rest.status).toBe(202)
+    const put = await f.v2(`${location}?digest=${sha256(data)}`, { method: "PUT" })
+    expect(put.status).toBe(201)
+    expect(Buffer.from(await (await f.v2(`/v2/shop/two/blobs/${sha256(data)}`)).arrayBuffer()).equals(data)).toBe(true)
+  })
+})
