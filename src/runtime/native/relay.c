@@ -24,6 +24,7 @@ struct endpoint {
 	struct conn *conn;
 	int fd;
 	unsigned int armed; /* epoll events currently registered */
+	int detached;       /* hung up and drained: no longer in the epoll set */
 };
 
 /* direction 0: client -> upstream, direction 1: upstream -> client */
@@ -48,7 +49,7 @@ struct relay {
 
 static void endpoint_arm(struct relay *r, struct endpoint *e, unsigned int want)
 {
-	if (e->fd < 0 || e->armed == want)
+	if (e->fd < 0 || e->detached || e->armed == want)
 		return;
 	struct epoll_event ev = { .events = want, .data.ptr = e };
 	epoll_ctl(r->epfd, EPOLL_CTL_MOD, e->fd, &ev);
@@ -240,6 +241,24 @@ void relay_event(struct relay *r, void *tag, unsigned int events)
 		accept_all(r);
 		return;
 	}
-	if (!e->conn->dead)
-		conn_step(r, e->conn);
+	struct conn *c = e->conn;
+	if (c->dead)
+		return;
+	conn_step(r, c);
+	if (c->dead || !(events & (EPOLLHUP | EPOLLERR)))
+		return;
+	/* A hung-up socket keeps reporting EPOLLHUP; without this the loop
+	 * would spin until the other side finishes. */
+	if (e == &c->ep[0]) {
+		/* the client is gone entirely: nothing left can be delivered */
+		conn_close(r, c);
+	} else if (c->eof[1] && !e->detached) {
+		/* upstream closed and fully read: stop watching it; the client side
+		 * finishes on its own (its EOF shuts the connection down) */
+		epoll_ctl(r->epfd, EPOLL_CTL_DEL, e->fd, NULL);
+		e->detached = 1;
+		c->len[0] = c->off[0] = 0;
+		if (c->shut[0] && c->shut[1])
+			conn_close(r, c);
+	}
 }
