@@ -7,6 +7,7 @@ import { doctorCommand } from "./doctor/command.js"
 import { projectsCommand } from "./client/projects.js"
 import { servicesCommand } from "./client/services.js"
 import { authCommand } from "./client/auth.js"
+import { actionCommands, deployCommand, deploymentsCommand, logsCommand } from "./client/deployments.js"
 import { membersCommand, tokensCommand, usersCommand } from "./client/identity.js"
 
 /** `denia` alone runs the daemon; subcommands are host tools and API clients. */
@@ -22,6 +23,10 @@ export const rootCommand = Command.make("denia", {}, () =>
     servicesCommand,
     usersCommand,
     tokensCommand,
-    membersCommand
+    membersCommand,
+    deployCommand,
+    deploymentsCommand,
+    logsCommand,
+    ...actionCommands
   ])
 )

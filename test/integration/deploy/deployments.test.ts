@@ -3,7 +3,7 @@
  * the hosted registry, deployed, health-gated, promoted, rolled back, stopped.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startTestDaemon, type TestDaemon } from "../../support/daemon.js"
+import { ADMIN_TOKEN, runCli, startTestDaemon, type TestDaemon } from "../../support/daemon.js"
 import { pushHttpd } from "../../support/deployImages.js"
 import { getViaSocket, readSse, replicaSockets, waitForDeployment } from "../../support/deployments.js"
 
@@ -122,6 +122,23 @@ describe.runIf(privileged)("deployments (privileged)", () => {
     expect(log).not.toContain("s3cr3t-value")
     const lines = ((await (await d.request(`/v1/services/${serviceId}/logs?tail=50`)).json()) as { lines: Array<string> }).lines
     expect(Array.isArray(lines)).toBe(true)
+  })
+
+  it("the CLI deploys with a live log, lists deployments and prints logs", async () => {
+    const flags = ["--url", `http://${address()}`, "--token", ADMIN_TOKEN]
+    const deploy = runCli(["deploy", "default/web", ...flags], {})
+    const exit = await deploy.exited
+    expect(exit.code, deploy.output()).toBe(0)
+    expect(deploy.output()).toMatch(/ HEALTHY promoted; receiving traffic/)
+    expect(deploy.output()).toMatch(/: healthy\n/)
+    const list = runCli(["deployments", "default/web", "--json", ...flags], {})
+    expect((await list.exited).code).toBe(0)
+    expect((JSON.parse(list.output()) as { items: Array<{ status: string }> }).items[0]?.status).toBe("healthy")
+    const logs = runCli(["logs", "default/web", "--tail", "5", ...flags], {})
+    expect((await logs.exited).code).toBe(0)
+    const failing = runCli(["deploy", "default/nope", ...flags], {})
+    expect((await failing.exited).code).toBe(1)
+    expect(failing.output()).toMatch(/no service named "nope"/)
   })
 
   it("stop clears the promoted pointer and leaves no replica; start brings it back", async () => {
