@@ -95,7 +95,9 @@ export const daemonLayer = (config: LoadedConfig) => {
   ).pipe(Layer.provideMerge(ReplicaRegistry.Default))
   const coordinator = Coordinator.layer({
     hosted: { address: v.bindAddr, token: v.adminToken },
-    nodeLimits: { cpuMillis: v.defaultCpuMillis, memoryMb: v.defaultMemoryMb, pids: v.defaultPids }
+    nodeLimits: { cpuMillis: v.defaultCpuMillis, memoryMb: v.defaultMemoryMb, pids: v.defaultPids },
+    artifactsDir: config.paths.artifacts,
+    retainedDeployments: v.deploymentsRetained
   }).pipe(
     Layer.provideMerge(Layer.mergeAll(runtime, publisher, DeploymentLog.layer(config.paths.logs))),
     Layer.provideMerge(Layer.merge(PullJobs.layer, oci).pipe(Layer.provideMerge(oci))),

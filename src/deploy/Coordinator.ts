@@ -21,12 +21,17 @@ import { ServiceSecrets } from "../secrets/serviceSecrets.js"
 import { DeploymentLog, type LogPhase } from "./DeploymentLog.js"
 import { ActionConflict, DeployFailed } from "./errors.js"
 import { acquireImage, bundleOf, imageReferenceOf, type HostedRegistryAccess } from "./imageSource.js"
+import { collectBundles, retainedDigests } from "./bundleGc.js"
 import { closeSet, launchHealthyReplica, type RunningSet } from "./replicaSet.js"
 import { ReplicaPublisher } from "./ReplicaPublisher.js"
 
 export interface CoordinatorOptions {
   readonly hosted: HostedRegistryAccess
   readonly nodeLimits: EffectiveLimits
+  /** `<data_dir>/artifacts`, where rootfs bundles live. */
+  readonly artifactsDir: string
+  /** Deployments per service whose bundles are kept (`deployments_retained`). */
+  readonly retainedDeployments: number
 }
 
 export type ServiceAction = "stop" | "start" | "restart" | "rollback"
@@ -154,6 +159,7 @@ const make = (options: CoordinatorOptions) =>
             yield* log.append(previous.deploymentId, "INFO", `replaced by deployment ${deployment.id}`)
           }
           yield* watchExits(service.id, next)
+          yield* FiberSet.run(fibers, collectOldBundles)
         }).pipe(
           Effect.catchTag("DeployFailed", (e) => finishFailed(deployment, e.message)),
           Effect.catchAllDefect((d) =>
@@ -161,6 +167,13 @@ const make = (options: CoordinatorOptions) =>
           )
         )
       )
+
+    /** Remove rootfs bundles no retained deployment needs (best effort). */
+    const collectOldBundles = Effect.gen(function* () {
+      const keep = yield* retainedDigests(services, deployments, options.retainedDeployments)
+      const report = yield* collectBundles(options.artifactsDir, keep)
+      if (report.removed.length > 0) yield* Effect.logInfo(`removed ${report.removed.length} unused image bundle(s)`)
+    }).pipe(Effect.catchAllCause((c) => Effect.logWarning("bundle GC failed", c)))
 
     /** A replica that exits on its own is taken out of traffic and relaunched with backoff. */
     const watchExits = (serviceId: string, set: RunningSet): Effect.Effect<void> =>
