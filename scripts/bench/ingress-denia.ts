@@ -5,7 +5,8 @@
  */
 import { AccessLogs } from "../../src/ingress/accessLog.js"
 import { listenHttp } from "../../src/ingress/listen.js"
-import { createProxy, defaultLimits } from "../../src/ingress/proxy.js"
+import { defaultLimits } from "../../src/ingress/limits.js"
+import { createProxy } from "../../src/ingress/proxy.js"
 import { ReplicaTable } from "../../src/ingress/ReplicaRegistry.js"
 import { buildSnapshot, RouteTable } from "../../src/ingress/routes.js"
 

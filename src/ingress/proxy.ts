@@ -11,11 +11,12 @@ import * as http from "node:http"
 import type * as net from "node:net"
 import { timingSafeEqual } from "node:crypto"
 import type { AccessLogs } from "./accessLog.js"
+import { clientIp, responseHeaders, upstreamHeaders } from "./headers.js"
+import { MAX_HEADER_COUNT } from "./limits.js"
 import { forwardUndici, isTimeout } from "./upstreamUndici.js"
 import type { ReplicaConn, ReplicaTable } from "./ReplicaRegistry.js"
 import { hostOf, type Route, type RouteTable } from "./routes.js"
 
-export const MAX_HEADER_COUNT = 100
 export const ACME_PREFIX = "/.well-known/acme-challenge/"
 export const DENIA_PREFIX = "/.well-known/denia-challenge/"
 
@@ -40,80 +41,6 @@ export interface ProxyContext {
   readonly upstreamTimeoutMs: number
   /** Upstream client for replicas: undici pools (default) or node:http agents. */
   readonly upstream?: "agent" | "undici"
-}
-
-// Request headers never forwarded as received (hop-by-hop or proxy-owned).
-const DROP_REQUEST = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "expect",
-  "x-forwarded-for",
-  "x-forwarded-proto",
-  "x-forwarded-host",
-  "x-real-ip",
-  "forwarded",
-  "host",
-  "via"
-])
-const DROP_RESPONSE = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "trailer", "upgrade"])
-
-const clientIp = (socket: net.Socket | null): string => {
-  const a = socket?.remoteAddress ?? ""
-  return a.startsWith("::ffff:") ? a.slice(7) : a
-}
-
-const connectionTokens = (value: string | undefined): ReadonlySet<string> | undefined => {
-  if (value === undefined) return undefined
-  const out = new Set<string>()
-  for (const t of value.split(",")) {
-    const k = t.trim().toLowerCase()
-    if (k !== "" && k !== "close" && k !== "keep-alive" && k !== "upgrade") out.add(k)
-  }
-  return out.size === 0 ? undefined : out
-}
-
-/** Flat raw header list for the upstream request. */
-const upstreamHeaders = (req: http.IncomingMessage, ip: string, host: string, proto: string, via: string, upgrade: boolean): Array<string> => {
-  const raw = req.rawHeaders
-  const extra = connectionTokens(req.headers.connection)
-  const out: Array<string> = []
-  let priorVia: string | undefined
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] ?? ""
-    const lower = name.toLowerCase()
-    if (DROP_REQUEST.has(lower)) {
-      if (lower === "via") priorVia = priorVia === undefined ? raw[i + 1] : `${priorVia}, ${raw[i + 1]}`
-      continue
-    }
-    if (extra !== undefined && extra.has(lower)) continue
-    out.push(name, raw[i + 1] ?? "")
-  }
-  out.push("Host", req.headers.host ?? host)
-  out.push("X-Forwarded-For", ip)
-  out.push("X-Forwarded-Proto", proto)
-  out.push("X-Forwarded-Host", req.headers.host ?? host)
-  out.push("Via", priorVia === undefined ? via : `${priorVia}, ${via}`)
-  if (upgrade) {
-    out.push("Connection", "Upgrade")
-    out.push("Upgrade", req.headers.upgrade ?? "")
-  }
-  return out
-}
-
-const responseHeaders = (raw: ReadonlyArray<string>): Array<string> => {
-  const out: Array<string> = []
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] ?? ""
-    if (DROP_RESPONSE.has(name.toLowerCase())) continue
-    out.push(name, raw[i + 1] ?? "")
-  }
-  return out
 }
 
 const plain = (res: http.ServerResponse, status: number, body: string, extra?: Record<string, string>): void => {
@@ -445,60 +372,4 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
     onUpgrade: (secure) => (req, socket, head) => upgrade(req, socket, head, secure),
     close: () => controlAgent.destroy()
   }
-}
-
-export interface ServerLimits {
-  /** Whole header block must arrive within this time (408 otherwise). */
-  readonly headersTimeoutMs: number
-  /** Whole request (headers + body) must arrive within this time. */
-  readonly requestTimeoutMs: number
-  /** Idle keep-alive connections are closed after this time. */
-  readonly keepAliveTimeoutMs: number
-  /** Sockets without any traffic are closed after this time. */
-  readonly idleTimeoutMs: number
-  /** Header block size cap (431 past it). */
-  readonly maxHeaderBytes: number
-}
-
-export const defaultLimits: ServerLimits = {
-  headersTimeoutMs: 20_000,
-  requestTimeoutMs: 300_000,
-  keepAliveTimeoutMs: 5_000,
-  idleTimeoutMs: 120_000,
-  maxHeaderBytes: 16 * 1024
-}
-
-/** Server options shared by the HTTP and HTTPS listeners. */
-export const serverOptions = (limits: ServerLimits): http.ServerOptions => ({
-  maxHeaderSize: limits.maxHeaderBytes,
-  requestTimeout: limits.requestTimeoutMs,
-  headersTimeout: limits.headersTimeoutMs,
-  keepAliveTimeout: limits.keepAliveTimeoutMs,
-  connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
-  noDelay: true,
-  // tolerate nothing the strict parser refuses
-  insecureHTTPParser: false
-})
-
-/** Applies limits and error answers to a server (HTTP or HTTPS). */
-export const hardenServer = (server: http.Server, limits: ServerLimits): void => {
-  server.maxHeadersCount = 2 * MAX_HEADER_COUNT
-  server.headersTimeout = limits.headersTimeoutMs
-  server.requestTimeout = limits.requestTimeoutMs
-  server.keepAliveTimeout = limits.keepAliveTimeoutMs
-  server.timeout = limits.idleTimeoutMs
-  server.on("clientError", (err: NodeJS.ErrnoException, socket: net.Socket) => {
-    if (!socket.writable || socket.bytesWritten > 0) {
-      socket.destroy()
-      return
-    }
-    const code = err.code ?? ""
-    const line =
-      code === "HPE_HEADER_OVERFLOW"
-        ? "431 Request Header Fields Too Large"
-        : code === "ERR_HTTP_REQUEST_TIMEOUT"
-          ? "408 Request Timeout"
-          : "400 Bad Request"
-    socket.end(`HTTP/1.1 ${line}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
-  })
 }
