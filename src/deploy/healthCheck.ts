@@ -52,7 +52,8 @@ export const waitHealthy = (
       if (probe.ok) return { healthy: true as const, status: probe.status }
       reason = probe.reason
       yield* onAttempt(attempt, reason)
-      yield* Effect.sleep(Math.min(1000, 100 * attempt, Math.max(0, deadline - Date.now())))
+      // quick first retries (a fresh workload is usually seconds from listening, often milliseconds), then up to 1 s
+      yield* Effect.sleep(Math.min(1000, 5 * 2 ** Math.min(attempt, 8), Math.max(0, deadline - Date.now())))
     }
     return { healthy: false as const, reason }
   })
