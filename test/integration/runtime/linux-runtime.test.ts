@@ -241,6 +241,29 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
     }).pipe(Effect.scoped, Effect.provide(env.layer))
   )
 
+  it.live("runs a scratch-like image that holds nothing but one static binary", () =>
+    Effect.gen(function* () {
+      const rt = yield* Runtime
+      const scratch = path.join(env.dir, "scratch")
+      fs.mkdirSync(path.join(scratch, "bin"), { recursive: true })
+      fs.copyFileSync(path.join(env.rootfs, "bin", "busybox"), path.join(scratch, "bin", "busybox"))
+      fs.chmodSync(path.join(scratch, "bin", "busybox"), 0o755)
+      const r = yield* rt.start({
+        service: "scratch",
+        deployment: "d1",
+        replica: "r1",
+        rootfs: scratch,
+        argv: ["/bin/busybox", "sh", "-c", "/bin/busybox ls -a / | /bin/busybox tr '\\n' ' '"],
+        env: {}
+      })
+      expect(yield* r.exit).toEqual({ code: 0, signal: null })
+      const out = logText((yield* rt.logs("scratch")).lines)
+      expect(out[0]?.trim().split(" ").sort()).toEqual([".", "..", ".denia", "bin", "dev", "proc", "run", "sys", "tmp"])
+      // the bundle itself was not touched
+      expect(fs.readdirSync(scratch)).toEqual(["bin"])
+    }).pipe(Effect.scoped, Effect.provide(env.layer))
+  )
+
   it.live("exec failure reports stage exec and cleans up", () =>
     Effect.gen(function* () {
       const rt = yield* Runtime
