@@ -121,7 +121,10 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
             return yield* Effect.fail(
               new RuntimeLaunchError({ stage: "dirs", message: `${dirs.dir} already exists (left over? run sweepOrphans)` })
             )
-          yield* mkdirsBelow(dataDir, ["runtime", ref.service, ref.deployment, ref.replica])
+          // a sibling's teardown may prune a shared empty parent in between: retry
+          yield* mkdirsBelow(dataDir, ["runtime", ref.service, ref.deployment, ref.replica]).pipe(
+            Effect.retry({ times: 3, while: (e) => e._tag === "RuntimeIoError" })
+          )
           for (const d of [dirs.upper, dirs.work, dirs.merged, dirs.sock]) yield* mkdirsBelow(dirs.dir, [path.basename(d)])
           // the overlay root takes the upper dir's owner and mode: make it the namespace root's
           yield* Effect.try({
