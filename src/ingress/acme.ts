@@ -32,6 +32,13 @@ export class AcmeIssuer {
 
   private async accountClient(): Promise<acme.Client> {
     if (this.client !== undefined) return this.client
+    // acme-client retries failed calls itself for up to 75 s; the certificate loop has its own
+    // backoff, so keep its retries short and let the failure surface on the domain
+    const settings: unknown = Reflect.get(acme.axios.defaults, "acmeSettings")
+    if (typeof settings === "object" && settings !== null) {
+      Reflect.set(settings, "retryMaxAttempts", 2)
+      Reflect.set(settings, "retryDefaultDelay", 2)
+    }
     if (this.options.caFile !== "") {
       // acme-client talks through one (process-wide) axios instance: trust the extra CA there
       const ca = [...tls.rootCertificates, fs.readFileSync(this.options.caFile, "utf8")]
@@ -57,7 +64,16 @@ export class AcmeIssuer {
   issue(hostname: string): Promise<void> {
     const running = this.inflight.get(hostname)
     if (running !== undefined) return running
-    const p = this.order(hostname).finally(() => this.inflight.delete(hostname))
+    const p = this.order(hostname)
+      .catch((e: unknown) => {
+        // acme-client reports an unreachable directory as an internal TypeError; say what failed
+        if (e instanceof TypeError) {
+          this.client = undefined
+          throw new Error(`ACME request to ${this.options.directoryUrl} failed (directory unreachable or not an ACME server): ${e.message}`)
+        }
+        throw e
+      })
+      .finally(() => this.inflight.delete(hostname))
     this.inflight.set(hostname, p)
     return p
   }

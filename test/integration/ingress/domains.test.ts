@@ -8,6 +8,7 @@ import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { waitFor } from "../../support/daemon.js"
 import { startDns, type DnsServer } from "../../support/pebble.js"
+import { freePort } from "../../support/ports.js"
 import { startIngressDaemon, type IngressDaemon } from "./daemon.js"
 import { request, startReplica, tempDir, type Replica } from "./helpers.js"
 
@@ -167,6 +168,39 @@ describe("verification refusals", () => {
       await strict.stop()
     }
   })
+})
+
+describe("certificates", () => {
+  it("an ACME failure is visible on the domain and nothing is redirected", async () => {
+    const closed = await freePort()
+    const daemon = await startIngressDaemon({
+      acme_directory_url: `http://127.0.0.1:${closed}/dir`,
+      dns_servers: [dns.address],
+      domain_verification_allow_private: true
+    })
+    try {
+      const projects = await body<{ items: Array<{ id: string; name: string }> }>(await daemon.request("/v1/projects"))
+      const projectId = projects.items.find((p) => p.name === "default")?.id ?? ""
+      const s = await daemon.request("/v1/services", {
+        method: "POST",
+        json: { projectId, name: "web", port: 8080, source: { type: "image", image: "busybox" }, tlsEnabled: true }
+      })
+      const sid = (await body<{ id: string }>(s)).id
+      const domain = await body<DomainBody>(await daemon.request(`/v1/services/${sid}/domains`, { method: "POST", json: { hostname: "nocert.example.test" } }))
+      expect((await daemon.request(`/v1/services/${sid}/domains/${domain.id}/verify`, { method: "POST" })).status).toBe(200)
+      let cert: { status: string; error: string | null } | undefined
+      await waitFor(async () => {
+        const list = await body<{ items: Array<{ certificate: { status: string; error: string | null } }> }>(await daemon.request(`/v1/services/${sid}/domains`))
+        cert = list.items[0]?.certificate
+        return cert?.status === "failed"
+      }, 60_000)
+      expect(cert?.error).toContain(`ACME request to http://127.0.0.1:${closed}/dir failed`)
+      // without a certificate the TLS host is still served over HTTP (no redirect into a failing handshake)
+      expect((await request(daemon.httpPort, "nocert.example.test")).status).toBe(503)
+    } finally {
+      await daemon.stop()
+    }
+  }, 90_000)
 })
 
 describe("public ports", () => {
