@@ -50,8 +50,11 @@ const Root = (props: ParentProps) => {
   return <>{props.children}</>
 }
 
-export const App = (props: { readonly queryClient?: QueryClient }) => (
-  <QueryClientProvider client={props.queryClient ?? makeQueryClient()}>
+export const App = (props: { readonly queryClient?: QueryClient }) => {
+  // Once: a JSX prop expression is a getter in Solid, and would build a new cache on every read.
+  const client = props.queryClient ?? makeQueryClient()
+  return (
+  <QueryClientProvider client={client}>
     <Router root={Root}>
       <Route path="/setup" component={Setup} />
       <Route path="/login" component={Login} />
@@ -67,4 +70,5 @@ export const App = (props: { readonly queryClient?: QueryClient }) => (
       </Route>
     </Router>
   </QueryClientProvider>
-)
+  )
+}

@@ -29,6 +29,9 @@ let baseUrl = ""
 let currentToken: () => string | undefined = () => undefined
 let onUnauthorized: () => void = () => {}
 
+export const currentBaseUrl = (): string => baseUrl
+export const currentTokenValue = (): string | undefined => currentToken()
+
 /** Wires the client to the session store (token source, 401 handler) and origin. */
 export const configureClient = (options: {
   readonly baseUrl?: string

@@ -96,6 +96,14 @@ export const toApiFailure = (error: unknown): ApiFailure => {
   return new ApiFailure(0, "UNKNOWN", error instanceof Error ? error.message : "Something went wrong.")
 }
 
+/** An error response read by hand (streams): the API's envelope when present. */
+export const fromEnvelope = (status: number, body: unknown): ApiFailure => {
+  const error = isRecord(body) && isRecord(body["error"]) ? body["error"] : undefined
+  const code = typeof error?.["code"] === "string" ? error["code"] : "HTTP_" + String(status)
+  const message = typeof error?.["message"] === "string" ? error["message"] : `The daemon answered HTTP ${status}.`
+  return new ApiFailure(status, code, message, issuesFromDetails(error?.["details"]))
+}
+
 /** Issues keyed by field path; the first message per field wins. */
 export const issuesByField = (failure: ApiFailure | undefined): Readonly<Record<string, string>> => {
   const out: Record<string, string> = {}

@@ -5,6 +5,7 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/solid-query"
 import type { CreateProject, UpdateProject } from "../../../src/domain/project.js"
+import { TERMINAL_STATUSES } from "../../../src/domain/deployment.js"
 import type { CreateService, UpdateService } from "../../../src/domain/service.js"
 import { call } from "./client.js"
 import type { ApiFailure } from "./failure.js"
@@ -55,10 +56,15 @@ export const useService = (id: () => string) =>
   useQuery<Awaited<ReturnType<typeof fetchService>>, ApiFailure>(() => ({ queryKey: keys.service(id()), queryFn: () => fetchService(id()) }))
 const fetchService = (id: string) => call((c) => c.services.get({ path: { id } }))
 
+/** Newest first; polled every 2 s while the newest one is still in progress. */
 export const useDeployments = (serviceId: () => string) =>
   useQuery<Awaited<ReturnType<typeof fetchDeployments>>, ApiFailure>(() => ({
     queryKey: keys.deployments(serviceId()),
-    queryFn: () => fetchDeployments(serviceId())
+    queryFn: () => fetchDeployments(serviceId()),
+    refetchInterval: (query) => {
+      const newest = query.state.data?.[0]
+      return newest !== undefined && !TERMINAL_STATUSES.has(newest.status) ? 2_000 : false
+    }
   }))
 const fetchDeployments = (id: string) => call((c) => c.deployments.listForService({ path: { id } })).then((r) => r.items)
 
@@ -100,3 +106,55 @@ export const useRemoveMember = (projectId: () => string) => {
 
 export const createService = (payload: CreateService) => call((c) => c.services.create({ payload }))
 export const updateService = (id: string, payload: UpdateService) => call((c) => c.services.update({ path: { id }, payload }))
+
+export type ServiceAction = "deploy" | "stop" | "start" | "restart" | "rollback"
+
+/** Deploy or a lifecycle action (202); returns the deployment it started, if any. */
+export const runServiceAction = (serviceId: string, action: ServiceAction) =>
+  action === "deploy"
+    ? call((c) => c.deployments.deployService({ path: { id: serviceId }, payload: {} }))
+    : call((c) => c.deployments[action]({ path: { id: serviceId } })).then((r) => r.deployment)
+
+export const useServiceAction = (serviceId: () => string) => {
+  const qc = useQueryClient()
+  return useMutation<Awaited<ReturnType<typeof runServiceAction>>, ApiFailure, ServiceAction>(() => ({
+    mutationFn: (action) => runServiceAction(serviceId(), action),
+    onSuccess: (deployment) => {
+      // Show the new deployment at once; polling takes it from there.
+      if (deployment) qc.setQueryData(keys.deployments(serviceId()), (old: ReadonlyArray<typeof deployment> | undefined) => [deployment, ...(old ?? []).filter((d) => d.id !== deployment.id)])
+    },
+    onSettled: () =>
+      Promise.all([
+        qc.refetchQueries({ queryKey: keys.deployments(serviceId()) }),
+        qc.invalidateQueries({ queryKey: keys.service(serviceId()), exact: true })
+      ])
+  }))
+}
+
+const domainsKey = (serviceId: string) => ["service", serviceId, "domains"] as const
+
+export const useDomains = (serviceId: () => string) =>
+  useQuery<Awaited<ReturnType<typeof fetchDomains>>, ApiFailure>(() => ({ queryKey: domainsKey(serviceId()), queryFn: () => fetchDomains(serviceId()) }))
+const fetchDomains = (id: string) => call((c) => c.ingress.listDomains({ path: { id } })).then((r) => r.items)
+
+export const useDomainMutations = (serviceId: () => string) => {
+  const qc = useQueryClient()
+  const refresh = () => qc.invalidateQueries({ queryKey: domainsKey(serviceId()) })
+  return {
+    attach: useMutation<unknown, ApiFailure, string>(() => ({
+      mutationFn: (hostname) => call((c) => c.ingress.attachDomain({ path: { id: serviceId() }, payload: { hostname } })),
+      onSuccess: refresh
+    })),
+    verify: useMutation<unknown, ApiFailure, string>(() => ({
+      mutationFn: (domainId) => call((c) => c.ingress.verifyDomain({ path: { id: serviceId(), domainId } })),
+      onSettled: refresh
+    })),
+    remove: useMutation<unknown, ApiFailure, string>(() => ({
+      mutationFn: (domainId) => call((c) => c.ingress.deleteDomain({ path: { id: serviceId(), domainId } })),
+      onSuccess: refresh
+    }))
+  }
+}
+
+export const fetchServiceLogTail = (serviceId: string, tail: number) =>
+  call((c) => c.deployments.serviceLogs({ path: { id: serviceId }, urlParams: { tail } })).then((r) => r.lines)

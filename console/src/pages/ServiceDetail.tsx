@@ -1,23 +1,37 @@
 /**
- * One service: summary, configuration and deployments. The page is a list of
- * sections; sections for APIs that land later (deploy actions, live logs,
- * domains, metrics) are added to `SECTIONS` without touching the rest.
+ * One service: deploy and lifecycle actions, summary, deployments with their
+ * live logs, the live service log, domains and environment. The page is a
+ * list of sections (`SECTIONS`); later ones (metrics, autoscaling, console
+ * terminal) are added there without touching the rest.
  */
 import { A, useParams } from "@solidjs/router"
-import { For, Match, Show, Switch, type Component } from "solid-js"
+import { For, Match, Show, Switch, createMemo, createSignal, type Accessor, type Component, type Setter } from "solid-js"
 import type { Service } from "../../../src/domain/service.js"
-import { useDeployments, useProject, useService } from "../api/queries.js"
+import { issuesByField } from "../api/failure.js"
+import { useDeployments, useDomainMutations, useDomains, useMe, useProject, useService, useServiceAction, type ServiceAction } from "../api/queries.js"
+import { TextField } from "../components/Field.js"
+import { LiveLog } from "../components/LiveLog.js"
 import { ServiceStatus, StatusBadge, sourceSummary } from "../components/ServiceTable.js"
-import { Empty, ErrorState, Loading } from "../components/States.js"
+import { Empty, ErrorState, FormError, Loading } from "../components/States.js"
 import { formatTime, serviceUrl } from "../lib/format.js"
+
+/** What every section gets: the service, whether the user may operate it, and the deployment whose log is open. */
+interface SectionProps {
+  readonly service: Service
+  readonly canOperate: boolean
+  readonly openLog: Accessor<string | undefined>
+  readonly setOpenLog: Setter<string | undefined>
+}
 
 interface Section {
   readonly id: string
   readonly title: string
-  readonly component: Component<{ readonly service: Service }>
+  /** Shown only to operators (the API would refuse viewers anyway). */
+  readonly operatorOnly?: boolean
+  readonly component: Component<SectionProps>
 }
 
-const Overview: Component<{ readonly service: Service }> = (props) => {
+const Overview: Component<SectionProps> = (props) => {
   const project = useProject(() => props.service.projectId)
   const url = () => serviceUrl(props.service.name, project.data?.name)
   const limits = () => props.service.limits
@@ -77,7 +91,7 @@ const Overview: Component<{ readonly service: Service }> = (props) => {
   )
 }
 
-const Environment: Component<{ readonly service: Service }> = (props) => (
+const Environment: Component<SectionProps> = (props) => (
   <Show when={Object.keys(props.service.env).length > 0} fallback={<p class="muted">No service variables (the project's shared env still applies).</p>}>
     <table class="table kv-table">
       <caption class="sr-only">Environment variables</caption>
@@ -101,9 +115,10 @@ const Environment: Component<{ readonly service: Service }> = (props) => (
   </Show>
 )
 
-const Deployments: Component<{ readonly service: Service }> = (props) => {
+const Deployments: Component<SectionProps> = (props) => {
   const deployments = useDeployments(() => props.service.id)
   return (
+    <>
     <Switch>
       <Match when={deployments.isPending}>
         <Loading label="Loading deployments…" />
@@ -126,12 +141,17 @@ const Deployments: Component<{ readonly service: Service }> = (props) => {
                 <th scope="col">Status</th>
                 <th scope="col">Image</th>
                 <th scope="col">Finished</th>
+                <Show when={props.canOperate}>
+                  <th scope="col">
+                    <span class="sr-only">Log</span>
+                  </th>
+                </Show>
               </tr>
             </thead>
             <tbody>
               <For each={list()}>
                 {(d) => (
-                  <tr>
+                  <tr classList={{ selected: props.openLog() === d.id }}>
                     <td>{formatTime(d.createdAt)}</td>
                     <td>
                       <StatusBadge status={d.status} />
@@ -143,6 +163,18 @@ const Deployments: Component<{ readonly service: Service }> = (props) => {
                       {d.imageRef}
                     </td>
                     <td>{formatTime(d.finishedAt)}</td>
+                    <Show when={props.canOperate}>
+                      <td>
+                        <button
+                          type="button"
+                          class="btn btn-ghost"
+                          aria-pressed={props.openLog() === d.id}
+                          onClick={() => props.setOpenLog(props.openLog() === d.id ? undefined : d.id)}
+                        >
+                          {props.openLog() === d.id ? "Hide log" : "Log"}
+                        </button>
+                      </td>
+                    </Show>
                   </tr>
                 )}
               </For>
@@ -151,6 +183,169 @@ const Deployments: Component<{ readonly service: Service }> = (props) => {
         )}
       </Match>
     </Switch>
+    <Show when={props.openLog()}>
+      {(id) => (
+        <div class="deployment-log">
+          <h3>Deployment log</h3>
+          <LiveLog path={`/v1/deployments/${id()}/logs`} label="Deployment log" />
+        </div>
+      )}
+    </Show>
+    </>
+  )
+}
+
+/** Recent output of the running replicas, then live. */
+const ServiceLog: Component<SectionProps> = (props) => {
+  const [following, setFollowing] = createSignal(false)
+  return (
+    <>
+      <button type="button" class="btn" aria-pressed={following()} onClick={() => setFollowing((f) => !f)}>
+        {following() ? "Stop following" : "Follow service log"}
+      </button>
+      <Show when={following()}>
+        <LiveLog path={`/v1/services/${props.service.id}/logs/stream?tail=200`} label="Service log" />
+      </Show>
+    </>
+  )
+}
+
+/** Custom domains: attach, verify (HTTP challenge), remove. */
+const Domains: Component<SectionProps> = (props) => {
+  const domains = useDomains(() => props.service.id)
+  const m = useDomainMutations(() => props.service.id)
+  const [hostname, setHostname] = createSignal("")
+  const attachIssues = () => issuesByField(m.attach.error ?? undefined)
+  return (
+    <>
+      <Switch>
+        <Match when={domains.isPending}>
+          <Loading label="Loading domains…" />
+        </Match>
+        <Match when={domains.isError}>
+          <ErrorState error={domains.error} retry={() => void domains.refetch()} />
+        </Match>
+        <Match when={domains.data?.length === 0}>
+          <p class="muted">No custom domains. The service answers at its default URL.</p>
+        </Match>
+        <Match when={domains.data}>
+          {(list) => (
+            <table class="table">
+              <caption class="sr-only">Domains</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Hostname</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Certificate</th>
+                  <Show when={props.canOperate}>
+                    <th scope="col">
+                      <span class="sr-only">Actions</span>
+                    </th>
+                  </Show>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={list()}>
+                  {(d) => (
+                    <tr>
+                      <td class="mono">{d.hostname}</td>
+                      <td>
+                        <StatusBadge status={d.status === "verified" ? "healthy" : "pending"} />
+                        <span class="sr-only">{d.status}</span>
+                        <Show when={d.status === "pending"}>
+                          <div class="muted">
+                            Serve <span class="mono">{d.verificationUrl}</span> through DNS to this node, then verify.
+                          </div>
+                        </Show>
+                        <Show when={d.lastError}>
+                          <div class="field-error">{d.lastError}</div>
+                        </Show>
+                      </td>
+                      <td>{props.service.tlsEnabled ? d.certificate.status : "TLS off"}</td>
+                      <Show when={props.canOperate}>
+                        <td class="actions">
+                          <Show when={d.status === "pending"}>
+                            <button type="button" class="btn" disabled={m.verify.isPending} onClick={() => m.verify.mutate(d.id)}>
+                              Verify
+                            </button>
+                          </Show>
+                          <button type="button" class="btn btn-ghost btn-danger" disabled={m.remove.isPending} onClick={() => m.remove.mutate(d.id)} aria-label={`Remove ${d.hostname}`}>
+                            Remove
+                          </button>
+                        </td>
+                      </Show>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+          )}
+        </Match>
+      </Switch>
+      <FormError message={m.verify.error?.message ?? m.remove.error?.message} />
+      <Show when={props.canOperate}>
+        <form
+          class="inline-form row"
+          aria-label="Attach domain"
+          novalidate
+          onSubmit={(e) => {
+            e.preventDefault()
+            m.attach.mutate(hostname().trim(), { onSuccess: () => setHostname("") })
+          }}
+        >
+          <TextField label="Hostname" name="hostname" value={hostname()} onValue={setHostname} error={attachIssues()["hostname"] ?? (m.attach.error ? m.attach.error.message : undefined)} placeholder="app.example.com" spellcheck={false} />
+          <button type="submit" class="btn" disabled={m.attach.isPending || hostname().trim() === ""}>
+            Attach domain
+          </button>
+        </form>
+      </Show>
+    </>
+  )
+}
+
+const ACTIONS: ReadonlyArray<{ readonly action: ServiceAction; readonly label: string; readonly confirm?: string }> = [
+  { action: "deploy", label: "Deploy" },
+  { action: "restart", label: "Restart" },
+  { action: "start", label: "Start" },
+  { action: "stop", label: "Stop", confirm: "Stop every replica of this service?" },
+  { action: "rollback", label: "Roll back", confirm: "Roll back to the previous deployment?" }
+]
+
+/** Deploy and lifecycle buttons; a started deployment opens its log. */
+const Actions: Component<SectionProps> = (props) => {
+  const run = useServiceAction(() => props.service.id)
+  const [done, setDone] = createSignal<string>()
+  const trigger = (a: (typeof ACTIONS)[number]) => {
+    if (a.confirm !== undefined && !window.confirm(a.confirm)) return
+    setDone(undefined)
+    run.mutate(a.action, {
+      onSuccess: (deployment) => {
+        setDone(`${a.label}: accepted${deployment ? ` (deployment ${deployment.status})` : ""}.`)
+        if (deployment) props.setOpenLog(deployment.id)
+      }
+    })
+  }
+  return (
+    <div class="actions" role="group" aria-label="Service actions">
+      <For each={ACTIONS}>
+        {(a) => (
+          <button
+            type="button"
+            class={a.action === "deploy" ? "btn btn-primary" : "btn"}
+            disabled={run.isPending || (a.action === "rollback" && props.service.previousDeploymentId === null)}
+            onClick={() => trigger(a)}
+          >
+            {a.label}
+          </button>
+        )}
+      </For>
+      <Show when={done()}>
+        <span role="status" class="muted">
+          {done()}
+        </span>
+      </Show>
+      <FormError message={run.error?.message} />
+    </div>
   )
 }
 
@@ -158,12 +353,29 @@ const Deployments: Component<{ readonly service: Service }> = (props) => {
 export const SECTIONS: ReadonlyArray<Section> = [
   { id: "overview", title: "Overview", component: Overview },
   { id: "deployments", title: "Deployments", component: Deployments },
+  { id: "service-log", title: "Service log", operatorOnly: true, component: ServiceLog },
+  { id: "domains", title: "Domains", component: Domains },
   { id: "environment", title: "Environment", component: Environment }
 ]
+
+/** Operator or admin in the service's project, or a super-admin. */
+const useCanOperate = (projectId: () => string | undefined) => {
+  const me = useMe()
+  return createMemo(() => {
+    const data = me.data
+    if (data === undefined) return false
+    if (data.superAdmin) return true
+    const m = data.memberships.find((x) => x.projectId === projectId())
+    return m !== undefined && m.role !== "viewer"
+  })
+}
 
 export default function ServiceDetail() {
   const params = useParams<{ id: string }>()
   const service = useService(() => params.id)
+  const canOperate = useCanOperate(() => service.data?.projectId)
+  const [openLog, setOpenLog] = createSignal<string>()
+  const sections = () => SECTIONS.filter((sec) => canOperate() || sec.operatorOnly !== true)
   return (
     <Switch>
       <Match when={service.isPending}>
@@ -180,14 +392,17 @@ export default function ServiceDetail() {
             </nav>
             <header class="page-head">
               <h1 id="service-title">{s().name}</h1>
-              <div class="actions">
+              <Show when={canOperate()}>
                 <A class="btn" href={`/services/${s().id}/edit`}>
                   Edit
                 </A>
-              </div>
+              </Show>
             </header>
+            <Show when={canOperate()}>
+              <Actions service={s()} canOperate={canOperate()} openLog={openLog} setOpenLog={setOpenLog} />
+            </Show>
             <nav class="section-tabs" aria-label="Sections">
-              <For each={SECTIONS}>
+              <For each={sections()}>
                 {(sec) => (
                   <a
                     href={`#${sec.id}`}
@@ -201,11 +416,11 @@ export default function ServiceDetail() {
                 )}
               </For>
             </nav>
-            <For each={SECTIONS}>
+            <For each={sections()}>
               {(sec) => (
                 <div class="card" id={sec.id} role="region" aria-labelledby={`${sec.id}-title`}>
                   <h2 id={`${sec.id}-title`}>{sec.title}</h2>
-                  <sec.component service={s()} />
+                  <sec.component service={s()} canOperate={canOperate()} openLog={openLog} setOpenLog={setOpenLog} />
                 </div>
               )}
             </For>

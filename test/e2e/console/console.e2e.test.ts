@@ -30,6 +30,8 @@ describe("web console in Chromium", () => {
       if (m.type() === "error") consoleErrors.push(m.text())
     })
     page.on("pageerror", (e) => consoleErrors.push(e.message))
+    if (process.env["DBG"]) page.on("console", (m) => console.log("CONSOLE", m.text()))
+    if (process.env["DBG"]) page.on("response", (r) => console.log("RESP", r.status(), r.request().method(), r.url()))
   })
 
   afterAll(async () => {
@@ -122,6 +124,14 @@ describe("web console in Chromium", () => {
     await page.getByText("No deployments yet").waitFor()
     await page.getByText("registry.example/app:1.2").first().waitFor()
     await page.screenshot({ path: screenshotPath("06-service-detail"), fullPage: true })
+
+    // Deploy: the API accepts it (202), the deployment is listed and its log opens and follows.
+    await page.getByRole("group", { name: "Service actions" }).getByRole("button", { name: "Deploy" }).click()
+    await page.getByText(/^Deploy: accepted/).waitFor()
+    await page.locator("#deployments tbody tr").first().waitFor()
+    await page.getByRole("log", { name: "Deployment log" }).waitFor()
+    await page.getByRole("button", { name: "Hide log" }).waitFor()
+    await page.screenshot({ path: screenshotPath("06b-service-deploy"), fullPage: true })
 
     // Command palette jumps to the project; dark theme applies.
     await page.keyboard.press("Control+k")

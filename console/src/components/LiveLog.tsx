@@ -1,0 +1,68 @@
+/**
+ * A live log from an event stream (`event: log` lines, an optional
+ * `event: end` carrying the final status). Follows while mounted; the view
+ * keeps the last `max` lines and sticks to the bottom unless scrolled up.
+ */
+import { Show, createEffect, createSignal, onCleanup } from "solid-js"
+import type { ApiFailure } from "../api/failure.js"
+import { followEvents } from "../api/sse.js"
+
+export const LiveLog = (props: { readonly path: string; readonly label: string; readonly initial?: ReadonlyArray<string>; readonly max?: number }) => {
+  const [lines, setLines] = createSignal<ReadonlyArray<string>>([])
+  const [state, setState] = createSignal<"connecting" | "live" | "ended" | "failed">("connecting")
+  const [final, setFinal] = createSignal<string>()
+  const [error, setError] = createSignal<ApiFailure>()
+  let box: HTMLPreElement | undefined
+
+  createEffect(() => {
+    const path = props.path
+    const max = props.max ?? 2000
+    setLines(props.initial ?? [])
+    setState("connecting")
+    setFinal(undefined)
+    setError(undefined)
+    const abort = new AbortController()
+    onCleanup(() => abort.abort())
+    followEvents(
+      path,
+      (e) => {
+        setState("live")
+        if (e.event === "end") {
+          setFinal(e.data)
+          setState("ended")
+        } else if (e.event === "log" || e.event === "message") {
+          setLines((prev) => {
+            const next = [...prev, ...e.data.split("\n")]
+            return next.length > max ? next.slice(next.length - max) : next
+          })
+          const el = box
+          if (el !== undefined && el.scrollHeight - el.scrollTop - el.clientHeight < 40) queueMicrotask(() => (el.scrollTop = el.scrollHeight))
+        }
+      },
+      abort.signal
+    ).then(
+      () => {
+        if (!abort.signal.aborted && state() !== "ended") setState("ended")
+      },
+      (e: ApiFailure) => {
+        if (abort.signal.aborted) return
+        setError(e)
+        setState("failed")
+      }
+    )
+  })
+
+  return (
+    <div class="live-log">
+      <div class="live-log-head">
+        <span class={`status status-${state() === "live" ? "starting" : state() === "failed" ? "failed" : "stopped"}`} role="status">
+          {state() === "connecting" ? "connecting…" : state() === "live" ? "live" : state() === "ended" ? `ended${final() ? `: ${final()}` : ""}` : "disconnected"}
+        </span>
+      </div>
+      <Show when={error()}>{(e) => <p class="field-error" role="alert">{e().message}</p>}</Show>
+      <pre ref={box} class="log mono" role="log" aria-label={props.label} aria-live="polite" tabindex="0">
+        {lines().length === 0 ? "(no output yet)" : lines().join("\n")}
+      </pre>
+    </div>
+  )
+}
