@@ -19,11 +19,10 @@ import { CertStore } from "./certs.js"
 import { closeServer, listenHttp, listenHttps } from "./listen.js"
 import { defaultLimits } from "./limits.js"
 import { createProxy, type AcmeChallengeEntry } from "./proxy.js"
+import { backoffMs, certificateDue, type FailureState } from "./renewal.js"
 import { ReplicaRegistry } from "./ReplicaRegistry.js"
 import { buildSnapshot, RouteTable, type Route } from "./routes.js"
 
-/** Renew when a certificate has less than this left. */
-const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000
 const ROUTE_REFRESH = Duration.seconds(2)
 const CERT_CHECK = Duration.hours(1)
 
@@ -127,8 +126,7 @@ export class Ingress extends Effect.Service<Ingress>()("denia/ingress/Ingress", 
       acmeChallenges,
       certs
     )
-    const failures = new Map<string, { at: number; attempts: number }>()
-    const backoffMs = (attempts: number) => Math.min(24 * 3600_000, 60_000 * 2 ** Math.min(attempts - 1, 10))
+    const failures = new Map<string, FailureState>()
 
     /** Hosts that should have a certificate: verified domains of TLS services, and the control domain with `control_tls`. */
     const certificateTargets = (): ReadonlyArray<{ hostname: string; domain: boolean }> => {
@@ -140,12 +138,7 @@ export class Ingress extends Effect.Service<Ingress>()("denia/ingress/Ingress", 
       return out
     }
 
-    const due = (hostname: string, now: number): boolean => {
-      const entry = certs.get(hostname)
-      if (entry !== undefined && entry.notAfter.getTime() - now > RENEW_BEFORE_MS) return false
-      const f = failures.get(hostname)
-      return f === undefined || now - f.at >= backoffMs(f.attempts)
-    }
+    const due = (hostname: string, now: number): boolean => certificateDue(certs.get(hostname)?.notAfter, failures.get(hostname), now)
 
     const ensureOne = (target: { hostname: string; domain: boolean }) =>
       Effect.gen(function* () {
