@@ -31,6 +31,9 @@ export const testConfig = async (dir: string, overrides: Record<string, unknown>
     bind_addr: `127.0.0.1:${port}`,
     data_dir: path.join(dir, "data"),
     log_level: "error",
+    // the public ingress listens too: never on 80/443 in tests
+    http_port: await freePort(),
+    https_port: await freePort(),
     ...overrides
   }
   const values = await Effect.runPromise(decodeConfig(table, {}, "test"))
