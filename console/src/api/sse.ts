@@ -16,6 +16,17 @@ export interface SseEvent {
   readonly id: string | undefined
 }
 
+/** The `end` event's data: `{"status":…,"error"?:…}` for deployments, anything else shown as is. */
+export const endSummary = (data: string): string => {
+  try {
+    const parsed: unknown = JSON.parse(data)
+    if (typeof parsed === "object" && parsed !== null && "status" in parsed && typeof parsed.status === "string") return parsed.status
+  } catch {
+    // not JSON: show the text
+  }
+  return data
+}
+
 /** Incremental parser: feed text chunks, get complete events back. */
 export const createSseParser = () => {
   let buffer = ""

@@ -5,7 +5,7 @@
  */
 import { Show, createEffect, createSignal, onCleanup } from "solid-js"
 import type { ApiFailure } from "../api/failure.js"
-import { followEvents } from "../api/sse.js"
+import { endSummary, followEvents } from "../api/sse.js"
 
 export const LiveLog = (props: { readonly path: string; readonly label: string; readonly initial?: ReadonlyArray<string>; readonly max?: number }) => {
   const [lines, setLines] = createSignal<ReadonlyArray<string>>([])
@@ -28,7 +28,7 @@ export const LiveLog = (props: { readonly path: string; readonly label: string; 
       (e) => {
         setState("live")
         if (e.event === "end") {
-          setFinal(e.data)
+          setFinal(endSummary(e.data))
           setState("ended")
         } else if (e.event === "log" || e.event === "message") {
           setLines((prev) => {

@@ -133,6 +133,26 @@ describe("web console in Chromium", () => {
     await page.getByRole("button", { name: "Hide log" }).waitFor()
     await page.screenshot({ path: screenshotPath("06b-service-deploy"), fullPage: true })
 
+    // Domains: the API's refusal shows under the input; a valid name is listed as pending.
+    const domains = page.getByRole("region", { name: "Domains" })
+    await domains.getByLabel("Hostname").fill("localhost")
+    await domains.getByRole("button", { name: "Attach domain" }).click()
+    await domains.locator(".field-error").waitFor()
+    expect(await domains.getByLabel("Hostname").getAttribute("aria-invalid")).toBe("true")
+    await domains.getByLabel("Hostname").fill("app.example.com")
+    await domains.getByRole("button", { name: "Attach domain" }).click()
+    await domains.getByText("app.example.com", { exact: true }).waitFor()
+    await domains.getByRole("button", { name: "Verify" }).waitFor()
+
+    // Edit: change the port, save, and the detail page shows it.
+    await page.getByRole("link", { name: "Edit" }).click()
+    await page.getByRole("heading", { name: "Edit api" }).waitFor()
+    expect(await page.getByLabel("Image reference").inputValue()).toBe("registry.example/app:1.2")
+    await page.getByLabel("Port").fill("9090")
+    await page.getByRole("button", { name: "Save changes" }).click()
+    await page.getByRole("heading", { name: "Overview" }).waitFor()
+    await page.locator("#overview").getByText("9090", { exact: true }).waitFor()
+
     // Command palette jumps to the project; dark theme applies.
     await page.keyboard.press("Control+k")
     await page.getByRole("dialog", { name: "Command palette" }).waitFor()
@@ -145,8 +165,8 @@ describe("web console in Chromium", () => {
 
     // The service exists in the API exactly as the form described it.
     const services = (await (await daemon.request("/v1/services")).json()) as { items: Array<{ name: string; port: number; source: unknown }> }
-    expect(services.items).toEqual([expect.objectContaining({ name: "api", port: 8080, source: { type: "image", image: "registry.example/app:1.2", registryId: null } })])
-    // 401s from the wrong password are expected console noise; nothing else.
-    expect(consoleErrors.filter((e) => !/401|Unauthorized/.test(e))).toEqual([])
+    expect(services.items).toEqual([expect.objectContaining({ name: "api", port: 9090, source: { type: "image", image: "registry.example/app:1.2", registryId: null } })])
+    // The browser logs the refused requests this walk provokes on purpose (wrong password: 401, bad hostname: 400); nothing else.
+    expect(consoleErrors.filter((e) => !/status of (401|400) /.test(e))).toEqual([])
   }
 })
