@@ -9,6 +9,7 @@ import * as https from "node:https"
 import * as path from "node:path"
 import * as tls from "node:tls"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { WebSocket } from "ws"
 import { waitFor } from "../../support/daemon.js"
 import { startDns, startPebble, type DnsServer, type Pebble } from "../../support/pebble.js"
 import { freePort } from "../../support/ports.js"
@@ -120,6 +121,21 @@ describe("ACME with pebble", () => {
     expect(fs.statSync(path.join(d.dataDir, "tls", "acme", "account.key")).mode & 0o777).toBe(0o600)
     expect(fs.statSync(path.join(d.dataDir, "tls", "acme")).mode & 0o777).toBe(0o700)
   }, 120_000)
+
+  it("passes WebSockets through over TLS (wss)", async () => {
+    // (ws passes TLS options such as servername through to tls.connect)
+    const options = { servername: "shop.example.test", ca: root, headers: { host: "shop.example.test" } }
+    const ws = new WebSocket(`wss://127.0.0.1:${d.httpsPort}/ws`, options)
+    const reply = await new Promise<string>((resolve, reject) => {
+      ws.on("open", () => ws.send("over tls"))
+      ws.on("message", (m: Buffer) => {
+        resolve(m.toString())
+        ws.close()
+      })
+      ws.on("error", reject)
+    })
+    expect(reply).toBe("shop-1:over tls")
+  })
 
   it("redirects HTTP to HTTPS (308) for a TLS host with a certificate", async () => {
     const r = await request(d.httpPort, "shop.example.test", "/a/b?c=1")
