@@ -30,6 +30,9 @@ export const clientIp = (socket: net.Socket | null): string => {
 
 const connectionTokens = (value: string | undefined): ReadonlySet<string> | undefined => {
   if (value === undefined) return undefined
+  // the common values name no extra hop-by-hop header: skip the allocation
+  const plain = value.length <= 10 ? value.toLowerCase() : ""
+  if (plain === "keep-alive" || plain === "close" || plain === "upgrade") return undefined
   const out = new Set<string>()
   for (const t of value.split(",")) {
     const k = t.trim().toLowerCase()

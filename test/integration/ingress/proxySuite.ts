@@ -147,6 +147,13 @@ export const proxySuite = (upstream: "agent" | "undici"): void => {
       expect(headers["via"]).toBe("1.1 denia-test")
     })
 
+    it("drops headers the client names in Connection", async () => {
+      const r = await request(port, "web.default.localhost", "/h", { headers: { connection: "keep-alive, X-Secret-Hop", "x-secret-hop": "1", "x-kept": "yes" } })
+      const { headers } = JSON.parse(r.body) as { headers: Record<string, string> }
+      expect(headers["x-secret-hop"]).toBeUndefined()
+      expect(headers["x-kept"]).toBe("yes")
+    })
+
     it("a request that already went through this proxy is a loop (508)", async () => {
       const r = await request(port, "web.default.localhost", "/", { headers: { via: "1.1 denia-test" } })
       expect(r.status).toBe(508)
