@@ -26,6 +26,7 @@ describe("web console in Chromium", () => {
     daemon = await startTestDaemon()
     launched = await launchChromium()
     page = launched.context.pages()[0] ?? (await launched.context.newPage())
+    page.setDefaultTimeout(60_000)
     page.on("console", (m) => {
       if (m.type() === "error") consoleErrors.push(m.text())
     })
@@ -47,7 +48,8 @@ describe("web console in Chromium", () => {
       await page.screenshot({ path: screenshotPath("failure"), fullPage: true }).catch(() => undefined)
       throw new Error(`${String(e)}\nbrowser console errors: ${JSON.stringify(consoleErrors)}`)
     }
-  })
+    // A generous bound: the whole walk takes ~10 s alone, more beside the rest of the suite on two cores.
+  }, 240_000)
 
   const walkthrough = async () => {
     // First run: the admin token bootstraps the first admin and signs in.
