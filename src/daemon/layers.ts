@@ -8,6 +8,7 @@ import { Authz } from "../auth/Authz.js"
 import { Identity } from "../auth/Identity.js"
 import { PrincipalResolver } from "../auth/PrincipalResolver.js"
 import { Throttle } from "../auth/Throttle.js"
+import { parseAddress } from "../config/fields.js"
 import type { LoadedConfig } from "../config/load.js"
 import { DeniaConfig } from "../config/Config.js"
 import { databaseLayer } from "../db/Database.js"
@@ -39,6 +40,15 @@ import { LinuxRuntime, resolveHelperPath } from "../runtime/index.js"
 import { ApiServerLive } from "./apiServer.js"
 import { loggingLayer } from "./logging.js"
 
+/** `0.0.0.0:p` → `127.0.0.1:p`, `[::]:p` → `[::1]:p`; other addresses unchanged. */
+export const loopbackAddress = (bindAddr: string): string => {
+  const a = parseAddress(bindAddr)
+  if (a === undefined) return bindAddr
+  if (a.host === "0.0.0.0") return `127.0.0.1:${a.port}`
+  if (a.host === "::") return `[::1]:${a.port}`
+  return bindAddr
+}
+
 export const daemonLayer = (config: LoadedConfig) => {
   const configLayer = DeniaConfig.fromValue(config)
   const state = databaseLayer(config.paths.sqlite)
@@ -69,6 +79,8 @@ export const daemonLayer = (config: LoadedConfig) => {
   const registry = RegistryGc.Default.pipe(Layer.provideMerge(HostedRegistry.Default), Layer.provide(Layer.mergeAll(repos, auth, configLayer)))
   // Workloads: runtime, image acquisition, and the deployment coordinator that owns replicas.
   const v = config.values
+  // Our own registry is dialled over loopback even when the API listens on a wildcard address.
+  const hostedAddress = loopbackAddress(v.bindAddr)
   const runtime = LinuxRuntime({
     dataDir: config.paths.dataDir,
     usernsBase: v.usernsBase,
@@ -83,7 +95,7 @@ export const daemonLayer = (config: LoadedConfig) => {
     usernsBase: v.usernsBase,
     usernsSize: v.usernsSize,
     insecureRegistries: v.insecureRegistries,
-    hostedRegistry: v.bindAddr,
+    hostedRegistry: hostedAddress,
     cacheVerifyOnHit: v.ociCacheVerifyOnHit,
     cacheRetentionDays: v.ociCacheRetentionDays,
     cacheGcIntervalHours: v.ociCacheGcIntervalHours,
@@ -94,7 +106,7 @@ export const daemonLayer = (config: LoadedConfig) => {
     Effect.map(ReplicaRegistry, (r) => ({ publish: r.publish, drain: r.drain }))
   ).pipe(Layer.provideMerge(ReplicaRegistry.Default))
   const coordinator = Coordinator.layer({
-    hosted: { address: v.bindAddr, token: v.adminToken },
+    hosted: { address: hostedAddress, token: v.adminToken },
     nodeLimits: { cpuMillis: v.defaultCpuMillis, memoryMb: v.defaultMemoryMb, pids: v.defaultPids },
     artifactsDir: config.paths.artifacts,
     retainedDeployments: v.deploymentsRetained

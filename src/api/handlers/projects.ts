@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import { CurrentPrincipal } from "../security.js"
 import { Authz } from "../../auth/Authz.js"
 import { ProjectsRepo } from "../../repos/ProjectsRepo.js"
+import { Ingress } from "../../ingress/Ingress.js"
 import { SecretStore } from "../../secrets/SecretStore.js"
 import { DeniaApi } from "../DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
@@ -13,6 +14,9 @@ export const ProjectsHandlers = HttpApiBuilder.group(DeniaApi, "projects", (hand
     const projects = yield* ProjectsRepo
     const authz = yield* Authz
     const secretStore = yield* SecretStore
+    const ingress = yield* Ingress
+    /** Project names are part of default hostnames: rebuild routes on rename/delete. */
+    const routed = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.tap(effect, () => ingress.refresh.pipe(Effect.catchAllCause(() => Effect.void)))
     return handlers
       .handle("list", () =>
         Effect.gen(function* () {
@@ -27,10 +31,10 @@ export const ProjectsHandlers = HttpApiBuilder.group(DeniaApi, "projects", (hand
       .handle("get", ({ path }) =>
         mapDomainErrors(Effect.flatMap(Effect.zip(projects.get(path.id), CurrentPrincipal), ([p, principal]) => redactProject(authz, principal)(p)))
       )
-      .handle("update", ({ path, payload }) => mapDomainErrors(projects.update(path.id, payload)))
+      .handle("update", ({ path, payload }) => routed(mapDomainErrors(projects.update(path.id, payload))))
       .handle("delete", ({ path }) =>
         // The rows go first (409 while services exist); then the project's encrypted files.
-        mapDomainErrors(projects.remove(path.id).pipe(Effect.zipRight(Effect.orDie(secretStore.deleteProject(path.id)))))
+        routed(mapDomainErrors(projects.remove(path.id).pipe(Effect.zipRight(Effect.orDie(secretStore.deleteProject(path.id))))))
       )
   })
 )

@@ -8,6 +8,7 @@ import { Registries } from "../../secrets/registries.js"
 import { ServiceSecrets } from "../../secrets/serviceSecrets.js"
 import { ServicesRepo, type ServiceSpec } from "../../repos/ServicesRepo.js"
 import { Coordinator } from "../../deploy/Coordinator.js"
+import { Ingress } from "../../ingress/Ingress.js"
 import { DeniaApi } from "../DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
 import { redactService } from "../redaction.js"
@@ -40,6 +41,9 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
     const projects = yield* ProjectsRepo
     const authz = yield* Authz
     const coordinator = yield* Coordinator
+    const ingress = yield* Ingress
+    /** The route table learns about new, changed and removed services at once. */
+    const routed = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.tap(effect, () => ingress.refresh.pipe(Effect.catchAllCause(() => Effect.void)))
     const registries = yield* Registries
     const serviceSecrets = yield* ServiceSecrets
     return handlers
@@ -55,35 +59,35 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
         })
       )
       .handle("create", ({ payload }) =>
-        mapDomainErrors(
+        routed(mapDomainErrors(
           Effect.gen(function* () {
             const project = yield* projects.get(payload.projectId)
             yield* authz.requireProjectRole(yield* CurrentPrincipal, project.id, "operator")
             yield* registries.checkServiceSource(project.id, payload.source)
             return yield* services.create(payload)
           })
-        )
+        ))
       )
       .handle("get", ({ path }) =>
         mapDomainErrors(Effect.flatMap(Effect.zip(services.get(path.id), CurrentPrincipal), ([s, principal]) => redactService(authz, principal)(s)))
       )
       .handle("update", ({ path, payload }) =>
-        mapDomainErrors(
+        routed(mapDomainErrors(
           Effect.gen(function* () {
             const current = yield* services.get(path.id)
             yield* checkIdentity(current, payload)
             if (payload.source !== undefined) yield* registries.checkServiceSource(current.projectId, payload.source)
             return yield* services.updateSpec(current.id, applyPatch(current, payload))
           })
-        )
+        ))
       )
       .handle("delete", ({ path }) =>
         // Stop first: no replica outlives its service.
-        mapDomainErrors(
+        routed(mapDomainErrors(
           Effect.flatMap(services.get(path.id), (s) =>
             coordinator.stopService(s.id).pipe(Effect.zipRight(serviceSecrets.purgeAfter(s, services.remove(s.id))))
           )
-        )
+        ))
       )
   })
 )
