@@ -69,24 +69,6 @@ export const checkOverlay = (): CheckResult => {
   }
 }
 
-export const checkCgroups = (cgroupRoot: string): CheckResult => {
-  const mounts = readTrim("/proc/self/mounts") ?? ""
-  const v2 = mounts.split("\n").find((l) => l.split(" ")[2] === "cgroup2")
-  if (v2 === undefined) return result("cgroup v2", "warn", "no cgroup2 mount: limits not enforced", "boot with systemd.unified_cgroup_hierarchy=1")
-  const mountPoint = v2.split(" ")[1] ?? "/sys/fs/cgroup"
-  const controllers = (readTrim(path.join(mountPoint, "cgroup.controllers")) ?? "").split(/\s+/).filter(Boolean)
-  const missing = ["cpu", "memory", "pids"].filter((c) => !controllers.includes(c))
-  if (missing.length > 0) {
-    return result(
-      "cgroup v2",
-      "warn",
-      `cgroup2 at ${mountPoint} lacks controllers ${missing.join(", ")} (bound to cgroup v1?): limits not enforced`,
-      "use the unified hierarchy (systemd.unified_cgroup_hierarchy=1, cgroup_no_v1=all)"
-    )
-  }
-  return result("cgroup v2", "ok", `controllers ${controllers.join(" ")}; replicas under ${cgroupRoot}`)
-}
-
 const tryBind = (host: string, port: number): Promise<string | undefined> =>
   new Promise((resolve) => {
     const server = net.createServer()
@@ -130,8 +112,3 @@ export const checkBinary = (name: string, purpose: string, fix: string): CheckRe
     ? result(name, "ok", found.stdout.trim())
     : result(name, "warn", `not found (${purpose})`, fix)
 }
-
-export const checkHelper = (helperPath: string): CheckResult =>
-  fs.existsSync(helperPath)
-    ? result("runtime helper", "ok", helperPath)
-    : result("runtime helper", "fail", `${helperPath} is missing: workloads cannot start`, "install gcc and libseccomp-dev, then run `npm run build:native`")

@@ -1,15 +1,28 @@
 import * as os from "node:os"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Schema } from "effect"
 import { loadConfig } from "../../config/load.js"
+import { resolveHelperPath } from "../../runtime/helperPath.js"
+import { runtimeChecks } from "../../runtime/doctor.js"
 import * as checks from "./checks.js"
 
 export class DoctorFailed extends Schema.TaggedError<DoctorFailed>()("DoctorFailed", { message: Schema.String }) {}
 
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
-export const defaultHelperPath = path.join(packageRoot, "build", "native", "denia-init")
+/** The runtime's own checks for the helper binary and cgroup limits (the others are probed here directly). */
+const runtimeVerdicts = (cgroupRoot: string) =>
+  Effect.map(runtimeChecks({ helperPath: resolveHelperPath(), cgroupRoot }), (rs) =>
+    rs
+      .filter((r) => r.name === "runtime helper" || r.name === "cgroup v2 limits")
+      .map(
+        (r): checks.CheckResult => ({
+          name: r.name,
+          // missing limits still run workloads (reported honestly); a missing helper runs nothing
+          level: r.ok ? "ok" : r.name === "runtime helper" ? "fail" : "warn",
+          detail: r.detail,
+          ...(r.fix === undefined ? {} : { fix: r.fix })
+        })
+      )
+  )
 
 const icon = { ok: "ok  ", warn: "warn", fail: "FAIL" } as const
 
@@ -24,11 +37,11 @@ export const doctorCommand = Command.make("doctor", { json: Options.boolean("jso
     } else {
       const config = loaded.right
       results.push({ name: "config", level: "ok", detail: `${config.paths.configFile}${config.created ? "" : ""} is valid` })
-      results.push(checks.checkCgroups(config.values.cgroupRoot))
+      results.push(...(yield* runtimeVerdicts(config.values.cgroupRoot)))
       results.push(...(yield* Effect.promise(() => checks.checkPorts(config))))
       results.push(checks.checkDataDir(config.paths.dataDir))
     }
-    results.push(checks.checkHelper(defaultHelperPath))
+    if (loaded._tag === "Left") results.push(...(yield* runtimeVerdicts("/sys/fs/cgroup/denia")).filter((r) => r.name === "runtime helper"))
     results.push(checks.checkBinary("buildah", "Dockerfile builds", "apt-get install buildah"))
     if (json) {
       yield* Console.log(JSON.stringify({ checks: results }, null, 2))

@@ -107,7 +107,7 @@ describe("the daemon process", () => {
     await run.exited
     const report = JSON.parse(run.output()) as { checks: Array<{ name: string; level: string; fix?: string }> }
     const names = report.checks.map((c) => c.name)
-    for (const n of ["kernel", "user namespaces", "overlayfs", "config", "cgroup v2", "api port", "data dir", "runtime helper", "buildah"]) {
+    for (const n of ["kernel", "user namespaces", "overlayfs", "config", "cgroup v2 limits", "api port", "data dir", "runtime helper", "buildah"]) {
       expect(names).toContain(n)
     }
     for (const c of report.checks) if (c.level !== "ok") expect(c.fix, c.name).toBeTruthy()
