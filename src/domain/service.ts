@@ -1,7 +1,7 @@
-import { Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
+import { parseReference } from "../oci/reference.js"
 import { EnvMap } from "./env.js"
 import { Id } from "./ids.js"
-import { parseImageRef } from "./imageRef.js"
 import { Limits } from "./limits.js"
 import { ResourceName } from "./names.js"
 
@@ -12,8 +12,9 @@ const NonEmpty = (what: string, max = 1024) =>
 
 const ImageReference = Schema.String.pipe(
   Schema.filter((s) => {
-    const parsed = parseImageRef(s)
-    return typeof parsed === "string" ? `image reference ${parsed}` : true
+    // the same parser the OCI client pulls with (pure, no I/O)
+    const parsed = Effect.runSync(Effect.either(parseReference(s)))
+    return Either.isLeft(parsed) ? `image reference ${JSON.stringify(s)} is invalid: ${parsed.left.reason}` : true
   })
 ).annotations({ identifier: "ImageReference" })
 
