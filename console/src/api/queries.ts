@@ -5,6 +5,7 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/solid-query"
 import type { CreateProject, UpdateProject } from "../../../src/domain/project.js"
+import type { CreateRegistry } from "../../../src/domain/registry.js"
 import { TERMINAL_STATUSES } from "../../../src/domain/deployment.js"
 import type { CreateService, UpdateService } from "../../../src/domain/service.js"
 import { call } from "./client.js"
@@ -158,3 +159,27 @@ export const useDomainMutations = (serviceId: () => string) => {
 
 export const fetchServiceLogTail = (serviceId: string, tail: number) =>
   call((c) => c.deployments.serviceLogs({ path: { id: serviceId }, urlParams: { tail } })).then((r) => r.lines)
+
+const registriesKey = (projectId: string) => ["projects", projectId, "registries"] as const
+
+export const useRegistries = (projectId: () => string) =>
+  useQuery<Awaited<ReturnType<typeof fetchRegistries>>, ApiFailure>(() => ({
+    queryKey: registriesKey(projectId()),
+    queryFn: () => fetchRegistries(projectId())
+  }))
+const fetchRegistries = (id: string) => call((c) => c.registries.list({ path: { id } })).then((r) => r.items)
+
+export const useRegistryMutations = (projectId: () => string) => {
+  const qc = useQueryClient()
+  const refresh = () => qc.invalidateQueries({ queryKey: registriesKey(projectId()) })
+  return {
+    create: useMutation<unknown, ApiFailure, CreateRegistry>(() => ({
+      mutationFn: (payload) => call((c) => c.registries.create({ path: { id: projectId() }, payload })),
+      onSuccess: refresh
+    })),
+    remove: useMutation<unknown, ApiFailure, string>(() => ({
+      mutationFn: (registryId) => call((c) => c.registries.delete({ path: { id: projectId(), registryId } })),
+      onSuccess: refresh
+    }))
+  }
+}

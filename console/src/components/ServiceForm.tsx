@@ -114,7 +114,7 @@ export const ServiceForm = (props: ServiceFormProps) => {
               value={s().registryId}
               onValue={set("registryId")}
               error={err("source.registryId")}
-              hint="A project registry with pull credentials; empty for anonymous pulls"
+              hint="Id of a project registry with pull credentials (listed on the project page); empty for anonymous pulls"
               spellcheck={false}
             />
           </Match>

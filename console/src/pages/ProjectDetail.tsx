@@ -1,10 +1,11 @@
-/** One project: its services, shared environment and members. */
+/** One project: its services, shared environment, members and registry credentials. */
 import { A, useParams } from "@solidjs/router"
 import { For, Match, Show, Switch, createEffect, createSignal } from "solid-js"
 import { issuesByField } from "../api/failure.js"
 import { useMe, useMembers, useProject, useRemoveMember, useSetMember, useUpdateProject, useUsers } from "../api/queries.js"
 import { EnvEditor } from "../components/EnvEditor.js"
 import { SelectField, TextField } from "../components/Field.js"
+import { Registries } from "../components/Registries.js"
 import { ServiceTable } from "../components/ServiceTable.js"
 import { ErrorState, FormError, Loading } from "../components/States.js"
 import { envIssues, errorFor, type Pair } from "../lib/serviceForm.js"
@@ -38,6 +39,10 @@ export default function ProjectDetail() {
             </div>
             <SharedEnv projectId={p().id} env={p().sharedEnv} />
             <Members projectId={p().id} />
+            <div class="card" role="region" aria-labelledby="registries-title">
+              <h2 id="registries-title">Registries</h2>
+              <Registries projectId={p().id} />
+            </div>
           </section>
         )}
       </Match>

@@ -91,6 +91,20 @@ describe("web console in Chromium", () => {
     await page.getByRole("button", { name: "Create project" }).click()
     await page.getByRole("heading", { name: "shop" }).waitFor()
     await page.getByRole("heading", { name: "Members" }).waitFor()
+
+    // Registry credentials: a missing password is named under its input; then it is listed without secrets.
+    const registries = page.getByRole("region", { name: "Registries" })
+    await registries.getByLabel("Registry name").fill("ghcr")
+    await registries.getByLabel("Endpoint").fill("ghcr.io")
+    await registries.getByLabel("Credentials").selectOption("basic")
+    await registries.getByLabel("Registry username").fill("robot")
+    await registries.getByRole("button", { name: "Add registry" }).click()
+    await registries.locator(".field-invalid").first().waitFor()
+    expect(await registries.getByLabel("Registry password").getAttribute("aria-invalid")).toBe("true")
+    await registries.getByLabel("Registry password").fill("s3cret-pull-password")
+    await registries.getByRole("button", { name: "Add registry" }).click()
+    await registries.getByText("basic (robot)").waitFor()
+    expect(await registries.textContent()).not.toContain("s3cret-pull-password")
     await page.screenshot({ path: screenshotPath("03-project"), fullPage: true })
 
     // Create a service from the project page.
