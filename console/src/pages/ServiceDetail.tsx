@@ -254,7 +254,7 @@ const Domains: Component<SectionProps> = (props) => {
                         <span class="sr-only">{d.status}</span>
                         <Show when={d.status === "pending"}>
                           <div class="muted">
-                            Serve <span class="mono">{d.verificationUrl}</span> through DNS to this node, then verify.
+                            Point this name's DNS at the node, then verify: Denia fetches <span class="mono">{d.verificationUrl}</span>.
                           </div>
                         </Show>
                         <Show when={d.lastError}>

@@ -51,6 +51,38 @@ describe("web console in Chromium", () => {
     // A generous bound: the whole walk takes ~10 s alone, more beside the rest of the suite on two cores.
   }, 240_000)
 
+  let serviceRef: { id: string; projectId: string } | undefined
+
+  /** A viewer member, in a tab of their own (own sessionStorage), gets no operator controls and redacted env. */
+  const viewerSeesReadOnly = async (serviceName: string) => {
+    if (serviceRef === undefined) throw new Error("no service")
+    await daemon.request(`/v1/services/${serviceRef.id}`, { method: "PATCH", json: { env: { DATABASE_PASSWORD: "hunter2-hunter2" } } })
+    const user = (await (await daemon.request("/v1/users", { method: "POST", json: { username: "viewer1", password: PASSWORD } })).json()) as { id: string }
+    const member = await daemon.request(`/v1/projects/${serviceRef.projectId}/members`, { method: "POST", json: { userId: user.id, role: "viewer" } })
+    expect(member.status).toBe(201)
+    const tab = await launched.context.newPage()
+    tab.setDefaultTimeout(60_000)
+    try {
+      await tab.goto(`${daemon.url}/services/${serviceRef.id}`)
+      await tab.getByRole("heading", { name: "Sign in to Denia" }).waitFor()
+      await tab.getByLabel("Username").fill("viewer1")
+      await tab.getByLabel("Password").fill(PASSWORD)
+      await tab.getByRole("button", { name: "Sign in" }).click()
+      // Back where they were going, read-only.
+      await tab.getByRole("heading", { name: serviceName, exact: true }).waitFor()
+      await tab.getByRole("heading", { name: "Environment" }).waitFor()
+      await tab.getByText("<redacted>").waitFor()
+      expect(await tab.getByText("hunter2-hunter2").count()).toBe(0)
+      expect(await tab.getByRole("group", { name: "Service actions" }).count()).toBe(0)
+      expect(await tab.getByRole("link", { name: "Edit" }).count()).toBe(0)
+      expect(await tab.getByRole("heading", { name: "Service log" }).count()).toBe(0)
+      expect(await tab.getByRole("button", { name: "Attach domain" }).count()).toBe(0)
+      await tab.screenshot({ path: screenshotPath("08-viewer-service"), fullPage: true })
+    } finally {
+      await tab.close()
+    }
+  }
+
   const walkthrough = async () => {
     // First run: the admin token bootstraps the first admin and signs in.
     await page.goto(`${daemon.url}/setup`)
@@ -179,9 +211,18 @@ describe("web console in Chromium", () => {
     expect(await page.evaluate("document.documentElement.dataset.theme")).toBe("dark")
     await page.screenshot({ path: screenshotPath("07-project-dark"), fullPage: true })
 
+    // Every form control has an accessible name (label or aria-label).
+    const unlabelled = await page.evaluate(
+      "[...document.querySelectorAll('input, select, textarea')].filter((e) => e.type !== 'hidden' && (e.labels?.length ?? 0) === 0 && !e.getAttribute('aria-label')).map((e) => e.outerHTML)"
+    )
+    expect(unlabelled).toEqual([])
+
     // The service exists in the API exactly as the form described it.
-    const services = (await (await daemon.request("/v1/services")).json()) as { items: Array<{ name: string; port: number; source: unknown }> }
+    const services = (await (await daemon.request("/v1/services")).json()) as { items: Array<{ id: string; projectId: string; name: string; port: number; source: unknown }> }
+    serviceRef = services.items[0]
     expect(services.items).toEqual([expect.objectContaining({ name: "api", port: 9090, source: { type: "image", image: "registry.example/app:1.2", registryId: null } })])
+    await viewerSeesReadOnly(services.items[0]?.name ?? "")
+
     // The browser logs the refused requests this walk provokes on purpose (wrong password: 401, bad hostname: 400); nothing else.
     expect(consoleErrors.filter((e) => !/status of (401|400) /.test(e))).toEqual([])
   }
