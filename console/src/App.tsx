@@ -18,6 +18,7 @@ const Services = lazy(() => import("./pages/Services.js"))
 const ServiceCreate = lazy(() => import("./pages/ServiceCreate.js"))
 const ServiceDetail = lazy(() => import("./pages/ServiceDetail.js"))
 const ServiceEdit = lazy(() => import("./pages/ServiceEdit.js"))
+const Settings = lazy(() => import("./pages/Settings.js"))
 const NotFound = lazy(() => import("./pages/NotFound.js"))
 
 export const makeQueryClient = () =>
@@ -66,6 +67,7 @@ export const App = (props: { readonly queryClient?: QueryClient }) => {
         <Route path="/services/new" component={ServiceCreate} />
         <Route path="/services/:id" component={ServiceDetail} />
         <Route path="/services/:id/edit" component={ServiceEdit} />
+        <Route path="/settings" component={Settings} />
         <Route path="*404" component={NotFound} />
       </Route>
     </Router>

@@ -49,6 +49,7 @@ const SignedIn = (props: { readonly logout: () => void; readonly children: Route
   const commands = createMemo((): ReadonlyArray<Command> => [
     { id: "go-projects", group: "Go to", label: "Projects", run: () => navigate("/projects") },
     { id: "go-services", group: "Go to", label: "Services", run: () => navigate("/services") },
+    { id: "go-settings", group: "Go to", label: "Settings (API tokens, users)", run: () => navigate("/settings") },
     { id: "new-project", group: "Create", label: "New project", run: () => navigate("/projects?new=1") },
     { id: "new-service", group: "Create", label: "New service", run: () => navigate("/services/new") },
     { id: "theme", group: "Preferences", label: `Switch to ${theme() === "dark" ? "light" : "dark"} theme`, run: toggleTheme },
@@ -86,6 +87,11 @@ const SignedIn = (props: { readonly logout: () => void; readonly children: Route
             <li>
               <A href="/services" activeClass="active">
                 Services
+              </A>
+            </li>
+            <li>
+              <A href="/settings" activeClass="active">
+                Settings
               </A>
             </li>
           </ul>

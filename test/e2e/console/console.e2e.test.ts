@@ -211,6 +211,20 @@ describe("web console in Chromium", () => {
     expect(await page.evaluate("document.documentElement.dataset.theme")).toBe("dark")
     await page.screenshot({ path: screenshotPath("07-project-dark"), fullPage: true })
 
+    // Settings: an API token is shown once and listed by name; it authenticates the API.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click()
+    await page.getByRole("heading", { name: "API tokens" }).waitFor()
+    await page.getByLabel("Token name").fill("ci-runner")
+    await page.getByRole("button", { name: "Create token" }).click()
+    const minted = (await page.locator(".token-value").textContent()) ?? ""
+    expect(minted.length).toBeGreaterThan(20)
+    await page.getByRole("cell", { name: "ci-runner", exact: true }).waitFor()
+    expect((await daemon.request("/v1/me", { token: minted })).status).toBe(200)
+    await page.screenshot({ path: screenshotPath("09-settings"), fullPage: true })
+    await page.getByRole("button", { name: "Revoke ci-runner" }).click()
+    await page.getByText("No API tokens.").waitFor()
+    expect((await daemon.request("/v1/me", { token: minted })).status).toBe(401)
+
     // Every form control has an accessible name (label or aria-label).
     const unlabelled = await page.evaluate(
       "[...document.querySelectorAll('input, select, textarea')].filter((e) => e.type !== 'hidden' && (e.labels?.length ?? 0) === 0 && !e.getAttribute('aria-label')).map((e) => e.outerHTML)"

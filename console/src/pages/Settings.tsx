@@ -1,0 +1,218 @@
+/** Account settings: your API tokens (shown once), and users for super-admins. */
+import { For, Match, Show, Switch, createSignal } from "solid-js"
+import { useMutation, useQuery, useQueryClient } from "@tanstack/solid-query"
+import { call } from "../api/client.js"
+import { type ApiFailure, issuesByField } from "../api/failure.js"
+import { keys, useMe, useUsers } from "../api/queries.js"
+import { TextField } from "../components/Field.js"
+import { Empty, ErrorState, FormError, Loading } from "../components/States.js"
+import { formatTime } from "../lib/format.js"
+
+const tokensKey = ["api-tokens"] as const
+const fetchTokens = () => call((c) => c.apiTokens.list()).then((r) => r.items)
+
+const ApiTokens = () => {
+  const qc = useQueryClient()
+  const tokens = useQuery<Awaited<ReturnType<typeof fetchTokens>>, ApiFailure>(() => ({ queryKey: tokensKey, queryFn: fetchTokens }))
+  const [name, setName] = createSignal("")
+  const [minted, setMinted] = createSignal<{ name: string; token: string }>()
+  const create = useMutation<{ name: string; token: string }, ApiFailure, string>(() => ({
+    mutationFn: (n) => call((c) => c.apiTokens.create({ payload: { name: n } })),
+    onSuccess: (t) => {
+      setMinted({ name: t.name, token: t.token })
+      setName("")
+      return qc.invalidateQueries({ queryKey: tokensKey })
+    }
+  }))
+  const revoke = useMutation<unknown, ApiFailure, string>(() => ({
+    mutationFn: (id) => call((c) => c.apiTokens.revoke({ path: { id } })),
+    onSuccess: () => qc.invalidateQueries({ queryKey: tokensKey })
+  }))
+  return (
+    <div class="card" role="region" aria-labelledby="tokens-title">
+      <h2 id="tokens-title">API tokens</h2>
+      <p class="muted">Long-lived bearer tokens for the CLI and scripts. A token is shown once, when it is made.</p>
+      <Show when={minted()}>
+        {(m) => (
+          <div class="state" role="status">
+            <strong>New token “{m().name}” — copy it now</strong>
+            <code class="mono token-value">{m().token}</code>
+            <button type="button" class="btn" onClick={() => void navigator.clipboard?.writeText(m().token)}>
+              Copy
+            </button>
+          </div>
+        )}
+      </Show>
+      <Switch>
+        <Match when={tokens.isPending}>
+          <Loading />
+        </Match>
+        <Match when={tokens.isError}>
+          <ErrorState error={tokens.error} retry={() => void tokens.refetch()} />
+        </Match>
+        <Match when={tokens.data?.length === 0}>
+          <p class="muted">No API tokens.</p>
+        </Match>
+        <Match when={tokens.data}>
+          {(list) => (
+            <table class="table">
+              <caption class="sr-only">API tokens</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Last used</th>
+                  <th scope="col">
+                    <span class="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={list()}>
+                  {(t) => (
+                    <tr>
+                      <td>{t.name}</td>
+                      <td>{formatTime(t.createdAt)}</td>
+                      <td>{t.lastUsedAt === null ? "never" : formatTime(t.lastUsedAt)}</td>
+                      <td>
+                        <button type="button" class="btn btn-ghost btn-danger" disabled={revoke.isPending} onClick={() => revoke.mutate(t.id)} aria-label={`Revoke ${t.name}`}>
+                          Revoke
+                        </button>
+                      </td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+          )}
+        </Match>
+      </Switch>
+      <FormError message={revoke.error?.message} />
+      <form
+        class="inline-form row"
+        aria-label="New API token"
+        novalidate
+        onSubmit={(e) => {
+          e.preventDefault()
+          create.mutate(name().trim())
+        }}
+      >
+        <TextField label="Token name" name="tokenName" value={name()} onValue={setName} error={create.error ? (issuesByField(create.error)["name"] ?? create.error.message) : undefined} placeholder="laptop-cli" />
+        <button type="submit" class="btn" disabled={create.isPending || name().trim() === ""}>
+          Create token
+        </button>
+      </form>
+    </div>
+  )
+}
+
+const Users = () => {
+  const qc = useQueryClient()
+  const users = useUsers(() => true)
+  const [username, setUsername] = createSignal("")
+  const [password, setPassword] = createSignal("")
+  const [superAdmin, setSuperAdmin] = createSignal(false)
+  const create = useMutation<unknown, ApiFailure, { username: string; password: string; superAdmin: boolean }>(() => ({
+    mutationFn: (payload) => call((c) => c.users.create({ payload })),
+    onSuccess: () => {
+      setUsername("")
+      setPassword("")
+      setSuperAdmin(false)
+      return qc.invalidateQueries({ queryKey: keys.users })
+    }
+  }))
+  const remove = useMutation<unknown, ApiFailure, string>(() => ({
+    mutationFn: (id) => call((c) => c.users.delete({ path: { id } })),
+    onSuccess: () => qc.invalidateQueries({ queryKey: keys.users })
+  }))
+  const issues = () => issuesByField(create.error ?? undefined)
+  return (
+    <div class="card" role="region" aria-labelledby="users-title">
+      <h2 id="users-title">Users</h2>
+      <Switch>
+        <Match when={users.isPending}>
+          <Loading />
+        </Match>
+        <Match when={users.isError}>
+          <ErrorState error={users.error} retry={() => void users.refetch()} />
+        </Match>
+        <Match when={users.data?.length === 0}>
+          <Empty title="No users" />
+        </Match>
+        <Match when={users.data}>
+          {(list) => (
+            <table class="table">
+              <caption class="sr-only">Users</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Username</th>
+                  <th scope="col">Role</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">
+                    <span class="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={list()}>
+                  {(u) => (
+                    <tr>
+                      <td>{u.username}</td>
+                      <td>{u.superAdmin ? "super-admin" : "user"}</td>
+                      <td>{formatTime(u.createdAt)}</td>
+                      <td>
+                        <button type="button" class="btn btn-ghost btn-danger" disabled={remove.isPending} onClick={() => remove.mutate(u.id)} aria-label={`Delete user ${u.username}`}>
+                          Delete
+                        </button>
+                      </td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+          )}
+        </Match>
+      </Switch>
+      <FormError message={remove.error?.message} />
+      <form
+        class="inline-form"
+        aria-label="New user"
+        novalidate
+        onSubmit={(e) => {
+          e.preventDefault()
+          create.mutate({ username: username().trim(), password: password(), superAdmin: superAdmin() })
+        }}
+      >
+        <FormError message={create.error !== null && issues()["username"] === undefined && issues()["password"] === undefined ? create.error.message : undefined} />
+        <div class="row">
+          <TextField label="New username" name="newUsername" autocomplete="off" value={username()} onValue={setUsername} error={issues()["username"]} />
+          <TextField label="Initial password" name="newPassword" type="password" autocomplete="new-password" value={password()} onValue={setPassword} error={issues()["password"]} hint="At least 12 characters" />
+        </div>
+        <label class="check">
+          <input type="checkbox" checked={superAdmin()} onChange={(e) => setSuperAdmin(e.currentTarget.checked)} />
+          Super-admin (all projects, users and node settings)
+        </label>
+        <button type="submit" class="btn" disabled={create.isPending}>
+          Create user
+        </button>
+      </form>
+    </div>
+  )
+}
+
+export default function Settings() {
+  const me = useMe()
+  return (
+    <section aria-labelledby="settings-title">
+      <header class="page-head">
+        <h1 id="settings-title">Settings</h1>
+      </header>
+      <Show when={me.data?.credential !== "adminToken"}>
+        <ApiTokens />
+      </Show>
+      <Show when={me.data?.superAdmin}>
+        <Users />
+      </Show>
+    </section>
+  )
+}
