@@ -34,6 +34,7 @@ describe.runIf(privileged)("deployments (privileged)", () => {
     serviceId = ((await created.json()) as { id: string }).id
     await pushHttpd(address(), "default/web", "v1", "hello v1")
     await pushHttpd(address(), "default/web", "v2", "hello v2")
+    await pushHttpd(address(), "default/web", "slow", "hello slow", 1)
   }, 120_000)
   afterAll(async () => {
     await d?.stop()
@@ -152,6 +153,18 @@ describe.runIf(privileged)("deployments (privileged)", () => {
     expect(start.status).toBe(202)
     const dep = await waitForDeployment(d, ((await start.json()) as { deployment: { id: string } }).deployment.id)
     expect(dep.status).toBe("healthy")
+    expect(await served()).toEqual(["hello v1"])
+  })
+
+  it("concurrent deploys of one service are serialized; queued older ones are superseded by the newest", async () => {
+    const first = await deploy({ image: `${address()}/default/web:slow` })
+    const middle = await deploy({ image: `${address()}/default/web:v2` })
+    const last = await deploy({ image: `${address()}/default/web:v1` })
+    expect((await waitForDeployment(d, first)).status).toBe("healthy")
+    const superseded = await waitForDeployment(d, middle)
+    expect(superseded.status).toBe("failed")
+    expect(superseded.error).toBe(`superseded by deployment ${last}`)
+    expect((await waitForDeployment(d, last)).status).toBe("healthy")
     expect(await served()).toEqual(["hello v1"])
   })
 
