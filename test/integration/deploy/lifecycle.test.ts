@@ -106,6 +106,18 @@ describe.runIf(privileged)("daemon-bound workload lifecycle (privileged)", () =>
     expect(service.promotedDeploymentId).not.toBeNull()
   }, 60_000)
 
+  it("a workload that dies on its own is relaunched", async () => {
+    const before = processesWithMarker(marker)
+    expect(before.length).toBeGreaterThan(0)
+    for (const pid of before) process.kill(pid, "SIGKILL")
+    const newest = async () => ((await (await request(`/v1/services/${serviceId}/deployments`)).json()) as { items: Array<{ status: string }> }).items[0]
+    await waitFor(async () => {
+      const now = processesWithMarker(marker)
+      return now.length > 0 && now.every((p) => !before.includes(p)) && (await newest())?.status === "healthy"
+    }, 30_000)
+    expect(await servedBody()).toBe("alive v1")
+  }, 60_000)
+
   it("after a SIGKILL mid-deploy, the next boot fails that deployment with a reason, sweeps survivors and serves again", async () => {
     // a deploy that will sit in its health gate for a while
     await request(`/v1/services/${serviceId}`, { method: "PATCH", json: { health: { path: "/never", timeoutSeconds: 60 } } })
