@@ -16,9 +16,12 @@ const KEY = "denia.session"
 const isSession = (u: unknown): u is Session =>
   typeof u === "object" &&
   u !== null &&
-  typeof (u as Record<string, unknown>)["token"] === "string" &&
-  typeof (u as Record<string, unknown>)["expiresAt"] === "string" &&
-  typeof (u as Record<string, unknown>)["username"] === "string"
+  "token" in u &&
+  typeof u.token === "string" &&
+  "expiresAt" in u &&
+  typeof u.expiresAt === "string" &&
+  "username" in u &&
+  typeof u.username === "string"
 
 const storage = (): Storage | undefined => {
   try {
