@@ -112,7 +112,7 @@ export const daemonLayer = (config: LoadedConfig) => {
     retainedDeployments: v.deploymentsRetained
   }).pipe(
     Layer.provideMerge(Layer.mergeAll(runtime, publisher, DeploymentLog.layer(config.paths.logs))),
-    Layer.provideMerge(Layer.merge(PullJobs.layer, oci).pipe(Layer.provideMerge(oci))),
+    Layer.provideMerge(PullJobs.layer.pipe(Layer.provideMerge(oci))),
     Layer.provide(Layer.mergeAll(repos, secrets))
   )
   // Ingress: public HTTP/HTTPS listeners (scoped; an unbindable port is logged, the API stays up),
