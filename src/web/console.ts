@@ -4,11 +4,11 @@
  * - `/assets/*`: hashed build output, `Cache-Control: immutable` for a year;
  *   a missing asset is a plain 404 (never the app shell, which would be
  *   parsed as script).
- * - other GET/HEAD paths outside `/v1`, `/v2` and `/healthz`: files at the
- *   top of the build (favicon and the like) when they exist, a 404 for
- *   anything that looks like a file, else the app shell (`index.html`,
- *   `no-cache`) so client-side routes survive a reload.
- * - unknown `/v1/...` paths fall through to the API's JSON 404.
+ * - other GET/HEAD paths outside `/v1`, `/v2`, `/healthz`, `/metrics` and
+ *   `/.well-known`: files at the top of the build (favicon and the like) when
+ *   they exist, a 404 for anything that looks like a file, else the app shell
+ *   (`index.html`, `no-cache`) so client-side routes survive a reload.
+ * - unknown paths under those prefixes fall through to the API's JSON 404.
  *
  * Text assets are gzipped once and kept in memory when the client accepts it.
  */
@@ -48,9 +48,10 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 const COMPRESSIBLE = new Set([".js", ".mjs", ".css", ".html", ".json", ".webmanifest", ".map", ".svg", ".txt"])
 const IMMUTABLE = "public, max-age=31536000, immutable"
 
-/** Paths the API and the registry own; the console never answers them. */
-export const isApiPath = (p: string): boolean =>
-  p === "/v1" || p.startsWith("/v1/") || p === "/v2" || p.startsWith("/v2/") || p === "/healthz" || p.startsWith("/healthz/")
+const RESERVED = ["/v1", "/v2", "/healthz", "/metrics", "/.well-known"]
+
+/** Paths the API, the registry and the daemon's own endpoints own; the console never answers them. */
+export const isApiPath = (p: string): boolean => RESERVED.some((r) => p === r || p.startsWith(`${r}/`))
 
 /** The last segment has an extension: a request for a file, not a client-side route. */
 export const looksLikeFile = (p: string): boolean => /\.[A-Za-z0-9]{1,12}$/.test(p.slice(p.lastIndexOf("/") + 1))

@@ -62,7 +62,7 @@ describe("console serving", () => {
   })
 
   it("leaves the API's JSON 404 for unknown /v1 routes and keeps /healthz", async () => {
-    for (const p of ["/v1/nope", "/v1", "/v1/projects/x/y/z"]) {
+    for (const p of ["/v1/nope", "/v1", "/v1/projects/x/y/z", "/.well-known/denia-challenge/abc"]) {
       const res = await daemon.request(p)
       expect(res.status, p).toBe(404)
       expect(res.headers.get("content-type")).toMatch(/application\/json/)
