@@ -108,6 +108,7 @@ const ApiTokens = () => {
 
 const Users = () => {
   const qc = useQueryClient()
+  const me = useMe()
   const users = useUsers(() => true)
   const [username, setUsername] = createSignal("")
   const [password, setPassword] = createSignal("")
@@ -161,9 +162,11 @@ const Users = () => {
                       <td>{u.superAdmin ? "super-admin" : "user"}</td>
                       <td>{formatTime(u.createdAt)}</td>
                       <td>
-                        <button type="button" class="btn btn-ghost btn-danger" disabled={remove.isPending} onClick={() => remove.mutate(u.id)} aria-label={`Delete user ${u.username}`}>
-                          Delete
-                        </button>
+                        <Show when={me.data?.user?.id !== u.id} fallback={<span class="muted">you</span>}>
+                          <button type="button" class="btn btn-ghost btn-danger" disabled={remove.isPending} onClick={() => remove.mutate(u.id)} aria-label={`Delete user ${u.username}`}>
+                            Delete
+                          </button>
+                        </Show>
                       </td>
                     </tr>
                   )}
