@@ -183,3 +183,25 @@ export const useRegistryMutations = (projectId: () => string) => {
     }))
   }
 }
+
+export const useDeleteService = () => {
+  const qc = useQueryClient()
+  return useMutation<unknown, ApiFailure, string>(() => ({
+    mutationFn: (id) => call((c) => c.services.delete({ path: { id } })),
+    onSuccess: (_, id) => {
+      qc.removeQueries({ queryKey: keys.service(id) })
+      return qc.invalidateQueries({ queryKey: keys.services() })
+    }
+  }))
+}
+
+export const useDeleteProject = () => {
+  const qc = useQueryClient()
+  return useMutation<unknown, ApiFailure, string>(() => ({
+    mutationFn: (id) => call((c) => c.projects.delete({ path: { id } })),
+    onSuccess: (_, id) => {
+      qc.removeQueries({ queryKey: keys.project(id) })
+      return qc.invalidateQueries({ queryKey: keys.projects })
+    }
+  }))
+}

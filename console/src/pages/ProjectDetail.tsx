@@ -1,8 +1,8 @@
 /** One project: its services, shared environment, members and registry credentials. */
-import { A, useParams } from "@solidjs/router"
+import { A, useNavigate, useParams } from "@solidjs/router"
 import { For, Match, Show, Switch, createEffect, createSignal } from "solid-js"
 import { issuesByField } from "../api/failure.js"
-import { useMe, useMembers, useProject, useRemoveMember, useSetMember, useUpdateProject, useUsers } from "../api/queries.js"
+import { useDeleteProject, useMe, useMembers, useProject, useRemoveMember, useSetMember, useUpdateProject, useUsers } from "../api/queries.js"
 import { EnvEditor } from "../components/EnvEditor.js"
 import { SelectField, TextField } from "../components/Field.js"
 import { Registries } from "../components/Registries.js"
@@ -43,6 +43,7 @@ export default function ProjectDetail() {
               <h2 id="registries-title">Registries</h2>
               <Registries projectId={p().id} />
             </div>
+            <DeleteProject projectId={p().id} name={p().name} />
           </section>
         )}
       </Match>
@@ -186,5 +187,32 @@ const Members = (props: { readonly projectId: string }) => {
         </Match>
       </Switch>
     </div>
+  )
+}
+
+/** Admins can delete an empty project; the API refuses (409) while it still has services or jobs. */
+const DeleteProject = (props: { readonly projectId: string; readonly name: string }) => {
+  const remove = useDeleteProject()
+  const navigate = useNavigate()
+  const me = useMe()
+  const isAdmin = () => me.data?.superAdmin === true || me.data?.memberships.some((m) => m.projectId === props.projectId && m.role === "admin") === true
+  return (
+    <Show when={isAdmin()}>
+    <div class="card" role="region" aria-labelledby="danger-title">
+      <h2 id="danger-title">Delete project</h2>
+      <p class="muted">Only an empty project can be deleted: delete its services first.</p>
+      <FormError message={remove.error?.message} />
+      <button
+        type="button"
+        class="btn btn-danger"
+        disabled={remove.isPending}
+        onClick={() => {
+          if (window.confirm(`Delete project ${props.name}?`)) remove.mutate(props.projectId, { onSuccess: () => navigate("/projects", { replace: true }) })
+        }}
+      >
+        Delete project {props.name}
+      </button>
+    </div>
+    </Show>
   )
 }

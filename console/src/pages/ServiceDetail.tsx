@@ -4,11 +4,11 @@
  * list of sections (`SECTIONS`); later ones (metrics, autoscaling, console
  * terminal) are added there without touching the rest.
  */
-import { A, useParams } from "@solidjs/router"
+import { A, useNavigate, useParams } from "@solidjs/router"
 import { For, Match, Show, Switch, createMemo, createSignal, type Accessor, type Component, type Setter } from "solid-js"
 import type { Service } from "../../../src/domain/service.js"
 import { issuesByField } from "../api/failure.js"
-import { useDeployments, useDomainMutations, useDomains, useMe, useProject, useService, useServiceAction, type ServiceAction } from "../api/queries.js"
+import { useDeleteService, useDeployments, useDomainMutations, useDomains, useMe, useProject, useService, useServiceAction, type ServiceAction } from "../api/queries.js"
 import { TextField } from "../components/Field.js"
 import { LiveLog } from "../components/LiveLog.js"
 import { ServiceStatus, StatusBadge, sourceSummary } from "../components/ServiceTable.js"
@@ -314,7 +314,13 @@ const ACTIONS: ReadonlyArray<{ readonly action: ServiceAction; readonly label: s
 /** Deploy and lifecycle buttons; a started deployment opens its log. */
 const Actions: Component<SectionProps> = (props) => {
   const run = useServiceAction(() => props.service.id)
+  const remove = useDeleteService()
+  const navigate = useNavigate()
   const [done, setDone] = createSignal<string>()
+  const del = () => {
+    if (!window.confirm(`Delete ${props.service.name}? Its replicas are stopped first.`)) return
+    remove.mutate(props.service.id, { onSuccess: () => navigate("/services", { replace: true }) })
+  }
   const trigger = (a: (typeof ACTIONS)[number]) => {
     if (a.confirm !== undefined && !window.confirm(a.confirm)) return
     setDone(undefined)
@@ -339,12 +345,15 @@ const Actions: Component<SectionProps> = (props) => {
           </button>
         )}
       </For>
+      <button type="button" class="btn btn-ghost btn-danger" disabled={remove.isPending} onClick={del}>
+        Delete service
+      </button>
       <Show when={done()}>
         <span role="status" class="muted">
           {done()}
         </span>
       </Show>
-      <FormError message={run.error?.message} />
+      <FormError message={run.error?.message ?? remove.error?.message} />
     </div>
   )
 }

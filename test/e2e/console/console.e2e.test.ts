@@ -237,7 +237,22 @@ describe("web console in Chromium", () => {
     expect(services.items).toEqual([expect.objectContaining({ name: "api", port: 9090, source: { type: "image", image: "registry.example/app:1.2", registryId: null } })])
     await viewerSeesReadOnly(services.items[0]?.name ?? "")
 
-    // The browser logs the refused requests this walk provokes on purpose (wrong password: 401, bad hostname: 400); nothing else.
-    expect(consoleErrors.filter((e) => !/status of (401|400) /.test(e))).toEqual([])
+    // Deleting: the project refuses while it has a service; delete the service, then the project.
+    page.on("dialog", (d) => void d.accept())
+    await page.goto(`${daemon.url}/projects/${serviceRef?.projectId ?? ""}`)
+    await page.getByRole("button", { name: "Delete project shop" }).click()
+    await page.getByRole("region", { name: "Delete project" }).getByRole("alert").waitFor()
+    await page.getByRole("link", { name: "api", exact: true }).click()
+    await page.getByRole("button", { name: "Delete service" }).click()
+    await page.getByRole("heading", { name: "Services" }).waitFor()
+    await page.getByText("No services yet").waitFor()
+    await page.goto(`${daemon.url}/projects/${serviceRef?.projectId ?? ""}`)
+    await page.getByRole("button", { name: "Delete project shop" }).click()
+    await page.getByRole("heading", { name: "Projects" }).waitFor()
+    await page.getByRole("link", { name: "default" }).waitFor()
+    expect(await page.getByRole("link", { name: "shop" }).count()).toBe(0)
+
+    // The browser logs the refused requests this walk provokes on purpose (wrong password: 401, bad hostname: 400, non-empty project: 409); nothing else.
+    expect(consoleErrors.filter((e) => !/status of (401|400|409) /.test(e))).toEqual([])
   }
 })
