@@ -4,7 +4,7 @@ import { For, Match, Show, Switch } from "solid-js"
 import type { Service } from "../../../src/domain/service.js"
 import { useDeployments, useProjects, useServices } from "../api/queries.js"
 import { serviceUrl } from "../lib/format.js"
-import { Empty, ErrorState, Loading } from "./States.js"
+import { Empty, QueryList } from "./States.js"
 
 export const StatusBadge = (props: { readonly status: string }) => (
   <span class={`status status-${props.status.replace(/\s+/g, "-")}`}>{props.status}</span>
@@ -45,23 +45,15 @@ export const ServiceTable = (props: { readonly projectId?: string; readonly show
   const projects = useProjects()
   const projectName = (id: string) => projects.data?.find((p) => p.id === id)?.name
   return (
-    <Switch>
-      <Match when={services.isPending}>
-        <Loading label="Loading services…" />
-      </Match>
-      <Match when={services.isError}>
-        <ErrorState error={services.error} retry={() => void services.refetch()} title="Could not load services" />
-      </Match>
-      <Match when={services.data?.length === 0}>
+    <QueryList query={services} loadingLabel="Loading services…" errorTitle="Could not load services" empty={<>
         <Empty title="No services yet">
           <p class="muted">
             <A href={props.projectId === undefined ? "/services/new" : `/services/new?project=${props.projectId}`}>Create a service</A> to run an image,
             a Git repository or an upload.
           </p>
         </Empty>
-      </Match>
-      <Match when={services.data}>
-        {(list) => (
+    </>}>
+      {(list) => (
           <table class="table">
             <caption class="sr-only">Services</caption>
             <thead>
@@ -106,7 +98,6 @@ export const ServiceTable = (props: { readonly projectId?: string; readonly show
             </tbody>
           </table>
         )}
-      </Match>
-    </Switch>
+    </QueryList>
   )
 }

@@ -1,8 +1,8 @@
 /** Loading, error and empty states shared by every page. */
-import { Show, type JSX } from "solid-js"
+import { Match, Show, Switch, type Accessor, type JSX } from "solid-js"
 import type { ApiFailure } from "../api/failure.js"
 
-export const Loading = (props: { readonly label?: string }) => (
+export const Loading = (props: { readonly label?: string | undefined }) => (
   <div class="state state-loading" role="status" aria-live="polite">
     <span class="spinner" aria-hidden="true" />
     <span>{props.label ?? "Loading…"}</span>
@@ -24,7 +24,11 @@ const explain = (e: ApiFailure): string => {
   }
 }
 
-export const ErrorState = (props: { readonly error: ApiFailure | null | undefined; readonly retry?: () => void; readonly title?: string }) => (
+export const ErrorState = (props: {
+  readonly error: ApiFailure | null | undefined
+  readonly retry?: () => void
+  readonly title?: string | undefined
+}) => (
   <Show when={props.error}>
     {(e) => (
       <div class="state state-error" role="alert">
@@ -59,3 +63,34 @@ export const FormError = (props: { readonly message: string | undefined; readonl
     )}
   </Show>
 )
+
+/** The parts of a list query the states below read (solid-query's result fits). */
+export interface ListQuery<T> {
+  readonly isPending: boolean
+  readonly isError: boolean
+  readonly error: ApiFailure | null
+  readonly data: ReadonlyArray<T> | undefined
+  readonly refetch: () => unknown
+}
+
+/** A list query's loading, error and empty states, then `children` with the items. */
+export function QueryList<T>(props: {
+  readonly query: ListQuery<T>
+  readonly loadingLabel?: string
+  readonly errorTitle?: string
+  readonly empty: JSX.Element
+  readonly children: (items: Accessor<ReadonlyArray<T>>) => JSX.Element
+}) {
+  return (
+    <Switch>
+      <Match when={props.query.isPending}>
+        <Loading label={props.loadingLabel} />
+      </Match>
+      <Match when={props.query.isError}>
+        <ErrorState error={props.query.error} retry={() => void props.query.refetch()} title={props.errorTitle} />
+      </Match>
+      <Match when={props.query.data?.length === 0}>{props.empty}</Match>
+      <Match when={props.query.data}>{(items) => props.children(items)}</Match>
+    </Switch>
+  )
+}

@@ -1,10 +1,10 @@
 /** All projects the user can see, and (for super-admins) a form to create one. */
 import { A, useNavigate, useSearchParams } from "@solidjs/router"
-import { For, Match, Show, Switch, createSignal } from "solid-js"
+import { For, Show, createSignal } from "solid-js"
 import { issuesByField } from "../api/failure.js"
 import { useCreateProject, useMe, useProjects } from "../api/queries.js"
 import { TextField } from "../components/Field.js"
-import { Empty, ErrorState, FormError, Loading } from "../components/States.js"
+import { Empty, FormError, QueryList } from "../components/States.js"
 import { formatTime } from "../lib/format.js"
 
 export default function Projects() {
@@ -25,20 +25,12 @@ export default function Projects() {
       <Show when={creating()}>
         <CreateProjectForm onDone={() => setParams({ new: undefined })} />
       </Show>
-      <Switch>
-        <Match when={projects.isPending}>
-          <Loading label="Loading projects…" />
-        </Match>
-        <Match when={projects.isError}>
-          <ErrorState error={projects.error} retry={() => void projects.refetch()} title="Could not load projects" />
-        </Match>
-        <Match when={projects.data?.length === 0}>
+      <QueryList query={projects} loadingLabel="Loading projects…" errorTitle="Could not load projects" empty={<>
           <Empty title="No projects yet">
             <p class="muted">{me.data?.superAdmin ? "Create the first project to group services and their shared settings." : "Ask an admin to add you to a project."}</p>
           </Empty>
-        </Match>
-        <Match when={projects.data}>
-          {(list) => (
+      </>}>
+        {(list) => (
             <table class="table">
               <caption class="sr-only">Projects</caption>
               <thead>
@@ -63,8 +55,7 @@ export default function Projects() {
               </tbody>
             </table>
           )}
-        </Match>
-      </Switch>
+      </QueryList>
     </section>
   )
 }

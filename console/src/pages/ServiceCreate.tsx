@@ -1,10 +1,9 @@
 /** New service: project (preselected from `?project=`), name, source and settings. */
 import { useNavigate, useSearchParams } from "@solidjs/router"
 import { useQueryClient } from "@tanstack/solid-query"
-import { Match, Switch } from "solid-js"
 import { createService, keys, useProjects } from "../api/queries.js"
 import { ServiceForm } from "../components/ServiceForm.js"
-import { Empty, ErrorState, Loading } from "../components/States.js"
+import { Empty, QueryList } from "../components/States.js"
 import { emptyServiceForm, formToCreate } from "../lib/serviceForm.js"
 
 export default function ServiceCreate() {
@@ -23,20 +22,12 @@ export default function ServiceCreate() {
       <header class="page-head">
         <h1 id="new-service-title">New service</h1>
       </header>
-      <Switch>
-        <Match when={projects.isPending}>
-          <Loading />
-        </Match>
-        <Match when={projects.isError}>
-          <ErrorState error={projects.error} retry={() => void projects.refetch()} />
-        </Match>
-        <Match when={projects.data?.length === 0}>
+      <QueryList query={projects} empty={<>
           <Empty title="No project to put it in">
             <p class="muted">Services live in projects; create a project first.</p>
           </Empty>
-        </Match>
-        <Match when={projects.data}>
-          {(list) => (
+      </>}>
+        {(list) => (
             <ServiceForm
               mode="create"
               initial={emptyServiceForm(preselected())}
@@ -49,8 +40,7 @@ export default function ServiceCreate() {
               }}
             />
           )}
-        </Match>
-      </Switch>
+      </QueryList>
     </section>
   )
 }

@@ -12,7 +12,7 @@ import { useDeleteService, useDeployments, useDomainMutations, useDomains, useMe
 import { TextField } from "../components/Field.js"
 import { LiveLog } from "../components/LiveLog.js"
 import { ServiceStatus, StatusBadge, sourceSummary } from "../components/ServiceTable.js"
-import { Empty, ErrorState, FormError, Loading } from "../components/States.js"
+import { Empty, ErrorState, FormError, Loading, QueryList } from "../components/States.js"
 import { formatTime, serviceUrl } from "../lib/format.js"
 
 /** What every section gets: the service, whether the user may operate it, and the deployment whose log is open. */
@@ -119,20 +119,12 @@ const Deployments: Component<SectionProps> = (props) => {
   const deployments = useDeployments(() => props.service.id)
   return (
     <>
-    <Switch>
-      <Match when={deployments.isPending}>
-        <Loading label="Loading deployments…" />
-      </Match>
-      <Match when={deployments.isError}>
-        <ErrorState error={deployments.error} retry={() => void deployments.refetch()} title="Could not load deployments" />
-      </Match>
-      <Match when={deployments.data?.length === 0}>
+    <QueryList query={deployments} loadingLabel="Loading deployments…" errorTitle="Could not load deployments" empty={<>
         <Empty title="No deployments yet">
           <p class="muted">Deployments of this service will be listed here, newest first.</p>
         </Empty>
-      </Match>
-      <Match when={deployments.data}>
-        {(list) => (
+    </>}>
+      {(list) => (
           <table class="table">
             <caption class="sr-only">Deployments, newest first</caption>
             <thead>
@@ -181,8 +173,7 @@ const Deployments: Component<SectionProps> = (props) => {
             </tbody>
           </table>
         )}
-      </Match>
-    </Switch>
+    </QueryList>
     <Show when={props.openLog()}>
       {(id) => (
         <div class="deployment-log">
@@ -218,18 +209,10 @@ const Domains: Component<SectionProps> = (props) => {
   const attachIssues = () => issuesByField(m.attach.error ?? undefined)
   return (
     <>
-      <Switch>
-        <Match when={domains.isPending}>
-          <Loading label="Loading domains…" />
-        </Match>
-        <Match when={domains.isError}>
-          <ErrorState error={domains.error} retry={() => void domains.refetch()} />
-        </Match>
-        <Match when={domains.data?.length === 0}>
+      <QueryList query={domains} loadingLabel="Loading domains…" empty={<>
           <p class="muted">No custom domains. The service answers at its default URL.</p>
-        </Match>
-        <Match when={domains.data}>
-          {(list) => (
+      </>}>
+        {(list) => (
             <table class="table">
               <caption class="sr-only">Domains</caption>
               <thead>
@@ -280,8 +263,7 @@ const Domains: Component<SectionProps> = (props) => {
               </tbody>
             </table>
           )}
-        </Match>
-      </Switch>
+      </QueryList>
       <FormError message={m.verify.error?.message ?? m.remove.error?.message} />
       <Show when={props.canOperate}>
         <form

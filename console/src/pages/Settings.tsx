@@ -1,11 +1,11 @@
 /** Account settings: your API tokens (shown once), and users for super-admins. */
-import { For, Match, Show, Switch, createSignal } from "solid-js"
+import { For, Show, createSignal } from "solid-js"
 import { useMutation, useQuery, useQueryClient } from "@tanstack/solid-query"
 import { call } from "../api/client.js"
 import { type ApiFailure, issuesByField } from "../api/failure.js"
 import { keys, useMe, useUsers } from "../api/queries.js"
 import { TextField } from "../components/Field.js"
-import { Empty, ErrorState, FormError, Loading } from "../components/States.js"
+import { Empty, FormError, QueryList } from "../components/States.js"
 import { formatTime } from "../lib/format.js"
 
 const tokensKey = ["api-tokens"] as const
@@ -43,18 +43,10 @@ const ApiTokens = () => {
           </div>
         )}
       </Show>
-      <Switch>
-        <Match when={tokens.isPending}>
-          <Loading />
-        </Match>
-        <Match when={tokens.isError}>
-          <ErrorState error={tokens.error} retry={() => void tokens.refetch()} />
-        </Match>
-        <Match when={tokens.data?.length === 0}>
+      <QueryList query={tokens} empty={<>
           <p class="muted">No API tokens.</p>
-        </Match>
-        <Match when={tokens.data}>
-          {(list) => (
+      </>}>
+        {(list) => (
             <table class="table">
               <caption class="sr-only">API tokens</caption>
               <thead>
@@ -85,8 +77,7 @@ const ApiTokens = () => {
               </tbody>
             </table>
           )}
-        </Match>
-      </Switch>
+      </QueryList>
       <FormError message={revoke.error?.message} />
       <form
         class="inline-form row"
@@ -130,18 +121,10 @@ const Users = () => {
   return (
     <div class="card" role="region" aria-labelledby="users-title">
       <h2 id="users-title">Users</h2>
-      <Switch>
-        <Match when={users.isPending}>
-          <Loading />
-        </Match>
-        <Match when={users.isError}>
-          <ErrorState error={users.error} retry={() => void users.refetch()} />
-        </Match>
-        <Match when={users.data?.length === 0}>
+      <QueryList query={users} empty={<>
           <Empty title="No users" />
-        </Match>
-        <Match when={users.data}>
-          {(list) => (
+      </>}>
+        {(list) => (
             <table class="table">
               <caption class="sr-only">Users</caption>
               <thead>
@@ -174,8 +157,7 @@ const Users = () => {
               </tbody>
             </table>
           )}
-        </Match>
-      </Switch>
+      </QueryList>
       <FormError message={remove.error?.message} />
       <form
         class="inline-form"
