@@ -1,8 +1,6 @@
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option } from "effect"
 import { Authz } from "../../auth/Authz.js"
-import { clientIp } from "../../auth/clientIp.js"
-import { actorOf } from "../../auth/Identity.js"
 import { TERMINAL_STATUSES } from "../../domain/deployment.js"
 import { Conflict } from "../../domain/errors.js"
 import { Coordinator } from "../../deploy/Coordinator.js"
@@ -15,6 +13,7 @@ import { ServicesRepo } from "../../repos/ServicesRepo.js"
 import { Runtime } from "../../runtime/index.js"
 import { DeniaApi } from "../DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
+import { auditContext } from "../requestContext.js"
 import { CurrentPrincipal } from "../security.js"
 
 const sse = (stream: Parameters<typeof HttpServerResponse.stream>[0]) =>
@@ -41,11 +40,7 @@ export const DeploymentsHandlers = HttpApiBuilder.group(DeniaApi, "deployments",
     const authz = yield* Authz
 
     const audited = (action: string, target: string, details: Record<string, string>) =>
-      Effect.gen(function* () {
-        const principal = yield* CurrentPrincipal
-        const ip = clientIp(yield* HttpServerRequest.HttpServerRequest)
-        yield* audit.record({ actor: actorOf(principal), action, target, outcome: "ok", clientIp: ip, details })
-      })
+      Effect.flatMap(auditContext, (ctx) => audit.record({ ...ctx, action, target, outcome: "ok", details }))
 
     const deploy = (serviceId: string, image: string | undefined) =>
       mapDomainErrors(

@@ -1,16 +1,14 @@
-import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
+import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
-import { clientIp } from "../../auth/clientIp.js"
-import { actorOf, Identity } from "../../auth/Identity.js"
+import { Identity } from "../../auth/Identity.js"
 import { LOGIN_LIMIT, Throttle } from "../../auth/Throttle.js"
 import { AuditRepo } from "../../repos/AuditRepo.js"
 import { MembershipsRepo } from "../../repos/MembershipsRepo.js"
 import { UsersRepo } from "../../repos/UsersRepo.js"
 import { DeniaApi } from "../DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
+import { auditContext, requestIp } from "../requestContext.js"
 import { CurrentPrincipal } from "../security.js"
-
-const requestIp = Effect.map(HttpServerRequest.HttpServerRequest, clientIp)
 
 export const AuthPublicHandlers = HttpApiBuilder.group(DeniaApi, "authPublic", (handlers) =>
   Effect.gen(function* () {
@@ -95,11 +93,10 @@ export const MembersHandlers = HttpApiBuilder.group(DeniaApi, "members", (handle
           const user = yield* users.get(payload.userId)
           const membership = yield* memberships.set(path.id, user.id, payload.role)
           yield* audit.record({
-            actor: actorOf(yield* CurrentPrincipal),
+            ...(yield* auditContext),
             action: "member.set",
             target: `project:${path.id}`,
             outcome: "ok",
-            clientIp: yield* requestIp,
             details: { user: user.username, role: payload.role }
           })
           return membership
@@ -109,11 +106,10 @@ export const MembersHandlers = HttpApiBuilder.group(DeniaApi, "members", (handle
         mapDomainErrors(Effect.gen(function* () {
           yield* memberships.remove(path.id, path.userId)
           yield* audit.record({
-            actor: actorOf(yield* CurrentPrincipal),
+            ...(yield* auditContext),
             action: "member.remove",
             target: `project:${path.id}`,
             outcome: "ok",
-            clientIp: yield* requestIp,
             details: { userId: path.userId }
           })
         }))

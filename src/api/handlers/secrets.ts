@@ -4,7 +4,7 @@ import { ServicesRepo } from "../../repos/ServicesRepo.js"
 import { ServiceSecrets } from "../../secrets/serviceSecrets.js"
 import { DeniaApi } from "../DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
-import { changeContext } from "./registries.js"
+import { auditContext } from "../requestContext.js"
 
 export const SecretsHandlers = HttpApiBuilder.group(DeniaApi, "secrets", (handlers) =>
   Effect.gen(function* () {
@@ -17,7 +17,7 @@ export const SecretsHandlers = HttpApiBuilder.group(DeniaApi, "secrets", (handle
         mapDomainErrors(
           Effect.gen(function* () {
             const service = yield* services.get(path.id)
-            return yield* secrets.set(yield* changeContext, service, payload.name, payload.value)
+            return yield* secrets.set(yield* auditContext, service, payload.name, payload.value)
           })
         )
       )
@@ -25,7 +25,7 @@ export const SecretsHandlers = HttpApiBuilder.group(DeniaApi, "secrets", (handle
         mapDomainErrors(
           Effect.gen(function* () {
             const service = yield* services.get(path.id)
-            return yield* secrets.remove(yield* changeContext, service, path.name)
+            return yield* secrets.remove(yield* auditContext, service, path.name)
           })
         )
       )
