@@ -3,10 +3,10 @@ import { Effect } from "effect"
 import { CurrentPrincipal } from "../security.js"
 import { Authz } from "../../auth/Authz.js"
 import { ProjectsRepo } from "../../repos/ProjectsRepo.js"
-import { Ingress } from "../../ingress/Ingress.js"
 import { SecretStore } from "../../secrets/SecretStore.js"
 import { DeniaApi } from "../DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
+import { makeRouteRefresh } from "./routeRefresh.js"
 import { redactProject } from "../redaction.js"
 
 export const ProjectsHandlers = HttpApiBuilder.group(DeniaApi, "projects", (handlers) =>
@@ -14,9 +14,7 @@ export const ProjectsHandlers = HttpApiBuilder.group(DeniaApi, "projects", (hand
     const projects = yield* ProjectsRepo
     const authz = yield* Authz
     const secretStore = yield* SecretStore
-    const ingress = yield* Ingress
-    /** Project names are part of default hostnames: rebuild routes on rename/delete. */
-    const routed = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.tap(effect, () => ingress.refresh.pipe(Effect.catchAllCause(() => Effect.void)))
+    const routed = yield* makeRouteRefresh
     return handlers
       .handle("list", () =>
         Effect.gen(function* () {

@@ -8,9 +8,9 @@ import { Registries } from "../../secrets/registries.js"
 import { ServiceSecrets } from "../../secrets/serviceSecrets.js"
 import { ServicesRepo, type ServiceSpec } from "../../repos/ServicesRepo.js"
 import { Coordinator } from "../../deploy/Coordinator.js"
-import { Ingress } from "../../ingress/Ingress.js"
 import { DeniaApi } from "../DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
+import { makeRouteRefresh } from "./routeRefresh.js"
 import { redactService } from "../redaction.js"
 import { CurrentPrincipal } from "../security.js"
 
@@ -41,9 +41,7 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
     const projects = yield* ProjectsRepo
     const authz = yield* Authz
     const coordinator = yield* Coordinator
-    const ingress = yield* Ingress
-    /** The route table learns about new, changed and removed services at once. */
-    const routed = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.tap(effect, () => ingress.refresh.pipe(Effect.catchAllCause(() => Effect.void)))
+    const routed = yield* makeRouteRefresh
     const registries = yield* Registries
     const serviceSecrets = yield* ServiceSecrets
     return handlers
