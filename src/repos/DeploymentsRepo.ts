@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
-import type { Deployment, DeploymentStatus } from "../domain/deployment.js"
+import { TERMINAL_STATUSES, type Deployment, type DeploymentStatus } from "../domain/deployment.js"
 import { NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
 import { nowIso } from "./sqlHelpers.js"
@@ -55,14 +55,13 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/De
         return yield* get(id).pipe(Effect.orDie)
       })
 
-    const setStatus = (id: string, status: DeploymentStatus, extra: { readonly error?: string; readonly imageDigest?: string } = {}) => {
-      const terminal = status === "healthy" || status === "failed" || status === "stopped"
-      return sql`UPDATE deployments SET status = ${status},
-                   error = COALESCE(${extra.error ?? null}, error),
-                   image_digest = COALESCE(${extra.imageDigest ?? null}, image_digest),
-                   finished_at = CASE WHEN ${terminal ? 1 : 0} = 1 THEN COALESCE(finished_at, ${nowIso()}) ELSE finished_at END
-                 WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
-    }
+    /** The first terminal status stamps `finished_at`; later ones keep it. */
+    const setStatus = (id: string, status: DeploymentStatus, extra: { readonly error?: string; readonly imageDigest?: string } = {}) =>
+      sql`UPDATE deployments SET status = ${status},
+            error = COALESCE(${extra.error ?? null}, error),
+            image_digest = COALESCE(${extra.imageDigest ?? null}, image_digest),
+            finished_at = COALESCE(finished_at, ${TERMINAL_STATUSES.has(status) ? nowIso() : null})
+          WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
 
     /** Deployments left mid-flight by a crash. */
     const listInFlight = sql<Row>`SELECT * FROM deployments WHERE status IN ('pending', 'building', 'starting')`.pipe(
