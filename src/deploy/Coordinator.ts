@@ -21,7 +21,7 @@ import { ServiceSecrets } from "../secrets/serviceSecrets.js"
 import { DeploymentLog, type LogPhase } from "./DeploymentLog.js"
 import { ActionConflict, DeployFailed } from "./errors.js"
 import { acquireImage, bundleOf, imageReferenceOf, type HostedRegistryAccess } from "./imageSource.js"
-import { collectBundles, retainedDigests } from "./bundleGc.js"
+import { collectBundles, retainedDigests, servingDigests } from "./bundleGc.js"
 import { closeSet, launchHealthyReplica, type RunningSet } from "./replicaSet.js"
 import { ReplicaPublisher } from "./ReplicaPublisher.js"
 
@@ -56,18 +56,7 @@ const make = (options: CoordinatorOptions) =>
     const oci = yield* OciService
 
     /** Layer-cache GC keeps the images of promoted and rollback-target deployments. */
-    const pinnedDigests = Effect.gen(function* () {
-      const out: Array<string> = []
-      for (const s of yield* services.list({})) {
-        for (const id of [s.promotedDeploymentId, s.previousDeploymentId]) {
-          if (id === null) continue
-          const d = yield* deployments.find(id)
-          if (Option.isSome(d) && d.value.imageDigest !== undefined) out.push(d.value.imageDigest)
-        }
-      }
-      return out
-    })
-    yield* oci.setPinnedSource(pinnedDigests)
+    yield* oci.setPinnedSource(Effect.map(servingDigests(services, deployments), (set) => [...set]))
 
     const lockOf = (serviceId: string) => {
       let lock = locks.get(serviceId)

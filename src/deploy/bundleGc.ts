@@ -6,7 +6,8 @@
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
+import { TERMINAL_STATUSES } from "../domain/deployment.js"
 import type { DeploymentsRepo } from "../repos/DeploymentsRepo.js"
 import type { ServicesRepo } from "../repos/ServicesRepo.js"
 
@@ -18,15 +19,29 @@ export interface BundleGcReport {
   readonly removed: ReadonlyArray<string>
 }
 
+/** Images of every service's promoted and rollback-target deployments. */
+export const servingDigests = (services: ServicesRepo, deployments: DeploymentsRepo) =>
+  Effect.gen(function* () {
+    const out = new Set<string>()
+    for (const s of yield* services.list({})) {
+      for (const id of [s.promotedDeploymentId, s.previousDeploymentId]) {
+        if (id === null) continue
+        const d = yield* deployments.find(id)
+        if (Option.isSome(d) && d.value.imageDigest !== undefined) out.add(d.value.imageDigest)
+      }
+    }
+    return out
+  })
+
+/** Serving images, plus the last `retained` deployments of each service and deployments in flight. */
 export const retainedDigests = (services: ServicesRepo, deployments: DeploymentsRepo, retained: number) =>
   Effect.gen(function* () {
-    const keep = new Set<string>()
+    const keep = yield* servingDigests(services, deployments)
     for (const s of yield* services.list({})) {
       const history = yield* deployments.listForService(s.id)
-      for (const d of history.slice(0, retained)) if (d.imageDigest !== undefined) keep.add(d.imageDigest)
-      for (const d of history) {
-        if ((d.id === s.promotedDeploymentId || d.id === s.previousDeploymentId) && d.imageDigest !== undefined) keep.add(d.imageDigest)
-        if ((d.status === "pending" || d.status === "building" || d.status === "starting") && d.imageDigest !== undefined) keep.add(d.imageDigest)
+      for (const [i, d] of history.entries()) {
+        if (d.imageDigest === undefined) continue
+        if (i < retained || !TERMINAL_STATUSES.has(d.status)) keep.add(d.imageDigest)
       }
     }
     return keep
