@@ -1,3 +1,4 @@
+import * as fs from "node:fs/promises"
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option } from "effect"
 import { Authz } from "../../auth/Authz.js"
@@ -113,7 +114,7 @@ export const DeploymentsHandlers = HttpApiBuilder.group(DeniaApi, "deployments",
           Effect.gen(function* () {
             const service = yield* services.get(path.id)
             const logs = yield* runtime.logs(runtimeServiceName(service.id), { lines: 1 }).pipe(Effect.orDie)
-            const size = yield* Effect.promise(() => import("node:fs/promises").then((fs) => fs.stat(logs.path).then((s) => s.size, () => 0)))
+            const size = yield* Effect.promise(() => fs.stat(logs.path).then((st) => st.size, () => 0))
             // backlog: roughly the last `tail` lines (bytes estimate), then follow
             const since = Math.max(0, size - (urlParams.tail ?? 100) * 200)
             return sse(followFile({ path: logs.path, since, finished: Effect.succeed(Option.none()) }))
