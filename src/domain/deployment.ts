@@ -6,6 +6,10 @@ export type DeploymentStatus = typeof DeploymentStatus.Type
 
 export const TERMINAL_STATUSES: ReadonlySet<DeploymentStatus> = new Set(["healthy", "failed", "stopped"])
 
+/** What started a deployment. */
+export const DeploymentTrigger = Schema.Literal("api", "push", "rollback", "webhook", "start", "restart")
+export type DeploymentTrigger = typeof DeploymentTrigger.Type
+
 export const Deployment = Schema.Struct({
   id: Id,
   serviceId: Id,
@@ -14,6 +18,11 @@ export const Deployment = Schema.Struct({
   imageDigest: Schema.optional(Schema.String),
   createdAt: Schema.String,
   finishedAt: Schema.optional(Schema.String),
-  error: Schema.optional(Schema.String)
+  error: Schema.optional(Schema.String),
+  trigger: Schema.optional(DeploymentTrigger),
+  /** Replica restarts recorded on this deployment (a restart is not a new deployment). */
+  restartCount: Schema.optional(Schema.Number),
+  /** Why its workload last ended, e.g. `workload exited (code 1) after 10 ms: …`. */
+  lastExitReason: Schema.optional(Schema.String)
 }).annotations({ identifier: "Deployment" })
 export type Deployment = typeof Deployment.Type

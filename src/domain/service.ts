@@ -4,6 +4,7 @@ import { EnvMap } from "./env.js"
 import { Id } from "./ids.js"
 import { Limits } from "./limits.js"
 import { ResourceName } from "./names.js"
+import { ServiceStatus } from "./serviceStatus.js"
 
 const NonEmpty = (what: string, max = 1024) =>
   Schema.String.pipe(
@@ -146,7 +147,9 @@ export const Service = Schema.Struct({
   promotedDeploymentId: Schema.NullOr(Id),
   previousDeploymentId: Schema.NullOr(Id),
   createdAt: Schema.String,
-  updatedAt: Schema.String
+  updatedAt: Schema.String,
+  /** Live state (read responses only; never stored). */
+  status: Schema.optional(ServiceStatus)
 }).annotations({ identifier: "Service" })
 export type Service = typeof Service.Type
 
