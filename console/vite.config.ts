@@ -1,8 +1,7 @@
 /**
  * Build of the web console. The app imports the API definition from
- * `src/api/` (pure schemas + endpoints); the only Node import on that path is
- * `node:crypto` in the id minting helper, which the console never calls, so it
- * is aliased to a small browser shim.
+ * `src/api/definition/` and schemas from `src/domain/`, both pure (no node:*;
+ * `npm run lint` enforces it), so no shims are needed.
  */
 import { fileURLToPath } from "node:url"
 import { defineConfig } from "vite"
@@ -14,9 +13,6 @@ export default defineConfig({
   root: here("."),
   base: "/",
   plugins: [solid()],
-  resolve: {
-    alias: [{ find: /^node:crypto$/, replacement: here("./src/shims/node-crypto.ts") }]
-  },
   build: {
     outDir: here("./dist"),
     emptyOutDir: true,

@@ -1,7 +1,7 @@
 import { Effect } from "effect"
-import { ROLE_RANK, type ProjectRole } from "../api/access.js"
-import { Forbidden } from "../api/errors.js"
-import type { Principal } from "../api/security.js"
+import { ROLE_RANK, type ProjectRole } from "../domain/principal.js"
+import { Forbidden } from "../api/definition/errors.js"
+import type { Principal } from "../domain/principal.js"
 import { MembershipsRepo } from "../repos/MembershipsRepo.js"
 
 /**

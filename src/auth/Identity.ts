@@ -4,14 +4,14 @@
  * (metadata only).
  */
 import { Effect, Option } from "effect"
-import type { Principal } from "../api/security.js"
+import type { Principal } from "../domain/principal.js"
 import { DeniaConfig } from "../config/Config.js"
 import { Conflict, Invalid } from "../domain/errors.js"
 import { AuditRepo } from "../repos/AuditRepo.js"
 import { CredentialsRepo } from "../repos/CredentialsRepo.js"
 import { MembershipsRepo } from "../repos/MembershipsRepo.js"
 import { UsersRepo } from "../repos/UsersRepo.js"
-import { Unauthorized } from "../api/errors.js"
+import { Unauthorized } from "../api/definition/errors.js"
 import { dummyHash, hashPassword, verifyPassword } from "./passwords.js"
 import { mintToken, tokenHash } from "./tokens.js"
 

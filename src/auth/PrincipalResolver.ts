@@ -1,5 +1,5 @@
 import { Effect, Option } from "effect"
-import type { Principal } from "../api/security.js"
+import type { Principal } from "../domain/principal.js"
 import { DeniaConfig } from "../config/Config.js"
 import { CredentialsRepo } from "../repos/CredentialsRepo.js"
 import { UsersRepo } from "../repos/UsersRepo.js"

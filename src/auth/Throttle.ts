@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import { TooManyRequests } from "../api/errors.js"
+import { TooManyRequests } from "../api/definition/errors.js"
 
 interface Window {
   start: number

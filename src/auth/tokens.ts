@@ -5,7 +5,9 @@
  */
 import { createHash, randomBytes } from "node:crypto"
 
-export type CredentialKind = "session" | "apiToken"
+import type { CredentialKind } from "../domain/principal.js"
+
+export type { CredentialKind } from "../domain/principal.js"
 
 const PREFIX: Readonly<Record<CredentialKind, string>> = { session: "dns_", apiToken: "dnt_" }
 

@@ -1,5 +1,7 @@
-import { randomBytes } from "node:crypto"
 import { Schema } from "effect"
+
+/** Web Crypto (Node ≥ 19 and browsers alike), so domain code stays free of node:*. */
+const randomUint16 = (): number => globalThis.crypto.getRandomValues(new Uint16Array(1))[0] ?? 0
 
 let lastMs = 0
 let counter = 0
@@ -15,14 +17,14 @@ export const uuidv7 = (now: number = Date.now()): string => {
     now = lastMs
   } else {
     lastMs = now
-    counter = randomBytes(2).readUInt16BE(0) & 0x3ff
+    counter = randomUint16() & 0x3ff
   }
-  const b = randomBytes(16)
-  b.writeUIntBE(now, 0, 6)
+  const b = globalThis.crypto.getRandomValues(new Uint8Array(16))
+  for (let i = 5, t = now; i >= 0; i--, t = Math.floor(t / 256)) b[i] = t % 256
   b[6] = 0x70 | ((counter >> 8) & 0x0f)
   b[7] = counter & 0xff
   b[8] = 0x80 | ((b[8] ?? 0) & 0x3f)
-  const h = b.toString("hex")
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("")
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
 }
 

@@ -1,5 +1,5 @@
-import { Effect, Either, Schema } from "effect"
-import { parseReference } from "../oci/reference.js"
+import { Either, Schema } from "effect"
+import { parseImageReference } from "./imageReference.js"
 import { EnvMap } from "./env.js"
 import { Id } from "./ids.js"
 import { Limits } from "./limits.js"
@@ -14,8 +14,8 @@ const NonEmpty = (what: string, max = 1024) =>
 const ImageReference = Schema.String.pipe(
   Schema.filter((s) => {
     // the same parser the OCI client pulls with (pure, no I/O)
-    const parsed = Effect.runSync(Effect.either(parseReference(s)))
-    return Either.isLeft(parsed) ? `image reference ${JSON.stringify(s)} is invalid: ${parsed.left.reason}` : true
+    const parsed = parseImageReference(s)
+    return Either.isLeft(parsed) ? `image reference ${JSON.stringify(s)} is invalid: ${parsed.left}` : true
   })
 ).annotations({ identifier: "ImageReference" })
 

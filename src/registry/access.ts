@@ -5,7 +5,7 @@
  * needs Viewer, push and delete need Operator.
  */
 import { Effect, Option } from "effect"
-import type { Principal } from "../api/security.js"
+import type { Principal } from "../domain/principal.js"
 import { Authz } from "../auth/Authz.js"
 import { PrincipalResolver } from "../auth/PrincipalResolver.js"
 import { isResourceName } from "../domain/names.js"

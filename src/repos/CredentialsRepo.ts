@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
-import type { CredentialKind } from "../auth/tokens.js"
+import type { CredentialKind } from "../domain/principal.js"
 import { NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
 import type { ApiToken } from "../domain/identity.js"

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
-import type { ProjectRole } from "../api/access.js"
+import type { ProjectRole } from "../domain/principal.js"
 import { NotFound } from "../domain/errors.js"
 import type { Membership } from "../domain/identity.js"
 import { nowIso } from "./sqlHelpers.js"

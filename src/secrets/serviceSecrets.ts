@@ -22,7 +22,7 @@ import { ServiceSecretsRepo } from "../repos/ServiceSecretsRepo.js"
 import type { ChangeContext } from "./registries.js"
 import { secretUnavailable, SecretUnavailable } from "./registriesErrors.js"
 import { SecretStore } from "./SecretStore.js"
-import type { ServiceSecretInfo } from "./serviceSecretsModel.js"
+import type { ServiceSecretInfo } from "../domain/serviceSecret.js"
 
 /** The env every replica gets from the node, before project and service env. */
 export const platformEnv = (service: Pick<Service, "name" | "port">, projectName: string): Record<string, string> => ({

@@ -7,7 +7,7 @@
  */
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { Cause, Effect, Exit, Option } from "effect"
-import { DeniaApi } from "../../../src/api/DeniaApi.js"
+import { DeniaApi } from "../../../src/api/definition/DeniaApi.js"
 import { ApiFailure, toApiFailure } from "./failure.js"
 
 export const makeClient = (baseUrl: string, token: string | undefined) =>

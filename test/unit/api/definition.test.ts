@@ -1,7 +1,7 @@
 import { OpenApi } from "@effect/platform"
 import { describe, expect, it } from "vitest"
-import { DeniaApi } from "../../../src/api/DeniaApi.js"
-import { endpointAccess } from "../../../src/auth/accessRules.js"
+import { DeniaApi } from "../../../src/api/definition/DeniaApi.js"
+import { endpointAccess } from "../../../src/api/server/accessRules.js"
 
 describe("API definition", () => {
   const endpoints = endpointAccess()

@@ -1,0 +1,24 @@
+/** Who made the current request and from where, for audit records and throttles. */
+import { HttpServerRequest } from "@effect/platform"
+import { Effect } from "effect"
+import { clientIp } from "../../auth/clientIp.js"
+import { actorOf } from "../../auth/Identity.js"
+import { CurrentPrincipal } from "../definition/security.js"
+
+/** The client IP of the current request (see `clientIp`). */
+export const requestIp: Effect.Effect<string, never, HttpServerRequest.HttpServerRequest> = Effect.map(
+  HttpServerRequest.HttpServerRequest,
+  clientIp
+)
+
+export interface AuditContext {
+  readonly actor: string
+  readonly clientIp: string
+}
+
+/** Actor and client IP of the current authenticated request. */
+export const auditContext: Effect.Effect<AuditContext, never, CurrentPrincipal | HttpServerRequest.HttpServerRequest> = Effect.gen(
+  function* () {
+    return { actor: actorOf(yield* CurrentPrincipal), clientIp: yield* requestIp }
+  }
+)
