@@ -1,6 +1,6 @@
 /**
  * The console's only way to the API: a client derived from the shared API
- * definition (`src/api/DeniaApi.ts`) with `HttpApiClient.make`, so request
+ * definition (`src/api/definition/DeniaApi.ts`) with `HttpApiClient.make`, so request
  * payloads are encoded and responses decoded by the same schemas the daemon
  * uses. `call` runs one request with the session's bearer token and turns
  * every failure into an `ApiFailure` for the query cache.
