@@ -24,7 +24,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import { NodeFileSystem } from "@effect/platform-node"
 import { Context, Effect, Layer } from "effect"
 import { type AgeIdentity, loadOrCreateAgeIdentity } from "./ageIdentity.js"
-import { ensureDirectory, TEMP_SUFFIX, writeFileAtomic } from "./atomicFile.js"
+import { ensureDirectory, TEMP_SUFFIX, writeFileAtomic } from "../platform/atomicWrite.js"
 import {
   type AgeIdentityError,
   InvalidSecretId,

@@ -9,7 +9,7 @@ import * as path from "node:path"
 import { FileSystem } from "@effect/platform"
 import { Encrypter, generateX25519Identity, identityToRecipient } from "age-encryption"
 import { Effect } from "effect"
-import { ensureDirectory, writeFileAtomic } from "./atomicFile.js"
+import { ensureDirectory, writeFileAtomic } from "../platform/atomicWrite.js"
 import { AgeIdentityError } from "./errors.js"
 import { formatLastModified } from "./sops/metadata.js"
 

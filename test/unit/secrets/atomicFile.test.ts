@@ -3,7 +3,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { NodeFileSystem } from "@effect/platform-node"
 import { Effect, Either } from "effect"
-import { ensureDirectory, writeFileAtomic } from "../../../src/secrets/atomicFile.js"
+import { ensureDirectory, writeFileAtomic } from "../../../src/platform/atomicWrite.js"
 import { makeTempDir } from "./helpers.js"
 
 const withTemp = <A, E>(f: (dir: string) => Effect.Effect<A, E>) =>
