@@ -37,6 +37,11 @@ export const configFields = {
     default: 12,
     doc: "Lifetime of login sessions in hours."
   }),
+  trustedProxies: spec({
+    kind: F.stringList(F.ipOrCidrProblem),
+    default: [],
+    doc: "IPs/CIDRs of reverse proxies in front of the API whose X-Forwarded-For is believed. Empty = the socket peer (the ingress is recognised on its own)."
+  }),
   apiBodyMaxKb: spec({
     kind: F.integer(1, 1024 * 1024),
     default: 1024,
