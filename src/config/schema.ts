@@ -109,6 +109,11 @@ export const configFields = {
     default: [],
     doc: "Resolvers for domain verification. Empty = the system's."
   }),
+  domainClaimTtlHours: spec({
+    kind: F.integer(1, 24 * 365),
+    default: 72,
+    doc: "A pending (unverified) domain claim expires after this many hours and stops reserving anything."
+  }),
   domainVerificationAllowPrivate: spec({
     kind: F.boolean,
     default: false,
