@@ -1,8 +1,10 @@
 import { HttpServerRequest } from "@effect/platform"
+import { Effect, Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { clientIp, compileTrust } from "../../../src/auth/clientIp.js"
 import { INGRESS_HOP_HEADER, ingressHopSecret } from "../../../src/auth/ingressHop.js"
 import { ipOrCidrProblem } from "../../../src/config/fields.js"
+import { decodeConfig } from "../../../src/config/load.js"
 
 const request = (peer: string, headers: Record<string, string> = {}) =>
   HttpServerRequest.fromWeb(new Request("http://x/v1", { headers })).modify({ remoteAddress: peer })
@@ -38,5 +40,27 @@ describe("clientIp", () => {
   it("validates trusted_proxies entries", () => {
     for (const ok of ["127.0.0.1", "10.0.0.0/8", "::1", "2001:db8::/32", "0.0.0.0/0"]) expect(ipOrCidrProblem(ok)).toBeUndefined()
     for (const bad of ["", "localhost", "10.0.0.0/33", "::/129", "10.0.0.0/x", "1.2.3.4/8/9", "10.0.0.0/"]) expect(ipOrCidrProblem(bad)).toBeDefined()
+  })
+})
+
+describe("trusted_proxies / domain_claim_ttl_hours config keys", () => {
+  const decode = (table: Record<string, unknown>, env: Record<string, string> = {}) =>
+    Effect.runSync(Effect.either(decodeConfig({ admin_token: "a".repeat(64), ...table }, env, "config.toml")))
+
+  it("default to no trusted proxy and 72 hours", () => {
+    const r = decode({})
+    expect(Either.isRight(r) && r.right.trustedProxies).toEqual([])
+    expect(Either.isRight(r) && r.right.domainClaimTtlHours).toBe(72)
+  })
+
+  it("accept IPs/CIDRs from the file and the environment, refuse anything else naming the key", () => {
+    const file = decode({ trusted_proxies: ["10.0.0.0/8", "::1"] })
+    expect(Either.isRight(file) && file.right.trustedProxies).toEqual(["10.0.0.0/8", "::1"])
+    const env = decode({}, { DENIA_TRUSTED_PROXIES: "192.0.2.1, 198.51.100.0/24" })
+    expect(Either.isRight(env) && env.right.trustedProxies).toEqual(["192.0.2.1", "198.51.100.0/24"])
+    const bad = decode({ trusted_proxies: ["proxy.internal"] })
+    expect(Either.isLeft(bad) && bad.left.key).toBe("trusted_proxies")
+    const ttl = decode({ domain_claim_ttl_hours: 0 })
+    expect(Either.isLeft(ttl) && ttl.left.key).toBe("domain_claim_ttl_hours")
   })
 })
