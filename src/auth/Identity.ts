@@ -101,8 +101,21 @@ export class Identity extends Effect.Service<Identity>()("denia/Identity", {
         return user
       })
 
-    const updateUser = (principal: Principal, id: string, patch: { password?: string | undefined; superAdmin?: boolean | undefined }, clientIp: string) =>
+    /**
+     * A password change revokes the user's sessions and (unless `keepTokens`) API
+     * tokens; the credential making the request survives when it is the user's own
+     * (changing your own password does not log you out). See ADR 0010.
+     */
+    const updateUser = (
+      principal: Principal,
+      id: string,
+      patch: { password?: string | undefined; superAdmin?: boolean | undefined; keepTokens?: boolean | undefined },
+      clientIp: string
+    ) =>
       Effect.gen(function* () {
+        if (patch.keepTokens !== undefined && patch.password === undefined) {
+          return yield* new Invalid({ field: "keepTokens", message: "only applies together with password" })
+        }
         const passwordHash = patch.password === undefined ? undefined : yield* hashPassword(patch.password)
         const user = yield* users.update(id, { passwordHash, superAdmin: patch.superAdmin })
         yield* audit.record({
@@ -113,6 +126,19 @@ export class Identity extends Effect.Service<Identity>()("denia/Identity", {
           clientIp,
           details: { passwordChanged: patch.password !== undefined, ...(patch.superAdmin === undefined ? {} : { superAdmin: patch.superAdmin }) }
         })
+        if (passwordHash !== undefined) {
+          const keepTokens = patch.keepTokens === true
+          const keepId = principal.kind === "user" && principal.userId === user.id ? principal.credentialId : undefined
+          const revoked = yield* credentials.revokeAllOfUser(user.id, keepTokens ? ["session"] : ["session", "apiToken"], keepId)
+          yield* audit.record({
+            actor: actorOf(principal),
+            action: "user.password_changed",
+            target: `user:${user.username}`,
+            outcome: "ok",
+            clientIp,
+            details: { revokedSessions: revoked.session, revokedTokens: revoked.apiToken, keptTokens: keepTokens, keptCurrentCredential: keepId !== undefined }
+          })
+        }
         return user
       })
 

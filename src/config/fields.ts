@@ -149,3 +149,13 @@ export const url = (allowEmpty: boolean) =>
       return `must be a URL, got ${JSON.stringify(s)}`
     }
   })
+
+/** Why `entry` is not an IP address or CIDR (`trusted_proxies`), or undefined. */
+export const ipOrCidrProblem = (entry: string): string | undefined => {
+  const [addr = "", bits, ...rest] = entry.split("/")
+  const family = isIP(addr)
+  if (family === 0 || rest.length > 0) return `must be an IP address or CIDR (a.b.c.d/n), got ${JSON.stringify(entry)}`
+  if (bits === undefined) return undefined
+  const n = /^\d{1,3}$/.test(bits) ? Number(bits) : -1
+  return n >= 0 && n <= (family === 4 ? 32 : 128) ? undefined : `has an invalid prefix length in ${JSON.stringify(entry)}`
+}

@@ -37,6 +37,11 @@ export const configFields = {
     default: 12,
     doc: "Lifetime of login sessions in hours."
   }),
+  trustedProxies: spec({
+    kind: F.stringList(F.ipOrCidrProblem),
+    default: [],
+    doc: "IPs/CIDRs of reverse proxies in front of the API whose X-Forwarded-For is believed. Empty = the socket peer (the ingress is recognised on its own)."
+  }),
   apiBodyMaxKb: spec({
     kind: F.integer(1, 1024 * 1024),
     default: 1024,
@@ -103,6 +108,11 @@ export const configFields = {
     kind: F.stringList((s) => (s.length > 0 ? undefined : "must not be empty")),
     default: [],
     doc: "Resolvers for domain verification. Empty = the system's."
+  }),
+  domainClaimTtlHours: spec({
+    kind: F.integer(1, 24 * 365),
+    default: 72,
+    doc: "A pending (unverified) domain claim expires after this many hours and stops reserving anything."
   }),
   domainVerificationAllowPrivate: spec({
     kind: F.boolean,

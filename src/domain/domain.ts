@@ -32,7 +32,8 @@ export const validateHostname = (input: string): { readonly ok: true; readonly h
   return { ok: true, hostname }
 }
 
-export const DomainStatus = Schema.Literal("pending", "verified")
+/** `released`: another claim on the hostname was verified first; `expired`: not verified within `domain_claim_ttl_hours`. */
+export const DomainStatus = Schema.Literal("pending", "verified", "released", "expired")
 export type DomainStatus = typeof DomainStatus.Type
 
 export const CertificateState = Schema.Struct({
@@ -46,6 +47,8 @@ export const Domain = Schema.Struct({
   serviceId: Id,
   hostname: Schema.String,
   status: DomainStatus,
+  /** Why a claim is `released` or `expired`; null otherwise. */
+  statusReason: Schema.NullOr(Schema.String),
   /** Path segment the daemon answers at `/.well-known/denia-challenge/<token>` while pending. */
   verificationToken: Schema.String,
   /** Where `verify` fetches the challenge from. */

@@ -1,11 +1,16 @@
 /**
- * Custom domains: attach (validated, lowercased, unique, never the control
- * domain or a default hostname) → `pending`; `verify` fetches the challenge
- * the ingress serves for that host; verified domains route and get
+ * Custom domains: attach (validated, lowercased, never the control domain
+ * or a default hostname) → a `pending` claim; `verify` fetches the challenge
+ * the ingress serves for that claim; verified domains route and get
  * certificates when the service has `tlsEnabled`.
+ *
+ * Claims (ADR 0010): pending claims do not block each other — the first to
+ * verify wins and the others become `released`; a verified hostname refuses
+ * new claims (409); pending claims older than `domain_claim_ttl_hours`
+ * become `expired` (checked on list/attach/verify and by a periodic sweep).
  */
 import { randomBytes } from "node:crypto"
-import { Effect } from "effect"
+import { Duration, Effect, Schedule } from "effect"
 import { DeniaConfig } from "../config/Config.js"
 import { validateHostname, type Domain } from "../domain/domain.js"
 import { Conflict, Invalid } from "../domain/errors.js"
@@ -17,9 +22,10 @@ import { DENIA_PREFIX } from "./proxy.js"
 import { verifyChallenge } from "./verify.js"
 
 const VERIFY_TIMEOUT_MS = 5_000
+const SWEEP_INTERVAL = Duration.minutes(10)
 
 export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", {
-  effect: Effect.gen(function* () {
+  scoped: Effect.gen(function* () {
     const config = yield* DeniaConfig
     const repo = yield* DomainsRepo
     const services = yield* ServicesRepo
@@ -27,12 +33,26 @@ export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", 
     const v = config.values
     const portSuffix = v.httpPort === 80 ? "" : `:${v.httpPort}`
     const verifying = new Set<string>()
+    const claimTtlMs = v.domainClaimTtlHours * 3_600_000
+    const expiredReason = `not verified within ${v.domainClaimTtlHours} hours (domain_claim_ttl_hours)`
+
+    /** Expire stale pending claims; the route table drops their challenges. */
+    const expireClaims = Effect.gen(function* () {
+      const n = yield* repo.expirePending(new Date(Date.now() - claimTtlMs).toISOString(), expiredReason)
+      if (n > 0) yield* ingress.refresh
+    })
+    yield* expireClaims.pipe(
+      Effect.catchAllCause((cause) => Effect.logWarning("domain claim sweep failed", cause)),
+      Effect.repeat(Schedule.spaced(SWEEP_INTERVAL)),
+      Effect.forkScoped
+    )
 
     const toApi = (d: DomainRecord): Domain => ({
       id: d.id,
       serviceId: d.serviceId,
       hostname: d.hostname,
       status: d.status,
+      statusReason: d.statusReason,
       verificationToken: d.token,
       verificationUrl: `http://${d.hostname}${portSuffix}${DENIA_PREFIX}${d.token}`,
       verifiedAt: d.verifiedAt,
@@ -45,6 +65,7 @@ export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", 
     const list = (serviceId: string) =>
       Effect.gen(function* () {
         yield* services.get(serviceId)
+        yield* expireClaims
         return (yield* repo.listByService(serviceId)).map(toApi)
       })
 
@@ -59,6 +80,7 @@ export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", 
           return yield* Effect.fail(new Invalid({ field: "hostname", message: "is the control domain of this node" }))
         if (hostname === base || hostname.endsWith(`.${base}`))
           return yield* Effect.fail(new Invalid({ field: "hostname", message: `names under base_domain ${base} are default hostnames, not custom domains` }))
+        yield* expireClaims
         const created = yield* repo.create({
           serviceId,
           hostname,
@@ -79,8 +101,12 @@ export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", 
 
     const verify = (serviceId: string, domainId: string) =>
       Effect.gen(function* () {
+        yield* expireClaims
         const d = yield* repo.get(serviceId, domainId)
         if (d.status === "verified") return toApi(d)
+        if (d.status !== "pending") {
+          return yield* Effect.fail(new Conflict({ message: `hostname: the claim on ${d.hostname} is ${d.status} (${d.statusReason ?? "closed"}); attach it again` }))
+        }
         if (verifying.has(d.id)) return yield* Effect.fail(new Conflict({ message: `a verification of ${d.hostname} is already running` }))
         verifying.add(d.id)
         const failure = yield* Effect.promise(() =>
@@ -95,7 +121,8 @@ export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", 
           yield* repo.setError(d.id, failure)
           return yield* Effect.fail(new VerificationFailed({ hostname: d.hostname, reason: failure }))
         }
-        yield* repo.markVerified(d.id)
+        // lost to a claim verified meanwhile: this one is released; drop its challenge
+        yield* repo.markVerified(d.id).pipe(Effect.tapError(() => ingress.refresh))
         yield* ingress.refresh
         yield* ingress.requestCertificates
         return toApi(yield* repo.get(serviceId, domainId))

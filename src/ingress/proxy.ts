@@ -11,6 +11,7 @@ import * as http from "node:http"
 import type * as net from "node:net"
 import { timingSafeEqual } from "node:crypto"
 import type { AccessLogs } from "./accessLog.js"
+import { withControlHop } from "./controlHop.js"
 import { clientIp, responseHeaders, upstreamHeaders } from "./headers.js"
 import { MAX_HEADER_COUNT } from "./limits.js"
 import { forwardUndici, isTimeout } from "./upstreamUndici.js"
@@ -120,7 +121,8 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
   ): void => {
     const serviceId = route.kind === "service" ? route.serviceId : undefined
     const ip = clientIp(req.socket)
-    const headers = upstreamHeaders(req, ip, host, secure ? "https" : "http", viaValue, false)
+    const forwarded = upstreamHeaders(req, ip, host, secure ? "https" : "http", viaValue, false)
+    const headers = route.kind === "control" ? withControlHop(forwarded) : forwarded
     if (useUndici && replica !== undefined) {
       let sent = 0
       let abort: (() => void) | undefined
@@ -281,7 +283,8 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
   }
 
   const tunnel = (req: http.IncomingMessage, socket: net.Socket, head: Buffer, host: string, secure: boolean, replica: ReplicaConn | undefined): void => {
-    const headers = upstreamHeaders(req, clientIp(req.socket), host, secure ? "https" : "http", viaValue, true)
+    const forwarded = upstreamHeaders(req, clientIp(req.socket), host, secure ? "https" : "http", viaValue, true)
+    const headers = replica === undefined ? withControlHop(forwarded) : forwarded
     const options: http.RequestOptions =
       replica !== undefined
         ? { socketPath: replica.socketPath, method: req.method ?? "GET", path: req.url ?? "/", headers, agent: false }

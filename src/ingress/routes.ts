@@ -49,7 +49,7 @@ export interface RouteInputs {
     readonly id: string
     readonly serviceId: string
     readonly hostname: string
-    readonly status: "pending" | "verified"
+    readonly status: "pending" | "verified" | "released" | "expired"
     readonly token: string
     readonly proof: string
   }>
@@ -66,8 +66,9 @@ export const buildSnapshot = (input: RouteInputs): RouteSnapshot => {
   for (const d of input.domains) {
     const s = byId.get(d.serviceId)
     if (s === undefined) continue
-    if (d.status === "pending") {
-      challenges.set(d.token, { hostname: d.hostname, token: d.token, proof: d.proof })
+    if (d.status !== "verified") {
+      // only verified domains route; open claims answer their challenge; released/expired ones nothing
+      if (d.status === "pending") challenges.set(d.token, { hostname: d.hostname, token: d.token, proof: d.proof })
       continue
     }
     hosts.set(d.hostname, {

@@ -71,12 +71,27 @@ export class CredentialsRepo extends Effect.Service<CredentialsRepo>()("denia/Cr
         return toApiToken(row)
       })
 
+    /**
+     * Revoke every live credential of `userId` of the given kinds, except `keepId`;
+     * returns how many of each kind were revoked.
+     */
+    const revokeAllOfUser = (userId: string, kinds: ReadonlyArray<CredentialKind>, keepId: string | undefined) =>
+      Effect.gen(function* () {
+        const counts = { session: 0, apiToken: 0 }
+        if (kinds.length === 0) return counts
+        const rows = yield* sql<{ kind: CredentialKind; n: number }>`UPDATE credentials SET revoked_at = ${nowIso()}
+          WHERE user_id = ${userId} AND revoked_at IS NULL AND ${sql.in("kind", kinds)} AND id <> ${keepId ?? ""}
+          RETURNING kind, 1 AS n`.pipe(Effect.orDie)
+        for (const r of rows) counts[r.kind] += r.n
+        return counts
+      })
+
     /** Drop sessions that expired more than a day ago (housekeeping). */
     const pruneExpired = sql`DELETE FROM credentials WHERE kind = 'session' AND expires_at < ${new Date(Date.now() - 86_400_000).toISOString()}`.pipe(
       Effect.orDie,
       Effect.asVoid
     )
 
-    return { create, findActive, touch, revoke, listApiTokens, revokeApiToken, pruneExpired }
+    return { create, findActive, touch, revoke, listApiTokens, revokeApiToken, revokeAllOfUser, pruneExpired }
   })
 }) {}

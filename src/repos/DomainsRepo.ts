@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
-import { NotFound } from "../domain/errors.js"
+import type { DomainStatus } from "../domain/domain.js"
+import { Conflict, NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
 import { nowIso, uniqueAsConflict } from "./sqlHelpers.js"
 
@@ -8,7 +9,8 @@ interface Row {
   id: string
   service_id: string
   hostname: string
-  status: "pending" | "verified"
+  status: DomainStatus
+  status_reason: string | null
   token: string
   proof: string
   verified_at: string | null
@@ -24,7 +26,8 @@ export interface DomainRecord {
   readonly id: string
   readonly serviceId: string
   readonly hostname: string
-  readonly status: "pending" | "verified"
+  readonly status: DomainStatus
+  readonly statusReason: string | null
   readonly token: string
   readonly proof: string
   readonly verifiedAt: string | null
@@ -41,6 +44,7 @@ const toRecord = (r: Row): DomainRecord => ({
   serviceId: r.service_id,
   hostname: r.hostname,
   status: r.status,
+  statusReason: r.status_reason,
   token: r.token,
   proof: r.proof,
   verifiedAt: r.verified_at,
@@ -51,6 +55,10 @@ const toRecord = (r: Row): DomainRecord => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at
 })
+
+/** `statusReason` of claims released because another claim on the hostname was verified first. */
+export const OTHER_PROJECT = "verified by another project"
+export const SAME_PROJECT = "verified by another service of this project"
 
 export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/DomainsRepo", {
   effect: Effect.gen(function* () {
@@ -70,23 +78,85 @@ export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/DomainsRep
     const listByService = (serviceId: string) =>
       sql<Row>`SELECT * FROM domains WHERE service_id = ${serviceId} ORDER BY hostname`.pipe(Effect.orDie, Effect.map((rows) => rows.map(toRecord)))
 
-    const listAll = sql<Row>`SELECT * FROM domains ORDER BY hostname`.pipe(Effect.orDie, Effect.map((rows) => rows.map(toRecord)))
+    /** Open claims and verified domains (what the route table and challenges are built from). */
+    const listAll = sql<Row>`SELECT * FROM domains WHERE status IN ('pending', 'verified') ORDER BY hostname`.pipe(
+      Effect.orDie,
+      Effect.map((rows) => rows.map(toRecord))
+    )
 
+    /**
+     * A new pending claim. Refused (409) when the hostname is verified anywhere or
+     * this service already holds an open claim on it; other services' pending
+     * claims do not block. This service's old released/expired claims on the
+     * hostname are replaced.
+     */
     const create = (input: { serviceId: string; hostname: string; token: string; proof: string }) =>
       Effect.gen(function* () {
         const id = uuidv7()
         const now = nowIso()
-        yield* sql`INSERT INTO domains (id, service_id, hostname, status, token, proof, created_at, updated_at)
-                   VALUES (${id}, ${input.serviceId}, ${input.hostname}, 'pending', ${input.token}, ${input.proof}, ${now}, ${now})`.pipe(
-          uniqueAsConflict(`hostname: ${input.hostname} is already attached to a service`)
-        )
+        yield* sql
+          .withTransaction(
+            Effect.gen(function* () {
+              const taken = yield* sql<{ service_id: string }>`SELECT service_id FROM domains WHERE hostname = ${input.hostname} AND status = 'verified'`
+              if (taken.length > 0) return yield* new Conflict({ message: `hostname: ${input.hostname} is already attached to a service` })
+              yield* sql`DELETE FROM domains WHERE hostname = ${input.hostname} AND service_id = ${input.serviceId} AND status IN ('released', 'expired')`
+              yield* sql`INSERT INTO domains (id, service_id, hostname, status, token, proof, created_at, updated_at)
+                         VALUES (${id}, ${input.serviceId}, ${input.hostname}, 'pending', ${input.token}, ${input.proof}, ${now}, ${now})`.pipe(
+                uniqueAsConflict(`hostname: ${input.hostname} is already claimed by this service`)
+              )
+            })
+          )
+          .pipe(Effect.catchTag("SqlError", Effect.die))
         return yield* get(input.serviceId, id).pipe(Effect.orDie)
       })
 
+    /**
+     * The claim `id` wins its hostname: verified, and every other pending claim
+     * on the hostname is released with a reason. 409 (and this claim released)
+     * when another claim was verified first.
+     */
     const markVerified = (id: string) =>
-      sql`UPDATE domains SET status = 'verified', verified_at = ${nowIso()}, last_error = NULL, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(
+      sql
+        .withTransaction(
+          Effect.gen(function* () {
+            const [claim] = yield* sql<Row>`SELECT * FROM domains WHERE id = ${id}`
+            if (claim === undefined) return yield* new NotFound({ entity: "domain", id })
+            const now = nowIso()
+            const [winner] = yield* sql<{ same_project: number }>`SELECT
+                (SELECT project_id FROM services WHERE id = d.service_id) = (SELECT project_id FROM services WHERE id = ${claim.service_id}) AS same_project
+              FROM domains d WHERE d.hostname = ${claim.hostname} AND d.status = 'verified' AND d.id <> ${id}`
+            if (winner !== undefined) {
+              const reason = winner.same_project === 1 ? SAME_PROJECT : OTHER_PROJECT
+              yield* sql`UPDATE domains SET status = 'released', status_reason = ${reason}, updated_at = ${now}
+                         WHERE id = ${id} AND status = 'pending'`
+              // committed: the loss is recorded before the caller hears about it
+              return Option.some(claim.hostname)
+            }
+            yield* sql`UPDATE domains SET status = 'verified', status_reason = NULL, verified_at = ${now}, last_error = NULL, updated_at = ${now} WHERE id = ${id}`
+            yield* sql`UPDATE domains SET status = 'released', updated_at = ${now},
+                         status_reason = CASE
+                           WHEN (SELECT project_id FROM services WHERE id = domains.service_id) = (SELECT project_id FROM services WHERE id = ${claim.service_id})
+                           THEN ${SAME_PROJECT} ELSE ${OTHER_PROJECT} END
+                       WHERE hostname = ${claim.hostname} AND status = 'pending' AND id <> ${id}`
+            return Option.none<string>()
+          })
+        )
+        .pipe(
+          Effect.catchTag("SqlError", Effect.die),
+          Effect.flatMap(
+            Option.match({
+              onNone: () => Effect.void,
+              onSome: (hostname) => Effect.fail(new Conflict({ message: `hostname: ${hostname} was verified by another project` }))
+            })
+          )
+        )
+
+    /** Pending claims created before `cutoff` become `expired`; returns how many. */
+    const expirePending = (cutoff: string, reason: string) =>
+      sql<{ id: string }>`UPDATE domains SET status = 'expired', status_reason = ${reason}, updated_at = ${nowIso()}
+                          WHERE status = 'pending' AND created_at < ${cutoff} RETURNING id`.pipe(
         Effect.orDie,
-        Effect.asVoid
+        Effect.map((rows) => rows.length)
       )
 
     const setError = (id: string, error: string | null) =>
@@ -94,7 +164,7 @@ export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/DomainsRep
 
     const setCertificate = (hostname: string, state: { status: Row["cert_status"]; expiresAt: string | null; error: string | null }) =>
       sql`UPDATE domains SET cert_status = ${state.status}, cert_expires_at = ${state.expiresAt}, cert_error = ${state.error}, updated_at = ${nowIso()}
-          WHERE hostname = ${hostname}`.pipe(Effect.orDie, Effect.asVoid)
+          WHERE hostname = ${hostname} AND status = 'verified'`.pipe(Effect.orDie, Effect.asVoid)
 
     const remove = (serviceId: string, id: string) =>
       Effect.gen(function* () {
@@ -102,6 +172,6 @@ export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/DomainsRep
         yield* sql`DELETE FROM domains WHERE id = ${id}`.pipe(Effect.orDie)
       })
 
-    return { find, get, listByService, listAll, create, markVerified, setError, setCertificate, remove }
+    return { find, get, listByService, listAll, create, markVerified, expirePending, setError, setCertificate, remove }
   })
 }) {}

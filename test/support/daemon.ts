@@ -34,6 +34,9 @@ export const testConfig = async (dir: string, overrides: Record<string, unknown>
     // the public ingress listens too: never on 80/443 in tests
     http_port: await freePort(),
     https_port: await freePort(),
+    // suites spread their many logins over X-Forwarded-For addresses (support/identity.ts `nextIp`) to stay
+    // under the per-IP throttles: the test client is a trusted proxy. test/integration/security/ covers the default ([]).
+    trusted_proxies: ["127.0.0.1"],
     ...overrides
   }
   const values = await Effect.runPromise(decodeConfig(table, {}, "test"))

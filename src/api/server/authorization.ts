@@ -13,7 +13,7 @@ import { ServicesRepo } from "../../repos/ServicesRepo.js"
 import { ProjectsRepo } from "../../repos/ProjectsRepo.js"
 import { accessRuleTable, routeKey } from "./accessRules.js"
 import { Authz } from "../../auth/Authz.js"
-import { clientIp } from "../../auth/clientIp.js"
+import { clientIp, proxyTrust } from "../../auth/clientIp.js"
 import { ADMIN_TOKEN_LIMIT, Throttle } from "../../auth/Throttle.js"
 import { PrincipalResolver } from "../../auth/PrincipalResolver.js"
 
@@ -28,6 +28,7 @@ export const AuthorizationLive = Layer.effect(
     const services = yield* ServicesRepo
     const deployments = yield* DeploymentsRepo
     const throttle = yield* Throttle
+    const trust = yield* proxyTrust
     const table = accessRuleTable()
 
     const projectOf = (rule: Extract<AccessRule, { kind: "project" }>, id: string) => {
@@ -86,7 +87,7 @@ export const AuthorizationLive = Layer.effect(
             )
           )
           if (principal.kind === "adminToken") {
-            const ip = clientIp(yield* HttpServerRequest.HttpServerRequest)
+            const ip = clientIp(yield* HttpServerRequest.HttpServerRequest, trust)
             yield* throttle.hit("admin-token", ip, ADMIN_TOKEN_LIMIT.limit, ADMIN_TOKEN_LIMIT.windowMs)
           }
           const route = yield* HttpRouter.RouteContext

@@ -95,9 +95,9 @@ describe("domains", () => {
     expect(domain).toMatchObject({ hostname: "app.example.test", status: "pending" })
     expect(domain.verificationUrl).toBe(`http://app.example.test:${d.httpPort}/.well-known/denia-challenge/${domain.verificationToken}`)
 
-    // unique across services
-    const dup = await d.request(`/v1/services/${otherServiceId}/domains`, { method: "POST", json: { hostname: "app.example.test" } })
-    expect(dup.status).toBe(409)
+    // a pending claim blocks nobody (ADR 0010): another service may claim the same hostname
+    const rival = await d.request(`/v1/services/${otherServiceId}/domains`, { method: "POST", json: { hostname: "app.example.test" } })
+    expect(rival.status).toBe(201)
 
     // not routed while pending
     expect((await request(d.httpPort, "app.example.test")).status).toBe(404)
@@ -114,6 +114,12 @@ describe("domains", () => {
     const verified = await d.request(`/v1/services/${serviceId}/domains/${domain.id}/verify`, { method: "POST" })
     expect(verified.status).toBe(200)
     expect(await body<DomainBody>(verified)).toMatchObject({ status: "verified", lastError: null })
+
+    // the first to verify wins: the rival claim is released, and a verified hostname refuses new claims
+    const rivals = await body<{ items: Array<DomainBody & { statusReason: string | null }> }>(await d.request(`/v1/services/${otherServiceId}/domains`))
+    expect(rivals.items.map((x) => [x.hostname, x.status, x.statusReason])).toEqual([["app.example.test", "released", "verified by another service of this project"]])
+    const dup = await d.request(`/v1/services/${otherServiceId}/domains`, { method: "POST", json: { hostname: "app.example.test" } })
+    expect(dup.status).toBe(409)
 
     const routed = await request(d.httpPort, "app.example.test", "/via-domain")
     expect(routed.status).toBe(200)

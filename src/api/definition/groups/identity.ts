@@ -15,7 +15,12 @@ export const NewUser = Schema.Struct({
   superAdmin: Schema.optionalWith(Schema.Boolean, { default: () => false })
 }).annotations(strict)
 export const BootstrapBody = Schema.Struct({ username: Username, password: Password }).annotations(strict)
-export const UserPatch = Schema.Struct({ password: Schema.optional(Password), superAdmin: Schema.optional(Schema.Boolean) }).annotations(strict)
+/** A new password revokes the user's sessions and API tokens (`keepTokens: true` spares the tokens). */
+export const UserPatch = Schema.Struct({
+  password: Schema.optional(Password),
+  superAdmin: Schema.optional(Schema.Boolean),
+  keepTokens: Schema.optional(Schema.Boolean)
+}).annotations(strict)
 export const Session = Schema.Struct({ token: Schema.String, expiresAt: Schema.String })
 export const Me = Schema.Struct({
   user: Schema.NullOr(User),
