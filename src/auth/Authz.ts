@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { ROLE_RANK, type ProjectRole } from "../domain/principal.js"
-import { Forbidden } from "../api/definition/errors.js"
+import { RoleRequired } from "./errors.js"
 import type { Principal } from "../domain/principal.js"
 import { MembershipsRepo } from "../repos/MembershipsRepo.js"
 
@@ -16,11 +16,11 @@ export class Authz extends Effect.Service<Authz>()("denia/Authz", {
     const roleIn = (principal: Principal, projectId: string): Effect.Effect<ProjectRole | undefined> =>
       principal.superAdmin ? Effect.succeed("admin") : principal.kind === "user" ? memberships.roleOf(principal.userId, projectId) : Effect.succeed(undefined)
 
-    const requireProjectRole = (principal: Principal, projectId: string, role: ProjectRole): Effect.Effect<void, Forbidden> =>
+    const requireProjectRole = (principal: Principal, projectId: string, role: ProjectRole): Effect.Effect<void, RoleRequired> =>
       Effect.flatMap(roleIn(principal, projectId), (actual) =>
         actual !== undefined && ROLE_RANK[actual] >= ROLE_RANK[role]
           ? Effect.void
-          : Effect.fail(new Forbidden({ code: "FORBIDDEN", message: `this action needs the ${role} role on the project` }))
+          : Effect.fail(new RoleRequired({ role, message: `this action needs the ${role} role on the project` }))
       )
 
     /** `undefined` = every project; otherwise the ids the principal may see. */

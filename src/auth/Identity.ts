@@ -11,7 +11,7 @@ import { AuditRepo } from "../repos/AuditRepo.js"
 import { CredentialsRepo } from "../repos/CredentialsRepo.js"
 import { MembershipsRepo } from "../repos/MembershipsRepo.js"
 import { UsersRepo } from "../repos/UsersRepo.js"
-import { Unauthorized } from "../api/definition/errors.js"
+import { InvalidCredentials } from "./errors.js"
 import { dummyHash, hashPassword, verifyPassword } from "./passwords.js"
 import { mintToken, tokenHash } from "./tokens.js"
 
@@ -45,7 +45,7 @@ export class Identity extends Effect.Service<Identity>()("denia/Identity", {
         const ok = yield* verifyPassword(password, Option.isSome(found) ? found.value.passwordHash : yield* dummyHash)
         if (Option.isNone(found) || !ok) {
           yield* audit.record({ actor: `user:${username.slice(0, 64)}`, action: "login", outcome: "failed", clientIp })
-          return yield* new Unauthorized({ code: "INVALID_CREDENTIALS", message: "wrong username or password" })
+          return yield* new InvalidCredentials({ message: "wrong username or password" })
         }
         const token = mintToken("session")
         const expiresAt = new Date(Date.now() + sessionTtlMs).toISOString()

@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import { TooManyRequests } from "../api/definition/errors.js"
+import { RateLimited } from "./errors.js"
 
 interface Window {
   start: number
@@ -36,11 +36,7 @@ export class Throttle extends Effect.Service<Throttle>()("denia/Throttle", {
         if (w.count <= limit) return Effect.void
         const retryAfterSeconds = Math.max(1, Math.ceil((w.start + windowMs - now) / 1000))
         return Effect.fail(
-          new TooManyRequests({
-            code: "RATE_LIMITED",
-            message: `too many ${bucket} requests; retry in ${retryAfterSeconds} s`,
-            details: { retryAfterSeconds }
-          })
+          new RateLimited({ message: `too many ${bucket} requests; retry in ${retryAfterSeconds} s`, retryAfterSeconds })
         )
       })
 

@@ -12,6 +12,7 @@ import { DeploymentsRepo } from "../../repos/DeploymentsRepo.js"
 import { ServicesRepo } from "../../repos/ServicesRepo.js"
 import { ProjectsRepo } from "../../repos/ProjectsRepo.js"
 import { accessRuleTable, routeKey } from "./accessRules.js"
+import { mapAuthErrors } from "./errorMapping.js"
 import { Authz } from "../../auth/Authz.js"
 import { clientIp, proxyTrust } from "../../auth/clientIp.js"
 import { ADMIN_TOKEN_LIMIT, Throttle } from "../../auth/Throttle.js"
@@ -93,7 +94,7 @@ export const AuthorizationLive = Layer.effect(
           const route = yield* HttpRouter.RouteContext
           yield* check(principal, table.get(routeKey(route.route.method, route.route.path)), route.params)
           return principal
-        })
+        }).pipe(mapAuthErrors)
     })
   })
 )

@@ -26,7 +26,7 @@ describe("Throttle", () => {
       return over
     }).pipe(Effect.provide(Throttle.Default))
     const over = await Effect.runPromise(program)
-    expect(over.code).toBe("RATE_LIMITED")
-    expect(over.details).toMatchObject({ retryAfterSeconds: expect.any(Number) })
+    expect(over._tag).toBe("denia/auth/RateLimited")
+    expect(over.retryAfterSeconds).toBeGreaterThan(0)
   })
 })

@@ -19,7 +19,7 @@ export const AuthPublicHandlers = HttpApiBuilder.group(DeniaApi, "authPublic", (
         const ip = yield* requestIp
         yield* throttle.hit("login", ip, LOGIN_LIMIT.limit, LOGIN_LIMIT.windowMs)
         return yield* identity.login(payload.username, payload.password, ip)
-      })
+      }).pipe(mapDomainErrors)
     )
   })
 )
