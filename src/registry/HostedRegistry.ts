@@ -130,6 +130,16 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
         return { id, size: row.value.size }
       })
 
+    /** Where the blob a final PUT claims is already linked, and how many more bytes could still match it. */
+    const knownClaim = (r: Repository, claimed: string | undefined, received: number) =>
+      Effect.gen(function* () {
+        if (claimed === undefined) return undefined
+        const blob = yield* repo.findBlob(claimed)
+        if (Option.isNone(blob)) return undefined
+        const where = yield* repo.linkedWhere(claimed, r.id, r.projectId)
+        return { remaining: Math.max(blob.value.size - received, 0), ...where }
+      })
+
     /** Runs `f` while holding the session; concurrent writers get RANGE_INVALID. */
     const withSession = <A, E, R>(id: string, size: number, f: Effect.Effect<A, E, R>) =>
       Effect.acquireUseRelease(
@@ -156,9 +166,18 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
 
     /**
      * Appends a chunk. With `range`, it must start exactly where the session
-     * ends (else RANGE_INVALID, 416) and be as long as it claims.
+     * ends (else RANGE_INVALID, 416) and be as long as it claims. `claimed` is
+     * the digest a final PUT announces: when that blob is already in the
+     * repository, bytes up to its size cost no quota (they can only match it).
      */
-    const appendChunk = (r: Repository, id: string, body: Readable, range: ContentRange | undefined, contentLength: number | undefined) =>
+    const appendChunk = (
+      r: Repository,
+      id: string,
+      body: Readable,
+      range: ContentRange | undefined,
+      contentLength: number | undefined,
+      claimed?: string
+    ) =>
       Effect.gen(function* () {
         const upload = yield* findUpload(r, id)
         return yield* withSession(
@@ -171,7 +190,7 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
             const expected = range !== undefined ? range.end - range.start + 1 : contentLength
             // Quotas: a chunk announced too large is refused before a byte is read; one that grows past the
             // headroom is cut off as it streams. Either way the whole session is discarded.
-            const headroom = streamHeadroom(quotas, r, yield* repo.usage(r.id, r.projectId))
+            const headroom = streamHeadroom(quotas, r, yield* repo.usage(r.id, r.projectId), yield* knownClaim(r, claimed, upload.size))
             if (expected !== undefined && expected > headroom.bytes) {
               yield* dropSession(id)
               return yield* headroom.refuse(expected)
@@ -231,7 +250,7 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
       Effect.gen(function* () {
         if (!isDigest(digest)) return yield* ociError("DIGEST_INVALID", `${clip(digest)} is not a sha256 digest`, { digest })
         let upload = yield* findUpload(r, id)
-        if (body !== undefined && contentLength !== 0) upload = yield* appendChunk(r, id, body, undefined, contentLength)
+        if (body !== undefined && contentLength !== 0) upload = yield* appendChunk(r, id, body, undefined, contentLength, digest)
         return yield* withSession(
           id,
           upload.size,

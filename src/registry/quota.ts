@@ -59,18 +59,28 @@ export interface Headroom {
   readonly refuse: (extra: number) => OciError
 }
 
+/** A blob the upload claims to be (its final digest), when it is already linked somewhere in the scopes. */
+export interface KnownClaim {
+  /** Bytes the session may still receive and match that blob. */
+  readonly remaining: number
+  readonly repository: boolean
+  readonly project: boolean
+}
+
 /**
  * How many more bytes an upload session may stream. `usage.*.open` already
- * includes this session's recorded size.
+ * includes this session's recorded size. In a scope that already holds the
+ * claimed blob, bytes up to its size are free (they can only match it; the
+ * digest is verified at commit).
  */
-export const streamHeadroom = (q: Quotas, r: Repository, usage: Usage): Headroom => {
+export const streamHeadroom = (q: Quotas, r: Repository, usage: Usage, claim?: KnownClaim): Headroom => {
   const scopes = [
-    { scope: "repository" as const, limit: q.repositoryBytes, used: usage.repository.linked + usage.repository.open },
-    { scope: "project" as const, limit: q.projectBytes, used: usage.project.linked + usage.project.open }
+    { scope: "repository" as const, limit: q.repositoryBytes, used: usage.repository.linked + usage.repository.open, free: claim?.repository === true },
+    { scope: "project" as const, limit: q.projectBytes, used: usage.project.linked + usage.project.open, free: claim?.project === true }
   ].filter((s) => s.limit > 0)
   let best: Headroom = { bytes: Number.POSITIVE_INFINITY, refuse: () => quotaExceeded("repository", r, 0, 0) }
   for (const s of scopes) {
-    const bytes = Math.max(s.limit - s.used, 0)
+    const bytes = Math.max(s.limit - s.used, 0, s.free ? (claim?.remaining ?? 0) : 0)
     if (bytes < best.bytes) best = { bytes, refuse: (extra) => quotaExceeded(s.scope, r, s.limit, s.used + extra) }
   }
   return best
