@@ -8,14 +8,15 @@ import type { Readable } from "node:stream"
 import { Effect, Option } from "effect"
 import { DeniaConfig } from "../config/Config.js"
 import { parseAddress } from "../config/fields.js"
-import { RegistryRepo, type ManifestRow } from "../repos/RegistryRepo.js"
+import { RegistryRepo } from "../repos/RegistryRepo.js"
 import { makeAccess, type Repository } from "./access.js"
-import { digestHex, isDigest, looksLikeDigest, TAG } from "./digest.js"
-import { clip, ociError, type OciError, type RegistryStorageError } from "./errors.js"
-import { MANIFEST_MAX_BYTES, parseManifest } from "./manifest.js"
+import { digestHex, isDigest, looksLikeDigest } from "./digest.js"
+import { clip, ociError, type OciError } from "./errors.js"
+import { makeManifestOps } from "./manifestStore.js"
 import { linkCheck, quotasFromMb, streamHeadroom } from "./quota.js"
 import * as store from "./storage.js"
-import { createHash } from "node:crypto"
+
+export type { StoredManifest } from "./manifestStore.js"
 
 export interface UploadState {
   readonly id: string
@@ -27,13 +28,6 @@ export interface ContentRange {
   readonly start: number
   readonly end: number
 }
-
-export interface StoredManifest {
-  readonly row: ManifestRow
-  readonly bytes: Buffer
-}
-
-const sha256 = (bytes: Uint8Array) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`
 
 export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/HostedRegistry", {
   scoped: Effect.gen(function* () {
@@ -279,112 +273,7 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
         )
       })
 
-    // ---- manifests ----
-
-    const findManifest = (r: Repository, reference: string): Effect.Effect<ManifestRow, OciError> =>
-      Effect.gen(function* () {
-        if (looksLikeDigest(reference)) {
-          yield* requireDigest(reference)
-          const row = yield* repo.findManifest(r.id, reference)
-          if (Option.isNone(row)) return yield* ociError("MANIFEST_UNKNOWN", `manifest ${clip(reference)} is not in ${r.name}`, { reference })
-          return row.value
-        }
-        if (!TAG.test(reference)) return yield* ociError("MANIFEST_INVALID", `${JSON.stringify(clip(reference))} is not a valid tag`, { reference }, 400)
-        const row = yield* repo.resolveTag(r.id, reference)
-        if (Option.isNone(row)) return yield* ociError("MANIFEST_UNKNOWN", `tag ${clip(reference)} is not in ${r.name}`, { reference })
-        return row.value
-      })
-
-    const readManifest = (r: Repository, reference: string): Effect.Effect<StoredManifest, OciError | RegistryStorageError> =>
-      Effect.gen(function* () {
-        const row = yield* findManifest(r, reference)
-        const hex = yield* requireDigest(row.digest)
-        const bytes = yield* store.readBlobBytes(paths, hex)
-        return { row, bytes }
-      })
-
-    const missingBlobs = (r: Repository, missing: ReadonlyArray<string>) =>
-      ociError(
-        "MANIFEST_BLOB_UNKNOWN",
-        `manifest references ${missing.length} blob(s) not in ${r.name}: ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""}`,
-        { missing: missing.slice(0, 20), missingCount: missing.length }
-      )
-
-    /** Stores a manifest under a tag or its digest; every referenced blob/manifest must be in the repository. */
-    const putManifest = (r: Repository, reference: string, bytes: Buffer, contentType: string | undefined) =>
-      Effect.gen(function* () {
-        if (bytes.length > MANIFEST_MAX_BYTES) {
-          return yield* ociError("SIZE_INVALID", `manifest is larger than ${MANIFEST_MAX_BYTES} bytes`, { limit: MANIFEST_MAX_BYTES }, 413)
-        }
-        const digest = sha256(bytes)
-        let tag: string | undefined
-        if (looksLikeDigest(reference)) {
-          yield* requireDigest(reference)
-          if (reference !== digest) return yield* ociError("DIGEST_INVALID", `manifest content has digest ${clip(digest)}, not ${clip(reference)}`, { digest: reference, actual: digest })
-        } else if (TAG.test(reference)) {
-          tag = reference
-        } else {
-          return yield* ociError("MANIFEST_INVALID", `${JSON.stringify(clip(reference))} is not a valid tag`, { reference })
-        }
-        const parsed = parseManifest(bytes, contentType)
-        if ("_tag" in parsed) return yield* parsed
-        const hex = yield* requireDigest(digest)
-        yield* repo.ensureRepository(r.id, r.projectId)
-        // Everything that can refuse the manifest is checked before its bytes touch the disk.
-        const missingBefore = yield* repo.missingRefs(r.id, parsed.refs)
-        if (missingBefore.length > 0) return yield* missingBlobs(r, missingBefore)
-        return yield* withStoreLock(
-          Effect.gen(function* () {
-            const refusal = linkCheck(quotas, r, yield* repo.usage(r.id, r.projectId), bytes.length, yield* repo.linkedWhere(digest, r.id, r.projectId))
-            if (refusal !== undefined) return yield* refusal
-            const existed = yield* store.blobExistsOnDisk(paths, hex)
-            const known = Option.isSome(yield* repo.findBlob(digest))
-            yield* repo.recordBlob(digest, bytes.length)
-            if (!existed) yield* store.writeBlobBytes(paths, hex, bytes)
-            const missing = yield* repo.putManifest({
-              repositoryId: r.id,
-              digest,
-              mediaType: parsed.mediaType,
-              size: bytes.length,
-              subjectDigest: parsed.subject,
-              artifactType: parsed.artifactType,
-              refs: parsed.refs,
-              tag
-            })
-            if (missing.length > 0) {
-              // A referenced blob went away in between (a concurrent delete): undo what this request wrote.
-              if (!existed) yield* store.removeFile(store.blobFile(paths, hex))
-              if (!known) yield* repo.forgetBlobIfCollectable(digest, new Date(Date.now() + 60_000).toISOString(), new Date(0).toISOString())
-              return yield* missingBlobs(r, missing)
-            }
-            // Like the registry reference implementation, a manifest can also be fetched through the blobs endpoint.
-            yield* repo.linkBlob(r.id, digest)
-            return { digest, subject: parsed.subject }
-          })
-        )
-      })
-
-    /** DELETE by digest removes the manifest (and its tags); by tag removes only the tag. */
-    const deleteManifest = (r: Repository, reference: string) =>
-      Effect.gen(function* () {
-        if (looksLikeDigest(reference)) {
-          yield* requireDigest(reference)
-          const removed = yield* repo.deleteManifest(r.id, reference)
-          if (!removed) return yield* ociError("MANIFEST_UNKNOWN", `manifest ${clip(reference)} is not in ${r.name}`, { reference })
-          return
-        }
-        const removed = yield* repo.deleteTag(r.id, reference)
-        if (!removed) return yield* ociError("MANIFEST_UNKNOWN", `tag ${clip(reference)} is not in ${r.name}`, { reference })
-      })
-
-    const listTags = (r: Repository, last: string | undefined, n: number | undefined) => repo.listTags(r.id, last, n)
-
-    const referrers = (r: Repository, digest: string, artifactType: string | undefined) =>
-      Effect.gen(function* () {
-        yield* requireDigest(digest)
-        const rows = yield* repo.referrers(r.id, digest)
-        return rows.filter((m) => artifactType === undefined || m.artifactType === artifactType)
-      })
+    const { findManifest, readManifest, putManifest, deleteManifest, listTags, referrers } = makeManifestOps({ repo, paths, quotas, withStoreLock, requireDigest })
 
     // ---- for other subsystems ----
 
