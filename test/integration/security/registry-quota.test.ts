@@ -20,6 +20,8 @@ beforeAll(async () => {
   for (const s of ["a", "b", "c", "d", "e"]) await f.service(q, s)
   const other = await f.project("other")
   await f.service(other, "a")
+  const r = await f.project("r")
+  for (const s of ["x", "y"]) await f.service(r, s)
 }, 60_000)
 afterAll(() => f.d.stop())
 
@@ -118,6 +120,25 @@ describe("repository quota", () => {
     const mount = await f.v2(`/v2/q/a/blobs/uploads/?mount=${sha256(z)}&from=q/b`, { method: "POST" })
     await expectQuotaRefusal(mount, "registry_quota_repository_mb")
     expect((await f.v2(`/v2/q/a/blobs/${sha256(z)}`, { method: "HEAD" })).status).toBe(404)
+  })
+})
+
+describe("commit-time check", () => {
+  it("a blob linked while an upload was open makes its commit refuse; the session and its bytes are removed", async () => {
+    const start = await f.v2("/v2/r/x/blobs/uploads/", { method: "POST" })
+    const location = start.headers.get("location") ?? ""
+    const data = randomBytes(Math.round(0.6 * MiB))
+    const patch = await f.v2(location, { method: "PATCH", body: data, headers: { "content-type": "application/octet-stream" } })
+    expect(patch.status).toBe(202)
+    // meanwhile another 0.6 MiB lands in r/x by a mount (links do not see open sessions)
+    const other = randomBytes(Math.round(0.6 * MiB))
+    expect((await monolithic("r/y", other)).status).toBe(201)
+    expect((await f.v2(`/v2/r/x/blobs/uploads/?mount=${sha256(other)}&from=r/y`, { method: "POST" })).status).toBe(201)
+    await expectQuotaRefusal(await f.v2(`${location}?digest=${sha256(data)}`, { method: "PUT" }), "registry_quota_repository_mb")
+    expect((await f.v2(location)).status).toBe(404)
+    expect(onDisk(sha256(data))).toBe(false)
+    expect(fs.readdirSync(uploadsDir())).toEqual([])
+    expect(await openUploads()).toBe(0)
   })
 })
 
