@@ -13,7 +13,7 @@ import { makeAccess, type Repository } from "./access.js"
 import { digestHex, isDigest, looksLikeDigest } from "./digest.js"
 import { clip, ociError, type OciError } from "./errors.js"
 import { makeManifestOps } from "./manifestStore.js"
-import { linkCheck, quotasFromMb, streamHeadroom } from "./quota.js"
+import { isQuotaRefusal, linkCheck, quotasFromMb, streamHeadroom } from "./quota.js"
 import * as store from "./storage.js"
 
 export type { StoredManifest } from "./manifestStore.js"
@@ -161,8 +161,8 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
     /**
      * Appends a chunk. With `range`, it must start exactly where the session
      * ends (else RANGE_INVALID, 416) and be as long as it claims. `claimed` is
-     * the digest a final PUT announces: when that blob is already in the
-     * repository, bytes up to its size cost no quota (they can only match it).
+     * the digest a final PUT announces: in a scope (repository, project) that
+     * already holds that blob, bytes up to its size cost no quota.
      */
     const appendChunk = (
       r: Repository,
@@ -199,7 +199,7 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
                 Effect.tapError((e) =>
                   Effect.zipRight(
                     Effect.sync(() => hashes.delete(id)),
-                    "code" in e && e.code === "DENIED" ? dropSession(id).pipe(Effect.ignore) : Effect.void
+                    isQuotaRefusal(e) ? dropSession(id).pipe(Effect.ignore) : Effect.void
                   )
                 ),
                 Effect.uninterruptible

@@ -12,7 +12,7 @@
  * is exact.
  */
 import type { Repository } from "./access.js"
-import { ociError, type OciError } from "./errors.js"
+import { ociError, OciError } from "./errors.js"
 
 export interface Quotas {
   /** Bytes; 0 = unlimited. */
@@ -51,6 +51,8 @@ export const quotaExceeded = (scope: "repository" | "project", r: Repository, li
     413
   )
 }
+
+export const isQuotaRefusal = (e: unknown): boolean => e instanceof OciError && e.code === "DENIED" && e.status === 413
 
 export interface Headroom {
   /** More bytes the session may receive; Infinity when no quota applies. */
