@@ -223,6 +223,16 @@ export const configFields = {
     default: 60,
     doc: "Unreferenced blobs younger than this are kept (pushes in progress)."
   }),
+  registryQuotaRepositoryMb: spec({
+    kind: F.integer(0, 1024 * 1024 * 1024),
+    default: 10240,
+    doc: "Most MiB of distinct blobs (layers, configs, manifests) one hosted repository may hold; 0 = unlimited."
+  }),
+  registryQuotaProjectMb: spec({
+    kind: F.integer(0, 1024 * 1024 * 1024),
+    default: 51200,
+    doc: "Most MiB of distinct blobs all hosted repositories of one project may hold together; 0 = unlimited."
+  }),
   uploadMaxMb: spec({
     section: "Builds",
     kind: F.integer(1, 1024 * 1024),

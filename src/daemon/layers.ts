@@ -23,6 +23,7 @@ import { DomainsRepo } from "../repos/DomainsRepo.js"
 import { Domains } from "../ingress/Domains.js"
 import { Ingress } from "../ingress/Ingress.js"
 import { RegistryRepo } from "../repos/RegistryRepo.js"
+import { HostedPulls } from "../registry/hostedPulls.js"
 import { HostedRegistry } from "../registry/HostedRegistry.js"
 import { RegistryGc } from "../registry/gc.js"
 import { RegistriesRepo } from "../repos/RegistriesRepo.js"
@@ -75,8 +76,14 @@ export const daemonLayer = (config: LoadedConfig) => {
     ageRecipient: config.values.ageRecipient === "" ? undefined : config.values.ageRecipient
   }).pipe(Layer.provide(NodeFileSystem.layer))
   const secrets = Layer.merge(Registries.Default, ServiceSecrets.Default).pipe(Layer.provideMerge(secretStore), Layer.provide(repos))
+  // Deployer pull tokens: one in-memory instance shared by /v2 (verifies) and the coordinator (mints).
+  const hostedPulls = HostedPulls.Default.pipe(Layer.provide(configLayer))
   // Hosted registry (/v2) and its GC loop, scoped to the daemon.
-  const registry = RegistryGc.Default.pipe(Layer.provideMerge(HostedRegistry.Default), Layer.provide(Layer.mergeAll(repos, auth, configLayer)))
+  const registry = RegistryGc.Default.pipe(
+    Layer.provideMerge(HostedRegistry.Default),
+    Layer.provideMerge(hostedPulls),
+    Layer.provide(Layer.mergeAll(repos, auth, configLayer))
+  )
   // Workloads: runtime, image acquisition, and the deployment coordinator that owns replicas.
   const v = config.values
   // Our own registry is dialled over loopback even when the API listens on a wildcard address.
@@ -106,14 +113,14 @@ export const daemonLayer = (config: LoadedConfig) => {
     Effect.map(ReplicaRegistry, (r) => ({ publish: r.publish, drain: r.drain }))
   ).pipe(Layer.provideMerge(ReplicaRegistry.Default))
   const coordinator = Coordinator.layer({
-    hosted: { address: hostedAddress, token: v.adminToken },
+    hosted: { address: hostedAddress },
     nodeLimits: { cpuMillis: v.defaultCpuMillis, memoryMb: v.defaultMemoryMb, pids: v.defaultPids },
     artifactsDir: config.paths.artifacts,
     retainedDeployments: v.deploymentsRetained
   }).pipe(
     Layer.provideMerge(Layer.mergeAll(runtime, publisher, DeploymentLog.layer(config.paths.logs))),
     Layer.provideMerge(PullJobs.layer.pipe(Layer.provideMerge(oci))),
-    Layer.provide(Layer.mergeAll(repos, secrets))
+    Layer.provide(Layer.mergeAll(repos, secrets, hostedPulls))
   )
   // Ingress: public HTTP/HTTPS listeners (scoped; an unbindable port is logged, the API stays up),
   // route table, domains, certificates. Shares the ReplicaRegistry the coordinator publishes to.

@@ -16,6 +16,7 @@ import { DeploymentsRepo } from "../repos/DeploymentsRepo.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { ServicesRepo } from "../repos/ServicesRepo.js"
 import { Runtime } from "../runtime/index.js"
+import { HostedPulls } from "../registry/hostedPulls.js"
 import { Registries } from "../secrets/registries.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
 import { DeploymentLog, type LogPhase } from "./DeploymentLog.js"
@@ -46,7 +47,7 @@ const make = (options: CoordinatorOptions) =>
     const log = yield* DeploymentLog
     const publisher = yield* ReplicaPublisher
     const runtime = yield* Runtime
-    const context = yield* Effect.context<OciService | Runtime | ServiceSecrets | Registries>()
+    const context = yield* Effect.context<OciService | Runtime | ServiceSecrets | Registries | HostedPulls>()
     const daemonScope = yield* Effect.scope
     const fibers = yield* FiberSet.make<unknown, never>()
     const running = new Map<string, RunningSet>()
@@ -108,7 +109,7 @@ const make = (options: CoordinatorOptions) =>
           }
         }
         const reference = deployment.imageDigest !== undefined && !deployment.imageRef.includes("@") ? `${deployment.imageRef}@${deployment.imageDigest}` : deployment.imageRef
-        return yield* acquireImage(service, reference, options.hosted, progressLogger(deployment.id))
+        return yield* acquireImage(service, reference, progressLogger(deployment.id))
       }).pipe(Effect.provide(context))
 
     /** The pipeline of one deployment, run under the service lock. */

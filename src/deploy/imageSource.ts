@@ -1,22 +1,25 @@
 /**
  * Turns a service's source into an unpacked image bundle through the OCI
- * subsystem: external images with the project's registry credentials, hosted
- * images from Denia's own registry on the loopback API address.
+ * subsystem: external images with the project's registry credentials (only
+ * for the registry's own endpoint), hosted images from Denia's own registry
+ * on the loopback API address with a pull-only token scoped to the one
+ * repository (minted from the grant the deploy request left, see
+ * registry/hostedPulls.ts). The admin token is never used for pulls.
  */
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import type { Project } from "../domain/project.js"
 import type { Service } from "../domain/service.js"
 import type { PulledImage, PullProgress } from "../oci/index.js"
 import { OciService } from "../oci/index.js"
 import { describeOciError } from "../oci/describeError.js"
 import type { RegistryCredentials } from "../oci/auth.js"
-import { resolveRegistryCredentials } from "../secrets/registries.js"
+import { HostedPulls } from "../registry/hostedPulls.js"
+import { type Registries, resolveRegistryCredentialsFor } from "../secrets/registries.js"
 import { DeployFailed } from "./errors.js"
 
 export interface HostedRegistryAccess {
   /** `host:port` of the API server, where `/v2` lives. */
   readonly address: string
-  readonly token: string
 }
 
 /** The reference a deployment will pull (before resolving the digest). */
@@ -40,28 +43,54 @@ export const imageReferenceOf = (
   }
 }
 
-const credentialsFor = (service: Service, hosted: HostedRegistryAccess, reference: string) =>
+interface PullPlan {
+  /** What the OCI client is asked to pull (hosted references are rewritten to the loopback address). */
+  readonly reference: string
+  readonly credentials: RegistryCredentials
+  /** A pull token to revoke when the pull ends. */
+  readonly token: string | undefined
+}
+
+const failed = (message: string) => new DeployFailed({ phase: "building", message })
+
+const planPull = (service: Service, reference: string): Effect.Effect<PullPlan, DeployFailed, HostedPulls | Registries> =>
   Effect.gen(function* () {
-    if (reference.startsWith(`${hosted.address}/`)) return { kind: "bearer", token: hosted.token } satisfies RegistryCredentials
-    if (service.source.type === "image" && service.source.registryId !== null) {
-      return yield* resolveRegistryCredentials(service.projectId, service.source.registryId).pipe(
-        Effect.mapError((e) => new DeployFailed({ phase: "building", message: `registry credentials unavailable: ${e._tag === "NotFound" ? e.message : "cannot decrypt them"}` }))
-      )
+    const pulls = yield* HostedPulls
+    const hosted = pulls.hostedReference(reference)
+    if (Option.isSome(hosted)) {
+      const token = yield* pulls.mint(service.id, hosted.value.repository)
+      if (Option.isNone(token)) {
+        return yield* failed(`no pull authorization for hosted repository ${hosted.value.repository}; deploy again (a deploy request authorizes the pull for its caller)`)
+      }
+      return {
+        reference: `${pulls.address}/${hosted.value.repository}${hosted.value.suffix}`,
+        credentials: { kind: "basic", username: "denia-deployer", password: token.value },
+        token: token.value
+      }
     }
-    return { kind: "anonymous" } satisfies RegistryCredentials
+    if (service.source.type === "image" && service.source.registryId !== null) {
+      const credentials = yield* resolveRegistryCredentialsFor(service.projectId, service.source.registryId, reference).pipe(
+        Effect.mapError((e) =>
+          failed(`registry credentials unavailable: ${e._tag === "NotFound" ? e.message : e._tag === "Invalid" ? `${e.field}: ${e.message}` : "cannot decrypt them"}`)
+        )
+      )
+      return { reference, credentials, token: undefined }
+    }
+    return { reference, credentials: { kind: "anonymous" }, token: undefined }
   })
 
 export const acquireImage = (
   service: Service,
   reference: string,
-  hosted: HostedRegistryAccess,
   onProgress: (p: PullProgress) => void
 ) =>
   Effect.gen(function* () {
     const oci = yield* OciService
-    const credentials = yield* credentialsFor(service, hosted, reference)
-    return yield* oci.pull(reference, credentials, onProgress).pipe(
-      Effect.mapError((e) => new DeployFailed({ phase: "building", message: `pull of ${reference} failed: ${describeOciError(e)}` }))
+    const pulls = yield* HostedPulls
+    const plan = yield* planPull(service, reference)
+    return yield* oci.pull(plan.reference, plan.credentials, onProgress).pipe(
+      Effect.mapError((e) => failed(`pull of ${reference} failed: ${describeOciError(e)}`)),
+      Effect.ensuring(plan.token === undefined ? Effect.void : pulls.revoke(plan.token))
     )
   })
 

@@ -1,6 +1,7 @@
-import { Either, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
 import { parseImageReference } from "./imageReference.js"
 import { EnvMap } from "./env.js"
+import { Invalid } from "./errors.js"
 import { Id } from "./ids.js"
 import { Limits } from "./limits.js"
 import { ResourceName } from "./names.js"
@@ -11,12 +12,23 @@ const NonEmpty = (what: string, max = 1024) =>
     Schema.filter((s) => (s.length === 0 ? `${what} must not be empty` : s.length > max ? `${what} must be at most ${max} characters` : s.includes("\0") ? `${what} must not contain NUL` : true))
   )
 
+/** Why `s` is not an acceptable image reference, undefined when it is (control characters are refused first). */
+export const imageReferenceProblem = (s: string): string | undefined => {
+  if (s.length === 0 || s.length > 512) return "must be an image reference of 1-512 characters"
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(s)) return "must not contain control characters"
+  // the same parser the OCI client pulls with (pure, no I/O)
+  const parsed = parseImageReference(s)
+  return Either.isLeft(parsed) ? `image reference ${JSON.stringify(s)} is invalid: ${parsed.left}` : undefined
+}
+
+/** `Invalid` on `field` unless `s` is an image reference the service image would accept. */
+export const validateImageReference = (field: string, s: string): Effect.Effect<void, Invalid> => {
+  const problem = imageReferenceProblem(s)
+  return problem === undefined ? Effect.void : Effect.fail(new Invalid({ field, message: problem }))
+}
+
 const ImageReference = Schema.String.pipe(
-  Schema.filter((s) => {
-    // the same parser the OCI client pulls with (pure, no I/O)
-    const parsed = parseImageReference(s)
-    return Either.isLeft(parsed) ? `image reference ${JSON.stringify(s)} is invalid: ${parsed.left}` : true
-  })
+  Schema.filter((s) => imageReferenceProblem(s) ?? true)
 ).annotations({ identifier: "ImageReference" })
 
 const Tag = Schema.String.pipe(

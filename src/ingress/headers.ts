@@ -41,8 +41,11 @@ const connectionTokens = (value: string | undefined): ReadonlySet<string> | unde
   return out.size === 0 ? undefined : out
 }
 
-/** Flat raw header list for the upstream request. */
-export const upstreamHeaders = (req: http.IncomingMessage, ip: string, host: string, proto: string, via: string, upgrade: boolean): Array<string> => {
+/**
+ * Flat raw header list for the upstream request. `authority` is the request's
+ * validated authority (its `Host`, or the absolute-form target's authority).
+ */
+export const upstreamHeaders = (req: http.IncomingMessage, ip: string, authority: string, proto: string, via: string, upgrade: boolean): Array<string> => {
   const raw = req.rawHeaders
   const extra = connectionTokens(req.headers.connection)
   const out: Array<string> = []
@@ -57,10 +60,10 @@ export const upstreamHeaders = (req: http.IncomingMessage, ip: string, host: str
     if (extra !== undefined && extra.has(lower)) continue
     out.push(name, raw[i + 1] ?? "")
   }
-  out.push("Host", req.headers.host ?? host)
+  out.push("Host", authority)
   out.push("X-Forwarded-For", ip)
   out.push("X-Forwarded-Proto", proto)
-  out.push("X-Forwarded-Host", req.headers.host ?? host)
+  out.push("X-Forwarded-Host", authority)
   out.push("Via", priorVia === undefined ? via : `${priorVia}, ${via}`)
   if (upgrade) {
     out.push("Connection", "Upgrade")

@@ -3,8 +3,9 @@
  * (route table, replica sets). No Effect runtime here; the `Ingress` layer
  * owns the servers' lifecycle.
  *
- * Order for every request: hygiene limits → ACME / Denia challenges → route
- * by `Host` → HTTP→HTTPS redirect for TLS hosts → replica (round-robin,
+ * Order for every request: hygiene limits → one authority (`Host` and the
+ * request target, see requestTarget.ts) → ACME / Denia challenges → route by
+ * that authority → HTTP→HTTPS redirect for TLS hosts → replica (round-robin,
  * activation when none) → stream both ways.
  */
 import * as http from "node:http"
@@ -14,9 +15,10 @@ import type { AccessLogs } from "./accessLog.js"
 import { withControlHop } from "./controlHop.js"
 import { clientIp, responseHeaders, upstreamHeaders } from "./headers.js"
 import { MAX_HEADER_COUNT } from "./limits.js"
+import { isTargetError, requestTarget, type RequestTarget, type TargetError } from "./requestTarget.js"
 import { forwardUndici, isTimeout } from "./upstreamUndici.js"
 import type { ReplicaConn, ReplicaTable } from "./ReplicaRegistry.js"
-import { hostOf, type Route, type RouteTable } from "./routes.js"
+import type { Route, RouteTable } from "./routes.js"
 
 export const ACME_PREFIX = "/.well-known/acme-challenge/"
 export const DENIA_PREFIX = "/.well-known/denia-challenge/"
@@ -84,6 +86,17 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
     return 0
   }
 
+  /**
+   * The request's one authority; an absolute-form target is rewritten to
+   * origin-form here so everything downstream (challenges, redirects, access
+   * log, both upstream clients) sees the path the replica receives.
+   */
+  const targetOf = (req: http.IncomingMessage): RequestTarget | TargetError => {
+    const target = requestTarget(req)
+    if (!isTargetError(target)) req.url = target.path
+    return target
+  }
+
   /** Challenges answered before routing; true when handled. */
   const challenge = (req: http.IncomingMessage, res: http.ServerResponse, host: string): boolean => {
     const url = req.url ?? "/"
@@ -113,7 +126,7 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
     req: http.IncomingMessage,
     res: http.ServerResponse,
     route: Route,
-    host: string,
+    authority: string,
     secure: boolean,
     replica: ReplicaConn | undefined,
     started: number,
@@ -121,7 +134,7 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
   ): void => {
     const serviceId = route.kind === "service" ? route.serviceId : undefined
     const ip = clientIp(req.socket)
-    const forwarded = upstreamHeaders(req, ip, host, secure ? "https" : "http", viaValue, false)
+    const forwarded = upstreamHeaders(req, ip, authority, secure ? "https" : "http", viaValue, false)
     const headers = route.kind === "control" ? withControlHop(forwarded) : forwarded
     if (useUndici && replica !== undefined) {
       let sent = 0
@@ -203,7 +216,7 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
       const bodyless = req.headers["content-length"] === undefined || req.headers["content-length"] === "0"
       if (wasReused && bodyless && req.headers["transfer-encoding"] === undefined && attempt === 0 && !req.destroyed) {
         // the pooled connection was closed by the replica just as we reused it: once more on a fresh one
-        forward(req, res, route, host, secure, replica, started, 1)
+        forward(req, res, route, authority, secure, replica, started, 1)
         return
       }
       plain(res, err.message === "upstream timeout" ? 504 : 502, err.message === "upstream timeout" ? "upstream timeout\n" : "bad gateway\n")
@@ -237,7 +250,13 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
       plain(res, status, status === 431 ? "too many headers\n" : status === 508 ? "loop detected\n" : "bad request\n", { connection: "close" })
       return
     }
-    const host = hostOf(req.headers.host)
+    const target = targetOf(req)
+    if (isTargetError(target)) {
+      res.shouldKeepAlive = false
+      plain(res, 400, `bad request: ${target.reason}\n`, { connection: "close" })
+      return
+    }
+    const { host, authority } = target
     if (challenge(req, res, host)) return
     const route = ctx.routes.current.hosts.get(host)
     if (route === undefined) {
@@ -250,13 +269,13 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
     }
     if (route.kind === "control") {
       if (ctx.control === undefined) plain(res, 404, "no route for this host\n")
-      else forward(req, res, route, host, secure, undefined, started, 0)
+      else forward(req, res, route, authority, secure, undefined, started, 0)
       return
     }
     ctx.logs.touch(route.serviceId, started)
     const replica = ctx.replicas.pick(route.serviceId)
     if (replica !== undefined) {
-      forward(req, res, route, host, secure, replica, started, 0)
+      forward(req, res, route, authority, secure, replica, started, 0)
       return
     }
     void ctx.replicas.activate(route.serviceId).then((ok) => {
@@ -273,7 +292,7 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
           replica: null,
           clientIp: clientIp(req.socket)
         })
-      } else forward(req, res, route, host, secure, r, started, 0)
+      } else forward(req, res, route, authority, secure, r, started, 0)
     })
   }
 
@@ -282,8 +301,8 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
     else socket.destroy()
   }
 
-  const tunnel = (req: http.IncomingMessage, socket: net.Socket, head: Buffer, host: string, secure: boolean, replica: ReplicaConn | undefined): void => {
-    const forwarded = upstreamHeaders(req, clientIp(req.socket), host, secure ? "https" : "http", viaValue, true)
+  const tunnel = (req: http.IncomingMessage, socket: net.Socket, head: Buffer, authority: string, secure: boolean, replica: ReplicaConn | undefined): void => {
+    const forwarded = upstreamHeaders(req, clientIp(req.socket), authority, secure ? "https" : "http", viaValue, true)
     const headers = replica === undefined ? withControlHop(forwarded) : forwarded
     const options: http.RequestOptions =
       replica !== undefined
@@ -346,7 +365,12 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
       rejectUpgrade(socket, status, status === 431 ? "Request Header Fields Too Large" : "Bad Request")
       return
     }
-    const host = hostOf(req.headers.host)
+    const target = targetOf(req)
+    if (isTargetError(target)) {
+      rejectUpgrade(socket, 400, "Bad Request")
+      return
+    }
+    const { host, authority } = target
     const route = ctx.routes.current.hosts.get(host)
     if (route === undefined) {
       rejectUpgrade(socket, 404, "Not Found")
@@ -354,19 +378,19 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
     }
     if (route.kind === "control") {
       if (ctx.control === undefined) rejectUpgrade(socket, 404, "Not Found")
-      else tunnel(req, socket, head, host, secure, undefined)
+      else tunnel(req, socket, head, authority, secure, undefined)
       return
     }
     ctx.logs.touch(route.serviceId, Date.now())
     const replica = ctx.replicas.pick(route.serviceId)
     if (replica !== undefined) {
-      tunnel(req, socket, head, host, secure, replica)
+      tunnel(req, socket, head, authority, secure, replica)
       return
     }
     void ctx.replicas.activate(route.serviceId).then((ok) => {
       const r = ok ? ctx.replicas.pick(route.serviceId) : undefined
       if (r === undefined) rejectUpgrade(socket, 503, "Service Unavailable")
-      else tunnel(req, socket, head, host, secure, r)
+      else tunnel(req, socket, head, authority, secure, r)
     })
   }
 

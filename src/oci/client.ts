@@ -150,10 +150,16 @@ export class RegistryClient {
     return token
   }
 
+  /**
+   * The Authorization header for `ref`'s registry: nothing until that
+   * registry (its own `host:port`) has answered with a challenge, so no
+   * credential is ever sent unasked; then Basic, a static bearer token, or a
+   * token fetched from the challenge's realm.
+   */
   private async authHeader(ref: ImageReference, creds: RegistryCredentials): Promise<string | undefined> {
-    if (creds.kind === "bearer") return `Bearer ${creds.token}`
     const ch = this.challenges.get(ref.apiHost)
     if (ch === undefined) return undefined
+    if (creds.kind === "bearer") return `Bearer ${creds.token}`
     if (ch.scheme === "basic") return creds.kind === "basic" ? basicHeader(creds.username, creds.password) : undefined
     if (ch.scheme === "bearer") return `Bearer ${await this.fetchToken(ref, ch, `repository:${ref.repository}:pull`, creds)}`
     return undefined
@@ -172,15 +178,16 @@ export class RegistryClient {
     follow: boolean
   ): Promise<Dispatcher.ResponseData> {
     const headersWith = (auth: string | undefined) => (auth ? { ...extra, authorization: auth } : extra)
-    let res = await this.transport.send(url, { headers: headersWith(await this.authHeader(ref, creds)), registry: ref.registry })
+    const first = await this.authHeader(ref, creds)
+    let res = await this.transport.send(url, { headers: headersWith(first), registry: ref.registry })
     if (res.statusCode === 401) {
       const raw = header(res, "www-authenticate") ?? ""
       await res.body.dump()
       const ch = parseWwwAuthenticate(raw).find((c) => c.scheme === "bearer" || c.scheme === "basic")
-      if (ch === undefined || creds.kind === "bearer") {
-        throw this.unauthorized(ref, creds.kind === "bearer" ? "bearer token rejected" : "registry requires authentication")
-      }
-      if (ch.scheme === "basic" && creds.kind !== "basic") throw this.unauthorized(ref, "registry requires Basic credentials")
+      if (ch === undefined) throw this.unauthorized(ref, "registry requires authentication")
+      if (creds.kind === "bearer" && first !== undefined) throw this.unauthorized(ref, "bearer token rejected")
+      // a static bearer token answers either scheme, once this registry has asked
+      if (ch.scheme === "basic" && creds.kind === "anonymous") throw this.unauthorized(ref, "registry requires Basic credentials")
       this.challenges.set(ref.apiHost, ch)
       res = await this.transport.send(url, { headers: headersWith(await this.authHeader(ref, creds)), registry: ref.registry })
       if (res.statusCode === 401) {

@@ -8,13 +8,15 @@ import type { Readable } from "node:stream"
 import { Effect, Option } from "effect"
 import { DeniaConfig } from "../config/Config.js"
 import { parseAddress } from "../config/fields.js"
-import { RegistryRepo, type ManifestRow } from "../repos/RegistryRepo.js"
+import { RegistryRepo } from "../repos/RegistryRepo.js"
 import { makeAccess, type Repository } from "./access.js"
-import { digestHex, isDigest, looksLikeDigest, TAG } from "./digest.js"
-import { ociError, type OciError, type RegistryStorageError } from "./errors.js"
-import { MANIFEST_MAX_BYTES, parseManifest } from "./manifest.js"
+import { digestHex, isDigest, looksLikeDigest } from "./digest.js"
+import { clip, ociError, type OciError } from "./errors.js"
+import { makeManifestOps } from "./manifestStore.js"
+import { isQuotaRefusal, linkCheck, quotasFromMb, streamHeadroom } from "./quota.js"
 import * as store from "./storage.js"
-import { createHash } from "node:crypto"
+
+export type { StoredManifest } from "./manifestStore.js"
 
 export interface UploadState {
   readonly id: string
@@ -27,19 +29,13 @@ export interface ContentRange {
   readonly end: number
 }
 
-export interface StoredManifest {
-  readonly row: ManifestRow
-  readonly bytes: Buffer
-}
-
-const sha256 = (bytes: Uint8Array) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`
-
 export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/HostedRegistry", {
   scoped: Effect.gen(function* () {
     const config = yield* DeniaConfig
     const repo = yield* RegistryRepo
     const access = yield* makeAccess
     const paths = store.storePaths(config.paths.registry)
+    const quotas = quotasFromMb(config.values.registryQuotaRepositoryMb, config.values.registryQuotaProjectMb)
     yield* store.ensureDirs(paths).pipe(Effect.orDie)
 
     /** Running hashes of open sessions; lost on restart (then the file is re-hashed at commit). */
@@ -60,7 +56,7 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
 
     const requireDigest = (digest: string): Effect.Effect<string, OciError> => {
       const hex = digestHex(digest)
-      return hex === undefined ? Effect.fail(ociError("DIGEST_INVALID", `${digest} is not a sha256 digest`, { digest })) : Effect.succeed(hex)
+      return hex === undefined ? Effect.fail(ociError("DIGEST_INVALID", `${clip(digest)} is not a sha256 digest`, { digest })) : Effect.succeed(hex)
     }
 
     // ---- blobs ----
@@ -70,9 +66,9 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
       Effect.gen(function* () {
         const hex = yield* requireDigest(digest)
         const size = yield* repo.findLinkedBlob(r.id, digest)
-        if (Option.isNone(size)) return yield* ociError("BLOB_UNKNOWN", `blob ${digest} is not in ${r.name}`, { digest })
+        if (Option.isNone(size)) return yield* ociError("BLOB_UNKNOWN", `blob ${clip(digest)} is not in ${r.name}`, { digest })
         const file = store.blobFile(paths, hex)
-        if (!(yield* store.blobExistsOnDisk(paths, hex))) return yield* ociError("BLOB_UNKNOWN", `blob ${digest} is missing from storage`, { digest })
+        if (!(yield* store.blobExistsOnDisk(paths, hex))) return yield* ociError("BLOB_UNKNOWN", `blob ${clip(digest)} is missing from storage`, { digest })
         return { size: size.value, file }
       })
 
@@ -80,18 +76,34 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
       Effect.gen(function* () {
         yield* requireDigest(digest)
         const removed = yield* repo.unlinkBlob(r.id, digest)
-        if (!removed) return yield* ociError("BLOB_UNKNOWN", `blob ${digest} is not in ${r.name}`, { digest })
+        if (!removed) return yield* ociError("BLOB_UNKNOWN", `blob ${clip(digest)} is not in ${r.name}`, { digest })
       })
 
-    /** Cross-repository mount: links the blob when the caller may pull `from` and it is there. */
+    /** Links a blob of `size` bytes to the repository unless that breaks a quota. Call under the store lock. */
+    const linkWithinQuota = (r: Repository, digest: string, size: number) =>
+      Effect.gen(function* () {
+        const refusal = linkCheck(quotas, r, yield* repo.usage(r.id, r.projectId), size, yield* repo.linkedWhere(digest, r.id, r.projectId))
+        if (refusal !== undefined) return yield* refusal
+        yield* repo.linkBlob(r.id, digest)
+      })
+
+    /** Cross-repository mount: links the blob when the caller may pull `from` and it is there (and it fits the quotas). */
     const mount = (r: Repository, from: Repository, digest: string) =>
       Effect.gen(function* () {
         yield* requireDigest(digest)
         const size = yield* repo.findLinkedBlob(from.id, digest)
         if (Option.isNone(size)) return false
         yield* repo.ensureRepository(r.id, r.projectId)
-        yield* repo.linkBlob(r.id, digest)
+        yield* withStoreLock(linkWithinQuota(r, digest, size.value))
         return true
+      })
+
+    /** Forgets a session and its file (cancel, quota refusal). */
+    const dropSession = (id: string) =>
+      Effect.gen(function* () {
+        yield* repo.deleteUpload(id)
+        hashes.delete(id)
+        yield* store.removeFile(store.uploadFile(paths, id))
       })
 
     // ---- uploads ----
@@ -108,15 +120,25 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
     const findUpload = (r: Repository, id: string): Effect.Effect<UploadState, OciError> =>
       Effect.gen(function* () {
         const row = yield* repo.findUpload(id)
-        if (Option.isNone(row) || row.value.repositoryId !== r.id) return yield* ociError("BLOB_UPLOAD_UNKNOWN", `upload ${id} is not open in ${r.name}`, { id })
+        if (Option.isNone(row) || row.value.repositoryId !== r.id) return yield* ociError("BLOB_UPLOAD_UNKNOWN", `upload ${clip(id)} is not open in ${r.name}`, { id })
         return { id, size: row.value.size }
+      })
+
+    /** Where the blob a final PUT claims is already linked, and how many more bytes could still match it. */
+    const knownClaim = (r: Repository, claimed: string | undefined, received: number) =>
+      Effect.gen(function* () {
+        if (claimed === undefined) return undefined
+        const blob = yield* repo.findBlob(claimed)
+        if (Option.isNone(blob)) return undefined
+        const where = yield* repo.linkedWhere(claimed, r.id, r.projectId)
+        return { remaining: Math.max(blob.value.size - received, 0), ...where }
       })
 
     /** Runs `f` while holding the session; concurrent writers get RANGE_INVALID. */
     const withSession = <A, E, R>(id: string, size: number, f: Effect.Effect<A, E, R>) =>
       Effect.acquireUseRelease(
         Effect.suspend(() => {
-          if (busy.has(id)) return Effect.fail(ociError("RANGE_INVALID", `upload ${id} is being written by another request`, { id }, 416))
+          if (busy.has(id)) return Effect.fail(ociError("RANGE_INVALID", `upload ${clip(id)} is being written by another request`, { id }, 416))
           busy.add(id)
           return Effect.void
         }),
@@ -138,9 +160,18 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
 
     /**
      * Appends a chunk. With `range`, it must start exactly where the session
-     * ends (else RANGE_INVALID, 416) and be as long as it claims.
+     * ends (else RANGE_INVALID, 416) and be as long as it claims. `claimed` is
+     * the digest a final PUT announces: in a scope (repository, project) that
+     * already holds that blob, bytes up to its size cost no quota.
      */
-    const appendChunk = (r: Repository, id: string, body: Readable, range: ContentRange | undefined, contentLength: number | undefined) =>
+    const appendChunk = (
+      r: Repository,
+      id: string,
+      body: Readable,
+      range: ContentRange | undefined,
+      contentLength: number | undefined,
+      claimed?: string
+    ) =>
       Effect.gen(function* () {
         const upload = yield* findUpload(r, id)
         return yield* withSession(
@@ -151,13 +182,28 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
               return yield* ociError("RANGE_INVALID", `chunk ${range.start}-${range.end} does not continue the upload at ${upload.size}`, { size: upload.size }, 416)
             }
             const expected = range !== undefined ? range.end - range.start + 1 : contentLength
+            // Quotas: a chunk announced too large is refused before a byte is read; one that grows past the
+            // headroom is cut off as it streams. Either way the whole session is discarded.
+            const headroom = streamHeadroom(quotas, r, yield* repo.usage(r.id, r.projectId), yield* knownClaim(r, claimed, upload.size))
+            if (expected !== undefined && expected > headroom.bytes) {
+              yield* dropSession(id)
+              return yield* headroom.refuse(expected)
+            }
+            const cap = Number.isFinite(headroom.bytes) ? { size: upload.size + headroom.bytes, refuse: (size: number) => headroom.refuse(size - upload.size) } : undefined
             const state = yield* sessionHash(id, upload.size)
             // Uninterruptible: when the client goes away the body stream errors, appendBody cuts the file back,
             // and only then is the session released, so a retry never races the clean-up.
-            const written = yield* store.appendBody(store.uploadFile(paths, id), body, state, expected === undefined ? undefined : upload.size + expected).pipe(
-              Effect.tapError(() => Effect.sync(() => hashes.delete(id))),
-              Effect.uninterruptible
-            )
+            const written = yield* store
+              .appendBody(store.uploadFile(paths, id), body, state, expected === undefined ? undefined : upload.size + expected, cap)
+              .pipe(
+                Effect.tapError((e) =>
+                  Effect.zipRight(
+                    Effect.sync(() => hashes.delete(id)),
+                    isQuotaRefusal(e) ? dropSession(id).pipe(Effect.ignore) : Effect.void
+                  )
+                ),
+                Effect.uninterruptible
+              )
             if (expected !== undefined && written !== expected) {
               // A short chunk is dropped whole so the session stays where the client last saw it.
               yield* store.truncateFile(store.uploadFile(paths, id), upload.size)
@@ -176,20 +222,29 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
         const hex = yield* requireDigest(digest)
         const state = yield* sessionHash(id, size)
         const actual = `sha256:${state.hash.copy().digest("hex")}`
-        if (actual !== digest) return yield* ociError("DIGEST_INVALID", `upload content has digest ${actual}, not ${digest}`, { digest, actual })
+        if (actual !== digest) return yield* ociError("DIGEST_INVALID", `upload content has digest ${actual}, not ${clip(digest)}`, { digest, actual })
+        // Quota check, record, move and link under one lock: concurrent commits cannot both squeeze under a quota.
         yield* withStoreLock(
-          Effect.zipRight(repo.recordBlob(digest, state.size), store.commitFile(paths, store.uploadFile(paths, id), hex))
+          Effect.gen(function* () {
+            const refusal = linkCheck(quotas, r, yield* repo.usage(r.id, r.projectId), state.size, yield* repo.linkedWhere(digest, r.id, r.projectId))
+            if (refusal !== undefined) {
+              yield* dropSession(id)
+              return yield* refusal
+            }
+            yield* repo.recordBlob(digest, state.size)
+            yield* store.commitFile(paths, store.uploadFile(paths, id), hex)
+            yield* repo.linkBlob(r.id, digest)
+          })
         )
-        yield* repo.linkBlob(r.id, digest)
         return state.size
       })
 
     /** PUT ?digest=: optional last chunk, verify, commit, close the session. */
     const finishUpload = (r: Repository, id: string, digest: string, body: Readable | undefined, contentLength: number | undefined) =>
       Effect.gen(function* () {
-        if (!isDigest(digest)) return yield* ociError("DIGEST_INVALID", `${digest} is not a sha256 digest`, { digest })
+        if (!isDigest(digest)) return yield* ociError("DIGEST_INVALID", `${clip(digest)} is not a sha256 digest`, { digest })
         let upload = yield* findUpload(r, id)
-        if (body !== undefined && contentLength !== 0) upload = yield* appendChunk(r, id, body, undefined, contentLength)
+        if (body !== undefined && contentLength !== 0) upload = yield* appendChunk(r, id, body, undefined, contentLength, digest)
         return yield* withSession(
           id,
           upload.size,
@@ -205,9 +260,7 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
     const cancelUpload = (r: Repository, id: string) =>
       Effect.gen(function* () {
         yield* findUpload(r, id)
-        yield* repo.deleteUpload(id)
-        hashes.delete(id)
-        yield* store.removeFile(store.uploadFile(paths, id))
+        yield* dropSession(id)
       })
 
     /** POST ?digest=: the whole blob in one request. */
@@ -220,95 +273,7 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
         )
       })
 
-    // ---- manifests ----
-
-    const findManifest = (r: Repository, reference: string): Effect.Effect<ManifestRow, OciError> =>
-      Effect.gen(function* () {
-        if (looksLikeDigest(reference)) {
-          yield* requireDigest(reference)
-          const row = yield* repo.findManifest(r.id, reference)
-          if (Option.isNone(row)) return yield* ociError("MANIFEST_UNKNOWN", `manifest ${reference} is not in ${r.name}`, { reference })
-          return row.value
-        }
-        if (!TAG.test(reference)) return yield* ociError("MANIFEST_INVALID", `${JSON.stringify(reference)} is not a valid tag`, { reference }, 400)
-        const row = yield* repo.resolveTag(r.id, reference)
-        if (Option.isNone(row)) return yield* ociError("MANIFEST_UNKNOWN", `tag ${reference} is not in ${r.name}`, { reference })
-        return row.value
-      })
-
-    const readManifest = (r: Repository, reference: string): Effect.Effect<StoredManifest, OciError | RegistryStorageError> =>
-      Effect.gen(function* () {
-        const row = yield* findManifest(r, reference)
-        const hex = yield* requireDigest(row.digest)
-        const bytes = yield* store.readBlobBytes(paths, hex)
-        return { row, bytes }
-      })
-
-    /** Stores a manifest under a tag or its digest; every referenced blob/manifest must be in the repository. */
-    const putManifest = (r: Repository, reference: string, bytes: Buffer, contentType: string | undefined) =>
-      Effect.gen(function* () {
-        if (bytes.length > MANIFEST_MAX_BYTES) {
-          return yield* ociError("SIZE_INVALID", `manifest is larger than ${MANIFEST_MAX_BYTES} bytes`, { limit: MANIFEST_MAX_BYTES }, 413)
-        }
-        const digest = sha256(bytes)
-        let tag: string | undefined
-        if (looksLikeDigest(reference)) {
-          yield* requireDigest(reference)
-          if (reference !== digest) return yield* ociError("DIGEST_INVALID", `manifest content has digest ${digest}, not ${reference}`, { digest: reference, actual: digest })
-        } else if (TAG.test(reference)) {
-          tag = reference
-        } else {
-          return yield* ociError("MANIFEST_INVALID", `${JSON.stringify(reference)} is not a valid tag`, { reference })
-        }
-        const parsed = parseManifest(bytes, contentType)
-        if ("_tag" in parsed) return yield* parsed
-        const hex = yield* requireDigest(digest)
-        yield* repo.ensureRepository(r.id, r.projectId)
-        yield* withStoreLock(
-          Effect.gen(function* () {
-            yield* repo.recordBlob(digest, bytes.length)
-            if (!(yield* store.blobExistsOnDisk(paths, hex))) yield* store.writeBlobBytes(paths, hex, bytes)
-          })
-        )
-        const missing = yield* repo.putManifest({
-          repositoryId: r.id,
-          digest,
-          mediaType: parsed.mediaType,
-          size: bytes.length,
-          subjectDigest: parsed.subject,
-          artifactType: parsed.artifactType,
-          refs: parsed.refs,
-          tag
-        })
-        if (missing.length > 0) {
-          return yield* ociError("MANIFEST_BLOB_UNKNOWN", `manifest references ${missing.length} blob(s) not in ${r.name}: ${missing.join(", ")}`, { missing })
-        }
-        // Like the registry reference implementation, a manifest can also be fetched through the blobs endpoint.
-        yield* repo.linkBlob(r.id, digest)
-        return { digest, subject: parsed.subject }
-      })
-
-    /** DELETE by digest removes the manifest (and its tags); by tag removes only the tag. */
-    const deleteManifest = (r: Repository, reference: string) =>
-      Effect.gen(function* () {
-        if (looksLikeDigest(reference)) {
-          yield* requireDigest(reference)
-          const removed = yield* repo.deleteManifest(r.id, reference)
-          if (!removed) return yield* ociError("MANIFEST_UNKNOWN", `manifest ${reference} is not in ${r.name}`, { reference })
-          return
-        }
-        const removed = yield* repo.deleteTag(r.id, reference)
-        if (!removed) return yield* ociError("MANIFEST_UNKNOWN", `tag ${reference} is not in ${r.name}`, { reference })
-      })
-
-    const listTags = (r: Repository, last: string | undefined, n: number | undefined) => repo.listTags(r.id, last, n)
-
-    const referrers = (r: Repository, digest: string, artifactType: string | undefined) =>
-      Effect.gen(function* () {
-        yield* requireDigest(digest)
-        const rows = yield* repo.referrers(r.id, digest)
-        return rows.filter((m) => artifactType === undefined || m.artifactType === artifactType)
-      })
+    const { findManifest, readManifest, putManifest, deleteManifest, listTags, referrers } = makeManifestOps({ repo, paths, quotas, withStoreLock, requireDigest })
 
     // ---- for other subsystems ----
 

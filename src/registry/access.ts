@@ -1,8 +1,9 @@
 /**
  * Who is calling /v2 and what they may do: bearer tokens as on /v1, or HTTP
  * Basic whose password is a token (API token, session or the admin token;
- * the username is ignored). Repositories are `<project>/<service>`; pull
- * needs Viewer, push and delete need Operator.
+ * the username is ignored), or a deployer pull token (see hostedPulls.ts),
+ * which may only pull the repositories in its scope. Repositories are
+ * `<project>/<service>`; pull needs Viewer, push and delete need Operator.
  */
 import { Effect, Option } from "effect"
 import type { Principal } from "../domain/principal.js"
@@ -12,6 +13,7 @@ import { isResourceName } from "../domain/names.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { ServicesRepo } from "../repos/ServicesRepo.js"
 import { ociError, type OciError } from "./errors.js"
+import { HostedPulls } from "./hostedPulls.js"
 
 export const REALM = "Denia Registry"
 
@@ -44,11 +46,21 @@ export const makeAccess = Effect.gen(function* () {
   const authz = yield* Authz
   const projects = yield* ProjectsRepo
   const services = yield* ServicesRepo
+  const pulls = yield* HostedPulls
+  /** Principals that came from a pull token, with the repositories they may pull. */
+  const scoped = new WeakMap<Principal, ReadonlySet<string>>()
 
   const authenticate = (authorization: string | undefined): Effect.Effect<Principal, OciError> =>
     Effect.gen(function* () {
       const token = tokenFromAuthorization(authorization)
       if (token === undefined || token === "") return yield* ociError("UNAUTHORIZED", "authentication required")
+      const pull = pulls.verify(token)
+      if (Option.isSome(pull)) {
+        // a fresh object per request, so the scope is attached to this request's principal only
+        const principal: Principal = { ...pull.value.principal }
+        scoped.set(principal, pull.value.repositories)
+        return principal
+      }
       const principal = yield* resolver.resolve(token)
       if (Option.isNone(principal)) return yield* ociError("UNAUTHORIZED", "invalid or expired credentials")
       return principal.value
@@ -71,6 +83,10 @@ export const makeAccess = Effect.gen(function* () {
   /** Finds `<project>/<service>` and checks the principal's role for the action. */
   const repository = (principal: Principal, name: string, action: RegistryAction): Effect.Effect<Repository, OciError> =>
     Effect.gen(function* () {
+      const scope = scoped.get(principal)
+      if (scope !== undefined && (action !== "pull" || !scope.has(name))) {
+        return yield* ociError("DENIED", `this pull token may only pull ${[...scope].join(", ")}`, { name, action })
+      }
       const repo = yield* lookup(name)
       const role = action === "pull" ? "viewer" : "operator"
       yield* authz
@@ -80,7 +96,8 @@ export const makeAccess = Effect.gen(function* () {
     })
 
   /** Project ids whose repositories the principal may pull (undefined = all). */
-  const pullableProjects = (principal: Principal) => authz.visibleProjectIds(principal)
+  const pullableProjects = (principal: Principal): Effect.Effect<ReadonlyArray<string> | undefined> =>
+    scoped.has(principal) ? Effect.succeed([]) : authz.visibleProjectIds(principal)
 
   /** Repository lookup without a principal, for trusted in-process callers. */
   const repositoryUnchecked = lookup

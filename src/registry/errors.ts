@@ -46,3 +46,26 @@ export class RegistryStorageError extends Schema.TaggedError<RegistryStorageErro
   operation: Schema.String,
   message: Schema.String
 }) {}
+
+/** Longest user-supplied string an error body repeats (digests, names, tags, paths). */
+export const ERROR_VALUE_MAX = 256
+/** Longest error message; most items of an array in `detail`. */
+export const ERROR_MESSAGE_MAX = 1024
+export const ERROR_ITEMS_MAX = 20
+
+/** Shortens a string to `max` characters, marking the cut. */
+export const clip = (s: string, max = ERROR_VALUE_MAX): string => (s.length <= max ? s : `${s.slice(0, max)}…(${s.length - max} more)`)
+
+/**
+ * An error `detail` bounded whatever the request carried: strings clipped,
+ * arrays cut to their first items, nesting past three levels dropped.
+ */
+export const boundedDetail = (v: unknown, depth = 0): unknown => {
+  if (typeof v === "string") return clip(v)
+  if (typeof v !== "object" || v === null) return v
+  if (depth >= 3) return null
+  if (Array.isArray(v)) return v.slice(0, ERROR_ITEMS_MAX).map((x) => boundedDetail(x, depth + 1))
+  const out: Record<string, unknown> = {}
+  for (const [k, x] of Object.entries(v).slice(0, ERROR_ITEMS_MAX)) out[clip(k, 64)] = boundedDetail(x, depth + 1)
+  return out
+}

@@ -12,7 +12,7 @@ import { Cause, Effect, Layer, Option } from "effect"
 import type { Principal } from "../domain/principal.js"
 import { RegistryRepo } from "../repos/RegistryRepo.js"
 import { REALM, type RegistryAction, type Repository } from "./access.js"
-import { ociError, OciError, statusOf } from "./errors.js"
+import { boundedDetail, clip, ERROR_MESSAGE_MAX, ociError, OciError, statusOf } from "./errors.js"
 import { HostedRegistry, type UploadState } from "./HostedRegistry.js"
 import { MANIFEST_MAX_BYTES, MEDIA_TYPES } from "./manifest.js"
 import { contentLength, parseContentRange, parseRange, rangeHeader, readBody } from "./requestParts.js"
@@ -46,7 +46,11 @@ const sendError = (ctx: Ctx, e: OciError) => {
   const headers: Headers = status === 401 ? { "www-authenticate": `Basic realm="${REALM}"` } : {}
   const detail = e.detail as { size?: unknown } | undefined
   if (status === 416 && typeof detail?.size === "number") headers["range"] = rangeHeader(detail.size)
-  return sendJson(ctx, status, { errors: [{ code: e.code, message: e.message, detail: e.detail ?? null }] }, headers)
+  // a refused body is not read to its end: close instead of draining it
+  if (status === 413) headers["connection"] = "close"
+  // bounded whatever the request carried (huge digests, names, lists of missing blobs)
+  const body = { errors: [{ code: e.code, message: clip(e.message, ERROR_MESSAGE_MAX), detail: boundedDetail(e.detail ?? null) }] }
+  return sendJson(ctx, status, body, headers)
 }
 
 /** Drains an unread request body so keep-alive connections survive an early error. */

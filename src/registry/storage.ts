@@ -10,7 +10,7 @@ import * as path from "node:path"
 import { Transform, type Readable, type TransformCallback } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import { Effect } from "effect"
-import { ociError, RegistryStorageError } from "./errors.js"
+import { ociError, type OciError, RegistryStorageError } from "./errors.js"
 
 export interface BlobStorePaths {
   readonly root: string
@@ -47,16 +47,28 @@ export interface HashState {
 
 export const newHashState = (): HashState => ({ hash: createHash("sha256"), size: 0 })
 
+/** A cap on what a session file may grow to, with the error to answer past it. */
+export interface GrowthCap {
+  /** Largest total size of the session file. */
+  readonly size: number
+  readonly refuse: (size: number) => OciError
+}
+
 class Hashing extends Transform {
   constructor(
     private readonly state: HashState,
-    private readonly limit: number | undefined
+    private readonly limit: number | undefined,
+    private readonly cap: GrowthCap | undefined = undefined
   ) {
     super()
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
     if (this.limit !== undefined && this.state.size + chunk.length > this.limit) {
       cb(new BodyOverrun())
+      return
+    }
+    if (this.cap !== undefined && this.state.size + chunk.length > this.cap.size) {
+      cb(new CapExceeded(this.cap.refuse(this.state.size + chunk.length)))
       return
     }
     this.state.hash.update(chunk)
@@ -72,17 +84,29 @@ export class BodyOverrun extends Error {
   }
 }
 
+class CapExceeded extends Error {
+  constructor(readonly refusal: OciError) {
+    super(refusal.message)
+  }
+}
+
 /**
  * Appends a request body to a session file, hashing as it goes. `state` is
  * updated in place; on failure the file is truncated back to where it was so
- * the session stays consistent with its recorded size.
+ * the session stays consistent with its recorded size. The body is read
+ * through an iterator that leaves it open when writing stops early, so the
+ * caller can still answer on that connection.
  */
-export const appendBody = (file: string, body: Readable, state: HashState, maxBytes?: number) =>
+export const appendBody = (file: string, body: Readable, state: HashState, maxBytes?: number, cap?: GrowthCap) =>
   Effect.tryPromise({
     try: async () => {
       const before = state.size
       try {
-        await pipeline(body, new Hashing(state, maxBytes), fs.createWriteStream(file, { flags: "a", highWaterMark: 1024 * 1024 }))
+        await pipeline(
+          body.iterator({ destroyOnReturn: false }),
+          new Hashing(state, maxBytes, cap),
+          fs.createWriteStream(file, { flags: "a", highWaterMark: 1024 * 1024 })
+        )
       } catch (e) {
         await fsp.truncate(file, before).catch(() => undefined)
         throw e
@@ -90,7 +114,11 @@ export const appendBody = (file: string, body: Readable, state: HashState, maxBy
       return state.size - before
     },
     catch: (e) =>
-      e instanceof BodyOverrun ? ociError("SIZE_INVALID", "chunk is longer than its Content-Range or Content-Length") : storageError("write upload")(e)
+      e instanceof CapExceeded
+        ? e.refusal
+        : e instanceof BodyOverrun
+          ? ociError("SIZE_INVALID", "chunk is longer than its Content-Range or Content-Length")
+          : storageError("write upload")(e)
   })
 
 /** Recomputes a session file's digest (after a restart lost the in-memory hash). */

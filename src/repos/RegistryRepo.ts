@@ -156,6 +156,32 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/Registry
         Effect.map((rows) => rows.length > 0)
       )
 
+    /** Quota accounting: bytes of distinct linked blobs and of open upload sessions, for a repository and its project. */
+    const usage = (repositoryId: string, projectId: string) =>
+      sql<{ repo: number; project: number; repo_open: number; project_open: number }>`SELECT
+          (SELECT COALESCE(SUM(b.size), 0) FROM registry_blob_links l JOIN registry_blobs b ON b.digest = l.digest WHERE l.repository_id = ${repositoryId}) AS repo,
+          (SELECT COALESCE(SUM(b.size), 0) FROM registry_blobs b WHERE b.digest IN (SELECT l.digest FROM registry_blob_links l
+             JOIN registry_repositories r ON r.service_id = l.repository_id WHERE r.project_id = ${projectId})) AS project,
+          (SELECT COALESCE(SUM(size), 0) FROM registry_uploads WHERE repository_id = ${repositoryId}) AS repo_open,
+          (SELECT COALESCE(SUM(u.size), 0) FROM registry_uploads u JOIN registry_repositories r ON r.service_id = u.repository_id
+             WHERE r.project_id = ${projectId}) AS project_open`.pipe(
+        die,
+        Effect.map((rows) => ({
+          repository: { linked: rows[0]?.repo ?? 0, open: rows[0]?.repo_open ?? 0 },
+          project: { linked: rows[0]?.project ?? 0, open: rows[0]?.project_open ?? 0 }
+        }))
+      )
+
+    /** Whether a digest is already linked to the repository / to any repository of the project (then it costs no quota). */
+    const linkedWhere = (digest: string, repositoryId: string, projectId: string) =>
+      sql<{ repo: number; project: number }>`SELECT
+          EXISTS (SELECT 1 FROM registry_blob_links WHERE repository_id = ${repositoryId} AND digest = ${digest}) AS repo,
+          EXISTS (SELECT 1 FROM registry_blob_links l JOIN registry_repositories r ON r.service_id = l.repository_id
+                  WHERE r.project_id = ${projectId} AND l.digest = ${digest}) AS project`.pipe(
+        die,
+        Effect.map((rows) => ({ repository: (rows[0]?.repo ?? 0) !== 0, project: (rows[0]?.project ?? 0) !== 0 }))
+      )
+
     // ---- uploads ----
     const createUpload = (repositoryId: string) =>
       Effect.gen(function* () {
@@ -379,6 +405,8 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/Registry
       recordBlob,
       linkBlob,
       unlinkBlob,
+      usage,
+      linkedWhere,
       createUpload,
       findUpload,
       setUploadSize,
@@ -386,6 +414,7 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/Registry
       uploadsIdleSince,
       findManifest,
       resolveTag,
+      missingRefs: (repositoryId: string, refs: NewManifest["refs"]) => missingRefs(repositoryId, refs).pipe(die),
       putManifest,
       deleteManifest,
       deleteTag,

@@ -11,6 +11,8 @@ import { Invalid, NotFound } from "../domain/errors.js"
 import type { CreateRegistry, Registry, RegistryAuthInput, StoredRegistry, UpdateRegistry } from "../domain/registry.js"
 import type { ServiceSource } from "../domain/service.js"
 import type { RegistryCredentials } from "../oci/index.js"
+import { parseReference } from "../oci/reference.js"
+import { normalizeRegistryHost, sameRegistryHost } from "../oci/registryHost.js"
 import { AuditRepo } from "../repos/AuditRepo.js"
 import { RegistriesRepo, type RegistryRecord } from "../repos/RegistriesRepo.js"
 import { secretUnavailable, SecretUnavailable } from "./registriesErrors.js"
@@ -177,22 +179,65 @@ export class Registries extends Effect.Service<Registries>()("denia/Registries",
         return credentials
       })
 
-    /** A service's `source.registryId` must name a registry of the service's own project. */
-    const checkServiceSource = (projectId: string, source: ServiceSource): Effect.Effect<void, Invalid> =>
-      source.type !== "image" || source.registryId === null
-        ? Effect.void
-        : Effect.flatMap(repo.find(projectId, source.registryId), (found) =>
-            Option.isSome(found)
-              ? Effect.void
-              : Effect.fail(new Invalid({ field: "source.registryId", message: "is not a registry of this service's project" }))
-          )
+    /** The registry host of an image reference (`docker.io` for Docker Hub), none when it does not parse. */
+    const imageRegistryOf = (image: string): Option.Option<string> =>
+      Effect.runSync(Effect.option(Effect.map(parseReference(image), (ref) => ref.registry)))
 
-    return { list, get, create, update, remove, resolveCredentials, checkServiceSource }
+    /**
+     * `registryId` must name a registry of the project whose endpoint is the
+     * image's registry host; `field` names the offending input in the 400.
+     */
+    const checkRegistryFor = (projectId: string, registryId: string, image: string, field = "source.registryId"): Effect.Effect<StoredRegistry, Invalid> =>
+      Effect.flatMap(repo.find(projectId, registryId), (found) => {
+        if (Option.isNone(found)) return Effect.fail(new Invalid({ field, message: "is not a registry of this service's project" }))
+        const host = imageRegistryOf(image)
+        if (Option.isNone(host) || !sameRegistryHost(found.value.endpoint, host.value)) {
+          return Effect.fail(
+            new Invalid({
+              field,
+              message: `registry ${found.value.name} serves ${found.value.endpoint}, not ${Option.getOrElse(Option.map(host, normalizeRegistryHost), () => "this image's host")}; its credentials are only sent to its own endpoint`
+            })
+          )
+        }
+        return Effect.succeed(found.value)
+      })
+
+    /** A service's `source.registryId` must name a registry of the service's own project serving the image's host. */
+    const checkServiceSource = (projectId: string, source: ServiceSource): Effect.Effect<void, Invalid> =>
+      source.type !== "image" || source.registryId === null ? Effect.void : Effect.asVoid(checkRegistryFor(projectId, source.registryId, source.image))
+
+    /**
+     * Credentials for pulling `image` with registry `registryId`: only when the
+     * registry's endpoint is the image's host (else `Invalid` on `field`).
+     */
+    const credentialsForImage = (
+      projectId: string,
+      registryId: string,
+      image: string,
+      field = "source.registryId"
+    ): Effect.Effect<RegistryCredentials, NotFound | SecretUnavailable | Invalid> =>
+      Effect.zipRight(checkRegistryFor(projectId, registryId, image, field), resolveCredentials(projectId, registryId))
+
+    return { list, get, create, update, remove, resolveCredentials, checkServiceSource, checkRegistryFor, credentialsForImage }
   })
 }) {}
 
 /**
- * Credentials for pulling with project registry `registryId`, in the OCI
+ * Credentials for pulling `image` with project registry `registryId`, only
+ * when the registry's endpoint is the image's registry host (Docker Hub
+ * aliases folded); otherwise `Invalid` naming `field`. What pulls use.
+ */
+export const resolveRegistryCredentialsFor = (
+  projectId: string,
+  registryId: string,
+  image: string,
+  field = "source.registryId"
+): Effect.Effect<RegistryCredentials, NotFound | SecretUnavailable | Invalid, Registries> =>
+  Effect.flatMap(Registries, (r) => r.credentialsForImage(projectId, registryId, image, field))
+
+/**
+ * Decrypted credentials of project registry `registryId` without any host
+ * check (for inspection; pulls use {@link resolveRegistryCredentialsFor}), in the OCI
  * client's shape: `{kind:"anonymous"}`, `{kind:"basic",username,password}`
  * (also ECR → `AWS:<token>`, GAR → `oauth2accesstoken:<token>`) or
  * `{kind:"bearer",token}`. Decrypted on every call; callers hold the result

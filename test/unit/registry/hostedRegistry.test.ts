@@ -11,6 +11,7 @@ import { PrincipalResolver } from "../../../src/auth/PrincipalResolver.js"
 import { DeniaConfig } from "../../../src/config/Config.js"
 import { databaseLayer } from "../../../src/db/Database.js"
 import { HostedRegistry } from "../../../src/registry/index.js"
+import { HostedPulls } from "../../../src/registry/hostedPulls.js"
 import { CredentialsRepo } from "../../../src/repos/CredentialsRepo.js"
 import { MembershipsRepo } from "../../../src/repos/MembershipsRepo.js"
 import { ProjectsRepo } from "../../../src/repos/ProjectsRepo.js"
@@ -36,7 +37,7 @@ beforeAll(async () => {
     Layer.provide(databaseLayer(config.paths.sqlite))
   )
   const auth = Layer.merge(PrincipalResolver.Default, Authz.Default).pipe(Layer.provide(Layer.merge(repos, configLayer)))
-  const layer = HostedRegistry.Default.pipe(Layer.provideMerge(Layer.mergeAll(repos, auth, configLayer)))
+  const layer = HostedRegistry.Default.pipe(Layer.provideMerge(Layer.mergeAll(repos, auth, configLayer, HostedPulls.Default.pipe(Layer.provide(configLayer)))))
   scope = await Effect.runPromise(Scope.make())
   const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
   run = (eff) => Effect.runPromise(Effect.provide(eff, context))

@@ -12,6 +12,7 @@ import { databaseLayer } from "../../../src/db/Database.js"
 import { CreateProject } from "../../../src/domain/project.js"
 import { CreateService } from "../../../src/domain/service.js"
 import { HostedRegistry, RegistryGc } from "../../../src/registry/index.js"
+import { HostedPulls } from "../../../src/registry/hostedPulls.js"
 import { CredentialsRepo } from "../../../src/repos/CredentialsRepo.js"
 import { MembershipsRepo } from "../../../src/repos/MembershipsRepo.js"
 import { ProjectsRepo } from "../../../src/repos/ProjectsRepo.js"
@@ -35,7 +36,7 @@ describe("periodic registry GC", () => {
         Layer.provide(databaseLayer(config.paths.sqlite))
       )
       const auth = Layer.merge(PrincipalResolver.Default, Authz.Default).pipe(Layer.provide(Layer.merge(repos, configLayer)))
-      const layer = RegistryGc.Default.pipe(Layer.provideMerge(HostedRegistry.Default), Layer.provideMerge(Layer.mergeAll(repos, auth, configLayer)))
+      const layer = RegistryGc.Default.pipe(Layer.provideMerge(HostedRegistry.Default), Layer.provideMerge(Layer.mergeAll(repos, auth, configLayer, HostedPulls.Default.pipe(Layer.provide(configLayer)))))
       const ctx = yield* Layer.build(layer)
       yield* Effect.gen(function* () {
         const registry = yield* HostedRegistry

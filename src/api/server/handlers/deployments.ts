@@ -5,6 +5,9 @@ import { Authz } from "../../../auth/Authz.js"
 import { TERMINAL_STATUSES } from "../../../domain/deployment.js"
 import { Conflict } from "../../../domain/errors.js"
 import { Coordinator } from "../../../deploy/Coordinator.js"
+import { makeImageAuthorization } from "../../../deploy/imageAuthorization.js"
+import { validateImageReference } from "../../../domain/service.js"
+import { ProjectsRepo } from "../../../repos/ProjectsRepo.js"
 import { DeploymentLog } from "../../../deploy/DeploymentLog.js"
 import { followFile } from "../../../deploy/followFile.js"
 import { runtimeServiceName } from "../../../deploy/runtimeNames.js"
@@ -39,13 +42,28 @@ export const DeploymentsHandlers = HttpApiBuilder.group(DeniaApi, "deployments",
     const runtime = yield* Runtime
     const audit = yield* AuditRepo
     const authz = yield* Authz
+    const projects = yield* ProjectsRepo
+    const images = yield* makeImageAuthorization
 
     const audited = (action: string, target: string, details: Record<string, string>) =>
       Effect.flatMap(auditContext, (ctx) => audit.record({ ...ctx, action, target, outcome: "ok", details }))
 
+    /**
+     * The override is checked like a service image (grammar, no control
+     * characters), then what will be pulled is authorized for the caller.
+     */
+    const authorizePull = (serviceId: string, image: string | undefined) =>
+      Effect.gen(function* () {
+        if (image !== undefined) yield* validateImageReference("image", image)
+        const service = yield* services.get(serviceId)
+        const project = yield* projects.get(service.projectId)
+        yield* images.authorizeDeploy(yield* CurrentPrincipal, service, project, image)
+      })
+
     const deploy = (serviceId: string, image: string | undefined) =>
       mapDomainErrors(
-        coordinator.deploy(serviceId, image).pipe(
+        authorizePull(serviceId, image).pipe(
+          Effect.zipRight(coordinator.deploy(serviceId, image)),
           Effect.catchTag("ActionConflict", (e) => Effect.fail(new Conflict({ message: e.message }))),
           Effect.tap((d) => audited("deploy", `service:${serviceId}`, { deployment: d.id, image: d.imageRef }))
         )

@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { Invalid, NotFound } from "../../../domain/errors.js"
 import { OciService } from "../../../oci/index.js"
 import { PullJobs } from "../../../oci/PullJobs.js"
-import { resolveRegistryCredentials } from "../../../secrets/registries.js"
+import { resolveRegistryCredentialsFor } from "../../../secrets/registries.js"
 import { Registries } from "../../../secrets/registries.js"
 import { DeniaApi } from "../../definition/DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
@@ -26,7 +26,7 @@ export const OciHandlers = HttpApiBuilder.group(DeniaApi, "oci", (handlers) =>
             const credentials =
               registryId === null || payload.projectId === undefined
                 ? ({ kind: "anonymous" } as const)
-                : yield* resolveRegistryCredentials(payload.projectId, registryId).pipe(
+                : yield* resolveRegistryCredentialsFor(payload.projectId, registryId, payload.image, "registryId").pipe(
                     Effect.provideService(Registries, registries),
                     Effect.catchTag("SecretUnavailable", () => Effect.fail(new Invalid({ field: "registryId", message: "the registry's credentials cannot be decrypted" })))
                   )

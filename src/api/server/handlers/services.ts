@@ -4,10 +4,10 @@ import { Authz } from "../../../auth/Authz.js"
 import { Invalid } from "../../../domain/errors.js"
 import type { Service, UpdateService } from "../../../domain/service.js"
 import { ProjectsRepo } from "../../../repos/ProjectsRepo.js"
-import { Registries } from "../../../secrets/registries.js"
 import { ServiceSecrets } from "../../../secrets/serviceSecrets.js"
 import { ServicesRepo, type ServiceSpec } from "../../../repos/ServicesRepo.js"
 import { Coordinator } from "../../../deploy/Coordinator.js"
+import { makeImageAuthorization } from "../../../deploy/imageAuthorization.js"
 import { DeniaApi } from "../../definition/DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
 import { makeRouteRefresh } from "./routeRefresh.js"
@@ -42,7 +42,7 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
     const authz = yield* Authz
     const coordinator = yield* Coordinator
     const routed = yield* makeRouteRefresh
-    const registries = yield* Registries
+    const images = yield* makeImageAuthorization
     const serviceSecrets = yield* ServiceSecrets
     return handlers
       .handle("list", ({ urlParams }) =>
@@ -60,8 +60,9 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
         routed(mapDomainErrors(
           Effect.gen(function* () {
             const project = yield* projects.get(payload.projectId)
-            yield* authz.requireProjectRole(yield* CurrentPrincipal, project.id, "operator")
-            yield* registries.checkServiceSource(project.id, payload.source)
+            const principal = yield* CurrentPrincipal
+            yield* authz.requireProjectRole(principal, project.id, "operator")
+            yield* images.checkSource(principal, project.id, payload.source)
             return yield* services.create(payload)
           })
         ))
@@ -74,7 +75,7 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
           Effect.gen(function* () {
             const current = yield* services.get(path.id)
             yield* checkIdentity(current, payload)
-            if (payload.source !== undefined) yield* registries.checkServiceSource(current.projectId, payload.source)
+            if (payload.source !== undefined) yield* images.checkSource(yield* CurrentPrincipal, current.projectId, payload.source)
             return yield* services.updateSpec(current.id, applyPatch(current, payload))
           })
         ))
