@@ -21,6 +21,15 @@ export const UserPatch = Schema.Struct({
   superAdmin: Schema.optional(Schema.Boolean),
   keepTokens: Schema.optional(Schema.Boolean)
 }).annotations(strict)
+/**
+ * Self-service password change: the current password proves it is the user, not
+ * just a holder of one of their credentials. Revokes like `UserPatch`.
+ */
+export const PasswordChange = Schema.Struct({
+  currentPassword: Schema.String,
+  newPassword: Password,
+  keepTokens: Schema.optional(Schema.Boolean)
+}).annotations(strict)
 export const Session = Schema.Struct({ token: Schema.String, expiresAt: Schema.String })
 export const Me = Schema.Struct({
   user: Schema.NullOr(User),
@@ -48,6 +57,12 @@ export class AuthGroup extends HttpApiGroup.make("auth")
   .add(HttpApiEndpoint.post("bootstrap", "/bootstrap").setPayload(BootstrapBody).addSuccess(User, { status: 201 }).annotate(Access, rules.adminToken))
   .add(HttpApiEndpoint.post("logout", "/auth/logout").addSuccess(HttpApiSchema.NoContent).annotate(Access, rules.authenticated))
   .add(HttpApiEndpoint.get("me", "/me").addSuccess(Me).annotate(Access, rules.authenticated))
+  .add(
+    HttpApiEndpoint.post("changePassword", "/me/password")
+      .setPayload(PasswordChange)
+      .addSuccess(HttpApiSchema.NoContent)
+      .annotate(Access, rules.authenticated)
+  )
   .middleware(Authorization)
   .prefix("/v1") {}
 
