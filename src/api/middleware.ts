@@ -1,10 +1,12 @@
 /**
  * Request guards wrapped around the whole API app: the body gate
- * (`bodyGuard.ts`: 411, 413, 415, blank/malformed/too-deep JSON → 400), schema decode failures reshaped into the error
+ * (`bodyGuard.ts`: 411, 413, 415, blank/malformed/too-deep JSON → 400),
+ * no-store/nosniff on `/v1` and `/v2` answers, schema decode failures reshaped into the error
  * envelope with the offending field first (400), unknown routes (404), and
  * defects turned into an opaque 500 (the cause is logged, never sent).
  */
-import { HttpApiError, HttpServerError, HttpServerRequest, HttpServerResponse, type HttpApp } from "@effect/platform"
+import { HttpApiError, HttpApp, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Cause, Effect, Option } from "effect"
 import { guardRequestBody } from "./bodyGuard.js"
 import { BadRequest, InternalError, LengthRequired, NotFoundError, PayloadTooLarge, TooManyRequests } from "./errors.js"
@@ -59,25 +61,36 @@ const reshape = (
   )
 }
 
-export const apiRequestGuards =
-  (options: { readonly maxJsonBodyBytes: number }) =>
-  <R>(app: HttpApp.Default<never, R>) =>
-    Effect.zipRight(guardRequestBody(options.maxJsonBodyBytes), app).pipe(Effect.catchAllCause(reshape))
+const isApiPath = (url: string): boolean => /^\/v1(?:[/?]|$)/.test(url)
 
-const isApiOrRegistry = (url: string): boolean => /^\/v[12](?:[/?]|$)/.test(url)
+const SAFE_API_HEADERS = { "x-content-type-options": "nosniff", "cache-control": "no-store" } as const
 
 /**
  * `/v1` and `/v2` answers (errors included) are never sniffed or cached: sessions, tokens and
  * secrets pass through them. A handler that sets its own `Cache-Control` (SSE) keeps it.
+ * `/v1` through a pre-response handler (it also reaches responses rendered from failures);
+ * `/v2` writes on the Node response itself, so the defaults go there before it runs.
  */
-export const apiResponseHeaders = (app: HttpApp.Default): HttpApp.Default =>
-  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-    isApiOrRegistry(request.url)
-      ? Effect.map(app, (response) =>
-          HttpServerResponse.setHeaders(response, {
-            "x-content-type-options": "nosniff",
-            "cache-control": response.headers["cache-control"] ?? "no-store"
-          })
-        )
-      : app
-  )
+const apiResponseHeaders: Effect.Effect<void, never, HttpServerRequest.HttpServerRequest> = Effect.flatMap(
+  HttpServerRequest.HttpServerRequest,
+  (request) => {
+    if (/^\/v2(?:[/?]|$)/.test(request.url)) {
+      return Effect.sync(() => {
+        const res = NodeHttpServerRequest.toServerResponse(request)
+        for (const [name, value] of Object.entries(SAFE_API_HEADERS)) res.setHeader(name, value)
+      })
+    }
+    return HttpApp.appendPreResponseHandler((req, response) =>
+      Effect.succeed(
+        isApiPath(req.url)
+          ? HttpServerResponse.setHeaders(response, { ...SAFE_API_HEADERS, "cache-control": response.headers["cache-control"] ?? "no-store" })
+          : response
+      )
+    )
+  }
+)
+
+export const apiRequestGuards =
+  (options: { readonly maxJsonBodyBytes: number }) =>
+  <R>(app: HttpApp.Default<never, R>) =>
+    apiResponseHeaders.pipe(Effect.zipRight(guardRequestBody(options.maxJsonBodyBytes)), Effect.zipRight(app), Effect.catchAllCause(reshape))

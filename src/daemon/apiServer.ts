@@ -13,7 +13,7 @@ import { RegistryHandlers } from "../api/handlers/registry.js"
 import { RegistriesHandlers } from "../api/handlers/registries.js"
 import { SecretsHandlers } from "../api/handlers/secrets.js"
 import { ServicesHandlers } from "../api/handlers/services.js"
-import { apiRequestGuards, apiResponseHeaders } from "../api/middleware.js"
+import { apiRequestGuards } from "../api/middleware.js"
 import { AuthorizationLive } from "../auth/authorization.js"
 import { parseAddress } from "../config/fields.js"
 import { DeniaConfig } from "../config/Config.js"
@@ -85,7 +85,7 @@ export const ApiServerLive = Layer.unwrapEffect(
     const config = yield* DeniaConfig
     const addr = parseAddress(config.values.bindAddr)
     const maxJsonBodyBytes = config.values.apiBodyMaxKb * 1024
-    return HttpApiBuilder.serve(apiResponseHeaders).pipe(
+    return HttpApiBuilder.serve().pipe(
       Layer.provide(HttpApiBuilder.middleware(DeniaApi, apiRequestGuards({ maxJsonBodyBytes }))),
       Layer.provide(Layer.mergeAll(ApiImplementation, RegistryRoutes, WebConsoleRoutes({ root: defaultConsoleRoot() }))),
       Layer.merge(Layer.effectDiscard(announce)),
