@@ -10,8 +10,12 @@ const strict = { parseOptions: { onExcessProperty: "error" } } as const
 
 const bounded = (max: number) =>
   Schema.String.pipe(Schema.filter((s) => (s.length <= max ? true : `must be at most ${max} characters`)))
-/** Login takes any strings (a wrong one is a 401), bounded so no request makes the hash work on megabytes. */
-export const Credentials = Schema.Struct({ username: bounded(256), password: bounded(MAX_PASSWORD_LENGTH) }).annotations(strict)
+/**
+ * Login: the username has the only shape any account can have (anything else is a 400 without
+ * hashing work; the pattern is public, so this tells nothing); the password is any string up to
+ * the longest one an account may have (a wrong one is a 401).
+ */
+export const Credentials = Schema.Struct({ username: Username, password: bounded(MAX_PASSWORD_LENGTH) }).annotations(strict)
 export const NewUser = Schema.Struct({
   username: Username,
   password: Password,
