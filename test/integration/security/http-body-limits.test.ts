@@ -82,6 +82,16 @@ describe("body cap for every content type (item 3)", () => {
       timeoutMs: 2_000
     })
     expect(r.status).toBe(413)
+    // an ordinary JSON body still gets through the ingress (its Content-Length is forwarded)
+    const ok = await rawRequest({
+      port: d.config.values.httpPort,
+      method: "POST",
+      path: "/v1/auth/login",
+      headers: { host: CONTROL, "content-type": "application/json" },
+      body: JSON.stringify({ username: "nobody", password: "wrong-password" }),
+      timeoutMs: 5_000
+    })
+    expect(ok.status).toBe(401)
   })
 })
 
