@@ -82,9 +82,8 @@ export const guardRequestBody = (maxBytes: number) =>
     if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
       return yield* new BadRequest({ code: "MALFORMED_JSON", message: `body: JSON is nested deeper than ${MAX_JSON_DEPTH} levels` })
     }
-    const parsed = yield* Effect.try({
+    yield* Effect.try({
       try: () => JSON.parse(text) as unknown,
       catch: (e) => new BadRequest({ code: "MALFORMED_JSON", message: `body: request body is not valid JSON: ${e instanceof Error ? e.message : String(e)}` })
     })
-    return parsed
-  }).pipe(Effect.asVoid)
+  })

@@ -80,17 +80,14 @@ const apiResponseHeaders: Effect.Effect<void, never, HttpServerRequest.HttpServe
         for (const [name, value] of Object.entries(SAFE_API_HEADERS)) res.setHeader(name, value)
       })
     }
-    return HttpApp.appendPreResponseHandler((req, response) =>
-      Effect.succeed(
-        isApiPath(req.url)
-          ? HttpServerResponse.setHeaders(response, { ...SAFE_API_HEADERS, "cache-control": response.headers["cache-control"] ?? "no-store" })
-          : response
-      )
+    if (!isApiPath(request.url)) return Effect.void
+    return HttpApp.appendPreResponseHandler((_request, response) =>
+      Effect.succeed(HttpServerResponse.setHeaders(response, { ...SAFE_API_HEADERS, "cache-control": response.headers["cache-control"] ?? "no-store" }))
     )
   }
 )
 
 export const apiRequestGuards =
-  (options: { readonly maxJsonBodyBytes: number }) =>
+  (options: { readonly maxBodyBytes: number }) =>
   <R>(app: HttpApp.Default<never, R>) =>
-    apiResponseHeaders.pipe(Effect.zipRight(guardRequestBody(options.maxJsonBodyBytes)), Effect.zipRight(app), Effect.catchAllCause(reshape))
+    apiResponseHeaders.pipe(Effect.zipRight(guardRequestBody(options.maxBodyBytes)), Effect.zipRight(app), Effect.catchAllCause(reshape))

@@ -84,9 +84,9 @@ export const ApiServerLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const config = yield* DeniaConfig
     const addr = parseAddress(config.values.bindAddr)
-    const maxJsonBodyBytes = config.values.apiBodyMaxKb * 1024
+    const maxBodyBytes = config.values.apiBodyMaxKb * 1024
     return HttpApiBuilder.serve().pipe(
-      Layer.provide(HttpApiBuilder.middleware(DeniaApi, apiRequestGuards({ maxJsonBodyBytes }))),
+      Layer.provide(HttpApiBuilder.middleware(DeniaApi, apiRequestGuards({ maxBodyBytes }))),
       Layer.provide(Layer.mergeAll(ApiImplementation, RegistryRoutes, WebConsoleRoutes({ root: defaultConsoleRoot() }))),
       Layer.merge(Layer.effectDiscard(announce)),
       Layer.provideMerge(NodeHttpServer.layer(makeApiHttpServer(config.values), { host: addr?.host ?? "127.0.0.1", port: addr?.port ?? 7180 }))
