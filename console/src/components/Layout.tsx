@@ -53,7 +53,7 @@ const SignedIn = (props: { readonly logout: () => void; readonly children: Route
   const commands = createMemo((): ReadonlyArray<Command> => [
     { id: "go-projects", group: "Go to", label: "Projects", run: () => navigate("/projects") },
     { id: "go-services", group: "Go to", label: "Services", run: () => navigate("/services") },
-    { id: "go-registry", group: "Go to", label: "Registry (hosted images, push commands)", run: () => navigate("/registry") },
+    { id: "go-registry", group: "Go to", label: "Registry (hosted images)", run: () => navigate("/registry") },
     { id: "go-settings", group: "Go to", label: "Settings (API tokens, users)", run: () => navigate("/settings") },
     { id: "go-password", group: "Account", label: "Change password", run: () => navigate("/account/password") },
     ...(me.data?.superAdmin === true ? [{ id: "go-audit", group: "Go to", label: "Audit log", run: () => navigate("/audit") }] : []),

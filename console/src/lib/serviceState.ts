@@ -17,6 +17,8 @@ export interface ServiceView {
   readonly lastExit: string | undefined
   readonly nextRestartAt: string | undefined
   readonly pendingChanges: boolean
+  /** Whether any deployment ever ran (Start relaunches the last one that did); unknown with a daemon-reported status. */
+  readonly everRan: boolean | undefined
   /** True when derived from deployments because the daemon sent no `status`. */
   readonly derived: boolean
 }
@@ -35,6 +37,7 @@ export const serviceView = (service: ServiceLike, deployments: ReadonlyArray<Dep
       lastExit: s.lastExit,
       nextRestartAt: s.nextRestartAt,
       pendingChanges: s.pendingChanges,
+      everRan: undefined,
       derived: false
     }
   }
@@ -60,6 +63,8 @@ export const serviceView = (service: ServiceLike, deployments: ReadonlyArray<Dep
     lastExit: liveRow?.lastExitReason ?? (state === "failed" ? newest?.error : undefined),
     nextRestartAt: undefined,
     pendingChanges: false,
+    // Healthy now, or stopped after having been live.
+    everRan: deployments.some((d) => d.status === "healthy" || d.status === "stopped"),
     derived: true
   }
 }
@@ -78,7 +83,7 @@ export const allowedActions = (v: ServiceView | undefined, service: Pick<Service
     // Something is (or is about to be) running.
     stop: state === "running" || state === "crashloop" || state === "deploying",
     // Brings the last good deployment back; needs one to have existed.
-    start: state === "stopped" || state === "failed",
+    start: (state === "stopped" || state === "failed") && v?.everRan !== false,
     restart: state === "running" || state === "crashloop",
     rollback: service.previousDeploymentId !== null && state !== undefined
   }

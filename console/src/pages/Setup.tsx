@@ -5,10 +5,11 @@
  * (`GET /v1/setup-status`) the page says so and points to the login page.
  */
 import { A, useNavigate } from "@solidjs/router"
+import { useQueryClient } from "@tanstack/solid-query"
 import { Show, createSignal } from "solid-js"
 import { call } from "../api/client.js"
 import { ApiFailure, issuesByField, toApiFailure } from "../api/failure.js"
-import { useSetupStatus } from "../api/queries.js"
+import { keys, useSetupStatus } from "../api/queries.js"
 import { AuthCard } from "../components/AuthCard.js"
 import { TextField } from "../components/Field.js"
 import { signIn } from "./Login.js"
@@ -16,6 +17,7 @@ import { signIn } from "./Login.js"
 export default function Setup() {
   const navigate = useNavigate()
   const setup = useSetupStatus()
+  const qc = useQueryClient()
   const [adminToken, setAdminToken] = createSignal("")
   const [username, setUsername] = createSignal("admin")
   const [password, setPassword] = createSignal("")
@@ -31,6 +33,7 @@ export default function Setup() {
     setBusy(true)
     try {
       await call((c) => c.auth.bootstrap({ payload: { username: username().trim(), password: password() } }), { token: adminToken().trim() })
+      qc.setQueryData(keys.setupStatus, { setupComplete: true })
       await signIn(username().trim(), password())
       navigate("/projects", { replace: true })
     } catch (err) {

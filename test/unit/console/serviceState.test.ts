@@ -50,6 +50,9 @@ describe("allowedActions", () => {
     expect(at("failed")).toMatchObject({ start: true, stop: false, restart: false })
     expect(at("never-deployed")).toMatchObject({ deploy: true, start: false, stop: false, restart: false, rollback: false })
     expect(allowedActions(undefined, svc)).toMatchObject({ deploy: true, start: false, stop: false })
+    // Derived: Start needs a deployment that once ran; a service whose only deployment failed can only deploy.
+    expect(allowedActions(serviceView({ promotedDeploymentId: null }, [dep("d1", "failed")]), svc).start).toBe(false)
+    expect(allowedActions(serviceView({ promotedDeploymentId: null }, [dep("d2", "failed"), dep("d1", "stopped")]), svc).start).toBe(true)
     expect(allowedActions(serviceView({ promotedDeploymentId: "d1" }, [dep("d1", "healthy")]), { previousDeploymentId: "d0" }).rollback).toBe(true)
   })
 })
