@@ -29,7 +29,7 @@ export const useServiceView = (service: () => Pick<Service, "id" | "promotedDepl
 export const StateBadge = (props: { readonly view: ServiceView | undefined; readonly detail?: boolean }) => (
   <Show when={props.view} fallback={<span class="muted">…</span>}>
     {(v) => (
-      <span class="state-badge">
+      <span class="state-badge" title={v().state === "crashloop" ? v().lastExit : undefined}>
         <StatusBadge status={stateLabel(v())} tone={TONE[v().state]} />
         <Show when={props.detail === true && v().state === "crashloop" && v().lastExit}>
           {(reason) => <span class="field-error crash-reason">{reason()}</span>}
