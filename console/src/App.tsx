@@ -19,6 +19,9 @@ const ServiceCreate = lazy(() => import("./pages/ServiceCreate.js"))
 const ServiceDetail = lazy(() => import("./pages/ServiceDetail.js"))
 const ServiceEdit = lazy(() => import("./pages/ServiceEdit.js"))
 const Settings = lazy(() => import("./pages/Settings.js"))
+const Password = lazy(() => import("./pages/Password.js"))
+const Audit = lazy(() => import("./pages/Audit.js"))
+const Registry = lazy(() => import("./pages/Registry.js"))
 const NotFound = lazy(() => import("./pages/NotFound.js"))
 
 export const makeQueryClient = () =>
@@ -35,7 +38,11 @@ export const makeQueryClient = () =>
     }
   })
 
-/** Connects the API client to the session: a 401 on any call ends the session. */
+/**
+ * Connects the API client to the session: a 401 on any call ends the session
+ * (expired, logged out elsewhere, or revoked by a password change) and
+ * returns to the login page, which says why.
+ */
 const Root = (props: ParentProps) => {
   const navigate = useNavigate()
   // Synchronously, before any page below starts a query.
@@ -68,6 +75,9 @@ export const App = (props: { readonly queryClient?: QueryClient }) => {
         <Route path="/services/:id" component={ServiceDetail} />
         <Route path="/services/:id/edit" component={ServiceEdit} />
         <Route path="/settings" component={Settings} />
+        <Route path="/account/password" component={Password} />
+        <Route path="/audit" component={Audit} />
+        <Route path="/registry" component={Registry} />
         <Route path="*404" component={NotFound} />
       </Route>
     </Router>

@@ -6,7 +6,8 @@
 import { Effect, Option } from "effect"
 import type { Principal } from "../domain/principal.js"
 import { DeniaConfig } from "../config/Config.js"
-import { Conflict, Invalid } from "../domain/errors.js"
+import { Conflict, Invalid, NotFound } from "../domain/errors.js"
+import type { User } from "../domain/identity.js"
 import { AuditRepo } from "../repos/AuditRepo.js"
 import { CredentialsRepo } from "../repos/CredentialsRepo.js"
 import { MembershipsRepo } from "../repos/MembershipsRepo.js"
@@ -102,6 +103,25 @@ export class Identity extends Effect.Service<Identity>()("denia/Identity", {
       })
 
     /**
+     * After a password change: revoke the user's sessions and (unless `keepTokens`)
+     * API tokens, sparing the credential making the request when it is the user's
+     * own. `self` marks the self-service route, which verified the current password.
+     */
+    const revokeAfterPasswordChange = (principal: Principal, user: User, keepTokens: boolean, self: boolean, clientIp: string) =>
+      Effect.gen(function* () {
+        const keepId = principal.kind === "user" && principal.userId === user.id ? principal.credentialId : undefined
+        const revoked = yield* credentials.revokeAllOfUser(user.id, keepTokens ? ["session"] : ["session", "apiToken"], keepId)
+        yield* audit.record({
+          actor: actorOf(principal),
+          action: "user.password_changed",
+          target: `user:${user.username}`,
+          outcome: "ok",
+          clientIp,
+          details: { self, revokedSessions: revoked.session, revokedTokens: revoked.apiToken, keptTokens: keepTokens, keptCurrentCredential: keepId !== undefined }
+        })
+      })
+
+    /**
      * A password change revokes the user's sessions and (unless `keepTokens`) API
      * tokens; the credential making the request survives when it is the user's own
      * (changing your own password does not log you out). See ADR 0010.
@@ -126,20 +146,37 @@ export class Identity extends Effect.Service<Identity>()("denia/Identity", {
           clientIp,
           details: { passwordChanged: patch.password !== undefined, ...(patch.superAdmin === undefined ? {} : { superAdmin: patch.superAdmin }) }
         })
-        if (passwordHash !== undefined) {
-          const keepTokens = patch.keepTokens === true
-          const keepId = principal.kind === "user" && principal.userId === user.id ? principal.credentialId : undefined
-          const revoked = yield* credentials.revokeAllOfUser(user.id, keepTokens ? ["session"] : ["session", "apiToken"], keepId)
+        if (passwordHash !== undefined) yield* revokeAfterPasswordChange(principal, user, patch.keepTokens === true, false, clientIp)
+        return user
+      })
+
+    /**
+     * `POST /v1/me/password`: users change their own password by proving the
+     * current one (constant-time scrypt check; the caller applies the login
+     * throttle first). Same revocation as `updateUser`; the requesting credential
+     * stays. The admin token has no password and gets a 400 naming `authorization`.
+     */
+    const changeOwnPassword = (principal: Principal, input: { currentPassword: string; newPassword: string; keepTokens?: boolean | undefined }, clientIp: string) =>
+      Effect.gen(function* () {
+        if (principal.kind !== "user") {
+          return yield* new Invalid({ field: "authorization", message: "the bootstrap admin token has no password; log in as a user (super-admins use PATCH /v1/users/{id})" })
+        }
+        const found = yield* users.findWithHash(principal.userId)
+        // The principal was resolved from the database for this request; a user deleted since is simply gone.
+        if (Option.isNone(found)) return yield* new NotFound({ entity: "user", id: principal.userId })
+        if (!(yield* verifyPassword(input.currentPassword, found.value.passwordHash))) {
           yield* audit.record({
             actor: actorOf(principal),
             action: "user.password_changed",
-            target: `user:${user.username}`,
-            outcome: "ok",
+            target: `user:${principal.username}`,
+            outcome: "failed",
             clientIp,
-            details: { revokedSessions: revoked.session, revokedTokens: revoked.apiToken, keptTokens: keepTokens, keptCurrentCredential: keepId !== undefined }
+            details: { self: true, reason: "wrong current password" }
           })
+          return yield* new Invalid({ field: "currentPassword", message: "does not match your current password" })
         }
-        return user
+        const user = yield* users.update(principal.userId, { passwordHash: yield* hashPassword(input.newPassword) })
+        yield* revokeAfterPasswordChange(principal, user, input.keepTokens === true, true, clientIp)
       })
 
     const deleteUser = (principal: Principal, id: string, clientIp: string) =>
@@ -152,6 +189,6 @@ export class Identity extends Effect.Service<Identity>()("denia/Identity", {
         yield* audit.record({ actor: actorOf(principal), action: "user.delete", target: `user:${user.username}`, outcome: "ok", clientIp })
       })
 
-    return { bootstrap, login, logout, me, listTokens, mintApiToken, revokeApiToken, createUser, updateUser, deleteUser }
+    return { bootstrap, login, logout, me, listTokens, mintApiToken, revokeApiToken, createUser, updateUser, changeOwnPassword, deleteUser }
   })
 }) {}

@@ -45,7 +45,22 @@ export const configFields = {
   apiBodyMaxKb: spec({
     kind: F.integer(1, 1024 * 1024),
     default: 1024,
-    doc: "Largest JSON request body the API accepts, in KiB (larger bodies get 413)."
+    doc: "Largest request body the API (/v1) accepts, in KiB, whatever its content type (larger bodies get 413)."
+  }),
+  apiHeaderTimeoutSeconds: spec({
+    kind: F.integer(1, 3600),
+    default: 20,
+    doc: "API listener: a request's header block must arrive within this many seconds (408 otherwise)."
+  }),
+  apiIdleTimeoutSeconds: spec({
+    kind: F.integer(1, 86400),
+    default: 120,
+    doc: "API listener: a connection without any traffic for this many seconds is closed (idle-based: long uploads and log streams that keep moving stay open)."
+  }),
+  apiMaxConnections: spec({
+    kind: F.integer(1, 1_000_000),
+    default: 1024,
+    doc: "API listener: most concurrent connections; further ones are dropped until some close."
   }),
   dataDir: spec({
     section: "Storage",

@@ -17,6 +17,7 @@ import { apiRequestGuards } from "../api/server/middleware.js"
 import { AuthorizationLive } from "../api/server/authorization.js"
 import { parseAddress } from "../config/fields.js"
 import { DeniaConfig } from "../config/Config.js"
+import { hardenServer, serverOptions, type ServerLimits } from "../ingress/limits.js"
 import { RegistryRoutes } from "../registry/http.js"
 import { WebConsoleRoutes, defaultConsoleRoot } from "../web/console.js"
 
@@ -50,18 +51,45 @@ const announce = Effect.gen(function* () {
   yield* Effect.logInfo(`Denia API listening on ${url} (admin token: admin_token in ${config.paths.configFile})`)
 })
 
+/**
+ * Listener limits of the API port, enforced by Node before any handler runs:
+ * the header block within `api_header_timeout_seconds` (408), no traffic for
+ * `api_idle_timeout_seconds` closes the connection (idle-based, so a registry
+ * push of a large layer or a log stream that keeps moving is never cut; a
+ * stalled one is, which interrupts its handler and frees e.g. its upload
+ * session), and at most `api_max_connections` open connections.
+ */
+export const apiListenerLimits = (values: {
+  readonly apiHeaderTimeoutSeconds: number
+  readonly apiIdleTimeoutSeconds: number
+}): ServerLimits => ({
+  headersTimeoutMs: values.apiHeaderTimeoutSeconds * 1000,
+  // no absolute request deadline: uploads and streams are bounded by the idle timeout instead
+  requestTimeoutMs: 0,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: values.apiIdleTimeoutSeconds * 1000,
+  maxHeaderBytes: 16 * 1024
+})
+
+const makeApiHttpServer = (values: Parameters<typeof apiListenerLimits>[0] & { readonly apiMaxConnections: number }) => () => {
+  const limits = apiListenerLimits(values)
+  const server = createServer(serverOptions(limits))
+  hardenServer(server, limits)
+  server.maxConnections = values.apiMaxConnections
+  return server
+}
+
 /** HTTP server on `bind_addr` serving the API, the hosted registry (/v2) and the web console. */
 export const ApiServerLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const config = yield* DeniaConfig
     const addr = parseAddress(config.values.bindAddr)
-    const maxJsonBodyBytes = config.values.apiBodyMaxKb * 1024
+    const maxBodyBytes = config.values.apiBodyMaxKb * 1024
     return HttpApiBuilder.serve().pipe(
-      Layer.provide(HttpApiBuilder.middleware(DeniaApi, apiRequestGuards({ maxJsonBodyBytes }))),
+      Layer.provide(HttpApiBuilder.middleware(DeniaApi, apiRequestGuards({ maxBodyBytes }))),
       Layer.provide(Layer.mergeAll(ApiImplementation, RegistryRoutes, WebConsoleRoutes({ root: defaultConsoleRoot() }))),
       Layer.merge(Layer.effectDiscard(announce)),
-      // requestTimeout 0: a registry push of a large layer may take longer than Node's 5-minute default; headersTimeout still applies.
-      Layer.provideMerge(NodeHttpServer.layer(() => createServer({ requestTimeout: 0 }), { host: addr?.host ?? "127.0.0.1", port: addr?.port ?? 7180 }))
+      Layer.provideMerge(NodeHttpServer.layer(makeApiHttpServer(config.values), { host: addr?.host ?? "127.0.0.1", port: addr?.port ?? 7180 }))
     )
   })
 )

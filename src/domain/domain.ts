@@ -61,4 +61,6 @@ export const Domain = Schema.Struct({
 }).annotations({ identifier: "Domain" })
 export type Domain = typeof Domain.Type
 
-export const AttachDomain = Schema.Struct({ hostname: Schema.String }).annotations({ identifier: "AttachDomain" })
+export const AttachDomain = Schema.Struct({
+  hostname: Schema.String.pipe(Schema.filter((h) => (h.length <= 253 ? true : "hostname must be at most 253 characters")))
+}).annotations({ identifier: "AttachDomain" })

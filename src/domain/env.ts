@@ -7,8 +7,12 @@ const EnvValue = Schema.String.pipe(
   Schema.filter((v) => (v.includes("\0") ? "env values must not contain NUL" : v.length > 32 * 1024 ? "env values must be at most 32 KiB" : true))
 )
 
+export const MAX_ENV_ENTRIES = 1024
+
 /** Environment variables of a project or service. */
-export const EnvMap = Schema.Record({ key: EnvKey, value: EnvValue }).annotations({ identifier: "EnvMap" })
+export const EnvMap = Schema.Record({ key: EnvKey, value: EnvValue })
+  .pipe(Schema.filter((env) => (Object.keys(env).length <= MAX_ENV_ENTRIES ? true : `must have at most ${MAX_ENV_ENTRIES} variables`)))
+  .annotations({ identifier: "EnvMap" })
 export type EnvMap = typeof EnvMap.Type
 
 /** Project shared env overlaid by service env (service wins). */

@@ -50,6 +50,7 @@ const ContextPath = Schema.String.pipe(
 
 const GitUrl = Schema.String.pipe(
   Schema.filter((s) => {
+    if (s.length > 2048) return "git url must be at most 2048 characters"
     if (/^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$/.test(s)) return true
     try {
       const u = new URL(s)

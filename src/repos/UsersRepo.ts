@@ -32,6 +32,13 @@ export class UsersRepo extends Effect.Service<UsersRepo>()("denia/UsersRepo", {
         Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map((r) => ({ user: toUser(r), passwordHash: r.password_hash }))))
       )
 
+    /** User plus password hash by id, for checking a user's current password. */
+    const findWithHash = (id: string) =>
+      sql<Row>`SELECT * FROM users WHERE id = ${id}`.pipe(
+        Effect.orDie,
+        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map((r) => ({ user: toUser(r), passwordHash: r.password_hash }))))
+      )
+
     const list = sql<Row>`SELECT * FROM users ORDER BY username`.pipe(Effect.orDie, Effect.map((rows) => rows.map(toUser)))
 
     const count = sql<{ n: number }>`SELECT COUNT(*) AS n FROM users`.pipe(Effect.orDie, Effect.map((rows) => rows[0]?.n ?? 0))
@@ -74,6 +81,6 @@ export class UsersRepo extends Effect.Service<UsersRepo>()("denia/UsersRepo", {
         yield* sql`DELETE FROM users WHERE id = ${id}`.pipe(Effect.orDie)
       })
 
-    return { find, get, findWithHashByName, list, count, create, createFirst, update, remove }
+    return { find, get, findWithHashByName, findWithHash, list, count, create, createFirst, update, remove }
   })
 }) {}

@@ -75,18 +75,41 @@ export const inlineScriptHashes = (html: string): ReadonlyArray<string> =>
     (m) => `'sha256-${createHash("sha256").update(m[1] ?? "").digest("base64")}'`
   )
 
+/** The console uses none of these browser features; deny them to the page and anything it could embed. */
+const PERMISSIONS_POLICY = [
+  "accelerometer",
+  "camera",
+  "display-capture",
+  "geolocation",
+  "gyroscope",
+  "hid",
+  "magnetometer",
+  "microphone",
+  "midi",
+  "payment",
+  "serial",
+  "usb",
+  "xr-spatial-tracking"
+]
+  .map((f) => `${f}=()`)
+  .join(", ")
+
 const shellHeaders = (html: string): Record<string, string> => ({
   "cache-control": "no-cache",
   "content-security-policy": [
     "default-src 'self'",
     `script-src 'self' ${inlineScriptHashes(html).join(" ")}`.trim(),
-    "style-src 'self' 'unsafe-inline'",
+    // the build has no inline styles (Vite emits one stylesheet; no `style=` in the app), so no 'unsafe-inline'
+    "style-src 'self'",
     "img-src 'self' data:",
     "connect-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",
-    "frame-ancestors 'none'"
+    "frame-ancestors 'none'",
+    "form-action 'self'"
   ].join("; "),
+  "permissions-policy": PERMISSIONS_POLICY,
+  "cross-origin-opener-policy": "same-origin",
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
   "x-frame-options": "DENY"
@@ -110,7 +133,12 @@ export const makeConsoleHandler = (options: WebConsoleOptions) => {
   const fileResponse = (file: string, body: Uint8Array, cacheControl: string, request: HttpServerRequest.HttpServerRequest) => {
     const ext = path.extname(file).toLowerCase()
     const contentType = CONTENT_TYPES[ext] ?? "application/octet-stream"
-    const headers: Record<string, string> = { "cache-control": cacheControl, "x-content-type-options": "nosniff", vary: "accept-encoding" }
+    const headers: Record<string, string> = {
+      "cache-control": cacheControl,
+      "x-content-type-options": "nosniff",
+      "cross-origin-resource-policy": "same-origin",
+      vary: "accept-encoding"
+    }
     if (COMPRESSIBLE.has(ext) && body.byteLength > 512 && acceptsGzip(request)) {
       let gz = gzipCache.get(file)
       if (gz === undefined) {

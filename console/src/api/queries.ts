@@ -19,8 +19,25 @@ export const keys = {
   users: ["users"] as const,
   services: (projectId?: string) => (projectId === undefined ? (["services"] as const) : (["services", { projectId }] as const)),
   service: (id: string) => ["service", id] as const,
-  deployments: (serviceId: string) => ["service", serviceId, "deployments"] as const
+  deployments: (serviceId: string) => ["service", serviceId, "deployments"] as const,
+  secrets: (serviceId: string) => ["service", serviceId, "secrets"] as const,
+  setupStatus: ["setup-status"] as const,
+  audit: (cursor: string | undefined) => ["audit", cursor ?? ""] as const,
+  hostedRepositories: ["registry", "repositories"] as const
 }
+
+/** Public: whether the first admin exists (the login page offers setup only before). */
+export const useSetupStatus = () =>
+  useQuery<Awaited<ReturnType<typeof fetchSetupStatus>>, ApiFailure>(() => ({ queryKey: keys.setupStatus, queryFn: fetchSetupStatus, staleTime: 60_000 }))
+const fetchSetupStatus = () => call((c) => c.meta.setupStatus(), { token: undefined })
+
+/** After a deployment's log stream ends: its row, the service's state and the list's status column are stale. */
+export const refreshAfterDeployment = (qc: ReturnType<typeof useQueryClient>, serviceId: string) =>
+  Promise.all([
+    qc.invalidateQueries({ queryKey: keys.deployments(serviceId) }),
+    qc.invalidateQueries({ queryKey: keys.service(serviceId), exact: true }),
+    qc.invalidateQueries({ queryKey: keys.services() })
+  ])
 
 export const useMe = () => useQuery<Awaited<ReturnType<typeof fetchMe>>, ApiFailure>(() => ({ queryKey: keys.me, queryFn: fetchMe }))
 const fetchMe = () => call((c) => c.auth.me())
@@ -58,10 +75,11 @@ export const useService = (id: () => string) =>
 const fetchService = (id: string) => call((c) => c.services.get({ path: { id } }))
 
 /** Newest first; polled every 2 s while the newest one is still in progress. */
-export const useDeployments = (serviceId: () => string) =>
+export const useDeployments = (serviceId: () => string, enabled: () => boolean = () => true) =>
   useQuery<Awaited<ReturnType<typeof fetchDeployments>>, ApiFailure>(() => ({
     queryKey: keys.deployments(serviceId()),
     queryFn: () => fetchDeployments(serviceId()),
+    enabled: enabled(),
     refetchInterval: (query) => {
       const newest = query.state.data?.[0]
       return newest !== undefined && !TERMINAL_STATUSES.has(newest.status) ? 2_000 : false
@@ -127,7 +145,8 @@ export const useServiceAction = (serviceId: () => string) => {
     onSettled: () =>
       Promise.all([
         qc.refetchQueries({ queryKey: keys.deployments(serviceId()) }),
-        qc.invalidateQueries({ queryKey: keys.service(serviceId()), exact: true })
+        qc.invalidateQueries({ queryKey: keys.service(serviceId()), exact: true }),
+        qc.invalidateQueries({ queryKey: keys.services() })
       ])
   }))
 }
@@ -160,12 +179,13 @@ export const useDomainMutations = (serviceId: () => string) => {
 export const fetchServiceLogTail = (serviceId: string, tail: number) =>
   call((c) => c.deployments.serviceLogs({ path: { id: serviceId }, urlParams: { tail } })).then((r) => r.lines)
 
-const registriesKey = (projectId: string) => ["projects", projectId, "registries"] as const
+export const registriesKey = (projectId: string) => ["projects", projectId, "registries"] as const
 
-export const useRegistries = (projectId: () => string) =>
+export const useRegistries = (projectId: () => string, enabled: () => boolean = () => true) =>
   useQuery<Awaited<ReturnType<typeof fetchRegistries>>, ApiFailure>(() => ({
     queryKey: registriesKey(projectId()),
-    queryFn: () => fetchRegistries(projectId())
+    queryFn: () => fetchRegistries(projectId()),
+    enabled: enabled()
   }))
 const fetchRegistries = (id: string) => call((c) => c.registries.list({ path: { id } })).then((r) => r.items)
 
@@ -205,3 +225,37 @@ export const useDeleteProject = () => {
     }
   }))
 }
+
+export const useSecrets = (serviceId: () => string) =>
+  useQuery<Awaited<ReturnType<typeof fetchSecrets>>, ApiFailure>(() => ({ queryKey: keys.secrets(serviceId()), queryFn: () => fetchSecrets(serviceId()) }))
+const fetchSecrets = (id: string) => call((c) => c.secrets.list({ path: { id } })).then((r) => r.items)
+
+/** Setting or removing a secret changes what a redeploy would run: the service (its pending-changes flag) is refetched too. */
+export const useSecretMutations = (serviceId: () => string) => {
+  const qc = useQueryClient()
+  const refresh = () =>
+    Promise.all([qc.invalidateQueries({ queryKey: keys.secrets(serviceId()) }), qc.invalidateQueries({ queryKey: keys.service(serviceId()), exact: true })])
+  return {
+    set: useMutation<unknown, ApiFailure, { name: string; value: string }>(() => ({
+      mutationFn: (payload) => call((c) => c.secrets.set({ path: { id: serviceId() }, payload })),
+      onSuccess: refresh
+    })),
+    remove: useMutation<unknown, ApiFailure, string>(() => ({
+      mutationFn: (name) => call((c) => c.secrets.delete({ path: { id: serviceId(), name } })),
+      onSuccess: refresh
+    }))
+  }
+}
+
+/** One page of the audit log (super-admins), newest first; `cursor` from the previous page's `nextCursor`. */
+export const useAuditPage = (cursor: () => string | undefined) =>
+  useQuery<Awaited<ReturnType<typeof fetchAudit>>, ApiFailure>(() => ({ queryKey: keys.audit(cursor()), queryFn: () => fetchAudit(cursor()) }))
+const fetchAudit = (cursor: string | undefined) => call((c) => c.audit.list({ urlParams: { limit: 50, ...(cursor === undefined ? {} : { cursor }) } }))
+
+/** Hosted repositories of the projects the caller can see. */
+export const useHostedRepositories = () =>
+  useQuery<Awaited<ReturnType<typeof fetchHostedRepositories>>, ApiFailure>(() => ({ queryKey: keys.hostedRepositories, queryFn: fetchHostedRepositories }))
+const fetchHostedRepositories = () => call((c) => c.registry.repositories()).then((r) => r.items)
+
+/** A new password for a user (`PATCH /v1/users/{id}`). */
+export const changePassword = (userId: string, password: string) => call((c) => c.users.update({ path: { id: userId }, payload: { password } }))

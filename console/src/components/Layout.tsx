@@ -1,11 +1,12 @@
 /**
  * The signed-in frame: a sidebar (navigation, command palette, theme, who is
  * signed in, logout) around the page. Without a session it sends the user to
- * the login page, remembering where they were going.
+ * the login page, remembering where they were going. On narrow screens the
+ * sidebar collapses to a top bar with a menu button; navigating closes it.
  */
 import { A, useLocation, useNavigate, type RouteSectionProps } from "@solidjs/router"
 import { useQueryClient } from "@tanstack/solid-query"
-import { Show, createEffect, createMemo } from "solid-js"
+import { Show, createEffect, createMemo, createSignal, on } from "solid-js"
 import { call } from "../api/client.js"
 import { useMe, useProjects, useServices } from "../api/queries.js"
 import { sessionStore } from "../state/session.js"
@@ -42,6 +43,9 @@ export const Layout = (props: RouteSectionProps) => {
 
 const SignedIn = (props: { readonly logout: () => void; readonly children: RouteSectionProps["children"] }) => {
   const navigate = useNavigate()
+  const location = useLocation()
+  const [menuOpen, setMenuOpen] = createSignal(false)
+  createEffect(on(() => location.pathname, () => setMenuOpen(false), { defer: true }))
   const me = useMe()
   const projects = useProjects()
   const services = useServices()
@@ -49,7 +53,10 @@ const SignedIn = (props: { readonly logout: () => void; readonly children: Route
   const commands = createMemo((): ReadonlyArray<Command> => [
     { id: "go-projects", group: "Go to", label: "Projects", run: () => navigate("/projects") },
     { id: "go-services", group: "Go to", label: "Services", run: () => navigate("/services") },
+    { id: "go-registry", group: "Go to", label: "Registry (hosted images)", run: () => navigate("/registry") },
     { id: "go-settings", group: "Go to", label: "Settings (API tokens, users)", run: () => navigate("/settings") },
+    { id: "go-password", group: "Account", label: "Change password", run: () => navigate("/account/password") },
+    ...(me.data?.superAdmin === true ? [{ id: "go-audit", group: "Go to", label: "Audit log", run: () => navigate("/audit") }] : []),
     { id: "new-project", group: "Create", label: "New project", run: () => navigate("/projects?new=1") },
     { id: "new-service", group: "Create", label: "New service", run: () => navigate("/services/new") },
     { id: "theme", group: "Preferences", label: `Switch to ${theme() === "dark" ? "light" : "dark"} theme`, run: toggleTheme },
@@ -66,13 +73,19 @@ const SignedIn = (props: { readonly logout: () => void; readonly children: Route
       <a class="skip-link" href="#main">
         Skip to content
       </a>
-      <aside class="sidebar" aria-label="Sidebar">
-        <div class="brand">
-          <span class="brand-mark" aria-hidden="true">
-            ◆
-          </span>
-          Denia
+      <aside class="sidebar" classList={{ "menu-open": menuOpen() }} aria-label="Sidebar">
+        <div class="sidebar-top">
+          <div class="brand">
+            <span class="brand-mark" aria-hidden="true">
+              ◆
+            </span>
+            Denia
+          </div>
+          <button type="button" class="btn menu-toggle" aria-expanded={menuOpen()} aria-controls="sidebar-body" onClick={() => setMenuOpen((o) => !o)}>
+            {menuOpen() ? "Close menu" : "Menu"}
+          </button>
         </div>
+        <div class="sidebar-body" id="sidebar-body">
         <button type="button" class="palette-trigger" onClick={openPalette} aria-keyshortcuts="Control+K Meta+K">
           <span>Jump to…</span>
           <kbd>Ctrl K</kbd>
@@ -89,6 +102,18 @@ const SignedIn = (props: { readonly logout: () => void; readonly children: Route
                 Services
               </A>
             </li>
+            <li>
+              <A href="/registry" activeClass="active">
+                Registry
+              </A>
+            </li>
+            <Show when={me.data?.superAdmin}>
+              <li>
+                <A href="/audit" activeClass="active">
+                  Audit log
+                </A>
+              </li>
+            </Show>
             <li>
               <A href="/settings" activeClass="active">
                 Settings
@@ -107,9 +132,13 @@ const SignedIn = (props: { readonly logout: () => void; readonly children: Route
               <span class="badge">super-admin</span>
             </Show>
           </div>
+          <A href="/account/password" class="muted">
+            Change password
+          </A>
           <button type="button" class="btn" onClick={() => props.logout()}>
             Log out
           </button>
+        </div>
         </div>
       </aside>
       <main id="main" class="main" tabindex="-1">

@@ -2,12 +2,20 @@
  * A live log from an event stream (`event: log` lines, an optional
  * `event: end` carrying the final status). Follows while mounted; the view
  * keeps the last `max` lines and sticks to the bottom unless scrolled up.
+ * `onEnd` runs once when the stream ends (the `end` event, or the server
+ * closing it), so callers can refetch what the ended work changed.
  */
 import { Show, createEffect, createSignal, onCleanup } from "solid-js"
 import type { ApiFailure } from "../api/failure.js"
 import { endSummary, followEvents } from "../api/sse.js"
 
-export const LiveLog = (props: { readonly path: string; readonly label: string; readonly initial?: ReadonlyArray<string>; readonly max?: number }) => {
+export const LiveLog = (props: {
+  readonly path: string
+  readonly label: string
+  readonly initial?: ReadonlyArray<string>
+  readonly max?: number
+  readonly onEnd?: () => void
+}) => {
   const [lines, setLines] = createSignal<ReadonlyArray<string>>([])
   const [state, setState] = createSignal<"connecting" | "live" | "ended" | "failed">("connecting")
   const [final, setFinal] = createSignal<string>()
@@ -23,6 +31,12 @@ export const LiveLog = (props: { readonly path: string; readonly label: string; 
     setError(undefined)
     const abort = new AbortController()
     onCleanup(() => abort.abort())
+    let ended = false
+    const end = () => {
+      if (ended) return
+      ended = true
+      props.onEnd?.()
+    }
     followEvents(
       path,
       (e) => {
@@ -30,6 +44,7 @@ export const LiveLog = (props: { readonly path: string; readonly label: string; 
         if (e.event === "end") {
           setFinal(endSummary(e.data))
           setState("ended")
+          end()
         } else if (e.event === "log" || e.event === "message") {
           setLines((prev) => {
             const next = [...prev, ...e.data.split("\n")]
@@ -42,7 +57,9 @@ export const LiveLog = (props: { readonly path: string; readonly label: string; 
       abort.signal
     ).then(
       () => {
-        if (!abort.signal.aborted && state() !== "ended") setState("ended")
+        if (abort.signal.aborted) return
+        if (state() !== "ended") setState("ended")
+        end()
       },
       (e: ApiFailure) => {
         if (abort.signal.aborted) return

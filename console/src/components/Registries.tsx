@@ -3,10 +3,11 @@
  * Credentials go in once and are never shown again; the list shows the kind
  * and, for basic auth, the username.
  */
-import { For, Match, Show, Switch, createSignal } from "solid-js"
+import { Match, Show, Switch, createSignal } from "solid-js"
 import type { RegistryAuthKind } from "../../../src/domain/registry.js"
 import { issuesByField } from "../api/failure.js"
 import { useRegistries, useRegistryMutations } from "../api/queries.js"
+import { DataTable } from "./DataTable.js"
 import { SelectField, TextField } from "./Field.js"
 import { ErrorState, FormError, Loading } from "./States.js"
 
@@ -63,40 +64,27 @@ export const Registries = (props: { readonly projectId: string }) => {
         {(list) => (
           <>
             <Show when={list().length > 0} fallback={<p class="muted">No registries: images are pulled anonymously.</p>}>
-              <table class="table">
-                <caption class="sr-only">Registries</caption>
-                <thead>
+              <DataTable
+                caption="Registries"
+                columns={["Name", "Endpoint", "Credentials", "Id (for a service's image source)", { label: "Actions", hidden: true }]}
+                items={list()}
+                row={(r) => (
                   <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Endpoint</th>
-                    <th scope="col">Credentials</th>
-                    <th scope="col">Id (for a service's image source)</th>
-                    <th scope="col">
-                      <span class="sr-only">Actions</span>
-                    </th>
+                    <td>{r.name}</td>
+                    <td class="mono">{r.endpoint}</td>
+                    <td>
+                      {r.auth.kind}
+                      {r.auth.username === undefined ? "" : ` (${r.auth.username})`}
+                    </td>
+                    <td class="mono">{r.id}</td>
+                    <td>
+                      <button type="button" class="btn btn-ghost btn-danger" disabled={m.remove.isPending} onClick={() => m.remove.mutate(r.id)} aria-label={`Remove registry ${r.name}`}>
+                        Remove
+                      </button>
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  <For each={list()}>
-                    {(r) => (
-                      <tr>
-                        <td>{r.name}</td>
-                        <td class="mono">{r.endpoint}</td>
-                        <td>
-                          {r.auth.kind}
-                          {r.auth.username === undefined ? "" : ` (${r.auth.username})`}
-                        </td>
-                        <td class="mono">{r.id}</td>
-                        <td>
-                          <button type="button" class="btn btn-ghost btn-danger" disabled={m.remove.isPending} onClick={() => m.remove.mutate(r.id)} aria-label={`Remove registry ${r.name}`}>
-                            Remove
-                          </button>
-                        </td>
-                      </tr>
-                    )}
-                  </For>
-                </tbody>
-              </table>
+                )}
+              />
             </Show>
             <FormError message={m.remove.error?.message} />
             <form class="inline-form" onSubmit={submit} aria-label="Add registry" novalidate>

@@ -9,6 +9,7 @@ import { ApiFailure, issuesByField, toApiFailure } from "../api/failure.js"
 import { SOURCE_TYPES, errorFor, isFieldKnown, localIssues, type ServiceFormState } from "../lib/serviceForm.js"
 import { EnvEditor } from "./EnvEditor.js"
 import { SelectField, TextField } from "./Field.js"
+import { RegistryPicker } from "./RegistryPicker.js"
 import { FormError } from "./States.js"
 
 export interface ServiceFormProps {
@@ -108,15 +109,7 @@ export const ServiceForm = (props: ServiceFormProps) => {
               placeholder="registry.example/app:1.2"
               spellcheck={false}
             />
-            <TextField
-              label="Registry id (optional)"
-              name="registryId"
-              value={s().registryId}
-              onValue={set("registryId")}
-              error={err("source.registryId")}
-              hint="Id of a project registry with pull credentials (listed on the project page); empty for anonymous pulls"
-              spellcheck={false}
-            />
+            <RegistryPicker projectId={s().projectId} value={s().registryId} onValue={set("registryId")} error={err("source.registryId")} />
           </Match>
           <Match when={s().sourceType === "hosted"}>
             <TextField label="Tag" name="tag" value={s().tag} onValue={set("tag")} error={err("source.tag") ?? err("source")} hint="Deployed from <project>/<service> in Denia's registry" />

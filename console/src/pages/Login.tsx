@@ -1,10 +1,15 @@
-/** Sign in with a username and password; the session token goes to sessionStorage. */
+/**
+ * Sign in with a username and password; the session token goes to
+ * sessionStorage. First-run setup is offered only while no admin exists
+ * (the public `GET /v1/setup-status`).
+ */
 import { A, useNavigate, useSearchParams } from "@solidjs/router"
 import { Show, createSignal } from "solid-js"
 import { call } from "../api/client.js"
 import { type ApiFailure, issuesByField, toApiFailure } from "../api/failure.js"
+import { useSetupStatus } from "../api/queries.js"
+import { AuthCard } from "../components/AuthCard.js"
 import { TextField } from "../components/Field.js"
-import { FormError } from "../components/States.js"
 import { sessionStore } from "../state/session.js"
 
 /** Logs in and stores the session; shared by the login and setup pages. */
@@ -19,9 +24,18 @@ export const safeNext = (next: string | string[] | undefined): string => {
   return n !== undefined && n.startsWith("/") && !n.startsWith("//") && !n.startsWith("/login") && !n.startsWith("/setup") ? n : "/projects"
 }
 
+/** Why the user is on the login page, from the query string the redirects set. */
+const noticeFor = (params: Partial<Record<string, string | string[]>>): string | undefined =>
+  params["changed"] !== undefined
+    ? "Password changed. Sign in with the new password."
+    : params["expired"] !== undefined
+      ? "Your session ended; sign in again."
+      : undefined
+
 export default function Login() {
   const navigate = useNavigate()
   const [params] = useSearchParams()
+  const setup = useSetupStatus()
   const [username, setUsername] = createSignal("")
   const [password, setPassword] = createSignal("")
   const [error, setError] = createSignal<ApiFailure>()
@@ -49,31 +63,35 @@ export default function Login() {
   }
 
   return (
-    <div class="auth-page">
-      <form class="card auth-card" onSubmit={submit} aria-labelledby="login-title" novalidate>
-        <h1 id="login-title">Sign in to Denia</h1>
-        <FormError message={formMessage()} />
-        <TextField label="Username" name="username" autocomplete="username" required value={username()} onValue={setUsername} error={issues()["username"]} autofocus />
-        <TextField
-          label="Password"
-          name="password"
-          type="password"
-          autocomplete="current-password"
-          required
-          value={password()}
-          onValue={setPassword}
-          error={issues()["password"]}
-        />
-        <button type="submit" class="btn btn-primary" disabled={busy()}>
-          {busy() ? "Signing in…" : "Sign in"}
-        </button>
-        <Show when={params["expired"] !== undefined}>
-          <p class="muted">Your session ended; sign in again.</p>
+    <AuthCard
+      id="login-title"
+      title="Sign in to Denia"
+      error={formMessage()}
+      notice={noticeFor(params)}
+      submitLabel="Sign in"
+      busyLabel="Signing in…"
+      busy={busy()}
+      onSubmit={(e) => void submit(e)}
+      footer={
+        // Only when the daemon says no admin exists yet; unknown (older daemon, network) offers nothing.
+        <Show when={setup.data?.setupComplete === false}>
+          <p class="muted">
+            First run? <A href="/setup">Set up the first admin</A>.
+          </p>
         </Show>
-        <p class="muted">
-          First run? <A href="/setup">Set up the first admin</A>.
-        </p>
-      </form>
-    </div>
+      }
+    >
+      <TextField label="Username" name="username" autocomplete="username" required value={username()} onValue={setUsername} error={issues()["username"]} autofocus />
+      <TextField
+        label="Password"
+        name="password"
+        type="password"
+        autocomplete="current-password"
+        required
+        value={password()}
+        onValue={setPassword}
+        error={issues()["password"]}
+      />
+    </AuthCard>
   )
 }

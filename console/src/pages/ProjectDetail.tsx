@@ -1,8 +1,9 @@
 /** One project: its services, shared environment, members and registry credentials. */
 import { A, useNavigate, useParams } from "@solidjs/router"
-import { For, Match, Show, Switch, createEffect, createSignal } from "solid-js"
+import { Match, Show, Switch, createEffect, createSignal } from "solid-js"
 import { issuesByField } from "../api/failure.js"
 import { useDeleteProject, useMe, useMembers, useProject, useRemoveMember, useSetMember, useUpdateProject, useUsers } from "../api/queries.js"
+import { DataTable } from "../components/DataTable.js"
 import { EnvEditor } from "../components/EnvEditor.js"
 import { SelectField, TextField } from "../components/Field.js"
 import { Registries } from "../components/Registries.js"
@@ -125,39 +126,22 @@ const Members = (props: { readonly projectId: string }) => {
           {(list) => (
             <>
               <Show when={list().length > 0} fallback={<p class="muted">No members yet. Super-admins can always see every project.</p>}>
-                <table class="table">
-                  <caption class="sr-only">Members</caption>
-                  <thead>
+                <DataTable
+                  caption="Members"
+                  columns={["User", "Role", { label: "Actions", hidden: true }]}
+                  items={list()}
+                  row={(m) => (
                     <tr>
-                      <th scope="col">User</th>
-                      <th scope="col">Role</th>
-                      <th scope="col">
-                        <span class="sr-only">Actions</span>
-                      </th>
+                      <td>{nameOf(m.userId)}</td>
+                      <td>{m.role}</td>
+                      <td>
+                        <button type="button" class="btn btn-ghost" disabled={remove.isPending} onClick={() => remove.mutate(m.userId)} aria-label={`Remove ${nameOf(m.userId)}`}>
+                          Remove
+                        </button>
+                      </td>
                     </tr>
-                  </thead>
-                  <tbody>
-                    <For each={list()}>
-                      {(m) => (
-                        <tr>
-                          <td>{nameOf(m.userId)}</td>
-                          <td>{m.role}</td>
-                          <td>
-                            <button
-                              type="button"
-                              class="btn btn-ghost"
-                              disabled={remove.isPending}
-                              onClick={() => remove.mutate(m.userId)}
-                              aria-label={`Remove ${nameOf(m.userId)}`}
-                            >
-                              Remove
-                            </button>
-                          </td>
-                        </tr>
-                      )}
-                    </For>
-                  </tbody>
-                </table>
+                  )}
+                />
               </Show>
               <FormError message={remove.error?.message} />
               <form class="inline-form row" onSubmit={add} aria-label="Add member" novalidate>

@@ -1,8 +1,9 @@
 /** All projects the user can see, and (for super-admins) a form to create one. */
 import { A, useNavigate, useSearchParams } from "@solidjs/router"
-import { For, Show, createSignal } from "solid-js"
+import { Show, createSignal } from "solid-js"
 import { issuesByField } from "../api/failure.js"
 import { useCreateProject, useMe, useProjects } from "../api/queries.js"
+import { DataTable } from "../components/DataTable.js"
 import { TextField } from "../components/Field.js"
 import { Empty, FormError, QueryList } from "../components/States.js"
 import { formatTime } from "../lib/format.js"
@@ -31,29 +32,20 @@ export default function Projects() {
           </Empty>
       </>}>
         {(list) => (
-            <table class="table">
-              <caption class="sr-only">Projects</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Shared env</th>
-                  <th scope="col">Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                <For each={list()}>
-                  {(p) => (
-                    <tr>
-                      <td>
-                        <A href={`/projects/${p.id}`}>{p.name}</A>
-                      </td>
-                      <td>{Object.keys(p.sharedEnv).length} variables</td>
-                      <td>{formatTime(p.createdAt)}</td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
+          <DataTable
+            caption="Projects"
+            columns={["Name", "Shared env", "Created"]}
+            items={list()}
+            row={(p) => (
+              <tr>
+                <td>
+                  <A href={`/projects/${p.id}`}>{p.name}</A>
+                </td>
+                <td>{Object.keys(p.sharedEnv).length} variables</td>
+                <td>{formatTime(p.createdAt)}</td>
+              </tr>
+            )}
+          />
           )}
       </QueryList>
     </section>

@@ -1,9 +1,11 @@
-/** Account settings: your API tokens (shown once), and users for super-admins. */
-import { For, Show, createSignal } from "solid-js"
+/** Account settings: password, your API tokens (shown once), users and the audit log for super-admins. */
+import { Show, createSignal } from "solid-js"
+import { A } from "@solidjs/router"
 import { useMutation, useQuery, useQueryClient } from "@tanstack/solid-query"
 import { call } from "../api/client.js"
 import { type ApiFailure, issuesByField } from "../api/failure.js"
 import { keys, useMe, useUsers } from "../api/queries.js"
+import { DataTable } from "../components/DataTable.js"
 import { TextField } from "../components/Field.js"
 import { Empty, FormError, QueryList } from "../components/States.js"
 import { formatTime } from "../lib/format.js"
@@ -47,35 +49,23 @@ const ApiTokens = () => {
           <p class="muted">No API tokens.</p>
       </>}>
         {(list) => (
-            <table class="table">
-              <caption class="sr-only">API tokens</caption>
-              <thead>
+            <DataTable
+              caption="API tokens"
+              columns={["Name", "Created", "Last used", { label: "Actions", hidden: true }]}
+              items={list()}
+              row={(t) => (
                 <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">
-                    <span class="sr-only">Actions</span>
-                  </th>
+                  <td>{t.name}</td>
+                  <td>{formatTime(t.createdAt)}</td>
+                  <td>{t.lastUsedAt === null ? "never" : formatTime(t.lastUsedAt)}</td>
+                  <td>
+                    <button type="button" class="btn btn-ghost btn-danger" disabled={revoke.isPending} onClick={() => revoke.mutate(t.id)} aria-label={`Revoke ${t.name}`}>
+                      Revoke
+                    </button>
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                <For each={list()}>
-                  {(t) => (
-                    <tr>
-                      <td>{t.name}</td>
-                      <td>{formatTime(t.createdAt)}</td>
-                      <td>{t.lastUsedAt === null ? "never" : formatTime(t.lastUsedAt)}</td>
-                      <td>
-                        <button type="button" class="btn btn-ghost btn-danger" disabled={revoke.isPending} onClick={() => revoke.mutate(t.id)} aria-label={`Revoke ${t.name}`}>
-                          Revoke
-                        </button>
-                      </td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
+              )}
+            />
           )}
       </QueryList>
       <FormError message={revoke.error?.message} />
@@ -125,37 +115,25 @@ const Users = () => {
           <Empty title="No users" />
       </>}>
         {(list) => (
-            <table class="table">
-              <caption class="sr-only">Users</caption>
-              <thead>
+            <DataTable
+              caption="Users"
+              columns={["Username", "Role", "Created", { label: "Actions", hidden: true }]}
+              items={list()}
+              row={(u) => (
                 <tr>
-                  <th scope="col">Username</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">
-                    <span class="sr-only">Actions</span>
-                  </th>
+                  <td>{u.username}</td>
+                  <td>{u.superAdmin ? "super-admin" : "user"}</td>
+                  <td>{formatTime(u.createdAt)}</td>
+                  <td>
+                    <Show when={me.data?.user?.id !== u.id} fallback={<span class="muted">you</span>}>
+                      <button type="button" class="btn btn-ghost btn-danger" disabled={remove.isPending} onClick={() => remove.mutate(u.id)} aria-label={`Delete user ${u.username}`}>
+                        Delete
+                      </button>
+                    </Show>
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                <For each={list()}>
-                  {(u) => (
-                    <tr>
-                      <td>{u.username}</td>
-                      <td>{u.superAdmin ? "super-admin" : "user"}</td>
-                      <td>{formatTime(u.createdAt)}</td>
-                      <td>
-                        <Show when={me.data?.user?.id !== u.id} fallback={<span class="muted">you</span>}>
-                          <button type="button" class="btn btn-ghost btn-danger" disabled={remove.isPending} onClick={() => remove.mutate(u.id)} aria-label={`Delete user ${u.username}`}>
-                            Delete
-                          </button>
-                        </Show>
-                      </td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
+              )}
+            />
           )}
       </QueryList>
       <FormError message={remove.error?.message} />
@@ -192,6 +170,21 @@ export default function Settings() {
       <header class="page-head">
         <h1 id="settings-title">Settings</h1>
       </header>
+      <Show when={me.data?.user}>
+        <div class="card" role="region" aria-labelledby="account-title">
+          <h2 id="account-title">Account</h2>
+          <div class="actions">
+            <A class="btn" href="/account/password">
+              Change password
+            </A>
+            <Show when={me.data?.superAdmin}>
+              <A class="btn" href="/audit">
+                Audit log
+              </A>
+            </Show>
+          </div>
+        </div>
+      </Show>
       <Show when={me.data?.credential !== "adminToken"}>
         <ApiTokens />
       </Show>

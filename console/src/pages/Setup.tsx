@@ -1,18 +1,23 @@
 /**
  * First run: create the first admin user with the daemon's admin token
  * (`POST /v1/bootstrap`, allowed once), then sign in as that user. The admin
- * token is used for this one request and never stored.
+ * token is used for this one request and never stored. Once an admin exists
+ * (`GET /v1/setup-status`) the page says so and points to the login page.
  */
 import { A, useNavigate } from "@solidjs/router"
-import { createSignal } from "solid-js"
+import { useQueryClient } from "@tanstack/solid-query"
+import { Show, createSignal } from "solid-js"
 import { call } from "../api/client.js"
 import { ApiFailure, issuesByField, toApiFailure } from "../api/failure.js"
+import { keys, useSetupStatus } from "../api/queries.js"
+import { AuthCard } from "../components/AuthCard.js"
 import { TextField } from "../components/Field.js"
-import { FormError } from "../components/States.js"
 import { signIn } from "./Login.js"
 
 export default function Setup() {
   const navigate = useNavigate()
+  const setup = useSetupStatus()
+  const qc = useQueryClient()
   const [adminToken, setAdminToken] = createSignal("")
   const [username, setUsername] = createSignal("admin")
   const [password, setPassword] = createSignal("")
@@ -28,6 +33,7 @@ export default function Setup() {
     setBusy(true)
     try {
       await call((c) => c.auth.bootstrap({ payload: { username: username().trim(), password: password() } }), { token: adminToken().trim() })
+      qc.setQueryData(keys.setupStatus, { setupComplete: true })
       await signIn(username().trim(), password())
       navigate("/projects", { replace: true })
     } catch (err) {
@@ -48,11 +54,35 @@ export default function Setup() {
   }
 
   return (
-    <div class="auth-page">
-      <form class="card auth-card" onSubmit={submit} aria-labelledby="setup-title" novalidate>
-        <h1 id="setup-title">Set up Denia</h1>
-        <p class="muted">Create the first admin account. You need the admin token from the daemon's config file.</p>
-        <FormError message={formMessage()} />
+    <Show
+      when={setup.data?.setupComplete !== true}
+      fallback={
+        <div class="auth-page">
+          <div class="card auth-card" role="region" aria-labelledby="setup-done-title">
+            <h1 id="setup-done-title">Denia is already set up</h1>
+            <p class="muted">An admin account exists. Sign in with it; super-admins add more users under Settings.</p>
+            <A class="btn btn-primary" href="/login">
+              Go to sign in
+            </A>
+          </div>
+        </div>
+      }
+    >
+      <AuthCard
+        id="setup-title"
+        title="Set up Denia"
+        intro="Create the first admin account. You need the admin token from the daemon's config file."
+        error={formMessage()}
+        submitLabel="Create admin and sign in"
+        busyLabel="Setting up…"
+        busy={busy()}
+        onSubmit={(e) => void submit(e)}
+        footer={
+          <p class="muted">
+            Already set up? <A href="/login">Sign in</A>.
+          </p>
+        }
+      >
         <TextField
           label="Admin token"
           name="adminToken"
@@ -76,23 +106,8 @@ export default function Setup() {
           error={issues()["password"]}
           hint="At least 12 characters"
         />
-        <TextField
-          label="Confirm password"
-          name="confirm"
-          type="password"
-          autocomplete="new-password"
-          required
-          value={confirm()}
-          onValue={setConfirm}
-          error={issues()["confirm"]}
-        />
-        <button type="submit" class="btn btn-primary" disabled={busy()}>
-          {busy() ? "Setting up…" : "Create admin and sign in"}
-        </button>
-        <p class="muted">
-          Already set up? <A href="/login">Sign in</A>.
-        </p>
-      </form>
-    </div>
+        <TextField label="Confirm password" name="confirm" type="password" autocomplete="new-password" required value={confirm()} onValue={setConfirm} error={issues()["confirm"]} />
+      </AuthCard>
+    </Show>
   )
 }

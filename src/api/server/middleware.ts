@@ -1,15 +1,15 @@
 /**
- * Request guards wrapped around the whole API app: JSON bodies need a
- * Content-Length (411) within the size cap (413),
- * malformed JSON (400), schema decode failures reshaped into the error
+ * Request guards wrapped around the whole API app: the body gate
+ * (`bodyGuard.ts`: 411, 413, 415, blank/malformed/too-deep JSON → 400),
+ * no-store/nosniff on `/v1` and `/v2` answers, schema decode failures reshaped into the error
  * envelope with the offending field first (400), unknown routes (404), and
  * defects turned into an opaque 500 (the cause is logged, never sent).
  */
-import { HttpApiError, HttpServerError, HttpServerRequest, HttpServerResponse, HttpIncomingMessage, type HttpApp } from "@effect/platform"
+import { HttpApiError, HttpApp, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Cause, Effect, Option } from "effect"
-import { BadRequest, InternalError, LengthRequired, NotFoundError, PayloadTooLarge, TooManyRequests, UnsupportedMediaType } from "../definition/errors.js"
-
-const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"])
+import { guardRequestBody } from "./bodyGuard.js"
+import { BadRequest, InternalError, LengthRequired, NotFoundError, PayloadTooLarge, TooManyRequests } from "../definition/errors.js"
 
 const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
   path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("")
@@ -21,43 +21,15 @@ const decodeErrorToBadRequest = (e: HttpApiError.HttpApiDecodeError): BadRequest
   return new BadRequest({ code: "INVALID_REQUEST", message, details: { issues } })
 }
 
-/** Body encodings the API never accepts (the JSON decoder would misread them). */
-const FORM_LIKE = /^(?:application\/x-www-form-urlencoded|multipart\/|text\/)/i
-
-const isJsonLike = (contentType: string | undefined): boolean =>
-  contentType === undefined || contentType === "" || /^application\/(?:[\w.+-]*\+)?json\b/i.test(contentType)
-
-/** Reads and checks a JSON body before the router decodes it (the read is cached by the request). */
-const guardJsonBody = (maxBytes: number) =>
-  Effect.gen(function* () {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    if (!BODY_METHODS.has(request.method) || !request.url.startsWith("/v1/")) return
-    const contentType = request.headers["content-type"]
-    if (contentType !== undefined && FORM_LIKE.test(contentType)) {
-      return yield* new UnsupportedMediaType({ code: "UNSUPPORTED_MEDIA_TYPE", message: `Content-Type ${contentType.split(";")[0]} is not accepted; send application/json` })
-    }
-    if (!isJsonLike(contentType)) return
-    const length = request.headers["content-length"]
-    if (length === undefined) {
-      if (request.headers["transfer-encoding"] === undefined) return
-      // A JSON body of unknown length could only be refused by cutting the connection; ask for a length instead.
-      return yield* new LengthRequired({ code: "LENGTH_REQUIRED", message: "JSON request bodies need a Content-Length header" })
-    }
-    const declared = Number(length)
-    if (!Number.isFinite(declared) || declared > maxBytes) {
-      return yield* new PayloadTooLarge({ code: "PAYLOAD_TOO_LARGE", message: `request body is larger than ${maxBytes} bytes` })
-    }
-    const text = yield* request.text.pipe(
-      HttpIncomingMessage.withMaxBodySize(Option.some(maxBytes)),
-      Effect.mapError(() => new PayloadTooLarge({ code: "PAYLOAD_TOO_LARGE", message: `request body is larger than ${maxBytes} bytes` }))
-    )
-    if (text.trim() === "") return
-    try {
-      JSON.parse(text)
-    } catch (e) {
-      return yield* new BadRequest({ code: "MALFORMED_JSON", message: `request body is not valid JSON: ${(e as Error).message}` })
-    }
-  })
+/**
+ * 411 and 413 are answered before the body is read: the response closes the
+ * connection so the unread body is dropped with it instead of being drained.
+ */
+const refusedBody = (e: PayloadTooLarge | LengthRequired) =>
+  HttpServerResponse.json(
+    { error: { code: e.code, message: e.message } },
+    { status: e instanceof PayloadTooLarge ? 413 : 411, headers: { connection: "close" } }
+  ).pipe(Effect.orDie)
 
 /** 429 carries `Retry-After`, which the schema-encoded error path cannot set. */
 const tooManyRequests = (e: TooManyRequests) => {
@@ -76,6 +48,7 @@ const reshape = (
   if (Option.isSome(failure)) {
     const e = failure.value
     if (e instanceof TooManyRequests) return tooManyRequests(e)
+    if (e instanceof PayloadTooLarge || e instanceof LengthRequired) return refusedBody(e)
     if (e instanceof HttpApiError.HttpApiDecodeError) return Effect.fail(decodeErrorToBadRequest(e))
     if (HttpServerError.isServerError(e) && e._tag === "RouteNotFound") {
       return Effect.fail(new NotFoundError({ code: "NOT_FOUND", message: "no such route" }))
@@ -88,7 +61,33 @@ const reshape = (
   )
 }
 
+const isApiPath = (url: string): boolean => /^\/v1(?:[/?]|$)/.test(url)
+
+const SAFE_API_HEADERS = { "x-content-type-options": "nosniff", "cache-control": "no-store" } as const
+
+/**
+ * `/v1` and `/v2` answers (errors included) are never sniffed or cached: sessions, tokens and
+ * secrets pass through them. A handler that sets its own `Cache-Control` (SSE) keeps it.
+ * `/v1` through a pre-response handler (it also reaches responses rendered from failures);
+ * `/v2` writes on the Node response itself, so the defaults go there before it runs.
+ */
+const apiResponseHeaders: Effect.Effect<void, never, HttpServerRequest.HttpServerRequest> = Effect.flatMap(
+  HttpServerRequest.HttpServerRequest,
+  (request) => {
+    if (/^\/v2(?:[/?]|$)/.test(request.url)) {
+      return Effect.sync(() => {
+        const res = NodeHttpServerRequest.toServerResponse(request)
+        for (const [name, value] of Object.entries(SAFE_API_HEADERS)) res.setHeader(name, value)
+      })
+    }
+    if (!isApiPath(request.url)) return Effect.void
+    return HttpApp.appendPreResponseHandler((_request, response) =>
+      Effect.succeed(HttpServerResponse.setHeaders(response, { ...SAFE_API_HEADERS, "cache-control": response.headers["cache-control"] ?? "no-store" }))
+    )
+  }
+)
+
 export const apiRequestGuards =
-  (options: { readonly maxJsonBodyBytes: number }) =>
+  (options: { readonly maxBodyBytes: number }) =>
   <R>(app: HttpApp.Default<never, R>) =>
-    Effect.zipRight(guardJsonBody(options.maxJsonBodyBytes), app).pipe(Effect.catchAllCause(reshape))
+    apiResponseHeaders.pipe(Effect.zipRight(guardRequestBody(options.maxBodyBytes)), Effect.zipRight(app), Effect.catchAllCause(reshape))

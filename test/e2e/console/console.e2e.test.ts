@@ -1,8 +1,10 @@
 /**
  * The web console in real Chromium against a real daemon serving the built
- * console: first-run setup → (logout) → login → create project → create
- * service → see it listed → open its detail page. Screenshots of each page go
- * to test-results/console/.
+ * console: first-run setup (offered on the login page only before an admin
+ * exists) → (logout) → login → create project → create service → see it
+ * listed → open its detail page → secrets → the audit log and registry pages
+ * → the services page at 390 px → password change. Screenshots of each page
+ * go to test-results/console/.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -13,6 +15,8 @@ import { CHROMIUM, launchChromium, screenshotPath, type LaunchedBrowser } from "
 
 const distIndex = path.join(repoRoot, "console", "dist", "index.html")
 const PASSWORD = "correct-horse-battery"
+const NEW_PASSWORD = "a-different-horse-battery"
+const PHONE = { width: 390, height: 844 }
 
 describe("web console in Chromium", () => {
   let daemon: TestDaemon
@@ -84,8 +88,12 @@ describe("web console in Chromium", () => {
   }
 
   const walkthrough = async () => {
-    // First run: the admin token bootstraps the first admin and signs in.
-    await page.goto(`${daemon.url}/setup`)
+    // First run: the login page offers setup (nobody exists yet, says the public setup status).
+    const setupStatus = async () => ((await (await daemon.request("/v1/setup-status", { token: null })).json()) as { setupComplete: boolean }).setupComplete
+    expect(await setupStatus()).toBe(false)
+    await page.goto(`${daemon.url}/login`)
+    await page.getByRole("link", { name: "Set up the first admin" }).click()
+    // The admin token bootstraps the first admin and signs in.
     await page.getByRole("heading", { name: "Set up Denia" }).waitFor()
     await page.screenshot({ path: screenshotPath("01-setup"), fullPage: true })
     await page.getByLabel("Admin token").fill(ADMIN_TOKEN)
@@ -99,8 +107,19 @@ describe("web console in Chromium", () => {
     await page.getByRole("link", { name: "default" }).waitFor()
     await expect(page.getByTestId("username").textContent()).resolves.toBe("root-admin")
 
-    // Log out, then log in with the new account.
+    expect(await setupStatus()).toBe(true)
+
+    // Log out, then log in with the new account; setup is no longer offered.
+    const statusSeen = page.waitForResponse((r) => r.url().endsWith("/v1/setup-status"))
     await page.getByRole("button", { name: "Log out" }).click()
+    await page.getByRole("heading", { name: "Sign in to Denia" }).waitFor()
+    // The login page asked the daemon (the cache was cleared on logout) before we look for the link.
+    expect(((await (await statusSeen).json()) as { setupComplete: boolean }).setupComplete).toBe(true)
+    expect(await page.getByRole("link", { name: "Set up the first admin" }).count()).toBe(0)
+    expect(await page.getByText("First run?").count()).toBe(0)
+    await page.goto(`${daemon.url}/setup`)
+    await page.getByRole("heading", { name: "Denia is already set up" }).waitFor()
+    await page.getByRole("link", { name: "Go to sign in" }).click()
     await page.getByRole("heading", { name: "Sign in to Denia" }).waitFor()
     await page.getByLabel("Username").fill("root-admin")
     await page.getByLabel("Password").fill("wrong password!!")
@@ -161,7 +180,7 @@ describe("web console in Chromium", () => {
     const row = page.locator("tr[data-service='api']")
     await row.waitFor()
     await row.getByText("http://api.shop.localhost").waitFor()
-    await row.getByText("not deployed").waitFor()
+    await row.getByText("never deployed").waitFor()
     await page.screenshot({ path: screenshotPath("05-services"), fullPage: true })
 
     // Detail page, reached again through the list (and surviving a reload: the daemon serves the shell).
@@ -170,7 +189,11 @@ describe("web console in Chromium", () => {
     await page.reload()
     await page.getByRole("heading", { name: "Overview" }).waitFor()
     await page.getByText("No deployments yet").waitFor()
-    await page.getByText("registry.example/app:1.2").first().waitFor()
+    await page.getByText("image: registry.example/app:1.2").first().waitFor()
+    // Nothing runs yet: neither Start nor Stop applies.
+    const actions = page.getByRole("group", { name: "Service actions" })
+    expect(await actions.getByRole("button", { name: "Start", exact: true }).isDisabled()).toBe(true)
+    expect(await actions.getByRole("button", { name: "Stop", exact: true }).isDisabled()).toBe(true)
     await page.screenshot({ path: screenshotPath("06-service-detail"), fullPage: true })
 
     // Deploy: the API accepts it (202), the deployment is listed and its log opens and follows.
@@ -180,6 +203,28 @@ describe("web console in Chromium", () => {
     await page.getByRole("log", { name: "Deployment log" }).waitFor()
     await page.getByRole("button", { name: "Hide log" }).waitFor()
     await page.screenshot({ path: screenshotPath("06b-service-deploy"), fullPage: true })
+    // The image cannot be pulled on this closed network: once the log ends, the row shows the outcome without a reload.
+    await page.locator(".live-log-head").getByText(/^ended/).waitFor()
+    await page.locator("#deployments tbody tr").first().locator(".status", { hasText: /^failed$/ }).waitFor()
+    // Its only deployment failed: nothing to start or stop, deploy again instead.
+    await page.locator("#overview").getByText("failed", { exact: true }).waitFor()
+    expect(await actions.getByRole("button", { name: "Start", exact: true }).isDisabled()).toBe(true)
+    expect(await actions.getByRole("button", { name: "Stop", exact: true }).isDisabled()).toBe(true)
+
+    // Secrets: set one (value never shown back), see it listed, remove it.
+    const secrets = page.getByRole("region", { name: "Secrets" })
+    await secrets.getByText("No secrets.").waitFor()
+    await secrets.getByLabel("Secret name").fill("API_KEY")
+    await secrets.getByLabel("Secret value").fill("sk-live-do-not-show")
+    await secrets.getByRole("button", { name: "Set secret" }).click()
+    await secrets.getByRole("cell", { name: "API_KEY", exact: true }).waitFor()
+    expect(await secrets.textContent()).not.toContain("sk-live-do-not-show")
+    expect(await secrets.getByLabel("Secret value").inputValue()).toBe("")
+    const listed = (await (await daemon.request(`/v1/services/${new URL(page.url()).pathname.split("/")[2] ?? ""}/secrets`)).json()) as { items: Array<{ name: string }> }
+    expect(listed.items.map((i) => i.name)).toEqual(["API_KEY"])
+    await page.screenshot({ path: screenshotPath("06c-service-secrets"), fullPage: true })
+    await secrets.getByRole("button", { name: "Remove secret API_KEY" }).click()
+    await secrets.getByText("No secrets.").waitFor()
 
     // Domains: the API's refusal shows under the input; a valid name is listed as pending.
     const domains = page.getByRole("region", { name: "Domains" })
@@ -231,6 +276,34 @@ describe("web console in Chromium", () => {
     )
     expect(unlabelled).toEqual([])
 
+    // Audit log (super-admins): the bootstrap and the logins of this walk are there.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit log" }).click()
+    await page.getByRole("heading", { name: "Audit log" }).waitFor()
+    await page.locator("tr[data-audit-action='bootstrap']").waitFor()
+    expect(await page.locator("tr[data-audit-action='login']").count()).toBeGreaterThan(0)
+    await page.screenshot({ path: screenshotPath("10-audit"), fullPage: true })
+
+    // Registry: nothing pushed yet; the page says how to push, to this daemon's host.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Registry" }).click()
+    await page.getByRole("heading", { name: "Registry" }).waitFor()
+    const skopeo = (await page.getByLabel("skopeo push to default/web", { exact: true }).textContent()) ?? ""
+    expect(skopeo).toContain(`docker://${new URL(daemon.url).host}/default/web:v1`)
+    expect(skopeo).toContain("--dest-creds x:<token>")
+
+    // A phone: the services page fits 390 px (sidebar collapsed behind a menu button, tables scroll inside their box).
+    await page.setViewportSize(PHONE)
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Services" }).waitFor({ state: "hidden" })
+    await page.getByRole("button", { name: "Menu" }).click()
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Services" }).click()
+    await page.getByRole("heading", { name: "Services" }).waitFor()
+    await page.locator("tr[data-service='api']").waitFor()
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Services" }).waitFor({ state: "hidden" })
+    await page.screenshot({ path: screenshotPath("11-services-390px"), fullPage: true })
+    const widths = (await page.evaluate("({ page: document.documentElement.scrollWidth, viewport: window.innerWidth })")) as { page: number; viewport: number }
+    expect(widths.viewport).toBe(PHONE.width)
+    expect(widths.page).toBeLessThanOrEqual(PHONE.width)
+    await page.setViewportSize({ width: 1280, height: 860 })
+
     // The service exists in the API exactly as the form described it.
     const services = (await (await daemon.request("/v1/services")).json()) as { items: Array<{ id: string; projectId: string; name: string; port: number; source: unknown }> }
     serviceRef = services.items[0]
@@ -251,6 +324,21 @@ describe("web console in Chromium", () => {
     await page.getByRole("heading", { name: "Projects" }).waitFor()
     await page.getByRole("link", { name: "default" }).waitFor()
     expect(await page.getByRole("link", { name: "shop" }).count()).toBe(0)
+
+    // Password change: back to the login page with a message; the new password signs in.
+    // (This is the walk's fifth login: the daemon allows 5 per minute per client IP, so no extra wrong-password try here.)
+    await page.getByRole("link", { name: "Change password" }).click()
+    await page.getByRole("heading", { name: "Change password" }).waitFor()
+    await page.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD)
+    await page.getByLabel("Confirm new password").fill(NEW_PASSWORD)
+    await page.getByRole("button", { name: "Change password" }).click()
+    await page.getByRole("heading", { name: "Sign in to Denia" }).waitFor()
+    await page.getByText("Password changed. Sign in with the new password.").waitFor()
+    expect(await page.evaluate("sessionStorage.getItem('denia.session')")).toBeNull()
+    await page.getByLabel("Username").fill("root-admin")
+    await page.getByLabel("Password").fill(NEW_PASSWORD)
+    await page.getByRole("button", { name: "Sign in" }).click()
+    await page.getByRole("heading", { name: "Projects" }).waitFor()
 
     // The browser logs the refused requests this walk provokes on purpose (wrong password: 401, bad hostname: 400, non-empty project: 409); nothing else.
     expect(consoleErrors.filter((e) => !/status of (401|400|409) /.test(e))).toEqual([])

@@ -77,6 +77,8 @@ const fixtures: Record<string, () => Promise<Call>> = {
   "POST /v1/bootstrap": async () => ({ path: "/v1/bootstrap", body: { username: unique("boot"), password: PASSWORD } }),
   "POST /v1/auth/logout": async () => ({ path: "/v1/auth/logout" }),
   "GET /v1/me": async () => ({ path: "/v1/me" }),
+  // a wrong current password: every caller gets its verdict without changing a password
+  "POST /v1/me/password": async () => ({ path: "/v1/me/password", body: { currentPassword: "not the password", newPassword: "matrix new passphrase" } }),
   "GET /v1/api-tokens": async () => ({ path: "/v1/api-tokens" }),
   "POST /v1/api-tokens": async () => ({ path: "/v1/api-tokens", body: { name: "t" } }),
   "DELETE /v1/api-tokens/:id": async () => ({ path: `/v1/api-tokens/${randomUUID()}` }),

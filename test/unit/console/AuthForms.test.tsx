@@ -1,21 +1,26 @@
-/** Setup and login forms: labels, local checks before any request, and safe redirects after login. */
-import { MemoryRouter, Route, createMemoryHistory } from "@solidjs/router"
-import { cleanup, fireEvent, render, screen } from "@solidjs/testing-library"
-import { afterEach, describe, expect, it } from "vitest"
+/**
+ * Setup and login forms: labels, local checks before any request, safe
+ * redirects after login, and first-run setup offered only while the daemon's
+ * public `GET /v1/setup-status` says no admin exists.
+ */
+import { cleanup, fireEvent, screen, waitFor } from "@solidjs/testing-library"
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 import Login, { safeNext } from "../../../console/src/pages/Login.js"
 import Setup from "../../../console/src/pages/Setup.js"
+import { fakeDaemon, renderAt } from "./support.js"
 
-afterEach(cleanup)
+let setupComplete: boolean | undefined = false
+let daemon: ReturnType<typeof fakeDaemon>
+beforeEach(() => {
+  setupComplete = false
+  daemon = fakeDaemon((r) => (r.path === "/v1/setup-status" && setupComplete !== undefined ? { json: { setupComplete } } : undefined))
+})
+afterEach(() => {
+  cleanup()
+  vi.unstubAllGlobals()
+})
 
-const at = (path: string, component: () => ReturnType<typeof Setup>) => {
-  const history = createMemoryHistory()
-  history.set({ value: path })
-  render(() => (
-    <MemoryRouter history={history}>
-      <Route path={path.split("?")[0] ?? "/"} component={component} />
-    </MemoryRouter>
-  ))
-}
+const at = (path: string, component: typeof Setup) => renderAt(path, path.split("?")[0] ?? "/", component)
 
 describe("setup form", () => {
   it("asks for the admin token before sending anything", async () => {
@@ -39,12 +44,48 @@ describe("setup form", () => {
   })
 })
 
+describe("setup page once set up", () => {
+  it("says so and points to sign-in instead of showing the form", async () => {
+    setupComplete = true
+    at("/setup", Setup)
+    await screen.findByRole("heading", { name: "Denia is already set up" })
+    expect(screen.getByRole("link", { name: "Go to sign in" }).getAttribute("href")).toBe("/login")
+    expect(screen.queryByLabelText("Admin token")).toBeNull()
+  })
+})
+
 describe("login form", () => {
-  it("has labelled inputs with the right autocomplete hints and a link to setup", async () => {
+  it("has labelled inputs with the right autocomplete hints and, before any admin exists, a link to setup", async () => {
     at("/login", Login)
     expect((await screen.findByLabelText("Username")).getAttribute("autocomplete")).toBe("username")
     expect(screen.getByLabelText("Password").getAttribute("autocomplete")).toBe("current-password")
-    expect(screen.getByRole("link", { name: "Set up the first admin" }).getAttribute("href")).toBe("/setup")
+    expect((await screen.findByRole("link", { name: "Set up the first admin" })).getAttribute("href")).toBe("/setup")
+    // Asked without a bearer token: the route is public.
+    expect(daemon.find("GET", "/v1/setup-status")).toHaveLength(1)
+  })
+
+  it("stops offering setup once an admin exists, and when the daemon cannot say", async () => {
+    setupComplete = true
+    at("/login", Login)
+    await screen.findByLabelText("Username")
+    await waitFor(() => expect(daemon.find("GET", "/v1/setup-status")).toHaveLength(1))
+    await new Promise((r) => setTimeout(r, 20))
+    expect(screen.queryByRole("link", { name: "Set up the first admin" })).toBeNull()
+    expect(screen.queryByText(/First run/)).toBeNull()
+    cleanup()
+    setupComplete = undefined // an older daemon: 404
+    at("/login", Login)
+    await waitFor(() => expect(daemon.find("GET", "/v1/setup-status")).toHaveLength(2))
+    await new Promise((r) => setTimeout(r, 20))
+    expect(screen.queryByRole("link", { name: "Set up the first admin" })).toBeNull()
+  })
+
+  it("says why the user is back on the login page", async () => {
+    at("/login?changed=1", Login)
+    expect((await screen.findByRole("status")).textContent).toBe("Password changed. Sign in with the new password.")
+    cleanup()
+    at("/login?expired=1", Login)
+    expect((await screen.findByRole("status")).textContent).toBe("Your session ended; sign in again.")
   })
 
   it("only follows same-origin app paths after login", () => {

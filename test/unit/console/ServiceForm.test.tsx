@@ -1,23 +1,62 @@
 /** The service form in jsdom: every source type's inputs, and errors placed under the input they name. */
 import { cleanup, fireEvent, render, screen, waitFor } from "@solidjs/testing-library"
 import { Either, Schema } from "effect"
-import { afterEach, describe, expect, it } from "vitest"
+import { QueryClient, QueryClientProvider } from "@tanstack/solid-query"
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 import { CreateService } from "../../../src/domain/service.js"
 import { ApiFailure } from "../../../console/src/api/failure.js"
 import { ServiceForm } from "../../../console/src/components/ServiceForm.js"
 import { emptyServiceForm, formToCreate, type ServiceFormState } from "../../../console/src/lib/serviceForm.js"
+import { fakeDaemon, type Reply } from "./support.js"
 
 const PROJECT = { id: "0190aaaa-0000-7000-8000-000000000001", name: "shop" }
 
-const setup = (onSubmit: (s: ServiceFormState) => Promise<unknown>) =>
-  render(() => <ServiceForm mode="create" initial={emptyServiceForm(PROJECT.id)} projects={[PROJECT]} onSubmit={onSubmit} />)
+let registries: Reply = { status: 403, json: { error: { code: "FORBIDDEN", message: "needs the admin role in this project" } } }
+beforeEach(() => {
+  registries = { status: 403, json: { error: { code: "FORBIDDEN", message: "needs the admin role in this project" } } }
+  fakeDaemon((r) => (r.path === `/v1/projects/${PROJECT.id}/registries` ? registries : undefined))
+})
+
+const setup = (onSubmit: (s: ServiceFormState) => Promise<unknown>) => {
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } })
+  return render(() => (
+    <QueryClientProvider client={client}>
+      <ServiceForm mode="create" initial={emptyServiceForm(PROJECT.id)} projects={[PROJECT]} onSubmit={onSubmit} />
+    </QueryClientProvider>
+  ))
+}
 
 const type = (label: string | RegExp, value: string) => fireEvent.input(screen.getByLabelText(label), { target: { value } })
 const submit = () => fireEvent.click(screen.getByRole("button", { name: "Create service" }))
 
-afterEach(cleanup)
+afterEach(() => {
+  cleanup()
+  vi.unstubAllGlobals()
+})
 
 describe("ServiceForm", () => {
+  it("picks the image source's registry from the project's registries", async () => {
+    const REG = "0190aaaa-0000-7000-8000-0000000000e1"
+    registries = { json: { items: [{ id: REG, projectId: PROJECT.id, name: "ghcr", endpoint: "ghcr.io", auth: { kind: "basic", username: "robot" }, createdAt: "2026-12-01T00:00:00Z", updatedAt: "2026-12-01T00:00:00Z" }] } }
+    const submitted: Array<ServiceFormState> = []
+    setup(async (s) => submitted.push(s))
+    type("Name", "api")
+    type("Image reference", "ghcr.io/org/app:1")
+    const select = await screen.findByLabelText("Registry")
+    expect(select.tagName).toBe("SELECT")
+    expect([...(select as HTMLSelectElement).options].map((o) => o.textContent)).toEqual(["None (anonymous pull)", "ghcr (ghcr.io)"])
+    fireEvent.change(select, { target: { value: REG } })
+    submit()
+    await waitFor(() => expect(submitted).toHaveLength(1))
+    expect(formToCreate(submitted[0] ?? emptyServiceForm()).source).toEqual({ type: "image", image: "ghcr.io/org/app:1", registryId: REG })
+  })
+
+  it("falls back to a registry id input when the user may not list the project's registries", async () => {
+    setup(async () => undefined)
+    await waitFor(() => expect(screen.getByLabelText("Registry id (optional)").tagName).toBe("INPUT"))
+    await waitFor(() => expect(screen.getByText(/Only project admins can list registries/)).toBeTruthy())
+  })
+
   it("shows the inputs of each source type and submits what was typed", async () => {
     const submitted: Array<ServiceFormState> = []
     setup(async (s) => submitted.push(s))

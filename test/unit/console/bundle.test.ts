@@ -56,7 +56,7 @@ describe("console bundle", () => {
     const initial = new Set(initialAssets(html, read))
     const chunks = fs.readdirSync(path.join(dist, "assets")).filter((f) => f.endsWith(".js"))
     const lazy = chunks.filter((f) => !initial.has(`/assets/${f}`))
-    for (const page of ["Setup", "Login", "Projects", "ProjectDetail", "Services", "ServiceCreate", "ServiceDetail", "ServiceEdit", "Settings"]) {
+    for (const page of ["Setup", "Login", "Projects", "ProjectDetail", "Services", "ServiceCreate", "ServiceDetail", "ServiceEdit", "Settings", "Password", "Audit", "Registry"]) {
       expect(lazy.some((f) => f.startsWith(`${page}-`)), `${page} chunk`).toBe(true)
     }
   })

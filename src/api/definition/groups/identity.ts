@@ -1,14 +1,21 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 import { Id } from "../../../domain/ids.js"
-import { ApiToken, AuditEntry, Membership, Password, Role, User, Username } from "../../../domain/identity.js"
+import { ApiToken, AuditEntry, MAX_PASSWORD_LENGTH, Membership, Password, Role, User, Username } from "../../../domain/identity.js"
 import { Access, rules } from "../access.js"
 import { Authorization } from "../security.js"
 import { IdPath } from "./projects.js"
 
 const strict = { parseOptions: { onExcessProperty: "error" } } as const
 
-export const Credentials = Schema.Struct({ username: Schema.String, password: Schema.String }).annotations(strict)
+const bounded = (max: number) =>
+  Schema.String.pipe(Schema.filter((s) => (s.length <= max ? true : `must be at most ${max} characters`)))
+/**
+ * Login: the username has the only shape any account can have (anything else is a 400 without
+ * hashing work; the pattern is public, so this tells nothing); the password is any string up to
+ * the longest one an account may have (a wrong one is a 401).
+ */
+export const Credentials = Schema.Struct({ username: Username, password: bounded(MAX_PASSWORD_LENGTH) }).annotations(strict)
 export const NewUser = Schema.Struct({
   username: Username,
   password: Password,
@@ -19,6 +26,15 @@ export const BootstrapBody = Schema.Struct({ username: Username, password: Passw
 export const UserPatch = Schema.Struct({
   password: Schema.optional(Password),
   superAdmin: Schema.optional(Schema.Boolean),
+  keepTokens: Schema.optional(Schema.Boolean)
+}).annotations(strict)
+/**
+ * Self-service password change: the current password proves it is the user, not
+ * just a holder of one of their credentials. Revokes like `UserPatch`.
+ */
+export const PasswordChange = Schema.Struct({
+  currentPassword: Schema.String,
+  newPassword: Password,
   keepTokens: Schema.optional(Schema.Boolean)
 }).annotations(strict)
 export const Session = Schema.Struct({ token: Schema.String, expiresAt: Schema.String })
@@ -35,7 +51,7 @@ export const MintedApiToken = Schema.Struct({ id: Id, name: Schema.String, token
 export const NewMember = Schema.Struct({ userId: Id, role: Role }).annotations(strict)
 export const AuditQuery = Schema.Struct({
   limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 500, { message: () => "limit must be between 1 and 500" }))),
-  cursor: Schema.optional(Schema.String)
+  cursor: Schema.optional(bounded(512))
 })
 export const AuditPage = Schema.Struct({ items: Schema.Array(AuditEntry), nextCursor: Schema.optional(Schema.String) })
 
@@ -48,6 +64,12 @@ export class AuthGroup extends HttpApiGroup.make("auth")
   .add(HttpApiEndpoint.post("bootstrap", "/bootstrap").setPayload(BootstrapBody).addSuccess(User, { status: 201 }).annotate(Access, rules.adminToken))
   .add(HttpApiEndpoint.post("logout", "/auth/logout").addSuccess(HttpApiSchema.NoContent).annotate(Access, rules.authenticated))
   .add(HttpApiEndpoint.get("me", "/me").addSuccess(Me).annotate(Access, rules.authenticated))
+  .add(
+    HttpApiEndpoint.post("changePassword", "/me/password")
+      .setPayload(PasswordChange)
+      .addSuccess(HttpApiSchema.NoContent)
+      .annotate(Access, rules.authenticated)
+  )
   .middleware(Authorization)
   .prefix("/v1") {}
 

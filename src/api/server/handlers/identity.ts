@@ -27,6 +27,7 @@ export const AuthPublicHandlers = HttpApiBuilder.group(DeniaApi, "authPublic", (
 export const AuthHandlers = HttpApiBuilder.group(DeniaApi, "auth", (handlers) =>
   Effect.gen(function* () {
     const identity = yield* Identity
+    const throttle = yield* Throttle
     return handlers
       .handle("bootstrap", ({ payload }) => mapDomainErrors(Effect.flatMap(requestIp, (ip) => identity.bootstrap(payload.username, payload.password, ip))))
       .handle("logout", () =>
@@ -35,6 +36,17 @@ export const AuthHandlers = HttpApiBuilder.group(DeniaApi, "auth", (handlers) =>
         }))
       )
       .handle("me", () => Effect.flatMap(CurrentPrincipal, identity.me))
+      .handle("changePassword", ({ payload }) =>
+        mapDomainErrors(Effect.gen(function* () {
+          const principal = yield* CurrentPrincipal
+          const ip = yield* requestIp
+          // Every attempt spends the per-IP login budget (shared with /v1/auth/login),
+          // so a stolen session cannot be used to guess the password. The admin
+          // token has no password to guess and is refused without spending it.
+          if (principal.kind === "user") yield* throttle.hit("login", ip, LOGIN_LIMIT.limit, LOGIN_LIMIT.windowMs)
+          yield* identity.changeOwnPassword(principal, payload, ip)
+        }))
+      )
   })
 )
 
