@@ -102,8 +102,8 @@ const resolveBare = (flags: ConnectionFlags): Effect.Effect<Connection, ClientSe
           Effect.flatMap(Option.match({ onNone: () => fromLocalConfig, onSome: Effect.succeed }))
         )
 
-/** A typed client derived from the API definition, authenticated with the connection's token (if any). */
-export const makeClient = (connection: { readonly url: string; readonly token?: Redacted.Redacted<string> | undefined }) =>
+/** The whole typed client derived from the API definition (its type is what commands program against). */
+const makeFullClient = (connection: { readonly url: string; readonly token?: Redacted.Redacted<string> | undefined }) =>
   HttpApiClient.make(DeniaApi, {
     baseUrl: connection.url,
     ...(connection.token === undefined
@@ -111,7 +111,49 @@ export const makeClient = (connection: { readonly url: string; readonly token?: 
       : { transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(Redacted.value(connection.token))) })
   }).pipe(Effect.provide(FetchHttpClient.layer))
 
-export type DeniaClient = Effect.Effect.Success<ReturnType<typeof makeClient>>
+export type DeniaClient = Effect.Effect.Success<ReturnType<typeof makeFullClient>>
+
+type GroupName = keyof DeniaClient & string
+type AnyEndpointFn = (...args: ReadonlyArray<unknown>) => Effect.Effect<unknown, unknown>
+
+/**
+ * A client with the full client's type whose groups are built on first use:
+ * deriving every endpoint of the API up front costs more CPU than the
+ * request a command makes (ADR 0013). Each group is built once, with
+ * `HttpApiClient.group` (the same derivation, one group at a time).
+ */
+export const makeClient = (connection: { readonly url: string; readonly token?: Redacted.Redacted<string> | undefined }): Effect.Effect<DeniaClient> =>
+  Effect.map(HttpClient.HttpClient.pipe(Effect.provide(FetchHttpClient.layer)), (base) => {
+    const httpClient =
+      connection.token === undefined ? base : HttpClient.mapRequest(base, HttpClientRequest.bearerToken(Redacted.value(connection.token)))
+    const built = new Map<string, Record<string, AnyEndpointFn>>()
+    const groupClient = (group: GroupName) =>
+      Effect.suspend(() => {
+        const known = built.get(group)
+        if (known !== undefined) return Effect.succeed(known)
+        return HttpApiClient.group(DeniaApi, { group, httpClient, baseUrl: connection.url }).pipe(
+          Effect.map((g) => g as unknown as Record<string, AnyEndpointFn>),
+          Effect.tap((g) => Effect.sync(() => built.set(group, g)))
+        )
+      })
+    const groups = Object.fromEntries(
+      Object.keys(DeniaApi.groups).map((group) => [
+        group,
+        new Proxy(
+          {},
+          {
+            get: (_, endpoint) => (...args: ReadonlyArray<unknown>) =>
+              Effect.flatMap(groupClient(group as GroupName), (g) => {
+                const fn = g[String(endpoint)]
+                return fn === undefined ? Effect.die(new Error(`no endpoint ${group}.${String(endpoint)}`)) : fn(...args)
+              })
+          }
+        )
+      ])
+    )
+    // the proxies forward every call to the real group client, whose type this is
+    return groups as unknown as DeniaClient
+  })
 
 /** Resolve the connection, build the client and run `f` with it; errors become one-line command errors. */
 export const withClient = <A, E, R>(flags: ConnectionFlags, f: (client: DeniaClient, connection: Connection) => Effect.Effect<A, E, R>) =>
