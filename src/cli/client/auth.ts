@@ -6,7 +6,7 @@
 import * as os from "node:os"
 import { Command, Options, Prompt } from "@effect/cli"
 import { Effect, Option, Redacted } from "effect"
-import { printText } from "./output.js"
+import { printValue } from "./output.js"
 import { makeClient } from "./connection.js"
 import { asCommandError, ClientCommandError } from "./errors.js"
 import { readSecretFromStdin, stdinIsTerminal } from "./stdin.js"
@@ -21,7 +21,8 @@ export const authCommand = Command.make(
     url: Options.text("url").pipe(Options.withPseudoName("URL"), Options.withDescription("Daemon URL, e.g. https://denia.example or http://127.0.0.1:7180")),
     username: Options.text("username").pipe(Options.withPseudoName("USER"), Options.withDescription("Username (prompted when missing)"), Options.optional),
     passwordStdin: Options.boolean("password-stdin").pipe(Options.withDescription("Read the password from stdin (needed without a terminal)")),
-    profile: Options.text("profile").pipe(Options.withPseudoName("NAME"), Options.withDefault("default"), Options.withDescription("Profile name to store"))
+    profile: Options.text("profile").pipe(Options.withPseudoName("NAME"), Options.withDefault("default"), Options.withDescription("Profile name to store")),
+    json: Options.boolean("json").pipe(Options.withDescription("Print JSON instead of text"))
   },
   (o) =>
     Effect.gen(function* () {
@@ -43,6 +44,7 @@ export const authCommand = Command.make(
       yield* asCommandError(withSession.auth.logout())
       const file = yield* readClientFile().pipe(asCommandError)
       yield* writeClientFile({ active: o.profile, profiles: { ...file.profiles, [o.profile]: { url, token: minted.token } } }).pipe(asCommandError)
-      yield* printText(`logged in to ${url} as ${me.user?.username ?? username}; profile "${o.profile}" saved in ${clientFilePath()}`)
+      const who = me.user?.username ?? username
+      yield* printValue(o.json, { url, username: who, profile: o.profile, file: clientFilePath() }, `logged in to ${url} as ${who}; profile "${o.profile}" saved in ${clientFilePath()}`)
     })
 ).pipe(Command.withDescription("Log in, mint an API token and save it as a client profile."))

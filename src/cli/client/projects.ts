@@ -2,7 +2,7 @@ import { Args, Command } from "@effect/cli"
 import { Effect } from "effect"
 import type { Project } from "../../domain/project.js"
 import { connectionOptions, withClient } from "./connection.js"
-import { printRows, printValue } from "./output.js"
+import { printRows, printValue, safe } from "./output.js"
 import { resolveProject } from "./resolve.js"
 
 const columns = [
@@ -18,12 +18,14 @@ const list = Command.make("list", connectionOptions, (o) =>
 ).pipe(Command.withDescription("List projects you can see."))
 
 const describe = (p: Project): string =>
-  [
+  ([
     `name:       ${p.name}`,
     `id:         ${p.id}`,
     `shared env: ${Object.keys(p.sharedEnv).length === 0 ? "-" : `${Object.keys(p.sharedEnv).sort().join(", ")} (denia env ls --project ${p.name})`}`,
     `created:    ${p.createdAt}`
-  ].join("\n")
+  ] as const)
+    .map(safe)
+    .join("\n")
 
 const get = Command.make("get", { ...connectionOptions, project: projectArg }, (o) =>
   withClient(o, (client) => resolveProject(client, o.project).pipe(Effect.flatMap((p) => printValue(o.json, p, describe(p)))))

@@ -4,7 +4,7 @@ import { Effect, Option, ParseResult, Schema } from "effect"
 import { CreateService, type Service } from "../../domain/service.js"
 import { connectionOptions, withClient, type Connection, type DeniaClient } from "./connection.js"
 import { ClientCommandError } from "./errors.js"
-import { printRows, printText, printValue } from "./output.js"
+import { printRows, printText, printValue, safe } from "./output.js"
 import { DEFAULT_PROJECT, resolveProject, resolveService, serviceArgFor } from "./resolve.js"
 import { serviceUrl, sourceLabel, stateLabel, type KnownRoute } from "./serviceView.js"
 
@@ -78,7 +78,8 @@ const describeService = (row: Row, arg: string): string => {
   lines.push(["env", Object.keys(s.env).length === 0 ? "-" : `${Object.keys(s.env).sort().join(", ")} (denia env ls ${arg})`])
   if (st?.pendingChanges === true) lines.push(["pending changes", `yes → redeploy to apply: denia deploy ${arg}`])
   const width = Math.max(...lines.map(([k]) => k.length)) + 1
-  return lines.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`).join("\n")
+  // each value is one line: server text with a newline in it must not forge the next field
+  return lines.map(([k, v]) => `${`${k}:`.padEnd(width)} ${safe(v)}`).join("\n")
 }
 
 const get = Command.make("get", { ...connectionOptions, project: projectOption, service: serviceArg }, (o) =>
