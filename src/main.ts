@@ -1,31 +1,23 @@
 #!/usr/bin/env node
-import { Command } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Console, Effect, Exit } from "effect"
-import { rootCommand } from "./cli/root.js"
-import { VERSION } from "./cli/version.js"
+/**
+ * `denia`: with no arguments (or `daemon`) the daemon, otherwise the CLI.
+ * Each side is loaded only when chosen, so a client command never loads the
+ * daemon graph (ADR 0013). The CLI is the bundle the build writes to
+ * dist/bundle/ when it is there and current, else the same modules unbundled.
+ */
+import * as fs from "node:fs"
 
-const cli = Command.run(rootCommand, { name: "denia", version: VERSION })
+const args = process.argv.slice(2)
 
-/** Typed failures carrying a one-line message are printed as that line (exit 1). */
-const printFailure = (cause: Cause.Cause<unknown>) => {
-  const failure = Cause.failureOption(cause)
-  if (failure._tag === "Some") {
-    const e = failure.value as { line?: unknown; message?: unknown; _tag?: unknown }
-    if (typeof e.line === "string") return Console.error(e.line)
-    if (typeof e.message === "string" && e.message !== "") return Console.error(`denia: ${e.message}`)
-    return Effect.void
-  }
-  return Cause.isInterruptedOnly(cause) ? Effect.void : Console.error(Cause.pretty(cause))
+if (args.length === 0 || (args.length === 1 && args[0] === "daemon")) {
+  await import("./cli/daemonMain.js")
+} else if (args.length === 1 && args[0] === "--version") {
+  const pkg: unknown = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8"))
+  process.stdout.write(`${typeof pkg === "object" && pkg !== null && "version" in pkg ? String(pkg.version) : "unknown"}\n`)
+} else {
+  // the bundle, unless it is missing or older than the compiled CLI (a `tsc` run without the bundling step)
+  const mtime = (file: URL) => fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1
+  const bundle = new URL("./bundle/app.js", import.meta.url)
+  const fresh = mtime(bundle) >= mtime(new URL("./cli/app.js", import.meta.url))
+  await import(fresh ? bundle.href : "./cli/app.js")
 }
-
-cli(process.argv).pipe(
-  Effect.tapErrorCause(printFailure),
-  Effect.provide(NodeContext.layer),
-  NodeRuntime.runMain({
-    disableErrorReporting: true,
-    // The daemon installs its own logger (log_format); avoid a second, pretty one.
-    disablePrettyLogger: true,
-    teardown: (exit, onExit) => onExit(Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? 1 : 0)
-  })
-)

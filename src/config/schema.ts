@@ -25,7 +25,7 @@ export const configFields = {
     kind: F.string((s) => (/^[0-9a-f]{64}$/.test(s) ? undefined : "must be 64 lower-case hex characters")),
     default: "",
     secret: true,
-    doc: "Bootstrap super-admin bearer token (64 hex). Generated on first boot; rotate with `denia rotate-token`."
+    doc: "Bootstrap super-admin bearer token (64 hex). Generated on first boot; to rotate it, put a new value here (`openssl rand -hex 32`) and restart the daemon."
   }),
   bindAddr: spec({
     kind: F.address,
@@ -252,7 +252,7 @@ export const configFields = {
     section: "Builds",
     kind: F.integer(1, 1024 * 1024),
     default: 512,
-    doc: "Largest compressed upload (denia push) in MiB."
+    doc: "Largest compressed build-context upload (services with source type upload), in MiB."
   }),
   uploadMaxUnpackedMb: spec({
     kind: F.integer(1, 1024 * 1024),

@@ -7,6 +7,8 @@ export const renderTemplate = (values: ConfigValues): string => {
     "# Every key is optional except admin_token; each can be overridden by the",
     "# environment variable shown (a non-empty DENIA_<KEY> wins over this file).",
     "# Unknown keys or bad values stop the daemon with a message naming the key.",
+    "# `denia config` prints the effective values (secrets redacted); `denia doctor`",
+    "# checks that this host can run them. Restart the daemon (`denia`) to apply changes.",
     ""
   ]
   for (const key of configKeys) {

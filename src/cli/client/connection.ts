@@ -9,7 +9,7 @@ import { Options } from "@effect/cli"
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { Config, Effect, Option, Redacted, Schema } from "effect"
 import { DeniaApi } from "../../api/definition/DeniaApi.js"
-import { loadConfig } from "../../config/load.js"
+import { loadConfig, type LoadedConfig } from "../../config/load.js"
 import { asCommandError } from "./errors.js"
 import { readClientFile, selectProfile } from "./profiles.js"
 
@@ -19,16 +19,19 @@ export class ClientSetupError extends Schema.TaggedError<ClientSetupError>()("Cl
 
 export const connectionOptions = {
   url: Options.text("url").pipe(
+    Options.withPseudoName("URL"),
     Options.withDescription("Daemon URL, e.g. http://127.0.0.1:7180 (env DENIA_URL)"),
     Options.withFallbackConfig(Config.string("DENIA_URL")),
     Options.optional
   ),
   token: Options.redacted("token").pipe(
+    Options.withPseudoName("TOKEN"),
     Options.withDescription("Bearer token: an API token or the admin token (env DENIA_TOKEN)"),
     Options.withFallbackConfig(Config.redacted("DENIA_TOKEN")),
     Options.optional
   ),
   profile: Options.text("profile").pipe(
+    Options.withPseudoName("NAME"),
     Options.withDescription("Client profile from ~/.config/denia/client.toml (default: the active one)"),
     Options.withFallbackConfig(Config.string("DENIA_PROFILE")),
     Options.optional
@@ -42,15 +45,25 @@ export interface ConnectionFlags {
   readonly profile: Option.Option<string>
 }
 
+/** What the daemon's own config says about its public ingress (known only when it is this host's daemon). */
+export interface IngressHints {
+  readonly baseDomain: string
+  readonly httpPort: number
+  readonly httpsPort: number
+}
+
 export interface Connection {
   readonly url: string
   readonly token: Redacted.Redacted<string>
+  readonly ingress?: IngressHints | undefined
 }
 
-const fromLocalConfig = Effect.suspend(() =>
-  loadConfig({ env: { ...process.env }, home: os.homedir(), createIfMissing: false })
-).pipe(
-  Effect.map((c): Connection => ({ url: `http://${c.values.bindAddr}`, token: Redacted.make(c.values.adminToken) })),
+const loadLocal = Effect.suspend(() => loadConfig({ env: { ...process.env }, home: os.homedir(), createIfMissing: false }))
+
+const hintsOf = (c: LoadedConfig): IngressHints => ({ baseDomain: c.values.baseDomain, httpPort: c.values.httpPort, httpsPort: c.values.httpsPort })
+
+const fromLocalConfig = loadLocal.pipe(
+  Effect.map((c): Connection => ({ url: `http://${c.values.bindAddr}`, token: Redacted.make(c.values.adminToken), ingress: hintsOf(c) })),
   Effect.mapError(
     (e) => new ClientSetupError({ message: `no --url/--token given and the local daemon config is unusable (${e.line})` })
   )
@@ -68,7 +81,19 @@ const fromProfile = (name: string | undefined) =>
     })
   )
 
+/** The local config's ingress settings when `url` is the daemon that config describes (best effort). */
+const withLocalHints = (connection: Connection): Effect.Effect<Connection> =>
+  connection.ingress !== undefined
+    ? Effect.succeed(connection)
+    : loadLocal.pipe(
+        Effect.map((c) => (`http://${c.values.bindAddr}` === connection.url ? { ...connection, ingress: hintsOf(c) } : connection)),
+        Effect.orElseSucceed(() => connection)
+      )
+
 export const resolveConnection = (flags: ConnectionFlags): Effect.Effect<Connection, ClientSetupError> =>
+  Effect.flatMap(resolveBare(flags), withLocalHints)
+
+const resolveBare = (flags: ConnectionFlags): Effect.Effect<Connection, ClientSetupError> =>
   Option.isSome(flags.url) && Option.isSome(flags.token)
     ? Effect.succeed({ url: flags.url.value.replace(/\/+$/, ""), token: flags.token.value })
     : Option.isSome(flags.url) !== Option.isSome(flags.token)
@@ -77,8 +102,8 @@ export const resolveConnection = (flags: ConnectionFlags): Effect.Effect<Connect
           Effect.flatMap(Option.match({ onNone: () => fromLocalConfig, onSome: Effect.succeed }))
         )
 
-/** A typed client derived from the API definition, authenticated with the connection's token (if any). */
-export const makeClient = (connection: { readonly url: string; readonly token?: Redacted.Redacted<string> | undefined }) =>
+/** The whole typed client derived from the API definition (its type is what commands program against). */
+const makeFullClient = (connection: { readonly url: string; readonly token?: Redacted.Redacted<string> | undefined }) =>
   HttpApiClient.make(DeniaApi, {
     baseUrl: connection.url,
     ...(connection.token === undefined
@@ -86,8 +111,50 @@ export const makeClient = (connection: { readonly url: string; readonly token?: 
       : { transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(Redacted.value(connection.token))) })
   }).pipe(Effect.provide(FetchHttpClient.layer))
 
-export type DeniaClient = Effect.Effect.Success<ReturnType<typeof makeClient>>
+export type DeniaClient = Effect.Effect.Success<ReturnType<typeof makeFullClient>>
+
+type GroupName = keyof DeniaClient & string
+type AnyEndpointFn = (...args: ReadonlyArray<unknown>) => Effect.Effect<unknown, unknown>
+
+/**
+ * A client with the full client's type whose groups are built on first use:
+ * deriving every endpoint of the API up front costs more CPU than the
+ * request a command makes (ADR 0013). Each group is built once, with
+ * `HttpApiClient.group` (the same derivation, one group at a time).
+ */
+export const makeClient = (connection: { readonly url: string; readonly token?: Redacted.Redacted<string> | undefined }): Effect.Effect<DeniaClient> =>
+  Effect.map(HttpClient.HttpClient.pipe(Effect.provide(FetchHttpClient.layer)), (base) => {
+    const httpClient =
+      connection.token === undefined ? base : HttpClient.mapRequest(base, HttpClientRequest.bearerToken(Redacted.value(connection.token)))
+    const built = new Map<string, Record<string, AnyEndpointFn>>()
+    const groupClient = (group: GroupName) =>
+      Effect.suspend(() => {
+        const known = built.get(group)
+        if (known !== undefined) return Effect.succeed(known)
+        return HttpApiClient.group(DeniaApi, { group, httpClient, baseUrl: connection.url }).pipe(
+          Effect.map((g) => g as unknown as Record<string, AnyEndpointFn>),
+          Effect.tap((g) => Effect.sync(() => built.set(group, g)))
+        )
+      })
+    const groups = Object.fromEntries(
+      Object.keys(DeniaApi.groups).map((group) => [
+        group,
+        new Proxy(
+          {},
+          {
+            get: (_, endpoint) => (...args: ReadonlyArray<unknown>) =>
+              Effect.flatMap(groupClient(group as GroupName), (g) => {
+                const fn = g[String(endpoint)]
+                return fn === undefined ? Effect.die(new Error(`no endpoint ${group}.${String(endpoint)}`)) : fn(...args)
+              })
+          }
+        )
+      ])
+    )
+    // the proxies forward every call to the real group client, whose type this is
+    return groups as unknown as DeniaClient
+  })
 
 /** Resolve the connection, build the client and run `f` with it; errors become one-line command errors. */
-export const withClient = <A, E, R>(flags: ConnectionFlags, f: (client: DeniaClient) => Effect.Effect<A, E, R>) =>
-  asCommandError(resolveConnection(flags).pipe(Effect.flatMap(makeClient), Effect.flatMap(f)))
+export const withClient = <A, E, R>(flags: ConnectionFlags, f: (client: DeniaClient, connection: Connection) => Effect.Effect<A, E, R>) =>
+  asCommandError(resolveConnection(flags).pipe(Effect.flatMap((connection) => Effect.flatMap(makeClient(connection), (client) => f(client, connection)))))

@@ -2,37 +2,32 @@
  * Deployment commands: `deploy` (follows the deployment log live), `deployments`,
  * `logs`, and the service actions stop/start/restart/rollback.
  */
-import { Args, Command, Options } from "@effect/cli"
-import { Console, Effect, Option, Redacted } from "effect"
+import { Command, Options } from "@effect/cli"
+import { Effect, Option, Redacted } from "effect"
 import type { Deployment } from "../../domain/deployment.js"
-import { connectionOptions, resolveConnection, withClient, type ConnectionFlags, type DeniaClient } from "./connection.js"
+import { escapeControl, isTerminal } from "../terminal.js"
+import { connectionOptions, resolveConnection, withClient, type ConnectionFlags } from "./connection.js"
 import { asCommandError, ClientCommandError } from "./errors.js"
-import { printRows, printValue } from "./output.js"
+import { makeLogSync } from "./logSync.js"
+import { printJson, printNote, printRows, printText, printValue } from "./output.js"
+import { resolveService, serviceArgFor } from "./resolve.js"
+import { projectOption, serviceArg } from "./services.js"
 
-const serviceArg = Args.text({ name: "service" }).pipe(Args.withDescription("Service id, or <project>/<service> name"))
+/** Prints log lines as they come: escaped on a terminal (tabs kept), as they are otherwise. */
+const writeLines = (lines: ReadonlyArray<string>) => {
+  if (lines.length === 0) return
+  const tty = isTerminal(process.stdout)
+  process.stdout.write(`${lines.map((l) => (tty ? escapeControl(l, { multiline: true }) : l)).join("\n")}\n`)
+}
 
-/** Accepts a service id or `project/service` (or just `service` in the `default` project). */
-const resolveServiceId = (client: DeniaClient, ref: string) =>
-  Effect.gen(function* () {
-    if (/^[0-9a-f]{8}-[0-9a-f]{4}-/.test(ref)) return ref
-    const [projectName, serviceName] = ref.includes("/") ? (ref.split("/", 2) as [string, string]) : ["default", ref]
-    const projects = yield* client.projects.list()
-    const project = projects.items.find((p) => p.name === projectName)
-    if (project === undefined) return yield* new ClientCommandError({ message: `no project named ${JSON.stringify(projectName)}` })
-    const services = yield* client.services.list({ urlParams: { projectId: project.id } })
-    const service = services.items.find((s) => s.name === serviceName)
-    if (service === undefined) return yield* new ClientCommandError({ message: `no service named ${JSON.stringify(serviceName)} in ${projectName}` })
-    return service.id
-  })
-
-/** Follows an SSE stream, printing each log line; resolves with the final status. */
-const followSse = (flags: ConnectionFlags, path: string, onLine: (line: string) => void) =>
+/** Follows an SSE stream, handing over the log lines of each network read; resolves with the final status. */
+const followSse = (flags: ConnectionFlags, path: string, onLines: (lines: ReadonlyArray<string>) => void) =>
   Effect.gen(function* () {
     const connection = yield* asCommandError(resolveConnection(flags))
     return yield* Effect.tryPromise({
       try: async (signal) => {
         const r = await fetch(`${connection.url}${path}`, { headers: { authorization: `Bearer ${Redacted.value(connection.token)}` }, signal })
-        if (!r.ok || r.body === null) throw new Error(`log stream answered ${r.status}`)
+        if (!r.ok || r.body === null) throw new Error(`the daemon answered HTTP ${r.status}`)
         const reader = r.body.getReader()
         const decoder = new TextDecoder()
         let buffer = ""
@@ -40,86 +35,118 @@ const followSse = (flags: ConnectionFlags, path: string, onLine: (line: string) 
           const { value, done } = await reader.read()
           if (done) return undefined
           buffer += decoder.decode(value, { stream: true })
+          const lines: Array<string> = []
           let cut: number
           while ((cut = buffer.indexOf("\n\n")) >= 0) {
             const event = buffer.slice(0, cut)
             buffer = buffer.slice(cut + 2)
             const kind = /^event: (.*)$/m.exec(event)?.[1]
             const data = /^data: (.*)$/m.exec(event)?.[1]
-            if (kind === "end" && data !== undefined) return JSON.parse(data) as { status: string; error?: string }
-            if (kind === "log" && data !== undefined) onLine(data)
+            if (kind === "end" && data !== undefined) {
+              onLines(lines)
+              return JSON.parse(data) as { status?: string; error?: string }
+            }
+            if (kind === "log" && data !== undefined) lines.push(data)
           }
+          onLines(lines)
         }
       },
       catch: (e) => new ClientCommandError({ message: `log stream failed: ${(e as Error).message}` })
     })
   })
 
-const deploymentColumns = [
-  ["id", (d: Deployment) => d.id],
-  ["status", (d: Deployment) => d.status],
-  ["image", (d: Deployment) => d.imageRef],
-  ["created", (d: Deployment) => d.createdAt],
-  ["error", (d: Deployment) => d.error ?? ""]
-] as const
+const shortDigest = (d: string | undefined): string => (d === undefined ? "-" : d.replace(/^sha256:/, "").slice(0, 12))
+
+const deploymentColumns = (liveId: string | null) =>
+  [
+    ["live", (d: Deployment) => (d.id === liveId ? "*" : "")],
+    ["id", (d: Deployment) => d.id],
+    ["status", (d: Deployment) => d.status],
+    ["trigger", (d: Deployment) => d.trigger ?? "-"],
+    ["digest", (d: Deployment) => shortDigest(d.imageDigest)],
+    ["image", (d: Deployment) => d.imageRef],
+    ["restarts", (d: Deployment) => (d.restartCount === undefined ? "-" : String(d.restartCount))],
+    ["created", (d: Deployment) => d.createdAt],
+    ["error", (d: Deployment) => d.error ?? d.lastExitReason ?? ""]
+  ] as const
 
 export const deployCommand = Command.make(
   "deploy",
   {
     ...connectionOptions,
+    project: projectOption,
     service: serviceArg,
-    image: Options.text("image").pipe(Options.withDescription("Deploy this image instead of the service's source"), Options.optional),
+    image: Options.text("image").pipe(Options.withPseudoName("REF"), Options.withDescription("Deploy this image instead of the service's source"), Options.optional),
     noFollow: Options.boolean("no-follow").pipe(Options.withDescription("Return after queueing the deployment"))
   },
   (o) =>
     Effect.gen(function* () {
-      const deployment = yield* withClient(o, (c) =>
-        Effect.flatMap(resolveServiceId(c, o.service), (id) => c.deployments.deployService({ path: { id }, payload: Option.isSome(o.image) ? { image: o.image.value } : {} }))
+      const { deployment, arg } = yield* withClient(o, (c) =>
+        Effect.gen(function* () {
+          const r = yield* resolveService(c, o.service, o.project)
+          const deployment = yield* c.deployments.deployService({ path: { id: r.service.id }, payload: Option.isSome(o.image) ? { image: o.image.value } : {} })
+          return { deployment, arg: serviceArgFor(r) }
+        })
       )
-      if (o.noFollow) return yield* printValue(o.json, deployment, `deployment ${deployment.id} queued`)
-      if (!o.json) yield* Console.log(`deployment ${deployment.id} queued; following its log`)
-      const final = yield* followSse(o, `/v1/deployments/${deployment.id}/logs`, (line) => {
-        if (!o.json) console.log(line)
+      if (o.noFollow) return yield* printValue(o.json, deployment, `deployment ${deployment.id} queued; follow it: denia logs ${arg} -f`)
+      if (!o.json) yield* printText(`deployment ${deployment.id} queued; following its log`)
+      const final = yield* followSse(o, `/v1/deployments/${deployment.id}/logs`, (lines) => {
+        if (!o.json) writeLines(lines)
       })
-      if (o.json) yield* Console.log(JSON.stringify({ ...deployment, ...final }, null, 2))
-      else yield* Console.log(`deployment ${deployment.id}: ${final?.status ?? "unknown"}${final?.error !== undefined ? ` (${final.error})` : ""}`)
-      if (final?.status !== "healthy") return yield* new ClientCommandError({ message: `deployment ${final?.status ?? "did not finish"}` })
+      if (o.json) yield* printJson({ ...deployment, ...final })
+      else yield* printText(`deployment ${deployment.id}: ${final?.status ?? "unknown"}${final?.error !== undefined ? ` (${final.error})` : ""}`)
+      if (final?.status !== "healthy") return yield* new ClientCommandError({ message: `deployment ${final?.status ?? "did not finish"}; see: denia logs ${arg}` })
     })
 ).pipe(Command.withDescription("Deploy a service and follow the deployment log."))
 
-export const deploymentsCommand = Command.make("deployments", { ...connectionOptions, service: serviceArg }, (o) =>
+export const deploymentsCommand = Command.make("deployments", { ...connectionOptions, project: projectOption, service: serviceArg }, (o) =>
   withClient(o, (c) =>
-    Effect.flatMap(resolveServiceId(c, o.service), (id) => c.deployments.listForService({ path: { id } })).pipe(
-      Effect.flatMap((r) => printRows(o.json, r, r.items, deploymentColumns))
-    )
+    Effect.gen(function* () {
+      const r = yield* resolveService(c, o.service, o.project)
+      const list = yield* c.deployments.listForService({ path: { id: r.service.id } })
+      const live = r.service.status?.liveDeploymentId ?? r.service.promotedDeploymentId
+      return yield* printRows(o.json, { ...list, liveDeploymentId: live }, list.items, deploymentColumns(live))
+    })
   )
-).pipe(Command.withDescription("List a service's deployments, newest first."))
+).pipe(Command.withDescription("List a service's deployments, newest first; * marks the live one."))
 
 export const logsCommand = Command.make(
   "logs",
   {
     ...connectionOptions,
+    project: projectOption,
     service: serviceArg,
     follow: Options.boolean("follow").pipe(Options.withAlias("f"), Options.withDescription("Keep streaming new lines")),
-    tail: Options.integer("tail").pipe(Options.withDefault(100), Options.withDescription("How many recent lines"))
+    tail: Options.integer("tail").pipe(Options.withPseudoName("N"), Options.withDefault(100), Options.withDescription("How many recent lines (1-10000)"))
   },
   (o) =>
     Effect.gen(function* () {
-      const id = yield* withClient(o, (c) => resolveServiceId(c, o.service))
-      if (!o.follow) {
-        const r = yield* withClient(o, (c) => c.deployments.serviceLogs({ path: { id }, urlParams: { tail: o.tail } }))
-        return yield* printValue(o.json, r, r.lines.join("\n"))
-      }
-      yield* followSse(o, `/v1/services/${id}/logs/stream?tail=${o.tail}`, (line) => console.log(line))
+      const { id, snapshot } = yield* withClient(o, (c) =>
+        Effect.gen(function* () {
+          const id = (yield* resolveService(c, o.service, o.project)).service.id
+          const snapshot = yield* c.deployments.serviceLogs({ path: { id }, urlParams: { tail: o.tail } })
+          return { id, snapshot }
+        })
+      )
+      if (!o.follow) return o.json ? yield* printJson(snapshot) : yield* Effect.sync(() => writeLines(snapshot.lines))
+      if (o.json) return yield* new ClientCommandError({ message: "--json and --follow do not go together (the stream is lines)" })
+      // the exact last N lines first, then the stream without its copy of them
+      yield* Effect.sync(() => writeLines(snapshot.lines))
+      const sync = makeLogSync(snapshot.lines, o.tail * 200)
+      yield* followSse(o, `/v1/services/${id}/logs/stream?tail=${o.tail}`, (lines) => writeLines(sync.push(lines)))
     })
 ).pipe(Command.withDescription("Print a service's log (-f to follow)."))
 
 const actionCommand = (name: "stop" | "start" | "restart" | "rollback", description: string) =>
-  Command.make(name, { ...connectionOptions, service: serviceArg }, (o) =>
+  Command.make(name, { ...connectionOptions, project: projectOption, service: serviceArg }, (o) =>
     withClient(o, (c) =>
-      Effect.flatMap(resolveServiceId(c, o.service), (id) => c.deployments[name]({ path: { id } })).pipe(
-        Effect.flatMap((r) => printValue(o.json, r, r.deployment === null ? `${name}: accepted` : `${name}: deployment ${r.deployment.id} queued`))
-      )
+      Effect.gen(function* () {
+        const r = yield* resolveService(c, o.service, o.project)
+        const receipt = yield* c.deployments[name]({ path: { id: r.service.id } })
+        const arg = serviceArgFor(r)
+        yield* printValue(o.json, receipt, receipt.deployment === null ? `${name} ${arg}: accepted` : `${name} ${arg}: deployment ${receipt.deployment.id} queued`)
+        if (!o.json && receipt.deployment !== null) yield* printNote(`follow it: denia deployments ${arg}`)
+      })
     )
   ).pipe(Command.withDescription(description))
 

@@ -1,81 +1,204 @@
+/** `denia services list|get|create|delete`: names or ids, state and URL in lists. */
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option, ParseResult, Schema } from "effect"
 import { CreateService, type Service } from "../../domain/service.js"
-import { connectionOptions, withClient } from "./connection.js"
+import { connectionOptions, withClient, type Connection, type DeniaClient } from "./connection.js"
 import { ClientCommandError } from "./errors.js"
-import { printRows, printValue } from "./output.js"
+import { printRows, printText, printValue, safe } from "./output.js"
+import { DEFAULT_PROJECT, resolveProject, resolveService, serviceArgFor } from "./resolve.js"
+import { serviceUrl, sourceLabel, stateLabel, type KnownRoute } from "./serviceView.js"
 
-const sourceLabel = (s: Service): string => {
-  switch (s.source.type) {
-    case "image":
-      return s.source.image
-    case "hosted":
-      return `hosted:${s.source.tag}`
-    case "git":
-      return `git:${s.source.url}#${s.source.ref}`
-    case "upload":
-      return "upload"
-  }
+export const serviceArg = Args.text({ name: "service" }).pipe(
+  Args.withDescription("Service: <name> (in --project, else default), <project>/<name> or an id")
+)
+export const projectOption = Options.text("project").pipe(
+  Options.withPseudoName("PROJECT"),
+  Options.withDescription("Project name or id (default: default)"),
+  Options.optional
+)
+
+/** The ingress' default routes by service id, when the caller may read the route table (super-admin). */
+const knownRoutes = (client: DeniaClient): Effect.Effect<ReadonlyMap<string, KnownRoute>> =>
+  client.ingress.routes().pipe(
+    Effect.map((r) => new Map(r.items.flatMap((x) => (x.kind === "default" && x.serviceId !== null ? [[x.serviceId, { hostname: x.hostname, tlsEnabled: x.tlsEnabled }] as const] : [])))),
+    Effect.orElseSucceed(() => new Map<string, KnownRoute>())
+  )
+
+interface Row {
+  readonly service: Service
+  readonly project: string
+  readonly url: string
 }
 
 const columns = [
-  ["id", (s: Service) => s.id],
-  ["name", (s: Service) => s.name],
-  ["source", sourceLabel],
-  ["port", (s: Service) => String(s.port)],
-  ["deployment", (s: Service) => s.promotedDeploymentId ?? "-"]
+  ["name", (r: Row) => `${r.project}/${r.service.name}`],
+  ["status", (r: Row) => stateLabel(r.service)],
+  ["url", (r: Row) => r.url],
+  ["image", (r: Row) => sourceLabel(r.service, r.project)],
+  ["id", (r: Row) => r.service.id]
 ] as const
 
-const projectFlag = Options.text("project").pipe(Options.withDescription("Project id"), Options.optional)
+const rowsFor = (client: DeniaClient, connection: Connection, services: ReadonlyArray<Service>) =>
+  Effect.gen(function* () {
+    const projects = yield* client.projects.list()
+    const names = new Map(projects.items.map((p) => [p.id, p.name]))
+    const routes = yield* knownRoutes(client)
+    return services.map((service): Row => {
+      const project = names.get(service.projectId) ?? service.projectId
+      return { service, project, url: serviceUrl(service, project, routes.get(service.id), connection.ingress) }
+    })
+  })
 
-const list = Command.make("list", { ...connectionOptions, project: projectFlag }, (o) =>
-  withClient(o, (client) =>
-    client.services
-      .list({ urlParams: Option.match(o.project, { onNone: () => ({}), onSome: (projectId) => ({ projectId }) }) })
-      .pipe(Effect.flatMap((r) => printRows(o.json, r, r.items, columns)))
+const list = Command.make("list", { ...connectionOptions, project: projectOption }, (o) =>
+  withClient(o, (client, connection) =>
+    Effect.gen(function* () {
+      const projectId = Option.isSome(o.project) ? (yield* resolveProject(client, o.project.value)).id : undefined
+      const r = yield* client.services.list({ urlParams: projectId === undefined ? {} : { projectId } })
+      const rows = yield* rowsFor(client, connection, r.items)
+      return yield* printRows(o.json, r, rows, columns)
+    })
   )
-).pipe(Command.withDescription("List services you can see."))
+).pipe(Command.withDescription("List services with their state, URL and image."))
 
-const get = Command.make("get", { ...connectionOptions, id: Args.text({ name: "id" }) }, (o) =>
-  withClient(o, (client) => client.services.get({ path: { id: o.id } }).pipe(Effect.flatMap((s) => printValue(o.json, s, JSON.stringify(s, null, 2)))))
+const describeService = (row: Row, arg: string): string => {
+  const s = row.service
+  const st = s.status
+  const lines: Array<[string, string]> = [
+    ["name", `${row.project}/${s.name}`],
+    ["id", s.id],
+    ["status", stateLabel(s)],
+    ["url", row.url],
+    ["image", sourceLabel(s, row.project)],
+    ["port", String(s.port)],
+    ["live deployment", st?.liveDeploymentId ?? s.promotedDeploymentId ?? "-"]
+  ]
+  if (st !== undefined && st.restarts > 0) lines.push(["restarts", String(st.restarts)])
+  if (st?.lastExit !== undefined) lines.push(["last exit", st.lastExit])
+  if (st?.nextRestartAt !== undefined) lines.push(["next restart", st.nextRestartAt])
+  lines.push(["env", Object.keys(s.env).length === 0 ? "-" : `${Object.keys(s.env).sort().join(", ")} (denia env ls ${arg})`])
+  if (st?.pendingChanges === true) lines.push(["pending changes", `yes → redeploy to apply: denia deploy ${arg}`])
+  const width = Math.max(...lines.map(([k]) => k.length)) + 1
+  // each value is one line: server text with a newline in it must not forge the next field
+  return lines.map(([k, v]) => `${`${k}:`.padEnd(width)} ${safe(v)}`).join("\n")
+}
+
+const get = Command.make("get", { ...connectionOptions, project: projectOption, service: serviceArg }, (o) =>
+  withClient(o, (client, connection) =>
+    Effect.gen(function* () {
+      const resolved = yield* resolveService(client, o.service, o.project)
+      const [row] = yield* rowsFor(client, connection, [resolved.service])
+      if (o.json || row === undefined) return yield* printValue(true, resolved.service, "")
+      return yield* printText(describeService(row, serviceArgFor(resolved)))
+    })
+  )
 ).pipe(Command.withDescription("Show one service."))
 
-const decodeCreate = Schema.decodeUnknown(Schema.parseJson(CreateService), { onExcessProperty: "error" })
+/** `path: message` of the first problem with a create body, in one line. Pure. */
+export const firstProblem = (e: ParseResult.ParseError): string => {
+  const first = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
+  if (first === undefined) return e.message.split("\n")[0] ?? "invalid"
+  const where = first.path.join(".")
+  if (first.message.startsWith("is missing")) return `${where} is missing`
+  return where === "" ? first.message : `${where}: ${first.message}`
+}
+
+const decodeCreate = Schema.decodeUnknown(CreateService, { onExcessProperty: "error", errors: "first" })
+
+export interface CreateFlags {
+  readonly image: Option.Option<string>
+  readonly source: Option.Option<"image" | "hosted">
+  readonly tag: Option.Option<string>
+  readonly registry: Option.Option<string>
+  readonly port: Option.Option<number>
+}
+
+/**
+ * The create body: `--spec` first, the flags over it (flags win), `port` 8080
+ * when neither says. Fails naming what is missing or contradictory. Pure.
+ */
+export const mergeCreateBody = (spec: Record<string, unknown>, flags: CreateFlags, projectId: string, name: string): { readonly body: Record<string, unknown> } | { readonly error: string } => {
+  const body: Record<string, unknown> = { ...spec, projectId, name }
+  if (Option.isSome(flags.port)) body["port"] = flags.port.value
+  else if (body["port"] === undefined) body["port"] = 8080
+  const specSource = typeof spec["source"] === "object" && spec["source"] !== null ? (spec["source"] as Record<string, unknown>) : undefined
+  const type = Option.isSome(flags.source) ? flags.source.value : Option.isSome(flags.image) ? "image" : undefined
+  if (type === "hosted" && Option.isSome(flags.image)) return { error: "--image and --source hosted contradict each other: a hosted service runs what is pushed to its own repository" }
+  if (type === "image" && Option.isSome(flags.tag)) return { error: "--tag is for --source hosted; put the tag in --image (e.g. nginx:1.27)" }
+  if (type === "image") {
+    if (Option.isNone(flags.image) && (specSource?.["type"] !== "image" || specSource["image"] === undefined)) return { error: "source.image is missing: give --image REF" }
+    body["source"] = {
+      ...(specSource?.["type"] === "image" ? specSource : {}),
+      type: "image",
+      ...(Option.isSome(flags.image) ? { image: flags.image.value } : {}),
+      ...(Option.isSome(flags.registry) ? { registryId: flags.registry.value } : {})
+    }
+  } else if (type === "hosted") {
+    body["source"] = { ...(specSource?.["type"] === "hosted" ? specSource : {}), type: "hosted", ...(Option.isSome(flags.tag) ? { tag: flags.tag.value } : {}) }
+  } else if (specSource === undefined) {
+    return { error: "source is missing: give --image REF, or --source hosted [--tag TAG], or a \"source\" in --spec" }
+  } else if (Option.isSome(flags.tag)) {
+    if (specSource["type"] !== "hosted") return { error: "--tag is for --source hosted" }
+    body["source"] = { ...specSource, tag: flags.tag.value }
+  } else if (Option.isSome(flags.registry)) {
+    if (specSource["type"] !== "image") return { error: "--registry is for --image sources" }
+    body["source"] = { ...specSource, registryId: flags.registry.value }
+  }
+  return { body }
+}
+
+const parseSpec = (text: string): Effect.Effect<Record<string, unknown>, ClientCommandError> =>
+  Effect.try({
+    try: () => JSON.parse(text) as unknown,
+    catch: (e) => new ClientCommandError({ message: `--spec is not JSON: ${(e as Error).message.split("\n")[0]}` })
+  }).pipe(
+    Effect.flatMap((v) =>
+      typeof v === "object" && v !== null && !Array.isArray(v)
+        ? Effect.succeed(v as Record<string, unknown>)
+        : Effect.fail(new ClientCommandError({ message: "--spec must be a JSON object (a service body)" }))
+    )
+  )
 
 const create = Command.make(
   "create",
   {
     ...connectionOptions,
-    project: Options.text("project").pipe(Options.withDescription("Project id")),
-    name: Args.text({ name: "name" }),
-    image: Options.text("image").pipe(Options.withDescription("Image reference (source type image)"), Options.optional),
-    port: Options.integer("port").pipe(Options.withDescription("Port the workload listens on"), Options.withDefault(8080)),
-    spec: Options.text("spec").pipe(Options.withDescription("Full service body as JSON (overrides --image/--port)"), Options.optional)
+    project: projectOption,
+    name: Args.text({ name: "name" }).pipe(Args.withDescription("Service name: a-z, 0-9 and '-', at most 63")),
+    image: Options.text("image").pipe(Options.withPseudoName("REF"), Options.withDescription("Run this image (source image), e.g. nginx:1.27"), Options.optional),
+    source: Options.choice("source", ["image", "hosted"]).pipe(
+      Options.withDescription("Source type; hosted = images pushed to this daemon's registry as <project>/<name>:<tag>"),
+      Options.optional
+    ),
+    tag: Options.text("tag").pipe(Options.withPseudoName("TAG"), Options.withDescription("Tag a hosted service deploys (default latest)"), Options.optional),
+    registry: Options.text("registry").pipe(Options.withPseudoName("ID"), Options.withDescription("Project registry id whose credentials pull --image"), Options.optional),
+    port: Options.integer("port").pipe(Options.withPseudoName("PORT"), Options.withDescription("Port the workload listens on (default 8080)"), Options.optional),
+    spec: Options.text("spec").pipe(Options.withPseudoName("JSON"), Options.withDescription("Service body as JSON; the flags above win over it"), Options.optional)
   },
   (o) =>
-    Effect.gen(function* () {
-      const raw = Option.isSome(o.spec)
-        ? o.spec.value
-        : JSON.stringify({
-            projectId: o.project,
-            name: o.name,
-            port: o.port,
-            source: Option.isSome(o.image) ? { type: "image", image: o.image.value } : { type: "hosted" }
-          })
-      const body = yield* decodeCreate(raw).pipe(
-        Effect.mapError((e) => {
-          const first = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
-          return new ClientCommandError({
-            message: `invalid service: ${first === undefined ? e.message : `${first.path.join(".")}: ${first.message}`}`
-          })
-        })
-      )
-      return yield* withClient(o, (client) => client.services.create({ payload: body }).pipe(Effect.flatMap((s) => printValue(o.json, s, s.id))))
-    })
-).pipe(Command.withDescription("Create a service."))
+    withClient(o, (client) =>
+      Effect.gen(function* () {
+        const spec = Option.isSome(o.spec) ? yield* parseSpec(o.spec.value) : {}
+        const specProject = typeof spec["projectId"] === "string" ? spec["projectId"] : undefined
+        const project = yield* resolveProject(client, Option.getOrElse(o.project, () => specProject ?? DEFAULT_PROJECT))
+        const merged = mergeCreateBody(spec, o, project.id, o.name)
+        if ("error" in merged) return yield* new ClientCommandError({ message: merged.error })
+        const body = yield* decodeCreate(merged.body).pipe(Effect.mapError((e) => new ClientCommandError({ message: `invalid service: ${firstProblem(e)}` })))
+        const s = yield* client.services.create({ payload: body })
+        const arg = project.name === DEFAULT_PROJECT ? s.name : `${project.name}/${s.name}`
+        const next = s.source.type === "hosted" ? `push an image to ${project.name}/${s.name}:${s.source.tag}, then: denia deploy ${arg}` : `deploy it: denia deploy ${arg}`
+        return yield* printValue(o.json, s, `created ${project.name}/${s.name} (${s.id}); ${next}`)
+      })
+    )
+).pipe(Command.withDescription("Create a service: --image REF, or --source hosted --tag TAG, or --spec JSON."))
 
-const remove = Command.make("delete", { ...connectionOptions, id: Args.text({ name: "id" }) }, (o) =>
-  withClient(o, (client) => client.services.delete({ path: { id: o.id } }).pipe(Effect.flatMap(() => printValue(o.json, { deleted: o.id }, `deleted ${o.id}`))))
+const remove = Command.make("delete", { ...connectionOptions, project: projectOption, service: serviceArg }, (o) =>
+  withClient(o, (client) =>
+    Effect.gen(function* () {
+      const r = yield* resolveService(client, o.service, o.project)
+      yield* client.services.delete({ path: { id: r.service.id } })
+      return yield* printValue(o.json, { deleted: r.service.id }, `deleted ${r.project.name}/${r.service.name}`)
+    })
+  )
 ).pipe(Command.withDescription("Delete a service (stops it first)."))
 
 export const servicesCommand = Command.make("services").pipe(

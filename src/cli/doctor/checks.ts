@@ -76,22 +76,60 @@ const tryBind = (host: string, port: number): Promise<string | undefined> =>
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(undefined)))
   })
 
+const probeTimeoutMs = 2000
+
+/** Whether `url` answers like Denia: `GET /healthz` → 200 `{"status":"ok"}`. */
+export const answersLikeDenia = async (url: string): Promise<boolean> => {
+  try {
+    const r = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(probeTimeoutMs) })
+    const body: unknown = await r.json()
+    return r.status === 200 && typeof body === "object" && body !== null && (body as { status?: unknown }).status === "ok"
+  } catch {
+    return false
+  }
+}
+
+/** Whether the HTTP ingress on `port` answers an unknown host the way Denia's does. */
+export const ingressLikeDenia = async (port: number): Promise<boolean> => {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/`, { headers: { host: "denia-doctor.invalid" }, signal: AbortSignal.timeout(probeTimeoutMs), redirect: "manual" })
+    return r.status === 404 && (await r.text()) === "no route for this host\n"
+  } catch {
+    return false
+  }
+}
+
+const loopback = (host: string): string => (host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host)
+
+/**
+ * Ports: free is ok; in use by this config's own daemon (its API answers
+ * /healthz like Denia, and the HTTP port answers like Denia's ingress) is ok
+ * too, said as such; in use by something else is a warning.
+ */
 export const checkPorts = async (config: LoadedConfig): Promise<ReadonlyArray<CheckResult>> => {
   const api = parseAddress(config.values.bindAddr)
+  const apiHost = api?.host ?? "127.0.0.1"
+  const apiPort = api?.port ?? 7180
   const targets: Array<[string, string, number]> = [
-    ["api port", api?.host ?? "127.0.0.1", api?.port ?? 7180],
+    ["api port", apiHost, apiPort],
     ["http port", "0.0.0.0", config.values.httpPort],
     ["https port", "0.0.0.0", config.values.httpsPort]
   ]
-  return Promise.all(
-    targets.map(async ([name, host, port]) => {
-      const error = await tryBind(host, port)
-      if (error === undefined) return result(name, "ok", `${host}:${port} is free`)
-      if (error === "EADDRINUSE") return result(name, "warn", `${host}:${port} is in use`, "stop what listens there (or the running daemon) or change the port in the config")
-      if (error === "EACCES") return result(name, "fail", `${host}:${port} needs privileges`, "run as root or grant CAP_NET_BIND_SERVICE")
-      return result(name, "fail", `${host}:${port}: ${error}`)
-    })
-  )
+  const binds = await Promise.all(targets.map(([, host, port]) => tryBind(host, port)))
+  const apiIsDenia = binds[0] === "EADDRINUSE" && (await answersLikeDenia(`http://${loopback(apiHost).includes(":") ? `[${loopback(apiHost)}]` : loopback(apiHost)}:${apiPort}`))
+  const httpIsDenia = apiIsDenia && binds[1] === "EADDRINUSE" && (await ingressLikeDenia(config.values.httpPort))
+  return targets.map(([name, host, port], i) => {
+    const error = binds[i]
+    if (error === undefined) return result(name, "ok", `${host}:${port} is free`)
+    if (error === "EADDRINUSE") {
+      // the HTTPS port is Denia's when its API and HTTP ingress are (a TLS probe would need a hostname with a certificate)
+      const ours = i === 0 ? apiIsDenia : httpIsDenia
+      if (ours) return result(name, "ok", `${host}:${port} is served by the running Denia daemon`)
+      return result(name, "warn", `${host}:${port} is in use by another program`, "stop what listens there or change the port in the config")
+    }
+    if (error === "EACCES") return result(name, "fail", `${host}:${port} needs privileges`, "run as root or grant CAP_NET_BIND_SERVICE")
+    return result(name, "fail", `${host}:${port}: ${error}`)
+  })
 }
 
 export const checkDataDir = (dataDir: string): CheckResult => {

@@ -1,6 +1,6 @@
 import * as os from "node:os"
-import { Command, Options } from "@effect/cli"
-import { Console, Effect, Schema } from "effect"
+import { Effect, Schema } from "effect"
+import { printJson, printText } from "../client/output.js"
 import { loadConfig } from "../../config/load.js"
 import { resolveHelperPath } from "../../runtime/helperPath.js"
 import { runtimeChecks } from "../../runtime/doctor.js"
@@ -26,8 +26,8 @@ const runtimeVerdicts = (cgroupRoot: string) =>
 
 const icon = { ok: "ok  ", warn: "warn", fail: "FAIL" } as const
 
-/** `denia doctor`: host readiness, each line ok/warn/fail with a fix. Exit 1 on any fail. */
-export const doctorCommand = Command.make("doctor", { json: Options.boolean("json") }, ({ json }) =>
+/** `denia doctor`: host readiness, each line ok/warn/fail with a fix. Exit 1 on any fail. Loaded lazily by root.ts. */
+export const runDoctor = (json: boolean) =>
   Effect.gen(function* () {
     const results: Array<checks.CheckResult> = []
     const loaded = yield* Effect.either(loadConfig({ env: { ...process.env }, home: os.homedir(), createIfMissing: false }))
@@ -36,7 +36,7 @@ export const doctorCommand = Command.make("doctor", { json: Options.boolean("jso
       results.push({ name: "config", level: "fail", detail: loaded.left.line, fix: "fix the key named above (see `denia config`)" })
     } else {
       const config = loaded.right
-      results.push({ name: "config", level: "ok", detail: `${config.paths.configFile}${config.created ? "" : ""} is valid` })
+      results.push({ name: "config", level: "ok", detail: `${config.paths.configFile} is valid` })
       results.push(...(yield* runtimeVerdicts(config.values.cgroupRoot)))
       results.push(...(yield* Effect.promise(() => checks.checkPorts(config))))
       results.push(checks.checkDataDir(config.paths.dataDir))
@@ -44,13 +44,12 @@ export const doctorCommand = Command.make("doctor", { json: Options.boolean("jso
     if (loaded._tag === "Left") results.push(...(yield* runtimeVerdicts("/sys/fs/cgroup/denia")).filter((r) => r.name === "runtime helper"))
     results.push(checks.checkBinary("buildah", "Dockerfile builds", "apt-get install buildah"))
     if (json) {
-      yield* Console.log(JSON.stringify({ checks: results }, null, 2))
+      yield* printJson({ checks: results })
     } else {
       for (const r of results) {
-        yield* Console.log(`${icon[r.level]}  ${r.name}: ${r.detail}${r.fix !== undefined && r.level !== "ok" ? `\n      fix: ${r.fix}` : ""}`)
+        yield* printText(`${icon[r.level]}  ${r.name}: ${r.detail}${r.fix !== undefined && r.level !== "ok" ? `\n      fix: ${r.fix}` : ""}`)
       }
     }
     const failed = results.filter((r) => r.level === "fail").length
     if (failed > 0) return yield* new DoctorFailed({ message: `${failed} check(s) failed` })
   })
-).pipe(Command.withDescription("Check that this host can run Denia; prints a fix for every problem."))

@@ -53,7 +53,7 @@ describe("the daemon process", () => {
       expect((await create.exited).code).toBe(0)
       const bad = runCli(["services", "create", "web2", "--project", "nope", "--port", "8080", "--url", `http://127.0.0.1:${port}`, "--token", token], e)
       expect((await bad.exited).code).toBe(1)
-      expect(bad.output().trim()).toMatch(/^denia: invalid service: projectId: must be a lower-case UUID$/)
+      expect(bad.output().trim()).toBe('denia: no project named "nope" (see: denia projects list)')
 
       const started = Date.now()
       daemon.child.kill("SIGTERM")
