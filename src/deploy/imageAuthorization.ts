@@ -12,8 +12,8 @@
  *   mints its scoped pull token (registry/hostedPulls.ts).
  */
 import { Effect, Option } from "effect"
-import { Forbidden } from "../api/definition/errors.js"
-import type { Principal } from "../api/definition/security.js"
+import { RoleRequired } from "../auth/errors.js"
+import type { Principal } from "../domain/principal.js"
 import { Authz } from "../auth/Authz.js"
 import type { Invalid } from "../domain/errors.js"
 import type { Project } from "../domain/project.js"
@@ -30,13 +30,13 @@ export const makeImageAuthorization = Effect.gen(function* () {
   const registries = yield* Registries
 
   const denied = (field: string, repository: string) =>
-    new Forbidden({
-      code: "FORBIDDEN",
+    new RoleRequired({
+      role: "viewer",
       message: `${field}: hosted repository ${repository} is not in this service's project and you may not read its project`
     })
 
   /** The hosted repository `reference` names (none for other registries), once `principal` may use it for a service of `projectId`. */
-  const authorizeReference = (principal: Principal, projectId: string, reference: string, field: string): Effect.Effect<Option.Option<string>, Forbidden> =>
+  const authorizeReference = (principal: Principal, projectId: string, reference: string, field: string): Effect.Effect<Option.Option<string>, RoleRequired> =>
     Effect.gen(function* () {
       const hosted = pulls.hostedReference(reference)
       if (Option.isNone(hosted)) return Option.none()
@@ -52,7 +52,7 @@ export const makeImageAuthorization = Effect.gen(function* () {
     })
 
   /** Service create/PATCH: the image source's reference and registry. */
-  const checkSource = (principal: Principal, projectId: string, source: ServiceSource): Effect.Effect<void, Forbidden | Invalid> =>
+  const checkSource = (principal: Principal, projectId: string, source: ServiceSource): Effect.Effect<void, RoleRequired | Invalid> =>
     source.type !== "image"
       ? Effect.void
       : Effect.zipRight(authorizeReference(principal, projectId, source.image, "source.image"), registries.checkServiceSource(projectId, source))
@@ -61,7 +61,7 @@ export const makeImageAuthorization = Effect.gen(function* () {
    * Deploy: authorizes what this deployment will pull for the caller and
    * leaves the pull grant. `override` must already be a valid reference.
    */
-  const authorizeDeploy = (principal: Principal, service: Service, project: Project, override: string | undefined): Effect.Effect<void, Forbidden | Invalid> =>
+  const authorizeDeploy = (principal: Principal, service: Service, project: Project, override: string | undefined): Effect.Effect<void, RoleRequired | Invalid> =>
     Effect.gen(function* () {
       const reference = yield* Effect.option(imageReferenceOf(service, project, override, { address: pulls.address }))
       // git/upload sources without an override: the coordinator answers that itself

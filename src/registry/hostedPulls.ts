@@ -11,7 +11,7 @@
  */
 import { randomBytes } from "node:crypto"
 import { Effect, Option } from "effect"
-import type { Principal } from "../api/definition/security.js"
+import type { Principal } from "../domain/principal.js"
 import { parseAddress } from "../config/fields.js"
 import { DeniaConfig } from "../config/Config.js"
 import { parseReference } from "../oci/reference.js"
