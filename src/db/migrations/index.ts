@@ -6,6 +6,7 @@ import identity from "./0003_identity.js"
 import secretsRegistries from "./0004_secrets_registries.js"
 import hostedRegistry from "./0005_hosted_registry.js"
 import domains from "./0006_domains.js"
+import deploymentRestarts from "./0008_deployment_restarts.js"
 
 export interface MigrationStep {
   readonly id: number
@@ -20,5 +21,6 @@ export const migrations: ReadonlyArray<MigrationStep> = [
   { id: 3, name: "identity", run: identity },
   { id: 4, name: "secrets_registries", run: secretsRegistries },
   { id: 5, name: "hosted_registry", run: hostedRegistry },
-  { id: 6, name: "domains", run: domains }
+  { id: 6, name: "domains", run: domains },
+  { id: 8, name: "deployment_restarts", run: deploymentRestarts }
 ]
