@@ -6,7 +6,7 @@
  * SQLite; daemon shutdown stops replicas without touching it.
  */
 import * as path from "node:path"
-import { Context, Effect, Either, FiberSet, Layer, Option, Ref } from "effect"
+import { Context, Effect, Either, ExecutionStrategy, FiberSet, Layer, Option, Ref, Scope } from "effect"
 import type { Deployment, DeploymentTrigger } from "../domain/deployment.js"
 import type { NotFound } from "../domain/errors.js"
 import type { EffectiveLimits } from "../domain/limits.js"
@@ -69,7 +69,10 @@ const make = (options: CoordinatorOptions) =>
     const publisher = yield* ReplicaPublisher
     const runtime = yield* Runtime
     const context = yield* Effect.context<OciService | Runtime | ServiceSecrets | Registries>()
-    const daemonScope = yield* Effect.scope
+    // Replica scopes are children of this one, created before the shutdown finalizer below is
+    // registered: finalizers run in reverse, so `stopping` is set before any replica is stopped
+    // and a workload ended by the shutdown is never taken for a crash.
+    const replicasScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
     const fibers = yield* FiberSet.make<unknown, never>()
     const running = new Map<string, RunningSet>()
     const supervision = new Map<string, Supervision>()
@@ -163,7 +166,7 @@ const make = (options: CoordinatorOptions) =>
           deploymentId: deployment.id,
           pulled,
           nodeLimits: options.nodeLimits,
-          parentScope: daemonScope,
+          parentScope: replicasScope,
           log: (phase: LogPhase, message: string) => log.append(deployment.id, phase, message)
         }).pipe(Effect.provide(context))
       })
