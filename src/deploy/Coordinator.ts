@@ -118,9 +118,14 @@ const make = (options: CoordinatorOptions) =>
     const failureText = (serviceId: string, message: string) =>
       Effect.map(refOf(serviceId), (ref) => withLogsHint(scrubInternalPaths(message, dataDir), ref))
 
-    const finishFailed = (deployment: Deployment, message: string) =>
+    /**
+     * A failed deployment. Failures of the image or workload point at the
+     * service log; bookkeeping outcomes (superseded, aborted by a daemon
+     * restart) have nothing there and keep their plain message.
+     */
+    const finishFailed = (deployment: Deployment, message: string, hint: "logs" | "none" = "logs") =>
       Effect.gen(function* () {
-        const text = yield* failureText(deployment.serviceId, message)
+        const text = hint === "logs" ? yield* failureText(deployment.serviceId, message) : message
         yield* deployments.setStatus(deployment.id, "failed", { error: text })
         yield* log.append(deployment.id, "FAILED", text)
         yield* Effect.logInfo(`deploy failed: service ${yield* refOf(deployment.serviceId)} deployment ${deployment.id}: ${text}`)
@@ -177,7 +182,7 @@ const make = (options: CoordinatorOptions) =>
         deployment.serviceId,
         Effect.gen(function* () {
           if (latestRequested.get(deployment.serviceId) !== deployment.id) {
-            return yield* finishFailed(deployment, `superseded by deployment ${latestRequested.get(deployment.serviceId) ?? "?"}`)
+            return yield* finishFailed(deployment, `superseded by deployment ${latestRequested.get(deployment.serviceId) ?? "?"}`, "none")
           }
           const service = yield* services.get(deployment.serviceId).pipe(Effect.orDie)
           const ref = yield* refOf(service.id)
@@ -394,7 +399,7 @@ const make = (options: CoordinatorOptions) =>
 
     /** Boot: fail what a crash left in flight, sweep leftovers, restart promoted deployments in place. */
     const boot = Effect.gen(function* () {
-      for (const d of yield* deployments.listInFlight) yield* finishFailed(d, ABORTED)
+      for (const d of yield* deployments.listInFlight) yield* finishFailed(d, ABORTED, "none")
       const swept = yield* runtime.sweepOrphans.pipe(Effect.either)
       if (Either.isRight(swept)) {
         const r = swept.right
