@@ -12,7 +12,7 @@ import type { NotFound } from "../domain/errors.js"
 import type { EffectiveLimits } from "../domain/limits.js"
 import type { Service } from "../domain/service.js"
 import type { ServiceStatus } from "../domain/serviceStatus.js"
-import type { PulledImage, PullProgress } from "../oci/index.js"
+import type { PulledImage } from "../oci/index.js"
 import { OciService } from "../oci/index.js"
 import { DeploymentsRepo } from "../repos/DeploymentsRepo.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
@@ -30,6 +30,8 @@ import { closeSet, launchHealthyReplica, type RunningReplica, type RunningSet } 
 import { ReplicaPublisher } from "./ReplicaPublisher.js"
 import { DEFAULT_RESTART_POLICY, formatDuration, nextCrashCount, restartDelayMs, type RestartPolicy } from "./restartPolicy.js"
 import { deriveStatus } from "./serviceStatus.js"
+import { pendingChanges, rollbackTarget } from "./history.js"
+import { progressLogger } from "./pullProgress.js"
 
 export interface CoordinatorOptions {
   readonly hosted: HostedRegistryAccess
@@ -131,22 +133,6 @@ const make = (options: CoordinatorOptions) =>
         yield* Effect.logInfo(`deploy failed: service ${yield* refOf(deployment.serviceId)} deployment ${deployment.id}: ${text}`)
       })
 
-    const progressLogger = (deploymentId: string) => {
-      let lastPhase = ""
-      let lastLayers = -1
-      return (p: PullProgress) => {
-        const line =
-          p.phase !== lastPhase
-            ? `${p.phase} ${p.reference} (${p.layersTotal} layers, ${p.bytesTotal} bytes)`
-            : p.layersDone !== lastLayers
-              ? `layer ${p.layersDone}/${p.layersTotal} unpacked (${p.bytesDone}/${p.bytesTotal} bytes)`
-              : undefined
-        lastPhase = p.phase
-        lastLayers = p.layersDone
-        if (line !== undefined) Effect.runFork(log.append(deploymentId, "BUILDING", line))
-      }
-    }
-
     /** Acquire the image (pull, or reuse the bundle for redeploys of a known digest). */
     const imageFor = (service: Service, deployment: Deployment): Effect.Effect<PulledImage, DeployFailed> =>
       Effect.gen(function* () {
@@ -158,7 +144,7 @@ const make = (options: CoordinatorOptions) =>
           }
         }
         const reference = deployment.imageDigest !== undefined && !deployment.imageRef.includes("@") ? `${deployment.imageRef}@${deployment.imageDigest}` : deployment.imageRef
-        return yield* acquireImage(service, reference, options.hosted, progressLogger(deployment.id))
+        return yield* acquireImage(service, reference, options.hosted, progressLogger(log, deployment.id))
       }).pipe(Effect.provide(context))
 
     /** One health-gated replica of `deployment` (a fresh deployment, or a restart of the live one). */
@@ -354,22 +340,6 @@ const make = (options: CoordinatorOptions) =>
         })
       )
 
-    /**
-     * The rollback target: the previous promoted deployment running another
-     * image than the live one (the stored pointer, or — for history from
-     * before restarts were events — the newest older distinct one).
-     */
-    const rollbackTarget = (service: Service) =>
-      Effect.gen(function* () {
-        const live = service.promotedDeploymentId === null ? Option.none() : yield* deployments.find(service.promotedDeploymentId)
-        const liveDigest = Option.flatMap(live, (d) => Option.fromNullable(d.imageDigest))
-        const stored = service.previousDeploymentId === null ? Option.none() : yield* deployments.find(service.previousDeploymentId)
-        if (Option.isNone(liveDigest)) return stored
-        if (Option.isSome(stored) && stored.value.imageDigest !== liveDigest.value) return stored
-        const before = Option.match(live, { onNone: () => "", onSome: (d) => d.id })
-        return yield* deployments.previousDistinct(service.id, before, liveDigest.value)
-      })
-
     const action = (serviceId: string, kind: ServiceAction): Effect.Effect<Deployment | undefined, NotFound | ActionConflict> =>
       Effect.gen(function* () {
         const service = yield* services.get(serviceId)
@@ -390,7 +360,7 @@ const make = (options: CoordinatorOptions) =>
             return yield* relaunch(target.value, "start", "start")
           }
           case "rollback": {
-            const target = yield* rollbackTarget(service)
+            const target = yield* rollbackTarget(deployments, service)
             if (Option.isNone(target)) return yield* new ActionConflict({ message: "no previous deployment with a different image to roll back to" })
             return yield* relaunch(target.value, "rollback", "rollback")
           }
@@ -430,18 +400,6 @@ const make = (options: CoordinatorOptions) =>
 
     const isRunning = (serviceId: string) => Effect.sync(() => running.get(serviceId)?.deploymentId)
 
-    /** Something that feeds a deployment changed after the live one was created (spec, secrets, project env). */
-    const pendingChanges = (service: Service, live: Deployment) =>
-      Effect.gen(function* () {
-        const since = live.createdAt
-        const spec = yield* services.specUpdatedAt(service.id)
-        if (Option.isSome(spec) && spec.value > since) return true
-        const secrets = yield* secretsRepo.list(service.id)
-        if (secrets.some((x) => x.updatedAt > since)) return true
-        const project = yield* projects.get(service.projectId).pipe(Effect.option)
-        return Option.isSome(project) && project.value.updatedAt > since
-      })
-
     /** The service with its live `status` filled in (for read responses). */
     const withStatus = (service: Service): Effect.Effect<Service> =>
       Effect.gen(function* () {
@@ -455,7 +413,7 @@ const make = (options: CoordinatorOptions) =>
           latest,
           readyReplicas: set !== undefined && set.deploymentId === service.promotedDeploymentId ? set.replicas.length : 0,
           crash: sup !== undefined && sup.deploymentId === service.promotedDeploymentId ? sup : undefined,
-          pendingChanges: live === undefined ? false : yield* pendingChanges(service, live)
+          pendingChanges: live === undefined ? false : yield* pendingChanges({ services, projects, secrets: secretsRepo }, service, live)
         })
         return { ...service, status }
       })
