@@ -4,9 +4,11 @@
  * serving; a SIGKILLed daemon does not leave the lock held. The daemon log
  * has one info line per deploy start/end, sweep and shutdown (JSON here).
  */
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ADMIN_TOKEN, makeRequest, runCli, waitFor, type ChildRun } from "../../support/daemon.js"
+import { ADMIN_TOKEN, cliEntry, makeRequest, runCli, waitFor, type ChildRun } from "../../support/daemon.js"
 import { pushHttpd } from "../../support/deployImages.js"
 import { getViaSocket, replicaSockets } from "../../support/deployments.js"
 import { freePort } from "../../support/ports.js"
@@ -14,6 +16,17 @@ import { makeTempDir } from "../../support/tempDir.js"
 
 const privileged = process.getuid?.() === 0
 if (!privileged) console.warn("single-daemon tests skipped: they need root (namespaces, overlay mounts)")
+
+/** Pids of processes whose environment carries the marker (this test's workloads). */
+const processesWithMarker = (marker: string): Array<number> =>
+  fs.readdirSync("/proc").flatMap((entry) => {
+    if (!/^\d+$/.test(entry)) return []
+    try {
+      return fs.readFileSync(`/proc/${entry}/environ`).includes(marker) ? [Number(entry)] : []
+    } catch {
+      return []
+    }
+  })
 
 /** The JSON log lines' messages (`Logger.json` writes one object per line). */
 const messages = (output: string): Array<string> =>
@@ -29,6 +42,7 @@ const messages = (output: string): Array<string> =>
 
 describe.runIf(privileged)("one daemon per data dir (privileged)", () => {
   const temp = makeTempDir()
+  const marker = `DENIA_TEST_MARKER_${process.pid}_${Date.now()}`
   const dataDir = path.join(temp.dir, "data")
   let env: Record<string, string>
   let url = ""
@@ -58,7 +72,7 @@ describe.runIf(privileged)("one daemon per data dir (privileged)", () => {
     const projects = (await (await request("/v1/projects")).json()) as { items: Array<{ id: string }> }
     const created = await request("/v1/services", {
       method: "POST",
-      json: { projectId: projects.items[0]?.id, name: "one", source: { type: "hosted", tag: "v1" }, port: 8080 }
+      json: { projectId: projects.items[0]?.id, name: "one", source: { type: "hosted", tag: "v1" }, port: 8080, env: { [marker]: "1" } }
     })
     const serviceId = ((await created.json()) as { id: string }).id
     await pushHttpd(`127.0.0.1:${port}`, "default/one", "v1", "only one")
@@ -68,10 +82,13 @@ describe.runIf(privileged)("one daemon per data dir (privileged)", () => {
 
   afterAll(async () => {
     first?.child.kill("SIGKILL")
+    for (const pid of processesWithMarker(marker)) process.kill(pid, "SIGKILL")
     temp.cleanup()
   })
 
-  it("logs the boot sweep and the deploy's start and end, one JSON line each", () => {
+  it("logs the boot sweep and the deploy's start and end, one JSON line each", async () => {
+    // the end line follows the status change the API reported
+    await waitFor(() => messages(first?.output() ?? "").some((m) => m.startsWith("deploy finished:")), 10_000)
     const lines = messages(first?.output() ?? "")
     expect(lines.filter((m) => m.startsWith("sweep: removed 0 leftover replica(s)"))).toHaveLength(1)
     expect(lines.filter((m) => m.startsWith(`deploy started: service one deployment ${deploymentId} (api) image `))).toHaveLength(1)
@@ -90,6 +107,24 @@ describe.runIf(privileged)("one daemon per data dir (privileged)", () => {
     expect(await healthz()).toBe(true)
     const dep = (await (await request(`/v1/deployments/${deploymentId}`)).json()) as { status: string; restartCount: number }
     expect(dep).toMatchObject({ status: "healthy", restartCount: 0 })
+  }, 30_000)
+
+  it("in a terminal the refusal adds a pointer to the client commands", async () => {
+    // script(1) (util-linux) gives the second daemon a pseudo-terminal
+    const quoted = [process.execPath, cliEntry].map((a) => `'${a}'`).join(" ")
+    const tty = spawn("script", ["--quiet", "--return", "--command", quoted, "/dev/null"], {
+      env: { ...process.env, ...env, DENIA_BIND_ADDR: `127.0.0.1:${await freePort()}` },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let out = ""
+    tty.stdout.on("data", (c: Buffer) => (out += c.toString()))
+    tty.stderr.on("data", (c: Buffer) => (out += c.toString()))
+    const code = await new Promise<number | null>((resolve) => tty.on("exit", (c) => resolve(c)))
+    expect(code).toBe(1)
+    expect(out.replace(/\r/g, "").trim()).toBe(
+      `denia: another daemon (pid ${first?.child.pid}) is using ${dataDir}\nrun 'denia --help' for the client commands`
+    )
+    expect(await healthz()).toBe(true)
   }, 30_000)
 
   it("SIGTERM logs the shutdown line", async () => {
@@ -111,5 +146,9 @@ describe.runIf(privileged)("one daemon per data dir (privileged)", () => {
     // two daemon starts relaunched the same deployment: restart events, not new deployments
     expect(dep).toMatchObject({ status: "healthy", restartCount: 2 })
     expect(messages(first.output()).some((m) => /^sweep: removed 1 leftover replica\(s\)/.test(m))).toBe(true)
+    // a workload killed behind the daemon's back: one info line with the reason
+    for (const pid of processesWithMarker(marker)) process.kill(pid, "SIGKILL")
+    const daemon = first
+    await waitFor(() => messages(daemon.output()).some((m) => m.startsWith(`replica crashed: service one deployment ${deploymentId}: workload exited (signal SIGKILL`)), 30_000)
   }, 90_000)
 })

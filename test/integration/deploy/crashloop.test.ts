@@ -140,10 +140,12 @@ describe.runIf(privileged)("crash loops and rollback targets (privileged)", () =
     const before = (await history()).length
     const crashy = await deploy("crashy")
     expect(crashy.status).toBe("healthy")
+    const logFile = path.join(dataDir, "logs", "deployments", `${crashy.id}.log`)
+    const restartLines = () => [...fs.readFileSync(logFile, "utf8").matchAll(/ FAILED workload exited .*; restart (\d+) in (\d+) ms$/gm)]
     let s = await service()
     await waitFor(async () => {
       s = await service()
-      return s.status?.state === "crashloop" && s.status.restarts >= 3
+      return s.status?.state === "crashloop" && s.status.restarts >= 3 && restartLines().length >= 3
     }, 60_000)
     expect(s.status?.liveDeploymentId).toBe(crashy.id)
     expect(s.status?.lastExit).toMatch(/^workload exited \(code 1\) after \d+ (ms|s): boom$/)
@@ -155,8 +157,7 @@ describe.runIf(privileged)("crash loops and rollback targets (privileged)", () =
     expect(row.restartCount).toBeGreaterThanOrEqual(3)
     expect(row.lastExitReason).toMatch(/: boom$/)
     // exponential backoff, as written to the deployment log: 200 ms, 400 ms, 800 ms (cap), 800 ms…
-    const log = fs.readFileSync(path.join(dataDir, "logs", "deployments", `${crashy.id}.log`), "utf8")
-    const delays = [...log.matchAll(/ FAILED workload exited .*; restart (\d+) in (\d+) ms$/gm)].map((m) => [Number(m[1]), Number(m[2])])
+    const delays = restartLines().map((m) => [Number(m[1]), Number(m[2])])
     expect(delays.length).toBeGreaterThanOrEqual(3)
     delays.forEach(([n, ms], i) => {
       expect(n).toBe(i + 1)
