@@ -179,6 +179,11 @@ describe.runIf(privileged)("crash loops and rollback targets (privileged)", () =
     expect(row).toMatchObject({ trigger: "rollback", imageDigest: v1.imageDigest })
     const sockets = replicaSockets(dataDir, rolled.id)
     expect(await Promise.all(sockets.map((x) => getViaSocket(x).then((res) => res.body)))).toEqual(["hello v1"])
-    expect((await service()).status).toMatchObject({ state: "running", restarts: 0, liveDeploymentId: rolled.id })
+    expect((await service()).status).toMatchObject({ state: "running", restarts: 0, liveDeploymentId: rolled.id, pendingChanges: false })
   }, 60_000)
+
+  it("a spec edit after the live deployment shows as pending changes", async () => {
+    expect((await request(`/v1/services/${serviceId}`, { method: "PATCH", json: { env: { FEATURE: "on" } } })).status).toBe(200)
+    expect((await service()).status).toMatchObject({ state: "running", pendingChanges: true })
+  })
 })
