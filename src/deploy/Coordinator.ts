@@ -5,6 +5,7 @@
  * restart and rollback. Desired state is the promoted-deployment pointer in
  * SQLite; daemon shutdown stops replicas without touching it.
  */
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { Context, Effect, Either, ExecutionStrategy, FiberSet, Layer, Option, Ref, Scope } from "effect"
 import type { Deployment, DeploymentTrigger } from "../domain/deployment.js"
@@ -83,7 +84,10 @@ const make = (options: CoordinatorOptions) =>
     const stopping = yield* Ref.make(false)
     const oci = yield* OciService
     const policy = options.restartPolicy ?? DEFAULT_RESTART_POLICY
+    // the runtime works below the data dir's real path; messages may carry either spelling
     const dataDir = path.dirname(options.artifactsDir)
+    const realDataDir = yield* Effect.try(() => fs.realpathSync(dataDir)).pipe(Effect.orElseSucceed(() => dataDir))
+    const scrub = (message: string) => scrubInternalPaths(scrubInternalPaths(message, realDataDir), dataDir)
 
     /** Layer-cache GC keeps the images of promoted and rollback-target deployments. */
     yield* oci.setPinnedSource(Effect.map(servingDigests(services, deployments), (set) => [...set]))
@@ -118,7 +122,7 @@ const make = (options: CoordinatorOptions) =>
 
     /** Operator-facing failure text: no internal paths, ends with where to look next. */
     const failureText = (serviceId: string, message: string) =>
-      Effect.map(refOf(serviceId), (ref) => withLogsHint(scrubInternalPaths(message, dataDir), ref))
+      Effect.map(refOf(serviceId), (ref) => withLogsHint(scrub(message), ref))
 
     /**
      * A failed deployment. Failures of the image or workload point at the
@@ -223,7 +227,7 @@ const make = (options: CoordinatorOptions) =>
     const onCrash = (serviceId: string, sup: Supervision, reason: string, upMs: number) =>
       Effect.gen(function* () {
         sup.crashes = nextCrashCount(policy, sup.crashes, upMs)
-        sup.lastExit = scrubInternalPaths(reason, dataDir)
+        sup.lastExit = scrub(reason)
         const delay = restartDelayMs(policy, sup.crashes)
         sup.nextRestartAt = new Date(Date.now() + delay)
         yield* deployments.recordRestart(sup.deploymentId, sup.lastExit)
