@@ -20,9 +20,11 @@ import { HostedPulls } from "../registry/hostedPulls.js"
 import { Registries } from "../secrets/registries.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
 import { DeploymentLog, type LogPhase } from "./DeploymentLog.js"
+import { DomainEvent } from "../events/DomainEvent.js"
+import { Events } from "../events/Events.js"
 import { ActionConflict, DeployFailed } from "./errors.js"
 import { acquireImage, bundleOf, imageReferenceOf, type HostedRegistryAccess } from "./imageSource.js"
-import { collectBundles, retainedDigests, servingDigests } from "./bundleGc.js"
+import { collectBundles, retainedDigests } from "./bundleGc.js"
 import { closeSet, launchHealthyReplica, type RunningSet } from "./replicaSet.js"
 import { ReplicaPublisher } from "./ReplicaPublisher.js"
 
@@ -45,6 +47,7 @@ const make = (options: CoordinatorOptions) =>
     const projects = yield* ProjectsRepo
     const deployments = yield* DeploymentsRepo
     const log = yield* DeploymentLog
+    const events = yield* Events
     const publisher = yield* ReplicaPublisher
     const runtime = yield* Runtime
     const context = yield* Effect.context<OciService | Runtime | ServiceSecrets | Registries | HostedPulls>()
@@ -54,10 +57,6 @@ const make = (options: CoordinatorOptions) =>
     const locks = new Map<string, Effect.Semaphore>()
     const latestRequested = new Map<string, string>()
     const stopping = yield* Ref.make(false)
-    const oci = yield* OciService
-
-    /** Layer-cache GC keeps the images of promoted and rollback-target deployments. */
-    yield* oci.setPinnedSource(Effect.map(servingDigests(services, deployments), (set) => [...set]))
 
     const lockOf = (serviceId: string) => {
       let lock = locks.get(serviceId)
@@ -80,7 +79,10 @@ const make = (options: CoordinatorOptions) =>
       publisher.drain(serviceId, set.replicas.map((r) => r.replica.id)).pipe(Effect.zipRight(closeSet(set)))
 
     const finishFailed = (deployment: Deployment, message: string) =>
-      deployments.setStatus(deployment.id, "failed", { error: message }).pipe(Effect.zipRight(log.append(deployment.id, "FAILED", message)))
+      deployments.setStatus(deployment.id, "failed", { error: message }).pipe(
+        Effect.zipRight(log.append(deployment.id, "FAILED", message)),
+        Effect.zipRight(events.publish(DomainEvent.DeploymentFailed({ serviceId: deployment.serviceId, deploymentId: deployment.id, reason: message })))
+      )
 
     const progressLogger = (deploymentId: string) => {
       let lastPhase = ""
@@ -143,6 +145,7 @@ const make = (options: CoordinatorOptions) =>
           yield* publishSet(service.id, next)
           yield* services.promote(service.id, deployment.id)
           yield* deployments.setStatus(deployment.id, "healthy")
+          yield* events.publish(DomainEvent.DeploymentPromoted({ serviceId: service.id, deploymentId: deployment.id }))
           yield* append("HEALTHY", "promoted; receiving traffic")
           if (previous !== undefined) {
             yield* retire(service.id, previous)
@@ -234,6 +237,7 @@ const make = (options: CoordinatorOptions) =>
           running.delete(serviceId)
           yield* publishSet(serviceId, undefined)
           if (set !== undefined) yield* retire(serviceId, set)
+          yield* events.publish(DomainEvent.ServiceStopped({ serviceId }))
         })
       )
 
