@@ -1,6 +1,6 @@
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Deferred, Duration, Effect, Layer, Option, Ref, Schedule, Schema, type Scope } from "effect"
+import { Deferred, Duration, Effect, Layer, Option, Schedule, Schema, type Scope } from "effect"
 import {
   OciService,
   type OciOptions,
@@ -10,6 +10,7 @@ import {
   type ResolvedImage
 } from "./api.js"
 import { TokenCache, type RegistryCredentials } from "./auth.js"
+import { PinnedImages } from "./PinnedImages.js"
 import { LayerCache } from "./cache.js"
 import { RegistryClient } from "./client.js"
 import {
@@ -63,8 +64,9 @@ const decodeJson = <A, I>(schema: Schema.Schema<A, I>, bytes: Buffer, what: stri
 const hexOf = (digest: string) => digest.replace(/^sha256:/, "")
 const isDigest = (d: string) => /^sha256:[a-f0-9]{64}$/.test(d)
 
-export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi, OciStorageError, Scope.Scope> =>
+export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi, OciStorageError, Scope.Scope | PinnedImages> =>
   Effect.gen(function* () {
+    const pinnedImages = yield* PinnedImages
     const cacheRoot = path.join(options.dataDir, "oci-cache")
     const artifactsDir = path.join(options.dataDir, "artifacts")
     const cache = new LayerCache(cacheRoot, options.cacheVerifyOnHit)
@@ -91,7 +93,6 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
       (t) => Effect.tryPromise(() => t.close()).pipe(Effect.ignore)
     )
     const client = new RegistryClient(transport, new TokenCache())
-    const pinnedSource = yield* Ref.make<Effect.Effect<ReadonlyArray<string>>>(Effect.succeed([]))
     const flights = new Map<string, Deferred.Deferred<PulledImage, OciError>>()
     const wanted = options.platform ?? hostPlatform()
     const shift =
@@ -366,8 +367,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
       }).pipe(Effect.withSpan("oci.pull", { attributes: { reference: input } }))
 
     const pinnedDigests = Effect.gen(function* () {
-      const source = yield* Ref.get(pinnedSource)
-      const listed = yield* source
+      const listed = yield* pinnedImages.digests
       const pinned = new Set<string>()
       for (const d of listed) {
         if (!isDigest(d)) continue
@@ -408,13 +408,12 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
       resolve: (input, credentials) => parseReference(input).pipe(Effect.flatMap((ref) => resolveRef(ref, credentials))),
       lookup: (digest) => (isDigest(digest) ? readBundle(digest) : Effect.succeed(Option.none())),
       cacheStatus: storage("status", cacheRoot, () => cache.status()),
-      gc,
-      setPinnedSource: (source) => Ref.set(pinnedSource, source)
+      gc
     } satisfies OciServiceApi
   })
 
 /** Production layer; the GC loop and the HTTP agent live in the layer's scope. */
-export const OciLive = (options: OciOptions): Layer.Layer<OciService, OciStorageError> =>
+export const OciLive = (options: OciOptions): Layer.Layer<OciService, OciStorageError, PinnedImages> =>
   Layer.scoped(OciService, makeOciService(options))
 
 

@@ -35,7 +35,7 @@ describe("OciService: GC, USER errors, Docker media types", () => {
       const a = await Effect.runPromise(h.oci.pull(`${registry.host}/gc/multi:v1`, anonymous))
       await Effect.runPromise(h.oci.pull(`${registry.host}/gc/busybox:v1`, anonymous))
       await ageAll(h.dataDir, 30)
-      await Effect.runPromise(h.oci.setPinnedSource(Effect.succeed([a.digest])))
+      h.pinned = [a.digest]
       const report = await Effect.runPromise(h.oci.gc)
       const kept = [a.manifest.configDigest, ...a.manifest.layers].sort()
       expect(await cachedDigests(h.dataDir)).toEqual([...new Set(kept)].sort())
@@ -48,7 +48,7 @@ describe("OciService: GC, USER errors, Docker media types", () => {
       expect(status.lastGcDeletedBytes).toBe(bbImg?.config.size)
       expect(status.lastGcAt).not.toBeNull()
       // unpin: everything old goes
-      await Effect.runPromise(h.oci.setPinnedSource(Effect.succeed([])))
+      h.pinned = []
       await Effect.runPromise(h.oci.gc)
       expect(await cachedDigests(h.dataDir)).toEqual([])
       expect(multi.images[0]?.manifest.digest).toBe(a.digest)

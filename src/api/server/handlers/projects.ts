@@ -2,11 +2,12 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { CurrentPrincipal } from "../../definition/security.js"
 import { Authz } from "../../../auth/Authz.js"
+import { DomainEvent } from "../../../events/DomainEvent.js"
+import { Events } from "../../../events/Events.js"
 import { ProjectsRepo } from "../../../repos/ProjectsRepo.js"
 import { SecretStore } from "../../../secrets/SecretStore.js"
 import { DeniaApi } from "../../definition/DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
-import { makeRouteRefresh } from "./routeRefresh.js"
 import { redactProject } from "../redaction.js"
 
 export const ProjectsHandlers = HttpApiBuilder.group(DeniaApi, "projects", (handlers) =>
@@ -14,7 +15,7 @@ export const ProjectsHandlers = HttpApiBuilder.group(DeniaApi, "projects", (hand
     const projects = yield* ProjectsRepo
     const authz = yield* Authz
     const secretStore = yield* SecretStore
-    const routed = yield* makeRouteRefresh
+    const events = yield* Events
     return handlers
       .handle("list", () =>
         Effect.gen(function* () {
@@ -29,10 +30,17 @@ export const ProjectsHandlers = HttpApiBuilder.group(DeniaApi, "projects", (hand
       .handle("get", ({ path }) =>
         mapDomainErrors(Effect.flatMap(Effect.zip(projects.get(path.id), CurrentPrincipal), ([p, principal]) => redactProject(authz, principal)(p)))
       )
-      .handle("update", ({ path, payload }) => routed(mapDomainErrors(projects.update(path.id, payload))))
+      .handle("update", ({ path, payload }) =>
+        mapDomainErrors(projects.update(path.id, payload).pipe(Effect.tap((p) => events.publish(DomainEvent.ProjectChanged({ projectId: p.id })))))
+      )
       .handle("delete", ({ path }) =>
         // The rows go first (409 while services exist); then the project's encrypted files.
-        routed(mapDomainErrors(projects.remove(path.id).pipe(Effect.zipRight(Effect.orDie(secretStore.deleteProject(path.id))))))
+        mapDomainErrors(
+          projects.remove(path.id).pipe(
+            Effect.tap(() => events.publish(DomainEvent.ProjectDeleted({ projectId: path.id }))),
+            Effect.zipRight(Effect.orDie(secretStore.deleteProject(path.id)))
+          )
+        )
       )
   })
 )

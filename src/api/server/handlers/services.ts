@@ -8,9 +8,10 @@ import { ServiceSecrets } from "../../../secrets/serviceSecrets.js"
 import { ServicesRepo, type ServiceSpec } from "../../../repos/ServicesRepo.js"
 import { Coordinator } from "../../../deploy/Coordinator.js"
 import { makeImageAuthorization } from "../../../deploy/imageAuthorization.js"
+import { DomainEvent } from "../../../events/DomainEvent.js"
+import { Events } from "../../../events/Events.js"
 import { DeniaApi } from "../../definition/DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
-import { makeRouteRefresh } from "./routeRefresh.js"
 import { redactService } from "../redaction.js"
 import { CurrentPrincipal } from "../../definition/security.js"
 
@@ -41,7 +42,7 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
     const projects = yield* ProjectsRepo
     const authz = yield* Authz
     const coordinator = yield* Coordinator
-    const routed = yield* makeRouteRefresh
+    const events = yield* Events
     const images = yield* makeImageAuthorization
     const serviceSecrets = yield* ServiceSecrets
     return handlers
@@ -58,15 +59,17 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
         })
       )
       .handle("create", ({ payload }) =>
-        routed(mapDomainErrors(
+        mapDomainErrors(
           Effect.gen(function* () {
             const project = yield* projects.get(payload.projectId)
             const principal = yield* CurrentPrincipal
             yield* authz.requireProjectRole(principal, project.id, "operator")
             yield* images.checkSource(principal, project.id, payload.source)
-            return yield* services.create(payload)
+            const created = yield* services.create(payload)
+            yield* events.publish(DomainEvent.ServiceCreated({ projectId: created.projectId, serviceId: created.id }))
+            return created
           })
-        ))
+        )
       )
       .handle("get", ({ path }) =>
         mapDomainErrors(
@@ -76,22 +79,31 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
         )
       )
       .handle("update", ({ path, payload }) =>
-        routed(mapDomainErrors(
+        mapDomainErrors(
           Effect.gen(function* () {
             const current = yield* services.get(path.id)
             yield* checkIdentity(current, payload)
             if (payload.source !== undefined) yield* images.checkSource(yield* CurrentPrincipal, current.projectId, payload.source)
-            return yield* services.updateSpec(current.id, applyPatch(current, payload))
+            const updated = yield* services.updateSpec(current.id, applyPatch(current, payload))
+            yield* events.publish(DomainEvent.ServiceUpdated({ projectId: updated.projectId, serviceId: updated.id }))
+            return updated
           })
-        ))
+        )
       )
       .handle("delete", ({ path }) =>
         // Stop first: no replica outlives its service.
-        routed(mapDomainErrors(
+        mapDomainErrors(
           Effect.flatMap(services.get(path.id), (s) =>
-            coordinator.stopService(s.id).pipe(Effect.zipRight(serviceSecrets.purgeAfter(s, services.remove(s.id))))
+            coordinator.stopService(s.id).pipe(
+              Effect.zipRight(
+                serviceSecrets.purgeAfter(
+                  s,
+                  services.remove(s.id).pipe(Effect.tap(() => events.publish(DomainEvent.ServiceDeleted({ projectId: s.projectId, serviceId: s.id }))))
+                )
+              )
+            )
           )
-        ))
+        )
       )
   })
 )
