@@ -39,6 +39,7 @@ import { OciLive } from "../oci/index.js"
 import { PullJobs } from "../oci/PullJobs.js"
 import { LinuxRuntime, resolveHelperPath } from "../runtime/index.js"
 import { ApiServerLive } from "./apiServer.js"
+import { appLayer } from "./appLayer.js"
 import { loggingLayer } from "./logging.js"
 
 /** `0.0.0.0:p` → `127.0.0.1:p`, `[::]:p` → `[::1]:p`; other addresses unchanged. */
@@ -126,7 +127,7 @@ export const daemonLayer = (config: LoadedConfig) => {
   // route table, domains, certificates. Shares the ReplicaRegistry the coordinator publishes to.
   const ingress = Domains.Default.pipe(Layer.provideMerge(Ingress.Default), Layer.provide(Layer.mergeAll(repos, configLayer, ReplicaRegistry.Default)))
   return ApiServerLive.pipe(
-    Layer.provide(Layer.mergeAll(repos, auth, secrets, configLayer, registry, coordinator, ingress)),
+    Layer.provide(appLayer.pipe(Layer.provideMerge(Layer.mergeAll(repos, auth, secrets, configLayer, registry, coordinator, ingress)))),
     Layer.provide(loggingLayer(config.values))
   )
 }
