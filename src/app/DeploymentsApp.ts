@@ -6,7 +6,7 @@
 import * as fs from "node:fs/promises"
 import { Context, Effect, Layer, Option } from "effect"
 import { Authz } from "../auth/Authz.js"
-import { Coordinator } from "../deploy/Coordinator.js"
+import { Coordinator, type ServiceAction } from "../deploy/Coordinator.js"
 import { DeploymentLog } from "../deploy/DeploymentLog.js"
 import { followFile } from "../deploy/followFile.js"
 import { makeImageAuthorization } from "../deploy/imageAuthorization.js"
@@ -20,7 +20,6 @@ import { ServicesRepo } from "../repos/ServicesRepo.js"
 import { Runtime } from "../runtime/index.js"
 import { type Caller, changeContextOf } from "./Caller.js"
 
-export type ServiceAction = "stop" | "start" | "restart" | "rollback"
 
 const make = Effect.gen(function* () {
   const deployments = yield* DeploymentsRepo
