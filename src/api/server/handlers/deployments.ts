@@ -3,7 +3,6 @@ import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/p
 import { Effect, Option } from "effect"
 import { Authz } from "../../../auth/Authz.js"
 import { TERMINAL_STATUSES } from "../../../domain/deployment.js"
-import { Conflict } from "../../../domain/errors.js"
 import { Coordinator } from "../../../deploy/Coordinator.js"
 import { makeImageAuthorization } from "../../../deploy/imageAuthorization.js"
 import { validateImageReference } from "../../../domain/service.js"
@@ -64,7 +63,6 @@ export const DeploymentsHandlers = HttpApiBuilder.group(DeniaApi, "deployments",
       mapDomainErrors(
         authorizePull(serviceId, image).pipe(
           Effect.zipRight(coordinator.deploy(serviceId, image)),
-          Effect.catchTag("ActionConflict", (e) => Effect.fail(new Conflict({ message: e.message }))),
           Effect.tap((d) => audited("deploy", `service:${serviceId}`, { deployment: d.id, image: d.imageRef }))
         )
       )
@@ -72,7 +70,6 @@ export const DeploymentsHandlers = HttpApiBuilder.group(DeniaApi, "deployments",
     const runAction = (serviceId: string, action: "stop" | "start" | "restart" | "rollback") =>
       mapDomainErrors(
         coordinator.action(serviceId, action).pipe(
-          Effect.catchTag("ActionConflict", (e) => Effect.fail(new Conflict({ message: e.message }))),
           Effect.tap((d) => audited(action, `service:${serviceId}`, d === undefined ? {} : { deployment: d.id })),
           Effect.map((d) => ({ serviceId, action, deployment: d ?? null }))
         )
@@ -122,7 +119,7 @@ export const DeploymentsHandlers = HttpApiBuilder.group(DeniaApi, "deployments",
         mapDomainErrors(
           Effect.gen(function* () {
             const service = yield* services.get(path.id)
-            const logs = yield* runtime.logs(runtimeServiceName(service.id), { lines: urlParams.tail ?? 100 }).pipe(Effect.orDie)
+            const logs = yield* runtime.logs(runtimeServiceName(service.id), { lines: urlParams.tail ?? 100 })
             return { lines: logs.lines }
           })
         )
@@ -131,7 +128,7 @@ export const DeploymentsHandlers = HttpApiBuilder.group(DeniaApi, "deployments",
         mapDomainErrors(
           Effect.gen(function* () {
             const service = yield* services.get(path.id)
-            const logs = yield* runtime.logs(runtimeServiceName(service.id), { lines: 1 }).pipe(Effect.orDie)
+            const logs = yield* runtime.logs(runtimeServiceName(service.id), { lines: 1 })
             const size = yield* Effect.promise(() => fs.stat(logs.path).then((st) => st.size, () => 0))
             // backlog: roughly the last `tail` lines (bytes estimate), then follow
             const since = Math.max(0, size - (urlParams.tail ?? 100) * 200)

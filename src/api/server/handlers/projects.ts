@@ -32,7 +32,7 @@ export const ProjectsHandlers = HttpApiBuilder.group(DeniaApi, "projects", (hand
       .handle("update", ({ path, payload }) => routed(mapDomainErrors(projects.update(path.id, payload))))
       .handle("delete", ({ path }) =>
         // The rows go first (409 while services exist); then the project's encrypted files.
-        routed(mapDomainErrors(projects.remove(path.id).pipe(Effect.zipRight(Effect.orDie(secretStore.deleteProject(path.id))))))
+        routed(mapDomainErrors(projects.remove(path.id).pipe(Effect.zipRight(secretStore.deleteProject(path.id)))))
       )
   })
 )
