@@ -87,7 +87,7 @@ const make = Effect.gen(function* () {
   const serviceLogLines = (serviceId: string, lines: number) =>
     Effect.gen(function* () {
       const service = yield* services.get(serviceId)
-      const logs = yield* runtime.logs(runtimeServiceName(service.id), { lines }).pipe(Effect.orDie)
+      const logs = yield* runtime.logs(runtimeServiceName(service.id), { lines })
       return logs.lines
     })
 
@@ -95,7 +95,7 @@ const make = Effect.gen(function* () {
   const followServiceLog = (serviceId: string, tail: number) =>
     Effect.gen(function* () {
       const service = yield* services.get(serviceId)
-      const logs = yield* runtime.logs(runtimeServiceName(service.id), { lines: 1 }).pipe(Effect.orDie)
+      const logs = yield* runtime.logs(runtimeServiceName(service.id), { lines: 1 })
       const size = yield* Effect.promise(() => fs.stat(logs.path).then((st) => st.size, () => 0))
       const since = Math.max(0, size - tail * 200)
       return followFile({ path: logs.path, since, finished: Effect.succeed(Option.none()) })

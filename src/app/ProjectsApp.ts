@@ -28,7 +28,7 @@ const make = Effect.gen(function* () {
   const update = (id: string, patch: UpdateProject) => projects.update(id, patch)
 
   /** The rows go first (409 while services exist); then the project's encrypted files. */
-  const remove = (id: string) => projects.remove(id).pipe(Effect.zipRight(Effect.orDie(secretStore.deleteProject(id))))
+  const remove = (id: string) => projects.remove(id).pipe(Effect.zipRight(secretStore.deleteProject(id)))
 
   return { list, get, create, update, remove }
 })

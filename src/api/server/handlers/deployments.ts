@@ -1,7 +1,6 @@
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import { DeploymentsApp } from "../../../app/DeploymentsApp.js"
-import { Conflict } from "../../../domain/errors.js"
 import { DeniaApi } from "../../definition/DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
 import { currentCaller } from "../requestContext.js"
@@ -26,7 +25,6 @@ export const DeploymentsHandlers = HttpApiBuilder.group(DeniaApi, "deployments",
     const runAction = (serviceId: string, action: "stop" | "start" | "restart" | "rollback") =>
       mapDomainErrors(
         Effect.flatMap(currentCaller, (caller) => app.action(caller, serviceId, action)).pipe(
-          Effect.catchTag("ActionConflict", (e) => Effect.fail(new Conflict({ message: e.message }))),
           Effect.map((d) => ({ serviceId, action, deployment: d ?? null }))
         )
       )
@@ -34,18 +32,10 @@ export const DeploymentsHandlers = HttpApiBuilder.group(DeniaApi, "deployments",
     return handlers
       .handle("listForService", ({ path }) => mapDomainErrors(Effect.map(app.listForService(path.id), (items) => ({ items }))))
       .handle("deployService", ({ path, payload }) =>
-        mapDomainErrors(
-          Effect.flatMap(currentCaller, (caller) => app.deploy(caller, path.id, payload.image)).pipe(
-            Effect.catchTag("ActionConflict", (e) => Effect.fail(new Conflict({ message: e.message })))
-          )
-        )
+        mapDomainErrors(Effect.flatMap(currentCaller, (caller) => app.deploy(caller, path.id, payload.image)))
       )
       .handle("create", ({ payload }) =>
-        mapDomainErrors(
-          Effect.flatMap(currentCaller, (caller) => app.create(caller, payload.serviceId, payload.image)).pipe(
-            Effect.catchTag("ActionConflict", (e) => Effect.fail(new Conflict({ message: e.message })))
-          )
-        )
+        mapDomainErrors(Effect.flatMap(currentCaller, (caller) => app.create(caller, payload.serviceId, payload.image)))
       )
       .handle("get", ({ path }) => mapDomainErrors(app.get(path.id)))
       .handle("logs", ({ path, urlParams }) =>
