@@ -31,7 +31,7 @@ import { ServicesRepo } from "../../../src/repos/ServicesRepo.js"
 import { UsersRepo } from "../../../src/repos/UsersRepo.js"
 import { FakeRuntime } from "../../../src/runtime/FakeRuntime.js"
 import { Registries } from "../../../src/secrets/registries.js"
-import { SecretStore, SecretStoreTest } from "../../../src/secrets/SecretStore.js"
+import { type SecretStore, SecretStoreTest } from "../../../src/secrets/SecretStore.js"
 import { ServiceSecrets } from "../../../src/secrets/serviceSecrets.js"
 import { testConfig } from "../../support/daemon.js"
 
