@@ -42,6 +42,7 @@ import { PullJobs } from "../oci/PullJobs.js"
 import { LinuxRuntime, resolveHelperPath } from "../runtime/index.js"
 import type { RestartPolicy } from "../deploy/restartPolicy.js"
 import { ApiServerLive } from "./apiServer.js"
+import { appLayer } from "./appLayer.js"
 import { holdDataDirLock } from "./dataDirLock.js"
 import { loggingLayer } from "./logging.js"
 
@@ -141,7 +142,7 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
   // route table, domains, certificates. Shares the ReplicaRegistry the coordinator publishes to.
   const ingress = Domains.Default.pipe(Layer.provideMerge(Ingress.Default), Layer.provide(Layer.mergeAll(repos, configLayer, ReplicaRegistry.Default)))
   return ApiServerLive.pipe(
-    Layer.provide(Layer.mergeAll(repos, auth, secrets, configLayer, registry, coordinator, ingress)),
+    Layer.provide(appLayer.pipe(Layer.provideMerge(Layer.mergeAll(repos, auth, secrets, configLayer, registry, coordinator, ingress)))),
     // The one event bus (events/Events.ts), shared by every publisher and subscriber above.
     Layer.provide(Events.layer),
     Layer.provide(loggingLayer(config.values))

@@ -10,3 +10,16 @@ export class DatabaseOpenFailed extends Schema.TaggedError<DatabaseOpenFailed>()
   file: Schema.String,
   message: Schema.String
 }) {}
+
+/**
+ * A SQL statement failed (I/O, corruption, a constraint nobody turned into a
+ * domain error). Always an opaque 500 at the API: the body carries only an
+ * error id, the daemon log carries the id with this cause.
+ */
+export class DatabaseError extends Schema.TaggedError<DatabaseError>()("denia/db/DatabaseError", {
+  cause: Schema.Defect
+}) {
+  override get message(): string {
+    return "database operation failed"
+  }
+}

@@ -14,8 +14,8 @@ export const OciHandlers = HttpApiBuilder.group(DeniaApi, "oci", (handlers) =>
     const jobs = yield* PullJobs
     const registries = yield* Registries
     return handlers
-      .handle("cacheStatus", () => Effect.orDie(oci.cacheStatus))
-      .handle("cacheGc", () => Effect.orDie(oci.gc))
+      .handle("cacheStatus", () => mapDomainErrors(oci.cacheStatus))
+      .handle("cacheGc", () => mapDomainErrors(oci.gc))
       .handle("pull", ({ payload }) =>
         mapDomainErrors(
           Effect.gen(function* () {
