@@ -1,6 +1,6 @@
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Deferred, Duration, Effect, Layer, Option, Ref, Schedule, Schema, type Scope } from "effect"
+import { Deferred, Effect, Layer, Option, Ref, Schema, type Scope } from "effect"
 import {
   OciService,
   type OciOptions,
@@ -37,6 +37,7 @@ import { formatReference, parseReference, type ImageReference } from "./referenc
 import { checkHost, isAllowListed, splitHostPort, type SsrfPolicy } from "./ssrf.js"
 import { OciFailure, toOciError, Transport } from "./transport.js"
 import { RootfsUnpacker } from "./unpack.js"
+import { intervalOrOff, periodic } from "../platform/periodic.js"
 
 
 const storage = <A>(operation: string, p: string, f: () => Promise<A>): Effect.Effect<A, OciStorageError> =>
@@ -392,16 +393,8 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
       return report
     })
 
-    if (options.cacheGcIntervalHours > 0) {
-      const every = Duration.millis(options.cacheGcIntervalHours * 3600 * 1000)
-      yield* Effect.forkScoped(
-        gc.pipe(
-          Effect.catchAllCause((cause) => Effect.logWarning("oci cache gc failed", cause)),
-          Effect.delay(every),
-          Effect.repeat(Schedule.forever)
-        )
-      )
-    }
+    const gcEvery = intervalOrOff(options.cacheGcIntervalHours, "hours")
+    if (Option.isSome(gcEvery)) yield* periodic({ name: "oci.cacheGc", every: gcEvery.value, task: gc })
 
     return {
       pull,
