@@ -37,6 +37,7 @@ import { formatReference, parseReference, type ImageReference } from "./referenc
 import { checkHost, isAllowListed, splitHostPort, type SsrfPolicy } from "./ssrf.js"
 import { OciFailure, toOciError, Transport } from "./transport.js"
 import { RootfsUnpacker } from "./unpack.js"
+import { syncDirectoryPromise } from "../platform/atomicWrite.js"
 import { intervalOrOff, periodic } from "../platform/periodic.js"
 
 
@@ -293,8 +294,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
               await fs.rm(bundleDir, { recursive: true, force: true })
               if (!(await rename())) return false
             }
-            const dh = await fs.open(artifactsDir, "r")
-            await dh.sync().finally(() => dh.close())
+            await syncDirectoryPromise(artifactsDir)
             return true
           })
           if (!published) {
