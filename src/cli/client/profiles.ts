@@ -3,11 +3,11 @@
  * pairs and the active one. Nothing else is stored.
  */
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect, Schema } from "effect"
 import { parse, stringify } from "smol-toml"
+import { clientFilePath } from "../../config/environment.js"
 import { ensureDirectory, writeFileAtomic } from "../../platform/atomicWrite.js"
 
 export class ProfileError extends Schema.TaggedError<ProfileError>()("ProfileError", { message: Schema.String }) {}
@@ -21,11 +21,6 @@ export type ClientFile = typeof ClientFile.Type
 export type Profile = typeof Profile.Type
 
 export const PROFILE_NAME = /^[A-Za-z0-9_-]{1,64}$/
-
-export const clientFilePath = (env: Readonly<Record<string, string | undefined>> = process.env, home: string = os.homedir()): string => {
-  const xdg = env["XDG_CONFIG_HOME"]
-  return path.join(xdg !== undefined && xdg !== "" ? xdg : path.join(home, ".config"), "denia", "client.toml")
-}
 
 export const readClientFile = (file: string = clientFilePath()): Effect.Effect<ClientFile, ProfileError> =>
   Effect.gen(function* () {
