@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto"
 import { createReadStream } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { publishFilePromise, writeFileAtomicPromise } from "../platform/atomicWrite.js"
+import { publishFilePromise } from "../platform/atomicWrite.js"
 
 export type VerifyOnHit = "none" | "size" | "full"
 
@@ -269,7 +269,8 @@ export class LayerCache {
       if (st && !this.inflight.has(`sha256:${hex}`) && st.mtimeMs < this.now() - 3600_000) await fs.rm(p, { force: true })
     }
     const finished = new Date(this.now()).toISOString()
-    await writeFileAtomicPromise(this.stateFile, Buffer.from(JSON.stringify({ lastGcAt: finished, lastGcDeletedBytes: deletedBytes })), {
+    // statistics only (a torn file reads as "no GC yet"), written in place so status sees it as soon as the blobs are gone
+    await fs.writeFile(this.stateFile, JSON.stringify({ lastGcAt: finished, lastGcDeletedBytes: deletedBytes }), {
       mode: 0o600
     })
     return { startedAt, scanned, deleted, deletedBytes, keptPinned, keptReserved, keptRecent }
