@@ -15,8 +15,9 @@
  * (which wakes the certificate loop).
  */
 import { randomBytes } from "node:crypto"
-import { Duration, Effect, Schedule } from "effect"
+import { Duration, Effect } from "effect"
 import { DeniaConfig } from "../config/Config.js"
+import { periodic } from "../platform/periodic.js"
 import { validateHostname, type Domain } from "../domain/domain.js"
 import { Conflict, Invalid } from "../domain/errors.js"
 import { DomainEvent } from "../events/DomainEvent.js"
@@ -49,11 +50,7 @@ export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", 
       const n = yield* repo.expirePending(new Date(Date.now() - claimTtlMs).toISOString(), expiredReason)
       if (n > 0) yield* ingress.refresh
     })
-    yield* expireClaims.pipe(
-      Effect.catchAllCause((cause) => Effect.logWarning("domain claim sweep failed", cause)),
-      Effect.repeat(Schedule.spaced(SWEEP_INTERVAL)),
-      Effect.forkScoped
-    )
+    yield* periodic({ name: "ingress.domainClaimSweep", every: SWEEP_INTERVAL, task: expireClaims, immediate: true })
 
     const toApi = (d: DomainRecord): Domain => ({
       id: d.id,

@@ -1,6 +1,6 @@
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Deferred, Duration, Effect, Layer, Option, Schedule, Schema, type Scope } from "effect"
+import { Deferred, Effect, Layer, Option, Schema, type Scope } from "effect"
 import {
   OciService,
   type OciOptions,
@@ -38,6 +38,8 @@ import { formatReference, parseReference, type ImageReference } from "./referenc
 import { checkHost, isAllowListed, splitHostPort, type SsrfPolicy } from "./ssrf.js"
 import { OciFailure, toOciError, Transport } from "./transport.js"
 import { RootfsUnpacker } from "./unpack.js"
+import { syncDirectoryPromise } from "../platform/atomicWrite.js"
+import { intervalOrOff, periodic } from "../platform/periodic.js"
 
 
 const storage = <A>(operation: string, p: string, f: () => Promise<A>): Effect.Effect<A, OciStorageError> =>
@@ -293,8 +295,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
               await fs.rm(bundleDir, { recursive: true, force: true })
               if (!(await rename())) return false
             }
-            const dh = await fs.open(artifactsDir, "r")
-            await dh.sync().finally(() => dh.close())
+            await syncDirectoryPromise(artifactsDir)
             return true
           })
           if (!published) {
@@ -392,16 +393,8 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
       return report
     })
 
-    if (options.cacheGcIntervalHours > 0) {
-      const every = Duration.millis(options.cacheGcIntervalHours * 3600 * 1000)
-      yield* Effect.forkScoped(
-        gc.pipe(
-          Effect.catchAllCause((cause) => Effect.logWarning("oci cache gc failed", cause)),
-          Effect.delay(every),
-          Effect.repeat(Schedule.forever)
-        )
-      )
-    }
+    const gcEvery = intervalOrOff(options.cacheGcIntervalHours, "hours")
+    if (Option.isSome(gcEvery)) yield* periodic({ name: "oci.cacheGc", every: gcEvery.value, task: gc })
 
     return {
       pull,
