@@ -1,14 +1,18 @@
 import { Schema } from "effect"
 
-export class MigrationFailed extends Schema.TaggedError<MigrationFailed>()("MigrationFailed", {
+export class MigrationFailed extends Schema.TaggedError<MigrationFailed>()("denia/db/MigrationFailed", {
   id: Schema.Number,
   name: Schema.String,
-  message: Schema.String
+  message: Schema.String,
+  /** The failure this one wraps, when there is one (logged, never sent to clients). */
+  cause: Schema.optional(Schema.Defect)
 }) {}
 
-export class DatabaseOpenFailed extends Schema.TaggedError<DatabaseOpenFailed>()("DatabaseOpenFailed", {
+export class DatabaseOpenFailed extends Schema.TaggedError<DatabaseOpenFailed>()("denia/db/DatabaseOpenFailed", {
   file: Schema.String,
-  message: Schema.String
+  message: Schema.String,
+  /** The failure this one wraps, when there is one (logged, never sent to clients). */
+  cause: Schema.optional(Schema.Defect)
 }) {}
 
 /**

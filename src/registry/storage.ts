@@ -10,7 +10,7 @@ import * as path from "node:path"
 import { Transform, type Readable, type TransformCallback } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import { Effect } from "effect"
-import { ociError, type OciError, RegistryStorageError } from "./errors.js"
+import { ociError, type DistributionError, RegistryStorageError } from "./errors.js"
 
 export interface BlobStorePaths {
   readonly root: string
@@ -28,7 +28,7 @@ export const blobFile = (paths: BlobStorePaths, hex: string): string => path.joi
 export const uploadFile = (paths: BlobStorePaths, id: string): string => path.join(paths.uploads, id)
 
 const storageError = (operation: string) => (e: unknown) =>
-  new RegistryStorageError({ operation, message: e instanceof Error ? e.message : String(e) })
+  new RegistryStorageError({ operation, message: e instanceof Error ? e.message : String(e), cause: e })
 
 export const ensureDirs = (paths: BlobStorePaths) =>
   Effect.tryPromise({
@@ -51,7 +51,7 @@ export const newHashState = (): HashState => ({ hash: createHash("sha256"), size
 export interface GrowthCap {
   /** Largest total size of the session file. */
   readonly size: number
-  readonly refuse: (size: number) => OciError
+  readonly refuse: (size: number) => DistributionError
 }
 
 class Hashing extends Transform {
@@ -85,7 +85,7 @@ export class BodyOverrun extends Error {
 }
 
 class CapExceeded extends Error {
-  constructor(readonly refusal: OciError) {
+  constructor(readonly refusal: DistributionError) {
     super(refusal.message)
   }
 }

@@ -77,7 +77,7 @@ describe("SOPS vectors written by sops 3.10.2 / 3.5.0", () => {
   it.effect("a wrong data key fails with SopsDecryptError", () =>
     Effect.gen(function*() {
       const r = yield* Effect.either(decryptText(readFixture("example.yaml"), "yaml", new Uint8Array(32)))
-      expect(Either.isLeft(r) && r.left._tag).toBe("SopsDecryptError")
+      expect(Either.isLeft(r) && r.left._tag).toBe("denia/secrets/SopsDecryptError")
     }))
 })
 
@@ -90,7 +90,7 @@ describe("tampering with a sops-written file", () => {
       const r = yield* Effect.either(decryptText(text, "yaml", key()))
       if (Either.isRight(r)) throw new Error("tampered document decrypted")
       expect(r.left._tag).toBe(tag)
-      if (path !== undefined && r.left._tag === "SopsDecryptError") expect(r.left.path).toBe(path)
+      if (path !== undefined && r.left._tag === "denia/secrets/SopsDecryptError") expect(r.left.path).toBe(path)
     })
 
   for (const field of ["data", "iv", "tag"] as const) {
@@ -146,6 +146,6 @@ describe("tampering with a sops-written file", () => {
       if (m?.[1] === undefined) throw new Error("fixture changed")
       const text = json.replace(m[1], flipEncField(m[1], "tag"))
       const r = yield* Effect.either(decryptText(text, "json", dataKeyFor("example.json")))
-      expect(Either.isLeft(r) && r.left._tag).toBe("SopsDecryptError")
+      expect(Either.isLeft(r) && r.left._tag).toBe("denia/secrets/SopsDecryptError")
     }))
 })
