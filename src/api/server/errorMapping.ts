@@ -7,9 +7,9 @@
  * with the cause.
  */
 import { randomUUID } from "node:crypto"
-import { Cause, Effect, Predicate } from "effect"
+import { Cause, Effect, Option, Predicate } from "effect"
 import type { AuthError } from "../../auth/errors.js"
-import type { DatabaseError } from "../../db/errors.js"
+import { DatabaseError } from "../../db/errors.js"
 import type { ActionConflict } from "../../deploy/errors.js"
 import type { Conflict, Invalid, NotFound } from "../../domain/errors.js"
 import type { VerificationFailed } from "../../ingress/errors.js"
@@ -57,13 +57,31 @@ const hasTagIn =
   (e: unknown): boolean =>
     Predicate.hasProperty(e, "_tag") && typeof e._tag === "string" && Object.prototype.hasOwnProperty.call(tags, e._tag)
 
+/** A SQL failure a repository let die is logged as the one `DatabaseError`, its cause inside. */
+const asDatabaseError = (cause: Cause.Cause<unknown>): Cause.Cause<unknown> =>
+  Option.match(Cause.dieOption(cause), {
+    onNone: () => cause,
+    onSome: (defect) => (Predicate.isTagged(defect, "SqlError") ? Cause.die(new DatabaseError({ cause: defect })) : cause)
+  })
+
+/** The `cause` fields of the failure (a few levels deep), appended so the log shows what was wrapped. */
+const withWrappedCauses = (cause: Cause.Cause<unknown>): Cause.Cause<unknown> => {
+  let out = cause
+  let current: unknown = Option.getOrUndefined(Option.orElse(Cause.failureOption(cause), () => Cause.dieOption(cause)))
+  for (let depth = 0; depth < 4 && Predicate.hasProperty(current, "cause") && current.cause !== undefined; depth++) {
+    current = current.cause
+    out = Cause.sequential(out, Cause.die(current))
+  }
+  return out
+}
+
 /**
  * An opaque 500: the body carries only a fresh error id; the log line carries
  * the same id with the full cause. Also used by the middleware for defects.
  */
 export const internalError = (cause: Cause.Cause<unknown>): Effect.Effect<InternalError> => {
   const errorId = randomUUID()
-  return Effect.logError("request failed", cause).pipe(
+  return Effect.logError("request failed", withWrappedCauses(asDatabaseError(cause))).pipe(
     Effect.annotateLogs({ errorId }),
     Effect.as(new InternalError({ code: "INTERNAL", message: "internal error", details: { errorId } }))
   )
