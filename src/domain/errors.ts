@@ -2,7 +2,7 @@ import { Schema } from "effect"
 
 /**
  * Domain failures, independent of transport. The API maps each to one HTTP
- * status in `src/api/errorMapping.ts`.
+ * status in `src/api/server/errorMapping.ts`.
  */
 export class NotFound extends Schema.TaggedError<NotFound>()("denia/domain/NotFound", {
   entity: Schema.String,
