@@ -92,7 +92,8 @@ describe("errorMapping", () => {
 
   it("a DatabaseError body carries only an error id; the log carries the id with the cause", async () => {
     const { error, logs } = await mapped(new DatabaseError({ cause: new Error(`SQLITE_CORRUPT: database disk image is malformed at ${hostPath}`) }))
-    const body = JSON.stringify(Schema.encodeSync(Api.InternalErrorResponse)(error as Api.InternalError))
+    if (!(error instanceof Api.InternalError)) throw new Error(`expected InternalError, got ${error._tag}`)
+    const body = JSON.stringify(Schema.encodeSync(Api.InternalErrorResponse)(error))
     const parsed = JSON.parse(body) as { error: { code: string; message: string; details: { errorId: string } } }
     expect(Object.keys(parsed.error).sort()).toEqual(["code", "details", "message"])
     expect(Object.keys(parsed.error.details)).toEqual(["errorId"])
