@@ -204,7 +204,7 @@ const make = (options: CoordinatorOptions) =>
           yield* watchExits(service.id, next, sup)
           yield* FiberSet.run(fibers, collectOldBundles)
         }).pipe(
-          Effect.catchTag("DeployFailed", (e) => finishFailed(deployment, e.message)),
+          Effect.catchTag("denia/deploy/DeployFailed", (e) => finishFailed(deployment, e.message)),
           Effect.catchAllDefect((d) =>
             Effect.logError("deployment pipeline defect", d).pipe(Effect.zipRight(finishFailed(deployment, "internal error (see daemon log)")))
           )

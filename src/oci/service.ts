@@ -45,7 +45,7 @@ import { intervalOrOff, periodic } from "../platform/periodic.js"
 const storage = <A>(operation: string, p: string, f: () => Promise<A>): Effect.Effect<A, OciStorageError> =>
   Effect.tryPromise({
     try: f,
-    catch: (e) => new OciStorageError({ operation, path: p, reason: e instanceof Error ? e.message : String(e) })
+    catch: (e) => new OciStorageError({ operation, path: p, reason: e instanceof Error ? e.message : String(e), cause: e })
   })
 
 /** Runs data-path code, keeping typed failures and mapping the rest to `fallback`. */
@@ -59,7 +59,7 @@ const decodeJson = <A, I>(schema: Schema.Schema<A, I>, bytes: Buffer, what: stri
   }).pipe(
     Effect.flatMap((u) => Schema.decodeUnknown(schema)(u)),
     Effect.mapError((e) =>
-      e._tag === "ParseError" ? new UnsupportedMediaType({ mediaType: what, reason: `${digest}: ${e.message}` }) : e
+      e._tag === "ParseError" ? new UnsupportedMediaType({ mediaType: what, reason: `${digest}: ${e.message}`, cause: e }) : e
     )
   )
 
@@ -211,7 +211,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
           const configPath = yield* fetchBlob(ref, credentials, manifest.config, addBytes)
           const configBytes = yield* storage("read config", configPath, () => fs.readFile(configPath))
           const config = yield* decodeJson(ImageConfig, configBytes, manifest.config.mediaType, manifest.config.digest).pipe(
-            Effect.mapError((e) => new InvalidImageConfig({ digest: manifest.config.digest, reason: e.reason }))
+            Effect.mapError((e) => new InvalidImageConfig({ digest: manifest.config.digest, reason: e.reason, cause: e }))
           )
           if (resolved.indexDigest === undefined && config.architecture !== undefined && config.architecture !== wanted.architecture) {
             return yield* new NoMatchingPlatform({
@@ -248,7 +248,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
             const label = `${i + 1}/${layers.length} ${layer.digest}`
             yield* dataPath(
               () => unpacker.applyLayerFile(label, file),
-              (e) => new OciStorageError({ operation: `unpack layer ${label}`, path: rootfs, reason: String(e) })
+              (e) => new OciStorageError({ operation: `unpack layer ${label}`, path: rootfs, reason: String(e), cause: e })
             )
             for (const s of unpacker.skipped.splice(0)) yield* Effect.logWarning(`oci unpack: ${s}`)
             emit({ layersDone: i + 1 })
@@ -256,7 +256,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
           emit({ phase: "finalizing" })
           yield* dataPath(
             () => unpacker.finish(),
-            (e) => new OciStorageError({ operation: "apply directory metadata", path: rootfs, reason: String(e) })
+            (e) => new OciStorageError({ operation: "apply directory metadata", path: rootfs, reason: String(e), cause: e })
           )
           const processManifest = yield* dataPath(
             () =>
@@ -271,7 +271,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
                 usernsSize: options.usernsSize,
                 now: new Date()
               }),
-            (e) => new OciStorageError({ operation: "build process manifest", path: rootfs, reason: String(e) })
+            (e) => new OciStorageError({ operation: "build process manifest", path: rootfs, reason: String(e), cause: e })
           )
           const bundleDir = path.join(artifactsDir, hexOf(digest))
           const encoded = yield* Schema.encode(ProcessManifest)(processManifest).pipe(Effect.orDie)

@@ -13,7 +13,7 @@ import { FileSystem } from "@effect/platform"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect } from "effect"
 import { publishFile, writeFileAtomic } from "../platform/atomicWrite.js"
-import { ociError, type OciError, RegistryStorageError } from "./errors.js"
+import { ociError, type DistributionError, RegistryStorageError } from "./errors.js"
 
 export interface BlobStorePaths {
   readonly root: string
@@ -34,7 +34,7 @@ export const uploadFile = (paths: BlobStorePaths, id: string): string => path.jo
 const BLOB_MODE = 0o600
 
 const storageError = (operation: string) => (e: unknown) =>
-  new RegistryStorageError({ operation, message: e instanceof Error ? e.message : String(e) })
+  new RegistryStorageError({ operation, message: e instanceof Error ? e.message : String(e), cause: e })
 
 export const ensureDirs = (paths: BlobStorePaths) =>
   Effect.tryPromise({
@@ -57,7 +57,7 @@ export const newHashState = (): HashState => ({ hash: createHash("sha256"), size
 export interface GrowthCap {
   /** Largest total size of the session file. */
   readonly size: number
-  readonly refuse: (size: number) => OciError
+  readonly refuse: (size: number) => DistributionError
 }
 
 class Hashing extends Transform {
@@ -91,7 +91,7 @@ export class BodyOverrun extends Error {
 }
 
 class CapExceeded extends Error {
-  constructor(readonly refusal: OciError) {
+  constructor(readonly refusal: DistributionError) {
     super(refusal.message)
   }
 }

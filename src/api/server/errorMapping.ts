@@ -7,9 +7,9 @@
  * with the cause.
  */
 import { randomUUID } from "node:crypto"
-import { Cause, Effect, Predicate } from "effect"
+import { Cause, Effect, Option, Predicate } from "effect"
 import type { AuthError } from "../../auth/errors.js"
-import type { DatabaseError } from "../../db/errors.js"
+import { DatabaseError } from "../../db/errors.js"
 import type { ActionConflict } from "../../deploy/errors.js"
 import type { Conflict, Invalid, NotFound } from "../../domain/errors.js"
 import type { VerificationFailed } from "../../ingress/errors.js"
@@ -36,20 +36,20 @@ export type HandlerError = NotFound | Conflict | Invalid | AuthError | ActionCon
 
 /** The tags `mapDomainErrors` catches: keyed by tag, so the list cannot miss a member of `HandlerError`. */
 const HANDLER_TAGS: { readonly [K in HandlerError["_tag"]]: true } = {
-  NotFound: true,
-  Conflict: true,
-  Invalid: true,
+  "denia/domain/NotFound": true,
+  "denia/domain/Conflict": true,
+  "denia/domain/Invalid": true,
   "denia/auth/InvalidCredentials": true,
   "denia/auth/RateLimited": true,
   "denia/auth/RoleRequired": true,
-  ActionConflict: true,
-  VerificationFailed: true,
+  "denia/deploy/ActionConflict": true,
+  "denia/ingress/VerificationFailed": true,
   "denia/db/DatabaseError": true,
-  OciStorageError: true,
-  RuntimeIoError: true,
-  InvalidRuntimeName: true,
-  SecretStoreIoError: true,
-  InvalidSecretId: true
+  "denia/oci/OciStorageError": true,
+  "denia/runtime/RuntimeIoError": true,
+  "denia/runtime/InvalidRuntimeName": true,
+  "denia/secrets/SecretStoreIoError": true,
+  "denia/secrets/InvalidSecretId": true
 }
 
 const hasTagIn =
@@ -57,13 +57,31 @@ const hasTagIn =
   (e: unknown): boolean =>
     Predicate.hasProperty(e, "_tag") && typeof e._tag === "string" && Object.prototype.hasOwnProperty.call(tags, e._tag)
 
+/** A SQL failure a repository let die is logged as the one `DatabaseError`, its cause inside. */
+const asDatabaseError = (cause: Cause.Cause<unknown>): Cause.Cause<unknown> =>
+  Option.match(Cause.dieOption(cause), {
+    onNone: () => cause,
+    onSome: (defect) => (Predicate.isTagged(defect, "SqlError") ? Cause.die(new DatabaseError({ cause: defect })) : cause)
+  })
+
+/** The `cause` fields of the failure (a few levels deep), appended so the log shows what was wrapped. */
+const withWrappedCauses = (cause: Cause.Cause<unknown>): Cause.Cause<unknown> => {
+  let out = cause
+  let current: unknown = Option.getOrUndefined(Option.orElse(Cause.failureOption(cause), () => Cause.dieOption(cause)))
+  for (let depth = 0; depth < 4 && Predicate.hasProperty(current, "cause") && current.cause !== undefined; depth++) {
+    current = current.cause
+    out = Cause.sequential(out, Cause.die(current))
+  }
+  return out
+}
+
 /**
  * An opaque 500: the body carries only a fresh error id; the log line carries
  * the same id with the full cause. Also used by the middleware for defects.
  */
 export const internalError = (cause: Cause.Cause<unknown>): Effect.Effect<InternalError> => {
   const errorId = randomUUID()
-  return Effect.logError("request failed", cause).pipe(
+  return Effect.logError("request failed", withWrappedCauses(asDatabaseError(cause))).pipe(
     Effect.annotateLogs({ errorId }),
     Effect.as(new InternalError({ code: "INTERNAL", message: "internal error", details: { errorId } }))
   )
@@ -85,14 +103,14 @@ const notFound = (e: NotFound): NotFoundError => new NotFoundError({ code: "NOT_
 /** The one total map from handler errors to API errors. */
 export const toApiError = (e: HandlerError): Effect.Effect<ApiError> => {
   switch (e._tag) {
-    case "NotFound":
+    case "denia/domain/NotFound":
       return Effect.succeed(notFound(e))
-    case "Conflict":
-    case "ActionConflict":
+    case "denia/domain/Conflict":
+    case "denia/deploy/ActionConflict":
       return Effect.succeed(new ConflictError({ code: "CONFLICT", message: e.message }))
-    case "Invalid":
+    case "denia/domain/Invalid":
       return Effect.succeed(new BadRequest({ code: "INVALID_FIELD", message: `${e.field}: ${e.message}`, details: { field: e.field } }))
-    case "VerificationFailed":
+    case "denia/ingress/VerificationFailed":
       return Effect.succeed(
         new Unprocessable({ code: "VERIFICATION_FAILED", message: e.message, details: { hostname: e.hostname, reason: e.reason } })
       )
@@ -101,11 +119,11 @@ export const toApiError = (e: HandlerError): Effect.Effect<ApiError> => {
     case "denia/auth/RateLimited":
       return Effect.succeed(authToApiError(e))
     case "denia/db/DatabaseError":
-    case "OciStorageError":
-    case "RuntimeIoError":
-    case "InvalidRuntimeName":
-    case "SecretStoreIoError":
-    case "InvalidSecretId":
+    case "denia/oci/OciStorageError":
+    case "denia/runtime/RuntimeIoError":
+    case "denia/runtime/InvalidRuntimeName":
+    case "denia/secrets/SecretStoreIoError":
+    case "denia/secrets/InvalidSecretId":
       return internalError(Cause.fail(e))
   }
 }
@@ -121,7 +139,7 @@ export const mapDomainErrors = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 type AuthorizationError = AuthError | NotFound
 
 const AUTHORIZATION_TAGS: { readonly [K in AuthorizationError["_tag"]]: true } = {
-  NotFound: true,
+  "denia/domain/NotFound": true,
   "denia/auth/InvalidCredentials": true,
   "denia/auth/RateLimited": true,
   "denia/auth/RoleRequired": true
@@ -132,5 +150,5 @@ export const mapAuthErrors = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.catchIf(
     effect,
     (e): e is Extract<E, AuthorizationError> => hasTagIn(AUTHORIZATION_TAGS)(e),
-    (e) => Effect.fail(e._tag === "NotFound" ? notFound(e) : authToApiError(e))
+    (e) => Effect.fail(e._tag === "denia/domain/NotFound" ? notFound(e) : authToApiError(e))
   )

@@ -81,9 +81,9 @@ describe("OciService: GC, USER errors, Docker media types", () => {
     const h = await startOci({ insecureRegistries: [registry.host] })
     try {
       const ghost = await failureOf(h.oci.pull(`${registry.host}/gc/ghost:v1`, anonymous))
-      expect(ghost._tag).toBe("UnknownImageUser")
+      expect(ghost._tag).toBe("denia/oci/UnknownImageUser")
       const big = await failureOf(h.oci.pull(`${registry.host}/gc/bigid:v1`, anonymous))
-      expect(big._tag).toBe("IdOutOfRange")
+      expect(big._tag).toBe("denia/oci/IdOutOfRange")
       expect(await fs.readdir(path.join(h.dataDir, "artifacts"))).toEqual([])
       const ok = await Effect.runPromise(h.oci.pull(`${registry.host}/gc/svc:v1`, anonymous))
       expect(ok.manifest.user).toEqual({ spec: "svc:staff", uid: 2000, gid: 50, additionalGids: [] })
@@ -209,7 +209,7 @@ describe("transport: retries and blob redirects", () => {
     const h = await startOci({ insecureRegistries: [frontHost], maxAttempts: 1 })
     try {
       const err = await failureOf(h.oci.pull(`${frontHost}/net/app:v1`, anonymous))
-      expect(err._tag).toBe("SsrfRefused")
+      expect(err._tag).toBe("denia/oci/SsrfRefused")
       expect(await fs.readdir(path.join(h.dataDir, "artifacts"))).toEqual([])
     } finally {
       await h.close()

@@ -35,8 +35,8 @@ describe("DeploymentsApp.deploy", () => {
       const service = yield* makeService(project, "web")
       const caller: Caller = { principal: { kind: "adminToken", superAdmin: true }, clientIp: "192.0.2.1" }
       const error = yield* Effect.flip(app.deploy(caller, service.id, "Bad Image\n"))
-      expect(error._tag).toBe("Invalid")
-      expect(error._tag === "Invalid" ? error.field : "").toBe("image")
+      expect(error._tag).toBe("denia/domain/Invalid")
+      expect(error._tag === "denia/domain/Invalid" ? error.field : "").toBe("image")
       expect((yield* CoordinatorCalls).calls).toEqual([])
       expect(yield* auditFor(`service:${service.id}`)).toEqual([])
     }).pipe(Effect.provide(appTestLayer()))
@@ -89,7 +89,7 @@ describe("DeploymentsApp.action", () => {
       expect(yield* app.action(caller, service.id, "stop")).toBeUndefined()
       const restarted = yield* app.action(caller, service.id, "restart")
       const refused = yield* Effect.flip(app.action(caller, service.id, "rollback"))
-      expect(refused._tag).toBe("ActionConflict")
+      expect(refused._tag).toBe("denia/deploy/ActionConflict")
       const entries = yield* auditFor(`service:${service.id}`)
       // newest first
       expect(entries).toEqual([

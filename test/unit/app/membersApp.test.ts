@@ -21,7 +21,7 @@ describe("MembersApp", () => {
       yield* app.remove(admin, project.id, userId)
       expect(yield* app.list(project.id)).toEqual([])
       const unknown = yield* Effect.flip(app.set(admin, project.id, "0190f5c2-0000-7000-8000-000000000000", "viewer"))
-      expect(unknown._tag).toBe("NotFound")
+      expect(unknown._tag).toBe("denia/domain/NotFound")
       const { items } = yield* (yield* AuditRepo).page(10, undefined)
       expect(items.map((e) => ({ actor: e.actor, action: e.action, target: e.target, clientIp: e.clientIp, details: e.details }))).toEqual([
         { actor: "admin-token", action: "member.remove", target: `project:${project.id}`, clientIp: "192.0.2.10", details: { userId } },

@@ -40,7 +40,7 @@ describe("ServicesApp.remove", () => {
     Effect.gen(function* () {
       const app = yield* ServicesApp
       const error = yield* Effect.flip(app.remove("0190f5c2-0000-7000-8000-000000000000"))
-      expect(error._tag).toBe("NotFound")
+      expect(error._tag).toBe("denia/domain/NotFound")
       expect((yield* CoordinatorCalls).calls).toEqual([])
     }).pipe(Effect.provide(appTestLayer()))
   )
@@ -65,7 +65,7 @@ describe("ServicesApp secrets", () => {
         expect(JSON.stringify(e.details)).not.toContain("s3cr3t")
       }
       const missing = yield* Effect.flip(app.removeSecret(caller, service.id, "API_KEY"))
-      expect(missing._tag).toBe("NotFound")
+      expect(missing._tag).toBe("denia/domain/NotFound")
     }).pipe(Effect.provide(appTestLayer()))
   )
 })

@@ -16,9 +16,7 @@ export const IngressHandlers = HttpApiBuilder.group(DeniaApi, "ingress", (handle
       .handle("listDomains", ({ path }) => mapDomainErrors(Effect.map(domains.list(path.id), (items) => ({ items }))))
       .handle("attachDomain", ({ path, payload }) => mapDomainErrors(domains.attach(path.id, payload.hostname)))
       .handle("deleteDomain", ({ path }) => mapDomainErrors(domains.remove(path.id, path.domainId)))
-      .handle("verifyDomain", ({ path }) =>
-mapDomainErrors(domains.verify(path.id, path.domainId))
-      )
+      .handle("verifyDomain", ({ path }) => mapDomainErrors(domains.verify(path.id, path.domainId)))
       .handle("requests", ({ path, urlParams }) =>
         mapDomainErrors(
           Effect.gen(function* () {

@@ -28,7 +28,7 @@ export const OciHandlers = HttpApiBuilder.group(DeniaApi, "oci", (handlers) =>
                 ? ({ kind: "anonymous" } as const)
                 : yield* resolveRegistryCredentialsFor(payload.projectId, registryId, payload.image, "registryId").pipe(
                     Effect.provideService(Registries, registries),
-                    Effect.catchTag("SecretUnavailable", () => Effect.fail(new Invalid({ field: "registryId", message: "the registry's credentials cannot be decrypted" })))
+                    Effect.catchTag("denia/secrets/SecretUnavailable", () => Effect.fail(new Invalid({ field: "registryId", message: "the registry's credentials cannot be decrypted" })))
                   )
             return yield* jobs.start(payload.image, credentials)
           })
