@@ -4,7 +4,7 @@ import type { ConfigError } from "./errors.js"
 import type { LoadedConfig } from "./load.js"
 
 /** The effective configuration of this daemon (or CLI invocation). */
-export class DeniaConfig extends Context.Tag("denia/DeniaConfig")<DeniaConfig, LoadedConfig>() {
+export class DeniaConfig extends Context.Tag("denia/config/DeniaConfig")<DeniaConfig, LoadedConfig>() {
   /** Reads the process environment once, at the edge (config/environment.ts). */
   static readonly fromProcess = (createIfMissing: boolean): Layer.Layer<DeniaConfig, ConfigError> =>
     Layer.effect(DeniaConfig, loadProcessConfig(createIfMissing))

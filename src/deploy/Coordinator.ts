@@ -430,7 +430,7 @@ const make = (options: CoordinatorOptions) =>
 
 export type CoordinatorApi = Effect.Effect.Success<ReturnType<typeof make>>
 
-export class Coordinator extends Context.Tag("denia/Coordinator")<Coordinator, CoordinatorApi>() {
+export class Coordinator extends Context.Tag("denia/deploy/Coordinator")<Coordinator, CoordinatorApi>() {
   static readonly layer = (options: CoordinatorOptions) =>
     Layer.scoped(
       Coordinator,

@@ -18,7 +18,7 @@ export interface ReplicaPublisherApi {
   readonly drain: (serviceId: string, replicaIds: ReadonlyArray<string>) => Effect.Effect<void>
 }
 
-export class ReplicaPublisher extends Context.Tag("denia/ReplicaPublisher")<ReplicaPublisher, ReplicaPublisherApi>() {
+export class ReplicaPublisher extends Context.Tag("denia/deploy/ReplicaPublisher")<ReplicaPublisher, ReplicaPublisherApi>() {
   /**
    * Traffic goes through the ingress's `ReplicaRegistry`; every replica that
    * enters traffic is published as `ReplicaStarted`, every one that leaves it

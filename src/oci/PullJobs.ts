@@ -27,7 +27,7 @@ export interface PullJobsApi {
   readonly get: (id: string) => Effect.Effect<PullJob | undefined>
 }
 
-export class PullJobs extends Context.Tag("denia/PullJobs")<PullJobs, PullJobsApi>() {
+export class PullJobs extends Context.Tag("denia/oci/PullJobs")<PullJobs, PullJobsApi>() {
   static readonly layer = Layer.scoped(
     PullJobs,
     Effect.gen(function* () {

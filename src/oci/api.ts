@@ -81,4 +81,4 @@ export interface OciServiceApi {
   readonly gc: Effect.Effect<GcReport, OciStorageError>
 }
 
-export class OciService extends Context.Tag("denia/OciService")<OciService, OciServiceApi>() {}
+export class OciService extends Context.Tag("denia/oci/OciService")<OciService, OciServiceApi>() {}

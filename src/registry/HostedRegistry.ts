@@ -29,7 +29,7 @@ export interface ContentRange {
   readonly end: number
 }
 
-export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/HostedRegistry", {
+export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/registry/HostedRegistry", {
   scoped: Effect.gen(function* () {
     const config = yield* DeniaConfig
     const repo = yield* RegistryRepo

@@ -34,7 +34,7 @@ const statOrNone = (file: string) =>
     )
   )
 
-export class RegistryGc extends Effect.Service<RegistryGc>()("denia/RegistryGc", {
+export class RegistryGc extends Effect.Service<RegistryGc>()("denia/registry/RegistryGc", {
   scoped: Effect.gen(function* () {
     const config = yield* DeniaConfig
     const registry = yield* HostedRegistry

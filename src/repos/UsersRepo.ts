@@ -15,7 +15,7 @@ interface Row {
 
 const toUser = (r: Row): User => ({ id: r.id, username: r.username, superAdmin: r.super_admin === 1, createdAt: r.created_at })
 
-export class UsersRepo extends Effect.Service<UsersRepo>()("denia/UsersRepo", {
+export class UsersRepo extends Effect.Service<UsersRepo>()("denia/repos/UsersRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 
