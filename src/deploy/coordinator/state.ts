@@ -131,13 +131,21 @@ export const makeCoordinatorState = Effect.gen(function*() {
     /** Takes the whole replica set out (stop); returns it. */
     takeReplicaSet: (serviceId: string) => modifySlot(serviceId, (slot) => [slot.replicaSet, { ...slot, replicaSet: undefined }]),
 
-    /** Shutdown: from now on no exit is a crash; returns every replica set and forgets everything. */
+    /**
+     * Shutdown: from now on no exit is a crash; returns every replica set and
+     * drops sets and supervisions (queued requests stay: a pipeline still
+     * running is interrupted, and the next boot marks it aborted).
+     */
     shutdown: Effect.zipRight(
       Ref.set(stopping, true),
-      SynchronizedRef.modify(ref, (slots): readonly [ReadonlyArray<RunningSet>, Slots] => [
-        [...slots.byService.values()].flatMap((s) => (s.replicaSet === undefined ? [] : [s.replicaSet])),
-        { byService: new Map(), generation: slots.generation }
-      ])
+      SynchronizedRef.modify(ref, (slots): readonly [ReadonlyArray<RunningSet>, Slots] => {
+        const sets = [...slots.byService.values()].flatMap((s) => (s.replicaSet === undefined ? [] : [s.replicaSet]))
+        const next = [...slots.byService].reduce<Slots>(
+          (acc, [serviceId, slot]) => withSlot(acc, serviceId, { ...slot, replicaSet: undefined, supervision: undefined }),
+          slots
+        )
+        return [sets, next]
+      })
     )
   }
   return state
