@@ -31,7 +31,9 @@ import { FakeRuntime, type FakeRuntimeOptions } from "../../src/runtime/FakeRunt
 import { Registries } from "../../src/secrets/registries.js"
 import { SecretStoreTest } from "../../src/secrets/SecretStore.js"
 import { ServiceSecrets } from "../../src/secrets/serviceSecrets.js"
-import { ADMIN_TOKEN } from "./daemon.js"
+
+/** The admin token of test configs (the same as `support/daemon.ts`, without loading the daemon graph). */
+const ADMIN_TOKEN = "a".repeat(64)
 
 /** A temp dir that lives as long as the scope. */
 export const scopedTempDir = (prefix = "denia-test-") =>
