@@ -81,6 +81,16 @@ const runningDeployments = Effect.flatMap(Runtime, (rt) => Effect.map(rt.list, (
 const publishedDeployments = (serviceId: string) =>
   Effect.flatMap(PublishedReplicas, (p) => Effect.map(p.current(serviceId), (set) => set.map((r) => r.id.split("/")[1])))
 
+/**
+ * Waits until only `deploymentId` runs: a deployment is marked healthy before
+ * the set it replaces is drained and stopped.
+ */
+const onlyRunning = (deploymentId: string) =>
+  eventually(
+    `only ${deploymentId} running`,
+    Effect.map(runningDeployments, (names) => (names.length === 1 && names[0] === runtimeDeploymentName(deploymentId) ? Option.some(names) : Option.none()))
+  )
+
 describe("Coordinator on the FakeRuntime", () => {
   it.scopedLive("a newer deployment supersedes a queued one; the newest is promoted", () => {
     const started = Deferred.unsafeMake<void>(FiberId.none)
@@ -108,8 +118,11 @@ describe("Coordinator on the FakeRuntime", () => {
       expect(winner.status).toBe("healthy")
       expect(winner.imageDigest).toBe(fakeDigest(V2))
       expect((yield* (yield* ServicesRepo).get(service.id)).promotedDeploymentId).toBe(newest.id)
-      expect(yield* logOf(first.id)).toContain(`replaced by deployment ${newest.id}`)
-      expect(yield* runningDeployments).toEqual([runtimeDeploymentName(newest.id)])
+      yield* eventually(
+        "the first deployment to be replaced",
+        Effect.map(logOf(first.id), (log) => (log.includes(`INFO replaced by deployment ${newest.id}`) ? Option.some(log) : Option.none()))
+      )
+      yield* onlyRunning(newest.id)
       expect(yield* publishedDeployments(service.id)).toEqual([runtimeDeploymentName(newest.id)])
       expect(yield* coordinator.isRunning(service.id)).toBe(newest.id)
     }).pipe(Effect.provide(layer))
@@ -159,7 +172,8 @@ describe("Coordinator on the FakeRuntime", () => {
       expect(rollback.imageDigest).toBe(fakeDigest(V1))
       expect(yield* logOf(rollback.id)).toContain(`rollback: image of deployment ${v1.id}`)
       expect((yield* services.get(service.id)).promotedDeploymentId).toBe(rollback.id)
-      expect(yield* runningDeployments).toEqual([runtimeDeploymentName(rollback.id)])
+      yield* onlyRunning(rollback.id)
+      expect(yield* publishedDeployments(service.id)).toEqual([runtimeDeploymentName(rollback.id)])
     }).pipe(Effect.provide(coordinatorTest({ images, runtime })))
   )
 
