@@ -58,7 +58,7 @@ export const makeActions = (t: Toolkit, runPipeline: RunPipeline) => {
         }
         const set = yield* state.takeReplicaSet(serviceId)
         yield* t.publishSet(serviceId, undefined)
-        if (set !== undefined) yield* t.retire(serviceId, set, "stopped by an operator")
+        if (set !== undefined) yield* t.retire(serviceId, set)
         yield* t.notices.serviceStopped(serviceId)
       })
     )

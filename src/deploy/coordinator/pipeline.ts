@@ -41,12 +41,11 @@ export const makePipeline = (t: Toolkit, supervisor: Supervisor): RunPipeline =>
       yield* t.publishSet(serviceId, next)
       yield* services.promote(serviceId, deployment.id)
       yield* deployments.setStatus(deployment.id, "healthy")
+      yield* t.notices.deploymentPromoted(serviceId, deployment.id)
       yield* log.append(deployment.id, "HEALTHY", "promoted; receiving traffic")
       yield* Effect.logInfo(`deploy finished: service ${ref} deployment ${deployment.id} healthy after ${formatDuration(Date.now() - startedAt)} (${pulled.digest})`)
-      yield* t.notices.deploymentPromoted(serviceId, deployment.id)
-      yield* t.announceStarted(serviceId, next.replicas)
       if (previous !== undefined) {
-        yield* t.retire(serviceId, previous, `replaced by deployment ${deployment.id}`)
+        yield* t.retire(serviceId, previous)
         yield* log.append(previous.deploymentId, "INFO", `replaced by deployment ${deployment.id}`)
       }
       yield* supervisor.watch(serviceId, next.replicas, supervision)

@@ -68,7 +68,6 @@ export const makeSupervisor = (t: Toolkit): Supervisor => {
           }
           const set = yield* state.addReplicas(serviceId, deployment.id, launched.right)
           yield* t.publishSet(serviceId, set)
-          yield* t.announceStarted(serviceId, launched.right)
           yield* log.append(deployment.id, "HEALTHY", "replica relaunched; receiving traffic")
           yield* watch(serviceId, launched.right, sup)
           return Either.right(undefined)
@@ -96,7 +95,6 @@ export const makeSupervisor = (t: Toolkit): Supervisor => {
                 if (!removed) return false
                 yield* t.publishSet(serviceId, remaining)
                 yield* closeReplica(r)
-                yield* t.notices.replicaStopped(serviceId, r.replica.id, reason)
                 return true
               })
             )

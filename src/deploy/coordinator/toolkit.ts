@@ -89,16 +89,9 @@ export const makeToolkit = (options: CoordinatorOptions) =>
         (set?.replicas ?? []).flatMap((r) => (r.replica.socketPath === null ? [] : [{ id: r.replica.id, socketPath: r.replica.socketPath }]))
       )
 
-    /** Replicas that were just published to the ingress. */
-    const announceStarted = (serviceId: string, replicas: ReadonlyArray<RunningReplica>) =>
-      Effect.forEach(replicas, (r) => notices.replicaStarted(serviceId, r.replica.id), { discard: true })
-
     /** Take a set out of traffic, wait for in-flight requests, stop it. */
-    const retire = (serviceId: string, set: RunningSet, reason: string) =>
-      publisher.drain(serviceId, set.replicas.map((r) => r.replica.id)).pipe(
-        Effect.zipRight(closeSet(set)),
-        Effect.zipRight(Effect.forEach(set.replicas, (r) => notices.replicaStopped(serviceId, r.replica.id, reason), { discard: true }))
-      )
+    const retire = (serviceId: string, set: RunningSet) =>
+      publisher.drain(serviceId, set.replicas.map((r) => r.replica.id)).pipe(Effect.zipRight(closeSet(set)))
 
     /** Operator-facing failure text: no internal paths, ends with where to look next. */
     const failureText = (serviceId: string, message: string) => Effect.map(refOf(serviceId), (ref) => withLogsHint(scrub(message), ref))
@@ -114,8 +107,8 @@ export const makeToolkit = (options: CoordinatorOptions) =>
         const text = hint === "logs" ? yield* failureText(deployment.serviceId, message) : message
         yield* deployments.setStatus(deployment.id, "failed", { error: text })
         yield* log.append(deployment.id, "FAILED", text)
-        yield* Effect.logInfo(`deploy failed: service ${yield* refOf(deployment.serviceId)} deployment ${deployment.id}: ${text}`)
         yield* notices.deploymentFailed(deployment.serviceId, deployment.id, text)
+        yield* Effect.logInfo(`deploy failed: service ${yield* refOf(deployment.serviceId)} deployment ${deployment.id}: ${text}`)
       })
 
     /** Acquire the image (pull, or reuse the bundle for redeploys of a known digest). */
@@ -171,7 +164,6 @@ export const makeToolkit = (options: CoordinatorOptions) =>
       scrub,
       refOf,
       publishSet,
-      announceStarted,
       retire,
       finishFailed,
       imageFor,
