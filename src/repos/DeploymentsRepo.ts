@@ -1,20 +1,21 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Option } from "effect"
-import { TERMINAL_STATUSES, type Deployment, type DeploymentStatus } from "../domain/deployment.js"
+import { Effect, Option, Schema } from "effect"
+import { DeploymentStatus, TERMINAL_STATUSES, type Deployment } from "../domain/deployment.js"
 import { NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
-import { nowIso } from "./sqlHelpers.js"
+import { all, first, nowIso } from "./sqlHelpers.js"
 
-interface Row {
-  id: string
-  service_id: string
-  status: DeploymentStatus
-  image_ref: string
-  image_digest: string | null
-  error: string | null
-  created_at: string
-  finished_at: string | null
-}
+const Row = Schema.Struct({
+  id: Schema.String,
+  service_id: Schema.String,
+  status: DeploymentStatus,
+  image_ref: Schema.String,
+  image_digest: Schema.NullOr(Schema.String),
+  error: Schema.NullOr(Schema.String),
+  created_at: Schema.String,
+  finished_at: Schema.NullOr(Schema.String)
+})
+type Row = typeof Row.Type
 
 const toDeployment = (r: Row): Deployment => ({
   id: r.id,
@@ -32,9 +33,9 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/De
     const sql = yield* SqlClient.SqlClient
 
     const find = (id: string) =>
-      sql<Row>`SELECT * FROM deployments WHERE id = ${id}`.pipe(
-        Effect.orDie,
-        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toDeployment)))
+      sql`SELECT * FROM deployments WHERE id = ${id}`.pipe(
+        first("deployments", Row),
+        Effect.map(Option.map(toDeployment))
       )
 
     const get = (id: string) =>
@@ -42,8 +43,8 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/De
 
     /** Newest first (UUIDv7 ids sort by creation time). */
     const listForService = (serviceId: string) =>
-      sql<Row>`SELECT * FROM deployments WHERE service_id = ${serviceId} ORDER BY id DESC`.pipe(
-        Effect.orDie,
+      sql`SELECT * FROM deployments WHERE service_id = ${serviceId} ORDER BY id DESC`.pipe(
+        all("deployments", Row),
         Effect.map((rows) => rows.map(toDeployment))
       )
 
@@ -64,16 +65,16 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/De
           WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
 
     /** Deployments left mid-flight by a crash. */
-    const listInFlight = sql<Row>`SELECT * FROM deployments WHERE status IN ('pending', 'building', 'starting')`.pipe(
-      Effect.orDie,
+    const listInFlight = sql`SELECT * FROM deployments WHERE status IN ('pending', 'building', 'starting')`.pipe(
+      all("deployments", Row),
       Effect.map((rows) => rows.map(toDeployment))
     )
 
     /** The newest deployment that ran successfully (healthy now, or stopped by an operator). */
     const latestRunnable = (serviceId: string) =>
-      sql<Row>`SELECT * FROM deployments WHERE service_id = ${serviceId} AND status IN ('healthy', 'stopped') ORDER BY id DESC LIMIT 1`.pipe(
-        Effect.orDie,
-        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toDeployment)))
+      sql`SELECT * FROM deployments WHERE service_id = ${serviceId} AND status IN ('healthy', 'stopped') ORDER BY id DESC LIMIT 1`.pipe(
+        first("deployments", Row),
+        Effect.map(Option.map(toDeployment))
       )
 
     return { find, get, listForService, create, setStatus, listInFlight, latestRunnable }
