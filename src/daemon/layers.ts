@@ -38,7 +38,9 @@ import { ReplicaRegistry } from "../ingress/ReplicaRegistry.js"
 import { OciLive } from "../oci/index.js"
 import { PullJobs } from "../oci/PullJobs.js"
 import { LinuxRuntime, resolveHelperPath } from "../runtime/index.js"
+import type { RestartPolicy } from "../deploy/restartPolicy.js"
 import { ApiServerLive } from "./apiServer.js"
+import { holdDataDirLock } from "./dataDirLock.js"
 import { loggingLayer } from "./logging.js"
 
 /** `0.0.0.0:p` → `127.0.0.1:p`, `[::]:p` → `[::1]:p`; other addresses unchanged. */
@@ -50,7 +52,20 @@ export const loopbackAddress = (bindAddr: string): string => {
   return bindAddr
 }
 
-export const daemonLayer = (config: LoadedConfig) => {
+/** Internal knobs for tests (not configuration). */
+export interface DaemonInternals {
+  readonly restartPolicy?: RestartPolicy
+}
+
+/**
+ * The daemon: first the data dir lock (ADR 0012), then everything else —
+ * migrations, the boot sweep and the listeners never run beside another
+ * daemon on the same data dir.
+ */
+export const daemonLayer = (config: LoadedConfig, internals: DaemonInternals = {}) =>
+  Layer.unwrapScoped(Effect.as(holdDataDirLock(config.paths.dataDir), servicesLayer(config, internals)))
+
+const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
   const configLayer = DeniaConfig.fromValue(config)
   const state = databaseLayer(config.paths.sqlite)
   const repos = Layer.mergeAll(
@@ -116,7 +131,8 @@ export const daemonLayer = (config: LoadedConfig) => {
     hosted: { address: hostedAddress },
     nodeLimits: { cpuMillis: v.defaultCpuMillis, memoryMb: v.defaultMemoryMb, pids: v.defaultPids },
     artifactsDir: config.paths.artifacts,
-    retainedDeployments: v.deploymentsRetained
+    retainedDeployments: v.deploymentsRetained,
+    ...(internals.restartPolicy === undefined ? {} : { restartPolicy: internals.restartPolicy })
   }).pipe(
     Layer.provideMerge(Layer.mergeAll(runtime, publisher, DeploymentLog.layer(config.paths.logs))),
     Layer.provideMerge(PullJobs.layer.pipe(Layer.provideMerge(oci))),

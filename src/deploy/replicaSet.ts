@@ -14,6 +14,7 @@ import { Runtime, type Replica } from "../runtime/index.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
 import type { LogPhase } from "./DeploymentLog.js"
 import { DeployFailed } from "./errors.js"
+import { exitReason, probeFailureReason } from "./failureMessages.js"
 import { waitHealthy } from "./healthCheck.js"
 import { runtimeDeploymentName, runtimeServiceName } from "./runtimeNames.js"
 
@@ -91,14 +92,22 @@ export const launchHealthyReplica = (ctx: LaunchContext) =>
       return yield* new DeployFailed({ phase: "starting", message: "replica has no socket" })
     }
     const timeoutMs = service.health.timeoutSeconds * 1000
+    const exposed = pulled.manifest.exposedPorts.filter((p) => p.protocol === "tcp").map((p) => p.port)
+    const explain = (raw: string) => probeFailureReason(raw, service.port, exposed)
     const gate = waitHealthy(socketPath, service.health.path, timeoutMs, (attempt, reason) =>
-      attempt === 1 || attempt % 5 === 0 ? ctx.log("HEALTH", `attempt ${attempt}: GET ${service.health.path} → ${reason}`) : Effect.void
+      attempt === 1 || attempt % 5 === 0 ? ctx.log("HEALTH", `attempt ${attempt}: GET ${service.health.path} → ${explain(reason)}`) : Effect.void
     )
-    const exited = replica.exit.pipe(Effect.map((x) => ({ healthy: false as const, reason: `workload exited (${x.code !== null ? `code ${x.code}` : `signal ${x.signal}`})` })))
+    const exited = replica.exit.pipe(
+      Effect.map((x) => ({ healthy: false as const, exited: true as const, reason: exitReason(x, Date.now() - replica.startedAt.getTime()) }))
+    )
     const verdict = yield* Effect.raceFirst(gate, exited)
     if (!verdict.healthy) {
       yield* Scope.close(scope, Exit.void)
-      return yield* new DeployFailed({ phase: "health", message: `health check GET ${service.health.path} did not pass within ${service.health.timeoutSeconds} s: ${verdict.reason}` })
+      const message =
+        "exited" in verdict
+          ? verdict.reason
+          : `health check GET ${service.health.path} did not pass within ${service.health.timeoutSeconds} s: ${explain(verdict.reason)}`
+      return yield* new DeployFailed({ phase: "health", message })
     }
     yield* ctx.log("HEALTH", `GET ${service.health.path} → ${verdict.status}`)
     return { replica, scope } satisfies RunningReplica

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
-import { DeploymentStatus, TERMINAL_STATUSES, type Deployment } from "../domain/deployment.js"
+import { DeploymentStatus, DeploymentTrigger, TERMINAL_STATUSES, type Deployment } from "../domain/deployment.js"
 import { NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
 import { all, first, nowIso } from "./sqlHelpers.js"
@@ -13,7 +13,10 @@ const Row = Schema.Struct({
   image_digest: Schema.NullOr(Schema.String),
   error: Schema.NullOr(Schema.String),
   created_at: Schema.String,
-  finished_at: Schema.NullOr(Schema.String)
+  finished_at: Schema.NullOr(Schema.String),
+  trigger: Schema.NullOr(DeploymentTrigger),
+  restart_count: Schema.Number,
+  last_exit_reason: Schema.NullOr(Schema.String)
 })
 type Row = typeof Row.Type
 
@@ -25,7 +28,10 @@ const toDeployment = (r: Row): Deployment => ({
   createdAt: r.created_at,
   ...(r.image_digest === null ? {} : { imageDigest: r.image_digest }),
   ...(r.finished_at === null ? {} : { finishedAt: r.finished_at }),
-  ...(r.error === null ? {} : { error: r.error })
+  ...(r.error === null ? {} : { error: r.error }),
+  ...(r.trigger === null ? {} : { trigger: r.trigger }),
+  restartCount: r.restart_count,
+  ...(r.last_exit_reason === null ? {} : { lastExitReason: r.last_exit_reason })
 })
 
 export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/DeploymentsRepo", {
@@ -48,11 +54,11 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/De
         Effect.map((rows) => rows.map(toDeployment))
       )
 
-    const create = (serviceId: string, imageRef: string, imageDigest?: string) =>
+    const create = (serviceId: string, imageRef: string, imageDigest?: string, trigger: DeploymentTrigger = "api") =>
       Effect.gen(function* () {
         const id = uuidv7()
-        yield* sql`INSERT INTO deployments (id, service_id, status, image_ref, image_digest, created_at)
-                   VALUES (${id}, ${serviceId}, 'pending', ${imageRef}, ${imageDigest ?? null}, ${nowIso()})`.pipe(Effect.orDie)
+        yield* sql`INSERT INTO deployments (id, service_id, status, image_ref, image_digest, created_at, trigger)
+                   VALUES (${id}, ${serviceId}, 'pending', ${imageRef}, ${imageDigest ?? null}, ${nowIso()}, ${trigger})`.pipe(Effect.orDie)
         return yield* get(id).pipe(Effect.orDie)
       })
 
@@ -63,6 +69,32 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/De
             image_digest = COALESCE(${extra.imageDigest ?? null}, image_digest),
             finished_at = COALESCE(finished_at, ${TERMINAL_STATUSES.has(status) ? nowIso() : null})
           WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
+
+    /** A replica of the deployment was relaunched; `reason` (when known) is why its workload ended. */
+    const recordRestart = (id: string, reason: string | undefined) =>
+      sql`UPDATE deployments SET restart_count = restart_count + 1,
+            last_exit_reason = COALESCE(${reason ?? null}, last_exit_reason)
+          WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
+
+    /** The newest deployment of the service (any status). */
+    const latestForService = (serviceId: string) =>
+      sql`SELECT * FROM deployments WHERE service_id = ${serviceId} ORDER BY id DESC LIMIT 1`.pipe(
+        first("deployments", Row),
+        Effect.map(Option.map(toDeployment))
+      )
+
+    /**
+     * The newest deployment older than `before` that was promoted once
+     * (healthy, or stopped by an operator) and runs an image other than
+     * `digest`: the rollback target when the stored pointer is not distinct.
+     */
+    const previousDistinct = (serviceId: string, before: string, digest: string) =>
+      sql`SELECT * FROM deployments WHERE service_id = ${serviceId} AND id < ${before}
+            AND status IN ('healthy', 'stopped') AND image_digest IS NOT NULL AND image_digest <> ${digest}
+          ORDER BY id DESC LIMIT 1`.pipe(
+        first("deployments", Row),
+        Effect.map(Option.map(toDeployment))
+      )
 
     /** Deployments left mid-flight by a crash. */
     const listInFlight = sql`SELECT * FROM deployments WHERE status IN ('pending', 'building', 'starting')`.pipe(
@@ -77,6 +109,6 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/De
         Effect.map(Option.map(toDeployment))
       )
 
-    return { find, get, listForService, create, setStatus, listInFlight, latestRunnable }
+    return { find, get, listForService, create, setStatus, recordRestart, latestForService, previousDistinct, listInFlight, latestRunnable }
   })
 }) {}

@@ -18,8 +18,10 @@ const Row = Schema.Struct({
 })
 type Row = typeof Row.Type
 
+const SpecUpdatedAt = Schema.Struct({ at: Schema.String })
+
 /** The editable part of a service, stored as one JSON document. */
-export type ServiceSpec = Omit<Service, "id" | "projectId" | "name" | "promotedDeploymentId" | "previousDeploymentId" | "createdAt" | "updatedAt">
+export type ServiceSpec = Omit<Service, "id" | "projectId" | "name" | "promotedDeploymentId" | "previousDeploymentId" | "createdAt" | "updatedAt" | "status">
 
 const toService = (r: Row): Service => {
   const spec = r.spec
@@ -94,15 +96,30 @@ export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/Services
     const updateSpec = (id: string, spec: ServiceSpec) =>
       Effect.gen(function* () {
         yield* get(id)
-        yield* sql`UPDATE services SET spec = ${json(specOf(spec))}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(Effect.orDie)
+        const now = nowIso()
+        yield* sql`UPDATE services SET spec = ${json(specOf(spec))}, updated_at = ${now}, spec_updated_at = ${now} WHERE id = ${id}`.pipe(Effect.orDie)
         return yield* get(id)
       })
 
-    /** Promote a deployment; the one promoted before becomes the rollback target. */
+    /**
+     * Promote a deployment. The one promoted before becomes the rollback
+     * target only when it runs a different image: redeploying the same digest
+     * keeps the previous distinct deployment as the target.
+     */
     const promote = (id: string, deploymentId: string) =>
-      sql`UPDATE services SET previous_deployment_id = CASE WHEN promoted_deployment_id IS NULL OR promoted_deployment_id = ${deploymentId}
+      sql`UPDATE services SET previous_deployment_id = CASE
+                 WHEN promoted_deployment_id IS NULL OR promoted_deployment_id = ${deploymentId}
+                   OR (SELECT image_digest FROM deployments WHERE id = services.promoted_deployment_id)
+                      IS (SELECT image_digest FROM deployments WHERE id = ${deploymentId})
                  THEN previous_deployment_id ELSE promoted_deployment_id END,
                promoted_deployment_id = ${deploymentId}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
+
+    /** When the spec was last edited (creation time for services never edited). */
+    const specUpdatedAt = (id: string) =>
+      sql`SELECT COALESCE(spec_updated_at, created_at) AS at FROM services WHERE id = ${id}`.pipe(
+        first("services", SpecUpdatedAt),
+        Effect.map(Option.map((r) => r.at))
+      )
 
     /** The durable "should not run" signal. */
     const clearPromoted = (id: string) =>
@@ -114,6 +131,6 @@ export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/Services
         yield* sql`DELETE FROM services WHERE id = ${id}`.pipe(Effect.orDie)
       })
 
-    return { find, get, findByName, list, countInProject, create, updateSpec, promote, clearPromoted, remove }
+    return { find, get, findByName, list, countInProject, create, updateSpec, promote, specUpdatedAt, clearPromoted, remove }
   })
 }) {}

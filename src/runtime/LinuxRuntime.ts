@@ -166,7 +166,10 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
             return yield* Effect.fail(new RuntimeLaunchError({ stage: "exec", message: "workload ended before it was ready" }))
           const exit = yield* Deferred.make<ExitStatus>()
           yield* Effect.promise(() => h.exited).pipe(
-            Effect.flatMap((st) => Deferred.succeed(exit, { code: st.code, signal: st.signal })),
+            // `exited` resolves once every stdio stream closed: the stderr sink has seen the last line
+            Effect.flatMap((st) =>
+              Deferred.succeed(exit, { code: st.code, signal: st.signal, ...(err.lastLine === undefined ? {} : { lastStderr: err.lastLine }) })
+            ),
             Effect.forkIn(layerScope)
           )
           const replica: Replica = {

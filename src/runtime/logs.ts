@@ -60,6 +60,8 @@ export class ServiceLogFile {
 /** Splits a byte stream into lines and writes each with a prefix. */
 export class LineSink {
   private pending = ""
+  /** The last non-blank line written (for exit reports), cut to 300 characters. */
+  lastLine: string | undefined = undefined
 
   constructor(
     private readonly file: ServiceLogFile,
@@ -87,6 +89,8 @@ export class LineSink {
   }
 
   private emit(line: string): void {
+    const trimmed = line.trim()
+    if (trimmed !== "") this.lastLine = trimmed.length > 300 ? `${trimmed.slice(0, 300)}…` : trimmed
     this.file.write(`${new Date().toISOString()} ${this.prefix} ${line}\n`)
   }
 }

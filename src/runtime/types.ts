@@ -48,6 +48,8 @@ export interface ReplicaSpec extends ReplicaRef {
 export interface ExitStatus {
   readonly code: number | null
   readonly signal: number | null
+  /** The workload's last non-blank stderr line, when it wrote one. */
+  readonly lastStderr?: string
 }
 
 export interface Replica extends ReplicaRef {

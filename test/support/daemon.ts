@@ -8,7 +8,7 @@ import { Effect, Exit, Layer, Scope } from "effect"
 import { decodeConfig, type LoadedConfig } from "../../src/config/load.js"
 import { derivePaths } from "../../src/config/paths.js"
 import { daemonLayer } from "../../src/daemon/layers.js"
-import { freePort } from "./ports.js"
+import { freePorts } from "./ports.js"
 import { makeTempDir } from "./tempDir.js"
 
 export const ADMIN_TOKEN = "a".repeat(64)
@@ -25,15 +25,15 @@ export interface TestDaemon {
 }
 
 export const testConfig = async (dir: string, overrides: Record<string, unknown> = {}): Promise<LoadedConfig> => {
-  const port = await freePort()
+  const [port, httpPort, httpsPort] = await freePorts(3)
   const table = {
     admin_token: ADMIN_TOKEN,
     bind_addr: `127.0.0.1:${port}`,
     data_dir: path.join(dir, "data"),
     log_level: "error",
     // the public ingress listens too: never on 80/443 in tests
-    http_port: await freePort(),
-    https_port: await freePort(),
+    http_port: httpPort,
+    https_port: httpsPort,
     // suites spread their many logins over X-Forwarded-For addresses (support/identity.ts `nextIp`) to stay
     // under the per-IP throttles: the test client is a trusted proxy. test/integration/security/ covers the default ([]).
     trusted_proxies: ["127.0.0.1"],

@@ -23,7 +23,8 @@ export const keys = {
   secrets: (serviceId: string) => ["service", serviceId, "secrets"] as const,
   setupStatus: ["setup-status"] as const,
   audit: (cursor: string | undefined) => ["audit", cursor ?? ""] as const,
-  hostedRepositories: ["registry", "repositories"] as const
+  hostedRepositories: ["registry", "repositories"] as const,
+  apiTokens: ["api-tokens"] as const
 }
 
 /** Public: whether the first admin exists (the login page offers setup only before). */
@@ -257,5 +258,9 @@ export const useHostedRepositories = () =>
   useQuery<Awaited<ReturnType<typeof fetchHostedRepositories>>, ApiFailure>(() => ({ queryKey: keys.hostedRepositories, queryFn: fetchHostedRepositories }))
 const fetchHostedRepositories = () => call((c) => c.registry.repositories()).then((r) => r.items)
 
-/** A new password for a user (`PATCH /v1/users/{id}`). */
-export const changePassword = (userId: string, password: string) => call((c) => c.users.update({ path: { id: userId }, payload: { password } }))
+/**
+ * Change your own password (`POST /v1/me/password`): the daemon checks the current one, then signs
+ * out your other sessions and revokes your API tokens unless `keepTokens`; this session stays.
+ */
+export const changeOwnPassword = (input: { readonly currentPassword: string; readonly newPassword: string; readonly keepTokens: boolean }) =>
+  call((c) => c.auth.changePassword({ payload: input }))

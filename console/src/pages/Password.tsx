@@ -1,52 +1,59 @@
 /**
- * Change your own password (`PATCH /v1/users/{id}`). A password change ends
- * the user's sessions on the daemon, so on success the console signs out
- * here too and returns to the login page with a message; should the change
- * land any other way, the next request's 401 does the same (see App).
+ * Change your own password (`POST /v1/me/password`): the current password,
+ * the new one twice, and whether to keep your API tokens. The daemon signs
+ * out your other sessions (and revokes the tokens unless kept) but keeps this
+ * one, so the page stays signed in and says what happened. A wrong current
+ * password is a 400 naming `currentPassword`, shown under its input; attempts
+ * count against the login throttle (429).
  */
-import { useNavigate } from "@solidjs/router"
 import { useQueryClient } from "@tanstack/solid-query"
-import { Match, Switch, createSignal } from "solid-js"
-import { call } from "../api/client.js"
+import { Match, Show, Switch, createSignal } from "solid-js"
 import { ApiFailure, issuesByField, toApiFailure } from "../api/failure.js"
-import { changePassword, useMe } from "../api/queries.js"
+import { changeOwnPassword, keys, useMe } from "../api/queries.js"
 import { TextField } from "../components/Field.js"
 import { FormError, Loading } from "../components/States.js"
-import { sessionStore } from "../state/session.js"
+
+/** Fields that have an input on this page; an issue on any other field is shown above the form. */
+const FIELDS = ["currentPassword", "newPassword", "confirm"] as const
 
 export default function Password() {
   const me = useMe()
   const qc = useQueryClient()
-  const navigate = useNavigate()
+  const [current, setCurrent] = createSignal("")
   const [password, setPassword] = createSignal("")
   const [confirm, setConfirm] = createSignal("")
+  const [keepTokens, setKeepTokens] = createSignal(false)
   const [error, setError] = createSignal<ApiFailure>()
   const [busy, setBusy] = createSignal(false)
+  /** Set after a successful change: whether the API tokens were kept. */
+  const [done, setDone] = createSignal<{ readonly keptTokens: boolean }>()
 
-  const submit = async (e: SubmitEvent, userId: string) => {
+  const submit = async (e: SubmitEvent) => {
     e.preventDefault()
     setError(undefined)
+    setDone(undefined)
     if (password() !== confirm()) return setError(new ApiFailure(0, "INVALID_INPUT", "confirm: passwords differ", [{ field: "confirm", message: "The passwords do not match." }]))
     setBusy(true)
+    const keptTokens = keepTokens()
     try {
-      await changePassword(userId, password())
+      await changeOwnPassword({ currentPassword: current(), newPassword: password(), keepTokens: keptTokens })
     } catch (err) {
-      setBusy(false)
       return setError(toApiFailure(err))
+    } finally {
+      setBusy(false)
     }
-    // The old session is done either way: end it (ignoring a 401 if the daemon already revoked it) and sign in again.
-    const token = sessionStore.token()
-    await call((c) => c.auth.logout(), { token }).catch(() => undefined)
-    sessionStore.signOut()
-    qc.clear()
-    navigate("/login?changed=1", { replace: true })
+    setCurrent("")
+    setPassword("")
+    setConfirm("")
+    setDone({ keptTokens })
+    if (!keptTokens) void qc.invalidateQueries({ queryKey: keys.apiTokens })
   }
 
   const issues = () => issuesByField(error())
   const formMessage = () => {
     const e = error()
-    if (e === undefined || issues()["password"] !== undefined || issues()["confirm"] !== undefined) return undefined
-    if (e.status === 403) return `This daemon lets only super-admins change passwords; ask one to set a new password for you. (${e.message})`
+    if (e === undefined || FIELDS.some((f) => issues()[f] !== undefined)) return undefined
+    if (e.status === 429) return `Too many attempts (they count with sign-ins); wait a minute and try again. (${e.message})`
     return e.message
   }
 
@@ -64,11 +71,28 @@ export default function Password() {
         </Match>
         <Match when={me.data?.user}>
           {(user) => (
-            <form class="card inline-form" aria-label="Change password" novalidate onSubmit={(e) => void submit(e, user().id)}>
+            <form class="card inline-form" aria-label="Change password" novalidate onSubmit={(e) => void submit(e)}>
               <p class="muted">
-                For <strong>{user().username}</strong>. Changing it signs you out everywhere: sessions and API tokens made with the old password stop working.
+                For <strong>{user().username}</strong>. Changing it signs out your other sessions and, unless you keep them, revokes your API tokens. This session stays signed in.
               </p>
+              <Show when={done()}>
+                {(d) => (
+                  <p class="notice" role="status">
+                    Password changed. Your other sessions were signed out{d().keptTokens ? "; your API tokens still work." : " and your API tokens were revoked."} You are still signed in here.
+                  </p>
+                )}
+              </Show>
               <FormError message={formMessage()} />
+              <TextField
+                label="Current password"
+                name="currentPassword"
+                type="password"
+                autocomplete="current-password"
+                required
+                value={current()}
+                onValue={setCurrent}
+                error={issues()["currentPassword"]}
+              />
               <TextField
                 label="New password"
                 name="newPassword"
@@ -77,11 +101,15 @@ export default function Password() {
                 required
                 value={password()}
                 onValue={setPassword}
-                error={issues()["password"]}
+                error={issues()["newPassword"]}
                 hint="At least 12 characters"
               />
               <TextField label="Confirm new password" name="confirmPassword" type="password" autocomplete="new-password" required value={confirm()} onValue={setConfirm} error={issues()["confirm"]} />
-              <button type="submit" class="btn btn-primary" disabled={busy() || password() === ""}>
+              <label class="check">
+                <input type="checkbox" name="keepTokens" checked={keepTokens()} onChange={(e) => setKeepTokens(e.currentTarget.checked)} />
+                Keep my API tokens (otherwise they stop working)
+              </label>
+              <button type="submit" class="btn btn-primary" disabled={busy() || current() === "" || password() === ""}>
                 {busy() ? "Changing…" : "Change password"}
               </button>
             </form>

@@ -10,7 +10,7 @@ import { TextField } from "../components/Field.js"
 import { Empty, FormError, QueryList } from "../components/States.js"
 import { formatTime } from "../lib/format.js"
 
-const tokensKey = ["api-tokens"] as const
+const tokensKey = keys.apiTokens
 const fetchTokens = () => call((c) => c.apiTokens.list()).then((r) => r.items)
 
 const ApiTokens = () => {

@@ -7,6 +7,7 @@ import secretsRegistries from "./0004_secrets_registries.js"
 import hostedRegistry from "./0005_hosted_registry.js"
 import domains from "./0006_domains.js"
 import domainClaims from "./0007_domain_claims.js"
+import deploymentRestarts from "./0008_deployment_restarts.js"
 
 export interface MigrationStep {
   readonly id: number
@@ -22,5 +23,6 @@ export const migrations: ReadonlyArray<MigrationStep> = [
   { id: 4, name: "secrets_registries", run: secretsRegistries },
   { id: 5, name: "hosted_registry", run: hostedRegistry },
   { id: 6, name: "domains", run: domains },
-  { id: 7, name: "domain_claims", run: domainClaims }
+  { id: 7, name: "domain_claims", run: domainClaims },
+  { id: 8, name: "deployment_restarts", run: deploymentRestarts }
 ]

@@ -3,7 +3,8 @@
  * console: first-run setup (offered on the login page only before an admin
  * exists) → (logout) → login → create project → create service → see it
  * listed → open its detail page → secrets → the audit log and registry pages
- * → the services page at 390 px → password change. Screenshots of each page
+ * → the services page at 390 px → password change (wrong current password,
+ * then success, staying signed in) → sign-in with the new one. Screenshots of each page
  * go to test-results/console/.
  */
 import * as fs from "node:fs"
@@ -325,20 +326,42 @@ describe("web console in Chromium", () => {
     await page.getByRole("link", { name: "default" }).waitFor()
     expect(await page.getByRole("link", { name: "shop" }).count()).toBe(0)
 
-    // Password change: back to the login page with a message; the new password signs in.
-    // (This is the walk's fifth login: the daemon allows 5 per minute per client IP, so no extra wrong-password try here.)
+    // Password change (self-service, POST /v1/me/password). Each attempt counts against the login throttle (5 per
+    // minute per client IP), and this walk has already signed in four times from 127.0.0.1; the daemon trusts the
+    // test client as a proxy, so the rest of the walk comes from an address of its own (X-Forwarded-For).
+    await page.setExtraHTTPHeaders({ "x-forwarded-for": "10.200.0.1" })
+    // Another session of the same user, to see it signed out by the change.
+    const other = await daemon.request("/v1/auth/login", { method: "POST", token: null, json: { username: "root-admin", password: PASSWORD }, headers: { "x-forwarded-for": "10.200.0.2" } })
+    expect(other.status).toBe(200)
+    const otherToken = ((await other.json()) as { token: string }).token
+    expect((await daemon.request("/v1/me", { token: otherToken })).status).toBe(200)
     await page.getByRole("link", { name: "Change password" }).click()
     await page.getByRole("heading", { name: "Change password" }).waitFor()
+    expect(await page.getByText(/only super-admins/).count()).toBe(0)
+    // A wrong current password is named under its input.
+    await page.getByLabel("Current password").fill("not my password at all")
     await page.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD)
     await page.getByLabel("Confirm new password").fill(NEW_PASSWORD)
     await page.getByRole("button", { name: "Change password" }).click()
+    await page.getByText("does not match your current password").waitFor()
+    expect(await page.getByLabel("Current password").getAttribute("aria-invalid")).toBe("true")
+    await page.getByLabel("Current password").fill(PASSWORD)
+    await page.getByRole("button", { name: "Change password" }).click()
+    await page.getByText("Password changed. Your other sessions were signed out and your API tokens were revoked.").waitFor()
+    await page.screenshot({ path: screenshotPath("12-password-changed"), fullPage: true })
+    // This session stays; the other one is gone.
+    expect(await page.evaluate("sessionStorage.getItem('denia.session')")).toContain('"username":"root-admin"')
+    expect((await daemon.request("/v1/me", { token: otherToken })).status).toBe(401)
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Projects" }).click()
+    await page.getByRole("heading", { name: "Projects" }).waitFor()
+    // Signed out, the new password signs in.
+    await page.getByRole("button", { name: "Log out" }).click()
     await page.getByRole("heading", { name: "Sign in to Denia" }).waitFor()
-    await page.getByText("Password changed. Sign in with the new password.").waitFor()
-    expect(await page.evaluate("sessionStorage.getItem('denia.session')")).toBeNull()
     await page.getByLabel("Username").fill("root-admin")
     await page.getByLabel("Password").fill(NEW_PASSWORD)
     await page.getByRole("button", { name: "Sign in" }).click()
     await page.getByRole("heading", { name: "Projects" }).waitFor()
+    await expect(page.getByTestId("username").textContent()).resolves.toBe("root-admin")
 
     // The browser logs the refused requests this walk provokes on purpose (wrong password: 401, bad hostname: 400, non-empty project: 409); nothing else.
     expect(consoleErrors.filter((e) => !/status of (401|400|409) /.test(e))).toEqual([])

@@ -73,6 +73,7 @@ interface Call {
 const fixtures: Record<string, () => Promise<Call>> = {
   "GET /healthz": async () => ({ path: "/healthz" }),
   "GET /v1/openapi.json": async () => ({ path: "/v1/openapi.json" }),
+  "GET /v1/setup-status": async () => ({ path: "/v1/setup-status" }),
   "POST /v1/auth/login": async () => ({ path: "/v1/auth/login", body: { username: "m-target", password: PASSWORD } }),
   "POST /v1/bootstrap": async () => ({ path: "/v1/bootstrap", body: { username: unique("boot"), password: PASSWORD } }),
   "POST /v1/auth/logout": async () => ({ path: "/v1/auth/logout" }),

@@ -1,7 +1,8 @@
-/** Password change, the audit log and the hosted-registry page, against a fake daemon. */
+/** Self-service password change, the audit log and the hosted-registry page, against a fake daemon. */
 import { cleanup, fireEvent, screen, waitFor, within } from "@solidjs/testing-library"
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 import Audit from "../../../console/src/pages/Audit.js"
+import Login from "../../../console/src/pages/Login.js"
 import Password from "../../../console/src/pages/Password.js"
 import Registry from "../../../console/src/pages/Registry.js"
 import { sessionStore } from "../../../console/src/state/session.js"
@@ -18,41 +19,125 @@ afterEach(() => {
 })
 
 const withMe = (me: unknown, route: (r: Recorded) => Reply | undefined) => fakeDaemon((r) => (r.path === "/v1/me" ? { json: me } : route(r)))
-const Landing = () => <h1>Sign in to Denia</h1>
+
+/**
+ * A daemon that keeps one user's password: `POST /v1/me/password` checks the current one (400 naming
+ * `currentPassword` otherwise, 429 once `throttled`), login checks against whatever is current.
+ */
+const passwordDaemon = (me: unknown = superAdminMe) => {
+  const text = (body: unknown, key: string): unknown => (typeof body === "object" && body !== null ? Reflect.get(body, key) : undefined)
+  const state = { password: "the-old-password", throttled: false }
+  const d = withMe(me, (r) => {
+    if (r.method === "POST" && r.path === "/v1/me/password") {
+      if (state.throttled) return { status: 429, json: { error: { code: "RATE_LIMITED", message: "too many login requests; retry in 42 s", details: { retryAfterSeconds: 42 } } } }
+      if (text(r.body, "currentPassword") !== state.password)
+        return { status: 400, json: { error: { code: "INVALID_FIELD", message: "currentPassword: does not match your current password", details: { field: "currentPassword" } } } }
+      state.password = String(text(r.body, "newPassword"))
+      return { status: 204 }
+    }
+    if (r.method === "POST" && r.path === "/v1/auth/login") {
+      return text(r.body, "password") === state.password
+        ? { json: { token: "new-session-token", expiresAt: new Date(Date.now() + 3_600_000).toISOString() } }
+        : { status: 401, json: { error: { code: "INVALID_CREDENTIALS", message: "wrong username or password" } } }
+    }
+    if (r.path === "/v1/setup-status") return { json: { setupComplete: true } }
+    return undefined
+  })
+  return { ...d, state }
+}
+const Projects = () => <h1>Projects</h1>
+
+const fillPasswordForm = (current: string, next: string, confirm = next) => {
+  fireEvent.input(screen.getByLabelText("Current password"), { target: { value: current } })
+  fireEvent.input(screen.getByLabelText("New password"), { target: { value: next } })
+  fireEvent.input(screen.getByLabelText("Confirm new password"), { target: { value: confirm } })
+  fireEvent.click(screen.getByRole("button", { name: "Change password" }))
+}
 
 describe("password change", () => {
-  it("sends the new password for the signed-in user, then signs out and returns to login with a message", async () => {
-    const d = withMe(superAdminMe, (r) => {
-      if (r.method === "PATCH" && r.path === `/v1/users/${ids.user}`) return { json: superAdminMe.user }
-      if (r.path === "/v1/auth/logout") return { status: 401, json: { error: { code: "UNAUTHORIZED", message: "session revoked" } } }
-      return undefined
-    })
-    const { history } = renderAt("/account/password", "/account/password", Password, { "/login": Landing })
-    fireEvent.input(await screen.findByLabelText("New password"), { target: { value: "a-brand-new-password" } })
-    fireEvent.input(screen.getByLabelText("Confirm new password"), { target: { value: "a-brand-new-password" } })
-    fireEvent.click(screen.getByRole("button", { name: "Change password" }))
-    await screen.findByRole("heading", { name: "Sign in to Denia" })
-    expect(history.get()).toBe("/login?changed=1")
-    expect(d.find("PATCH", `/v1/users/${ids.user}`).map((c) => c.body)).toEqual([{ password: "a-brand-new-password" }])
-    expect(sessionStore.token()).toBeUndefined()
-    // The revoked session's 401 on logout is expected, not a second "session ended" redirect.
+  it("names a wrong current password under its input, then changes it, stays signed in, and the new password signs in", async () => {
+    const d = passwordDaemon({ ...superAdminMe, superAdmin: false, user: { ...superAdminMe.user, superAdmin: false } })
+    const { history } = renderAt("/account/password", "/account/password", Password, { "/login": Login, "/projects": Projects })
+    await screen.findByLabelText("Current password")
+    expect(screen.getByLabelText("Current password").getAttribute("autocomplete")).toBe("current-password")
+    expect(screen.queryByText(/super-admins/)).toBeNull()
+
+    fillPasswordForm("not-the-password", "a-brand-new-password")
+    const current = screen.getByLabelText("Current password")
+    await waitFor(() => expect(current.getAttribute("aria-invalid")).toBe("true"))
+    const errorId = current.getAttribute("aria-describedby") ?? ""
+    expect(document.getElementById(errorId)?.textContent).toBe("does not match your current password")
+    expect(screen.getByLabelText("New password").getAttribute("aria-invalid")).toBe("false")
+    expect(screen.queryByRole("status")).toBeNull()
+    expect(d.state.password).toBe("the-old-password")
+
+    fillPasswordForm("the-old-password", "a-brand-new-password")
+    const done = await screen.findByRole("status")
+    expect(done.textContent).toContain("Password changed.")
+    expect(done.textContent).toContain("other sessions were signed out and your API tokens were revoked")
+    expect(d.find("POST", "/v1/me/password").map((c) => c.body)).toEqual([
+      { currentPassword: "not-the-password", newPassword: "a-brand-new-password", keepTokens: false },
+      { currentPassword: "the-old-password", newPassword: "a-brand-new-password", keepTokens: false }
+    ])
+    // No sign-out: this session is still the console's, and nothing was logged out or redirected.
+    expect(history.get()).toBe("/account/password")
+    expect(sessionStore.token()).toBe("session-token")
+    expect(d.find("POST", "/v1/auth/logout")).toEqual([])
     expect(d.unauthorized).toEqual([])
+    expect(screen.getByLabelText("Current password").getAttribute("aria-invalid")).toBe("false")
+    expect(screen.getByLabelText<HTMLInputElement>("New password").value).toBe("")
+
+    // Later, signed out: the old password no longer signs in, the new one does.
+    sessionStore.signOut()
+    history.set({ value: "/login" })
+    fireEvent.input(await screen.findByLabelText("Username"), { target: { value: "root-admin" } })
+    fireEvent.input(screen.getByLabelText("Password"), { target: { value: "the-old-password" } })
+    fireEvent.click(screen.getByRole("button", { name: "Sign in" }))
+    await screen.findByRole("alert")
+    expect(sessionStore.token()).toBeUndefined()
+    fireEvent.input(screen.getByLabelText("Password"), { target: { value: "a-brand-new-password" } })
+    fireEvent.click(screen.getByRole("button", { name: "Sign in" }))
+    await screen.findByRole("heading", { name: "Projects" })
+    expect(sessionStore.token()).toBe("new-session-token")
   })
 
-  it("checks the confirmation locally and explains a refusal", async () => {
-    const d = withMe({ ...superAdminMe, superAdmin: false, user: { ...superAdminMe.user, superAdmin: false } }, (r) =>
-      r.method === "PATCH" ? { status: 403, json: { error: { code: "FORBIDDEN", message: "needs a super-admin" } } } : undefined
-    )
+  it("keeps API tokens when asked and says so", async () => {
+    const d = passwordDaemon()
     renderAt("/account/password", "/account/password", Password)
-    fireEvent.input(await screen.findByLabelText("New password"), { target: { value: "a-brand-new-password" } })
-    fireEvent.input(screen.getByLabelText("Confirm new password"), { target: { value: "a-brand-new-passwore" } })
-    fireEvent.click(screen.getByRole("button", { name: "Change password" }))
+    await screen.findByLabelText("Current password")
+    fireEvent.click(screen.getByLabelText(/^Keep my API tokens/))
+    fillPasswordForm("the-old-password", "a-brand-new-password")
+    expect((await screen.findByRole("status")).textContent).toContain("other sessions were signed out; your API tokens still work")
+    expect(d.find("POST", "/v1/me/password").map((c) => c.body)).toEqual([{ currentPassword: "the-old-password", newPassword: "a-brand-new-password", keepTokens: true }])
+  })
+
+  it("checks the confirmation and the new password's length before sending, and explains the throttle", async () => {
+    const d = passwordDaemon()
+    renderAt("/account/password", "/account/password", Password)
+    await screen.findByLabelText("Current password")
+    fillPasswordForm("the-old-password", "a-brand-new-password", "a-brand-new-passwore")
     expect(screen.getByText("The passwords do not match.")).toBeTruthy()
-    expect(d.find("PATCH", `/v1/users/${ids.user}`)).toEqual([])
-    fireEvent.input(screen.getByLabelText("Confirm new password"), { target: { value: "a-brand-new-password" } })
-    fireEvent.click(screen.getByRole("button", { name: "Change password" }))
-    expect((await screen.findByRole("alert")).textContent).toContain("lets only super-admins change passwords")
+    expect(screen.getByLabelText("Confirm new password").getAttribute("aria-invalid")).toBe("true")
+    fillPasswordForm("the-old-password", "too-short", "too-short")
+    await waitFor(() => expect(screen.getByLabelText("New password").getAttribute("aria-invalid")).toBe("true"))
+    expect(screen.getByText("must be at least 12 characters")).toBeTruthy()
+    expect(d.find("POST", "/v1/me/password")).toEqual([])
+
+    d.state.throttled = true
+    fillPasswordForm("the-old-password", "a-brand-new-password")
+    await waitFor(() => expect(document.querySelector(".form-error")?.textContent).toContain("Too many attempts"))
+    expect(document.querySelector(".form-error")?.textContent).toContain("retry in 42 s")
+    expect(screen.getByLabelText("Current password").getAttribute("aria-invalid")).toBe("false")
+    expect(screen.queryByRole("status")).toBeNull()
     expect(sessionStore.token()).toBe("session-token")
+  })
+
+  it("tells a session of the admin token that it has no password", async () => {
+    const d = passwordDaemon({ ...superAdminMe, user: null, credential: "adminToken" })
+    renderAt("/account/password", "/account/password", Password)
+    await screen.findByText(/admin token, which has no password/)
+    expect(screen.queryByLabelText("Current password")).toBeNull()
+    expect(d.find("POST", "/v1/me/password")).toEqual([])
   })
 })
 

@@ -53,7 +53,8 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
           const projectIds =
             wanted === undefined ? visible : visible === undefined || visible.includes(wanted) ? [wanted] : []
           const items = yield* services.list({ projectIds })
-          return { items: yield* Effect.forEach(items, redactService(authz, principal)) }
+          const redacted = yield* Effect.forEach(items, redactService(authz, principal))
+          return { items: yield* Effect.forEach(redacted, coordinator.withStatus) }
         })
       )
       .handle("create", ({ payload }) =>
@@ -68,7 +69,11 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
         ))
       )
       .handle("get", ({ path }) =>
-        mapDomainErrors(Effect.flatMap(Effect.zip(services.get(path.id), CurrentPrincipal), ([s, principal]) => redactService(authz, principal)(s)))
+        mapDomainErrors(
+          Effect.flatMap(Effect.zip(services.get(path.id), CurrentPrincipal), ([s, principal]) =>
+            Effect.flatMap(redactService(authz, principal)(s), coordinator.withStatus)
+          )
+        )
       )
       .handle("update", ({ path, payload }) =>
         routed(mapDomainErrors(
