@@ -3,7 +3,7 @@ import { Effect, Option, Schema } from "effect"
 import { CertificateState, DomainStatus } from "../domain/domain.js"
 import { Conflict, NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
-import { all, decodeFirst, dieOnDbFailure, first, nowIso, uniqueAsConflict } from "./sqlHelpers.js"
+import { all, decodeFirst, dieOnDbFailure, first, nowIso, orDieDb, uniqueAsConflict } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
   id: Schema.String,
@@ -160,21 +160,21 @@ export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/DomainsRep
     const expirePending = (cutoff: string, reason: string) =>
       sql`UPDATE domains SET status = 'expired', status_reason = ${reason}, updated_at = ${nowIso()}
                           WHERE status = 'pending' AND created_at < ${cutoff} RETURNING id`.pipe(
-        Effect.orDie,
+        orDieDb,
         Effect.map((rows) => rows.length)
       )
 
     const setError = (id: string, error: string | null) =>
-      sql`UPDATE domains SET last_error = ${error}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
+      sql`UPDATE domains SET last_error = ${error}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDieDb, Effect.asVoid)
 
     const setCertificate = (hostname: string, state: { status: Row["cert_status"]; expiresAt: string | null; error: string | null }) =>
       sql`UPDATE domains SET cert_status = ${state.status}, cert_expires_at = ${state.expiresAt}, cert_error = ${state.error}, updated_at = ${nowIso()}
-          WHERE hostname = ${hostname} AND status = 'verified'`.pipe(Effect.orDie, Effect.asVoid)
+          WHERE hostname = ${hostname} AND status = 'verified'`.pipe(orDieDb, Effect.asVoid)
 
     const remove = (serviceId: string, id: string) =>
       Effect.gen(function* () {
         yield* get(serviceId, id)
-        yield* sql`DELETE FROM domains WHERE id = ${id}`.pipe(Effect.orDie)
+        yield* sql`DELETE FROM domains WHERE id = ${id}`.pipe(orDieDb)
       })
 
     return { find, get, listByService, listAll, create, markVerified, expirePending, setError, setCertificate, remove }

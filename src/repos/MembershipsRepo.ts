@@ -3,7 +3,7 @@ import { Effect, Option, Schema } from "effect"
 import type { ProjectRole } from "../domain/principal.js"
 import { NotFound } from "../domain/errors.js"
 import { Role, type Membership } from "../domain/identity.js"
-import { all, first, nowIso } from "./sqlHelpers.js"
+import { all, first, nowIso, orDieDb } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
   project_id: Schema.String,
@@ -38,7 +38,7 @@ export class MembershipsRepo extends Effect.Service<MembershipsRepo>()("denia/Me
     const set = (projectId: string, userId: string, role: ProjectRole) =>
       Effect.gen(function* () {
         yield* sql`INSERT INTO memberships (project_id, user_id, role, created_at) VALUES (${projectId}, ${userId}, ${role}, ${nowIso()})
-                   ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role`.pipe(Effect.orDie)
+                   ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role`.pipe(orDieDb)
         const row = yield* sql`SELECT * FROM memberships WHERE user_id = ${userId} AND project_id = ${projectId}`.pipe(first("memberships", Row))
         if (Option.isNone(row)) return yield* Effect.die(new Error("membership vanished after upsert"))
         return toMembership(row.value)
@@ -46,7 +46,7 @@ export class MembershipsRepo extends Effect.Service<MembershipsRepo>()("denia/Me
 
     const remove = (projectId: string, userId: string) =>
       Effect.gen(function* () {
-        const rows = yield* sql`DELETE FROM memberships WHERE project_id = ${projectId} AND user_id = ${userId} RETURNING project_id`.pipe(Effect.orDie)
+        const rows = yield* sql`DELETE FROM memberships WHERE project_id = ${projectId} AND user_id = ${userId} RETURNING project_id`.pipe(orDieDb)
         if (rows.length === 0) return yield* new NotFound({ entity: "membership", id: userId })
       })
 

@@ -5,7 +5,7 @@ import { Conflict, NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
 import { Limits } from "../domain/limits.js"
 import type { CreateProject, Project, UpdateProject } from "../domain/project.js"
-import { all, CountRow, dieOnDbFailure, first, json, NullableJson, nowIso, single, uniqueAsConflict } from "./sqlHelpers.js"
+import { all, CountRow, dieOnDbFailure, first, json, nowIso, NullableJson, orDieDb, single, uniqueAsConflict } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
   id: Schema.String,
@@ -75,7 +75,7 @@ export class ProjectsRepo extends Effect.Service<ProjectsRepo>()("denia/Projects
           if (n > 0) {
             return yield* new Conflict({ message: `project still has ${n} service(s); delete them first` })
           }
-          yield* sql`DELETE FROM projects WHERE id = ${id}`.pipe(Effect.orDie)
+          yield* sql`DELETE FROM projects WHERE id = ${id}`.pipe(orDieDb)
         })
       ).pipe(dieOnDbFailure)
 

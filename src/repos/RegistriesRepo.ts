@@ -8,7 +8,7 @@ import { Effect, Option, Schema } from "effect"
 import { Conflict, NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
 import { RegistryAuthKind, type StoredRegistry } from "../domain/registry.js"
-import { all, dieOnDbFailure, first, nowIso, uniqueAsConflict } from "./sqlHelpers.js"
+import { all, dieOnDbFailure, first, nowIso, orDieDb, uniqueAsConflict } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
   id: Schema.String,
@@ -113,7 +113,7 @@ export class RegistriesRepo extends Effect.Service<RegistriesRepo>()("denia/Regi
                 message: `registry is used by service(s) ${users.map((n) => JSON.stringify(n)).join(", ")}; change their source.registryId first`
               })
             }
-            yield* sql`DELETE FROM registries WHERE id = ${id} AND project_id = ${projectId}`.pipe(Effect.orDie)
+            yield* sql`DELETE FROM registries WHERE id = ${id} AND project_id = ${projectId}`.pipe(orDieDb)
             return current
           })
         )

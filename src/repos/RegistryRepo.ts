@@ -6,7 +6,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { uuidv7 } from "../domain/ids.js"
-import { all, CountRow, decodeFirst, first, nowIso, single } from "./sqlHelpers.js"
+import { all, CountRow, decodeFirst, first, nowIso, orDieDb, single } from "./sqlHelpers.js"
 
 export interface ManifestRow {
   readonly repositoryId: string
@@ -147,7 +147,7 @@ const toGcRun = (r: GcSql): GcRunRow => ({
 export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/RegistryRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const die = Effect.orDie
+    const die = orDieDb
 
     const ensureRepository = (serviceId: string, projectId: string) => {
       const now = nowIso()

@@ -3,7 +3,7 @@ import { Effect, Option, Schema } from "effect"
 import { NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
 import { ServiceSpecFields, type CreateService, type Service } from "../domain/service.js"
-import { all, CountRow, first, json, nowIso, single, uniqueAsConflict } from "./sqlHelpers.js"
+import { all, CountRow, first, json, nowIso, orDieDb, single, uniqueAsConflict } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
   id: Schema.String,
@@ -97,7 +97,7 @@ export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/Services
       Effect.gen(function* () {
         yield* get(id)
         const now = nowIso()
-        yield* sql`UPDATE services SET spec = ${json(specOf(spec))}, updated_at = ${now}, spec_updated_at = ${now} WHERE id = ${id}`.pipe(Effect.orDie)
+        yield* sql`UPDATE services SET spec = ${json(specOf(spec))}, updated_at = ${now}, spec_updated_at = ${now} WHERE id = ${id}`.pipe(orDieDb)
         return yield* get(id)
       })
 
@@ -112,7 +112,7 @@ export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/Services
                    OR (SELECT image_digest FROM deployments WHERE id = services.promoted_deployment_id)
                       IS (SELECT image_digest FROM deployments WHERE id = ${deploymentId})
                  THEN previous_deployment_id ELSE promoted_deployment_id END,
-               promoted_deployment_id = ${deploymentId}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
+               promoted_deployment_id = ${deploymentId}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDieDb, Effect.asVoid)
 
     /** When the spec was last edited (creation time for services never edited). */
     const specUpdatedAt = (id: string) =>
@@ -123,12 +123,12 @@ export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/Services
 
     /** The durable "should not run" signal. */
     const clearPromoted = (id: string) =>
-      sql`UPDATE services SET promoted_deployment_id = NULL, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
+      sql`UPDATE services SET promoted_deployment_id = NULL, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDieDb, Effect.asVoid)
 
     const remove = (id: string) =>
       Effect.gen(function* () {
         yield* get(id)
-        yield* sql`DELETE FROM services WHERE id = ${id}`.pipe(Effect.orDie)
+        yield* sql`DELETE FROM services WHERE id = ${id}`.pipe(orDieDb)
       })
 
     return { find, get, findByName, list, countInProject, create, updateSpec, promote, specUpdatedAt, clearPromoted, remove }

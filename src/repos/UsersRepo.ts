@@ -3,7 +3,7 @@ import { Effect, Option, Schema } from "effect"
 import { NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
 import type { User } from "../domain/identity.js"
-import { all, CountRow, dieOnDbFailure, first, nowIso, single, uniqueAsConflict } from "./sqlHelpers.js"
+import { all, CountRow, dieOnDbFailure, first, nowIso, orDieDb, single, uniqueAsConflict } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
   id: Schema.String,
@@ -68,10 +68,10 @@ export class UsersRepo extends Effect.Service<UsersRepo>()("denia/UsersRepo", {
       Effect.gen(function* () {
         yield* get(id)
         if (patch.passwordHash !== undefined) {
-          yield* sql`UPDATE users SET password_hash = ${patch.passwordHash}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(Effect.orDie)
+          yield* sql`UPDATE users SET password_hash = ${patch.passwordHash}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDieDb)
         }
         if (patch.superAdmin !== undefined) {
-          yield* sql`UPDATE users SET super_admin = ${patch.superAdmin ? 1 : 0}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(Effect.orDie)
+          yield* sql`UPDATE users SET super_admin = ${patch.superAdmin ? 1 : 0}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDieDb)
         }
         return yield* get(id)
       })
@@ -79,7 +79,7 @@ export class UsersRepo extends Effect.Service<UsersRepo>()("denia/UsersRepo", {
     const remove = (id: string) =>
       Effect.gen(function* () {
         yield* get(id)
-        yield* sql`DELETE FROM users WHERE id = ${id}`.pipe(Effect.orDie)
+        yield* sql`DELETE FROM users WHERE id = ${id}`.pipe(orDieDb)
       })
 
     return { find, get, findWithHashByName, findWithHash, list, count, create, createFirst, update, remove }

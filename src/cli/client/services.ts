@@ -146,15 +146,19 @@ export const mergeCreateBody = (spec: Record<string, unknown>, flags: CreateFlag
   return { body }
 }
 
+const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
 const parseSpec = (text: string): Effect.Effect<Record<string, unknown>, ClientCommandError> =>
   Effect.try({
-    try: () => JSON.parse(text) as unknown,
+    try: (): unknown => JSON.parse(text),
     catch: (e) => new ClientCommandError({ message: `--spec is not JSON: ${(e as Error).message.split("\n")[0]}` })
   }).pipe(
     Effect.flatMap((v) =>
-      typeof v === "object" && v !== null && !Array.isArray(v)
-        ? Effect.succeed(v as Record<string, unknown>)
-        : Effect.fail(new ClientCommandError({ message: "--spec must be a JSON object (a service body)" }))
+      Array.isArray(v)
+        ? Effect.fail(new ClientCommandError({ message: "--spec must be a JSON object (a service body)" }))
+        : Schema.decodeUnknown(JsonObject)(v).pipe(
+          Effect.mapError(() => new ClientCommandError({ message: "--spec must be a JSON object (a service body)" }))
+        )
     )
   )
 
