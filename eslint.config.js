@@ -31,5 +31,13 @@ export default tseslint.config(
       "@typescript-eslint/no-namespace": "off",
       "@typescript-eslint/no-empty-object-type": "off"
     }
+  },
+  {
+    // config reaches code through config/ (DeniaConfig, config/environment.ts)
+    files: ["src/**/*.ts"],
+    ignores: ["src/config/**"],
+    rules: {
+      "no-restricted-properties": ["error", { object: "process", property: "env", message: "read the environment through src/config/ (DeniaConfig or config/environment.ts)" }]
+    }
   }
 )

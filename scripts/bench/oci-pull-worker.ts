@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs"
 import { Effect, Exit, Scope } from "effect"
-import { anonymous, makeOciService } from "../../src/oci/index.js"
+import { anonymous, makeOciService, PinnedImages } from "../../src/oci/index.js"
 
 const vm = (field: "VmHWM" | "VmRSS"): number => {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync("/proc/self/status", "utf8"))
@@ -53,7 +53,7 @@ const program = Effect.gen(function* () {
   return { coldMs, coldCpuMs, warmCpuMs, reusedMs, warmMs, peakRssMb, baselineRssMb, finalPeakRssMb: vm("VmHWM"), digest: cold.digest }
 })
 
-Effect.runPromise(program).then(
+Effect.runPromise(program.pipe(Effect.provideService(PinnedImages, { digests: Effect.succeed([]) }))).then(
   (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
   (e: unknown) => {
     process.stderr.write(`${String(e)}\n`)

@@ -8,7 +8,7 @@ import { MembershipsRepo } from "../repos/MembershipsRepo.js"
  * Project-level authorization decisions: super-admins pass everything; other
  * users need a membership whose role ranks at least the required one.
  */
-export class Authz extends Effect.Service<Authz>()("denia/Authz", {
+export class Authz extends Effect.Service<Authz>()("denia/auth/Authz", {
   effect: Effect.gen(function* () {
     const memberships = yield* MembershipsRepo
 

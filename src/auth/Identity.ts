@@ -18,7 +18,7 @@ import { mintToken, tokenHash } from "./tokens.js"
 
 export const actorOf = (p: Principal): string => (p.kind === "adminToken" ? "admin-token" : `user:${p.username}`)
 
-export class Identity extends Effect.Service<Identity>()("denia/Identity", {
+export class Identity extends Effect.Service<Identity>()("denia/auth/Identity", {
   effect: Effect.gen(function* () {
     const config = yield* DeniaConfig
     const users = yield* UsersRepo

@@ -11,7 +11,7 @@ import { looksLikeUserToken, tokenHash } from "./tokens.js"
  * config (super-admin), a live login session, or a live API token. Revocation
  * and expiry are checked on every request.
  */
-export class PrincipalResolver extends Effect.Service<PrincipalResolver>()("denia/PrincipalResolver", {
+export class PrincipalResolver extends Effect.Service<PrincipalResolver>()("denia/auth/PrincipalResolver", {
   effect: Effect.gen(function* () {
     const config = yield* DeniaConfig
     const credentials = yield* CredentialsRepo

@@ -10,7 +10,7 @@ interface Window {
  * Fixed-window request counters per (bucket, key), in memory. A key's
  * counter never affects another key's. Windows expire lazily.
  */
-export class Throttle extends Effect.Service<Throttle>()("denia/Throttle", {
+export class Throttle extends Effect.Service<Throttle>()("denia/auth/Throttle", {
   sync: () => {
     const windows = new Map<string, Window>()
     let lastSweep = Date.now()

@@ -35,7 +35,7 @@ const defaults = (): ConfigValues =>
 const readFile = (file: string) =>
   Effect.try({
     try: () => (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined),
-    catch: (e) => new ConfigError({ message: `cannot read ${file}: ${(e as Error).message}` })
+    catch: (e) => new ConfigError({ message: `cannot read ${file}: ${(e as Error).message}`, cause: e })
   })
 
 const writeTemplate = (file: string) =>
@@ -48,13 +48,13 @@ const writeTemplate = (file: string) =>
       fs.writeFileSync(file, text, { mode: 0o600, flag: "wx" })
       return text
     },
-    catch: (e) => new ConfigError({ message: `cannot create ${file}: ${(e as Error).message}` })
+    catch: (e) => new ConfigError({ message: `cannot create ${file}: ${(e as Error).message}`, cause: e })
   })
 
 const parseFile = (file: string, text: string) =>
   Effect.try({
     try: (): Record<string, unknown> => parseToml(text),
-    catch: (e) => new ConfigError({ message: `${file} is not valid TOML: ${(e as Error).message.split("\n")[0]}` })
+    catch: (e) => new ConfigError({ message: `${file} is not valid TOML: ${(e as Error).message.split("\n")[0]}`, cause: e })
   })
 
 /** Validate a raw table (from TOML) plus env overrides into typed values. */

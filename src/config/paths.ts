@@ -31,13 +31,21 @@ export const derivePaths = (configFile: string, dataDir: string, ageKeyFile: str
   ageKeyFile: ageKeyFile === "" ? path.join(path.dirname(configFile), "age.key") : ageKeyFile
 })
 
+/** `$XDG_CONFIG_HOME/denia`, else `~/.config/denia`. */
+const configDir = (env: Readonly<Record<string, string | undefined>>, home: string): string => {
+  const xdg = env["XDG_CONFIG_HOME"]
+  return path.join(xdg !== undefined && xdg !== "" ? xdg : path.join(home, ".config"), "denia")
+}
+
 /** Config file: $DENIA_CONFIG_FILE, else $XDG_CONFIG_HOME/denia/config.toml, else ~/.config/denia/config.toml. */
 export const resolveConfigFile = (env: Readonly<Record<string, string | undefined>>, home: string): string => {
   const explicit = env["DENIA_CONFIG_FILE"]
   if (explicit !== undefined && explicit !== "") return path.resolve(expandHome(explicit, home))
-  const xdg = env["XDG_CONFIG_HOME"]
-  const base = xdg !== undefined && xdg !== "" ? xdg : path.join(home, ".config")
-  return path.join(base, "denia", "config.toml")
+  return path.join(configDir(env, home), "config.toml")
 }
+
+/** CLI profiles: $XDG_CONFIG_HOME/denia/client.toml, else ~/.config/denia/client.toml. */
+export const resolveClientFile = (env: Readonly<Record<string, string | undefined>>, home: string): string =>
+  path.join(configDir(env, home), "client.toml")
 
 export const expandHome = (p: string, home: string): string => (p === "~" ? home : p.startsWith("~/") ? path.join(home, p.slice(2)) : p)

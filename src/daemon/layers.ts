@@ -33,13 +33,16 @@ import { SecretStoreLive } from "../secrets/SecretStore.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
 import { Coordinator } from "../deploy/Coordinator.js"
 import { DeploymentLog } from "../deploy/DeploymentLog.js"
+import { servingImagesLayer } from "../deploy/pinnedImages.js"
 import { ReplicaPublisher } from "../deploy/ReplicaPublisher.js"
 import { ReplicaRegistry } from "../ingress/ReplicaRegistry.js"
+import { Events } from "../events/Events.js"
 import { OciLive } from "../oci/index.js"
 import { PullJobs } from "../oci/PullJobs.js"
 import { LinuxRuntime, resolveHelperPath } from "../runtime/index.js"
 import type { RestartPolicy } from "../deploy/restartPolicy.js"
 import { ApiServerLive } from "./apiServer.js"
+import { appLayer } from "./appLayer.js"
 import { holdDataDirLock } from "./dataDirLock.js"
 import { loggingLayer } from "./logging.js"
 
@@ -122,11 +125,8 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     cacheRetentionDays: v.ociCacheRetentionDays,
     cacheGcIntervalHours: v.ociCacheGcIntervalHours,
     maxUnpackedMb: v.ociMaxUnpackedMb
-  })
-  const publisher = Layer.effect(
-    ReplicaPublisher,
-    Effect.map(ReplicaRegistry, (r) => ({ publish: r.publish, drain: r.drain }))
-  ).pipe(Layer.provideMerge(ReplicaRegistry.Default))
+  }).pipe(Layer.provide(servingImagesLayer))
+  const publisher = ReplicaPublisher.layer.pipe(Layer.provideMerge(ReplicaRegistry.Default))
   const coordinator = Coordinator.layer({
     hosted: { address: hostedAddress },
     nodeLimits: { cpuMillis: v.defaultCpuMillis, memoryMb: v.defaultMemoryMb, pids: v.defaultPids },
@@ -142,7 +142,9 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
   // route table, domains, certificates. Shares the ReplicaRegistry the coordinator publishes to.
   const ingress = Domains.Default.pipe(Layer.provideMerge(Ingress.Default), Layer.provide(Layer.mergeAll(repos, configLayer, ReplicaRegistry.Default)))
   return ApiServerLive.pipe(
-    Layer.provide(Layer.mergeAll(repos, auth, secrets, configLayer, registry, coordinator, ingress)),
+    Layer.provide(appLayer.pipe(Layer.provideMerge(Layer.mergeAll(repos, auth, secrets, configLayer, registry, coordinator, ingress)))),
+    // The one event bus (events/Events.ts), shared by every publisher and subscriber above.
+    Layer.provide(Events.layer),
     Layer.provide(loggingLayer(config.values))
   )
 }

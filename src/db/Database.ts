@@ -15,7 +15,7 @@ export const sqliteLayer = (file: string) =>
         fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
         return SqliteClient.layer({ filename: file })
       },
-      catch: (e) => new DatabaseOpenFailed({ file, message: (e as Error).message })
+      catch: (e) => new DatabaseOpenFailed({ file, message: (e as Error).message, cause: e })
     })
   )
 

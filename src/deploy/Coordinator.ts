@@ -24,9 +24,11 @@ import { HostedPulls } from "../registry/hostedPulls.js"
 import { Registries } from "../secrets/registries.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
 import { DeploymentLog, type LogPhase } from "./DeploymentLog.js"
+import { DomainEvent } from "../events/DomainEvent.js"
+import { Events } from "../events/Events.js"
 import { ActionConflict, DeployFailed } from "./errors.js"
 import { acquireImage, bundleOf, imageReferenceOf, type HostedRegistryAccess } from "./imageSource.js"
-import { collectBundles, retainedDigests, servingDigests } from "./bundleGc.js"
+import { collectBundles, retainedDigests } from "./bundleGc.js"
 import { exitReason, scrubInternalPaths, serviceRef, withLogsHint } from "./failureMessages.js"
 import { closeSet, launchHealthyReplica, type RunningReplica, type RunningSet } from "./replicaSet.js"
 import { ReplicaPublisher } from "./ReplicaPublisher.js"
@@ -70,6 +72,7 @@ const make = (options: CoordinatorOptions) =>
     const deployments = yield* DeploymentsRepo
     const secretsRepo = yield* ServiceSecretsRepo
     const log = yield* DeploymentLog
+    const events = yield* Events
     const publisher = yield* ReplicaPublisher
     const runtime = yield* Runtime
     const context = yield* Effect.context<OciService | Runtime | ServiceSecrets | Registries | HostedPulls>()
@@ -83,15 +86,11 @@ const make = (options: CoordinatorOptions) =>
     const locks = new Map<string, Effect.Semaphore>()
     const latestRequested = new Map<string, string>()
     const stopping = yield* Ref.make(false)
-    const oci = yield* OciService
     const policy = options.restartPolicy ?? DEFAULT_RESTART_POLICY
     // the runtime works below the data dir's real path; messages may carry either spelling
     const dataDir = path.dirname(options.artifactsDir)
     const realDataDir = yield* Effect.try(() => fs.realpathSync(dataDir)).pipe(Effect.orElseSucceed(() => dataDir))
     const scrub = (message: string) => scrubInternalPaths(scrubInternalPaths(message, realDataDir), dataDir)
-
-    /** Layer-cache GC keeps the images of promoted and rollback-target deployments. */
-    yield* oci.setPinnedSource(Effect.map(servingDigests(services, deployments), (set) => [...set]))
 
     const lockOf = (serviceId: string) => {
       let lock = locks.get(serviceId)
@@ -135,6 +134,7 @@ const make = (options: CoordinatorOptions) =>
         const text = hint === "logs" ? yield* failureText(deployment.serviceId, message) : message
         yield* deployments.setStatus(deployment.id, "failed", { error: text })
         yield* log.append(deployment.id, "FAILED", text)
+        yield* events.publish(DomainEvent.DeploymentFailed({ serviceId: deployment.serviceId, deploymentId: deployment.id, reason: text }))
         yield* Effect.logInfo(`deploy failed: service ${yield* refOf(deployment.serviceId)} deployment ${deployment.id}: ${text}`)
       })
 
@@ -194,6 +194,7 @@ const make = (options: CoordinatorOptions) =>
           yield* publishSet(service.id, next)
           yield* services.promote(service.id, deployment.id)
           yield* deployments.setStatus(deployment.id, "healthy")
+          yield* events.publish(DomainEvent.DeploymentPromoted({ serviceId: service.id, deploymentId: deployment.id }))
           yield* append("HEALTHY", "promoted; receiving traffic")
           yield* Effect.logInfo(`deploy finished: service ${ref} deployment ${deployment.id} healthy after ${formatDuration(Date.now() - startedAt)} (${pulled.digest})`)
           if (previous !== undefined) {
@@ -203,7 +204,7 @@ const make = (options: CoordinatorOptions) =>
           yield* watchExits(service.id, next, sup)
           yield* FiberSet.run(fibers, collectOldBundles)
         }).pipe(
-          Effect.catchTag("DeployFailed", (e) => finishFailed(deployment, e.message)),
+          Effect.catchTag("denia/deploy/DeployFailed", (e) => finishFailed(deployment, e.message)),
           Effect.catchAllDefect((d) =>
             Effect.logError("deployment pipeline defect", d).pipe(Effect.zipRight(finishFailed(deployment, "internal error (see daemon log)")))
           )
@@ -342,6 +343,7 @@ const make = (options: CoordinatorOptions) =>
           running.delete(serviceId)
           yield* publishSet(serviceId, undefined)
           if (set !== undefined) yield* retire(serviceId, set)
+          yield* events.publish(DomainEvent.ServiceStopped({ serviceId }))
         })
       )
 
@@ -428,7 +430,7 @@ const make = (options: CoordinatorOptions) =>
 
 export type CoordinatorApi = Effect.Effect.Success<ReturnType<typeof make>>
 
-export class Coordinator extends Context.Tag("denia/Coordinator")<Coordinator, CoordinatorApi>() {
+export class Coordinator extends Context.Tag("denia/deploy/Coordinator")<Coordinator, CoordinatorApi>() {
   static readonly layer = (options: CoordinatorOptions) =>
     Layer.scoped(
       Coordinator,

@@ -14,7 +14,7 @@ export interface DeploymentLogApi {
  * `<rfc3339> <PHASE> <message>`. Messages are operator-facing and never carry
  * secret values; newlines are flattened so a line is one event.
  */
-export class DeploymentLog extends Context.Tag("denia/DeploymentLog")<DeploymentLog, DeploymentLogApi>() {
+export class DeploymentLog extends Context.Tag("denia/deploy/DeploymentLog")<DeploymentLog, DeploymentLogApi>() {
   static readonly layer = (logsDir: string) =>
     Layer.effect(
       DeploymentLog,

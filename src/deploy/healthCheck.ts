@@ -1,36 +1,16 @@
 /** The deployment health gate: HTTP GET of the service's health path over the replica's Unix socket. */
-import * as http from "node:http"
 import { Effect } from "effect"
+import { probeUnixHttp } from "../platform/unixHttpProbe.js"
 
 export type Probe = { readonly ok: true; readonly status: number } | { readonly ok: false; readonly reason: string }
 
-/** One GET; 2xx and 3xx pass. */
-export const probeHealth = (socketPath: string, path: string, timeoutMs: number): Promise<Probe> =>
-  new Promise((resolve) => {
-    let settled = false
-    const finish = (p: Probe) => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      req.destroy()
-      resolve(p)
-    }
-    const req = http.request({
-      socketPath,
-      path,
-      method: "GET",
-      agent: false,
-      headers: { host: "localhost", "user-agent": "denia-health", connection: "close" }
-    })
-    const timer = setTimeout(() => finish({ ok: false, reason: `no answer within ${timeoutMs} ms` }), timeoutMs)
-    req.on("response", (res) => {
-      res.resume()
-      const status = res.statusCode ?? 0
-      finish(status >= 200 && status < 400 ? { ok: true, status } : { ok: false, reason: `status ${status}` })
-    })
-    req.on("error", (e) => finish({ ok: false, reason: e.message }))
-    req.end()
-  })
+/** One GET; 2xx and 3xx pass. A dropped connection keeps the socket error text (see failureMessages.ts). */
+export const probeHealth = (socketPath: string, path: string, timeoutMs: number): Effect.Effect<Probe> =>
+  probeUnixHttp({ socketPath, path, timeoutMs, userAgent: "denia-health" }).pipe(
+    Effect.map((p): Probe =>
+      !p.answered ? { ok: false, reason: p.reason } : p.status >= 200 && p.status < 400 ? { ok: true, status: p.status } : { ok: false, reason: `status ${p.status}` }
+    )
+  )
 
 /**
  * Probes until one passes or `timeoutMs` runs out. `onAttempt` sees every
@@ -48,7 +28,7 @@ export const waitHealthy = (
     let reason = "no attempt made"
     while (Date.now() < deadline) {
       attempt += 1
-      const probe = yield* Effect.promise(() => probeHealth(socketPath, path, Math.max(100, Math.min(5000, deadline - Date.now()))))
+      const probe = yield* probeHealth(socketPath, path, Math.max(100, Math.min(5000, deadline - Date.now())))
       if (probe.ok) return { healthy: true as const, status: probe.status }
       reason = probe.reason
       yield* onAttempt(attempt, reason)

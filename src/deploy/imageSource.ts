@@ -51,7 +51,8 @@ interface PullPlan {
   readonly token: string | undefined
 }
 
-const failed = (message: string) => new DeployFailed({ phase: "building", message })
+const failed = (message: string, cause?: unknown) =>
+  new DeployFailed({ phase: "building", message, ...(cause === undefined ? {} : { cause }) })
 
 const planPull = (service: Service, reference: string): Effect.Effect<PullPlan, DeployFailed, HostedPulls | Registries> =>
   Effect.gen(function* () {
@@ -71,7 +72,7 @@ const planPull = (service: Service, reference: string): Effect.Effect<PullPlan, 
     if (service.source.type === "image" && service.source.registryId !== null) {
       const credentials = yield* resolveRegistryCredentialsFor(service.projectId, service.source.registryId, reference).pipe(
         Effect.mapError((e) =>
-          failed(`registry credentials unavailable: ${e._tag === "NotFound" ? e.message : e._tag === "Invalid" ? `${e.field}: ${e.message}` : "cannot decrypt them"}`)
+          failed(`registry credentials unavailable: ${e._tag === "denia/domain/NotFound" ? e.message : e._tag === "denia/domain/Invalid" ? `${e.field}: ${e.message}` : "cannot decrypt them"}`)
         )
       )
       return { reference, credentials, token: undefined }
@@ -89,7 +90,7 @@ export const acquireImage = (
     const pulls = yield* HostedPulls
     const plan = yield* planPull(service, reference)
     return yield* oci.pull(plan.reference, plan.credentials, onProgress).pipe(
-      Effect.mapError((e) => failed(`pull of ${reference} failed: ${describeOciError(e)}`)),
+      Effect.mapError((e) => failed(`pull of ${reference} failed: ${describeOciError(e)}`, e)),
       Effect.ensuring(plan.token === undefined ? Effect.void : pulls.revoke(plan.token))
     )
   })

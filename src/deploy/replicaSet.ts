@@ -11,6 +11,7 @@ import type { Service } from "../domain/service.js"
 import { effectiveLimits, type EffectiveLimits } from "../domain/limits.js"
 import type { PulledImage } from "../oci/index.js"
 import { Runtime, type Replica } from "../runtime/index.js"
+import { clientMessage } from "../runtime/errors.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
 import type { LogPhase } from "./DeploymentLog.js"
 import { DeployFailed } from "./errors.js"
@@ -58,7 +59,7 @@ export const launchHealthyReplica = (ctx: LaunchContext) =>
     const { service, pulled } = ctx
     const env = yield* secrets
       .resolveLaunchEnv(service, imageEnv(pulled))
-      .pipe(Effect.mapError((e) => new DeployFailed({ phase: "starting", message: `cannot assemble the environment: ${e._tag === "NotFound" ? e.message : "a secret cannot be decrypted"}` })))
+      .pipe(Effect.mapError((e) => new DeployFailed({ phase: "starting", message: `cannot assemble the environment: ${e._tag === "denia/domain/NotFound" ? e.message : "a secret cannot be decrypted"}` })))
     const limits = effectiveLimits(service.limits, ctx.project.defaultLimits, ctx.nodeLimits)
     const replicaName = `r${randomBytes(3).toString("hex")}`
     const scope = yield* Scope.fork(ctx.parentScope, ExecutionStrategy.sequential)
@@ -82,7 +83,8 @@ export const launchHealthyReplica = (ctx: LaunchContext) =>
       yield* Scope.close(scope, Exit.void)
       const e = started.left
       const stage = "stage" in e ? ` at stage ${String(e.stage)}` : ""
-      return yield* new DeployFailed({ phase: "starting", message: `replica failed to start${stage}: ${e.message}` })
+      yield* Effect.logWarning("replica failed to start", e)
+      return yield* new DeployFailed({ phase: "starting", message: `replica failed to start${stage}: ${clientMessage(e)}`, cause: e })
     }
     const replica = started.right
     yield* ctx.log("STARTING", `replica ${replicaName} started (pid ${replica.pid})`)

@@ -8,12 +8,20 @@
  * verify wins and the others become `released`; a verified hostname refuses
  * new claims (409); pending claims older than `domain_claim_ttl_hours`
  * become `expired` (checked on list/attach/verify and by a periodic sweep).
+ *
+ * The route table is rebuilt here, before the call answers (a client fetches
+ * the new challenge right after attaching), then the change is published:
+ * `DomainChanged` on attach and detach, `DomainVerified` on verification
+ * (which wakes the certificate loop).
  */
 import { randomBytes } from "node:crypto"
-import { Duration, Effect, Schedule } from "effect"
+import { Duration, Effect } from "effect"
 import { DeniaConfig } from "../config/Config.js"
+import { periodic } from "../platform/periodic.js"
 import { validateHostname, type Domain } from "../domain/domain.js"
 import { Conflict, Invalid } from "../domain/errors.js"
+import { DomainEvent } from "../events/DomainEvent.js"
+import { Events } from "../events/Events.js"
 import { DomainsRepo, type DomainRecord } from "../repos/DomainsRepo.js"
 import { ServicesRepo } from "../repos/ServicesRepo.js"
 import { VerificationFailed } from "./errors.js"
@@ -30,6 +38,7 @@ export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", 
     const repo = yield* DomainsRepo
     const services = yield* ServicesRepo
     const ingress = yield* Ingress
+    const events = yield* Events
     const v = config.values
     const portSuffix = v.httpPort === 80 ? "" : `:${v.httpPort}`
     const verifying = new Set<string>()
@@ -41,11 +50,7 @@ export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", 
       const n = yield* repo.expirePending(new Date(Date.now() - claimTtlMs).toISOString(), expiredReason)
       if (n > 0) yield* ingress.refresh
     })
-    yield* expireClaims.pipe(
-      Effect.catchAllCause((cause) => Effect.logWarning("domain claim sweep failed", cause)),
-      Effect.repeat(Schedule.spaced(SWEEP_INTERVAL)),
-      Effect.forkScoped
-    )
+    yield* periodic({ name: "ingress.domainClaimSweep", every: SWEEP_INTERVAL, task: expireClaims, immediate: true })
 
     const toApi = (d: DomainRecord): Domain => ({
       id: d.id,
@@ -88,6 +93,7 @@ export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", 
           proof: randomBytes(32).toString("base64url")
         })
         yield* ingress.refresh
+        yield* events.publish(DomainEvent.DomainChanged({ serviceId, hostname }))
         return toApi(created)
       })
 
@@ -97,6 +103,7 @@ export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", 
         yield* repo.remove(serviceId, domainId)
         yield* ingress.refresh
         yield* ingress.dropCertificate(d.hostname)
+        yield* events.publish(DomainEvent.DomainChanged({ serviceId, hostname: d.hostname }))
       })
 
     const verify = (serviceId: string, domainId: string) =>
@@ -124,7 +131,7 @@ export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", 
         // lost to a claim verified meanwhile: this one is released; drop its challenge
         yield* repo.markVerified(d.id).pipe(Effect.tapError(() => ingress.refresh))
         yield* ingress.refresh
-        yield* ingress.requestCertificates
+        yield* events.publish(DomainEvent.DomainVerified({ serviceId, hostname: d.hostname }))
         return toApi(yield* repo.get(serviceId, domainId))
       })
 

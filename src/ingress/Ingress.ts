@@ -1,18 +1,20 @@
 /**
- * The ingress subsystem: owns the route table (rebuilt from the database and
- * swapped atomically), the access logs, the certificate store, ACME issuance
+ * The ingress subsystem: owns the route table (rebuilt from the database on
+ * domain events and by a slow safety resync — `routeEvents.ts` — and swapped
+ * atomically), the access logs, the certificate store, ACME issuance
  * and renewal, and the public HTTP/HTTPS listeners as scoped resources. If a
  * public port cannot be bound, it logs why and the daemon (API) keeps running.
  */
 import { randomBytes } from "node:crypto"
 import type * as http from "node:http"
 import * as path from "node:path"
-import { Duration, Effect, Queue, Schedule } from "effect"
+import { Duration, Effect } from "effect"
 import { DeniaConfig } from "../config/Config.js"
 import { parseAddress } from "../config/fields.js"
 import { DomainsRepo } from "../repos/DomainsRepo.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { ServicesRepo } from "../repos/ServicesRepo.js"
+import { periodic } from "../platform/periodic.js"
 import { AccessLogs } from "./accessLog.js"
 import { AcmeIssuer } from "./acme.js"
 import { CertStore } from "./certs.js"
@@ -21,9 +23,9 @@ import { defaultLimits } from "./limits.js"
 import { createProxy, type AcmeChallengeEntry } from "./proxy.js"
 import { backoffMs, certificateDue, type FailureState } from "./renewal.js"
 import { ReplicaRegistry } from "./ReplicaRegistry.js"
+import { followRouteEvents } from "./routeEvents.js"
 import { buildSnapshot, RouteTable, type Route } from "./routes.js"
 
-const ROUTE_REFRESH = Duration.seconds(2)
 const CERT_CHECK = Duration.hours(1)
 
 export interface RouteInfo {
@@ -171,15 +173,9 @@ export class Ingress extends Effect.Service<Ingress>()("denia/ingress/Ingress", 
       yield* Effect.forEach(todo, ensureOne, { concurrency: 2, discard: true })
     })
 
-    // One signal queue: route changes and domain verification wake the certificate loop early.
-    const wake = yield* Queue.sliding<void>(1)
-    const signal = Queue.offer(wake, undefined).pipe(Effect.asVoid)
-    yield* ensureCertificates.pipe(
-      Effect.catchAllCause((c) => Effect.logWarning("ingress: certificate loop failed", c)),
-      Effect.zipRight(Effect.race(Queue.take(wake), Effect.sleep(CERT_CHECK))),
-      Effect.repeat(Schedule.forever),
-      Effect.forkScoped
-    )
+    // Route changes and domain verification wake the certificate loop early.
+    const certificateLoop = yield* periodic({ name: "ingress.certificates", every: CERT_CHECK, immediate: true, task: ensureCertificates })
+    const signal = certificateLoop.wake
 
     const refresh = rebuild.pipe(
       Effect.tap(() => {
@@ -188,12 +184,7 @@ export class Ingress extends Effect.Service<Ingress>()("denia/ingress/Ingress", 
       }),
       Effect.asVoid
     )
-    yield* refresh.pipe(
-      Effect.catchAllCause((c) => Effect.logWarning("ingress: route refresh failed", c)),
-      Effect.delay(ROUTE_REFRESH),
-      Effect.repeat(Schedule.forever),
-      Effect.forkScoped
-    )
+    yield* followRouteEvents({ rebuild: refresh, requestCertificates: signal })
 
     const describe = (r: Route): RouteInfo =>
       r.kind === "control"
@@ -219,10 +210,8 @@ export class Ingress extends Effect.Service<Ingress>()("denia/ingress/Ingress", 
           }
 
     return {
-      /** Rebuilds the route table now (after domain/service changes). */
+      /** Rebuilds the route table now (Domains, before answering; other subsystems publish events instead). */
       refresh,
-      /** Wakes the certificate loop (issue what is missing or due). */
-      requestCertificates: signal,
       /** Runs one certificate pass and waits for it (tests, CLI). */
       ensureCertificates,
       routes: Effect.sync(() => [...routes.current.hosts.values()].map(describe).sort((a, b) => a.hostname.localeCompare(b.hostname))),

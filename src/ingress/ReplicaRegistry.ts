@@ -12,17 +12,18 @@
  * - `drain(serviceId, replicaIds)` completes once no request is in flight on
  *   those replicas any more (call it after publishing a set without them, then
  *   stop them: zero-downtime redeploys). Their pools are closed afterwards.
- * - `setActivator(fn)` installs the cold-start hook: when a request arrives
- *   for a service without a healthy replica, the ingress calls `fn(serviceId)`
- *   (single flight per service, bounded wait) and retries when it answers
- *   `true` and a replica has been published meanwhile; otherwise 503. With no
- *   activator the answer is 503 at once.
+ * - The table's cold-start hook (`ReplicaTable.setActivator`): when a request
+ *   arrives for a service without a healthy replica, the ingress calls
+ *   `fn(serviceId)` (single flight per service, bounded wait) and retries when
+ *   it answers `true` and a replica has been published meanwhile; otherwise
+ *   503. Nothing installs one yet (scale-to-zero will, through a port), so the
+ *   answer is 503 at once.
  *
  * The per-request path only reads plain data structures (`ReplicaTable`); the
  * Effect service is the control-plane face of the same table.
  */
 import * as http from "node:http"
-import { Effect, Runtime } from "effect"
+import { Effect } from "effect"
 import type { Pool } from "undici"
 import { makePool } from "./upstreamUndici.js"
 
@@ -215,13 +216,6 @@ export class ReplicaRegistry extends Effect.Service<ReplicaRegistry>()("denia/in
       publish: (serviceId: string, replicas: ReadonlyArray<ReplicaEndpoint>) => Effect.sync(() => table.publish(serviceId, replicas)),
       /** Completes when no request is in flight on those replicas any more; removes them from the set if still there. */
       drain: (serviceId: string, replicaIds: ReadonlyArray<string>) => Effect.promise(() => table.drain(serviceId, replicaIds)),
-      /** Installs the cold-start hook (called when a request finds no healthy replica). */
-      setActivator: (fn: (serviceId: string) => Effect.Effect<boolean>) =>
-        Effect.gen(function* () {
-          const runtime = yield* Effect.runtime<never>()
-          const run = Runtime.runPromise(runtime)
-          table.setActivator((serviceId) => run(fn(serviceId)))
-        }),
       healthy: (serviceId: string) => Effect.sync(() => table.snapshot().get(serviceId) ?? [])
     }
   })

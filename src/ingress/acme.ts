@@ -49,7 +49,7 @@ export class AcmeIssuer {
     if (fs.existsSync(keyFile)) accountKey = fs.readFileSync(keyFile)
     else {
       accountKey = await acme.crypto.createPrivateEcdsaKey("P-256")
-      writeSecretFile(keyFile, accountKey)
+      await writeSecretFile(keyFile, accountKey)
     }
     const client = new acme.Client({ directoryUrl: this.options.directoryUrl, accountKey, backoffAttempts: 10, backoffMin: 200, backoffMax: 5_000 })
     await client.createAccount({
@@ -95,6 +95,6 @@ export class AcmeIssuer {
         this.challenges.delete(challenge.token)
       }
     })
-    this.certs.install(hostname, key.toString(), cert)
+    await this.certs.install(hostname, key.toString(), cert)
   }
 }

@@ -7,6 +7,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import * as tls from "node:tls"
 import { X509Certificate } from "node:crypto"
+import { ensureDirectoryPromise, writeFileAtomicPromise } from "../platform/atomicWrite.js"
 
 export interface CertEntry {
   readonly hostname: string
@@ -14,19 +15,10 @@ export interface CertEntry {
   readonly notAfter: Date
 }
 
-/** Writes a file atomically (temp file in the same dir + rename), mode 0600. */
-export const writeSecretFile = (file: string, content: string | Buffer): void => {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
-  fs.chmodSync(path.dirname(file), 0o700)
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`
-  const fd = fs.openSync(tmp, "w", 0o600)
-  try {
-    fs.writeSync(fd, typeof content === "string" ? Buffer.from(content) : content)
-    fs.fsyncSync(fd)
-  } finally {
-    fs.closeSync(fd)
-  }
-  fs.renameSync(tmp, file)
+/** Writes a file crash-safely (platform/atomicWrite), mode 0600, in a 0700 directory. */
+export const writeSecretFile = async (file: string, content: string | Buffer): Promise<void> => {
+  await ensureDirectoryPromise(path.dirname(file), 0o700, true)
+  await writeFileAtomicPromise(file, typeof content === "string" ? Buffer.from(content) : content, { mode: 0o600 })
 }
 
 /** The leaf certificate's expiry; throws on unparseable PEM. */
@@ -66,11 +58,11 @@ export class CertStore {
   }
 
   /** Persists then serves a certificate (chain PEM) and its key. */
-  install(hostname: string, keyPem: string, certPem: string): CertEntry {
+  async install(hostname: string, keyPem: string, certPem: string): Promise<CertEntry> {
     // validate before touching the disk
     tls.createSecureContext({ key: keyPem, cert: certPem })
-    writeSecretFile(path.join(this.hostDir(hostname), "key.pem"), keyPem)
-    writeSecretFile(path.join(this.hostDir(hostname), "cert.pem"), certPem)
+    await writeSecretFile(path.join(this.hostDir(hostname), "key.pem"), keyPem)
+    await writeSecretFile(path.join(this.hostDir(hostname), "cert.pem"), certPem)
     fs.chmodSync(this.dir, 0o700)
     return this.put(hostname, keyPem, certPem)
   }

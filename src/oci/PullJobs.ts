@@ -27,7 +27,7 @@ export interface PullJobsApi {
   readonly get: (id: string) => Effect.Effect<PullJob | undefined>
 }
 
-export class PullJobs extends Context.Tag("denia/PullJobs")<PullJobs, PullJobsApi>() {
+export class PullJobs extends Context.Tag("denia/oci/PullJobs")<PullJobs, PullJobsApi>() {
   static readonly layer = Layer.scoped(
     PullJobs,
     Effect.gen(function* () {
@@ -57,9 +57,17 @@ export class PullJobs extends Context.Tag("denia/PullJobs")<PullJobs, PullJobsAp
               .pipe(
                 Effect.matchEffect({
                   onSuccess: (pulled) => Effect.sync(() => update(job.id, { status: "done", digest: pulled.digest }, true)),
-                  onFailure: (e) => Effect.sync(() => update(job.id, { status: "failed", error: describeOciError(e) }, true))
+                  onFailure: (e) =>
+                    Effect.logWarning("image pull failed", e).pipe(
+                      Effect.zipRight(Effect.sync(() => update(job.id, { status: "failed", error: describeOciError(e) }, true)))
+                    )
                 }),
-                Effect.catchAllDefect((d) => Effect.sync(() => update(job.id, { status: "failed", error: `internal error: ${String(d)}` }, true)))
+                // The defect goes to the daemon log only: its text may name host paths.
+                Effect.catchAllDefect((d) =>
+                  Effect.logError("image pull failed with a defect", d).pipe(
+                    Effect.zipRight(Effect.sync(() => update(job.id, { status: "failed", error: "internal error (details in the daemon log)" }, true)))
+                  )
+                )
               )
           )
           return job

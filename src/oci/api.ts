@@ -77,14 +77,8 @@ export interface OciServiceApi {
   /** An already-unpacked bundle by manifest digest. */
   readonly lookup: (digest: string) => Effect.Effect<Option.Option<PulledImage>>
   readonly cacheStatus: Effect.Effect<CacheStatus, OciStorageError>
-  /** Runs layer-cache GC now (shares a run already in progress). */
+  /** Runs layer-cache GC now (shares a run already in progress); keeps what `PinnedImages` returns. */
   readonly gc: Effect.Effect<GcReport, OciStorageError>
-  /**
-   * Installs the source of pinned digests (manifest digests of promoted
-   * deployments, or blob digests); GC keeps them and every blob of a pinned
-   * manifest whose bundle exists.
-   */
-  readonly setPinnedSource: (source: Effect.Effect<ReadonlyArray<string>>) => Effect.Effect<void>
 }
 
-export class OciService extends Context.Tag("denia/OciService")<OciService, OciServiceApi>() {}
+export class OciService extends Context.Tag("denia/oci/OciService")<OciService, OciServiceApi>() {}

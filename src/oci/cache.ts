@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto"
 import { createReadStream } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { publishFilePromise } from "../platform/atomicWrite.js"
 
 export type VerifyOnHit = "none" | "size" | "full"
 
@@ -38,15 +39,6 @@ const hexOf = (digest: string): string => {
 
 const isBlobName = (name: string) => /^[a-f0-9]{64}$/.test(name)
 const SIDE = ".last-used"
-
-const fsyncDir = async (dir: string) => {
-  const fh = await fs.open(dir, "r")
-  try {
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-}
 
 /** Hashes a file; used by verify-on-hit `full`. */
 export const sha256File = (file: string): Promise<string> =>
@@ -141,9 +133,7 @@ export class LayerCache {
     const tmp = path.join(this.tmpDir, `${hexOf(digest)}.${randomBytes(6).toString("hex")}`)
     try {
       await fetch(tmp)
-      await fs.chmod(tmp, 0o600)
-      await fs.rename(tmp, file)
-      await fsyncDir(this.blobDir)
+      await publishFilePromise(tmp, file, { mode: 0o600 })
     } catch (e) {
       await fs.rm(tmp, { force: true })
       throw e
@@ -279,6 +269,7 @@ export class LayerCache {
       if (st && !this.inflight.has(`sha256:${hex}`) && st.mtimeMs < this.now() - 3600_000) await fs.rm(p, { force: true })
     }
     const finished = new Date(this.now()).toISOString()
+    // statistics only (a torn file reads as "no GC yet"), written in place so status sees it as soon as the blobs are gone
     await fs.writeFile(this.stateFile, JSON.stringify({ lastGcAt: finished, lastGcDeletedBytes: deletedBytes }), {
       mode: 0o600
     })

@@ -317,7 +317,7 @@ export class RegistryClient {
       } catch (e) {
         onBytes(-written)
         if (!(e instanceof OciFailure)) await fs.rm(destPath, { force: true })
-        if (e instanceof OciFailure && e.error._tag === "DigestMismatch") await fs.rm(destPath, { force: true })
+        if (e instanceof OciFailure && e.error._tag === "denia/oci/DigestMismatch") await fs.rm(destPath, { force: true })
         if (!isRetryableError(e) || attempt >= this.transport.attempts) throw e
         await this.transport.backoff(attempt, undefined)
       }

@@ -8,6 +8,7 @@ export {
   type ResolvedImage
 } from "./api.js"
 export { anonymous, type RegistryCredentials } from "./auth.js"
+export { PinnedImages, type PinnedImagesApi } from "./PinnedImages.js"
 export type { CacheStatus, GcReport, VerifyOnHit } from "./cache.js"
 export { ProcessManifest } from "./processManifest.js"
 export { formatReference, parseReference, type ImageReference } from "./reference.js"

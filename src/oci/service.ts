@@ -1,6 +1,6 @@
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Deferred, Duration, Effect, Layer, Option, Ref, Schedule, Schema, type Scope } from "effect"
+import { Deferred, Effect, Layer, Option, Schema, type Scope } from "effect"
 import {
   OciService,
   type OciOptions,
@@ -10,6 +10,7 @@ import {
   type ResolvedImage
 } from "./api.js"
 import { TokenCache, type RegistryCredentials } from "./auth.js"
+import { PinnedImages } from "./PinnedImages.js"
 import { LayerCache } from "./cache.js"
 import { RegistryClient } from "./client.js"
 import {
@@ -37,12 +38,14 @@ import { formatReference, parseReference, type ImageReference } from "./referenc
 import { checkHost, isAllowListed, splitHostPort, type SsrfPolicy } from "./ssrf.js"
 import { OciFailure, toOciError, Transport } from "./transport.js"
 import { RootfsUnpacker } from "./unpack.js"
+import { syncDirectoryPromise } from "../platform/atomicWrite.js"
+import { intervalOrOff, periodic } from "../platform/periodic.js"
 
 
 const storage = <A>(operation: string, p: string, f: () => Promise<A>): Effect.Effect<A, OciStorageError> =>
   Effect.tryPromise({
     try: f,
-    catch: (e) => new OciStorageError({ operation, path: p, reason: e instanceof Error ? e.message : String(e) })
+    catch: (e) => new OciStorageError({ operation, path: p, reason: e instanceof Error ? e.message : String(e), cause: e })
   })
 
 /** Runs data-path code, keeping typed failures and mapping the rest to `fallback`. */
@@ -56,15 +59,16 @@ const decodeJson = <A, I>(schema: Schema.Schema<A, I>, bytes: Buffer, what: stri
   }).pipe(
     Effect.flatMap((u) => Schema.decodeUnknown(schema)(u)),
     Effect.mapError((e) =>
-      e._tag === "ParseError" ? new UnsupportedMediaType({ mediaType: what, reason: `${digest}: ${e.message}` }) : e
+      e._tag === "ParseError" ? new UnsupportedMediaType({ mediaType: what, reason: `${digest}: ${e.message}`, cause: e }) : e
     )
   )
 
 const hexOf = (digest: string) => digest.replace(/^sha256:/, "")
 const isDigest = (d: string) => /^sha256:[a-f0-9]{64}$/.test(d)
 
-export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi, OciStorageError, Scope.Scope> =>
+export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi, OciStorageError, Scope.Scope | PinnedImages> =>
   Effect.gen(function* () {
+    const pinnedImages = yield* PinnedImages
     const cacheRoot = path.join(options.dataDir, "oci-cache")
     const artifactsDir = path.join(options.dataDir, "artifacts")
     const cache = new LayerCache(cacheRoot, options.cacheVerifyOnHit)
@@ -91,7 +95,6 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
       (t) => Effect.tryPromise(() => t.close()).pipe(Effect.ignore)
     )
     const client = new RegistryClient(transport, new TokenCache())
-    const pinnedSource = yield* Ref.make<Effect.Effect<ReadonlyArray<string>>>(Effect.succeed([]))
     const flights = new Map<string, Deferred.Deferred<PulledImage, OciError>>()
     const wanted = options.platform ?? hostPlatform()
     const shift =
@@ -208,7 +211,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
           const configPath = yield* fetchBlob(ref, credentials, manifest.config, addBytes)
           const configBytes = yield* storage("read config", configPath, () => fs.readFile(configPath))
           const config = yield* decodeJson(ImageConfig, configBytes, manifest.config.mediaType, manifest.config.digest).pipe(
-            Effect.mapError((e) => new InvalidImageConfig({ digest: manifest.config.digest, reason: e.reason }))
+            Effect.mapError((e) => new InvalidImageConfig({ digest: manifest.config.digest, reason: e.reason, cause: e }))
           )
           if (resolved.indexDigest === undefined && config.architecture !== undefined && config.architecture !== wanted.architecture) {
             return yield* new NoMatchingPlatform({
@@ -245,7 +248,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
             const label = `${i + 1}/${layers.length} ${layer.digest}`
             yield* dataPath(
               () => unpacker.applyLayerFile(label, file),
-              (e) => new OciStorageError({ operation: `unpack layer ${label}`, path: rootfs, reason: String(e) })
+              (e) => new OciStorageError({ operation: `unpack layer ${label}`, path: rootfs, reason: String(e), cause: e })
             )
             for (const s of unpacker.skipped.splice(0)) yield* Effect.logWarning(`oci unpack: ${s}`)
             emit({ layersDone: i + 1 })
@@ -253,7 +256,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
           emit({ phase: "finalizing" })
           yield* dataPath(
             () => unpacker.finish(),
-            (e) => new OciStorageError({ operation: "apply directory metadata", path: rootfs, reason: String(e) })
+            (e) => new OciStorageError({ operation: "apply directory metadata", path: rootfs, reason: String(e), cause: e })
           )
           const processManifest = yield* dataPath(
             () =>
@@ -268,7 +271,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
                 usernsSize: options.usernsSize,
                 now: new Date()
               }),
-            (e) => new OciStorageError({ operation: "build process manifest", path: rootfs, reason: String(e) })
+            (e) => new OciStorageError({ operation: "build process manifest", path: rootfs, reason: String(e), cause: e })
           )
           const bundleDir = path.join(artifactsDir, hexOf(digest))
           const encoded = yield* Schema.encode(ProcessManifest)(processManifest).pipe(Effect.orDie)
@@ -292,8 +295,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
               await fs.rm(bundleDir, { recursive: true, force: true })
               if (!(await rename())) return false
             }
-            const dh = await fs.open(artifactsDir, "r")
-            await dh.sync().finally(() => dh.close())
+            await syncDirectoryPromise(artifactsDir)
             return true
           })
           if (!published) {
@@ -366,8 +368,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
       }).pipe(Effect.withSpan("oci.pull", { attributes: { reference: input } }))
 
     const pinnedDigests = Effect.gen(function* () {
-      const source = yield* Ref.get(pinnedSource)
-      const listed = yield* source
+      const listed = yield* pinnedImages.digests
       const pinned = new Set<string>()
       for (const d of listed) {
         if (!isDigest(d)) continue
@@ -392,29 +393,20 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
       return report
     })
 
-    if (options.cacheGcIntervalHours > 0) {
-      const every = Duration.millis(options.cacheGcIntervalHours * 3600 * 1000)
-      yield* Effect.forkScoped(
-        gc.pipe(
-          Effect.catchAllCause((cause) => Effect.logWarning("oci cache gc failed", cause)),
-          Effect.delay(every),
-          Effect.repeat(Schedule.forever)
-        )
-      )
-    }
+    const gcEvery = intervalOrOff(options.cacheGcIntervalHours, "hours")
+    if (Option.isSome(gcEvery)) yield* periodic({ name: "oci.cacheGc", every: gcEvery.value, task: gc })
 
     return {
       pull,
       resolve: (input, credentials) => parseReference(input).pipe(Effect.flatMap((ref) => resolveRef(ref, credentials))),
       lookup: (digest) => (isDigest(digest) ? readBundle(digest) : Effect.succeed(Option.none())),
       cacheStatus: storage("status", cacheRoot, () => cache.status()),
-      gc,
-      setPinnedSource: (source) => Ref.set(pinnedSource, source)
+      gc
     } satisfies OciServiceApi
   })
 
 /** Production layer; the GC loop and the HTTP agent live in the layer's scope. */
-export const OciLive = (options: OciOptions): Layer.Layer<OciService, OciStorageError> =>
+export const OciLive = (options: OciOptions): Layer.Layer<OciService, OciStorageError, PinnedImages> =>
   Layer.scoped(OciService, makeOciService(options))
 
 

@@ -178,7 +178,7 @@ export const checkHost = (
     catch: (e) =>
       e instanceof SsrfBlocked
         ? new SsrfRefused({ host: e.host, address: e.address, reason: e.reason })
-        : new RegistryUnreachable({ registry: host, reason: `cannot resolve host: ${e instanceof Error ? e.message : String(e)}` })
+        : new RegistryUnreachable({ registry: host, reason: `cannot resolve host: ${e instanceof Error ? e.message : String(e)}`, cause: e })
   })
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void

@@ -78,7 +78,7 @@ const findSsrf = (e: unknown): SsrfBlocked | undefined => {
 }
 
 export const isRetryableError = (e: unknown): boolean => {
-  if (e instanceof OciFailure) return e.error._tag === "RegistryUnreachable"
+  if (e instanceof OciFailure) return e.error._tag === "denia/oci/RegistryUnreachable"
   if (findSsrf(e)) return false
   const code = errorCode(e)
   return code !== undefined && retryableCodes.has(code)

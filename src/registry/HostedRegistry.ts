@@ -11,7 +11,7 @@ import { parseAddress } from "../config/fields.js"
 import { RegistryRepo } from "../repos/RegistryRepo.js"
 import { makeAccess, type Repository } from "./access.js"
 import { digestHex, isDigest, looksLikeDigest } from "./digest.js"
-import { clip, ociError, type OciError } from "./errors.js"
+import { clip, ociError, type DistributionError } from "./errors.js"
 import { makeManifestOps } from "./manifestStore.js"
 import { isQuotaRefusal, linkCheck, quotasFromMb, streamHeadroom } from "./quota.js"
 import * as store from "./storage.js"
@@ -29,7 +29,7 @@ export interface ContentRange {
   readonly end: number
 }
 
-export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/HostedRegistry", {
+export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/registry/HostedRegistry", {
   scoped: Effect.gen(function* () {
     const config = yield* DeniaConfig
     const repo = yield* RegistryRepo
@@ -54,7 +54,7 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
       return hex === undefined ? undefined : store.blobFile(paths, hex)
     }
 
-    const requireDigest = (digest: string): Effect.Effect<string, OciError> => {
+    const requireDigest = (digest: string): Effect.Effect<string, DistributionError> => {
       const hex = digestHex(digest)
       return hex === undefined ? Effect.fail(ociError("DIGEST_INVALID", `${clip(digest)} is not a sha256 digest`, { digest })) : Effect.succeed(hex)
     }
@@ -62,7 +62,7 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
     // ---- blobs ----
 
     /** Size of a blob linked to the repository, or BLOB_UNKNOWN. */
-    const statBlob = (r: Repository, digest: string): Effect.Effect<{ size: number; file: string }, OciError> =>
+    const statBlob = (r: Repository, digest: string): Effect.Effect<{ size: number; file: string }, DistributionError> =>
       Effect.gen(function* () {
         const hex = yield* requireDigest(digest)
         const size = yield* repo.findLinkedBlob(r.id, digest)
@@ -117,7 +117,7 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/Host
         return { id, size: 0 } satisfies UploadState
       })
 
-    const findUpload = (r: Repository, id: string): Effect.Effect<UploadState, OciError> =>
+    const findUpload = (r: Repository, id: string): Effect.Effect<UploadState, DistributionError> =>
       Effect.gen(function* () {
         const row = yield* repo.findUpload(id)
         if (Option.isNone(row) || row.value.repositoryId !== r.id) return yield* ociError("BLOB_UPLOAD_UNKNOWN", `upload ${clip(id)} is not open in ${r.name}`, { id })

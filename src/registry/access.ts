@@ -12,7 +12,7 @@ import { PrincipalResolver } from "../auth/PrincipalResolver.js"
 import { isResourceName } from "../domain/names.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { ServicesRepo } from "../repos/ServicesRepo.js"
-import { ociError, type OciError } from "./errors.js"
+import { ociError, type DistributionError } from "./errors.js"
 import { HostedPulls } from "./hostedPulls.js"
 
 export const REALM = "Denia Registry"
@@ -50,7 +50,7 @@ export const makeAccess = Effect.gen(function* () {
   /** Principals that came from a pull token, with the repositories they may pull. */
   const scoped = new WeakMap<Principal, ReadonlySet<string>>()
 
-  const authenticate = (authorization: string | undefined): Effect.Effect<Principal, OciError> =>
+  const authenticate = (authorization: string | undefined): Effect.Effect<Principal, DistributionError> =>
     Effect.gen(function* () {
       const token = tokenFromAuthorization(authorization)
       if (token === undefined || token === "") return yield* ociError("UNAUTHORIZED", "authentication required")
@@ -66,7 +66,7 @@ export const makeAccess = Effect.gen(function* () {
       return principal.value
     })
 
-  const lookup = (name: string): Effect.Effect<Repository, OciError> =>
+  const lookup = (name: string): Effect.Effect<Repository, DistributionError> =>
     Effect.gen(function* () {
       const parts = name.split("/")
       const [projectName, serviceName] = parts
@@ -81,7 +81,7 @@ export const makeAccess = Effect.gen(function* () {
     })
 
   /** Finds `<project>/<service>` and checks the principal's role for the action. */
-  const repository = (principal: Principal, name: string, action: RegistryAction): Effect.Effect<Repository, OciError> =>
+  const repository = (principal: Principal, name: string, action: RegistryAction): Effect.Effect<Repository, DistributionError> =>
     Effect.gen(function* () {
       const scope = scoped.get(principal)
       if (scope !== undefined && (action !== "pull" || !scope.has(name))) {

@@ -28,7 +28,7 @@ export type OciErrorCode = keyof typeof OCI_ERROR_STATUS
  * A protocol-level failure of a /v2 request, rendered as
  * `{"errors":[{code,message,detail}]}` with its status code.
  */
-export class OciError extends Schema.TaggedError<OciError>()("OciError", {
+export class DistributionError extends Schema.TaggedError<DistributionError>()("denia/registry/DistributionError", {
   code: Schema.String,
   message: Schema.String,
   detail: Schema.optional(Schema.Unknown),
@@ -36,15 +36,17 @@ export class OciError extends Schema.TaggedError<OciError>()("OciError", {
   status: Schema.optional(Schema.Number)
 }) {}
 
-export const ociError = (code: OciErrorCode, message: string, detail?: unknown, status?: number): OciError =>
-  new OciError({ code, message, ...(detail !== undefined ? { detail } : {}), ...(status !== undefined ? { status } : {}) })
+export const ociError = (code: OciErrorCode, message: string, detail?: unknown, status?: number): DistributionError =>
+  new DistributionError({ code, message, ...(detail !== undefined ? { detail } : {}), ...(status !== undefined ? { status } : {}) })
 
-export const statusOf = (e: OciError): number => e.status ?? (OCI_ERROR_STATUS as Record<string, number>)[e.code] ?? 500
+export const statusOf = (e: DistributionError): number => e.status ?? (OCI_ERROR_STATUS as Record<string, number>)[e.code] ?? 500
 
 /** A storage operation on the registry's data directory failed. */
-export class RegistryStorageError extends Schema.TaggedError<RegistryStorageError>()("RegistryStorageError", {
+export class RegistryStorageError extends Schema.TaggedError<RegistryStorageError>()("denia/registry/RegistryStorageError", {
   operation: Schema.String,
-  message: Schema.String
+  message: Schema.String,
+  /** The failure this one wraps, when there is one (logged, never sent to clients). */
+  cause: Schema.optional(Schema.Defect)
 }) {}
 
 /** Longest user-supplied string an error body repeats (digests, names, tags, paths). */

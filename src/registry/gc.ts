@@ -7,8 +7,9 @@
  */
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
-import { Duration, Effect, FiberSet, Option, Schedule } from "effect"
+import { Duration, Effect, FiberSet, Option } from "effect"
 import { DeniaConfig } from "../config/Config.js"
+import { periodic } from "../platform/periodic.js"
 import { RegistryRepo, type GcRunRow } from "../repos/RegistryRepo.js"
 import { digestHex } from "./digest.js"
 import { HostedRegistry } from "./HostedRegistry.js"
@@ -33,7 +34,7 @@ const statOrNone = (file: string) =>
     )
   )
 
-export class RegistryGc extends Effect.Service<RegistryGc>()("denia/RegistryGc", {
+export class RegistryGc extends Effect.Service<RegistryGc>()("denia/registry/RegistryGc", {
   scoped: Effect.gen(function* () {
     const config = yield* DeniaConfig
     const registry = yield* HostedRegistry
@@ -147,12 +148,7 @@ export class RegistryGc extends Effect.Service<RegistryGc>()("denia/RegistryGc",
 
     const findRun = (id: string): Effect.Effect<Option.Option<GcRunRow>> => repo.findGcRun(id)
 
-    yield* runNow("periodic").pipe(
-      Effect.catchAllCause(() => Effect.void),
-      Effect.delay(Duration.hours(intervalHours)),
-      Effect.repeat(Schedule.forever),
-      Effect.forkScoped
-    )
+    yield* periodic({ name: "registry.gc", every: Duration.hours(intervalHours), task: runNow("periodic") })
 
     return { start, runNow, findRun, graceMs, intervalHours }
   })

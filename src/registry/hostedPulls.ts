@@ -46,7 +46,7 @@ const LOOPBACK_SPELLINGS: ReadonlySet<string> = new Set(["127.0.0.1", "localhost
 
 const bracketed = (host: string) => (host.includes(":") ? `[${host}]` : host)
 
-export class HostedPulls extends Effect.Service<HostedPulls>()("denia/HostedPulls", {
+export class HostedPulls extends Effect.Service<HostedPulls>()("denia/registry/HostedPulls", {
   effect: Effect.gen(function* () {
     const config = yield* DeniaConfig
     const bind = parseAddress(config.values.bindAddr)

@@ -12,7 +12,7 @@ import { Cause, Effect, Layer, Option } from "effect"
 import type { Principal } from "../domain/principal.js"
 import { RegistryRepo } from "../repos/RegistryRepo.js"
 import { REALM, type RegistryAction, type Repository } from "./access.js"
-import { boundedDetail, clip, ERROR_MESSAGE_MAX, ociError, OciError, statusOf } from "./errors.js"
+import { boundedDetail, clip, ERROR_MESSAGE_MAX, ociError, DistributionError, statusOf } from "./errors.js"
 import { HostedRegistry, type UploadState } from "./HostedRegistry.js"
 import { MANIFEST_MAX_BYTES, MEDIA_TYPES } from "./manifest.js"
 import { contentLength, parseContentRange, parseRange, rangeHeader, readBody } from "./requestParts.js"
@@ -41,7 +41,7 @@ const send = (ctx: Ctx, status: number, headers: Headers, body?: string | Buffer
 const sendJson = (ctx: Ctx, status: number, value: unknown, headers: Headers = {}) =>
   send(ctx, status, { "content-type": "application/json", ...headers }, JSON.stringify(value))
 
-const sendError = (ctx: Ctx, e: OciError) => {
+const sendError = (ctx: Ctx, e: DistributionError) => {
   const status = statusOf(e)
   const headers: Headers = status === 401 ? { "www-authenticate": `Basic realm="${REALM}"` } : {}
   const detail = e.detail as { size?: unknown } | undefined
@@ -67,7 +67,7 @@ const uploadHeaders = (name: string, u: UploadState): Headers => ({
 
 const ROUTE = /^\/v2\/(.+)\/(blobs\/uploads\/?|blobs\/uploads\/([^/]+)|blobs\/([^/]+)|manifests\/([^/]+)|tags\/list|referrers\/([^/]+))$/
 
-const pageSize = (url: URL): number | undefined | OciError => {
+const pageSize = (url: URL): number | undefined | DistributionError => {
   const n = url.searchParams.get("n")
   if (n === null || n === "") return undefined
   const v = Number(n)
@@ -201,7 +201,7 @@ const makeHandler = Effect.gen(function* () {
   const tagsList = (ctx: Ctx, r: Repository) =>
     Effect.gen(function* () {
       const n = pageSize(ctx.url)
-      if (n instanceof OciError) return yield* n
+      if (n instanceof DistributionError) return yield* n
       const last = ctx.url.searchParams.get("last") ?? undefined
       if (n === 0) return yield* sendJson(ctx, 200, { name: r.name, tags: [] })
       const tags = yield* registry.listTags(r, last, n === undefined ? undefined : n + 1)
@@ -217,7 +217,7 @@ const makeHandler = Effect.gen(function* () {
   const catalog = (ctx: Ctx, principal: Principal) =>
     Effect.gen(function* () {
       const n = pageSize(ctx.url)
-      if (n instanceof OciError) return yield* n
+      if (n instanceof DistributionError) return yield* n
       const last = ctx.url.searchParams.get("last") ?? undefined
       const visible = yield* access.pullableProjects(principal)
       if (n === 0) return yield* sendJson(ctx, 200, { repositories: [] })
@@ -298,7 +298,7 @@ const makeHandler = Effect.gen(function* () {
   return (ctx: Ctx) =>
     route(ctx).pipe(
       Effect.catchAll((e) =>
-        e instanceof OciError
+        e instanceof DistributionError
           ? Effect.zipRight(drain(ctx.req), sendError(ctx, e))
           : Effect.logError("registry storage failure", e).pipe(
               Effect.zipRight(drain(ctx.req)),

@@ -4,7 +4,7 @@
  * `subject`. Parsing is shallow on purpose; the registry stores bytes verbatim.
  */
 import { isDigest } from "./digest.js"
-import { ociError, type OciError } from "./errors.js"
+import { ociError, type DistributionError } from "./errors.js"
 
 export const MEDIA_TYPES = {
   ociManifest: "application/vnd.oci.image.manifest.v1+json",
@@ -37,7 +37,7 @@ type Json = Record<string, unknown>
 
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v)
 
-const descriptor = (v: unknown, where: string): { digest: string; mediaType: string | undefined } | OciError => {
+const descriptor = (v: unknown, where: string): { digest: string; mediaType: string | undefined } | DistributionError => {
   if (!isObject(v)) return ociError("MANIFEST_INVALID", `${where} is not a descriptor object`)
   const digest = v["digest"]
   if (typeof digest !== "string" || !isDigest(digest)) return ociError("MANIFEST_INVALID", `${where}.digest is not a sha256 digest`)
@@ -52,7 +52,7 @@ const descriptor = (v: unknown, where: string): { digest: string; mediaType: str
  * Validates a manifest body against the Content-Type it was pushed with
  * (falling back to its `mediaType` field) and lists what it references.
  */
-export const parseManifest = (body: Buffer, contentType: string | undefined): ParsedManifest | OciError => {
+export const parseManifest = (body: Buffer, contentType: string | undefined): ParsedManifest | DistributionError => {
   let doc: unknown
   try {
     doc = JSON.parse(body.toString("utf8"))

@@ -8,7 +8,7 @@ import { Effect, Option } from "effect"
 import type { ManifestRow, RegistryRepo } from "../repos/RegistryRepo.js"
 import type { Repository } from "./access.js"
 import { looksLikeDigest, TAG } from "./digest.js"
-import { clip, ociError, type OciError, type RegistryStorageError } from "./errors.js"
+import { clip, ociError, type DistributionError, type RegistryStorageError } from "./errors.js"
 import { MANIFEST_MAX_BYTES, parseManifest } from "./manifest.js"
 import { linkCheck, type Quotas } from "./quota.js"
 import * as store from "./storage.js"
@@ -23,14 +23,14 @@ export interface ManifestDeps {
   readonly paths: store.BlobStorePaths
   readonly quotas: Quotas
   readonly withStoreLock: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-  readonly requireDigest: (digest: string) => Effect.Effect<string, OciError>
+  readonly requireDigest: (digest: string) => Effect.Effect<string, DistributionError>
 }
 
 const sha256 = (bytes: Uint8Array) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`
 
 export const makeManifestOps = ({ repo, paths, quotas, withStoreLock, requireDigest }: ManifestDeps) => {
 
-  const findManifest = (r: Repository, reference: string): Effect.Effect<ManifestRow, OciError> =>
+  const findManifest = (r: Repository, reference: string): Effect.Effect<ManifestRow, DistributionError> =>
     Effect.gen(function* () {
       if (looksLikeDigest(reference)) {
         yield* requireDigest(reference)
@@ -44,7 +44,7 @@ export const makeManifestOps = ({ repo, paths, quotas, withStoreLock, requireDig
       return row.value
     })
 
-  const readManifest = (r: Repository, reference: string): Effect.Effect<StoredManifest, OciError | RegistryStorageError> =>
+  const readManifest = (r: Repository, reference: string): Effect.Effect<StoredManifest, DistributionError | RegistryStorageError> =>
     Effect.gen(function* () {
       const row = yield* findManifest(r, reference)
       const hex = yield* requireDigest(row.digest)

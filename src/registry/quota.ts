@@ -12,7 +12,7 @@
  * is exact.
  */
 import type { Repository } from "./access.js"
-import { ociError, OciError } from "./errors.js"
+import { ociError, DistributionError } from "./errors.js"
 
 export interface Quotas {
   /** Bytes; 0 = unlimited. */
@@ -42,7 +42,7 @@ const mib = (bytes: number): string => (bytes / (1024 * 1024)).toFixed(1)
 const KEYS = { repository: "registry_quota_repository_mb", project: "registry_quota_project_mb" } as const
 
 /** The refusal: 413 with the OCI code DENIED, naming the quota key, the scope and the figures. */
-export const quotaExceeded = (scope: "repository" | "project", r: Repository, limit: number, wouldHold: number): OciError => {
+export const quotaExceeded = (scope: "repository" | "project", r: Repository, limit: number, wouldHold: number): DistributionError => {
   const who = scope === "repository" ? `repository ${r.name}` : `project ${r.name.split("/")[0] ?? ""}`
   return ociError(
     "DENIED",
@@ -52,13 +52,13 @@ export const quotaExceeded = (scope: "repository" | "project", r: Repository, li
   )
 }
 
-export const isQuotaRefusal = (e: unknown): boolean => e instanceof OciError && e.code === "DENIED" && e.status === 413
+export const isQuotaRefusal = (e: unknown): boolean => e instanceof DistributionError && e.code === "DENIED" && e.status === 413
 
 export interface Headroom {
   /** More bytes the session may receive; Infinity when no quota applies. */
   readonly bytes: number
   /** The error to answer once they are exceeded (by `extra` more bytes). */
-  readonly refuse: (extra: number) => OciError
+  readonly refuse: (extra: number) => DistributionError
 }
 
 /** A blob the upload claims to be (its final digest), when it is already linked somewhere in the scopes. */
@@ -95,7 +95,7 @@ export const linkCheck = (
   usage: Usage,
   size: number,
   alreadyLinked: { readonly repository: boolean; readonly project: boolean }
-): OciError | undefined => {
+): DistributionError | undefined => {
   const repo = usage.repository.linked + (alreadyLinked.repository ? 0 : size)
   if (q.repositoryBytes > 0 && !alreadyLinked.repository && repo > q.repositoryBytes) return quotaExceeded("repository", r, q.repositoryBytes, repo)
   const project = usage.project.linked + (alreadyLinked.project ? 0 : size)

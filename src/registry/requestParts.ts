@@ -2,7 +2,7 @@
 import type { IncomingMessage } from "node:http"
 import type { Readable } from "node:stream"
 import { Effect } from "effect"
-import { ociError, type OciError } from "./errors.js"
+import { ociError, type DistributionError } from "./errors.js"
 
 /** The `Range` header of an upload session: `0-<last byte>` (`0-0` when empty). */
 export const rangeHeader = (size: number) => `0-${Math.max(size - 1, 0)}`
@@ -41,7 +41,7 @@ export const parseRange = (v: string, size: number): { start: number; end: numbe
 }
 
 export const readBody = (req: Readable, max: number) =>
-  Effect.async<Buffer, OciError>((resume) => {
+  Effect.async<Buffer, DistributionError>((resume) => {
     const chunks: Array<Buffer> = []
     let total = 0
     let done = false

@@ -9,8 +9,11 @@ import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import { Transform, type Readable, type TransformCallback } from "node:stream"
 import { pipeline } from "node:stream/promises"
+import { FileSystem } from "@effect/platform"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect } from "effect"
-import { ociError, type OciError, RegistryStorageError } from "./errors.js"
+import { publishFile, writeFileAtomic } from "../platform/atomicWrite.js"
+import { ociError, type DistributionError, RegistryStorageError } from "./errors.js"
 
 export interface BlobStorePaths {
   readonly root: string
@@ -27,8 +30,11 @@ export const storePaths = (root: string): BlobStorePaths => ({
 export const blobFile = (paths: BlobStorePaths, hex: string): string => path.join(paths.blobs, hex)
 export const uploadFile = (paths: BlobStorePaths, id: string): string => path.join(paths.uploads, id)
 
+/** Blobs and manifests on disk; only the daemon reads them. */
+const BLOB_MODE = 0o600
+
 const storageError = (operation: string) => (e: unknown) =>
-  new RegistryStorageError({ operation, message: e instanceof Error ? e.message : String(e) })
+  new RegistryStorageError({ operation, message: e instanceof Error ? e.message : String(e), cause: e })
 
 export const ensureDirs = (paths: BlobStorePaths) =>
   Effect.tryPromise({
@@ -51,7 +57,7 @@ export const newHashState = (): HashState => ({ hash: createHash("sha256"), size
 export interface GrowthCap {
   /** Largest total size of the session file. */
   readonly size: number
-  readonly refuse: (size: number) => OciError
+  readonly refuse: (size: number) => DistributionError
 }
 
 class Hashing extends Transform {
@@ -85,7 +91,7 @@ export class BodyOverrun extends Error {
 }
 
 class CapExceeded extends Error {
-  constructor(readonly refusal: OciError) {
+  constructor(readonly refusal: DistributionError) {
     super(refusal.message)
   }
 }
@@ -136,20 +142,18 @@ export const hashFile = (file: string) =>
     catch: storageError("hash upload")
   })
 
-/** Moves a verified session file into the content-addressed store (a no-op copy when the blob exists already). */
+/**
+ * Moves a verified session file into the content-addressed store (a no-op
+ * copy when the blob exists already): fsynced, 0600, renamed, directory
+ * fsynced (platform/atomicWrite).
+ */
 export const commitFile = (paths: BlobStorePaths, sessionFile: string, hex: string) =>
-  Effect.tryPromise({
-    try: async () => {
-      const target = blobFile(paths, hex)
-      const exists = await fsp.stat(target).then(
-        () => true,
-        () => false
-      )
-      if (exists) await fsp.rm(sessionFile, { force: true })
-      else await fsp.rename(sessionFile, target)
-    },
-    catch: storageError("commit blob")
-  })
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const target = blobFile(paths, hex)
+    if (yield* fs.exists(target)) yield* fs.remove(sessionFile, { force: true })
+    else yield* publishFile(sessionFile, target, { mode: BLOB_MODE })
+  }).pipe(Effect.provide(NodeFileSystem.layer), Effect.mapError(storageError("commit blob")))
 
 export const removeFile = (file: string) =>
   Effect.tryPromise({ try: () => fsp.rm(file, { force: true }), catch: storageError("remove file") })
@@ -180,16 +184,12 @@ export const blobExistsOnDisk = (paths: BlobStorePaths, hex: string) =>
     )
   )
 
+/** Writes a whole blob (a manifest) crash-safely: temp file, fsync, rename, directory fsync. */
 export const writeBlobBytes = (paths: BlobStorePaths, hex: string, bytes: Uint8Array) =>
-  Effect.tryPromise({
-    try: async () => {
-      const target = blobFile(paths, hex)
-      const tmp = `${target}.tmp-${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2)}`
-      await fsp.writeFile(tmp, bytes)
-      await fsp.rename(tmp, target)
-    },
-    catch: storageError("write blob")
-  })
+  writeFileAtomic(blobFile(paths, hex), bytes, { mode: BLOB_MODE }).pipe(
+    Effect.provide(NodeFileSystem.layer),
+    Effect.mapError(storageError("write blob"))
+  )
 
 export const readBlobBytes = (paths: BlobStorePaths, hex: string) =>
   Effect.tryPromise({ try: () => fsp.readFile(blobFile(paths, hex)), catch: storageError("read blob") })

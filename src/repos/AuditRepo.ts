@@ -37,7 +37,7 @@ export interface AuditRecord {
   readonly details?: Record<string, string | number | boolean | null> | undefined
 }
 
-export class AuditRepo extends Effect.Service<AuditRepo>()("denia/AuditRepo", {
+export class AuditRepo extends Effect.Service<AuditRepo>()("denia/repos/AuditRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 

@@ -32,7 +32,7 @@ export interface ActiveCredential {
 const toApiToken = (r: Row): ApiToken => ({ id: r.id, name: r.name ?? "", createdAt: r.created_at, lastUsedAt: r.last_used_at })
 
 /** Sessions and API tokens, stored by SHA-256 of the token. */
-export class CredentialsRepo extends Effect.Service<CredentialsRepo>()("denia/CredentialsRepo", {
+export class CredentialsRepo extends Effect.Service<CredentialsRepo>()("denia/repos/CredentialsRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 

@@ -34,7 +34,7 @@ const toDeployment = (r: Row): Deployment => ({
   ...(r.last_exit_reason === null ? {} : { lastExitReason: r.last_exit_reason })
 })
 
-export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/DeploymentsRepo", {
+export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/repos/DeploymentsRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 

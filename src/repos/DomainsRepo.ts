@@ -64,7 +64,7 @@ const toRecord = (r: Row): DomainRecord => ({
 export const OTHER_PROJECT = "verified by another project"
 export const SAME_PROJECT = "verified by another service of this project"
 
-export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/DomainsRepo", {
+export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/repos/DomainsRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 

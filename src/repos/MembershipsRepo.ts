@@ -15,7 +15,7 @@ type Row = typeof Row.Type
 
 const toMembership = (r: Row): Membership => ({ projectId: r.project_id, userId: r.user_id, role: r.role, createdAt: r.created_at })
 
-export class MembershipsRepo extends Effect.Service<MembershipsRepo>()("denia/MembershipsRepo", {
+export class MembershipsRepo extends Effect.Service<MembershipsRepo>()("denia/repos/MembershipsRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 

@@ -26,7 +26,7 @@ const toProject = (r: Row): Project => ({
   updatedAt: r.updated_at
 })
 
-export class ProjectsRepo extends Effect.Service<ProjectsRepo>()("denia/ProjectsRepo", {
+export class ProjectsRepo extends Effect.Service<ProjectsRepo>()("denia/repos/ProjectsRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 

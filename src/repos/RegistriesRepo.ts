@@ -46,7 +46,7 @@ export interface RegistryRecord {
 
 const duplicate = (name: string) => `a registry named ${JSON.stringify(name)} already exists in this project`
 
-export class RegistriesRepo extends Effect.Service<RegistriesRepo>()("denia/RegistriesRepo", {
+export class RegistriesRepo extends Effect.Service<RegistriesRepo>()("denia/repos/RegistriesRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 

@@ -144,7 +144,7 @@ const toGcRun = (r: GcSql): GcRunRow => ({
   error: r.error
 })
 
-export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/RegistryRepo", {
+export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/RegistryRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const die = orDieDb

@@ -28,7 +28,7 @@ const toSecret = (r: Row): ServiceSecretRow => ({
   updatedAt: r.updated_at
 })
 
-export class ServiceSecretsRepo extends Effect.Service<ServiceSecretsRepo>()("denia/ServiceSecretsRepo", {
+export class ServiceSecretsRepo extends Effect.Service<ServiceSecretsRepo>()("denia/repos/ServiceSecretsRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 

@@ -55,7 +55,7 @@ const specOf = (s: ServiceSpec): ServiceSpec => ({
   endpoints: s.endpoints
 })
 
-export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/ServicesRepo", {
+export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/repos/ServicesRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const one = first("services", Row)

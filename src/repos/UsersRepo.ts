@@ -16,7 +16,7 @@ type Row = typeof Row.Type
 
 const toUser = (r: Row): User => ({ id: r.id, username: r.username, superAdmin: r.super_admin === 1, createdAt: r.created_at })
 
-export class UsersRepo extends Effect.Service<UsersRepo>()("denia/UsersRepo", {
+export class UsersRepo extends Effect.Service<UsersRepo>()("denia/repos/UsersRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 

@@ -34,7 +34,7 @@ const defaultHandler = (spec: ReplicaSpec, _req: http.IncomingMessage, res: http
 const listen = (socketPath: string, handler: http.RequestListener) =>
   Effect.async<http.Server, RuntimeIoError>((resume) => {
     const server = http.createServer(handler)
-    server.once("error", (e) => resume(Effect.fail(new RuntimeIoError({ op: "listen", path: socketPath, message: e.message }))))
+    server.once("error", (e) => resume(Effect.fail(new RuntimeIoError({ op: "listen", path: socketPath, message: e.message, cause: e }))))
     server.listen(socketPath, () => resume(Effect.succeed(server)))
   })
 
@@ -49,7 +49,7 @@ export const makeFakeRuntime = (options: FakeRuntimeOptions = {}): Effect.Effect
     const base = yield* Effect.acquireRelease(
       Effect.try({
         try: () => fs.mkdtempSync(path.join(os.tmpdir(), "denia-fake-rt-")),
-        catch: (e) => new RuntimeIoError({ op: "mkdtemp", path: os.tmpdir(), message: errorMessage(e) })
+        catch: (e) => new RuntimeIoError({ op: "mkdtemp", path: os.tmpdir(), message: errorMessage(e), cause: e })
       }),
       (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
     )
@@ -85,7 +85,7 @@ export const makeFakeRuntime = (options: FakeRuntimeOptions = {}): Effect.Effect
           if (failure !== undefined) return yield* Effect.fail(failure)
           if ((yield* Ref.get(entries)).has(id)) return yield* Effect.fail(new ReplicaAlreadyRunning({ replica: id }))
           const dir = path.join(base, String(++counter))
-          yield* Effect.try({ try: () => fs.mkdirSync(dir), catch: (e) => new RuntimeIoError({ op: "mkdir", path: dir, message: errorMessage(e) }) })
+          yield* Effect.try({ try: () => fs.mkdirSync(dir), catch: (e) => new RuntimeIoError({ op: "mkdir", path: dir, message: errorMessage(e), cause: e }) })
           const socketPath = path.join(dir, "service.sock")
           const handler = options.handler ?? defaultHandler
           const server = spec.port !== undefined ? yield* listen(socketPath, (req, res) => handler(spec, req, res)) : null

@@ -46,7 +46,7 @@ interface Entry {
 
 const DEFAULT_READY_TIMEOUT_MS = 10_000
 
-const ioError = (op: string, p: string) => (e: unknown) => new RuntimeIoError({ op, path: p, message: errorMessage(e) })
+const ioError = (op: string, p: string) => (e: unknown) => new RuntimeIoError({ op, path: p, message: errorMessage(e), cause: e })
 
 const checkHelper = (helperPath: string) =>
   Effect.sync(() => fsSync.statSync(helperPath, { throwIfNoEntry: false })).pipe(
@@ -123,7 +123,7 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
             )
           // a sibling's teardown may prune a shared empty parent in between: retry
           yield* mkdirsBelow(dataDir, ["runtime", ref.service, ref.deployment, ref.replica]).pipe(
-            Effect.retry({ times: 3, while: (e) => e._tag === "RuntimeIoError" })
+            Effect.retry({ times: 3, while: (e) => e._tag === "denia/runtime/RuntimeIoError" })
           )
           for (const d of [dirs.upper, dirs.work, dirs.merged, dirs.sock]) yield* mkdirsBelow(dirs.dir, [path.basename(d)])
           // the overlay root takes the upper dir's owner and mode: make it the namespace root's
@@ -136,14 +136,14 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
             catch: ioError("chown", dirs.upper)
           })
           cgroup = yield* driver.create(ref.service, ref.replica, spec.limits ?? {}).pipe(
-            Effect.mapError((e) => new RuntimeLaunchError({ stage: "cgroup", message: `${e.path}: ${e.message}` }))
+            Effect.mapError((e) => new RuntimeLaunchError({ stage: "cgroup", message: `${e.path}: ${e.message}`, cause: e }))
           )
           const file = logs.acquire(ref.service)
           logAcquired = true
           const launchSpec = toLaunchSpec(spec, dirs, cgroup, { base: options.usernsBase, size: options.usernsSize })
           const h = yield* Effect.try({
             try: () => spawnHelper(options.helperPath, launchSpec),
-            catch: (e) => new RuntimeLaunchError({ stage: "helper", message: errorMessage(e) })
+            catch: (e) => new RuntimeLaunchError({ stage: "helper", message: errorMessage(e), cause: e })
           })
           handle = h
           const out = new LineSink(file, `${ref.replica} stdout`)

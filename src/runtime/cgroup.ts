@@ -33,7 +33,7 @@ export interface DetectOptions {
 }
 
 const ioError = (op: string, p: string) => (e: unknown) =>
-  new RuntimeIoError({ op, path: p, message: errorMessage(e) })
+  new RuntimeIoError({ op, path: p, message: errorMessage(e), cause: e })
 
 const readText = (p: string) => Effect.tryPromise({ try: () => fs.readFile(p, "utf8"), catch: ioError("read", p) })
 

@@ -55,7 +55,7 @@ export const mkdirsBelow = (
       if (st === null) {
         yield* Effect.try({
           try: () => fsSync.mkdirSync(cur, { mode }),
-          catch: (e) => new RuntimeIoError({ op: "mkdir", path: cur, message: errorMessage(e) })
+          catch: (e) => new RuntimeIoError({ op: "mkdir", path: cur, message: errorMessage(e), cause: e })
         }).pipe(Effect.catchIf((e) => e.message.includes("EEXIST"), () => Effect.void))
         const again = yield* lstatOrNull(cur)
         if (again === null || !again.isDirectory() || again.isSymbolicLink())

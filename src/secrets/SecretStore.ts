@@ -155,7 +155,7 @@ export const makeSecretStore = (
       recipient: options.ageRecipient
     })
     const root = path.join(path.resolve(options.dataDir), "secrets")
-    const ioError = (p: string) => (e: PlatformError) => new SecretStoreIoError({ path: p, reason: e.message })
+    const ioError = (p: string) => (e: PlatformError) => new SecretStoreIoError({ path: p, reason: e.message, cause: e })
     yield* ensureDirectory(root, 0o700, true).pipe(Effect.mapError(ioError(root)))
 
     const projectDir = (projectId: string) => path.join(root, projectId)
@@ -275,7 +275,7 @@ export const SecretStoreTest: Layer.Layer<SecretStore, AgeIdentityError | Secret
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const dir = yield* fs.makeTempDirectoryScoped({ prefix: "denia-secrets-" }).pipe(
-      Effect.mapError((e) => new SecretStoreIoError({ path: "tmpdir", reason: e.message }))
+      Effect.mapError((e) => new SecretStoreIoError({ path: "tmpdir", reason: e.message, cause: e }))
     )
     return yield* makeSecretStore({ dataDir: path.join(dir, "data"), ageKeyFile: path.join(dir, "age", "key.txt") })
   })

@@ -76,7 +76,7 @@ export const toRegistryCredentials = (
   }
 }
 
-export class Registries extends Effect.Service<Registries>()("denia/Registries", {
+export class Registries extends Effect.Service<Registries>()("denia/secrets/Registries", {
   effect: Effect.gen(function* () {
     const repo = yield* RegistriesRepo
     const store = yield* SecretStore

@@ -5,7 +5,7 @@ import { Schema } from "effect"
  * read back: missing file, wrong host key, tampered document. The message
  * names the owner and the reason, never a value.
  */
-export class SecretUnavailable extends Schema.TaggedError<SecretUnavailable>()("SecretUnavailable", {
+export class SecretUnavailable extends Schema.TaggedError<SecretUnavailable>()("denia/secrets/SecretUnavailable", {
   /** `registry:<id>` or `service:<id>/<NAME>`. */
   owner: Schema.String,
   reason: Schema.String
@@ -17,7 +17,8 @@ export class SecretUnavailable extends Schema.TaggedError<SecretUnavailable>()("
 
 /**
  * Turns a SecretStore failure into `SecretUnavailable`, keeping only its tag
- * and its `reason`/`path` fields (which never hold plaintext).
+ * and its `reason`/`path` fields (which never hold plaintext). On purpose it
+ * keeps no `cause`: a wrapped store error could carry more than those fields.
  */
 export const secretUnavailable =
   (owner: string) =>

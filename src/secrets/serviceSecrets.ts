@@ -45,7 +45,7 @@ export const layerEnv = (
   return out
 }
 
-export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/ServiceSecrets", {
+export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/secrets/ServiceSecrets", {
   effect: Effect.gen(function* () {
     const repo = yield* ServiceSecretsRepo
     const projects = yield* ProjectsRepo

@@ -17,7 +17,7 @@ export interface ServiceView {
   readonly lastExit: string | undefined
   readonly nextRestartAt: string | undefined
   readonly pendingChanges: boolean
-  /** Whether any deployment ever ran (Start relaunches the last one that did); unknown with a daemon-reported status. */
+  /** Whether any deployment ever ran (Start relaunches the last one that did); unknown until the deployments load. */
   readonly everRan: boolean | undefined
   /** True when derived from deployments because the daemon sent no `status`. */
   readonly derived: boolean
@@ -27,6 +27,8 @@ type ServiceLike = Pick<Service, "promotedDeploymentId" | "status">
 
 /** `deployments` newest first; `undefined` while they are loading (then a derived state is not known yet). */
 export const serviceView = (service: ServiceLike, deployments: ReadonlyArray<Deployment> | undefined): ServiceView | undefined => {
+  // Healthy now, or stopped after having been live.
+  const everRan = deployments?.some((d) => d.status === "healthy" || d.status === "stopped")
   const s = service.status
   if (s !== undefined) {
     return {
@@ -37,7 +39,7 @@ export const serviceView = (service: ServiceLike, deployments: ReadonlyArray<Dep
       lastExit: s.lastExit,
       nextRestartAt: s.nextRestartAt,
       pendingChanges: s.pendingChanges,
-      everRan: undefined,
+      everRan,
       derived: false
     }
   }
@@ -63,8 +65,7 @@ export const serviceView = (service: ServiceLike, deployments: ReadonlyArray<Dep
     lastExit: liveRow?.lastExitReason ?? (state === "failed" ? newest?.error : undefined),
     nextRestartAt: undefined,
     pendingChanges: false,
-    // Healthy now, or stopped after having been live.
-    everRan: deployments.some((d) => d.status === "healthy" || d.status === "stopped"),
+    everRan,
     derived: true
   }
 }

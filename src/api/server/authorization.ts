@@ -5,9 +5,8 @@
 import { HttpRouter, HttpServerRequest } from "@effect/platform"
 import { Effect, Layer, Option, Redacted } from "effect"
 import type { AccessRule } from "../definition/access.js"
-import { Forbidden, NotFoundError, Unauthorized } from "../definition/errors.js"
+import { Forbidden, Unauthorized } from "../definition/errors.js"
 import { Authorization, type Principal } from "../definition/security.js"
-import type { NotFound } from "../../domain/errors.js"
 import { DeploymentsRepo } from "../../repos/DeploymentsRepo.js"
 import { ServicesRepo } from "../../repos/ServicesRepo.js"
 import { ProjectsRepo } from "../../repos/ProjectsRepo.js"
@@ -17,8 +16,6 @@ import { Authz } from "../../auth/Authz.js"
 import { clientIp, proxyTrust } from "../../auth/clientIp.js"
 import { ADMIN_TOKEN_LIMIT, Throttle } from "../../auth/Throttle.js"
 import { PrincipalResolver } from "../../auth/PrincipalResolver.js"
-
-const notFound = (e: NotFound) => new NotFoundError({ code: "NOT_FOUND", message: e.message })
 
 export const AuthorizationLive = Layer.effect(
   Authorization,
@@ -69,7 +66,7 @@ export const AuthorizationLive = Layer.effect(
             }
             return
           case "project": {
-            const projectId = yield* projectOf(rule, params["id"] ?? "").pipe(Effect.mapError(notFound))
+            const projectId = yield* projectOf(rule, params["id"] ?? "")
             if (projectId !== undefined) yield* authz.requireProjectRole(principal, projectId, rule.role)
             return
           }

@@ -1,24 +1,90 @@
-/** Domain and subsystem failures → HTTP errors, in one place. */
-import { Effect, Predicate } from "effect"
+/**
+ * Domain and subsystem failures → HTTP errors, in one place. `toApiError` is
+ * one exhaustive `switch` over every error that can reach a handler: a new
+ * error type in a handler is a compile error here (or in the handler's
+ * signature), never an accidental 500. Infrastructure failures become an
+ * opaque 500 whose body carries only an error id; the daemon log gets the id
+ * with the cause.
+ */
+import { randomUUID } from "node:crypto"
+import { Cause, Effect, Option, Predicate } from "effect"
 import type { AuthError } from "../../auth/errors.js"
+import { DatabaseError } from "../../db/errors.js"
+import type { ActionConflict } from "../../deploy/errors.js"
 import type { Conflict, Invalid, NotFound } from "../../domain/errors.js"
-import { BadRequest, ConflictError, Forbidden, NotFoundError, TooManyRequests, Unauthorized } from "../definition/errors.js"
+import type { VerificationFailed } from "../../ingress/errors.js"
+import type { OciStorageError } from "../../oci/errors.js"
+import type { InvalidRuntimeName, RuntimeIoError } from "../../runtime/errors.js"
+import type { InvalidSecretId, SecretStoreIoError } from "../../secrets/errors.js"
+import {
+  BadRequest,
+  ConflictError,
+  Forbidden,
+  InternalError,
+  NotFoundError,
+  TooManyRequests,
+  Unauthorized,
+  Unprocessable,
+  type ApiError
+} from "../definition/errors.js"
 
-export type DomainError = NotFound | Conflict | Invalid | AuthError
+/** Failures of the daemon itself (storage, database, runtime I/O): always an opaque 500. */
+export type InternalFailure = DatabaseError | OciStorageError | RuntimeIoError | InvalidRuntimeName | SecretStoreIoError | InvalidSecretId
 
-type ApiErrorOf = NotFoundError | ConflictError | BadRequest | Unauthorized | Forbidden | TooManyRequests
+/** Every error a handler may fail with before it is mapped. */
+export type HandlerError = NotFound | Conflict | Invalid | AuthError | ActionConflict | VerificationFailed | InternalFailure
 
-export const toApiError = (e: DomainError): ApiErrorOf => {
-  switch (e._tag) {
-    case "NotFound":
-      return new NotFoundError({ code: "NOT_FOUND", message: e.message })
-    case "Conflict":
-      return new ConflictError({ code: "CONFLICT", message: e.message })
-    case "Invalid":
-      return new BadRequest({ code: "INVALID_FIELD", message: `${e.field}: ${e.message}`, details: { field: e.field } })
-    default:
-      return authToApiError(e)
+/** The tags `mapDomainErrors` catches: keyed by tag, so the list cannot miss a member of `HandlerError`. */
+const HANDLER_TAGS: { readonly [K in HandlerError["_tag"]]: true } = {
+  "denia/domain/NotFound": true,
+  "denia/domain/Conflict": true,
+  "denia/domain/Invalid": true,
+  "denia/auth/InvalidCredentials": true,
+  "denia/auth/RateLimited": true,
+  "denia/auth/RoleRequired": true,
+  "denia/deploy/ActionConflict": true,
+  "denia/ingress/VerificationFailed": true,
+  "denia/db/DatabaseError": true,
+  "denia/oci/OciStorageError": true,
+  "denia/runtime/RuntimeIoError": true,
+  "denia/runtime/InvalidRuntimeName": true,
+  "denia/secrets/SecretStoreIoError": true,
+  "denia/secrets/InvalidSecretId": true
+}
+
+const hasTagIn =
+  (tags: object) =>
+  (e: unknown): boolean =>
+    Predicate.hasProperty(e, "_tag") && typeof e._tag === "string" && Object.prototype.hasOwnProperty.call(tags, e._tag)
+
+/** A SQL failure a repository let die is logged as the one `DatabaseError`, its cause inside. */
+const asDatabaseError = (cause: Cause.Cause<unknown>): Cause.Cause<unknown> =>
+  Option.match(Cause.dieOption(cause), {
+    onNone: () => cause,
+    onSome: (defect) => (Predicate.isTagged(defect, "SqlError") ? Cause.die(new DatabaseError({ cause: defect })) : cause)
+  })
+
+/** The `cause` fields of the failure (a few levels deep), appended so the log shows what was wrapped. */
+const withWrappedCauses = (cause: Cause.Cause<unknown>): Cause.Cause<unknown> => {
+  let out = cause
+  let current: unknown = Option.getOrUndefined(Option.orElse(Cause.failureOption(cause), () => Cause.dieOption(cause)))
+  for (let depth = 0; depth < 4 && Predicate.hasProperty(current, "cause") && current.cause !== undefined; depth++) {
+    current = current.cause
+    out = Cause.sequential(out, Cause.die(current))
   }
+  return out
+}
+
+/**
+ * An opaque 500: the body carries only a fresh error id; the log line carries
+ * the same id with the full cause. Also used by the middleware for defects.
+ */
+export const internalError = (cause: Cause.Cause<unknown>): Effect.Effect<InternalError> => {
+  const errorId = randomUUID()
+  return Effect.logError("request failed", withWrappedCauses(asDatabaseError(cause))).pipe(
+    Effect.annotateLogs({ errorId }),
+    Effect.as(new InternalError({ code: "INTERNAL", message: "internal error", details: { errorId } }))
+  )
 }
 
 export const authToApiError = (e: AuthError): Unauthorized | Forbidden | TooManyRequests => {
@@ -32,20 +98,57 @@ export const authToApiError = (e: AuthError): Unauthorized | Forbidden | TooMany
   }
 }
 
-const AUTH_TAGS: ReadonlySet<string> = new Set<AuthError["_tag"]>(["denia/auth/InvalidCredentials", "denia/auth/RoleRequired", "denia/auth/RateLimited"])
+const notFound = (e: NotFound): NotFoundError => new NotFoundError({ code: "NOT_FOUND", message: e.message })
+
+/** The one total map from handler errors to API errors. */
+export const toApiError = (e: HandlerError): Effect.Effect<ApiError> => {
+  switch (e._tag) {
+    case "denia/domain/NotFound":
+      return Effect.succeed(notFound(e))
+    case "denia/domain/Conflict":
+    case "denia/deploy/ActionConflict":
+      return Effect.succeed(new ConflictError({ code: "CONFLICT", message: e.message }))
+    case "denia/domain/Invalid":
+      return Effect.succeed(new BadRequest({ code: "INVALID_FIELD", message: `${e.field}: ${e.message}`, details: { field: e.field } }))
+    case "denia/ingress/VerificationFailed":
+      return Effect.succeed(
+        new Unprocessable({ code: "VERIFICATION_FAILED", message: e.message, details: { hostname: e.hostname, reason: e.reason } })
+      )
+    case "denia/auth/InvalidCredentials":
+    case "denia/auth/RoleRequired":
+    case "denia/auth/RateLimited":
+      return Effect.succeed(authToApiError(e))
+    case "denia/db/DatabaseError":
+    case "denia/oci/OciStorageError":
+    case "denia/runtime/RuntimeIoError":
+    case "denia/runtime/InvalidRuntimeName":
+    case "denia/secrets/SecretStoreIoError":
+    case "denia/secrets/InvalidSecretId":
+      return internalError(Cause.fail(e))
+  }
+}
+
+/** Pipe a handler's effect through this to expose its errors as HTTP errors. */
+export const mapDomainErrors = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.catchIf(
+    effect,
+    (e): e is Extract<E, HandlerError> => hasTagIn(HANDLER_TAGS)(e),
+    (e) => Effect.flip(toApiError(e))
+  )
+
+type AuthorizationError = AuthError | NotFound
+
+const AUTHORIZATION_TAGS: { readonly [K in AuthorizationError["_tag"]]: true } = {
+  "denia/domain/NotFound": true,
+  "denia/auth/InvalidCredentials": true,
+  "denia/auth/RateLimited": true,
+  "denia/auth/RoleRequired": true
+}
 
 /** For the authorization middleware, whose failures are only 401/403/404/429. */
 export const mapAuthErrors = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.catchIf(
     effect,
-    (e): e is Extract<E, AuthError> => Predicate.hasProperty(e, "_tag") && typeof e._tag === "string" && AUTH_TAGS.has(e._tag),
-    (e) => Effect.fail(authToApiError(e))
+    (e): e is Extract<E, AuthorizationError> => hasTagIn(AUTHORIZATION_TAGS)(e),
+    (e) => Effect.fail(e._tag === "denia/domain/NotFound" ? notFound(e) : authToApiError(e))
   )
-
-const DOMAIN_TAGS: ReadonlySet<string> = new Set<string>(["NotFound", "Conflict", "Invalid", ...AUTH_TAGS])
-
-const isDomainError = (e: unknown): e is DomainError => Predicate.hasProperty(e, "_tag") && typeof e._tag === "string" && DOMAIN_TAGS.has(e._tag)
-
-/** Pipe a handler's effect through this to expose domain errors as HTTP errors. */
-export const mapDomainErrors = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.catchIf(effect, (e): e is Extract<E, DomainError> => isDomainError(e), (e) => Effect.fail(toApiError(e)))

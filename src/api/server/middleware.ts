@@ -3,12 +3,14 @@
  * (`bodyGuard.ts`: 411, 413, 415, blank/malformed/too-deep JSON → 400),
  * no-store/nosniff on `/v1` and `/v2` answers, schema decode failures reshaped into the error
  * envelope with the offending field first (400), unknown routes (404), and
- * defects turned into an opaque 500 (the cause is logged, never sent).
+ * defects turned into an opaque 500 (`internalError` in errorMapping.ts: the
+ * body carries an error id, the log carries the id with the cause).
  */
 import { HttpApiError, HttpApp, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Cause, Effect, Option } from "effect"
 import { guardRequestBody } from "./bodyGuard.js"
+import { internalError } from "./errorMapping.js"
 import { BadRequest, InternalError, LengthRequired, NotFoundError, PayloadTooLarge, TooManyRequests } from "../definition/errors.js"
 
 const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
@@ -56,9 +58,7 @@ const reshape = (
     return Effect.failCause(cause as Cause.Cause<never>)
   }
   if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
-  return Effect.logError("request failed with a defect", cause).pipe(
-    Effect.zipRight(Effect.fail(new InternalError({ code: "INTERNAL", message: "internal error" })))
-  )
+  return Effect.flip(internalError(cause))
 }
 
 const isApiPath = (url: string): boolean => /^\/v1(?:[/?]|$)/.test(url)

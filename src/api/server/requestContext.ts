@@ -1,6 +1,7 @@
 /** Who made the current request and from where, for audit records and throttles. */
 import { HttpServerRequest } from "@effect/platform"
 import { Effect } from "effect"
+import type { Caller } from "../../app/Caller.js"
 import { clientIp, proxyTrust } from "../../auth/clientIp.js"
 import { actorOf } from "../../auth/Identity.js"
 import type { DeniaConfig } from "../../config/Config.js"
@@ -22,5 +23,12 @@ export interface AuditContext {
 export const auditContext: Effect.Effect<AuditContext, never, CurrentPrincipal | HttpServerRequest.HttpServerRequest | DeniaConfig> = Effect.gen(
   function* () {
     return { actor: actorOf(yield* CurrentPrincipal), clientIp: yield* requestIp }
+  }
+)
+
+/** The caller of the current authenticated request, for the application services (`app/`). */
+export const currentCaller: Effect.Effect<Caller, never, CurrentPrincipal | HttpServerRequest.HttpServerRequest | DeniaConfig> = Effect.gen(
+  function* () {
+    return { principal: yield* CurrentPrincipal, clientIp: yield* requestIp }
   }
 )

@@ -10,7 +10,8 @@ import { printValue } from "./output.js"
 import { makeClient } from "./connection.js"
 import { asCommandError, ClientCommandError } from "./errors.js"
 import { readSecretFromStdin, stdinIsTerminal } from "./stdin.js"
-import { clientFilePath, PROFILE_NAME, readClientFile, writeClientFile } from "./profiles.js"
+import { PROFILE_NAME, readClientFile, writeClientFile } from "./profiles.js"
+import { clientFilePath } from "../../config/environment.js"
 
 const clientWith = (url: string, token: string | undefined) =>
   makeClient({ url, token: token === undefined ? undefined : Redacted.make(token) })

@@ -4,12 +4,12 @@
  * in client.toml, written by `denia auth`), else the local daemon's own config
  * file (so the operator on the host needs no setup).
  */
-import * as os from "node:os"
 import { Options } from "@effect/cli"
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
-import { Config, Effect, Option, Redacted, Schema } from "effect"
+import { Effect, Option, Redacted, Schema } from "effect"
 import { DeniaApi } from "../../api/definition/DeniaApi.js"
-import { loadConfig, type LoadedConfig } from "../../config/load.js"
+import { clientEnvironment, loadProcessConfig } from "../../config/environment.js"
+import type { LoadedConfig } from "../../config/load.js"
 import { asCommandError } from "./errors.js"
 import { readClientFile, selectProfile } from "./profiles.js"
 
@@ -21,19 +21,19 @@ export const connectionOptions = {
   url: Options.text("url").pipe(
     Options.withPseudoName("URL"),
     Options.withDescription("Daemon URL, e.g. http://127.0.0.1:7180 (env DENIA_URL)"),
-    Options.withFallbackConfig(Config.string("DENIA_URL")),
+    Options.withFallbackConfig(clientEnvironment.url),
     Options.optional
   ),
   token: Options.redacted("token").pipe(
     Options.withPseudoName("TOKEN"),
     Options.withDescription("Bearer token: an API token or the admin token (env DENIA_TOKEN)"),
-    Options.withFallbackConfig(Config.redacted("DENIA_TOKEN")),
+    Options.withFallbackConfig(clientEnvironment.token),
     Options.optional
   ),
   profile: Options.text("profile").pipe(
     Options.withPseudoName("NAME"),
     Options.withDescription("Client profile from ~/.config/denia/client.toml (default: the active one)"),
-    Options.withFallbackConfig(Config.string("DENIA_PROFILE")),
+    Options.withFallbackConfig(clientEnvironment.profile),
     Options.optional
   ),
   json: Options.boolean("json").pipe(Options.withDescription("Print JSON instead of text"))
@@ -58,7 +58,7 @@ export interface Connection {
   readonly ingress?: IngressHints | undefined
 }
 
-const loadLocal = Effect.suspend(() => loadConfig({ env: { ...process.env }, home: os.homedir(), createIfMissing: false }))
+const loadLocal = loadProcessConfig(false)
 
 const hintsOf = (c: LoadedConfig): IngressHints => ({ baseDomain: c.values.baseDomain, httpPort: c.values.httpPort, httpsPort: c.values.httpsPort })
 

@@ -1,7 +1,7 @@
 import { Effect, Schema } from "effect"
 
 /** A client command failed: one line for the terminal, exit code 1. */
-export class ClientCommandError extends Schema.TaggedError<ClientCommandError>()("ClientCommandError", {
+export class ClientCommandError extends Schema.TaggedError<ClientCommandError>()("denia/cli/ClientCommandError", {
   message: Schema.String
 }) {}
 

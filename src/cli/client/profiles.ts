@@ -3,10 +3,12 @@
  * pairs and the active one. Nothing else is stored.
  */
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect, Schema } from "effect"
 import { parse, stringify } from "smol-toml"
+import { clientFilePath } from "../../config/environment.js"
+import { ensureDirectory, writeFileAtomic } from "../../platform/atomicWrite.js"
 
 export class ProfileError extends Schema.TaggedError<ProfileError>()("ProfileError", { message: Schema.String }) {}
 
@@ -20,11 +22,6 @@ export type Profile = typeof Profile.Type
 
 export const PROFILE_NAME = /^[A-Za-z0-9_-]{1,64}$/
 
-export const clientFilePath = (env: Readonly<Record<string, string | undefined>> = process.env, home: string = os.homedir()): string => {
-  const xdg = env["XDG_CONFIG_HOME"]
-  return path.join(xdg !== undefined && xdg !== "" ? xdg : path.join(home, ".config"), "denia", "client.toml")
-}
-
 export const readClientFile = (file: string = clientFilePath()): Effect.Effect<ClientFile, ProfileError> =>
   Effect.gen(function* () {
     if (!fs.existsSync(file)) return { profiles: {} }
@@ -36,18 +33,15 @@ export const readClientFile = (file: string = clientFilePath()): Effect.Effect<C
   })
 
 export const writeClientFile = (content: ClientFile, file: string = clientFilePath()): Effect.Effect<void, ProfileError> =>
-  Effect.try({
-    try: () => {
-      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
-      const tmp = `${file}.${process.pid}.tmp`
-      const table: Record<string, unknown> = { profiles: content.profiles }
-      if (content.active !== undefined) table["active"] = content.active
-      fs.writeFileSync(tmp, stringify(table), { mode: 0o600 })
-      fs.renameSync(tmp, file)
-      fs.chmodSync(file, 0o600)
-    },
-    catch: (e) => new ProfileError({ message: `cannot write ${file}: ${(e as Error).message}` })
-  })
+  Effect.gen(function* () {
+    const table: Record<string, unknown> = { profiles: content.profiles }
+    if (content.active !== undefined) table["active"] = content.active
+    yield* ensureDirectory(path.dirname(file), 0o700, false)
+    yield* writeFileAtomic(file, Buffer.from(stringify(table), "utf8"), { mode: 0o600 })
+  }).pipe(
+    Effect.provide(NodeFileSystem.layer),
+    Effect.mapError((e) => new ProfileError({ message: `cannot write ${file}: ${e.message}` }))
+  )
 
 /** The named profile, or the active one when `name` is undefined. */
 export const selectProfile = (content: ClientFile, name: string | undefined): Profile | undefined => {

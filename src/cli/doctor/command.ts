@@ -1,7 +1,6 @@
-import * as os from "node:os"
 import { Effect, Schema } from "effect"
 import { printJson, printText } from "../client/output.js"
-import { loadConfig } from "../../config/load.js"
+import { loadProcessConfig } from "../../config/environment.js"
 import { resolveHelperPath } from "../../runtime/helperPath.js"
 import { runtimeChecks } from "../../runtime/doctor.js"
 import * as checks from "./checks.js"
@@ -30,7 +29,7 @@ const icon = { ok: "ok  ", warn: "warn", fail: "FAIL" } as const
 export const runDoctor = (json: boolean) =>
   Effect.gen(function* () {
     const results: Array<checks.CheckResult> = []
-    const loaded = yield* Effect.either(loadConfig({ env: { ...process.env }, home: os.homedir(), createIfMissing: false }))
+    const loaded = yield* Effect.either(loadProcessConfig(false))
     results.push(checks.checkKernel(), checks.checkUserNamespaces(), checks.checkOverlay())
     if (loaded._tag === "Left") {
       results.push({ name: "config", level: "fail", detail: loaded.left.line, fix: "fix the key named above (see `denia config`)" })

@@ -86,7 +86,7 @@ export const decryptWithDataKey = (
   Effect.gen(function*() {
     const { branches, mac } = yield* decryptBranches(doc.branches, dataKey, doc.metadata.rules)
     const stored = yield* decryptLeaf(doc.metadata.mac, dataKey, doc.metadata.lastModified).pipe(
-      Effect.mapError((e) => new SopsDecryptError({ path: "sops:mac", reason: e.reason }))
+      Effect.mapError((e) => new SopsDecryptError({ path: "sops:mac", reason: e.reason, cause: e }))
     )
     if (typeof stored !== "string") {
       return yield* new SopsDecryptError({ path: "sops:mac", reason: "the MAC is not a string value" })

@@ -132,7 +132,7 @@ const parseText = (text: string): SopsBranch => {
 export const parseJson = (text: string): Effect.Effect<SopsBranch, SopsFormatError> =>
   Effect.try({
     try: () => parseText(text),
-    catch: (e) => new SopsFormatError({ reason: e instanceof JsonSyntaxError ? e.message : "invalid JSON" })
+    catch: (e) => new SopsFormatError({ reason: e instanceof JsonSyntaxError ? e.message : "invalid JSON", cause: e })
   })
 
 const emitValue = (v: SopsValue, indent: string): string => {

@@ -91,7 +91,7 @@ export const encryptLeaf = (
       const data = Buffer.concat([cipher.update(bytes), cipher.final()])
       return formatEncrypted({ data, iv: nonce, tag: cipher.getAuthTag(), type })
     },
-    catch: (e) => new SopsEncryptError({ path: additionalData, reason: e instanceof Error ? e.message : "encryption failed" })
+    catch: (e) => new SopsEncryptError({ path: additionalData, reason: e instanceof Error ? e.message : "encryption failed", cause: e })
   })
 
 const typed = (plain: Uint8Array, type: string, path: string): Effect.Effect<SopsLeaf, SopsDecryptError> => {

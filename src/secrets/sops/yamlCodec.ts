@@ -147,7 +147,7 @@ export const parseYaml = (text: string): Effect.Effect<ReadonlyArray<SopsBranch>
       }
       return out
     },
-    catch: (e) => new SopsFormatError({ reason: e instanceof YamlShapeError ? e.message : "invalid YAML" })
+    catch: (e) => new SopsFormatError({ reason: e instanceof YamlShapeError ? e.message : "invalid YAML", cause: e })
   })
 
 // ---------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 /**
- * The real daemon Layer graph plus a handle on its ReplicaRegistry (layers
- * are shared by reference within one build, so this is the instance the
- * ingress reads), for publishing Unix-socket test replicas.
+ * The real daemon Layer graph plus a handle on its ReplicaRegistry and its
+ * event bus (layers are shared by reference within one build, so these are
+ * the instances the ingress reads), for publishing Unix-socket test replicas.
  */
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { daemonLayer } from "../../../src/daemon/layers.js"
+import { Events } from "../../../src/events/Events.js"
 import { ReplicaRegistry } from "../../../src/ingress/ReplicaRegistry.js"
 import { makeRequest, testConfig, type TestDaemon } from "../../support/daemon.js"
 import { freePort } from "../../support/ports.js"
@@ -14,6 +15,7 @@ export interface IngressDaemon extends TestDaemon {
   readonly httpPort: number
   readonly httpsPort: number
   readonly registry: ReplicaRegistry
+  readonly events: Events["Type"]
   readonly publish: (serviceId: string, replicas: ReadonlyArray<{ id: string; socketPath: string }>) => Promise<void>
 }
 
@@ -23,7 +25,7 @@ export const startIngressDaemon = async (overrides: Record<string, unknown> = {}
   const httpsPort = typeof overrides["https_port"] === "number" ? overrides["https_port"] : await freePort()
   const config = await testConfig(temp.dir, { http_port: httpPort, https_port: httpsPort, ...overrides })
   const scope = await Effect.runPromise(Scope.make())
-  const context = await Effect.runPromise(Layer.buildWithScope(Layer.merge(daemonLayer(config), ReplicaRegistry.Default), scope))
+  const context = await Effect.runPromise(Layer.buildWithScope(Layer.mergeAll(daemonLayer(config), ReplicaRegistry.Default, Events.layer), scope))
   const registry = Context.get(context, ReplicaRegistry)
   const url = `http://${config.values.bindAddr}`
   return {
@@ -33,6 +35,7 @@ export const startIngressDaemon = async (overrides: Record<string, unknown> = {}
     httpPort,
     httpsPort,
     registry,
+    events: Context.get(context, Events),
     publish: (serviceId, replicas) => Effect.runPromise(registry.publish(serviceId, replicas)),
     request: makeRequest(url),
     stop: async () => {

@@ -35,11 +35,11 @@ describe("registry auth: htpasswd Basic", () => {
     const h = await startOci({ insecureRegistries: [registry.host] })
     try {
       const anon = await failureOf(h.oci.pull(`${registry.host}/private/app:v1`, anonymous))
-      expect(anon._tag).toBe("RegistryUnauthorized")
+      expect(anon._tag).toBe("denia/oci/RegistryUnauthorized")
       const wrong = await failureOf(
         h.oci.pull(`${registry.host}/private/app:v1`, { kind: "basic", username: "alice", password: "nope" })
       )
-      expect(wrong._tag).toBe("RegistryUnauthorized")
+      expect(wrong._tag).toBe("denia/oci/RegistryUnauthorized")
       expect(await fs.readdir(path.join(h.dataDir, "oci-cache/blobs/sha256"))).toEqual([])
     } finally {
       await h.close()
@@ -89,7 +89,7 @@ describe("registry auth: bearer token flow", () => {
       const img = await Effect.runPromise(h.oci.resolve(`${registry.host}/team/app:v1`, { kind: "bearer", token }))
       expect(img.digest).toBe(built.digest)
       const bad = await failureOf(h.oci.resolve(`${registry.host}/team/app:v1`, { kind: "bearer", token: "garbage" }))
-      expect(bad._tag).toBe("RegistryUnauthorized")
+      expect(bad._tag).toBe("denia/oci/RegistryUnauthorized")
     } finally {
       await h.close()
     }
@@ -99,7 +99,7 @@ describe("registry auth: bearer token flow", () => {
     const h = await startOci({ insecureRegistries: [registry.host, issuer.host] })
     try {
       const err = await failureOf(h.oci.pull(`${registry.host}/team/app:v1`, anonymous))
-      expect(err._tag).toBe("RegistryUnauthorized")
+      expect(err._tag).toBe("denia/oci/RegistryUnauthorized")
     } finally {
       await h.close()
     }
@@ -109,7 +109,7 @@ describe("registry auth: bearer token flow", () => {
     const h = await startOci({ insecureRegistries: [registry.host] })
     try {
       const err = await failureOf(h.oci.pull(`${registry.host}/team/app:v1`, { kind: "basic", ...user }))
-      expect(err._tag).toBe("SsrfRefused")
+      expect(err._tag).toBe("denia/oci/SsrfRefused")
     } finally {
       await h.close()
     }

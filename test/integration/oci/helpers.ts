@@ -2,13 +2,15 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Effect, Exit, Scope } from "effect"
-import { makeOciService, type OciOptions, type OciServiceApi } from "../../../src/oci/index.js"
+import { makeOciService, PinnedImages, type OciOptions, type OciServiceApi } from "../../../src/oci/index.js"
 
 export const isRoot = typeof process.getuid === "function" && process.getuid() === 0
 
 export interface OciHarness {
   readonly dataDir: string
   readonly oci: OciServiceApi
+  /** What the PinnedImages port answers at the next GC (starts empty). */
+  pinned: ReadonlyArray<string>
   readonly close: () => Promise<void>
 }
 
@@ -16,6 +18,7 @@ export interface OciHarness {
 export const startOci = async (overrides: Partial<OciOptions> & Pick<OciOptions, "insecureRegistries">): Promise<OciHarness> => {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "denia-oci-"))
   const scope = await Effect.runPromise(Scope.make())
+  const harness = { pinned: [] as ReadonlyArray<string> }
   const oci = await Effect.runPromise(
     makeOciService({
       dataDir,
@@ -28,16 +31,16 @@ export const startOci = async (overrides: Partial<OciOptions> & Pick<OciOptions,
       maxAttempts: 2,
       backoffMs: 20,
       ...overrides
-    }).pipe(Scope.extend(scope))
+    }).pipe(Scope.extend(scope), Effect.provideService(PinnedImages, { digests: Effect.sync(() => harness.pinned) }))
   )
-  return {
+  return Object.assign(harness, {
     dataDir,
     oci,
     close: async () => {
       await Effect.runPromise(Scope.close(scope, Exit.void))
       await fs.rm(dataDir, { recursive: true, force: true })
     }
-  }
+  })
 }
 
 /** Runs an effect, returning its failure (or throwing if it succeeded). */

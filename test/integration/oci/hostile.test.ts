@@ -51,18 +51,18 @@ describe("hostile layers", () => {
 
   it("refuses '..' traversal, naming the entry", async () => {
     const err = await pullFails("traversal", image([{ kind: "raw", header: { name: "../../escape.txt", type: "file" }, content: Buffer.from("x") }]))
-    expect(err._tag).toBe("HostileLayer")
-    if (err._tag === "HostileLayer") {
+    expect(err._tag).toBe("denia/oci/HostileLayer")
+    if (err._tag === "denia/oci/HostileLayer") {
       expect(err.entry).toBe("../../escape.txt")
       expect(err.layer).toMatch(/^2\/2 sha256:/)
     }
     const nested = await pullFails("traversal2", image([{ kind: "raw", header: { name: "data/../../x", type: "file" }, content: Buffer.from("x") }]))
-    expect(nested._tag).toBe("HostileLayer")
+    expect(nested._tag).toBe("denia/oci/HostileLayer")
   })
 
   it("refuses absolute paths", async () => {
     const err = await pullFails("absolute", image([{ kind: "raw", header: { name: "/abs-denia-test.txt", type: "file" }, content: Buffer.from("x") }]))
-    expect(err._tag).toBe("HostileLayer")
+    expect(err._tag).toBe("denia/oci/HostileLayer")
     expect(err.message).toContain("/abs-denia-test.txt")
   })
 
@@ -74,23 +74,23 @@ describe("hostile layers", () => {
         { kind: "file", path: "evil/pwned.txt", content: "pwned" }
       ])
     )
-    expect(same._tag).toBe("HostileLayer")
-    if (same._tag === "HostileLayer") expect(same.reason).toContain("symlink")
+    expect(same._tag).toBe("denia/oci/HostileLayer")
+    if (same._tag === "denia/oci/HostileLayer") expect(same.reason).toContain("symlink")
     const across = await pullFails(
       "symlink-write2",
       image([{ kind: "symlink", path: "evil", target: outside }], [{ kind: "file", path: "evil/sub/pwned.txt", content: "pwned" }])
     )
-    expect(across._tag).toBe("HostileLayer")
+    expect(across._tag).toBe("denia/oci/HostileLayer")
     const relative = await pullFails(
       "symlink-write3",
       image([{ kind: "symlink", path: "up", target: "../../../../../../../../.." }, { kind: "dir", path: "up/tmp" }])
     )
-    expect(relative._tag).toBe("HostileLayer")
+    expect(relative._tag).toBe("denia/oci/HostileLayer")
     const whiteoutThrough = await pullFails(
       "symlink-whiteout",
       image([{ kind: "symlink", path: "evil", target: outside }], [{ kind: "whiteout", path: "evil/sentinel.txt" }])
     )
-    expect(whiteoutThrough._tag).toBe("HostileLayer")
+    expect(whiteoutThrough._tag).toBe("denia/oci/HostileLayer")
   })
 
   it("replaces (does not follow) a symlink overwritten by a regular file", async () => {
@@ -109,9 +109,9 @@ describe("hostile layers", () => {
 
   it("refuses hardlinks to outside the rootfs or through symlinks", async () => {
     const up = await pullFails("hardlink-out", image([{ kind: "hardlink", path: "pw", target: "../../../../etc/passwd" }]))
-    expect(up._tag).toBe("HostileLayer")
+    expect(up._tag).toBe("denia/oci/HostileLayer")
     const abs = await pullFails("hardlink-abs", image([{ kind: "hardlink", path: "pw", target: "/etc/passwd" }]))
-    expect(abs._tag).toBe("HostileLayer")
+    expect(abs._tag).toBe("denia/oci/HostileLayer")
     const via = await pullFails(
       "hardlink-via-symlink",
       image([
@@ -119,7 +119,7 @@ describe("hostile layers", () => {
         { kind: "hardlink", path: "pw", target: "hostetc/passwd" }
       ])
     )
-    expect(via._tag).toBe("HostileLayer")
+    expect(via._tag).toBe("denia/oci/HostileLayer")
   })
 
   it("skips device nodes and fifos", async () => {
@@ -143,20 +143,20 @@ describe("hostile layers", () => {
   it("stops a size bomb at the unpacked-size cap", async () => {
     // 6 MB of zeros compresses to a few KB; the cap is 4 MB
     const err = await pullFails("bomb", image([{ kind: "file", path: "zeros.bin", content: Buffer.alloc(6 * 1024 * 1024) }]))
-    expect(err._tag).toBe("UnpackLimitExceeded")
-    if (err._tag === "UnpackLimitExceeded") expect(err.entry).toBe("zeros.bin")
+    expect(err._tag).toBe("denia/oci/UnpackLimitExceeded")
+    if (err._tag === "denia/oci/UnpackLimitExceeded") expect(err.entry).toBe("zeros.bin")
   })
 
   it("stops an entry-count bomb at the entry cap", async () => {
     const many = Array.from({ length: 300 }, (_, i): LayerEntry => ({ kind: "file", path: `many/f${i}`, content: "" }))
     const err = await pullFails("entries", image([{ kind: "dir", path: "many" }, ...many]))
-    expect(err._tag).toBe("UnpackLimitExceeded")
+    expect(err._tag).toBe("denia/oci/UnpackLimitExceeded")
   })
 
   if (!isRoot) console.log("skipping file-ownership range test: needs root (ownership is only shifted as root)")
   it.skipIf(!isRoot)("refuses file ids outside the user-namespace range (root)", async () => {
     const err = await pullFails("bad-uid", image([{ kind: "file", path: "f", content: "x", uid: 70000 }]))
-    expect(err._tag).toBe("IdOutOfRange")
+    expect(err._tag).toBe("denia/oci/IdOutOfRange")
   })
 })
 
@@ -182,8 +182,8 @@ describe("digest verification", () => {
     const h = await startOci({ insecureRegistries: [registry.host] })
     try {
       const err = await failureOf(h.oci.pull(`${registry.host}/corrupt/img:v1`, anonymous))
-      expect(err._tag).toBe("DigestMismatch")
-      if (err._tag === "DigestMismatch") expect(err.digest).toBe(layer.digest)
+      expect(err._tag).toBe("denia/oci/DigestMismatch")
+      if (err._tag === "denia/oci/DigestMismatch") expect(err.digest).toBe(layer.digest)
       const cached = await fs.readdir(path.join(h.dataDir, "oci-cache/blobs/sha256"))
       expect(cached.filter((n) => n.startsWith(layer.digest.slice(7)))).toEqual([])
       expect(await fs.readdir(path.join(h.dataDir, "oci-cache/tmp"))).toEqual([])
@@ -206,7 +206,7 @@ describe("digest verification", () => {
     const h = await startOci({ insecureRegistries: [registry.host] })
     try {
       const err = await failureOf(h.oci.pull(`${registry.host}/corrupt/manifest@${built.digest}`, anonymous))
-      expect(err._tag).toBe("DigestMismatch")
+      expect(err._tag).toBe("denia/oci/DigestMismatch")
       expect(await fs.readdir(path.join(h.dataDir, "oci-cache/blobs/sha256"))).toEqual([])
     } finally {
       await h.close()

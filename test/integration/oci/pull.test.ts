@@ -129,7 +129,7 @@ describe("OciService against docker-registry", () => {
     const none = await startOci({ insecureRegistries: [registry.host], platform: { os: "linux", architecture: "s390x" } })
     try {
       const err = await failureOf(none.oci.pull(`${registry.host}/test/multiarch:v1`, anonymous))
-      expect(err._tag).toBe("NoMatchingPlatform")
+      expect(err._tag).toBe("denia/oci/NoMatchingPlatform")
     } finally {
       await none.close()
     }
@@ -152,14 +152,14 @@ describe("OciService against docker-registry", () => {
 
   it("reports missing tags and repositories as ImageNotFound", async () => {
     const err = await failureOf(h.oci.pull(`${registry.host}/test/multi:nope`, anonymous))
-    expect(err._tag).toBe("ImageNotFound")
+    expect(err._tag).toBe("denia/oci/ImageNotFound")
   })
 
   it("refuses the registry when it is not allow-listed (loopback)", async () => {
     const strict = await startOci({ insecureRegistries: [] })
     try {
       const err = await failureOf(strict.oci.pull(`${registry.host}/test/multi:v1`, anonymous))
-      expect(err._tag).toBe("SsrfRefused")
+      expect(err._tag).toBe("denia/oci/SsrfRefused")
     } finally {
       await strict.close()
     }

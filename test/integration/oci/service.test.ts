@@ -35,7 +35,7 @@ describe("OciService: GC, USER errors, Docker media types", () => {
       const a = await Effect.runPromise(h.oci.pull(`${registry.host}/gc/multi:v1`, anonymous))
       await Effect.runPromise(h.oci.pull(`${registry.host}/gc/busybox:v1`, anonymous))
       await ageAll(h.dataDir, 30)
-      await Effect.runPromise(h.oci.setPinnedSource(Effect.succeed([a.digest])))
+      h.pinned = [a.digest]
       const report = await Effect.runPromise(h.oci.gc)
       const kept = [a.manifest.configDigest, ...a.manifest.layers].sort()
       expect(await cachedDigests(h.dataDir)).toEqual([...new Set(kept)].sort())
@@ -48,7 +48,7 @@ describe("OciService: GC, USER errors, Docker media types", () => {
       expect(status.lastGcDeletedBytes).toBe(bbImg?.config.size)
       expect(status.lastGcAt).not.toBeNull()
       // unpin: everything old goes
-      await Effect.runPromise(h.oci.setPinnedSource(Effect.succeed([])))
+      h.pinned = []
       await Effect.runPromise(h.oci.gc)
       expect(await cachedDigests(h.dataDir)).toEqual([])
       expect(multi.images[0]?.manifest.digest).toBe(a.digest)
@@ -81,9 +81,9 @@ describe("OciService: GC, USER errors, Docker media types", () => {
     const h = await startOci({ insecureRegistries: [registry.host] })
     try {
       const ghost = await failureOf(h.oci.pull(`${registry.host}/gc/ghost:v1`, anonymous))
-      expect(ghost._tag).toBe("UnknownImageUser")
+      expect(ghost._tag).toBe("denia/oci/UnknownImageUser")
       const big = await failureOf(h.oci.pull(`${registry.host}/gc/bigid:v1`, anonymous))
-      expect(big._tag).toBe("IdOutOfRange")
+      expect(big._tag).toBe("denia/oci/IdOutOfRange")
       expect(await fs.readdir(path.join(h.dataDir, "artifacts"))).toEqual([])
       const ok = await Effect.runPromise(h.oci.pull(`${registry.host}/gc/svc:v1`, anonymous))
       expect(ok.manifest.user).toEqual({ spec: "svc:staff", uid: 2000, gid: 50, additionalGids: [] })
@@ -209,7 +209,7 @@ describe("transport: retries and blob redirects", () => {
     const h = await startOci({ insecureRegistries: [frontHost], maxAttempts: 1 })
     try {
       const err = await failureOf(h.oci.pull(`${frontHost}/net/app:v1`, anonymous))
-      expect(err._tag).toBe("SsrfRefused")
+      expect(err._tag).toBe("denia/oci/SsrfRefused")
       expect(await fs.readdir(path.join(h.dataDir, "artifacts"))).toEqual([])
     } finally {
       await h.close()

@@ -220,7 +220,7 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
       if (cgroup !== null) expect(fs.existsSync(cgroup)).toBe(false)
       expect(yield* rt.list).toEqual([])
       const again = yield* rt.stop(r).pipe(Effect.flip)
-      expect(again._tag).toBe("ReplicaNotFound")
+      expect(again._tag).toBe("denia/runtime/ReplicaNotFound")
     }).pipe(Effect.scoped, Effect.provide(env.layer))
   )
 
@@ -268,8 +268,8 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
     Effect.gen(function* () {
       const rt = yield* Runtime
       const err = yield* rt.start(httpd("bad", { argv: ["/bin/does-not-exist"] }, env.rootfs)).pipe(Effect.flip)
-      expect(err._tag).toBe("RuntimeLaunchError")
-      if (err._tag === "RuntimeLaunchError") {
+      expect(err._tag).toBe("denia/runtime/RuntimeLaunchError")
+      if (err._tag === "denia/runtime/RuntimeLaunchError") {
         expect(err.stage).toBe("exec")
         expect(err.message).toMatch(/No such file/)
       }
@@ -287,8 +287,8 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
       fs.symlinkSync("/etc", path.join(evil, "run"))
       const before = fs.readdirSync("/etc").sort()
       const err = yield* rt.start(httpd("evil", {}, evil)).pipe(Effect.flip)
-      expect(err._tag).toBe("RuntimeLaunchError")
-      if (err._tag === "RuntimeLaunchError") expect(err.stage).toBe("rootfs")
+      expect(err._tag).toBe("denia/runtime/RuntimeLaunchError")
+      if (err._tag === "denia/runtime/RuntimeLaunchError") expect(err.stage).toBe("rootfs")
       expect(fs.existsSync(path.join(env.dataDir, "runtime", "web", "d1", "evil"))).toBe(false)
       expect(fs.existsSync("/etc/denia")).toBe(false)
       expect(fs.readdirSync("/etc").sort()).toEqual(before)
@@ -299,9 +299,9 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
     Effect.gen(function* () {
       const rt = yield* Runtime
       const err = yield* rt.start(httpd("../../etc", {}, env.rootfs)).pipe(Effect.flip)
-      expect(err._tag).toBe("InvalidRuntimeName")
+      expect(err._tag).toBe("denia/runtime/InvalidRuntimeName")
       const err2 = yield* rt.logs("../x").pipe(Effect.flip)
-      expect(err2._tag).toBe("InvalidRuntimeName")
+      expect(err2._tag).toBe("denia/runtime/InvalidRuntimeName")
     }).pipe(Effect.scoped, Effect.provide(env.layer))
   )
 

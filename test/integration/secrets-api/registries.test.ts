@@ -123,7 +123,7 @@ describe("project deletion", () => {
     expect((await call(`/v1/projects/${p.id}`, { method: "DELETE" })).status).toBe(204)
     expect((await call(`/v1/projects/${p.id}/registries`)).status).toBe(404)
     const result = await runWithSecrets(d, Effect.either(resolveRegistryCredentials(p.id, reg.json<{ id: string }>().id)))
-    expect(Either.isLeft(result) && result.left._tag).toBe("NotFound")
+    expect(Either.isLeft(result) && result.left._tag).toBe("denia/domain/NotFound")
     // and its encrypted files are removed from disk
     expect(fs.existsSync(path.join(d.dataDir, "secrets", p.id))).toBe(false)
   })
@@ -229,7 +229,7 @@ describe("resolveRegistryCredentials", () => {
       await call(`/v1/projects/${otherProjectId}/registries`, { method: "POST", json: { name: "nf", endpoint: "ghcr.io", auth: { kind: "token", token: "nf" } } })
     ).json<{ id: string }>()
     const result = await runWithSecrets(d, Effect.either(resolveRegistryCredentials(projectId, foreign.id)))
-    expect(Either.isLeft(result) && result.left._tag).toBe("NotFound")
+    expect(Either.isLeft(result) && result.left._tag).toBe("denia/domain/NotFound")
   })
 
   it("a tampered credentials file is SecretUnavailable, naming the registry but not the value", async () => {
@@ -242,7 +242,7 @@ describe("resolveRegistryCredentials", () => {
     const text = fs.readFileSync(file, "utf8")
     fs.writeFileSync(file, text.replace(/data:([A-Za-z0-9+/=]{4})/, (_m, g: string) => `data:${g.split("").reverse().join("")}`))
     const result = await runWithSecrets(d, Effect.either(resolveRegistryCredentials(projectId, reg.id)))
-    expect(Either.isLeft(result) && result.left._tag).toBe("SecretUnavailable")
+    expect(Either.isLeft(result) && result.left._tag).toBe("denia/secrets/SecretUnavailable")
     if (Either.isLeft(result)) {
       expect(result.left.message).toContain(`registry:${reg.id}`)
       expect(result.left.message).not.toContain("tamper-token-value")

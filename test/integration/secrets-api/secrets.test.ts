@@ -168,7 +168,7 @@ describe("resolveLaunchEnv", () => {
     expect(added).toHaveLength(1)
     fs.rmSync(path.join(dir, added[0] ?? ""))
     const result = await runWithSecrets(d, Effect.either(Effect.flatMap(Effect.flatMap(ServicesRepo, (repo) => repo.get(id)), (s) => resolveLaunchEnv(s))))
-    expect(Either.isLeft(result) && result.left._tag).toBe("SecretUnavailable")
+    expect(Either.isLeft(result) && result.left._tag).toBe("denia/secrets/SecretUnavailable")
     if (Either.isLeft(result)) {
       expect(result.left.message).toContain(`service:${id}/GONE`)
       expect(result.left.message).not.toContain("gone-value")

@@ -44,7 +44,7 @@ describe("SecretStore", () => {
         expect(yield* store.delete("proj1", r1)).toBe(false)
         expect(yield* store.exists("proj1", r1)).toBe(false)
         const missing = yield* Effect.either(store.get("proj1", r1))
-        expect(Either.isLeft(missing) && missing.left._tag).toBe("SecretNotFound")
+        expect(Either.isLeft(missing) && missing.left._tag).toBe("denia/secrets/SecretNotFound")
         // another project does not see it
         expect(yield* store.exists("proj2", r2)).toBe(false)
       })))
@@ -57,7 +57,7 @@ describe("SecretStore", () => {
         yield* store.replace("p", ref, { a: "2", b: "3" })
         expect(yield* store.get("p", ref)).toEqual({ a: "2", b: "3" })
         const r = yield* Effect.either(store.replace("p", "0190f5c2-0000-7000-8000-000000000000", "x"))
-        expect(Either.isLeft(r) && r.left._tag).toBe("SecretNotFound")
+        expect(Either.isLeft(r) && r.left._tag).toBe("denia/secrets/SecretNotFound")
       })))
 
   it.effect("files are 0600 SOPS YAML under <dataDir>/secrets/<project>/<ref>.sops.yaml, dirs 0700, no temp files", () =>
@@ -129,7 +129,7 @@ describe("SecretStore", () => {
         flipped[0] = (flipped[0] ?? 0) ^ 0x80
         fs.writeFileSync(file, text.replace(tag, flipped.toString("base64")))
         const r = yield* Effect.either(store.get("p", ref))
-        expect(Either.isLeft(r) && r.left._tag).toBe("SopsDecryptError")
+        expect(Either.isLeft(r) && r.left._tag).toBe("denia/secrets/SopsDecryptError")
         // the error names the path, never a value
         if (Either.isLeft(r)) {
           expect(`${JSON.stringify(r.left)} ${r.left.message} ${String(r.left)}`).toContain("data:pass:")
@@ -138,7 +138,7 @@ describe("SecretStore", () => {
         // removing an entry is caught by the MAC
         fs.writeFileSync(file, text.split("\n").filter((l) => !l.includes("user: ENC")).join("\n"))
         const r2 = yield* Effect.either(store.get("p", ref))
-        expect(Either.isLeft(r2) && r2.left._tag).toBe("SopsMacMismatch")
+        expect(Either.isLeft(r2) && r2.left._tag).toBe("denia/secrets/SopsMacMismatch")
         if (Either.isLeft(r2)) expect(`${JSON.stringify(r2.left)} ${r2.left.message}`).not.toContain("PLAIN-VALUE")
       })))
 
@@ -149,14 +149,14 @@ describe("SecretStore", () => {
         for (const bad of ["", "..", "../x", "a/b", ".hidden", "-x", "a b", "x".repeat(129)]) {
           expect(isSafeSecretId(bad)).toBe(false)
           const r1 = yield* Effect.either(store.put(bad, "v"))
-          expect(Either.isLeft(r1) && r1.left._tag).toBe("InvalidSecretId")
+          expect(Either.isLeft(r1) && r1.left._tag).toBe("denia/secrets/InvalidSecretId")
           const r2 = yield* Effect.either(store.get("p", bad))
-          expect(Either.isLeft(r2) && r2.left._tag).toBe("InvalidSecretId")
+          expect(Either.isLeft(r2) && r2.left._tag).toBe("denia/secrets/InvalidSecretId")
           const r3 = yield* Effect.either(store.delete("p", bad))
-          expect(Either.isLeft(r3) && r3.left._tag).toBe("InvalidSecretId")
+          expect(Either.isLeft(r3) && r3.left._tag).toBe("denia/secrets/InvalidSecretId")
         }
         const r4 = yield* Effect.either(store.put("p", { "": "v" }))
-        expect(Either.isLeft(r4) && r4.left._tag).toBe("InvalidSecretId")
+        expect(Either.isLeft(r4) && r4.left._tag).toBe("denia/secrets/InvalidSecretId")
         expect(fs.readdirSync(path.join(dataDir, "secrets"))).toEqual([])
       })))
 

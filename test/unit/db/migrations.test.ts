@@ -60,7 +60,7 @@ describe("migrations", () => {
       })
     }
     const result = await withDb(file, Effect.either(migrate([...migrations, failing])))
-    expect(Either.isLeft(result) && result.left._tag).toBe("MigrationFailed")
+    expect(Either.isLeft(result) && result.left._tag).toBe("denia/db/MigrationFailed")
     expect(Either.isLeft(result) && result.left.id).toBe(99)
     const [version, names] = await withDb(file, Effect.all([schemaVersion, tables]))
     expect(version).toBe(migrations.at(-1)?.id)

@@ -56,7 +56,7 @@ describe("verifyChallenge", () => {
 })
 
 describe("CertStore", () => {
-  it("persists 0600/0700 and loads everything back (what HTTPS serves before accepting)", () => {
+  it("persists 0600/0700 and loads everything back (what HTTPS serves before accepting)", async () => {
     const dir = path.join(temp.dir, "certs")
     const work = path.join(temp.dir, "work")
     fs.mkdirSync(work)
@@ -68,9 +68,9 @@ describe("CertStore", () => {
     const key = fs.readFileSync(path.join(work, "k.pem"), "utf8")
     const cert = fs.readFileSync(path.join(work, "c.pem"), "utf8")
     const store = new CertStore(dir)
-    expect(() => store.install("bad.example.test", key, "not a certificate")).toThrow()
+    await expect(store.install("bad.example.test", key, "not a certificate")).rejects.toThrow()
     expect(fs.existsSync(path.join(dir, "bad.example.test"))).toBe(false)
-    const entry = store.install("a.example.test", key, cert)
+    const entry = await store.install("a.example.test", key, cert)
     expect(entry.notAfter.getTime()).toBeGreaterThan(Date.now())
     expect(fs.statSync(dir).mode & 0o777).toBe(0o700)
     expect(fs.statSync(path.join(dir, "a.example.test")).mode & 0o777).toBe(0o700)

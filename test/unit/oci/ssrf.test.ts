@@ -72,7 +72,7 @@ describe("allow-list", () => {
     ] as const) {
       const exit = await run(host, port)
       expect(Exit.isFailure(exit), host).toBe(true)
-      if (Exit.isFailure(exit) && exit.cause._tag === "Fail") expect(exit.cause.error._tag).toBe("SsrfRefused")
+      if (Exit.isFailure(exit) && exit.cause._tag === "Fail") expect(exit.cause.error._tag).toBe("denia/oci/SsrfRefused")
     }
     expect(Exit.isSuccess(await run("127.0.0.1", 5000, ["127.0.0.1:5000"]))).toBe(true)
     expect(Exit.isSuccess(await run("localhost", 5000, ["localhost:5000"]))).toBe(true)
@@ -85,6 +85,6 @@ describe("unresolvable hosts", () => {
   it("are RegistryUnreachable, not SSRF refusals", async () => {
     const exit = await Effect.runPromiseExit(checkHost({ allowed: [] }, "no-such-host.invalid", 443))
     expect(Exit.isFailure(exit)).toBe(true)
-    if (Exit.isFailure(exit) && exit.cause._tag === "Fail") expect(exit.cause.error._tag).toBe("RegistryUnreachable")
+    if (Exit.isFailure(exit) && exit.cause._tag === "Fail") expect(exit.cause.error._tag).toBe("denia/oci/RegistryUnreachable")
   })
 })

@@ -30,7 +30,7 @@ describe("Transport connect-time guard (DNS rebinding)", () => {
         cur = cur.cause
       }
       expect(found).toBe(true)
-      expect(toOciError(err, "localhost")._tag).toBe("SsrfRefused")
+      expect(toOciError(err, "localhost")._tag).toBe("denia/oci/SsrfRefused")
     } finally {
       await t.close()
     }
@@ -53,7 +53,7 @@ describe("Transport connect-time guard (DNS rebinding)", () => {
         () => undefined,
         (e: unknown) => e
       )
-      expect(toOciError(err, "example.com")._tag).toBe("SsrfRefused")
+      expect(toOciError(err, "example.com")._tag).toBe("denia/oci/SsrfRefused")
     } finally {
       await t.close()
     }

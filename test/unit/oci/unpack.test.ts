@@ -103,7 +103,7 @@ describe("RootfsUnpacker layer semantics", () => {
     ).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(OciFailure)
     if (err instanceof OciFailure) {
-      expect(err.error._tag).toBe("UnpackLimitExceeded")
+      expect(err.error._tag).toBe("denia/oci/UnpackLimitExceeded")
       expect(err.message).toContain("b")
     }
     await expect(fs.lstat(path.join(rootfs, "b"))).rejects.toThrow(/ENOENT/)
@@ -115,6 +115,6 @@ describe("RootfsUnpacker layer semantics", () => {
     const u = new RootfsUnpacker(rootfs, { maxBytes: 1 << 20, maxEntries: 10, idShift: undefined })
     const err = await u.applyLayerFile("bogus", bogus).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(OciFailure)
-    if (err instanceof OciFailure) expect(err.error._tag).toBe("HostileLayer")
+    if (err instanceof OciFailure) expect(err.error._tag).toBe("denia/oci/HostileLayer")
   })
 })

@@ -43,18 +43,18 @@ describe("USER resolution", () => {
 
   it("fails on unknown users and groups", async () => {
     const u = await failure("ghost")
-    expect(u._tag).toBe("UnknownImageUser")
+    expect(u._tag).toBe("denia/oci/UnknownImageUser")
     const g = await failure("app:ghosts")
-    expect(g._tag).toBe("UnknownImageUser")
+    expect(g._tag).toBe("denia/oci/UnknownImageUser")
     expect(g.message).toContain("ghosts")
   })
 
   it("fails on ids outside the user namespace", async () => {
     const e = await failure("nobody", 65534)
-    expect(e._tag).toBe("IdOutOfRange")
-    expect((await failure("70000:0"))._tag).toBe("IdOutOfRange")
-    expect((await failure("0:70000"))._tag).toBe("IdOutOfRange")
-    expect((await failure("app", 1000))._tag).toBe("IdOutOfRange")
+    expect(e._tag).toBe("denia/oci/IdOutOfRange")
+    expect((await failure("70000:0"))._tag).toBe("denia/oci/IdOutOfRange")
+    expect((await failure("0:70000"))._tag).toBe("denia/oci/IdOutOfRange")
+    expect((await failure("app", 1000))._tag).toBe("denia/oci/IdOutOfRange")
   })
 
   it("reads files through in-root symlinks only", async () => {

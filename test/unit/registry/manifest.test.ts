@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { tokenFromAuthorization } from "../../../src/registry/access.js"
 import { digestHex, isDigest, looksLikeDigest, TAG } from "../../../src/registry/digest.js"
-import { OciError, statusOf } from "../../../src/registry/errors.js"
+import { DistributionError, statusOf } from "../../../src/registry/errors.js"
 import { MEDIA_TYPES, parseManifest } from "../../../src/registry/manifest.js"
 
 const d = (c: string) => `sha256:${c.repeat(64)}`
@@ -11,8 +11,8 @@ const body = (v: unknown) => Buffer.from(JSON.stringify(v))
 describe("parseManifest", () => {
   it("lists config and layers of an image manifest, deduplicated", () => {
     const m = parseManifest(body({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config: desc(d("a")), layers: [desc(d("b")), desc(d("b")), desc(d("c"))] }), MEDIA_TYPES.ociManifest)
-    expect(m).not.toBeInstanceOf(OciError)
-    if (m instanceof OciError) return
+    expect(m).not.toBeInstanceOf(DistributionError)
+    if (m instanceof DistributionError) return
     expect(m.mediaType).toBe(MEDIA_TYPES.ociManifest)
     expect(m.refs).toEqual([
       { digest: d("a"), kind: "blob" },
@@ -26,16 +26,16 @@ describe("parseManifest", () => {
   it("lists child manifests of indexes and Docker manifest lists", () => {
     for (const mt of [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList]) {
       const m = parseManifest(body({ schemaVersion: 2, mediaType: mt, manifests: [desc(d("1")), desc(d("2"))] }), mt)
-      if (m instanceof OciError) throw m
+      if (m instanceof DistributionError) throw m
       expect(m.refs.map((r) => r.kind)).toEqual(["manifest", "manifest"])
     }
   })
 
   it("takes the media type from the body when Content-Type is generic, infers it when both are missing", () => {
     const docker = parseManifest(body({ schemaVersion: 2, mediaType: MEDIA_TYPES.dockerManifest, config: desc(d("a")), layers: [] }), "application/octet-stream")
-    expect(docker instanceof OciError ? docker.code : docker.mediaType).toBe(MEDIA_TYPES.dockerManifest)
+    expect(docker instanceof DistributionError ? docker.code : docker.mediaType).toBe(MEDIA_TYPES.dockerManifest)
     const inferred = parseManifest(body({ schemaVersion: 2, manifests: [] }), undefined)
-    expect(inferred instanceof OciError ? inferred.code : inferred.mediaType).toBe(MEDIA_TYPES.ociIndex)
+    expect(inferred instanceof DistributionError ? inferred.code : inferred.mediaType).toBe(MEDIA_TYPES.ociIndex)
   })
 
   it("records subject and artifactType", () => {
@@ -43,7 +43,7 @@ describe("parseManifest", () => {
       body({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, artifactType: "application/x.sig", config: desc(d("a")), layers: [], subject: desc(d("f")) }),
       MEDIA_TYPES.ociManifest
     )
-    if (m instanceof OciError) throw m
+    if (m instanceof DistributionError) throw m
     expect(m.subject).toBe(d("f"))
     expect(m.artifactType).toBe("application/x.sig")
   })
@@ -59,8 +59,8 @@ describe("parseManifest", () => {
     ["index without manifests", body({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex }), MEDIA_TYPES.ociIndex]
   ])("refuses %s with MANIFEST_INVALID", (_name, bytes, ct) => {
     const m = parseManifest(bytes, ct)
-    expect(m).toBeInstanceOf(OciError)
-    expect(m instanceof OciError ? [m.code, statusOf(m)] : []).toEqual(["MANIFEST_INVALID", 400])
+    expect(m).toBeInstanceOf(DistributionError)
+    expect(m instanceof DistributionError ? [m.code, statusOf(m)] : []).toEqual(["MANIFEST_INVALID", 400])
   })
 })
 

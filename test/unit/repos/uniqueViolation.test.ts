@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Either, Exit, Option, Schema } from "effect"
+import { Conflict } from "../../../src/domain/errors.js"
 import { CreateProject } from "../../../src/domain/project.js"
 import { ProjectsRepo } from "../../../src/repos/ProjectsRepo.js"
 import { isUniqueViolation, uniqueAsConflict } from "../../../src/repos/sqlHelpers.js"
@@ -56,11 +57,11 @@ describe("unique-constraint detection", () => {
       const projects = yield* ProjectsRepo
       yield* projects.create(Schema.decodeUnknownSync(CreateProject)({ name: "twice" }))
       const again = yield* Effect.either(projects.create(Schema.decodeUnknownSync(CreateProject)({ name: "twice" })))
-      expect(Either.isLeft(again) && again.left._tag === "Conflict" && again.left.message).toBe('a project named "twice" already exists')
+      expect(Either.isLeft(again) && again.left instanceof Conflict && again.left.message).toBe('a project named "twice" already exists')
 
       const users = yield* UsersRepo
       yield* users.create({ username: "dup", passwordHash: "h", superAdmin: false })
       const dup = yield* Effect.either(users.create({ username: "dup", passwordHash: "h", superAdmin: false }))
-      expect(Either.isLeft(dup) && dup.left._tag === "Conflict").toBe(true)
+      expect(Either.isLeft(dup) && dup.left instanceof Conflict).toBe(true)
     }).pipe(Effect.provide(db.layer)))
 })

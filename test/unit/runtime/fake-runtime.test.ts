@@ -35,7 +35,7 @@ describe("FakeRuntime", () => {
       )
       expect(yield* rt.list).toEqual([])
       expect(yield* r.exit).toEqual({ code: null, signal: 15 })
-      expect((yield* rt.stop(r).pipe(Effect.flip))._tag).toBe("ReplicaNotFound")
+      expect((yield* rt.stop(r).pipe(Effect.flip))._tag).toBe("denia/runtime/ReplicaNotFound")
     }).pipe(Effect.provide(FakeRuntime()))
   )
 

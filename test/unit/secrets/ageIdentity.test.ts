@@ -74,17 +74,17 @@ describe("age host identity", () => {
     withTemp((dir) =>
       Effect.gen(function*() {
         const r1 = yield* Effect.either(load(path.join(dir, "age.txt"), "age1notarecipient"))
-        expect(Either.isLeft(r1) && r1.left._tag).toBe("AgeIdentityError")
+        expect(Either.isLeft(r1) && r1.left._tag).toBe("denia/secrets/AgeIdentityError")
         const bad = path.join(dir, "bad.txt")
         fs.writeFileSync(bad, "TOPSECRETGARBAGE\n", { mode: 0o600 })
         const r2 = yield* Effect.either(load(bad))
         if (Either.isRight(r2)) throw new Error("loaded garbage")
-        expect(r2.left._tag).toBe("AgeIdentityError")
+        expect(r2.left._tag).toBe("denia/secrets/AgeIdentityError")
         expect(JSON.stringify(r2.left)).not.toContain("TOPSECRETGARBAGE")
         const corrupt = path.join(dir, "corrupt.txt")
         fs.writeFileSync(corrupt, "AGE-SECRET-KEY-1NOTVALID\n", { mode: 0o600 })
         const r3 = yield* Effect.either(load(corrupt))
-        expect(Either.isLeft(r3) && r3.left._tag).toBe("AgeIdentityError")
+        expect(Either.isLeft(r3) && r3.left._tag).toBe("denia/secrets/AgeIdentityError")
       })))
 
   it("parseAgeKeyFile needs at least one identity", () => {

@@ -208,7 +208,7 @@ describe("SOPS YAML round trip", () => {
         .toBe(true)
       const withoutToken = text.split("\n").filter((l) => !l.startsWith("token:")).join("\n")
       const r = yield* Effect.either(decryptDocument(withoutToken, "yaml", [identity]))
-      expect(Either.isLeft(r) && r.left._tag).toBe("SopsMacMismatch")
+      expect(Either.isLeft(r) && r.left._tag).toBe("denia/secrets/SopsMacMismatch")
     }))
 
   it.effect("removing a value is a MAC mismatch", () =>
@@ -217,7 +217,7 @@ describe("SOPS YAML round trip", () => {
       const r = yield* Effect.either(
         decryptDocument(text.split("\n").filter((l) => !l.startsWith("b:")).join("\n"), "yaml", [identity])
       )
-      expect(Either.isLeft(r) && r.left._tag).toBe("SopsMacMismatch")
+      expect(Either.isLeft(r) && r.left._tag).toBe("denia/secrets/SopsMacMismatch")
     }))
 
   it.effect("another identity cannot open the data key → SopsDataKeyError", () =>
@@ -225,7 +225,7 @@ describe("SOPS YAML round trip", () => {
       const { text } = yield* roundTrip([branchFromPlain({ a: "1" })], "yaml")
       const other = yield* keys
       const r = yield* Effect.either(decryptDocument(text, "yaml", [other.identity]))
-      expect(Either.isLeft(r) && r.left._tag).toBe("SopsDataKeyError")
+      expect(Either.isLeft(r) && r.left._tag).toBe("denia/secrets/SopsDataKeyError")
     }))
 
   it.effect("aliases are expanded, but an alias bomb is a SopsFormatError", () =>
@@ -238,7 +238,7 @@ describe("SOPS YAML round trip", () => {
         lines.push(`a${i}: &a${i} [${Array.from({ length: 10 }, () => prev).join(", ")}]`)
       }
       const r = yield* Effect.either(parsePlain(lines.join("\n") + "\n", "yaml"))
-      expect(Either.isLeft(r) && r.left._tag).toBe("SopsFormatError")
+      expect(Either.isLeft(r) && r.left._tag).toBe("denia/secrets/SopsFormatError")
     }))
 
   it.effect("rejects a top-level `sops` key and sequence documents", () =>
@@ -247,9 +247,9 @@ describe("SOPS YAML round trip", () => {
       const r1 = yield* Effect.either(
         encryptDocument([branchFromPlain({ sops: "x" })], "yaml", { recipients: [recipient] })
       )
-      expect(Either.isLeft(r1) && r1.left._tag).toBe("SopsFormatError")
+      expect(Either.isLeft(r1) && r1.left._tag).toBe("denia/secrets/SopsFormatError")
       const r2 = yield* Effect.either(parsePlain("- a\n- b\n", "yaml"))
-      expect(Either.isLeft(r2) && r2.left._tag).toBe("SopsFormatError")
+      expect(Either.isLeft(r2) && r2.left._tag).toBe("denia/secrets/SopsFormatError")
     }))
 })
 
@@ -279,16 +279,16 @@ describe("SOPS JSON round trip", () => {
     Effect.gen(function*() {
       const { identity, text } = yield* roundTrip([branchFromPlain({ a: "secret", b_unencrypted: "x" })], "json")
       const r1 = yield* Effect.either(decryptDocument(text.replace("\"x\"", "\"y\""), "json", [identity]))
-      expect(Either.isLeft(r1) && r1.left._tag).toBe("SopsMacMismatch")
+      expect(Either.isLeft(r1) && r1.left._tag).toBe("denia/secrets/SopsMacMismatch")
       const r2 = yield* Effect.either(decryptDocument(text.replace(/"a": "ENC\[[^"]*"/, "\"a\": \"plain\""), "json", [identity]))
-      expect(Either.isLeft(r2) && r2.left._tag).toBe("SopsDecryptError")
+      expect(Either.isLeft(r2) && r2.left._tag).toBe("denia/secrets/SopsDecryptError")
     }))
 
   it.effect("invalid JSON is a SopsFormatError", () =>
     Effect.gen(function*() {
       for (const bad of ["[1]", "{\"a\": }", "{\"a\": 1} x", "{\"a\": \"\\q\"}"]) {
         const r = yield* Effect.either(parsePlain(bad, "json"))
-        expect(Either.isLeft(r) && r.left._tag).toBe("SopsFormatError")
+        expect(Either.isLeft(r) && r.left._tag).toBe("denia/secrets/SopsFormatError")
       }
     }))
 

@@ -77,7 +77,7 @@ describe("SOPS vectors written by sops 3.10.2 / 3.5.0", () => {
   it.effect("a wrong data key fails with SopsDecryptError", () =>
     Effect.gen(function*() {
       const r = yield* Effect.either(decryptText(readFixture("example.yaml"), "yaml", new Uint8Array(32)))
-      expect(Either.isLeft(r) && r.left._tag).toBe("SopsDecryptError")
+      expect(Either.isLeft(r) && r.left._tag).toBe("denia/secrets/SopsDecryptError")
     }))
 })
 
@@ -90,30 +90,30 @@ describe("tampering with a sops-written file", () => {
       const r = yield* Effect.either(decryptText(text, "yaml", key()))
       if (Either.isRight(r)) throw new Error("tampered document decrypted")
       expect(r.left._tag).toBe(tag)
-      if (path !== undefined && r.left._tag === "SopsDecryptError") expect(r.left.path).toBe(path)
+      if (path !== undefined && r.left._tag === "denia/secrets/SopsDecryptError") expect(r.left.path).toBe(path)
     })
 
   for (const field of ["data", "iv", "tag"] as const) {
     it.effect(`one flipped bit in a value's ${field} → SopsDecryptError`, () =>
-      expectFailure(tamperLine(yaml(), "password:", (e) => flipEncField(e, field)), "SopsDecryptError", "app2:db:password:"))
+      expectFailure(tamperLine(yaml(), "password:", (e) => flipEncField(e, field)), "denia/secrets/SopsDecryptError", "app2:db:password:"))
     it.effect(`one flipped bit in the MAC's ${field} → SopsDecryptError on sops:mac`, () =>
-      expectFailure(tamperLine(yaml(), "mac:", (e) => flipEncField(e, field, 5)), "SopsDecryptError", "sops:mac"))
+      expectFailure(tamperLine(yaml(), "mac:", (e) => flipEncField(e, field, 5)), "denia/secrets/SopsDecryptError", "sops:mac"))
     it.effect(`one flipped bit in an encrypted comment's ${field} → SopsDecryptError`, () =>
       expectFailure(
         tamperLine(yaml(), "type:comment", (e) => flipEncField(e, field)),
-        "SopsDecryptError",
+        "denia/secrets/SopsDecryptError",
         "app2:db:"
       ))
   }
 
   it.effect("the last byte of a long ciphertext flipped → SopsDecryptError", () =>
-    expectFailure(tamperLine(yaml(), "    key:", (e) => flipEncField(e, "data", 10_000)), "SopsDecryptError"))
+    expectFailure(tamperLine(yaml(), "    key:", (e) => flipEncField(e, "data", 10_000)), "denia/secrets/SopsDecryptError"))
 
   it.effect("moving a ciphertext to another key fails authentication (path is additional data)", () => {
     const text = yaml()
     const userEnc = /user: (ENC\[[^\]]*\])/.exec(text)?.[1]
     if (userEnc === undefined) throw new Error("fixture changed")
-    return expectFailure(tamperLine(text, "myapp1:", () => userEnc), "SopsDecryptError", "myapp1:")
+    return expectFailure(tamperLine(text, "myapp1:", () => userEnc), "denia/secrets/SopsDecryptError", "myapp1:")
   })
 
   it.effect("swapping two array items (same path) → SopsMacMismatch", () => {
@@ -124,20 +124,20 @@ describe("tampering with a sops-written file", () => {
     if (a === undefined || b === undefined) throw new Error("fixture changed")
     lines[i + 1] = b
     lines[i + 2] = a
-    return expectFailure(lines.join("\n"), "SopsMacMismatch")
+    return expectFailure(lines.join("\n"), "denia/secrets/SopsMacMismatch")
   })
 
   it.effect("editing an unencrypted (_unencrypted) value → SopsMacMismatch", () =>
-    expectFailure(yaml().replace("remain in clear text", "remain in clear text!"), "SopsMacMismatch"))
+    expectFailure(yaml().replace("remain in clear text", "remain in clear text!"), "denia/secrets/SopsMacMismatch"))
 
   it.effect("editing lastmodified breaks the MAC's additional data → SopsDecryptError", () =>
-    expectFailure(yaml().replace("2025-08-06T18:55:05Z", "2025-08-06T18:55:06Z"), "SopsDecryptError", "sops:mac"))
+    expectFailure(yaml().replace("2025-08-06T18:55:05Z", "2025-08-06T18:55:06Z"), "denia/secrets/SopsDecryptError", "sops:mac"))
 
   it.effect("a value replaced by plain text → SopsDecryptError", () =>
-    expectFailure(tamperLine(yaml(), "user:", () => "mallory"), "SopsDecryptError", "app2:db:user:"))
+    expectFailure(tamperLine(yaml(), "user:", () => "mallory"), "denia/secrets/SopsDecryptError", "app2:db:user:"))
 
   it.effect("missing sops metadata → SopsFormatError", () =>
-    expectFailure(yaml().slice(0, yaml().indexOf("sops:")), "SopsFormatError"))
+    expectFailure(yaml().slice(0, yaml().indexOf("sops:")), "denia/secrets/SopsFormatError"))
 
   it.effect("JSON: one flipped bit in a value → SopsDecryptError", () =>
     Effect.gen(function*() {
@@ -146,6 +146,6 @@ describe("tampering with a sops-written file", () => {
       if (m?.[1] === undefined) throw new Error("fixture changed")
       const text = json.replace(m[1], flipEncField(m[1], "tag"))
       const r = yield* Effect.either(decryptText(text, "json", dataKeyFor("example.json")))
-      expect(Either.isLeft(r) && r.left._tag).toBe("SopsDecryptError")
+      expect(Either.isLeft(r) && r.left._tag).toBe("denia/secrets/SopsDecryptError")
     }))
 })

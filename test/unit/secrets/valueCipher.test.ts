@@ -58,7 +58,7 @@ describe("value cipher", () => {
     Effect.gen(function*() {
       const enc = yield* encryptLeaf("secret", key, "a:")
       const r = yield* Effect.either(decryptLeaf(enc, key, "b:"))
-      expect(Either.isLeft(r) && r.left._tag).toBe("SopsDecryptError")
+      expect(Either.isLeft(r) && r.left._tag).toBe("denia/secrets/SopsDecryptError")
     }))
 
   it.effect("a fresh IV per encryption", () =>
@@ -72,7 +72,7 @@ describe("value cipher", () => {
     Effect.gen(function*() {
       for (const bad of ["plain", "ENC[AES256_GCM,data:@@,iv:AA==,tag:AA==,type:str]"]) {
         const r = yield* Effect.either(decryptLeaf(bad, key, "p:"))
-        expect(Either.isLeft(r) && r.left._tag).toBe("SopsDecryptError")
+        expect(Either.isLeft(r) && r.left._tag).toBe("denia/secrets/SopsDecryptError")
       }
       const enc = (yield* encryptLeaf("x", key, "p:")).replace("type:str", "type:weird")
       const r = yield* Effect.either(decryptLeaf(enc, key, "p:"))

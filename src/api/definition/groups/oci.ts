@@ -1,6 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { Id } from "../../../domain/ids.js"
+import { imageReferenceProblem } from "../../../domain/service.js"
 import { Access, rules } from "../access.js"
 import { Authorization } from "../security.js"
 import { IdPath } from "./projects.js"
@@ -22,7 +23,8 @@ export const GcReport = Schema.Struct({
   keptRecent: Schema.Number
 })
 export const PullRequest = Schema.Struct({
-  image: Schema.String.pipe(Schema.filter((s) => (s.length > 0 && s.length <= 512 ? true : "image must be 1-512 characters"))),
+  // the service image's rules: OCI grammar, 1-512 characters, no control characters
+  image: Schema.String.pipe(Schema.filter((s) => imageReferenceProblem(s) ?? true)),
   registryId: Schema.optional(Schema.NullOr(Id)),
   projectId: Schema.optional(Id)
 }).annotations({ parseOptions: { onExcessProperty: "error" } })

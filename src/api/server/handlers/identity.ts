@@ -1,25 +1,20 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { Identity } from "../../../auth/Identity.js"
-import { LOGIN_LIMIT, Throttle } from "../../../auth/Throttle.js"
+import { IdentityApp } from "../../../app/IdentityApp.js"
+import { MembersApp } from "../../../app/MembersApp.js"
 import { AuditRepo } from "../../../repos/AuditRepo.js"
-import { MembershipsRepo } from "../../../repos/MembershipsRepo.js"
 import { UsersRepo } from "../../../repos/UsersRepo.js"
 import { DeniaApi } from "../../definition/DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
-import { auditContext, requestIp } from "../requestContext.js"
+import { currentCaller, requestIp } from "../requestContext.js"
 import { CurrentPrincipal } from "../../definition/security.js"
 
 export const AuthPublicHandlers = HttpApiBuilder.group(DeniaApi, "authPublic", (handlers) =>
   Effect.gen(function* () {
-    const identity = yield* Identity
-    const throttle = yield* Throttle
+    const app = yield* IdentityApp
     return handlers.handle("login", ({ payload }) =>
-      Effect.gen(function* () {
-        const ip = yield* requestIp
-        yield* throttle.hit("login", ip, LOGIN_LIMIT.limit, LOGIN_LIMIT.windowMs)
-        return yield* identity.login(payload.username, payload.password, ip)
-      }).pipe(mapDomainErrors)
+      Effect.flatMap(requestIp, (ip) => app.login(payload.username, payload.password, ip)).pipe(mapDomainErrors)
     )
   })
 )
@@ -27,7 +22,7 @@ export const AuthPublicHandlers = HttpApiBuilder.group(DeniaApi, "authPublic", (
 export const AuthHandlers = HttpApiBuilder.group(DeniaApi, "auth", (handlers) =>
   Effect.gen(function* () {
     const identity = yield* Identity
-    const throttle = yield* Throttle
+    const app = yield* IdentityApp
     return handlers
       .handle("bootstrap", ({ payload }) => mapDomainErrors(Effect.flatMap(requestIp, (ip) => identity.bootstrap(payload.username, payload.password, ip))))
       .handle("logout", () =>
@@ -36,17 +31,7 @@ export const AuthHandlers = HttpApiBuilder.group(DeniaApi, "auth", (handlers) =>
         }))
       )
       .handle("me", () => Effect.flatMap(CurrentPrincipal, identity.me))
-      .handle("changePassword", ({ payload }) =>
-        mapDomainErrors(Effect.gen(function* () {
-          const principal = yield* CurrentPrincipal
-          const ip = yield* requestIp
-          // Every attempt spends the per-IP login budget (shared with /v1/auth/login),
-          // so a stolen session cannot be used to guess the password. The admin
-          // token has no password to guess and is refused without spending it.
-          if (principal.kind === "user") yield* throttle.hit("login", ip, LOGIN_LIMIT.limit, LOGIN_LIMIT.windowMs)
-          yield* identity.changeOwnPassword(principal, payload, ip)
-        }))
-      )
+      .handle("changePassword", ({ payload }) => mapDomainErrors(Effect.flatMap(currentCaller, (caller) => app.changePassword(caller, payload))))
   })
 )
 
@@ -95,37 +80,13 @@ export const UsersHandlers = HttpApiBuilder.group(DeniaApi, "users", (handlers) 
 
 export const MembersHandlers = HttpApiBuilder.group(DeniaApi, "members", (handlers) =>
   Effect.gen(function* () {
-    const memberships = yield* MembershipsRepo
-    const users = yield* UsersRepo
-    const audit = yield* AuditRepo
+    const app = yield* MembersApp
     return handlers
-      .handle("list", ({ path }) => Effect.map(memberships.forProject(path.id), (items) => ({ items })))
+      .handle("list", ({ path }) => Effect.map(app.list(path.id), (items) => ({ items })))
       .handle("set", ({ path, payload }) =>
-        mapDomainErrors(Effect.gen(function* () {
-          const user = yield* users.get(payload.userId)
-          const membership = yield* memberships.set(path.id, user.id, payload.role)
-          yield* audit.record({
-            ...(yield* auditContext),
-            action: "member.set",
-            target: `project:${path.id}`,
-            outcome: "ok",
-            details: { user: user.username, role: payload.role }
-          })
-          return membership
-        }))
+        mapDomainErrors(Effect.flatMap(currentCaller, (caller) => app.set(caller, path.id, payload.userId, payload.role)))
       )
-      .handle("remove", ({ path }) =>
-        mapDomainErrors(Effect.gen(function* () {
-          yield* memberships.remove(path.id, path.userId)
-          yield* audit.record({
-            ...(yield* auditContext),
-            action: "member.remove",
-            target: `project:${path.id}`,
-            outcome: "ok",
-            details: { userId: path.userId }
-          })
-        }))
-      )
+      .handle("remove", ({ path }) => mapDomainErrors(Effect.flatMap(currentCaller, (caller) => app.remove(caller, path.id, path.userId))))
   })
 )
 

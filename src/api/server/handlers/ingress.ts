@@ -5,7 +5,6 @@ import { Ingress } from "../../../ingress/Ingress.js"
 import { ServicesRepo } from "../../../repos/ServicesRepo.js"
 import { DeniaApi } from "../../definition/DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
-import { Unprocessable } from "../../definition/errors.js"
 
 export const IngressHandlers = HttpApiBuilder.group(DeniaApi, "ingress", (handlers) =>
   Effect.gen(function* () {
@@ -17,17 +16,7 @@ export const IngressHandlers = HttpApiBuilder.group(DeniaApi, "ingress", (handle
       .handle("listDomains", ({ path }) => mapDomainErrors(Effect.map(domains.list(path.id), (items) => ({ items }))))
       .handle("attachDomain", ({ path, payload }) => mapDomainErrors(domains.attach(path.id, payload.hostname)))
       .handle("deleteDomain", ({ path }) => mapDomainErrors(domains.remove(path.id, path.domainId)))
-      .handle("verifyDomain", ({ path }) =>
-        mapDomainErrors(
-          domains
-            .verify(path.id, path.domainId)
-            .pipe(
-              Effect.catchTag("VerificationFailed", (e) =>
-                Effect.fail(new Unprocessable({ code: "VERIFICATION_FAILED", message: e.message, details: { hostname: e.hostname, reason: e.reason } }))
-              )
-            )
-        )
-      )
+      .handle("verifyDomain", ({ path }) => mapDomainErrors(domains.verify(path.id, path.domainId)))
       .handle("requests", ({ path, urlParams }) =>
         mapDomainErrors(
           Effect.gen(function* () {

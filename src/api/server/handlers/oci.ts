@@ -14,8 +14,8 @@ export const OciHandlers = HttpApiBuilder.group(DeniaApi, "oci", (handlers) =>
     const jobs = yield* PullJobs
     const registries = yield* Registries
     return handlers
-      .handle("cacheStatus", () => Effect.orDie(oci.cacheStatus))
-      .handle("cacheGc", () => Effect.orDie(oci.gc))
+      .handle("cacheStatus", () => mapDomainErrors(oci.cacheStatus))
+      .handle("cacheGc", () => mapDomainErrors(oci.gc))
       .handle("pull", ({ payload }) =>
         mapDomainErrors(
           Effect.gen(function* () {
@@ -28,7 +28,7 @@ export const OciHandlers = HttpApiBuilder.group(DeniaApi, "oci", (handlers) =>
                 ? ({ kind: "anonymous" } as const)
                 : yield* resolveRegistryCredentialsFor(payload.projectId, registryId, payload.image, "registryId").pipe(
                     Effect.provideService(Registries, registries),
-                    Effect.catchTag("SecretUnavailable", () => Effect.fail(new Invalid({ field: "registryId", message: "the registry's credentials cannot be decrypted" })))
+                    Effect.catchTag("denia/secrets/SecretUnavailable", () => Effect.fail(new Invalid({ field: "registryId", message: "the registry's credentials cannot be decrypted" })))
                   )
             return yield* jobs.start(payload.image, credentials)
           })

@@ -2,10 +2,11 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option } from "effect"
 import { Authz } from "../../../auth/Authz.js"
 import { DeniaConfig } from "../../../config/Config.js"
+import { NotFound } from "../../../domain/errors.js"
 import { RegistryGc } from "../../../registry/gc.js"
 import { RegistryRepo, type GcRunRow } from "../../../repos/RegistryRepo.js"
 import { DeniaApi } from "../../definition/DeniaApi.js"
-import { NotFoundError } from "../../definition/errors.js"
+import { mapDomainErrors } from "../errorMapping.js"
 import { CurrentPrincipal } from "../../definition/security.js"
 
 const toRun = (r: GcRunRow) => ({
@@ -48,12 +49,14 @@ export const RegistryHandlers = HttpApiBuilder.group(DeniaApi, "registry", (hand
       )
       .handle("gc", () => Effect.map(gc.start("manual"), toRun))
       .handle("gcRun", ({ path }) =>
-        Effect.flatMap(
-          gc.findRun(path.id),
-          Option.match({
-            onNone: () => Effect.fail(new NotFoundError({ code: "NOT_FOUND", message: `registry GC run ${path.id} not found` })),
-            onSome: (r) => Effect.succeed(toRun(r))
-          })
+        mapDomainErrors(
+          Effect.flatMap(
+            gc.findRun(path.id),
+            Option.match({
+              onNone: () => Effect.fail(new NotFound({ entity: "registry GC run", id: path.id })),
+              onSome: (r) => Effect.succeed(toRun(r))
+            })
+          )
         )
       )
   })

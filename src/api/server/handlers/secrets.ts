@@ -1,33 +1,16 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
-import { ServicesRepo } from "../../../repos/ServicesRepo.js"
-import { ServiceSecrets } from "../../../secrets/serviceSecrets.js"
+import { ServicesApp } from "../../../app/ServicesApp.js"
 import { DeniaApi } from "../../definition/DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
-import { auditContext } from "../requestContext.js"
+import { currentCaller } from "../requestContext.js"
 
 export const SecretsHandlers = HttpApiBuilder.group(DeniaApi, "secrets", (handlers) =>
   Effect.gen(function* () {
-    const secrets = yield* ServiceSecrets
-    const services = yield* ServicesRepo
+    const app = yield* ServicesApp
     return handlers
-      .handle("list", ({ path }) =>
-        mapDomainErrors(Effect.flatMap(services.get(path.id), (s) => Effect.map(secrets.list(s.id), (items) => ({ items })))))
-      .handle("set", ({ path, payload }) =>
-        mapDomainErrors(
-          Effect.gen(function* () {
-            const service = yield* services.get(path.id)
-            return yield* secrets.set(yield* auditContext, service, payload.name, payload.value)
-          })
-        )
-      )
-      .handle("delete", ({ path }) =>
-        mapDomainErrors(
-          Effect.gen(function* () {
-            const service = yield* services.get(path.id)
-            return yield* secrets.remove(yield* auditContext, service, path.name)
-          })
-        )
-      )
+      .handle("list", ({ path }) => mapDomainErrors(Effect.map(app.listSecrets(path.id), (items) => ({ items }))))
+      .handle("set", ({ path, payload }) => mapDomainErrors(Effect.flatMap(currentCaller, (caller) => app.setSecret(caller, path.id, payload.name, payload.value))))
+      .handle("delete", ({ path }) => mapDomainErrors(Effect.flatMap(currentCaller, (caller) => app.removeSecret(caller, path.id, path.name))))
   })
 )

@@ -1,0 +1,104 @@
+/**
+ * Services: creation and PATCH with the caller's image authorization,
+ * deletion (stop, then rows, then the service's secrets), and the service's
+ * secrets with their audit records.
+ */
+import { Context, Effect, Layer } from "effect"
+import { Authz } from "../auth/Authz.js"
+import { Coordinator } from "../deploy/Coordinator.js"
+import { makeImageAuthorization } from "../deploy/imageAuthorization.js"
+import { Invalid } from "../domain/errors.js"
+import { DomainEvent } from "../events/DomainEvent.js"
+import { Events } from "../events/Events.js"
+import type { Principal } from "../domain/principal.js"
+import type { CreateService, Service, UpdateService } from "../domain/service.js"
+import { ProjectsRepo } from "../repos/ProjectsRepo.js"
+import { ServicesRepo, type ServiceSpec } from "../repos/ServicesRepo.js"
+import { ServiceSecrets } from "../secrets/serviceSecrets.js"
+import { type Caller, changeContextOf } from "./Caller.js"
+import { redactService } from "./redaction.js"
+
+/** PATCH may repeat the identity fields, but never change them. */
+const checkIdentity = (current: Service, patch: UpdateService) =>
+  patch.id !== undefined && patch.id !== current.id
+    ? Effect.fail(new Invalid({ field: "id", message: "does not match the service in the path" }))
+    : patch.projectId !== undefined && patch.projectId !== current.projectId
+      ? Effect.fail(new Invalid({ field: "projectId", message: "cannot be changed; create the service in the other project instead" }))
+      : patch.name !== undefined && patch.name !== current.name
+        ? Effect.fail(new Invalid({ field: "name", message: "cannot be changed; create a new service instead" }))
+        : Effect.void
+
+const applyPatch = (current: Service, patch: UpdateService): ServiceSpec => ({
+  source: patch.source ?? current.source,
+  port: patch.port ?? current.port,
+  env: patch.env ?? current.env,
+  limits: patch.limits === undefined ? current.limits : patch.limits,
+  health: patch.health ?? current.health,
+  tlsEnabled: patch.tlsEnabled ?? current.tlsEnabled,
+  autoscale: patch.autoscale === undefined ? current.autoscale : patch.autoscale,
+  endpoints: patch.endpoints ?? current.endpoints
+})
+
+const make = Effect.gen(function* () {
+  const services = yield* ServicesRepo
+  const projects = yield* ProjectsRepo
+  const authz = yield* Authz
+  const coordinator = yield* Coordinator
+  const images = yield* makeImageAuthorization
+  const serviceSecrets = yield* ServiceSecrets
+  const events = yield* Events
+
+  /** The services of the projects `principal` may see (optionally one project) with their live status, env values redacted below operator. */
+  const list = (principal: Principal, projectId: string | undefined) =>
+    Effect.gen(function* () {
+      const visible = yield* authz.visibleProjectIds(principal)
+      const projectIds = projectId === undefined ? visible : visible === undefined || visible.includes(projectId) ? [projectId] : []
+      const items = yield* services.list({ projectIds })
+      return yield* Effect.forEach(items, (s) => Effect.flatMap(redactService(authz, principal)(s), coordinator.withStatus))
+    })
+
+  /** One service with its live status (env values redacted below operator). */
+  const get = (principal: Principal, id: string) =>
+    Effect.flatMap(services.get(id), (s) => Effect.flatMap(redactService(authz, principal)(s), coordinator.withStatus))
+
+  /** Operator of the target project, and an image source the caller may use. */
+  const create = (principal: Principal, input: CreateService) =>
+    Effect.gen(function* () {
+      const project = yield* projects.get(input.projectId)
+      yield* authz.requireProjectRole(principal, project.id, "operator")
+      yield* images.checkSource(principal, project.id, input.source)
+      const created = yield* services.create(input)
+      yield* events.publish(DomainEvent.ServiceCreated({ projectId: created.projectId, serviceId: created.id }))
+      return created
+    })
+
+  const update = (principal: Principal, id: string, patch: UpdateService) =>
+    Effect.gen(function* () {
+      const current = yield* services.get(id)
+      yield* checkIdentity(current, patch)
+      if (patch.source !== undefined) yield* images.checkSource(principal, current.projectId, patch.source)
+      const updated = yield* services.updateSpec(current.id, applyPatch(current, patch))
+      yield* events.publish(DomainEvent.ServiceUpdated({ projectId: updated.projectId, serviceId: updated.id }))
+      return updated
+    })
+
+  /** Stop first: no replica outlives its service. Then the rows, then the service's secrets. */
+  const remove = (id: string) =>
+    Effect.flatMap(services.get(id), (s) => coordinator.stopService(s.id).pipe(Effect.zipRight(serviceSecrets.purgeAfter(s, services.remove(s.id).pipe(Effect.tap(() => events.publish(DomainEvent.ServiceDeleted({ projectId: s.projectId, serviceId: s.id }))))))))
+
+  const listSecrets = (serviceId: string) => Effect.flatMap(services.get(serviceId), (s) => serviceSecrets.list(s.id))
+
+  const setSecret = (caller: Caller, serviceId: string, name: string, value: string) =>
+    Effect.flatMap(services.get(serviceId), (s) => serviceSecrets.set(changeContextOf(caller), s, name, value))
+
+  const removeSecret = (caller: Caller, serviceId: string, name: string) =>
+    Effect.flatMap(services.get(serviceId), (s) => serviceSecrets.remove(changeContextOf(caller), s, name))
+
+  return { list, get, create, update, remove, listSecrets, setSecret, removeSecret }
+})
+
+export type ServicesAppApi = Effect.Effect.Success<typeof make>
+
+export class ServicesApp extends Context.Tag("denia/app/ServicesApp")<ServicesApp, ServicesAppApi>() {
+  static readonly layer = Layer.effect(ServicesApp, make)
+}
