@@ -53,7 +53,7 @@ const writeTemplate = (file: string) =>
 
 const parseFile = (file: string, text: string) =>
   Effect.try({
-    try: () => parseToml(text) as Record<string, unknown>,
+    try: (): Record<string, unknown> => parseToml(text),
     catch: (e) => new ConfigError({ message: `${file} is not valid TOML: ${(e as Error).message.split("\n")[0]}`, cause: e })
   })
 

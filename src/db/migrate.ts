@@ -5,16 +5,21 @@
  * the previous version intact and the next boot retries the same step.
  */
 import { Migrator, SqlClient } from "@effect/sql"
-import { Cause, Effect } from "effect"
+import { Cause, Effect, Schema } from "effect"
 import { MigrationFailed } from "./errors.js"
 import type { MigrationStep } from "./migrations/index.js"
 
 const TABLE = "denia_migrations"
 
+const VersionRows = Schema.Array(Schema.Struct({ v: Schema.NullOr(Schema.Number) }))
+
+/** The highest applied migration; 0 before the first run (no table yet). A non-numeric version is a corrupt database (defect). */
 const currentVersion = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const rows = yield* sql<{ v: number | null }>`SELECT MAX(migration_id) AS v FROM ${sql(TABLE)}`.pipe(
-    Effect.catchAll(() => Effect.succeed([] as Array<{ v: number | null }>))
+  const rows = yield* sql`SELECT MAX(migration_id) AS v FROM ${sql(TABLE)}`.pipe(
+    Effect.catchAll(() => Effect.succeed([])),
+    Effect.flatMap(Schema.decodeUnknown(VersionRows)),
+    Effect.orDie
   )
   return rows[0]?.v ?? 0
 })

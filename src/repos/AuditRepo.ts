@@ -1,19 +1,20 @@
 import { SqlClient } from "@effect/sql"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { uuidv7 } from "../domain/ids.js"
-import type { AuditEntry } from "../domain/identity.js"
-import { nowIso } from "./sqlHelpers.js"
+import { AuditEntry } from "../domain/identity.js"
+import { all, nowIso, NullableJson, orDieDb } from "./sqlHelpers.js"
 
-interface Row {
-  id: string
-  at: string
-  actor: string
-  action: string
-  target: string | null
-  outcome: AuditEntry["outcome"]
-  client_ip: string | null
-  details: string | null
-}
+const Row = Schema.Struct({
+  id: Schema.String,
+  at: Schema.String,
+  actor: Schema.String,
+  action: Schema.String,
+  target: Schema.NullOr(Schema.String),
+  outcome: AuditEntry.fields.outcome,
+  client_ip: Schema.NullOr(Schema.String),
+  details: NullableJson(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+})
+type Row = typeof Row.Type
 
 const toEntry = (r: Row): AuditEntry => ({
   id: r.id,
@@ -23,7 +24,7 @@ const toEntry = (r: Row): AuditEntry => ({
   target: r.target,
   outcome: r.outcome,
   clientIp: r.client_ip,
-  details: r.details === null ? null : (JSON.parse(r.details) as Record<string, unknown>)
+  details: r.details
 })
 
 export interface AuditRecord {
@@ -43,15 +44,15 @@ export class AuditRepo extends Effect.Service<AuditRepo>()("denia/repos/AuditRep
     const record = (r: AuditRecord) =>
       sql`INSERT INTO audit_log (id, at, actor, action, target, outcome, client_ip, details)
           VALUES (${uuidv7()}, ${nowIso()}, ${r.actor}, ${r.action}, ${r.target ?? null}, ${r.outcome}, ${r.clientIp ?? null},
-                  ${r.details === undefined ? null : JSON.stringify(r.details)})`.pipe(Effect.orDie, Effect.asVoid)
+                  ${r.details === undefined ? null : JSON.stringify(r.details)})`.pipe(orDieDb, Effect.asVoid)
 
     /** Newest first; `before` is the cursor (an entry id). */
     const page = (limit: number, before: string | undefined) =>
       (before === undefined
-        ? sql<Row>`SELECT * FROM audit_log ORDER BY id DESC LIMIT ${limit + 1}`
-        : sql<Row>`SELECT * FROM audit_log WHERE id < ${before} ORDER BY id DESC LIMIT ${limit + 1}`
+        ? sql`SELECT * FROM audit_log ORDER BY id DESC LIMIT ${limit + 1}`
+        : sql`SELECT * FROM audit_log WHERE id < ${before} ORDER BY id DESC LIMIT ${limit + 1}`
       ).pipe(
-        Effect.orDie,
+        all("audit_log", Row),
         Effect.map((rows) => {
           const items = rows.slice(0, limit).map(toEntry)
           return rows.length > limit ? { items, nextCursor: items.at(-1)?.id } : { items }

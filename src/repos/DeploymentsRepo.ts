@@ -1,23 +1,24 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Option } from "effect"
-import { TERMINAL_STATUSES, type Deployment, type DeploymentStatus, type DeploymentTrigger } from "../domain/deployment.js"
+import { Effect, Option, Schema } from "effect"
+import { DeploymentStatus, DeploymentTrigger, TERMINAL_STATUSES, type Deployment } from "../domain/deployment.js"
 import { NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
-import { nowIso } from "./sqlHelpers.js"
+import { all, first, nowIso, orDieDb } from "./sqlHelpers.js"
 
-interface Row {
-  id: string
-  service_id: string
-  status: DeploymentStatus
-  image_ref: string
-  image_digest: string | null
-  error: string | null
-  created_at: string
-  finished_at: string | null
-  trigger: DeploymentTrigger | null
-  restart_count: number
-  last_exit_reason: string | null
-}
+const Row = Schema.Struct({
+  id: Schema.String,
+  service_id: Schema.String,
+  status: DeploymentStatus,
+  image_ref: Schema.String,
+  image_digest: Schema.NullOr(Schema.String),
+  error: Schema.NullOr(Schema.String),
+  created_at: Schema.String,
+  finished_at: Schema.NullOr(Schema.String),
+  trigger: Schema.NullOr(DeploymentTrigger),
+  restart_count: Schema.Number,
+  last_exit_reason: Schema.NullOr(Schema.String)
+})
+type Row = typeof Row.Type
 
 const toDeployment = (r: Row): Deployment => ({
   id: r.id,
@@ -38,9 +39,9 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/re
     const sql = yield* SqlClient.SqlClient
 
     const find = (id: string) =>
-      sql<Row>`SELECT * FROM deployments WHERE id = ${id}`.pipe(
-        Effect.orDie,
-        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toDeployment)))
+      sql`SELECT * FROM deployments WHERE id = ${id}`.pipe(
+        first("deployments", Row),
+        Effect.map(Option.map(toDeployment))
       )
 
     const get = (id: string) =>
@@ -48,8 +49,8 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/re
 
     /** Newest first (UUIDv7 ids sort by creation time). */
     const listForService = (serviceId: string) =>
-      sql<Row>`SELECT * FROM deployments WHERE service_id = ${serviceId} ORDER BY id DESC`.pipe(
-        Effect.orDie,
+      sql`SELECT * FROM deployments WHERE service_id = ${serviceId} ORDER BY id DESC`.pipe(
+        all("deployments", Row),
         Effect.map((rows) => rows.map(toDeployment))
       )
 
@@ -57,7 +58,7 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/re
       Effect.gen(function* () {
         const id = uuidv7()
         yield* sql`INSERT INTO deployments (id, service_id, status, image_ref, image_digest, created_at, trigger)
-                   VALUES (${id}, ${serviceId}, 'pending', ${imageRef}, ${imageDigest ?? null}, ${nowIso()}, ${trigger})`.pipe(Effect.orDie)
+                   VALUES (${id}, ${serviceId}, 'pending', ${imageRef}, ${imageDigest ?? null}, ${nowIso()}, ${trigger})`.pipe(orDieDb)
         return yield* get(id).pipe(Effect.orDie)
       })
 
@@ -67,19 +68,19 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/re
             error = COALESCE(${extra.error ?? null}, error),
             image_digest = COALESCE(${extra.imageDigest ?? null}, image_digest),
             finished_at = COALESCE(finished_at, ${TERMINAL_STATUSES.has(status) ? nowIso() : null})
-          WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
+          WHERE id = ${id}`.pipe(orDieDb, Effect.asVoid)
 
     /** A replica of the deployment was relaunched; `reason` (when known) is why its workload ended. */
     const recordRestart = (id: string, reason: string | undefined) =>
       sql`UPDATE deployments SET restart_count = restart_count + 1,
             last_exit_reason = COALESCE(${reason ?? null}, last_exit_reason)
-          WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
+          WHERE id = ${id}`.pipe(orDieDb, Effect.asVoid)
 
     /** The newest deployment of the service (any status). */
     const latestForService = (serviceId: string) =>
-      sql<Row>`SELECT * FROM deployments WHERE service_id = ${serviceId} ORDER BY id DESC LIMIT 1`.pipe(
-        Effect.orDie,
-        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toDeployment)))
+      sql`SELECT * FROM deployments WHERE service_id = ${serviceId} ORDER BY id DESC LIMIT 1`.pipe(
+        first("deployments", Row),
+        Effect.map(Option.map(toDeployment))
       )
 
     /**
@@ -88,24 +89,24 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/re
      * `digest`: the rollback target when the stored pointer is not distinct.
      */
     const previousDistinct = (serviceId: string, before: string, digest: string) =>
-      sql<Row>`SELECT * FROM deployments WHERE service_id = ${serviceId} AND id < ${before}
-                 AND status IN ('healthy', 'stopped') AND image_digest IS NOT NULL AND image_digest <> ${digest}
-               ORDER BY id DESC LIMIT 1`.pipe(
-        Effect.orDie,
-        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toDeployment)))
+      sql`SELECT * FROM deployments WHERE service_id = ${serviceId} AND id < ${before}
+            AND status IN ('healthy', 'stopped') AND image_digest IS NOT NULL AND image_digest <> ${digest}
+          ORDER BY id DESC LIMIT 1`.pipe(
+        first("deployments", Row),
+        Effect.map(Option.map(toDeployment))
       )
 
     /** Deployments left mid-flight by a crash. */
-    const listInFlight = sql<Row>`SELECT * FROM deployments WHERE status IN ('pending', 'building', 'starting')`.pipe(
-      Effect.orDie,
+    const listInFlight = sql`SELECT * FROM deployments WHERE status IN ('pending', 'building', 'starting')`.pipe(
+      all("deployments", Row),
       Effect.map((rows) => rows.map(toDeployment))
     )
 
     /** The newest deployment that ran successfully (healthy now, or stopped by an operator). */
     const latestRunnable = (serviceId: string) =>
-      sql<Row>`SELECT * FROM deployments WHERE service_id = ${serviceId} AND status IN ('healthy', 'stopped') ORDER BY id DESC LIMIT 1`.pipe(
-        Effect.orDie,
-        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toDeployment)))
+      sql`SELECT * FROM deployments WHERE service_id = ${serviceId} AND status IN ('healthy', 'stopped') ORDER BY id DESC LIMIT 1`.pipe(
+        first("deployments", Row),
+        Effect.map(Option.map(toDeployment))
       )
 
     return { find, get, listForService, create, setStatus, recordRestart, latestForService, previousDistinct, listInFlight, latestRunnable }

@@ -1,26 +1,30 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Option } from "effect"
-import type { DomainStatus } from "../domain/domain.js"
+import { Effect, Option, Schema } from "effect"
+import { CertificateState, DomainStatus } from "../domain/domain.js"
 import { Conflict, NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
-import { nowIso, uniqueAsConflict } from "./sqlHelpers.js"
+import { all, decodeFirst, dieOnDbFailure, first, nowIso, orDieDb, uniqueAsConflict } from "./sqlHelpers.js"
 
-interface Row {
-  id: string
-  service_id: string
-  hostname: string
-  status: DomainStatus
-  status_reason: string | null
-  token: string
-  proof: string
-  verified_at: string | null
-  last_error: string | null
-  cert_status: "none" | "pending" | "issued" | "failed"
-  cert_expires_at: string | null
-  cert_error: string | null
-  created_at: string
-  updated_at: string
-}
+const Row = Schema.Struct({
+  id: Schema.String,
+  service_id: Schema.String,
+  hostname: Schema.String,
+  status: DomainStatus,
+  status_reason: Schema.NullOr(Schema.String),
+  token: Schema.String,
+  proof: Schema.String,
+  verified_at: Schema.NullOr(Schema.String),
+  last_error: Schema.NullOr(Schema.String),
+  cert_status: CertificateState.fields.status,
+  cert_expires_at: Schema.NullOr(Schema.String),
+  cert_error: Schema.NullOr(Schema.String),
+  created_at: Schema.String,
+  updated_at: Schema.String
+})
+type Row = typeof Row.Type
+
+/** Whether the verified claim on the hostname belongs to the same project (SQLite booleans are 0/1; NULL when a service is gone). */
+const Winner = Schema.Struct({ same_project: Schema.NullOr(Schema.Number) })
 
 export interface DomainRecord {
   readonly id: string
@@ -65,7 +69,7 @@ export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/repos/Doma
     const sql = yield* SqlClient.SqlClient
 
     const find = (id: string) =>
-      sql<Row>`SELECT * FROM domains WHERE id = ${id}`.pipe(Effect.orDie, Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toRecord))))
+      sql`SELECT * FROM domains WHERE id = ${id}`.pipe(first("domains", Row), Effect.map(Option.map(toRecord)))
 
     /** The domain `id` of service `serviceId`; NotFound otherwise. */
     const get = (serviceId: string, id: string) =>
@@ -76,11 +80,11 @@ export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/repos/Doma
       )
 
     const listByService = (serviceId: string) =>
-      sql<Row>`SELECT * FROM domains WHERE service_id = ${serviceId} ORDER BY hostname`.pipe(Effect.orDie, Effect.map((rows) => rows.map(toRecord)))
+      sql`SELECT * FROM domains WHERE service_id = ${serviceId} ORDER BY hostname`.pipe(all("domains", Row), Effect.map((rows) => rows.map(toRecord)))
 
     /** Open claims and verified domains (what the route table and challenges are built from). */
-    const listAll = sql<Row>`SELECT * FROM domains WHERE status IN ('pending', 'verified') ORDER BY hostname`.pipe(
-      Effect.orDie,
+    const listAll = sql`SELECT * FROM domains WHERE status IN ('pending', 'verified') ORDER BY hostname`.pipe(
+      all("domains", Row),
       Effect.map((rows) => rows.map(toRecord))
     )
 
@@ -97,7 +101,7 @@ export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/repos/Doma
         yield* sql
           .withTransaction(
             Effect.gen(function* () {
-              const taken = yield* sql<{ service_id: string }>`SELECT service_id FROM domains WHERE hostname = ${input.hostname} AND status = 'verified'`
+              const taken = yield* sql`SELECT service_id FROM domains WHERE hostname = ${input.hostname} AND status = 'verified'`
               if (taken.length > 0) return yield* new Conflict({ message: `hostname: ${input.hostname} is already attached to a service` })
               yield* sql`DELETE FROM domains WHERE hostname = ${input.hostname} AND service_id = ${input.serviceId} AND status IN ('released', 'expired')`
               yield* sql`INSERT INTO domains (id, service_id, hostname, status, token, proof, created_at, updated_at)
@@ -106,7 +110,7 @@ export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/repos/Doma
               )
             })
           )
-          .pipe(Effect.catchTag("SqlError", Effect.die))
+          .pipe(dieOnDbFailure)
         return yield* get(input.serviceId, id).pipe(Effect.orDie)
       })
 
@@ -119,14 +123,15 @@ export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/repos/Doma
       sql
         .withTransaction(
           Effect.gen(function* () {
-            const [claim] = yield* sql<Row>`SELECT * FROM domains WHERE id = ${id}`
-            if (claim === undefined) return yield* new NotFound({ entity: "domain", id })
+            const found = yield* sql`SELECT * FROM domains WHERE id = ${id}`.pipe(Effect.flatMap(decodeFirst("domains", Row)))
+            if (Option.isNone(found)) return yield* new NotFound({ entity: "domain", id })
+            const claim = found.value
             const now = nowIso()
-            const [winner] = yield* sql<{ same_project: number }>`SELECT
+            const winner = yield* sql`SELECT
                 (SELECT project_id FROM services WHERE id = d.service_id) = (SELECT project_id FROM services WHERE id = ${claim.service_id}) AS same_project
-              FROM domains d WHERE d.hostname = ${claim.hostname} AND d.status = 'verified' AND d.id <> ${id}`
-            if (winner !== undefined) {
-              const reason = winner.same_project === 1 ? SAME_PROJECT : OTHER_PROJECT
+              FROM domains d WHERE d.hostname = ${claim.hostname} AND d.status = 'verified' AND d.id <> ${id}`.pipe(Effect.flatMap(decodeFirst("domains", Winner)))
+            if (Option.isSome(winner)) {
+              const reason = winner.value.same_project === 1 ? SAME_PROJECT : OTHER_PROJECT
               yield* sql`UPDATE domains SET status = 'released', status_reason = ${reason}, updated_at = ${now}
                          WHERE id = ${id} AND status = 'pending'`
               // committed: the loss is recorded before the caller hears about it
@@ -142,7 +147,7 @@ export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/repos/Doma
           })
         )
         .pipe(
-          Effect.catchTag("SqlError", Effect.die),
+          dieOnDbFailure,
           Effect.flatMap(
             Option.match({
               onNone: () => Effect.void,
@@ -153,23 +158,23 @@ export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/repos/Doma
 
     /** Pending claims created before `cutoff` become `expired`; returns how many. */
     const expirePending = (cutoff: string, reason: string) =>
-      sql<{ id: string }>`UPDATE domains SET status = 'expired', status_reason = ${reason}, updated_at = ${nowIso()}
+      sql`UPDATE domains SET status = 'expired', status_reason = ${reason}, updated_at = ${nowIso()}
                           WHERE status = 'pending' AND created_at < ${cutoff} RETURNING id`.pipe(
-        Effect.orDie,
+        orDieDb,
         Effect.map((rows) => rows.length)
       )
 
     const setError = (id: string, error: string | null) =>
-      sql`UPDATE domains SET last_error = ${error}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
+      sql`UPDATE domains SET last_error = ${error}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDieDb, Effect.asVoid)
 
     const setCertificate = (hostname: string, state: { status: Row["cert_status"]; expiresAt: string | null; error: string | null }) =>
       sql`UPDATE domains SET cert_status = ${state.status}, cert_expires_at = ${state.expiresAt}, cert_error = ${state.error}, updated_at = ${nowIso()}
-          WHERE hostname = ${hostname} AND status = 'verified'`.pipe(Effect.orDie, Effect.asVoid)
+          WHERE hostname = ${hostname} AND status = 'verified'`.pipe(orDieDb, Effect.asVoid)
 
     const remove = (serviceId: string, id: string) =>
       Effect.gen(function* () {
         yield* get(serviceId, id)
-        yield* sql`DELETE FROM domains WHERE id = ${id}`.pipe(Effect.orDie)
+        yield* sql`DELETE FROM domains WHERE id = ${id}`.pipe(orDieDb)
       })
 
     return { find, get, listByService, listAll, create, markVerified, expirePending, setError, setCertificate, remove }

@@ -1,16 +1,17 @@
 import { SqlClient } from "@effect/sql"
-import { Effect } from "effect"
+import { Effect, Option, Schema } from "effect"
 import type { ProjectRole } from "../domain/principal.js"
 import { NotFound } from "../domain/errors.js"
-import type { Membership } from "../domain/identity.js"
-import { nowIso } from "./sqlHelpers.js"
+import { Role, type Membership } from "../domain/identity.js"
+import { all, first, nowIso, orDieDb } from "./sqlHelpers.js"
 
-interface Row {
-  project_id: string
-  user_id: string
-  role: ProjectRole
-  created_at: string
-}
+const Row = Schema.Struct({
+  project_id: Schema.String,
+  user_id: Schema.String,
+  role: Role,
+  created_at: Schema.String
+})
+type Row = typeof Row.Type
 
 const toMembership = (r: Row): Membership => ({ projectId: r.project_id, userId: r.user_id, role: r.role, createdAt: r.created_at })
 
@@ -19,17 +20,17 @@ export class MembershipsRepo extends Effect.Service<MembershipsRepo>()("denia/re
     const sql = yield* SqlClient.SqlClient
 
     const roleOf = (userId: string, projectId: string) =>
-      sql<Row>`SELECT * FROM memberships WHERE user_id = ${userId} AND project_id = ${projectId}`.pipe(
-        Effect.orDie,
-        Effect.map((rows) => rows[0]?.role)
+      sql`SELECT * FROM memberships WHERE user_id = ${userId} AND project_id = ${projectId}`.pipe(
+        first("memberships", Row),
+        Effect.map((row): ProjectRole | undefined => Option.getOrUndefined(row)?.role)
       )
 
     const forUser = (userId: string) =>
-      sql<Row>`SELECT * FROM memberships WHERE user_id = ${userId} ORDER BY project_id`.pipe(Effect.orDie, Effect.map((rows) => rows.map(toMembership)))
+      sql`SELECT * FROM memberships WHERE user_id = ${userId} ORDER BY project_id`.pipe(all("memberships", Row), Effect.map((rows) => rows.map(toMembership)))
 
     const forProject = (projectId: string) =>
-      sql<Row>`SELECT * FROM memberships WHERE project_id = ${projectId} ORDER BY created_at`.pipe(
-        Effect.orDie,
+      sql`SELECT * FROM memberships WHERE project_id = ${projectId} ORDER BY created_at`.pipe(
+        all("memberships", Row),
         Effect.map((rows) => rows.map(toMembership))
       )
 
@@ -37,16 +38,15 @@ export class MembershipsRepo extends Effect.Service<MembershipsRepo>()("denia/re
     const set = (projectId: string, userId: string, role: ProjectRole) =>
       Effect.gen(function* () {
         yield* sql`INSERT INTO memberships (project_id, user_id, role, created_at) VALUES (${projectId}, ${userId}, ${role}, ${nowIso()})
-                   ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role`.pipe(Effect.orDie)
-        const rows = yield* sql<Row>`SELECT * FROM memberships WHERE user_id = ${userId} AND project_id = ${projectId}`.pipe(Effect.orDie)
-        const row = rows[0]
-        if (row === undefined) return yield* Effect.die(new Error("membership vanished after upsert"))
-        return toMembership(row)
+                   ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role`.pipe(orDieDb)
+        const row = yield* sql`SELECT * FROM memberships WHERE user_id = ${userId} AND project_id = ${projectId}`.pipe(first("memberships", Row))
+        if (Option.isNone(row)) return yield* Effect.die(new Error("membership vanished after upsert"))
+        return toMembership(row.value)
       })
 
     const remove = (projectId: string, userId: string) =>
       Effect.gen(function* () {
-        const rows = yield* sql<Row>`DELETE FROM memberships WHERE project_id = ${projectId} AND user_id = ${userId} RETURNING *`.pipe(Effect.orDie)
+        const rows = yield* sql`DELETE FROM memberships WHERE project_id = ${projectId} AND user_id = ${userId} RETURNING project_id`.pipe(orDieDb)
         if (rows.length === 0) return yield* new NotFound({ entity: "membership", id: userId })
       })
 

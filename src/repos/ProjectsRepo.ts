@@ -1,26 +1,27 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Option } from "effect"
-import type { EnvMap } from "../domain/env.js"
+import { Effect, Option, Schema } from "effect"
+import { EnvMap } from "../domain/env.js"
 import { Conflict, NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
-import type { Limits } from "../domain/limits.js"
+import { Limits } from "../domain/limits.js"
 import type { CreateProject, Project, UpdateProject } from "../domain/project.js"
-import { json, nowIso, parseJson, uniqueAsConflict } from "./sqlHelpers.js"
+import { all, CountRow, dieOnDbFailure, first, json, nowIso, NullableJson, orDieDb, single, uniqueAsConflict } from "./sqlHelpers.js"
 
-interface Row {
-  id: string
-  name: string
-  shared_env: string
-  default_limits: string | null
-  created_at: string
-  updated_at: string
-}
+const Row = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  shared_env: Schema.parseJson(EnvMap),
+  default_limits: NullableJson(Limits),
+  created_at: Schema.String,
+  updated_at: Schema.String
+})
+type Row = typeof Row.Type
 
 const toProject = (r: Row): Project => ({
   id: r.id,
   name: r.name,
-  sharedEnv: parseJson<EnvMap>(r.shared_env) ?? {},
-  defaultLimits: parseJson<Limits>(r.default_limits),
+  sharedEnv: r.shared_env,
+  defaultLimits: r.default_limits,
   createdAt: r.created_at,
   updatedAt: r.updated_at
 })
@@ -30,21 +31,15 @@ export class ProjectsRepo extends Effect.Service<ProjectsRepo>()("denia/repos/Pr
     const sql = yield* SqlClient.SqlClient
 
     const find = (id: string) =>
-      sql<Row>`SELECT * FROM projects WHERE id = ${id}`.pipe(
-        Effect.orDie,
-        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toProject)))
-      )
+      sql`SELECT * FROM projects WHERE id = ${id}`.pipe(first("projects", Row), Effect.map(Option.map(toProject)))
 
     const get = (id: string) =>
       find(id).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ entity: "project", id })), onSome: Effect.succeed })))
 
     const findByName = (name: string) =>
-      sql<Row>`SELECT * FROM projects WHERE name = ${name}`.pipe(
-        Effect.orDie,
-        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toProject)))
-      )
+      sql`SELECT * FROM projects WHERE name = ${name}`.pipe(first("projects", Row), Effect.map(Option.map(toProject)))
 
-    const list = sql<Row>`SELECT * FROM projects ORDER BY name`.pipe(Effect.orDie, Effect.map((rows) => rows.map(toProject)))
+    const list = sql`SELECT * FROM projects ORDER BY name`.pipe(all("projects", Row), Effect.map((rows) => rows.map(toProject)))
 
     const create = (input: CreateProject) =>
       Effect.gen(function* () {
@@ -76,14 +71,13 @@ export class ProjectsRepo extends Effect.Service<ProjectsRepo>()("denia/repos/Pr
       sql.withTransaction(
         Effect.gen(function* () {
           yield* get(id)
-          const rows = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM services WHERE project_id = ${id}`.pipe(Effect.orDie)
-          const n = rows[0]?.n ?? 0
+          const { n } = yield* sql`SELECT COUNT(*) AS n FROM services WHERE project_id = ${id}`.pipe(single("services", CountRow))
           if (n > 0) {
             return yield* new Conflict({ message: `project still has ${n} service(s); delete them first` })
           }
-          yield* sql`DELETE FROM projects WHERE id = ${id}`.pipe(Effect.orDie)
+          yield* sql`DELETE FROM projects WHERE id = ${id}`.pipe(orDieDb)
         })
-      ).pipe(Effect.catchTag("SqlError", Effect.die))
+      ).pipe(dieOnDbFailure)
 
     return { find, get, findByName, list, create, update, remove }
   })

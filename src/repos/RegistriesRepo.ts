@@ -4,23 +4,26 @@
  * a password or token.
  */
 import { SqlClient } from "@effect/sql"
-import { Effect, Option } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { Conflict, NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
-import type { RegistryAuthKind, StoredRegistry } from "../domain/registry.js"
-import { nowIso, uniqueAsConflict } from "./sqlHelpers.js"
+import { RegistryAuthKind, type StoredRegistry } from "../domain/registry.js"
+import { all, dieOnDbFailure, first, nowIso, orDieDb, uniqueAsConflict } from "./sqlHelpers.js"
 
-interface Row {
-  id: string
-  project_id: string
-  name: string
-  endpoint: string
-  auth_kind: RegistryAuthKind
-  auth_username: string | null
-  secret_ref: string | null
-  created_at: string
-  updated_at: string
-}
+const Row = Schema.Struct({
+  id: Schema.String,
+  project_id: Schema.String,
+  name: Schema.String,
+  endpoint: Schema.String,
+  auth_kind: RegistryAuthKind,
+  auth_username: Schema.NullOr(Schema.String),
+  secret_ref: Schema.NullOr(Schema.String),
+  created_at: Schema.String,
+  updated_at: Schema.String
+})
+type Row = typeof Row.Type
+
+const NameRow = Schema.Struct({ name: Schema.String })
 
 const toRegistry = (r: Row): StoredRegistry => ({
   id: r.id,
@@ -49,10 +52,7 @@ export class RegistriesRepo extends Effect.Service<RegistriesRepo>()("denia/repo
 
     /** A registry of this project (a registry of another project is "not found"). */
     const find = (projectId: string, id: string) =>
-      sql<Row>`SELECT * FROM registries WHERE id = ${id} AND project_id = ${projectId}`.pipe(
-        Effect.orDie,
-        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toRegistry)))
-      )
+      sql`SELECT * FROM registries WHERE id = ${id} AND project_id = ${projectId}`.pipe(first("registries", Row), Effect.map(Option.map(toRegistry)))
 
     const get = (projectId: string, id: string) =>
       find(projectId, id).pipe(
@@ -60,8 +60,8 @@ export class RegistriesRepo extends Effect.Service<RegistriesRepo>()("denia/repo
       )
 
     const list = (projectId: string) =>
-      sql<Row>`SELECT * FROM registries WHERE project_id = ${projectId} ORDER BY name`.pipe(
-        Effect.orDie,
+      sql`SELECT * FROM registries WHERE project_id = ${projectId} ORDER BY name`.pipe(
+        all("registries", Row),
         Effect.map((rows) => rows.map(toRegistry))
       )
 
@@ -92,12 +92,12 @@ export class RegistriesRepo extends Effect.Service<RegistriesRepo>()("denia/repo
             return { updated, previousRef: previous.secretRef }
           })
         )
-        .pipe(Effect.catchTag("SqlError", Effect.die))
+        .pipe(dieOnDbFailure)
 
     /** Names of the services whose `source.registryId` points at this registry. */
     const referencingServices = (id: string) =>
-      sql<{ name: string }>`SELECT name FROM services WHERE json_extract(spec, '$.source.registryId') = ${id} ORDER BY name`.pipe(
-        Effect.orDie,
+      sql`SELECT name FROM services WHERE json_extract(spec, '$.source.registryId') = ${id} ORDER BY name`.pipe(
+        all("services", NameRow),
         Effect.map((rows) => rows.map((r) => r.name))
       )
 
@@ -113,11 +113,11 @@ export class RegistriesRepo extends Effect.Service<RegistriesRepo>()("denia/repo
                 message: `registry is used by service(s) ${users.map((n) => JSON.stringify(n)).join(", ")}; change their source.registryId first`
               })
             }
-            yield* sql`DELETE FROM registries WHERE id = ${id} AND project_id = ${projectId}`.pipe(Effect.orDie)
+            yield* sql`DELETE FROM registries WHERE id = ${id} AND project_id = ${projectId}`.pipe(orDieDb)
             return current
           })
         )
-        .pipe(Effect.catchTag("SqlError", Effect.die))
+        .pipe(dieOnDbFailure)
 
     return { find, get, list, create, update, referencingServices, remove }
   })

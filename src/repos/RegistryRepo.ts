@@ -4,9 +4,9 @@
  * sessions and GC runs. Blob bytes live on disk (src/registry/storage.ts).
  */
 import { SqlClient } from "@effect/sql"
-import { Effect, Option } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { uuidv7 } from "../domain/ids.js"
-import { nowIso } from "./sqlHelpers.js"
+import { all, CountRow, decodeFirst, first, nowIso, orDieDb, single } from "./sqlHelpers.js"
 
 export interface ManifestRow {
   readonly repositoryId: string
@@ -63,15 +63,16 @@ export interface NewManifest {
   readonly tag: string | undefined
 }
 
-interface ManifestSql {
-  repository_id: string
-  digest: string
-  media_type: string
-  size: number
-  subject_digest: string | null
-  artifact_type: string | null
-  created_at: string
-}
+const ManifestSql = Schema.Struct({
+  repository_id: Schema.String,
+  digest: Schema.String,
+  media_type: Schema.String,
+  size: Schema.Number,
+  subject_digest: Schema.NullOr(Schema.String),
+  artifact_type: Schema.NullOr(Schema.String),
+  created_at: Schema.String
+})
+type ManifestSql = typeof ManifestSql.Type
 
 const toManifest = (r: ManifestSql): ManifestRow => ({
   repositoryId: r.repository_id,
@@ -83,26 +84,54 @@ const toManifest = (r: ManifestSql): ManifestRow => ({
   createdAt: r.created_at
 })
 
-interface UploadSql {
-  id: string
-  repository_id: string
-  size: number
-  started_at: string
-  updated_at: string
-}
+const UploadSql = Schema.Struct({
+  id: Schema.String,
+  repository_id: Schema.String,
+  size: Schema.Number,
+  started_at: Schema.String,
+  updated_at: Schema.String
+})
+type UploadSql = typeof UploadSql.Type
 
 const toUpload = (r: UploadSql): UploadRow => ({ id: r.id, repositoryId: r.repository_id, size: r.size, startedAt: r.started_at, updatedAt: r.updated_at })
 
-interface GcSql {
-  id: string
-  trigger: "manual" | "periodic"
-  started_at: string
-  finished_at: string | null
-  blobs_deleted: number
-  bytes_freed: number
-  uploads_expired: number
-  error: string | null
-}
+const GcSql = Schema.Struct({
+  id: Schema.String,
+  trigger: Schema.Literal("manual", "periodic"),
+  started_at: Schema.String,
+  finished_at: Schema.NullOr(Schema.String),
+  blobs_deleted: Schema.Number,
+  bytes_freed: Schema.Number,
+  uploads_expired: Schema.Number,
+  error: Schema.NullOr(Schema.String)
+})
+type GcSql = typeof GcSql.Type
+
+const BlobSql = Schema.Struct({ digest: Schema.String, size: Schema.Number, created_at: Schema.String })
+const toBlob = (r: typeof BlobSql.Type): BlobRow => ({ digest: r.digest, size: r.size, createdAt: r.created_at })
+
+const SizeRow = Schema.Struct({ size: Schema.Number })
+const DigestRow = Schema.Struct({ digest: Schema.String })
+const TagRow = Schema.Struct({ tag: Schema.String })
+const UsageRow = Schema.Struct({ repo: Schema.Number, project: Schema.Number, repo_open: Schema.Number, project_open: Schema.Number })
+const LinkedRow = Schema.Struct({ repo: Schema.Number, project: Schema.Number })
+const CatalogRow = Schema.Struct({ name: Schema.String, project_id: Schema.String })
+const RepositorySql = Schema.Struct({
+  name: Schema.String,
+  project_id: Schema.String,
+  service_id: Schema.String,
+  tags: Schema.Number,
+  manifests: Schema.Number,
+  updated_at: Schema.String
+})
+const CountsRow = Schema.Struct({
+  repositories: Schema.Number,
+  manifests: Schema.Number,
+  tags: Schema.Number,
+  blobs: Schema.Number,
+  bytes: Schema.NullOr(Schema.Number),
+  uploads: Schema.Number
+})
 
 const toGcRun = (r: GcSql): GcRunRow => ({
   id: r.id,
@@ -118,7 +147,7 @@ const toGcRun = (r: GcSql): GcRunRow => ({
 export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/RegistryRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const die = Effect.orDie
+    const die = orDieDb
 
     const ensureRepository = (serviceId: string, projectId: string) => {
       const now = nowIso()
@@ -128,17 +157,14 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
 
     // ---- blobs ----
     const findBlob = (digest: string) =>
-      sql<{ digest: string; size: number; created_at: string }>`SELECT * FROM registry_blobs WHERE digest = ${digest}`.pipe(
-        die,
-        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map((r): BlobRow => ({ digest: r.digest, size: r.size, createdAt: r.created_at }))))
-      )
+      sql`SELECT * FROM registry_blobs WHERE digest = ${digest}`.pipe(first("registry_blobs", BlobSql), Effect.map(Option.map(toBlob)))
 
     /** The blob's size when it is linked to the repository. */
     const findLinkedBlob = (repositoryId: string, digest: string) =>
-      sql<{ size: number }>`SELECT b.size FROM registry_blob_links l JOIN registry_blobs b ON b.digest = l.digest
-                            WHERE l.repository_id = ${repositoryId} AND l.digest = ${digest}`.pipe(
-        die,
-        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map((r) => r.size)))
+      sql`SELECT b.size FROM registry_blob_links l JOIN registry_blobs b ON b.digest = l.digest
+          WHERE l.repository_id = ${repositoryId} AND l.digest = ${digest}`.pipe(
+        first("registry_blobs", SizeRow),
+        Effect.map(Option.map((r) => r.size))
       )
 
     /** Records a written blob; a re-write refreshes its age so GC grace restarts. */
@@ -151,35 +177,35 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
           ON CONFLICT DO NOTHING`.pipe(die, Effect.asVoid)
 
     const unlinkBlob = (repositoryId: string, digest: string) =>
-      sql<{ digest: string }>`DELETE FROM registry_blob_links WHERE repository_id = ${repositoryId} AND digest = ${digest} RETURNING digest`.pipe(
+      sql`DELETE FROM registry_blob_links WHERE repository_id = ${repositoryId} AND digest = ${digest} RETURNING digest`.pipe(
         die,
         Effect.map((rows) => rows.length > 0)
       )
 
     /** Quota accounting: bytes of distinct linked blobs and of open upload sessions, for a repository and its project. */
     const usage = (repositoryId: string, projectId: string) =>
-      sql<{ repo: number; project: number; repo_open: number; project_open: number }>`SELECT
+      sql`SELECT
           (SELECT COALESCE(SUM(b.size), 0) FROM registry_blob_links l JOIN registry_blobs b ON b.digest = l.digest WHERE l.repository_id = ${repositoryId}) AS repo,
           (SELECT COALESCE(SUM(b.size), 0) FROM registry_blobs b WHERE b.digest IN (SELECT l.digest FROM registry_blob_links l
              JOIN registry_repositories r ON r.service_id = l.repository_id WHERE r.project_id = ${projectId})) AS project,
           (SELECT COALESCE(SUM(size), 0) FROM registry_uploads WHERE repository_id = ${repositoryId}) AS repo_open,
           (SELECT COALESCE(SUM(u.size), 0) FROM registry_uploads u JOIN registry_repositories r ON r.service_id = u.repository_id
              WHERE r.project_id = ${projectId}) AS project_open`.pipe(
-        die,
-        Effect.map((rows) => ({
-          repository: { linked: rows[0]?.repo ?? 0, open: rows[0]?.repo_open ?? 0 },
-          project: { linked: rows[0]?.project ?? 0, open: rows[0]?.project_open ?? 0 }
+        single("registry_blobs", UsageRow),
+        Effect.map((r) => ({
+          repository: { linked: r.repo, open: r.repo_open },
+          project: { linked: r.project, open: r.project_open }
         }))
       )
 
     /** Whether a digest is already linked to the repository / to any repository of the project (then it costs no quota). */
     const linkedWhere = (digest: string, repositoryId: string, projectId: string) =>
-      sql<{ repo: number; project: number }>`SELECT
+      sql`SELECT
           EXISTS (SELECT 1 FROM registry_blob_links WHERE repository_id = ${repositoryId} AND digest = ${digest}) AS repo,
           EXISTS (SELECT 1 FROM registry_blob_links l JOIN registry_repositories r ON r.service_id = l.repository_id
                   WHERE r.project_id = ${projectId} AND l.digest = ${digest}) AS project`.pipe(
-        die,
-        Effect.map((rows) => ({ repository: (rows[0]?.repo ?? 0) !== 0, project: (rows[0]?.project ?? 0) !== 0 }))
+        single("registry_blob_links", LinkedRow),
+        Effect.map((r) => ({ repository: r.repo !== 0, project: r.project !== 0 }))
       )
 
     // ---- uploads ----
@@ -192,7 +218,7 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
       })
 
     const findUpload = (id: string) =>
-      sql<UploadSql>`SELECT * FROM registry_uploads WHERE id = ${id}`.pipe(die, Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toUpload))))
+      sql`SELECT * FROM registry_uploads WHERE id = ${id}`.pipe(first("registry_uploads", UploadSql), Effect.map(Option.map(toUpload)))
 
     const setUploadSize = (id: string, size: number) =>
       sql`UPDATE registry_uploads SET size = ${size}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(die, Effect.asVoid)
@@ -200,20 +226,20 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
     const deleteUpload = (id: string) => sql`DELETE FROM registry_uploads WHERE id = ${id}`.pipe(die, Effect.asVoid)
 
     const uploadsIdleSince = (cutoffIso: string) =>
-      sql<UploadSql>`SELECT * FROM registry_uploads WHERE updated_at < ${cutoffIso}`.pipe(die, Effect.map((rows) => rows.map(toUpload)))
+      sql`SELECT * FROM registry_uploads WHERE updated_at < ${cutoffIso}`.pipe(all("registry_uploads", UploadSql), Effect.map((rows) => rows.map(toUpload)))
 
     // ---- manifests and tags ----
     const findManifest = (repositoryId: string, digest: string) =>
-      sql<ManifestSql>`SELECT * FROM registry_manifests WHERE repository_id = ${repositoryId} AND digest = ${digest}`.pipe(
-        die,
-        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toManifest)))
+      sql`SELECT * FROM registry_manifests WHERE repository_id = ${repositoryId} AND digest = ${digest}`.pipe(
+        first("registry_manifests", ManifestSql),
+        Effect.map(Option.map(toManifest))
       )
 
     const resolveTag = (repositoryId: string, tag: string) =>
-      sql<ManifestSql>`SELECT m.* FROM registry_tags t JOIN registry_manifests m ON m.repository_id = t.repository_id AND m.digest = t.manifest_digest
-                       WHERE t.repository_id = ${repositoryId} AND t.tag = ${tag}`.pipe(
-        die,
-        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toManifest)))
+      sql`SELECT m.* FROM registry_tags t JOIN registry_manifests m ON m.repository_id = t.repository_id AND m.digest = t.manifest_digest
+          WHERE t.repository_id = ${repositoryId} AND t.tag = ${tag}`.pipe(
+        first("registry_manifests", ManifestSql),
+        Effect.map(Option.map(toManifest))
       )
 
     /** Which of `refs` are not present in the repository (blobs linked, child manifests stored). */
@@ -221,11 +247,15 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
       Effect.gen(function* () {
         const missing: Array<string> = []
         for (const ref of refs) {
-          const rows =
+          const { n } =
             ref.kind === "blob"
-              ? yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM registry_blob_links WHERE repository_id = ${repositoryId} AND digest = ${ref.digest}`.pipe(die)
-              : yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM registry_manifests WHERE repository_id = ${repositoryId} AND digest = ${ref.digest}`.pipe(die)
-          if ((rows[0]?.n ?? 0) === 0) missing.push(ref.digest)
+              ? yield* sql`SELECT COUNT(*) AS n FROM registry_blob_links WHERE repository_id = ${repositoryId} AND digest = ${ref.digest}`.pipe(
+                single("registry_blob_links", CountRow)
+              )
+              : yield* sql`SELECT COUNT(*) AS n FROM registry_manifests WHERE repository_id = ${repositoryId} AND digest = ${ref.digest}`.pipe(
+                single("registry_manifests", CountRow)
+              )
+          if (n === 0) missing.push(ref.digest)
         }
         return missing
       })
@@ -254,35 +284,36 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
                          ON CONFLICT (repository_id, tag) DO UPDATE SET manifest_digest = excluded.manifest_digest, updated_at = excluded.updated_at`
             }
             yield* sql`UPDATE registry_repositories SET updated_at = ${now} WHERE service_id = ${m.repositoryId}`
-            return [] as Array<string>
+            const none: Array<string> = []
+            return none
           })
         )
         .pipe(die)
 
     /** Deletes a manifest; its tags and reference rows go with it. */
     const deleteManifest = (repositoryId: string, digest: string) =>
-      sql<{ digest: string }>`DELETE FROM registry_manifests WHERE repository_id = ${repositoryId} AND digest = ${digest} RETURNING digest`.pipe(
+      sql`DELETE FROM registry_manifests WHERE repository_id = ${repositoryId} AND digest = ${digest} RETURNING digest`.pipe(
         die,
         Effect.map((rows) => rows.length > 0)
       )
 
     const deleteTag = (repositoryId: string, tag: string) =>
-      sql<{ tag: string }>`DELETE FROM registry_tags WHERE repository_id = ${repositoryId} AND tag = ${tag} RETURNING tag`.pipe(
+      sql`DELETE FROM registry_tags WHERE repository_id = ${repositoryId} AND tag = ${tag} RETURNING tag`.pipe(
         die,
         Effect.map((rows) => rows.length > 0)
       )
 
     /** Tags in lexical order after `last`, at most `limit` (undefined = all). */
     const listTags = (repositoryId: string, last: string | undefined, limit: number | undefined) =>
-      sql<{ tag: string }>`SELECT tag FROM registry_tags WHERE repository_id = ${repositoryId} AND tag > ${last ?? ""}
-                           ORDER BY tag LIMIT ${limit ?? -1}`.pipe(
-        die,
+      sql`SELECT tag FROM registry_tags WHERE repository_id = ${repositoryId} AND tag > ${last ?? ""}
+          ORDER BY tag LIMIT ${limit ?? -1}`.pipe(
+        all("registry_tags", TagRow),
         Effect.map((rows) => rows.map((r) => r.tag))
       )
 
     const referrers = (repositoryId: string, subject: string) =>
-      sql<ManifestSql>`SELECT * FROM registry_manifests WHERE repository_id = ${repositoryId} AND subject_digest = ${subject} ORDER BY digest`.pipe(
-        die,
+      sql`SELECT * FROM registry_manifests WHERE repository_id = ${repositoryId} AND subject_digest = ${subject} ORDER BY digest`.pipe(
+        all("registry_manifests", ManifestSql),
         Effect.map((rows) => rows.map(toManifest))
       )
 
@@ -290,10 +321,10 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
     /** Repository names (`project/service`) with at least one manifest, in lexical order. */
     const catalog = (projectIds: ReadonlyArray<string> | undefined, last: string | undefined, limit: number | undefined) =>
       Effect.map(
-        sql<{ name: string; project_id: string }>`SELECT p.name || '/' || s.name AS name, r.project_id
+        sql`SELECT p.name || '/' || s.name AS name, r.project_id
             FROM registry_repositories r JOIN services s ON s.id = r.service_id JOIN projects p ON p.id = r.project_id
             WHERE EXISTS (SELECT 1 FROM registry_manifests m WHERE m.repository_id = r.service_id)
-            ORDER BY name`.pipe(die),
+            ORDER BY name`.pipe(all("registry_repositories", CatalogRow)),
         (rows) => {
           const visible = projectIds === undefined ? rows : rows.filter((r) => projectIds.includes(r.project_id))
           const after = visible.map((r) => r.name).filter((n) => last === undefined || n > last)
@@ -303,12 +334,12 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
 
     const repositories = (projectIds: ReadonlyArray<string> | undefined) =>
       Effect.map(
-        sql<{ name: string; project_id: string; service_id: string; tags: number; manifests: number; updated_at: string }>`
+        sql`
             SELECT p.name || '/' || s.name AS name, r.project_id, r.service_id, r.updated_at,
                    (SELECT COUNT(*) FROM registry_tags t WHERE t.repository_id = r.service_id) AS tags,
                    (SELECT COUNT(*) FROM registry_manifests m WHERE m.repository_id = r.service_id) AS manifests
             FROM registry_repositories r JOIN services s ON s.id = r.service_id JOIN projects p ON p.id = r.project_id
-            ORDER BY name`.pipe(die),
+            ORDER BY name`.pipe(all("registry_repositories", RepositorySql)),
         (rows): ReadonlyArray<RepositorySummary> =>
           rows
             .filter((r) => projectIds === undefined || projectIds.includes(r.project_id))
@@ -316,10 +347,7 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
       )
 
     // ---- GC ----
-    const allBlobs = sql<{ digest: string; size: number; created_at: string }>`SELECT * FROM registry_blobs`.pipe(
-      die,
-      Effect.map((rows) => rows.map((r): BlobRow => ({ digest: r.digest, size: r.size, createdAt: r.created_at })))
-    )
+    const allBlobs = sql`SELECT * FROM registry_blobs`.pipe(all("registry_blobs", BlobSql), Effect.map((rows) => rows.map(toBlob)))
 
     /**
      * Digests GC must keep whatever their age: referenced by any manifest, a
@@ -327,22 +355,25 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
      * (a push in progress that has not written its manifest yet).
      */
     const protectedDigests = (openUploadSinceIso: string) =>
-      sql<{ digest: string }>`SELECT ref_digest AS digest FROM registry_manifest_refs
+      sql`SELECT ref_digest AS digest FROM registry_manifest_refs
           UNION SELECT digest FROM registry_manifests
           UNION SELECT subject_digest AS digest FROM registry_manifests WHERE subject_digest IS NOT NULL
           UNION SELECT l.digest FROM registry_blob_links l
                 WHERE l.repository_id IN (SELECT repository_id FROM registry_uploads WHERE updated_at >= ${openUploadSinceIso})`.pipe(
-        die,
+        all("registry_manifests", DigestRow),
         Effect.map((rows) => new Set(rows.map((r) => r.digest)))
       )
 
     /** Whether one digest is protected (same rules as `protectedDigests`). */
     const isProtected = (digest: string, openUploadSinceIso: string) =>
-      sql<{ n: number }>`SELECT
+      sql`SELECT
             EXISTS (SELECT 1 FROM registry_manifest_refs WHERE ref_digest = ${digest})
          OR EXISTS (SELECT 1 FROM registry_manifests WHERE digest = ${digest} OR subject_digest = ${digest})
          OR EXISTS (SELECT 1 FROM registry_blob_links l JOIN registry_uploads u ON u.repository_id = l.repository_id
-                    WHERE l.digest = ${digest} AND u.updated_at >= ${openUploadSinceIso}) AS n`.pipe(Effect.map((rows) => (rows[0]?.n ?? 0) !== 0))
+                    WHERE l.digest = ${digest} AND u.updated_at >= ${openUploadSinceIso}) AS n`.pipe(
+        Effect.flatMap(decodeFirst("registry_blobs", CountRow)),
+        Effect.map((r) => Option.isSome(r) && r.value.n !== 0)
+      )
 
     /** Removes the blob's records if, inside the transaction, it is still unprotected and older than the cutoff. */
     const forgetBlobIfCollectable = (digest: string, graceCutoffIso: string, openUploadSinceIso: string) =>
@@ -350,7 +381,7 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
         .withTransaction(
           Effect.gen(function* () {
             if (yield* isProtected(digest, openUploadSinceIso)) return false
-            const rows = yield* sql<{ digest: string }>`DELETE FROM registry_blobs WHERE digest = ${digest} AND created_at < ${graceCutoffIso} RETURNING digest`
+            const rows = yield* sql`DELETE FROM registry_blobs WHERE digest = ${digest} AND created_at < ${graceCutoffIso} RETURNING digest`
             if (rows.length === 0) return false
             yield* sql`DELETE FROM registry_blob_links WHERE digest = ${digest}`
             return true
@@ -370,32 +401,26 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
           uploads_expired = ${r.uploadsExpired}, error = ${r.error} WHERE id = ${id}`.pipe(die, Effect.asVoid)
 
     const findGcRun = (id: string) =>
-      sql<GcSql>`SELECT * FROM registry_gc_runs WHERE id = ${id}`.pipe(die, Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toGcRun))))
+      sql`SELECT * FROM registry_gc_runs WHERE id = ${id}`.pipe(first("registry_gc_runs", GcSql), Effect.map(Option.map(toGcRun)))
 
-    const lastGcRun = sql<GcSql>`SELECT * FROM registry_gc_runs ORDER BY id DESC LIMIT 1`.pipe(
-      die,
-      Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toGcRun)))
-    )
+    const lastGcRun = sql`SELECT * FROM registry_gc_runs ORDER BY id DESC LIMIT 1`.pipe(first("registry_gc_runs", GcSql), Effect.map(Option.map(toGcRun)))
 
-    const counts = sql<{ repositories: number; manifests: number; tags: number; blobs: number; bytes: number | null; uploads: number }>`
+    const counts = sql`
         SELECT (SELECT COUNT(*) FROM registry_repositories) AS repositories,
                (SELECT COUNT(*) FROM registry_manifests) AS manifests,
                (SELECT COUNT(*) FROM registry_tags) AS tags,
                (SELECT COUNT(*) FROM registry_blobs) AS blobs,
                (SELECT SUM(size) FROM registry_blobs) AS bytes,
                (SELECT COUNT(*) FROM registry_uploads) AS uploads`.pipe(
-      die,
-      Effect.map((rows) => {
-        const r = rows[0]
-        return {
-          repositories: r?.repositories ?? 0,
-          manifests: r?.manifests ?? 0,
-          tags: r?.tags ?? 0,
-          blobs: r?.blobs ?? 0,
-          blobBytes: r?.bytes ?? 0,
-          openUploads: r?.uploads ?? 0
-        }
-      })
+      single("registry_repositories", CountsRow),
+      Effect.map((r) => ({
+        repositories: r.repositories,
+        manifests: r.manifests,
+        tags: r.tags,
+        blobs: r.blobs,
+        blobBytes: r.bytes ?? 0,
+        openUploads: r.uploads
+      }))
     )
 
     return {

@@ -1,15 +1,16 @@
 /** Service secret env vars: name + SecretStore reference per service. Values are never stored here. */
 import { SqlClient } from "@effect/sql"
-import { Effect, Option } from "effect"
-import { nowIso } from "./sqlHelpers.js"
+import { Effect, Option, Schema } from "effect"
+import { all, first, nowIso, orDieDb } from "./sqlHelpers.js"
 
-interface Row {
-  service_id: string
-  name: string
-  secret_ref: string
-  created_at: string
-  updated_at: string
-}
+const Row = Schema.Struct({
+  service_id: Schema.String,
+  name: Schema.String,
+  secret_ref: Schema.String,
+  created_at: Schema.String,
+  updated_at: Schema.String
+})
+type Row = typeof Row.Type
 
 export interface ServiceSecretRow {
   readonly serviceId: string
@@ -32,15 +33,15 @@ export class ServiceSecretsRepo extends Effect.Service<ServiceSecretsRepo>()("de
     const sql = yield* SqlClient.SqlClient
 
     const list = (serviceId: string) =>
-      sql<Row>`SELECT * FROM service_secrets WHERE service_id = ${serviceId} ORDER BY name`.pipe(
-        Effect.orDie,
+      sql`SELECT * FROM service_secrets WHERE service_id = ${serviceId} ORDER BY name`.pipe(
+        all("service_secrets", Row),
         Effect.map((rows) => rows.map(toSecret))
       )
 
     const find = (serviceId: string, name: string) =>
-      sql<Row>`SELECT * FROM service_secrets WHERE service_id = ${serviceId} AND name = ${name}`.pipe(
-        Effect.orDie,
-        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toSecret)))
+      sql`SELECT * FROM service_secrets WHERE service_id = ${serviceId} AND name = ${name}`.pipe(
+        first("service_secrets", Row),
+        Effect.map(Option.map(toSecret))
       )
 
     /**
@@ -61,13 +62,13 @@ export class ServiceSecretsRepo extends Effect.Service<ServiceSecretsRepo>()("de
             return { secret: row.value, replacedRef: Option.getOrNull(Option.map(previous, (p) => p.secretRef)) }
           })
         )
-        .pipe(Effect.orDie)
+        .pipe(orDieDb)
 
     /** Removes the row; returns it (None when it did not exist). */
     const remove = (serviceId: string, name: string) =>
-      sql<Row>`DELETE FROM service_secrets WHERE service_id = ${serviceId} AND name = ${name} RETURNING *`.pipe(
-        Effect.orDie,
-        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toSecret)))
+      sql`DELETE FROM service_secrets WHERE service_id = ${serviceId} AND name = ${name} RETURNING *`.pipe(
+        first("service_secrets", Row),
+        Effect.map(Option.map(toSecret))
       )
 
     return { list, find, upsert, remove }

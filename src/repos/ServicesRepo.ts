@@ -1,26 +1,30 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Option } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
-import type { CreateService, Service } from "../domain/service.js"
-import { json, nowIso, uniqueAsConflict } from "./sqlHelpers.js"
+import { ServiceSpecFields, type CreateService, type Service } from "../domain/service.js"
+import { all, CountRow, first, json, nowIso, orDieDb, single, uniqueAsConflict } from "./sqlHelpers.js"
 
-interface Row {
-  id: string
-  project_id: string
-  name: string
-  spec: string
-  promoted_deployment_id: string | null
-  previous_deployment_id: string | null
-  created_at: string
-  updated_at: string
-}
+const Row = Schema.Struct({
+  id: Schema.String,
+  project_id: Schema.String,
+  name: Schema.String,
+  /** Decoded with the same schema the API validates with; fields added later get their defaults. */
+  spec: Schema.parseJson(Schema.Struct(ServiceSpecFields)),
+  promoted_deployment_id: Schema.NullOr(Schema.String),
+  previous_deployment_id: Schema.NullOr(Schema.String),
+  created_at: Schema.String,
+  updated_at: Schema.String
+})
+type Row = typeof Row.Type
+
+const SpecUpdatedAt = Schema.Struct({ at: Schema.String })
 
 /** The editable part of a service, stored as one JSON document. */
 export type ServiceSpec = Omit<Service, "id" | "projectId" | "name" | "promotedDeploymentId" | "previousDeploymentId" | "createdAt" | "updatedAt" | "status">
 
 const toService = (r: Row): Service => {
-  const spec = JSON.parse(r.spec) as ServiceSpec
+  const spec = r.spec
   return {
     id: r.id,
     projectId: r.project_id,
@@ -54,28 +58,28 @@ const specOf = (s: ServiceSpec): ServiceSpec => ({
 export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/repos/ServicesRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const one = (rows: ReadonlyArray<Row>) => Option.fromNullable(rows[0]).pipe(Option.map(toService))
+    const one = first("services", Row)
 
-    const find = (id: string) => sql<Row>`SELECT * FROM services WHERE id = ${id}`.pipe(Effect.orDie, Effect.map(one))
+    const find = (id: string) => sql`SELECT * FROM services WHERE id = ${id}`.pipe(one, Effect.map(Option.map(toService)))
 
     const get = (id: string) =>
       find(id).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ entity: "service", id })), onSome: Effect.succeed })))
 
     const findByName = (projectId: string, name: string) =>
-      sql<Row>`SELECT * FROM services WHERE project_id = ${projectId} AND name = ${name}`.pipe(Effect.orDie, Effect.map(one))
+      sql`SELECT * FROM services WHERE project_id = ${projectId} AND name = ${name}`.pipe(one, Effect.map(Option.map(toService)))
 
     const list = (filter: { readonly projectIds?: ReadonlyArray<string> | undefined }) =>
       (filter.projectIds === undefined
-        ? sql<Row>`SELECT * FROM services ORDER BY project_id, name`
+        ? sql`SELECT * FROM services ORDER BY project_id, name`
         : filter.projectIds.length === 0
-          ? Effect.succeed([] as ReadonlyArray<Row>)
-          : sql<Row>`SELECT * FROM services WHERE ${sql.in("project_id", filter.projectIds)} ORDER BY project_id, name`
-      ).pipe(Effect.orDie, Effect.map((rows) => rows.map(toService)))
+          ? Effect.succeed<ReadonlyArray<unknown>>([])
+          : sql`SELECT * FROM services WHERE ${sql.in("project_id", filter.projectIds)} ORDER BY project_id, name`
+      ).pipe(all("services", Row), Effect.map((rows) => rows.map(toService)))
 
     const countInProject = (projectId: string) =>
-      sql<{ n: number }>`SELECT COUNT(*) AS n FROM services WHERE project_id = ${projectId}`.pipe(
-        Effect.orDie,
-        Effect.map((rows) => rows[0]?.n ?? 0)
+      sql`SELECT COUNT(*) AS n FROM services WHERE project_id = ${projectId}`.pipe(
+        single("services", CountRow),
+        Effect.map((r) => r.n)
       )
 
     const create = (input: CreateService) =>
@@ -93,7 +97,7 @@ export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/repos/Se
       Effect.gen(function* () {
         yield* get(id)
         const now = nowIso()
-        yield* sql`UPDATE services SET spec = ${json(specOf(spec))}, updated_at = ${now}, spec_updated_at = ${now} WHERE id = ${id}`.pipe(Effect.orDie)
+        yield* sql`UPDATE services SET spec = ${json(specOf(spec))}, updated_at = ${now}, spec_updated_at = ${now} WHERE id = ${id}`.pipe(orDieDb)
         return yield* get(id)
       })
 
@@ -108,23 +112,23 @@ export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/repos/Se
                    OR (SELECT image_digest FROM deployments WHERE id = services.promoted_deployment_id)
                       IS (SELECT image_digest FROM deployments WHERE id = ${deploymentId})
                  THEN previous_deployment_id ELSE promoted_deployment_id END,
-               promoted_deployment_id = ${deploymentId}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
+               promoted_deployment_id = ${deploymentId}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDieDb, Effect.asVoid)
 
     /** When the spec was last edited (creation time for services never edited). */
     const specUpdatedAt = (id: string) =>
-      sql<{ at: string }>`SELECT COALESCE(spec_updated_at, created_at) AS at FROM services WHERE id = ${id}`.pipe(
-        Effect.orDie,
-        Effect.map((rows) => Option.fromNullable(rows[0]?.at))
+      sql`SELECT COALESCE(spec_updated_at, created_at) AS at FROM services WHERE id = ${id}`.pipe(
+        first("services", SpecUpdatedAt),
+        Effect.map(Option.map((r) => r.at))
       )
 
     /** The durable "should not run" signal. */
     const clearPromoted = (id: string) =>
-      sql`UPDATE services SET promoted_deployment_id = NULL, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(Effect.orDie, Effect.asVoid)
+      sql`UPDATE services SET promoted_deployment_id = NULL, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDieDb, Effect.asVoid)
 
     const remove = (id: string) =>
       Effect.gen(function* () {
         yield* get(id)
-        yield* sql`DELETE FROM services WHERE id = ${id}`.pipe(Effect.orDie)
+        yield* sql`DELETE FROM services WHERE id = ${id}`.pipe(orDieDb)
       })
 
     return { find, get, findByName, list, countInProject, create, updateSpec, promote, specUpdatedAt, clearPromoted, remove }

@@ -1,17 +1,18 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Option } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
 import type { User } from "../domain/identity.js"
-import { nowIso, uniqueAsConflict } from "./sqlHelpers.js"
+import { all, CountRow, dieOnDbFailure, first, nowIso, orDieDb, single, uniqueAsConflict } from "./sqlHelpers.js"
 
-interface Row {
-  id: string
-  username: string
-  password_hash: string
-  super_admin: number
-  created_at: string
-}
+const Row = Schema.Struct({
+  id: Schema.String,
+  username: Schema.String,
+  password_hash: Schema.String,
+  super_admin: Schema.Number,
+  created_at: Schema.String
+})
+type Row = typeof Row.Type
 
 const toUser = (r: Row): User => ({ id: r.id, username: r.username, superAdmin: r.super_admin === 1, createdAt: r.created_at })
 
@@ -20,28 +21,28 @@ export class UsersRepo extends Effect.Service<UsersRepo>()("denia/repos/UsersRep
     const sql = yield* SqlClient.SqlClient
 
     const find = (id: string) =>
-      sql<Row>`SELECT * FROM users WHERE id = ${id}`.pipe(Effect.orDie, Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map(toUser))))
+      sql`SELECT * FROM users WHERE id = ${id}`.pipe(first("users", Row), Effect.map(Option.map(toUser)))
 
     const get = (id: string) =>
       find(id).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ entity: "user", id })), onSome: Effect.succeed })))
 
     /** User plus password hash, for login only. */
     const findWithHashByName = (username: string) =>
-      sql<Row>`SELECT * FROM users WHERE username = ${username}`.pipe(
-        Effect.orDie,
-        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map((r) => ({ user: toUser(r), passwordHash: r.password_hash }))))
+      sql`SELECT * FROM users WHERE username = ${username}`.pipe(
+        first("users", Row),
+        Effect.map(Option.map((r) => ({ user: toUser(r), passwordHash: r.password_hash })))
       )
 
     /** User plus password hash by id, for checking a user's current password. */
     const findWithHash = (id: string) =>
-      sql<Row>`SELECT * FROM users WHERE id = ${id}`.pipe(
-        Effect.orDie,
-        Effect.map((rows) => Option.fromNullable(rows[0]).pipe(Option.map((r) => ({ user: toUser(r), passwordHash: r.password_hash }))))
+      sql`SELECT * FROM users WHERE id = ${id}`.pipe(
+        first("users", Row),
+        Effect.map(Option.map((r) => ({ user: toUser(r), passwordHash: r.password_hash })))
       )
 
-    const list = sql<Row>`SELECT * FROM users ORDER BY username`.pipe(Effect.orDie, Effect.map((rows) => rows.map(toUser)))
+    const list = sql`SELECT * FROM users ORDER BY username`.pipe(all("users", Row), Effect.map((rows) => rows.map(toUser)))
 
-    const count = sql<{ n: number }>`SELECT COUNT(*) AS n FROM users`.pipe(Effect.orDie, Effect.map((rows) => rows[0]?.n ?? 0))
+    const count = sql`SELECT COUNT(*) AS n FROM users`.pipe(single("users", CountRow), Effect.map((r) => r.n))
 
     const create = (input: { username: string; passwordHash: string; superAdmin: boolean }) =>
       Effect.gen(function* () {
@@ -61,16 +62,16 @@ export class UsersRepo extends Effect.Service<UsersRepo>()("denia/repos/UsersRep
           if ((yield* count) > 0) return Option.none<User>()
           return Option.some(yield* create({ ...input, superAdmin: true }))
         })
-      ).pipe(Effect.catchTag("SqlError", Effect.die))
+      ).pipe(dieOnDbFailure)
 
     const update = (id: string, patch: { passwordHash?: string | undefined; superAdmin?: boolean | undefined }) =>
       Effect.gen(function* () {
         yield* get(id)
         if (patch.passwordHash !== undefined) {
-          yield* sql`UPDATE users SET password_hash = ${patch.passwordHash}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(Effect.orDie)
+          yield* sql`UPDATE users SET password_hash = ${patch.passwordHash}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDieDb)
         }
         if (patch.superAdmin !== undefined) {
-          yield* sql`UPDATE users SET super_admin = ${patch.superAdmin ? 1 : 0}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(Effect.orDie)
+          yield* sql`UPDATE users SET super_admin = ${patch.superAdmin ? 1 : 0}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDieDb)
         }
         return yield* get(id)
       })
@@ -78,7 +79,7 @@ export class UsersRepo extends Effect.Service<UsersRepo>()("denia/repos/UsersRep
     const remove = (id: string) =>
       Effect.gen(function* () {
         yield* get(id)
-        yield* sql`DELETE FROM users WHERE id = ${id}`.pipe(Effect.orDie)
+        yield* sql`DELETE FROM users WHERE id = ${id}`.pipe(orDieDb)
       })
 
     return { find, get, findWithHashByName, findWithHash, list, count, create, createFirst, update, remove }

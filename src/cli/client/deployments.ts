@@ -3,7 +3,7 @@
  * `logs`, and the service actions stop/start/restart/rollback.
  */
 import { Command, Options } from "@effect/cli"
-import { Effect, Option, Redacted } from "effect"
+import { Effect, Option, Redacted, Schema } from "effect"
 import type { Deployment } from "../../domain/deployment.js"
 import { escapeControl, isTerminal } from "../terminal.js"
 import { connectionOptions, resolveConnection, withClient, type ConnectionFlags } from "./connection.js"
@@ -19,6 +19,10 @@ const writeLines = (lines: ReadonlyArray<string>) => {
   const tty = isTerminal(process.stdout)
   process.stdout.write(`${lines.map((l) => (tty ? escapeControl(l, { multiline: true }) : l)).join("\n")}\n`)
 }
+
+/** The `end` event's data: the deployment's final status (and error). */
+const EndEvent = Schema.parseJson(Schema.Struct({ status: Schema.optional(Schema.String), error: Schema.optional(Schema.String) }))
+const decodeEndEvent = Schema.decodeUnknownSync(EndEvent)
 
 /** Follows an SSE stream, handing over the log lines of each network read; resolves with the final status. */
 const followSse = (flags: ConnectionFlags, path: string, onLines: (lines: ReadonlyArray<string>) => void) =>
@@ -44,7 +48,7 @@ const followSse = (flags: ConnectionFlags, path: string, onLines: (lines: Readon
             const data = /^data: (.*)$/m.exec(event)?.[1]
             if (kind === "end" && data !== undefined) {
               onLines(lines)
-              return JSON.parse(data) as { status?: string; error?: string }
+              return decodeEndEvent(data)
             }
             if (kind === "log" && data !== undefined) lines.push(data)
           }

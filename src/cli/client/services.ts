@@ -112,6 +112,9 @@ export interface CreateFlags {
   readonly port: Option.Option<number>
 }
 
+const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+const isJsonObject = Schema.is(JsonObject)
+
 /**
  * The create body: `--spec` first, the flags over it (flags win), `port` 8080
  * when neither says. Fails naming what is missing or contradictory. Pure.
@@ -120,7 +123,8 @@ export const mergeCreateBody = (spec: Record<string, unknown>, flags: CreateFlag
   const body: Record<string, unknown> = { ...spec, projectId, name }
   if (Option.isSome(flags.port)) body["port"] = flags.port.value
   else if (body["port"] === undefined) body["port"] = 8080
-  const specSource = typeof spec["source"] === "object" && spec["source"] !== null ? (spec["source"] as Record<string, unknown>) : undefined
+  const source = spec["source"]
+  const specSource = isJsonObject(source) ? source : undefined
   const type = Option.isSome(flags.source) ? flags.source.value : Option.isSome(flags.image) ? "image" : undefined
   if (type === "hosted" && Option.isSome(flags.image)) return { error: "--image and --source hosted contradict each other: a hosted service runs what is pushed to its own repository" }
   if (type === "image" && Option.isSome(flags.tag)) return { error: "--tag is for --source hosted; put the tag in --image (e.g. nginx:1.27)" }
@@ -146,15 +150,18 @@ export const mergeCreateBody = (spec: Record<string, unknown>, flags: CreateFlag
   return { body }
 }
 
+
 const parseSpec = (text: string): Effect.Effect<Record<string, unknown>, ClientCommandError> =>
   Effect.try({
-    try: () => JSON.parse(text) as unknown,
+    try: (): unknown => JSON.parse(text),
     catch: (e) => new ClientCommandError({ message: `--spec is not JSON: ${(e as Error).message.split("\n")[0]}` })
   }).pipe(
     Effect.flatMap((v) =>
-      typeof v === "object" && v !== null && !Array.isArray(v)
-        ? Effect.succeed(v as Record<string, unknown>)
-        : Effect.fail(new ClientCommandError({ message: "--spec must be a JSON object (a service body)" }))
+      Array.isArray(v)
+        ? Effect.fail(new ClientCommandError({ message: "--spec must be a JSON object (a service body)" }))
+        : Schema.decodeUnknown(JsonObject)(v).pipe(
+          Effect.mapError(() => new ClientCommandError({ message: "--spec must be a JSON object (a service body)" }))
+        )
     )
   )
 

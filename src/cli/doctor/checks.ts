@@ -7,6 +7,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
+import { Schema } from "effect"
 import type { LoadedConfig } from "../../config/load.js"
 import { parseAddress } from "../../config/fields.js"
 
@@ -78,12 +79,14 @@ const tryBind = (host: string, port: number): Promise<string | undefined> =>
 
 const probeTimeoutMs = 2000
 
+const isHealthy = Schema.is(Schema.Struct({ status: Schema.Literal("ok") }))
+
 /** Whether `url` answers like Denia: `GET /healthz` → 200 `{"status":"ok"}`. */
 export const answersLikeDenia = async (url: string): Promise<boolean> => {
   try {
     const r = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(probeTimeoutMs) })
     const body: unknown = await r.json()
-    return r.status === 200 && typeof body === "object" && body !== null && (body as { status?: unknown }).status === "ok"
+    return r.status === 200 && isHealthy(body)
   } catch {
     return false
   }
