@@ -37,4 +37,7 @@ export class Authz extends Effect.Service<Authz>()("denia/auth/Authz", {
 
     return { roleIn, requireProjectRole, visibleProjectIds, canSeeEnvValues }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

@@ -191,4 +191,7 @@ export class Identity extends Effect.Service<Identity>()("denia/auth/Identity", 
 
     return { bootstrap, login, logout, me, listTokens, mintApiToken, revokeApiToken, createUser, updateUser, changeOwnPassword, deleteUser }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

@@ -41,4 +41,7 @@ export class PrincipalResolver extends Effect.Service<PrincipalResolver>()("deni
 
     return { resolve }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

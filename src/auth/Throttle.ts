@@ -42,7 +42,10 @@ export class Throttle extends Effect.Service<Throttle>()("denia/auth/Throttle", 
 
     return { hit }
   }
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}
 
 export const LOGIN_LIMIT = { limit: 5, windowMs: 60_000 } as const
 export const ADMIN_TOKEN_LIMIT = { limit: 300, windowMs: 60_000 } as const

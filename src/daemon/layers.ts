@@ -72,19 +72,19 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
   const configLayer = DeniaConfig.fromValue(config)
   const state = databaseLayer(config.paths.sqlite)
   const repos = Layer.mergeAll(
-    ProjectsRepo.Default,
-    ServicesRepo.Default,
-    DeploymentsRepo.Default,
-    UsersRepo.Default,
-    CredentialsRepo.Default,
-    MembershipsRepo.Default,
-    AuditRepo.Default,
-    RegistriesRepo.Default,
-    ServiceSecretsRepo.Default,
-    RegistryRepo.Default,
-    DomainsRepo.Default
+    ProjectsRepo.layer,
+    ServicesRepo.layer,
+    DeploymentsRepo.layer,
+    UsersRepo.layer,
+    CredentialsRepo.layer,
+    MembershipsRepo.layer,
+    AuditRepo.layer,
+    RegistriesRepo.layer,
+    ServiceSecretsRepo.layer,
+    RegistryRepo.layer,
+    DomainsRepo.layer
   ).pipe(Layer.provide(state))
-  const auth = Layer.mergeAll(PrincipalResolver.Default, Authz.Default, Identity.Default, Throttle.Default).pipe(
+  const auth = Layer.mergeAll(PrincipalResolver.layer, Authz.layer, Identity.layer, Throttle.layer).pipe(
     Layer.provide(Layer.merge(repos, configLayer))
   )
   // Secrets: the age key file is created (0600) on first boot when missing.
@@ -93,12 +93,12 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     ageKeyFile: config.paths.ageKeyFile,
     ageRecipient: config.values.ageRecipient === "" ? undefined : config.values.ageRecipient
   }).pipe(Layer.provide(NodeFileSystem.layer))
-  const secrets = Layer.merge(Registries.Default, ServiceSecrets.Default).pipe(Layer.provideMerge(secretStore), Layer.provide(repos))
+  const secrets = Layer.merge(Registries.layer, ServiceSecrets.layer).pipe(Layer.provideMerge(secretStore), Layer.provide(repos))
   // Deployer pull tokens: one in-memory instance shared by /v2 (verifies) and the coordinator (mints).
-  const hostedPulls = HostedPulls.Default.pipe(Layer.provide(configLayer))
+  const hostedPulls = HostedPulls.layer.pipe(Layer.provide(configLayer))
   // Hosted registry (/v2) and its GC loop, scoped to the daemon.
-  const registry = RegistryGc.Default.pipe(
-    Layer.provideMerge(HostedRegistry.Default),
+  const registry = RegistryGc.layer.pipe(
+    Layer.provideMerge(HostedRegistry.layer),
     Layer.provideMerge(hostedPulls),
     Layer.provide(Layer.mergeAll(repos, auth, configLayer))
   )
@@ -126,7 +126,7 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     cacheGcIntervalHours: v.ociCacheGcIntervalHours,
     maxUnpackedMb: v.ociMaxUnpackedMb
   }).pipe(Layer.provide(servingImagesLayer))
-  const publisher = ReplicaPublisher.layer.pipe(Layer.provideMerge(ReplicaRegistry.Default))
+  const publisher = ReplicaPublisher.layer.pipe(Layer.provideMerge(ReplicaRegistry.layer))
   const coordinator = Coordinator.layer({
     hosted: { address: hostedAddress },
     nodeLimits: { cpuMillis: v.defaultCpuMillis, memoryMb: v.defaultMemoryMb, pids: v.defaultPids },
@@ -140,7 +140,7 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
   )
   // Ingress: public HTTP/HTTPS listeners (scoped; an unbindable port is logged, the API stays up),
   // route table, domains, certificates. Shares the ReplicaRegistry the coordinator publishes to.
-  const ingress = Domains.Default.pipe(Layer.provideMerge(Ingress.Default), Layer.provide(Layer.mergeAll(repos, configLayer, ReplicaRegistry.Default)))
+  const ingress = Domains.layer.pipe(Layer.provideMerge(Ingress.layer), Layer.provide(Layer.mergeAll(repos, configLayer, ReplicaRegistry.layer)))
   return ApiServerLive.pipe(
     Layer.provide(appLayer.pipe(Layer.provideMerge(Layer.mergeAll(repos, auth, secrets, configLayer, registry, coordinator, ingress)))),
     // The one event bus (events/Events.ts), shared by every publisher and subscriber above.

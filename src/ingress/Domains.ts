@@ -137,4 +137,7 @@ export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", 
 
     return { list, attach, remove, verify }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

@@ -235,4 +235,7 @@ export class Ingress extends Effect.Service<Ingress>()("denia/ingress/Ingress", 
       hasCertificate: (hostname: string) => Effect.sync(() => certs.has(hostname))
     }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

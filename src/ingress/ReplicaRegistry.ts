@@ -219,4 +219,7 @@ export class ReplicaRegistry extends Effect.Service<ReplicaRegistry>()("denia/in
       healthy: (serviceId: string) => Effect.sync(() => table.snapshot().get(serviceId) ?? [])
     }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

@@ -329,4 +329,7 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/regi
       isSessionBusy: (id: string) => busy.has(id)
     }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

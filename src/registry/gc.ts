@@ -152,4 +152,7 @@ export class RegistryGc extends Effect.Service<RegistryGc>()("denia/registry/Reg
 
     return { start, runNow, findRun, graceMs, intervalHours }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

@@ -128,4 +128,7 @@ export class HostedPulls extends Effect.Service<HostedPulls>()("denia/registry/H
 
     return { address, isOwnHost, hostedReference, grant, mint, revoke, verify }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

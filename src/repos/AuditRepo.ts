@@ -61,4 +61,7 @@ export class AuditRepo extends Effect.Service<AuditRepo>()("denia/repos/AuditRep
 
     return { record, page }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

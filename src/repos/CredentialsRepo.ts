@@ -98,4 +98,7 @@ export class CredentialsRepo extends Effect.Service<CredentialsRepo>()("denia/re
 
     return { create, findActive, touch, revoke, listApiTokens, revokeApiToken, revokeAllOfUser, pruneExpired }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

@@ -111,4 +111,7 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/re
 
     return { find, get, listForService, create, setStatus, recordRestart, latestForService, previousDistinct, listInFlight, latestRunnable }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

@@ -179,4 +179,7 @@ export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/repos/Doma
 
     return { find, get, listByService, listAll, create, markVerified, expirePending, setError, setCertificate, remove }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

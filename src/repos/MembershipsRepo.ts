@@ -52,4 +52,7 @@ export class MembershipsRepo extends Effect.Service<MembershipsRepo>()("denia/re
 
     return { roleOf, forUser, forProject, set, remove }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

@@ -81,4 +81,7 @@ export class ProjectsRepo extends Effect.Service<ProjectsRepo>()("denia/repos/Pr
 
     return { find, get, findByName, list, create, update, remove }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

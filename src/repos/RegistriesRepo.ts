@@ -121,4 +121,7 @@ export class RegistriesRepo extends Effect.Service<RegistriesRepo>()("denia/repo
 
     return { find, get, list, create, update, referencingServices, remove }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

@@ -457,4 +457,7 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
       counts
     }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

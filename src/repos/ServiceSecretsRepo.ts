@@ -73,4 +73,7 @@ export class ServiceSecretsRepo extends Effect.Service<ServiceSecretsRepo>()("de
 
     return { list, find, upsert, remove }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

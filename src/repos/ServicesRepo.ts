@@ -133,4 +133,7 @@ export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/repos/Se
 
     return { find, get, findByName, list, countInProject, create, updateSpec, promote, specUpdatedAt, clearPromoted, remove }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

@@ -84,4 +84,7 @@ export class UsersRepo extends Effect.Service<UsersRepo>()("denia/repos/UsersRep
 
     return { find, get, findWithHashByName, findWithHash, list, count, create, createFirst, update, remove }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}

@@ -220,7 +220,10 @@ export class Registries extends Effect.Service<Registries>()("denia/secrets/Regi
 
     return { list, get, create, update, remove, resolveCredentials, checkServiceSource, checkRegistryFor, credentialsForImage }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}
 
 /**
  * Credentials for pulling `image` with project registry `registryId`, only

@@ -137,7 +137,10 @@ export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/secr
 
     return { list, set, remove, purgeAfter, resolveLaunchEnv }
   })
-}) {}
+}) {
+  /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */
+  static readonly layer = this.Default
+}
 
 /**
  * The environment a replica of `service` is launched with: `baseEnv` (the

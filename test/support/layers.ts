@@ -56,16 +56,16 @@ export const configTest = (dir: string) =>
 /** The repositories the deployment side uses, on a fresh migrated SQLite file below `dir`. */
 export const reposTest = (dir: string) =>
   Layer.mergeAll(
-    ProjectsRepo.Default,
-    ServicesRepo.Default,
-    DeploymentsRepo.Default,
-    ServiceSecretsRepo.Default,
-    RegistriesRepo.Default,
-    AuditRepo.Default
+    ProjectsRepo.layer,
+    ServicesRepo.layer,
+    DeploymentsRepo.layer,
+    ServiceSecretsRepo.layer,
+    RegistriesRepo.layer,
+    AuditRepo.layer
   ).pipe(Layer.provide(databaseLayer(path.join(dir, "denia.sqlite3"))))
 
 /** Service secrets and registry credentials on a temp secret store. */
-export const secretsTest = Layer.merge(ServiceSecrets.Default, Registries.Default).pipe(Layer.provide(SecretStoreTest))
+export const secretsTest = Layer.merge(ServiceSecrets.layer, Registries.layer).pipe(Layer.provide(SecretStoreTest))
 
 export interface FakeImage {
   readonly args?: ReadonlyArray<string>
@@ -179,7 +179,7 @@ export const coordinatorTest = (options: CoordinatorTestOptions) =>
         FakeRuntime(options.runtime),
         fakeOciTest(dir, { images: options.images, ...(options.beforePull === undefined ? {} : { beforePull: options.beforePull }) }),
         secretsTest,
-        HostedPulls.Default.pipe(Layer.provide(configTest(dir))),
+        HostedPulls.layer.pipe(Layer.provide(configTest(dir))),
         recordingPublisherTest,
         DeploymentLog.layer(path.join(dir, "logs")),
         Events.layer

@@ -50,7 +50,7 @@ beforeAll(async () => {
   const deployment = await Effect.runPromise(
     Effect.scoped(
       Effect.flatMap(DeploymentsRepo, (repo) => repo.create(ids["S"] ?? "", "busybox")).pipe(
-        Effect.provide(DeploymentsRepo.Default.pipe(Layer.provide(sqliteLayer(d.config.paths.sqlite))))
+        Effect.provide(DeploymentsRepo.layer.pipe(Layer.provide(sqliteLayer(d.config.paths.sqlite))))
       )
     )
   )

@@ -54,7 +54,7 @@ describe("route table and domain events", () => {
     const projects = await body<{ items: Array<{ id: string; name: string }> }>(await d.request("/v1/projects"))
     const projectId = projects.items.find((p) => p.name === "default")?.id ?? ""
     const input = Schema.decodeUnknownSync(CreateService)({ projectId, name: "quiet", port: 8080, source: { type: "image", image: "busybox" } })
-    const behindTheBack = Effect.flatMap(ServicesRepo, (repo) => repo.create(input)).pipe(Effect.provide(ServicesRepo.Default.pipe(Layer.provide(sqliteLayer(d.config.paths.sqlite)))), Effect.scoped)
+    const behindTheBack = Effect.flatMap(ServicesRepo, (repo) => repo.create(input)).pipe(Effect.provide(ServicesRepo.layer.pipe(Layer.provide(sqliteLayer(d.config.paths.sqlite)))), Effect.scoped)
     const service = await Effect.runPromise(behindTheBack)
     // the old loop re-read the database every 2 s; give it more than that
     await new Promise((r) => setTimeout(r, 3_000))

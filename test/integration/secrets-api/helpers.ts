@@ -36,11 +36,11 @@ export const caller = (d: TestDaemon, seen: Array<string> = []) =>
  * code will call `resolveRegistryCredentials` / `resolveLaunchEnv`.
  */
 export const runWithSecrets = <A, E>(d: TestDaemon, effect: Effect.Effect<A, E, Registries | ServiceSecrets | ServicesRepo>) => {
-  const repos = Layer.mergeAll(RegistriesRepo.Default, ServiceSecretsRepo.Default, ProjectsRepo.Default, ServicesRepo.Default, AuditRepo.Default).pipe(
+  const repos = Layer.mergeAll(RegistriesRepo.layer, ServiceSecretsRepo.layer, ProjectsRepo.layer, ServicesRepo.layer, AuditRepo.layer).pipe(
     Layer.provide(sqliteLayer(d.config.paths.sqlite))
   )
   const store = SecretStoreLive({ dataDir: d.config.paths.dataDir, ageKeyFile: d.config.paths.ageKeyFile }).pipe(Layer.provide(NodeFileSystem.layer))
-  const layer = Layer.mergeAll(Registries.Default, ServiceSecrets.Default).pipe(Layer.provideMerge(Layer.merge(repos, store)))
+  const layer = Layer.mergeAll(Registries.layer, ServiceSecrets.layer).pipe(Layer.provideMerge(Layer.merge(repos, store)))
   return Effect.runPromise(Effect.scoped(Effect.provide(effect, layer)))
 }
 

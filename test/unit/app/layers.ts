@@ -105,22 +105,22 @@ export const appTestLayer = (options: { readonly conflicting?: ReadonlyArray<Ser
       const config = yield* Effect.promise(() => testConfig(dir))
       const configLayer = DeniaConfig.fromValue(config)
       const repos = Layer.mergeAll(
-        ProjectsRepo.Default,
-        ServicesRepo.Default,
-        DeploymentsRepo.Default,
-        UsersRepo.Default,
-        MembershipsRepo.Default,
-        AuditRepo.Default,
-        RegistriesRepo.Default,
-        ServiceSecretsRepo.Default
+        ProjectsRepo.layer,
+        ServicesRepo.layer,
+        DeploymentsRepo.layer,
+        UsersRepo.layer,
+        MembershipsRepo.layer,
+        AuditRepo.layer,
+        RegistriesRepo.layer,
+        ServiceSecretsRepo.layer
       ).pipe(Layer.provide(databaseLayer(config.paths.sqlite)))
-      const secrets = Layer.merge(Registries.Default, ServiceSecrets.Default).pipe(Layer.provideMerge(SecretStoreTest), Layer.provide(repos))
+      const secrets = Layer.merge(Registries.layer, ServiceSecrets.layer).pipe(Layer.provideMerge(SecretStoreTest), Layer.provide(repos))
       const base = Layer.mergeAll(
         repos,
         secrets,
         configLayer,
-        Authz.Default.pipe(Layer.provide(repos)),
-        HostedPulls.Default.pipe(Layer.provide(configLayer)),
+        Authz.layer.pipe(Layer.provide(repos)),
+        HostedPulls.layer.pipe(Layer.provide(configLayer)),
         FakeRuntime(),
         DeploymentLog.layer(config.paths.logs),
         CoordinatorCalls.Default,

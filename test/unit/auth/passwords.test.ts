@@ -24,7 +24,7 @@ describe("Throttle", () => {
       const over = yield* Effect.flip(t.hit("b", "k1", 3, 60_000))
       yield* t.hit("b", "k2", 3, 60_000)
       return over
-    }).pipe(Effect.provide(Throttle.Default))
+    }).pipe(Effect.provide(Throttle.layer))
     const over = await Effect.runPromise(program)
     expect(over._tag).toBe("denia/auth/RateLimited")
     expect(over.retryAfterSeconds).toBeGreaterThan(0)

@@ -32,11 +32,11 @@ beforeAll(async () => {
   const config = await testConfig(temp.dir)
   port = Number(config.values.bindAddr.split(":")[1])
   const configLayer = DeniaConfig.fromValue(config)
-  const repos = Layer.mergeAll(ProjectsRepo.Default, ServicesRepo.Default, UsersRepo.Default, CredentialsRepo.Default, MembershipsRepo.Default, RegistryRepo.Default).pipe(
+  const repos = Layer.mergeAll(ProjectsRepo.layer, ServicesRepo.layer, UsersRepo.layer, CredentialsRepo.layer, MembershipsRepo.layer, RegistryRepo.layer).pipe(
     Layer.provide(databaseLayer(config.paths.sqlite))
   )
-  const auth = Layer.merge(PrincipalResolver.Default, Authz.Default).pipe(Layer.provide(Layer.merge(repos, configLayer)))
-  const layer = HostedRegistry.Default.pipe(Layer.provideMerge(Layer.mergeAll(repos, auth, configLayer, HostedPulls.Default.pipe(Layer.provide(configLayer)))))
+  const auth = Layer.merge(PrincipalResolver.layer, Authz.layer).pipe(Layer.provide(Layer.merge(repos, configLayer)))
+  const layer = HostedRegistry.layer.pipe(Layer.provideMerge(Layer.mergeAll(repos, auth, configLayer, HostedPulls.layer.pipe(Layer.provide(configLayer)))))
   scope = await Effect.runPromise(Scope.make())
   const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
   run = (eff) => Effect.runPromise(Effect.provide(eff, context))

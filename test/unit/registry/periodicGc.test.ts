@@ -32,11 +32,11 @@ describe("periodic registry GC", () => {
     Effect.gen(function* () {
       const config = yield* Effect.promise(() => testConfig(temp.dir, { registry_gc_interval_hours: 2, registry_gc_grace_minutes: 0 }))
       const configLayer = DeniaConfig.fromValue(config)
-      const repos = Layer.mergeAll(ProjectsRepo.Default, ServicesRepo.Default, UsersRepo.Default, CredentialsRepo.Default, MembershipsRepo.Default, RegistryRepo.Default).pipe(
+      const repos = Layer.mergeAll(ProjectsRepo.layer, ServicesRepo.layer, UsersRepo.layer, CredentialsRepo.layer, MembershipsRepo.layer, RegistryRepo.layer).pipe(
         Layer.provide(databaseLayer(config.paths.sqlite))
       )
-      const auth = Layer.merge(PrincipalResolver.Default, Authz.Default).pipe(Layer.provide(Layer.merge(repos, configLayer)))
-      const layer = RegistryGc.Default.pipe(Layer.provideMerge(HostedRegistry.Default), Layer.provideMerge(Layer.mergeAll(repos, auth, configLayer, HostedPulls.Default.pipe(Layer.provide(configLayer)))))
+      const auth = Layer.merge(PrincipalResolver.layer, Authz.layer).pipe(Layer.provide(Layer.merge(repos, configLayer)))
+      const layer = RegistryGc.layer.pipe(Layer.provideMerge(HostedRegistry.layer), Layer.provideMerge(Layer.mergeAll(repos, auth, configLayer, HostedPulls.layer.pipe(Layer.provide(configLayer)))))
       const ctx = yield* Layer.build(layer)
       yield* Effect.gen(function* () {
         const registry = yield* HostedRegistry

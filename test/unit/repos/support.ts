@@ -15,13 +15,13 @@ export const reposOnFile = () => {
   const temp = makeTempDir()
   const db = databaseLayer(path.join(temp.dir, "denia.sqlite"))
   const repos = Layer.mergeAll(
-    AuditRepo.Default,
-    DeploymentsRepo.Default,
-    DomainsRepo.Default,
-    ProjectsRepo.Default,
-    RegistriesRepo.Default,
-    ServicesRepo.Default,
-    UsersRepo.Default
+    AuditRepo.layer,
+    DeploymentsRepo.layer,
+    DomainsRepo.layer,
+    ProjectsRepo.layer,
+    RegistriesRepo.layer,
+    ServicesRepo.layer,
+    UsersRepo.layer
   ).pipe(Layer.provideMerge(db))
   return { layer: repos, cleanup: temp.cleanup }
 }
