@@ -62,25 +62,25 @@ export const App = (props: { readonly queryClient?: QueryClient }) => {
   // Once: a JSX prop expression is a getter in Solid, and would build a new cache on every read.
   const client = props.queryClient ?? makeQueryClient()
   return (
-  <QueryClientProvider client={client}>
-    <Router root={Root}>
-      <Route path="/setup" component={Setup} />
-      <Route path="/login" component={Login} />
-      <Route path="/" component={Layout}>
-        <Route path="/" component={() => <Navigate href="/projects" />} />
-        <Route path="/projects" component={Projects} />
-        <Route path="/projects/:id" component={ProjectDetail} />
-        <Route path="/services" component={Services} />
-        <Route path="/services/new" component={ServiceCreate} />
-        <Route path="/services/:id" component={ServiceDetail} />
-        <Route path="/services/:id/edit" component={ServiceEdit} />
-        <Route path="/settings" component={Settings} />
-        <Route path="/account/password" component={Password} />
-        <Route path="/audit" component={Audit} />
-        <Route path="/registry" component={Registry} />
-        <Route path="*404" component={NotFound} />
-      </Route>
-    </Router>
-  </QueryClientProvider>
+    <QueryClientProvider client={client}>
+      <Router root={Root}>
+        <Route path="/setup" component={Setup} />
+        <Route path="/login" component={Login} />
+        <Route path="/" component={Layout}>
+          <Route path="/" component={() => <Navigate href="/projects" />} />
+          <Route path="/projects" component={Projects} />
+          <Route path="/projects/:id" component={ProjectDetail} />
+          <Route path="/services" component={Services} />
+          <Route path="/services/new" component={ServiceCreate} />
+          <Route path="/services/:id" component={ServiceDetail} />
+          <Route path="/services/:id/edit" component={ServiceEdit} />
+          <Route path="/settings" component={Settings} />
+          <Route path="/account/password" component={Password} />
+          <Route path="/audit" component={Audit} />
+          <Route path="/registry" component={Registry} />
+          <Route path="*404" component={NotFound} />
+        </Route>
+      </Router>
+    </QueryClientProvider>
   )
 }

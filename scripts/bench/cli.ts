@@ -23,7 +23,10 @@ const timeRun = (args: ReadonlyArray<string>): Promise<number> =>
     const started = performance.now()
     const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] })
     child.once("error", reject)
-    child.once("exit", (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${args.join(" ")} exited ${code}`))))
+    child.once(
+      "exit",
+      (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${args.join(" ")} exited ${code}`)))
+    )
   })
 
 const sample = async (args: ReadonlyArray<string>) => {
@@ -40,7 +43,14 @@ const main = async () => {
     const anchor = await sample(["-e", "0"])
     const version = await sample([cliEntry, "--version"])
     const client = await sample([cliEntry, "projects", "list", "--json", "--url", d.url, "--token", ADMIN_TOKEN])
-    const metric = (name: string, denia: number) => ({ name, unit: "ms", denia: round(denia), anchor: round(anchor), anchorName: "node -e 0", ratio: round(denia / anchor) })
+    const metric = (name: string, denia: number) => ({
+      name,
+      unit: "ms",
+      denia: round(denia),
+      anchor: round(anchor),
+      anchorName: "node -e 0",
+      ratio: round(denia / anchor)
+    })
     const result = {
       area: "cli",
       machine: `${os.cpus().length} cores, node ${process.version}, load ${os.loadavg()[0]?.toFixed(2)}`,
@@ -49,7 +59,11 @@ const main = async () => {
     fs.mkdirSync("bench/results", { recursive: true })
     fs.writeFileSync("bench/results/cli.json", `${JSON.stringify(result, null, 2)}\n`)
     for (const m of result.metrics) {
-      console.log(`${m.name.padEnd(14)} denia ${String(m.denia).padStart(8)} ${m.unit}   anchor ${String(m.anchor).padStart(8)} ${m.unit}   ratio ${m.ratio}   (${m.anchorName})`)
+      console.log(
+        `${m.name.padEnd(14)} denia ${String(m.denia).padStart(8)} ${m.unit}   anchor ${
+          String(m.anchor).padStart(8)
+        } ${m.unit}   ratio ${m.ratio}   (${m.anchorName})`
+      )
     }
     console.log("wrote bench/results/cli.json (goal: both <= 300 ms)")
   } finally {

@@ -54,7 +54,19 @@ const main = async () => {
     for (let i = 0; i < RUNS; i++) {
       const port = await freePort()
       const started = performance.now()
-      const child = spawn("unshare", ["-fmpiu", "--mount-proc", "chroot", rootfs, "/bin/busybox", "httpd", "-f", "-p", `127.0.0.1:${port}`, "-h", "/www"], {
+      const child = spawn("unshare", [
+        "-fmpiu",
+        "--mount-proc",
+        "chroot",
+        rootfs,
+        "/bin/busybox",
+        "httpd",
+        "-f",
+        "-p",
+        `127.0.0.1:${port}`,
+        "-h",
+        "/www"
+      ], {
         stdio: "ignore"
       })
       for (;;) {
@@ -84,7 +96,11 @@ const main = async () => {
     fs.mkdirSync("bench/results", { recursive: true })
     fs.writeFileSync("bench/results/deploy.json", `${JSON.stringify(result, null, 2)}\n`)
     for (const m of result.metrics) {
-      console.log(`${m.name.padEnd(14)} denia ${String(m.denia).padStart(8)} ${m.unit}   anchor ${String(m.anchor).padStart(8)} ${m.unit}   ratio ${m.ratio}   (${m.anchorName})`)
+      console.log(
+        `${m.name.padEnd(14)} denia ${String(m.denia).padStart(8)} ${m.unit}   anchor ${
+          String(m.anchor).padStart(8)
+        } ${m.unit}   ratio ${m.ratio}   (${m.anchorName})`
+      )
     }
     console.log("wrote bench/results/deploy.json (goal: redeploy median <= 300 ms)")
   } finally {

@@ -4,8 +4,8 @@
  * from /proc. Args: <port> <backend socket> [undici|agent]. Prints "ready" when listening.
  */
 import { AccessLogs } from "../../src/ingress/accessLog.js"
-import { listenHttp } from "../../src/ingress/listen.js"
 import { defaultLimits } from "../../src/ingress/limits.js"
+import { listenHttp } from "../../src/ingress/listen.js"
 import { createProxy } from "../../src/ingress/proxy.js"
 import { ReplicaTable } from "../../src/ingress/ReplicaRegistry.js"
 import { buildSnapshot, RouteTable } from "../../src/ingress/routes.js"
@@ -38,4 +38,5 @@ const proxy = createProxy({
 })
 await listenHttp(proxy, defaultLimits, "127.0.0.1", port)
 process.stdout.write("ready\n")
-process.on("SIGINT", () => process.exit(0)); process.on("SIGTERM", () => process.exit(0))
+process.on("SIGINT", () => process.exit(0))
+process.on("SIGTERM", () => process.exit(0))

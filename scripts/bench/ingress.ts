@@ -11,7 +11,7 @@
  *   npm run bench:ingress
  *   INGRESS_BENCH_SECONDS=20 INGRESS_BENCH_ROUNDS=3 npm run bench:ingress
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -178,14 +178,25 @@ const main = async () => {
   // Denia's proxy, bundled once so the measured process runs plain JS
   // (packages stay external and resolve from the repo's node_modules)
   const bundle = path.join(repoRoot, "node_modules/.cache/denia-bench/ingress-worker.mjs")
-  execFileSync(path.join(repoRoot, "node_modules/.bin/esbuild"), [path.join(repoRoot, "scripts/bench/ingress-denia.ts"), "--bundle", "--platform=node", "--format=esm", "--target=node20", "--packages=external", `--outfile=${bundle}`, "--log-level=warning"])
+  execFileSync(path.join(repoRoot, "node_modules/.bin/esbuild"), [
+    path.join(repoRoot, "scripts/bench/ingress-denia.ts"),
+    "--bundle",
+    "--platform=node",
+    "--format=esm",
+    "--target=node20",
+    "--packages=external",
+    `--outfile=${bundle}`,
+    "--log-level=warning"
+  ])
 
   const proxies: ReadonlyArray<Proxy> = [
     {
       name: "denia",
       version: `node ${process.versions.node}, undici pools`,
       start: async (port) => {
-        const child = spawn("taskset", ["-c", proxyCpu, process.execPath, bundle, String(port), backendSock], { stdio: ["ignore", "pipe", "inherit"] })
+        const child = spawn("taskset", ["-c", proxyCpu, process.execPath, bundle, String(port), backendSock], {
+          stdio: ["ignore", "pipe", "inherit"]
+        })
         await waitPort(port, child, "denia")
         return { child, pid: child.pid ?? 0 }
       }
@@ -194,7 +205,9 @@ const main = async () => {
       name: "denia-agent",
       version: `node ${process.versions.node}, node:http agents`,
       start: async (port) => {
-        const child = spawn("taskset", ["-c", proxyCpu, process.execPath, bundle, String(port), backendSock, "agent"], { stdio: ["ignore", "pipe", "inherit"] })
+        const child = spawn("taskset", ["-c", proxyCpu, process.execPath, bundle, String(port), backendSock, "agent"], {
+          stdio: ["ignore", "pipe", "inherit"]
+        })
         await waitPort(port, child, "denia-agent")
         return { child, pid: child.pid ?? 0 }
       }
@@ -301,7 +314,9 @@ http://${HOST}:${port} {
           list.push({ rps: res.rps, p99Ms: res.p99Ms, cpuUsPerReq, errors: res.errors })
           samples.set(p.name, list)
           console.log(
-            `round ${r + 1} ${p.name.padEnd(8)} ${round(res.rps, 0).toString().padStart(8)} req/s  p99 ${round(res.p99Ms, 2)} ms  cpu ${round(cpuUsPerReq, 1)} µs/req  errors ${res.errors}`
+            `round ${r + 1} ${p.name.padEnd(8)} ${round(res.rps, 0).toString().padStart(8)} req/s  p99 ${round(res.p99Ms, 2)} ms  cpu ${
+              round(cpuUsPerReq, 1)
+            } µs/req  errors ${res.errors}`
           )
         } finally {
           await stop(child)
@@ -326,14 +341,36 @@ http://${HOST}:${port} {
   for (const p of proxies.filter((x) => !x.name.startsWith("denia"))) {
     const a = summary(p.name)
     const anchorName = `${p.name} ${p.version}`
-    metrics.push({ name: p.name === "caddy" ? "rps" : `rps_vs_${p.name}`, unit: "req/s", denia: round(denia.rps, 0), anchor: round(a.rps, 0), anchorName, ratio: round(denia.rps / a.rps) })
-    metrics.push({ name: p.name === "caddy" ? "p99" : `p99_vs_${p.name}`, unit: "ms", denia: round(denia.p99Ms, 3), anchor: round(a.p99Ms, 3), anchorName, ratio: round(denia.p99Ms / a.p99Ms) })
-    metrics.push({ name: `cpu_per_request_vs_${p.name}`, unit: "µs", denia: round(denia.cpuUsPerReq, 1), anchor: round(a.cpuUsPerReq, 1), anchorName, ratio: round(denia.cpuUsPerReq / a.cpuUsPerReq) })
+    metrics.push({
+      name: p.name === "caddy" ? "rps" : `rps_vs_${p.name}`,
+      unit: "req/s",
+      denia: round(denia.rps, 0),
+      anchor: round(a.rps, 0),
+      anchorName,
+      ratio: round(denia.rps / a.rps)
+    })
+    metrics.push({
+      name: p.name === "caddy" ? "p99" : `p99_vs_${p.name}`,
+      unit: "ms",
+      denia: round(denia.p99Ms, 3),
+      anchor: round(a.p99Ms, 3),
+      anchorName,
+      ratio: round(denia.p99Ms / a.p99Ms)
+    })
+    metrics.push({
+      name: `cpu_per_request_vs_${p.name}`,
+      unit: "µs",
+      denia: round(denia.cpuUsPerReq, 1),
+      anchor: round(a.cpuUsPerReq, 1),
+      anchorName,
+      ratio: round(denia.cpuUsPerReq / a.cpuUsPerReq)
+    })
   }
   const result = {
     area: "ingress",
     machine: `${cores} cores, node ${process.versions.node}`,
-    setup: `wrk -t1 -c${connections} -d${seconds}s, ${rounds} round(s), median; each proxy single-threaded on cpu ${proxyCpu}, wrk + backend nginx on cpu ${loadCpu}; backend: nginx on a Unix socket`,
+    setup:
+      `wrk -t1 -c${connections} -d${seconds}s, ${rounds} round(s), median; each proxy single-threaded on cpu ${proxyCpu}, wrk + backend nginx on cpu ${loadCpu}; backend: nginx on a Unix socket`,
     errors: Object.fromEntries(proxies.map((p) => [p.name, summary(p.name).errors])),
     /** The same data path with node:http agents instead of undici pools (see ADR 0501). */
     variants: { "denia-agent": summary("denia-agent") },
@@ -342,7 +379,13 @@ http://${HOST}:${port} {
   fs.mkdirSync(path.join(repoRoot, "bench/results"), { recursive: true })
   fs.writeFileSync(path.join(repoRoot, "bench/results/ingress.json"), `${JSON.stringify(result, null, 2)}\n`)
   console.log("")
-  for (const m of metrics) console.log(`${m.name.padEnd(26)} denia ${String(m.denia).padStart(9)} ${m.unit.padEnd(6)} ${m.anchorName.padEnd(16)} ${String(m.anchor).padStart(9)}  ratio ${m.ratio}`)
+  for (const m of metrics) {
+    console.log(
+      `${m.name.padEnd(26)} denia ${String(m.denia).padStart(9)} ${m.unit.padEnd(6)} ${m.anchorName.padEnd(16)} ${
+        String(m.anchor).padStart(9)
+      }  ratio ${m.ratio}`
+    )
+  }
   console.log(`\nwrote bench/results/ingress.json`)
 }
 

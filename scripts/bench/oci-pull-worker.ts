@@ -6,8 +6,8 @@
  * stdout: {"coldMs","coldCpuMs","reusedMs","warmMs","warmCpuMs","peakRssMb" (VmHWM after the cold pull),
  *          "baselineRssMb" (before it),"finalPeakRssMb","digest"}
  */
-import * as fs from "node:fs"
 import { Effect, Exit, Scope } from "effect"
+import * as fs from "node:fs"
 import { anonymous, makeOciService, PinnedImages } from "../../src/oci/index.js"
 
 const vm = (field: "VmHWM" | "VmRSS"): number => {
@@ -21,7 +21,7 @@ if (dataDir === undefined || reference === undefined || insecure === undefined) 
   process.exit(2)
 }
 
-const program = Effect.gen(function* () {
+const program = Effect.gen(function*() {
   const scope = yield* Scope.make()
   const oci = yield* makeOciService({
     dataDir,
@@ -34,7 +34,7 @@ const program = Effect.gen(function* () {
     maxUnpackedMb: 4096
   }).pipe(Scope.extend(scope))
   const timed = <A, E>(eff: Effect.Effect<A, E>) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const t0 = performance.now()
       const c0 = process.cpuUsage()
       const a = yield* eff

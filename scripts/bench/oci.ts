@@ -6,14 +6,14 @@
  *   OCI_BENCH_SKIP_500=1 npm run bench:oci
  *   OCI_BENCH_RUNS=5 npm run bench:oci
  */
+import { Schema } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Schema } from "effect"
+import { startRegistry } from "../../test/support/registry.js"
 import { largeImage } from "../test-images/images.js"
 import { pushLayout, runTool, writeOciLayout } from "../test-images/layout.js"
-import { startRegistry } from "../../test/support/registry.js"
 
 interface Metric {
   readonly name: string
@@ -153,14 +153,20 @@ const main = async () => {
         const anchor = await anchorPull(work, registry.host, `bench/img${mb}:v1`)
         anchorRuns.push(anchor)
         process.stdout.write(
-          `${mb} MB run ${i + 1}: denia cold ${round(r.coldMs / 1000)} s (peak RSS ${round(r.peakRssMb, 1)} MB, baseline ${round(
-            r.baselineRssMb,
-            1
-          )} MB), warm ${round(r.warmMs / 1000)} s, reused ${round(r.reusedMs / 1000)} s; skopeo ${round(
-            anchor.copyMs / 1000
-          )} s + umoci ${round(anchor.unpackMs / 1000)} s (peak RSS ${round(anchor.peakRssMb, 1)} MB); cpu denia cold ${round(
-            r.coldCpuMs / 1000
-          )} s, warm ${round(r.warmCpuMs / 1000)} s, anchor ${round(anchor.cpuS)} s\n`
+          `${mb} MB run ${i + 1}: denia cold ${round(r.coldMs / 1000)} s (peak RSS ${round(r.peakRssMb, 1)} MB, baseline ${
+            round(
+              r.baselineRssMb,
+              1
+            )
+          } MB), warm ${round(r.warmMs / 1000)} s, reused ${round(r.reusedMs / 1000)} s; skopeo ${
+            round(
+              anchor.copyMs / 1000
+            )
+          } s + umoci ${round(anchor.unpackMs / 1000)} s (peak RSS ${round(anchor.peakRssMb, 1)} MB); cpu denia cold ${
+            round(
+              r.coldCpuMs / 1000
+            )
+          } s, warm ${round(r.warmCpuMs / 1000)} s, anchor ${round(anchor.cpuS)} s\n`
         )
       }
       const anchorS = median(anchorRuns.map((a) => a.ms)) / 1000
@@ -173,10 +179,38 @@ const main = async () => {
         const warmCpu = median(results.map((r) => r.warmCpuMs)) / 1000
         const anchorCpu = median(anchorRuns.map((a) => a.cpuS))
         metrics.push(
-          { name: "cold_pull_unpack_100mb", unit: "s", denia: round(coldS), anchor: round(anchorS), anchorName, ratio: round(coldS / anchorS) },
-          { name: "warm_pull_unpack_100mb", unit: "s", denia: round(warmS), anchor: round(anchorS), anchorName, ratio: round(warmS / anchorS) },
-          { name: "cold_pull_unpack_100mb_cpu", unit: "cpu-s", denia: round(coldCpu), anchor: round(anchorCpu), anchorName, ratio: round(coldCpu / anchorCpu) },
-          { name: "warm_pull_unpack_100mb_cpu", unit: "cpu-s", denia: round(warmCpu), anchor: round(anchorCpu), anchorName, ratio: round(warmCpu / anchorCpu) },
+          {
+            name: "cold_pull_unpack_100mb",
+            unit: "s",
+            denia: round(coldS),
+            anchor: round(anchorS),
+            anchorName,
+            ratio: round(coldS / anchorS)
+          },
+          {
+            name: "warm_pull_unpack_100mb",
+            unit: "s",
+            denia: round(warmS),
+            anchor: round(anchorS),
+            anchorName,
+            ratio: round(warmS / anchorS)
+          },
+          {
+            name: "cold_pull_unpack_100mb_cpu",
+            unit: "cpu-s",
+            denia: round(coldCpu),
+            anchor: round(anchorCpu),
+            anchorName,
+            ratio: round(coldCpu / anchorCpu)
+          },
+          {
+            name: "warm_pull_unpack_100mb_cpu",
+            unit: "cpu-s",
+            denia: round(warmCpu),
+            anchor: round(anchorCpu),
+            anchorName,
+            ratio: round(warmCpu / anchorCpu)
+          },
           {
             name: "warm_pull_bundle_reused_100mb",
             unit: "s",
@@ -198,10 +232,14 @@ const main = async () => {
         ratio: round(rss / anchorRss)
       })
       notes.push(
-        `${mb} MB: denia process RSS before the first pull ${round(Math.max(...results.map((r) => r.baselineRssMb)), 1)} MB, peak after all three pulls ${round(
-          Math.max(...results.map((r) => r.finalPeakRssMb)),
-          1
-        )} MB; ${n} run(s), medians`
+        `${mb} MB: denia process RSS before the first pull ${
+          round(Math.max(...results.map((r) => r.baselineRssMb)), 1)
+        } MB, peak after all three pulls ${
+          round(
+            Math.max(...results.map((r) => r.finalPeakRssMb)),
+            1
+          )
+        } MB; ${n} run(s), medians`
       )
     }
     await fs.rm(workerPath, { force: true })
@@ -213,7 +251,11 @@ const main = async () => {
     area: "oci",
     machine: `${os.cpus().length} cores, node ${process.version}`,
     metrics,
-    notes: [...notes, "ratio = denia / anchor (below 1: Denia is faster / smaller)", "Denia times are measured inside the pulling process; anchor times include process start"]
+    notes: [
+      ...notes,
+      "ratio = denia / anchor (below 1: Denia is faster / smaller)",
+      "Denia times are measured inside the pulling process; anchor times include process start"
+    ]
   }
   await fs.mkdir(path.join(repoRoot, "bench/results"), { recursive: true })
   await fs.writeFile(path.join(repoRoot, "bench/results/oci.json"), `${JSON.stringify(result, null, 2)}\n`)

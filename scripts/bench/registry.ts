@@ -7,13 +7,13 @@
  *   npm run bench:registry              # needs `npm run build` (dist/main.js)
  *   REGISTRY_BENCH_RUNS=5 REGISTRY_BENCH_MB=200 npm run bench:registry
  */
-import { spawn, type ChildProcess } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
+import { freePort, type RunningRegistry, startRegistry } from "../../test/support/registry.js"
 import { largeImage } from "../test-images/images.js"
 import { runTool, writeOciLayout } from "../test-images/layout.js"
-import { freePort, startRegistry, type RunningRegistry } from "../../test/support/registry.js"
 
 interface Metric {
   readonly name: string
@@ -94,7 +94,7 @@ const startDaemon = async (work: string): Promise<Daemon> => {
   child.stdout?.on("data", (d: Buffer) => (logs = (logs + d.toString()).slice(-4000)))
   child.stderr?.on("data", (d: Buffer) => (logs = (logs + d.toString()).slice(-4000)))
   const host = `127.0.0.1:${port}`
-  for (let i = 0; ; i++) {
+  for (let i = 0;; i++) {
     if (child.exitCode !== null) throw new Error(`daemon exited: ${logs}`)
     const up = await fetch(`http://${host}/healthz`).then(
       (r) => r.ok,
@@ -141,7 +141,6 @@ const main = async () => {
     const projects = (await api(daemon.host, "/v1/projects")) as { items: Array<{ id: string; name: string }> }
     const projectId = projects.items.find((p) => p.name === "default")?.id ?? ""
 
-
     const push = { denia: [] as Array<number>, anchor: [] as Array<number> }
     const pull = { denia: [] as Array<number>, anchor: [] as Array<number> }
     const pushRss = { denia: [] as Array<number>, anchor: [] as Array<number> }
@@ -155,14 +154,22 @@ const main = async () => {
       const service = `bench${i}`
       await api(daemon.host, "/v1/services", { projectId, name: service, source: { type: "hosted", tag: "latest" }, port: 8080 })
       const targets = [
-        { who: "denia" as const, pid: daemonPid, ref: `docker://${daemon.host}/default/${service}:v1`, creds: ["--creds", `bench:${ADMIN_TOKEN}`] },
+        {
+          who: "denia" as const,
+          pid: daemonPid,
+          ref: `docker://${daemon.host}/default/${service}:v1`,
+          creds: ["--creds", `bench:${ADMIN_TOKEN}`]
+        },
         { who: "anchor" as const, pid: anchorPid, ref: `docker://${anchor.host}/bench/run${i}:v1`, creds: [] as Array<string> }
       ]
       // alternate who goes first so page-cache warmth does not favour one side
       if (i % 2 === 1) targets.reverse()
       for (const t of targets) {
         const destCreds = t.creds.length > 0 ? ["--dest-creds", t.creds[1] ?? ""] : []
-        const p = await sampled(t.pid, () => skopeo(["copy", "--quiet", "--dest-tls-verify=false", ...destCreds, `oci:${layout}:bench`, t.ref]))
+        const p = await sampled(
+          t.pid,
+          () => skopeo(["copy", "--quiet", "--dest-tls-verify=false", ...destCreds, `oci:${layout}:bench`, t.ref])
+        )
         push[t.who].push(p.ms)
         pushRss[t.who].push(p.peakRssMb)
         const out = path.join(work, `pulled-${t.who}-${i}`)
@@ -171,7 +178,9 @@ const main = async () => {
         pull[t.who].push(q.ms)
         await fs.rm(out, { recursive: true, force: true })
         process.stdout.write(
-          `run ${i + 1} ${t.who === "denia" ? "denia " : "docker-registry"}: push ${round(p.ms / 1000)} s (server peak RSS ${round(p.peakRssMb, 1)} MB), pull ${round(q.ms / 1000)} s\n`
+          `run ${i + 1} ${t.who === "denia" ? "denia " : "docker-registry"}: push ${round(p.ms / 1000)} s (server peak RSS ${
+            round(p.peakRssMb, 1)
+          } MB), pull ${round(q.ms / 1000)} s\n`
         )
       }
       await fs.rm(layout, { recursive: true, force: true })
@@ -181,9 +190,30 @@ const main = async () => {
     const pullS = { denia: median(pull.denia) / 1000, anchor: median(pull.anchor) / 1000 }
     const rss = { denia: Math.max(...pushRss.denia), anchor: Math.max(...pushRss.anchor) }
     metrics.push(
-      { name: "push", unit: "s", denia: round(pushS.denia), anchor: round(pushS.anchor), anchorName, ratio: round(pushS.denia / pushS.anchor) },
-      { name: "pull", unit: "s", denia: round(pullS.denia), anchor: round(pullS.anchor), anchorName, ratio: round(pullS.denia / pullS.anchor) },
-      { name: "push_peak_rss", unit: "MB", denia: round(rss.denia, 1), anchor: round(rss.anchor, 1), anchorName, ratio: round(rss.denia / rss.anchor) },
+      {
+        name: "push",
+        unit: "s",
+        denia: round(pushS.denia),
+        anchor: round(pushS.anchor),
+        anchorName,
+        ratio: round(pushS.denia / pushS.anchor)
+      },
+      {
+        name: "pull",
+        unit: "s",
+        denia: round(pullS.denia),
+        anchor: round(pullS.anchor),
+        anchorName,
+        ratio: round(pullS.denia / pullS.anchor)
+      },
+      {
+        name: "push_peak_rss",
+        unit: "MB",
+        denia: round(rss.denia, 1),
+        anchor: round(rss.anchor, 1),
+        anchorName,
+        ratio: round(rss.denia / rss.anchor)
+      },
       {
         name: "push_rss_growth",
         unit: "MB",
@@ -195,7 +225,9 @@ const main = async () => {
     )
     notes.push(
       `${imageMb} MB image (busybox + 5 gzip layers of random data), ${runs} run(s) each, medians; push and pull are wall times of skopeo copy (oci layout ↔ registry over loopback)`,
-      `server RSS before the first push: Denia daemon (whole control plane) ${round(baselineRss, 1)} MB, docker-registry ${round(anchorBaselineRss, 1)} MB; push_rss_growth = peak - that; push_peak_rss is the highest VmRSS of the server process sampled every 10 ms during pushes`,
+      `server RSS before the first push: Denia daemon (whole control plane) ${round(baselineRss, 1)} MB, docker-registry ${
+        round(anchorBaselineRss, 1)
+      } MB; push_rss_growth = peak - that; push_peak_rss is the highest VmRSS of the server process sampled every 10 ms during pushes`,
       "ratio = denia / anchor (for times, below 1 means Denia is faster)"
     )
   } finally {
@@ -206,7 +238,9 @@ const main = async () => {
   const result = { area: "registry", machine: `${os.cpus().length} cores, node ${process.version}`, metrics, notes }
   await fs.mkdir(path.join(repoRoot, "bench/results"), { recursive: true })
   await fs.writeFile(path.join(repoRoot, "bench/results/registry.json"), `${JSON.stringify(result, null, 2)}\n`)
-  for (const m of metrics) process.stdout.write(`${m.name}: denia ${m.denia} ${m.unit} | ${m.anchorName} ${m.anchor} ${m.unit} | ratio ${m.ratio}\n`)
+  for (const m of metrics) {
+    process.stdout.write(`${m.name}: denia ${m.denia} ${m.unit} | ${m.anchorName} ${m.anchor} ${m.unit} | ratio ${m.ratio}\n`)
+  }
 }
 
 main().catch((e: unknown) => {

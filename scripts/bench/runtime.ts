@@ -10,19 +10,19 @@
  *    `unshare -f` parent of an idle anchor httpd (median over 10)
  * Writes bench/results/runtime.json. Needs root.
  */
+import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect } from "effect"
-import { buildBusyboxRootfs } from "../../test/support/busybox-rootfs.js"
 import { resolveHelperPath } from "../../src/runtime/helperPath.js"
 import { LinuxRuntime } from "../../src/runtime/LinuxRuntime.js"
 import { processTree, rssBytes } from "../../src/runtime/procfs.js"
 import { Runtime } from "../../src/runtime/Runtime.js"
 import type { ReplicaSpec } from "../../src/runtime/types.js"
+import { buildBusyboxRootfs } from "../../test/support/busybox-rootfs.js"
 
 const RUNS = 50
 const IDLE_REPLICAS = 10
@@ -72,10 +72,14 @@ const anchorExec = (rootfs: string) => runToExit("unshare", ["-fmpiun", "--mount
 const anchorHttpd = async (rootfs: string, keep: boolean) => {
   const port = await freePort()
   const t0 = nowMs()
-  const child = spawn("unshare", ["-fmpiu", "--mount-proc", "chroot", rootfs, "/bin/httpd", "-f", "-p", `127.0.0.1:${port}`, "-h", "/www"], {
-    stdio: "ignore",
-    detached: true
-  })
+  const child = spawn(
+    "unshare",
+    ["-fmpiu", "--mount-proc", "chroot", rootfs, "/bin/httpd", "-f", "-p", `127.0.0.1:${port}`, "-h", "/www"],
+    {
+      stdio: "ignore",
+      detached: true
+    }
+  )
   let delay = 2
   for (let i = 0; i < 500; i++) {
     if (await probeTcp(port)) break
@@ -96,7 +100,7 @@ const anchorHttpd = async (rootfs: string, keep: boolean) => {
   return { ms, pid: child.pid ?? 0, stop }
 }
 
-const main = Effect.gen(function* () {
+const main = Effect.gen(function*() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "denia-bench-"))
   yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
   const rootfs = yield* Effect.promise(() => buildBusyboxRootfs(path.join(dir, "bundle"), { owner: 100000 }))
@@ -109,7 +113,7 @@ const main = Effect.gen(function* () {
     stopGraceMs: 2000,
     logMaxBytes: 1 << 20
   })
-  return yield* Effect.gen(function* () {
+  return yield* Effect.gen(function*() {
     const rt = yield* Runtime
     const spec = (replica: string, extra: Partial<ReplicaSpec>): ReplicaSpec => ({
       service: "bench",
@@ -133,7 +137,9 @@ const main = Effect.gen(function* () {
     for (let i = 0; i < RUNS; i++) {
       execAnchor.push(yield* Effect.promise(() => anchorExec(rootfs)))
       const t0 = nowMs()
-      yield* Effect.scoped(rt.start(spec(`e${i}`, { readiness: null })).pipe(Effect.tap(() => Effect.sync(() => execDenia.push(nowMs() - t0)))))
+      yield* Effect.scoped(
+        rt.start(spec(`e${i}`, { readiness: null })).pipe(Effect.tap(() => Effect.sync(() => execDenia.push(nowMs() - t0))))
+      )
     }
 
     const readyDenia: Array<number> = []
@@ -153,9 +159,10 @@ const main = Effect.gen(function* () {
     const rssDenia: Array<number> = []
     const rssAnchor: Array<number> = []
     yield* Effect.scoped(
-      Effect.gen(function* () {
-        const replicas = yield* Effect.forEach(Array.from({ length: IDLE_REPLICAS }, (_, i) => i), (i) =>
-          rt.start(spec(`idle${i}`, { argv: httpdArgv, port: 8080 }))
+      Effect.gen(function*() {
+        const replicas = yield* Effect.forEach(
+          Array.from({ length: IDLE_REPLICAS }, (_, i) => i),
+          (i) => rt.start(spec(`idle${i}`, { argv: httpdArgv, port: 8080 }))
         )
         yield* Effect.sleep("300 millis")
         for (const r of replicas) {
@@ -209,8 +216,13 @@ const main = Effect.gen(function* () {
     }
     fs.mkdirSync("bench/results", { recursive: true })
     fs.writeFileSync("bench/results/runtime.json", `${JSON.stringify(result, null, 2)}\n`)
-    for (const m of metrics)
-      console.log(`${m.name.padEnd(28)} denia ${String(m.denia).padStart(8)} ${m.unit}   anchor ${String(m.anchor).padStart(8)} ${m.unit}   ratio ${m.ratio}   (${m.anchorName})`)
+    for (const m of metrics) {
+      console.log(
+        `${m.name.padEnd(28)} denia ${String(m.denia).padStart(8)} ${m.unit}   anchor ${
+          String(m.anchor).padStart(8)
+        } ${m.unit}   ratio ${m.ratio}   (${m.anchorName})`
+      )
+    }
     console.log("wrote bench/results/runtime.json")
   }).pipe(Effect.provide(layer))
 })

@@ -16,7 +16,9 @@ export const PASSWD = [
   ""
 ].join("\n")
 
-export const GROUP = ["root:x:0:", "wheel:x:10:app", "app:x:1000:", "svcgrp:x:2500:", "staff:x:50:app,svc", "nogroup:x:65534:", ""].join("\n")
+export const GROUP = ["root:x:0:", "wheel:x:10:app", "app:x:1000:", "svcgrp:x:2500:", "staff:x:50:app,svc", "nogroup:x:65534:", ""].join(
+  "\n"
+)
 
 /** A minimal root filesystem: busybox with applet symlinks, /etc/passwd and /etc/group. */
 export const busyboxBaseLayer = (compression: LayerSpec["compression"] = "gzip"): LayerSpec => ({
@@ -36,7 +38,10 @@ export const busyboxBaseLayer = (compression: LayerSpec["compression"] = "gzip")
 })
 
 /** One-layer busybox image; `config` overrides USER/Cmd etc. */
-export const busyboxImage = (config: ImageSpec["config"] = { Cmd: ["/bin/sh"] }, compression: LayerSpec["compression"] = "gzip"): ImageSpec => ({
+export const busyboxImage = (
+  config: ImageSpec["config"] = { Cmd: ["/bin/sh"] },
+  compression: LayerSpec["compression"] = "gzip"
+): ImageSpec => ({
   layers: [busyboxBaseLayer(compression)],
   config
 })

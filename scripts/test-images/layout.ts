@@ -3,15 +3,15 @@
  * from declarative layer specs, for tests and benchmarks. Layers are streamed
  * to disk, so large images do not need to fit in memory.
  */
+import { Schema } from "effect"
 import { spawn } from "node:child_process"
 import { createHash, randomBytes } from "node:crypto"
 import { createReadStream, createWriteStream } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { PassThrough, Transform, type Readable, type TransformCallback } from "node:stream"
+import { PassThrough, type Readable, Transform, type TransformCallback } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import * as zlib from "node:zlib"
-import { Schema } from "effect"
 import * as tar from "tar-stream"
 
 export type EntryContent = string | Buffer | { readonly file: string } | { readonly randomBytes: number }
@@ -31,12 +31,12 @@ export type LayerEntry =
   /** `.wh..wh..opq`: hides everything lower layers put in `dir`. */
   | { readonly kind: "opaque"; readonly dir: string }
   | {
-      readonly kind: "device"
-      readonly path: string
-      readonly type: "character-device" | "block-device"
-      readonly major: number
-      readonly minor: number
-    }
+    readonly kind: "device"
+    readonly path: string
+    readonly type: "character-device" | "block-device"
+    readonly major: number
+    readonly minor: number
+  }
   | { readonly kind: "fifo"; readonly path: string }
   /** Verbatim tar header (hostile names, odd types). */
   | { readonly kind: "raw"; readonly header: tar.Header | (Partial<tar.Header> & { name: string }); readonly content?: Buffer }
@@ -93,15 +93,15 @@ export interface BuiltTag {
 const MT = {
   ociManifest: "application/vnd.oci.image.manifest.v1+json",
   ociIndex: "application/vnd.oci.image.index.v1+json",
-  ociConfig: "application/vnd.oci.image.config.v1+json",
+  ociConfig: "application/vnd.oci.image.config.v1+json"
 } as const
 
 const layerMediaType = (c: Compression) =>
   c === "gzip"
-      ? "application/vnd.oci.image.layer.v1.tar+gzip"
-      : c === "zstd"
-        ? "application/vnd.oci.image.layer.v1.tar+zstd"
-        : "application/vnd.oci.image.layer.v1.tar"
+    ? "application/vnd.oci.image.layer.v1.tar+gzip"
+    : c === "zstd"
+    ? "application/vnd.oci.image.layer.v1.tar+zstd"
+    : "application/vnd.oci.image.layer.v1.tar"
 
 class Hasher extends Transform {
   readonly hash = createHash("sha256")
@@ -129,9 +129,7 @@ const writeEntry = async (pack: tar.Pack, header: Partial<tar.Header> & { name: 
   }
   if (typeof content === "string" || Buffer.isBuffer(content)) {
     const buf = typeof content === "string" ? Buffer.from(content) : content
-    await new Promise<void>((resolve, reject) =>
-      pack.entry({ ...header, size: buf.length }, buf, (err) => (err ? reject(err) : resolve()))
-    )
+    await new Promise<void>((resolve, reject) => pack.entry({ ...header, size: buf.length }, buf, (err) => (err ? reject(err) : resolve())))
     return
   }
   let source: Readable

@@ -3,8 +3,8 @@
  * the coordinator queues it; deploys and service actions are audited; log
  * streams of deployments and of a service's replicas.
  */
-import * as fs from "node:fs/promises"
 import { Context, Effect, Layer, Option } from "effect"
+import * as fs from "node:fs/promises"
 import { Authz } from "../auth/Authz.js"
 import { Coordinator, type ServiceAction } from "../deploy/Coordinator.js"
 import { DeploymentLog } from "../deploy/DeploymentLog.js"
@@ -20,8 +20,7 @@ import { ServicesRepo } from "../repos/ServicesRepo.js"
 import { Runtime } from "../runtime/index.js"
 import { type Caller, changeContextOf } from "./Caller.js"
 
-
-const make = Effect.gen(function* () {
+const make = Effect.gen(function*() {
   const deployments = yield* DeploymentsRepo
   const services = yield* ServicesRepo
   const projects = yield* ProjectsRepo
@@ -40,7 +39,7 @@ const make = Effect.gen(function* () {
    * characters), then what will be pulled is authorized for the caller.
    */
   const authorizePull = (caller: Caller, serviceId: string, image: string | undefined) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       if (image !== undefined) yield* validateImageReference("image", image)
       const service = yield* services.get(serviceId)
       const project = yield* projects.get(service.projectId)
@@ -58,7 +57,7 @@ const make = Effect.gen(function* () {
 
   /** `POST /v1/deployments`: the role is checked here since the path names no service. */
   const create = (caller: Caller, serviceId: string, image: string | undefined) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const service = yield* services.get(serviceId)
       yield* authz.requireProjectRole(caller.principal, service.projectId, "operator")
       return yield* deploy(caller, service.id, image)
@@ -68,7 +67,9 @@ const make = Effect.gen(function* () {
 
   /** Stop, start, restart or roll back; audited under the action's name. */
   const action = (caller: Caller, serviceId: string, kind: ServiceAction) =>
-    coordinator.action(serviceId, kind).pipe(Effect.tap((d) => audited(caller, kind, `service:${serviceId}`, d === undefined ? {} : { deployment: d.id })))
+    coordinator.action(serviceId, kind).pipe(
+      Effect.tap((d) => audited(caller, kind, `service:${serviceId}`, d === undefined ? {} : { deployment: d.id }))
+    )
 
   /** The deployment's log from byte `since`, followed until the deployment finishes (then its status as the last line). */
   const followLog = (deploymentId: string, since: number) =>
@@ -76,8 +77,9 @@ const make = Effect.gen(function* () {
       const finished = deployments.find(deployment.id).pipe(
         Effect.map((d) =>
           Option.flatMap(d, (x) =>
-            TERMINAL_STATUSES.has(x.status) ? Option.some(JSON.stringify({ status: x.status, ...(x.error === undefined ? {} : { error: x.error }) })) : Option.none()
-          )
+            TERMINAL_STATUSES.has(x.status)
+              ? Option.some(JSON.stringify({ status: x.status, ...(x.error === undefined ? {} : { error: x.error }) }))
+              : Option.none())
         )
       )
       return followFile({ path: deploymentLog.pathOf(deployment.id), since, finished })
@@ -85,7 +87,7 @@ const make = Effect.gen(function* () {
 
   /** The last `lines` lines of the service's replica log. */
   const serviceLogLines = (serviceId: string, lines: number) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const service = yield* services.get(serviceId)
       const logs = yield* runtime.logs(runtimeServiceName(service.id), { lines })
       return logs.lines
@@ -93,7 +95,7 @@ const make = Effect.gen(function* () {
 
   /** The service's replica log, followed: a backlog of roughly the last `tail` lines (bytes estimate), then new output. */
   const followServiceLog = (serviceId: string, tail: number) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const service = yield* services.get(serviceId)
       const logs = yield* runtime.logs(runtimeServiceName(service.id), { lines: 1 })
       const size = yield* Effect.promise(() => fs.stat(logs.path).then((st) => st.size, () => 0))

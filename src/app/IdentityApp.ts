@@ -8,7 +8,7 @@ import { Identity } from "../auth/Identity.js"
 import { LOGIN_LIMIT, Throttle } from "../auth/Throttle.js"
 import type { Caller } from "./Caller.js"
 
-const make = Effect.gen(function* () {
+const make = Effect.gen(function*() {
   const identity = yield* Identity
   const throttle = yield* Throttle
 
@@ -24,7 +24,7 @@ const make = Effect.gen(function* () {
    * no password to guess and is refused without spending it.
    */
   const changePassword = (caller: Caller, input: { currentPassword: string; newPassword: string; keepTokens?: boolean | undefined }) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       if (caller.principal.kind === "user") yield* spendLoginBudget(caller.clientIp)
       yield* identity.changeOwnPassword(caller.principal, input, caller.clientIp)
     })

@@ -6,7 +6,7 @@ import { MembershipsRepo } from "../repos/MembershipsRepo.js"
 import { UsersRepo } from "../repos/UsersRepo.js"
 import { type Caller, changeContextOf } from "./Caller.js"
 
-const make = Effect.gen(function* () {
+const make = Effect.gen(function*() {
   const memberships = yield* MembershipsRepo
   const users = yield* UsersRepo
   const audit = yield* AuditRepo
@@ -15,7 +15,7 @@ const make = Effect.gen(function* () {
 
   /** Gives `userId` `role` in the project (the user must exist); audited as `member.set` with the username. */
   const set = (caller: Caller, projectId: string, userId: string, role: ProjectRole) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const user = yield* users.get(userId)
       const membership = yield* memberships.set(projectId, user.id, role)
       yield* audit.record({
@@ -30,7 +30,7 @@ const make = Effect.gen(function* () {
 
   /** Audited as `member.remove`. */
   const remove = (caller: Caller, projectId: string, userId: string) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       yield* memberships.remove(projectId, userId)
       yield* audit.record({
         ...changeContextOf(caller),

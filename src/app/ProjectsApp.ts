@@ -1,15 +1,15 @@
 /** Projects: visibility, env redaction, and deletion with the project's encrypted files. */
 import { Context, Effect, Layer } from "effect"
-import { DomainEvent } from "../events/DomainEvent.js"
-import { Events } from "../events/Events.js"
 import { Authz } from "../auth/Authz.js"
 import type { Principal } from "../domain/principal.js"
 import type { CreateProject, UpdateProject } from "../domain/project.js"
+import { DomainEvent } from "../events/DomainEvent.js"
+import { Events } from "../events/Events.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { SecretStore } from "../secrets/SecretStore.js"
 import { redactProject } from "./redaction.js"
 
-const make = Effect.gen(function* () {
+const make = Effect.gen(function*() {
   const projects = yield* ProjectsRepo
   const authz = yield* Authz
   const secretStore = yield* SecretStore
@@ -17,7 +17,7 @@ const make = Effect.gen(function* () {
 
   /** The projects `principal` may see, env values redacted below operator. */
   const list = (principal: Principal) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const visible = yield* authz.visibleProjectIds(principal)
       const all = yield* projects.list
       const items = visible === undefined ? all : all.filter((p) => visible.includes(p.id))

@@ -8,12 +8,12 @@ import { Authz } from "../auth/Authz.js"
 import { Coordinator } from "../deploy/Coordinator.js"
 import { makeImageAuthorization } from "../deploy/imageAuthorization.js"
 import { Invalid } from "../domain/errors.js"
-import { DomainEvent } from "../events/DomainEvent.js"
-import { Events } from "../events/Events.js"
 import type { Principal } from "../domain/principal.js"
 import type { CreateService, Service, UpdateService } from "../domain/service.js"
+import { DomainEvent } from "../events/DomainEvent.js"
+import { Events } from "../events/Events.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
-import { ServicesRepo, type ServiceSpec } from "../repos/ServicesRepo.js"
+import { type ServiceSpec, ServicesRepo } from "../repos/ServicesRepo.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
 import { type Caller, changeContextOf } from "./Caller.js"
 import { redactService } from "./redaction.js"
@@ -23,10 +23,10 @@ const checkIdentity = (current: Service, patch: UpdateService) =>
   patch.id !== undefined && patch.id !== current.id
     ? Effect.fail(new Invalid({ field: "id", message: "does not match the service in the path" }))
     : patch.projectId !== undefined && patch.projectId !== current.projectId
-      ? Effect.fail(new Invalid({ field: "projectId", message: "cannot be changed; create the service in the other project instead" }))
-      : patch.name !== undefined && patch.name !== current.name
-        ? Effect.fail(new Invalid({ field: "name", message: "cannot be changed; create a new service instead" }))
-        : Effect.void
+    ? Effect.fail(new Invalid({ field: "projectId", message: "cannot be changed; create the service in the other project instead" }))
+    : patch.name !== undefined && patch.name !== current.name
+    ? Effect.fail(new Invalid({ field: "name", message: "cannot be changed; create a new service instead" }))
+    : Effect.void
 
 const applyPatch = (current: Service, patch: UpdateService): ServiceSpec => ({
   source: patch.source ?? current.source,
@@ -39,7 +39,7 @@ const applyPatch = (current: Service, patch: UpdateService): ServiceSpec => ({
   endpoints: patch.endpoints ?? current.endpoints
 })
 
-const make = Effect.gen(function* () {
+const make = Effect.gen(function*() {
   const services = yield* ServicesRepo
   const projects = yield* ProjectsRepo
   const authz = yield* Authz
@@ -50,7 +50,7 @@ const make = Effect.gen(function* () {
 
   /** The services of the projects `principal` may see (optionally one project) with their live status, env values redacted below operator. */
   const list = (principal: Principal, projectId: string | undefined) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const visible = yield* authz.visibleProjectIds(principal)
       const projectIds = projectId === undefined ? visible : visible === undefined || visible.includes(projectId) ? [projectId] : []
       const items = yield* services.list({ projectIds })
@@ -63,7 +63,7 @@ const make = Effect.gen(function* () {
 
   /** Operator of the target project, and an image source the caller may use. */
   const create = (principal: Principal, input: CreateService) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const project = yield* projects.get(input.projectId)
       yield* authz.requireProjectRole(principal, project.id, "operator")
       yield* images.checkSource(principal, project.id, input.source)
@@ -73,7 +73,7 @@ const make = Effect.gen(function* () {
     })
 
   const update = (principal: Principal, id: string, patch: UpdateService) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const current = yield* services.get(id)
       yield* checkIdentity(current, patch)
       if (patch.source !== undefined) yield* images.checkSource(principal, current.projectId, patch.source)
@@ -84,7 +84,16 @@ const make = Effect.gen(function* () {
 
   /** Stop first: no replica outlives its service. Then the rows, then the service's secrets. */
   const remove = (id: string) =>
-    Effect.flatMap(services.get(id), (s) => coordinator.stopService(s.id).pipe(Effect.zipRight(serviceSecrets.purgeAfter(s, services.remove(s.id).pipe(Effect.tap(() => events.publish(DomainEvent.ServiceDeleted({ projectId: s.projectId, serviceId: s.id }))))))))
+    Effect.flatMap(
+      services.get(id),
+      (s) =>
+        coordinator.stopService(s.id).pipe(Effect.zipRight(serviceSecrets.purgeAfter(
+          s,
+          services.remove(s.id).pipe(
+            Effect.tap(() => events.publish(DomainEvent.ServiceDeleted({ projectId: s.projectId, serviceId: s.id })))
+          )
+        )))
+    )
 
   const listSecrets = (serviceId: string) => Effect.flatMap(services.get(serviceId), (s) => serviceSecrets.list(s.id))
 

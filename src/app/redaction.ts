@@ -1,9 +1,9 @@
 import { Effect } from "effect"
 import type { Authz } from "../auth/Authz.js"
 import { redactEnv } from "../domain/env.js"
+import type { Principal } from "../domain/principal.js"
 import type { Project } from "../domain/project.js"
 import type { Service } from "../domain/service.js"
-import type { Principal } from "../domain/principal.js"
 
 type AuthzApi = Authz
 

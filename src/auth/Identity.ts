@@ -4,10 +4,10 @@
  * (metadata only).
  */
 import { Effect, Option } from "effect"
-import type { Principal } from "../domain/principal.js"
 import { DeniaConfig } from "../config/Config.js"
 import { Conflict, Invalid, NotFound } from "../domain/errors.js"
 import type { User } from "../domain/identity.js"
+import type { Principal } from "../domain/principal.js"
 import { AuditRepo } from "../repos/AuditRepo.js"
 import { CredentialsRepo } from "../repos/CredentialsRepo.js"
 import { MembershipsRepo } from "../repos/MembershipsRepo.js"
@@ -19,7 +19,7 @@ import { mintToken, tokenHash } from "./tokens.js"
 export const actorOf = (p: Principal): string => (p.kind === "adminToken" ? "admin-token" : `user:${p.username}`)
 
 export class Identity extends Effect.Service<Identity>()("denia/auth/Identity", {
-  effect: Effect.gen(function* () {
+  effect: Effect.gen(function*() {
     const config = yield* DeniaConfig
     const users = yield* UsersRepo
     const credentials = yield* CredentialsRepo
@@ -28,7 +28,7 @@ export class Identity extends Effect.Service<Identity>()("denia/auth/Identity", 
     const sessionTtlMs = config.values.sessionTtlHours * 3_600_000
 
     const bootstrap = (username: string, password: string, clientIp: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const passwordHash = yield* hashPassword(password)
         const created = yield* users.createFirst({ username, passwordHash })
         if (Option.isNone(created)) {
@@ -40,7 +40,7 @@ export class Identity extends Effect.Service<Identity>()("denia/auth/Identity", 
       })
 
     const login = (username: string, password: string, clientIp: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const found = yield* users.findWithHashByName(username)
         // Same work whether or not the user exists.
         const ok = yield* verifyPassword(password, Option.isSome(found) ? found.value.passwordHash : yield* dummyHash)
@@ -56,16 +56,19 @@ export class Identity extends Effect.Service<Identity>()("denia/auth/Identity", 
       })
 
     const logout = (principal: Principal, clientIp: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         if (principal.kind !== "user" || principal.credentialKind !== "session") {
-          return yield* new Invalid({ field: "authorization", message: "logout needs a session token; revoke API tokens with DELETE /v1/api-tokens/{id}" })
+          return yield* new Invalid({
+            field: "authorization",
+            message: "logout needs a session token; revoke API tokens with DELETE /v1/api-tokens/{id}"
+          })
         }
         yield* credentials.revoke(principal.credentialId)
         yield* audit.record({ actor: actorOf(principal), action: "logout", outcome: "ok", clientIp })
       })
 
     const me = (principal: Principal) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         if (principal.kind === "adminToken") return { user: null, superAdmin: true, memberships: [], credential: "adminToken" as const }
         const user = yield* users.get(principal.userId).pipe(Effect.orDie)
         return { user, superAdmin: user.superAdmin, memberships: yield* memberships.forUser(user.id), credential: principal.credentialKind }
@@ -80,25 +83,56 @@ export class Identity extends Effect.Service<Identity>()("denia/auth/Identity", 
       principal.kind === "user" ? credentials.listApiTokens(principal.userId) : Effect.succeed([])
 
     const mintApiToken = (principal: Principal, name: string, clientIp: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const user = yield* requireUser(principal)
         const token = mintToken("apiToken")
-        const { id, createdAt } = yield* credentials.create({ userId: user.userId, kind: "apiToken", name, tokenHash: tokenHash(token), expiresAt: null })
-        yield* audit.record({ actor: actorOf(principal), action: "token.mint", target: `token:${id}`, outcome: "ok", clientIp, details: { name } })
+        const { id, createdAt } = yield* credentials.create({
+          userId: user.userId,
+          kind: "apiToken",
+          name,
+          tokenHash: tokenHash(token),
+          expiresAt: null
+        })
+        yield* audit.record({
+          actor: actorOf(principal),
+          action: "token.mint",
+          target: `token:${id}`,
+          outcome: "ok",
+          clientIp,
+          details: { name }
+        })
         return { id, name, token, createdAt }
       })
 
     const revokeApiToken = (principal: Principal, id: string, clientIp: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const user = yield* requireUser(principal)
         const revoked = yield* credentials.revokeApiToken(user.userId, id)
-        yield* audit.record({ actor: actorOf(principal), action: "token.revoke", target: `token:${id}`, outcome: "ok", clientIp, details: { name: revoked.name } })
+        yield* audit.record({
+          actor: actorOf(principal),
+          action: "token.revoke",
+          target: `token:${id}`,
+          outcome: "ok",
+          clientIp,
+          details: { name: revoked.name }
+        })
       })
 
     const createUser = (principal: Principal, input: { username: string; password: string; superAdmin: boolean }, clientIp: string) =>
-      Effect.gen(function* () {
-        const user = yield* users.create({ username: input.username, passwordHash: yield* hashPassword(input.password), superAdmin: input.superAdmin })
-        yield* audit.record({ actor: actorOf(principal), action: "user.create", target: `user:${user.username}`, outcome: "ok", clientIp, details: { superAdmin: user.superAdmin } })
+      Effect.gen(function*() {
+        const user = yield* users.create({
+          username: input.username,
+          passwordHash: yield* hashPassword(input.password),
+          superAdmin: input.superAdmin
+        })
+        yield* audit.record({
+          actor: actorOf(principal),
+          action: "user.create",
+          target: `user:${user.username}`,
+          outcome: "ok",
+          clientIp,
+          details: { superAdmin: user.superAdmin }
+        })
         return user
       })
 
@@ -108,7 +142,7 @@ export class Identity extends Effect.Service<Identity>()("denia/auth/Identity", 
      * own. `self` marks the self-service route, which verified the current password.
      */
     const revokeAfterPasswordChange = (principal: Principal, user: User, keepTokens: boolean, self: boolean, clientIp: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const keepId = principal.kind === "user" && principal.userId === user.id ? principal.credentialId : undefined
         const revoked = yield* credentials.revokeAllOfUser(user.id, keepTokens ? ["session"] : ["session", "apiToken"], keepId)
         yield* audit.record({
@@ -117,7 +151,13 @@ export class Identity extends Effect.Service<Identity>()("denia/auth/Identity", 
           target: `user:${user.username}`,
           outcome: "ok",
           clientIp,
-          details: { self, revokedSessions: revoked.session, revokedTokens: revoked.apiToken, keptTokens: keepTokens, keptCurrentCredential: keepId !== undefined }
+          details: {
+            self,
+            revokedSessions: revoked.session,
+            revokedTokens: revoked.apiToken,
+            keptTokens: keepTokens,
+            keptCurrentCredential: keepId !== undefined
+          }
         })
       })
 
@@ -132,7 +172,7 @@ export class Identity extends Effect.Service<Identity>()("denia/auth/Identity", 
       patch: { password?: string | undefined; superAdmin?: boolean | undefined; keepTokens?: boolean | undefined },
       clientIp: string
     ) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         if (patch.keepTokens !== undefined && patch.password === undefined) {
           return yield* new Invalid({ field: "keepTokens", message: "only applies together with password" })
         }
@@ -144,7 +184,10 @@ export class Identity extends Effect.Service<Identity>()("denia/auth/Identity", 
           target: `user:${user.username}`,
           outcome: "ok",
           clientIp,
-          details: { passwordChanged: patch.password !== undefined, ...(patch.superAdmin === undefined ? {} : { superAdmin: patch.superAdmin }) }
+          details: {
+            passwordChanged: patch.password !== undefined,
+            ...(patch.superAdmin === undefined ? {} : { superAdmin: patch.superAdmin })
+          }
         })
         if (passwordHash !== undefined) yield* revokeAfterPasswordChange(principal, user, patch.keepTokens === true, false, clientIp)
         return user
@@ -156,10 +199,17 @@ export class Identity extends Effect.Service<Identity>()("denia/auth/Identity", 
      * throttle first). Same revocation as `updateUser`; the requesting credential
      * stays. The admin token has no password and gets a 400 naming `authorization`.
      */
-    const changeOwnPassword = (principal: Principal, input: { currentPassword: string; newPassword: string; keepTokens?: boolean | undefined }, clientIp: string) =>
-      Effect.gen(function* () {
+    const changeOwnPassword = (
+      principal: Principal,
+      input: { currentPassword: string; newPassword: string; keepTokens?: boolean | undefined },
+      clientIp: string
+    ) =>
+      Effect.gen(function*() {
         if (principal.kind !== "user") {
-          return yield* new Invalid({ field: "authorization", message: "the bootstrap admin token has no password; log in as a user (super-admins use PATCH /v1/users/{id})" })
+          return yield* new Invalid({
+            field: "authorization",
+            message: "the bootstrap admin token has no password; log in as a user (super-admins use PATCH /v1/users/{id})"
+          })
         }
         const found = yield* users.findWithHash(principal.userId)
         // The principal was resolved from the database for this request; a user deleted since is simply gone.
@@ -180,7 +230,7 @@ export class Identity extends Effect.Service<Identity>()("denia/auth/Identity", 
       })
 
     const deleteUser = (principal: Principal, id: string, clientIp: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         if (principal.kind === "user" && principal.userId === id) {
           return yield* new Conflict({ message: "you cannot delete yourself" })
         }

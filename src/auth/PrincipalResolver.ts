@@ -1,6 +1,6 @@
 import { Effect, Option } from "effect"
-import type { Principal } from "../domain/principal.js"
 import { DeniaConfig } from "../config/Config.js"
+import type { Principal } from "../domain/principal.js"
 import { CredentialsRepo } from "../repos/CredentialsRepo.js"
 import { UsersRepo } from "../repos/UsersRepo.js"
 import { constantTimeEqual } from "./secrets.js"
@@ -12,14 +12,14 @@ import { looksLikeUserToken, tokenHash } from "./tokens.js"
  * and expiry are checked on every request.
  */
 export class PrincipalResolver extends Effect.Service<PrincipalResolver>()("denia/auth/PrincipalResolver", {
-  effect: Effect.gen(function* () {
+  effect: Effect.gen(function*() {
     const config = yield* DeniaConfig
     const credentials = yield* CredentialsRepo
     const users = yield* UsersRepo
     const adminToken = config.values.adminToken
 
     const resolve = (token: string): Effect.Effect<Option.Option<Principal>> =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         if (token.length > 0 && constantTimeEqual(token, adminToken)) {
           return Option.some<Principal>({ kind: "adminToken", superAdmin: true })
         }

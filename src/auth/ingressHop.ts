@@ -18,4 +18,5 @@ export const ingressHopSecret = (): string => {
 }
 
 /** True when `value` is this process's hop secret (constant time). */
-export const isIngressHop = (value: string | undefined): boolean => value !== undefined && value.length > 0 && constantTimeEqual(value, ingressHopSecret())
+export const isIngressHop = (value: string | undefined): boolean =>
+  value !== undefined && value.length > 0 && constantTimeEqual(value, ingressHopSecret())

@@ -6,7 +6,7 @@ import { printJson, printText } from "./client/output.js"
 
 /** `denia config`: the effective configuration, secrets redacted (loaded lazily by root.ts). */
 export const runConfig = (json: boolean) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const config = yield* DeniaConfig
     if (!json) return yield* printText(describeConfig(config))
     const values = Object.fromEntries(configKeys.map((k) => [tomlKey(k), fieldOf(k).secret === true ? "<redacted>" : config.values[k]]))

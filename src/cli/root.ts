@@ -20,29 +20,40 @@ export class DaemonUsage extends Schema.TaggedError<DaemonUsage>()("DaemonUsage"
 
 /** Reached only when options follow the daemon mode (`denia --log-level x`): the daemon takes none. */
 const daemonUsage = Effect.fail(
-  new DaemonUsage({ message: "the daemon takes no options (settings live in config.toml, see `denia config`): run `denia` or `denia daemon`; `denia --help` lists the commands" })
+  new DaemonUsage({
+    message:
+      "the daemon takes no options (settings live in config.toml, see `denia config`): run `denia` or `denia daemon`; `denia --help` lists the commands"
+  })
 )
 
 const daemonCommand = Command.make("daemon", {}, () => daemonUsage).pipe(
   Command.withDescription("Run the daemon in the foreground (the same as `denia` with no arguments).")
 )
 
-const configCommand = Command.make("config", { json: Options.boolean("json").pipe(Options.withDescription("Print JSON instead of text")) }, (o) =>
-  Effect.flatMap(
-    Effect.promise(() => import("./configCommand.js")),
-    (m) => m.runConfig(o.json)
-  )
+const configCommand = Command.make(
+  "config",
+  { json: Options.boolean("json").pipe(Options.withDescription("Print JSON instead of text")) },
+  (o) =>
+    Effect.flatMap(
+      Effect.promise(() => import("./configCommand.js")),
+      (m) => m.runConfig(o.json)
+    )
 ).pipe(Command.withDescription("Print the effective configuration (secrets redacted)."))
 
-const doctorCommand = Command.make("doctor", { json: Options.boolean("json").pipe(Options.withDescription("Print JSON instead of text")) }, (o) =>
-  Effect.flatMap(
-    Effect.promise(() => import("./doctor/command.js")),
-    (m) => m.runDoctor(o.json)
-  )
+const doctorCommand = Command.make(
+  "doctor",
+  { json: Options.boolean("json").pipe(Options.withDescription("Print JSON instead of text")) },
+  (o) =>
+    Effect.flatMap(
+      Effect.promise(() => import("./doctor/command.js")),
+      (m) => m.runDoctor(o.json)
+    )
 ).pipe(Command.withDescription("Check that this host can run Denia; prints a fix for every problem."))
 
 export const rootCommand = Command.make("denia", {}, () => daemonUsage).pipe(
-  Command.withDescription("Denia: a single-node PaaS. `denia` (or `denia daemon`) runs the daemon; the commands below are host tools and API clients."),
+  Command.withDescription(
+    "Denia: a single-node PaaS. `denia` (or `denia daemon`) runs the daemon; the commands below are host tools and API clients."
+  ),
   Command.withSubcommands([
     daemonCommand,
     configCommand,

@@ -1,5 +1,5 @@
-import { createRequire } from "node:module"
 import { Schema } from "effect"
+import { createRequire } from "node:module"
 
 const require = createRequire(import.meta.url)
 const pkg = Schema.decodeUnknownSync(Schema.Struct({ version: Schema.String }))(require("../../package.json"))

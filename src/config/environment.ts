@@ -4,8 +4,8 @@
  * `DeniaConfig.fromProcess`, CLI commands through the readers below (the
  * local daemon's config file, the client variables, the client file path).
  */
-import * as os from "node:os"
 import { Config, Effect } from "effect"
+import * as os from "node:os"
 import type { ConfigError } from "./errors.js"
 import { loadConfig, type LoadedConfig } from "./load.js"
 import { resolveClientFile } from "./paths.js"

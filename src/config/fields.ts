@@ -105,7 +105,9 @@ export const parseAddress = (raw: string): { host: string; port: number } | unde
 }
 
 export const address = string((s) =>
-  parseAddress(s) === undefined ? `must be "host:port" with an IP address (or localhost) and a port 1-65535, got ${JSON.stringify(s)}` : undefined
+  parseAddress(s) === undefined
+    ? `must be "host:port" with an IP address (or localhost) and a port 1-65535, got ${JSON.stringify(s)}`
+    : undefined
 )
 
 /** Absolute path, `~/…` allowed (expanded by the loader). Empty means "derive". */
@@ -136,7 +138,9 @@ export const hostname = (allowEmpty: boolean) =>
   })
 
 export const hostPort = string((s) =>
-  /^[a-z0-9.-]+(:\d{1,5})?$/i.test(s) || /^\[[0-9a-f:]+\](:\d{1,5})?$/i.test(s) ? undefined : `must be host[:port], got ${JSON.stringify(s)}`
+  /^[a-z0-9.-]+(:\d{1,5})?$/i.test(s) || /^\[[0-9a-f:]+\](:\d{1,5})?$/i.test(s)
+    ? undefined
+    : `must be host[:port], got ${JSON.stringify(s)}`
 )
 
 export const url = (allowEmpty: boolean) =>

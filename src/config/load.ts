@@ -3,14 +3,14 @@
  * when it is missing, parse TOML, apply `DENIA_*` overrides, validate every
  * key, derive paths. Pure apart from the file system calls at the edges.
  */
+import { Effect } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Effect } from "effect"
 import { parse as parseToml } from "smol-toml"
 import { ConfigError } from "./errors.js"
-import { derivePaths, expandHome, resolveConfigFile, type DeniaPaths } from "./paths.js"
-import { configFields, configKeys, envVar, fieldOf, tomlKey, type ConfigKey, type ConfigValues } from "./schema.js"
+import { type DeniaPaths, derivePaths, expandHome, resolveConfigFile } from "./paths.js"
+import { configFields, type ConfigKey, configKeys, type ConfigValues, envVar, fieldOf, tomlKey } from "./schema.js"
 import { renderTemplate } from "./template.js"
 
 export interface LoadedConfig {
@@ -29,8 +29,7 @@ export interface LoadOptions {
 
 const byTomlKey = new Map<string, ConfigKey>(configKeys.map((k) => [tomlKey(k), k]))
 
-const defaults = (): ConfigValues =>
-  Object.fromEntries(configKeys.map((k) => [k, configFields[k].default])) as unknown as ConfigValues
+const defaults = (): ConfigValues => Object.fromEntries(configKeys.map((k) => [k, configFields[k].default])) as unknown as ConfigValues
 
 const readFile = (file: string) =>
   Effect.try({
@@ -63,7 +62,7 @@ export const decodeConfig = (
   env: Readonly<Record<string, string | undefined>>,
   source: string
 ): Effect.Effect<ConfigValues, ConfigError> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const raw: Record<string, { value: unknown; origin: string }> = {}
     for (const [k, v] of Object.entries(table)) {
       const key = byTomlKey.get(k)
@@ -99,7 +98,7 @@ export const decodeConfig = (
   })
 
 export const loadConfig = (options: LoadOptions): Effect.Effect<LoadedConfig, ConfigError> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const file = resolveConfigFile(options.env, options.home)
     let text = yield* readFile(file)
     let created = false
@@ -124,7 +123,7 @@ export const describeConfig = (loaded: LoadedConfig): string =>
     `# config file: ${loaded.paths.configFile}`,
     ...configKeys.map((k) => {
       const field = fieldOf(k)
-      const shown = field.secret === true ? '"<redacted>"' : field.kind.render(loaded.values[k])
+      const shown = field.secret === true ? "\"<redacted>\"" : field.kind.render(loaded.values[k])
       return `${tomlKey(k)} = ${shown}`
     })
   ].join("\n")

@@ -17,7 +17,9 @@ interface FieldSpec<A> {
 
 const spec = <A>(s: Omit<FieldSpec<A>, "default"> & { readonly default: NoInfer<A> }): FieldSpec<A> => s
 
-const emailOrEmpty = F.string((s) => (s === "" || /^[^@\s]+@[^@\s]+$/.test(s) ? undefined : `must be an e-mail address, got ${JSON.stringify(s)}`))
+const emailOrEmpty = F.string((
+  s
+) => (s === "" || /^[^@\s]+@[^@\s]+$/.test(s) ? undefined : `must be an e-mail address, got ${JSON.stringify(s)}`))
 
 export const configFields = {
   adminToken: spec({
@@ -25,7 +27,8 @@ export const configFields = {
     kind: F.string((s) => (/^[0-9a-f]{64}$/.test(s) ? undefined : "must be 64 lower-case hex characters")),
     default: "",
     secret: true,
-    doc: "Bootstrap super-admin bearer token (64 hex). Generated on first boot; to rotate it, put a new value here (`openssl rand -hex 32`) and restart the daemon."
+    doc:
+      "Bootstrap super-admin bearer token (64 hex). Generated on first boot; to rotate it, put a new value here (`openssl rand -hex 32`) and restart the daemon."
   }),
   bindAddr: spec({
     kind: F.address,
@@ -40,7 +43,8 @@ export const configFields = {
   trustedProxies: spec({
     kind: F.stringList(F.ipOrCidrProblem),
     default: [],
-    doc: "IPs/CIDRs of reverse proxies in front of the API whose X-Forwarded-For is believed. Empty = the socket peer (the ingress is recognised on its own)."
+    doc:
+      "IPs/CIDRs of reverse proxies in front of the API whose X-Forwarded-For is believed. Empty = the socket peer (the ingress is recognised on its own)."
   }),
   apiBodyMaxKb: spec({
     kind: F.integer(1, 1024 * 1024),
@@ -55,7 +59,8 @@ export const configFields = {
   apiIdleTimeoutSeconds: spec({
     kind: F.integer(1, 86400),
     default: 120,
-    doc: "API listener: a connection without any traffic for this many seconds is closed (idle-based: long uploads and log streams that keep moving stay open)."
+    doc:
+      "API listener: a connection without any traffic for this many seconds is closed (idle-based: long uploads and log streams that keep moving stay open)."
   }),
   apiMaxConnections: spec({
     kind: F.integer(1, 1_000_000),
@@ -71,7 +76,8 @@ export const configFields = {
   ageKeyFile: spec({
     kind: F.path(true),
     default: "",
-    doc: "age identity used to encrypt secrets (created 0600 when missing). Empty = age.key next to this file. BACK IT UP: without it secrets are lost."
+    doc:
+      "age identity used to encrypt secrets (created 0600 when missing). Empty = age.key next to this file. BACK IT UP: without it secrets are lost."
   }),
   ageRecipient: spec({
     kind: F.string((s) => (s === "" || /^age1[0-9a-z]{58}$/.test(s) ? undefined : "must be an age X25519 recipient (age1...)")),

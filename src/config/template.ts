@@ -1,4 +1,4 @@
-import { configFields, configKeys, fieldOf, envVar, tomlKey, type ConfigValues } from "./schema.js"
+import { configFields, configKeys, type ConfigValues, envVar, fieldOf, tomlKey } from "./schema.js"
 
 /** The complete, commented config file written on first boot. */
 export const renderTemplate = (values: ConfigValues): string => {

@@ -1,25 +1,32 @@
-import { createServer } from "node:http"
 import { HttpApiBuilder, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
+import { createServer } from "node:http"
 import { DeniaApi } from "../api/definition/DeniaApi.js"
+import { AuthorizationLive } from "../api/server/authorization.js"
 import { DeploymentsHandlers } from "../api/server/handlers/deployments.js"
-import { ApiTokensHandlers, AuditHandlers, AuthHandlers, AuthPublicHandlers, MembersHandlers, UsersHandlers } from "../api/server/handlers/identity.js"
+import {
+  ApiTokensHandlers,
+  AuditHandlers,
+  AuthHandlers,
+  AuthPublicHandlers,
+  MembersHandlers,
+  UsersHandlers
+} from "../api/server/handlers/identity.js"
 import { IngressHandlers } from "../api/server/handlers/ingress.js"
 import { MetaHandlers } from "../api/server/handlers/meta.js"
 import { OciHandlers } from "../api/server/handlers/oci.js"
 import { ProjectsHandlers } from "../api/server/handlers/projects.js"
-import { RegistryHandlers } from "../api/server/handlers/registry.js"
 import { RegistriesHandlers } from "../api/server/handlers/registries.js"
+import { RegistryHandlers } from "../api/server/handlers/registry.js"
 import { SecretsHandlers } from "../api/server/handlers/secrets.js"
 import { ServicesHandlers } from "../api/server/handlers/services.js"
 import { apiRequestGuards } from "../api/server/middleware.js"
-import { AuthorizationLive } from "../api/server/authorization.js"
-import { parseAddress } from "../config/fields.js"
 import { DeniaConfig } from "../config/Config.js"
-import { hardenServer, serverOptions, type ServerLimits } from "../ingress/limits.js"
+import { parseAddress } from "../config/fields.js"
+import { hardenServer, type ServerLimits, serverOptions } from "../ingress/limits.js"
 import { RegistryRoutes } from "../registry/http.js"
-import { WebConsoleRoutes, defaultConsoleRoot } from "../web/console.js"
+import { defaultConsoleRoot, WebConsoleRoutes } from "../web/console.js"
 
 /** The API implementation: every handler group plus the authorization middleware. */
 export const ApiImplementation = HttpApiBuilder.api(DeniaApi).pipe(
@@ -43,11 +50,13 @@ export const ApiImplementation = HttpApiBuilder.api(DeniaApi).pipe(
   Layer.provide(AuthorizationLive)
 )
 
-const announce = Effect.gen(function* () {
+const announce = Effect.gen(function*() {
   const server = yield* HttpServer.HttpServer
   const config = yield* DeniaConfig
   const address = server.address
-  const url = address._tag === "TcpAddress" ? `http://${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${address.port}` : address.path
+  const url = address._tag === "TcpAddress"
+    ? `http://${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${address.port}`
+    : address.path
   yield* Effect.logInfo(`Denia API listening on ${url} (admin token: admin_token in ${config.paths.configFile})`)
 })
 
@@ -81,7 +90,7 @@ const makeApiHttpServer = (values: Parameters<typeof apiListenerLimits>[0] & { r
 
 /** HTTP server on `bind_addr` serving the API, the hosted registry (/v2) and the web console. */
 export const ApiServerLive = Layer.unwrapEffect(
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const config = yield* DeniaConfig
     const addr = parseAddress(config.values.bindAddr)
     const maxBodyBytes = config.values.apiBodyMaxKb * 1024
@@ -89,7 +98,9 @@ export const ApiServerLive = Layer.unwrapEffect(
       Layer.provide(HttpApiBuilder.middleware(DeniaApi, apiRequestGuards({ maxBodyBytes }))),
       Layer.provide(Layer.mergeAll(ApiImplementation, RegistryRoutes, WebConsoleRoutes({ root: defaultConsoleRoot() }))),
       Layer.merge(Layer.effectDiscard(announce)),
-      Layer.provideMerge(NodeHttpServer.layer(makeApiHttpServer(config.values), { host: addr?.host ?? "127.0.0.1", port: addr?.port ?? 7180 }))
+      Layer.provideMerge(
+        NodeHttpServer.layer(makeApiHttpServer(config.values), { host: addr?.host ?? "127.0.0.1", port: addr?.port ?? 7180 })
+      )
     )
   })
 )

@@ -6,10 +6,10 @@
  * daemon's descriptor — the kernel drops it when the daemon ends, SIGKILL
  * included. The descriptor is close-on-exec, so replicas never inherit it.
  */
+import { Effect, Schema, type Scope } from "effect"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Effect, Schema, type Scope } from "effect"
 
 export const LOCK_FILE = "denia.lock"
 /** `flock --conflict-exit-code`: the lock is held elsewhere. */
@@ -48,7 +48,7 @@ const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
 /** Try once, without waiting: the fd on success, or who holds the lock. */
 const tryLock = (dataDir: string): Effect.Effect<number, DataDirBusy | DataDirLockFailed> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const file = path.join(dataDir, LOCK_FILE)
     const fd = yield* Effect.try({
       try: () => {
@@ -86,10 +86,9 @@ const tryLock = (dataDir: string): Effect.Effect<number, DataDirBusy | DataDirLo
         line: busyLine(dataDir, pid, interactive)
       })
     }
-    const why =
-      result.error !== undefined
-        ? `flock(1) could not run (${result.error.message}); install util-linux`
-        : (result.stderr?.toString().trim() ?? "") || `flock exited with ${result.status ?? result.signal}`
+    const why = result.error !== undefined
+      ? `flock(1) could not run (${result.error.message}); install util-linux`
+      : (result.stderr?.toString().trim() ?? "") || `flock exited with ${result.status ?? result.signal}`
     return yield* new DataDirLockFailed({ path: file, message: `cannot lock ${file}: ${why}` })
   })
 
@@ -102,5 +101,4 @@ export const holdDataDirLock = (dataDir: string): Effect.Effect<void, DataDirBus
       } catch {
         // already closed
       }
-    })
-  ).pipe(Effect.asVoid)
+    })).pipe(Effect.asVoid)

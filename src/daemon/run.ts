@@ -17,7 +17,7 @@ const armShutdownWatchdog = Effect.sync(() => {
 })
 
 /** `denia` with no subcommand: load config (creating it on first boot) and run until a signal. */
-export const runDaemon = Effect.gen(function* () {
+export const runDaemon = Effect.gen(function*() {
   const config = yield* DeniaConfig
   if (config.created) {
     yield* Effect.logInfo(`first boot: wrote ${config.paths.configFile} (mode 0600) with a new admin token`)

@@ -1,8 +1,8 @@
+import { SqlClient } from "@effect/sql"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { SqliteClient } from "@effect/sql-sqlite-node"
-import { SqlClient } from "@effect/sql"
-import { Effect, Layer } from "effect"
 import { DatabaseOpenFailed } from "./errors.js"
 import { migrate } from "./migrate.js"
 import { migrations } from "./migrations/index.js"
@@ -19,7 +19,7 @@ export const sqliteLayer = (file: string) =>
     })
   )
 
-const pragmas = Effect.gen(function* () {
+const pragmas = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   yield* sql`PRAGMA foreign_keys = ON`
   yield* sql`PRAGMA busy_timeout = 5000`

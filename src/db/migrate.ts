@@ -14,7 +14,7 @@ const TABLE = "denia_migrations"
 const VersionRows = Schema.Array(Schema.Struct({ v: Schema.NullOr(Schema.Number) }))
 
 /** The highest applied migration; 0 before the first run (no table yet). A non-numeric version is a corrupt database (defect). */
-const currentVersion = Effect.gen(function* () {
+const currentVersion = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const rows = yield* sql`SELECT MAX(migration_id) AS v FROM ${sql(TABLE)}`.pipe(
     Effect.catchAll(() => Effect.succeed([])),
@@ -25,7 +25,7 @@ const currentVersion = Effect.gen(function* () {
 })
 
 export const migrate = (steps: ReadonlyArray<MigrationStep>) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const run = Migrator.make({})
     const applied: Array<number> = []
     for (const [index, step] of steps.entries()) {

@@ -19,15 +19,19 @@ import { bootEffect, shutdownEffect } from "./coordinator/daemonLifecycle.js"
 import { makePipeline } from "./coordinator/pipeline.js"
 import { makeStatusQueries } from "./coordinator/status.js"
 import { makeSupervisor } from "./coordinator/supervision.js"
-import { makeToolkit, type CoordinatorOptions } from "./coordinator/toolkit.js"
+import { type CoordinatorOptions, makeToolkit } from "./coordinator/toolkit.js"
 import type { ActionConflict } from "./errors.js"
 
-export type { CoordinatorOptions } from "./coordinator/toolkit.js"
 export type { ServiceAction } from "./coordinator/actions.js"
+export type { CoordinatorOptions } from "./coordinator/toolkit.js"
 
 export interface CoordinatorApi {
   /** Queues a deployment of the service's source (or `imageOverride`); answers at once, the pipeline runs in the background. */
-  readonly deploy: (serviceId: string, imageOverride: string | undefined, trigger?: DeploymentTrigger) => Effect.Effect<Deployment, NotFound | ActionConflict>
+  readonly deploy: (
+    serviceId: string,
+    imageOverride: string | undefined,
+    trigger?: DeploymentTrigger
+  ) => Effect.Effect<Deployment, NotFound | ActionConflict>
   /** stop (in the background; undefined), or start/restart/rollback (the queued deployment). */
   readonly action: (serviceId: string, kind: ServiceAction) => Effect.Effect<Deployment | undefined, NotFound | ActionConflict>
   /** Stops the service now: pointer cleared, out of traffic, replicas stopped. */
@@ -41,7 +45,7 @@ export interface CoordinatorApi {
 }
 
 const make = (options: CoordinatorOptions) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const toolkit = yield* makeToolkit(options)
     const supervisor = makeSupervisor(toolkit)
     const { deploy, action, stopService } = makeActions(toolkit, makePipeline(toolkit, supervisor))
@@ -55,7 +59,7 @@ export class Coordinator extends Context.Tag("denia/deploy/Coordinator")<Coordin
   static readonly layer = (options: CoordinatorOptions) =>
     Layer.scoped(
       Coordinator,
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const coordinator = yield* make(options)
         yield* coordinator.boot
         return coordinator

@@ -1,6 +1,6 @@
+import { Context, Effect, Layer } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Context, Effect, Layer } from "effect"
 
 export type LogPhase = "PENDING" | "BUILDING" | "STARTING" | "HEALTH" | "HEALTHY" | "FAILED" | "STOPPED" | "INFO"
 
@@ -18,13 +18,15 @@ export class DeploymentLog extends Context.Tag("denia/deploy/DeploymentLog")<Dep
   static readonly layer = (logsDir: string) =>
     Layer.effect(
       DeploymentLog,
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const dir = path.join(logsDir, "deployments")
         yield* Effect.promise(() => fs.mkdir(dir, { recursive: true, mode: 0o700 }))
         const pathOf = (deploymentId: string) => path.join(dir, `${deploymentId}.log`)
         const append = (deploymentId: string, phase: LogPhase, message: string) =>
           Effect.promise(() =>
-            fs.appendFile(pathOf(deploymentId), `${new Date().toISOString()} ${phase} ${message.replace(/[\r\n]+/g, " ")}\n`, { mode: 0o600 })
+            fs.appendFile(pathOf(deploymentId), `${new Date().toISOString()} ${phase} ${message.replace(/[\r\n]+/g, " ")}\n`, {
+              mode: 0o600
+            })
           ).pipe(Effect.catchAllDefect((e) => Effect.logWarning(`deployment log write failed: ${String(e)}`)))
         return { pathOf, append }
       })

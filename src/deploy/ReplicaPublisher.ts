@@ -28,17 +28,19 @@ export class ReplicaPublisher extends Context.Tag("denia/deploy/ReplicaPublisher
    */
   static readonly layer: Layer.Layer<ReplicaPublisher, never, ReplicaRegistry | Events> = Layer.effect(
     ReplicaPublisher,
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const registry = yield* ReplicaRegistry
       const events = yield* Events
       /** The replica ids in traffic, by service, as this publisher last set them. */
       const inTraffic = new Map<string, ReadonlySet<string>>()
       const announce = (serviceId: string, next: ReadonlySet<string>, reason: string) =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const before = inTraffic.get(serviceId) ?? new Set<string>()
           if (next.size === 0) inTraffic.delete(serviceId)
           else inTraffic.set(serviceId, next)
-          for (const id of before) if (!next.has(id)) yield* events.publish(DomainEvent.ReplicaStopped({ serviceId, replicaId: id, reason }))
+          for (const id of before) {
+            if (!next.has(id)) yield* events.publish(DomainEvent.ReplicaStopped({ serviceId, replicaId: id, reason }))
+          }
           for (const id of next) if (!before.has(id)) yield* events.publish(DomainEvent.ReplicaStarted({ serviceId, replicaId: id }))
         })
       return {

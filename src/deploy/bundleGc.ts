@@ -4,9 +4,9 @@
  * deployments (`deployments_retained`); the rest are removed. Fresh bundles
  * (a pull in progress may be about to use them) are left alone.
  */
+import { Effect, Option } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Effect, Option } from "effect"
 import { TERMINAL_STATUSES } from "../domain/deployment.js"
 import type { DeploymentsRepo } from "../repos/DeploymentsRepo.js"
 import type { ServicesRepo } from "../repos/ServicesRepo.js"
@@ -21,7 +21,7 @@ export interface BundleGcReport {
 
 /** Images of every service's promoted and rollback-target deployments. */
 export const servingDigests = (services: ServicesRepo, deployments: DeploymentsRepo) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const out = new Set<string>()
     for (const s of yield* services.list({})) {
       for (const id of [s.promotedDeploymentId, s.previousDeploymentId]) {
@@ -35,7 +35,7 @@ export const servingDigests = (services: ServicesRepo, deployments: DeploymentsR
 
 /** Serving images, plus the last `retained` deployments of each service and deployments in flight. */
 export const retainedDigests = (services: ServicesRepo, deployments: DeploymentsRepo, retained: number) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const keep = yield* servingDigests(services, deployments)
     for (const s of yield* services.list({})) {
       const history = yield* deployments.listForService(s.id)

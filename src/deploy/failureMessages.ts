@@ -7,16 +7,23 @@ import type { Service } from "../domain/service.js"
 import type { ExitStatus } from "../runtime/index.js"
 import { formatDuration } from "./restartPolicy.js"
 
-const SIGNAL_NAMES: Record<number, string> = { 1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV", 15: "SIGTERM" }
+const SIGNAL_NAMES: Record<number, string> = {
+  1: "SIGHUP",
+  2: "SIGINT",
+  3: "SIGQUIT",
+  6: "SIGABRT",
+  9: "SIGKILL",
+  11: "SIGSEGV",
+  15: "SIGTERM"
+}
 
 /** `workload exited (code 1) after 10 ms: <last stderr line>`. */
 export const exitReason = (status: ExitStatus, ranMs: number): string => {
-  const how =
-    status.code !== null
-      ? `code ${status.code}`
-      : status.signal !== null
-        ? `signal ${SIGNAL_NAMES[status.signal] ?? status.signal}${status.signal === 9 ? ", out of memory or killed" : ""}`
-        : "status unknown"
+  const how = status.code !== null
+    ? `code ${status.code}`
+    : status.signal !== null
+    ? `signal ${SIGNAL_NAMES[status.signal] ?? status.signal}${status.signal === 9 ? ", out of memory or killed" : ""}`
+    : "status unknown"
   const tail = status.lastStderr === undefined ? "" : `: ${status.lastStderr}`
   return `workload exited (${how}) after ${formatDuration(ranMs)}${tail}`
 }
@@ -43,7 +50,9 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
 /** Replaces paths below the data dir (sockets, bundles, replica dirs) with `<data dir>/…`. */
 export const scrubInternalPaths = (message: string, dataDir: string): string =>
-  dataDir === "" || dataDir === "/" ? message : message.replace(new RegExp(`${escapeRegExp(dataDir)}(?:/[^\\s:;,'")]*)?`, "g"), "<data dir>/…")
+  dataDir === "" || dataDir === "/"
+    ? message
+    : message.replace(new RegExp(`${escapeRegExp(dataDir)}(?:/[^\\s:;,'")]*)?`, "g"), "<data dir>/…")
 
 /** How the CLI names the service: `web` in the default project, `project/web` elsewhere. */
 export const serviceRef = (service: Service, project: Project): string =>

@@ -3,8 +3,8 @@
  * then follow, with keep-alive comments, until `finished` reports a final
  * event. Used for deployment logs and service logs.
  */
-import * as fs from "node:fs/promises"
 import { Effect, Option, Stream } from "effect"
+import * as fs from "node:fs/promises"
 
 export interface FollowOptions {
   readonly path: string
@@ -56,7 +56,7 @@ export const followFile = (options: FollowOptions): Stream.Stream<Uint8Array> =>
       let offset = Math.max(0, options.since)
       let quietSince = Date.now()
       let done = false
-      const step: Effect.Effect<Option.Option<Uint8Array>> = Effect.gen(function* () {
+      const step: Effect.Effect<Option.Option<Uint8Array>> = Effect.gen(function*() {
         if (done) return Option.none()
         for (;;) {
           const { bytes, size } = yield* Effect.promise(() => readFrom(options.path, offset))

@@ -8,7 +8,11 @@ export type Probe = { readonly ok: true; readonly status: number } | { readonly 
 export const probeHealth = (socketPath: string, path: string, timeoutMs: number): Effect.Effect<Probe> =>
   probeUnixHttp({ socketPath, path, timeoutMs, userAgent: "denia-health" }).pipe(
     Effect.map((p): Probe =>
-      !p.answered ? { ok: false, reason: p.reason } : p.status >= 200 && p.status < 400 ? { ok: true, status: p.status } : { ok: false, reason: `status ${p.status}` }
+      !p.answered
+        ? { ok: false, reason: p.reason }
+        : p.status >= 200 && p.status < 400
+        ? { ok: true, status: p.status }
+        : { ok: false, reason: `status ${p.status}` }
     )
   )
 
@@ -22,7 +26,7 @@ export const waitHealthy = (
   timeoutMs: number,
   onAttempt: (attempt: number, reason: string) => Effect.Effect<void>
 ): Effect.Effect<{ readonly healthy: true; readonly status: number } | { readonly healthy: false; readonly reason: string }> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const deadline = Date.now() + timeoutMs
     let attempt = 0
     let reason = "no attempt made"

@@ -14,7 +14,7 @@ import type { ServicesRepo } from "../repos/ServicesRepo.js"
  * promoted deployment with a different digest.
  */
 export const rollbackTarget = (deployments: DeploymentsRepo, service: Service) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const live = service.promotedDeploymentId === null ? Option.none<Deployment>() : yield* deployments.find(service.promotedDeploymentId)
     const liveDigest = Option.flatMap(live, (d) => Option.fromNullable(d.imageDigest))
     const stored = service.previousDeploymentId === null ? Option.none<Deployment>() : yield* deployments.find(service.previousDeploymentId)
@@ -36,7 +36,7 @@ export interface ChangeSources {
  * limits). Removed secrets leave no timestamp and are not seen.
  */
 export const pendingChanges = (sources: ChangeSources, service: Service, live: Deployment) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const since = live.createdAt
     const spec = yield* sources.services.specUpdatedAt(service.id)
     if (Option.isSome(spec) && spec.value > since) return true

@@ -12,10 +12,10 @@
  *   mints its scoped pull token (registry/hostedPulls.ts).
  */
 import { Effect, Option } from "effect"
-import { RoleRequired } from "../auth/errors.js"
-import type { Principal } from "../domain/principal.js"
 import { Authz } from "../auth/Authz.js"
+import { RoleRequired } from "../auth/errors.js"
 import type { Invalid } from "../domain/errors.js"
+import type { Principal } from "../domain/principal.js"
 import type { Project } from "../domain/project.js"
 import type { Service, ServiceSource } from "../domain/service.js"
 import { HostedPulls } from "../registry/hostedPulls.js"
@@ -23,7 +23,7 @@ import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { Registries } from "../secrets/registries.js"
 import { imageReferenceOf } from "./imageSource.js"
 
-export const makeImageAuthorization = Effect.gen(function* () {
+export const makeImageAuthorization = Effect.gen(function*() {
   const pulls = yield* HostedPulls
   const projects = yield* ProjectsRepo
   const authz = yield* Authz
@@ -36,8 +36,13 @@ export const makeImageAuthorization = Effect.gen(function* () {
     })
 
   /** The hosted repository `reference` names (none for other registries), once `principal` may use it for a service of `projectId`. */
-  const authorizeReference = (principal: Principal, projectId: string, reference: string, field: string): Effect.Effect<Option.Option<string>, RoleRequired> =>
-    Effect.gen(function* () {
+  const authorizeReference = (
+    principal: Principal,
+    projectId: string,
+    reference: string,
+    field: string
+  ): Effect.Effect<Option.Option<string>, RoleRequired> =>
+    Effect.gen(function*() {
       const hosted = pulls.hostedReference(reference)
       if (Option.isNone(hosted)) return Option.none()
       const repository = hosted.value.repository
@@ -55,14 +60,22 @@ export const makeImageAuthorization = Effect.gen(function* () {
   const checkSource = (principal: Principal, projectId: string, source: ServiceSource): Effect.Effect<void, RoleRequired | Invalid> =>
     source.type !== "image"
       ? Effect.void
-      : Effect.zipRight(authorizeReference(principal, projectId, source.image, "source.image"), registries.checkServiceSource(projectId, source))
+      : Effect.zipRight(
+        authorizeReference(principal, projectId, source.image, "source.image"),
+        registries.checkServiceSource(projectId, source)
+      )
 
   /**
    * Deploy: authorizes what this deployment will pull for the caller and
    * leaves the pull grant. `override` must already be a valid reference.
    */
-  const authorizeDeploy = (principal: Principal, service: Service, project: Project, override: string | undefined): Effect.Effect<void, RoleRequired | Invalid> =>
-    Effect.gen(function* () {
+  const authorizeDeploy = (
+    principal: Principal,
+    service: Service,
+    project: Project,
+    override: string | undefined
+  ): Effect.Effect<void, RoleRequired | Invalid> =>
+    Effect.gen(function*() {
       const reference = yield* Effect.option(imageReferenceOf(service, project, override, { address: pulls.address }))
       // git/upload sources without an override: the coordinator answers that itself
       if (Option.isNone(reference)) return

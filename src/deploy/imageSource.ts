@@ -9,10 +9,10 @@
 import { Effect, Option } from "effect"
 import type { Project } from "../domain/project.js"
 import type { Service } from "../domain/service.js"
+import type { RegistryCredentials } from "../oci/auth.js"
+import { describeOciError } from "../oci/describeError.js"
 import type { PulledImage, PullProgress } from "../oci/index.js"
 import { OciService } from "../oci/index.js"
-import { describeOciError } from "../oci/describeError.js"
-import type { RegistryCredentials } from "../oci/auth.js"
 import { HostedPulls } from "../registry/hostedPulls.js"
 import { type Registries, resolveRegistryCredentialsFor } from "../secrets/registries.js"
 import { DeployFailed } from "./errors.js"
@@ -38,7 +38,11 @@ export const imageReferenceOf = (
     case "git":
     case "upload":
       return Effect.fail(
-        new DeployFailed({ phase: "building", message: `${service.source.type} sources need image builds, which this node does not support yet; deploy with an image override or use an image/hosted source` })
+        new DeployFailed({
+          phase: "building",
+          message:
+            `${service.source.type} sources need image builds, which this node does not support yet; deploy with an image override or use an image/hosted source`
+        })
       )
   }
 }
@@ -55,13 +59,15 @@ const failed = (message: string, cause?: unknown) =>
   new DeployFailed({ phase: "building", message, ...(cause === undefined ? {} : { cause }) })
 
 const planPull = (service: Service, reference: string): Effect.Effect<PullPlan, DeployFailed, HostedPulls | Registries> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const pulls = yield* HostedPulls
     const hosted = pulls.hostedReference(reference)
     if (Option.isSome(hosted)) {
       const token = yield* pulls.mint(service.id, hosted.value.repository)
       if (Option.isNone(token)) {
-        return yield* failed(`no pull authorization for hosted repository ${hosted.value.repository}; deploy again (a deploy request authorizes the pull for its caller)`)
+        return yield* failed(
+          `no pull authorization for hosted repository ${hosted.value.repository}; deploy again (a deploy request authorizes the pull for its caller)`
+        )
       }
       return {
         reference: `${pulls.address}/${hosted.value.repository}${hosted.value.suffix}`,
@@ -72,7 +78,15 @@ const planPull = (service: Service, reference: string): Effect.Effect<PullPlan, 
     if (service.source.type === "image" && service.source.registryId !== null) {
       const credentials = yield* resolveRegistryCredentialsFor(service.projectId, service.source.registryId, reference).pipe(
         Effect.mapError((e) =>
-          failed(`registry credentials unavailable: ${e._tag === "denia/domain/NotFound" ? e.message : e._tag === "denia/domain/Invalid" ? `${e.field}: ${e.message}` : "cannot decrypt them"}`)
+          failed(
+            `registry credentials unavailable: ${
+              e._tag === "denia/domain/NotFound"
+                ? e.message
+                : e._tag === "denia/domain/Invalid"
+                ? `${e.field}: ${e.message}`
+                : "cannot decrypt them"
+            }`
+          )
         )
       )
       return { reference, credentials, token: undefined }
@@ -85,7 +99,7 @@ export const acquireImage = (
   reference: string,
   onProgress: (p: PullProgress) => void
 ) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const oci = yield* OciService
     const pulls = yield* HostedPulls
     const plan = yield* planPull(service, reference)
@@ -97,7 +111,7 @@ export const acquireImage = (
 
 /** A previously pulled bundle, for restarts and rollbacks without the network. */
 export const bundleOf = (digest: string | undefined) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const oci = yield* OciService
     if (digest === undefined) return yield* new DeployFailed({ phase: "starting", message: "deployment has no image digest" })
     const found = yield* oci.lookup(digest)

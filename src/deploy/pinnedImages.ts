@@ -11,7 +11,7 @@ import { servingDigests } from "./bundleGc.js"
 
 export const servingImagesLayer: Layer.Layer<PinnedImages, never, ServicesRepo | DeploymentsRepo> = Layer.effect(
   PinnedImages,
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const services = yield* ServicesRepo
     const deployments = yield* DeploymentsRepo
     return { digests: Effect.map(servingDigests(services, deployments), (set) => [...set]) }

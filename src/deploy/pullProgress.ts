@@ -7,12 +7,11 @@ export const progressLogger = (log: DeploymentLogApi, deploymentId: string) => {
   let lastPhase = ""
   let lastLayers = -1
   return (p: PullProgress) => {
-    const line =
-      p.phase !== lastPhase
-        ? `${p.phase} ${p.reference} (${p.layersTotal} layers, ${p.bytesTotal} bytes)`
-        : p.layersDone !== lastLayers
-          ? `layer ${p.layersDone}/${p.layersTotal} unpacked (${p.bytesDone}/${p.bytesTotal} bytes)`
-          : undefined
+    const line = p.phase !== lastPhase
+      ? `${p.phase} ${p.reference} (${p.layersTotal} layers, ${p.bytesTotal} bytes)`
+      : p.layersDone !== lastLayers
+      ? `layer ${p.layersDone}/${p.layersTotal} unpacked (${p.bytesDone}/${p.bytesTotal} bytes)`
+      : undefined
     lastPhase = p.phase
     lastLayers = p.layersDone
     if (line !== undefined) Effect.runFork(log.append(deploymentId, "BUILDING", line))

@@ -4,14 +4,14 @@
  * scope): closing it stops the workload and removes everything the runtime
  * created.
  */
-import { randomBytes } from "node:crypto"
 import { Effect, Either, ExecutionStrategy, Exit, Scope } from "effect"
+import { randomBytes } from "node:crypto"
+import { type EffectiveLimits, effectiveLimits } from "../domain/limits.js"
 import type { Project } from "../domain/project.js"
 import type { Service } from "../domain/service.js"
-import { effectiveLimits, type EffectiveLimits } from "../domain/limits.js"
 import type { PulledImage } from "../oci/index.js"
-import { Runtime, type Replica } from "../runtime/index.js"
 import { clientMessage } from "../runtime/errors.js"
+import { type Replica, Runtime } from "../runtime/index.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
 import type { LogPhase } from "./DeploymentLog.js"
 import { DeployFailed } from "./errors.js"
@@ -53,13 +53,18 @@ export interface LaunchContext {
 
 /** Starts one replica and waits until its health check passes; on failure nothing is left running. */
 export const launchHealthyReplica = (ctx: LaunchContext) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const runtime = yield* Runtime
     const secrets = yield* ServiceSecrets
     const { service, pulled } = ctx
     const env = yield* secrets
       .resolveLaunchEnv(service, imageEnv(pulled))
-      .pipe(Effect.mapError((e) => new DeployFailed({ phase: "starting", message: `cannot assemble the environment: ${e._tag === "denia/domain/NotFound" ? e.message : "a secret cannot be decrypted"}` })))
+      .pipe(Effect.mapError((e) =>
+        new DeployFailed({
+          phase: "starting",
+          message: `cannot assemble the environment: ${e._tag === "denia/domain/NotFound" ? e.message : "a secret cannot be decrypted"}`
+        })
+      ))
     const limits = effectiveLimits(service.limits, ctx.project.defaultLimits, ctx.nodeLimits)
     const replicaName = `r${randomBytes(3).toString("hex")}`
     const scope = yield* Scope.fork(ctx.parentScope, ExecutionStrategy.sequential)
@@ -97,18 +102,22 @@ export const launchHealthyReplica = (ctx: LaunchContext) =>
     const exposed = pulled.manifest.exposedPorts.filter((p) => p.protocol === "tcp").map((p) => p.port)
     const explain = (raw: string) => probeFailureReason(raw, service.port, exposed)
     const gate = waitHealthy(socketPath, service.health.path, timeoutMs, (attempt, reason) =>
-      attempt === 1 || attempt % 5 === 0 ? ctx.log("HEALTH", `attempt ${attempt}: GET ${service.health.path} → ${explain(reason)}`) : Effect.void
-    )
+      attempt === 1 || attempt % 5 === 0
+        ? ctx.log("HEALTH", `attempt ${attempt}: GET ${service.health.path} → ${explain(reason)}`)
+        : Effect.void)
     const exited = replica.exit.pipe(
-      Effect.map((x) => ({ healthy: false as const, exited: true as const, reason: exitReason(x, Date.now() - replica.startedAt.getTime()) }))
+      Effect.map((x) => ({
+        healthy: false as const,
+        exited: true as const,
+        reason: exitReason(x, Date.now() - replica.startedAt.getTime())
+      }))
     )
     const verdict = yield* Effect.raceFirst(gate, exited)
     if (!verdict.healthy) {
       yield* Scope.close(scope, Exit.void)
-      const message =
-        "exited" in verdict
-          ? verdict.reason
-          : `health check GET ${service.health.path} did not pass within ${service.health.timeoutSeconds} s: ${explain(verdict.reason)}`
+      const message = "exited" in verdict
+        ? verdict.reason
+        : `health check GET ${service.health.path} did not pass within ${service.health.timeoutSeconds} s: ${explain(verdict.reason)}`
       return yield* new DeployFailed({ phase: "health", message })
     }
     yield* ctx.log("HEALTH", `GET ${service.health.path} → ${verdict.status}`)

@@ -7,7 +7,9 @@ import { Id } from "./ids.js"
  * most, not an IP address. Input is lowercased (a single trailing dot is not
  * accepted: hostnames are stored in one canonical form).
  */
-export const validateHostname = (input: string): { readonly ok: true; readonly hostname: string } | { readonly ok: false; readonly reason: string } => {
+export const validateHostname = (
+  input: string
+): { readonly ok: true; readonly hostname: string } | { readonly ok: false; readonly reason: string } => {
   const bad = (reason: string) => ({ ok: false as const, reason })
   if (input.length === 0) return bad("must not be empty")
   if (input.length > 253) return bad("must be at most 253 characters")

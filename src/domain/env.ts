@@ -1,10 +1,23 @@
 import { Schema } from "effect"
 
 const EnvKey = Schema.String.pipe(
-  Schema.filter((k) => (k.length === 0 ? "env keys must not be empty" : k.includes("=") ? `env key ${JSON.stringify(k)} must not contain '='` : k.includes("\0") ? "env keys must not contain NUL" : k.length > 256 ? "env keys must be at most 256 characters" : true))
+  Schema.filter((
+    k
+  ) => (k.length === 0
+    ? "env keys must not be empty"
+    : k.includes("=")
+    ? `env key ${JSON.stringify(k)} must not contain '='`
+    : k.includes("\0")
+    ? "env keys must not contain NUL"
+    : k.length > 256
+    ? "env keys must be at most 256 characters"
+    : true)
+  )
 )
 const EnvValue = Schema.String.pipe(
-  Schema.filter((v) => (v.includes("\0") ? "env values must not contain NUL" : v.length > 32 * 1024 ? "env values must be at most 32 KiB" : true))
+  Schema.filter((
+    v
+  ) => (v.includes("\0") ? "env values must not contain NUL" : v.length > 32 * 1024 ? "env values must be at most 32 KiB" : true))
 )
 
 export const MAX_ENV_ENTRIES = 1024

@@ -15,8 +15,8 @@ export const Password = Schema.String.pipe(
     p.length < MIN_PASSWORD_LENGTH
       ? `must be at least ${MIN_PASSWORD_LENGTH} characters`
       : p.length > MAX_PASSWORD_LENGTH
-        ? `must be at most ${MAX_PASSWORD_LENGTH} characters`
-        : true
+      ? `must be at most ${MAX_PASSWORD_LENGTH} characters`
+      : true
   )
 )
 

@@ -12,14 +12,14 @@ export type CredentialKind = "session" | "apiToken"
 export type Principal =
   | { readonly kind: "adminToken"; readonly superAdmin: true }
   | {
-      readonly kind: "user"
-      readonly userId: string
-      readonly username: string
-      readonly superAdmin: boolean
-      /** Session or API token that authenticated this request. */
-      readonly credentialId: string
-      readonly credentialKind: CredentialKind
-    }
+    readonly kind: "user"
+    readonly userId: string
+    readonly username: string
+    readonly superAdmin: boolean
+    /** Session or API token that authenticated this request. */
+    readonly credentialId: string
+    readonly credentialKind: CredentialKind
+  }
 
 /** The principal of the request being handled (provided by the API's authorization middleware). */
 export class CurrentPrincipal extends Context.Tag("denia/api/CurrentPrincipal")<CurrentPrincipal, Principal>() {}

@@ -21,12 +21,17 @@ const kindMessage = () => `must be one of ${REGISTRY_AUTH_KINDS.join(", ")}`
 const RegistryAuthKindInput = Schema.String.annotations({ message: kindMessage }).pipe(Schema.filter(isAuthKind, { message: kindMessage }))
 
 /** `host[:port]` as it appears at the start of an image reference (`ghcr.io`, `registry.example.com:5000`). */
-export const ENDPOINT_PATTERN = /^(?:(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?))*|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?$/
+export const ENDPOINT_PATTERN =
+  /^(?:(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?))*|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?$/
 
 export const RegistryEndpoint = Schema.String.annotations({ message: () => "must be a string" }).pipe(
   Schema.filter((s) => {
-    if (s.length === 0 || s.length > 253) return "must be a registry host[:port] of 1-253 characters, such as ghcr.io or registry.example.com:5000"
-    if (!ENDPOINT_PATTERN.test(s)) return "must be a registry host[:port] in lower case without scheme or path, such as ghcr.io or registry.example.com:5000"
+    if (s.length === 0 || s.length > 253) {
+      return "must be a registry host[:port] of 1-253 characters, such as ghcr.io or registry.example.com:5000"
+    }
+    if (!ENDPOINT_PATTERN.test(s)) {
+      return "must be a registry host[:port] in lower case without scheme or path, such as ghcr.io or registry.example.com:5000"
+    }
     const port = /:([0-9]+)$/.exec(s)?.[1]
     if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return "port must be between 1 and 65535"
     return true
@@ -44,10 +49,10 @@ const credentialString = (what: string, max: number) =>
       s.length === 0
         ? `${what} must not be empty`
         : s.length > max
-          ? `${what} must be at most ${max} characters`
-          : /[\u0000-\u001f\u007f]/.test(s)
-            ? `${what} must not contain control characters or line breaks`
-            : true
+        ? `${what} must be at most ${max} characters`
+        : /[\u0000-\u001f\u007f]/.test(s)
+        ? `${what} must not contain control characters or line breaks`
+        : true
     )
   )
 
@@ -56,7 +61,9 @@ const RegistryUsername = credentialString("username", MAX_USERNAME).pipe(
 )
 
 /** Which fields each kind needs (`required`) and which it accepts at all. */
-const KIND_FIELDS: Readonly<Record<RegistryAuthKind, { readonly required: ReadonlyArray<"username" | "password" | "token">; readonly allowed: ReadonlyArray<string> }>> = {
+const KIND_FIELDS: Readonly<
+  Record<RegistryAuthKind, { readonly required: ReadonlyArray<"username" | "password" | "token">; readonly allowed: ReadonlyArray<string> }>
+> = {
   anonymous: { required: [], allowed: [] },
   basic: { required: ["username", "password"], allowed: ["username", "password"] },
   token: { required: ["token"], allowed: ["token"] },

@@ -1,15 +1,22 @@
 import { Effect, Either, Schema } from "effect"
-import { parseImageReference } from "./imageReference.js"
 import { EnvMap } from "./env.js"
 import { Invalid } from "./errors.js"
 import { Id } from "./ids.js"
+import { parseImageReference } from "./imageReference.js"
 import { Limits } from "./limits.js"
 import { ResourceName } from "./names.js"
 import { ServiceStatus } from "./serviceStatus.js"
 
 const NonEmpty = (what: string, max = 1024) =>
   Schema.String.pipe(
-    Schema.filter((s) => (s.length === 0 ? `${what} must not be empty` : s.length > max ? `${what} must be at most ${max} characters` : s.includes("\0") ? `${what} must not contain NUL` : true))
+    Schema.filter((s) => (s.length === 0
+      ? `${what} must not be empty`
+      : s.length > max
+      ? `${what} must be at most ${max} characters`
+      : s.includes("\0")
+      ? `${what} must not contain NUL`
+      : true)
+    )
   )
 
 /** Why `s` is not an acceptable image reference, undefined when it is (control characters are refused first). */
@@ -41,10 +48,10 @@ const ContextPath = Schema.String.pipe(
     s.length === 0 || s.length > 1024 || s.includes("\0")
       ? "must be a non-empty relative path"
       : s.startsWith("/")
-        ? "must be a relative path, not absolute"
-        : s.split("/").includes("..")
-          ? "must not contain '..'"
-          : true
+      ? "must be a relative path, not absolute"
+      : s.split("/").includes("..")
+      ? "must not contain '..'"
+      : true
   )
 )
 
@@ -96,7 +103,9 @@ export const Port = Schema.Number.pipe(
 
 export const HealthCheck = Schema.Struct({
   path: Schema.String.pipe(
-    Schema.filter((p) => (p.startsWith("/") && p.length <= 2048 && !/[\s\0]/.test(p) ? true : "health path must start with '/' and contain no spaces"))
+    Schema.filter((
+      p
+    ) => (p.startsWith("/") && p.length <= 2048 && !/[\s\0]/.test(p) ? true : "health path must start with '/' and contain no spaces"))
   ),
   timeoutSeconds: Schema.optionalWith(
     Schema.Number.pipe(Schema.int(), Schema.between(1, 3600, { message: () => "health timeoutSeconds must be between 1 and 3600" })),
@@ -117,7 +126,9 @@ export const Autoscale = Schema.Struct({
   scaleDownStabilizationSeconds: Schema.optional(Count("scaleDownStabilizationSeconds", 0, 86400)),
   idleSeconds: Schema.optional(Count("idleSeconds", 1, 86400 * 7))
 }).pipe(
-  Schema.filter((a) => (a.minReplicas <= a.maxReplicas ? true : { path: ["minReplicas"], message: "minReplicas must not exceed maxReplicas" }))
+  Schema.filter((
+    a
+  ) => (a.minReplicas <= a.maxReplicas ? true : { path: ["minReplicas"], message: "minReplicas must not exceed maxReplicas" }))
 ).annotations({ identifier: "Autoscale" })
 export type Autoscale = typeof Autoscale.Type
 

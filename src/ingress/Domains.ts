@@ -14,15 +14,15 @@
  * `DomainChanged` on attach and detach, `DomainVerified` on verification
  * (which wakes the certificate loop).
  */
-import { randomBytes } from "node:crypto"
 import { Duration, Effect } from "effect"
+import { randomBytes } from "node:crypto"
 import { DeniaConfig } from "../config/Config.js"
-import { periodic } from "../platform/periodic.js"
-import { validateHostname, type Domain } from "../domain/domain.js"
+import { type Domain, validateHostname } from "../domain/domain.js"
 import { Conflict, Invalid } from "../domain/errors.js"
 import { DomainEvent } from "../events/DomainEvent.js"
 import { Events } from "../events/Events.js"
-import { DomainsRepo, type DomainRecord } from "../repos/DomainsRepo.js"
+import { periodic } from "../platform/periodic.js"
+import { type DomainRecord, DomainsRepo } from "../repos/DomainsRepo.js"
 import { ServicesRepo } from "../repos/ServicesRepo.js"
 import { VerificationFailed } from "./errors.js"
 import { Ingress } from "./Ingress.js"
@@ -33,7 +33,7 @@ const VERIFY_TIMEOUT_MS = 5_000
 const SWEEP_INTERVAL = Duration.minutes(10)
 
 export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", {
-  scoped: Effect.gen(function* () {
+  scoped: Effect.gen(function*() {
     const config = yield* DeniaConfig
     const repo = yield* DomainsRepo
     const services = yield* ServicesRepo
@@ -46,7 +46,7 @@ export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", 
     const expiredReason = `not verified within ${v.domainClaimTtlHours} hours (domain_claim_ttl_hours)`
 
     /** Expire stale pending claims; the route table drops their challenges. */
-    const expireClaims = Effect.gen(function* () {
+    const expireClaims = Effect.gen(function*() {
       const n = yield* repo.expirePending(new Date(Date.now() - claimTtlMs).toISOString(), expiredReason)
       if (n > 0) yield* ingress.refresh
     })
@@ -68,23 +68,27 @@ export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", 
     })
 
     const list = (serviceId: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* services.get(serviceId)
         yield* expireClaims
         return (yield* repo.listByService(serviceId)).map(toApi)
       })
 
     const attach = (serviceId: string, input: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* services.get(serviceId)
         const checked = validateHostname(input)
         if (!checked.ok) return yield* Effect.fail(new Invalid({ field: "hostname", message: checked.reason }))
         const hostname = checked.hostname
         const base = v.baseDomain.toLowerCase()
-        if (v.controlDomain !== "" && hostname === v.controlDomain.toLowerCase())
+        if (v.controlDomain !== "" && hostname === v.controlDomain.toLowerCase()) {
           return yield* Effect.fail(new Invalid({ field: "hostname", message: "is the control domain of this node" }))
-        if (hostname === base || hostname.endsWith(`.${base}`))
-          return yield* Effect.fail(new Invalid({ field: "hostname", message: `names under base_domain ${base} are default hostnames, not custom domains` }))
+        }
+        if (hostname === base || hostname.endsWith(`.${base}`)) {
+          return yield* Effect.fail(
+            new Invalid({ field: "hostname", message: `names under base_domain ${base} are default hostnames, not custom domains` })
+          )
+        }
         yield* expireClaims
         const created = yield* repo.create({
           serviceId,
@@ -98,7 +102,7 @@ export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", 
       })
 
     const remove = (serviceId: string, domainId: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const d = yield* repo.get(serviceId, domainId)
         yield* repo.remove(serviceId, domainId)
         yield* ingress.refresh
@@ -107,12 +111,16 @@ export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", 
       })
 
     const verify = (serviceId: string, domainId: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* expireClaims
         const d = yield* repo.get(serviceId, domainId)
         if (d.status === "verified") return toApi(d)
         if (d.status !== "pending") {
-          return yield* Effect.fail(new Conflict({ message: `hostname: the claim on ${d.hostname} is ${d.status} (${d.statusReason ?? "closed"}); attach it again` }))
+          return yield* Effect.fail(
+            new Conflict({
+              message: `hostname: the claim on ${d.hostname} is ${d.status} (${d.statusReason ?? "closed"}); attach it again`
+            })
+          )
         }
         if (verifying.has(d.id)) return yield* Effect.fail(new Conflict({ message: `a verification of ${d.hostname} is already running` }))
         verifying.add(d.id)

@@ -5,26 +5,26 @@
  * and renewal, and the public HTTP/HTTPS listeners as scoped resources. If a
  * public port cannot be bound, it logs why and the daemon (API) keeps running.
  */
+import { Duration, Effect } from "effect"
 import { randomBytes } from "node:crypto"
 import type * as http from "node:http"
 import * as path from "node:path"
-import { Duration, Effect } from "effect"
 import { DeniaConfig } from "../config/Config.js"
 import { parseAddress } from "../config/fields.js"
+import { periodic } from "../platform/periodic.js"
 import { DomainsRepo } from "../repos/DomainsRepo.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { ServicesRepo } from "../repos/ServicesRepo.js"
-import { periodic } from "../platform/periodic.js"
 import { AccessLogs } from "./accessLog.js"
 import { AcmeIssuer } from "./acme.js"
 import { CertStore } from "./certs.js"
-import { closeServer, listenHttp, listenHttps } from "./listen.js"
 import { defaultLimits } from "./limits.js"
-import { createProxy, type AcmeChallengeEntry } from "./proxy.js"
+import { closeServer, listenHttp, listenHttps } from "./listen.js"
+import { type AcmeChallengeEntry, createProxy } from "./proxy.js"
 import { backoffMs, certificateDue, type FailureState } from "./renewal.js"
 import { ReplicaRegistry } from "./ReplicaRegistry.js"
 import { followRouteEvents } from "./routeEvents.js"
-import { buildSnapshot, RouteTable, type Route } from "./routes.js"
+import { buildSnapshot, type Route, RouteTable } from "./routes.js"
 
 const CERT_CHECK = Duration.hours(1)
 
@@ -53,7 +53,7 @@ export interface RequestInfo {
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 export class Ingress extends Effect.Service<Ingress>()("denia/ingress/Ingress", {
-  scoped: Effect.gen(function* () {
+  scoped: Effect.gen(function*() {
     const config = yield* DeniaConfig
     const servicesRepo = yield* ServicesRepo
     const projectsRepo = yield* ProjectsRepo
@@ -67,14 +67,19 @@ export class Ingress extends Effect.Service<Ingress>()("denia/ingress/Ingress", 
     const certs = new CertStore(path.join(config.paths.tls, "certs"))
     const controlDomain = v.controlDomain.toLowerCase()
 
-    const rebuild = Effect.gen(function* () {
+    const rebuild = Effect.gen(function*() {
       const [services, projects, domains] = yield* Effect.all([servicesRepo.list({}), projectsRepo.list, domainsRepo.listAll])
       const projectName = new Map(projects.map((p) => [p.id, p.name]))
       const snapshot = buildSnapshot({
         baseDomain: v.baseDomain,
         controlDomain,
         controlTls: v.controlTls,
-        services: services.map((s) => ({ id: s.id, name: s.name, projectName: projectName.get(s.projectId) ?? "", tlsEnabled: s.tlsEnabled })),
+        services: services.map((s) => ({
+          id: s.id,
+          name: s.name,
+          projectName: projectName.get(s.projectId) ?? "",
+          tlsEnabled: s.tlsEnabled
+        })),
         domains
       })
       routes.set(snapshot)
@@ -94,7 +99,9 @@ export class Ingress extends Effect.Service<Ingress>()("denia/ingress/Ingress", 
       logs,
       acmeChallenges,
       hasCertificate: (h) => certs.has(h),
-      control: controlDomain === "" || api === undefined ? undefined : { host: api.host === "0.0.0.0" ? "127.0.0.1" : api.host === "::" ? "::1" : api.host, port: api.port },
+      control: controlDomain === "" || api === undefined
+        ? undefined
+        : { host: api.host === "0.0.0.0" ? "127.0.0.1" : api.host === "::" ? "::1" : api.host, port: api.port },
       httpsPort: v.httpsPort,
       viaToken,
       upstreamTimeoutMs: 300_000
@@ -112,9 +119,10 @@ export class Ingress extends Effect.Service<Ingress>()("denia/ingress/Ingress", 
           Effect.tap(() => Effect.logInfo(`ingress: ${what} listening on port ${port}`)),
           Effect.map((s): http.Server | undefined => s),
           Effect.catchAll((e) =>
-            Effect.logError(`ingress: cannot listen for ${what} on port ${port} (${errorText(e.error)}); the API keeps running without it`).pipe(
-              Effect.as(undefined)
-            )
+            Effect.logError(`ingress: cannot listen for ${what} on port ${port} (${errorText(e.error)}); the API keeps running without it`)
+              .pipe(
+                Effect.as(undefined)
+              )
           )
         ),
         (s) => (s === undefined ? Effect.void : Effect.promise(() => closeServer(s)))
@@ -143,9 +151,15 @@ export class Ingress extends Effect.Service<Ingress>()("denia/ingress/Ingress", 
     const due = (hostname: string, now: number): boolean => certificateDue(certs.get(hostname)?.notAfter, failures.get(hostname), now)
 
     const ensureOne = (target: { hostname: string; domain: boolean }) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const { hostname } = target
-        if (target.domain) yield* domainsRepo.setCertificate(hostname, { status: "pending", expiresAt: certs.get(hostname)?.notAfter.toISOString() ?? null, error: null })
+        if (target.domain) {
+          yield* domainsRepo.setCertificate(hostname, {
+            status: "pending",
+            expiresAt: certs.get(hostname)?.notAfter.toISOString() ?? null,
+            error: null
+          })
+        }
         const result = yield* Effect.either(Effect.tryPromise(() => issuer.issue(hostname)))
         if (result._tag === "Right") {
           failures.delete(hostname)
@@ -157,17 +171,20 @@ export class Ingress extends Effect.Service<Ingress>()("denia/ingress/Ingress", 
           const attempts = (prev?.attempts ?? 0) + 1
           failures.set(hostname, { at: Date.now(), attempts })
           const message = errorText(result.left.error)
-          yield* Effect.logWarning(`ingress: certificate for ${hostname} failed (attempt ${attempts}, retry in ${backoffMs(attempts) / 1000} s): ${message}`)
-          if (target.domain)
+          yield* Effect.logWarning(
+            `ingress: certificate for ${hostname} failed (attempt ${attempts}, retry in ${backoffMs(attempts) / 1000} s): ${message}`
+          )
+          if (target.domain) {
             yield* domainsRepo.setCertificate(hostname, {
               status: "failed",
               expiresAt: certs.get(hostname)?.notAfter.toISOString() ?? null,
               error: message.slice(0, 500)
             })
+          }
         }
       })
 
-    const ensureCertificates = Effect.gen(function* () {
+    const ensureCertificates = Effect.gen(function*() {
       const now = Date.now()
       const todo = certificateTargets().filter((t) => due(t.hostname, now))
       yield* Effect.forEach(todo, ensureOne, { concurrency: 2, discard: true })
@@ -189,25 +206,25 @@ export class Ingress extends Effect.Service<Ingress>()("denia/ingress/Ingress", 
     const describe = (r: Route): RouteInfo =>
       r.kind === "control"
         ? {
-            hostname: r.hostname,
-            kind: "control",
-            serviceId: null,
-            project: null,
-            service: null,
-            tlsEnabled: r.tlsEnabled,
-            healthyReplicas: 0,
-            certificateExpiresAt: certs.get(r.hostname)?.notAfter.toISOString() ?? null
-          }
+          hostname: r.hostname,
+          kind: "control",
+          serviceId: null,
+          project: null,
+          service: null,
+          tlsEnabled: r.tlsEnabled,
+          healthyReplicas: 0,
+          certificateExpiresAt: certs.get(r.hostname)?.notAfter.toISOString() ?? null
+        }
         : {
-            hostname: r.hostname,
-            kind: r.source,
-            serviceId: r.serviceId,
-            project: r.projectName,
-            service: r.serviceName,
-            tlsEnabled: r.tlsEnabled,
-            healthyReplicas: registry.table.healthyCount(r.serviceId),
-            certificateExpiresAt: certs.get(r.hostname)?.notAfter.toISOString() ?? null
-          }
+          hostname: r.hostname,
+          kind: r.source,
+          serviceId: r.serviceId,
+          project: r.projectName,
+          service: r.serviceName,
+          tlsEnabled: r.tlsEnabled,
+          healthyReplicas: registry.table.healthyCount(r.serviceId),
+          certificateExpiresAt: certs.get(r.hostname)?.notAfter.toISOString() ?? null
+        }
 
     return {
       /** Rebuilds the route table now (Domains, before answering; other subsystems publish events instead). */

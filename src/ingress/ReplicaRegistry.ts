@@ -22,8 +22,8 @@
  * The per-request path only reads plain data structures (`ReplicaTable`); the
  * Effect service is the control-plane face of the same table.
  */
-import * as http from "node:http"
 import { Effect } from "effect"
+import * as http from "node:http"
 import type { Pool } from "undici"
 import { makePool } from "./upstreamUndici.js"
 
@@ -206,7 +206,7 @@ export class ReplicaTable {
 }
 
 export class ReplicaRegistry extends Effect.Service<ReplicaRegistry>()("denia/ingress/ReplicaRegistry", {
-  scoped: Effect.gen(function* () {
+  scoped: Effect.gen(function*() {
     const table = new ReplicaTable()
     yield* Effect.addFinalizer(() => Effect.sync(() => table.closeAll()))
     return {

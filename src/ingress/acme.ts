@@ -3,11 +3,11 @@
  * `<data_dir>/tls/acme/account.key` (0600 in a 0700 dir); challenge answers
  * go into the map the proxy serves under `/.well-known/acme-challenge/`.
  */
+import * as acme from "acme-client"
 import * as fs from "node:fs"
 import * as https from "node:https"
 import * as path from "node:path"
 import * as tls from "node:tls"
-import * as acme from "acme-client"
 import type { CertStore } from "./certs.js"
 import { writeSecretFile } from "./certs.js"
 import type { AcmeChallengeEntry } from "./proxy.js"
@@ -51,7 +51,13 @@ export class AcmeIssuer {
       accountKey = await acme.crypto.createPrivateEcdsaKey("P-256")
       await writeSecretFile(keyFile, accountKey)
     }
-    const client = new acme.Client({ directoryUrl: this.options.directoryUrl, accountKey, backoffAttempts: 10, backoffMin: 200, backoffMax: 5_000 })
+    const client = new acme.Client({
+      directoryUrl: this.options.directoryUrl,
+      accountKey,
+      backoffAttempts: 10,
+      backoffMin: 200,
+      backoffMax: 5_000
+    })
     await client.createAccount({
       termsOfServiceAgreed: true,
       ...(this.options.email === "" ? {} : { contact: [`mailto:${this.options.email}`] })
@@ -80,7 +86,10 @@ export class AcmeIssuer {
 
   private async order(hostname: string): Promise<void> {
     const client = await this.accountClient()
-    const [key, csr] = await acme.crypto.createCsr({ commonName: hostname, altNames: [hostname] }, await acme.crypto.createPrivateEcdsaKey("P-256"))
+    const [key, csr] = await acme.crypto.createCsr(
+      { commonName: hostname, altNames: [hostname] },
+      await acme.crypto.createPrivateEcdsaKey("P-256")
+    )
     const cert = await client.auto({
       csr,
       ...(this.options.email === "" ? {} : { email: this.options.email }),

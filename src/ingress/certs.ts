@@ -3,10 +3,10 @@
  * (`key.pem`, `cert.pem`; files 0600, directories 0700, written atomically).
  * Everything on disk is loaded before the HTTPS listener accepts.
  */
+import { X509Certificate } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as tls from "node:tls"
-import { X509Certificate } from "node:crypto"
 import { ensureDirectoryPromise, writeFileAtomicPromise } from "../platform/atomicWrite.js"
 
 export interface CertEntry {

@@ -45,7 +45,14 @@ const connectionTokens = (value: string | undefined): ReadonlySet<string> | unde
  * Flat raw header list for the upstream request. `authority` is the request's
  * validated authority (its `Host`, or the absolute-form target's authority).
  */
-export const upstreamHeaders = (req: http.IncomingMessage, ip: string, authority: string, proto: string, via: string, upgrade: boolean): Array<string> => {
+export const upstreamHeaders = (
+  req: http.IncomingMessage,
+  ip: string,
+  authority: string,
+  proto: string,
+  via: string,
+  upgrade: boolean
+): Array<string> => {
   const raw = req.rawHeaders
   const extra = connectionTokens(req.headers.connection)
   const out: Array<string> = []

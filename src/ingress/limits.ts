@@ -51,12 +51,11 @@ export const hardenServer = (server: http.Server, limits: ServerLimits): void =>
       return
     }
     const code = err.code ?? ""
-    const line =
-      code === "HPE_HEADER_OVERFLOW"
-        ? "431 Request Header Fields Too Large"
-        : code === "ERR_HTTP_REQUEST_TIMEOUT"
-          ? "408 Request Timeout"
-          : "400 Bad Request"
+    const line = code === "HPE_HEADER_OVERFLOW"
+      ? "431 Request Header Fields Too Large"
+      : code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? "408 Request Timeout"
+      : "400 Bad Request"
     socket.end(`HTTP/1.1 ${line}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
   })
 }

@@ -2,7 +2,7 @@
 import * as http from "node:http"
 import * as https from "node:https"
 import type * as tls from "node:tls"
-import { hardenServer, serverOptions, type ServerLimits } from "./limits.js"
+import { hardenServer, type ServerLimits, serverOptions } from "./limits.js"
 import type { Proxy } from "./proxy.js"
 
 const listen = (server: http.Server, host: string, port: number): Promise<http.Server> =>

@@ -8,17 +8,17 @@
  * that authority → HTTP→HTTPS redirect for TLS hosts → replica (round-robin,
  * activation when none) → stream both ways.
  */
+import { timingSafeEqual } from "node:crypto"
 import * as http from "node:http"
 import type * as net from "node:net"
-import { timingSafeEqual } from "node:crypto"
 import type { AccessLogs } from "./accessLog.js"
 import { withControlHop } from "./controlHop.js"
 import { clientIp, responseHeaders, upstreamHeaders } from "./headers.js"
 import { MAX_HEADER_COUNT } from "./limits.js"
-import { isTargetError, requestTarget, type RequestTarget, type TargetError } from "./requestTarget.js"
-import { forwardUndici, isTimeout } from "./upstreamUndici.js"
 import type { ReplicaConn, ReplicaTable } from "./ReplicaRegistry.js"
+import { isTargetError, type RequestTarget, requestTarget, type TargetError } from "./requestTarget.js"
 import type { Route, RouteTable } from "./routes.js"
+import { forwardUndici, isTimeout } from "./upstreamUndici.js"
 
 export const ACME_PREFIX = "/.well-known/acme-challenge/"
 export const DENIA_PREFIX = "/.well-known/denia-challenge/"
@@ -173,10 +173,16 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
       }
       return
     }
-    const options: http.RequestOptions =
-      replica !== undefined
-        ? { agent: replica.agent, socketPath: replica.socketPath, method: req.method ?? "GET", path: req.url ?? "/", headers }
-        : { agent: controlAgent, host: ctx.control?.host ?? "127.0.0.1", port: ctx.control?.port ?? 0, method: req.method ?? "GET", path: req.url ?? "/", headers }
+    const options: http.RequestOptions = replica !== undefined
+      ? { agent: replica.agent, socketPath: replica.socketPath, method: req.method ?? "GET", path: req.url ?? "/", headers }
+      : {
+        agent: controlAgent,
+        host: ctx.control?.host ?? "127.0.0.1",
+        port: ctx.control?.port ?? 0,
+        method: req.method ?? "GET",
+        path: req.url ?? "/",
+        headers
+      }
     let bytes = 0
     let finished = false
     if (replica !== undefined) replica.acquire()
@@ -219,7 +225,11 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
         forward(req, res, route, authority, secure, replica, started, 1)
         return
       }
-      plain(res, err.message === "upstream timeout" ? 504 : 502, err.message === "upstream timeout" ? "upstream timeout\n" : "bad gateway\n")
+      plain(
+        res,
+        err.message === "upstream timeout" ? 504 : 502,
+        err.message === "upstream timeout" ? "upstream timeout\n" : "bad gateway\n"
+      )
     })
     res.on("close", () => {
       if (!res.writableFinished) upstream.destroy()
@@ -247,7 +257,9 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
     const status = refuse(req)
     if (status !== 0) {
       res.shouldKeepAlive = false
-      plain(res, status, status === 431 ? "too many headers\n" : status === 508 ? "loop detected\n" : "bad request\n", { connection: "close" })
+      plain(res, status, status === 431 ? "too many headers\n" : status === 508 ? "loop detected\n" : "bad request\n", {
+        connection: "close"
+      })
       return
     }
     const target = targetOf(req)
@@ -301,13 +313,26 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
     else socket.destroy()
   }
 
-  const tunnel = (req: http.IncomingMessage, socket: net.Socket, head: Buffer, authority: string, secure: boolean, replica: ReplicaConn | undefined): void => {
+  const tunnel = (
+    req: http.IncomingMessage,
+    socket: net.Socket,
+    head: Buffer,
+    authority: string,
+    secure: boolean,
+    replica: ReplicaConn | undefined
+  ): void => {
     const forwarded = upstreamHeaders(req, clientIp(req.socket), authority, secure ? "https" : "http", viaValue, true)
     const headers = replica === undefined ? withControlHop(forwarded) : forwarded
-    const options: http.RequestOptions =
-      replica !== undefined
-        ? { socketPath: replica.socketPath, method: req.method ?? "GET", path: req.url ?? "/", headers, agent: false }
-        : { host: ctx.control?.host ?? "127.0.0.1", port: ctx.control?.port ?? 0, method: req.method ?? "GET", path: req.url ?? "/", headers, agent: false }
+    const options: http.RequestOptions = replica !== undefined
+      ? { socketPath: replica.socketPath, method: req.method ?? "GET", path: req.url ?? "/", headers, agent: false }
+      : {
+        host: ctx.control?.host ?? "127.0.0.1",
+        port: ctx.control?.port ?? 0,
+        method: req.method ?? "GET",
+        path: req.url ?? "/",
+        headers,
+        agent: false
+      }
     if (replica !== undefined) replica.acquire()
     let released = false
     const release = () => {

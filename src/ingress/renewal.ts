@@ -10,7 +10,8 @@ export interface FailureState {
 }
 
 /** 1 min after the first failure, doubling, at most a day. */
-export const backoffMs = (attempts: number): number => Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(Math.max(attempts - 1, 0), 20))
+export const backoffMs = (attempts: number): number =>
+  Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(Math.max(attempts - 1, 0), 20))
 
 export const certificateDue = (notAfter: Date | undefined, failure: FailureState | undefined, now: number): boolean => {
   if (notAfter !== undefined && notAfter.getTime() - now > RENEW_BEFORE_MS) return false

@@ -85,7 +85,9 @@ export const requestTarget = (req: http.IncomingMessage): RequestTarget | Target
   const targetAuthority = m[2] ?? ""
   const parsed = parseAuthority(targetAuthority)
   if (parsed === undefined) return fail("request target authority is not a valid host[:port]")
-  if (hostAuthority !== undefined && !sameAuthority(parsed, hostAuthority, scheme)) return fail("Host does not match the request target's authority")
+  if (hostAuthority !== undefined && !sameAuthority(parsed, hostAuthority, scheme)) {
+    return fail("Host does not match the request target's authority")
+  }
   const rest = m[3] ?? ""
   const path = rest === "" ? "/" : rest.startsWith("?") ? `/${rest}` : rest
   if (!path.startsWith("/")) return fail("request target is neither origin-form nor absolute-form")

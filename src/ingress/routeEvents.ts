@@ -31,7 +31,7 @@ export interface RouteSyncOptions<R> {
 }
 
 export const followRouteEvents = <R>(options: RouteSyncOptions<R>): Effect.Effect<void, never, Events | Scope.Scope | R> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const events = yield* Events
     const resync = yield* periodic({ name: "ingress.routes", every: options.resyncEvery ?? ROUTE_RESYNC, task: options.rebuild })
     yield* events.on("ingress.routes", ROUTE_EVENTS, () => resync.wake)

@@ -6,15 +6,15 @@
 
 export type Route =
   | {
-      readonly kind: "service"
-      readonly hostname: string
-      readonly source: "default" | "domain"
-      readonly serviceId: string
-      readonly projectName: string
-      readonly serviceName: string
-      readonly tlsEnabled: boolean
-      readonly domainId: string | null
-    }
+    readonly kind: "service"
+    readonly hostname: string
+    readonly source: "default" | "domain"
+    readonly serviceId: string
+    readonly projectName: string
+    readonly serviceName: string
+    readonly tlsEnabled: boolean
+    readonly domainId: string | null
+  }
   | { readonly kind: "control"; readonly hostname: string; readonly tlsEnabled: boolean }
 
 /** A pending domain's challenge: served only when `Host` equals `hostname`. */
@@ -44,7 +44,9 @@ export interface RouteInputs {
   readonly baseDomain: string
   readonly controlDomain: string
   readonly controlTls: boolean
-  readonly services: ReadonlyArray<{ readonly id: string; readonly name: string; readonly projectName: string; readonly tlsEnabled: boolean }>
+  readonly services: ReadonlyArray<
+    { readonly id: string; readonly name: string; readonly projectName: string; readonly tlsEnabled: boolean }
+  >
   readonly domains: ReadonlyArray<{
     readonly id: string
     readonly serviceId: string

@@ -4,7 +4,7 @@
  * so the benchmark can compare them on the same build (ADR 0501).
  */
 import type * as http from "node:http"
-import { Pool, type Dispatcher } from "undici"
+import { type Dispatcher, Pool } from "undici"
 
 const DROP_RESPONSE = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "trailer", "upgrade"])
 
@@ -34,9 +34,17 @@ export interface UndiciOutcome {
   readonly onFailure: (err: Error) => void
 }
 
-export const forwardUndici = (pool: Pool, req: http.IncomingMessage, res: http.ServerResponse, headers: Array<string>, outcome: UndiciOutcome): void => {
+export const forwardUndici = (
+  pool: Pool,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  headers: Array<string>,
+  outcome: UndiciOutcome
+): void => {
   const method = req.method ?? "GET"
-  const hasBody = req.headers["content-length"] !== undefined ? req.headers["content-length"] !== "0" : req.headers["transfer-encoding"] !== undefined
+  const hasBody = req.headers["content-length"] !== undefined
+    ? req.headers["content-length"] !== "0"
+    : req.headers["transfer-encoding"] !== undefined
   let controller: Dispatcher.DispatchController | undefined
   let finished = false
   const finish = () => {

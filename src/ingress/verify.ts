@@ -32,7 +32,12 @@ const resolveAddresses = async (hostname: string, servers: ReadonlyArray<string>
 }
 
 /** Resolves to undefined on success, else the reason verification failed. */
-export const verifyChallenge = async (hostname: string, token: string, proof: string, options: VerifyOptions): Promise<string | undefined> => {
+export const verifyChallenge = async (
+  hostname: string,
+  token: string,
+  proof: string,
+  options: VerifyOptions
+): Promise<string | undefined> => {
   let addresses: ReadonlyArray<string>
   try {
     addresses = await resolveAddresses(hostname, options.dnsServers, options.timeoutMs)
@@ -67,7 +72,11 @@ export const verifyChallenge = async (hostname: string, token: string, proof: st
       (res) => {
         if (res.statusCode !== 200) {
           const redirect = res.statusCode !== undefined && res.statusCode >= 300 && res.statusCode < 400
-          finish(`http://${hostname}${portSuffix}${DENIA_PREFIX}${token} answered ${res.statusCode}${redirect ? " (redirects are not followed)" : ""}`)
+          finish(
+            `http://${hostname}${portSuffix}${DENIA_PREFIX}${token} answered ${res.statusCode}${
+              redirect ? " (redirects are not followed)" : ""
+            }`
+          )
           return
         }
         const chunks: Array<Buffer> = []

@@ -5,8 +5,8 @@
  */
 import { Context, Effect, FiberSet, Layer } from "effect"
 import { uuidv7 } from "../domain/ids.js"
-import type { RegistryCredentials } from "./auth.js"
 import { OciService } from "./api.js"
+import type { RegistryCredentials } from "./auth.js"
 import { describeOciError } from "./describeError.js"
 
 export interface PullJob {
@@ -30,7 +30,7 @@ export interface PullJobsApi {
 export class PullJobs extends Context.Tag("denia/oci/PullJobs")<PullJobs, PullJobsApi>() {
   static readonly layer = Layer.scoped(
     PullJobs,
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const oci = yield* OciService
       const fibers = yield* FiberSet.make<void, never>()
       const jobs = new Map<string, { job: PullJob; finishedAt?: number }>()
@@ -46,7 +46,7 @@ export class PullJobs extends Context.Tag("denia/oci/PullJobs")<PullJobs, PullJo
       }
 
       const start = (image: string, credentials: RegistryCredentials) =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           prune()
           const job: PullJob = { id: uuidv7(), image, status: "running", layersDone: 0, layersTotal: 0, bytes: 0 }
           jobs.set(job.id, { job })
@@ -65,7 +65,9 @@ export class PullJobs extends Context.Tag("denia/oci/PullJobs")<PullJobs, PullJo
                 // The defect goes to the daemon log only: its text may name host paths.
                 Effect.catchAllDefect((d) =>
                   Effect.logError("image pull failed with a defect", d).pipe(
-                    Effect.zipRight(Effect.sync(() => update(job.id, { status: "failed", error: "internal error (details in the daemon log)" }, true)))
+                    Effect.zipRight(
+                      Effect.sync(() => update(job.id, { status: "failed", error: "internal error (details in the daemon log)" }, true))
+                    )
                   )
                 )
               )

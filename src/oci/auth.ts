@@ -47,9 +47,9 @@ export const parseWwwAuthenticate = (header: string): ReadonlyArray<Challenge> =
       i++
       skipWs()
       let value = ""
-      if (s[i] === '"') {
+      if (s[i] === "\"") {
         i++
-        while (i < s.length && s[i] !== '"') {
+        while (i < s.length && s[i] !== "\"") {
           if (s[i] === "\\" && i + 1 < s.length) i++
           value += s[i]
           i++
@@ -77,9 +77,9 @@ export const credentialsKey = (c: RegistryCredentials): string =>
   c.kind === "anonymous"
     ? "anon"
     : createHash("sha256")
-        .update(c.kind === "basic" ? `basic\0${c.username}\0${c.password}` : `bearer\0${c.token}`)
-        .digest("hex")
-        .slice(0, 32)
+      .update(c.kind === "basic" ? `basic\0${c.username}\0${c.password}` : `bearer\0${c.token}`)
+      .digest("hex")
+      .slice(0, 32)
 
 interface CachedToken {
   readonly token: string

@@ -120,10 +120,9 @@ export class LayerCache {
     const file = this.blobPath(digest)
     const st = await fs.lstat(file).catch(() => undefined)
     if (st !== undefined && st.isFile()) {
-      const ok =
-        this.verifyOnHit === "none"
-          ? true
-          : st.size === size && (this.verifyOnHit === "size" || (await sha256File(file)) === digest)
+      const ok = this.verifyOnHit === "none"
+        ? true
+        : st.size === size && (this.verifyOnHit === "size" || (await sha256File(file)) === digest)
       if (ok) {
         await this.touch(digest)
         return { path: file, hit: true }

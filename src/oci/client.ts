@@ -1,15 +1,9 @@
+import { Option, Schema } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs/promises"
-import { Option, Schema } from "effect"
 import type { Dispatcher } from "undici"
-import { basicHeader, parseWwwAuthenticate, TokenCache, type Challenge, type RegistryCredentials } from "./auth.js"
-import {
-  DigestMismatch,
-  ImageNotFound,
-  RegistryProtocolError,
-  RegistryUnauthorized,
-  UnsupportedMediaType
-} from "./errors.js"
+import { basicHeader, type Challenge, parseWwwAuthenticate, type RegistryCredentials, TokenCache } from "./auth.js"
+import { DigestMismatch, ImageNotFound, RegistryProtocolError, RegistryUnauthorized, UnsupportedMediaType } from "./errors.js"
 import { isIndexMediaType, isManifestMediaType, manifestAccept } from "./manifest.js"
 import type { ImageReference } from "./reference.js"
 import { isAllowListed, splitHostPort } from "./ssrf.js"
@@ -78,8 +72,9 @@ export class RegistryClient {
   private scheme(apiHost: string): Promise<"https:" | "http:"> {
     const { host, port } = splitHostPort(apiHost)
     const policy = this.transport.options.policy
-    const insecure =
-      port !== undefined ? isAllowListed(policy, host, port) : isAllowListed(policy, host, 443) || isAllowListed(policy, host, 80)
+    const insecure = port !== undefined
+      ? isAllowListed(policy, host, port)
+      : isAllowListed(policy, host, 443) || isAllowListed(policy, host, 80)
     if (!insecure) return Promise.resolve("https:")
     let known = this.schemes.get(apiHost)
     if (known === undefined) {
@@ -270,13 +265,15 @@ export class RegistryClient {
     destPath: string,
     onBytes: (delta: number) => void
   ): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1;; attempt++) {
       let written = 0
       try {
         const res = await this.authorized(ref, await this.url(ref, `blobs/${blob.digest}`), creds, {}, true)
         if (res.statusCode === 404) {
           await res.body.dump()
-          throw new OciFailure(new ImageNotFound({ reference: `${ref.registry}/${ref.repository}@${blob.digest}`, reason: "blob not found" }))
+          throw new OciFailure(
+            new ImageNotFound({ reference: `${ref.registry}/${ref.repository}@${blob.digest}`, reason: "blob not found" })
+          )
         }
         if (res.statusCode !== 200) {
           await res.body.dump()

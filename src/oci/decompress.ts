@@ -1,7 +1,7 @@
+import { Decompress } from "fzstd"
 import * as fs from "node:fs/promises"
 import { Transform, type TransformCallback } from "node:stream"
 import * as zlib from "node:zlib"
-import { Decompress } from "fzstd"
 
 export type Compression = "gzip" | "zstd" | "none"
 

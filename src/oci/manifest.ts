@@ -25,10 +25,8 @@ export const manifestAccept = [
   MediaTypes.dockerManifest
 ].join(", ")
 
-export const isIndexMediaType = (mt: string): boolean =>
-  mt === MediaTypes.ociIndex || mt === MediaTypes.dockerManifestList
-export const isManifestMediaType = (mt: string): boolean =>
-  mt === MediaTypes.ociManifest || mt === MediaTypes.dockerManifest
+export const isIndexMediaType = (mt: string): boolean => mt === MediaTypes.ociIndex || mt === MediaTypes.dockerManifestList
+export const isManifestMediaType = (mt: string): boolean => mt === MediaTypes.ociManifest || mt === MediaTypes.dockerManifest
 
 export type LayerCompression = "gzip" | "zstd" | "none"
 

@@ -1,7 +1,7 @@
+import { Schema } from "effect"
 import { constants as C } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Schema } from "effect"
 import { IdOutOfRange, InvalidImageConfig, UnknownImageUser } from "./errors.js"
 import type { ImageConfig } from "./manifest.js"
 import { OciFailure } from "./transport.js"
@@ -157,11 +157,13 @@ export const resolveUser = async (
     }
     out = { uid, gid, additionalGids }
   }
-  for (const [subject, id] of [
-    [`uid of USER '${spec}'`, out.uid],
-    [`gid of USER '${spec}'`, out.gid],
-    ...out.additionalGids.map((g): [string, number] => [`supplementary gid of USER '${spec}'`, g])
-  ] as const) {
+  for (
+    const [subject, id] of [
+      [`uid of USER '${spec}'`, out.uid],
+      [`gid of USER '${spec}'`, out.gid],
+      ...out.additionalGids.map((g): [string, number] => [`supplementary gid of USER '${spec}'`, g])
+    ] as const
+  ) {
     if (id >= usernsSize) throw new OciFailure(new IdOutOfRange({ subject, id, limit: usernsSize }))
   }
   return out

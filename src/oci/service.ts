@@ -1,27 +1,15 @@
+import { Deferred, Effect, Layer, Option, Schema, type Scope } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Deferred, Effect, Layer, Option, Schema, type Scope } from "effect"
-import {
-  OciService,
-  type OciOptions,
-  type OciServiceApi,
-  type PulledImage,
-  type PullProgress,
-  type ResolvedImage
-} from "./api.js"
-import { TokenCache, type RegistryCredentials } from "./auth.js"
-import { PinnedImages } from "./PinnedImages.js"
+import { syncDirectoryPromise } from "../platform/atomicWrite.js"
+import { intervalOrOff, periodic } from "../platform/periodic.js"
+import { type OciOptions, OciService, type OciServiceApi, type PulledImage, type PullProgress, type ResolvedImage } from "./api.js"
+import { type RegistryCredentials, TokenCache } from "./auth.js"
 import { LayerCache } from "./cache.js"
 import { RegistryClient } from "./client.js"
+import { DigestMismatch, InvalidImageConfig, NoMatchingPlatform, type OciError, OciStorageError, UnsupportedMediaType } from "./errors.js"
 import {
-  DigestMismatch,
-  InvalidImageConfig,
-  NoMatchingPlatform,
-  OciStorageError,
-  UnsupportedMediaType,
-  type OciError
-} from "./errors.js"
-import {
+  type Descriptor,
   formatPlatform,
   hostPlatform,
   ImageConfig,
@@ -30,17 +18,14 @@ import {
   isIndexMediaType,
   isManifestMediaType,
   layerCompression,
-  selectPlatform,
-  type Descriptor
+  selectPlatform
 } from "./manifest.js"
+import { PinnedImages } from "./PinnedImages.js"
 import { buildProcessManifest, ProcessManifest } from "./processManifest.js"
-import { formatReference, parseReference, type ImageReference } from "./reference.js"
+import { formatReference, type ImageReference, parseReference } from "./reference.js"
 import { checkHost, isAllowListed, splitHostPort, type SsrfPolicy } from "./ssrf.js"
 import { OciFailure, toOciError, Transport } from "./transport.js"
 import { RootfsUnpacker } from "./unpack.js"
-import { syncDirectoryPromise } from "../platform/atomicWrite.js"
-import { intervalOrOff, periodic } from "../platform/periodic.js"
-
 
 const storage = <A>(operation: string, p: string, f: () => Promise<A>): Effect.Effect<A, OciStorageError> =>
   Effect.tryPromise({
@@ -67,7 +52,7 @@ const hexOf = (digest: string) => digest.replace(/^sha256:/, "")
 const isDigest = (d: string) => /^sha256:[a-f0-9]{64}$/.test(d)
 
 export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi, OciStorageError, Scope.Scope | PinnedImages> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const pinnedImages = yield* PinnedImages
     const cacheRoot = path.join(options.dataDir, "oci-cache")
     const artifactsDir = path.join(options.dataDir, "artifacts")
@@ -97,10 +82,9 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
     const client = new RegistryClient(transport, new TokenCache())
     const flights = new Map<string, Deferred.Deferred<PulledImage, OciError>>()
     const wanted = options.platform ?? hostPlatform()
-    const shift =
-      (options.shiftOwnership ?? (typeof process.getuid === "function" && process.getuid() === 0))
-        ? { base: options.usernsBase, size: options.usernsSize }
-        : undefined
+    const shift = (options.shiftOwnership ?? (typeof process.getuid === "function" && process.getuid() === 0))
+      ? { base: options.usernsBase, size: options.usernsSize }
+      : undefined
     const maxBytes = options.maxUnpackedMb * 1024 * 1024
     const maxEntries = options.maxEntries ?? 500_000
     const concurrency = Math.max(1, options.downloadConcurrency ?? 3)
@@ -114,7 +98,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
     }
 
     const resolveRef = (ref: ImageReference, credentials: RegistryCredentials) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* preflight(ref)
         const reference = formatReference(ref)
         const top = yield* registryCall(ref, () => client.getManifest(ref, ref.digest ?? ref.tag ?? "latest", credentials))
@@ -196,7 +180,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
       addBytes: (n: number) => void
     ) =>
       Effect.scoped(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const { manifest, digest } = resolved
           const layers = manifest.layers
           for (const d of [manifest.config, ...layers]) yield* reserve(d.digest)
@@ -314,7 +298,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
       )
 
     const pull: OciServiceApi["pull"] = (input, credentials, onProgress) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const ref = yield* parseReference(input)
         let progress: PullProgress = {
           reference: formatReference(ref),
@@ -354,20 +338,18 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
         const running = flights.get(resolved.digest)
         const result = running
           ? yield* Deferred.await(running)
-          : yield* Effect.gen(function* () {
-              const d = yield* Deferred.make<PulledImage, OciError>()
-              flights.set(resolved.digest, d)
-              return yield* buildBundle(ref, resolved, credentials, emit, addBytes).pipe(
-                Effect.onExit((exit) =>
-                  Deferred.done(d, exit).pipe(Effect.zipRight(Effect.sync(() => flights.delete(resolved.digest))))
-                )
-              )
-            })
+          : yield* Effect.gen(function*() {
+            const d = yield* Deferred.make<PulledImage, OciError>()
+            flights.set(resolved.digest, d)
+            return yield* buildBundle(ref, resolved, credentials, emit, addBytes).pipe(
+              Effect.onExit((exit) => Deferred.done(d, exit).pipe(Effect.zipRight(Effect.sync(() => flights.delete(resolved.digest)))))
+            )
+          })
         emit({ phase: "done", layersDone: m.layers.length })
         return result
       }).pipe(Effect.withSpan("oci.pull", { attributes: { reference: input } }))
 
-    const pinnedDigests = Effect.gen(function* () {
+    const pinnedDigests = Effect.gen(function*() {
       const listed = yield* pinnedImages.digests
       const pinned = new Set<string>()
       for (const d of listed) {
@@ -382,11 +364,9 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
       return pinned
     })
 
-    const gc: OciServiceApi["gc"] = Effect.gen(function* () {
+    const gc: OciServiceApi["gc"] = Effect.gen(function*() {
       const pinned = yield* pinnedDigests
-      const report = yield* storage("gc", cacheRoot, () =>
-        cache.gc(options.cacheRetentionDays * 24 * 3600 * 1000, pinned)
-      )
+      const report = yield* storage("gc", cacheRoot, () => cache.gc(options.cacheRetentionDays * 24 * 3600 * 1000, pinned))
       yield* Effect.logInfo(
         `oci cache gc: deleted ${report.deleted} blobs (${report.deletedBytes} bytes), kept ${report.keptPinned} pinned, ${report.keptReserved} reserved, ${report.keptRecent} recent`
       )
@@ -409,6 +389,5 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
 export const OciLive = (options: OciOptions): Layer.Layer<OciService, OciStorageError, PinnedImages> =>
   Layer.scoped(OciService, makeOciService(options))
 
-
 // re-exported for callers that import the tag next to its layer
-export { OciService, type OciOptions, type OciServiceApi, type PulledImage, type PullProgress, type ResolvedImage } from "./api.js"
+export { type OciOptions, OciService, type OciServiceApi, type PulledImage, type PullProgress, type ResolvedImage } from "./api.js"

@@ -1,6 +1,6 @@
+import { Effect } from "effect"
 import * as dns from "node:dns"
 import * as net from "node:net"
-import { Effect } from "effect"
 import { RegistryUnreachable, SsrfRefused } from "./errors.js"
 
 /**
@@ -39,12 +39,11 @@ const ranges: ReadonlyArray<Range> = [
   { net: "ff00::", prefix: 8, family: "ipv6", reason: "multicast" }
 ]
 
-const blockLists: ReadonlyArray<{ readonly list: net.BlockList; readonly reason: string; readonly family: string }> =
-  ranges.map((r) => {
-    const list = new net.BlockList()
-    list.addSubnet(r.net, r.prefix, r.family)
-    return { list, reason: r.reason, family: r.family }
-  })
+const blockLists: ReadonlyArray<{ readonly list: net.BlockList; readonly reason: string; readonly family: string }> = ranges.map((r) => {
+  const list = new net.BlockList()
+  list.addSubnet(r.net, r.prefix, r.family)
+  return { list, reason: r.reason, family: r.family }
+})
 
 /** Expands an IPv6 literal to 8 hextets; undefined when not parseable. */
 const ipv6Hextets = (address: string): ReadonlyArray<number> | undefined => {
@@ -57,10 +56,12 @@ const ipv6Hextets = (address: string): ReadonlyArray<number> | undefined => {
   if (tail.includes(".")) {
     if (!net.isIPv4(tail)) return undefined
     const o = tail.split(".").map(Number)
-    text = `${text.slice(0, lastColon + 1)}${(((o[0] ?? 0) << 8) | (o[1] ?? 0)).toString(16)}:${(
-      ((o[2] ?? 0) << 8) |
-      (o[3] ?? 0)
-    ).toString(16)}`
+    text = `${text.slice(0, lastColon + 1)}${(((o[0] ?? 0) << 8) | (o[1] ?? 0)).toString(16)}:${
+      (
+        ((o[2] ?? 0) << 8) |
+        (o[3] ?? 0)
+      ).toString(16)
+    }`
   }
   const halves = text.split("::")
   if (halves.length > 2) return undefined
@@ -178,7 +179,11 @@ export const checkHost = (
     catch: (e) =>
       e instanceof SsrfBlocked
         ? new SsrfRefused({ host: e.host, address: e.address, reason: e.reason })
-        : new RegistryUnreachable({ registry: host, reason: `cannot resolve host: ${e instanceof Error ? e.message : String(e)}`, cause: e })
+        : new RegistryUnreachable({
+          registry: host,
+          reason: `cannot resolve host: ${e instanceof Error ? e.message : String(e)}`,
+          cause: e
+        })
   })
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void
@@ -189,26 +194,24 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.
  * still cannot reach an internal address. Hosts with an allow-list entry are
  * resolved without restriction (the port is enforced before each request).
  */
-export const guardedLookup =
-  (policy: SsrfPolicy) =>
-  (hostname: string, options: dns.LookupOptions, callback: LookupCallback): void => {
-    const h = normHost(hostname)
-    const allowHost = policy.allowed.some((entry) => normHost(splitHostPort(entry.trim()).host) === h)
-    dns.lookup(h, { ...options, all: true, verbatim: true }, (err, addresses) => {
-      if (err) return callback(err, [])
-      if (!allowHost) {
-        for (const a of addresses) {
-          const reason = classifyAddress(a.address)
-          if (reason !== undefined) {
-            const e: NodeJS.ErrnoException = new SsrfBlocked(hostname, a.address, reason)
-            e.code = "EDENIASSRF"
-            return callback(e, [])
-          }
+export const guardedLookup = (policy: SsrfPolicy) => (hostname: string, options: dns.LookupOptions, callback: LookupCallback): void => {
+  const h = normHost(hostname)
+  const allowHost = policy.allowed.some((entry) => normHost(splitHostPort(entry.trim()).host) === h)
+  dns.lookup(h, { ...options, all: true, verbatim: true }, (err, addresses) => {
+    if (err) return callback(err, [])
+    if (!allowHost) {
+      for (const a of addresses) {
+        const reason = classifyAddress(a.address)
+        if (reason !== undefined) {
+          const e: NodeJS.ErrnoException = new SsrfBlocked(hostname, a.address, reason)
+          e.code = "EDENIASSRF"
+          return callback(e, [])
         }
       }
-      if (options.all === true) return callback(null, addresses)
-      const first = addresses[0]
-      if (first === undefined) return callback(new Error(`no address for ${hostname}`), [])
-      callback(null, first.address, first.family)
-    })
-  }
+    }
+    if (options.all === true) return callback(null, addresses)
+    const first = addresses[0]
+    if (first === undefined) return callback(new Error(`no address for ${hostname}`), [])
+    callback(null, first.address, first.family)
+  })
+}

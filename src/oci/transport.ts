@@ -1,10 +1,5 @@
-import { Agent, request, type Dispatcher } from "undici"
-import {
-  RegistryProtocolError,
-  RegistryUnreachable,
-  SsrfRefused,
-  type OciError
-} from "./errors.js"
+import { Agent, type Dispatcher, request } from "undici"
+import { type OciError, RegistryProtocolError, RegistryUnreachable, SsrfRefused } from "./errors.js"
 import { assertPublicHost, guardedLookup, isAllowListed, SsrfBlocked, type SsrfPolicy } from "./ssrf.js"
 
 /**

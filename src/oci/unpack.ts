@@ -2,8 +2,8 @@ import * as fsSync from "node:fs"
 import { constants as C, createReadStream } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { pipeline } from "node:stream/promises"
 import type { Readable } from "node:stream"
+import { pipeline } from "node:stream/promises"
 import * as tar from "tar-stream"
 
 type TarEntry = tar.Extract extends AsyncIterable<infer E> ? E : never
@@ -51,8 +51,7 @@ export const sanitizeEntryPath = (name: string): string | { readonly refused: st
   return parts.join("/")
 }
 
-const errno = (e: unknown): string | undefined =>
-  e instanceof Error && "code" in e && typeof e.code === "string" ? e.code : undefined
+const errno = (e: unknown): string | undefined => e instanceof Error && "code" in e && typeof e.code === "string" ? e.code : undefined
 
 /**
  * Applies image layers in order onto a private rootfs directory. Every path
@@ -177,7 +176,11 @@ export class RootfsUnpacker {
     }
     await piping
     if (pipeError !== undefined) {
-      throw this.hostile(layer, "", `layer is not a readable tar stream: ${pipeError instanceof Error ? pipeError.message : String(pipeError)}`)
+      throw this.hostile(
+        layer,
+        "",
+        `layer is not a readable tar stream: ${pipeError instanceof Error ? pipeError.message : String(pipeError)}`
+      )
     }
   }
 

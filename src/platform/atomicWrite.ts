@@ -8,12 +8,12 @@
  * uploads, downloads). The `…Promise` variants run the same effects on
  * Node's file system for promise-based code.
  */
+import { FileSystem } from "@effect/platform"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import type { PlatformError } from "@effect/platform/Error"
+import { Cause, Effect, Exit } from "effect"
 import { randomBytes } from "node:crypto"
 import * as path from "node:path"
-import { FileSystem } from "@effect/platform"
-import type { PlatformError } from "@effect/platform/Error"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import { Cause, Effect, Exit } from "effect"
 
 export interface AtomicWriteOptions {
   /** File mode, e.g. 0o600. Applied to the temp file before it becomes visible. */

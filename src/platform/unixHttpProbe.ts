@@ -6,8 +6,8 @@
  * inside a replica closes its socket when nothing listens on the service
  * port, and the deploy failure messages read that text to say so.
  */
-import * as http from "node:http"
 import { Effect } from "effect"
+import * as http from "node:http"
 
 export type UnixHttpProbe =
   | { readonly answered: true; readonly status: number }

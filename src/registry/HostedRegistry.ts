@@ -4,14 +4,14 @@
  * and other subsystems (deployments resolving `<project>/<service>:<tag>`) use
  * this service.
  */
-import type { Readable } from "node:stream"
 import { Effect, Option } from "effect"
+import type { Readable } from "node:stream"
 import { DeniaConfig } from "../config/Config.js"
 import { parseAddress } from "../config/fields.js"
 import { RegistryRepo } from "../repos/RegistryRepo.js"
 import { makeAccess, type Repository } from "./access.js"
 import { digestHex, isDigest, looksLikeDigest } from "./digest.js"
-import { clip, ociError, type DistributionError } from "./errors.js"
+import { clip, type DistributionError, ociError } from "./errors.js"
 import { makeManifestOps } from "./manifestStore.js"
 import { isQuotaRefusal, linkCheck, quotasFromMb, streamHeadroom } from "./quota.js"
 import * as store from "./storage.js"
@@ -30,7 +30,7 @@ export interface ContentRange {
 }
 
 export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/registry/HostedRegistry", {
-  scoped: Effect.gen(function* () {
+  scoped: Effect.gen(function*() {
     const config = yield* DeniaConfig
     const repo = yield* RegistryRepo
     const access = yield* makeAccess
@@ -56,24 +56,28 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/regi
 
     const requireDigest = (digest: string): Effect.Effect<string, DistributionError> => {
       const hex = digestHex(digest)
-      return hex === undefined ? Effect.fail(ociError("DIGEST_INVALID", `${clip(digest)} is not a sha256 digest`, { digest })) : Effect.succeed(hex)
+      return hex === undefined
+        ? Effect.fail(ociError("DIGEST_INVALID", `${clip(digest)} is not a sha256 digest`, { digest }))
+        : Effect.succeed(hex)
     }
 
     // ---- blobs ----
 
     /** Size of a blob linked to the repository, or BLOB_UNKNOWN. */
     const statBlob = (r: Repository, digest: string): Effect.Effect<{ size: number; file: string }, DistributionError> =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const hex = yield* requireDigest(digest)
         const size = yield* repo.findLinkedBlob(r.id, digest)
         if (Option.isNone(size)) return yield* ociError("BLOB_UNKNOWN", `blob ${clip(digest)} is not in ${r.name}`, { digest })
         const file = store.blobFile(paths, hex)
-        if (!(yield* store.blobExistsOnDisk(paths, hex))) return yield* ociError("BLOB_UNKNOWN", `blob ${clip(digest)} is missing from storage`, { digest })
+        if (!(yield* store.blobExistsOnDisk(paths, hex))) {
+          return yield* ociError("BLOB_UNKNOWN", `blob ${clip(digest)} is missing from storage`, { digest })
+        }
         return { size: size.value, file }
       })
 
     const deleteBlob = (r: Repository, digest: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* requireDigest(digest)
         const removed = yield* repo.unlinkBlob(r.id, digest)
         if (!removed) return yield* ociError("BLOB_UNKNOWN", `blob ${clip(digest)} is not in ${r.name}`, { digest })
@@ -81,7 +85,7 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/regi
 
     /** Links a blob of `size` bytes to the repository unless that breaks a quota. Call under the store lock. */
     const linkWithinQuota = (r: Repository, digest: string, size: number) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const refusal = linkCheck(quotas, r, yield* repo.usage(r.id, r.projectId), size, yield* repo.linkedWhere(digest, r.id, r.projectId))
         if (refusal !== undefined) return yield* refusal
         yield* repo.linkBlob(r.id, digest)
@@ -89,7 +93,7 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/regi
 
     /** Cross-repository mount: links the blob when the caller may pull `from` and it is there (and it fits the quotas). */
     const mount = (r: Repository, from: Repository, digest: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* requireDigest(digest)
         const size = yield* repo.findLinkedBlob(from.id, digest)
         if (Option.isNone(size)) return false
@@ -100,7 +104,7 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/regi
 
     /** Forgets a session and its file (cancel, quota refusal). */
     const dropSession = (id: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* repo.deleteUpload(id)
         hashes.delete(id)
         yield* store.removeFile(store.uploadFile(paths, id))
@@ -109,7 +113,7 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/regi
     // ---- uploads ----
 
     const startUpload = (r: Repository) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* repo.ensureRepository(r.id, r.projectId)
         const id = yield* repo.createUpload(r.id)
         yield* store.touchFile(store.uploadFile(paths, id))
@@ -118,15 +122,17 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/regi
       })
 
     const findUpload = (r: Repository, id: string): Effect.Effect<UploadState, DistributionError> =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const row = yield* repo.findUpload(id)
-        if (Option.isNone(row) || row.value.repositoryId !== r.id) return yield* ociError("BLOB_UPLOAD_UNKNOWN", `upload ${clip(id)} is not open in ${r.name}`, { id })
+        if (Option.isNone(row) || row.value.repositoryId !== r.id) {
+          return yield* ociError("BLOB_UPLOAD_UNKNOWN", `upload ${clip(id)} is not open in ${r.name}`, { id })
+        }
         return { id, size: row.value.size }
       })
 
     /** Where the blob a final PUT claims is already linked, and how many more bytes could still match it. */
     const knownClaim = (r: Repository, claimed: string | undefined, received: number) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         if (claimed === undefined) return undefined
         const blob = yield* repo.findBlob(claimed)
         if (Option.isNone(blob)) return undefined
@@ -138,7 +144,9 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/regi
     const withSession = <A, E, R>(id: string, size: number, f: Effect.Effect<A, E, R>) =>
       Effect.acquireUseRelease(
         Effect.suspend(() => {
-          if (busy.has(id)) return Effect.fail(ociError("RANGE_INVALID", `upload ${clip(id)} is being written by another request`, { id }, 416))
+          if (busy.has(id)) {
+            return Effect.fail(ociError("RANGE_INVALID", `upload ${clip(id)} is being written by another request`, { id }, 416))
+          }
           busy.add(id)
           return Effect.void
         }),
@@ -148,7 +156,7 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/regi
 
     /** The in-memory hash when it matches the file, else a re-hash of the file. */
     const sessionHash = (id: string, size: number) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const known = hashes.get(id)
         if (known !== undefined && known.size === size) return known
         // After a restart (or a crash mid-chunk) the file may hold bytes the session never acknowledged: drop them first.
@@ -172,14 +180,16 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/regi
       contentLength: number | undefined,
       claimed?: string
     ) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const upload = yield* findUpload(r, id)
         return yield* withSession(
           id,
           upload.size,
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             if (range !== undefined && (range.start !== upload.size || range.end < range.start - 1)) {
-              return yield* ociError("RANGE_INVALID", `chunk ${range.start}-${range.end} does not continue the upload at ${upload.size}`, { size: upload.size }, 416)
+              return yield* ociError("RANGE_INVALID", `chunk ${range.start}-${range.end} does not continue the upload at ${upload.size}`, {
+                size: upload.size
+              }, 416)
             }
             const expected = range !== undefined ? range.end - range.start + 1 : contentLength
             // Quotas: a chunk announced too large is refused before a byte is read; one that grows past the
@@ -189,7 +199,9 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/regi
               yield* dropSession(id)
               return yield* headroom.refuse(expected)
             }
-            const cap = Number.isFinite(headroom.bytes) ? { size: upload.size + headroom.bytes, refuse: (size: number) => headroom.refuse(size - upload.size) } : undefined
+            const cap = Number.isFinite(headroom.bytes)
+              ? { size: upload.size + headroom.bytes, refuse: (size: number) => headroom.refuse(size - upload.size) }
+              : undefined
             const state = yield* sessionHash(id, upload.size)
             // Uninterruptible: when the client goes away the body stream errors, appendBody cuts the file back,
             // and only then is the session released, so a retry never races the clean-up.
@@ -218,15 +230,23 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/regi
 
     /** Verifies the session's digest and moves it into the store. */
     const commitSession = (r: Repository, id: string, size: number, digest: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const hex = yield* requireDigest(digest)
         const state = yield* sessionHash(id, size)
         const actual = `sha256:${state.hash.copy().digest("hex")}`
-        if (actual !== digest) return yield* ociError("DIGEST_INVALID", `upload content has digest ${actual}, not ${clip(digest)}`, { digest, actual })
+        if (actual !== digest) {
+          return yield* ociError("DIGEST_INVALID", `upload content has digest ${actual}, not ${clip(digest)}`, { digest, actual })
+        }
         // Quota check, record, move and link under one lock: concurrent commits cannot both squeeze under a quota.
         yield* withStoreLock(
-          Effect.gen(function* () {
-            const refusal = linkCheck(quotas, r, yield* repo.usage(r.id, r.projectId), state.size, yield* repo.linkedWhere(digest, r.id, r.projectId))
+          Effect.gen(function*() {
+            const refusal = linkCheck(
+              quotas,
+              r,
+              yield* repo.usage(r.id, r.projectId),
+              state.size,
+              yield* repo.linkedWhere(digest, r.id, r.projectId)
+            )
             if (refusal !== undefined) {
               yield* dropSession(id)
               return yield* refusal
@@ -241,14 +261,14 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/regi
 
     /** PUT ?digest=: optional last chunk, verify, commit, close the session. */
     const finishUpload = (r: Repository, id: string, digest: string, body: Readable | undefined, contentLength: number | undefined) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         if (!isDigest(digest)) return yield* ociError("DIGEST_INVALID", `${clip(digest)} is not a sha256 digest`, { digest })
         let upload = yield* findUpload(r, id)
         if (body !== undefined && contentLength !== 0) upload = yield* appendChunk(r, id, body, undefined, contentLength, digest)
         return yield* withSession(
           id,
           upload.size,
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const size = yield* commitSession(r, id, upload.size, digest)
             yield* repo.deleteUpload(id)
             hashes.delete(id)
@@ -258,14 +278,14 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/regi
       })
 
     const cancelUpload = (r: Repository, id: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* findUpload(r, id)
         yield* dropSession(id)
       })
 
     /** POST ?digest=: the whole blob in one request. */
     const monolithic = (r: Repository, digest: string, body: Readable, contentLength: number | undefined) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* requireDigest(digest)
         const upload = yield* startUpload(r)
         return yield* finishUpload(r, upload.id, digest, body, contentLength).pipe(
@@ -273,7 +293,13 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/regi
         )
       })
 
-    const { findManifest, readManifest, putManifest, deleteManifest, listTags, referrers } = makeManifestOps({ repo, paths, quotas, withStoreLock, requireDigest })
+    const { findManifest, readManifest, putManifest, deleteManifest, listTags, referrers } = makeManifestOps({
+      repo,
+      paths,
+      quotas,
+      withStoreLock,
+      requireDigest
+    })
 
     // ---- for other subsystems ----
 
@@ -283,7 +309,7 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/regi
      * (the deployment coordinator).
      */
     const resolveLocal = (projectName: string, serviceName: string, reference: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const r = yield* access.repositoryUnchecked(`${projectName}/${serviceName}`)
         return yield* readManifest(r, reference)
       })
@@ -296,7 +322,11 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/regi
      */
     const pullSpec = (projectName: string, serviceName: string, reference: string) => {
       const addr = parseAddress(config.values.bindAddr)
-      const host = addr === undefined ? config.values.bindAddr : addr.host.includes(":") ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`
+      const host = addr === undefined
+        ? config.values.bindAddr
+        : addr.host.includes(":")
+        ? `[${addr.host}]:${addr.port}`
+        : `${addr.host}:${addr.port}`
       return {
         reference: `${host}/${projectName}/${serviceName}${looksLikeDigest(reference) ? "@" : ":"}${reference}`,
         credentials: { kind: "basic" as const, username: "denia", password: config.values.adminToken }

@@ -6,13 +6,13 @@
  * `<project>/<service>`; pull needs Viewer, push and delete need Operator.
  */
 import { Effect, Option } from "effect"
-import type { Principal } from "../domain/principal.js"
 import { Authz } from "../auth/Authz.js"
 import { PrincipalResolver } from "../auth/PrincipalResolver.js"
 import { isResourceName } from "../domain/names.js"
+import type { Principal } from "../domain/principal.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { ServicesRepo } from "../repos/ServicesRepo.js"
-import { ociError, type DistributionError } from "./errors.js"
+import { type DistributionError, ociError } from "./errors.js"
 import { HostedPulls } from "./hostedPulls.js"
 
 export const REALM = "Denia Registry"
@@ -41,7 +41,7 @@ export interface Repository {
   readonly projectId: string
 }
 
-export const makeAccess = Effect.gen(function* () {
+export const makeAccess = Effect.gen(function*() {
   const resolver = yield* PrincipalResolver
   const authz = yield* Authz
   const projects = yield* ProjectsRepo
@@ -51,7 +51,7 @@ export const makeAccess = Effect.gen(function* () {
   const scoped = new WeakMap<Principal, ReadonlySet<string>>()
 
   const authenticate = (authorization: string | undefined): Effect.Effect<Principal, DistributionError> =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const token = tokenFromAuthorization(authorization)
       if (token === undefined || token === "") return yield* ociError("UNAUTHORIZED", "authentication required")
       const pull = pulls.verify(token)
@@ -67,22 +67,27 @@ export const makeAccess = Effect.gen(function* () {
     })
 
   const lookup = (name: string): Effect.Effect<Repository, DistributionError> =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const parts = name.split("/")
       const [projectName, serviceName] = parts
-      if (parts.length !== 2 || projectName === undefined || serviceName === undefined || !isResourceName(projectName) || !isResourceName(serviceName)) {
+      if (
+        parts.length !== 2 || projectName === undefined || serviceName === undefined || !isResourceName(projectName) ||
+        !isResourceName(serviceName)
+      ) {
         return yield* ociError("NAME_INVALID", `repository name ${JSON.stringify(name)} must be <project>/<service>`, { name })
       }
       const project = yield* projects.findByName(projectName)
       if (Option.isNone(project)) return yield* ociError("NAME_UNKNOWN", `project ${projectName} does not exist`, { name })
       const service = yield* services.findByName(project.value.id, serviceName)
-      if (Option.isNone(service)) return yield* ociError("NAME_UNKNOWN", `service ${serviceName} does not exist in project ${projectName}`, { name })
+      if (Option.isNone(service)) {
+        return yield* ociError("NAME_UNKNOWN", `service ${serviceName} does not exist in project ${projectName}`, { name })
+      }
       return { name, id: service.value.id, projectId: project.value.id }
     })
 
   /** Finds `<project>/<service>` and checks the principal's role for the action. */
   const repository = (principal: Principal, name: string, action: RegistryAction): Effect.Effect<Repository, DistributionError> =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const scope = scoped.get(principal)
       if (scope !== undefined && (action !== "pull" || !scope.has(name))) {
         return yield* ociError("DENIED", `this pull token may only pull ${[...scope].join(", ")}`, { name, action })

@@ -11,4 +11,3 @@ export const looksLikeDigest = (reference: string): boolean => reference.include
 
 /** OCI tag grammar. */
 export const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/
-

@@ -5,12 +5,12 @@
  * Upload sessions idle past their TTL expire. Runs periodically in the daemon
  * scope and on demand (POST /v1/registry/gc).
  */
+import { Duration, Effect, FiberSet, Option } from "effect"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
-import { Duration, Effect, FiberSet, Option } from "effect"
 import { DeniaConfig } from "../config/Config.js"
 import { periodic } from "../platform/periodic.js"
-import { RegistryRepo, type GcRunRow } from "../repos/RegistryRepo.js"
+import { type GcRunRow, RegistryRepo } from "../repos/RegistryRepo.js"
 import { digestHex } from "./digest.js"
 import { HostedRegistry } from "./HostedRegistry.js"
 import * as store from "./storage.js"
@@ -35,7 +35,7 @@ const statOrNone = (file: string) =>
   )
 
 export class RegistryGc extends Effect.Service<RegistryGc>()("denia/registry/RegistryGc", {
-  scoped: Effect.gen(function* () {
+  scoped: Effect.gen(function*() {
     const config = yield* DeniaConfig
     const registry = yield* HostedRegistry
     const repo = yield* RegistryRepo
@@ -46,7 +46,7 @@ export class RegistryGc extends Effect.Service<RegistryGc>()("denia/registry/Reg
     const running = yield* FiberSet.make<GcReport, unknown>()
 
     const expireUploads = (now: number) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const idle = yield* repo.uploadsIdleSince(iso(now - UPLOAD_TTL_MS))
         let expired = 0
         for (const u of idle) {
@@ -67,7 +67,7 @@ export class RegistryGc extends Effect.Service<RegistryGc>()("denia/registry/Reg
       })
 
     const collectBlobs = (now: number) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const graceCutoff = iso(now - graceMs)
         const openSince = iso(now - UPLOAD_TTL_MS)
         const protectedSet = yield* repo.protectedDigests(openSince)
@@ -79,7 +79,7 @@ export class RegistryGc extends Effect.Service<RegistryGc>()("denia/registry/Reg
           const hex = digestHex(blob.digest)
           if (hex === undefined) continue
           const freed = yield* registry.withStoreLock(
-            Effect.gen(function* () {
+            Effect.gen(function*() {
               const forgotten = yield* repo.forgetBlobIfCollectable(blob.digest, graceCutoff, openSince)
               if (!forgotten) return 0
               const file = store.blobFile(paths, hex)
@@ -101,7 +101,7 @@ export class RegistryGc extends Effect.Service<RegistryGc>()("denia/registry/Reg
           const st = yield* statOrNone(file)
           if (Option.isNone(st) || st.value.mtimeMs >= now - graceMs) continue
           const removed = yield* registry.withStoreLock(
-            Effect.gen(function* () {
+            Effect.gen(function*() {
               if (/^[a-f0-9]{64}$/.test(name) && Option.isSome(yield* repo.findBlob(`sha256:${name}`))) return false
               yield* store.removeFile(file)
               return true
@@ -118,7 +118,7 @@ export class RegistryGc extends Effect.Service<RegistryGc>()("denia/registry/Reg
     /** One complete GC pass, recorded as a run. */
     const runOnce = (runId: string) =>
       gcLock.withPermits(1)(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const now = Date.now()
           const uploadsExpired = yield* expireUploads(now)
           const { blobsDeleted, bytesFreed } = yield* collectBlobs(now)
@@ -137,7 +137,7 @@ export class RegistryGc extends Effect.Service<RegistryGc>()("denia/registry/Reg
 
     /** Starts a run in the background and returns its record (status polled via `findRun`). */
     const start = (trigger: "manual" | "periodic") =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const id = yield* repo.startGcRun(trigger)
         yield* FiberSet.run(running, runOnce(id))
         return yield* repo.findGcRun(id).pipe(Effect.flatMap(Effect.orDie))

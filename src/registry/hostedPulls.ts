@@ -9,11 +9,11 @@
  * repositories in its scope, and still checks that the principal behind it may
  * pull them. The bootstrap admin token is never used for these pulls.
  */
-import { randomBytes } from "node:crypto"
 import { Effect, Option } from "effect"
-import type { Principal } from "../domain/principal.js"
-import { parseAddress } from "../config/fields.js"
+import { randomBytes } from "node:crypto"
 import { DeniaConfig } from "../config/Config.js"
+import { parseAddress } from "../config/fields.js"
+import type { Principal } from "../domain/principal.js"
 import { parseReference } from "../oci/reference.js"
 
 /** Token prefix: tells pull tokens apart from sessions and API tokens without a lookup. */
@@ -47,14 +47,19 @@ const LOOPBACK_SPELLINGS: ReadonlySet<string> = new Set(["127.0.0.1", "localhost
 const bracketed = (host: string) => (host.includes(":") ? `[${host}]` : host)
 
 export class HostedPulls extends Effect.Service<HostedPulls>()("denia/registry/HostedPulls", {
-  effect: Effect.gen(function* () {
+  effect: Effect.gen(function*() {
     const config = yield* DeniaConfig
     const bind = parseAddress(config.values.bindAddr)
     const bindHost = bind === undefined ? "" : bracketed(bind.host).toLowerCase()
     const bindPort = bind?.port
     /** Where the daemon dials its own registry: the bind address, loopback for wildcard binds. */
-    const address =
-      bind === undefined ? config.values.bindAddr : bind.host === "0.0.0.0" ? `127.0.0.1:${bind.port}` : bind.host === "::" ? `[::1]:${bind.port}` : `${bindHost}:${bind.port}`
+    const address = bind === undefined
+      ? config.values.bindAddr
+      : bind.host === "0.0.0.0"
+      ? `127.0.0.1:${bind.port}`
+      : bind.host === "::"
+      ? `[::1]:${bind.port}`
+      : `${bindHost}:${bind.port}`
 
     const grants = new Map<string, Expiring<Principal>>()
     const tokens = new Map<string, Expiring<PullScope>>()
@@ -92,9 +97,11 @@ export class HostedPulls extends Effect.Service<HostedPulls>()("denia/registry/H
           Effect.map((ref) =>
             isOwnHost(ref.registry)
               ? Option.some({
-                  repository: ref.repository,
-                  suffix: `${ref.tag !== undefined && ref.digest === undefined ? `:${ref.tag}` : ""}${ref.digest !== undefined ? `@${ref.digest}` : ""}`
-                })
+                repository: ref.repository,
+                suffix: `${ref.tag !== undefined && ref.digest === undefined ? `:${ref.tag}` : ""}${
+                  ref.digest !== undefined ? `@${ref.digest}` : ""
+                }`
+              })
               : Option.none()
           ),
           Effect.orElseSucceed(() => Option.none<HostedReference>())

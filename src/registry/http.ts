@@ -3,16 +3,16 @@
  * server. Requests and responses are handled on the Node objects directly so
  * blob bodies stream to and from disk without buffering.
  */
+import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServerRequest } from "@effect/platform-node"
+import { Cause, Effect, type Layer, Option } from "effect"
 import * as fs from "node:fs"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { pipeline } from "node:stream/promises"
-import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { NodeHttpServerRequest } from "@effect/platform-node"
-import { Cause, Effect, Layer, Option } from "effect"
 import type { Principal } from "../domain/principal.js"
 import { RegistryRepo } from "../repos/RegistryRepo.js"
 import { REALM, type RegistryAction, type Repository } from "./access.js"
-import { boundedDetail, clip, ERROR_MESSAGE_MAX, ociError, DistributionError, statusOf } from "./errors.js"
+import { boundedDetail, clip, DistributionError, ERROR_MESSAGE_MAX, ociError, statusOf } from "./errors.js"
 import { HostedRegistry, type UploadState } from "./HostedRegistry.js"
 import { MANIFEST_MAX_BYTES, MEDIA_TYPES } from "./manifest.js"
 import { contentLength, parseContentRange, parseRange, rangeHeader, readBody } from "./requestParts.js"
@@ -74,7 +74,7 @@ const pageSize = (url: URL): number | undefined | DistributionError => {
   return Number.isSafeInteger(v) && v >= 0 ? v : ociError("PAGINATION_NUMBER_INVALID", "n must be a non-negative integer", { n })
 }
 
-const makeHandler = Effect.gen(function* () {
+const makeHandler = Effect.gen(function*() {
   const registry = yield* HostedRegistry
   const meta = yield* RegistryRepo
   const { access } = registry
@@ -82,9 +82,14 @@ const makeHandler = Effect.gen(function* () {
   const repoFor = (principal: Principal, name: string, action: RegistryAction) => access.repository(principal, name, action)
 
   const serveBlob = (ctx: Ctx, r: Repository, digest: string) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const blob = yield* registry.statBlob(r, digest)
-      const base: Headers = { "docker-content-digest": digest, "content-type": "application/octet-stream", "accept-ranges": "bytes", etag: `"${digest}"` }
+      const base: Headers = {
+        "docker-content-digest": digest,
+        "content-type": "application/octet-stream",
+        "accept-ranges": "bytes",
+        etag: `"${digest}"`
+      }
       const rangeHeaderValue = ctx.req.headers["range"]
       let start = 0
       let end = blob.size - 1
@@ -109,7 +114,7 @@ const makeHandler = Effect.gen(function* () {
     })
 
   const postUpload = (ctx: Ctx, principal: Principal, r: Repository) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const mountDigest = ctx.url.searchParams.get("mount")
       const from = ctx.url.searchParams.get("from")
       if (mountDigest !== null && from !== null) {
@@ -130,7 +135,7 @@ const makeHandler = Effect.gen(function* () {
     })
 
   const uploadSession = (ctx: Ctx, r: Repository, id: string) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       switch (ctx.method) {
         case "GET": {
           const u = yield* registry.findUpload(r, id)
@@ -163,7 +168,7 @@ const makeHandler = Effect.gen(function* () {
     })
 
   const manifests = (ctx: Ctx, principal: Principal, name: string, reference: string) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       switch (ctx.method) {
         case "GET":
         case "HEAD": {
@@ -172,7 +177,12 @@ const makeHandler = Effect.gen(function* () {
           return yield* send(
             ctx,
             200,
-            { "content-type": m.row.mediaType, "docker-content-digest": m.row.digest, etag: `"${m.row.digest}"`, "content-length": String(m.bytes.length) },
+            {
+              "content-type": m.row.mediaType,
+              "docker-content-digest": m.row.digest,
+              etag: `"${m.row.digest}"`,
+              "content-length": String(m.bytes.length)
+            },
             m.bytes
           )
         }
@@ -180,7 +190,12 @@ const makeHandler = Effect.gen(function* () {
           const r = yield* repoFor(principal, name, "push")
           const declared = contentLength(ctx.req)
           if (declared !== undefined && declared > MANIFEST_MAX_BYTES) {
-            return yield* ociError("SIZE_INVALID", `manifest is larger than ${MANIFEST_MAX_BYTES} bytes`, { limit: MANIFEST_MAX_BYTES }, 413)
+            return yield* ociError(
+              "SIZE_INVALID",
+              `manifest is larger than ${MANIFEST_MAX_BYTES} bytes`,
+              { limit: MANIFEST_MAX_BYTES },
+              413
+            )
           }
           const body = yield* readBody(ctx.req, MANIFEST_MAX_BYTES)
           const stored = yield* registry.putManifest(r, reference, body, ctx.req.headers["content-type"])
@@ -199,7 +214,7 @@ const makeHandler = Effect.gen(function* () {
     })
 
   const tagsList = (ctx: Ctx, r: Repository) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const n = pageSize(ctx.url)
       if (n instanceof DistributionError) return yield* n
       const last = ctx.url.searchParams.get("last") ?? undefined
@@ -215,7 +230,7 @@ const makeHandler = Effect.gen(function* () {
     })
 
   const catalog = (ctx: Ctx, principal: Principal) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const n = pageSize(ctx.url)
       if (n instanceof DistributionError) return yield* n
       const last = ctx.url.searchParams.get("last") ?? undefined
@@ -232,7 +247,7 @@ const makeHandler = Effect.gen(function* () {
     })
 
   const referrers = (ctx: Ctx, r: Repository, digest: string) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const artifactType = ctx.url.searchParams.get("artifactType") ?? undefined
       const rows = yield* registry.referrers(r, digest, artifactType)
       const headers: Headers = { "content-type": MEDIA_TYPES.ociIndex }
@@ -244,13 +259,18 @@ const makeHandler = Effect.gen(function* () {
         JSON.stringify({
           schemaVersion: 2,
           mediaType: MEDIA_TYPES.ociIndex,
-          manifests: rows.map((m) => ({ mediaType: m.mediaType, digest: m.digest, size: m.size, ...(m.artifactType !== null ? { artifactType: m.artifactType } : {}) }))
+          manifests: rows.map((m) => ({
+            mediaType: m.mediaType,
+            digest: m.digest,
+            size: m.size,
+            ...(m.artifactType !== null ? { artifactType: m.artifactType } : {})
+          }))
         })
       )
     })
 
   const route = (ctx: Ctx) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const principal = yield* access.authenticate(ctx.req.headers["authorization"])
       const p = ctx.url.pathname
       if (p === "/v2/" || p === "/v2") {
@@ -301,18 +321,18 @@ const makeHandler = Effect.gen(function* () {
         e instanceof DistributionError
           ? Effect.zipRight(drain(ctx.req), sendError(ctx, e))
           : Effect.logError("registry storage failure", e).pipe(
-              Effect.zipRight(drain(ctx.req)),
-              Effect.zipRight(sendError(ctx, ociError("UNKNOWN", "internal storage error")))
-            )
+            Effect.zipRight(drain(ctx.req)),
+            Effect.zipRight(sendError(ctx, ociError("UNKNOWN", "internal storage error")))
+          )
       ),
       Effect.catchAllCause((cause) =>
         Cause.isInterruptedOnly(cause)
           ? Effect.failCause(cause)
           : Effect.logError("registry request failed", cause).pipe(
-              Effect.zipRight(
-                ctx.res.headersSent ? Effect.sync(() => ctx.res.destroy()) : sendError(ctx, ociError("UNKNOWN", "internal error"))
-              )
+            Effect.zipRight(
+              ctx.res.headersSent ? Effect.sync(() => ctx.res.destroy()) : sendError(ctx, ociError("UNKNOWN", "internal error"))
             )
+          )
       )
     )
 })
@@ -323,9 +343,9 @@ const makeHandler = Effect.gen(function* () {
  * server because the Node response has ended.
  */
 export const RegistryRoutes = HttpApiBuilder.Router.use((router) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const handle = yield* makeHandler
-    const route = Effect.gen(function* () {
+    const route = Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const req = NodeHttpServerRequest.toIncomingMessage(request)
       const res = NodeHttpServerRequest.toServerResponse(request)

@@ -7,8 +7,8 @@
  * - `pullSpec(project, service, tagOrDigest)` → `{ reference, credentials }` for
  *   `OciService.pull` over loopback (OciService's `hostedRegistry` = bind_addr).
  */
+export { REALM, tokenFromAuthorization } from "./access.js"
+export { type GcReport, RegistryGc, UPLOAD_TTL_MS } from "./gc.js"
 export { HostedRegistry, type StoredManifest } from "./HostedRegistry.js"
-export { RegistryGc, type GcReport, UPLOAD_TTL_MS } from "./gc.js"
 export { RegistryRoutes } from "./http.js"
 export { MEDIA_TYPES } from "./manifest.js"
-export { tokenFromAuthorization, REALM } from "./access.js"

@@ -4,7 +4,7 @@
  * `subject`. Parsing is shallow on purpose; the registry stores bytes verbatim.
  */
 import { isDigest } from "./digest.js"
-import { ociError, type DistributionError } from "./errors.js"
+import { type DistributionError, ociError } from "./errors.js"
 
 export const MEDIA_TYPES = {
   ociManifest: "application/vnd.oci.image.manifest.v1+json",
@@ -101,12 +101,11 @@ export const parseManifest = (body: Buffer, contentType: string | undefined): Pa
     if ("_tag" in s) return s
     subject = s.digest
   }
-  const artifactType =
-    typeof doc["artifactType"] === "string"
-      ? doc["artifactType"]
-      : IMAGE_TYPES.has(mediaType) && isObject(doc["config"]) && typeof doc["config"]["mediaType"] === "string"
-        ? doc["config"]["mediaType"]
-        : undefined
+  const artifactType = typeof doc["artifactType"] === "string"
+    ? doc["artifactType"]
+    : IMAGE_TYPES.has(mediaType) && isObject(doc["config"]) && typeof doc["config"]["mediaType"] === "string"
+    ? doc["config"]["mediaType"]
+    : undefined
   const unique = new Map(refs.map((r) => [`${r.kind}:${r.digest}`, r]))
   return { mediaType, refs: [...unique.values()], subject, artifactType }
 }

@@ -3,12 +3,12 @@
  * (validated completely, and within the quotas, before a byte is written),
  * delete, tags and referrers. Part of `HostedRegistry`, split out by concern.
  */
-import { createHash } from "node:crypto"
 import { Effect, Option } from "effect"
+import { createHash } from "node:crypto"
 import type { ManifestRow, RegistryRepo } from "../repos/RegistryRepo.js"
 import type { Repository } from "./access.js"
 import { looksLikeDigest, TAG } from "./digest.js"
-import { clip, ociError, type DistributionError, type RegistryStorageError } from "./errors.js"
+import { clip, type DistributionError, ociError, type RegistryStorageError } from "./errors.js"
 import { MANIFEST_MAX_BYTES, parseManifest } from "./manifest.js"
 import { linkCheck, type Quotas } from "./quota.js"
 import * as store from "./storage.js"
@@ -29,23 +29,24 @@ export interface ManifestDeps {
 const sha256 = (bytes: Uint8Array) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`
 
 export const makeManifestOps = ({ repo, paths, quotas, withStoreLock, requireDigest }: ManifestDeps) => {
-
   const findManifest = (r: Repository, reference: string): Effect.Effect<ManifestRow, DistributionError> =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       if (looksLikeDigest(reference)) {
         yield* requireDigest(reference)
         const row = yield* repo.findManifest(r.id, reference)
         if (Option.isNone(row)) return yield* ociError("MANIFEST_UNKNOWN", `manifest ${clip(reference)} is not in ${r.name}`, { reference })
         return row.value
       }
-      if (!TAG.test(reference)) return yield* ociError("MANIFEST_INVALID", `${JSON.stringify(clip(reference))} is not a valid tag`, { reference }, 400)
+      if (!TAG.test(reference)) {
+        return yield* ociError("MANIFEST_INVALID", `${JSON.stringify(clip(reference))} is not a valid tag`, { reference }, 400)
+      }
       const row = yield* repo.resolveTag(r.id, reference)
       if (Option.isNone(row)) return yield* ociError("MANIFEST_UNKNOWN", `tag ${clip(reference)} is not in ${r.name}`, { reference })
       return row.value
     })
 
   const readManifest = (r: Repository, reference: string): Effect.Effect<StoredManifest, DistributionError | RegistryStorageError> =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const row = yield* findManifest(r, reference)
       const hex = yield* requireDigest(row.digest)
       const bytes = yield* store.readBlobBytes(paths, hex)
@@ -61,7 +62,7 @@ export const makeManifestOps = ({ repo, paths, quotas, withStoreLock, requireDig
 
   /** Stores a manifest under a tag or its digest; every referenced blob/manifest must be in the repository. */
   const putManifest = (r: Repository, reference: string, bytes: Buffer, contentType: string | undefined) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       if (bytes.length > MANIFEST_MAX_BYTES) {
         return yield* ociError("SIZE_INVALID", `manifest is larger than ${MANIFEST_MAX_BYTES} bytes`, { limit: MANIFEST_MAX_BYTES }, 413)
       }
@@ -69,7 +70,12 @@ export const makeManifestOps = ({ repo, paths, quotas, withStoreLock, requireDig
       let tag: string | undefined
       if (looksLikeDigest(reference)) {
         yield* requireDigest(reference)
-        if (reference !== digest) return yield* ociError("DIGEST_INVALID", `manifest content has digest ${clip(digest)}, not ${clip(reference)}`, { digest: reference, actual: digest })
+        if (reference !== digest) {
+          return yield* ociError("DIGEST_INVALID", `manifest content has digest ${clip(digest)}, not ${clip(reference)}`, {
+            digest: reference,
+            actual: digest
+          })
+        }
       } else if (TAG.test(reference)) {
         tag = reference
       } else {
@@ -83,8 +89,14 @@ export const makeManifestOps = ({ repo, paths, quotas, withStoreLock, requireDig
       const missingBefore = yield* repo.missingRefs(r.id, parsed.refs)
       if (missingBefore.length > 0) return yield* missingBlobs(r, missingBefore)
       return yield* withStoreLock(
-        Effect.gen(function* () {
-          const refusal = linkCheck(quotas, r, yield* repo.usage(r.id, r.projectId), bytes.length, yield* repo.linkedWhere(digest, r.id, r.projectId))
+        Effect.gen(function*() {
+          const refusal = linkCheck(
+            quotas,
+            r,
+            yield* repo.usage(r.id, r.projectId),
+            bytes.length,
+            yield* repo.linkedWhere(digest, r.id, r.projectId)
+          )
           if (refusal !== undefined) return yield* refusal
           const existed = yield* store.blobExistsOnDisk(paths, hex)
           const known = Option.isSome(yield* repo.findBlob(digest))
@@ -115,7 +127,7 @@ export const makeManifestOps = ({ repo, paths, quotas, withStoreLock, requireDig
 
   /** DELETE by digest removes the manifest (and its tags); by tag removes only the tag. */
   const deleteManifest = (r: Repository, reference: string) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       if (looksLikeDigest(reference)) {
         yield* requireDigest(reference)
         const removed = yield* repo.deleteManifest(r.id, reference)
@@ -129,7 +141,7 @@ export const makeManifestOps = ({ repo, paths, quotas, withStoreLock, requireDig
   const listTags = (r: Repository, last: string | undefined, n: number | undefined) => repo.listTags(r.id, last, n)
 
   const referrers = (r: Repository, digest: string, artifactType: string | undefined) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       yield* requireDigest(digest)
       const rows = yield* repo.referrers(r.id, digest)
       return rows.filter((m) => artifactType === undefined || m.artifactType === artifactType)

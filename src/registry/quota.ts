@@ -12,7 +12,7 @@
  * is exact.
  */
 import type { Repository } from "./access.js"
-import { ociError, DistributionError } from "./errors.js"
+import { DistributionError, ociError } from "./errors.js"
 
 export interface Quotas {
   /** Bytes; 0 = unlimited. */
@@ -77,7 +77,12 @@ export interface KnownClaim {
  */
 export const streamHeadroom = (q: Quotas, r: Repository, usage: Usage, claim?: KnownClaim): Headroom => {
   const scopes = [
-    { scope: "repository" as const, limit: q.repositoryBytes, used: usage.repository.linked + usage.repository.open, free: claim?.repository === true },
+    {
+      scope: "repository" as const,
+      limit: q.repositoryBytes,
+      used: usage.repository.linked + usage.repository.open,
+      free: claim?.repository === true
+    },
     { scope: "project" as const, limit: q.projectBytes, used: usage.project.linked + usage.project.open, free: claim?.project === true }
   ].filter((s) => s.limit > 0)
   let best: Headroom = { bytes: Number.POSITIVE_INFINITY, refuse: () => quotaExceeded("repository", r, 0, 0) }
@@ -97,7 +102,9 @@ export const linkCheck = (
   alreadyLinked: { readonly repository: boolean; readonly project: boolean }
 ): DistributionError | undefined => {
   const repo = usage.repository.linked + (alreadyLinked.repository ? 0 : size)
-  if (q.repositoryBytes > 0 && !alreadyLinked.repository && repo > q.repositoryBytes) return quotaExceeded("repository", r, q.repositoryBytes, repo)
+  if (q.repositoryBytes > 0 && !alreadyLinked.repository && repo > q.repositoryBytes) {
+    return quotaExceeded("repository", r, q.repositoryBytes, repo)
+  }
   const project = usage.project.linked + (alreadyLinked.project ? 0 : size)
   if (q.projectBytes > 0 && !alreadyLinked.project && project > q.projectBytes) return quotaExceeded("project", r, q.projectBytes, project)
   return undefined

@@ -1,8 +1,8 @@
 /** Header and body helpers for /v2 requests: upload ranges, byte ranges, bounded body reads. */
+import { Effect } from "effect"
 import type { IncomingMessage } from "node:http"
 import type { Readable } from "node:stream"
-import { Effect } from "effect"
-import { ociError, type DistributionError } from "./errors.js"
+import { type DistributionError, ociError } from "./errors.js"
 
 /** The `Range` header of an upload session: `0-<last byte>` (`0-0` when empty). */
 export const rangeHeader = (size: number) => `0-${Math.max(size - 1, 0)}`

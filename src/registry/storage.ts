@@ -3,17 +3,17 @@
  * immutable) and `<root>/uploads/<id>` (one session file per upload). Data
  * moves as Node streams so memory stays bounded whatever the blob size.
  */
+import { FileSystem } from "@effect/platform"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import { Effect } from "effect"
 import { createHash, type Hash } from "node:crypto"
 import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
-import { Transform, type Readable, type TransformCallback } from "node:stream"
+import { type Readable, Transform, type TransformCallback } from "node:stream"
 import { pipeline } from "node:stream/promises"
-import { FileSystem } from "@effect/platform"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import { Effect } from "effect"
 import { publishFile, writeFileAtomic } from "../platform/atomicWrite.js"
-import { ociError, type DistributionError, RegistryStorageError } from "./errors.js"
+import { type DistributionError, ociError, RegistryStorageError } from "./errors.js"
 
 export interface BlobStorePaths {
   readonly root: string
@@ -123,8 +123,8 @@ export const appendBody = (file: string, body: Readable, state: HashState, maxBy
       e instanceof CapExceeded
         ? e.refusal
         : e instanceof BodyOverrun
-          ? ociError("SIZE_INVALID", "chunk is longer than its Content-Range or Content-Length")
-          : storageError("write upload")(e)
+        ? ociError("SIZE_INVALID", "chunk is longer than its Content-Range or Content-Length")
+        : storageError("write upload")(e)
   })
 
 /** Recomputes a session file's digest (after a restart lost the in-memory hash). */
@@ -132,7 +132,7 @@ export const hashFile = (file: string) =>
   Effect.tryPromise({
     try: async () => {
       const state = newHashState()
-      await pipeline(fs.createReadStream(file, { highWaterMark: 1024 * 1024 }), new Hashing(state, undefined), async function* (source) {
+      await pipeline(fs.createReadStream(file, { highWaterMark: 1024 * 1024 }), new Hashing(state, undefined), async function*(source) {
         for await (const _ of source) {
           // drain
         }
@@ -148,7 +148,7 @@ export const hashFile = (file: string) =>
  * fsynced (platform/atomicWrite).
  */
 export const commitFile = (paths: BlobStorePaths, sessionFile: string, hex: string) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const target = blobFile(paths, hex)
     if (yield* fs.exists(target)) yield* fs.remove(sessionFile, { force: true })

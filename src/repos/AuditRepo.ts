@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
-import { uuidv7 } from "../domain/ids.js"
 import { AuditEntry } from "../domain/identity.js"
+import { uuidv7 } from "../domain/ids.js"
 import { all, nowIso, NullableJson, orDieDb } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
@@ -38,7 +38,7 @@ export interface AuditRecord {
 }
 
 export class AuditRepo extends Effect.Service<AuditRepo>()("denia/repos/AuditRepo", {
-  effect: Effect.gen(function* () {
+  effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
 
     const record = (r: AuditRecord) =>
@@ -50,14 +50,13 @@ export class AuditRepo extends Effect.Service<AuditRepo>()("denia/repos/AuditRep
     const page = (limit: number, before: string | undefined) =>
       (before === undefined
         ? sql`SELECT * FROM audit_log ORDER BY id DESC LIMIT ${limit + 1}`
-        : sql`SELECT * FROM audit_log WHERE id < ${before} ORDER BY id DESC LIMIT ${limit + 1}`
-      ).pipe(
-        all("audit_log", Row),
-        Effect.map((rows) => {
-          const items = rows.slice(0, limit).map(toEntry)
-          return rows.length > limit ? { items, nextCursor: items.at(-1)?.id } : { items }
-        })
-      )
+        : sql`SELECT * FROM audit_log WHERE id < ${before} ORDER BY id DESC LIMIT ${limit + 1}`).pipe(
+          all("audit_log", Row),
+          Effect.map((rows) => {
+            const items = rows.slice(0, limit).map(toEntry)
+            return rows.length > limit ? { items, nextCursor: items.at(-1)?.id } : { items }
+          })
+        )
 
     return { record, page }
   })

@@ -1,8 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { NotFound } from "../domain/errors.js"
-import { uuidv7 } from "../domain/ids.js"
 import type { ApiToken } from "../domain/identity.js"
+import { uuidv7 } from "../domain/ids.js"
 import type { CredentialKind } from "../domain/principal.js"
 import { all, first, nowIso, orDieDb } from "./sqlHelpers.js"
 
@@ -33,15 +33,17 @@ const toApiToken = (r: Row): ApiToken => ({ id: r.id, name: r.name ?? "", create
 
 /** Sessions and API tokens, stored by SHA-256 of the token. */
 export class CredentialsRepo extends Effect.Service<CredentialsRepo>()("denia/repos/CredentialsRepo", {
-  effect: Effect.gen(function* () {
+  effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
 
     const create = (input: { userId: string; kind: CredentialKind; name: string | null; tokenHash: string; expiresAt: string | null }) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const id = uuidv7()
         const now = nowIso()
         yield* sql`INSERT INTO credentials (id, user_id, kind, name, token_hash, created_at, expires_at)
-                   VALUES (${id}, ${input.userId}, ${input.kind}, ${input.name}, ${input.tokenHash}, ${now}, ${input.expiresAt})`.pipe(orDieDb)
+                   VALUES (${id}, ${input.userId}, ${input.kind}, ${input.name}, ${input.tokenHash}, ${now}, ${input.expiresAt})`.pipe(
+          orDieDb
+        )
         return { id, createdAt: now }
       })
 
@@ -66,10 +68,11 @@ export class CredentialsRepo extends Effect.Service<CredentialsRepo>()("denia/re
 
     /** Revoke one of the user's own API tokens; someone else's token is "not found". */
     const revokeApiToken = (userId: string, id: string) =>
-      Effect.gen(function* () {
-        const found = yield* sql`SELECT * FROM credentials WHERE id = ${id} AND user_id = ${userId} AND kind = 'apiToken' AND revoked_at IS NULL`.pipe(
-          first("credentials", Row)
-        )
+      Effect.gen(function*() {
+        const found =
+          yield* sql`SELECT * FROM credentials WHERE id = ${id} AND user_id = ${userId} AND kind = 'apiToken' AND revoked_at IS NULL`.pipe(
+            first("credentials", Row)
+          )
         if (Option.isNone(found)) return yield* new NotFound({ entity: "api token", id })
         yield* revoke(found.value.id)
         return toApiToken(found.value)
@@ -80,7 +83,7 @@ export class CredentialsRepo extends Effect.Service<CredentialsRepo>()("denia/re
      * returns how many of each kind were revoked.
      */
     const revokeAllOfUser = (userId: string, kinds: ReadonlyArray<CredentialKind>, keepId: string | undefined) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const counts = { session: 0, apiToken: 0 }
         if (kinds.length === 0) return counts
         const rows = yield* sql`UPDATE credentials SET revoked_at = ${nowIso()}
@@ -91,7 +94,9 @@ export class CredentialsRepo extends Effect.Service<CredentialsRepo>()("denia/re
       })
 
     /** Drop sessions that expired more than a day ago (housekeeping). */
-    const pruneExpired = sql`DELETE FROM credentials WHERE kind = 'session' AND expires_at < ${new Date(Date.now() - 86_400_000).toISOString()}`.pipe(
+    const pruneExpired = sql`DELETE FROM credentials WHERE kind = 'session' AND expires_at < ${
+      new Date(Date.now() - 86_400_000).toISOString()
+    }`.pipe(
       orDieDb,
       Effect.asVoid
     )

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
-import { DeploymentStatus, DeploymentTrigger, TERMINAL_STATUSES, type Deployment } from "../domain/deployment.js"
+import { type Deployment, DeploymentStatus, DeploymentTrigger, TERMINAL_STATUSES } from "../domain/deployment.js"
 import { NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
 import { all, first, nowIso, orDieDb } from "./sqlHelpers.js"
@@ -35,7 +35,7 @@ const toDeployment = (r: Row): Deployment => ({
 })
 
 export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/repos/DeploymentsRepo", {
-  effect: Effect.gen(function* () {
+  effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
 
     const find = (id: string) =>
@@ -45,7 +45,9 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/re
       )
 
     const get = (id: string) =>
-      find(id).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ entity: "deployment", id })), onSome: Effect.succeed })))
+      find(id).pipe(
+        Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ entity: "deployment", id })), onSome: Effect.succeed }))
+      )
 
     /** Newest first (UUIDv7 ids sort by creation time). */
     const listForService = (serviceId: string) =>
@@ -55,7 +57,7 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/re
       )
 
     const create = (serviceId: string, imageRef: string, imageDigest?: string, trigger: DeploymentTrigger = "api") =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const id = uuidv7()
         yield* sql`INSERT INTO deployments (id, service_id, status, image_ref, image_digest, created_at, trigger)
                    VALUES (${id}, ${serviceId}, 'pending', ${imageRef}, ${imageDigest ?? null}, ${nowIso()}, ${trigger})`.pipe(orDieDb)

@@ -65,22 +65,26 @@ export const OTHER_PROJECT = "verified by another project"
 export const SAME_PROJECT = "verified by another service of this project"
 
 export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/repos/DomainsRepo", {
-  effect: Effect.gen(function* () {
+  effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
 
-    const find = (id: string) =>
-      sql`SELECT * FROM domains WHERE id = ${id}`.pipe(first("domains", Row), Effect.map(Option.map(toRecord)))
+    const find = (id: string) => sql`SELECT * FROM domains WHERE id = ${id}`.pipe(first("domains", Row), Effect.map(Option.map(toRecord)))
 
     /** The domain `id` of service `serviceId`; NotFound otherwise. */
     const get = (serviceId: string, id: string) =>
       find(id).pipe(
         Effect.flatMap((o) =>
-          Option.isSome(o) && o.value.serviceId === serviceId ? Effect.succeed(o.value) : Effect.fail(new NotFound({ entity: "domain", id }))
+          Option.isSome(o) && o.value.serviceId === serviceId
+            ? Effect.succeed(o.value)
+            : Effect.fail(new NotFound({ entity: "domain", id }))
         )
       )
 
     const listByService = (serviceId: string) =>
-      sql`SELECT * FROM domains WHERE service_id = ${serviceId} ORDER BY hostname`.pipe(all("domains", Row), Effect.map((rows) => rows.map(toRecord)))
+      sql`SELECT * FROM domains WHERE service_id = ${serviceId} ORDER BY hostname`.pipe(
+        all("domains", Row),
+        Effect.map((rows) => rows.map(toRecord))
+      )
 
     /** Open claims and verified domains (what the route table and challenges are built from). */
     const listAll = sql`SELECT * FROM domains WHERE status IN ('pending', 'verified') ORDER BY hostname`.pipe(
@@ -95,19 +99,20 @@ export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/repos/Doma
      * hostname are replaced.
      */
     const create = (input: { serviceId: string; hostname: string; token: string; proof: string }) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const id = uuidv7()
         const now = nowIso()
         yield* sql
           .withTransaction(
-            Effect.gen(function* () {
+            Effect.gen(function*() {
               const taken = yield* sql`SELECT service_id FROM domains WHERE hostname = ${input.hostname} AND status = 'verified'`
               if (taken.length > 0) return yield* new Conflict({ message: `hostname: ${input.hostname} is already attached to a service` })
               yield* sql`DELETE FROM domains WHERE hostname = ${input.hostname} AND service_id = ${input.serviceId} AND status IN ('released', 'expired')`
               yield* sql`INSERT INTO domains (id, service_id, hostname, status, token, proof, created_at, updated_at)
-                         VALUES (${id}, ${input.serviceId}, ${input.hostname}, 'pending', ${input.token}, ${input.proof}, ${now}, ${now})`.pipe(
-                uniqueAsConflict(`hostname: ${input.hostname} is already claimed by this service`)
-              )
+                         VALUES (${id}, ${input.serviceId}, ${input.hostname}, 'pending', ${input.token}, ${input.proof}, ${now}, ${now})`
+                .pipe(
+                  uniqueAsConflict(`hostname: ${input.hostname} is already claimed by this service`)
+                )
             })
           )
           .pipe(dieOnDbFailure)
@@ -122,14 +127,16 @@ export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/repos/Doma
     const markVerified = (id: string) =>
       sql
         .withTransaction(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const found = yield* sql`SELECT * FROM domains WHERE id = ${id}`.pipe(Effect.flatMap(decodeFirst("domains", Row)))
             if (Option.isNone(found)) return yield* new NotFound({ entity: "domain", id })
             const claim = found.value
             const now = nowIso()
             const winner = yield* sql`SELECT
                 (SELECT project_id FROM services WHERE id = d.service_id) = (SELECT project_id FROM services WHERE id = ${claim.service_id}) AS same_project
-              FROM domains d WHERE d.hostname = ${claim.hostname} AND d.status = 'verified' AND d.id <> ${id}`.pipe(Effect.flatMap(decodeFirst("domains", Winner)))
+              FROM domains d WHERE d.hostname = ${claim.hostname} AND d.status = 'verified' AND d.id <> ${id}`.pipe(
+              Effect.flatMap(decodeFirst("domains", Winner))
+            )
             if (Option.isSome(winner)) {
               const reason = winner.value.same_project === 1 ? SAME_PROJECT : OTHER_PROJECT
               yield* sql`UPDATE domains SET status = 'released', status_reason = ${reason}, updated_at = ${now}
@@ -172,7 +179,7 @@ export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/repos/Doma
           WHERE hostname = ${hostname} AND status = 'verified'`.pipe(orDieDb, Effect.asVoid)
 
     const remove = (serviceId: string, id: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* get(serviceId, id)
         yield* sql`DELETE FROM domains WHERE id = ${id}`.pipe(orDieDb)
       })

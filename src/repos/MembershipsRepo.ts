@@ -1,8 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
-import type { ProjectRole } from "../domain/principal.js"
 import { NotFound } from "../domain/errors.js"
-import { Role, type Membership } from "../domain/identity.js"
+import { type Membership, Role } from "../domain/identity.js"
+import type { ProjectRole } from "../domain/principal.js"
 import { all, first, nowIso, orDieDb } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
@@ -16,7 +16,7 @@ type Row = typeof Row.Type
 const toMembership = (r: Row): Membership => ({ projectId: r.project_id, userId: r.user_id, role: r.role, createdAt: r.created_at })
 
 export class MembershipsRepo extends Effect.Service<MembershipsRepo>()("denia/repos/MembershipsRepo", {
-  effect: Effect.gen(function* () {
+  effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
 
     const roleOf = (userId: string, projectId: string) =>
@@ -26,7 +26,10 @@ export class MembershipsRepo extends Effect.Service<MembershipsRepo>()("denia/re
       )
 
     const forUser = (userId: string) =>
-      sql`SELECT * FROM memberships WHERE user_id = ${userId} ORDER BY project_id`.pipe(all("memberships", Row), Effect.map((rows) => rows.map(toMembership)))
+      sql`SELECT * FROM memberships WHERE user_id = ${userId} ORDER BY project_id`.pipe(
+        all("memberships", Row),
+        Effect.map((rows) => rows.map(toMembership))
+      )
 
     const forProject = (projectId: string) =>
       sql`SELECT * FROM memberships WHERE project_id = ${projectId} ORDER BY created_at`.pipe(
@@ -36,17 +39,21 @@ export class MembershipsRepo extends Effect.Service<MembershipsRepo>()("denia/re
 
     /** Adds the user to the project or changes their role. */
     const set = (projectId: string, userId: string, role: ProjectRole) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* sql`INSERT INTO memberships (project_id, user_id, role, created_at) VALUES (${projectId}, ${userId}, ${role}, ${nowIso()})
                    ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role`.pipe(orDieDb)
-        const row = yield* sql`SELECT * FROM memberships WHERE user_id = ${userId} AND project_id = ${projectId}`.pipe(first("memberships", Row))
+        const row = yield* sql`SELECT * FROM memberships WHERE user_id = ${userId} AND project_id = ${projectId}`.pipe(
+          first("memberships", Row)
+        )
         if (Option.isNone(row)) return yield* Effect.die(new Error("membership vanished after upsert"))
         return toMembership(row.value)
       })
 
     const remove = (projectId: string, userId: string) =>
-      Effect.gen(function* () {
-        const rows = yield* sql`DELETE FROM memberships WHERE project_id = ${projectId} AND user_id = ${userId} RETURNING project_id`.pipe(orDieDb)
+      Effect.gen(function*() {
+        const rows = yield* sql`DELETE FROM memberships WHERE project_id = ${projectId} AND user_id = ${userId} RETURNING project_id`.pipe(
+          orDieDb
+        )
         if (rows.length === 0) return yield* new NotFound({ entity: "membership", id: userId })
       })
 

@@ -27,14 +27,16 @@ const toProject = (r: Row): Project => ({
 })
 
 export class ProjectsRepo extends Effect.Service<ProjectsRepo>()("denia/repos/ProjectsRepo", {
-  effect: Effect.gen(function* () {
+  effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
 
     const find = (id: string) =>
       sql`SELECT * FROM projects WHERE id = ${id}`.pipe(first("projects", Row), Effect.map(Option.map(toProject)))
 
     const get = (id: string) =>
-      find(id).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ entity: "project", id })), onSome: Effect.succeed })))
+      find(id).pipe(
+        Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ entity: "project", id })), onSome: Effect.succeed }))
+      )
 
     const findByName = (name: string) =>
       sql`SELECT * FROM projects WHERE name = ${name}`.pipe(first("projects", Row), Effect.map(Option.map(toProject)))
@@ -42,18 +44,20 @@ export class ProjectsRepo extends Effect.Service<ProjectsRepo>()("denia/repos/Pr
     const list = sql`SELECT * FROM projects ORDER BY name`.pipe(all("projects", Row), Effect.map((rows) => rows.map(toProject)))
 
     const create = (input: CreateProject) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const now = nowIso()
         const id = uuidv7()
         yield* sql`INSERT INTO projects (id, name, shared_env, default_limits, created_at, updated_at)
-                   VALUES (${id}, ${input.name}, ${json(input.sharedEnv)}, ${input.defaultLimits === null ? null : json(input.defaultLimits)}, ${now}, ${now})`.pipe(
+                   VALUES (${id}, ${input.name}, ${json(input.sharedEnv)}, ${
+          input.defaultLimits === null ? null : json(input.defaultLimits)
+        }, ${now}, ${now})`.pipe(
           uniqueAsConflict(`a project named ${JSON.stringify(input.name)} already exists`)
         )
         return yield* get(id).pipe(Effect.orDie)
       })
 
     const update = (id: string, patch: UpdateProject) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const current = yield* get(id)
         const next = {
           name: patch.name ?? current.name,
@@ -69,7 +73,7 @@ export class ProjectsRepo extends Effect.Service<ProjectsRepo>()("denia/repos/Pr
     /** Refuses (409) while the project still has services (jobs join this check when they exist). */
     const remove = (id: string) =>
       sql.withTransaction(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           yield* get(id)
           const { n } = yield* sql`SELECT COUNT(*) AS n FROM services WHERE project_id = ${id}`.pipe(single("services", CountRow))
           if (n > 0) {

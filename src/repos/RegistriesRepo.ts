@@ -47,12 +47,15 @@ export interface RegistryRecord {
 const duplicate = (name: string) => `a registry named ${JSON.stringify(name)} already exists in this project`
 
 export class RegistriesRepo extends Effect.Service<RegistriesRepo>()("denia/repos/RegistriesRepo", {
-  effect: Effect.gen(function* () {
+  effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
 
     /** A registry of this project (a registry of another project is "not found"). */
     const find = (projectId: string, id: string) =>
-      sql`SELECT * FROM registries WHERE id = ${id} AND project_id = ${projectId}`.pipe(first("registries", Row), Effect.map(Option.map(toRegistry)))
+      sql`SELECT * FROM registries WHERE id = ${id} AND project_id = ${projectId}`.pipe(
+        first("registries", Row),
+        Effect.map(Option.map(toRegistry))
+      )
 
     const get = (projectId: string, id: string) =>
       find(projectId, id).pipe(
@@ -66,7 +69,7 @@ export class RegistriesRepo extends Effect.Service<RegistriesRepo>()("denia/repo
       )
 
     const create = (projectId: string, input: RegistryRecord) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const id = uuidv7()
         const now = nowIso()
         yield* sql`INSERT INTO registries (id, project_id, name, endpoint, auth_kind, auth_username, secret_ref, created_at, updated_at)
@@ -83,7 +86,7 @@ export class RegistriesRepo extends Effect.Service<RegistriesRepo>()("denia/repo
     const update = (projectId: string, id: string, next: RegistryRecord) =>
       sql
         .withTransaction(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const previous = yield* get(projectId, id)
             yield* sql`UPDATE registries SET name = ${next.name}, endpoint = ${next.endpoint}, auth_kind = ${next.authKind},
                        auth_username = ${next.authUsername}, secret_ref = ${next.secretRef}, updated_at = ${nowIso()}
@@ -105,12 +108,14 @@ export class RegistriesRepo extends Effect.Service<RegistriesRepo>()("denia/repo
     const remove = (projectId: string, id: string) =>
       sql
         .withTransaction(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const current = yield* get(projectId, id)
             const users = yield* referencingServices(id)
             if (users.length > 0) {
               return yield* new Conflict({
-                message: `registry is used by service(s) ${users.map((n) => JSON.stringify(n)).join(", ")}; change their source.registryId first`
+                message: `registry is used by service(s) ${
+                  users.map((n) => JSON.stringify(n)).join(", ")
+                }; change their source.registryId first`
               })
             }
             yield* sql`DELETE FROM registries WHERE id = ${id} AND project_id = ${projectId}`.pipe(orDieDb)

@@ -93,7 +93,13 @@ const UploadSql = Schema.Struct({
 })
 type UploadSql = typeof UploadSql.Type
 
-const toUpload = (r: UploadSql): UploadRow => ({ id: r.id, repositoryId: r.repository_id, size: r.size, startedAt: r.started_at, updatedAt: r.updated_at })
+const toUpload = (r: UploadSql): UploadRow => ({
+  id: r.id,
+  repositoryId: r.repository_id,
+  size: r.size,
+  startedAt: r.started_at,
+  updatedAt: r.updated_at
+})
 
 const GcSql = Schema.Struct({
   id: Schema.String,
@@ -145,7 +151,7 @@ const toGcRun = (r: GcSql): GcRunRow => ({
 })
 
 export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/RegistryRepo", {
-  effect: Effect.gen(function* () {
+  effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const die = orDieDb
 
@@ -210,10 +216,11 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
 
     // ---- uploads ----
     const createUpload = (repositoryId: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const id = uuidv7()
         const now = nowIso()
-        yield* sql`INSERT INTO registry_uploads (id, repository_id, size, started_at, updated_at) VALUES (${id}, ${repositoryId}, 0, ${now}, ${now})`.pipe(die)
+        yield* sql`INSERT INTO registry_uploads (id, repository_id, size, started_at, updated_at) VALUES (${id}, ${repositoryId}, 0, ${now}, ${now})`
+          .pipe(die)
         return id
       })
 
@@ -226,7 +233,10 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
     const deleteUpload = (id: string) => sql`DELETE FROM registry_uploads WHERE id = ${id}`.pipe(die, Effect.asVoid)
 
     const uploadsIdleSince = (cutoffIso: string) =>
-      sql`SELECT * FROM registry_uploads WHERE updated_at < ${cutoffIso}`.pipe(all("registry_uploads", UploadSql), Effect.map((rows) => rows.map(toUpload)))
+      sql`SELECT * FROM registry_uploads WHERE updated_at < ${cutoffIso}`.pipe(
+        all("registry_uploads", UploadSql),
+        Effect.map((rows) => rows.map(toUpload))
+      )
 
     // ---- manifests and tags ----
     const findManifest = (repositoryId: string, digest: string) =>
@@ -244,15 +254,16 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
 
     /** Which of `refs` are not present in the repository (blobs linked, child manifests stored). */
     const missingRefs = (repositoryId: string, refs: NewManifest["refs"]) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const missing: Array<string> = []
         for (const ref of refs) {
-          const { n } =
-            ref.kind === "blob"
-              ? yield* sql`SELECT COUNT(*) AS n FROM registry_blob_links WHERE repository_id = ${repositoryId} AND digest = ${ref.digest}`.pipe(
+          const { n } = ref.kind === "blob"
+            ? yield* sql`SELECT COUNT(*) AS n FROM registry_blob_links WHERE repository_id = ${repositoryId} AND digest = ${ref.digest}`
+              .pipe(
                 single("registry_blob_links", CountRow)
               )
-              : yield* sql`SELECT COUNT(*) AS n FROM registry_manifests WHERE repository_id = ${repositoryId} AND digest = ${ref.digest}`.pipe(
+            : yield* sql`SELECT COUNT(*) AS n FROM registry_manifests WHERE repository_id = ${repositoryId} AND digest = ${ref.digest}`
+              .pipe(
                 single("registry_manifests", CountRow)
               )
           if (n === 0) missing.push(ref.digest)
@@ -268,12 +279,14 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
     const putManifest = (m: NewManifest) =>
       sql
         .withTransaction(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const missing = yield* missingRefs(m.repositoryId, m.refs)
             if (missing.length > 0) return missing
             const now = nowIso()
             yield* sql`INSERT INTO registry_manifests (repository_id, digest, media_type, size, subject_digest, artifact_type, created_at)
-                       VALUES (${m.repositoryId}, ${m.digest}, ${m.mediaType}, ${m.size}, ${m.subjectDigest ?? null}, ${m.artifactType ?? null}, ${now})
+                       VALUES (${m.repositoryId}, ${m.digest}, ${m.mediaType}, ${m.size}, ${m.subjectDigest ?? null}, ${
+              m.artifactType ?? null
+            }, ${now})
                        ON CONFLICT (repository_id, digest) DO UPDATE SET media_type = excluded.media_type`
             for (const ref of m.refs) {
               yield* sql`INSERT INTO registry_manifest_refs (repository_id, manifest_digest, ref_digest, kind)
@@ -343,7 +356,14 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
         (rows): ReadonlyArray<RepositorySummary> =>
           rows
             .filter((r) => projectIds === undefined || projectIds.includes(r.project_id))
-            .map((r) => ({ name: r.name, projectId: r.project_id, serviceId: r.service_id, tags: r.tags, manifests: r.manifests, updatedAt: r.updated_at }))
+            .map((r) => ({
+              name: r.name,
+              projectId: r.project_id,
+              serviceId: r.service_id,
+              tags: r.tags,
+              manifests: r.manifests,
+              updatedAt: r.updated_at
+            }))
       )
 
     // ---- GC ----
@@ -379,7 +399,7 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
     const forgetBlobIfCollectable = (digest: string, graceCutoffIso: string, openUploadSinceIso: string) =>
       sql
         .withTransaction(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             if (yield* isProtected(digest, openUploadSinceIso)) return false
             const rows = yield* sql`DELETE FROM registry_blobs WHERE digest = ${digest} AND created_at < ${graceCutoffIso} RETURNING digest`
             if (rows.length === 0) return false
@@ -390,7 +410,7 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
         .pipe(die)
 
     const startGcRun = (trigger: "manual" | "periodic") =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const id = uuidv7()
         yield* sql`INSERT INTO registry_gc_runs (id, trigger, started_at) VALUES (${id}, ${trigger}, ${nowIso()})`.pipe(die)
         return id
@@ -403,7 +423,10 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
     const findGcRun = (id: string) =>
       sql`SELECT * FROM registry_gc_runs WHERE id = ${id}`.pipe(first("registry_gc_runs", GcSql), Effect.map(Option.map(toGcRun)))
 
-    const lastGcRun = sql`SELECT * FROM registry_gc_runs ORDER BY id DESC LIMIT 1`.pipe(first("registry_gc_runs", GcSql), Effect.map(Option.map(toGcRun)))
+    const lastGcRun = sql`SELECT * FROM registry_gc_runs ORDER BY id DESC LIMIT 1`.pipe(
+      first("registry_gc_runs", GcSql),
+      Effect.map(Option.map(toGcRun))
+    )
 
     const counts = sql`
         SELECT (SELECT COUNT(*) FROM registry_repositories) AS repositories,

@@ -29,7 +29,7 @@ const toSecret = (r: Row): ServiceSecretRow => ({
 })
 
 export class ServiceSecretsRepo extends Effect.Service<ServiceSecretsRepo>()("denia/repos/ServiceSecretsRepo", {
-  effect: Effect.gen(function* () {
+  effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
 
     const list = (serviceId: string) =>
@@ -51,7 +51,7 @@ export class ServiceSecretsRepo extends Effect.Service<ServiceSecretsRepo>()("de
     const upsert = (serviceId: string, name: string, secretRef: string) =>
       sql
         .withTransaction(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const previous = yield* find(serviceId, name)
             const now = nowIso()
             yield* sql`INSERT INTO service_secrets (service_id, name, secret_ref, created_at, updated_at)

@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
-import { ServiceSpecFields, type CreateService, type Service } from "../domain/service.js"
+import { type CreateService, type Service, ServiceSpecFields } from "../domain/service.js"
 import { all, CountRow, first, json, nowIso, orDieDb, single, uniqueAsConflict } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
@@ -21,7 +21,10 @@ type Row = typeof Row.Type
 const SpecUpdatedAt = Schema.Struct({ at: Schema.String })
 
 /** The editable part of a service, stored as one JSON document. */
-export type ServiceSpec = Omit<Service, "id" | "projectId" | "name" | "promotedDeploymentId" | "previousDeploymentId" | "createdAt" | "updatedAt" | "status">
+export type ServiceSpec = Omit<
+  Service,
+  "id" | "projectId" | "name" | "promotedDeploymentId" | "previousDeploymentId" | "createdAt" | "updatedAt" | "status"
+>
 
 const toService = (r: Row): Service => {
   const spec = r.spec
@@ -56,14 +59,16 @@ const specOf = (s: ServiceSpec): ServiceSpec => ({
 })
 
 export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/repos/ServicesRepo", {
-  effect: Effect.gen(function* () {
+  effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const one = first("services", Row)
 
     const find = (id: string) => sql`SELECT * FROM services WHERE id = ${id}`.pipe(one, Effect.map(Option.map(toService)))
 
     const get = (id: string) =>
-      find(id).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ entity: "service", id })), onSome: Effect.succeed })))
+      find(id).pipe(
+        Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ entity: "service", id })), onSome: Effect.succeed }))
+      )
 
     const findByName = (projectId: string, name: string) =>
       sql`SELECT * FROM services WHERE project_id = ${projectId} AND name = ${name}`.pipe(one, Effect.map(Option.map(toService)))
@@ -72,9 +77,11 @@ export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/repos/Se
       (filter.projectIds === undefined
         ? sql`SELECT * FROM services ORDER BY project_id, name`
         : filter.projectIds.length === 0
-          ? Effect.succeed<ReadonlyArray<unknown>>([])
-          : sql`SELECT * FROM services WHERE ${sql.in("project_id", filter.projectIds)} ORDER BY project_id, name`
-      ).pipe(all("services", Row), Effect.map((rows) => rows.map(toService)))
+        ? Effect.succeed<ReadonlyArray<unknown>>([])
+        : sql`SELECT * FROM services WHERE ${sql.in("project_id", filter.projectIds)} ORDER BY project_id, name`).pipe(
+          all("services", Row),
+          Effect.map((rows) => rows.map(toService))
+        )
 
     const countInProject = (projectId: string) =>
       sql`SELECT COUNT(*) AS n FROM services WHERE project_id = ${projectId}`.pipe(
@@ -83,7 +90,7 @@ export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/repos/Se
       )
 
     const create = (input: CreateService) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const id = uuidv7()
         const now = nowIso()
         yield* sql`INSERT INTO services (id, project_id, name, spec, created_at, updated_at)
@@ -94,10 +101,12 @@ export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/repos/Se
       })
 
     const updateSpec = (id: string, spec: ServiceSpec) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* get(id)
         const now = nowIso()
-        yield* sql`UPDATE services SET spec = ${json(specOf(spec))}, updated_at = ${now}, spec_updated_at = ${now} WHERE id = ${id}`.pipe(orDieDb)
+        yield* sql`UPDATE services SET spec = ${json(specOf(spec))}, updated_at = ${now}, spec_updated_at = ${now} WHERE id = ${id}`.pipe(
+          orDieDb
+        )
         return yield* get(id)
       })
 
@@ -126,7 +135,7 @@ export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/repos/Se
       sql`UPDATE services SET promoted_deployment_id = NULL, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDieDb, Effect.asVoid)
 
     const remove = (id: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* get(id)
         yield* sql`DELETE FROM services WHERE id = ${id}`.pipe(orDieDb)
       })

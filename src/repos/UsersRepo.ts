@@ -1,8 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { NotFound } from "../domain/errors.js"
-import { uuidv7 } from "../domain/ids.js"
 import type { User } from "../domain/identity.js"
+import { uuidv7 } from "../domain/ids.js"
 import { all, CountRow, dieOnDbFailure, first, nowIso, orDieDb, single, uniqueAsConflict } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
@@ -17,14 +17,15 @@ type Row = typeof Row.Type
 const toUser = (r: Row): User => ({ id: r.id, username: r.username, superAdmin: r.super_admin === 1, createdAt: r.created_at })
 
 export class UsersRepo extends Effect.Service<UsersRepo>()("denia/repos/UsersRepo", {
-  effect: Effect.gen(function* () {
+  effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
 
-    const find = (id: string) =>
-      sql`SELECT * FROM users WHERE id = ${id}`.pipe(first("users", Row), Effect.map(Option.map(toUser)))
+    const find = (id: string) => sql`SELECT * FROM users WHERE id = ${id}`.pipe(first("users", Row), Effect.map(Option.map(toUser)))
 
     const get = (id: string) =>
-      find(id).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ entity: "user", id })), onSome: Effect.succeed })))
+      find(id).pipe(
+        Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NotFound({ entity: "user", id })), onSome: Effect.succeed }))
+      )
 
     /** User plus password hash, for login only. */
     const findWithHashByName = (username: string) =>
@@ -45,7 +46,7 @@ export class UsersRepo extends Effect.Service<UsersRepo>()("denia/repos/UsersRep
     const count = sql`SELECT COUNT(*) AS n FROM users`.pipe(single("users", CountRow), Effect.map((r) => r.n))
 
     const create = (input: { username: string; passwordHash: string; superAdmin: boolean }) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const id = uuidv7()
         const now = nowIso()
         yield* sql`INSERT INTO users (id, username, password_hash, super_admin, created_at, updated_at)
@@ -58,14 +59,14 @@ export class UsersRepo extends Effect.Service<UsersRepo>()("denia/repos/UsersRep
     /** Creates the first user only if there is none, atomically. */
     const createFirst = (input: { username: string; passwordHash: string }) =>
       sql.withTransaction(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           if ((yield* count) > 0) return Option.none<User>()
           return Option.some(yield* create({ ...input, superAdmin: true }))
         })
       ).pipe(dieOnDbFailure)
 
     const update = (id: string, patch: { passwordHash?: string | undefined; superAdmin?: boolean | undefined }) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* get(id)
         if (patch.passwordHash !== undefined) {
           yield* sql`UPDATE users SET password_hash = ${patch.passwordHash}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDieDb)
@@ -77,7 +78,7 @@ export class UsersRepo extends Effect.Service<UsersRepo>()("denia/repos/UsersRep
       })
 
     const remove = (id: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* get(id)
         yield* sql`DELETE FROM users WHERE id = ${id}`.pipe(orDieDb)
       })

@@ -42,10 +42,8 @@ export const dieOnDbFailure = <A, E, R>(effect: Effect.Effect<A, E | SqlError | 
   Effect.catchAll(effect, (e) => (isDbFailure(e) ? orDieDb(Effect.fail(e)) : Effect.fail(e)))
 
 /** Unique-constraint violations become a `Conflict` with the given message; other SQL errors follow `orDieDb`. */
-export const uniqueAsConflict =
-  (message: string) =>
-  <A, R>(effect: Effect.Effect<A, SqlError, R>): Effect.Effect<A, Conflict, R> =>
-    effect.pipe(Effect.catchTag("SqlError", (e) => (isUniqueViolation(e) ? Effect.fail(new Conflict({ message })) : orDieDb(Effect.fail(e)))))
+export const uniqueAsConflict = (message: string) => <A, R>(effect: Effect.Effect<A, SqlError, R>): Effect.Effect<A, Conflict, R> =>
+  effect.pipe(Effect.catchTag("SqlError", (e) => (isUniqueViolation(e) ? Effect.fail(new Conflict({ message })) : orDieDb(Effect.fail(e)))))
 
 const corrupt = (table: string) => (e: ParseResult.ParseError) =>
   new CorruptRow({ table, message: `${table}: ${ParseResult.TreeFormatter.formatErrorSync(e)}`, cause: e })
@@ -87,8 +85,7 @@ export const single =
             onNone: () => Effect.fail(new CorruptRow({ table, message: `${table}: the query returned no row`, cause: null })),
             onSome: Effect.succeed
           })
-        )
-      )
+        ))
     )
 
 /** A `COUNT(*) AS n` (or `EXISTS … AS n`) row. */

@@ -1,16 +1,24 @@
 /** In-memory Runtime for other subsystems' unit tests. Each started replica
  * gets a real HTTP server on a real Unix socket (in a temp dir), so
  * readiness and health checks, proxies and pools can run against it. */
+import { Deferred, Effect, Layer, Ref, type Scope } from "effect"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Deferred, Effect, Layer, Ref, type Scope } from "effect"
-import { InvalidReplicaSpec, ReadinessTimeout, ReplicaAlreadyRunning, ReplicaNotFound, RuntimeIoError, errorMessage, type StartError } from "./errors.js"
+import {
+  errorMessage,
+  InvalidReplicaSpec,
+  ReadinessTimeout,
+  ReplicaAlreadyRunning,
+  ReplicaNotFound,
+  RuntimeIoError,
+  type StartError
+} from "./errors.js"
 import { validateName, validateRef } from "./names.js"
 import { waitForHttp } from "./readiness.js"
 import { Runtime, type RuntimeService } from "./Runtime.js"
-import { replicaId, type ExitStatus, type Replica, type ReplicaInfo, type ReplicaSpec } from "./types.js"
+import { type ExitStatus, type Replica, replicaId, type ReplicaInfo, type ReplicaSpec } from "./types.js"
 
 export interface FakeRuntimeOptions {
   /** Request handler of every replica (default: 200 "ok <replica id>"). */
@@ -45,7 +53,7 @@ const closeServer = (server: http.Server) =>
   })
 
 export const makeFakeRuntime = (options: FakeRuntimeOptions = {}): Effect.Effect<RuntimeService, RuntimeIoError, Scope.Scope> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const base = yield* Effect.acquireRelease(
       Effect.try({
         try: () => fs.mkdtempSync(path.join(os.tmpdir(), "denia-fake-rt-")),
@@ -57,7 +65,7 @@ export const makeFakeRuntime = (options: FakeRuntimeOptions = {}): Effect.Effect
     let counter = 0
 
     const stopEntry = (e: FakeEntry) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         if (e.server !== null) yield* closeServer(e.server)
         yield* Deferred.succeed(e.exit, { code: null, signal: 15 })
         yield* Ref.update(entries, (m) => {
@@ -77,15 +85,20 @@ export const makeFakeRuntime = (options: FakeRuntimeOptions = {}): Effect.Effect
 
     const start: RuntimeService["start"] = (spec) =>
       Effect.acquireRelease(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const ref = yield* validateRef(spec)
           const id = replicaId(ref)
-          if (spec.argv.length === 0) return yield* Effect.fail(new InvalidReplicaSpec({ field: "argv", message: "argv must name a program" }))
+          if (spec.argv.length === 0) {
+            return yield* Effect.fail(new InvalidReplicaSpec({ field: "argv", message: "argv must name a program" }))
+          }
           const failure = options.failStart?.(spec)
           if (failure !== undefined) return yield* Effect.fail(failure)
           if ((yield* Ref.get(entries)).has(id)) return yield* Effect.fail(new ReplicaAlreadyRunning({ replica: id }))
           const dir = path.join(base, String(++counter))
-          yield* Effect.try({ try: () => fs.mkdirSync(dir), catch: (e) => new RuntimeIoError({ op: "mkdir", path: dir, message: errorMessage(e), cause: e }) })
+          yield* Effect.try({
+            try: () => fs.mkdirSync(dir),
+            catch: (e) => new RuntimeIoError({ op: "mkdir", path: dir, message: errorMessage(e), cause: e })
+          })
           const socketPath = path.join(dir, "service.sock")
           const handler = options.handler ?? defaultHandler
           const server = spec.port !== undefined ? yield* listen(socketPath, (req, res) => handler(spec, req, res)) : null
@@ -99,7 +112,12 @@ export const makeFakeRuntime = (options: FakeRuntimeOptions = {}): Effect.Effect
             dir,
             exit: Deferred.await(exit)
           }
-          const entry: FakeEntry = { replica, server, exit, logs: [`${new Date().toISOString()} ${ref.replica} stdout started ${spec.argv.join(" ")}`] }
+          const entry: FakeEntry = {
+            replica,
+            server,
+            exit,
+            logs: [`${new Date().toISOString()} ${ref.replica} stdout started ${spec.argv.join(" ")}`]
+          }
           yield* Ref.update(entries, (m) => new Map(m).set(id, entry))
           return entry
         }),

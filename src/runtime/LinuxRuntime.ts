@@ -1,34 +1,43 @@
 /** The production Runtime: replicas launched by the static helper. */
-import * as fs from "node:fs/promises"
-import * as fsSync from "node:fs"
-import * as path from "node:path"
 import { Deferred, Effect, Layer, Ref, type Scope } from "effect"
-import { detectCgroup, makeCgroupDriver, type CgroupDriver } from "./cgroup.js"
+import * as fsSync from "node:fs"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { type CgroupDriver, detectCgroup, makeCgroupDriver } from "./cgroup.js"
 import {
+  errorMessage,
   HelperMissing,
   ReadinessTimeout,
   ReplicaAlreadyRunning,
   ReplicaNotFound,
   RuntimeIoError,
   RuntimeLaunchError,
-  UnsafePathError,
-  errorMessage,
-  type StartError
+  type StartError,
+  UnsafePathError
 } from "./errors.js"
-import { spawnHelper, type HelperHandle } from "./helperProcess.js"
+import { type HelperHandle, spawnHelper } from "./helperProcess.js"
 import { LineSink, LogRegistry } from "./logs.js"
 import { validateName, validateRef } from "./names.js"
-import { MAX_SOCKET_PATH, checkRootfs, mkdirsBelow, pruneEmptyParents, removeTree, replicaDirs, runtimeRoot, type ReplicaDirs } from "./paths.js"
+import {
+  checkRootfs,
+  MAX_SOCKET_PATH,
+  mkdirsBelow,
+  pruneEmptyParents,
+  removeTree,
+  type ReplicaDirs,
+  replicaDirs,
+  runtimeRoot
+} from "./paths.js"
 import { readStat, treeStats } from "./procfs.js"
 import { waitForHttp } from "./readiness.js"
 import { Runtime, type RuntimeService } from "./Runtime.js"
 import { toLaunchSpec, validateSpec } from "./spec.js"
 import { killLauncherTree, sweepReplicaDirs, writeState } from "./sweep.js"
 import {
-  replicaId,
   type ExitStatus,
   type ReadinessOptions,
   type Replica,
+  replicaId,
   type ReplicaInfo,
   type ReplicaRef,
   type ReplicaSpec,
@@ -54,8 +63,8 @@ const checkHelper = (helperPath: string) =>
       st === undefined
         ? Effect.fail(new HelperMissing({ path: helperPath, message: "runtime helper not built (run `npm run build:native`)" }))
         : st.isFile() && (st.mode & 0o111) !== 0
-          ? Effect.void
-          : Effect.fail(new HelperMissing({ path: helperPath, message: "runtime helper is not an executable file" }))
+        ? Effect.void
+        : Effect.fail(new HelperMissing({ path: helperPath, message: "runtime helper is not an executable file" }))
     )
   )
 
@@ -67,10 +76,14 @@ const waitExited = (handle: HelperHandle, ms: number): Effect.Effect<boolean> =>
   )
 
 export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<RuntimeService, RuntimeIoError, Scope.Scope> =>
-  Effect.gen(function* () {
-    if (!path.isAbsolute(options.dataDir))
+  Effect.gen(function*() {
+    if (!path.isAbsolute(options.dataDir)) {
       return yield* Effect.fail(new RuntimeIoError({ op: "config", path: options.dataDir, message: "dataDir must be absolute" }))
-    yield* Effect.tryPromise({ try: () => fs.mkdir(options.dataDir, { recursive: true, mode: 0o700 }), catch: ioError("mkdir", options.dataDir) })
+    }
+    yield* Effect.tryPromise({
+      try: () => fs.mkdir(options.dataDir, { recursive: true, mode: 0o700 }),
+      catch: ioError("mkdir", options.dataDir)
+    })
     // the operator may point dataDir through a symlink; below it, nothing may be one
     const dataDir = yield* Effect.tryPromise({ try: () => fs.realpath(options.dataDir), catch: ioError("realpath", options.dataDir) })
     const support = yield* detectCgroup(options.cgroupRoot)
@@ -81,11 +94,12 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
     const layerScope = yield* Effect.scope
     const launchTimeoutMs = options.launchTimeoutMs ?? 15_000
 
-    const forget = (id: string) => Ref.update(entries, (m) => {
-      const n = new Map(m)
-      n.delete(id)
-      return n
-    })
+    const forget = (id: string) =>
+      Ref.update(entries, (m) => {
+        const n = new Map(m)
+        n.delete(id)
+        return n
+      })
 
     /** Stop a launched helper and remove everything the replica owns. */
     const teardown = (
@@ -94,7 +108,7 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
       cgroup: string | null,
       handle: HelperHandle | null
     ): Effect.Effect<void> =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         if (handle !== null && handle.pid > 0 && !handle.hasExited()) {
           yield* Effect.try(() => process.kill(handle.pid, "SIGTERM")).pipe(Effect.ignore)
           const done = yield* waitExited(handle, options.stopGraceMs)
@@ -111,16 +125,17 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
       }).pipe(Effect.uninterruptible)
 
     const launch = (spec: ReplicaSpec, ref: ReplicaRef, dirs: ReplicaDirs): Effect.Effect<Entry, StartError> =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         let cgroup: string | null = null
         let handle: HelperHandle | null = null
         let logAcquired = false
-        const body = Effect.gen(function* () {
+        const body = Effect.gen(function*() {
           const existing = fsSync.lstatSync(dirs.dir, { throwIfNoEntry: false })
-          if (existing !== undefined)
+          if (existing !== undefined) {
             return yield* Effect.fail(
               new RuntimeLaunchError({ stage: "dirs", message: `${dirs.dir} already exists (left over? run sweepOrphans)` })
             )
+          }
           // a sibling's teardown may prune a shared empty parent in between: retry
           yield* mkdirsBelow(dataDir, ["runtime", ref.service, ref.deployment, ref.replica]).pipe(
             Effect.retry({ times: 3, while: (e) => e._tag === "denia/runtime/RuntimeIoError" })
@@ -153,22 +168,29 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
           h.stderr?.on("data", (c: Buffer) => err.push(c))
           h.stderr?.on("end", () => err.flush())
           const stat = yield* readStat(h.pid)
-          if (stat !== null)
+          if (stat !== null) {
             yield* writeState(dirs.stateFile, { ...ref, pid: h.pid, startTime: stat.startTime, cgroup })
+          }
           const ev = yield* Effect.interruptible(Effect.promise(() => h.firstEvent)).pipe(
             Effect.timeoutFail({
               duration: launchTimeoutMs,
-              onTimeout: () => new RuntimeLaunchError({ stage: "timeout", message: `no status from the helper within ${launchTimeoutMs} ms` })
+              onTimeout: () =>
+                new RuntimeLaunchError({ stage: "timeout", message: `no status from the helper within ${launchTimeoutMs} ms` })
             })
           )
           if (ev._tag === "failed") return yield* Effect.fail(new RuntimeLaunchError({ stage: ev.stage, message: ev.message }))
-          if (ev._tag !== "ready")
+          if (ev._tag !== "ready") {
             return yield* Effect.fail(new RuntimeLaunchError({ stage: "exec", message: "workload ended before it was ready" }))
+          }
           const exit = yield* Deferred.make<ExitStatus>()
           yield* Effect.promise(() => h.exited).pipe(
             // `exited` resolves once every stdio stream closed: the stderr sink has seen the last line
             Effect.flatMap((st) =>
-              Deferred.succeed(exit, { code: st.code, signal: st.signal, ...(err.lastLine === undefined ? {} : { lastStderr: err.lastLine }) })
+              Deferred.succeed(exit, {
+                code: st.code,
+                signal: st.signal,
+                ...(err.lastLine === undefined ? {} : { lastStderr: err.lastLine })
+              })
             ),
             Effect.forkIn(layerScope)
           )
@@ -189,7 +211,7 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
         })
         return yield* body.pipe(
           Effect.onError(() =>
-            Effect.gen(function* () {
+            Effect.gen(function*() {
               if (handle === null && !logAcquired) {
                 if (cgroup !== null) yield* driver.remove(cgroup)
                 yield* removeTree(dirs.dir)
@@ -212,10 +234,10 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
       )
 
     const waitReadyEntry = (e: Entry, opts: ReadinessOptions | undefined) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const timeoutMs = opts?.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS
         const ok = e.replica.socketPath === null ? false : yield* waitForHttp(e.replica.socketPath, opts?.path ?? "/", timeoutMs)
-        if (!ok)
+        if (!ok) {
           return yield* Effect.fail(
             new ReadinessTimeout({
               replica: e.replica.id,
@@ -223,10 +245,11 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
               message: e.replica.socketPath === null ? "replica has no port to probe" : `no HTTP status line within ${timeoutMs} ms`
             })
           )
+        }
       })
 
     const reserve = (id: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const running = (yield* Ref.get(entries)).has(id)
         const ok = yield* Ref.modify(starting, (s) => (s.has(id) || running ? [false, s] : [true, new Set([...s, id])]))
         if (!ok) return yield* Effect.fail(new ReplicaAlreadyRunning({ replica: id }))
@@ -234,15 +257,21 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
     const unreserve = (id: string) => Ref.update(starting, (s) => new Set([...s].filter((x) => x !== id)))
 
     const start: RuntimeService["start"] = (spec) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const ref = yield* validateRef(spec)
         const id = replicaId(ref)
         yield* validateSpec(spec, options.usernsSize)
         yield* checkHelper(options.helperPath)
         yield* checkRootfs(spec.rootfs, spec.workdir ?? "/")
         const dirs = replicaDirs(dataDir, ref)
-        if (Buffer.byteLength(dirs.socketPath) > MAX_SOCKET_PATH)
-          return yield* Effect.fail(new UnsafePathError({ path: dirs.socketPath, message: `socket path longer than ${MAX_SOCKET_PATH} bytes; use a shorter data_dir` }))
+        if (Buffer.byteLength(dirs.socketPath) > MAX_SOCKET_PATH) {
+          return yield* Effect.fail(
+            new UnsafePathError({
+              path: dirs.socketPath,
+              message: `socket path longer than ${MAX_SOCKET_PATH} bytes; use a shorter data_dir`
+            })
+          )
+        }
         const entry = yield* Effect.acquireRelease(
           reserve(id).pipe(
             Effect.zipRight(launch(spec, { service: ref.service, deployment: ref.deployment, replica: ref.replica }, dirs)),
@@ -251,8 +280,9 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
           ),
           (e) => e.stop
         )
-        if (spec.port !== undefined && spec.readiness !== null)
+        if (spec.port !== undefined && spec.readiness !== null) {
           yield* waitReadyEntry(entry, spec.readiness).pipe(Effect.tapError(() => entry.stop))
+        }
         return entry.replica
       })
 
@@ -282,9 +312,11 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
           Effect.flatMap((e) =>
             support.mode === "enforced" && e.cgroup !== null
               ? driver.stats(e.cgroup).pipe(
-                  Effect.map((s) => ({ ...s, limitsEnforced: true, source: "cgroup" as const })),
-                  Effect.orElse(() => treeStats(e.replica.pid).pipe(Effect.map((s) => ({ ...s, limitsEnforced: true, source: "procfs" as const }))))
+                Effect.map((s) => ({ ...s, limitsEnforced: true, source: "cgroup" as const })),
+                Effect.orElse(() =>
+                  treeStats(e.replica.pid).pipe(Effect.map((s) => ({ ...s, limitsEnforced: true, source: "procfs" as const })))
                 )
+              )
               : treeStats(e.replica.pid).pipe(Effect.map((s) => ({ ...s, limitsEnforced: false, source: "procfs" as const })))
           )
         ),
@@ -312,7 +344,9 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
 
     // closing the layer stops every replica it still owns
     yield* Effect.addFinalizer(() =>
-      Ref.get(entries).pipe(Effect.flatMap((m) => Effect.forEach([...m.values()], (e) => e.stop, { concurrency: "unbounded", discard: true })))
+      Ref.get(entries).pipe(
+        Effect.flatMap((m) => Effect.forEach([...m.values()], (e) => e.stop, { concurrency: "unbounded", discard: true }))
+      )
     )
     return service
   })

@@ -10,10 +10,10 @@
  * - `none`: no usable cgroup2 at cgroupRoot; processes are found through
  *   procfs and killed through the namespace init.
  */
+import { Effect, Schedule } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Effect, Schedule } from "effect"
-import { RuntimeIoError, errorMessage } from "./errors.js"
+import { errorMessage, RuntimeIoError } from "./errors.js"
 import type { CgroupMode, ReplicaLimits } from "./types.js"
 
 export const CGROUP2_SUPER_MAGIC = 0x63677270
@@ -32,13 +32,11 @@ export interface DetectOptions {
   readonly assumeCgroup2?: boolean
 }
 
-const ioError = (op: string, p: string) => (e: unknown) =>
-  new RuntimeIoError({ op, path: p, message: errorMessage(e), cause: e })
+const ioError = (op: string, p: string) => (e: unknown) => new RuntimeIoError({ op, path: p, message: errorMessage(e), cause: e })
 
 const readText = (p: string) => Effect.tryPromise({ try: () => fs.readFile(p, "utf8"), catch: ioError("read", p) })
 
-const writeText = (p: string, data: string) =>
-  Effect.tryPromise({ try: () => fs.writeFile(p, data), catch: ioError("write", p) })
+const writeText = (p: string, data: string) => Effect.tryPromise({ try: () => fs.writeFile(p, data), catch: ioError("write", p) })
 
 const exists = (p: string) =>
   Effect.promise(() =>
@@ -67,29 +65,31 @@ export const parseControllers = (text: string): ReadonlyArray<string> => text.sp
 
 /** Decide what cgroupRoot can do. Never fails: problems become mode `none`. */
 export const detectCgroup = (root: string, options: DetectOptions = {}): Effect.Effect<CgroupSupport> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     if (!path.isAbsolute(root)) return { mode: "none", root, controllers: [], reason: "cgroup_root is not absolute" } as const
     const anchor = yield* nearestExisting(root)
     const v2 = options.assumeCgroup2 === true || (yield* isCgroup2(anchor))
-    if (!v2)
+    if (!v2) {
       return {
         mode: "none",
         root,
         controllers: [],
         reason: `${anchor} is not on a cgroup v2 filesystem`
       } as const
+    }
     const controllers = yield* readText(path.join(anchor, "cgroup.controllers")).pipe(
       Effect.map(parseControllers),
       Effect.orElseSucceed((): ReadonlyArray<string> => [])
     )
     const missing = REQUIRED_CONTROLLERS.filter((c) => !controllers.includes(c))
-    if (missing.length > 0)
+    if (missing.length > 0) {
       return {
         mode: "grouping",
         root,
         controllers,
         reason: `cgroup v2 at ${anchor} lacks controllers: ${missing.join(", ")} (limits not enforced)`
       } as const
+    }
     return { mode: "enforced", root, controllers, reason: "cgroup v2 with cpu, memory, pids" } as const
   })
 
@@ -155,7 +155,7 @@ const listDirs = (dir: string) =>
 export const makeCgroupDriver = (support: CgroupSupport): CgroupDriver => {
   const root = support.root
   const create: CgroupDriver["create"] = (service, replica, limits) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       if (support.mode === "none") return null
       const serviceDir = path.join(root, service)
       const dir = path.join(serviceDir, replica)
@@ -176,20 +176,22 @@ export const makeCgroupDriver = (support: CgroupSupport): CgroupDriver => {
     })
 
   const kill: CgroupDriver["kill"] = (cgroup) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const pids = yield* readPids(cgroup)
       const viaFile = yield* writeText(path.join(cgroup, "cgroup.kill"), "1").pipe(
         Effect.as(true),
         Effect.orElseSucceed(() => false)
       )
-      if (!viaFile)
-        for (const pid of pids)
+      if (!viaFile) {
+        for (const pid of pids) {
           yield* Effect.try(() => process.kill(pid, "SIGKILL")).pipe(Effect.ignore)
+        }
+      }
       return pids.length
     })
 
   const remove: CgroupDriver["remove"] = (cgroup) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       for (let i = 0; i < 200; i++) {
         const pids = yield* readPids(cgroup)
         if (pids.length === 0) break
@@ -207,9 +209,9 @@ export const makeCgroupDriver = (support: CgroupSupport): CgroupDriver => {
             Effect.flatMap((hasFiles) =>
               hasFiles && support.mode !== "none"
                 ? Effect.tryPromise(() => fs.rm(cgroup, { recursive: true })).pipe(
-                    Effect.as(true),
-                    Effect.orElseSucceed(() => false)
-                  )
+                  Effect.as(true),
+                  Effect.orElseSucceed(() => false)
+                )
                 : Effect.succeed(false)
             )
           )
@@ -220,20 +222,19 @@ export const makeCgroupDriver = (support: CgroupSupport): CgroupDriver => {
     })
 
   const stats: CgroupDriver["stats"] = (cgroup) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const cpu = yield* readText(path.join(cgroup, "cpu.stat")).pipe(Effect.map(parseCpuStatUsage))
       const mem = yield* readText(path.join(cgroup, "memory.current")).pipe(Effect.map((t) => Number(t.trim()) || 0))
       const pids = yield* readText(path.join(cgroup, "pids.current")).pipe(Effect.map((t) => Number(t.trim()) || 0))
       return { cpuUsageUsec: cpu, memoryBytes: mem, pids }
     })
 
-  const listReplicaCgroups: CgroupDriver["listReplicaCgroups"] =
-    support.mode === "none"
-      ? Effect.succeed([])
-      : listDirs(root).pipe(
-          Effect.flatMap((services) => Effect.forEach(services, listDirs)),
-          Effect.map((xs) => xs.flat())
-        )
+  const listReplicaCgroups: CgroupDriver["listReplicaCgroups"] = support.mode === "none"
+    ? Effect.succeed([])
+    : listDirs(root).pipe(
+      Effect.flatMap((services) => Effect.forEach(services, listDirs)),
+      Effect.map((xs) => xs.flat())
+    )
 
   return { support, create, kill, remove, pids: readPids, stats, listReplicaCgroups }
 }

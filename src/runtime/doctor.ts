@@ -1,7 +1,7 @@
 /** Host checks for `denia doctor` / `status` (no root needed): the helper
  * binary, user namespaces, overlayfs and what cgroup v2 offers. */
-import * as fs from "node:fs"
 import { Effect } from "effect"
+import * as fs from "node:fs"
 import { detectCgroup } from "./cgroup.js"
 
 export interface RuntimeCheck {
@@ -20,8 +20,10 @@ const readOr = (p: string, fallback: string): string => {
   }
 }
 
-export const runtimeChecks = (options: { readonly helperPath: string; readonly cgroupRoot: string }): Effect.Effect<ReadonlyArray<RuntimeCheck>> =>
-  Effect.gen(function* () {
+export const runtimeChecks = (
+  options: { readonly helperPath: string; readonly cgroupRoot: string }
+): Effect.Effect<ReadonlyArray<RuntimeCheck>> =>
+  Effect.gen(function*() {
     const checks: Array<RuntimeCheck> = []
     const st = yield* Effect.sync(() => fs.statSync(options.helperPath, { throwIfNoEntry: false }))
     const helperOk = st !== undefined && st.isFile() && (st.mode & 0o111) !== 0
@@ -29,11 +31,11 @@ export const runtimeChecks = (options: { readonly helperPath: string; readonly c
       helperOk
         ? { name: "runtime helper", ok: true, detail: options.helperPath }
         : {
-            name: "runtime helper",
-            ok: false,
-            detail: `${options.helperPath} is missing or not executable`,
-            fix: "apt-get install gcc libc6-dev pkg-config libseccomp-dev && npm run build:native"
-          }
+          name: "runtime helper",
+          ok: false,
+          detail: `${options.helperPath} is missing or not executable`,
+          fix: "apt-get install gcc libc6-dev pkg-config libseccomp-dev && npm run build:native"
+        }
     )
     const maxUserns = Number(readOr("/proc/sys/user/max_user_namespaces", "0").trim())
     checks.push(
@@ -52,11 +54,11 @@ export const runtimeChecks = (options: { readonly helperPath: string; readonly c
       cg.mode === "enforced"
         ? { name: "cgroup v2 limits", ok: true, detail: cg.reason }
         : {
-            name: "cgroup v2 limits",
-            ok: false,
-            detail: `limits: not enforced (${cg.mode}: ${cg.reason})`,
-            fix: "boot with systemd.unified_cgroup_hierarchy=1 and delegate cpu, memory, pids to cgroup_root (Delegate=yes)"
-          }
+          name: "cgroup v2 limits",
+          ok: false,
+          detail: `limits: not enforced (${cg.mode}: ${cg.reason})`,
+          fix: "boot with systemd.unified_cgroup_hierarchy=1 and delegate cpu, memory, pids to cgroup_root (Delegate=yes)"
+        }
     )
     return checks
   })

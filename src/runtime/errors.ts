@@ -70,8 +70,7 @@ export type StartError =
   | HelperMissing
   | RuntimeIoError
 
-export const errorMessage = (e: unknown): string =>
-  e instanceof Error ? e.message : typeof e === "string" ? e : String(e)
+export const errorMessage = (e: unknown): string => e instanceof Error ? e.message : typeof e === "string" ? e : String(e)
 
 /**
  * What a start failure may tell API clients (deployment errors): an I/O

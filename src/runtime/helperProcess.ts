@@ -3,7 +3,7 @@
  * Protocol: one line per event — `ready`, `exited <code>`,
  * `exited signal <n>`, `failed <stage>: <text>`. Lines are the only
  * contract between the helper and this file. */
-import { spawn, type ChildProcess } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { Readable } from "node:stream"
 import type { ExitStatus } from "./types.js"
 
@@ -83,11 +83,11 @@ export const spawnHelper = (helperPath: string, spec: unknown): HelperHandle => 
     child.on("close", (code, signal) => {
       ended = true
       if (buf !== "") onLine(buf)
-      const st: ExitStatus =
-        lastExit ??
+      const st: ExitStatus = lastExit ??
         (signal !== null ? { code: null, signal: SIGNALS[signal] ?? 0 } : { code: code ?? null, signal: null })
-      if (failure === undefined && lastExit === null)
+      if (failure === undefined && lastExit === null) {
         resolveFirst({ _tag: "failed", stage: "helper", message: `helper ended without a status (${signal ?? code})` })
+      }
       resolve(failure !== undefined ? { ...st, failure } : st)
     })
   })

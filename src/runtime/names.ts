@@ -11,12 +11,12 @@ export const validateName = (field: string, value: string): Effect.Effect<string
   isRuntimeName(value)
     ? Effect.succeed(value)
     : Effect.fail(
-        new InvalidRuntimeName({
-          field,
-          value: value.slice(0, 100),
-          message: `${field} must be 1-63 characters of a-z, 0-9 and '-', not starting or ending with '-'`
-        })
-      )
+      new InvalidRuntimeName({
+        field,
+        value: value.slice(0, 100),
+        message: `${field} must be 1-63 characters of a-z, 0-9 and '-', not starting or ending with '-'`
+      })
+    )
 
 export const validateRef = (ref: ReplicaRef): Effect.Effect<ReplicaRef, InvalidRuntimeName> =>
   Effect.all([

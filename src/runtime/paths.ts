@@ -1,9 +1,9 @@
 /** Replica directory layout and the path checks done before any write. */
-import * as fs from "node:fs/promises"
-import * as fsSync from "node:fs"
-import * as path from "node:path"
 import { Effect } from "effect"
-import { RuntimeIoError, RuntimeLaunchError, UnsafePathError, errorMessage } from "./errors.js"
+import * as fsSync from "node:fs"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { errorMessage, RuntimeIoError, RuntimeLaunchError, UnsafePathError } from "./errors.js"
 import type { ReplicaRef } from "./types.js"
 
 /** sun_path is 108 bytes including the terminating NUL. */
@@ -47,7 +47,7 @@ export const mkdirsBelow = (
   rel: ReadonlyArray<string>,
   mode = 0o700
 ): Effect.Effect<string, UnsafePathError | RuntimeIoError> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     let cur = base
     for (const comp of rel) {
       cur = path.join(cur, comp)
@@ -58,8 +58,9 @@ export const mkdirsBelow = (
           catch: (e) => new RuntimeIoError({ op: "mkdir", path: cur, message: errorMessage(e), cause: e })
         }).pipe(Effect.catchIf((e) => e.message.includes("EEXIST"), () => Effect.void))
         const again = yield* lstatOrNull(cur)
-        if (again === null || !again.isDirectory() || again.isSymbolicLink())
+        if (again === null || !again.isDirectory() || again.isSymbolicLink()) {
           return yield* Effect.fail(new UnsafePathError({ path: cur, message: "not a directory after mkdir" }))
+        }
       } else if (st.isSymbolicLink()) {
         return yield* Effect.fail(new UnsafePathError({ path: cur, message: "is a symlink; refused" }))
       } else if (!st.isDirectory()) {
@@ -82,10 +83,11 @@ const touchedInRootfs = (workdir: string): ReadonlyArray<string> => {
  * symlink (`run -> /etc` would otherwise aim a mount at the host). Runs
  * before anything is created for the replica. */
 export const checkRootfs = (rootfs: string, workdir: string): Effect.Effect<void, RuntimeLaunchError> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const refuse = (message: string) => Effect.fail(new RuntimeLaunchError({ stage: "rootfs", message }))
-    if (!path.isAbsolute(rootfs) || /[,:\\]/.test(rootfs) || path.normalize(rootfs) !== rootfs.replace(/\/+$/, ""))
+    if (!path.isAbsolute(rootfs) || /[,:\\]/.test(rootfs) || path.normalize(rootfs) !== rootfs.replace(/\/+$/, "")) {
       return yield* refuse(`rootfs ${rootfs} must be a normalized absolute path without ',', ':' or '\\'`)
+    }
     const st = yield* lstatOrNull(rootfs)
     if (st === null || !st.isDirectory()) return yield* refuse(`rootfs ${rootfs} is not a directory`)
     const real = yield* Effect.try(() => fsSync.realpathSync(rootfs)).pipe(Effect.orElseSucceed(() => ""))
@@ -95,8 +97,9 @@ export const checkRootfs = (rootfs: string, workdir: string): Effect.Effect<void
       const s = yield* lstatOrNull(path.join(rootfs, rel))
       if (s === null) continue
       if (s.isSymbolicLink()) return yield* refuse(`/${rel} in the rootfs is a symlink; refused`)
-      if (rel === ".denia/denia-init" ? s.isDirectory() : !s.isDirectory())
+      if (rel === ".denia/denia-init" ? s.isDirectory() : !s.isDirectory()) {
         return yield* refuse(`/${rel} in the rootfs has the wrong type`)
+      }
     }
   })
 
@@ -105,7 +108,7 @@ export const removeTree = (p: string): Effect.Effect<void> =>
 
 /** rmdir `dir` and then its parents up to (not including) `stop`, while empty. */
 export const pruneEmptyParents = (dir: string, stop: string): Effect.Effect<void> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     let cur = dir
     while (cur.startsWith(stop + path.sep) && cur !== stop) {
       const ok = yield* Effect.tryPromise(() => fs.rmdir(cur)).pipe(

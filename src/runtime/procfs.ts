@@ -1,8 +1,8 @@
 /** procfs helpers: process trees, start times and resource figures for hosts
  * (or modes) where cgroup files cannot answer. */
-import * as fs from "node:fs/promises"
-import * as fsSync from "node:fs"
 import { Effect } from "effect"
+import * as fsSync from "node:fs"
+import * as fs from "node:fs/promises"
 
 /** USER_HZ is 100 on every architecture Linux exports to userspace today. */
 const CLOCK_TICKS = 100

@@ -5,7 +5,7 @@ import { probeUnixHttp } from "../platform/unixHttpProbe.js"
 
 /** Poll until ready or the budget runs out; returns whether it became ready. */
 export const waitForHttp = (socketPath: string, reqPath: string, timeoutMs: number): Effect.Effect<boolean> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const deadline = Date.now() + timeoutMs
     let delay = 1
     for (;;) {

@@ -1,6 +1,6 @@
 /** Validation of a ReplicaSpec and its translation into the helper's JSON launch spec. */
-import * as path from "node:path"
 import { Effect } from "effect"
+import * as path from "node:path"
 import { InvalidReplicaSpec } from "./errors.js"
 import type { ReplicaDirs } from "./paths.js"
 import type { ReplicaSpec } from "./types.js"
@@ -30,11 +30,10 @@ export interface LaunchSpec {
 
 const bad = (field: string, message: string) => Effect.fail(new InvalidReplicaSpec({ field, message }))
 
-export const defaultHostname = (spec: ReplicaSpec): string =>
-  `${spec.service}-${spec.replica}`.slice(0, 63).replace(/-+$/, "")
+export const defaultHostname = (spec: ReplicaSpec): string => `${spec.service}-${spec.replica}`.slice(0, 63).replace(/-+$/, "")
 
 export const validateSpec = (spec: ReplicaSpec, usernsSize: number): Effect.Effect<void, InvalidReplicaSpec> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     if (spec.argv.length === 0) return yield* bad("argv", "argv must name a program")
     if (spec.argv.length > MAX_LIST) return yield* bad("argv", `at most ${MAX_LIST} arguments`)
     if (spec.argv.some((a) => a.includes("\0"))) return yield* bad("argv", "arguments must not contain NUL")
@@ -44,25 +43,33 @@ export const validateSpec = (spec: ReplicaSpec, usernsSize: number): Effect.Effe
       if (!ENV_KEY.test(k)) return yield* bad("env", `variable name ${JSON.stringify(k)} is not valid`)
       if (v.includes("\0")) return yield* bad("env", `value of ${k} contains NUL`)
     }
-    for (const [field, id] of [
-      ["uid", spec.uid ?? 0],
-      ["gid", spec.gid ?? 0]
-    ] as const) {
-      if (!Number.isInteger(id) || id < 0 || id >= Math.min(usernsSize, 65535))
+    for (
+      const [field, id] of [
+        ["uid", spec.uid ?? 0],
+        ["gid", spec.gid ?? 0]
+      ] as const
+    ) {
+      if (!Number.isInteger(id) || id < 0 || id >= Math.min(usernsSize, 65535)) {
         return yield* bad(field, `${field} must be an integer in [0, ${Math.min(usernsSize, 65535)})`)
+      }
     }
-    if (spec.port !== undefined && (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535))
+    if (spec.port !== undefined && (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535)) {
       return yield* bad("port", "port must be an integer in 1..65535")
+    }
     const wd = spec.workdir ?? "/"
-    if (!path.posix.isAbsolute(wd) || wd.includes("\0") || wd.split("/").includes(".."))
+    if (!path.posix.isAbsolute(wd) || wd.includes("\0") || wd.split("/").includes("..")) {
       return yield* bad("workdir", "workdir must be an absolute path without '..'")
+    }
     const host = spec.hostname ?? defaultHostname(spec)
     if (!HOSTNAME.test(host)) return yield* bad("hostname", "hostname must be a DNS label")
     const l = spec.limits
-    if (l !== undefined)
-      for (const [k, v] of Object.entries(l))
-        if (v !== undefined && (typeof v !== "number" || !Number.isInteger(v) || v <= 0))
+    if (l !== undefined) {
+      for (const [k, v] of Object.entries(l)) {
+        if (v !== undefined && (typeof v !== "number" || !Number.isInteger(v) || v <= 0)) {
           return yield* bad(`limits.${k}`, "limits must be positive integers")
+        }
+      }
+    }
   })
 
 export const toLaunchSpec = (

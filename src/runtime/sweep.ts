@@ -1,12 +1,12 @@
 /** Reclaiming replicas left behind by a daemon that died without stopping
  * them: every replica dir carries a state file naming the launcher pid (and
  * its start time, against pid reuse) and cgroup. */
-import * as fs from "node:fs/promises"
-import * as fsSync from "node:fs"
-import * as path from "node:path"
 import { Effect, Schema } from "effect"
+import * as fsSync from "node:fs"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
 import type { CgroupDriver } from "./cgroup.js"
-import { STATE_FILE, pruneEmptyParents, removeTree, runtimeRoot } from "./paths.js"
+import { pruneEmptyParents, removeTree, runtimeRoot, STATE_FILE } from "./paths.js"
 import { isRunning, processTree, sameProcess } from "./procfs.js"
 import type { SweepReport } from "./types.js"
 
@@ -37,10 +37,9 @@ const subdirs = (dir: string) =>
     Effect.orElseSucceed((): ReadonlyArray<string> => [])
   )
 
-
 /** SIGKILL the launcher's process group and every process under it. */
 export const killLauncherTree = (pid: number): Effect.Effect<number> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const tree = yield* processTree(pid)
     yield* Effect.try(() => process.kill(-pid, "SIGKILL")).pipe(Effect.ignore)
     for (const p of tree) yield* Effect.try(() => process.kill(p.pid, "SIGKILL")).pipe(Effect.ignore)
@@ -57,13 +56,13 @@ export const sweepReplicaDirs = (
   driver: CgroupDriver,
   owned: ReadonlySet<string>
 ): Effect.Effect<SweepReport> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const root = runtimeRoot(dataDir)
     let replicasRemoved = 0
     let processesKilled = 0
     let cgroupsRemoved = 0
-    for (const svc of yield* subdirs(root))
-      for (const dep of yield* subdirs(svc))
+    for (const svc of yield* subdirs(root)) {
+      for (const dep of yield* subdirs(svc)) {
         for (const rep of yield* subdirs(dep)) {
           const id = path.relative(root, rep)
           if (owned.has(id)) continue
@@ -79,11 +78,14 @@ export const sweepReplicaDirs = (
           yield* pruneEmptyParents(dep, root)
           replicasRemoved++
         }
+      }
+    }
     // cgroups whose replica dirs were already gone (owned ids are service/deployment/replica)
     for (const cg of yield* driver.listReplicaCgroups) {
       const rel = path.relative(driver.support.root, cg)
-      if ([...owned].some((id) => id.startsWith(`${rel.split(path.sep)[0]}/`) && id.endsWith(`/${path.basename(cg)}`)))
+      if ([...owned].some((id) => id.startsWith(`${rel.split(path.sep)[0]}/`) && id.endsWith(`/${path.basename(cg)}`))) {
         continue
+      }
       processesKilled += yield* driver.kill(cg)
       if (yield* driver.remove(cg)) cgroupsRemoved++
     }

@@ -17,14 +17,14 @@
  * `encrypted_regex` (rather than sops' default `_unencrypted` suffix) makes
  * sure a caller-chosen name such as `TOKEN_unencrypted` is still encrypted.
  */
+import { FileSystem } from "@effect/platform"
+import { NodeFileSystem } from "@effect/platform-node"
+import type { PlatformError } from "@effect/platform/Error"
+import { Context, Effect, Layer } from "effect"
 import { randomBytes } from "node:crypto"
 import * as path from "node:path"
-import { FileSystem } from "@effect/platform"
-import type { PlatformError } from "@effect/platform/Error"
-import { NodeFileSystem } from "@effect/platform-node"
-import { Context, Effect, Layer } from "effect"
-import { type AgeIdentity, loadOrCreateAgeIdentity } from "./ageIdentity.js"
 import { ensureDirectory, TEMP_SUFFIX, writeFileAtomic } from "../platform/atomicWrite.js"
+import { type AgeIdentity, loadOrCreateAgeIdentity } from "./ageIdentity.js"
 import {
   type AgeIdentityError,
   InvalidSecretId,
@@ -160,8 +160,7 @@ export const makeSecretStore = (
 
     const projectDir = (projectId: string) => path.join(root, projectId)
     const fileOf = (projectId: string, ref: string) => path.join(root, projectId, ref + FILE_SUFFIX)
-    const provide = <A, E>(eff: Effect.Effect<A, E, FileSystem.FileSystem>) =>
-      Effect.provideService(eff, FileSystem.FileSystem, fs)
+    const provide = <A, E>(eff: Effect.Effect<A, E, FileSystem.FileSystem>) => Effect.provideService(eff, FileSystem.FileSystem, fs)
 
     const write = (projectId: string, ref: string, payload: SecretPayload) =>
       Effect.gen(function*() {

@@ -5,10 +5,10 @@
  * create it) if missing, and never overwritten once present. Losing this file
  * makes every stored secret unrecoverable.
  */
-import * as path from "node:path"
 import { FileSystem } from "@effect/platform"
 import { Encrypter, generateX25519Identity, identityToRecipient } from "age-encryption"
 import { Effect } from "effect"
+import * as path from "node:path"
 import { ensureDirectory, writeFileAtomic } from "../platform/atomicWrite.js"
 import { AgeIdentityError } from "./errors.js"
 import { formatLastModified } from "./sops/metadata.js"
@@ -95,9 +95,11 @@ export const loadOrCreateAgeIdentity = (
         Effect.mapError(io("write"))
       )
       created = written
-      if (written) yield* Effect.logInfo("created age identity; back it up: losing it makes all secrets unrecoverable").pipe(
-        Effect.annotateLogs({ keyFile, recipient })
-      )
+      if (written) {
+        yield* Effect.logInfo("created age identity; back it up: losing it makes all secrets unrecoverable").pipe(
+          Effect.annotateLogs({ keyFile, recipient })
+        )
+      }
     }
 
     const info = yield* fs.stat(keyFile).pipe(Effect.mapError(io("stat")))

@@ -7,7 +7,7 @@
  * of one pull.
  */
 import { Effect, Option } from "effect"
-import { Invalid, NotFound } from "../domain/errors.js"
+import { Invalid, type NotFound } from "../domain/errors.js"
 import type { CreateRegistry, Registry, RegistryAuthInput, StoredRegistry, UpdateRegistry } from "../domain/registry.js"
 import type { ServiceSource } from "../domain/service.js"
 import type { RegistryCredentials } from "../oci/index.js"
@@ -15,7 +15,7 @@ import { parseReference } from "../oci/reference.js"
 import { normalizeRegistryHost, sameRegistryHost } from "../oci/registryHost.js"
 import { AuditRepo } from "../repos/AuditRepo.js"
 import { RegistriesRepo, type RegistryRecord } from "../repos/RegistriesRepo.js"
-import { secretUnavailable, SecretUnavailable } from "./registriesErrors.js"
+import { SecretUnavailable, secretUnavailable } from "./registriesErrors.js"
 import { SecretStore } from "./SecretStore.js"
 
 /** Who made a change, for the audit log. */
@@ -77,7 +77,7 @@ export const toRegistryCredentials = (
 }
 
 export class Registries extends Effect.Service<Registries>()("denia/secrets/Registries", {
-  effect: Effect.gen(function* () {
+  effect: Effect.gen(function*() {
     const repo = yield* RegistriesRepo
     const store = yield* SecretStore
     const audit = yield* AuditRepo
@@ -93,9 +93,11 @@ export class Registries extends Effect.Service<Registries>()("denia/secrets/Regi
       ref === null
         ? Effect.void
         : store.delete(projectId, ref).pipe(
-            Effect.asVoid,
-            Effect.catchAll((e) => Effect.logWarning("could not remove registry credentials file").pipe(Effect.annotateLogs({ projectId, ref, error: e._tag })))
+          Effect.asVoid,
+          Effect.catchAll((e) =>
+            Effect.logWarning("could not remove registry credentials file").pipe(Effect.annotateLogs({ projectId, ref, error: e._tag }))
           )
+        )
 
     const recordOf = (name: string, endpoint: string, auth: RegistryAuthInput, secretRef: string | null): RegistryRecord => ({
       name,
@@ -110,7 +112,7 @@ export class Registries extends Effect.Service<Registries>()("denia/secrets/Regi
     const get = (projectId: string, id: string) => Effect.map(repo.get(projectId, id), publicRegistry)
 
     const create = (ctx: ChangeContext, projectId: string, input: CreateRegistry) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const ref = yield* storeCredentials(projectId, input.auth)
         const created = yield* repo
           .create(projectId, recordOf(input.name, input.endpoint, input.auth, ref))
@@ -127,14 +129,13 @@ export class Registries extends Effect.Service<Registries>()("denia/secrets/Regi
       })
 
     const update = (ctx: ChangeContext, projectId: string, id: string, patch: UpdateRegistry) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const current = yield* repo.get(projectId, id)
         const name = patch.name ?? current.name
         const endpoint = patch.endpoint ?? current.endpoint
-        const next: RegistryRecord =
-          patch.auth === undefined
-            ? { name, endpoint, authKind: current.auth.kind, authUsername: current.auth.username ?? null, secretRef: current.secretRef }
-            : recordOf(name, endpoint, patch.auth, yield* storeCredentials(projectId, patch.auth))
+        const next: RegistryRecord = patch.auth === undefined
+          ? { name, endpoint, authKind: current.auth.kind, authUsername: current.auth.username ?? null, secretRef: current.secretRef }
+          : recordOf(name, endpoint, patch.auth, yield* storeCredentials(projectId, patch.auth))
         const { updated, previousRef } = yield* repo.update(projectId, id, next).pipe(
           Effect.tapError(() => (next.secretRef === current.secretRef ? Effect.void : dropCredentials(projectId, next.secretRef)))
         )
@@ -145,14 +146,20 @@ export class Registries extends Effect.Service<Registries>()("denia/secrets/Regi
           target: `registry:${id}`,
           outcome: "ok",
           clientIp: ctx.clientIp,
-          details: { projectId, name: updated.name, endpoint: updated.endpoint, kind: updated.auth.kind, credentialsReplaced: patch.auth !== undefined }
+          details: {
+            projectId,
+            name: updated.name,
+            endpoint: updated.endpoint,
+            kind: updated.auth.kind,
+            credentialsReplaced: patch.auth !== undefined
+          }
         })
         return publicRegistry(updated)
       })
 
     /** 409 while a service's `source.registryId` points here. */
     const remove = (ctx: ChangeContext, projectId: string, id: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const removed = yield* repo.remove(projectId, id)
         yield* dropCredentials(projectId, removed.secretRef)
         yield* audit.record({
@@ -167,7 +174,7 @@ export class Registries extends Effect.Service<Registries>()("denia/secrets/Regi
 
     /** Decrypts a registry's credentials for one pull. */
     const resolveCredentials = (projectId: string, registryId: string): Effect.Effect<RegistryCredentials, NotFound | SecretUnavailable> =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const registry = yield* repo.get(projectId, registryId)
         const owner = `registry:${registry.id}`
         if (registry.auth.kind === "anonymous" || registry.secretRef === null) return { kind: "anonymous" } as const
@@ -187,7 +194,12 @@ export class Registries extends Effect.Service<Registries>()("denia/secrets/Regi
      * `registryId` must name a registry of the project whose endpoint is the
      * image's registry host; `field` names the offending input in the 400.
      */
-    const checkRegistryFor = (projectId: string, registryId: string, image: string, field = "source.registryId"): Effect.Effect<StoredRegistry, Invalid> =>
+    const checkRegistryFor = (
+      projectId: string,
+      registryId: string,
+      image: string,
+      field = "source.registryId"
+    ): Effect.Effect<StoredRegistry, Invalid> =>
       Effect.flatMap(repo.find(projectId, registryId), (found) => {
         if (Option.isNone(found)) return Effect.fail(new Invalid({ field, message: "is not a registry of this service's project" }))
         const host = imageRegistryOf(image)
@@ -195,7 +207,9 @@ export class Registries extends Effect.Service<Registries>()("denia/secrets/Regi
           return Effect.fail(
             new Invalid({
               field,
-              message: `registry ${found.value.name} serves ${found.value.endpoint}, not ${Option.getOrElse(Option.map(host, normalizeRegistryHost), () => "this image's host")}; its credentials are only sent to its own endpoint`
+              message: `registry ${found.value.name} serves ${found.value.endpoint}, not ${
+                Option.getOrElse(Option.map(host, normalizeRegistryHost), () => "this image's host")
+              }; its credentials are only sent to its own endpoint`
             })
           )
         }
@@ -204,7 +218,9 @@ export class Registries extends Effect.Service<Registries>()("denia/secrets/Regi
 
     /** A service's `source.registryId` must name a registry of the service's own project serving the image's host. */
     const checkServiceSource = (projectId: string, source: ServiceSource): Effect.Effect<void, Invalid> =>
-      source.type !== "image" || source.registryId === null ? Effect.void : Effect.asVoid(checkRegistryFor(projectId, source.registryId, source.image))
+      source.type !== "image" || source.registryId === null
+        ? Effect.void
+        : Effect.asVoid(checkRegistryFor(projectId, source.registryId, source.image))
 
     /**
      * Credentials for pulling `image` with registry `registryId`: only when the

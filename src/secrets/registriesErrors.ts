@@ -20,13 +20,11 @@ export class SecretUnavailable extends Schema.TaggedError<SecretUnavailable>()("
  * and its `reason`/`path` fields (which never hold plaintext). On purpose it
  * keeps no `cause`: a wrapped store error could carry more than those fields.
  */
-export const secretUnavailable =
-  (owner: string) =>
-  (e: { readonly _tag: string }): SecretUnavailable => {
-    const reason = "reason" in e && typeof e.reason === "string" ? e.reason : undefined
-    const at = "path" in e && typeof e.path === "string" ? e.path : undefined
-    return new SecretUnavailable({
-      owner,
-      reason: [e._tag, at === undefined ? undefined : `at ${at}`, reason].filter((x) => x !== undefined).join(" ")
-    })
-  }
+export const secretUnavailable = (owner: string) => (e: { readonly _tag: string }): SecretUnavailable => {
+  const reason = "reason" in e && typeof e.reason === "string" ? e.reason : undefined
+  const at = "path" in e && typeof e.path === "string" ? e.path : undefined
+  return new SecretUnavailable({
+    owner,
+    reason: [e._tag, at === undefined ? undefined : `at ${at}`, reason].filter((x) => x !== undefined).join(" ")
+  })
+}

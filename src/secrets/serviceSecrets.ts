@@ -16,13 +16,13 @@
 import { Effect, Option } from "effect"
 import { NotFound } from "../domain/errors.js"
 import type { Service } from "../domain/service.js"
+import type { ServiceSecretInfo } from "../domain/serviceSecret.js"
 import { AuditRepo } from "../repos/AuditRepo.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { ServiceSecretsRepo } from "../repos/ServiceSecretsRepo.js"
 import type { ChangeContext } from "./registries.js"
-import { secretUnavailable, SecretUnavailable } from "./registriesErrors.js"
+import { SecretUnavailable, secretUnavailable } from "./registriesErrors.js"
 import { SecretStore } from "./SecretStore.js"
-import type { ServiceSecretInfo } from "../domain/serviceSecret.js"
 
 /** The env every replica gets from the node, before project and service env. */
 export const platformEnv = (service: Pick<Service, "name" | "port">, projectName: string): Record<string, string> => ({
@@ -46,7 +46,7 @@ export const layerEnv = (
 }
 
 export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/secrets/ServiceSecrets", {
-  effect: Effect.gen(function* () {
+  effect: Effect.gen(function*() {
     const repo = yield* ServiceSecretsRepo
     const projects = yield* ProjectsRepo
     const store = yield* SecretStore
@@ -55,7 +55,9 @@ export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/secr
     const dropFile = (projectId: string, ref: string) =>
       store.delete(projectId, ref).pipe(
         Effect.asVoid,
-        Effect.catchAll((e) => Effect.logWarning("could not remove service secret file").pipe(Effect.annotateLogs({ projectId, ref, error: e._tag })))
+        Effect.catchAll((e) =>
+          Effect.logWarning("could not remove service secret file").pipe(Effect.annotateLogs({ projectId, ref, error: e._tag }))
+        )
       )
 
     const list = (serviceId: string): Effect.Effect<ReadonlyArray<ServiceSecretInfo>> =>
@@ -63,9 +65,11 @@ export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/secr
 
     /** Creates or replaces `name`. The new value is written under a fresh ref before the row points at it. */
     const set = (ctx: ChangeContext, service: Pick<Service, "id" | "projectId">, name: string, value: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const ref = yield* store.put(service.projectId, value).pipe(Effect.orDie)
-        const { secret, replacedRef } = yield* repo.upsert(service.id, name, ref).pipe(Effect.onError(() => dropFile(service.projectId, ref)))
+        const { secret, replacedRef } = yield* repo.upsert(service.id, name, ref).pipe(
+          Effect.onError(() => dropFile(service.projectId, ref))
+        )
         if (replacedRef !== null && replacedRef !== ref) yield* dropFile(service.projectId, replacedRef)
         yield* audit.record({
           actor: ctx.actor,
@@ -79,7 +83,7 @@ export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/secr
       })
 
     const remove = (ctx: ChangeContext, service: Pick<Service, "id" | "projectId">, name: string): Effect.Effect<void, NotFound> =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const removed = yield* repo.remove(service.id, name)
         if (Option.isNone(removed)) return yield* new NotFound({ entity: "secret", id: name })
         yield* dropFile(service.projectId, removed.value.secretRef)
@@ -98,7 +102,7 @@ export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/secr
      * with it by cascade) and then removes the encrypted files they pointed at.
      */
     const purgeAfter = <A, E, R>(service: Pick<Service, "id" | "projectId">, removeService: Effect.Effect<A, E, R>) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const rows = yield* repo.list(service.id)
         const result = yield* removeService
         yield* Effect.forEach(rows, (r) => dropFile(service.projectId, r.secretRef), { discard: true })
@@ -107,7 +111,7 @@ export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/secr
 
     /** Decrypts the service's secrets into a name → value map (bounded concurrency). */
     const decryptAll = (service: Pick<Service, "id" | "projectId">) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const rows = yield* repo.list(service.id)
         const pairs = yield* Effect.forEach(
           rows,
@@ -117,7 +121,9 @@ export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/secr
               Effect.flatMap((payload) =>
                 typeof payload === "string"
                   ? Effect.succeed([r.name, payload] as const)
-                  : Effect.fail(new SecretUnavailable({ owner: `service:${service.id}/${r.name}`, reason: "stored document is not a single value" }))
+                  : Effect.fail(
+                    new SecretUnavailable({ owner: `service:${service.id}/${r.name}`, reason: "stored document is not a single value" })
+                  )
               )
             ),
           { concurrency: 4 }
@@ -129,7 +135,7 @@ export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/secr
       service: Service,
       baseEnv: Readonly<Record<string, string>> = {}
     ): Effect.Effect<Record<string, string>, NotFound | SecretUnavailable> =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const project = yield* projects.get(service.projectId)
         const secrets = yield* decryptAll(service)
         return layerEnv(baseEnv, platformEnv(service, project.name), project.sharedEnv, service.env, secrets)

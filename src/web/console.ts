@@ -12,13 +12,13 @@
  *
  * Text assets are gzipped once and kept in memory when the client accepts it.
  */
+import { HttpApiBuilder, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect, type Layer } from "effect"
 import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { gzipSync } from "node:zlib"
-import { HttpApiBuilder, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Layer } from "effect"
 
 export interface WebConsoleOptions {
   /** The console build directory (holds index.html and assets/). */
@@ -166,7 +166,7 @@ export const makeConsoleHandler = (options: WebConsoleOptions) => {
       })
     )
 
-  return Effect.gen(function* () {
+  return Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const urlPath = new URL(request.url, "http://console.invalid").pathname
     if (isApiPath(urlPath)) return yield* Effect.fail(new HttpServerError.RouteNotFound({ request }))
@@ -180,7 +180,9 @@ export const makeConsoleHandler = (options: WebConsoleOptions) => {
     if (looksLikeFile(urlPath)) {
       const file = resolveUnder(root, urlPath)
       const body = file === undefined ? undefined : yield* readIfFile(file)
-      return file === undefined || body === undefined ? notFoundText("not found") : fileResponse(file, body, "public, max-age=3600", request)
+      return file === undefined || body === undefined
+        ? notFoundText("not found")
+        : fileResponse(file, body, "public, max-age=3600", request)
     }
     return yield* shell(request)
   })
@@ -189,7 +191,7 @@ export const makeConsoleHandler = (options: WebConsoleOptions) => {
 /** Adds the console's routes to the API server's router (GET/HEAD only; other methods stay API 404s). */
 export const WebConsoleRoutes = (options: WebConsoleOptions): Layer.Layer<never> =>
   HttpApiBuilder.Router.use((router) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const handle = makeConsoleHandler(options)
       yield* router.get("/", handle)
       yield* router.get("/*", handle)

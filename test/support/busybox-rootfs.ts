@@ -53,8 +53,9 @@ export interface BusyboxRootfsOptions {
 const chownTree = (p: string, id: number): void => {
   fs.lchownSync(p, id, id)
   const st = fs.lstatSync(p)
-  if (st.isDirectory() && !st.isSymbolicLink())
+  if (st.isDirectory() && !st.isSymbolicLink()) {
     for (const e of fs.readdirSync(p)) chownTree(path.join(p, e), id)
+  }
 }
 
 /** Build the rootfs at `dir` (created if missing) and return `dir`. */

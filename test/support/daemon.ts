@@ -2,9 +2,9 @@
  * Test daemons: in-process (the real Layer graph on a temp data dir and a
  * random port) and as a child process running the built CLI.
  */
-import { spawn, type ChildProcess } from "node:child_process"
-import * as path from "node:path"
 import { Effect, Exit, Layer, Scope } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
+import * as path from "node:path"
 import { decodeConfig, type LoadedConfig } from "../../src/config/load.js"
 import { derivePaths } from "../../src/config/paths.js"
 import { daemonLayer } from "../../src/daemon/layers.js"
@@ -43,16 +43,14 @@ export const testConfig = async (dir: string, overrides: Record<string, unknown>
   return { values, paths: derivePaths(path.join(dir, "config.toml"), values.dataDir, ""), created: false }
 }
 
-export const makeRequest =
-  (url: string) =>
-  (p: string, init: RequestInit & { token?: string | null; json?: unknown } = {}) => {
-    const { token, json, ...rest } = init
-    const headers = new Headers(rest.headers)
-    const bearer = token === undefined ? ADMIN_TOKEN : token
-    if (bearer !== null) headers.set("authorization", `Bearer ${bearer}`)
-    if (json !== undefined) headers.set("content-type", "application/json")
-    return fetch(`${url}${p}`, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) })
-  }
+export const makeRequest = (url: string) => (p: string, init: RequestInit & { token?: string | null; json?: unknown } = {}) => {
+  const { token, json, ...rest } = init
+  const headers = new Headers(rest.headers)
+  const bearer = token === undefined ? ADMIN_TOKEN : token
+  if (bearer !== null) headers.set("authorization", `Bearer ${bearer}`)
+  if (json !== undefined) headers.set("content-type", "application/json")
+  return fetch(`${url}${p}`, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) })
+}
 
 export const startTestDaemon = async (overrides: Record<string, unknown> = {}): Promise<TestDaemon> => {
   const temp = makeTempDir()

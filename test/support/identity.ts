@@ -17,19 +17,32 @@ export const ensureBootstrap = async (d: TestDaemon, username = "root") => {
 }
 
 export const createUser = async (d: TestDaemon, username: string, superAdmin = false) => {
-  const r = await d.request("/v1/users", { method: "POST", json: { username, password: PASSWORD, superAdmin }, headers: { "x-forwarded-for": nextIp() } })
+  const r = await d.request("/v1/users", {
+    method: "POST",
+    json: { username, password: PASSWORD, superAdmin },
+    headers: { "x-forwarded-for": nextIp() }
+  })
   if (r.status !== 201) throw new Error(`create user ${username}: ${r.status} ${await r.text()}`)
   return json<{ id: string; username: string }>(r)
 }
 
 export const login = async (d: TestDaemon, username: string, password = PASSWORD) => {
-  const r = await d.request("/v1/auth/login", { method: "POST", token: null, json: { username, password }, headers: { "x-forwarded-for": nextIp() } })
+  const r = await d.request("/v1/auth/login", {
+    method: "POST",
+    token: null,
+    json: { username, password },
+    headers: { "x-forwarded-for": nextIp() }
+  })
   if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${await r.text()}`)
   return json<{ token: string; expiresAt: string }>(r)
 }
 
 export const addMember = async (d: TestDaemon, projectId: string, userId: string, role: "viewer" | "operator" | "admin") => {
-  const r = await d.request(`/v1/projects/${projectId}/members`, { method: "POST", json: { userId, role }, headers: { "x-forwarded-for": nextIp() } })
+  const r = await d.request(`/v1/projects/${projectId}/members`, {
+    method: "POST",
+    json: { userId, role },
+    headers: { "x-forwarded-for": nextIp() }
+  })
   if (r.status !== 201) throw new Error(`add member: ${r.status} ${await r.text()}`)
 }
 

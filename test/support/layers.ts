@@ -4,23 +4,23 @@
  * the OCI service and the ingress publisher, and a whole deployment
  * coordinator on the FakeRuntime — no root, no network, no helper binary.
  */
+import { Context, Effect, Layer, Option, Ref } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Context, Effect, Layer, Option, Ref } from "effect"
 import { DeniaConfig } from "../../src/config/Config.js"
 import { decodeConfig } from "../../src/config/load.js"
 import { derivePaths } from "../../src/config/paths.js"
 import { databaseLayer } from "../../src/db/Database.js"
 import { Coordinator } from "../../src/deploy/Coordinator.js"
 import { DeploymentLog } from "../../src/deploy/DeploymentLog.js"
-import { ReplicaPublisher, type PublishedReplica } from "../../src/deploy/ReplicaPublisher.js"
+import { type PublishedReplica, ReplicaPublisher } from "../../src/deploy/ReplicaPublisher.js"
 import type { RestartPolicy } from "../../src/deploy/restartPolicy.js"
-import { OciService, type OciServiceApi, type PulledImage } from "../../src/oci/index.js"
-import { ImageNotFound } from "../../src/oci/errors.js"
-import { ProcessManifest } from "../../src/oci/processManifest.js"
 import { Events } from "../../src/events/Events.js"
+import { ImageNotFound } from "../../src/oci/errors.js"
+import { OciService, type OciServiceApi, type PulledImage } from "../../src/oci/index.js"
+import { ProcessManifest } from "../../src/oci/processManifest.js"
 import { HostedPulls } from "../../src/registry/hostedPulls.js"
 import { AuditRepo } from "../../src/repos/AuditRepo.js"
 import { DeploymentsRepo } from "../../src/repos/DeploymentsRepo.js"
@@ -48,7 +48,11 @@ export const configTest = (dir: string) =>
   Layer.effect(
     DeniaConfig,
     Effect.gen(function*() {
-      const values = yield* decodeConfig({ admin_token: ADMIN_TOKEN, bind_addr: "127.0.0.1:1", data_dir: path.join(dir, "data"), log_level: "error" }, {}, "test")
+      const values = yield* decodeConfig(
+        { admin_token: ADMIN_TOKEN, bind_addr: "127.0.0.1:1", data_dir: path.join(dir, "data"), log_level: "error" },
+        {},
+        "test"
+      )
       return { values, paths: derivePaths(path.join(dir, "config.toml"), values.dataDir, ""), created: false }
     }).pipe(Effect.orDie)
   )

@@ -5,7 +5,14 @@
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { pushLayout, writeOciLayout, type BuiltTag, type ImageSpec, type IndexSpec, type PushOptions } from "../../scripts/test-images/layout.js"
+import {
+  type BuiltTag,
+  type ImageSpec,
+  type IndexSpec,
+  pushLayout,
+  type PushOptions,
+  writeOciLayout
+} from "../../scripts/test-images/layout.js"
 
 export * from "../../scripts/test-images/index.js"
 

@@ -3,7 +3,7 @@
  * the DNS server that answers 127.0.0.1 for every name), on random loopback
  * ports with a throw-away CA for pebble's own HTTPS listener.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as https from "node:https"
 import * as path from "node:path"
@@ -31,7 +31,7 @@ const stopChild = (child: ChildProcess): Promise<void> =>
     child.kill("SIGTERM")
   })
 
-const collect = (child: ChildProcess): (() => string) => {
+const collect = (child: ChildProcess): () => string => {
   let out = ""
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()))
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()))
@@ -52,14 +52,32 @@ export const startDns = async (): Promise<DnsServer> => {
   const mgmtPort = await freePort()
   const child = spawn(
     "pebble-challtestsrv",
-    ["-dns01", `127.0.0.1:${dnsPort}`, "-http01", "", "-https01", "", "-tlsalpn01", "", "-management", `127.0.0.1:${mgmtPort}`, "-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""],
+    [
+      "-dns01",
+      `127.0.0.1:${dnsPort}`,
+      "-http01",
+      "",
+      "-https01",
+      "",
+      "-tlsalpn01",
+      "",
+      "-management",
+      `127.0.0.1:${mgmtPort}`,
+      "-defaultIPv4",
+      "127.0.0.1",
+      "-defaultIPv6",
+      ""
+    ],
     { stdio: ["ignore", "pipe", "pipe"] }
   )
   const output = collect(child)
   await waitUntil(
     "pebble-challtestsrv",
     async () => {
-      const r = await fetch(`http://127.0.0.1:${mgmtPort}/clear-request-history`, { method: "POST", body: JSON.stringify({ host: "x", type: "http" }) })
+      const r = await fetch(`http://127.0.0.1:${mgmtPort}/clear-request-history`, {
+        method: "POST",
+        body: JSON.stringify({ host: "x", type: "http" })
+      })
       return r.status < 500
     },
     output
@@ -70,10 +88,55 @@ export const startDns = async (): Promise<DnsServer> => {
 /** A CA and a `localhost`/127.0.0.1 certificate for pebble's listener. */
 const makeListenerCert = (dir: string) => {
   const run = (args: ReadonlyArray<string>) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" })
-  run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=denia test pebble CA"])
-  run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "key.pem", "-out", "csr.pem", "-subj", "/CN=localhost"])
+  run([
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=denia test pebble CA"
+  ])
+  run([
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    "key.pem",
+    "-out",
+    "csr.pem",
+    "-subj",
+    "/CN=localhost"
+  ])
   fs.writeFileSync(path.join(dir, "ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-  run(["x509", "-req", "-in", "csr.pem", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "cert.pem", "-days", "2", "-extfile", "ext.cnf"])
+  run([
+    "x509",
+    "-req",
+    "-in",
+    "csr.pem",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "cert.pem",
+    "-days",
+    "2",
+    "-extfile",
+    "ext.cnf"
+  ])
 }
 
 /** pebble validating HTTP-01 on `httpPort` (Denia's ingress) and resolving names through `dns`. */

@@ -3,7 +3,7 @@
  * random loopback port with a temp storage dir, optional htpasswd Basic auth
  * or token auth, and a small JWT token issuer for the token flow.
  */
-import { spawn, type ChildProcess } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { createPrivateKey, randomBytes, sign, X509Certificate } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as http from "node:http"

@@ -52,7 +52,9 @@ export const call = async <A, E>(f: (client: DeniaClient) => Effect.Effect<A, E>
   )
   if (Exit.isSuccess(exit)) return exit.value
   const failure = Cause.failureOption(exit.cause)
-  const error = Option.isSome(failure) ? toApiFailure(failure.value) : new ApiFailure(0, "UNKNOWN", Cause.isInterruptedOnly(exit.cause) ? "The request was cancelled." : "Something went wrong.")
+  const error = Option.isSome(failure)
+    ? toApiFailure(failure.value)
+    : new ApiFailure(0, "UNKNOWN", Cause.isInterruptedOnly(exit.cause) ? "The request was cancelled." : "Something went wrong.")
   // A rejected session (expired or revoked) sends the user back to the login page.
   if (error.status === 401 && !("token" in options)) onUnauthorized()
   throw error

@@ -54,7 +54,9 @@ const issuesFromDetails = (details: unknown): ReadonlyArray<FieldIssue> => {
   if (!isRecord(details) || !Array.isArray(details["issues"])) return []
   const out: Array<FieldIssue> = []
   for (const i of details["issues"]) {
-    if (isRecord(i) && typeof i["field"] === "string" && typeof i["message"] === "string") out.push({ field: i["field"], message: i["message"] })
+    if (isRecord(i) && typeof i["field"] === "string" && typeof i["message"] === "string") {
+      out.push({ field: i["field"], message: i["message"] })
+    }
   }
   return out
 }
@@ -65,7 +67,11 @@ const issuesFromDetails = (details: unknown): ReadonlyArray<FieldIssue> => {
  * "Expected null" (at `autoscale`). The deeper issue is the useful one.
  */
 const mostSpecific = (issues: ReadonlyArray<FieldIssue>): ReadonlyArray<FieldIssue> =>
-  issues.filter((i) => !issues.some((o) => o !== i && o.field !== i.field && (i.field === "" || o.field.startsWith(`${i.field}.`) || o.field.startsWith(`${i.field}[`))))
+  issues.filter((i) =>
+    !issues.some((o) =>
+      o !== i && o.field !== i.field && (i.field === "" || o.field.startsWith(`${i.field}.`) || o.field.startsWith(`${i.field}[`))
+    )
+  )
 
 /** Turns whatever an API call failed with into an `ApiFailure`. */
 export const toApiFailure = (error: unknown): ApiFailure => {
@@ -80,7 +86,9 @@ export const toApiFailure = (error: unknown): ApiFailure => {
     }
     if (tag === "ParseError" && error instanceof ParseResult.ParseError) {
       // The typed client encodes the payload with the API schema before sending it.
-      const issues = mostSpecific(ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => ({ field: formatPath(i.path), message: i.message })))
+      const issues = mostSpecific(
+        ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => ({ field: formatPath(i.path), message: i.message }))
+      )
       const first = issues[0]
       const message = first === undefined ? "invalid input" : first.field === "" ? first.message : `${first.field}: ${first.message}`
       return new ApiFailure(0, "INVALID_INPUT", message, issues)
@@ -91,7 +99,9 @@ export const toApiFailure = (error: unknown): ApiFailure => {
       const status = isRecord(response) && typeof response["status"] === "number" ? response["status"] : 0
       return new ApiFailure(status, "UNEXPECTED_RESPONSE", `The daemon sent an unexpected response (HTTP ${status}).`)
     }
-    if (tag === "HttpApiDecodeError") return new ApiFailure(0, "UNEXPECTED_RESPONSE", "The daemon sent a response this console does not understand.")
+    if (tag === "HttpApiDecodeError") {
+      return new ApiFailure(0, "UNEXPECTED_RESPONSE", "The daemon sent a response this console does not understand.")
+    }
   }
   return new ApiFailure(0, "UNKNOWN", error instanceof Error ? error.message : "Something went wrong.")
 }

@@ -4,9 +4,9 @@
  * these; nothing else talks to the network.
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/solid-query"
+import { TERMINAL_STATUSES } from "../../../src/domain/deployment.js"
 import type { CreateProject, UpdateProject } from "../../../src/domain/project.js"
 import type { CreateRegistry } from "../../../src/domain/registry.js"
-import { TERMINAL_STATUSES } from "../../../src/domain/deployment.js"
 import type { CreateService, UpdateService } from "../../../src/domain/service.js"
 import { call } from "./client.js"
 import type { ApiFailure } from "./failure.js"
@@ -29,7 +29,11 @@ export const keys = {
 
 /** Public: whether the first admin exists (the login page offers setup only before). */
 export const useSetupStatus = () =>
-  useQuery<Awaited<ReturnType<typeof fetchSetupStatus>>, ApiFailure>(() => ({ queryKey: keys.setupStatus, queryFn: fetchSetupStatus, staleTime: 60_000 }))
+  useQuery<Awaited<ReturnType<typeof fetchSetupStatus>>, ApiFailure>(() => ({
+    queryKey: keys.setupStatus,
+    queryFn: fetchSetupStatus,
+    staleTime: 60_000
+  }))
 const fetchSetupStatus = () => call((c) => c.meta.setupStatus(), { token: undefined })
 
 /** After a deployment's log stream ends: its row, the service's state and the list's status column are stale. */
@@ -48,7 +52,10 @@ export const useProjects = () =>
 const fetchProjects = () => call((c) => c.projects.list()).then((r) => r.items)
 
 export const useProject = (id: () => string) =>
-  useQuery<Awaited<ReturnType<typeof fetchProject>>, ApiFailure>(() => ({ queryKey: keys.project(id()), queryFn: () => fetchProject(id()) }))
+  useQuery<Awaited<ReturnType<typeof fetchProject>>, ApiFailure>(() => ({
+    queryKey: keys.project(id()),
+    queryFn: () => fetchProject(id())
+  }))
 const fetchProject = (id: string) => call((c) => c.projects.get({ path: { id } }))
 
 export const useMembers = (projectId: () => string, enabled: () => boolean = () => true) =>
@@ -72,7 +79,10 @@ const fetchServices = (projectId: string | undefined) =>
   call((c) => c.services.list({ urlParams: projectId === undefined ? {} : { projectId } })).then((r) => r.items)
 
 export const useService = (id: () => string) =>
-  useQuery<Awaited<ReturnType<typeof fetchService>>, ApiFailure>(() => ({ queryKey: keys.service(id()), queryFn: () => fetchService(id()) }))
+  useQuery<Awaited<ReturnType<typeof fetchService>>, ApiFailure>(() => ({
+    queryKey: keys.service(id()),
+    queryFn: () => fetchService(id())
+  }))
 const fetchService = (id: string) => call((c) => c.services.get({ path: { id } }))
 
 /** Newest first; polled every 2 s while the newest one is still in progress. */
@@ -141,7 +151,12 @@ export const useServiceAction = (serviceId: () => string) => {
     mutationFn: (action) => runServiceAction(serviceId(), action),
     onSuccess: (deployment) => {
       // Show the new deployment at once; polling takes it from there.
-      if (deployment) qc.setQueryData(keys.deployments(serviceId()), (old: ReadonlyArray<typeof deployment> | undefined) => [deployment, ...(old ?? []).filter((d) => d.id !== deployment.id)])
+      if (deployment) {
+        qc.setQueryData(
+          keys.deployments(serviceId()),
+          (old: ReadonlyArray<typeof deployment> | undefined) => [deployment, ...(old ?? []).filter((d) => d.id !== deployment.id)]
+        )
+      }
     },
     onSettled: () =>
       Promise.all([
@@ -155,7 +170,10 @@ export const useServiceAction = (serviceId: () => string) => {
 const domainsKey = (serviceId: string) => ["service", serviceId, "domains"] as const
 
 export const useDomains = (serviceId: () => string) =>
-  useQuery<Awaited<ReturnType<typeof fetchDomains>>, ApiFailure>(() => ({ queryKey: domainsKey(serviceId()), queryFn: () => fetchDomains(serviceId()) }))
+  useQuery<Awaited<ReturnType<typeof fetchDomains>>, ApiFailure>(() => ({
+    queryKey: domainsKey(serviceId()),
+    queryFn: () => fetchDomains(serviceId())
+  }))
 const fetchDomains = (id: string) => call((c) => c.ingress.listDomains({ path: { id } })).then((r) => r.items)
 
 export const useDomainMutations = (serviceId: () => string) => {
@@ -228,14 +246,20 @@ export const useDeleteProject = () => {
 }
 
 export const useSecrets = (serviceId: () => string) =>
-  useQuery<Awaited<ReturnType<typeof fetchSecrets>>, ApiFailure>(() => ({ queryKey: keys.secrets(serviceId()), queryFn: () => fetchSecrets(serviceId()) }))
+  useQuery<Awaited<ReturnType<typeof fetchSecrets>>, ApiFailure>(() => ({
+    queryKey: keys.secrets(serviceId()),
+    queryFn: () => fetchSecrets(serviceId())
+  }))
 const fetchSecrets = (id: string) => call((c) => c.secrets.list({ path: { id } })).then((r) => r.items)
 
 /** Setting or removing a secret changes what a redeploy would run: the service (its pending-changes flag) is refetched too. */
 export const useSecretMutations = (serviceId: () => string) => {
   const qc = useQueryClient()
   const refresh = () =>
-    Promise.all([qc.invalidateQueries({ queryKey: keys.secrets(serviceId()) }), qc.invalidateQueries({ queryKey: keys.service(serviceId()), exact: true })])
+    Promise.all([
+      qc.invalidateQueries({ queryKey: keys.secrets(serviceId()) }),
+      qc.invalidateQueries({ queryKey: keys.service(serviceId()), exact: true })
+    ])
   return {
     set: useMutation<unknown, ApiFailure, { name: string; value: string }>(() => ({
       mutationFn: (payload) => call((c) => c.secrets.set({ path: { id: serviceId() }, payload })),
@@ -250,17 +274,25 @@ export const useSecretMutations = (serviceId: () => string) => {
 
 /** One page of the audit log (super-admins), newest first; `cursor` from the previous page's `nextCursor`. */
 export const useAuditPage = (cursor: () => string | undefined) =>
-  useQuery<Awaited<ReturnType<typeof fetchAudit>>, ApiFailure>(() => ({ queryKey: keys.audit(cursor()), queryFn: () => fetchAudit(cursor()) }))
-const fetchAudit = (cursor: string | undefined) => call((c) => c.audit.list({ urlParams: { limit: 50, ...(cursor === undefined ? {} : { cursor }) } }))
+  useQuery<Awaited<ReturnType<typeof fetchAudit>>, ApiFailure>(() => ({
+    queryKey: keys.audit(cursor()),
+    queryFn: () => fetchAudit(cursor())
+  }))
+const fetchAudit = (cursor: string | undefined) =>
+  call((c) => c.audit.list({ urlParams: { limit: 50, ...(cursor === undefined ? {} : { cursor }) } }))
 
 /** Hosted repositories of the projects the caller can see. */
 export const useHostedRepositories = () =>
-  useQuery<Awaited<ReturnType<typeof fetchHostedRepositories>>, ApiFailure>(() => ({ queryKey: keys.hostedRepositories, queryFn: fetchHostedRepositories }))
+  useQuery<Awaited<ReturnType<typeof fetchHostedRepositories>>, ApiFailure>(() => ({
+    queryKey: keys.hostedRepositories,
+    queryFn: fetchHostedRepositories
+  }))
 const fetchHostedRepositories = () => call((c) => c.registry.repositories()).then((r) => r.items)
 
 /**
  * Change your own password (`POST /v1/me/password`): the daemon checks the current one, then signs
  * out your other sessions and revokes your API tokens unless `keepTokens`; this session stays.
  */
-export const changeOwnPassword = (input: { readonly currentPassword: string; readonly newPassword: string; readonly keepTokens: boolean }) =>
-  call((c) => c.auth.changePassword({ payload: input }))
+export const changeOwnPassword = (
+  input: { readonly currentPassword: string; readonly newPassword: string; readonly keepTokens: boolean }
+) => call((c) => c.auth.changePassword({ payload: input }))

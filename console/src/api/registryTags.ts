@@ -17,7 +17,7 @@ export const fetchTags = async (repository: string): Promise<ReadonlyArray<strin
   const request = HttpClientRequest.get(`${currentBaseUrl()}/v2/${path}/tags/list?n=1000`).pipe(
     token === undefined ? (r) => r : HttpClientRequest.bearerToken(token)
   )
-  const program = Effect.gen(function* () {
+  const program = Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
     const response = yield* client.execute(request)
     if (response.status >= 400) {

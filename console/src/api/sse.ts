@@ -68,7 +68,7 @@ export const followEvents = async (path: string, onEvent: (e: SseEvent) => void,
   )
   const parse = createSseParser()
   const decoder = new TextDecoder()
-  const program = Effect.gen(function* () {
+  const program = Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
     const response = yield* client.execute(request)
     if (response.status >= 400) {

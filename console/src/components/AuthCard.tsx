@@ -1,5 +1,5 @@
 /** The frame of the signed-out pages (login, setup): a centred card holding one form. */
-import { Show, type JSX } from "solid-js"
+import { type JSX, Show } from "solid-js"
 import { FormError } from "./States.js"
 
 export const AuthCard = (props: {

@@ -3,7 +3,7 @@
  * of commands (navigation, actions, and every project and service the cache
  * knows). Arrow keys move, Enter runs, Escape closes and returns focus.
  */
-import { For, Show, createMemo, createSignal, onCleanup, onMount } from "solid-js"
+import { createMemo, createSignal, For, onCleanup, onMount, Show } from "solid-js"
 
 export interface Command {
   readonly id: string

@@ -3,7 +3,7 @@
  * one `<tr>` per item from `row`. It sits in a horizontally scrolling box, so
  * a wide table never widens the page (phones).
  */
-import { For, Show, type JSX } from "solid-js"
+import { For, type JSX, Show } from "solid-js"
 
 /** A column header; `hidden` headers are read out but not shown (action columns). */
 export type Column = string | { readonly label: string; readonly hidden: true }

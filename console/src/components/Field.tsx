@@ -2,7 +2,7 @@
  * Labelled inputs with an optional hint and an inline error wired up for
  * screen readers (`aria-invalid`, `aria-describedby`).
  */
-import { For, Show, createUniqueId, splitProps, type JSX } from "solid-js"
+import { createUniqueId, For, type JSX, Show, splitProps } from "solid-js"
 
 interface FieldShellProps {
   readonly label: string
@@ -30,7 +30,9 @@ const FieldShell = (props: FieldShellProps) => (
 )
 
 const describedBy = (id: string, hint: string | undefined, error: string | undefined): string | undefined => {
-  const ids = [hint !== undefined ? `${id}-hint` : undefined, error !== undefined ? `${id}-error` : undefined].filter((x) => x !== undefined)
+  const ids = [hint !== undefined ? `${id}-hint` : undefined, error !== undefined ? `${id}-error` : undefined].filter((x) =>
+    x !== undefined
+  )
   return ids.length === 0 ? undefined : ids.join(" ")
 }
 

@@ -4,14 +4,14 @@
  * the login page, remembering where they were going. On narrow screens the
  * sidebar collapses to a top bar with a menu button; navigating closes it.
  */
-import { A, useLocation, useNavigate, type RouteSectionProps } from "@solidjs/router"
+import { A, type RouteSectionProps, useLocation, useNavigate } from "@solidjs/router"
 import { useQueryClient } from "@tanstack/solid-query"
-import { Show, createEffect, createMemo, createSignal, on } from "solid-js"
+import { createEffect, createMemo, createSignal, on, Show } from "solid-js"
 import { call } from "../api/client.js"
 import { useMe, useProjects, useServices } from "../api/queries.js"
 import { sessionStore } from "../state/session.js"
 import { theme, toggleTheme } from "../state/theme.js"
-import { CommandPalette, openPalette, type Command } from "./CommandPalette.js"
+import { type Command, CommandPalette, openPalette } from "./CommandPalette.js"
 
 export const Layout = (props: RouteSectionProps) => {
   const navigate = useNavigate()
@@ -64,7 +64,12 @@ const SignedIn = (props: { readonly logout: () => void; readonly children: Route
     ...(projects.data ?? []).map((p) => ({ id: `p-${p.id}`, group: "Project", label: p.name, run: () => navigate(`/projects/${p.id}`) })),
     ...(services.data ?? []).map((s) => {
       const project = projects.data?.find((p) => p.id === s.projectId)
-      return { id: `s-${s.id}`, group: "Service", label: project === undefined ? s.name : `${project.name} / ${s.name}`, run: () => navigate(`/services/${s.id}`) }
+      return {
+        id: `s-${s.id}`,
+        group: "Service",
+        label: project === undefined ? s.name : `${project.name} / ${s.name}`,
+        run: () => navigate(`/services/${s.id}`)
+      }
     })
   ])
 
@@ -81,64 +86,75 @@ const SignedIn = (props: { readonly logout: () => void; readonly children: Route
             </span>
             Denia
           </div>
-          <button type="button" class="btn menu-toggle" aria-expanded={menuOpen()} aria-controls="sidebar-body" onClick={() => setMenuOpen((o) => !o)}>
+          <button
+            type="button"
+            class="btn menu-toggle"
+            aria-expanded={menuOpen()}
+            aria-controls="sidebar-body"
+            onClick={() => setMenuOpen((o) => !o)}
+          >
             {menuOpen() ? "Close menu" : "Menu"}
           </button>
         </div>
         <div class="sidebar-body" id="sidebar-body">
-        <button type="button" class="palette-trigger" onClick={openPalette} aria-keyshortcuts="Control+K Meta+K">
-          <span>Jump to…</span>
-          <kbd>Ctrl K</kbd>
-        </button>
-        <nav aria-label="Main">
-          <ul>
-            <li>
-              <A href="/projects" activeClass="active">
-                Projects
-              </A>
-            </li>
-            <li>
-              <A href="/services" activeClass="active">
-                Services
-              </A>
-            </li>
-            <li>
-              <A href="/registry" activeClass="active">
-                Registry
-              </A>
-            </li>
-            <Show when={me.data?.superAdmin}>
+          <button type="button" class="palette-trigger" onClick={openPalette} aria-keyshortcuts="Control+K Meta+K">
+            <span>Jump to…</span>
+            <kbd>Ctrl K</kbd>
+          </button>
+          <nav aria-label="Main">
+            <ul>
               <li>
-                <A href="/audit" activeClass="active">
-                  Audit log
+                <A href="/projects" activeClass="active">
+                  Projects
                 </A>
               </li>
-            </Show>
-            <li>
-              <A href="/settings" activeClass="active">
-                Settings
-              </A>
-            </li>
-          </ul>
-        </nav>
-        <div class="sidebar-foot">
-          <button type="button" class="btn btn-ghost" onClick={toggleTheme} aria-label={`Switch to ${theme() === "dark" ? "light" : "dark"} theme`}>
-            {theme() === "dark" ? "☀ Light" : "☾ Dark"}
-          </button>
-          <div class="whoami">
-            <span class="muted">Signed in as</span>
-            <strong data-testid="username">{me.data?.user?.username ?? sessionStoreName()}</strong>
-            <Show when={me.data?.superAdmin}>
-              <span class="badge">super-admin</span>
-            </Show>
+              <li>
+                <A href="/services" activeClass="active">
+                  Services
+                </A>
+              </li>
+              <li>
+                <A href="/registry" activeClass="active">
+                  Registry
+                </A>
+              </li>
+              <Show when={me.data?.superAdmin}>
+                <li>
+                  <A href="/audit" activeClass="active">
+                    Audit log
+                  </A>
+                </li>
+              </Show>
+              <li>
+                <A href="/settings" activeClass="active">
+                  Settings
+                </A>
+              </li>
+            </ul>
+          </nav>
+          <div class="sidebar-foot">
+            <button
+              type="button"
+              class="btn btn-ghost"
+              onClick={toggleTheme}
+              aria-label={`Switch to ${theme() === "dark" ? "light" : "dark"} theme`}
+            >
+              {theme() === "dark" ? "☀ Light" : "☾ Dark"}
+            </button>
+            <div class="whoami">
+              <span class="muted">Signed in as</span>
+              <strong data-testid="username">{me.data?.user?.username ?? sessionStoreName()}</strong>
+              <Show when={me.data?.superAdmin}>
+                <span class="badge">super-admin</span>
+              </Show>
+            </div>
+            <A href="/account/password" class="muted">
+              Change password
+            </A>
+            <button type="button" class="btn" onClick={() => props.logout()}>
+              Log out
+            </button>
           </div>
-          <A href="/account/password" class="muted">
-            Change password
-          </A>
-          <button type="button" class="btn" onClick={() => props.logout()}>
-            Log out
-          </button>
-        </div>
         </div>
       </aside>
       <main id="main" class="main" tabindex="-1">

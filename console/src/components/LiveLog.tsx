@@ -5,7 +5,7 @@
  * `onEnd` runs once when the stream ends (the `end` event, or the server
  * closing it), so callers can refetch what the ended work changed.
  */
-import { Show, createEffect, createSignal, onCleanup } from "solid-js"
+import { createEffect, createSignal, onCleanup, Show } from "solid-js"
 import type { ApiFailure } from "../api/failure.js"
 import { endSummary, followEvents } from "../api/sse.js"
 
@@ -51,7 +51,9 @@ export const LiveLog = (props: {
             return next.length > max ? next.slice(next.length - max) : next
           })
           const el = box
-          if (el !== undefined && el.scrollHeight - el.scrollTop - el.clientHeight < 40) queueMicrotask(() => (el.scrollTop = el.scrollHeight))
+          if (el !== undefined && el.scrollHeight - el.scrollTop - el.clientHeight < 40) {
+            queueMicrotask(() => (el.scrollTop = el.scrollHeight))
+          }
         }
       },
       abort.signal
@@ -73,7 +75,13 @@ export const LiveLog = (props: {
     <div class="live-log">
       <div class="live-log-head">
         <span class={`status status-${state() === "live" ? "starting" : state() === "failed" ? "failed" : "stopped"}`} role="status">
-          {state() === "connecting" ? "connecting…" : state() === "live" ? "live" : state() === "ended" ? `ended${final() ? `: ${final()}` : ""}` : "disconnected"}
+          {state() === "connecting"
+            ? "connecting…"
+            : state() === "live"
+            ? "live"
+            : state() === "ended"
+            ? `ended${final() ? `: ${final()}` : ""}`
+            : "disconnected"}
         </span>
       </div>
       <Show when={error()}>{(e) => <p class="field-error" role="alert">{e().message}</p>}</Show>

@@ -3,7 +3,7 @@
  * Credentials go in once and are never shown again; the list shows the kind
  * and, for basic auth, the username.
  */
-import { Match, Show, Switch, createSignal } from "solid-js"
+import { createSignal, Match, Show, Switch } from "solid-js"
 import type { RegistryAuthKind } from "../../../src/domain/registry.js"
 import { issuesByField } from "../api/failure.js"
 import { useRegistries, useRegistryMutations } from "../api/queries.js"
@@ -78,7 +78,13 @@ export const Registries = (props: { readonly projectId: string }) => {
                     </td>
                     <td class="mono">{r.id}</td>
                     <td>
-                      <button type="button" class="btn btn-ghost btn-danger" disabled={m.remove.isPending} onClick={() => m.remove.mutate(r.id)} aria-label={`Remove registry ${r.name}`}>
+                      <button
+                        type="button"
+                        class="btn btn-ghost btn-danger"
+                        disabled={m.remove.isPending}
+                        onClick={() => m.remove.mutate(r.id)}
+                        aria-label={`Remove registry ${r.name}`}
+                      >
                         Remove
                       </button>
                     </td>
@@ -91,18 +97,56 @@ export const Registries = (props: { readonly projectId: string }) => {
               <FormError message={m.create.error !== null && !placed() ? m.create.error.message : undefined} />
               <div class="row">
                 <TextField label="Registry name" name="registryName" value={name()} onValue={setName} error={issues()["name"]} />
-                <TextField label="Endpoint" name="endpoint" value={endpoint()} onValue={setEndpoint} error={issues()["endpoint"]} placeholder="ghcr.io" spellcheck={false} />
+                <TextField
+                  label="Endpoint"
+                  name="endpoint"
+                  value={endpoint()}
+                  onValue={setEndpoint}
+                  error={issues()["endpoint"]}
+                  placeholder="ghcr.io"
+                  spellcheck={false}
+                />
               </div>
-              <SelectField label="Credentials" name="kind" value={kind()} onValue={(k) => isKind(k) && setKind(k)} options={KINDS} error={issues()["auth.kind"] ?? issues()["auth"]} />
+              <SelectField
+                label="Credentials"
+                name="kind"
+                value={kind()}
+                onValue={(k) => isKind(k) && setKind(k)}
+                options={KINDS}
+                error={issues()["auth.kind"] ?? issues()["auth"]}
+              />
               <Switch>
                 <Match when={kind() === "basic"}>
                   <div class="row">
-                    <TextField label="Registry username" name="registryUsername" autocomplete="off" value={username()} onValue={setUsername} error={issues()["auth.username"]} />
-                    <TextField label="Registry password" name="registryPassword" type="password" autocomplete="new-password" value={password()} onValue={setPassword} error={issues()["auth.password"]} />
+                    <TextField
+                      label="Registry username"
+                      name="registryUsername"
+                      autocomplete="off"
+                      value={username()}
+                      onValue={setUsername}
+                      error={issues()["auth.username"]}
+                    />
+                    <TextField
+                      label="Registry password"
+                      name="registryPassword"
+                      type="password"
+                      autocomplete="new-password"
+                      value={password()}
+                      onValue={setPassword}
+                      error={issues()["auth.password"]}
+                    />
                   </div>
                 </Match>
                 <Match when={kind() !== "anonymous"}>
-                  <TextField label="Registry token" name="registryToken" type="password" autocomplete="off" value={token()} onValue={setToken} error={issues()["auth.token"]} />
+                  <TextField
+                    label="Registry token"
+                    name="registryToken"
+                    type="password"
+                    autocomplete="off"
+                    value={token()}
+                    onValue={setToken}
+                    error={issues()["auth.token"]}
+                  />
                 </Match>
               </Switch>
               <button type="submit" class="btn" disabled={m.create.isPending}>

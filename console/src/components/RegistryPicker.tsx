@@ -21,7 +21,9 @@ export const RegistryPicker = (props: {
     const list = registries.data ?? []
     const known = list.map((r) => ({ value: r.id, label: `${r.name} (${r.endpoint})` }))
     // An id set before (e.g. of a registry since removed) stays visible rather than silently changing.
-    const stale = props.value !== "" && !list.some((r) => r.id === props.value) ? [{ value: props.value, label: `${props.value} (not in this project)` }] : []
+    const stale = props.value !== "" && !list.some((r) => r.id === props.value)
+      ? [{ value: props.value, label: `${props.value} (not in this project)` }]
+      : []
     return [{ value: "", label: "None (anonymous pull)" }, ...known, ...stale]
   }
   return (
@@ -33,11 +35,9 @@ export const RegistryPicker = (props: {
           value={props.value}
           onValue={props.onValue}
           error={props.error}
-          hint={
-            registries.error?.status === 403
-              ? "Only project admins can list registries; paste the id a project admin gives you, or leave empty for anonymous pulls"
-              : "Id of a project registry with pull credentials (listed on the project page); empty for anonymous pulls"
-          }
+          hint={registries.error?.status === 403
+            ? "Only project admins can list registries; paste the id a project admin gives you, or leave empty for anonymous pulls"
+            : "Id of a project registry with pull credentials (listed on the project page); empty for anonymous pulls"}
           spellcheck={false}
         />
       }

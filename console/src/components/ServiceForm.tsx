@@ -4,9 +4,9 @@
  * 400 envelope, whose message starts with the field path) and are shown under
  * the input they name; the first invalid input gets focus.
  */
-import { For, Match, Show, Switch, createMemo, createSignal } from "solid-js"
+import { createMemo, createSignal, For, Match, Show, Switch } from "solid-js"
 import { ApiFailure, issuesByField, toApiFailure } from "../api/failure.js"
-import { SOURCE_TYPES, errorFor, isFieldKnown, localIssues, type ServiceFormState } from "../lib/serviceForm.js"
+import { errorFor, isFieldKnown, localIssues, type ServiceFormState, SOURCE_TYPES } from "../lib/serviceForm.js"
 import { EnvEditor } from "./EnvEditor.js"
 import { SelectField, TextField } from "./Field.js"
 import { RegistryPicker } from "./RegistryPicker.js"
@@ -57,7 +57,13 @@ export const ServiceForm = (props: ServiceFormProps) => {
 
   const s = state
   return (
-    <form class="service-form" ref={form} onSubmit={submit} novalidate aria-label={props.mode === "create" ? "New service" : "Edit service"}>
+    <form
+      class="service-form"
+      ref={form}
+      onSubmit={submit}
+      novalidate
+      aria-label={props.mode === "create" ? "New service" : "Edit service"}
+    >
       <FormError message={formMessage()} id="service-form-error" />
 
       <fieldset class="card">
@@ -82,7 +88,15 @@ export const ServiceForm = (props: ServiceFormProps) => {
           hint={props.mode === "edit" ? "Names cannot change" : "Lower-case letters, digits and '-'; becomes <name>.<project>.localhost"}
           spellcheck={false}
         />
-        <TextField label="Port" name="port" inputmode="numeric" value={s().port} onValue={set("port")} error={err("port")} hint="The port the app listens on" />
+        <TextField
+          label="Port"
+          name="port"
+          inputmode="numeric"
+          value={s().port}
+          onValue={set("port")}
+          error={err("port")}
+          hint="The port the app listens on"
+        />
       </fieldset>
 
       <fieldset class="card">
@@ -91,7 +105,13 @@ export const ServiceForm = (props: ServiceFormProps) => {
           <For each={SOURCE_TYPES}>
             {(t) => (
               <label class="segment" classList={{ selected: s().sourceType === t.value }} title={t.hint}>
-                <input type="radio" name="sourceType" value={t.value} checked={s().sourceType === t.value} onChange={() => set("sourceType")(t.value)} />
+                <input
+                  type="radio"
+                  name="sourceType"
+                  value={t.value}
+                  checked={s().sourceType === t.value}
+                  onChange={() => set("sourceType")(t.value)}
+                />
                 {t.label}
               </label>
             )}
@@ -112,14 +132,41 @@ export const ServiceForm = (props: ServiceFormProps) => {
             <RegistryPicker projectId={s().projectId} value={s().registryId} onValue={set("registryId")} error={err("source.registryId")} />
           </Match>
           <Match when={s().sourceType === "hosted"}>
-            <TextField label="Tag" name="tag" value={s().tag} onValue={set("tag")} error={err("source.tag") ?? err("source")} hint="Deployed from <project>/<service> in Denia's registry" />
+            <TextField
+              label="Tag"
+              name="tag"
+              value={s().tag}
+              onValue={set("tag")}
+              error={err("source.tag") ?? err("source")}
+              hint="Deployed from <project>/<service> in Denia's registry"
+            />
           </Match>
           <Match when={s().sourceType === "git"}>
-            <TextField label="Repository URL" name="gitUrl" value={s().gitUrl} onValue={set("gitUrl")} error={err("source.url") ?? err("source")} placeholder="https://example.com/org/app.git" spellcheck={false} />
+            <TextField
+              label="Repository URL"
+              name="gitUrl"
+              value={s().gitUrl}
+              onValue={set("gitUrl")}
+              error={err("source.url") ?? err("source")}
+              placeholder="https://example.com/org/app.git"
+              spellcheck={false}
+            />
             <div class="row">
               <TextField label="Ref" name="gitRef" value={s().gitRef} onValue={set("gitRef")} error={err("source.ref")} />
-              <TextField label="Dockerfile" name="gitDockerfile" value={s().gitDockerfile} onValue={set("gitDockerfile")} error={err("source.dockerfile")} />
-              <TextField label="Context" name="gitContext" value={s().gitContext} onValue={set("gitContext")} error={err("source.context")} />
+              <TextField
+                label="Dockerfile"
+                name="gitDockerfile"
+                value={s().gitDockerfile}
+                onValue={set("gitDockerfile")}
+                error={err("source.dockerfile")}
+              />
+              <TextField
+                label="Context"
+                name="gitContext"
+                value={s().gitContext}
+                onValue={set("gitContext")}
+                error={err("source.context")}
+              />
             </div>
             <TextField
               label="Credential (optional)"
@@ -132,8 +179,20 @@ export const ServiceForm = (props: ServiceFormProps) => {
           </Match>
           <Match when={s().sourceType === "upload"}>
             <div class="row">
-              <TextField label="Dockerfile" name="uploadDockerfile" value={s().uploadDockerfile} onValue={set("uploadDockerfile")} error={err("source.dockerfile") ?? err("source")} />
-              <TextField label="Context" name="uploadContext" value={s().uploadContext} onValue={set("uploadContext")} error={err("source.context")} />
+              <TextField
+                label="Dockerfile"
+                name="uploadDockerfile"
+                value={s().uploadDockerfile}
+                onValue={set("uploadDockerfile")}
+                error={err("source.dockerfile") ?? err("source")}
+              />
+              <TextField
+                label="Context"
+                name="uploadContext"
+                value={s().uploadContext}
+                onValue={set("uploadContext")}
+                error={err("source.context")}
+              />
             </div>
           </Match>
         </Switch>
@@ -147,13 +206,48 @@ export const ServiceForm = (props: ServiceFormProps) => {
       <fieldset class="card">
         <legend>Health and limits</legend>
         <div class="row">
-          <TextField label="Health path" name="healthPath" value={s().healthPath} onValue={set("healthPath")} error={err("health.path") ?? err("health")} />
-          <TextField label="Health timeout (s)" name="healthTimeout" inputmode="numeric" value={s().healthTimeout} onValue={set("healthTimeout")} error={err("health.timeoutSeconds")} />
+          <TextField
+            label="Health path"
+            name="healthPath"
+            value={s().healthPath}
+            onValue={set("healthPath")}
+            error={err("health.path") ?? err("health")}
+          />
+          <TextField
+            label="Health timeout (s)"
+            name="healthTimeout"
+            inputmode="numeric"
+            value={s().healthTimeout}
+            onValue={set("healthTimeout")}
+            error={err("health.timeoutSeconds")}
+          />
         </div>
         <div class="row">
-          <TextField label="CPU (millicores)" name="cpuMillis" inputmode="numeric" value={s().cpuMillis} onValue={set("cpuMillis")} error={err("limits.cpuMillis")} hint="Empty: project or node default" />
-          <TextField label="Memory (MB)" name="memoryMb" inputmode="numeric" value={s().memoryMb} onValue={set("memoryMb")} error={err("limits.memoryMb")} />
-          <TextField label="Max processes" name="pids" inputmode="numeric" value={s().pids} onValue={set("pids")} error={err("limits.pids")} />
+          <TextField
+            label="CPU (millicores)"
+            name="cpuMillis"
+            inputmode="numeric"
+            value={s().cpuMillis}
+            onValue={set("cpuMillis")}
+            error={err("limits.cpuMillis")}
+            hint="Empty: project or node default"
+          />
+          <TextField
+            label="Memory (MB)"
+            name="memoryMb"
+            inputmode="numeric"
+            value={s().memoryMb}
+            onValue={set("memoryMb")}
+            error={err("limits.memoryMb")}
+          />
+          <TextField
+            label="Max processes"
+            name="pids"
+            inputmode="numeric"
+            value={s().pids}
+            onValue={set("pids")}
+            error={err("limits.pids")}
+          />
         </div>
         <label class="check">
           <input type="checkbox" name="tlsEnabled" checked={s().tlsEnabled} onChange={(e) => set("tlsEnabled")(e.currentTarget.checked)} />
@@ -164,17 +258,51 @@ export const ServiceForm = (props: ServiceFormProps) => {
       <fieldset class="card">
         <legend>Scaling</legend>
         <label class="check">
-          <input type="checkbox" name="autoscaleEnabled" checked={s().autoscaleEnabled} onChange={(e) => set("autoscaleEnabled")(e.currentTarget.checked)} />
+          <input
+            type="checkbox"
+            name="autoscaleEnabled"
+            checked={s().autoscaleEnabled}
+            onChange={(e) => set("autoscaleEnabled")(e.currentTarget.checked)}
+          />
           Autoscale
         </label>
         <Show when={s().autoscaleEnabled}>
           <div class="row">
-            <TextField label="Min replicas" name="minReplicas" inputmode="numeric" value={s().minReplicas} onValue={set("minReplicas")} error={err("autoscale.minReplicas") ?? err("autoscale")} hint="0 scales to zero when idle" />
-            <TextField label="Max replicas" name="maxReplicas" inputmode="numeric" value={s().maxReplicas} onValue={set("maxReplicas")} error={err("autoscale.maxReplicas")} />
-            <TextField label="CPU target (%)" name="cpuTargetPercent" inputmode="numeric" value={s().cpuTargetPercent} onValue={set("cpuTargetPercent")} error={err("autoscale.cpuTargetPercent")} />
+            <TextField
+              label="Min replicas"
+              name="minReplicas"
+              inputmode="numeric"
+              value={s().minReplicas}
+              onValue={set("minReplicas")}
+              error={err("autoscale.minReplicas") ?? err("autoscale")}
+              hint="0 scales to zero when idle"
+            />
+            <TextField
+              label="Max replicas"
+              name="maxReplicas"
+              inputmode="numeric"
+              value={s().maxReplicas}
+              onValue={set("maxReplicas")}
+              error={err("autoscale.maxReplicas")}
+            />
+            <TextField
+              label="CPU target (%)"
+              name="cpuTargetPercent"
+              inputmode="numeric"
+              value={s().cpuTargetPercent}
+              onValue={set("cpuTargetPercent")}
+              error={err("autoscale.cpuTargetPercent")}
+            />
           </div>
           <div class="row">
-            <TextField label="Memory target (%)" name="memoryTargetPercent" inputmode="numeric" value={s().memoryTargetPercent} onValue={set("memoryTargetPercent")} error={err("autoscale.memoryTargetPercent")} />
+            <TextField
+              label="Memory target (%)"
+              name="memoryTargetPercent"
+              inputmode="numeric"
+              value={s().memoryTargetPercent}
+              onValue={set("memoryTargetPercent")}
+              error={err("autoscale.memoryTargetPercent")}
+            />
             <TextField
               label="Scale-down delay (s)"
               name="scaleDownStabilizationSeconds"
@@ -183,7 +311,14 @@ export const ServiceForm = (props: ServiceFormProps) => {
               onValue={set("scaleDownStabilizationSeconds")}
               error={err("autoscale.scaleDownStabilizationSeconds")}
             />
-            <TextField label="Idle before zero (s)" name="idleSeconds" inputmode="numeric" value={s().idleSeconds} onValue={set("idleSeconds")} error={err("autoscale.idleSeconds")} />
+            <TextField
+              label="Idle before zero (s)"
+              name="idleSeconds"
+              inputmode="numeric"
+              value={s().idleSeconds}
+              onValue={set("idleSeconds")}
+              error={err("autoscale.idleSeconds")}
+            />
           </div>
         </Show>
       </fieldset>
@@ -197,7 +332,8 @@ export const ServiceForm = (props: ServiceFormProps) => {
                 <SelectField
                   label={`Endpoint ${i() + 1} protocol`}
                   value={ep.protocol}
-                  onValue={(v) => set("endpoints")(s().endpoints.map((x, j) => (j === i() ? { ...x, protocol: v === "udp" ? "udp" : "tcp" } : x)))}
+                  onValue={(v) =>
+                    set("endpoints")(s().endpoints.map((x, j) => (j === i() ? { ...x, protocol: v === "udp" ? "udp" : "tcp" } : x)))}
                   options={[
                     { value: "tcp", label: "TCP" },
                     { value: "udp", label: "UDP" }
@@ -209,7 +345,12 @@ export const ServiceForm = (props: ServiceFormProps) => {
                   value={ep.port}
                   onValue={(v) => set("endpoints")(s().endpoints.map((x, j) => (j === i() ? { ...x, port: v } : x)))}
                 />
-                <button type="button" class="btn btn-ghost" aria-label={`Remove endpoint ${i() + 1}`} onClick={() => set("endpoints")(s().endpoints.filter((_, j) => j !== i()))}>
+                <button
+                  type="button"
+                  class="btn btn-ghost"
+                  aria-label={`Remove endpoint ${i() + 1}`}
+                  onClick={() => set("endpoints")(s().endpoints.filter((_, j) => j !== i()))}
+                >
                   ✕
                 </button>
               </div>

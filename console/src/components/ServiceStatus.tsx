@@ -2,7 +2,7 @@
 import { Show } from "solid-js"
 import type { Service } from "../../../src/domain/service.js"
 import { useDeployments } from "../api/queries.js"
-import { serviceView, stateLabel, type ServiceView } from "../lib/serviceState.js"
+import { type ServiceView, serviceView, stateLabel } from "../lib/serviceState.js"
 
 const TONE: Readonly<Record<string, string>> = {
   running: "healthy",
@@ -39,7 +39,9 @@ export const StateBadge = (props: { readonly view: ServiceView | undefined; read
   </Show>
 )
 
-export const ServiceStatus = (props: { readonly service: Pick<Service, "id" | "promotedDeploymentId" | "status">; readonly detail?: boolean }) => {
+export const ServiceStatus = (
+  props: { readonly service: Pick<Service, "id" | "promotedDeploymentId" | "status">; readonly detail?: boolean }
+) => {
   const view = useServiceView(() => props.service)
   return <StateBadge view={view()} detail={props.detail ?? false} />
 }

@@ -20,8 +20,8 @@ export const ServiceTable = (props: { readonly projectId?: string; readonly show
       empty={
         <Empty title="No services yet">
           <p class="muted">
-            <A href={props.projectId === undefined ? "/services/new" : `/services/new?project=${props.projectId}`}>Create a service</A> to run an image,
-            a Git repository or an upload.
+            <A href={props.projectId === undefined ? "/services/new" : `/services/new?project=${props.projectId}`}>Create a service</A>{" "}
+            to run an image, a Git repository or an upload.
           </p>
         </Empty>
       }

@@ -1,5 +1,5 @@
 /** Loading, error and empty states shared by every page. */
-import { Match, Show, Switch, type Accessor, type JSX } from "solid-js"
+import { type Accessor, type JSX, Match, Show, Switch } from "solid-js"
 import type { ApiFailure } from "../api/failure.js"
 
 export const Loading = (props: { readonly label?: string | undefined }) => (

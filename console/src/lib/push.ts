@@ -7,7 +7,10 @@ export interface PushTarget {
   readonly insecure: boolean
 }
 
-export const pushTargetOf = (location: { readonly host: string; readonly protocol: string }): PushTarget => ({ host: location.host, insecure: location.protocol === "http:" })
+export const pushTargetOf = (location: { readonly host: string; readonly protocol: string }): PushTarget => ({
+  host: location.host,
+  insecure: location.protocol === "http:"
+})
 
 /** `skopeo copy` of a local image archive to `<project>/<service>:<tag>`, authenticated with an API token. */
 export const skopeoPush = (target: PushTarget, repository: string, tag: string): string =>

@@ -99,7 +99,13 @@ export const serviceToForm = (s: Service): ServiceFormState => {
     ...(src.type === "image" ? { image: src.image, registryId: src.registryId ?? "" } : {}),
     ...(src.type === "hosted" ? { tag: src.tag } : {}),
     ...(src.type === "git"
-      ? { gitUrl: src.url, gitRef: src.ref, gitDockerfile: src.dockerfile, gitContext: src.context, gitCredentialRef: src.credentialRef ?? "" }
+      ? {
+        gitUrl: src.url,
+        gitRef: src.ref,
+        gitDockerfile: src.dockerfile,
+        gitContext: src.context,
+        gitCredentialRef: src.credentialRef ?? ""
+      }
       : {}),
     ...(src.type === "upload" ? { uploadDockerfile: src.dockerfile, uploadContext: src.context } : {}),
     port: String(s.port),
@@ -176,13 +182,13 @@ export const formToSpec = (f: ServiceFormState) => {
     tlsEnabled: f.tlsEnabled,
     autoscale: f.autoscaleEnabled
       ? {
-          minReplicas: num(f.minReplicas),
-          maxReplicas: num(f.maxReplicas),
-          ...(cpuTargetPercent === undefined ? {} : { cpuTargetPercent }),
-          ...(memoryTargetPercent === undefined ? {} : { memoryTargetPercent }),
-          ...(scaleDownStabilizationSeconds === undefined ? {} : { scaleDownStabilizationSeconds }),
-          ...(idleSeconds === undefined ? {} : { idleSeconds })
-        }
+        minReplicas: num(f.minReplicas),
+        maxReplicas: num(f.maxReplicas),
+        ...(cpuTargetPercent === undefined ? {} : { cpuTargetPercent }),
+        ...(memoryTargetPercent === undefined ? {} : { memoryTargetPercent }),
+        ...(scaleDownStabilizationSeconds === undefined ? {} : { scaleDownStabilizationSeconds }),
+        ...(idleSeconds === undefined ? {} : { idleSeconds })
+      }
       : null,
     endpoints: f.endpoints.map((e) => ({ protocol: e.protocol, port: num(e.port) }))
   }

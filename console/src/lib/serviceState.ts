@@ -4,7 +4,7 @@
  * (yet) is read from what every version returns: the promoted deployment is
  * the live one, and the newest deployment tells in-flight, failed or stopped.
  */
-import { TERMINAL_STATUSES, type Deployment } from "../../../src/domain/deployment.js"
+import { type Deployment, TERMINAL_STATUSES } from "../../../src/domain/deployment.js"
 import type { Service } from "../../../src/domain/service.js"
 import type { ServiceState } from "../../../src/domain/serviceStatus.js"
 
@@ -47,16 +47,15 @@ export const serviceView = (service: ServiceLike, deployments: ReadonlyArray<Dep
   const live = service.promotedDeploymentId
   const newest = deployments[0]
   const liveRow = live === null ? undefined : deployments.find((d) => d.id === live)
-  const state: ServiceState =
-    newest === undefined
-      ? "never-deployed"
-      : live !== null
-        ? "running"
-        : !TERMINAL_STATUSES.has(newest.status)
-          ? "deploying"
-          : newest.status === "failed"
-            ? "failed"
-            : "stopped"
+  const state: ServiceState = newest === undefined
+    ? "never-deployed"
+    : live !== null
+    ? "running"
+    : !TERMINAL_STATUSES.has(newest.status)
+    ? "deploying"
+    : newest.status === "failed"
+    ? "failed"
+    : "stopped"
   return {
     state,
     liveDeploymentId: live,

@@ -3,7 +3,7 @@
  * first, 50 per page. Paging follows the API's cursor (`nextCursor`); the
  * cursors already visited are kept so "Newer" goes back without refetching.
  */
-import { Match, Show, Switch, createSignal } from "solid-js"
+import { createSignal, Match, Show, Switch } from "solid-js"
 import { useAuditPage, useMe } from "../api/queries.js"
 import { DataTable } from "../components/DataTable.js"
 import { StatusBadge } from "../components/ServiceStatus.js"
@@ -16,8 +16,8 @@ const details = (d: Readonly<Record<string, unknown>> | null): string =>
   d === null
     ? ""
     : Object.entries(d)
-        .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
-        .join(" ")
+      .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+      .join(" ")
 
 export const AuditLog = () => {
   // cursors[i] is the cursor that loads page i (page 0: none).

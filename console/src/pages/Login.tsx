@@ -4,7 +4,7 @@
  * (the public `GET /v1/setup-status`).
  */
 import { A, useNavigate, useSearchParams } from "@solidjs/router"
-import { Show, createSignal } from "solid-js"
+import { createSignal, Show } from "solid-js"
 import { call } from "../api/client.js"
 import { type ApiFailure, issuesByField, toApiFailure } from "../api/failure.js"
 import { useSetupStatus } from "../api/queries.js"
@@ -29,8 +29,8 @@ const noticeFor = (params: Partial<Record<string, string | string[]>>): string |
   params["changed"] !== undefined
     ? "Password changed. Sign in with the new password."
     : params["expired"] !== undefined
-      ? "Your session ended; sign in again."
-      : undefined
+    ? "Your session ended; sign in again."
+    : undefined
 
 export default function Login() {
   const navigate = useNavigate()
@@ -74,14 +74,26 @@ export default function Login() {
       onSubmit={(e) => void submit(e)}
       footer={
         // Only when the daemon says no admin exists yet; unknown (older daemon, network) offers nothing.
-        <Show when={setup.data?.setupComplete === false}>
-          <p class="muted">
-            First run? <A href="/setup">Set up the first admin</A>.
-          </p>
-        </Show>
+
+
+          <Show when={setup.data?.setupComplete === false}>
+            <p class="muted">
+              First run? <A href="/setup">Set up the first admin</A>.
+            </p>
+          </Show>
+
       }
     >
-      <TextField label="Username" name="username" autocomplete="username" required value={username()} onValue={setUsername} error={issues()["username"]} autofocus />
+      <TextField
+        label="Username"
+        name="username"
+        autocomplete="username"
+        required
+        value={username()}
+        onValue={setUsername}
+        error={issues()["username"]}
+        autofocus
+      />
       <TextField
         label="Password"
         name="password"

@@ -7,7 +7,7 @@
  * count against the login throttle (429).
  */
 import { useQueryClient } from "@tanstack/solid-query"
-import { Match, Show, Switch, createSignal } from "solid-js"
+import { createSignal, Match, Show, Switch } from "solid-js"
 import { ApiFailure, issuesByField, toApiFailure } from "../api/failure.js"
 import { changeOwnPassword, keys, useMe } from "../api/queries.js"
 import { TextField } from "../components/Field.js"
@@ -32,7 +32,11 @@ export default function Password() {
     e.preventDefault()
     setError(undefined)
     setDone(undefined)
-    if (password() !== confirm()) return setError(new ApiFailure(0, "INVALID_INPUT", "confirm: passwords differ", [{ field: "confirm", message: "The passwords do not match." }]))
+    if (password() !== confirm()) {
+      return setError(
+        new ApiFailure(0, "INVALID_INPUT", "confirm: passwords differ", [{ field: "confirm", message: "The passwords do not match." }])
+      )
+    }
     setBusy(true)
     const keptTokens = keepTokens()
     try {
@@ -73,12 +77,16 @@ export default function Password() {
           {(user) => (
             <form class="card inline-form" aria-label="Change password" novalidate onSubmit={(e) => void submit(e)}>
               <p class="muted">
-                For <strong>{user().username}</strong>. Changing it signs out your other sessions and, unless you keep them, revokes your API tokens. This session stays signed in.
+                For{" "}
+                <strong>{user().username}</strong>. Changing it signs out your other sessions and, unless you keep them, revokes your API
+                tokens. This session stays signed in.
               </p>
               <Show when={done()}>
                 {(d) => (
                   <p class="notice" role="status">
-                    Password changed. Your other sessions were signed out{d().keptTokens ? "; your API tokens still work." : " and your API tokens were revoked."} You are still signed in here.
+                    Password changed. Your other sessions were signed out{d().keptTokens
+                      ? "; your API tokens still work."
+                      : " and your API tokens were revoked."} You are still signed in here.
                   </p>
                 )}
               </Show>
@@ -104,7 +112,16 @@ export default function Password() {
                 error={issues()["newPassword"]}
                 hint="At least 12 characters"
               />
-              <TextField label="Confirm new password" name="confirmPassword" type="password" autocomplete="new-password" required value={confirm()} onValue={setConfirm} error={issues()["confirm"]} />
+              <TextField
+                label="Confirm new password"
+                name="confirmPassword"
+                type="password"
+                autocomplete="new-password"
+                required
+                value={confirm()}
+                onValue={setConfirm}
+                error={issues()["confirm"]}
+              />
               <label class="check">
                 <input type="checkbox" name="keepTokens" checked={keepTokens()} onChange={(e) => setKeepTokens(e.currentTarget.checked)} />
                 Keep my API tokens (otherwise they stop working)

@@ -1,8 +1,17 @@
 /** One project: its services, shared environment, members and registry credentials. */
 import { A, useNavigate, useParams } from "@solidjs/router"
-import { Match, Show, Switch, createEffect, createSignal } from "solid-js"
+import { createEffect, createSignal, Match, Show, Switch } from "solid-js"
 import { issuesByField } from "../api/failure.js"
-import { useDeleteProject, useMe, useMembers, useProject, useRemoveMember, useSetMember, useUpdateProject, useUsers } from "../api/queries.js"
+import {
+  useDeleteProject,
+  useMe,
+  useMembers,
+  useProject,
+  useRemoveMember,
+  useSetMember,
+  useUpdateProject,
+  useUsers
+} from "../api/queries.js"
 import { DataTable } from "../components/DataTable.js"
 import { EnvEditor } from "../components/EnvEditor.js"
 import { SelectField, TextField } from "../components/Field.js"
@@ -71,7 +80,11 @@ const SharedEnv = (props: { readonly projectId: string; readonly env: Readonly<R
     <form class="card" onSubmit={save} aria-labelledby="shared-env-title">
       <h2 id="shared-env-title">Shared environment</h2>
       <p class="muted">Every service in the project gets these; a service's own env wins on conflicts.</p>
-      <FormError message={localError() === undefined && update.error !== null && errorFor(issues(), "sharedEnv") === undefined ? update.error.message : undefined} />
+      <FormError
+        message={localError() === undefined && update.error !== null && errorFor(issues(), "sharedEnv") === undefined
+          ? update.error.message
+          : undefined}
+      />
       <EnvEditor label="Variables" rows={rows()} onChange={setRows} error={errorFor(issues(), "sharedEnv")} idPrefix="shared-env" />
       <div class="actions">
         <button type="submit" class="btn btn-primary" disabled={update.isPending}>
@@ -135,7 +148,13 @@ const Members = (props: { readonly projectId: string }) => {
                       <td>{nameOf(m.userId)}</td>
                       <td>{m.role}</td>
                       <td>
-                        <button type="button" class="btn btn-ghost" disabled={remove.isPending} onClick={() => remove.mutate(m.userId)} aria-label={`Remove ${nameOf(m.userId)}`}>
+                        <button
+                          type="button"
+                          class="btn btn-ghost"
+                          disabled={remove.isPending}
+                          onClick={() => remove.mutate(m.userId)}
+                          aria-label={`Remove ${nameOf(m.userId)}`}
+                        >
                           Remove
                         </button>
                       </td>
@@ -156,7 +175,10 @@ const Members = (props: { readonly projectId: string }) => {
                       value={userId()}
                       onValue={setUserId}
                       error={issues()["userId"]}
-                      options={[{ value: "", label: "Choose a user…" }, ...all().filter((u) => !u.superAdmin).map((u) => ({ value: u.id, label: u.username }))]}
+                      options={[
+                        { value: "", label: "Choose a user…" },
+                        ...all().filter((u) => !u.superAdmin).map((u) => ({ value: u.id, label: u.username }))
+                      ]}
                     />
                   )}
                 </Show>
@@ -179,24 +201,29 @@ const DeleteProject = (props: { readonly projectId: string; readonly name: strin
   const remove = useDeleteProject()
   const navigate = useNavigate()
   const me = useMe()
-  const isAdmin = () => me.data?.superAdmin === true || me.data?.memberships.some((m) => m.projectId === props.projectId && m.role === "admin") === true
+  const isAdmin = () =>
+    me.data?.superAdmin === true || me.data?.memberships.some((m) => m.projectId === props.projectId && m.role === "admin") === true
   return (
     <Show when={isAdmin()}>
-    <div class="card" role="region" aria-labelledby="danger-title">
-      <h2 id="danger-title">Delete project</h2>
-      <p class="muted">Only an empty project can be deleted: delete its services first.</p>
-      <FormError message={remove.error?.message} />
-      <button
-        type="button"
-        class="btn btn-danger"
-        disabled={remove.isPending}
-        onClick={() => {
-          if (window.confirm(`Delete project ${props.name}?`)) remove.mutate(props.projectId, { onSuccess: () => navigate("/projects", { replace: true }) })
-        }}
-      >
-        Delete project {props.name}
-      </button>
-    </div>
+      <div class="card" role="region" aria-labelledby="danger-title">
+        <h2 id="danger-title">Delete project</h2>
+        <p class="muted">Only an empty project can be deleted: delete its services first.</p>
+        <FormError message={remove.error?.message} />
+        <button
+          type="button"
+          class="btn btn-danger"
+          disabled={remove.isPending}
+          onClick={() => {
+            if (window.confirm(`Delete project ${props.name}?`)) {
+              remove.mutate(props.projectId, {
+                onSuccess: () => navigate("/projects", { replace: true })
+              })
+            }
+          }}
+        >
+          Delete project {props.name}
+        </button>
+      </div>
     </Show>
   )
 }

@@ -1,6 +1,6 @@
 /** All projects the user can see, and (for super-admins) a form to create one. */
 import { A, useNavigate, useSearchParams } from "@solidjs/router"
-import { Show, createSignal } from "solid-js"
+import { createSignal, Show } from "solid-js"
 import { issuesByField } from "../api/failure.js"
 import { useCreateProject, useMe, useProjects } from "../api/queries.js"
 import { DataTable } from "../components/DataTable.js"
@@ -26,11 +26,22 @@ export default function Projects() {
       <Show when={creating()}>
         <CreateProjectForm onDone={() => setParams({ new: undefined })} />
       </Show>
-      <QueryList query={projects} loadingLabel="Loading projects…" errorTitle="Could not load projects" empty={<>
-          <Empty title="No projects yet">
-            <p class="muted">{me.data?.superAdmin ? "Create the first project to group services and their shared settings." : "Ask an admin to add you to a project."}</p>
-          </Empty>
-      </>}>
+      <QueryList
+        query={projects}
+        loadingLabel="Loading projects…"
+        errorTitle="Could not load projects"
+        empty={
+          <>
+            <Empty title="No projects yet">
+              <p class="muted">
+                {me.data?.superAdmin
+                  ? "Create the first project to group services and their shared settings."
+                  : "Ask an admin to add you to a project."}
+              </p>
+            </Empty>
+          </>
+        }
+      >
         {(list) => (
           <DataTable
             caption="Projects"
@@ -46,7 +57,7 @@ export default function Projects() {
               </tr>
             )}
           />
-          )}
+        )}
       </QueryList>
     </section>
   )

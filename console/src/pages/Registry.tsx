@@ -6,14 +6,14 @@
  */
 import { A } from "@solidjs/router"
 import { useQuery } from "@tanstack/solid-query"
-import { For, Match, Show, Switch, createSignal } from "solid-js"
+import { createSignal, For, Match, Show, Switch } from "solid-js"
 import type { ApiFailure } from "../api/failure.js"
 import { useHostedRepositories } from "../api/queries.js"
 import { fetchTags } from "../api/registryTags.js"
 import { DataTable } from "../components/DataTable.js"
 import { Empty, ErrorState, QueryList } from "../components/States.js"
 import { formatTime } from "../lib/format.js"
-import { dockerPush, pushTargetOf, skopeoPush, type PushTarget } from "../lib/push.js"
+import { dockerPush, type PushTarget, pushTargetOf, skopeoPush } from "../lib/push.js"
 
 const CopyBlock = (props: { readonly label: string; readonly text: string }) => (
   <div class="copy-block">
@@ -31,8 +31,8 @@ export const PushInstructions = (props: { readonly target: PushTarget; readonly 
   return (
     <div class="push-help">
       <p class="muted">
-        Push with an API token (make one under <A href="/settings">Settings</A>) as the password; a service with the <em>hosted</em> source deploys the tag it names, and a
-        push to that tag deploys it.
+        Push with an API token (make one under <A href="/settings">Settings</A>) as the password; a service with the <em>hosted</em>{" "}
+        source deploys the tag it names, and a push to that tag deploys it.
       </p>
       <CopyBlock label={`skopeo push to ${props.repository}`} text={skopeoPush(props.target, props.repository, tag())} />
       <CopyBlock label={`docker push to ${props.repository}`} text={dockerPush(props.target, props.repository, tag()).join("\n")} />
@@ -41,7 +41,10 @@ export const PushInstructions = (props: { readonly target: PushTarget; readonly 
 }
 
 const Tags = (props: { readonly repository: string }) => {
-  const tags = useQuery<ReadonlyArray<string>, ApiFailure>(() => ({ queryKey: ["registry", "tags", props.repository], queryFn: () => fetchTags(props.repository) }))
+  const tags = useQuery<ReadonlyArray<string>, ApiFailure>(() => ({
+    queryKey: ["registry", "tags", props.repository],
+    queryFn: () => fetchTags(props.repository)
+  }))
   return (
     <Switch>
       <Match when={tags.isPending}>
@@ -105,7 +108,12 @@ export default function Registry() {
                     <td>{r.manifests}</td>
                     <td>{formatTime(r.updatedAt)}</td>
                     <td>
-                      <button type="button" class="btn btn-ghost" aria-expanded={open() === r.name} onClick={() => setOpen(open() === r.name ? undefined : r.name)}>
+                      <button
+                        type="button"
+                        class="btn btn-ghost"
+                        aria-expanded={open() === r.name}
+                        onClick={() => setOpen(open() === r.name ? undefined : r.name)}
+                      >
                         {open() === r.name ? "Hide" : "Tags and push"}
                       </button>
                     </td>

@@ -22,24 +22,29 @@ export default function ServiceCreate() {
       <header class="page-head">
         <h1 id="new-service-title">New service</h1>
       </header>
-      <QueryList query={projects} empty={<>
-          <Empty title="No project to put it in">
-            <p class="muted">Services live in projects; create a project first.</p>
-          </Empty>
-      </>}>
+      <QueryList
+        query={projects}
+        empty={
+          <>
+            <Empty title="No project to put it in">
+              <p class="muted">Services live in projects; create a project first.</p>
+            </Empty>
+          </>
+        }
+      >
         {(list) => (
-            <ServiceForm
-              mode="create"
-              initial={emptyServiceForm(preselected())}
-              projects={list()}
-              onCancel={() => history.back()}
-              onSubmit={async (state) => {
-                const service = await createService(formToCreate(state))
-                await qc.invalidateQueries({ queryKey: keys.services() })
-                navigate(`/services/${service.id}`)
-              }}
-            />
-          )}
+          <ServiceForm
+            mode="create"
+            initial={emptyServiceForm(preselected())}
+            projects={list()}
+            onCancel={() => history.back()}
+            onSubmit={async (state) => {
+              const service = await createService(formToCreate(state))
+              await qc.invalidateQueries({ queryKey: keys.services() })
+              navigate(`/services/${service.id}`)
+            }}
+          />
+        )}
       </QueryList>
     </section>
   )

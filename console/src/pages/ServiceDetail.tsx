@@ -6,7 +6,7 @@
  * touching the rest.
  */
 import { A, useParams } from "@solidjs/router"
-import { For, Match, Show, Switch, createMemo, createSignal } from "solid-js"
+import { createMemo, createSignal, For, Match, Show, Switch } from "solid-js"
 import type { Service } from "../../../src/domain/service.js"
 import { useMe, useService, useServiceAction } from "../api/queries.js"
 import { useServiceView } from "../components/ServiceStatus.js"
@@ -41,7 +41,9 @@ export const useCanOperate = (projectId: () => string | undefined) => {
 }
 
 /** "Pending changes — redeploy": the spec (env, secrets, source…) changed after the live deployment was made. */
-export const PendingChangesBanner = (props: { readonly service: Service; readonly canOperate: boolean; readonly onDeployed?: (id: string) => void }) => {
+export const PendingChangesBanner = (
+  props: { readonly service: Service; readonly canOperate: boolean; readonly onDeployed?: (id: string) => void }
+) => {
   const run = useServiceAction(() => props.service.id)
   return (
     <Show when={props.service.status?.pendingChanges === true}>

@@ -1,7 +1,7 @@
 /** Account settings: password, your API tokens (shown once), users and the audit log for super-admins. */
-import { Show, createSignal } from "solid-js"
 import { A } from "@solidjs/router"
 import { useMutation, useQuery, useQueryClient } from "@tanstack/solid-query"
+import { createSignal, Show } from "solid-js"
 import { call } from "../api/client.js"
 import { type ApiFailure, issuesByField } from "../api/failure.js"
 import { keys, useMe, useUsers } from "../api/queries.js"
@@ -45,28 +45,39 @@ const ApiTokens = () => {
           </div>
         )}
       </Show>
-      <QueryList query={tokens} empty={<>
-          <p class="muted">No API tokens.</p>
-      </>}>
+      <QueryList
+        query={tokens}
+        empty={
+          <>
+            <p class="muted">No API tokens.</p>
+          </>
+        }
+      >
         {(list) => (
-            <DataTable
-              caption="API tokens"
-              columns={["Name", "Created", "Last used", { label: "Actions", hidden: true }]}
-              items={list()}
-              row={(t) => (
-                <tr>
-                  <td>{t.name}</td>
-                  <td>{formatTime(t.createdAt)}</td>
-                  <td>{t.lastUsedAt === null ? "never" : formatTime(t.lastUsedAt)}</td>
-                  <td>
-                    <button type="button" class="btn btn-ghost btn-danger" disabled={revoke.isPending} onClick={() => revoke.mutate(t.id)} aria-label={`Revoke ${t.name}`}>
-                      Revoke
-                    </button>
-                  </td>
-                </tr>
-              )}
-            />
-          )}
+          <DataTable
+            caption="API tokens"
+            columns={["Name", "Created", "Last used", { label: "Actions", hidden: true }]}
+            items={list()}
+            row={(t) => (
+              <tr>
+                <td>{t.name}</td>
+                <td>{formatTime(t.createdAt)}</td>
+                <td>{t.lastUsedAt === null ? "never" : formatTime(t.lastUsedAt)}</td>
+                <td>
+                  <button
+                    type="button"
+                    class="btn btn-ghost btn-danger"
+                    disabled={revoke.isPending}
+                    onClick={() => revoke.mutate(t.id)}
+                    aria-label={`Revoke ${t.name}`}
+                  >
+                    Revoke
+                  </button>
+                </td>
+              </tr>
+            )}
+          />
+        )}
       </QueryList>
       <FormError message={revoke.error?.message} />
       <form
@@ -78,7 +89,14 @@ const ApiTokens = () => {
           create.mutate(name().trim())
         }}
       >
-        <TextField label="Token name" name="tokenName" value={name()} onValue={setName} error={create.error ? (issuesByField(create.error)["name"] ?? create.error.message) : undefined} placeholder="laptop-cli" />
+        <TextField
+          label="Token name"
+          name="tokenName"
+          value={name()}
+          onValue={setName}
+          error={create.error ? (issuesByField(create.error)["name"] ?? create.error.message) : undefined}
+          placeholder="laptop-cli"
+        />
         <button type="submit" class="btn" disabled={create.isPending || name().trim() === ""}>
           Create token
         </button>
@@ -111,30 +129,41 @@ const Users = () => {
   return (
     <div class="card" role="region" aria-labelledby="users-title">
       <h2 id="users-title">Users</h2>
-      <QueryList query={users} empty={<>
-          <Empty title="No users" />
-      </>}>
+      <QueryList
+        query={users}
+        empty={
+          <>
+            <Empty title="No users" />
+          </>
+        }
+      >
         {(list) => (
-            <DataTable
-              caption="Users"
-              columns={["Username", "Role", "Created", { label: "Actions", hidden: true }]}
-              items={list()}
-              row={(u) => (
-                <tr>
-                  <td>{u.username}</td>
-                  <td>{u.superAdmin ? "super-admin" : "user"}</td>
-                  <td>{formatTime(u.createdAt)}</td>
-                  <td>
-                    <Show when={me.data?.user?.id !== u.id} fallback={<span class="muted">you</span>}>
-                      <button type="button" class="btn btn-ghost btn-danger" disabled={remove.isPending} onClick={() => remove.mutate(u.id)} aria-label={`Delete user ${u.username}`}>
-                        Delete
-                      </button>
-                    </Show>
-                  </td>
-                </tr>
-              )}
-            />
-          )}
+          <DataTable
+            caption="Users"
+            columns={["Username", "Role", "Created", { label: "Actions", hidden: true }]}
+            items={list()}
+            row={(u) => (
+              <tr>
+                <td>{u.username}</td>
+                <td>{u.superAdmin ? "super-admin" : "user"}</td>
+                <td>{formatTime(u.createdAt)}</td>
+                <td>
+                  <Show when={me.data?.user?.id !== u.id} fallback={<span class="muted">you</span>}>
+                    <button
+                      type="button"
+                      class="btn btn-ghost btn-danger"
+                      disabled={remove.isPending}
+                      onClick={() => remove.mutate(u.id)}
+                      aria-label={`Delete user ${u.username}`}
+                    >
+                      Delete
+                    </button>
+                  </Show>
+                </td>
+              </tr>
+            )}
+          />
+        )}
       </QueryList>
       <FormError message={remove.error?.message} />
       <form
@@ -146,10 +175,30 @@ const Users = () => {
           create.mutate({ username: username().trim(), password: password(), superAdmin: superAdmin() })
         }}
       >
-        <FormError message={create.error !== null && issues()["username"] === undefined && issues()["password"] === undefined ? create.error.message : undefined} />
+        <FormError
+          message={create.error !== null && issues()["username"] === undefined && issues()["password"] === undefined
+            ? create.error.message
+            : undefined}
+        />
         <div class="row">
-          <TextField label="New username" name="newUsername" autocomplete="off" value={username()} onValue={setUsername} error={issues()["username"]} />
-          <TextField label="Initial password" name="newPassword" type="password" autocomplete="new-password" value={password()} onValue={setPassword} error={issues()["password"]} hint="At least 12 characters" />
+          <TextField
+            label="New username"
+            name="newUsername"
+            autocomplete="off"
+            value={username()}
+            onValue={setUsername}
+            error={issues()["username"]}
+          />
+          <TextField
+            label="Initial password"
+            name="newPassword"
+            type="password"
+            autocomplete="new-password"
+            value={password()}
+            onValue={setPassword}
+            error={issues()["password"]}
+            hint="At least 12 characters"
+          />
         </div>
         <label class="check">
           <input type="checkbox" checked={superAdmin()} onChange={(e) => setSuperAdmin(e.currentTarget.checked)} />

@@ -6,7 +6,7 @@
  */
 import { A, useNavigate } from "@solidjs/router"
 import { useQueryClient } from "@tanstack/solid-query"
-import { Show, createSignal } from "solid-js"
+import { createSignal, Show } from "solid-js"
 import { call } from "../api/client.js"
 import { ApiFailure, issuesByField, toApiFailure } from "../api/failure.js"
 import { keys, useSetupStatus } from "../api/queries.js"
@@ -28,11 +28,24 @@ export default function Setup() {
   const submit = async (e: SubmitEvent) => {
     e.preventDefault()
     setError(undefined)
-    if (adminToken().trim() === "") return setError(new ApiFailure(0, "INVALID_INPUT", "adminToken: enter the admin token", [{ field: "adminToken", message: "Enter the admin token from the daemon's config file (admin_token)." }]))
-    if (password() !== confirm()) return setError(new ApiFailure(0, "INVALID_INPUT", "confirm: passwords differ", [{ field: "confirm", message: "The passwords do not match." }]))
+    if (adminToken().trim() === "") {
+      return setError(
+        new ApiFailure(0, "INVALID_INPUT", "adminToken: enter the admin token", [{
+          field: "adminToken",
+          message: "Enter the admin token from the daemon's config file (admin_token)."
+        }])
+      )
+    }
+    if (password() !== confirm()) {
+      return setError(
+        new ApiFailure(0, "INVALID_INPUT", "confirm: passwords differ", [{ field: "confirm", message: "The passwords do not match." }])
+      )
+    }
     setBusy(true)
     try {
-      await call((c) => c.auth.bootstrap({ payload: { username: username().trim(), password: password() } }), { token: adminToken().trim() })
+      await call((c) => c.auth.bootstrap({ payload: { username: username().trim(), password: password() } }), {
+        token: adminToken().trim()
+      })
       qc.setQueryData(keys.setupStatus, { setupComplete: true })
       await signIn(username().trim(), password())
       navigate("/projects", { replace: true })
@@ -94,7 +107,15 @@ export default function Setup() {
           error={issues()["adminToken"]}
           hint="admin_token in the config file the daemon printed at start"
         />
-        <TextField label="Admin username" name="username" autocomplete="username" required value={username()} onValue={setUsername} error={issues()["username"]} />
+        <TextField
+          label="Admin username"
+          name="username"
+          autocomplete="username"
+          required
+          value={username()}
+          onValue={setUsername}
+          error={issues()["username"]}
+        />
         <TextField
           label="Password"
           name="password"
@@ -106,7 +127,16 @@ export default function Setup() {
           error={issues()["password"]}
           hint="At least 12 characters"
         />
-        <TextField label="Confirm password" name="confirm" type="password" autocomplete="new-password" required value={confirm()} onValue={setConfirm} error={issues()["confirm"]} />
+        <TextField
+          label="Confirm password"
+          name="confirm"
+          type="password"
+          autocomplete="new-password"
+          required
+          value={confirm()}
+          onValue={setConfirm}
+          error={issues()["confirm"]}
+        />
       </AuthCard>
     </Show>
   )

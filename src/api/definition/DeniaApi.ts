@@ -11,8 +11,8 @@ import { IngressGroup } from "./groups/ingress.js"
 import { MetaGroup } from "./groups/meta.js"
 import { OciGroup } from "./groups/oci.js"
 import { ProjectsGroup } from "./groups/projects.js"
-import { RegistryGroup } from "./groups/registry.js"
 import { RegistriesGroup } from "./groups/registries.js"
+import { RegistryGroup } from "./groups/registry.js"
 import { SecretsGroup } from "./groups/secrets.js"
 import { ServicesGroup } from "./groups/services.js"
 
@@ -44,4 +44,5 @@ export class DeniaApi extends HttpApi.make("denia")
   .addError(E.UnsupportedMediaTypeResponse)
   .addError(E.UnprocessableResponse)
   .addError(E.TooManyRequestsResponse)
-  .addError(E.InternalErrorResponse) {}
+  .addError(E.InternalErrorResponse)
+{}

@@ -7,7 +7,7 @@
 import { Context } from "effect"
 import type { ProjectRole } from "../../domain/principal.js"
 
-export { ROLE_RANK, type ProjectRole } from "../../domain/principal.js"
+export { type ProjectRole, ROLE_RANK } from "../../domain/principal.js"
 
 /** Where the middleware finds the project an endpoint acts on. */
 export type ProjectScope =

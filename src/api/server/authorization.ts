@@ -4,22 +4,22 @@
  */
 import { HttpRouter, HttpServerRequest } from "@effect/platform"
 import { Effect, Layer, Option, Redacted } from "effect"
+import { Authz } from "../../auth/Authz.js"
+import { clientIp, proxyTrust } from "../../auth/clientIp.js"
+import { PrincipalResolver } from "../../auth/PrincipalResolver.js"
+import { ADMIN_TOKEN_LIMIT, Throttle } from "../../auth/Throttle.js"
+import { DeploymentsRepo } from "../../repos/DeploymentsRepo.js"
+import { ProjectsRepo } from "../../repos/ProjectsRepo.js"
+import { ServicesRepo } from "../../repos/ServicesRepo.js"
 import type { AccessRule } from "../definition/access.js"
 import { Forbidden, Unauthorized } from "../definition/errors.js"
 import { Authorization, type Principal } from "../definition/security.js"
-import { DeploymentsRepo } from "../../repos/DeploymentsRepo.js"
-import { ServicesRepo } from "../../repos/ServicesRepo.js"
-import { ProjectsRepo } from "../../repos/ProjectsRepo.js"
 import { accessRuleTable, routeKey } from "./accessRules.js"
 import { mapAuthErrors } from "./errorMapping.js"
-import { Authz } from "../../auth/Authz.js"
-import { clientIp, proxyTrust } from "../../auth/clientIp.js"
-import { ADMIN_TOKEN_LIMIT, Throttle } from "../../auth/Throttle.js"
-import { PrincipalResolver } from "../../auth/PrincipalResolver.js"
 
 export const AuthorizationLive = Layer.effect(
   Authorization,
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const resolver = yield* PrincipalResolver
     const authz = yield* Authz
     const projects = yield* ProjectsRepo
@@ -46,7 +46,7 @@ export const AuthorizationLive = Layer.effect(
     }
 
     const check = (principal: Principal, rule: AccessRule | undefined, params: Readonly<Record<string, string | undefined>>) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         if (rule === undefined) {
           // Fail closed: a route without a declared rule is never reachable.
           return yield* new Forbidden({ code: "NO_ACCESS_RULE", message: "this route declares no access rule" })
@@ -75,7 +75,7 @@ export const AuthorizationLive = Layer.effect(
 
     return Authorization.of({
       bearer: (token) =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const principal = yield* resolver.resolve(Redacted.value(token)).pipe(
             Effect.flatMap(
               Option.match({

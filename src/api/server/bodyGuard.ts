@@ -51,10 +51,11 @@ export const jsonDepthExceeds = (text: string, limit: number): boolean => {
   return false
 }
 
-const tooLarge = (maxBytes: number) => new PayloadTooLarge({ code: "PAYLOAD_TOO_LARGE", message: `body: request body is larger than ${maxBytes} bytes` })
+const tooLarge = (maxBytes: number) =>
+  new PayloadTooLarge({ code: "PAYLOAD_TOO_LARGE", message: `body: request body is larger than ${maxBytes} bytes` })
 
 export const guardRequestBody = (maxBytes: number) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     if (isRegistryPath(request.url)) return
     const headers = request.headers
@@ -62,7 +63,10 @@ export const guardRequestBody = (maxBytes: number) =>
     if (length === undefined) {
       if (headers["transfer-encoding"] === undefined) return
       // A body of unknown length could only be refused by cutting the connection; ask for a length instead.
-      return yield* new LengthRequired({ code: "LENGTH_REQUIRED", message: "body: request bodies need a Content-Length header (no chunked encoding)" })
+      return yield* new LengthRequired({
+        code: "LENGTH_REQUIRED",
+        message: "body: request bodies need a Content-Length header (no chunked encoding)"
+      })
     }
     const declared = Number(length)
     if (!Number.isSafeInteger(declared) || declared < 0 || declared > maxBytes) return yield* tooLarge(maxBytes)
@@ -71,19 +75,28 @@ export const guardRequestBody = (maxBytes: number) =>
     if (declared === 0 && contentType === undefined) return
     if (contentType === undefined || !isJsonContentType(contentType)) {
       const given = contentType === undefined ? "no Content-Type" : `Content-Type ${contentType.split(";")[0]?.trim()}`
-      return yield* new UnsupportedMediaType({ code: "UNSUPPORTED_MEDIA_TYPE", message: `content-type: ${given} is not accepted; send application/json` })
+      return yield* new UnsupportedMediaType({
+        code: "UNSUPPORTED_MEDIA_TYPE",
+        message: `content-type: ${given} is not accepted; send application/json`
+      })
     }
     if (declared === 0) return
     const text = yield* request.text.pipe(
       HttpIncomingMessage.withMaxBodySize(Option.some(maxBytes)),
       Effect.mapError(() => tooLarge(maxBytes))
     )
-    if (text.trim() === "") return yield* new BadRequest({ code: "MALFORMED_JSON", message: "body: request body is blank; send a JSON value" })
+    if (text.trim() === "") {
+      return yield* new BadRequest({ code: "MALFORMED_JSON", message: "body: request body is blank; send a JSON value" })
+    }
     if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
       return yield* new BadRequest({ code: "MALFORMED_JSON", message: `body: JSON is nested deeper than ${MAX_JSON_DEPTH} levels` })
     }
     yield* Effect.try({
       try: () => JSON.parse(text) as unknown,
-      catch: (e) => new BadRequest({ code: "MALFORMED_JSON", message: `body: request body is not valid JSON: ${e instanceof Error ? e.message : String(e)}` })
+      catch: (e) =>
+        new BadRequest({
+          code: "MALFORMED_JSON",
+          message: `body: request body is not valid JSON: ${e instanceof Error ? e.message : String(e)}`
+        })
     })
   })

@@ -6,8 +6,8 @@
  * opaque 500 whose body carries only an error id; the daemon log gets the id
  * with the cause.
  */
-import { randomUUID } from "node:crypto"
 import { Cause, Effect, Option, Predicate } from "effect"
+import { randomUUID } from "node:crypto"
 import type { AuthError } from "../../auth/errors.js"
 import { DatabaseError } from "../../db/errors.js"
 import type { ActionConflict } from "../../deploy/errors.js"
@@ -17,6 +17,7 @@ import type { OciStorageError } from "../../oci/errors.js"
 import type { InvalidRuntimeName, RuntimeIoError } from "../../runtime/errors.js"
 import type { InvalidSecretId, SecretStoreIoError } from "../../secrets/errors.js"
 import {
+  type ApiError,
   BadRequest,
   ConflictError,
   Forbidden,
@@ -24,8 +25,7 @@ import {
   NotFoundError,
   TooManyRequests,
   Unauthorized,
-  Unprocessable,
-  type ApiError
+  Unprocessable
 } from "../definition/errors.js"
 
 /** Failures of the daemon itself (storage, database, runtime I/O): always an opaque 500. */
@@ -52,10 +52,8 @@ const HANDLER_TAGS: { readonly [K in HandlerError["_tag"]]: true } = {
   "denia/secrets/InvalidSecretId": true
 }
 
-const hasTagIn =
-  (tags: object) =>
-  (e: unknown): boolean =>
-    Predicate.hasProperty(e, "_tag") && typeof e._tag === "string" && Object.prototype.hasOwnProperty.call(tags, e._tag)
+const hasTagIn = (tags: object) => (e: unknown): boolean =>
+  Predicate.hasProperty(e, "_tag") && typeof e._tag === "string" && Object.prototype.hasOwnProperty.call(tags, e._tag)
 
 /** A SQL failure a repository let die is logged as the one `DatabaseError`, its cause inside. */
 const asDatabaseError = (cause: Cause.Cause<unknown>): Cause.Cause<unknown> =>

@@ -9,9 +9,9 @@
 import { HttpApiError, HttpApp, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Cause, Effect, Option } from "effect"
+import { BadRequest, type InternalError, LengthRequired, NotFoundError, PayloadTooLarge, TooManyRequests } from "../definition/errors.js"
 import { guardRequestBody } from "./bodyGuard.js"
 import { internalError } from "./errorMapping.js"
-import { BadRequest, InternalError, LengthRequired, NotFoundError, PayloadTooLarge, TooManyRequests } from "../definition/errors.js"
 
 const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
   path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("")
@@ -82,12 +82,12 @@ const apiResponseHeaders: Effect.Effect<void, never, HttpServerRequest.HttpServe
     }
     if (!isApiPath(request.url)) return Effect.void
     return HttpApp.appendPreResponseHandler((_request, response) =>
-      Effect.succeed(HttpServerResponse.setHeaders(response, { ...SAFE_API_HEADERS, "cache-control": response.headers["cache-control"] ?? "no-store" }))
+      Effect.succeed(
+        HttpServerResponse.setHeaders(response, { ...SAFE_API_HEADERS, "cache-control": response.headers["cache-control"] ?? "no-store" })
+      )
     )
   }
 )
 
-export const apiRequestGuards =
-  (options: { readonly maxBodyBytes: number }) =>
-  <R>(app: HttpApp.Default<never, R>) =>
-    apiResponseHeaders.pipe(Effect.zipRight(guardRequestBody(options.maxBodyBytes)), Effect.zipRight(app), Effect.catchAllCause(reshape))
+export const apiRequestGuards = (options: { readonly maxBodyBytes: number }) => <R>(app: HttpApp.Default<never, R>) =>
+  apiResponseHeaders.pipe(Effect.zipRight(guardRequestBody(options.maxBodyBytes)), Effect.zipRight(app), Effect.catchAllCause(reshape))

@@ -20,15 +20,16 @@ export interface AuditContext {
 }
 
 /** Actor and client IP of the current authenticated request. */
-export const auditContext: Effect.Effect<AuditContext, never, CurrentPrincipal | HttpServerRequest.HttpServerRequest | DeniaConfig> = Effect.gen(
-  function* () {
-    return { actor: actorOf(yield* CurrentPrincipal), clientIp: yield* requestIp }
-  }
-)
+export const auditContext: Effect.Effect<AuditContext, never, CurrentPrincipal | HttpServerRequest.HttpServerRequest | DeniaConfig> = Effect
+  .gen(
+    function*() {
+      return { actor: actorOf(yield* CurrentPrincipal), clientIp: yield* requestIp }
+    }
+  )
 
 /** The caller of the current authenticated request, for the application services (`app/`). */
 export const currentCaller: Effect.Effect<Caller, never, CurrentPrincipal | HttpServerRequest.HttpServerRequest | DeniaConfig> = Effect.gen(
-  function* () {
+  function*() {
     return { principal: yield* CurrentPrincipal, clientIp: yield* requestIp }
   }
 )

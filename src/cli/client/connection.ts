@@ -60,7 +60,11 @@ export interface Connection {
 
 const loadLocal = loadProcessConfig(false)
 
-const hintsOf = (c: LoadedConfig): IngressHints => ({ baseDomain: c.values.baseDomain, httpPort: c.values.httpPort, httpsPort: c.values.httpsPort })
+const hintsOf = (c: LoadedConfig): IngressHints => ({
+  baseDomain: c.values.baseDomain,
+  httpPort: c.values.httpPort,
+  httpsPort: c.values.httpsPort
+})
 
 const fromLocalConfig = loadLocal.pipe(
   Effect.map((c): Connection => ({ url: `http://${c.values.bindAddr}`, token: Redacted.make(c.values.adminToken), ingress: hintsOf(c) })),
@@ -77,7 +81,9 @@ const fromProfile = (name: string | undefined) =>
       if (profile !== undefined) return Effect.succeed(Option.some<Connection>({ url: profile.url, token: Redacted.make(profile.token) }))
       return name === undefined
         ? Effect.succeed(Option.none<Connection>())
-        : Effect.fail(new ClientSetupError({ message: `no profile named ${JSON.stringify(name)}; run \`denia auth --url URL --profile ${name}\`` }))
+        : Effect.fail(
+          new ClientSetupError({ message: `no profile named ${JSON.stringify(name)}; run \`denia auth --url URL --profile ${name}\`` })
+        )
     })
   )
 
@@ -86,9 +92,9 @@ const withLocalHints = (connection: Connection): Effect.Effect<Connection> =>
   connection.ingress !== undefined
     ? Effect.succeed(connection)
     : loadLocal.pipe(
-        Effect.map((c) => (`http://${c.values.bindAddr}` === connection.url ? { ...connection, ingress: hintsOf(c) } : connection)),
-        Effect.orElseSucceed(() => connection)
-      )
+      Effect.map((c) => (`http://${c.values.bindAddr}` === connection.url ? { ...connection, ingress: hintsOf(c) } : connection)),
+      Effect.orElseSucceed(() => connection)
+    )
 
 export const resolveConnection = (flags: ConnectionFlags): Effect.Effect<Connection, ClientSetupError> =>
   Effect.flatMap(resolveBare(flags), withLocalHints)
@@ -97,12 +103,13 @@ const resolveBare = (flags: ConnectionFlags): Effect.Effect<Connection, ClientSe
   Option.isSome(flags.url) && Option.isSome(flags.token)
     ? Effect.succeed({ url: flags.url.value.replace(/\/+$/, ""), token: flags.token.value })
     : Option.isSome(flags.url) !== Option.isSome(flags.token)
-      ? Effect.fail(new ClientSetupError({ message: "--url and --token must be given together" }))
-      : fromProfile(Option.getOrUndefined(flags.profile)).pipe(
-          Effect.flatMap(Option.match({ onNone: () => fromLocalConfig, onSome: Effect.succeed }))
-        )
+    ? Effect.fail(new ClientSetupError({ message: "--url and --token must be given together" }))
+    : fromProfile(Option.getOrUndefined(flags.profile)).pipe(
+      Effect.flatMap(Option.match({ onNone: () => fromLocalConfig, onSome: Effect.succeed }))
+    )
 
 /** The whole typed client derived from the API definition (its type is what commands program against). */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- kept only for its type: commands program against the full client, built lazily per group
 const makeFullClient = (connection: { readonly url: string; readonly token?: Redacted.Redacted<string> | undefined }) =>
   HttpApiClient.make(DeniaApi, {
     baseUrl: connection.url,
@@ -122,10 +129,13 @@ type AnyEndpointFn = (...args: ReadonlyArray<unknown>) => Effect.Effect<unknown,
  * request a command makes (ADR 0013). Each group is built once, with
  * `HttpApiClient.group` (the same derivation, one group at a time).
  */
-export const makeClient = (connection: { readonly url: string; readonly token?: Redacted.Redacted<string> | undefined }): Effect.Effect<DeniaClient> =>
+export const makeClient = (
+  connection: { readonly url: string; readonly token?: Redacted.Redacted<string> | undefined }
+): Effect.Effect<DeniaClient> =>
   Effect.map(HttpClient.HttpClient.pipe(Effect.provide(FetchHttpClient.layer)), (base) => {
-    const httpClient =
-      connection.token === undefined ? base : HttpClient.mapRequest(base, HttpClientRequest.bearerToken(Redacted.value(connection.token)))
+    const httpClient = connection.token === undefined
+      ? base
+      : HttpClient.mapRequest(base, HttpClientRequest.bearerToken(Redacted.value(connection.token)))
     const built = new Map<string, Record<string, AnyEndpointFn>>()
     const groupClient = (group: GroupName) =>
       Effect.suspend(() => {
@@ -157,4 +167,6 @@ export const makeClient = (connection: { readonly url: string; readonly token?: 
 
 /** Resolve the connection, build the client and run `f` with it; errors become one-line command errors. */
 export const withClient = <A, E, R>(flags: ConnectionFlags, f: (client: DeniaClient, connection: Connection) => Effect.Effect<A, E, R>) =>
-  asCommandError(resolveConnection(flags).pipe(Effect.flatMap((connection) => Effect.flatMap(makeClient(connection), (client) => f(client, connection)))))
+  asCommandError(
+    resolveConnection(flags).pipe(Effect.flatMap((connection) => Effect.flatMap(makeClient(connection), (client) => f(client, connection))))
+  )

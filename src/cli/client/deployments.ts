@@ -6,7 +6,7 @@ import { Command, Options } from "@effect/cli"
 import { Effect, Option, Redacted, Schema } from "effect"
 import type { Deployment } from "../../domain/deployment.js"
 import { escapeControl, isTerminal } from "../terminal.js"
-import { connectionOptions, resolveConnection, withClient, type ConnectionFlags } from "./connection.js"
+import { type ConnectionFlags, connectionOptions, resolveConnection, withClient } from "./connection.js"
 import { asCommandError, ClientCommandError } from "./errors.js"
 import { makeLogSync } from "./logSync.js"
 import { printJson, printNote, printRows, printText, printValue } from "./output.js"
@@ -26,11 +26,14 @@ const decodeEndEvent = Schema.decodeUnknownSync(EndEvent)
 
 /** Follows an SSE stream, handing over the log lines of each network read; resolves with the final status. */
 const followSse = (flags: ConnectionFlags, path: string, onLines: (lines: ReadonlyArray<string>) => void) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const connection = yield* asCommandError(resolveConnection(flags))
     return yield* Effect.tryPromise({
       try: async (signal) => {
-        const r = await fetch(`${connection.url}${path}`, { headers: { authorization: `Bearer ${Redacted.value(connection.token)}` }, signal })
+        const r = await fetch(`${connection.url}${path}`, {
+          headers: { authorization: `Bearer ${Redacted.value(connection.token)}` },
+          signal
+        })
         if (!r.ok || r.body === null) throw new Error(`the daemon answered HTTP ${r.status}`)
         const reader = r.body.getReader()
         const decoder = new TextDecoder()
@@ -80,38 +83,50 @@ export const deployCommand = Command.make(
     ...connectionOptions,
     project: projectOption,
     service: serviceArg,
-    image: Options.text("image").pipe(Options.withPseudoName("REF"), Options.withDescription("Deploy this image instead of the service's source"), Options.optional),
+    image: Options.text("image").pipe(
+      Options.withPseudoName("REF"),
+      Options.withDescription("Deploy this image instead of the service's source"),
+      Options.optional
+    ),
     noFollow: Options.boolean("no-follow").pipe(Options.withDescription("Return after queueing the deployment"))
   },
   (o) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { deployment, arg } = yield* withClient(o, (c) =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const r = yield* resolveService(c, o.service, o.project)
-          const deployment = yield* c.deployments.deployService({ path: { id: r.service.id }, payload: Option.isSome(o.image) ? { image: o.image.value } : {} })
+          const deployment = yield* c.deployments.deployService({
+            path: { id: r.service.id },
+            payload: Option.isSome(o.image) ? { image: o.image.value } : {}
+          })
           return { deployment, arg: serviceArgFor(r) }
-        })
-      )
+        }))
       if (o.noFollow) return yield* printValue(o.json, deployment, `deployment ${deployment.id} queued; follow it: denia logs ${arg} -f`)
       if (!o.json) yield* printText(`deployment ${deployment.id} queued; following its log`)
       const final = yield* followSse(o, `/v1/deployments/${deployment.id}/logs`, (lines) => {
         if (!o.json) writeLines(lines)
       })
       if (o.json) yield* printJson({ ...deployment, ...final })
-      else yield* printText(`deployment ${deployment.id}: ${final?.status ?? "unknown"}${final?.error !== undefined ? ` (${final.error})` : ""}`)
-      if (final?.status !== "healthy") return yield* new ClientCommandError({ message: `deployment ${final?.status ?? "did not finish"}; see: denia logs ${arg}` })
+      else {yield* printText(
+          `deployment ${deployment.id}: ${final?.status ?? "unknown"}${final?.error !== undefined ? ` (${final.error})` : ""}`
+        )}
+      if (final?.status !== "healthy") {
+        return yield* new ClientCommandError({ message: `deployment ${final?.status ?? "did not finish"}; see: denia logs ${arg}` })
+      }
     })
 ).pipe(Command.withDescription("Deploy a service and follow the deployment log."))
 
-export const deploymentsCommand = Command.make("deployments", { ...connectionOptions, project: projectOption, service: serviceArg }, (o) =>
-  withClient(o, (c) =>
-    Effect.gen(function* () {
-      const r = yield* resolveService(c, o.service, o.project)
-      const list = yield* c.deployments.listForService({ path: { id: r.service.id } })
-      const live = r.service.status?.liveDeploymentId ?? r.service.promotedDeploymentId
-      return yield* printRows(o.json, { ...list, liveDeploymentId: live }, list.items, deploymentColumns(live))
-    })
-  )
+export const deploymentsCommand = Command.make(
+  "deployments",
+  { ...connectionOptions, project: projectOption, service: serviceArg },
+  (o) =>
+    withClient(o, (c) =>
+      Effect.gen(function*() {
+        const r = yield* resolveService(c, o.service, o.project)
+        const list = yield* c.deployments.listForService({ path: { id: r.service.id } })
+        const live = r.service.status?.liveDeploymentId ?? r.service.promotedDeploymentId
+        return yield* printRows(o.json, { ...list, liveDeploymentId: live }, list.items, deploymentColumns(live))
+      }))
 ).pipe(Command.withDescription("List a service's deployments, newest first; * marks the live one."))
 
 export const logsCommand = Command.make(
@@ -121,17 +136,20 @@ export const logsCommand = Command.make(
     project: projectOption,
     service: serviceArg,
     follow: Options.boolean("follow").pipe(Options.withAlias("f"), Options.withDescription("Keep streaming new lines")),
-    tail: Options.integer("tail").pipe(Options.withPseudoName("N"), Options.withDefault(100), Options.withDescription("How many recent lines (1-10000)"))
+    tail: Options.integer("tail").pipe(
+      Options.withPseudoName("N"),
+      Options.withDefault(100),
+      Options.withDescription("How many recent lines (1-10000)")
+    )
   },
   (o) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { id, snapshot } = yield* withClient(o, (c) =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const id = (yield* resolveService(c, o.service, o.project)).service.id
           const snapshot = yield* c.deployments.serviceLogs({ path: { id }, urlParams: { tail: o.tail } })
           return { id, snapshot }
-        })
-      )
+        }))
       if (!o.follow) return o.json ? yield* printJson(snapshot) : yield* Effect.sync(() => writeLines(snapshot.lines))
       if (o.json) return yield* new ClientCommandError({ message: "--json and --follow do not go together (the stream is lines)" })
       // the exact last N lines first, then the stream without its copy of them
@@ -142,16 +160,22 @@ export const logsCommand = Command.make(
 ).pipe(Command.withDescription("Print a service's log (-f to follow)."))
 
 const actionCommand = (name: "stop" | "start" | "restart" | "rollback", description: string) =>
-  Command.make(name, { ...connectionOptions, project: projectOption, service: serviceArg }, (o) =>
-    withClient(o, (c) =>
-      Effect.gen(function* () {
-        const r = yield* resolveService(c, o.service, o.project)
-        const receipt = yield* c.deployments[name]({ path: { id: r.service.id } })
-        const arg = serviceArgFor(r)
-        yield* printValue(o.json, receipt, receipt.deployment === null ? `${name} ${arg}: accepted` : `${name} ${arg}: deployment ${receipt.deployment.id} queued`)
-        if (!o.json && receipt.deployment !== null) yield* printNote(`follow it: denia deployments ${arg}`)
-      })
-    )
+  Command.make(
+    name,
+    { ...connectionOptions, project: projectOption, service: serviceArg },
+    (o) =>
+      withClient(o, (c) =>
+        Effect.gen(function*() {
+          const r = yield* resolveService(c, o.service, o.project)
+          const receipt = yield* c.deployments[name]({ path: { id: r.service.id } })
+          const arg = serviceArgFor(r)
+          yield* printValue(
+            o.json,
+            receipt,
+            receipt.deployment === null ? `${name} ${arg}: accepted` : `${name} ${arg}: deployment ${receipt.deployment.id} queued`
+          )
+          if (!o.json && receipt.deployment !== null) yield* printNote(`follow it: denia deployments ${arg}`)
+        }))
   ).pipe(Command.withDescription(description))
 
 export const actionCommands = [

@@ -18,7 +18,9 @@ export const describeError = (e: unknown): string => {
     if (o._tag === "RequestError") return `cannot reach the daemon: ${firstLine(String(o.message ?? o.reason))}`
     if (o._tag === "ResponseError") {
       const status = typeof o.response?.status === "number" ? o.response.status : undefined
-      return status === undefined ? "the daemon's answer could not be read" : `the daemon answered HTTP ${status} with a body the CLI does not understand`
+      return status === undefined
+        ? "the daemon's answer could not be read"
+        : `the daemon answered HTTP ${status} with a body the CLI does not understand`
     }
     if (o._tag === "ParseError") return `unexpected answer from the daemon (${firstLine(String(o.message))})`
     if (typeof o.message === "string") return firstLine(o.message)

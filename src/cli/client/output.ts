@@ -24,9 +24,9 @@ export const printRows = <A>(json: boolean, value: unknown, rows: ReadonlyArray<
   json
     ? printJson(value)
     : Effect.sync(() => {
-        const lines = renderTable(rows, columns, process.stdout.isTTY === true)
-        process.stdout.write(`${lines.join("\n")}\n`)
-      })
+      const lines = renderTable(rows, columns, process.stdout.isTTY === true)
+      process.stdout.write(`${lines.join("\n")}\n`)
+    })
 
 /** Prints `value` as JSON with `--json`, else `text` (escaped on a terminal; `\n` kept). */
 export const printValue = (json: boolean, value: unknown, text: string) => (json ? printJson(value) : printText(text))

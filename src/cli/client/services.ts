@@ -2,11 +2,11 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option, ParseResult, Schema } from "effect"
 import { CreateService, type Service } from "../../domain/service.js"
-import { connectionOptions, withClient, type Connection, type DeniaClient } from "./connection.js"
+import { type Connection, connectionOptions, type DeniaClient, withClient } from "./connection.js"
 import { ClientCommandError } from "./errors.js"
 import { printRows, printText, printValue, safe } from "./output.js"
 import { DEFAULT_PROJECT, resolveProject, resolveService, serviceArgFor } from "./resolve.js"
-import { serviceUrl, sourceLabel, stateLabel, type KnownRoute } from "./serviceView.js"
+import { type KnownRoute, serviceUrl, sourceLabel, stateLabel } from "./serviceView.js"
 
 export const serviceArg = Args.text({ name: "service" }).pipe(
   Args.withDescription("Service: <name> (in --project, else default), <project>/<name> or an id")
@@ -20,7 +20,12 @@ export const projectOption = Options.text("project").pipe(
 /** The ingress' default routes by service id, when the caller may read the route table (super-admin). */
 const knownRoutes = (client: DeniaClient): Effect.Effect<ReadonlyMap<string, KnownRoute>> =>
   client.ingress.routes().pipe(
-    Effect.map((r) => new Map(r.items.flatMap((x) => (x.kind === "default" && x.serviceId !== null ? [[x.serviceId, { hostname: x.hostname, tlsEnabled: x.tlsEnabled }] as const] : [])))),
+    Effect.map((r) =>
+      new Map(r.items.flatMap((x) => (x.kind === "default" && x.serviceId !== null
+        ? [[x.serviceId, { hostname: x.hostname, tlsEnabled: x.tlsEnabled }] as const]
+        : [])
+      ))
+    ),
     Effect.orElseSucceed(() => new Map<string, KnownRoute>())
   )
 
@@ -39,7 +44,7 @@ const columns = [
 ] as const
 
 const rowsFor = (client: DeniaClient, connection: Connection, services: ReadonlyArray<Service>) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const projects = yield* client.projects.list()
     const names = new Map(projects.items.map((p) => [p.id, p.name]))
     const routes = yield* knownRoutes(client)
@@ -49,15 +54,17 @@ const rowsFor = (client: DeniaClient, connection: Connection, services: Readonly
     })
   })
 
-const list = Command.make("list", { ...connectionOptions, project: projectOption }, (o) =>
-  withClient(o, (client, connection) =>
-    Effect.gen(function* () {
-      const projectId = Option.isSome(o.project) ? (yield* resolveProject(client, o.project.value)).id : undefined
-      const r = yield* client.services.list({ urlParams: projectId === undefined ? {} : { projectId } })
-      const rows = yield* rowsFor(client, connection, r.items)
-      return yield* printRows(o.json, r, rows, columns)
-    })
-  )
+const list = Command.make(
+  "list",
+  { ...connectionOptions, project: projectOption },
+  (o) =>
+    withClient(o, (client, connection) =>
+      Effect.gen(function*() {
+        const projectId = Option.isSome(o.project) ? (yield* resolveProject(client, o.project.value)).id : undefined
+        const r = yield* client.services.list({ urlParams: projectId === undefined ? {} : { projectId } })
+        const rows = yield* rowsFor(client, connection, r.items)
+        return yield* printRows(o.json, r, rows, columns)
+      }))
 ).pipe(Command.withDescription("List services with their state, URL and image."))
 
 const describeService = (row: Row, arg: string): string => {
@@ -82,15 +89,17 @@ const describeService = (row: Row, arg: string): string => {
   return lines.map(([k, v]) => `${`${k}:`.padEnd(width)} ${safe(v)}`).join("\n")
 }
 
-const get = Command.make("get", { ...connectionOptions, project: projectOption, service: serviceArg }, (o) =>
-  withClient(o, (client, connection) =>
-    Effect.gen(function* () {
-      const resolved = yield* resolveService(client, o.service, o.project)
-      const [row] = yield* rowsFor(client, connection, [resolved.service])
-      if (o.json || row === undefined) return yield* printValue(true, resolved.service, "")
-      return yield* printText(describeService(row, serviceArgFor(resolved)))
-    })
-  )
+const get = Command.make(
+  "get",
+  { ...connectionOptions, project: projectOption, service: serviceArg },
+  (o) =>
+    withClient(o, (client, connection) =>
+      Effect.gen(function*() {
+        const resolved = yield* resolveService(client, o.service, o.project)
+        const [row] = yield* rowsFor(client, connection, [resolved.service])
+        if (o.json || row === undefined) return yield* printValue(true, resolved.service, "")
+        return yield* printText(describeService(row, serviceArgFor(resolved)))
+      }))
 ).pipe(Command.withDescription("Show one service."))
 
 /** `path: message` of the first problem with a create body, in one line. Pure. */
@@ -119,17 +128,28 @@ const isJsonObject = Schema.is(JsonObject)
  * The create body: `--spec` first, the flags over it (flags win), `port` 8080
  * when neither says. Fails naming what is missing or contradictory. Pure.
  */
-export const mergeCreateBody = (spec: Record<string, unknown>, flags: CreateFlags, projectId: string, name: string): { readonly body: Record<string, unknown> } | { readonly error: string } => {
+export const mergeCreateBody = (
+  spec: Record<string, unknown>,
+  flags: CreateFlags,
+  projectId: string,
+  name: string
+): { readonly body: Record<string, unknown> } | { readonly error: string } => {
   const body: Record<string, unknown> = { ...spec, projectId, name }
   if (Option.isSome(flags.port)) body["port"] = flags.port.value
   else if (body["port"] === undefined) body["port"] = 8080
   const source = spec["source"]
   const specSource = isJsonObject(source) ? source : undefined
   const type = Option.isSome(flags.source) ? flags.source.value : Option.isSome(flags.image) ? "image" : undefined
-  if (type === "hosted" && Option.isSome(flags.image)) return { error: "--image and --source hosted contradict each other: a hosted service runs what is pushed to its own repository" }
-  if (type === "image" && Option.isSome(flags.tag)) return { error: "--tag is for --source hosted; put the tag in --image (e.g. nginx:1.27)" }
+  if (type === "hosted" && Option.isSome(flags.image)) {
+    return { error: "--image and --source hosted contradict each other: a hosted service runs what is pushed to its own repository" }
+  }
+  if (type === "image" && Option.isSome(flags.tag)) {
+    return { error: "--tag is for --source hosted; put the tag in --image (e.g. nginx:1.27)" }
+  }
   if (type === "image") {
-    if (Option.isNone(flags.image) && (specSource?.["type"] !== "image" || specSource["image"] === undefined)) return { error: "source.image is missing: give --image REF" }
+    if (Option.isNone(flags.image) && (specSource?.["type"] !== "image" || specSource["image"] === undefined)) {
+      return { error: "source.image is missing: give --image REF" }
+    }
     body["source"] = {
       ...(specSource?.["type"] === "image" ? specSource : {}),
       type: "image",
@@ -137,7 +157,11 @@ export const mergeCreateBody = (spec: Record<string, unknown>, flags: CreateFlag
       ...(Option.isSome(flags.registry) ? { registryId: flags.registry.value } : {})
     }
   } else if (type === "hosted") {
-    body["source"] = { ...(specSource?.["type"] === "hosted" ? specSource : {}), type: "hosted", ...(Option.isSome(flags.tag) ? { tag: flags.tag.value } : {}) }
+    body["source"] = {
+      ...(specSource?.["type"] === "hosted" ? specSource : {}),
+      type: "hosted",
+      ...(Option.isSome(flags.tag) ? { tag: flags.tag.value } : {})
+    }
   } else if (specSource === undefined) {
     return { error: "source is missing: give --image REF, or --source hosted [--tag TAG], or a \"source\" in --spec" }
   } else if (Option.isSome(flags.tag)) {
@@ -149,7 +173,6 @@ export const mergeCreateBody = (spec: Record<string, unknown>, flags: CreateFlag
   }
   return { body }
 }
-
 
 const parseSpec = (text: string): Effect.Effect<Record<string, unknown>, ClientCommandError> =>
   Effect.try({
@@ -171,41 +194,66 @@ const create = Command.make(
     ...connectionOptions,
     project: projectOption,
     name: Args.text({ name: "name" }).pipe(Args.withDescription("Service name: a-z, 0-9 and '-', at most 63")),
-    image: Options.text("image").pipe(Options.withPseudoName("REF"), Options.withDescription("Run this image (source image), e.g. nginx:1.27"), Options.optional),
+    image: Options.text("image").pipe(
+      Options.withPseudoName("REF"),
+      Options.withDescription("Run this image (source image), e.g. nginx:1.27"),
+      Options.optional
+    ),
     source: Options.choice("source", ["image", "hosted"]).pipe(
       Options.withDescription("Source type; hosted = images pushed to this daemon's registry as <project>/<name>:<tag>"),
       Options.optional
     ),
-    tag: Options.text("tag").pipe(Options.withPseudoName("TAG"), Options.withDescription("Tag a hosted service deploys (default latest)"), Options.optional),
-    registry: Options.text("registry").pipe(Options.withPseudoName("ID"), Options.withDescription("Project registry id whose credentials pull --image"), Options.optional),
-    port: Options.integer("port").pipe(Options.withPseudoName("PORT"), Options.withDescription("Port the workload listens on (default 8080)"), Options.optional),
-    spec: Options.text("spec").pipe(Options.withPseudoName("JSON"), Options.withDescription("Service body as JSON; the flags above win over it"), Options.optional)
+    tag: Options.text("tag").pipe(
+      Options.withPseudoName("TAG"),
+      Options.withDescription("Tag a hosted service deploys (default latest)"),
+      Options.optional
+    ),
+    registry: Options.text("registry").pipe(
+      Options.withPseudoName("ID"),
+      Options.withDescription("Project registry id whose credentials pull --image"),
+      Options.optional
+    ),
+    port: Options.integer("port").pipe(
+      Options.withPseudoName("PORT"),
+      Options.withDescription("Port the workload listens on (default 8080)"),
+      Options.optional
+    ),
+    spec: Options.text("spec").pipe(
+      Options.withPseudoName("JSON"),
+      Options.withDescription("Service body as JSON; the flags above win over it"),
+      Options.optional
+    )
   },
   (o) =>
     withClient(o, (client) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const spec = Option.isSome(o.spec) ? yield* parseSpec(o.spec.value) : {}
         const specProject = typeof spec["projectId"] === "string" ? spec["projectId"] : undefined
         const project = yield* resolveProject(client, Option.getOrElse(o.project, () => specProject ?? DEFAULT_PROJECT))
         const merged = mergeCreateBody(spec, o, project.id, o.name)
         if ("error" in merged) return yield* new ClientCommandError({ message: merged.error })
-        const body = yield* decodeCreate(merged.body).pipe(Effect.mapError((e) => new ClientCommandError({ message: `invalid service: ${firstProblem(e)}` })))
+        const body = yield* decodeCreate(merged.body).pipe(
+          Effect.mapError((e) => new ClientCommandError({ message: `invalid service: ${firstProblem(e)}` }))
+        )
         const s = yield* client.services.create({ payload: body })
         const arg = project.name === DEFAULT_PROJECT ? s.name : `${project.name}/${s.name}`
-        const next = s.source.type === "hosted" ? `push an image to ${project.name}/${s.name}:${s.source.tag}, then: denia deploy ${arg}` : `deploy it: denia deploy ${arg}`
+        const next = s.source.type === "hosted"
+          ? `push an image to ${project.name}/${s.name}:${s.source.tag}, then: denia deploy ${arg}`
+          : `deploy it: denia deploy ${arg}`
         return yield* printValue(o.json, s, `created ${project.name}/${s.name} (${s.id}); ${next}`)
-      })
-    )
+      }))
 ).pipe(Command.withDescription("Create a service: --image REF, or --source hosted --tag TAG, or --spec JSON."))
 
-const remove = Command.make("delete", { ...connectionOptions, project: projectOption, service: serviceArg }, (o) =>
-  withClient(o, (client) =>
-    Effect.gen(function* () {
-      const r = yield* resolveService(client, o.service, o.project)
-      yield* client.services.delete({ path: { id: r.service.id } })
-      return yield* printValue(o.json, { deleted: r.service.id }, `deleted ${r.project.name}/${r.service.name}`)
-    })
-  )
+const remove = Command.make(
+  "delete",
+  { ...connectionOptions, project: projectOption, service: serviceArg },
+  (o) =>
+    withClient(o, (client) =>
+      Effect.gen(function*() {
+        const r = yield* resolveService(client, o.service, o.project)
+        yield* client.services.delete({ path: { id: r.service.id } })
+        return yield* printValue(o.json, { deleted: r.service.id }, `deleted ${r.project.name}/${r.service.name}`)
+      }))
 ).pipe(Command.withDescription("Delete a service (stops it first)."))
 
 export const servicesCommand = Command.make("services").pipe(

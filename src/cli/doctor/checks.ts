@@ -2,14 +2,14 @@
  * Host checks for `denia doctor`. Each returns ok/warn/fail with a fix; none
  * needs root, and none changes the host beyond a temp dir it removes.
  */
+import { Schema } from "effect"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Schema } from "effect"
-import type { LoadedConfig } from "../../config/load.js"
 import { parseAddress } from "../../config/fields.js"
+import type { LoadedConfig } from "../../config/load.js"
 
 export type Level = "ok" | "warn" | "fail"
 export interface CheckResult {
@@ -43,7 +43,12 @@ export const checkUserNamespaces = (): CheckResult => {
   const probe = spawnSync("unshare", ["--user", "--map-root-user", "true"], { stdio: "ignore", timeout: 5000 })
   return probe.status === 0
     ? result("user namespaces", "ok", `available (max ${max})`)
-    : result("user namespaces", "fail", "unshare --user failed", "enable unprivileged user namespaces (kernel.unprivileged_userns_clone=1) or run the daemon as root")
+    : result(
+      "user namespaces",
+      "fail",
+      "unshare --user failed",
+      "enable unprivileged user namespaces (kernel.unprivileged_userns_clone=1) or run the daemon as root"
+    )
 }
 
 export const checkOverlay = (): CheckResult => {
@@ -62,7 +67,14 @@ export const checkOverlay = (): CheckResult => {
       ["-t", "overlay", "overlay", "-o", `lowerdir=${dir}/lower,upperdir=${dir}/upper,workdir=${dir}/work`, `${dir}/merged`],
       { stdio: "ignore" }
     )
-    if (mount.status !== 0) return result("overlayfs", "fail", "mounting an overlay failed", "check that the data dir is not itself on overlayfs without xino support; modprobe overlay")
+    if (mount.status !== 0) {
+      return result(
+        "overlayfs",
+        "fail",
+        "mounting an overlay failed",
+        "check that the data dir is not itself on overlayfs without xino support; modprobe overlay"
+      )
+    }
     spawnSync("umount", [`${dir}/merged`], { stdio: "ignore" })
     return result("overlayfs", "ok", "mountable")
   } finally {
@@ -95,7 +107,11 @@ export const answersLikeDenia = async (url: string): Promise<boolean> => {
 /** Whether the HTTP ingress on `port` answers an unknown host the way Denia's does. */
 export const ingressLikeDenia = async (port: number): Promise<boolean> => {
   try {
-    const r = await fetch(`http://127.0.0.1:${port}/`, { headers: { host: "denia-doctor.invalid" }, signal: AbortSignal.timeout(probeTimeoutMs), redirect: "manual" })
+    const r = await fetch(`http://127.0.0.1:${port}/`, {
+      headers: { host: "denia-doctor.invalid" },
+      signal: AbortSignal.timeout(probeTimeoutMs),
+      redirect: "manual"
+    })
     return r.status === 404 && (await r.text()) === "no route for this host\n"
   } catch {
     return false
@@ -119,7 +135,8 @@ export const checkPorts = async (config: LoadedConfig): Promise<ReadonlyArray<Ch
     ["https port", "0.0.0.0", config.values.httpsPort]
   ]
   const binds = await Promise.all(targets.map(([, host, port]) => tryBind(host, port)))
-  const apiIsDenia = binds[0] === "EADDRINUSE" && (await answersLikeDenia(`http://${loopback(apiHost).includes(":") ? `[${loopback(apiHost)}]` : loopback(apiHost)}:${apiPort}`))
+  const apiIsDenia = binds[0] === "EADDRINUSE" &&
+    (await answersLikeDenia(`http://${loopback(apiHost).includes(":") ? `[${loopback(apiHost)}]` : loopback(apiHost)}:${apiPort}`))
   const httpIsDenia = apiIsDenia && binds[1] === "EADDRINUSE" && (await ingressLikeDenia(config.values.httpPort))
   return targets.map(([name, host, port], i) => {
     const error = binds[i]
@@ -128,7 +145,12 @@ export const checkPorts = async (config: LoadedConfig): Promise<ReadonlyArray<Ch
       // the HTTPS port is Denia's when its API and HTTP ingress are (a TLS probe would need a hostname with a certificate)
       const ours = i === 0 ? apiIsDenia : httpIsDenia
       if (ours) return result(name, "ok", `${host}:${port} is served by the running Denia daemon`)
-      return result(name, "warn", `${host}:${port} is in use by another program`, "stop what listens there or change the port in the config")
+      return result(
+        name,
+        "warn",
+        `${host}:${port} is in use by another program`,
+        "stop what listens there or change the port in the config"
+      )
     }
     if (error === "EACCES") return result(name, "fail", `${host}:${port} needs privileges`, "run as root or grant CAP_NET_BIND_SERVICE")
     return result(name, "fail", `${host}:${port}: ${error}`)

@@ -1,8 +1,8 @@
 import { Effect, Schema } from "effect"
-import { printJson, printText } from "../client/output.js"
 import { loadProcessConfig } from "../../config/environment.js"
-import { resolveHelperPath } from "../../runtime/helperPath.js"
 import { runtimeChecks } from "../../runtime/doctor.js"
+import { resolveHelperPath } from "../../runtime/helperPath.js"
+import { printJson, printText } from "../client/output.js"
 import * as checks from "./checks.js"
 
 export class DoctorFailed extends Schema.TaggedError<DoctorFailed>()("DoctorFailed", { message: Schema.String }) {}
@@ -20,14 +20,13 @@ const runtimeVerdicts = (cgroupRoot: string) =>
           detail: r.detail,
           ...(r.fix === undefined ? {} : { fix: r.fix })
         })
-      )
-  )
+      ))
 
 const icon = { ok: "ok  ", warn: "warn", fail: "FAIL" } as const
 
 /** `denia doctor`: host readiness, each line ok/warn/fail with a fix. Exit 1 on any fail. Loaded lazily by root.ts. */
 export const runDoctor = (json: boolean) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const results: Array<checks.CheckResult> = []
     const loaded = yield* Effect.either(loadProcessConfig(false))
     results.push(checks.checkKernel(), checks.checkUserNamespaces(), checks.checkOverlay())
@@ -46,7 +45,9 @@ export const runDoctor = (json: boolean) =>
       yield* printJson({ checks: results })
     } else {
       for (const r of results) {
-        yield* printText(`${icon[r.level]}  ${r.name}: ${r.detail}${r.fix !== undefined && r.level !== "ok" ? `\n      fix: ${r.fix}` : ""}`)
+        yield* printText(
+          `${icon[r.level]}  ${r.name}: ${r.detail}${r.fix !== undefined && r.level !== "ok" ? `\n      fix: ${r.fix}` : ""}`
+        )
       }
     }
     const failed = results.filter((r) => r.level === "fail").length

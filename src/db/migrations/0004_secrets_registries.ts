@@ -6,7 +6,7 @@ import { Effect } from "effect"
  * reference (`secret_ref`); the encrypted values live in
  * `<data_dir>/secrets/<project_id>/<ref>.sops.yaml`.
  */
-export default Effect.gen(function* () {
+export default Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   yield* sql`CREATE TABLE registries (
     id TEXT PRIMARY KEY,

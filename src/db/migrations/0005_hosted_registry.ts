@@ -5,7 +5,7 @@ import { Effect } from "effect"
  * Hosted OCI registry metadata. A repository is one service (`<project>/<service>`),
  * so its rows go away with the service; the blob files are reclaimed by GC.
  */
-export default Effect.gen(function* () {
+export default Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   yield* sql`CREATE TABLE registry_repositories (
     service_id TEXT PRIMARY KEY REFERENCES services(id) ON DELETE CASCADE,

@@ -6,7 +6,7 @@ import { Effect } from "effect"
  * routes (and gets a certificate) only once `status = 'verified'`. Certificate
  * state is kept here so renewal errors are visible on the domain.
  */
-export default Effect.gen(function* () {
+export default Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   yield* sql`CREATE TABLE domains (
     id TEXT PRIMARY KEY,

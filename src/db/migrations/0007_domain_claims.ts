@@ -8,7 +8,7 @@ import { Effect } from "effect"
  * `domain_claim_ttl_hours` become `expired`. `status_reason` says why.
  * SQLite cannot drop a UNIQUE constraint in place, so the table is rebuilt.
  */
-export default Effect.gen(function* () {
+export default Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   yield* sql`CREATE TABLE domains_next (
     id TEXT PRIMARY KEY,

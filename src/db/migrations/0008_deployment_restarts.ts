@@ -9,7 +9,7 @@ import { Effect } from "effect"
  * edits only (`updated_at` also moves on promote/stop), so "pending changes"
  * can compare it with the live deployment's creation time.
  */
-export default Effect.gen(function* () {
+export default Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   yield* sql`ALTER TABLE deployments ADD COLUMN trigger TEXT`
   yield* sql`ALTER TABLE deployments ADD COLUMN restart_count INTEGER NOT NULL DEFAULT 0`

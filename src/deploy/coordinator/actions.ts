@@ -79,12 +79,18 @@ export const makeActions = (t: Toolkit, runPipeline: RunPipeline) => {
             return yield* new ActionConflict({ message: "the service is already running; use restart" })
           }
           const target = yield* deployments.latestRunnable(serviceId)
-          if (Option.isNone(target)) return yield* new ActionConflict({ message: "nothing to start: no deployment of this service ever became healthy; deploy first" })
+          if (Option.isNone(target)) {
+            return yield* new ActionConflict({
+              message: "nothing to start: no deployment of this service ever became healthy; deploy first"
+            })
+          }
           return yield* relaunch(target.value, "start", "start")
         }
         case "rollback": {
           const target = yield* rollbackTarget(deployments, service)
-          if (Option.isNone(target)) return yield* new ActionConflict({ message: "no previous deployment with a different image to roll back to" })
+          if (Option.isNone(target)) {
+            return yield* new ActionConflict({ message: "no previous deployment with a different image to roll back to" })
+          }
           return yield* relaunch(target.value, "rollback", "rollback")
         }
       }

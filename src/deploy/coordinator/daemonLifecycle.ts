@@ -19,7 +19,9 @@ export const bootEffect = (t: Toolkit, supervisor: Supervisor): Effect.Effect<vo
     const swept = yield* t.runtime.sweepOrphans.pipe(Effect.either)
     if (Either.isRight(swept)) {
       const r = swept.right
-      yield* Effect.logInfo(`sweep: removed ${r.replicasRemoved} leftover replica(s), killed ${r.processesKilled} process(es), removed ${r.cgroupsRemoved} cgroup(s)`)
+      yield* Effect.logInfo(
+        `sweep: removed ${r.replicasRemoved} leftover replica(s), killed ${r.processesKilled} process(es), removed ${r.cgroupsRemoved} cgroup(s)`
+      )
     } else yield* Effect.logWarning(`sweep failed: ${swept.left.message}`)
     for (const s of yield* t.services.list({})) {
       if (s.promotedDeploymentId === null) continue
@@ -41,5 +43,7 @@ export const shutdownEffect = (t: Toolkit): Effect.Effect<void> =>
   Effect.gen(function*() {
     const sets = yield* t.state.shutdown
     yield* Effect.forEach(sets, closeSet, { concurrency: "unbounded", discard: true })
-    yield* Effect.logInfo(`shutdown: stopped ${sets.reduce((n, set) => n + set.replicas.length, 0)} replica(s) of ${sets.length} service(s)`)
+    yield* Effect.logInfo(
+      `shutdown: stopped ${sets.reduce((n, set) => n + set.replicas.length, 0)} replica(s) of ${sets.length} service(s)`
+    )
   })

@@ -43,7 +43,11 @@ export const makePipeline = (t: Toolkit, supervisor: Supervisor): RunPipeline =>
       yield* deployments.setStatus(deployment.id, "healthy")
       yield* t.notices.deploymentPromoted(serviceId, deployment.id)
       yield* log.append(deployment.id, "HEALTHY", "promoted; receiving traffic")
-      yield* Effect.logInfo(`deploy finished: service ${ref} deployment ${deployment.id} healthy after ${formatDuration(Date.now() - startedAt)} (${pulled.digest})`)
+      yield* Effect.logInfo(
+        `deploy finished: service ${ref} deployment ${deployment.id} healthy after ${
+          formatDuration(Date.now() - startedAt)
+        } (${pulled.digest})`
+      )
       if (previous !== undefined) {
         yield* t.retire(serviceId, previous)
         yield* log.append(previous.deploymentId, "INFO", `replaced by deployment ${deployment.id}`)
@@ -61,7 +65,9 @@ export const makePipeline = (t: Toolkit, supervisor: Supervisor): RunPipeline =>
         const ref = yield* t.refOf(service.id)
         const startedAt = Date.now()
         const append = (phase: LogPhase, message: string) => log.append(deployment.id, phase, message)
-        yield* Effect.logInfo(`deploy started: service ${ref} deployment ${deployment.id} (${deployment.trigger ?? "api"}) image ${deployment.imageRef}`)
+        yield* Effect.logInfo(
+          `deploy started: service ${ref} deployment ${deployment.id} (${deployment.trigger ?? "api"}) image ${deployment.imageRef}`
+        )
         yield* deployments.setStatus(deployment.id, "building")
         yield* append("BUILDING", `acquiring ${deployment.imageRef}`)
         const pulled = yield* t.imageFor(service, deployment)
@@ -73,7 +79,9 @@ export const makePipeline = (t: Toolkit, supervisor: Supervisor): RunPipeline =>
       }).pipe(
         Effect.catchTag("denia/deploy/DeployFailed", (e) => t.finishFailed(deployment, e.message)),
         Effect.catchAllDefect((d) =>
-          Effect.logError("deployment pipeline defect", d).pipe(Effect.zipRight(t.finishFailed(deployment, "internal error (see daemon log)")))
+          Effect.logError("deployment pipeline defect", d).pipe(
+            Effect.zipRight(t.finishFailed(deployment, "internal error (see daemon log)"))
+          )
         )
       )
     )

@@ -91,8 +91,9 @@ export const makeCoordinatorState = Effect.gen(function*() {
 
     /** The supervision is still the service's live one (not replaced, not stopped, no shutdown). */
     isCurrent: (serviceId: string, sup: Supervision) =>
-      Effect.flatMap(Ref.get(stopping), (down) =>
-        down ? Effect.succeed(false) : Effect.map(slotOf(serviceId), (s) => s.supervision?.generation === sup.generation)
+      Effect.flatMap(
+        Ref.get(stopping),
+        (down) => down ? Effect.succeed(false) : Effect.map(slotOf(serviceId), (s) => s.supervision?.generation === sup.generation)
       ),
 
     /** Updates the supervision if it is still generation `sup.generation`; None when it was replaced. */

@@ -15,7 +15,9 @@ export const makeStatusQueries = (t: Toolkit) => {
   /** The service with its live `status` filled in (for read responses). */
   const withStatus = (service: Service): Effect.Effect<Service> =>
     Effect.gen(function*() {
-      const live = service.promotedDeploymentId === null ? undefined : Option.getOrUndefined(yield* deployments.find(service.promotedDeploymentId))
+      const live = service.promotedDeploymentId === null
+        ? undefined
+        : Option.getOrUndefined(yield* deployments.find(service.promotedDeploymentId))
       const latest = Option.getOrUndefined(yield* deployments.latestForService(service.id))
       const { replicaSet: set, supervision: sup } = yield* state.slotOf(service.id)
       const status: ServiceStatus = deriveStatus({
@@ -24,7 +26,9 @@ export const makeStatusQueries = (t: Toolkit) => {
         latest,
         readyReplicas: set !== undefined && set.deploymentId === service.promotedDeploymentId ? set.replicas.length : 0,
         crash: sup !== undefined && sup.deploymentId === service.promotedDeploymentId ? sup : undefined,
-        pendingChanges: live === undefined ? false : yield* pendingChanges({ services: t.services, projects: t.projects, secrets: t.secretsRepo }, service, live)
+        pendingChanges: live === undefined
+          ? false
+          : yield* pendingChanges({ services: t.services, projects: t.projects, secrets: t.secretsRepo }, service, live)
       })
       return { ...service, status }
     })

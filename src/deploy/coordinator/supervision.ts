@@ -40,7 +40,9 @@ export const makeSupervisor = (t: Toolkit): Supervisor => {
       const restarts = Option.match(yield* deployments.find(sup.deploymentId), { onNone: () => 0, onSome: (d) => d.restartCount ?? 0 })
       yield* log.append(sup.deploymentId, "FAILED", `${lastExit}; restart ${restarts} in ${formatDuration(delay)}`)
       yield* Effect.logInfo(
-        `replica crashed: service ${yield* t.refOf(serviceId)} deployment ${sup.deploymentId}: ${lastExit}; restart ${restarts} in ${formatDuration(delay)}`
+        `replica crashed: service ${yield* t.refOf(serviceId)} deployment ${sup.deploymentId}: ${lastExit}; restart ${restarts} in ${
+          formatDuration(delay)
+        }`
       )
       yield* t.spawn(Effect.sleep(delay).pipe(Effect.zipRight(restartLive(serviceId, updated.value))))
     })
@@ -76,7 +78,8 @@ export const makeSupervisor = (t: Toolkit): Supervisor => {
       if (Either.isLeft(outcome) && (yield* state.isCurrent(serviceId, sup))) yield* onCrash(serviceId, sup, outcome.left, 0)
     }).pipe(Effect.catchAllDefect((d) => Effect.logError("replica restart defect", d)))
 
-  const inLiveSet = (serviceId: string, r: RunningReplica) => Effect.map(state.replicaSet(serviceId), (set) => set?.replicas.includes(r) === true)
+  const inLiveSet = (serviceId: string, r: RunningReplica) =>
+    Effect.map(state.replicaSet(serviceId), (set) => set?.replicas.includes(r) === true)
 
   const watch: Supervisor["watch"] = (serviceId, replicas, sup) =>
     Effect.forEach(

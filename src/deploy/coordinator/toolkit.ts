@@ -4,9 +4,9 @@
  * every workflow uses (failing a deployment, acquiring an image, launching
  * and retiring replicas, publishing a set to the ingress).
  */
+import { Effect, ExecutionStrategy, FiberSet, Option, Scope } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Effect, ExecutionStrategy, FiberSet, Option, Scope } from "effect"
 import type { Deployment } from "../../domain/deployment.js"
 import type { EffectiveLimits } from "../../domain/limits.js"
 import type { Service } from "../../domain/service.js"
@@ -25,8 +25,8 @@ import type { DeployFailed } from "../errors.js"
 import { scrubInternalPaths, serviceRef, withLogsHint } from "../failureMessages.js"
 import { acquireImage, bundleOf, type HostedRegistryAccess } from "../imageSource.js"
 import { progressLogger } from "../pullProgress.js"
-import { closeReplica, closeSet, launchHealthyReplica, type RunningReplica, type RunningSet } from "../replicaSet.js"
 import { ReplicaPublisher } from "../ReplicaPublisher.js"
+import { closeReplica, closeSet, launchHealthyReplica, type RunningReplica, type RunningSet } from "../replicaSet.js"
 import { DEFAULT_RESTART_POLICY, type RestartPolicy } from "../restartPolicy.js"
 import { makeNotices } from "./notices.js"
 import { makeCoordinatorState } from "./state.js"
@@ -86,7 +86,9 @@ export const makeToolkit = (options: CoordinatorOptions) =>
     const publishSet = (serviceId: string, set: RunningSet | undefined) =>
       publisher.publish(
         serviceId,
-        (set?.replicas ?? []).flatMap((r) => (r.replica.socketPath === null ? [] : [{ id: r.replica.id, socketPath: r.replica.socketPath }]))
+        (set?.replicas ?? []).flatMap((
+          r
+        ) => (r.replica.socketPath === null ? [] : [{ id: r.replica.id, socketPath: r.replica.socketPath }]))
       )
 
     /** Take a set out of traffic, wait for in-flight requests, stop it. */
@@ -121,7 +123,9 @@ export const makeToolkit = (options: CoordinatorOptions) =>
             return cached.value
           }
         }
-        const reference = deployment.imageDigest !== undefined && !deployment.imageRef.includes("@") ? `${deployment.imageRef}@${deployment.imageDigest}` : deployment.imageRef
+        const reference = deployment.imageDigest !== undefined && !deployment.imageRef.includes("@")
+          ? `${deployment.imageRef}@${deployment.imageDigest}`
+          : deployment.imageRef
         return yield* acquireImage(service, reference, progressLogger(log, deployment.id))
       })
 

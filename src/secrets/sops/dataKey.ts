@@ -3,16 +3,15 @@
  * recipient, an ASCII-armored age file whose plaintext is the raw 32-byte
  * data key; the real `age -d -i keyfile` opens it.
  */
-import { randomBytes } from "node:crypto"
 import { armor, Decrypter, Encrypter } from "age-encryption"
 import { Effect } from "effect"
+import { randomBytes } from "node:crypto"
 import { SopsDataKeyError } from "../errors.js"
 import type { AgeRecipientEntry } from "./metadata.js"
 
 export const DATA_KEY_BYTES = 32
 
-export const generateDataKey = (): Effect.Effect<Uint8Array> =>
-  Effect.sync(() => new Uint8Array(randomBytes(DATA_KEY_BYTES)))
+export const generateDataKey = (): Effect.Effect<Uint8Array> => Effect.sync(() => new Uint8Array(randomBytes(DATA_KEY_BYTES)))
 
 /** Encrypts the data key to one age recipient (`age1...`) and armors it. */
 export const wrapDataKey = (

@@ -4,14 +4,7 @@
  * anything is returned.
  */
 import { Effect } from "effect"
-import {
-  SopsDecryptError,
-  SopsEncryptError,
-  SopsFormatError,
-  SopsMacMismatch,
-  type SopsReadError,
-  type SopsWriteError
-} from "../errors.js"
+import { SopsDecryptError, SopsEncryptError, SopsFormatError, SopsMacMismatch, type SopsReadError, type SopsWriteError } from "../errors.js"
 import { generateDataKey, unwrapDataKey, wrapDataKey } from "./dataKey.js"
 import { emitJson, parseJson } from "./jsonCodec.js"
 import { macEquals } from "./mac.js"

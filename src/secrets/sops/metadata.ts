@@ -101,7 +101,10 @@ export const parseMetadata = (
     const otherKeyKinds: Array<string> = KEY_KINDS.filter((k) => present(lookup(m, k)))
     const groups = lookup(m, "key_groups")
     if (groups !== undefined && present(groups)) {
-      if (groups === null || typeof groups !== "object" || groups instanceof Uint8Array || !isSequence(groups) || groups.items.filter((g) => !isComment(g)).length !== 1) {
+      if (
+        groups === null || typeof groups !== "object" || groups instanceof Uint8Array || !isSequence(groups) ||
+        groups.items.filter((g) => !isComment(g)).length !== 1
+      ) {
         return yield* new SopsUnsupported({ feature: "key_groups (Shamir secret sharing)" })
       }
       const group = groups.items.find((g) => !isComment(g))

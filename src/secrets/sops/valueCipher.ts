@@ -4,8 +4,8 @@
  * `ENC[AES256_GCM,data:<b64>,iv:<b64>,tag:<b64>,type:<t>]` (standard base64,
  * padded; the 16-byte tag is split off the ciphertext).
  */
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
 import { Effect } from "effect"
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
 import { SopsDecryptError, SopsEncryptError } from "../errors.js"
 import { formatGoFloat, formatSopsBool, parseGoBool, parseGoFloat, parseGoInt } from "./goFormat.js"
 import { comment, isComment, type SopsLeaf } from "./tree.js"

@@ -12,32 +12,9 @@
  * - output uses a 4-space indent with indented sequences, like sops.
  */
 import { Effect } from "effect"
-import {
-  Document,
-  isAlias,
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  type Node,
-  Pair,
-  parseAllDocuments,
-  Scalar,
-  YAMLMap,
-  YAMLSeq
-} from "yaml"
+import { Document, isAlias, isMap, isPair, isScalar, isSeq, type Node, Pair, parseAllDocuments, Scalar, YAMLMap, YAMLSeq } from "yaml"
 import { SopsFormatError } from "../errors.js"
-import {
-  branch,
-  comment,
-  entry,
-  isComment,
-  sequence,
-  type SopsBranch,
-  type SopsComment,
-  type SopsEntry,
-  type SopsValue
-} from "./tree.js"
+import { branch, comment, entry, isComment, sequence, type SopsBranch, type SopsComment, type SopsEntry, type SopsValue } from "./tree.js"
 
 class YamlShapeError extends Error {}
 
@@ -188,8 +165,7 @@ const scalarNode = (v: Exclude<SopsValue, SopsBranch | { readonly _tag: "Sequenc
   return s
 }
 
-const joinComments = (cs: ReadonlyArray<SopsComment>): string | undefined =>
-  cs.length === 0 ? undefined : cs.map((c) => c.text).join("\n")
+const joinComments = (cs: ReadonlyArray<SopsComment>): string | undefined => cs.length === 0 ? undefined : cs.map((c) => c.text).join("\n")
 
 const toNode = (v: SopsValue): Node => {
   if (v === null || typeof v !== "object" || v instanceof Uint8Array) return scalarNode(v)

@@ -5,9 +5,9 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { chromium, type BrowserContext } from "playwright-core"
-import { makeTempDir } from "../../support/tempDir.js"
+import { type BrowserContext, chromium } from "playwright-core"
 import { repoRoot } from "../../support/daemon.js"
+import { makeTempDir } from "../../support/tempDir.js"
 
 export const CHROMIUM = "/usr/bin/chromium"
 export const resultsDir = path.join(repoRoot, "test-results", "console")

@@ -4,8 +4,8 @@
  * into an `ApiFailure` with the field the API named.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ApiFailure } from "../../../console/src/api/failure.js"
 import { call, configureClient } from "../../../console/src/api/client.js"
+import { ApiFailure } from "../../../console/src/api/failure.js"
 import { ADMIN_TOKEN, startTestDaemon, type TestDaemon } from "../../support/daemon.js"
 
 const PASSWORD = "correct-horse-battery"
@@ -33,7 +33,9 @@ describe("console API client", () => {
   it("bootstraps with the admin token, logs in and calls with the session token", async () => {
     const user = await call((c) => c.auth.bootstrap({ payload: { username: "ops", password: PASSWORD } }), { token: ADMIN_TOKEN })
     expect(user.username).toBe("ops")
-    const again = await failureOf(call((c) => c.auth.bootstrap({ payload: { username: "ops2", password: PASSWORD } }), { token: ADMIN_TOKEN }))
+    const again = await failureOf(
+      call((c) => c.auth.bootstrap({ payload: { username: "ops2", password: PASSWORD } }), { token: ADMIN_TOKEN })
+    )
     expect(again.status).toBe(409)
 
     const session = await call((c) => c.authPublic.login({ payload: { username: "ops", password: PASSWORD } }), { token: undefined })

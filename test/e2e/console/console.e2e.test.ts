@@ -12,7 +12,7 @@ import * as path from "node:path"
 import type { Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ADMIN_TOKEN, repoRoot, startTestDaemon, type TestDaemon } from "../../support/daemon.js"
-import { CHROMIUM, launchChromium, screenshotPath, type LaunchedBrowser } from "./browser.js"
+import { CHROMIUM, launchChromium, type LaunchedBrowser, screenshotPath } from "./browser.js"
 
 const distIndex = path.join(repoRoot, "console", "dist", "index.html")
 const PASSWORD = "correct-horse-battery"
@@ -62,8 +62,14 @@ describe("web console in Chromium", () => {
   const viewerSeesReadOnly = async (serviceName: string) => {
     if (serviceRef === undefined) throw new Error("no service")
     await daemon.request(`/v1/services/${serviceRef.id}`, { method: "PATCH", json: { env: { DATABASE_PASSWORD: "hunter2-hunter2" } } })
-    const user = (await (await daemon.request("/v1/users", { method: "POST", json: { username: "viewer1", password: PASSWORD } })).json()) as { id: string }
-    const member = await daemon.request(`/v1/projects/${serviceRef.projectId}/members`, { method: "POST", json: { userId: user.id, role: "viewer" } })
+    const user =
+      (await (await daemon.request("/v1/users", { method: "POST", json: { username: "viewer1", password: PASSWORD } })).json()) as {
+        id: string
+      }
+    const member = await daemon.request(`/v1/projects/${serviceRef.projectId}/members`, {
+      method: "POST",
+      json: { userId: user.id, role: "viewer" }
+    })
     expect(member.status).toBe(201)
     const tab = await launched.context.newPage()
     tab.setDefaultTimeout(60_000)
@@ -90,7 +96,8 @@ describe("web console in Chromium", () => {
 
   const walkthrough = async () => {
     // First run: the login page offers setup (nobody exists yet, says the public setup status).
-    const setupStatus = async () => ((await (await daemon.request("/v1/setup-status", { token: null })).json()) as { setupComplete: boolean }).setupComplete
+    const setupStatus = async () =>
+      ((await (await daemon.request("/v1/setup-status", { token: null })).json()) as { setupComplete: boolean }).setupComplete
     expect(await setupStatus()).toBe(false)
     await page.goto(`${daemon.url}/login`)
     await page.getByRole("link", { name: "Set up the first admin" }).click()
@@ -131,7 +138,7 @@ describe("web console in Chromium", () => {
     await page.getByRole("button", { name: "Sign in" }).click()
     await page.getByRole("heading", { name: "Projects" }).waitFor()
     const stored = await page.evaluate("sessionStorage.getItem('denia.session')")
-    expect(stored).toContain('"username":"root-admin"')
+    expect(stored).toContain("\"username\":\"root-admin\"")
 
     // Create a project; an invalid name is refused inline first.
     await page.getByRole("button", { name: "New project" }).click()
@@ -221,7 +228,9 @@ describe("web console in Chromium", () => {
     await secrets.getByRole("cell", { name: "API_KEY", exact: true }).waitFor()
     expect(await secrets.textContent()).not.toContain("sk-live-do-not-show")
     expect(await secrets.getByLabel("Secret value").inputValue()).toBe("")
-    const listed = (await (await daemon.request(`/v1/services/${new URL(page.url()).pathname.split("/")[2] ?? ""}/secrets`)).json()) as { items: Array<{ name: string }> }
+    const listed = (await (await daemon.request(`/v1/services/${new URL(page.url()).pathname.split("/")[2] ?? ""}/secrets`)).json()) as {
+      items: Array<{ name: string }>
+    }
     expect(listed.items.map((i) => i.name)).toEqual(["API_KEY"])
     await page.screenshot({ path: screenshotPath("06c-service-secrets"), fullPage: true })
     await secrets.getByRole("button", { name: "Remove secret API_KEY" }).click()
@@ -300,15 +309,22 @@ describe("web console in Chromium", () => {
     await page.locator("tr[data-service='api']").waitFor()
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Services" }).waitFor({ state: "hidden" })
     await page.screenshot({ path: screenshotPath("11-services-390px"), fullPage: true })
-    const widths = (await page.evaluate("({ page: document.documentElement.scrollWidth, viewport: window.innerWidth })")) as { page: number; viewport: number }
+    const widths = (await page.evaluate("({ page: document.documentElement.scrollWidth, viewport: window.innerWidth })")) as {
+      page: number
+      viewport: number
+    }
     expect(widths.viewport).toBe(PHONE.width)
     expect(widths.page).toBeLessThanOrEqual(PHONE.width)
     await page.setViewportSize({ width: 1280, height: 860 })
 
     // The service exists in the API exactly as the form described it.
-    const services = (await (await daemon.request("/v1/services")).json()) as { items: Array<{ id: string; projectId: string; name: string; port: number; source: unknown }> }
+    const services = (await (await daemon.request("/v1/services")).json()) as {
+      items: Array<{ id: string; projectId: string; name: string; port: number; source: unknown }>
+    }
     serviceRef = services.items[0]
-    expect(services.items).toEqual([expect.objectContaining({ name: "api", port: 9090, source: { type: "image", image: "registry.example/app:1.2", registryId: null } })])
+    expect(services.items).toEqual([
+      expect.objectContaining({ name: "api", port: 9090, source: { type: "image", image: "registry.example/app:1.2", registryId: null } })
+    ])
     await viewerSeesReadOnly(services.items[0]?.name ?? "")
 
     // Deleting: the project refuses while it has a service; delete the service, then the project.
@@ -331,7 +347,12 @@ describe("web console in Chromium", () => {
     // test client as a proxy, so the rest of the walk comes from an address of its own (X-Forwarded-For).
     await page.setExtraHTTPHeaders({ "x-forwarded-for": "10.200.0.1" })
     // Another session of the same user, to see it signed out by the change.
-    const other = await daemon.request("/v1/auth/login", { method: "POST", token: null, json: { username: "root-admin", password: PASSWORD }, headers: { "x-forwarded-for": "10.200.0.2" } })
+    const other = await daemon.request("/v1/auth/login", {
+      method: "POST",
+      token: null,
+      json: { username: "root-admin", password: PASSWORD },
+      headers: { "x-forwarded-for": "10.200.0.2" }
+    })
     expect(other.status).toBe(200)
     const otherToken = ((await other.json()) as { token: string }).token
     expect((await daemon.request("/v1/me", { token: otherToken })).status).toBe(200)
@@ -350,7 +371,7 @@ describe("web console in Chromium", () => {
     await page.getByText("Password changed. Your other sessions were signed out and your API tokens were revoked.").waitFor()
     await page.screenshot({ path: screenshotPath("12-password-changed"), fullPage: true })
     // This session stays; the other one is gone.
-    expect(await page.evaluate("sessionStorage.getItem('denia.session')")).toContain('"username":"root-admin"')
+    expect(await page.evaluate("sessionStorage.getItem('denia.session')")).toContain("\"username\":\"root-admin\"")
     expect((await daemon.request("/v1/me", { token: otherToken })).status).toBe(401)
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Projects" }).click()
     await page.getByRole("heading", { name: "Projects" }).waitFor()

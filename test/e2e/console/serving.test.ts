@@ -28,7 +28,7 @@ describe("console serving", () => {
       const csp = res.headers.get("content-security-policy") ?? ""
       expect(csp).toContain("default-src 'self'")
       expect(csp).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/)
-      expect(await res.text()).toContain('<div id="root"></div>')
+      expect(await res.text()).toContain("<div id=\"root\"></div>")
     }
   })
 
@@ -50,14 +50,14 @@ describe("console serving", () => {
     for (const p of ["/assets/missing-abc123.js", "/assets/", "/favicon.ico", "/deep/path/app.js"]) {
       const res = await fetch(`${daemon.url}${p}`)
       expect(res.status, p).toBe(404)
-      expect(await res.text(), p).not.toContain('<div id="root">')
+      expect(await res.text(), p).not.toContain("<div id=\"root\">")
     }
     // Raw paths with encoded dots and slashes (URL parsing leaves %2f alone): nothing outside assets/ is reachable.
     for (const p of ["/assets/..%2findex.html", "/assets/%2e%2e/%2e%2e/package.json", "/assets/..%2f..%2f..%2fpackage.json"]) {
       const res = await rawGet(daemon.url, p)
       expect(res.status, p).toBe(404)
-      expect(res.body, p).not.toContain('<div id="root">')
-      expect(res.body, p).not.toContain('"name": "denia"')
+      expect(res.body, p).not.toContain("<div id=\"root\">")
+      expect(res.body, p).not.toContain("\"name\": \"denia\"")
     }
   })
 

@@ -76,7 +76,10 @@ describe.runIf(privileged)("image → isolated replica → routed request (privi
       }
     }
     const load = Promise.all(Array.from({ length: 8 }, worker))
-    const r = await d.request(`/v1/services/${serviceId}/deployments`, { method: "POST", json: { image: `${d.config.values.bindAddr}/default/shop:v2` } })
+    const r = await d.request(`/v1/services/${serviceId}/deployments`, {
+      method: "POST",
+      json: { image: `${d.config.values.bindAddr}/default/shop:v2` }
+    })
     const dep = await waitForDeployment(d, ((await r.json()) as { id: string }).id)
     expect(dep.status).toBe("healthy")
     // keep the load on a little after the switch, then stop

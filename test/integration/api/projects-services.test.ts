@@ -82,7 +82,9 @@ describe("services", () => {
     expect((await d.request(`/v1/services/${s.id}`)).status).toBe(200)
     const list = (await (await d.request(`/v1/services?projectId=${defaultProjectId}`)).json()) as { items: Array<{ id: string }> }
     expect(list.items.map((i) => i.id)).toContain(s.id)
-    const other = (await (await d.request(`/v1/services?projectId=01900000-0000-7000-8000-000000000000`)).json()) as { items: Array<unknown> }
+    const other = (await (await d.request(`/v1/services?projectId=01900000-0000-7000-8000-000000000000`)).json()) as {
+      items: Array<unknown>
+    }
     expect(other.items).toEqual([])
 
     const patched = await d.request(`/v1/services/${s.id}`, { method: "PATCH", json: { id: s.id, port: 9000, tlsEnabled: true } })
@@ -118,18 +120,22 @@ describe("services", () => {
   })
 
   it("unknown project → 404; unknown service → 404", async () => {
-    expect((await d.request("/v1/services", { method: "POST", json: serviceBody({ projectId: "01900000-0000-7000-8000-000000000000" }) })).status).toBe(404)
+    expect(
+      (await d.request("/v1/services", { method: "POST", json: serviceBody({ projectId: "01900000-0000-7000-8000-000000000000" }) })).status
+    ).toBe(404)
     expect((await d.request("/v1/services/01900000-0000-7000-8000-000000000000")).status).toBe(404)
     expect((await d.request("/v1/deployments/nope")).status).toBe(404)
   })
 
   it("PATCH refuses to change identity fields", async () => {
     const s = (await (await d.request("/v1/services", { method: "POST", json: serviceBody({ name: "ident" }) })).json()) as { id: string }
-    for (const [json, field] of [
-      [{ id: "01900000-0000-7000-8000-000000000000" }, "id"],
-      [{ name: "other" }, "name"],
-      [{ projectId: "01900000-0000-7000-8000-000000000000" }, "projectId"]
-    ] as const) {
+    for (
+      const [json, field] of [
+        [{ id: "01900000-0000-7000-8000-000000000000" }, "id"],
+        [{ name: "other" }, "name"],
+        [{ projectId: "01900000-0000-7000-8000-000000000000" }, "projectId"]
+      ] as const
+    ) {
       const r = await d.request(`/v1/services/${s.id}`, { method: "PATCH", json })
       expect(r.status).toBe(400)
       expect((await errorOf(r)).message).toMatch(new RegExp(`^${field}`))
@@ -181,7 +187,11 @@ describe("malformed and oversized bodies", () => {
     expect((await errorOf(r)).code).toBe("MALFORMED_JSON")
   })
   it("form bodies → 415", async () => {
-    const r = await d.request("/v1/projects", { method: "POST", body: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" } })
+    const r = await d.request("/v1/projects", {
+      method: "POST",
+      body: "name=x",
+      headers: { "content-type": "application/x-www-form-urlencoded" }
+    })
     expect(r.status).toBe(415)
   })
   it("a body over the cap → 413; a JSON body without Content-Length → 411", async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { pushHttpd } from "../../support/deployImages.js"
-import { jsonOf, startCliFixture, type CliFixture } from "./support.js"
+import { type CliFixture, jsonOf, startCliFixture } from "./support.js"
 
 const privileged = process.getuid?.() === 0
 if (!privileged) console.warn("CLI deployed-service tests skipped: they need root (namespaces, overlay mounts)")
@@ -32,7 +32,9 @@ describe.runIf(privileged)("CLI lists of a deployed service (privileged)", () =>
     const marked = rows.filter((r) => r.startsWith("*"))
     expect(marked).toHaveLength(1)
     expect(marked[0]).toContain(live)
-    const deployments = jsonOf<{ items: Array<{ id: string; imageDigest?: string; trigger?: string }> }>(await f.cli(["deployments", "web", "--json"]))
+    const deployments = jsonOf<{ items: Array<{ id: string; imageDigest?: string; trigger?: string }> }>(
+      await f.cli(["deployments", "web", "--json"])
+    )
     const liveRow = deployments.items.find((x) => x.id === live)
     const digest = (liveRow?.imageDigest ?? "").replace("sha256:", "").slice(0, 12)
     expect(digest).toMatch(/^[0-9a-f]{12}$/)

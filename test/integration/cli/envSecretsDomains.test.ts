@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { jsonOf, startCliFixture, type CliFixture } from "./support.js"
+import { type CliFixture, jsonOf, startCliFixture } from "./support.js"
 
 let f: CliFixture
 let serviceId: string
@@ -15,7 +15,10 @@ afterAll(async () => {
 })
 
 const service = async () => (await (await f.d.request(`/v1/services/${serviceId}`)).json()) as { env: Record<string, string> }
-const project = async () => ((await (await f.d.request("/v1/projects")).json()) as { items: Array<{ name: string; sharedEnv: Record<string, string> }> }).items.find((p) => p.name === "default")
+const project = async () =>
+  ((await (await f.d.request("/v1/projects")).json()) as { items: Array<{ name: string; sharedEnv: Record<string, string> }> }).items.find((
+    p
+  ) => p.name === "default")
 
 describe("denia env", () => {
   it("sets, lists and unsets a service's env, saying a redeploy applies it", async () => {
@@ -59,7 +62,7 @@ describe("denia env", () => {
   it("rejects a pair without '='", async () => {
     const r = await f.cli(["env", "set", "web", "NOVALUE"])
     expect(r.code).toBe(1)
-    expect(r.out.trim()).toBe('denia: "NOVALUE" must be KEY=VALUE')
+    expect(r.out.trim()).toBe("denia: \"NOVALUE\" must be KEY=VALUE")
   })
 })
 
@@ -98,6 +101,6 @@ describe("denia domains", () => {
     const after = await f.cli(["domains", "ls", "web", "--json"])
     expect(jsonOf<{ items: Array<unknown> }>(after).items).toEqual([])
     const unknown = await f.cli(["domains", "rm", "web", "nope.example.com"])
-    expect(unknown.out.trim()).toBe('denia: no domain "nope.example.com" on this service (see: denia domains ls)')
+    expect(unknown.out.trim()).toBe("denia: no domain \"nope.example.com\" on this service (see: denia domains ls)")
   })
 })

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { runCli, waitFor } from "../../support/daemon.js"
 import { freePort } from "../../support/ports.js"
 import { makeTempDir } from "../../support/tempDir.js"
-import { jsonOf, runBounded, startCliFixture, type CliFixture } from "./support.js"
+import { type CliFixture, jsonOf, runBounded, startCliFixture } from "./support.js"
 
 let f: CliFixture
 beforeAll(async () => {
@@ -19,7 +19,9 @@ describe("denia auth without a terminal", () => {
     // stdin is /dev/null: not a terminal. A run still going after 20 s is killed and fails the test (code null).
     const noPassword = await runBounded(["auth", "--url", f.d.url, "--username", "root"], f.env, undefined, 20_000)
     expect(noPassword.code).toBe(1)
-    expect(noPassword.out.trim()).toMatch(/^denia: stdin is not a terminal, so denia auth cannot prompt: pass --username U and --password-stdin/)
+    expect(noPassword.out.trim()).toMatch(
+      /^denia: stdin is not a terminal, so denia auth cannot prompt: pass --username U and --password-stdin/
+    )
     const noUser = await runBounded(["auth", "--url", f.d.url, "--password-stdin"], f.env, "pw\n", 20_000)
     expect(noUser.code).toBe(1)
     expect(noUser.out).toContain("--password-stdin")
@@ -28,7 +30,18 @@ describe("denia auth without a terminal", () => {
 
 describe("help", () => {
   it("is at most 100 columns, has no colour codes when piped and no type filler", async () => {
-    const commands = [[], ["services"], ["services", "create"], ["env", "set"], ["secrets", "set"], ["domains", "add"], ["logs"], ["deploy"], ["auth"], ["daemon"]]
+    const commands = [
+      [],
+      ["services"],
+      ["services", "create"],
+      ["env", "set"],
+      ["secrets", "set"],
+      ["domains", "add"],
+      ["logs"],
+      ["deploy"],
+      ["auth"],
+      ["daemon"]
+    ]
     const runs = await Promise.all(commands.map((c) => f.cli([...c, "--help"])))
     runs.forEach((r, i) => {
       expect(r.code, `${commands[i]?.join(" ")}: ${r.out}`).toBe(0)

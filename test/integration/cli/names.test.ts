@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createUser, login } from "../../support/identity.js"
-import { jsonOf, startCliFixture, type CliFixture } from "./support.js"
+import { type CliFixture, jsonOf, startCliFixture } from "./support.js"
 
 let f: CliFixture
 let projectId: string
@@ -16,7 +16,10 @@ beforeAll(async () => {
   serviceId = jsonOf<{ id: string }>(created).id
   const other = await f.d.request("/v1/projects", { method: "POST", json: { name: "shop" } })
   const shopId = ((await other.json()) as { id: string }).id
-  const svc = await f.d.request("/v1/services", { method: "POST", json: { projectId: shopId, name: "web", port: 80, source: { type: "image", image: "nginx:1.27" } } })
+  const svc = await f.d.request("/v1/services", {
+    method: "POST",
+    json: { projectId: shopId, name: "web", port: 80, source: { type: "image", image: "nginx:1.27" } }
+  })
   otherServiceId = ((await svc.json()) as { id: string }).id
 })
 afterAll(async () => {
@@ -34,7 +37,7 @@ describe("CLI names everywhere", () => {
     expect(jsonOf<{ id: string }>(byName).id).toBe(projectId)
     expect(jsonOf<{ name: string }>(byId).name).toBe("default")
     expect(missing.code).toBe(1)
-    expect(missing.out.trim()).toBe('denia: no project named "nope" (see: denia projects list)')
+    expect(missing.out.trim()).toBe("denia: no project named \"nope\" (see: denia projects list)")
   })
 
   it("services get takes name, project/name, id and --project by name or id", async () => {
@@ -71,10 +74,10 @@ describe("CLI names everywhere", () => {
     const runs = await Promise.all(commands.map((c) => f.cli([...c, "default/nope"])))
     runs.forEach((r, i) => {
       expect(r.code, `${commands[i]?.join(" ")}: ${r.out}`).toBe(1)
-      expect(r.out.trim()).toBe('denia: no service named "nope" in default (see: denia services list --project default)')
+      expect(r.out.trim()).toBe("denia: no service named \"nope\" in default (see: denia services list --project default)")
     })
     const wrongProject = await f.cli(["deployments", "nowhere/web"])
-    expect(wrongProject.out.trim()).toBe('denia: no project named "nowhere" (see: denia projects list)')
+    expect(wrongProject.out.trim()).toBe("denia: no project named \"nowhere\" (see: denia projects list)")
   })
 
   it("read commands work by name", async () => {
@@ -111,7 +114,7 @@ describe("CLI names everywhere", () => {
     const deleted = await f.cli(["users", "delete", "carol"])
     expect(deleted.code, deleted.out).toBe(0)
     const gone = await f.cli(["users", "delete", "carol"])
-    expect(gone.out.trim()).toBe('denia: no user named "carol" (see: denia users list)')
+    expect(gone.out.trim()).toBe("denia: no user named \"carol\" (see: denia users list)")
   })
 })
 
@@ -120,11 +123,15 @@ describe("services create", () => {
     const spec = JSON.stringify({ port: 9000, source: { type: "image", image: "busybox:1" }, env: { A: "1" } })
     const merged = await f.cli(["services", "create", "api", "--spec", spec, "--image", "nginx:1.27", "--json"])
     expect(merged.code, merged.out).toBe(0)
-    expect(jsonOf<{ port: number; source: { image: string }; env: object }>(merged)).toMatchObject({ port: 9000, source: { image: "nginx:1.27" }, env: { A: "1" } })
+    expect(jsonOf<{ port: number; source: { image: string }; env: object }>(merged)).toMatchObject({
+      port: 9000,
+      source: { image: "nginx:1.27" },
+      env: { A: "1" }
+    })
 
     const missing = await f.cli(["services", "create", "nosource"])
     expect(missing.code).toBe(1)
-    expect(missing.out.trim()).toBe('denia: source is missing: give --image REF, or --source hosted [--tag TAG], or a "source" in --spec')
+    expect(missing.out.trim()).toBe("denia: source is missing: give --image REF, or --source hosted [--tag TAG], or a \"source\" in --spec")
 
     const bad = await f.cli(["services", "create", "Bad_Name", "--image", "nginx"])
     expect(bad.code).toBe(1)
@@ -132,7 +139,7 @@ describe("services create", () => {
     expect(bad.out).toMatch(/^denia: invalid service: name/)
 
     const wrongProject = await f.cli(["services", "create", "x", "--project", "nope", "--image", "nginx"])
-    expect(wrongProject.out.trim()).toBe('denia: no project named "nope" (see: denia projects list)')
+    expect(wrongProject.out.trim()).toBe("denia: no project named \"nope\" (see: denia projects list)")
   })
 })
 
@@ -146,7 +153,13 @@ describe("lists show state", () => {
     expect(web).toBeDefined()
     const api = (await (await f.d.request(`/v1/services/${serviceId}`)).json()) as { status?: { state: string } }
     const state = api.status === undefined ? "-" : api.status.state === "never-deployed" ? "never deployed" : api.status.state
-    expect(web?.split(/\s{2,}/)).toEqual(["default/web", state, `http://web.default.localhost:${f.d.config.values.httpPort}`, "hosted default/web:v1", serviceId])
+    expect(web?.split(/\s{2,}/)).toEqual([
+      "default/web",
+      state,
+      `http://web.default.localhost:${f.d.config.values.httpPort}`,
+      "hosted default/web:v1",
+      serviceId
+    ])
 
     const json = await f.cli(["services", "list", "--json"])
     const items = jsonOf<{ items: Array<{ id: string }> }>(json).items

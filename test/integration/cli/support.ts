@@ -21,7 +21,12 @@ export interface CliFixture {
 }
 
 /** Runs the CLI; a run still going after `timeoutMs` is killed and counts as a failure (code null). */
-export const runBounded = async (args: ReadonlyArray<string>, env: Record<string, string>, stdin?: string, timeoutMs = 30_000): Promise<CliResult> => {
+export const runBounded = async (
+  args: ReadonlyArray<string>,
+  env: Record<string, string>,
+  stdin?: string,
+  timeoutMs = 30_000
+): Promise<CliResult> => {
   const run = runCli(args, env, stdin)
   const timer = setTimeout(() => run.child.kill("SIGKILL"), timeoutMs)
   try {
@@ -39,7 +44,14 @@ export const startCliFixture = async (): Promise<CliFixture> => {
   const v = d.config.values
   fs.writeFileSync(
     configFile,
-    [`admin_token = "${ADMIN_TOKEN}"`, `bind_addr = "${v.bindAddr}"`, `data_dir = "${v.dataDir}"`, `http_port = ${v.httpPort}`, `https_port = ${v.httpsPort}`, ""].join("\n"),
+    [
+      `admin_token = "${ADMIN_TOKEN}"`,
+      `bind_addr = "${v.bindAddr}"`,
+      `data_dir = "${v.dataDir}"`,
+      `http_port = ${v.httpPort}`,
+      `https_port = ${v.httpsPort}`,
+      ""
+    ].join("\n"),
     { mode: 0o600 }
   )
   const env = { HOME: dir, XDG_CONFIG_HOME: path.join(dir, "xdg"), DENIA_CONFIG_FILE: configFile }

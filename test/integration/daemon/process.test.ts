@@ -49,11 +49,33 @@ describe("the daemon process", () => {
       expect((await list.exited).code).toBe(0)
       expect(JSON.parse(list.output())).toMatchObject({ items: [{ name: "default" }] })
 
-      const create = runCli(["services", "create", "web", "--project", JSON.parse(list.output()).items[0].id, "--image", "busybox", "--port", "8080"], e)
+      const create = runCli([
+        "services",
+        "create",
+        "web",
+        "--project",
+        JSON.parse(list.output()).items[0].id,
+        "--image",
+        "busybox",
+        "--port",
+        "8080"
+      ], e)
       expect((await create.exited).code).toBe(0)
-      const bad = runCli(["services", "create", "web2", "--project", "nope", "--port", "8080", "--url", `http://127.0.0.1:${port}`, "--token", token], e)
+      const bad = runCli([
+        "services",
+        "create",
+        "web2",
+        "--project",
+        "nope",
+        "--port",
+        "8080",
+        "--url",
+        `http://127.0.0.1:${port}`,
+        "--token",
+        token
+      ], e)
       expect((await bad.exited).code).toBe(1)
-      expect(bad.output().trim()).toBe('denia: no project named "nope" (see: denia projects list)')
+      expect(bad.output().trim()).toBe("denia: no project named \"nope\" (see: denia projects list)")
 
       const started = Date.now()
       daemon.child.kill("SIGTERM")
@@ -87,7 +109,7 @@ describe("the daemon process", () => {
     const run = runCli(["config"], e)
     expect((await run.exited).code).toBe(0)
     expect(run.output()).toContain("http_port = 8080")
-    expect(run.output()).toContain('admin_token = "<redacted>"')
+    expect(run.output()).toContain("admin_token = \"<redacted>\"")
     expect(run.output()).not.toContain("c".repeat(64))
   })
 
@@ -102,12 +124,27 @@ describe("the daemon process", () => {
     temps.push(t.cleanup)
     const e = env(t.dir, await freePort())
     fs.mkdirSync(path.join(t.dir, "config"))
-    fs.writeFileSync(e["DENIA_CONFIG_FILE"] ?? "", `admin_token = "${"c".repeat(64)}"\nhttp_port = ${await freePort()}\nhttps_port = ${await freePort()}\n`)
+    fs.writeFileSync(
+      e["DENIA_CONFIG_FILE"] ?? "",
+      `admin_token = "${"c".repeat(64)}"\nhttp_port = ${await freePort()}\nhttps_port = ${await freePort()}\n`
+    )
     const run = runCli(["doctor", "--json"], e)
     await run.exited
     const report = JSON.parse(run.output()) as { checks: Array<{ name: string; level: string; fix?: string }> }
     const names = report.checks.map((c) => c.name)
-    for (const n of ["kernel", "user namespaces", "overlayfs", "config", "cgroup v2 limits", "api port", "data dir", "runtime helper", "buildah"]) {
+    for (
+      const n of [
+        "kernel",
+        "user namespaces",
+        "overlayfs",
+        "config",
+        "cgroup v2 limits",
+        "api port",
+        "data dir",
+        "runtime helper",
+        "buildah"
+      ]
+    ) {
       expect(names).toContain(n)
     }
     for (const c of report.checks) if (c.level !== "ok") expect(c.fix, c.name).toBeTruthy()

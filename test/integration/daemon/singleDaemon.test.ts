@@ -8,7 +8,7 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ADMIN_TOKEN, cliEntry, makeRequest, runCli, waitFor, type ChildRun } from "../../support/daemon.js"
+import { ADMIN_TOKEN, type ChildRun, cliEntry, makeRequest, runCli, waitFor } from "../../support/daemon.js"
 import { pushHttpd } from "../../support/deployImages.js"
 import { getViaSocket, replicaSockets } from "../../support/deployments.js"
 import { freePort } from "../../support/ports.js"
@@ -76,8 +76,12 @@ describe.runIf(privileged)("one daemon per data dir (privileged)", () => {
     })
     const serviceId = ((await created.json()) as { id: string }).id
     await pushHttpd(`127.0.0.1:${port}`, "default/one", "v1", "only one")
-    deploymentId = ((await (await request(`/v1/services/${serviceId}/deployments`, { method: "POST", json: {} })).json()) as { id: string }).id
-    await waitFor(async () => ((await (await request(`/v1/deployments/${deploymentId}`)).json()) as { status: string }).status === "healthy", 60_000)
+    deploymentId =
+      ((await (await request(`/v1/services/${serviceId}/deployments`, { method: "POST", json: {} })).json()) as { id: string }).id
+    await waitFor(
+      async () => ((await (await request(`/v1/deployments/${deploymentId}`)).json()) as { status: string }).status === "healthy",
+      60_000
+    )
   }, 120_000)
 
   afterAll(async () => {
@@ -98,7 +102,12 @@ describe.runIf(privileged)("one daemon per data dir (privileged)", () => {
   it("a second daemon on the same data dir exits 1 at once naming the first; the first keeps serving", async () => {
     expect(await served()).toEqual(["only one"])
     // other ports, same data dir: only the lock can stop it
-    const second = runCli([], { ...env, DENIA_BIND_ADDR: `127.0.0.1:${await freePort()}`, DENIA_HTTP_PORT: String(await freePort()), DENIA_HTTPS_PORT: String(await freePort()) })
+    const second = runCli([], {
+      ...env,
+      DENIA_BIND_ADDR: `127.0.0.1:${await freePort()}`,
+      DENIA_HTTP_PORT: String(await freePort()),
+      DENIA_HTTPS_PORT: String(await freePort())
+    })
     const exit = await second.exited
     expect(exit.code).toBe(1)
     // not a terminal here: no client-command hint
@@ -149,6 +158,12 @@ describe.runIf(privileged)("one daemon per data dir (privileged)", () => {
     // a workload killed behind the daemon's back: one info line with the reason
     for (const pid of processesWithMarker(marker)) process.kill(pid, "SIGKILL")
     const daemon = first
-    await waitFor(() => messages(daemon.output()).some((m) => m.startsWith(`replica crashed: service one deployment ${deploymentId}: workload exited (signal SIGKILL`)), 30_000)
+    await waitFor(
+      () =>
+        messages(daemon.output()).some((m) =>
+          m.startsWith(`replica crashed: service one deployment ${deploymentId}: workload exited (signal SIGKILL`)
+        ),
+      30_000
+    )
   }, 90_000)
 })

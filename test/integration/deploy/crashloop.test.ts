@@ -4,9 +4,9 @@
  * goes to the previous deployment with a different image. Failure messages
  * say what happened to the workload.
  */
+import { Effect, Exit, Layer, Scope } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Effect, Exit, Layer, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { busyboxBaseLayer } from "../../../scripts/test-images/images.js"
 import type { ImageSpec } from "../../../scripts/test-images/layout.js"
@@ -31,7 +31,14 @@ const shellImage = (script: string, exposed?: ReadonlyArray<string>): ImageSpec 
 interface ServiceView {
   promotedDeploymentId: string | null
   previousDeploymentId: string | null
-  status?: { state: string; restarts: number; lastExit?: string; readyReplicas: number; desiredReplicas: number; liveDeploymentId: string | null }
+  status?: {
+    state: string
+    restarts: number
+    lastExit?: string
+    readyReplicas: number
+    desiredReplicas: number
+    liveDeploymentId: string | null
+  }
 }
 interface DeploymentRow {
   id: string
@@ -64,13 +71,25 @@ describe.runIf(privileged)("crash loops and rollback targets (privileged)", () =
     const projects = (await (await request("/v1/projects")).json()) as { items: Array<{ id: string; name: string }> }
     const created = await request("/v1/services", {
       method: "POST",
-      json: { projectId: projects.items.find((p) => p.name === "default")?.id, name: "web", source: { type: "hosted", tag: "v1" }, port: 8080, health: { path: "/", timeoutSeconds: 20 } }
+      json: {
+        projectId: projects.items.find((p) => p.name === "default")?.id,
+        name: "web",
+        source: { type: "hosted", tag: "v1" },
+        port: 8080,
+        health: { path: "/", timeoutSeconds: 20 }
+      }
     })
     serviceId = ((await created.json()) as { id: string }).id
     const credentials = { credentials: { username: "admin", password: ADMIN_TOKEN } }
     await pushHttpd(address, "default/web", "v1", "hello v1")
     await buildAndPush(shellImage("echo starting; echo 'fatal: config missing' >&2; exit 1"), address, "default/web", "dies", credentials)
-    await buildAndPush(shellImage("exec /bin/busybox httpd -f -p 3000 -h /www", ["3000/tcp"]), address, "default/web", "port3000", credentials)
+    await buildAndPush(
+      shellImage("exec /bin/busybox httpd -f -p 3000 -h /www", ["3000/tcp"]),
+      address,
+      "default/web",
+      "port3000",
+      credentials
+    )
     await buildAndPush(
       shellImage("/bin/busybox httpd -f -p 8080 -h /www & sleep 1; echo boom >&2; exit 1"),
       address,
@@ -100,7 +119,8 @@ describe.runIf(privileged)("crash loops and rollback targets (privileged)", () =
     return settled(((await r.json()) as { id: string }).id)
   }
   const service = async () => (await (await request(`/v1/services/${serviceId}`)).json()) as ServiceView
-  const history = async () => ((await (await request(`/v1/services/${serviceId}/deployments`)).json()) as { items: Array<DeploymentRow> }).items
+  const history = async () =>
+    ((await (await request(`/v1/services/${serviceId}/deployments`)).json()) as { items: Array<DeploymentRow> }).items
   const deployment = async (id: string) => (await (await request(`/v1/deployments/${id}`)).json()) as DeploymentRow
 
   let v1: DeploymentRow
@@ -111,7 +131,9 @@ describe.runIf(privileged)("crash loops and rollback targets (privileged)", () =
     expect((await deployment(v1.id)).trigger).toBe("api")
     const s = await service()
     expect(s.status).toMatchObject({ state: "running", readyReplicas: 1, desiredReplicas: 1, restarts: 0, liveDeploymentId: v1.id })
-    const listed = ((await (await request("/v1/services")).json()) as { items: Array<ServiceView & { id: string }> }).items.find((x) => x.id === serviceId)
+    const listed = ((await (await request("/v1/services")).json()) as { items: Array<ServiceView & { id: string }> }).items.find((x) =>
+      x.id === serviceId
+    )
     expect(listed?.status?.state).toBe("running")
   })
 

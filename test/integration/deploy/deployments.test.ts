@@ -106,7 +106,10 @@ describe.runIf(privileged)("deployments (privileged)", () => {
 
   it("launches with the effective env: image < project shared < service < secrets, plus PORT", async () => {
     await d.request(`/v1/projects/${projectId}`, { method: "PATCH", json: { sharedEnv: { SHARED: "project", SERVICE_LEVEL: "project" } } })
-    const secret = await d.request(`/v1/services/${serviceId}/secrets`, { method: "POST", json: { name: "API_KEY", value: "s3cr3t-value" } })
+    const secret = await d.request(`/v1/services/${serviceId}/secrets`, {
+      method: "POST",
+      json: { name: "API_KEY", value: "s3cr3t-value" }
+    })
     expect(secret.status).toBeLessThan(300)
     const dep = await waitForDeployment(d, await deploy({ image: `${address()}/default/web:v1` }))
     expect(dep.status).toBe("healthy")
@@ -144,8 +147,11 @@ describe.runIf(privileged)("deployments (privileged)", () => {
 
   it("stop clears the promoted pointer and leaves no replica; start brings it back", async () => {
     expect((await d.request(`/v1/services/${serviceId}/stop`, { method: "POST" })).status).toBe(202)
-    const promoted = async () => ((await (await d.request(`/v1/services/${serviceId}`)).json()) as { promotedDeploymentId: string | null }).promotedDeploymentId
-    for (let i = 0; i < 100 && (replicaSockets(d.dataDir).length > 0 || (await promoted()) !== null); i++) await new Promise((r) => setTimeout(r, 100))
+    const promoted = async () =>
+      ((await (await d.request(`/v1/services/${serviceId}`)).json()) as { promotedDeploymentId: string | null }).promotedDeploymentId
+    for (let i = 0; i < 100 && (replicaSockets(d.dataDir).length > 0 || (await promoted()) !== null); i++) {
+      await new Promise((r) => setTimeout(r, 100))
+    }
     expect(replicaSockets(d.dataDir)).toEqual([])
     expect(await promoted()).toBeNull()
     expect((await d.request(`/v1/services/${serviceId}/restart`, { method: "POST" })).status).toBe(409)

@@ -9,7 +9,7 @@ import type { DomainEvent } from "../../../src/events/DomainEvent.js"
 import { waitFor } from "../../support/daemon.js"
 import { pushHttpd } from "../../support/deployImages.js"
 import { waitForDeployment } from "../../support/deployments.js"
-import { startIngressDaemon, type IngressDaemon } from "../ingress/daemon.js"
+import { type IngressDaemon, startIngressDaemon } from "../ingress/daemon.js"
 
 const privileged = process.getuid?.() === 0
 if (!privileged) console.warn("deployment events skipped: deployments need root (namespaces, overlay mounts)")
@@ -63,6 +63,9 @@ describe.runIf(privileged)("deployment events (privileged)", () => {
     expect((await d.request(`/v1/services/${serviceId}/stop`, { method: "POST" })).status).toBe(202)
     await waitFor(() => ofService().some((e) => e._tag === "ServiceStopped"))
     const stopped = ofService().find((e) => e._tag === "ReplicaStopped")
-    expect(stopped).toMatchObject({ replicaId: started !== undefined && "replicaId" in started ? started.replicaId : "?", reason: "unpublished" })
+    expect(stopped).toMatchObject({
+      replicaId: started !== undefined && "replicaId" in started ? started.replicaId : "?",
+      reason: "unpublished"
+    })
   }, 240_000)
 })

@@ -6,7 +6,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ADMIN_TOKEN, makeRequest, runCli, waitFor, type ChildRun } from "../../support/daemon.js"
+import { ADMIN_TOKEN, type ChildRun, makeRequest, runCli, waitFor } from "../../support/daemon.js"
 import { pushHttpd } from "../../support/deployImages.js"
 import { getViaSocket, replicaSockets } from "../../support/deployments.js"
 import { freePort } from "../../support/ports.js"
@@ -110,7 +110,8 @@ describe.runIf(privileged)("daemon-bound workload lifecycle (privileged)", () =>
     const before = processesWithMarker(marker)
     expect(before.length).toBeGreaterThan(0)
     for (const pid of before) process.kill(pid, "SIGKILL")
-    const newest = async () => ((await (await request(`/v1/services/${serviceId}/deployments`)).json()) as { items: Array<{ status: string }> }).items[0]
+    const newest = async () =>
+      ((await (await request(`/v1/services/${serviceId}/deployments`)).json()) as { items: Array<{ status: string }> }).items[0]
     await waitFor(async () => {
       const now = processesWithMarker(marker)
       return now.length > 0 && now.every((p) => !before.includes(p)) && (await newest())?.status === "healthy"

@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
 import { parse } from "smol-toml"
+import { afterEach, describe, expect, it } from "vitest"
 import { runCli, waitFor } from "../../support/daemon.js"
 import { PASSWORD } from "../../support/identity.js"
 import { freePort } from "../../support/ports.js"

@@ -1,5 +1,5 @@
-import { Effect, Layer } from "effect"
 import { SqlClient } from "@effect/sql"
+import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -10,7 +10,10 @@ import { createUser, login, nextIp, PASSWORD } from "../../support/identity.js"
 let d: TestDaemon
 const seenBodies: Array<string> = []
 const call = async (p: string, init: Parameters<TestDaemon["request"]>[1] = {}) => {
-  const r = await d.request(p, { ...init, headers: { "x-forwarded-for": nextIp(), ...(init.headers as Record<string, string> | undefined) } })
+  const r = await d.request(p, {
+    ...init,
+    headers: { "x-forwarded-for": nextIp(), ...(init.headers as Record<string, string> | undefined) }
+  })
   const text = await r.text()
   seenBodies.push(text)
   return { status: r.status, headers: r.headers, text, json: <A>() => JSON.parse(text) as A }
@@ -63,7 +66,10 @@ describe("sessions and tokens", () => {
     const session = await login(d, "root")
     await Effect.runPromise(
       Effect.scoped(
-        Effect.flatMap(SqlClient.SqlClient, (sql) => sql`UPDATE credentials SET expires_at = '2000-01-01T00:00:00.000Z' WHERE kind = 'session'`).pipe(
+        Effect.flatMap(
+          SqlClient.SqlClient,
+          (sql) => sql`UPDATE credentials SET expires_at = '2000-01-01T00:00:00.000Z' WHERE kind = 'session'`
+        ).pipe(
           Effect.provide(Layer.orDie(sqliteLayer(d.config.paths.sqlite)))
         )
       )
@@ -80,7 +86,9 @@ describe("sessions and tokens", () => {
     expect((await call("/v1/me", { token: token.token })).json<{ credential: string }>().credential).toBe("apiToken")
     const list = await call("/v1/api-tokens", { token: session.token })
     expect(list.text).not.toContain(token.token)
-    expect(list.json<{ items: Array<{ id: string; name: string }> }>().items).toEqual([expect.objectContaining({ id: token.id, name: "ci" })])
+    expect(list.json<{ items: Array<{ id: string; name: string }> }>().items).toEqual([
+      expect.objectContaining({ id: token.id, name: "ci" })
+    ])
     // someone else cannot revoke it
     await createUser(d, "mallory")
     const mallory = await login(d, "mallory")
@@ -97,7 +105,9 @@ describe("sessions and tokens", () => {
     expect((await call("/v1/users", { token: alice.token })).status).toBe(403)
     const changed = await call(`/v1/users/${u.id}`, { method: "PATCH", json: { password: "a brand new password" } })
     expect(changed.status).toBe(200)
-    expect((await call("/v1/auth/login", { method: "POST", token: null, json: { username: "alice", password: PASSWORD } })).status).toBe(401)
+    expect((await call("/v1/auth/login", { method: "POST", token: null, json: { username: "alice", password: PASSWORD } })).status).toBe(
+      401
+    )
     await login(d, "alice", "a brand new password")
     expect((await call(`/v1/users/${u.id}`, { method: "DELETE" })).status).toBe(204)
     expect((await call("/v1/me", { token: alice.token })).status).toBe(401)
@@ -138,7 +148,19 @@ describe("audit", () => {
     expect(p1.nextCursor).toBeDefined()
     const all = (await call("/v1/audit?limit=500")).json<{ items: Array<{ action: string; outcome: string }> }>().items
     const actions = new Set(all.map((a) => `${a.action}:${a.outcome}`))
-    for (const a of ["bootstrap:ok", "login:ok", "login:failed", "logout:ok", "token.mint:ok", "token.revoke:ok", "user.create:ok", "user.update:ok", "user.delete:ok"]) {
+    for (
+      const a of [
+        "bootstrap:ok",
+        "login:ok",
+        "login:failed",
+        "logout:ok",
+        "token.mint:ok",
+        "token.revoke:ok",
+        "user.create:ok",
+        "user.update:ok",
+        "user.delete:ok"
+      ]
+    ) {
       expect(actions).toContain(a)
     }
     const page2 = (await call(`/v1/audit?limit=3&cursor=${p1.nextCursor}`)).json<{ items: Array<{ id: string }> }>()
@@ -150,10 +172,12 @@ describe("audit", () => {
 describe("secrets never leak", () => {
   it("no password, session or API token appears in API responses, the audit log, the database or the data dir", async () => {
     const session = await login(d, "root")
-    const minted = (await call("/v1/api-tokens", { method: "POST", token: session.token, json: { name: "leakcheck" } })).json<{ token: string }>()
+    const minted = (await call("/v1/api-tokens", { method: "POST", token: session.token, json: { name: "leakcheck" } })).json<
+      { token: string }
+    >()
     const secrets = [PASSWORD, "a brand new password", "wrong password!!", session.token, minted.token]
     // responses other than the ones that hand out a token
-    const others = seenBodies.filter((b) => !b.includes('"token"'))
+    const others = seenBodies.filter((b) => !b.includes("\"token\""))
     for (const s of secrets) for (const b of others) expect(b).not.toContain(s)
     const audit = (await call("/v1/audit?limit=500")).text
     for (const s of secrets) expect(audit).not.toContain(s)

@@ -3,15 +3,25 @@
  * against the access rule declared next to the endpoint. A new endpoint
  * without a rule or without a fixture here fails this test.
  */
-import { randomUUID } from "node:crypto"
 import { Effect, Layer } from "effect"
+import { randomUUID } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ROLE_RANK, type AccessRule } from "../../../src/api/definition/access.js"
-import { endpointAccess, type EndpointAccess } from "../../../src/api/server/accessRules.js"
+import { type AccessRule, ROLE_RANK } from "../../../src/api/definition/access.js"
+import { type EndpointAccess, endpointAccess } from "../../../src/api/server/accessRules.js"
 import { sqliteLayer } from "../../../src/db/Database.js"
 import { DeploymentsRepo } from "../../../src/repos/DeploymentsRepo.js"
 import { startTestDaemon, type TestDaemon } from "../../support/daemon.js"
-import { addMember, createProject, createService, createUser, ensureBootstrap, json, login, nextIp, PASSWORD } from "../../support/identity.js"
+import {
+  addMember,
+  createProject,
+  createService,
+  createUser,
+  ensureBootstrap,
+  json,
+  login,
+  nextIp,
+  PASSWORD
+} from "../../support/identity.js"
 
 type Caller = "none" | "viewer" | "operator" | "admin" | "otherAdmin" | "superAdmin" | "adminToken"
 const CALLERS: ReadonlyArray<Caller> = ["none", "viewer", "operator", "admin", "otherAdmin", "superAdmin", "adminToken"]
@@ -79,7 +89,10 @@ const fixtures: Record<string, () => Promise<Call>> = {
   "POST /v1/auth/logout": async () => ({ path: "/v1/auth/logout" }),
   "GET /v1/me": async () => ({ path: "/v1/me" }),
   // a wrong current password: every caller gets its verdict without changing a password
-  "POST /v1/me/password": async () => ({ path: "/v1/me/password", body: { currentPassword: "not the password", newPassword: "matrix new passphrase" } }),
+  "POST /v1/me/password": async () => ({
+    path: "/v1/me/password",
+    body: { currentPassword: "not the password", newPassword: "matrix new passphrase" }
+  }),
   "GET /v1/api-tokens": async () => ({ path: "/v1/api-tokens" }),
   "POST /v1/api-tokens": async () => ({ path: "/v1/api-tokens", body: { name: "t" } }),
   "DELETE /v1/api-tokens/:id": async () => ({ path: `/v1/api-tokens/${randomUUID()}` }),
@@ -116,8 +129,14 @@ const fixtures: Record<string, () => Promise<Call>> = {
   "DELETE /v1/services/:id": async () => ({ path: `/v1/services/${(await createService(d, ids["P"] ?? "", unique("dead"))).id}` }),
   "GET /v1/services/:id/deployments": async () => ({ path: `/v1/services/${ids["S"]}/deployments` }),
   "GET /v1/deployments/:id": async () => ({ path: `/v1/deployments/${ids["D"]}` }),
-  "POST /v1/services/:id/deployments": async () => ({ path: `/v1/services/${(await createService(d, ids["P"] ?? "", unique("dep"))).id}/deployments`, body: {} }),
-  "POST /v1/deployments": async () => ({ path: "/v1/deployments", body: { serviceId: (await createService(d, ids["P"] ?? "", unique("dep"))).id } }),
+  "POST /v1/services/:id/deployments": async () => ({
+    path: `/v1/services/${(await createService(d, ids["P"] ?? "", unique("dep"))).id}/deployments`,
+    body: {}
+  }),
+  "POST /v1/deployments": async () => ({
+    path: "/v1/deployments",
+    body: { serviceId: (await createService(d, ids["P"] ?? "", unique("dep"))).id }
+  }),
   "GET /v1/oci/cache": async () => ({ path: "/v1/oci/cache" }),
   "POST /v1/oci/cache/gc": async () => ({ path: "/v1/oci/cache/gc" }),
   "POST /v1/oci/pulls": async () => ({ path: "/v1/oci/pulls", body: { image: "127.0.0.1:1/none/none:1" } }),
@@ -138,11 +157,17 @@ const fixtures: Record<string, () => Promise<Call>> = {
   "PATCH /v1/projects/:id/registries/:registryId": async () => ({ path: `/v1/projects/${ids["P"]}/registries/${randomUUID()}`, body: {} }),
   "DELETE /v1/projects/:id/registries/:registryId": async () => ({ path: `/v1/projects/${ids["P"]}/registries/${randomUUID()}` }),
   "GET /v1/services/:id/secrets": async () => ({ path: `/v1/services/${ids["S"]}/secrets` }),
-  "POST /v1/services/:id/secrets": async () => ({ path: `/v1/services/${ids["S"]}/secrets`, body: { name: "MATRIX_SECRET", value: "matrix-value" } }),
+  "POST /v1/services/:id/secrets": async () => ({
+    path: `/v1/services/${ids["S"]}/secrets`,
+    body: { name: "MATRIX_SECRET", value: "matrix-value" }
+  }),
   "DELETE /v1/services/:id/secrets/:name": async () => ({ path: `/v1/services/${ids["S"]}/secrets/NOT_SET` }),
   "GET /v1/ingress/routes": async () => ({ path: "/v1/ingress/routes" }),
   "GET /v1/services/:id/domains": async () => ({ path: `/v1/services/${ids["S"]}/domains` }),
-  "POST /v1/services/:id/domains": async () => ({ path: `/v1/services/${ids["S"]}/domains`, body: { hostname: `${unique("d")}.matrix.example` } }),
+  "POST /v1/services/:id/domains": async () => ({
+    path: `/v1/services/${ids["S"]}/domains`,
+    body: { hostname: `${unique("d")}.matrix.example` }
+  }),
   "DELETE /v1/services/:id/domains/:domainId": async () => ({ path: `/v1/services/${ids["S"]}/domains/${randomUUID()}` }),
   "POST /v1/services/:id/domains/:domainId/verify": async () => ({ path: `/v1/services/${ids["S"]}/domains/${randomUUID()}/verify` }),
   "GET /v1/services/:id/requests": async () => ({ path: `/v1/services/${ids["S"]}/requests` }),
@@ -200,7 +225,8 @@ describe("role matrix", () => {
         const text = r.headers.get("content-type")?.includes("text/event-stream") ? (await r.body?.cancel(), "") : await r.text()
         const allowed = admits(e, rule, caller)
         if (allowed) {
-          expect(r.status === 403 || (r.status === 401 && text.includes('"UNAUTHORIZED"')), `${caller} should pass: ${r.status} ${text}`).toBe(false)
+          expect(r.status === 403 || (r.status === 401 && text.includes("\"UNAUTHORIZED\"")), `${caller} should pass: ${r.status} ${text}`)
+            .toBe(false)
         } else {
           expect(r.status, `${caller} should be denied: ${text}`).toBe(caller === "none" ? 401 : 403)
         }
@@ -211,19 +237,31 @@ describe("role matrix", () => {
 
 describe("list endpoints filter by membership; viewers get env values redacted", () => {
   it("another project's admin sees neither P nor its services", async () => {
-    const projects = await json<{ items: Array<{ id: string }> }>(await d.request("/v1/projects", { token: tokens.get("otherAdmin") ?? null }))
+    const projects = await json<{ items: Array<{ id: string }> }>(
+      await d.request("/v1/projects", { token: tokens.get("otherAdmin") ?? null })
+    )
     expect(projects.items.map((p) => p.id)).toEqual([ids["Q"]])
-    const services = await json<{ items: Array<{ id: string }> }>(await d.request("/v1/services", { token: tokens.get("otherAdmin") ?? null }))
+    const services = await json<{ items: Array<{ id: string }> }>(
+      await d.request("/v1/services", { token: tokens.get("otherAdmin") ?? null })
+    )
     expect(services.items.map((s) => s.id)).not.toContain(ids["S"])
-    const filtered = await json<{ items: Array<unknown> }>(await d.request(`/v1/services?projectId=${ids["P"]}`, { token: tokens.get("otherAdmin") ?? null }))
+    const filtered = await json<{ items: Array<unknown> }>(
+      await d.request(`/v1/services?projectId=${ids["P"]}`, { token: tokens.get("otherAdmin") ?? null })
+    )
     expect(filtered.items).toEqual([])
   })
   it("a viewer sees env keys but not values; an operator sees values", async () => {
-    const asViewer = await json<{ env: Record<string, string> }>(await d.request(`/v1/services/${ids["S"]}`, { token: tokens.get("viewer") ?? null }))
+    const asViewer = await json<{ env: Record<string, string> }>(
+      await d.request(`/v1/services/${ids["S"]}`, { token: tokens.get("viewer") ?? null })
+    )
     expect(asViewer.env).toEqual({ SECRET_ISH: "<redacted>" })
-    const list = await json<{ items: Array<{ id: string; env: Record<string, string> }> }>(await d.request("/v1/services", { token: tokens.get("viewer") ?? null }))
+    const list = await json<{ items: Array<{ id: string; env: Record<string, string> }> }>(
+      await d.request("/v1/services", { token: tokens.get("viewer") ?? null })
+    )
     expect(list.items.find((s) => s.id === ids["S"])?.env).toEqual({ SECRET_ISH: "<redacted>" })
-    const asOperator = await json<{ env: Record<string, string> }>(await d.request(`/v1/services/${ids["S"]}`, { token: tokens.get("operator") ?? null }))
+    const asOperator = await json<{ env: Record<string, string> }>(
+      await d.request(`/v1/services/${ids["S"]}`, { token: tokens.get("operator") ?? null })
+    )
     expect(asOperator.env).toEqual({ SECRET_ISH: "plain-value" })
   })
 })

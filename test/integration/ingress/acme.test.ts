@@ -11,10 +11,10 @@ import * as tls from "node:tls"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { WebSocket } from "ws"
 import { waitFor } from "../../support/daemon.js"
-import { startDns, startPebble, type DnsServer, type Pebble } from "../../support/pebble.js"
+import { type DnsServer, type Pebble, startDns, startPebble } from "../../support/pebble.js"
 import { freePort } from "../../support/ports.js"
-import { startIngressDaemon, type IngressDaemon } from "./daemon.js"
-import { request, startReplica, tempDir, type Replica } from "./helpers.js"
+import { type IngressDaemon, startIngressDaemon } from "./daemon.js"
+import { type Replica, request, startReplica, tempDir } from "./helpers.js"
 
 const temp = tempDir()
 let dns: DnsServer
@@ -89,7 +89,9 @@ const httpsGet = (servername: string, p: string) =>
 
 describe("ACME with pebble", () => {
   it("issues a certificate for a verified domain of a TLS service and serves it by SNI", async () => {
-    const created = await body<DomainBody>(await d.request(`/v1/services/${serviceId}/domains`, { method: "POST", json: { hostname: "shop.example.test" } }))
+    const created = await body<DomainBody>(
+      await d.request(`/v1/services/${serviceId}/domains`, { method: "POST", json: { hostname: "shop.example.test" } })
+    )
     const verified = await d.request(`/v1/services/${serviceId}/domains/${created.id}/verify`, { method: "POST" })
     expect(verified.status).toBe(200)
 
@@ -111,7 +113,11 @@ describe("ACME with pebble", () => {
 
     const r = await httpsGet("shop.example.test", "/secure")
     expect(r.status).toBe(200)
-    expect(JSON.parse(r.body)).toMatchObject({ replica: "shop-1", url: "/secure", headers: { "x-forwarded-proto": "https", "x-forwarded-host": "shop.example.test" } })
+    expect(JSON.parse(r.body)).toMatchObject({
+      replica: "shop-1",
+      url: "/secure",
+      headers: { "x-forwarded-proto": "https", "x-forwarded-host": "shop.example.test" }
+    })
 
     // key material on disk: 0600 files in 0700 directories
     const certDir = path.join(d.dataDir, "tls", "certs", "shop.example.test")
@@ -159,7 +165,9 @@ describe("ACME with pebble", () => {
 
   it("serves the control domain over HTTPS with its own certificate", async () => {
     await waitFor(async () => {
-      const routes = await body<{ items: Array<{ hostname: string; certificateExpiresAt: string | null }> }>(await d.request("/v1/ingress/routes"))
+      const routes = await body<{ items: Array<{ hostname: string; certificateExpiresAt: string | null }> }>(
+        await d.request("/v1/ingress/routes")
+      )
       return routes.items.some((x) => x.hostname === "denia.example.test" && x.certificateExpiresAt !== null)
     }, 90_000)
     const r = await httpsGet("denia.example.test", "/healthz")

@@ -25,7 +25,9 @@ export const startIngressDaemon = async (overrides: Record<string, unknown> = {}
   const httpsPort = typeof overrides["https_port"] === "number" ? overrides["https_port"] : await freePort()
   const config = await testConfig(temp.dir, { http_port: httpPort, https_port: httpsPort, ...overrides })
   const scope = await Effect.runPromise(Scope.make())
-  const context = await Effect.runPromise(Layer.buildWithScope(Layer.mergeAll(daemonLayer(config), ReplicaRegistry.layer, Events.layer), scope))
+  const context = await Effect.runPromise(
+    Layer.buildWithScope(Layer.mergeAll(daemonLayer(config), ReplicaRegistry.layer, Events.layer), scope)
+  )
   const registry = Context.get(context, ReplicaRegistry)
   const url = `http://${config.values.bindAddr}`
   return {

@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { waitFor } from "../../support/daemon.js"
 import { pushHttpd } from "../../support/deployImages.js"
 import { waitForDeployment } from "../../support/deployments.js"
-import { startDns, startPebble, type DnsServer, type Pebble } from "../../support/pebble.js"
+import { type DnsServer, type Pebble, startDns, startPebble } from "../../support/pebble.js"
 import { freePort } from "../../support/ports.js"
-import { startIngressDaemon, type IngressDaemon } from "./daemon.js"
+import { type IngressDaemon, startIngressDaemon } from "./daemon.js"
 import { request, tempDir } from "./helpers.js"
 
 const privileged = process.getuid?.() === 0
@@ -51,7 +51,14 @@ describe.runIf(privileged)("ingress in front of deployed replicas (privileged)",
     const projectId = projects.items.find((p) => p.name === "default")?.id ?? ""
     const created = await d.request("/v1/services", {
       method: "POST",
-      json: { projectId, name: "site", source: { type: "hosted", tag: "v1" }, port: 8080, health: { path: "/", timeoutSeconds: 20 }, tlsEnabled: true }
+      json: {
+        projectId,
+        name: "site",
+        source: { type: "hosted", tag: "v1" },
+        port: 8080,
+        health: { path: "/", timeoutSeconds: 20 },
+        tlsEnabled: true
+      }
     })
     expect(created.status).toBe(201)
     serviceId = (await body<{ id: string }>(created)).id
@@ -75,7 +82,9 @@ describe.runIf(privileged)("ingress in front of deployed replicas (privileged)",
   }, 180_000)
 
   it("answers at a verified custom domain over HTTPS with a pebble certificate", async () => {
-    const domain = await body<{ id: string }>(await d.request(`/v1/services/${serviceId}/domains`, { method: "POST", json: { hostname: "site.example.test" } }))
+    const domain = await body<{ id: string }>(
+      await d.request(`/v1/services/${serviceId}/domains`, { method: "POST", json: { hostname: "site.example.test" } })
+    )
     expect((await d.request(`/v1/services/${serviceId}/domains/${domain.id}/verify`, { method: "POST" })).status).toBe(200)
     await waitFor(async () => {
       const list = await body<{ items: Array<{ certificate: { status: string } }> }>(await d.request(`/v1/services/${serviceId}/domains`))
@@ -84,10 +93,22 @@ describe.runIf(privileged)("ingress in front of deployed replicas (privileged)",
     const root = await pebble.issuerRoot()
     const r = await new Promise<{ status: number; body: string; authorized: boolean }>((resolve, reject) => {
       https
-        .get({ host: "127.0.0.1", port: d.httpsPort, path: "/", servername: "site.example.test", ca: root, headers: { host: "site.example.test" }, agent: false }, (res) => {
+        .get({
+          host: "127.0.0.1",
+          port: d.httpsPort,
+          path: "/",
+          servername: "site.example.test",
+          ca: root,
+          headers: { host: "site.example.test" },
+          agent: false
+        }, (res) => {
           let text = ""
           res.on("data", (c: Buffer) => (text += c.toString()))
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text, authorized: (res.socket as { authorized?: boolean }).authorized === true }))
+          res.on(
+            "end",
+            () =>
+              resolve({ status: res.statusCode ?? 0, body: text, authorized: (res.socket as { authorized?: boolean }).authorized === true })
+          )
         })
         .on("error", reject)
     })

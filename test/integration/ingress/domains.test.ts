@@ -7,10 +7,10 @@
 import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { waitFor } from "../../support/daemon.js"
-import { startDns, type DnsServer } from "../../support/pebble.js"
+import { type DnsServer, startDns } from "../../support/pebble.js"
 import { freePort } from "../../support/ports.js"
-import { startIngressDaemon, type IngressDaemon } from "./daemon.js"
-import { request, startReplica, tempDir, type Replica } from "./helpers.js"
+import { type IngressDaemon, startIngressDaemon } from "./daemon.js"
+import { type Replica, request, startReplica, tempDir } from "./helpers.js"
 
 const temp = tempDir()
 let dns: DnsServer
@@ -22,14 +22,21 @@ let otherServiceId = ""
 const body = async <T>(r: Response): Promise<T> => (await r.json()) as T
 
 const createService = async (projectId: string, name: string, extra: Record<string, unknown> = {}) => {
-  const r = await d.request("/v1/services", { method: "POST", json: { projectId, name, port: 8080, source: { type: "image", image: "busybox" }, ...extra } })
+  const r = await d.request("/v1/services", {
+    method: "POST",
+    json: { projectId, name, port: 8080, source: { type: "image", image: "busybox" }, ...extra }
+  })
   expect(r.status).toBe(201)
   return (await body<{ id: string }>(r)).id
 }
 
 beforeAll(async () => {
   dns = await startDns()
-  d = await startIngressDaemon({ dns_servers: [dns.address], domain_verification_allow_private: true, control_domain: "denia.example.test" })
+  d = await startIngressDaemon({
+    dns_servers: [dns.address],
+    domain_verification_allow_private: true,
+    control_domain: "denia.example.test"
+  })
   const projects = await body<{ items: Array<{ id: string; name: string }> }>(await d.request("/v1/projects"))
   const projectId = projects.items.find((p) => p.name === "default")?.id ?? ""
   serviceId = await createService(projectId, "web")
@@ -116,8 +123,14 @@ describe("domains", () => {
     expect(await body<DomainBody>(verified)).toMatchObject({ status: "verified", lastError: null })
 
     // the first to verify wins: the rival claim is released, and a verified hostname refuses new claims
-    const rivals = await body<{ items: Array<DomainBody & { statusReason: string | null }> }>(await d.request(`/v1/services/${otherServiceId}/domains`))
-    expect(rivals.items.map((x) => [x.hostname, x.status, x.statusReason])).toEqual([["app.example.test", "released", "verified by another service of this project"]])
+    const rivals = await body<{ items: Array<DomainBody & { statusReason: string | null }> }>(
+      await d.request(`/v1/services/${otherServiceId}/domains`)
+    )
+    expect(rivals.items.map((x) => [x.hostname, x.status, x.statusReason])).toEqual([[
+      "app.example.test",
+      "released",
+      "verified by another service of this project"
+    ]])
     const dup = await d.request(`/v1/services/${otherServiceId}/domains`, { method: "POST", json: { hostname: "app.example.test" } })
     expect(dup.status).toBe(409)
 
@@ -130,7 +143,9 @@ describe("domains", () => {
     const routes = await body<{ items: Array<{ hostname: string; kind: string; serviceId: string | null; healthyReplicas: number }> }>(
       await d.request("/v1/ingress/routes")
     )
-    expect(routes.items).toContainEqual(expect.objectContaining({ hostname: "app.example.test", kind: "domain", serviceId, healthyReplicas: 1 }))
+    expect(routes.items).toContainEqual(
+      expect.objectContaining({ hostname: "app.example.test", kind: "domain", serviceId, healthyReplicas: 1 })
+    )
     expect(routes.items).toContainEqual(expect.objectContaining({ hostname: "web.default.localhost", kind: "default", serviceId }))
     expect(routes.items).toContainEqual(expect.objectContaining({ hostname: "denia.example.test", kind: "control" }))
 
@@ -149,7 +164,9 @@ describe("domains", () => {
     const r = await request(d.httpPort, "denia.example.test", "/healthz")
     expect(r.status).toBe(200)
     expect(JSON.parse(r.body)).toEqual({ status: "ok" })
-    const me = await request(d.httpPort, "denia.example.test", "/v1/me", { headers: { authorization: `Bearer ${d.config.values.adminToken}` } })
+    const me = await request(d.httpPort, "denia.example.test", "/v1/me", {
+      headers: { authorization: `Bearer ${d.config.values.adminToken}` }
+    })
     expect(me.status).toBe(200)
   })
 })
@@ -160,9 +177,14 @@ describe("verification refusals", () => {
     try {
       const projects = await body<{ items: Array<{ id: string; name: string }> }>(await strict.request("/v1/projects"))
       const projectId = projects.items.find((p) => p.name === "default")?.id ?? ""
-      const s = await strict.request("/v1/services", { method: "POST", json: { projectId, name: "web", port: 8080, source: { type: "image", image: "busybox" } } })
+      const s = await strict.request("/v1/services", {
+        method: "POST",
+        json: { projectId, name: "web", port: 8080, source: { type: "image", image: "busybox" } }
+      })
       const sid = (await body<{ id: string }>(s)).id
-      const domain = await body<DomainBody>(await strict.request(`/v1/services/${sid}/domains`, { method: "POST", json: { hostname: "lan.example.test" } }))
+      const domain = await body<DomainBody>(
+        await strict.request(`/v1/services/${sid}/domains`, { method: "POST", json: { hostname: "lan.example.test" } })
+      )
       const r = await strict.request(`/v1/services/${sid}/domains/${domain.id}/verify`, { method: "POST" })
       expect(r.status).toBe(422)
       expect(await r.text()).toContain("internal addresses")
@@ -192,11 +214,15 @@ describe("certificates", () => {
         json: { projectId, name: "web", port: 8080, source: { type: "image", image: "busybox" }, tlsEnabled: true }
       })
       const sid = (await body<{ id: string }>(s)).id
-      const domain = await body<DomainBody>(await daemon.request(`/v1/services/${sid}/domains`, { method: "POST", json: { hostname: "nocert.example.test" } }))
+      const domain = await body<DomainBody>(
+        await daemon.request(`/v1/services/${sid}/domains`, { method: "POST", json: { hostname: "nocert.example.test" } })
+      )
       expect((await daemon.request(`/v1/services/${sid}/domains/${domain.id}/verify`, { method: "POST" })).status).toBe(200)
       let cert: { status: string; error: string | null } | undefined
       await waitFor(async () => {
-        const list = await body<{ items: Array<{ certificate: { status: string; error: string | null } }> }>(await daemon.request(`/v1/services/${sid}/domains`))
+        const list = await body<{ items: Array<{ certificate: { status: string; error: string | null } }> }>(
+          await daemon.request(`/v1/services/${sid}/domains`)
+        )
         cert = list.items[0]?.certificate
         return cert?.status === "failed"
       }, 60_000)
@@ -227,9 +253,14 @@ describe("public ports", () => {
 
       const projects = await body<{ items: Array<{ id: string; name: string }> }>(await daemon.request("/v1/projects"))
       const projectId = projects.items.find((p) => p.name === "default")?.id ?? ""
-      const s = await daemon.request("/v1/services", { method: "POST", json: { projectId, name: "web", port: 8080, source: { type: "image", image: "busybox" } } })
+      const s = await daemon.request("/v1/services", {
+        method: "POST",
+        json: { projectId, name: "web", port: 8080, source: { type: "image", image: "busybox" } }
+      })
       const sid = (await body<{ id: string }>(s)).id
-      const domain = await body<DomainBody>(await daemon.request(`/v1/services/${sid}/domains`, { method: "POST", json: { hostname: "hang.example.test" } }))
+      const domain = await body<DomainBody>(
+        await daemon.request(`/v1/services/${sid}/domains`, { method: "POST", json: { hostname: "hang.example.test" } })
+      )
       const first = daemon.request(`/v1/services/${sid}/domains/${domain.id}/verify`, { method: "POST" })
       await waitFor(() => held.size > 0)
       const second = await daemon.request(`/v1/services/${sid}/domains/${domain.id}/verify`, { method: "POST" })

@@ -7,12 +7,12 @@ import type * as http from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { WebSocket } from "ws"
 import { AccessLogs } from "../../../src/ingress/accessLog.js"
-import { closeServer, listenHttp } from "../../../src/ingress/listen.js"
 import { defaultLimits } from "../../../src/ingress/limits.js"
+import { closeServer, listenHttp } from "../../../src/ingress/listen.js"
 import { createProxy, type Proxy } from "../../../src/ingress/proxy.js"
 import { ReplicaTable } from "../../../src/ingress/ReplicaRegistry.js"
 import { buildSnapshot, RouteTable } from "../../../src/ingress/routes.js"
-import { rawExchange, request, startReplica, tempDir, type Replica } from "./helpers.js"
+import { rawExchange, type Replica, request, startReplica, tempDir } from "./helpers.js"
 
 export const proxySuite = (upstream: "agent" | "undici"): void => {
   const temp = tempDir()
@@ -136,7 +136,13 @@ export const proxySuite = (upstream: "agent" | "undici"): void => {
   describe("forwarded headers", () => {
     it("overwrites X-Forwarded-For/-Proto/-Host and adds Via", async () => {
       const r = await request(port, "web.default.localhost", "/h", {
-        headers: { "x-forwarded-for": "6.6.6.6", "x-forwarded-proto": "https", "x-forwarded-host": "evil.example", forwarded: "for=6.6.6.6", "x-custom": "kept" }
+        headers: {
+          "x-forwarded-for": "6.6.6.6",
+          "x-forwarded-proto": "https",
+          "x-forwarded-host": "evil.example",
+          forwarded: "for=6.6.6.6",
+          "x-custom": "kept"
+        }
       })
       const { headers } = JSON.parse(r.body) as { headers: Record<string, string> }
       expect(headers["x-forwarded-for"]).toBe("127.0.0.1")
@@ -148,7 +154,9 @@ export const proxySuite = (upstream: "agent" | "undici"): void => {
     })
 
     it("drops headers the client names in Connection", async () => {
-      const r = await request(port, "web.default.localhost", "/h", { headers: { connection: "keep-alive, X-Secret-Hop", "x-secret-hop": "1", "x-kept": "yes" } })
+      const r = await request(port, "web.default.localhost", "/h", {
+        headers: { connection: "keep-alive, X-Secret-Hop", "x-secret-hop": "1", "x-kept": "yes" }
+      })
       const { headers } = JSON.parse(r.body) as { headers: Record<string, string> }
       expect(headers["x-secret-hop"]).toBeUndefined()
       expect(headers["x-kept"]).toBe("yes")
@@ -182,7 +190,10 @@ export const proxySuite = (upstream: "agent" | "undici"): void => {
     })
 
     it("unusual but parseable bytes never take the proxy down", async () => {
-      const out = await rawExchange(port, "GET /caf\xe9?x=\xff HTTP/1.1\r\nHost: web.default.localhost\r\nX-Obs: caf\xe9\r\nConnection: close\r\n\r\n")
+      const out = await rawExchange(
+        port,
+        "GET /caf\xe9?x=\xff HTTP/1.1\r\nHost: web.default.localhost\r\nX-Obs: caf\xe9\r\nConnection: close\r\n\r\n"
+      )
       expect(out).toMatch(/^HTTP\/1\.1 \d{3}/)
       expect((await request(port, "web.default.localhost")).status).toBe(200)
     })

@@ -12,12 +12,13 @@ import { CreateService } from "../../../src/domain/service.js"
 import { DomainEvent } from "../../../src/events/DomainEvent.js"
 import { ServicesRepo } from "../../../src/repos/ServicesRepo.js"
 import { waitFor } from "../../support/daemon.js"
-import { startIngressDaemon, type IngressDaemon } from "./daemon.js"
+import { type IngressDaemon, startIngressDaemon } from "./daemon.js"
 
 let d: IngressDaemon
 
 const body = async <T>(r: Response): Promise<T> => (await r.json()) as T
-const hostnames = async () => (await body<{ items: Array<{ hostname: string }> }>(await d.request("/v1/ingress/routes"))).items.map((r) => r.hostname)
+const hostnames = async () =>
+  (await body<{ items: Array<{ hostname: string }> }>(await d.request("/v1/ingress/routes"))).items.map((r) => r.hostname)
 /** Well below the 60 s safety resync: a change seen within this came from an event. */
 const BOUND_MS = 10_000
 const routed = (hostname: string) => waitFor(async () => (await hostnames()).includes(hostname), BOUND_MS)
@@ -35,7 +36,10 @@ describe("route table and domain events", () => {
     const project = await d.request("/v1/projects", { method: "POST", json: { name: "shop" } })
     expect(project.status).toBe(201)
     const projectId = (await body<{ id: string }>(project)).id
-    const created = await d.request("/v1/services", { method: "POST", json: { projectId, name: "web", port: 8080, source: { type: "image", image: "busybox" } } })
+    const created = await d.request("/v1/services", {
+      method: "POST",
+      json: { projectId, name: "web", port: 8080, source: { type: "image", image: "busybox" } }
+    })
     expect(created.status).toBe(201)
     const serviceId = (await body<{ id: string }>(created)).id
     await routed("web.shop.localhost")
@@ -53,8 +57,16 @@ describe("route table and domain events", () => {
   it("a service row written without an event is not routed until an event arrives (no polling)", async () => {
     const projects = await body<{ items: Array<{ id: string; name: string }> }>(await d.request("/v1/projects"))
     const projectId = projects.items.find((p) => p.name === "default")?.id ?? ""
-    const input = Schema.decodeUnknownSync(CreateService)({ projectId, name: "quiet", port: 8080, source: { type: "image", image: "busybox" } })
-    const behindTheBack = Effect.flatMap(ServicesRepo, (repo) => repo.create(input)).pipe(Effect.provide(ServicesRepo.layer.pipe(Layer.provide(sqliteLayer(d.config.paths.sqlite)))), Effect.scoped)
+    const input = Schema.decodeUnknownSync(CreateService)({
+      projectId,
+      name: "quiet",
+      port: 8080,
+      source: { type: "image", image: "busybox" }
+    })
+    const behindTheBack = Effect.flatMap(ServicesRepo, (repo) => repo.create(input)).pipe(
+      Effect.provide(ServicesRepo.layer.pipe(Layer.provide(sqliteLayer(d.config.paths.sqlite)))),
+      Effect.scoped
+    )
     const service = await Effect.runPromise(behindTheBack)
     // the old loop re-read the database every 2 s; give it more than that
     await new Promise((r) => setTimeout(r, 3_000))

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { busyboxImage } from "../../../scripts/test-images/images.js"
 import { startTestDaemon, type TestDaemon } from "../../support/daemon.js"
 import { buildAndPush } from "../../support/ociImages.js"
-import { startRegistry, type RunningRegistry } from "../../support/registry.js"
+import { type RunningRegistry, startRegistry } from "../../support/registry.js"
 
 interface PullStatus {
   id: string
@@ -63,7 +63,10 @@ describe("OCI pull and cache endpoints", () => {
     expect(done.error).toBeTruthy()
     expect((await d.request("/v1/oci/pulls/01900000-0000-7000-8000-000000000000")).status).toBe(404)
     expect((await d.request("/v1/oci/pulls", { method: "POST", json: { image: "" } })).status).toBe(400)
-    const noProject = await d.request("/v1/oci/pulls", { method: "POST", json: { image: "x", registryId: "01900000-0000-7000-8000-000000000000" } })
+    const noProject = await d.request("/v1/oci/pulls", {
+      method: "POST",
+      json: { image: "x", registryId: "01900000-0000-7000-8000-000000000000" }
+    })
     expect(noProject.status).toBe(400)
     expect(await noProject.text()).toMatch(/projectId/)
   })

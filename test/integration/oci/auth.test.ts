@@ -1,10 +1,10 @@
+import { Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { anonymous } from "../../../src/oci/index.js"
-import { buildAndPush, busyboxImage, type BuiltTag } from "../../support/ociImages.js"
-import { startRegistry, startTokenIssuer, type RunningRegistry, type TokenIssuer } from "../../support/registry.js"
+import { buildAndPush, type BuiltTag, busyboxImage } from "../../support/ociImages.js"
+import { type RunningRegistry, startRegistry, startTokenIssuer, type TokenIssuer } from "../../support/registry.js"
 import { failureOf, startOci } from "./helpers.js"
 
 const user = { username: "alice", password: "s3cret-pass" }

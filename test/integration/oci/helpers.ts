@@ -1,8 +1,8 @@
+import { Effect, Exit, Scope } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect, Exit, Scope } from "effect"
-import { makeOciService, PinnedImages, type OciOptions, type OciServiceApi } from "../../../src/oci/index.js"
+import { makeOciService, type OciOptions, type OciServiceApi, PinnedImages } from "../../../src/oci/index.js"
 
 export const isRoot = typeof process.getuid === "function" && process.getuid() === 0
 

@@ -1,12 +1,12 @@
+import { Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { anonymous } from "../../../src/oci/index.js"
 import { buildAndPush, busyboxBaseLayer, type ImageSpec, type LayerEntry } from "../../support/ociImages.js"
-import { startRegistry, type RunningRegistry } from "../../support/registry.js"
-import { failureOf, isRoot, listTree, startOci, type OciHarness } from "./helpers.js"
+import { type RunningRegistry, startRegistry } from "../../support/registry.js"
+import { failureOf, isRoot, listTree, type OciHarness, startOci } from "./helpers.js"
 
 describe("hostile layers", () => {
   let registry: RunningRegistry
@@ -50,18 +50,27 @@ describe("hostile layers", () => {
   })
 
   it("refuses '..' traversal, naming the entry", async () => {
-    const err = await pullFails("traversal", image([{ kind: "raw", header: { name: "../../escape.txt", type: "file" }, content: Buffer.from("x") }]))
+    const err = await pullFails(
+      "traversal",
+      image([{ kind: "raw", header: { name: "../../escape.txt", type: "file" }, content: Buffer.from("x") }])
+    )
     expect(err._tag).toBe("denia/oci/HostileLayer")
     if (err._tag === "denia/oci/HostileLayer") {
       expect(err.entry).toBe("../../escape.txt")
       expect(err.layer).toMatch(/^2\/2 sha256:/)
     }
-    const nested = await pullFails("traversal2", image([{ kind: "raw", header: { name: "data/../../x", type: "file" }, content: Buffer.from("x") }]))
+    const nested = await pullFails(
+      "traversal2",
+      image([{ kind: "raw", header: { name: "data/../../x", type: "file" }, content: Buffer.from("x") }])
+    )
     expect(nested._tag).toBe("denia/oci/HostileLayer")
   })
 
   it("refuses absolute paths", async () => {
-    const err = await pullFails("absolute", image([{ kind: "raw", header: { name: "/abs-denia-test.txt", type: "file" }, content: Buffer.from("x") }]))
+    const err = await pullFails(
+      "absolute",
+      image([{ kind: "raw", header: { name: "/abs-denia-test.txt", type: "file" }, content: Buffer.from("x") }])
+    )
     expect(err._tag).toBe("denia/oci/HostileLayer")
     expect(err.message).toContain("/abs-denia-test.txt")
   })
@@ -95,7 +104,11 @@ describe("hostile layers", () => {
 
   it("replaces (does not follow) a symlink overwritten by a regular file", async () => {
     await buildAndPush(
-      image([{ kind: "symlink", path: "target", target: path.join(outside, "sentinel.txt") }], [{ kind: "file", path: "target", content: "inside" }]),
+      image([{ kind: "symlink", path: "target", target: path.join(outside, "sentinel.txt") }], [{
+        kind: "file",
+        path: "target",
+        content: "inside"
+      }]),
       registry.host,
       "hostile/img",
       "symlink-replace"
@@ -202,7 +215,7 @@ describe("digest verification", () => {
     )
     const file = registry.blobDataPath(built.digest)
     const text = await fs.readFile(file, "utf8")
-    await fs.writeFile(file, text.replace('"schemaVersion":2', '"schemaVersion": 2'))
+    await fs.writeFile(file, text.replace("\"schemaVersion\":2", "\"schemaVersion\": 2"))
     const h = await startOci({ insecureRegistries: [registry.host] })
     try {
       const err = await failureOf(h.oci.pull(`${registry.host}/corrupt/manifest@${built.digest}`, anonymous))

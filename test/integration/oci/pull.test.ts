@@ -1,11 +1,11 @@
+import { Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { anonymous, type PullProgress } from "../../../src/oci/index.js"
-import { buildAndPush, busyboxImage, multiLayerImage, twoPlatformIndex, type BuiltTag } from "../../support/ociImages.js"
-import { startRegistry, type RunningRegistry } from "../../support/registry.js"
-import { failureOf, isRoot, listTree, startOci, type OciHarness } from "./helpers.js"
+import { buildAndPush, type BuiltTag, busyboxImage, multiLayerImage, twoPlatformIndex } from "../../support/ociImages.js"
+import { type RunningRegistry, startRegistry } from "../../support/registry.js"
+import { failureOf, isRoot, listTree, type OciHarness, startOci } from "./helpers.js"
 
 const hostArch = process.arch === "x64" ? "amd64" : process.arch
 
@@ -139,7 +139,9 @@ describe("OciService against docker-registry", () => {
     const fresh = await startOci({ insecureRegistries: [registry.host] })
     try {
       const ref = `${registry.host}/test/busybox:latest`
-      const [a, b] = await Effect.runPromise(Effect.all([fresh.oci.pull(ref, anonymous), fresh.oci.pull(ref, anonymous)], { concurrency: 2 }))
+      const [a, b] = await Effect.runPromise(
+        Effect.all([fresh.oci.pull(ref, anonymous), fresh.oci.pull(ref, anonymous)], { concurrency: 2 })
+      )
       expect(a.digest).toBe(busybox.digest)
       expect(b.bundleDir).toBe(a.bundleDir)
       expect((await fs.stat(path.join(a.rootfs, "bin/busybox"))).size).toBe((await fs.stat("/bin/busybox")).size)

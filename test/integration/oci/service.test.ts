@@ -1,11 +1,11 @@
+import { Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as http from "node:http"
 import * as path from "node:path"
-import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { anonymous } from "../../../src/oci/index.js"
-import { buildAndPush, busyboxImage, multiLayerImage, type BuiltTag } from "../../support/ociImages.js"
-import { startRegistry, type RunningRegistry } from "../../support/registry.js"
+import { buildAndPush, type BuiltTag, busyboxImage, multiLayerImage } from "../../support/ociImages.js"
+import { type RunningRegistry, startRegistry } from "../../support/registry.js"
 import { failureOf, startOci } from "./helpers.js"
 
 const cacheDir = (dataDir: string) => path.join(dataDir, "oci-cache/blobs/sha256")

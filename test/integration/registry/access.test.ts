@@ -1,6 +1,6 @@
 /** Who may do what on /v2 and /v1/registry: anonymous, viewer, operator, other project, admin token. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ADMIN_TOKEN, basic, errorCode, pushBlob, pushImage, sha256, startFixture, type Fixture } from "./support.js"
+import { ADMIN_TOKEN, basic, errorCode, type Fixture, pushBlob, pushImage, sha256, startFixture } from "./support.js"
 
 let f: Fixture
 let viewer: string
@@ -27,7 +27,7 @@ describe("authentication", () => {
     for (const path of ["/v2/", "/v2/_catalog", "/v2/shop/web/tags/list", "/v2/shop/web/manifests/v1"]) {
       const r = await f.v2(path, { auth: null })
       expect(r.status, path).toBe(401)
-      expect(r.headers.get("www-authenticate")).toBe('Basic realm="Denia Registry"')
+      expect(r.headers.get("www-authenticate")).toBe("Basic realm=\"Denia Registry\"")
       expect(await errorCode(r)).toBe("UNAUTHORIZED")
     }
     const push = await f.v2(`/v2/shop/web/blobs/uploads/?digest=${sha256("anon")}`, { method: "POST", body: "anon", auth: null })
@@ -59,7 +59,12 @@ describe("roles", () => {
     expect(await errorCode(start)).toBe("DENIED")
     const del = await f.v2("/v2/shop/web/manifests/v1", { method: "DELETE", auth })
     expect(del.status).toBe(403)
-    const put = await f.v2("/v2/shop/web/manifests/v2", { method: "PUT", body: "{}", auth, headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" } })
+    const put = await f.v2("/v2/shop/web/manifests/v2", {
+      method: "PUT",
+      body: "{}",
+      auth,
+      headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" }
+    })
     expect(await errorCode(put)).toBe("DENIED")
   })
 
@@ -75,9 +80,13 @@ describe("roles", () => {
     const pull = await f.v2("/v2/shop/web/manifests/v1", { auth })
     expect(pull.status).toBe(403)
     expect(await errorCode(pull)).toBe("DENIED")
-    expect(await errorCode(await f.v2(`/v2/shop/web/blobs/uploads/?digest=${sha256("o")}`, { method: "POST", body: "o", auth }))).toBe("DENIED")
+    expect(await errorCode(await f.v2(`/v2/shop/web/blobs/uploads/?digest=${sha256("o")}`, { method: "POST", body: "o", auth }))).toBe(
+      "DENIED"
+    )
     expect(((await (await f.v2("/v2/_catalog", { auth })).json()) as { repositories: Array<string> }).repositories).toEqual(["lab/exp"])
-    expect(((await (await f.v2("/v2/_catalog", { auth: basic(viewer) })).json()) as { repositories: Array<string> }).repositories).toEqual(["shop/web"])
+    expect(((await (await f.v2("/v2/_catalog", { auth: basic(viewer) })).json()) as { repositories: Array<string> }).repositories).toEqual([
+      "shop/web"
+    ])
     expect(((await (await f.v2("/v2/_catalog")).json()) as { repositories: Array<string> }).repositories).toEqual(["lab/exp", "shop/web"])
   })
 
@@ -93,7 +102,13 @@ describe("/v1/registry", () => {
   it("status and GC are super-admin only", async () => {
     const status = await f.d.request("/v1/registry/status")
     expect(status.status).toBe(200)
-    const body = (await status.json()) as { repositories: number; manifests: number; blobs: number; blobBytes: number; gcGraceMinutes: number }
+    const body = (await status.json()) as {
+      repositories: number
+      manifests: number
+      blobs: number
+      blobBytes: number
+      gcGraceMinutes: number
+    }
     expect(body.repositories).toBeGreaterThanOrEqual(2)
     expect(body.blobs).toBeGreaterThan(0)
     expect(body.gcGraceMinutes).toBe(60)
@@ -104,7 +119,9 @@ describe("/v1/registry", () => {
 
   it("repositories are filtered by membership", async () => {
     const names = async (token?: string) =>
-      ((await (await f.d.request("/v1/registry/repositories", token === undefined ? {} : { token })).json()) as { items: Array<{ name: string; tags: number }> }).items.map(
+      ((await (await f.d.request("/v1/registry/repositories", token === undefined ? {} : { token })).json()) as {
+        items: Array<{ name: string; tags: number }>
+      }).items.map(
         (i) => i.name
       )
     expect(await names()).toEqual(["lab/exp", "shop/web"])

@@ -5,7 +5,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { buildAndPush, busyboxImage, multiLayerImage, runTool, writeOciLayout } from "../../support/ociImages.js"
-import { ADMIN_TOKEN, sha256, startFixture, type Fixture } from "./support.js"
+import { ADMIN_TOKEN, type Fixture, sha256, startFixture } from "./support.js"
 
 let f: Fixture
 let operatorToken: string
@@ -33,16 +33,35 @@ const skopeo = (...args: Array<string>) => runTool("skopeo", ["--insecure-policy
 
 describe("skopeo", () => {
   it("pushes with an API token over Basic auth and pulls back the same digests", async () => {
-    const built = await buildAndPush(multiLayerImage(), f.host, "shop/web", "v1", { credentials: { username: "olivia", password: operatorToken } })
+    const built = await buildAndPush(multiLayerImage(), f.host, "shop/web", "v1", {
+      credentials: { username: "olivia", password: operatorToken }
+    })
     const inspect = JSON.parse(
       await skopeo("inspect", "--raw", "--tls-verify=false", "--creds", `x:${operatorToken}`, `docker://${f.host}/shop/web:v1`)
     ) as { layers: Array<{ digest: string }> }
     expect(inspect.layers.map((l) => l.digest)).toEqual(built.images[0]?.layers.map((l) => l.digest))
-    const digestOut = await skopeo("inspect", "--format", "{{.Digest}}", "--tls-verify=false", "--creds", `x:${operatorToken}`, `docker://${f.host}/shop/web:v1`)
+    const digestOut = await skopeo(
+      "inspect",
+      "--format",
+      "{{.Digest}}",
+      "--tls-verify=false",
+      "--creds",
+      `x:${operatorToken}`,
+      `docker://${f.host}/shop/web:v1`
+    )
     expect(digestOut.trim()).toBe(built.digest)
 
     const out = await tempDir()
-    await skopeo("copy", "--quiet", "--preserve-digests", "--src-tls-verify=false", "--src-creds", `x:${operatorToken}`, `docker://${f.host}/shop/web:v1`, `oci:${out}:v1`)
+    await skopeo(
+      "copy",
+      "--quiet",
+      "--preserve-digests",
+      "--src-tls-verify=false",
+      "--src-creds",
+      `x:${operatorToken}`,
+      `docker://${f.host}/shop/web:v1`,
+      `oci:${out}:v1`
+    )
     const index = JSON.parse(await fs.readFile(path.join(out, "index.json"), "utf8")) as { manifests: Array<{ digest: string }> }
     expect(index.manifests[0]?.digest).toBe(built.digest)
     for (const layer of built.images[0]?.layers ?? []) {
@@ -60,7 +79,9 @@ describe("skopeo", () => {
       "multi",
       { credentials: { username: "admin", password: ADMIN_TOKEN } }
     )
-    const raw = JSON.parse(await skopeo("inspect", "--raw", "--tls-verify=false", "--creds", `a:${ADMIN_TOKEN}`, `docker://${f.host}/shop/api:multi`)) as {
+    const raw = JSON.parse(
+      await skopeo("inspect", "--raw", "--tls-verify=false", "--creds", `a:${ADMIN_TOKEN}`, `docker://${f.host}/shop/api:multi`)
+    ) as {
       mediaType: string
       manifests: Array<{ digest: string }>
     }
@@ -70,16 +91,43 @@ describe("skopeo", () => {
     // skopeo converts to Docker v2 schema 2 on the way in.
     const layout = await tempDir()
     await writeOciLayout(layout, busyboxImage(), "plain")
-    await skopeo("copy", "--quiet", "--format", "v2s2", "--dest-tls-verify=false", "--dest-creds", `a:${ADMIN_TOKEN}`, `oci:${layout}:plain`, `docker://${f.host}/shop/api:docker`)
+    await skopeo(
+      "copy",
+      "--quiet",
+      "--format",
+      "v2s2",
+      "--dest-tls-verify=false",
+      "--dest-creds",
+      `a:${ADMIN_TOKEN}`,
+      `oci:${layout}:plain`,
+      `docker://${f.host}/shop/api:docker`
+    )
     const dockerDigest = (
-      await skopeo("inspect", "--format", "{{.Digest}}", "--tls-verify=false", "--creds", `a:${ADMIN_TOKEN}`, `docker://${f.host}/shop/api:docker`)
+      await skopeo(
+        "inspect",
+        "--format",
+        "{{.Digest}}",
+        "--tls-verify=false",
+        "--creds",
+        `a:${ADMIN_TOKEN}`,
+        `docker://${f.host}/shop/api:docker`
+      )
     ).trim()
     const head = await f.v2(`/v2/shop/api/manifests/docker`, { method: "HEAD" })
     expect(head.status).toBe(200)
     expect(head.headers.get("content-type")).toBe("application/vnd.docker.distribution.manifest.v2+json")
     expect(head.headers.get("docker-content-digest")).toBe(dockerDigest)
     const out = await tempDir()
-    await skopeo("copy", "--quiet", "--preserve-digests", "--src-tls-verify=false", "--src-creds", `a:${ADMIN_TOKEN}`, `docker://${f.host}/shop/api:docker`, `dir:${out}`)
+    await skopeo(
+      "copy",
+      "--quiet",
+      "--preserve-digests",
+      "--src-tls-verify=false",
+      "--src-creds",
+      `a:${ADMIN_TOKEN}`,
+      `docker://${f.host}/shop/api:docker`,
+      `dir:${out}`
+    )
     const pulled = await fs.readFile(path.join(out, "manifest.json"))
     expect(sha256(pulled)).toBe(dockerDigest)
   })
@@ -117,7 +165,16 @@ describe("buildah", () => {
     const common = ["--root", path.join(storage, "root"), "--runroot", path.join(storage, "run"), "--storage-driver", "vfs"]
     const imageId = (await runTool("buildah", [...common, "pull", "--quiet", `oci:${layout}:b1`])).trim().split("\n").at(-1) ?? ""
     expect(imageId).toMatch(/^[0-9a-f]{64}$/)
-    await runTool("buildah", [...common, "push", "--quiet", "--tls-verify=false", "--creds", `olivia:${operatorToken}`, imageId, `docker://${f.host}/shop/worker:b1`])
+    await runTool("buildah", [
+      ...common,
+      "push",
+      "--quiet",
+      "--tls-verify=false",
+      "--creds",
+      `olivia:${operatorToken}`,
+      imageId,
+      `docker://${f.host}/shop/worker:b1`
+    ])
     const r = await f.v2("/v2/shop/worker/manifests/b1", { headers: { accept: "application/vnd.oci.image.manifest.v1+json" } })
     expect(r.status).toBe(200)
     const manifest = (await r.json()) as { layers: Array<{ digest: string }> }

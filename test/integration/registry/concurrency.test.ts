@@ -4,9 +4,9 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { busyboxBaseLayer, pushLayout, runTool, writeOciLayout, type ImageSpec } from "../../support/ociImages.js"
 import { waitFor } from "../../support/daemon.js"
-import { errorCode, sha256, startFixture, type Fixture } from "./support.js"
+import { busyboxBaseLayer, type ImageSpec, pushLayout, runTool, writeOciLayout } from "../../support/ociImages.js"
+import { errorCode, type Fixture, sha256, startFixture } from "./support.js"
 
 let f: Fixture
 const temps: Array<string> = []
@@ -43,10 +43,22 @@ describe("concurrent pushes", () => {
     )
     const base = built.map((b) => b.built.images[0]?.layers[0]?.digest)
     expect(new Set(base).size).toBe(1)
-    await Promise.all(built.map((b) => pushLayout(b.layout, "t", f.host, `${b.repo}:${b.tag}`, { credentials: { username: "a", password: "a".repeat(64) } })))
+    await Promise.all(
+      built.map((b) =>
+        pushLayout(b.layout, "t", f.host, `${b.repo}:${b.tag}`, { credentials: { username: "a", password: "a".repeat(64) } })
+      )
+    )
     for (const b of built) {
       const out = JSON.parse(
-        await runTool("skopeo", ["--insecure-policy", "inspect", "--raw", "--tls-verify=false", "--creds", `a:${"a".repeat(64)}`, `docker://${f.host}/${b.repo}:${b.tag}`])
+        await runTool("skopeo", [
+          "--insecure-policy",
+          "inspect",
+          "--raw",
+          "--tls-verify=false",
+          "--creds",
+          `a:${"a".repeat(64)}`,
+          `docker://${f.host}/${b.repo}:${b.tag}`
+        ])
       ) as { layers: Array<{ digest: string }> }
       expect(out.layers.map((l) => l.digest)).toEqual(b.built.images[0]?.layers.map((l) => l.digest))
       const blob = await f.v2(`/v2/${b.repo}/blobs/${base[0]}`)
@@ -58,7 +70,9 @@ describe("concurrent pushes", () => {
     const data = randomBytes(2 * 1024 * 1024)
     const digest = sha256(data)
     const results = await Promise.all(
-      ["one", "two", "three", "one", "two", "three"].map((s) => f.v2(`/v2/shop/${s}/blobs/uploads/?digest=${digest}`, { method: "POST", body: data }))
+      ["one", "two", "three", "one", "two", "three"].map((s) =>
+        f.v2(`/v2/shop/${s}/blobs/uploads/?digest=${digest}`, { method: "POST", body: data })
+      )
     )
     expect(results.map((r) => r.status)).toEqual([201, 201, 201, 201, 201, 201])
     for (const s of ["one", "two", "three"]) {
@@ -105,7 +119,11 @@ describe("interrupted uploads", () => {
     const data = randomBytes(3 * 1024 * 1024)
     const start = await f.v2("/v2/shop/two/blobs/uploads/", { method: "POST" })
     const location = start.headers.get("location") ?? ""
-    const c1 = await f.v2(location, { method: "PATCH", body: data.subarray(0, 1024 * 1024), headers: { "content-range": `0-${1024 * 1024 - 1}` } })
+    const c1 = await f.v2(location, {
+      method: "PATCH",
+      body: data.subarray(0, 1024 * 1024),
+      headers: { "content-range": `0-${1024 * 1024 - 1}` }
+    })
     expect(c1.status).toBe(202)
 
     const sessionFile = path.join(f.d.dataDir, "registry", "uploads", location.split("/").at(-1) ?? "")
@@ -117,7 +135,16 @@ describe("interrupted uploads", () => {
       }
     })
     const cut = f
-      .v2(location, { method: "PATCH", body: partial, duplex: "half", signal: abort.signal, headers: { "content-range": `${1024 * 1024}-${2 * 1024 * 1024 - 1}` } } as RequestInit)
+      .v2(
+        location,
+        {
+          method: "PATCH",
+          body: partial,
+          duplex: "half",
+          signal: abort.signal,
+          headers: { "content-range": `${1024 * 1024}-${2 * 1024 * 1024 - 1}` }
+        } as RequestInit
+      )
       .catch((e: unknown) => e)
     await waitFor(async () => (await fs.stat(sessionFile)).size > 1024 * 1024)
     abort.abort()
@@ -126,7 +153,11 @@ describe("interrupted uploads", () => {
     await waitFor(async () => (await fs.stat(sessionFile)).size === 1024 * 1024)
     const status = await f.v2(location)
     expect(status.headers.get("range")).toBe(`0-${1024 * 1024 - 1}`)
-    const rest = await f.v2(location, { method: "PATCH", body: data.subarray(1024 * 1024), headers: { "content-range": `${1024 * 1024}-${data.length - 1}` } })
+    const rest = await f.v2(location, {
+      method: "PATCH",
+      body: data.subarray(1024 * 1024),
+      headers: { "content-range": `${1024 * 1024}-${data.length - 1}` }
+    })
     expect(rest.status).toBe(202)
     const put = await f.v2(`${location}?digest=${sha256(data)}`, { method: "PUT" })
     expect(put.status).toBe(201)

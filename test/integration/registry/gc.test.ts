@@ -2,7 +2,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { pushBlob, pushImage, runGc, sqlOnDaemonDb, startFixture, type Fixture } from "./support.js"
+import { type Fixture, pushBlob, pushImage, runGc, sqlOnDaemonDb, startFixture } from "./support.js"
 
 let f: Fixture
 beforeAll(async () => {

@@ -1,11 +1,11 @@
 /** Denia's own OCI client pulls `hosted` images from the node's registry (hostedRegistry option bypasses the network guard). */
 import { Effect } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startOci, type OciHarness } from "../oci/helpers.js"
-import { buildAndPush, busyboxImage } from "../../support/ociImages.js"
-import { ADMIN_TOKEN, startFixture, type Fixture } from "./support.js"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { buildAndPush, busyboxImage } from "../../support/ociImages.js"
+import { type OciHarness, startOci } from "../oci/helpers.js"
+import { ADMIN_TOKEN, type Fixture, startFixture } from "./support.js"
 
 let f: Fixture
 let h: OciHarness
@@ -35,7 +35,9 @@ describe("OCI client against the hosted registry", () => {
   it("without the hostedRegistry option the loopback registry is refused by the network guard", async () => {
     const guarded = await startOci({ insecureRegistries: [] })
     try {
-      const exit = await Effect.runPromiseExit(guarded.oci.resolve(`${f.host}/shop/web:v1`, { kind: "basic", username: "x", password: ADMIN_TOKEN }))
+      const exit = await Effect.runPromiseExit(
+        guarded.oci.resolve(`${f.host}/shop/web:v1`, { kind: "basic", username: "x", password: ADMIN_TOKEN })
+      )
       expect(exit._tag).toBe("Failure")
     } finally {
       await guarded.close()

@@ -1,7 +1,7 @@
 /** The /v2 protocol over raw HTTP: uploads, blobs, manifests, tags, catalog, referrers and error codes. */
 import { randomBytes } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { errorCode, pushBlob, pushImage, sha256, startFixture, type Fixture } from "./support.js"
+import { errorCode, type Fixture, pushBlob, pushImage, sha256, startFixture } from "./support.js"
 
 let f: Fixture
 beforeAll(async () => {
@@ -85,25 +85,41 @@ describe("blob uploads", () => {
     const data = randomBytes(300_000)
     const start = await f.v2("/v2/shop/chunks/blobs/uploads/", { method: "POST" })
     const location = start.headers.get("location") ?? ""
-    const c1 = await f.v2(location, { method: "PATCH", body: data.subarray(0, 100_000), headers: { "content-range": "0-99999", "content-type": "application/octet-stream" } })
+    const c1 = await f.v2(location, {
+      method: "PATCH",
+      body: data.subarray(0, 100_000),
+      headers: { "content-range": "0-99999", "content-type": "application/octet-stream" }
+    })
     expect(c1.status).toBe(202)
     expect(c1.headers.get("range")).toBe("0-99999")
     expect(c1.headers.get("location")).toBe(location)
 
     // out of order: skips bytes 100000..149999
-    const gap = await f.v2(location, { method: "PATCH", body: data.subarray(150_000, 200_000), headers: { "content-range": "150000-199999" } })
+    const gap = await f.v2(location, {
+      method: "PATCH",
+      body: data.subarray(150_000, 200_000),
+      headers: { "content-range": "150000-199999" }
+    })
     expect(gap.status).toBe(416)
     expect(gap.headers.get("range")).toBe("0-99999")
     expect(await errorCode(gap)).toBe("RANGE_INVALID")
     // overlapping also refused
-    const overlap = await f.v2(location, { method: "PATCH", body: data.subarray(50_000, 150_000), headers: { "content-range": "50000-149999" } })
+    const overlap = await f.v2(location, {
+      method: "PATCH",
+      body: data.subarray(50_000, 150_000),
+      headers: { "content-range": "50000-149999" }
+    })
     expect(overlap.status).toBe(416)
 
     // resume: ask where the session stands, continue from there
     const status = await f.v2(location)
     expect(status.status).toBe(204)
     expect(status.headers.get("range")).toBe("0-99999")
-    const c2 = await f.v2(location, { method: "PATCH", body: data.subarray(100_000, 250_000), headers: { "content-range": "100000-249999" } })
+    const c2 = await f.v2(location, {
+      method: "PATCH",
+      body: data.subarray(100_000, 250_000),
+      headers: { "content-range": "100000-249999" }
+    })
     expect(c2.status).toBe(202)
     expect(c2.headers.get("range")).toBe("0-249999")
     // a streamed chunk without Content-Range appends too
@@ -199,11 +215,19 @@ describe("manifests", () => {
 
   it("PUT answers 201 with Location and Docker-Content-Digest; by digest the body must match", async () => {
     const img = await pushImage(f, "shop/mfst", "v2", ["layer-c"])
-    const again = await f.v2(`/v2/shop/mfst/manifests/${img.digest}`, { method: "PUT", body: img.manifest, headers: { "content-type": OCI_MANIFEST } })
+    const again = await f.v2(`/v2/shop/mfst/manifests/${img.digest}`, {
+      method: "PUT",
+      body: img.manifest,
+      headers: { "content-type": OCI_MANIFEST }
+    })
     expect(again.status).toBe(201)
     expect(again.headers.get("location")).toBe(`/v2/shop/mfst/manifests/${img.digest}`)
     expect(again.headers.get("docker-content-digest")).toBe(img.digest)
-    const mismatch = await f.v2(`/v2/shop/mfst/manifests/${sha256("x")}`, { method: "PUT", body: img.manifest, headers: { "content-type": OCI_MANIFEST } })
+    const mismatch = await f.v2(`/v2/shop/mfst/manifests/${sha256("x")}`, {
+      method: "PUT",
+      body: img.manifest,
+      headers: { "content-type": OCI_MANIFEST }
+    })
     expect(mismatch.status).toBe(400)
     expect(await errorCode(mismatch)).toBe("DIGEST_INVALID")
   })
@@ -224,7 +248,9 @@ describe("manifests", () => {
     // a blob present in another repository does not count
     const elsewhere = await pushBlob(f, "shop/other", "only in other")
     const m2 = manifest.replace(sha256("not uploaded"), elsewhere)
-    expect(await errorCode(await f.v2("/v2/shop/mfst/manifests/broken", { method: "PUT", body: m2, headers: { "content-type": OCI_MANIFEST } }))).toBe(
+    expect(
+      await errorCode(await f.v2("/v2/shop/mfst/manifests/broken", { method: "PUT", body: m2, headers: { "content-type": OCI_MANIFEST } }))
+    ).toBe(
       "MANIFEST_BLOB_UNKNOWN"
     )
     expect((await f.v2("/v2/shop/mfst/manifests/broken")).status).toBe(404)
@@ -233,13 +259,30 @@ describe("manifests", () => {
   it("an index needs its child manifests in the repository; Docker manifest lists are accepted", async () => {
     const child = await pushImage(f, "shop/mfst", "child", ["child-layer"])
     const listBody = (mediaType: string, digest: string) =>
-      JSON.stringify({ schemaVersion: 2, mediaType, manifests: [{ mediaType: OCI_MANIFEST, digest, size: Buffer.byteLength(child.manifest), platform: { os: "linux", architecture: "amd64" } }] })
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType,
+        manifests: [{
+          mediaType: OCI_MANIFEST,
+          digest,
+          size: Buffer.byteLength(child.manifest),
+          platform: { os: "linux", architecture: "amd64" }
+        }]
+      })
     const dockerList = "application/vnd.docker.distribution.manifest.list.v2+json"
-    const ok = await f.v2("/v2/shop/mfst/manifests/list", { method: "PUT", body: listBody(dockerList, child.digest), headers: { "content-type": dockerList } })
+    const ok = await f.v2("/v2/shop/mfst/manifests/list", {
+      method: "PUT",
+      body: listBody(dockerList, child.digest),
+      headers: { "content-type": dockerList }
+    })
     expect(ok.status).toBe(201)
     expect((await f.v2("/v2/shop/mfst/manifests/list")).headers.get("content-type")).toBe(dockerList)
     const ociIndex = "application/vnd.oci.image.index.v1+json"
-    const missing = await f.v2("/v2/shop/mfst/manifests/index", { method: "PUT", body: listBody(ociIndex, sha256("no such manifest")), headers: { "content-type": ociIndex } })
+    const missing = await f.v2("/v2/shop/mfst/manifests/index", {
+      method: "PUT",
+      body: listBody(ociIndex, sha256("no such manifest")),
+      headers: { "content-type": ociIndex }
+    })
     expect(await errorCode(missing)).toBe("MANIFEST_BLOB_UNKNOWN")
   })
 
@@ -247,11 +290,19 @@ describe("manifests", () => {
     const notJson = await f.v2("/v2/shop/mfst/manifests/bad", { method: "PUT", body: "{nope", headers: { "content-type": OCI_MANIFEST } })
     expect(notJson.status).toBe(400)
     expect(await errorCode(notJson)).toBe("MANIFEST_INVALID")
-    const schema1 = await f.v2("/v2/shop/mfst/manifests/bad", { method: "PUT", body: JSON.stringify({ schemaVersion: 1 }), headers: { "content-type": OCI_MANIFEST } })
+    const schema1 = await f.v2("/v2/shop/mfst/manifests/bad", {
+      method: "PUT",
+      body: JSON.stringify({ schemaVersion: 1 }),
+      headers: { "content-type": OCI_MANIFEST }
+    })
     expect(await errorCode(schema1)).toBe("MANIFEST_INVALID")
     const badTag = await f.v2("/v2/shop/mfst/manifests/-bad-tag", { method: "PUT", body: "{}", headers: { "content-type": OCI_MANIFEST } })
     expect(await errorCode(badTag)).toBe("MANIFEST_INVALID")
-    const big = await f.v2("/v2/shop/mfst/manifests/big", { method: "PUT", body: Buffer.alloc(4 * 1024 * 1024 + 1, 0x20), headers: { "content-type": OCI_MANIFEST } })
+    const big = await f.v2("/v2/shop/mfst/manifests/big", {
+      method: "PUT",
+      body: Buffer.alloc(4 * 1024 * 1024 + 1, 0x20),
+      headers: { "content-type": OCI_MANIFEST }
+    })
     expect(big.status).toBe(413)
     expect(await errorCode(big)).toBe("SIZE_INVALID")
   })
@@ -275,9 +326,15 @@ describe("manifests", () => {
       artifactType: "application/vnd.example.signature",
       subject: { mediaType: OCI_MANIFEST, digest: base.digest, size: Buffer.byteLength(base.manifest) }
     })
-    const again = await f.v2(`/v2/shop/mfst/manifests/${sig.digest}`, { method: "PUT", body: sig.manifest, headers: { "content-type": OCI_MANIFEST } })
+    const again = await f.v2(`/v2/shop/mfst/manifests/${sig.digest}`, {
+      method: "PUT",
+      body: sig.manifest,
+      headers: { "content-type": OCI_MANIFEST }
+    })
     expect(again.headers.get("oci-subject")).toBe(base.digest)
-    const refs = (await (await f.v2(`/v2/shop/mfst/referrers/${base.digest}`)).json()) as { manifests: Array<{ digest: string; artifactType: string }> }
+    const refs = (await (await f.v2(`/v2/shop/mfst/referrers/${base.digest}`)).json()) as {
+      manifests: Array<{ digest: string; artifactType: string }>
+    }
     expect(refs.manifests).toEqual([expect.objectContaining({ digest: sig.digest, artifactType: "application/vnd.example.signature" })])
   })
 })
@@ -290,7 +347,7 @@ describe("tags and catalog", () => {
     const p1 = await f.v2("/v2/shop/tags/tags/list?n=2")
     expect(((await p1.json()) as { tags: Array<string> }).tags).toEqual(["a", "b"])
     const link = p1.headers.get("link") ?? ""
-    expect(link).toBe('</v2/shop/tags/tags/list?n=2&last=b>; rel="next"')
+    expect(link).toBe("</v2/shop/tags/tags/list?n=2&last=b>; rel=\"next\"")
     const next = link.slice(1, link.indexOf(">"))
     expect(((await (await f.v2(next)).json()) as { tags: Array<string> }).tags).toEqual(["c", "d"])
     const p3 = await f.v2("/v2/shop/tags/tags/list?n=2&last=d")

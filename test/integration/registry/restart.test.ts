@@ -1,8 +1,8 @@
 /** State that outlives the daemon: an upload resumed after a restart, and registry rows that go with their service. */
+import { Effect, Exit, Layer, Scope } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Effect, Exit, Layer, Scope } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { daemonLayer } from "../../../src/daemon/layers.js"
 import { ADMIN_TOKEN, makeRequest, testConfig } from "../../support/daemon.js"
@@ -23,7 +23,8 @@ describe("registry state across restarts", () => {
     const config = await testConfig(temp.dir)
     const url = `http://${config.values.bindAddr}`
     const request = makeRequest(url)
-    const v2 = (p: string, init: RequestInit = {}) => fetch(`${url}${p}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers ?? {}) } })
+    const v2 = (p: string, init: RequestInit = {}) =>
+      fetch(`${url}${p}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers ?? {}) } })
     const data = randomBytes(600_000)
 
     const first = await boot(config)
@@ -31,7 +32,10 @@ describe("registry state across restarts", () => {
     try {
       const projects = (await (await request("/v1/projects")).json()) as { items: Array<{ id: string; name: string }> }
       const projectId = projects.items.find((p) => p.name === "default")?.id
-      const created = await request("/v1/services", { method: "POST", json: { projectId, name: "web", source: { type: "hosted", tag: "latest" }, port: 8080 } })
+      const created = await request("/v1/services", {
+        method: "POST",
+        json: { projectId, name: "web", source: { type: "hosted", tag: "latest" }, port: 8080 }
+      })
       expect(created.status).toBe(201)
       const start = await v2("/v2/default/web/blobs/uploads/", { method: "POST" })
       location = start.headers.get("location") ?? ""
@@ -49,7 +53,11 @@ describe("registry state across restarts", () => {
       const status = await v2(location)
       expect(status.status).toBe(204)
       expect(status.headers.get("range")).toBe("0-249999")
-      const c2 = await v2(location, { method: "PATCH", body: data.subarray(250_000), headers: { "content-range": `250000-${data.length - 1}` } })
+      const c2 = await v2(location, {
+        method: "PATCH",
+        body: data.subarray(250_000),
+        headers: { "content-range": `250000-${data.length - 1}` }
+      })
       expect(c2.status).toBe(202)
       const put = await v2(`${location}?digest=${sha256(data)}`, { method: "PUT" })
       expect(put.status).toBe(201)

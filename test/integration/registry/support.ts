@@ -51,7 +51,10 @@ export const startFixture = async (overrides: Record<string, unknown> = {}): Pro
   const user = async (username: string, membership?: { projectId: string; role: "viewer" | "operator" | "admin" }) => {
     const password = `${username}-password-long`
     if (!bootstrapped) {
-      await ok(await d.request("/v1/bootstrap", { method: "POST", json: { username: "root-admin", password: "root-admin-password" } }), "bootstrap")
+      await ok(
+        await d.request("/v1/bootstrap", { method: "POST", json: { username: "root-admin", password: "root-admin-password" } }),
+        "bootstrap"
+      )
       bootstrapped = true
     }
     const created = await ok(await d.request("/v1/users", { method: "POST", json: { username, password } }), "create user")
@@ -96,7 +99,13 @@ export const pushBlob = async (f: Fixture, repo: string, bytes: Uint8Array | str
 }
 
 /** Pushes a minimal OCI image manifest referencing a fresh config blob and the given layers. */
-export const pushImage = async (f: Fixture, repo: string, tag: string, layers: ReadonlyArray<string | Uint8Array>, extra: Record<string, unknown> = {}) => {
+export const pushImage = async (
+  f: Fixture,
+  repo: string,
+  tag: string,
+  layers: ReadonlyArray<string | Uint8Array>,
+  extra: Record<string, unknown> = {}
+) => {
   const config = JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] }, tag, n: Math.random() })
   const configDigest = await pushBlob(f, repo, config)
   const layerDescs = []

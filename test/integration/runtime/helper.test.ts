@@ -5,8 +5,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { buildBusyboxRootfs } from "../../support/busybox-rootfs.js"
 import { resolveHelperPath } from "../../../src/runtime/helperPath.js"
+import { buildBusyboxRootfs } from "../../support/busybox-rootfs.js"
 import { isRoot } from "./support.js"
 
 const helper = resolveHelperPath()
@@ -38,8 +38,8 @@ describe("denia-init helper", () => {
 
   it("reports a malformed spec as `failed spec`", async () => {
     expect(await launch("{nope")).toEqual({ code: 1, status: expect.stringMatching(/^failed spec: .+\n$/) })
-    expect((await launch('{"rootfs":"/x"}')).status).toMatch(/^failed spec: .*required/)
-    expect((await launch('{"bogus":1}')).status).toBe("failed spec: unknown key\n")
+    expect((await launch("{\"rootfs\":\"/x\"}")).status).toMatch(/^failed spec: .*required/)
+    expect((await launch("{\"bogus\":1}")).status).toBe("failed spec: unknown key\n")
   })
 })
 

@@ -1,11 +1,11 @@
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { afterAll, beforeAll } from "vitest"
 import { Runtime } from "../../../src/runtime/Runtime.js"
 import type { ReplicaSpec } from "../../../src/runtime/types.js"
-import { eventually, httpGet, httpGetBytes, isRoot, logText, makeEnv, pidAlive, type Env } from "./support.js"
+import { type Env, eventually, httpGet, httpGetBytes, isRoot, logText, makeEnv, pidAlive } from "./support.js"
 
 if (!isRoot) console.log("skipping runtime integration tests: they need root (namespaces, overlay mounts)")
 
@@ -29,7 +29,7 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
 
   /** Run a shell script in a fresh sandbox and return its stdout lines. */
   const runScript = (replica: string, script: string) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rt = yield* Runtime
       const r = yield* rt.start({
         service: `sh-${replica}`,
@@ -46,7 +46,7 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
     }).pipe(Effect.scoped, Effect.provide(env.layer))
 
   it.live("serves HTTP over the replica socket (busybox httpd → 200)", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rt = yield* Runtime
       const r = yield* rt.start(httpd("r1", {}, env.rootfs))
       expect(r.socketPath).not.toBeNull()
@@ -65,11 +65,10 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
       expect(stats.memoryBytes).toBeGreaterThan(0)
       const status = yield* rt.status
       expect(stats.limitsEnforced).toBe(status.limitsEnforced)
-    }).pipe(Effect.scoped, Effect.provide(env.layer))
-  )
+    }).pipe(Effect.scoped, Effect.provide(env.layer)))
 
   it.live("sandbox: user map, no privileges, seccomp, own hostname, only lo, few pids, masked /proc, no mount", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const script = [
         "cat /proc/self/uid_map",
         "grep -E '^(NoNewPrivs|CapEff|CapBnd|CapPrm|Seccomp):' /proc/self/status",
@@ -113,11 +112,10 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
       expect(kv["id"]).toBe("0:0")
       // only stdio is inherited (3 is the directory ls is reading)
       expect(kv["fds"]).toBe("0,1,2,3,")
-    })
-  )
+    }))
 
   it.live("runs as the manifest uid/gid with exactly the given env (+ PORT)", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rt = yield* Runtime
       const r = yield* rt.start({
         service: "envsvc",
@@ -139,11 +137,10 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
       const envLines = out.slice(2, -1).filter((l) => !l.startsWith("SHLVL=") && !l.startsWith("PWD="))
       expect(envLines).toEqual(["GREETING=hi there", "PATH=/bin", "PORT=9000"])
       expect(out[out.length - 1]).toBe("/home")
-    }).pipe(Effect.scoped, Effect.provide(env.layer))
-  )
+    }).pipe(Effect.scoped, Effect.provide(env.layer)))
 
   it.live("writes land in the replica's upper dir; the bundle stays unchanged", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rt = yield* Runtime
       const r = yield* rt.start({
         service: "writer",
@@ -161,11 +158,10 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
       expect(fs.existsSync(path.join(env.rootfs, "tmp", "t"))).toBe(false)
       // nothing of the sandbox is mounted in the host's namespace
       expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(r.dir)
-    }).pipe(Effect.scoped, Effect.provide(env.layer))
-  )
+    }).pipe(Effect.scoped, Effect.provide(env.layer)))
 
   it.live("two replicas of one bundle bind the same port and see only their own files", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rt = yield* Runtime
       const mk = (name: string) =>
         httpd(name, { argv: ["/bin/sh", "-c", `echo ${name} > /www/who && exec httpd -f -p 127.0.0.1:8080 -h /www`] }, env.rootfs)
@@ -174,16 +170,21 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
       const wb = yield* httpGet(b?.socketPath ?? "", "/who")
       expect(wa).toEqual({ status: 200, body: "ra\n" })
       expect(wb).toEqual({ status: 200, body: "rb\n" })
-    }).pipe(Effect.scoped, Effect.provide(env.layer))
-  )
+    }).pipe(Effect.scoped, Effect.provide(env.layer)))
 
   it.live("the relay carries large bodies intact over concurrent connections", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rt = yield* Runtime
       const r = yield* rt.start(
         httpd(
           "big",
-          { argv: ["/bin/sh", "-c", "dd if=/dev/urandom of=/www/big bs=1024 count=2048 2>/dev/null && exec httpd -f -p 127.0.0.1:8080 -h /www"] },
+          {
+            argv: [
+              "/bin/sh",
+              "-c",
+              "dd if=/dev/urandom of=/www/big bs=1024 count=2048 2>/dev/null && exec httpd -f -p 127.0.0.1:8080 -h /www"
+            ]
+          },
           env.rootfs
         )
       )
@@ -194,11 +195,10 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
         { concurrency: 8 }
       )
       for (const b of bodies) expect(Buffer.compare(b, expected)).toBe(0)
-    }).pipe(Effect.scoped, Effect.provide(env.layer))
-  )
+    }).pipe(Effect.scoped, Effect.provide(env.layer)))
 
   it.live("stop leaves no process, cgroup or dir behind", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rt = yield* Runtime
       const r = yield* rt.start(httpd("gone", {}, env.rootfs))
       const info = (yield* rt.list).find((x) => x.id === r.id)
@@ -221,11 +221,10 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
       expect(yield* rt.list).toEqual([])
       const again = yield* rt.stop(r).pipe(Effect.flip)
       expect(again._tag).toBe("denia/runtime/ReplicaNotFound")
-    }).pipe(Effect.scoped, Effect.provide(env.layer))
-  )
+    }).pipe(Effect.scoped, Effect.provide(env.layer)))
 
   it.live("a SIGTERM-ignoring workload is killed after the grace period", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rt = yield* Runtime
       const r = yield* rt.start({
         service: "stubborn",
@@ -238,11 +237,10 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
       yield* rt.stop(r)
       expect(pidAlive(r.pid)).toBe(false)
       expect(fs.existsSync(r.dir)).toBe(false)
-    }).pipe(Effect.scoped, Effect.provide(env.layer))
-  )
+    }).pipe(Effect.scoped, Effect.provide(env.layer)))
 
   it.live("runs a scratch-like image that holds nothing but one static binary", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rt = yield* Runtime
       const scratch = path.join(env.dir, "scratch")
       fs.mkdirSync(path.join(scratch, "bin"), { recursive: true })
@@ -261,11 +259,10 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
       expect(out[0]?.trim().split(" ").sort()).toEqual([".", "..", ".denia", "bin", "dev", "proc", "run", "sys", "tmp"])
       // the bundle itself was not touched
       expect(fs.readdirSync(scratch)).toEqual(["bin"])
-    }).pipe(Effect.scoped, Effect.provide(env.layer))
-  )
+    }).pipe(Effect.scoped, Effect.provide(env.layer)))
 
   it.live("exec failure reports stage exec and cleans up", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rt = yield* Runtime
       const err = yield* rt.start(httpd("bad", { argv: ["/bin/does-not-exist"] }, env.rootfs)).pipe(Effect.flip)
       expect(err._tag).toBe("denia/runtime/RuntimeLaunchError")
@@ -275,11 +272,10 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
       }
       expect(fs.existsSync(path.join(env.dataDir, "runtime", "web", "d1", "bad"))).toBe(false)
       expect(yield* rt.list).toEqual([])
-    }).pipe(Effect.scoped, Effect.provide(env.layer))
-  )
+    }).pipe(Effect.scoped, Effect.provide(env.layer)))
 
   it.live("a rootfs with /run -> /etc is refused before anything is written", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rt = yield* Runtime
       const evil = path.join(env.dir, "evil")
       fs.mkdirSync(evil)
@@ -292,23 +288,21 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
       expect(fs.existsSync(path.join(env.dataDir, "runtime", "web", "d1", "evil"))).toBe(false)
       expect(fs.existsSync("/etc/denia")).toBe(false)
       expect(fs.readdirSync("/etc").sort()).toEqual(before)
-    }).pipe(Effect.scoped, Effect.provide(env.layer))
-  )
+    }).pipe(Effect.scoped, Effect.provide(env.layer)))
 
   it.live("invalid names never become paths", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rt = yield* Runtime
       const err = yield* rt.start(httpd("../../etc", {}, env.rootfs)).pipe(Effect.flip)
       expect(err._tag).toBe("denia/runtime/InvalidRuntimeName")
       const err2 = yield* rt.logs("../x").pipe(Effect.flip)
       expect(err2._tag).toBe("denia/runtime/InvalidRuntimeName")
-    }).pipe(Effect.scoped, Effect.provide(env.layer))
-  )
+    }).pipe(Effect.scoped, Effect.provide(env.layer)))
 
   it.live("service logs rotate at the size cap", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const small = yield* Effect.promise(() => makeEnv({ logMaxBytes: 4096 }))
-      yield* Effect.gen(function* () {
+      yield* Effect.gen(function*() {
         const rt = yield* Runtime
         const r = yield* rt.start({
           service: "chatty",
@@ -325,6 +319,5 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
         expect(fs.statSync(logs.path).size).toBeLessThanOrEqual(4096)
         expect(fs.existsSync(`${logs.path}.1`)).toBe(true)
       }).pipe(Effect.scoped, Effect.provide(small.layer), Effect.ensuring(Effect.sync(() => small.cleanup())))
-    })
-  )
+    }))
 })

@@ -1,15 +1,15 @@
 /** Helpers for the privileged runtime tests. */
+import { Effect, type Layer } from "effect"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect, Layer } from "effect"
-import { buildBusyboxRootfs } from "../../support/busybox-rootfs.js"
-import { LinuxRuntime } from "../../../src/runtime/LinuxRuntime.js"
-import { resolveHelperPath } from "../../../src/runtime/helperPath.js"
-import type { Runtime } from "../../../src/runtime/Runtime.js"
 import type { RuntimeIoError } from "../../../src/runtime/errors.js"
+import { resolveHelperPath } from "../../../src/runtime/helperPath.js"
+import { LinuxRuntime } from "../../../src/runtime/LinuxRuntime.js"
+import type { Runtime } from "../../../src/runtime/Runtime.js"
 import type { RuntimeOptions } from "../../../src/runtime/types.js"
+import { buildBusyboxRootfs } from "../../support/busybox-rootfs.js"
 
 export const isRoot = process.getuid?.() === 0
 export const USERNS_BASE = 100000
@@ -123,7 +123,7 @@ export const pidAlive = (pid: number): boolean => {
 
 /** Bounded poll of a synchronous condition. */
 export const eventually = (cond: () => boolean, tries = 300, everyMs = 10): Effect.Effect<boolean> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     for (let i = 0; i < tries; i++) {
       if (cond()) return true
       yield* Effect.sleep(everyMs)

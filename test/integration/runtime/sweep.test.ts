@@ -1,13 +1,13 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
 import { afterAll, beforeAll } from "vitest"
-import { Runtime } from "../../../src/runtime/Runtime.js"
 import { processTree } from "../../../src/runtime/procfs.js"
-import { eventually, httpGet, isRoot, makeEnv, pidAlive, type Env } from "./support.js"
+import { Runtime } from "../../../src/runtime/Runtime.js"
+import { type Env, eventually, httpGet, isRoot, makeEnv, pidAlive } from "./support.js"
 
 if (!isRoot) console.log("skipping sweepOrphans test: it needs root (namespaces, overlay mounts)")
 
@@ -54,7 +54,7 @@ describe.skipIf(!isRoot)("sweepOrphans (privileged)", () => {
   afterAll(() => env.cleanup())
 
   it.live("reclaims processes, cgroup and dirs after the daemon was SIGKILLed", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const spec = {
         service: "orphan",
         deployment: "d1",
@@ -73,7 +73,7 @@ describe.skipIf(!isRoot)("sweepOrphans (privileged)", () => {
       const tree = (yield* processTree(ready.pid)).map((p) => p.pid)
       expect(tree.length).toBeGreaterThanOrEqual(3) // launcher, init, httpd
 
-      const report = yield* Effect.gen(function* () {
+      const report = yield* Effect.gen(function*() {
         const rt = yield* Runtime
         // a replica of the sweeping instance itself is left alone
         const mine = yield* rt.start({ ...spec, service: "mine" })
@@ -88,6 +88,5 @@ describe.skipIf(!isRoot)("sweepOrphans (privileged)", () => {
       expect(fs.existsSync(path.join(env.dataDir, "runtime", "orphan"))).toBe(false)
       if (ready.cgroup !== null) expect(fs.existsSync(ready.cgroup)).toBe(false)
       expect(tree.filter(pidAlive)).toEqual([])
-    })
-  )
+    }))
 })

@@ -1,19 +1,19 @@
 /** Shared helpers for the registry and service-secret API tests. */
 import { NodeFileSystem } from "@effect/platform-node"
 import { Effect, Exit, Layer, Logger, Scope } from "effect"
+import { daemonLayer } from "../../../src/daemon/layers.js"
 import { sqliteLayer } from "../../../src/db/Database.js"
 import { AuditRepo } from "../../../src/repos/AuditRepo.js"
 import { ProjectsRepo } from "../../../src/repos/ProjectsRepo.js"
 import { RegistriesRepo } from "../../../src/repos/RegistriesRepo.js"
-import { ServicesRepo } from "../../../src/repos/ServicesRepo.js"
 import { ServiceSecretsRepo } from "../../../src/repos/ServiceSecretsRepo.js"
+import { ServicesRepo } from "../../../src/repos/ServicesRepo.js"
 import { Registries } from "../../../src/secrets/registries.js"
 import { SecretStoreLive } from "../../../src/secrets/SecretStore.js"
 import { ServiceSecrets } from "../../../src/secrets/serviceSecrets.js"
-import { daemonLayer } from "../../../src/daemon/layers.js"
 import { makeRequest, testConfig, type TestDaemon } from "../../support/daemon.js"
-import { makeTempDir } from "../../support/tempDir.js"
 import { nextIp } from "../../support/identity.js"
+import { makeTempDir } from "../../support/tempDir.js"
 
 export interface Reply {
   readonly status: number
@@ -22,9 +22,12 @@ export interface Reply {
 }
 
 /** A request helper that records every response body (for the leak checks). */
-export const caller = (d: TestDaemon, seen: Array<string> = []) =>
-  async (p: string, init: Parameters<TestDaemon["request"]>[1] = {}): Promise<Reply> => {
-    const r = await d.request(p, { ...init, headers: { "x-forwarded-for": nextIp(), ...(init.headers as Record<string, string> | undefined) } })
+export const caller =
+  (d: TestDaemon, seen: Array<string> = []) => async (p: string, init: Parameters<TestDaemon["request"]>[1] = {}): Promise<Reply> => {
+    const r = await d.request(p, {
+      ...init,
+      headers: { "x-forwarded-for": nextIp(), ...(init.headers as Record<string, string> | undefined) }
+    })
     const text = await r.text()
     seen.push(`${r.status} ${[...r.headers].map(([k, v]) => `${k}: ${v}`).join("\n")}\n${text}`)
     return { status: r.status, text, json: <A>() => JSON.parse(text) as A }
@@ -36,10 +39,13 @@ export const caller = (d: TestDaemon, seen: Array<string> = []) =>
  * code will call `resolveRegistryCredentials` / `resolveLaunchEnv`.
  */
 export const runWithSecrets = <A, E>(d: TestDaemon, effect: Effect.Effect<A, E, Registries | ServiceSecrets | ServicesRepo>) => {
-  const repos = Layer.mergeAll(RegistriesRepo.layer, ServiceSecretsRepo.layer, ProjectsRepo.layer, ServicesRepo.layer, AuditRepo.layer).pipe(
-    Layer.provide(sqliteLayer(d.config.paths.sqlite))
+  const repos = Layer.mergeAll(RegistriesRepo.layer, ServiceSecretsRepo.layer, ProjectsRepo.layer, ServicesRepo.layer, AuditRepo.layer)
+    .pipe(
+      Layer.provide(sqliteLayer(d.config.paths.sqlite))
+    )
+  const store = SecretStoreLive({ dataDir: d.config.paths.dataDir, ageKeyFile: d.config.paths.ageKeyFile }).pipe(
+    Layer.provide(NodeFileSystem.layer)
   )
-  const store = SecretStoreLive({ dataDir: d.config.paths.dataDir, ageKeyFile: d.config.paths.ageKeyFile }).pipe(Layer.provide(NodeFileSystem.layer))
   const layer = Layer.mergeAll(Registries.layer, ServiceSecrets.layer).pipe(Layer.provideMerge(Layer.merge(repos, store)))
   return Effect.runPromise(Effect.scoped(Effect.provide(effect, layer)))
 }

@@ -4,10 +4,10 @@
  * in the daemon's log output (debug level), not in any API response (success
  * or error), not in the audit log.
  */
+import { Effect } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ServicesRepo } from "../../../src/repos/ServicesRepo.js"
 import { resolveRegistryCredentials } from "../../../src/secrets/registries.js"
@@ -39,7 +39,9 @@ const logOutput: Array<string> = []
 const restore: Array<() => void> = []
 const capture = () => {
   const text = (args: ReadonlyArray<unknown>) =>
-    args.map((a) => (typeof a === "string" ? a : a instanceof Uint8Array ? Buffer.from(a).toString("utf8") : JSON.stringify(a) ?? String(a))).join(" ")
+    args.map((
+      a
+    ) => (typeof a === "string" ? a : a instanceof Uint8Array ? Buffer.from(a).toString("utf8") : JSON.stringify(a) ?? String(a))).join(" ")
   for (const method of ["log", "info", "warn", "error", "debug", "trace"] as const) {
     const original = console[method]
     console[method] = (...args: Array<unknown>) => void logOutput.push(text(args))
@@ -80,7 +82,9 @@ const isSopsFile = (p: string) => /\.sops\.yaml(\.[0-9a-f]+\.tmp)?$/.test(p) || 
 /** Plain text and base64 forms of every value that occur in `haystack`. */
 const leaksIn = (haystack: Buffer | string): Array<string> => {
   const buf = typeof haystack === "string" ? Buffer.from(haystack, "utf8") : haystack
-  return allValues.filter((v) => buf.includes(Buffer.from(v, "utf8")) || buf.includes(Buffer.from(Buffer.from(v, "utf8").toString("base64").slice(0, 24), "utf8")))
+  return allValues.filter((v) =>
+    buf.includes(Buffer.from(v, "utf8")) || buf.includes(Buffer.from(Buffer.from(v, "utf8").toString("base64").slice(0, 24), "utf8"))
+  )
 }
 
 describe("no secret value leaks", () => {
@@ -96,39 +100,95 @@ describe("no secret value leaks", () => {
     const regs = `/v1/projects/${project.id}/registries`
 
     // registries with every credential kind
-    const basic = await call(regs, { method: "POST", json: { name: "basic", endpoint: "registry.example.com", auth: { kind: "basic", username: "deployer", password: values.basicPassword } } })
+    const basic = await call(regs, {
+      method: "POST",
+      json: {
+        name: "basic",
+        endpoint: "registry.example.com",
+        auth: { kind: "basic", username: "deployer", password: values.basicPassword }
+      }
+    })
     expect(basic.status, basic.text).toBe(201)
-    const token = await call(regs, { method: "POST", json: { name: "token", endpoint: "ghcr.io", auth: { kind: "token", token: values.bearerToken } } })
+    const token = await call(regs, {
+      method: "POST",
+      json: { name: "token", endpoint: "ghcr.io", auth: { kind: "token", token: values.bearerToken } }
+    })
     expect(token.status).toBe(201)
-    expect((await call(regs, { method: "POST", json: { name: "ecr", endpoint: "1.dkr.ecr.us-east-1.amazonaws.com", auth: { kind: "ecr", token: values.ecrToken } } })).status).toBe(201)
-    const gar = await call(regs, { method: "POST", json: { name: "gar", endpoint: "europe-docker.pkg.dev", auth: { kind: "gar", token: values.garToken } } })
+    expect(
+      (await call(regs, {
+        method: "POST",
+        json: { name: "ecr", endpoint: "1.dkr.ecr.us-east-1.amazonaws.com", auth: { kind: "ecr", token: values.ecrToken } }
+      })).status
+    ).toBe(201)
+    const gar = await call(regs, {
+      method: "POST",
+      json: { name: "gar", endpoint: "europe-docker.pkg.dev", auth: { kind: "gar", token: values.garToken } }
+    })
     expect(gar.status).toBe(201)
     const basicId = basic.json<{ id: string }>().id
     const tokenId = token.json<{ id: string }>().id
     const garId = gar.json<{ id: string }>().id
 
     // rejected inputs carrying secret values
-    expect((await call(regs, { method: "POST", json: { name: "bad1", endpoint: "ghcr.io", auth: { kind: "anonymous", token: values.rejectedToken } } })).status).toBe(400)
-    expect((await call(regs, { method: "POST", json: { name: "bad2", endpoint: "ghcr.io", auth: { kind: "token", token: `${values.rejectedToken}\n` } } })).status).toBe(400)
-    expect((await call(regs, { method: "POST", json: { name: "bad3", endpoint: "ghcr.io", auth: { kind: "basic", username: "x", password: values.rejectedToken, extra: 1 } } })).status).toBe(400)
-    expect((await call(regs, { method: "POST", token: viewerToken, json: { name: "bad4", endpoint: "ghcr.io", auth: { kind: "token", token: values.rejectedToken } } })).status).toBe(403)
-    expect((await call(regs, { method: "POST", json: { name: "basic", endpoint: "ghcr.io", auth: { kind: "token", token: values.rejectedToken } } })).status).toBe(409)
+    expect(
+      (await call(regs, {
+        method: "POST",
+        json: { name: "bad1", endpoint: "ghcr.io", auth: { kind: "anonymous", token: values.rejectedToken } }
+      })).status
+    ).toBe(400)
+    expect(
+      (await call(regs, {
+        method: "POST",
+        json: { name: "bad2", endpoint: "ghcr.io", auth: { kind: "token", token: `${values.rejectedToken}\n` } }
+      })).status
+    ).toBe(400)
+    expect(
+      (await call(regs, {
+        method: "POST",
+        json: { name: "bad3", endpoint: "ghcr.io", auth: { kind: "basic", username: "x", password: values.rejectedToken, extra: 1 } }
+      })).status
+    ).toBe(400)
+    expect(
+      (await call(regs, {
+        method: "POST",
+        token: viewerToken,
+        json: { name: "bad4", endpoint: "ghcr.io", auth: { kind: "token", token: values.rejectedToken } }
+      })).status
+    ).toBe(403)
+    expect(
+      (await call(regs, {
+        method: "POST",
+        json: { name: "basic", endpoint: "ghcr.io", auth: { kind: "token", token: values.rejectedToken } }
+      })).status
+    ).toBe(409)
 
     // a service pulling through the basic registry, with secrets
     const svc = await call("/v1/services", {
       method: "POST",
       token: operatorToken,
-      json: { projectId: project.id, name: "app", port: 8080, source: { type: "image", image: "registry.example.com/app:1", registryId: basicId }, env: { MODE: "prod" } }
+      json: {
+        projectId: project.id,
+        name: "app",
+        port: 8080,
+        source: { type: "image", image: "registry.example.com/app:1", registryId: basicId },
+        env: { MODE: "prod" }
+      }
     })
     expect(svc.status, svc.text).toBe(201)
     const serviceId = svc.json<{ id: string }>().id
     const secrets = `/v1/services/${serviceId}/secrets`
-    for (const [name, value] of [["DB_PASSWORD", values.dbPasswordOld], ["DB_PASSWORD", values.dbPassword], ["API_KEY", values.apiKey], ["TEMP", values.deletedSecret]] as const) {
+    for (
+      const [name, value] of [["DB_PASSWORD", values.dbPasswordOld], ["DB_PASSWORD", values.dbPassword], ["API_KEY", values.apiKey], [
+        "TEMP",
+        values.deletedSecret
+      ]] as const
+    ) {
       expect((await call(secrets, { method: "POST", token: operatorToken, json: { name, value } })).status).toBe(201)
     }
     expect((await call(secrets, { method: "POST", json: { name: "bad-name", value: values.rejectedValue } })).status).toBe(400)
     expect((await call(secrets, { method: "POST", json: { name: "OK", value: `${values.rejectedValue}\u0000` } })).status).toBe(400)
-    expect((await call(secrets, { method: "POST", token: viewerToken, json: { name: "VIEWER", value: values.rejectedValue } })).status).toBe(403)
+    expect((await call(secrets, { method: "POST", token: viewerToken, json: { name: "VIEWER", value: values.rejectedValue } })).status)
+      .toBe(403)
 
     // reads by every role
     for (const t of [undefined, operatorToken, viewerToken]) {
@@ -142,14 +202,24 @@ describe("no secret value leaks", () => {
     }
 
     // changes and deletes
-    expect((await call(`${regs}/${basicId}`, { method: "PATCH", json: { auth: { kind: "basic", username: "deployer", password: values.basicPassword2 } } })).status).toBe(200)
-    expect((await call(`${regs}/${tokenId}`, { method: "PATCH", json: { auth: { kind: "token", token: values.bearerToken2 } } })).status).toBe(200)
+    expect(
+      (await call(`${regs}/${basicId}`, {
+        method: "PATCH",
+        json: { auth: { kind: "basic", username: "deployer", password: values.basicPassword2 } }
+      })).status
+    ).toBe(200)
+    expect((await call(`${regs}/${tokenId}`, { method: "PATCH", json: { auth: { kind: "token", token: values.bearerToken2 } } })).status)
+      .toBe(200)
     expect((await call(`${regs}/${basicId}`, { method: "DELETE" })).status).toBe(409)
     expect((await call(`${regs}/${garId}`, { method: "DELETE" })).status).toBe(204)
     expect((await call(`${secrets}/TEMP`, { method: "DELETE", token: operatorToken })).status).toBe(204)
 
     // the consumers decrypt what they need (and must not log it)
-    expect(await runWithSecrets(d, resolveRegistryCredentials(project.id, basicId))).toEqual({ kind: "basic", username: "deployer", password: values.basicPassword2 })
+    expect(await runWithSecrets(d, resolveRegistryCredentials(project.id, basicId))).toEqual({
+      kind: "basic",
+      username: "deployer",
+      password: values.basicPassword2
+    })
     expect(await runWithSecrets(d, resolveRegistryCredentials(project.id, tokenId))).toEqual({ kind: "bearer", token: values.bearerToken2 })
     const env = await runWithSecrets(d, Effect.flatMap(Effect.flatMap(ServicesRepo, (r) => r.get(serviceId)), (s) => resolveLaunchEnv(s)))
     expect(env).toMatchObject({ DB_PASSWORD: values.dbPassword, API_KEY: values.apiKey, MODE: "prod" })
@@ -159,7 +229,9 @@ describe("no secret value leaks", () => {
     const audit = await call("/v1/audit?limit=500")
     expect(audit.status).toBe(200)
     const actions = audit.json<{ items: Array<{ action: string }> }>().items.map((e) => e.action)
-    expect(actions).toEqual(expect.arrayContaining(["registry.create", "registry.update", "registry.delete", "secret.set", "secret.delete"]))
+    expect(actions).toEqual(
+      expect.arrayContaining(["registry.create", "registry.update", "registry.delete", "secret.set", "secret.delete"])
+    )
 
     // --- the grep ---
     // control: the matcher finds a value in plain and in base64 form

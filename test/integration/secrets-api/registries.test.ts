@@ -1,11 +1,11 @@
+import { Effect, Either } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Effect, Either } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { resolveRegistryCredentials, toRegistryCredentials } from "../../../src/secrets/registries.js"
 import { startTestDaemon, type TestDaemon } from "../../support/daemon.js"
 import { addMember, createProject, createUser, ensureBootstrap, login } from "../../support/identity.js"
-import { caller, errorOf, runWithSecrets, type Reply } from "./helpers.js"
+import { caller, errorOf, type Reply, runWithSecrets } from "./helpers.js"
 
 let d: TestDaemon
 let call: ReturnType<typeof caller>
@@ -31,7 +31,8 @@ beforeAll(async () => {
 afterAll(() => d.stop())
 
 const base = () => `/v1/projects/${projectId}/registries`
-const create = (body: unknown, token?: string): Promise<Reply> => call(base(), { method: "POST", json: body, ...(token === undefined ? {} : { token }) })
+const create = (body: unknown, token?: string): Promise<Reply> =>
+  call(base(), { method: "POST", json: body, ...(token === undefined ? {} : { token }) })
 
 describe("registry CRUD", () => {
   it("creates each kind; responses carry the kind and at most a username", async () => {
@@ -58,7 +59,8 @@ describe("registry CRUD", () => {
   })
 
   it("get, patch (rename, replace credentials, switch kind) and delete", async () => {
-    const created = (await create({ name: "cycle", endpoint: "quay.io", auth: { kind: "basic", username: "u1", password: "p-cycle-1" } })).json<{ id: string }>()
+    const created = (await create({ name: "cycle", endpoint: "quay.io", auth: { kind: "basic", username: "u1", password: "p-cycle-1" } }))
+      .json<{ id: string }>()
     const secretsDir = path.join(d.dataDir, "secrets", projectId)
     const fileCount = () => fs.readdirSync(secretsDir).filter((f) => f.endsWith(".sops.yaml")).length
     const withCredentials = fileCount()
@@ -68,7 +70,11 @@ describe("registry CRUD", () => {
 
     const renamed = await call(url, { method: "PATCH", json: { name: "cycle2", endpoint: "quay.io:443" } })
     expect(renamed.status, renamed.text).toBe(200)
-    expect(renamed.json<{ name: string; endpoint: string; auth: unknown }>()).toMatchObject({ name: "cycle2", endpoint: "quay.io:443", auth: { kind: "basic", username: "u1" } })
+    expect(renamed.json<{ name: string; endpoint: string; auth: unknown }>()).toMatchObject({
+      name: "cycle2",
+      endpoint: "quay.io:443",
+      auth: { kind: "basic", username: "u1" }
+    })
     const creds1 = await runWithSecrets(d, resolveRegistryCredentials(projectId, created.id))
     expect(creds1).toEqual({ kind: "basic", username: "u1", password: "p-cycle-1" })
 
@@ -117,7 +123,10 @@ describe("registry CRUD", () => {
 describe("project deletion", () => {
   it("a project that only has registries can be deleted; its registries go with it", async () => {
     const p = (await call("/v1/projects", { method: "POST", json: { name: "short-lived" } })).json<{ id: string }>()
-    const reg = await call(`/v1/projects/${p.id}/registries`, { method: "POST", json: { name: "r", endpoint: "ghcr.io", auth: { kind: "token", token: "t-short" } } })
+    const reg = await call(`/v1/projects/${p.id}/registries`, {
+      method: "POST",
+      json: { name: "r", endpoint: "ghcr.io", auth: { kind: "token", token: "t-short" } }
+    })
     expect(reg.status).toBe(201)
     expect(fs.readdirSync(path.join(d.dataDir, "secrets", p.id)).some((f) => f.endsWith(".sops.yaml"))).toBe(true)
     expect((await call(`/v1/projects/${p.id}`, { method: "DELETE" })).status).toBe(204)
@@ -131,19 +140,71 @@ describe("project deletion", () => {
 
 describe("validation (400 naming the field, never echoing a credential)", () => {
   const cases: ReadonlyArray<readonly [string, unknown, RegExp]> = [
-    ["missing password for basic", { name: "v1", endpoint: "ghcr.io", auth: { kind: "basic", username: "u" } }, /^auth\.password: is required when kind is basic/],
-    ["missing username for basic", { name: "v2", endpoint: "ghcr.io", auth: { kind: "basic", password: "hunter2-leak" } }, /^auth\.username: is required/],
-    ["missing token for token", { name: "v3", endpoint: "ghcr.io", auth: { kind: "token" } }, /^auth\.token: is required when kind is token/],
-    ["missing token for ecr", { name: "v4", endpoint: "x.dkr.ecr.us-east-1.amazonaws.com", auth: { kind: "ecr" } }, /^auth\.token: is required when kind is ecr/],
-    ["missing token for gar", { name: "v5", endpoint: "europe-docker.pkg.dev", auth: { kind: "gar" } }, /^auth\.token: is required when kind is gar/],
-    ["password with anonymous", { name: "v6", endpoint: "ghcr.io", auth: { kind: "anonymous", password: "hunter2-leak" } }, /^auth\.password: is not accepted when kind is anonymous/],
-    ["token with basic", { name: "v7", endpoint: "ghcr.io", auth: { kind: "basic", username: "u", password: "p", token: "hunter2-leak" } }, /^auth\.token: is not accepted when kind is basic/],
-    ["unknown kind", { name: "v8", endpoint: "ghcr.io", auth: { kind: "kerberos" } }, /^auth\.kind: must be one of anonymous, basic, token, ecr, gar/],
-    ["non-string password", { name: "v9", endpoint: "ghcr.io", auth: { kind: "basic", username: "u", password: 424242424242 } }, /^auth\.password: password must be a string/],
-    ["control characters in a token", { name: "v10", endpoint: "ghcr.io", auth: { kind: "token", token: "hunter2-leak\nX" } }, /^auth\.token: token must not contain control characters/],
-    ["colon in a username", { name: "v11", endpoint: "ghcr.io", auth: { kind: "basic", username: "a:b", password: "p" } }, /^auth\.username: username must not contain ':'/],
-    ["endpoint with a scheme", { name: "v12", endpoint: "https://ghcr.io", auth: { kind: "anonymous" } }, /^endpoint: must be a registry host\[:port\]/],
-    ["endpoint with a bad port", { name: "v13", endpoint: "ghcr.io:70000", auth: { kind: "anonymous" } }, /^endpoint: port must be between 1 and 65535/],
+    [
+      "missing password for basic",
+      { name: "v1", endpoint: "ghcr.io", auth: { kind: "basic", username: "u" } },
+      /^auth\.password: is required when kind is basic/
+    ],
+    [
+      "missing username for basic",
+      { name: "v2", endpoint: "ghcr.io", auth: { kind: "basic", password: "hunter2-leak" } },
+      /^auth\.username: is required/
+    ],
+    [
+      "missing token for token",
+      { name: "v3", endpoint: "ghcr.io", auth: { kind: "token" } },
+      /^auth\.token: is required when kind is token/
+    ],
+    [
+      "missing token for ecr",
+      { name: "v4", endpoint: "x.dkr.ecr.us-east-1.amazonaws.com", auth: { kind: "ecr" } },
+      /^auth\.token: is required when kind is ecr/
+    ],
+    [
+      "missing token for gar",
+      { name: "v5", endpoint: "europe-docker.pkg.dev", auth: { kind: "gar" } },
+      /^auth\.token: is required when kind is gar/
+    ],
+    [
+      "password with anonymous",
+      { name: "v6", endpoint: "ghcr.io", auth: { kind: "anonymous", password: "hunter2-leak" } },
+      /^auth\.password: is not accepted when kind is anonymous/
+    ],
+    [
+      "token with basic",
+      { name: "v7", endpoint: "ghcr.io", auth: { kind: "basic", username: "u", password: "p", token: "hunter2-leak" } },
+      /^auth\.token: is not accepted when kind is basic/
+    ],
+    [
+      "unknown kind",
+      { name: "v8", endpoint: "ghcr.io", auth: { kind: "kerberos" } },
+      /^auth\.kind: must be one of anonymous, basic, token, ecr, gar/
+    ],
+    [
+      "non-string password",
+      { name: "v9", endpoint: "ghcr.io", auth: { kind: "basic", username: "u", password: 424242424242 } },
+      /^auth\.password: password must be a string/
+    ],
+    [
+      "control characters in a token",
+      { name: "v10", endpoint: "ghcr.io", auth: { kind: "token", token: "hunter2-leak\nX" } },
+      /^auth\.token: token must not contain control characters/
+    ],
+    [
+      "colon in a username",
+      { name: "v11", endpoint: "ghcr.io", auth: { kind: "basic", username: "a:b", password: "p" } },
+      /^auth\.username: username must not contain ':'/
+    ],
+    [
+      "endpoint with a scheme",
+      { name: "v12", endpoint: "https://ghcr.io", auth: { kind: "anonymous" } },
+      /^endpoint: must be a registry host\[:port\]/
+    ],
+    [
+      "endpoint with a bad port",
+      { name: "v13", endpoint: "ghcr.io:70000", auth: { kind: "anonymous" } },
+      /^endpoint: port must be between 1 and 65535/
+    ],
     ["bad name", { name: "Bad_Name", endpoint: "ghcr.io", auth: { kind: "anonymous" } }, /^name: /],
     ["unknown field", { name: "v14", endpoint: "ghcr.io", auth: { kind: "anonymous" }, extra: 1 }, /extra/],
     ["unknown auth field", { name: "v15", endpoint: "ghcr.io", auth: { kind: "anonymous", secret: "hunter2-leak" } }, /secret/]
@@ -187,17 +248,29 @@ describe("registries referenced by services", () => {
 
   it("a service cannot point at a registry of another project or an unknown one (400 naming source.registryId)", async () => {
     const foreign = (
-      await call(`/v1/projects/${otherProjectId}/registries`, { method: "POST", json: { name: "theirs", endpoint: "ghcr.io", auth: { kind: "anonymous" } } })
+      await call(`/v1/projects/${otherProjectId}/registries`, {
+        method: "POST",
+        json: { name: "theirs", endpoint: "ghcr.io", auth: { kind: "anonymous" } }
+      })
     ).json<{ id: string }>()
-    const body = (registryId: string) => ({ projectId, name: "cross", port: 8080, source: { type: "image", image: "ghcr.io/acme/app:1", registryId } })
+    const body = (registryId: string) => ({
+      projectId,
+      name: "cross",
+      port: 8080,
+      source: { type: "image", image: "ghcr.io/acme/app:1", registryId }
+    })
     for (const registryId of [foreign.id, "0190c8a4-0000-7000-8000-000000000000"]) {
       const r = await call("/v1/services", { method: "POST", json: body(registryId) })
       expect(r.status).toBe(400)
       expect(errorOf(r).message).toMatch(/^source\.registryId: /)
       expect(errorOf(r).details).toEqual({ field: "source.registryId" })
     }
-    const ok = (await call("/v1/services", { method: "POST", json: { ...body(foreign.id), source: { type: "image", image: "busybox" } } })).json<{ id: string }>()
-    const patch = await call(`/v1/services/${ok.id}`, { method: "PATCH", json: { source: { type: "image", image: "busybox", registryId: foreign.id } } })
+    const ok = (await call("/v1/services", { method: "POST", json: { ...body(foreign.id), source: { type: "image", image: "busybox" } } }))
+      .json<{ id: string }>()
+    const patch = await call(`/v1/services/${ok.id}`, {
+      method: "PATCH",
+      json: { source: { type: "image", image: "busybox", registryId: foreign.id } }
+    })
     expect(patch.status).toBe(400)
     expect(errorOf(patch).message).toMatch(/^source\.registryId: /)
   })
@@ -206,13 +279,15 @@ describe("registries referenced by services", () => {
 describe("resolveRegistryCredentials", () => {
   it("maps each kind to the OCI client's credentials", async () => {
     const ids = new Map<string, string>()
-    for (const [name, auth] of [
-      ["r-anon", { kind: "anonymous" }],
-      ["r-basic", { kind: "basic", username: "bob", password: "b-pass" }],
-      ["r-token", { kind: "token", token: "b-token" }],
-      ["r-ecr", { kind: "ecr", token: "b-ecr" }],
-      ["r-gar", { kind: "gar", token: "b-gar" }]
-    ] as const) {
+    for (
+      const [name, auth] of [
+        ["r-anon", { kind: "anonymous" }],
+        ["r-basic", { kind: "basic", username: "bob", password: "b-pass" }],
+        ["r-token", { kind: "token", token: "b-token" }],
+        ["r-ecr", { kind: "ecr", token: "b-ecr" }],
+        ["r-gar", { kind: "gar", token: "b-gar" }]
+      ] as const
+    ) {
       const r = await create({ name, endpoint: "ghcr.io", auth })
       ids.set(name, r.json<{ id: string }>().id)
     }
@@ -226,14 +301,19 @@ describe("resolveRegistryCredentials", () => {
 
   it("fails with NotFound for an unknown registry or one of another project", async () => {
     const foreign = (
-      await call(`/v1/projects/${otherProjectId}/registries`, { method: "POST", json: { name: "nf", endpoint: "ghcr.io", auth: { kind: "token", token: "nf" } } })
+      await call(`/v1/projects/${otherProjectId}/registries`, {
+        method: "POST",
+        json: { name: "nf", endpoint: "ghcr.io", auth: { kind: "token", token: "nf" } }
+      })
     ).json<{ id: string }>()
     const result = await runWithSecrets(d, Effect.either(resolveRegistryCredentials(projectId, foreign.id)))
     expect(Either.isLeft(result) && result.left._tag).toBe("denia/domain/NotFound")
   })
 
   it("a tampered credentials file is SecretUnavailable, naming the registry but not the value", async () => {
-    const reg = (await create({ name: "tampered", endpoint: "ghcr.io", auth: { kind: "token", token: "tamper-token-value" } })).json<{ id: string }>()
+    const reg = (await create({ name: "tampered", endpoint: "ghcr.io", auth: { kind: "token", token: "tamper-token-value" } })).json<
+      { id: string }
+    >()
     const dir = path.join(d.dataDir, "secrets", projectId)
     const before = new Set(fs.readdirSync(dir))
     // find this registry's file: the newest one holding a token
@@ -257,7 +337,9 @@ describe("resolveRegistryCredentials", () => {
 
 describe("roles: registries are Admin-only", () => {
   it("viewer and operator get 403 on every registry endpoint; the project admin passes; another project's admin gets 403", async () => {
-    const reg = (await create({ name: "roles", endpoint: "ghcr.io", auth: { kind: "basic", username: "x", password: "role-pass" } })).json<{ id: string }>()
+    const reg = (await create({ name: "roles", endpoint: "ghcr.io", auth: { kind: "basic", username: "x", password: "role-pass" } })).json<
+      { id: string }
+    >()
     const calls = [
       { p: base(), method: "GET" },
       { p: base(), method: "POST", json: { name: "roles-new", endpoint: "ghcr.io", auth: { kind: "anonymous" } } },
@@ -273,7 +355,11 @@ describe("roles: registries are Admin-only", () => {
     }
     expect((await call(base(), { token: tokens.admin })).status).toBe(200)
     expect((await call(`${base()}/${reg.id}`, { token: tokens.admin })).status).toBe(200)
-    const created = await call(base(), { method: "POST", token: tokens.admin, json: { name: "by-admin", endpoint: "ghcr.io", auth: { kind: "anonymous" } } })
+    const created = await call(base(), {
+      method: "POST",
+      token: tokens.admin,
+      json: { name: "by-admin", endpoint: "ghcr.io", auth: { kind: "anonymous" } }
+    })
     expect(created.status).toBe(201)
     expect((await call(`${base()}/${reg.id}`, { method: "DELETE", token: tokens.admin })).status).toBe(204)
     expect((await call(base(), { token: null })).status).toBe(401)
@@ -282,11 +368,15 @@ describe("roles: registries are Admin-only", () => {
 
 describe("audit", () => {
   it("records registry changes with metadata only", async () => {
-    const reg = (await create({ name: "audited", endpoint: "ghcr.io", auth: { kind: "basic", username: "aud", password: "audit-pass-xyz" } })).json<{ id: string }>()
+    const reg =
+      (await create({ name: "audited", endpoint: "ghcr.io", auth: { kind: "basic", username: "aud", password: "audit-pass-xyz" } })).json<
+        { id: string }
+      >()
     await call(`${base()}/${reg.id}`, { method: "PATCH", json: { auth: { kind: "token", token: "audit-token-xyz" } } })
     await call(`${base()}/${reg.id}`, { method: "DELETE" })
     const page = await call("/v1/audit?limit=500")
-    const entries = page.json<{ items: Array<{ action: string; target: string | null; actor: string; details: Record<string, unknown> | null }> }>().items
+    const entries =
+      page.json<{ items: Array<{ action: string; target: string | null; actor: string; details: Record<string, unknown> | null }> }>().items
     const mine = entries.filter((e) => e.target === `registry:${reg.id}`).map((e) => e.action)
     expect(mine.sort()).toEqual(["registry.create", "registry.delete", "registry.update"])
     const update = entries.find((e) => e.target === `registry:${reg.id}` && e.action === "registry.update")

@@ -1,6 +1,6 @@
+import { Effect, Either } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Effect, Either } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ServicesRepo } from "../../../src/repos/ServicesRepo.js"
 import { layerEnv, resolveLaunchEnv } from "../../../src/secrets/serviceSecrets.js"
@@ -18,11 +18,20 @@ beforeAll(async () => {
   d = await startTestDaemon()
   call = caller(d)
   await ensureBootstrap(d, "root")
-  const p = await call("/v1/projects", { method: "POST", json: { name: "sec", sharedEnv: { SHARED: "project", LEVEL: "project", DB_URL: "project-db" } } })
+  const p = await call("/v1/projects", {
+    method: "POST",
+    json: { name: "sec", sharedEnv: { SHARED: "project", LEVEL: "project", DB_URL: "project-db" } }
+  })
   projectId = p.json<{ id: string }>().id
   const s = await call("/v1/services", {
     method: "POST",
-    json: { projectId, name: "api", port: 8080, source: { type: "image", image: "busybox" }, env: { LEVEL: "service", DB_URL: "service-db", ONLY_SERVICE: "1" } }
+    json: {
+      projectId,
+      name: "api",
+      port: 8080,
+      source: { type: "image", image: "busybox" },
+      env: { LEVEL: "service", DB_URL: "service-db", ONLY_SERVICE: "1" }
+    }
   })
   serviceId = s.json<{ id: string }>().id
   for (const role of ["viewer", "operator", "admin"] as const) {
@@ -123,7 +132,8 @@ describe("roles: secrets need Operator", () => {
     expect((await call(url(), { token: null })).status).toBe(401)
     for (const who of ["operator", "admin"] as const) {
       const token = tokens[who]
-      expect((await call(url(), { method: "POST", token, json: { name: `BY_${who.toUpperCase()}`, value: "role-value" } })).status, who).toBe(201)
+      expect((await call(url(), { method: "POST", token, json: { name: `BY_${who.toUpperCase()}`, value: "role-value" } })).status, who)
+        .toBe(201)
       expect((await call(url(), { token })).status, who).toBe(200)
       expect((await call(`${url()}/BY_${who.toUpperCase()}`, { method: "DELETE", token })).status, who).toBe(204)
     }
@@ -137,7 +147,9 @@ describe("resolveLaunchEnv", () => {
     const env = await runWithSecrets(
       d,
       Effect.flatMap(ServicesRepo, (repo) => repo.get(serviceId)).pipe(
-        Effect.flatMap((service) => resolveLaunchEnv(service, { DENIA_DEPLOYMENT: "dep-1", SHARED: "image", IMAGE_ONLY: "img", DENIA_SERVICE: "image" }))
+        Effect.flatMap((service) =>
+          resolveLaunchEnv(service, { DENIA_DEPLOYMENT: "dep-1", SHARED: "image", IMAGE_ONLY: "img", DENIA_SERVICE: "image" })
+        )
       )
     )
     expect(env).toEqual({
@@ -153,13 +165,21 @@ describe("resolveLaunchEnv", () => {
       DB_PASSWORD: "pw-two"
     })
     await call(`${url()}/PORT`, { method: "DELETE" })
-    const again = await runWithSecrets(d, Effect.flatMap(Effect.flatMap(ServicesRepo, (repo) => repo.get(serviceId)), (s) => resolveLaunchEnv(s, { PORT: "3000" })))
+    const again = await runWithSecrets(
+      d,
+      Effect.flatMap(Effect.flatMap(ServicesRepo, (repo) => repo.get(serviceId)), (s) => resolveLaunchEnv(s, { PORT: "3000" }))
+    )
     expect(again["PORT"]).toBe("8080") // the image's PORT never beats the service port
   })
 
   it("a missing secret file fails with SecretUnavailable naming service and variable, not the value", async () => {
-    await call(`/v1/services`, { method: "POST", json: { projectId, name: "broken", port: 80, source: { type: "image", image: "busybox" } } })
-    const broken = (await call(`/v1/services?projectId=${projectId}`)).json<{ items: Array<{ id: string; name: string }> }>().items.find((s) => s.name === "broken")
+    await call(`/v1/services`, {
+      method: "POST",
+      json: { projectId, name: "broken", port: 80, source: { type: "image", image: "busybox" } }
+    })
+    const broken = (await call(`/v1/services?projectId=${projectId}`)).json<{ items: Array<{ id: string; name: string }> }>().items.find((
+      s
+    ) => s.name === "broken")
     const id = broken?.id ?? ""
     const dir = path.join(d.dataDir, "secrets", projectId)
     const before = new Set(fs.readdirSync(dir))
@@ -167,7 +187,10 @@ describe("resolveLaunchEnv", () => {
     const added = fs.readdirSync(dir).filter((f) => !before.has(f))
     expect(added).toHaveLength(1)
     fs.rmSync(path.join(dir, added[0] ?? ""))
-    const result = await runWithSecrets(d, Effect.either(Effect.flatMap(Effect.flatMap(ServicesRepo, (repo) => repo.get(id)), (s) => resolveLaunchEnv(s))))
+    const result = await runWithSecrets(
+      d,
+      Effect.either(Effect.flatMap(Effect.flatMap(ServicesRepo, (repo) => repo.get(id)), (s) => resolveLaunchEnv(s)))
+    )
     expect(Either.isLeft(result) && result.left._tag).toBe("denia/secrets/SecretUnavailable")
     if (Either.isLeft(result)) {
       expect(result.left.message).toContain(`service:${id}/GONE`)
@@ -176,7 +199,10 @@ describe("resolveLaunchEnv", () => {
   })
 
   it("layerEnv treats every key as a plain name", () => {
-    const env = layerEnv({ __proto__: "x" } as unknown as Record<string, string>, JSON.parse('{"__proto__":"y","A":"1"}') as Record<string, string>)
+    const env = layerEnv(
+      { __proto__: "x" } as unknown as Record<string, string>,
+      JSON.parse("{\"__proto__\":\"y\",\"A\":\"1\"}") as Record<string, string>
+    )
     expect(Object.getPrototypeOf(env)).toBe(Object.prototype)
     expect(env["A"]).toBe("1")
   })
@@ -184,7 +210,10 @@ describe("resolveLaunchEnv", () => {
 
 describe("service deletion", () => {
   it("removes the service's secret files with it", async () => {
-    const s = await call("/v1/services", { method: "POST", json: { projectId, name: "temp", port: 80, source: { type: "image", image: "busybox" } } })
+    const s = await call("/v1/services", {
+      method: "POST",
+      json: { projectId, name: "temp", port: 80, source: { type: "image", image: "busybox" } }
+    })
     const id = s.json<{ id: string }>().id
     const dir = path.join(d.dataDir, "secrets", projectId)
     const before = fs.readdirSync(dir).length

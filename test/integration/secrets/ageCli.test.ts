@@ -3,12 +3,12 @@
  * .ci/apt-packages): what Denia writes opens with `age -d -i <keyfile>`, and
  * what `age` writes opens in Denia.
  */
+import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { NodeFileSystem } from "@effect/platform-node"
-import { Effect } from "effect"
 import { parse as parseYamlLib } from "yaml"
 import { loadOrCreateAgeIdentity } from "../../../src/secrets/ageIdentity.js"
 import {
@@ -49,7 +49,8 @@ describe("real age CLI", () => {
       Effect.sync(() => {
         const out = execFileSync(ageBinary("age-keygen"), ["-y", keyFile], { encoding: "utf8" })
         expect(out.trim()).toBe(recipient)
-      })))
+      })
+    ))
 
   it.effect("age -d -i <keyfile> decrypts the armored data key we write, and that key opens the document", () =>
     withIdentity(({ recipient, keyFile }) =>
@@ -64,7 +65,8 @@ describe("real age CLI", () => {
         expect(new Uint8Array(recovered)).toEqual(dataKey)
         const out = yield* decryptWithDataKey(yield* parseEncryptedDocument(text, "yaml"), new Uint8Array(recovered))
         expect(out.map(toPlain)).toEqual([{ password: "hunter2", nested: { token: "abc" } }])
-      })))
+      })
+    ))
 
   it.effect("a data key armored by `age -r <recipient> -a` opens in Denia", () =>
     withIdentity(({ recipient, identities }) =>
@@ -86,5 +88,6 @@ describe("real age CLI", () => {
         ].join("\n")
         const out = yield* decryptDocument(replaced, "yaml", identities)
         expect(out.map(toPlain)).toEqual([{ k: "v" }])
-      })))
+      })
+    ))
 })

@@ -1,9 +1,9 @@
+import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
+import { Effect, Either, Layer } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { NodeFileSystem } from "@effect/platform-node"
-import { Effect, Either, Layer } from "effect"
 import { parse as parseYamlLib } from "yaml"
 import { isSafeSecretId, SecretStore, SecretStoreLive, SecretStoreTest } from "../../../src/secrets/SecretStore.js"
 import { makeTempDir } from "../../unit/secrets/helpers.js"
@@ -24,8 +24,7 @@ const withStore = <A, E>(f: (ctx: { dataDir: string; keyFile: string }) => Effec
     (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
   )
 
-const allFiles = (dir: string): Array<string> =>
-  fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).map((p) => path.join(dir, p))
+const allFiles = (dir: string): Array<string> => fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).map((p) => path.join(dir, p))
 
 describe("SecretStore", () => {
   it.effect("put → get → exists → delete for a single value and a value map", () =>
@@ -47,7 +46,8 @@ describe("SecretStore", () => {
         expect(Either.isLeft(missing) && missing.left._tag).toBe("denia/secrets/SecretNotFound")
         // another project does not see it
         expect(yield* store.exists("proj2", r2)).toBe(false)
-      })))
+      })
+    ))
 
   it.effect("replace keeps the ref; replacing a missing ref is SecretNotFound", () =>
     withStore(() =>
@@ -58,7 +58,8 @@ describe("SecretStore", () => {
         expect(yield* store.get("p", ref)).toEqual({ a: "2", b: "3" })
         const r = yield* Effect.either(store.replace("p", "0190f5c2-0000-7000-8000-000000000000", "x"))
         expect(Either.isLeft(r) && r.left._tag).toBe("denia/secrets/SecretNotFound")
-      })))
+      })
+    ))
 
   it.effect("files are 0600 SOPS YAML under <dataDir>/secrets/<project>/<ref>.sops.yaml, dirs 0700, no temp files", () =>
     withStore(({ dataDir, keyFile }) =>
@@ -91,7 +92,8 @@ describe("SecretStore", () => {
         expect(doc.data["TOKEN"]).toMatch(/^ENC\[AES256_GCM,data:.+,type:str\]$/)
         expect(doc.sops["encrypted_regex"]).toBe("^(value|data)$")
         expect(doc.sops["version"]).toBe("3.10.2")
-      })))
+      })
+    ))
 
   it.effect("a name ending in _unencrypted is still encrypted", () =>
     withStore(({ dataDir }) =>
@@ -102,7 +104,8 @@ describe("SecretStore", () => {
           "NOT-IN-CLEAR"
         )
         expect(yield* store.get("p", ref)).toEqual({ API_KEY_unencrypted: "NOT-IN-CLEAR" })
-      })))
+      })
+    ))
 
   it.effect("the real age CLI opens the data key of a stored secret with the host key file", () =>
     withStore(({ dataDir, keyFile }) =>
@@ -115,7 +118,8 @@ describe("SecretStore", () => {
         expect(doc.sops.age[0]?.recipient).toBe(store.recipient)
         const key = execFileSync("age", ["-d", "-i", keyFile], { input: doc.sops.age[0]?.enc ?? "" })
         expect(key.length).toBe(32)
-      })))
+      })
+    ))
 
   it.effect("a tampered file fails with a typed error and returns nothing", () =>
     withStore(({ dataDir }) =>
@@ -140,7 +144,8 @@ describe("SecretStore", () => {
         const r2 = yield* Effect.either(store.get("p", ref))
         expect(Either.isLeft(r2) && r2.left._tag).toBe("denia/secrets/SopsMacMismatch")
         if (Either.isLeft(r2)) expect(`${JSON.stringify(r2.left)} ${r2.left.message}`).not.toContain("PLAIN-VALUE")
-      })))
+      })
+    ))
 
   it.effect("unsafe project ids, refs and names are rejected before touching the disk", () =>
     withStore(({ dataDir }) =>
@@ -158,7 +163,8 @@ describe("SecretStore", () => {
         const r4 = yield* Effect.either(store.put("p", { "": "v" }))
         expect(Either.isLeft(r4) && r4.left._tag).toBe("denia/secrets/InvalidSecretId")
         expect(fs.readdirSync(path.join(dataDir, "secrets"))).toEqual([])
-      })))
+      })
+    ))
 
   it.effect("secrets survive a restart with the same key file; deleteProject removes them", () =>
     Effect.acquireUseRelease(

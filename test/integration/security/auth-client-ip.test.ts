@@ -29,7 +29,9 @@ const loginBody = (username: string) => JSON.stringify({ username, password: "no
 
 /** A failed login straight to the API (the caller is a loopback peer). */
 const directLogin = (d: TestDaemon, username: string, headers: Record<string, string>) =>
-  d.request("/v1/auth/login", { method: "POST", token: null, json: { username, password: "not the password" }, headers }).then((r) => r.status)
+  d.request("/v1/auth/login", { method: "POST", token: null, json: { username, password: "not the password" }, headers }).then((r) =>
+    r.status
+  )
 
 /** A failed login through the ingress's control domain, from the local address `from`. */
 const ingressLogin = (d: TestDaemon, from: string, username: string, headers: Record<string, string> = {}) =>
@@ -81,14 +83,18 @@ describe("default: the socket peer", () => {
   })
 
   it("through the control domain the API records the client the ingress relayed, not what the client claims", async () => {
-    expect(await ingressLogin(d, "127.0.0.7", "via-ingress", { "x-forwarded-for": "198.51.100.9", [INGRESS_HOP_HEADER]: "forged" })).toBe(401)
+    expect(await ingressLogin(d, "127.0.0.7", "via-ingress", { "x-forwarded-for": "198.51.100.9", [INGRESS_HOP_HEADER]: "forged" })).toBe(
+      401
+    )
     const records = await auditFor(d, "via-ingress")
     expect(records.map((r) => r.clientIp)).toEqual(["127.0.0.7"])
   })
 
   it("rotating X-Forwarded-For through the control domain does not evade the limit either", async () => {
     const statuses: Array<number> = []
-    for (let i = 1; i <= 6; i++) statuses.push(await ingressLogin(d, "127.0.0.8", "ingress-rotator", { "x-forwarded-for": `203.0.113.${i}` }))
+    for (let i = 1; i <= 6; i++) {
+      statuses.push(await ingressLogin(d, "127.0.0.8", "ingress-rotator", { "x-forwarded-for": `203.0.113.${i}` }))
+    }
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429])
     // another client of the ingress has its own bucket
     expect(await ingressLogin(d, "127.0.0.9", "ingress-rotator")).toBe(401)

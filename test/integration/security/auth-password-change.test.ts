@@ -19,10 +19,17 @@ const mintToken = async (session: string, name: string) => {
 }
 
 const patchUser = (id: string, body: unknown, token?: string) =>
-  d.request(`/v1/users/${id}`, { method: "PATCH", json: body, headers: { "x-forwarded-for": nextIp() }, ...(token === undefined ? {} : { token }) })
+  d.request(`/v1/users/${id}`, {
+    method: "PATCH",
+    json: body,
+    headers: { "x-forwarded-for": nextIp() },
+    ...(token === undefined ? {} : { token })
+  })
 
 const passwordAudit = async (username: string) => {
-  const page = await json<{ items: Array<{ action: string; target: string | null; details: Record<string, unknown> | null }> }>(await d.request("/v1/audit?limit=500"))
+  const page = await json<{ items: Array<{ action: string; target: string | null; details: Record<string, unknown> | null }> }>(
+    await d.request("/v1/audit?limit=500")
+  )
   return page.items.filter((i) => i.action === "user.password_changed" && i.target === `user:${username}`)
 }
 
@@ -91,12 +98,19 @@ describe("changing your own password", () => {
 })
 
 const changeOwn = (token: string | null | undefined, body: unknown, ip = nextIp()) =>
-  d.request("/v1/me/password", { method: "POST", json: body, headers: { "x-forwarded-for": ip }, ...(token === undefined ? {} : { token }) })
+  d.request("/v1/me/password", {
+    method: "POST",
+    json: body,
+    headers: { "x-forwarded-for": ip },
+    ...(token === undefined ? {} : { token })
+  })
 
 const errorOf = async (r: Response) => (await json<{ error: { code: string; message: string } }>(r)).error
 
 const failedSelfAudit = async (username: string) => {
-  const page = await json<{ items: Array<{ action: string; target: string | null; outcome: string }> }>(await d.request("/v1/audit?limit=500"))
+  const page = await json<{ items: Array<{ action: string; target: string | null; outcome: string }> }>(
+    await d.request("/v1/audit?limit=500")
+  )
   return page.items.filter((i) => i.action === "user.password_changed" && i.target === `user:${username}` && i.outcome === "failed")
 }
 
@@ -115,7 +129,13 @@ describe("POST /v1/me/password (self-service)", () => {
     expect(await status((await login(d, "erin", NEW_PASSWORD)).token)).toBe(200)
     const records = await passwordAudit("erin")
     expect(records).toHaveLength(1)
-    expect(records[0]?.details).toMatchObject({ self: true, revokedSessions: 1, revokedTokens: 1, keptTokens: false, keptCurrentCredential: true })
+    expect(records[0]?.details).toMatchObject({
+      self: true,
+      revokedSessions: 1,
+      revokedTokens: 1,
+      keptTokens: false,
+      keptCurrentCredential: true
+    })
   })
 
   it("keepTokens: true spares the API tokens; called with an API token, that token stays", async () => {
@@ -156,7 +176,12 @@ describe("POST /v1/me/password (self-service)", () => {
     const blocked = await changeOwn(session, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, ip)
     expect(blocked.status).toBe(429)
     expect((await errorOf(blocked)).code).toBe("RATE_LIMITED")
-    const loginBlocked = await d.request("/v1/auth/login", { method: "POST", token: null, json: { username: "heidi", password: PASSWORD }, headers: { "x-forwarded-for": ip } })
+    const loginBlocked = await d.request("/v1/auth/login", {
+      method: "POST",
+      token: null,
+      json: { username: "heidi", password: PASSWORD },
+      headers: { "x-forwarded-for": ip }
+    })
     expect(loginBlocked.status).toBe(429)
     expect(await failedSelfAudit("heidi")).toHaveLength(5)
     // the throttled attempt changed nothing; from another address the right password works
@@ -172,7 +197,12 @@ describe("POST /v1/me/password (self-service)", () => {
       expect((await errorOf(r)).message).toMatch(/^authorization: /)
     }
     await createUser(d, "ivan")
-    const ok = await d.request("/v1/auth/login", { method: "POST", token: null, json: { username: "ivan", password: PASSWORD }, headers: { "x-forwarded-for": ip } })
+    const ok = await d.request("/v1/auth/login", {
+      method: "POST",
+      token: null,
+      json: { username: "ivan", password: PASSWORD },
+      headers: { "x-forwarded-for": ip }
+    })
     expect(ok.status).toBe(200)
   })
 

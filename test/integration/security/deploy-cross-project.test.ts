@@ -29,7 +29,10 @@ describe.runIf(privileged)("hosted pulls are authorized as the deploying caller 
     await ensureBootstrap(d)
     projA = (await createProject(d, "proja")).id
     projB = (await createProject(d, "projb")).id
-    const app = await d.request("/v1/services", { method: "POST", json: { projectId: projB, name: "app", port: 8080, source: { type: "hosted", tag: "private" } } })
+    const app = await d.request("/v1/services", {
+      method: "POST",
+      json: { projectId: projB, name: "app", port: 8080, source: { type: "hosted", tag: "private" } }
+    })
     expect(app.status).toBe(201)
     const web = await d.request("/v1/services", {
       method: "POST",
@@ -53,7 +56,13 @@ describe.runIf(privileged)("hosted pulls are authorized as the deploying caller 
 
   const as = (token: string) => (p: string, init: RequestInit & { json?: unknown } = {}) => d.request(p, { ...init, token })
   const errorOf = async (r: Response) => ((await r.json()) as { error: { message: string } }).error.message
-  const imageService = (name: string, image: string) => ({ projectId: projA, name, port: 8080, source: { type: "image", image }, health: { path: "/", timeoutSeconds: 20 } })
+  const imageService = (name: string, image: string) => ({
+    projectId: projA,
+    name,
+    port: 8080,
+    source: { type: "image", image },
+    health: { path: "/", timeoutSeconds: 20 }
+  })
   const servedBy = async (serviceId: string) => {
     const s = (await (await d.request(`/v1/services/${serviceId}`)).json()) as { promotedDeploymentId: string }
     return Promise.all(replicaSockets(d.dataDir, s.promotedDeploymentId).map((sock) => getViaSocket(sock).then((r) => r.body)))
@@ -65,7 +74,10 @@ describe.runIf(privileged)("hosted pulls are authorized as the deploying caller 
       expect(r.status, host).toBe(403)
       expect(await errorOf(r)).toMatch(/^source\.image: /)
     }
-    const patch = await as(alice)(`/v1/services/${webId}`, { method: "PATCH", json: { source: { type: "image", image: `${address()}/projb/app:private` } } })
+    const patch = await as(alice)(`/v1/services/${webId}`, {
+      method: "PATCH",
+      json: { source: { type: "image", image: `${address()}/projb/app:private` } }
+    })
     expect(patch.status).toBe(403)
     expect(await errorOf(patch)).toMatch(/^source\.image: /)
   })
@@ -81,10 +93,16 @@ describe.runIf(privileged)("hosted pulls are authorized as the deploying caller 
   })
 
   it("an operator of A cannot deploy B's image through the deploy-time override", async () => {
-    const viaService = await as(alice)(`/v1/services/${webId}/deployments`, { method: "POST", json: { image: `${address()}/projb/app:private` } })
+    const viaService = await as(alice)(`/v1/services/${webId}/deployments`, {
+      method: "POST",
+      json: { image: `${address()}/projb/app:private` }
+    })
     expect(viaService.status).toBe(403)
     expect(await errorOf(viaService)).toMatch(/^image: /)
-    const viaDeployments = await as(alice)("/v1/deployments", { method: "POST", json: { serviceId: webId, image: `[::1]:${port()}/projb/app:private` } })
+    const viaDeployments = await as(alice)("/v1/deployments", {
+      method: "POST",
+      json: { serviceId: webId, image: `[::1]:${port()}/projb/app:private` }
+    })
     expect(viaDeployments.status).toBe(403)
     expect(await errorOf(viaDeployments)).toMatch(/^image: /)
     const list = (await (await d.request(`/v1/services/${webId}/deployments`)).json()) as { items: Array<unknown> }

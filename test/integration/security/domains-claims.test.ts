@@ -9,8 +9,8 @@ import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { sqliteLayer } from "../../../src/db/Database.js"
-import { startDns, type DnsServer } from "../../support/pebble.js"
-import { startIngressDaemon, type IngressDaemon } from "../ingress/daemon.js"
+import { type DnsServer, startDns } from "../../support/pebble.js"
+import { type IngressDaemon, startIngressDaemon } from "../ingress/daemon.js"
 import { request } from "../ingress/helpers.js"
 
 interface DomainBody {
@@ -33,18 +33,27 @@ const serviceIn = async (projectName: string, name: string) => {
   const p = await d.request("/v1/projects", { method: "POST", json: { name: projectName } })
   expect(p.status).toBe(201)
   const projectId = (await json<{ id: string }>(p)).id
-  const s = await d.request("/v1/services", { method: "POST", json: { projectId, name, port: 8080, source: { type: "image", image: "busybox" } } })
+  const s = await d.request("/v1/services", {
+    method: "POST",
+    json: { projectId, name, port: 8080, source: { type: "image", image: "busybox" } }
+  })
   expect(s.status).toBe(201)
   return (await json<{ id: string }>(s)).id
 }
 
-const attach = (serviceId: string, hostname: string) => d.request(`/v1/services/${serviceId}/domains`, { method: "POST", json: { hostname } })
-const list = async (serviceId: string) => (await json<{ items: Array<DomainBody> }>(await d.request(`/v1/services/${serviceId}/domains`))).items
-const verify = (serviceId: string, domainId: string) => d.request(`/v1/services/${serviceId}/domains/${domainId}/verify`, { method: "POST" })
-const routes = async () => (await json<{ items: Array<{ hostname: string; serviceId: string | null }> }>(await d.request("/v1/ingress/routes"))).items
+const attach = (serviceId: string, hostname: string) =>
+  d.request(`/v1/services/${serviceId}/domains`, { method: "POST", json: { hostname } })
+const list = async (serviceId: string) =>
+  (await json<{ items: Array<DomainBody> }>(await d.request(`/v1/services/${serviceId}/domains`))).items
+const verify = (serviceId: string, domainId: string) =>
+  d.request(`/v1/services/${serviceId}/domains/${domainId}/verify`, { method: "POST" })
+const routes = async () =>
+  (await json<{ items: Array<{ hostname: string; serviceId: string | null }> }>(await d.request("/v1/ingress/routes"))).items
 
 const sqlRun = (f: (sql: SqlClient.SqlClient) => Effect.Effect<unknown, unknown>) =>
-  Effect.runPromise(Effect.flatMap(SqlClient.SqlClient, f).pipe(Effect.provide(Layer.orDie(sqliteLayer(d.config.paths.sqlite))), Effect.orDie))
+  Effect.runPromise(
+    Effect.flatMap(SqlClient.SqlClient, f).pipe(Effect.provide(Layer.orDie(sqliteLayer(d.config.paths.sqlite))), Effect.orDie)
+  )
 
 beforeAll(async () => {
   dns = await startDns()
@@ -81,7 +90,11 @@ describe("domain claims", () => {
     expect(await json<DomainBody>(won)).toMatchObject({ status: "verified" })
 
     const lost = await list(squatter)
-    expect(lost.map((x) => [x.hostname, x.status, x.statusReason])).toEqual([["shop.example.test", "released", "verified by another project"]])
+    expect(lost.map((x) => [x.hostname, x.status, x.statusReason])).toEqual([[
+      "shop.example.test",
+      "released",
+      "verified by another project"
+    ]])
     expect((await request(d.httpPort, "shop.example.test", `/.well-known/denia-challenge/${squat.verificationToken}`)).status).not.toBe(200)
 
     const late = await verify(squatter, squat.id)

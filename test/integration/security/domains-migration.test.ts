@@ -2,9 +2,9 @@
  * Migration 0007 (domain claims) keeps the domains written under 0006 and
  * replaces the node-wide UNIQUE(hostname) with "one verified owner".
  */
-import * as path from "node:path"
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
+import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { sqliteLayer } from "../../../src/db/Database.js"
 import { migrate } from "../../../src/db/migrate.js"
@@ -26,7 +26,7 @@ describe("migration 0007_domain_claims", () => {
     const t = "2026-01-01T00:00:00.000Z"
     await withDb(
       file,
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
         const [project] = yield* sql<{ id: string }>`SELECT id FROM projects`
         for (const id of ["s1", "s2"]) {
@@ -40,7 +40,10 @@ describe("migration 0007_domain_claims", () => {
     expect(await withDb(file, migrate(migrations))).toEqual(migrations.filter((m) => m.id > 6).map((m) => m.id))
     const rows = await withDb(
       file,
-      Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ id: string; status: string; status_reason: string | null }>`SELECT id, status, status_reason FROM domains`)
+      Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) => sql<{ id: string; status: string; status_reason: string | null }>`SELECT id, status, status_reason FROM domains`
+      )
     )
     expect(rows).toEqual([{ id: "d1", status: "verified", status_reason: null }])
     const insert = (id: string, service: string, status: string) =>
@@ -48,7 +51,8 @@ describe("migration 0007_domain_claims", () => {
         file,
         Effect.flatMap(
           SqlClient.SqlClient,
-          (sql) => sql`INSERT INTO domains (id, service_id, hostname, status, token, proof, created_at, updated_at)
+          (sql) =>
+            sql`INSERT INTO domains (id, service_id, hostname, status, token, proof, created_at, updated_at)
                        VALUES (${id}, ${service}, 'open.example.test', ${status}, ${id}, 'p', ${t}, ${t})`
         ).pipe(Effect.either)
       )

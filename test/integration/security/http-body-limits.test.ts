@@ -22,7 +22,9 @@ const login = (headers: Record<string, string>, body: string | Buffer, timeoutMs
   rawRequest({ port, method: "POST", path: "/v1/auth/login", headers, body, timeoutMs })
 
 describe("body cap for every content type (item 3)", () => {
-  for (const type of ["application/jsonx", "application/json-patch", "text/plain", "application/octet-stream", "application/merge-patch+json"]) {
+  for (
+    const type of ["application/jsonx", "application/json-patch", "text/plain", "application/octet-stream", "application/merge-patch+json"]
+  ) {
     it(`an oversized ${type} body on the public login route → 413 before it is read`, async () => {
       const r = await login({ "content-type": type }, "x".repeat(32 * 1024))
       expect(r.status).toBe(413)
@@ -120,7 +122,14 @@ describe("JSON routes accept application/json only (items 3 and 4)", () => {
     expect(r.status).toBe(201)
   })
   it("the wrong type is refused before authentication (no body read for anonymous callers)", async () => {
-    const r = await rawRequest({ port, method: "POST", path: "/v1/projects", headers: { "content-type": "application/vnd.x+json" }, body: "{}", timeoutMs: 1_000 })
+    const r = await rawRequest({
+      port,
+      method: "POST",
+      path: "/v1/projects",
+      headers: { "content-type": "application/vnd.x+json" },
+      body: "{}",
+      timeoutMs: 1_000
+    })
     expect(r.status).toBe(415)
   })
 })
@@ -139,7 +148,14 @@ describe("blank and deeply nested bodies (item 8)", () => {
       expect(errorOf(r)).toMatchObject({ code: "MALFORMED_JSON", message: expect.stringMatching(/^body: .*blank/) })
     })
     it(`${route.path}: JSON nested 5000 levels → 400 naming the depth limit`, async () => {
-      const r = await rawRequest({ port, method: "POST", path: route.path, headers, body: "[".repeat(5000) + "]".repeat(5000), timeoutMs: 2_000 })
+      const r = await rawRequest({
+        port,
+        method: "POST",
+        path: route.path,
+        headers,
+        body: "[".repeat(5000) + "]".repeat(5000),
+        timeoutMs: 2_000
+      })
       expect(r.status).toBe(400)
       expect(errorOf(r).message).toMatch(/^body: JSON is nested deeper than 64 levels/)
     })
@@ -147,9 +163,23 @@ describe("blank and deeply nested bodies (item 8)", () => {
   it("65 levels are refused, 64 pass the depth rule, and brackets inside strings do not count", async () => {
     const headers = { "content-type": "application/json", authorization: `Bearer ${"a".repeat(64)}` }
     const at = (levels: number) => "[".repeat(levels) + "]".repeat(levels)
-    const over = await rawRequest({ port, method: "POST", path: "/v1/projects", headers, body: `{"name":"deep","sharedEnv":${at(64)}}`, timeoutMs: 2_000 })
+    const over = await rawRequest({
+      port,
+      method: "POST",
+      path: "/v1/projects",
+      headers,
+      body: `{"name":"deep","sharedEnv":${at(64)}}`,
+      timeoutMs: 2_000
+    })
     expect(errorOf(over).message).toMatch(/^body: JSON is nested deeper than 64 levels/)
-    const within = await rawRequest({ port, method: "POST", path: "/v1/projects", headers, body: `{"name":"deep","sharedEnv":${at(63)}}`, timeoutMs: 2_000 })
+    const within = await rawRequest({
+      port,
+      method: "POST",
+      path: "/v1/projects",
+      headers,
+      body: `{"name":"deep","sharedEnv":${at(63)}}`,
+      timeoutMs: 2_000
+    })
     expect(within.status).toBe(400)
     expect(errorOf(within).message).toMatch(/^sharedEnv/)
     const strings = await rawRequest({
@@ -157,7 +187,7 @@ describe("blank and deeply nested bodies (item 8)", () => {
       method: "POST",
       path: "/v1/projects",
       headers,
-      body: JSON.stringify({ name: "brackets", sharedEnv: { A: "[".repeat(200) + '\\"{' } }),
+      body: JSON.stringify({ name: "brackets", sharedEnv: { A: "[".repeat(200) + "\\\"{" } }),
       timeoutMs: 2_000
     })
     expect(strings.status).toBe(201)

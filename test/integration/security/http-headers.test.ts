@@ -24,14 +24,22 @@ describe("/v1 and /v2 responses", () => {
     const boot = await d.request("/v1/bootstrap", { method: "POST", json: { username: "admin", password: "admin-password-long" } })
     expect(boot.status).toBe(201)
     expectApiHeaders(boot, "bootstrap")
-    const login = await d.request("/v1/auth/login", { method: "POST", token: null, json: { username: "admin", password: "admin-password-long" } })
+    const login = await d.request("/v1/auth/login", {
+      method: "POST",
+      token: null,
+      json: { username: "admin", password: "admin-password-long" }
+    })
     expect(login.status).toBe(200)
     expectApiHeaders(login, "login")
     const session = ((await login.json()) as { token: string }).token
     const minted = await d.request("/v1/api-tokens", { method: "POST", token: session, json: { name: "ci" } })
     expect(minted.status).toBe(201)
     expectApiHeaders(minted, "api token")
-    const failed = await d.request("/v1/auth/login", { method: "POST", token: null, json: { username: "admin", password: "wrong-password-x" } })
+    const failed = await d.request("/v1/auth/login", {
+      method: "POST",
+      token: null,
+      json: { username: "admin", password: "wrong-password-x" }
+    })
     expect(failed.status).toBe(401)
     expectApiHeaders(failed, "failed login")
   })
@@ -45,7 +53,11 @@ describe("/v1 and /v2 responses", () => {
     const unauth = await d.request("/v1/projects", { token: null })
     expect(unauth.status).toBe(401)
     expectApiHeaders(unauth, "401")
-    const tooBig = await d.request("/v1/projects", { method: "POST", body: "x".repeat(2 * 1024 * 1024), headers: { "content-type": "application/json" } })
+    const tooBig = await d.request("/v1/projects", {
+      method: "POST",
+      body: "x".repeat(2 * 1024 * 1024),
+      headers: { "content-type": "application/json" }
+    })
     expect(tooBig.status).toBe(413)
     expectApiHeaders(tooBig, "413")
   })

@@ -18,11 +18,19 @@ describe("string and collection limits", () => {
     const pw = await d.request("/v1/auth/login", { method: "POST", token: null, json: { username: "someone", password: "p".repeat(1025) } })
     expect(pw.status).toBe(400)
     expect(await message(pw)).toMatch(/^password: must be at most 1024 characters/)
-    const user = await d.request("/v1/auth/login", { method: "POST", token: null, json: { username: "u".repeat(64), password: "p".repeat(20) } })
+    const user = await d.request("/v1/auth/login", {
+      method: "POST",
+      token: null,
+      json: { username: "u".repeat(64), password: "p".repeat(20) }
+    })
     expect(user.status).toBe(400)
     expect(await message(user)).toMatch(/^username: /)
     // within the limits: an ordinary failed login
-    const wrong = await d.request("/v1/auth/login", { method: "POST", token: null, json: { username: "someone", password: "p".repeat(1024) } })
+    const wrong = await d.request("/v1/auth/login", {
+      method: "POST",
+      token: null,
+      json: { username: "someone", password: "p".repeat(1024) }
+    })
     expect(wrong.status).toBe(401)
   })
 
@@ -43,7 +51,10 @@ describe("string and collection limits", () => {
   })
 
   it("a domain hostname over 253 characters → 400 naming hostname", async () => {
-    const svc = await d.request("/v1/services", { method: "POST", json: { projectId, name: "dom", source: { type: "image", image: "busybox:1.36" }, port: 8080 } })
+    const svc = await d.request("/v1/services", {
+      method: "POST",
+      json: { projectId, name: "dom", source: { type: "image", image: "busybox:1.36" }, port: 8080 }
+    })
     const { id } = (await svc.json()) as { id: string }
     const r = await d.request(`/v1/services/${id}/domains`, { method: "POST", json: { hostname: `${"a".repeat(60)}.`.repeat(5) + "test" } })
     expect(r.status).toBe(400)

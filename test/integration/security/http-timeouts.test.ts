@@ -6,12 +6,12 @@
  * still open at the end of its bound fails the test.
  */
 import * as fs from "node:fs"
-import * as path from "node:path"
 import type * as net from "node:net"
+import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { runtimeServiceName } from "../../../src/deploy/runtimeNames.js"
 import { ADMIN_TOKEN, startTestDaemon, type TestDaemon } from "../../support/daemon.js"
-import { startFixture, type Fixture } from "../registry/support.js"
+import { type Fixture, startFixture } from "../registry/support.js"
 import { closedWithin, connect, portOf, rawRequest } from "./support.js"
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -74,7 +74,10 @@ describe("header and idle timeouts", () => {
   })
 
   it("an SSE log stream longer than the idle timeout keeps working while data flows", async () => {
-    const svc = (await (await f.d.request("/v1/services", { method: "POST", json: { projectId: await f.project("shop"), name: "talker", source: { type: "image", image: "busybox:1.36" }, port: 8080 } })).json()) as { id: string }
+    const svc = (await (await f.d.request("/v1/services", {
+      method: "POST",
+      json: { projectId: await f.project("shop"), name: "talker", source: { type: "image", image: "busybox:1.36" }, port: 8080 }
+    })).json()) as { id: string }
     const logFile = path.join(f.d.dataDir, "logs", "services", `${runtimeServiceName(svc.id)}.log`)
     fs.mkdirSync(path.dirname(logFile), { recursive: true })
     fs.writeFileSync(logFile, "")

@@ -6,12 +6,12 @@
 import type * as http from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { AccessLogs } from "../../../src/ingress/accessLog.js"
-import { closeServer, listenHttp } from "../../../src/ingress/listen.js"
 import { defaultLimits } from "../../../src/ingress/limits.js"
+import { closeServer, listenHttp } from "../../../src/ingress/listen.js"
 import { createProxy, type Proxy } from "../../../src/ingress/proxy.js"
 import { ReplicaTable } from "../../../src/ingress/ReplicaRegistry.js"
 import { buildSnapshot, RouteTable } from "../../../src/ingress/routes.js"
-import { rawExchange, startReplica, tempDir, type Replica } from "../ingress/helpers.js"
+import { rawExchange, type Replica, startReplica, tempDir } from "../ingress/helpers.js"
 
 interface Echo {
   readonly replica: string
@@ -26,7 +26,7 @@ const echoOf = (out: string): Echo => {
   let body = out.slice(split + 4)
   if (/\r\ntransfer-encoding: chunked\r\n/i.test(out.slice(0, split + 2))) {
     let plain = ""
-    for (let at = 0; ; ) {
+    for (let at = 0;;) {
       const eol = body.indexOf("\r\n", at)
       const size = parseInt(body.slice(at, eol), 16)
       if (!(size > 0)) break
@@ -61,10 +61,12 @@ const suite = (upstream: "agent" | "undici") =>
           domains: []
         })
       )
-      for (const [service, id] of [
-        ["s-web", "web-1"],
-        ["s-api", "api-1"]
-      ] as const) {
+      for (
+        const [service, id] of [
+          ["s-web", "web-1"],
+          ["s-api", "api-1"]
+        ] as const
+      ) {
         const r = await startReplica(temp.dir, id)
         started.push(r)
         replicas.publish(service, [{ id: r.id, socketPath: r.socketPath }])
@@ -109,11 +111,13 @@ const suite = (upstream: "agent" | "undici") =>
 
     it("an absolute-form target whose authority differs from Host → 400", async () => {
       const before = served()
-      for (const head of [
-        "GET http://api.default.localhost/x HTTP/1.1\r\nHost: web.default.localhost",
-        "GET http://web.default.localhost:8080/x HTTP/1.1\r\nHost: web.default.localhost",
-        "GET https://web.default.localhost/x HTTP/1.1\r\nHost: web.default.localhost:80"
-      ]) {
+      for (
+        const head of [
+          "GET http://api.default.localhost/x HTTP/1.1\r\nHost: web.default.localhost",
+          "GET http://web.default.localhost:8080/x HTTP/1.1\r\nHost: web.default.localhost",
+          "GET https://web.default.localhost/x HTTP/1.1\r\nHost: web.default.localhost:80"
+        ]
+      ) {
         expect(statusOf(await send(`${head}\r\nConnection: close`))).toBe(400)
       }
       expect(served()).toBe(before)
@@ -143,16 +147,18 @@ const suite = (upstream: "agent" | "undici") =>
 
     it("a Host with invalid characters or a bad port → 400", async () => {
       const before = served()
-      for (const host of [
-        "web.default.localhost:abc",
-        "web.default.localhost:99999",
-        "web.default.localhost/evil",
-        "web.default.localhost,api.default.localhost",
-        "user@web.default.localhost",
-        "web..default.localhost",
-        "web default.localhost",
-        "[::1"
-      ]) {
+      for (
+        const host of [
+          "web.default.localhost:abc",
+          "web.default.localhost:99999",
+          "web.default.localhost/evil",
+          "web.default.localhost,api.default.localhost",
+          "user@web.default.localhost",
+          "web..default.localhost",
+          "web default.localhost",
+          "[::1"
+        ]
+      ) {
         const out = await send(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close`)
         expect(statusOf(out), host).toBe(400)
       }
@@ -166,7 +172,8 @@ const suite = (upstream: "agent" | "undici") =>
     })
 
     it("upgrades follow the same rules", async () => {
-      const upgrade = "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="
+      const upgrade =
+        "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="
       expect(statusOf(await send(`GET /ws HTTP/1.1\r\nHost: web.default.localhost\r\nHost: api.default.localhost\r\n${upgrade}`))).toBe(400)
       expect(statusOf(await send(`GET /ws HTTP/1.1\r\n${upgrade}`))).toBe(400)
       expect(statusOf(await send(`GET http://api.default.localhost/ws HTTP/1.1\r\nHost: web.default.localhost\r\n${upgrade}`))).toBe(400)

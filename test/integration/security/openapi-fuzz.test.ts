@@ -69,9 +69,9 @@ const casesFor = (op: Operation): Array<Case> => {
   const common: Array<Case> = [
     { label: "empty body", body: "", contentType: "application/json" },
     { label: "whitespace body", body: " \n\t\r ", contentType: "application/json" },
-    { label: "truncated JSON", body: '{"a": [1, 2', contentType: "application/json" },
+    { label: "truncated JSON", body: "{\"a\": [1, 2", contentType: "application/json" },
     { label: "deep arrays", body: "[".repeat(5000) + "]".repeat(5000), contentType: "application/json" },
-    { label: "deep objects", body: '{"a":'.repeat(3000) + "0" + "}".repeat(3000), contentType: "application/json" },
+    { label: "deep objects", body: "{\"a\":".repeat(3000) + "0" + "}".repeat(3000), contentType: "application/json" },
     { label: "invalid UTF-8", body: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), contentType: "application/json" },
     { label: "NUL bytes", body: "\u0000\u0000\u0000", contentType: "application/json" },
     { label: "over the body cap", body: JSON.stringify({ x: "b".repeat(1100 * 1024) }), contentType: "application/json" },
@@ -80,14 +80,18 @@ const casesFor = (op: Operation): Array<Case> => {
     json("number", 0),
     json("string", "text"),
     json("empty object", {}),
-    json("prototype keys", JSON.parse('{"__proto__": {"superAdmin": true}, "constructor": {"prototype": {"x": 1}}}') as unknown),
+    json("prototype keys", JSON.parse("{\"__proto__\": {\"superAdmin\": true}, \"constructor\": {\"prototype\": {\"x\": 1}}}") as unknown),
     json("unknown fields only", { unexpectedField: "x", another: [1, 2] }),
     { label: "text/plain", body: "{}", contentType: "text/plain" },
     { label: "merge-patch+json", body: "{}", contentType: "application/merge-patch+json" },
     { label: "vnd+json", body: "{}", contentType: "application/vnd.x+json" },
     { label: "jsonx", body: "{}", contentType: "application/jsonx" },
     { label: "form", body: "a=1&b=2", contentType: "application/x-www-form-urlencoded" },
-    { label: "multipart", body: "--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--x--\r\n", contentType: "multipart/form-data; boundary=x" },
+    {
+      label: "multipart",
+      body: "--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--x--\r\n",
+      contentType: "multipart/form-data; boundary=x"
+    },
     { label: "no content type", body: new TextEncoder().encode("{}") }
   ]
   if (!op.hasBody) return [{ label: "no body" }, ...common.slice(0, 8), common[15] as Case]
@@ -118,12 +122,21 @@ beforeAll(async () => {
   const list = (await (await d.request("/v1/projects")).json()) as { items: Array<{ id: string; name: string }> }
   const projectId = list.items.find((p) => p.name === "default")?.id ?? ""
   const service = (await (
-    await d.request("/v1/services", { method: "POST", json: { projectId, name: "fuzz", source: { type: "image", image: "busybox:1.36" }, port: 8080 } })
+    await d.request("/v1/services", {
+      method: "POST",
+      json: { projectId, name: "fuzz", source: { type: "image", image: "busybox:1.36" }, port: 8080 }
+    })
   ).json()) as { id: string }
   await d.request("/v1/bootstrap", { method: "POST", json: { username: "fuzz-admin", password: "fuzz-admin-password" } })
-  const user = (await (await d.request("/v1/users", { method: "POST", json: { username: "fuzz-user", password: "fuzz-user-password" } })).json()) as { id: string }
+  const user =
+    (await (await d.request("/v1/users", { method: "POST", json: { username: "fuzz-user", password: "fuzz-user-password" } })).json()) as {
+      id: string
+    }
   const registry = (await (
-    await d.request(`/v1/projects/${projectId}/registries`, { method: "POST", json: { name: "fuzz-reg", endpoint: "registry.invalid:5000", auth: { kind: "anonymous" } } })
+    await d.request(`/v1/projects/${projectId}/registries`, {
+      method: "POST",
+      json: { name: "fuzz-reg", endpoint: "registry.invalid:5000", auth: { kind: "anonymous" } }
+    })
   ).json()) as { id?: string }
   const login = (await (
     await d.request("/v1/auth/login", { method: "POST", token: null, json: { username: "fuzz-admin", password: "fuzz-admin-password" } })
@@ -133,7 +146,14 @@ beforeAll(async () => {
     await d.request("/v1/auth/login", { method: "POST", token: null, json: { username: "fuzz-admin", password: "fuzz-admin-password" } })
   ).json()) as { token: string }
   logoutToken = second.token
-  ids = { projects: projectId, services: service.id, users: user.id, userId: user.id, registries: registry.id ?? UNKNOWN_ID, registryId: registry.id ?? UNKNOWN_ID }
+  ids = {
+    projects: projectId,
+    services: service.id,
+    users: user.id,
+    userId: user.id,
+    registries: registry.id ?? UNKNOWN_ID,
+    registryId: registry.id ?? UNKNOWN_ID
+  }
 }, 60_000)
 afterAll(() => d.stop())
 
@@ -166,7 +186,9 @@ const checkAnswer = (what: string, a: { status: number; contentType: string; tex
   if (!a.contentType.startsWith("application/json")) return `${what}: ${a.status} with content-type ${a.contentType}`
   try {
     const body = JSON.parse(a.text) as { error?: { code?: unknown; message?: unknown } }
-    if (typeof body.error?.code !== "string" || typeof body.error.message !== "string") return `${what}: ${a.status} without the error envelope: ${a.text.slice(0, 200)}`
+    if (typeof body.error?.code !== "string" || typeof body.error.message !== "string") {
+      return `${what}: ${a.status} without the error envelope: ${a.text.slice(0, 200)}`
+    }
   } catch {
     return `${what}: ${a.status} with a non-JSON body: ${a.text.slice(0, 200)}`
   }
@@ -185,7 +207,12 @@ describe("OpenAPI-driven fuzzing of /v1", () => {
       for (const [method, op] of Object.entries(item)) {
         if (!["get", "post", "put", "patch", "delete"].includes(method)) continue
         const schema = op.requestBody?.content?.["application/json"]?.schema
-        operations.push({ method: method.toUpperCase(), path: p, hasBody: op.requestBody !== undefined, properties: propertiesOf(schema, components) })
+        operations.push({
+          method: method.toUpperCase(),
+          path: p,
+          hasBody: op.requestBody !== undefined,
+          properties: propertiesOf(schema, components)
+        })
       }
     }
     expect(operations.length).toBeGreaterThan(40)
@@ -197,7 +224,7 @@ describe("OpenAPI-driven fuzzing of /v1", () => {
       // unknown ids for every operation; real ids only where a malformed body cannot reach a destructive handler
       for (const c of cases) plan.push({ method: op.method, path: fillPath(op.path, false), c })
       const destructive = op.method === "DELETE" || (op.method !== "GET" && !op.hasBody) || op.path.endsWith("/logout")
-      if (!destructive) for (const c of cases) plan.push({ method: op.method, path: fillPath(op.path, true), c })
+      if (!destructive) { for (const c of cases) plan.push({ method: op.method, path: fillPath(op.path, true), c }) }
     }
     expect(plan.length).toBeLessThanOrEqual(MAX_REQUESTS)
 

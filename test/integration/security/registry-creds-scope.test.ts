@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { busyboxImage } from "../../../scripts/test-images/images.js"
 import { startTestDaemon, type TestDaemon } from "../../support/daemon.js"
 import { buildAndPush } from "../../support/ociImages.js"
-import { startRegistry, type RunningRegistry } from "../../support/registry.js"
+import { type RunningRegistry, startRegistry } from "../../support/registry.js"
 
 const USER = "deployer"
 const PASS = "s3cret-front-password"
@@ -38,7 +38,8 @@ describe("registry credentials are scoped to the registry's endpoint", () => {
   let basicRegistryId = ""
   let tokenRegistryId = ""
 
-  const record = (seen: Seen, req: http.IncomingMessage) => seen.requests.push({ url: req.url ?? "", authorization: req.headers.authorization })
+  const record = (seen: Seen, req: http.IncomingMessage) =>
+    seen.requests.push({ url: req.url ?? "", authorization: req.headers.authorization })
 
   const forward = (target: string, req: http.IncomingMessage, res: http.ServerResponse) => {
     const headers: Record<string, string> = {}
@@ -69,7 +70,7 @@ describe("registry credentials are scoped to the registry's endpoint", () => {
     frontHost = await listen((req, res) => {
       record(front, req)
       if (req.headers.authorization !== BASIC) {
-        res.writeHead(401, { "www-authenticate": 'Basic realm="front"', "content-type": "application/json" }).end("{}")
+        res.writeHead(401, { "www-authenticate": "Basic realm=\"front\"", "content-type": "application/json" }).end("{}")
         return
       }
       const url = req.url ?? "/"
@@ -81,7 +82,7 @@ describe("registry credentials are scoped to the registry's endpoint", () => {
     })
     attackerHost = await listen((req, res) => {
       record(attacker, req)
-      res.writeHead(401, { "www-authenticate": 'Basic realm="attacker"', "content-type": "application/json" }).end("{}")
+      res.writeHead(401, { "www-authenticate": "Basic realm=\"attacker\"", "content-type": "application/json" }).end("{}")
     })
     quietHost = await listen((req, res) => {
       record(quiet, req)
@@ -137,7 +138,10 @@ describe("registry credentials are scoped to the registry's endpoint", () => {
   })
 
   it("PATCHing the image to another host while keeping the registryId is a 400, and so is a deploy override", async () => {
-    const created = await d.request("/v1/services", { method: "POST", json: service("patched", `${frontHost}/team/app:v1`, basicRegistryId) })
+    const created = await d.request("/v1/services", {
+      method: "POST",
+      json: service("patched", `${frontHost}/team/app:v1`, basicRegistryId)
+    })
     expect(created.status).toBe(201)
     const id = ((await created.json()) as { id: string }).id
     const patch = await d.request(`/v1/services/${id}`, {
@@ -155,7 +159,10 @@ describe("registry credentials are scoped to the registry's endpoint", () => {
     const deploy = await d.request(`/v1/services/${id}/deployments`, { method: "POST", json: { image: `${attackerHost}/x:1` } })
     expect(deploy.status).toBe(400)
     expect(await errorOf(deploy)).toMatch(/^source\.registryId: /)
-    const pull = await d.request("/v1/oci/pulls", { method: "POST", json: { image: `${attackerHost}/x:1`, projectId, registryId: basicRegistryId } })
+    const pull = await d.request("/v1/oci/pulls", {
+      method: "POST",
+      json: { image: `${attackerHost}/x:1`, projectId, registryId: basicRegistryId }
+    })
     expect(pull.status).toBe(400)
     expect(await errorOf(pull)).toMatch(/^registryId: /)
     expect(attacker.requests.filter((r) => r.authorization !== undefined)).toEqual([])
@@ -164,7 +171,10 @@ describe("registry credentials are scoped to the registry's endpoint", () => {
   it("pulls with Basic credentials send them to the endpoint only after its challenge, never to the blob CDN", async () => {
     front.requests.length = 0
     cdn.requests.length = 0
-    const r = await d.request("/v1/oci/pulls", { method: "POST", json: { image: `${frontHost}/team/app:v1`, projectId, registryId: basicRegistryId } })
+    const r = await d.request("/v1/oci/pulls", {
+      method: "POST",
+      json: { image: `${frontHost}/team/app:v1`, projectId, registryId: basicRegistryId }
+    })
     expect(r.status, await r.clone().text()).toBe(202)
     const done = await waitPull(((await r.json()) as { id: string }).id)
     expect(done, JSON.stringify(done)).toMatchObject({ status: "done" })
@@ -177,7 +187,10 @@ describe("registry credentials are scoped to the registry's endpoint", () => {
 
   it("a static bearer token is not sent to a registry that never asks for credentials", async () => {
     quiet.requests.length = 0
-    const r = await d.request("/v1/oci/pulls", { method: "POST", json: { image: `${quietHost}/team/app:v1`, projectId, registryId: tokenRegistryId } })
+    const r = await d.request("/v1/oci/pulls", {
+      method: "POST",
+      json: { image: `${quietHost}/team/app:v1`, projectId, registryId: tokenRegistryId }
+    })
     expect(r.status, await r.clone().text()).toBe(202)
     const done = await waitPull(((await r.json()) as { id: string }).id)
     expect(done, JSON.stringify(done)).toMatchObject({ status: "done" })

@@ -9,7 +9,7 @@ import * as fs from "node:fs"
 import * as http from "node:http"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ADMIN_TOKEN, sha256, sqlOnDaemonDb, startFixture, type Fixture } from "../registry/support.js"
+import { ADMIN_TOKEN, type Fixture, sha256, sqlOnDaemonDb, startFixture } from "../registry/support.js"
 
 const MiB = 1024 * 1024
 let f: Fixture
@@ -35,7 +35,11 @@ const onDisk = (digest: string) => fs.existsSync(path.join(blobsDir(), digest.sl
 const openUploads = async () => Number((await sqlOnDaemonDb(f, "SELECT COUNT(*) AS n FROM registry_uploads"))[0]?.["n"])
 
 const monolithic = (repo: string, bytes: Buffer) =>
-  f.v2(`/v2/${repo}/blobs/uploads/?digest=${sha256(bytes)}`, { method: "POST", body: bytes, headers: { "content-type": "application/octet-stream" } })
+  f.v2(`/v2/${repo}/blobs/uploads/?digest=${sha256(bytes)}`, {
+    method: "POST",
+    body: bytes,
+    headers: { "content-type": "application/octet-stream" }
+  })
 
 const expectQuotaRefusal = async (r: Response, key: string) => {
   expect(r.status).toBe(413)
@@ -51,7 +55,13 @@ const streamChunk = (location: string, total: number): Promise<{ status: number;
     const url = new URL(location, f.d.url)
     let answered = false
     const req = http.request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: "PATCH", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/octet-stream" } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: "PATCH",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/octet-stream" }
+      },
       (res) => {
         answered = true
         let body = ""

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { pushBlob, sha256, sqlOnDaemonDb, startFixture, type Fixture } from "../registry/support.js"
+import { type Fixture, pushBlob, sha256, sqlOnDaemonDb, startFixture } from "../registry/support.js"
 
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 let f: Fixture
@@ -58,7 +58,10 @@ describe("refused manifests are never written", () => {
       { body: imageManifest(sha256(randomBytes(16)), 10, []), status: 400 },
       { body: `{"schemaVersion": 2, "layers": [${randomBytes(4).toString("hex")}`, status: 400 },
       { body: imageManifest(configDigest, config.length, []), type: "application/vnd.example.unknown+json", status: 400 },
-      { body: Buffer.concat([Buffer.from(imageManifest(configDigest, config.length, [])), Buffer.alloc(4 * 1024 * 1024, 0x20)]), status: 413 }
+      {
+        body: Buffer.concat([Buffer.from(imageManifest(configDigest, config.length, [])), Buffer.alloc(4 * 1024 * 1024, 0x20)]),
+        status: 413
+      }
     ]
     for (const c of cases) {
       const r = await putManifest("v1", c.body, c.type)

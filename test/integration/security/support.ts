@@ -54,7 +54,9 @@ export const rawRequest = (r: RawRequest): Promise<RawResponse> =>
 
 export const errorOf = (r: RawResponse): { code: string; message: string } => {
   const parsed = JSON.parse(r.body) as { error?: { code?: unknown; message?: unknown } }
-  if (typeof parsed.error?.code !== "string" || typeof parsed.error.message !== "string") throw new Error(`not an error envelope: ${r.body}`)
+  if (typeof parsed.error?.code !== "string" || typeof parsed.error.message !== "string") {
+    throw new Error(`not an error envelope: ${r.body}`)
+  }
   return { code: parsed.error.code, message: parsed.error.message }
 }
 

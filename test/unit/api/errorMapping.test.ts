@@ -3,7 +3,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import { Cause, Effect, Exit, Logger, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import * as Api from "../../../src/api/definition/errors.js"
-import { internalError, mapAuthErrors, mapDomainErrors, type HandlerError } from "../../../src/api/server/errorMapping.js"
+import { type HandlerError, internalError, mapAuthErrors, mapDomainErrors } from "../../../src/api/server/errorMapping.js"
 import { InvalidCredentials, RateLimited, RoleRequired } from "../../../src/auth/errors.js"
 import { DatabaseError } from "../../../src/db/errors.js"
 import { ActionConflict } from "../../../src/deploy/errors.js"
@@ -43,12 +43,28 @@ const samples: { readonly [K in HandlerError["_tag"]]: readonly [Extract<Handler
   "denia/auth/RoleRequired": [new RoleRequired({ role: "operator", message: "this action needs the operator role" }), 403, "FORBIDDEN"],
   "denia/auth/RateLimited": [new RateLimited({ message: "too many attempts", retryAfterSeconds: 7 }), 429, "RATE_LIMITED"],
   "denia/deploy/ActionConflict": [new ActionConflict({ message: "service is stopped" }), 409, "CONFLICT"],
-  "denia/ingress/VerificationFailed": [new VerificationFailed({ hostname: "a.example", reason: "token mismatch" }), 422, "VERIFICATION_FAILED"],
+  "denia/ingress/VerificationFailed": [
+    new VerificationFailed({ hostname: "a.example", reason: "token mismatch" }),
+    422,
+    "VERIFICATION_FAILED"
+  ],
   "denia/db/DatabaseError": [new DatabaseError({ cause: hostCause }), 500, "INTERNAL"],
-  "denia/oci/OciStorageError": [new OciStorageError({ operation: "status", path: hostPath, reason: hostCause.message, cause: hostCause }), 500, "INTERNAL"],
-  "denia/runtime/RuntimeIoError": [new RuntimeIoError({ op: "read", path: hostPath, message: hostCause.message, cause: hostCause }), 500, "INTERNAL"],
+  "denia/oci/OciStorageError": [
+    new OciStorageError({ operation: "status", path: hostPath, reason: hostCause.message, cause: hostCause }),
+    500,
+    "INTERNAL"
+  ],
+  "denia/runtime/RuntimeIoError": [
+    new RuntimeIoError({ op: "read", path: hostPath, message: hostCause.message, cause: hostCause }),
+    500,
+    "INTERNAL"
+  ],
   "denia/runtime/InvalidRuntimeName": [new InvalidRuntimeName({ field: "service", value: "x", message: "bad" }), 500, "INTERNAL"],
-  "denia/secrets/SecretStoreIoError": [new SecretStoreIoError({ path: hostPath, reason: hostCause.message, cause: hostCause }), 500, "INTERNAL"],
+  "denia/secrets/SecretStoreIoError": [
+    new SecretStoreIoError({ path: hostPath, reason: hostCause.message, cause: hostCause }),
+    500,
+    "INTERNAL"
+  ],
   "denia/secrets/InvalidSecretId": [new InvalidSecretId({ field: "projectId", reason: "not a uuid" }), 500, "INTERNAL"]
 }
 
@@ -58,7 +74,10 @@ const withLogs = <A, E>(effect: Effect.Effect<A, E>) => {
   const logger = Logger.make(({ message, cause, annotations }) => {
     lines.push([JSON.stringify(message), Cause.pretty(cause), JSON.stringify(Object.fromEntries(annotations))].join(" "))
   })
-  return Effect.runPromiseExit(effect.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))).then((exit) => ({ exit, logs: lines.join("\n") }))
+  return Effect.runPromiseExit(effect.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))).then((exit) => ({
+    exit,
+    logs: lines.join("\n")
+  }))
 }
 
 const mapped = async (e: HandlerError) => {
@@ -81,7 +100,10 @@ describe("errorMapping", () => {
 
   it("keeps the messages clients see today", async () => {
     expect((await mapped(samples["denia/domain/NotFound"][0])).error.message).toBe("service s1 not found")
-    expect((await mapped(samples["denia/domain/Invalid"][0])).error).toMatchObject({ message: "port: must be 1..65535", details: { field: "port" } })
+    expect((await mapped(samples["denia/domain/Invalid"][0])).error).toMatchObject({
+      message: "port: must be 1..65535",
+      details: { field: "port" }
+    })
     expect((await mapped(samples["denia/deploy/ActionConflict"][0])).error.message).toBe("service is stopped")
     expect((await mapped(samples["denia/auth/RateLimited"][0])).error.details).toEqual({ retryAfterSeconds: 7 })
     expect((await mapped(samples["denia/ingress/VerificationFailed"][0])).error).toMatchObject({
@@ -91,7 +113,9 @@ describe("errorMapping", () => {
   })
 
   it("a DatabaseError body carries only an error id; the log carries the id with the cause", async () => {
-    const { error, logs } = await mapped(new DatabaseError({ cause: new Error(`SQLITE_CORRUPT: database disk image is malformed at ${hostPath}`) }))
+    const { error, logs } = await mapped(
+      new DatabaseError({ cause: new Error(`SQLITE_CORRUPT: database disk image is malformed at ${hostPath}`) })
+    )
     if (!(error instanceof Api.InternalError)) throw new Error(`expected InternalError, got ${error._tag}`)
     const body = JSON.stringify(Schema.encodeSync(Api.InternalErrorResponse)(error))
     const parsed = JSON.parse(body) as { error: { code: string; message: string; details: { errorId: string } } }
@@ -142,7 +166,9 @@ describe("errorMapping", () => {
 
 describe("client-facing failure texts name no host paths", () => {
   it("an OCI storage failure (pull status, deployment error) names the operation only", () => {
-    const text = describeOciError(new OciStorageError({ operation: "unpack layer 1/3", path: hostPath, reason: hostCause.message, cause: hostCause }))
+    const text = describeOciError(
+      new OciStorageError({ operation: "unpack layer 1/3", path: hostPath, reason: hostCause.message, cause: hostCause })
+    )
     expect(text).toContain("unpack layer 1/3")
     expect(text).not.toContain(hostPath)
   })

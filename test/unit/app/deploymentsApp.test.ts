@@ -10,12 +10,13 @@ import { appTestLayer, CoordinatorCalls, hostedAddress, makeProject, makeService
 const auditFor = (target: string) =>
   Effect.map(
     Effect.flatMap(AuditRepo, (audit) => audit.page(50, undefined)),
-    ({ items }) => items.filter((e) => e.target === target).map((e) => ({ actor: e.actor, action: e.action, clientIp: e.clientIp, details: e.details }))
+    ({ items }) =>
+      items.filter((e) => e.target === target).map((e) => ({ actor: e.actor, action: e.action, clientIp: e.clientIp, details: e.details }))
   )
 
 describe("DeploymentsApp.deploy", () => {
   it.scoped("an operator's deploy reaches the coordinator and is audited with the deployment and image", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const app = yield* DeploymentsApp
       const project = yield* makeProject("shop")
       const service = yield* makeService(project, "web")
@@ -25,11 +26,10 @@ describe("DeploymentsApp.deploy", () => {
       expect(yield* auditFor(`service:${service.id}`)).toEqual([
         { actor: "user:ada", action: "deploy", clientIp: "198.51.100.7", details: { deployment: d.id, image: "docker.io/library/app:v2" } }
       ])
-    }).pipe(Effect.provide(appTestLayer()))
-  )
+    }).pipe(Effect.provide(appTestLayer())))
 
   it.scoped("a malformed image override is Invalid on `image`: nothing queued, nothing audited", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const app = yield* DeploymentsApp
       const project = yield* makeProject("shop")
       const service = yield* makeService(project, "web")
@@ -39,11 +39,10 @@ describe("DeploymentsApp.deploy", () => {
       expect(error._tag === "denia/domain/Invalid" ? error.field : "").toBe("image")
       expect((yield* CoordinatorCalls).calls).toEqual([])
       expect(yield* auditFor(`service:${service.id}`)).toEqual([])
-    }).pipe(Effect.provide(appTestLayer()))
-  )
+    }).pipe(Effect.provide(appTestLayer())))
 
   it.scoped("a hosted image of a project the caller may not read is refused naming `image`", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const app = yield* DeploymentsApp
       const mine = yield* makeProject("shop")
       const foreign = yield* makeProject("vault")
@@ -55,13 +54,12 @@ describe("DeploymentsApp.deploy", () => {
       expect(error.message).toMatch(/^image: hosted repository vault\/api /)
       expect((yield* CoordinatorCalls).calls).toEqual([])
       expect(yield* auditFor(`service:${service.id}`)).toEqual([])
-    }).pipe(Effect.provide(appTestLayer()))
-  )
+    }).pipe(Effect.provide(appTestLayer())))
 })
 
 describe("DeploymentsApp.create", () => {
   it.scoped("needs operator in the service's project; a viewer's request never reaches the coordinator", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const app = yield* DeploymentsApp
       const project = yield* makeProject("shop")
       const service = yield* makeService(project, "web")
@@ -75,13 +73,12 @@ describe("DeploymentsApp.create", () => {
       const d = yield* app.create(operator, service.id, undefined)
       expect(d.serviceId).toBe(service.id)
       expect((yield* auditFor(`service:${service.id}`)).map((e) => e.action)).toEqual(["deploy"])
-    }).pipe(Effect.provide(appTestLayer()))
-  )
+    }).pipe(Effect.provide(appTestLayer())))
 })
 
 describe("DeploymentsApp.action", () => {
   it.scoped("stop is audited without details, restart with its deployment; a refused action is not audited", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const app = yield* DeploymentsApp
       const project = yield* makeProject("shop")
       const service = yield* makeService(project, "web")
@@ -96,6 +93,5 @@ describe("DeploymentsApp.action", () => {
         { actor: "admin-token", action: "restart", clientIp: "192.0.2.1", details: { deployment: restarted?.id } },
         { actor: "admin-token", action: "stop", clientIp: "192.0.2.1", details: {} }
       ])
-    }).pipe(Effect.provide(appTestLayer({ conflicting: ["rollback"] })))
-  )
+    }).pipe(Effect.provide(appTestLayer({ conflicting: ["rollback"] }))))
 })

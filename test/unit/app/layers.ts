@@ -4,10 +4,10 @@
  * FakeRuntime; the deployment coordinator is a recording fake, so the
  * workflows around it run without root or images.
  */
+import { Effect, Layer, Option, Schema } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect, Layer, Option, Schema } from "effect"
 import { DeploymentsApp } from "../../../src/app/DeploymentsApp.js"
 import { MembersApp } from "../../../src/app/MembersApp.js"
 import { ServicesApp } from "../../../src/app/ServicesApp.js"
@@ -16,11 +16,11 @@ import { DeniaConfig } from "../../../src/config/Config.js"
 import { databaseLayer } from "../../../src/db/Database.js"
 import { Coordinator, type CoordinatorApi, type ServiceAction } from "../../../src/deploy/Coordinator.js"
 import { DeploymentLog } from "../../../src/deploy/DeploymentLog.js"
-import { Events } from "../../../src/events/Events.js"
 import { ActionConflict } from "../../../src/deploy/errors.js"
 import type { Principal, ProjectRole } from "../../../src/domain/principal.js"
 import { CreateProject, type Project } from "../../../src/domain/project.js"
 import { CreateService, type Service } from "../../../src/domain/service.js"
+import { Events } from "../../../src/events/Events.js"
 import { HostedPulls } from "../../../src/registry/hostedPulls.js"
 import { AuditRepo } from "../../../src/repos/AuditRepo.js"
 import { DeploymentsRepo } from "../../../src/repos/DeploymentsRepo.js"
@@ -50,19 +50,19 @@ export class CoordinatorCalls extends Effect.Service<CoordinatorCalls>()("test/a
 const fakeCoordinator = (conflicting: ReadonlyArray<ServiceAction>) =>
   Layer.effect(
     Coordinator,
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { calls } = yield* CoordinatorCalls
       const services = yield* ServicesRepo
       const deployments = yield* DeploymentsRepo
       const api: CoordinatorApi = {
         deploy: (serviceId, image) =>
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             calls.push({ op: "deploy", serviceId, image })
             yield* services.get(serviceId)
             return yield* deployments.create(serviceId, image ?? "docker.io/library/app:latest")
           }),
         action: (serviceId, action) =>
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             calls.push({ op: "action", serviceId, action })
             yield* services.get(serviceId)
             if (conflicting.includes(action)) return yield* new ActionConflict({ message: `${action} refused by the fake` })
@@ -97,7 +97,7 @@ export type AppTestServices =
 /** A fresh world per test: temp dir, SQLite file, config on free ports; removed when the scope closes. */
 export const appTestLayer = (options: { readonly conflicting?: ReadonlyArray<ServiceAction> } = {}) =>
   Layer.unwrapScoped(
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const dir = yield* Effect.acquireRelease(
         Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "denia-app-"))),
         (d) => Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
@@ -127,7 +127,9 @@ export const appTestLayer = (options: { readonly conflicting?: ReadonlyArray<Ser
         Events.layer
       )
       const coordinator = fakeCoordinator(options.conflicting ?? []).pipe(Layer.provide(base))
-      return Layer.mergeAll(ServicesApp.layer, DeploymentsApp.layer, MembersApp.layer).pipe(Layer.provideMerge(Layer.merge(base, coordinator)))
+      return Layer.mergeAll(ServicesApp.layer, DeploymentsApp.layer, MembersApp.layer).pipe(
+        Layer.provideMerge(Layer.merge(base, coordinator))
+      )
     })
   )
 
@@ -136,13 +138,31 @@ export const hostedAddress = Effect.map(DeniaConfig, (c) => c.values.bindAddr)
 export const makeProject = (name: string): Effect.Effect<Project, unknown, ProjectsRepo> =>
   Effect.flatMap(ProjectsRepo, (projects) => projects.create(Schema.decodeUnknownSync(CreateProject)({ name })))
 
-export const makeService = (project: Project, name: string, source: unknown = { type: "image", image: "docker.io/library/app:latest" }): Effect.Effect<Service, unknown, ServicesRepo> =>
-  Effect.flatMap(ServicesRepo, (services) => services.create(Schema.decodeUnknownSync(CreateService)({ projectId: project.id, name, source, port: 8080 })))
+export const makeService = (
+  project: Project,
+  name: string,
+  source: unknown = { type: "image", image: "docker.io/library/app:latest" }
+): Effect.Effect<Service, unknown, ServicesRepo> =>
+  Effect.flatMap(
+    ServicesRepo,
+    (services) => services.create(Schema.decodeUnknownSync(CreateService)({ projectId: project.id, name, source, port: 8080 }))
+  )
 
 /** A user principal with `role` in `project` (none when `role` is undefined). */
-export const makeUser = (username: string, project: Project, role: ProjectRole | undefined): Effect.Effect<Principal, unknown, UsersRepo | MembershipsRepo> =>
-  Effect.gen(function* () {
+export const makeUser = (
+  username: string,
+  project: Project,
+  role: ProjectRole | undefined
+): Effect.Effect<Principal, unknown, UsersRepo | MembershipsRepo> =>
+  Effect.gen(function*() {
     const user = yield* (yield* UsersRepo).create({ username, passwordHash: "unused", superAdmin: false })
     if (role !== undefined) yield* (yield* MembershipsRepo).set(project.id, user.id, role)
-    return { kind: "user", userId: user.id, username: user.username, superAdmin: false, credentialId: "cred-test", credentialKind: "session" }
+    return {
+      kind: "user",
+      userId: user.id,
+      username: user.username,
+      superAdmin: false,
+      credentialId: "cred-test",
+      credentialKind: "session"
+    }
   })

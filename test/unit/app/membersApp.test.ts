@@ -10,7 +10,7 @@ const admin: Caller = { principal: { kind: "adminToken", superAdmin: true }, cli
 
 describe("MembersApp", () => {
   it.scoped("set names the user and role, remove the user id; an unknown user is NotFound and not audited", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const app = yield* MembersApp
       const project = yield* makeProject("shop")
       const ada = yield* makeUser("ada", project, undefined)
@@ -25,8 +25,13 @@ describe("MembersApp", () => {
       const { items } = yield* (yield* AuditRepo).page(10, undefined)
       expect(items.map((e) => ({ actor: e.actor, action: e.action, target: e.target, clientIp: e.clientIp, details: e.details }))).toEqual([
         { actor: "admin-token", action: "member.remove", target: `project:${project.id}`, clientIp: "192.0.2.10", details: { userId } },
-        { actor: "admin-token", action: "member.set", target: `project:${project.id}`, clientIp: "192.0.2.10", details: { user: "ada", role: "operator" } }
+        {
+          actor: "admin-token",
+          action: "member.set",
+          target: `project:${project.id}`,
+          clientIp: "192.0.2.10",
+          details: { user: "ada", role: "operator" }
+        }
       ])
-    }).pipe(Effect.provide(appTestLayer()))
-  )
+    }).pipe(Effect.provide(appTestLayer())))
 })

@@ -5,8 +5,8 @@ import type { Caller } from "../../../src/app/Caller.js"
 import { ServicesApp } from "../../../src/app/ServicesApp.js"
 import { CreateService } from "../../../src/domain/service.js"
 import { AuditRepo } from "../../../src/repos/AuditRepo.js"
-import { ServicesRepo } from "../../../src/repos/ServicesRepo.js"
 import { ServiceSecretsRepo } from "../../../src/repos/ServiceSecretsRepo.js"
+import { ServicesRepo } from "../../../src/repos/ServicesRepo.js"
 import { SecretStore } from "../../../src/secrets/SecretStore.js"
 import { appTestLayer, CoordinatorCalls, makeProject, makeService, makeUser } from "./layers.js"
 
@@ -14,7 +14,7 @@ const admin: Caller = { principal: { kind: "adminToken", superAdmin: true }, cli
 
 describe("ServicesApp.remove", () => {
   it.scoped("stops the service while its row still exists, then removes the row and the secrets' encrypted files", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const app = yield* ServicesApp
       const project = yield* makeProject("shop")
       const service = yield* makeService(project, "web")
@@ -33,22 +33,20 @@ describe("ServicesApp.remove", () => {
       expect(Exit.isFailure(gone)).toBe(true)
       expect(yield* store.exists(project.id, ref)).toBe(false)
       expect(yield* (yield* ServiceSecretsRepo).list(service.id)).toEqual([])
-    }).pipe(Effect.provide(appTestLayer()))
-  )
+    }).pipe(Effect.provide(appTestLayer())))
 
   it.scoped("an unknown service is NotFound and nothing is stopped", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const app = yield* ServicesApp
       const error = yield* Effect.flip(app.remove("0190f5c2-0000-7000-8000-000000000000"))
       expect(error._tag).toBe("denia/domain/NotFound")
       expect((yield* CoordinatorCalls).calls).toEqual([])
-    }).pipe(Effect.provide(appTestLayer()))
-  )
+    }).pipe(Effect.provide(appTestLayer())))
 })
 
 describe("ServicesApp secrets", () => {
   it.scoped("set and remove are audited with the caller's actor and client IP, never the value", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const app = yield* ServicesApp
       const project = yield* makeProject("shop")
       const service = yield* makeService(project, "web")
@@ -66,20 +64,23 @@ describe("ServicesApp secrets", () => {
       }
       const missing = yield* Effect.flip(app.removeSecret(caller, service.id, "API_KEY"))
       expect(missing._tag).toBe("denia/domain/NotFound")
-    }).pipe(Effect.provide(appTestLayer()))
-  )
+    }).pipe(Effect.provide(appTestLayer())))
 })
 
 describe("ServicesApp.create", () => {
   it.scoped("needs operator in the target project", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const app = yield* ServicesApp
       const project = yield* makeProject("shop")
       const viewer = yield* makeUser("vic", project, "viewer")
-      const input = Schema.decodeUnknownSync(CreateService)({ projectId: project.id, name: "web", source: { type: "image", image: "docker.io/library/app:latest" }, port: 8080 })
+      const input = Schema.decodeUnknownSync(CreateService)({
+        projectId: project.id,
+        name: "web",
+        source: { type: "image", image: "docker.io/library/app:latest" },
+        port: 8080
+      })
       const error = yield* Effect.flip(app.create(viewer, input))
       expect(error._tag).toBe("denia/auth/RoleRequired")
       expect(yield* (yield* ServicesRepo).list({ projectIds: [project.id] })).toEqual([])
-    }).pipe(Effect.provide(appTestLayer()))
-  )
+    }).pipe(Effect.provide(appTestLayer())))
 })

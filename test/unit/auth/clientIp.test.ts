@@ -39,7 +39,9 @@ describe("clientIp", () => {
 
   it("validates trusted_proxies entries", () => {
     for (const ok of ["127.0.0.1", "10.0.0.0/8", "::1", "2001:db8::/32", "0.0.0.0/0"]) expect(ipOrCidrProblem(ok)).toBeUndefined()
-    for (const bad of ["", "localhost", "10.0.0.0/33", "::/129", "10.0.0.0/x", "1.2.3.4/8/9", "10.0.0.0/"]) expect(ipOrCidrProblem(bad)).toBeDefined()
+    for (const bad of ["", "localhost", "10.0.0.0/33", "::/129", "10.0.0.0/x", "1.2.3.4/8/9", "10.0.0.0/"]) {
+      expect(ipOrCidrProblem(bad)).toBeDefined()
+    }
   })
 })
 

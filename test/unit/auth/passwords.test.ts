@@ -18,7 +18,7 @@ describe("passwords", () => {
 
 describe("Throttle", () => {
   it("limits per key and reports retry-after", async () => {
-    const program = Effect.gen(function* () {
+    const program = Effect.gen(function*() {
       const t = yield* Throttle
       for (let i = 0; i < 3; i++) yield* t.hit("b", "k1", 3, 60_000)
       const over = yield* Effect.flip(t.hit("b", "k1", 3, 60_000))

@@ -1,10 +1,10 @@
-import { Option, ParseResult, Schema } from "effect"
+import { Option, type ParseResult, Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { describeError } from "../../../src/cli/client/errors.js"
 import { parseAssignments } from "../../../src/cli/client/env.js"
+import { describeError } from "../../../src/cli/client/errors.js"
 import { parseServiceRef } from "../../../src/cli/client/resolve.js"
+import { type CreateFlags, firstProblem, mergeCreateBody } from "../../../src/cli/client/services.js"
 import { serviceUrl, stateLabel } from "../../../src/cli/client/serviceView.js"
-import { firstProblem, mergeCreateBody, type CreateFlags } from "../../../src/cli/client/services.js"
 import { CreateService, type Service } from "../../../src/domain/service.js"
 
 const none: CreateFlags = { image: Option.none(), source: Option.none(), tag: Option.none(), registry: Option.none(), port: Option.none() }
@@ -32,13 +32,22 @@ describe("services create: --spec and flags", () => {
   })
 
   it("says which field is missing or contradictory", () => {
-    expect(mergeCreateBody({}, none, PID, "web")).toEqual({ error: expect.stringMatching(/^source is missing: give --image REF, or --source hosted/) })
-    expect(mergeCreateBody({}, { ...none, source: Option.some("image") }, PID, "web")).toEqual({ error: expect.stringMatching(/^source.image is missing/) })
+    expect(mergeCreateBody({}, none, PID, "web")).toEqual({
+      error: expect.stringMatching(/^source is missing: give --image REF, or --source hosted/)
+    })
+    expect(mergeCreateBody({}, { ...none, source: Option.some("image") }, PID, "web")).toEqual({
+      error: expect.stringMatching(/^source.image is missing/)
+    })
     expect(mergeCreateBody({}, { ...none, source: Option.some("hosted"), image: Option.some("x") }, PID, "web")).toHaveProperty("error")
   })
 
   it("a decoding problem is one line naming the field", () => {
-    const e = Schema.decodeUnknownEither(CreateService, { errors: "first" })({ projectId: PID, name: "Web!", port: 1, source: { type: "hosted" } })
+    const e = Schema.decodeUnknownEither(CreateService, { errors: "first" })({
+      projectId: PID,
+      name: "Web!",
+      port: 1,
+      source: { type: "hosted" }
+    })
     if (e._tag !== "Left") throw new Error("expected a failure")
     const line = firstProblem(e.left as ParseResult.ParseError)
     expect(line.startsWith("name")).toBe(true)
@@ -57,7 +66,9 @@ describe("env assignments", () => {
 describe("errors are one line", () => {
   it("API envelope, parse errors and multi-line messages", () => {
     expect(describeError({ code: "not_found", message: "service x not found" })).toBe("service x not found (not_found)")
-    expect(describeError({ _tag: "ParseError", message: "Expected A\n└─ at B\n   └─ C" })).toBe("unexpected answer from the daemon (Expected A)")
+    expect(describeError({ _tag: "ParseError", message: "Expected A\n└─ at B\n   └─ C" })).toBe(
+      "unexpected answer from the daemon (Expected A)"
+    )
     expect(describeError(new Error("first\nsecond"))).toBe("first")
   })
 })
@@ -104,9 +115,15 @@ describe("service state and URL in lists", () => {
 
   it("URL: the ingress route, else the local base domain and port, else the pattern", () => {
     const s = service({})
-    expect(serviceUrl(s, "default", { hostname: "web.default.example.com", tlsEnabled: true }, undefined)).toBe("https://web.default.example.com")
-    expect(serviceUrl(s, "default", undefined, { baseDomain: "localhost", httpPort: 8081, httpsPort: 443 })).toBe("http://web.default.localhost:8081")
-    expect(serviceUrl(s, "default", undefined, { baseDomain: "localhost", httpPort: 80, httpsPort: 443 })).toBe("http://web.default.localhost")
+    expect(serviceUrl(s, "default", { hostname: "web.default.example.com", tlsEnabled: true }, undefined)).toBe(
+      "https://web.default.example.com"
+    )
+    expect(serviceUrl(s, "default", undefined, { baseDomain: "localhost", httpPort: 8081, httpsPort: 443 })).toBe(
+      "http://web.default.localhost:8081"
+    )
+    expect(serviceUrl(s, "default", undefined, { baseDomain: "localhost", httpPort: 80, httpsPort: 443 })).toBe(
+      "http://web.default.localhost"
+    )
     expect(serviceUrl(s, "default", undefined, undefined)).toBe("http://web.default.<base_domain>")
   })
 })

@@ -3,7 +3,8 @@ import { HELP_WIDTH, tidyHelp, wrap } from "../../../src/cli/help.js"
 
 describe("help text", () => {
   it("is plain text without the type filler lines", () => {
-    const raw = "\u001b[0;1mOPTIONS\u001b[0m\n\n--url URL\n\n  A user-defined piece of text.\n\n  Daemon URL\n\n  This setting is optional.\n\n--port PORT\n\n  This setting is optional. Defaults to: 8080\n"
+    const raw =
+      "\u001b[0;1mOPTIONS\u001b[0m\n\n--url URL\n\n  A user-defined piece of text.\n\n  Daemon URL\n\n  This setting is optional.\n\n--port PORT\n\n  This setting is optional. Defaults to: 8080\n"
     const out = tidyHelp(raw)
     expect(out).not.toContain("\u001b")
     expect(out).not.toMatch(/user-defined|This setting is optional/)

@@ -1,8 +1,8 @@
+import { Effect, Either } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Effect, Either } from "effect"
-import { afterEach, describe, expect, it } from "vitest"
 import { parse as parseToml } from "smol-toml"
+import { afterEach, describe, expect, it } from "vitest"
 import { decodeConfig, describeConfig, loadConfig } from "../../../src/config/load.js"
 import { resolveConfigFile } from "../../../src/config/paths.js"
 import { configKeys, tomlKey } from "../../../src/config/schema.js"
@@ -149,7 +149,7 @@ describe("denia config output", () => {
     const loaded = await Effect.runPromise(loadConfig({ env: {}, home, createIfMissing: true }))
     const text = describeConfig(loaded)
     expect(text).not.toContain(loaded.values.adminToken)
-    expect(text).toContain('admin_token = "<redacted>"')
-    expect(text).toContain('bind_addr = "127.0.0.1:7180"')
+    expect(text).toContain("admin_token = \"<redacted>\"")
+    expect(text).toContain("bind_addr = \"127.0.0.1:7180\"")
   })
 })

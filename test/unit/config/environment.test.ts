@@ -1,7 +1,7 @@
 /** The environment readers the CLI uses instead of `process.env`. */
 import { describe, expect, it } from "@effect/vitest"
-import * as path from "node:path"
 import { ConfigProvider, Effect, Redacted } from "effect"
+import * as path from "node:path"
 import { clientEnvironment, processEnvironment } from "../../../src/config/environment.js"
 import { resolveClientFile, resolveConfigFile } from "../../../src/config/paths.js"
 
@@ -16,9 +16,13 @@ describe("config/environment", () => {
   })
 
   it.effect("DENIA_URL, DENIA_TOKEN and DENIA_PROFILE are read through the ConfigProvider", () =>
-    Effect.gen(function* () {
-      const provider = ConfigProvider.fromMap(new Map([["DENIA_URL", "http://10.0.0.1:7180"], ["DENIA_TOKEN", "t0k"], ["DENIA_PROFILE", "prod"]]))
-      const read = Effect.all([clientEnvironment.url, clientEnvironment.token, clientEnvironment.profile]).pipe(Effect.withConfigProvider(provider))
+    Effect.gen(function*() {
+      const provider = ConfigProvider.fromMap(
+        new Map([["DENIA_URL", "http://10.0.0.1:7180"], ["DENIA_TOKEN", "t0k"], ["DENIA_PROFILE", "prod"]])
+      )
+      const read = Effect.all([clientEnvironment.url, clientEnvironment.token, clientEnvironment.profile]).pipe(
+        Effect.withConfigProvider(provider)
+      )
       const [url, token, profile] = yield* read
       expect(url).toBe("http://10.0.0.1:7180")
       expect(Redacted.value(token)).toBe("t0k")

@@ -6,7 +6,7 @@ import Login from "../../../console/src/pages/Login.js"
 import Password from "../../../console/src/pages/Password.js"
 import Registry from "../../../console/src/pages/Registry.js"
 import { sessionStore } from "../../../console/src/state/session.js"
-import { NOW, fakeDaemon, ids, renderAt, superAdminMe, type Recorded, type Reply } from "./support.js"
+import { fakeDaemon, ids, NOW, type Recorded, renderAt, type Reply, superAdminMe } from "./support.js"
 
 beforeEach(() => {
   sessionStorage.clear()
@@ -18,7 +18,8 @@ afterEach(() => {
   sessionStore.signOut()
 })
 
-const withMe = (me: unknown, route: (r: Recorded) => Reply | undefined) => fakeDaemon((r) => (r.path === "/v1/me" ? { json: me } : route(r)))
+const withMe = (me: unknown, route: (r: Recorded) => Reply | undefined) =>
+  fakeDaemon((r) => (r.path === "/v1/me" ? { json: me } : route(r)))
 
 /**
  * A daemon that keeps one user's password: `POST /v1/me/password` checks the current one (400 naming
@@ -29,9 +30,24 @@ const passwordDaemon = (me: unknown = superAdminMe) => {
   const state = { password: "the-old-password", throttled: false }
   const d = withMe(me, (r) => {
     if (r.method === "POST" && r.path === "/v1/me/password") {
-      if (state.throttled) return { status: 429, json: { error: { code: "RATE_LIMITED", message: "too many login requests; retry in 42 s", details: { retryAfterSeconds: 42 } } } }
-      if (text(r.body, "currentPassword") !== state.password)
-        return { status: 400, json: { error: { code: "INVALID_FIELD", message: "currentPassword: does not match your current password", details: { field: "currentPassword" } } } }
+      if (state.throttled) {
+        return {
+          status: 429,
+          json: { error: { code: "RATE_LIMITED", message: "too many login requests; retry in 42 s", details: { retryAfterSeconds: 42 } } }
+        }
+      }
+      if (text(r.body, "currentPassword") !== state.password) {
+        return {
+          status: 400,
+          json: {
+            error: {
+              code: "INVALID_FIELD",
+              message: "currentPassword: does not match your current password",
+              details: { field: "currentPassword" }
+            }
+          }
+        }
+      }
       state.password = String(text(r.body, "newPassword"))
       return { status: 204 }
     }
@@ -108,7 +124,11 @@ describe("password change", () => {
     fireEvent.click(screen.getByLabelText(/^Keep my API tokens/))
     fillPasswordForm("the-old-password", "a-brand-new-password")
     expect((await screen.findByRole("status")).textContent).toContain("other sessions were signed out; your API tokens still work")
-    expect(d.find("POST", "/v1/me/password").map((c) => c.body)).toEqual([{ currentPassword: "the-old-password", newPassword: "a-brand-new-password", keepTokens: true }])
+    expect(d.find("POST", "/v1/me/password").map((c) => c.body)).toEqual([{
+      currentPassword: "the-old-password",
+      newPassword: "a-brand-new-password",
+      keepTokens: true
+    }])
   })
 
   it("checks the confirmation and the new password's length before sending, and explains the throttle", async () => {
@@ -156,7 +176,9 @@ describe("audit log", () => {
   it("pages with the API's cursor, newer and older", async () => {
     const d = withMe(superAdminMe, (r) => {
       if (r.path !== "/v1/audit") return undefined
-      return r.search.get("cursor") === null ? { json: { items: [entry(1), entry(2), entry(3)], nextCursor: entry(3).id } } : { json: { items: [entry(4)] } }
+      return r.search.get("cursor") === null
+        ? { json: { items: [entry(1), entry(2), entry(3)], nextCursor: entry(3).id } }
+        : { json: { items: [entry(4)] } }
     })
     renderAt("/audit", "/audit", Audit)
     await screen.findByText("login")
@@ -185,14 +207,17 @@ describe("audit log", () => {
 describe("registry page", () => {
   it("lists hosted repositories, their tags on demand and push commands for this host", async () => {
     const d = withMe(superAdminMe, (r) => {
-      if (r.path === "/v1/registry/repositories")
-        return { json: { items: [{ name: "default/web", projectId: ids.project, serviceId: ids.service, tags: 2, manifests: 2, updatedAt: NOW }] } }
+      if (r.path === "/v1/registry/repositories") {
+        return {
+          json: { items: [{ name: "default/web", projectId: ids.project, serviceId: ids.service, tags: 2, manifests: 2, updatedAt: NOW }] }
+        }
+      }
       if (r.path === "/v2/default/web/tags/list") return { json: { name: "default/web", tags: ["v1", "v2"] } }
       return undefined
     })
     renderAt("/registry", "/registry", Registry)
     const row = await waitFor(() => {
-      const el = document.querySelector<HTMLElement>('tr[data-repository="default/web"]')
+      const el = document.querySelector<HTMLElement>("tr[data-repository=\"default/web\"]")
       expect(el).not.toBeNull()
       return el as HTMLElement
     })
@@ -203,7 +228,9 @@ describe("registry page", () => {
     const push = screen.getByRole("region", { name: "Push to default/web" })
     const skopeo = within(push).getByLabelText("skopeo push to default/web").textContent ?? ""
     // jsdom's page is plain http, so TLS verification is off for the push.
-    expect(skopeo).toBe(`skopeo copy --dest-tls-verify=false --dest-creds x:<token> docker-archive:image.tar docker://${window.location.host}/default/web:v1`)
+    expect(skopeo).toBe(
+      `skopeo copy --dest-tls-verify=false --dest-creds x:<token> docker-archive:image.tar docker://${window.location.host}/default/web:v1`
+    )
     expect(d.find("GET", "/v2/default/web/tags/list")).toHaveLength(1)
   })
 })

@@ -1,7 +1,7 @@
 /** Command palette: Ctrl/Cmd-K, filtering, keyboard selection, focus handling, roles. */
 import { cleanup, fireEvent, render, screen } from "@solidjs/testing-library"
 import { afterEach, describe, expect, it } from "vitest"
-import { CommandPalette, matches, type Command } from "../../../console/src/components/CommandPalette.js"
+import { type Command, CommandPalette, matches } from "../../../console/src/components/CommandPalette.js"
 
 afterEach(cleanup)
 

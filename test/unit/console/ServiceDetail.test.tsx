@@ -7,7 +7,7 @@
 import { cleanup, fireEvent, screen, waitFor, within } from "@solidjs/testing-library"
 import { afterEach, describe, expect, it, vi } from "vitest"
 import ServiceDetail from "../../../console/src/pages/ServiceDetail.js"
-import { NOW, fakeDaemon, ids, renderAt, superAdminMe, type Recorded, type Reply } from "./support.js"
+import { fakeDaemon, ids, NOW, type Recorded, renderAt, type Reply, superAdminMe } from "./support.js"
 
 afterEach(() => {
   cleanup()
@@ -56,7 +56,11 @@ const crashloop = {
 }
 
 /** A daemon with one service; `extra` answers first. */
-const daemon = (svc: ReturnType<typeof service>, deployments: ReadonlyArray<unknown>, extra: (r: Recorded) => Reply | undefined = () => undefined) =>
+const daemon = (
+  svc: ReturnType<typeof service>,
+  deployments: ReadonlyArray<unknown>,
+  extra: (r: Recorded) => Reply | undefined = () => undefined
+) =>
   fakeDaemon((r) => {
     const own = extra(r)
     if (own !== undefined) return own
@@ -114,9 +118,15 @@ describe("service page", () => {
   })
 
   it("offers Start but not Stop or Restart for a stopped service, and no banner without pending changes", async () => {
-    daemon(service({ promotedDeploymentId: null, status: { ...crashloop, state: "stopped", restarts: 0, lastExit: undefined, liveDeploymentId: null, pendingChanges: false } }), [
-      deployment(ids.d1, { status: "stopped" })
-    ])
+    daemon(
+      service({
+        promotedDeploymentId: null,
+        status: { ...crashloop, state: "stopped", restarts: 0, lastExit: undefined, liveDeploymentId: null, pendingChanges: false }
+      }),
+      [
+        deployment(ids.d1, { status: "stopped" })
+      ]
+    )
     open()
     await screen.findByRole("heading", { name: "web" })
     await waitFor(() => expect(action("Start").hasAttribute("disabled")).toBe(false))
@@ -127,7 +137,10 @@ describe("service page", () => {
   })
 
   it("without a status from the daemon, derives it: the promoted deployment is live and the service runs", async () => {
-    daemon(service({ source: { type: "image", image: "nginx:1.27", registryId: null } }), [deployment(ids.d2, { status: "failed" }), deployment(ids.d1)])
+    daemon(service({ source: { type: "image", image: "nginx:1.27", registryId: null } }), [
+      deployment(ids.d2, { status: "failed" }),
+      deployment(ids.d1)
+    ])
     open()
     await screen.findByRole("heading", { name: "web" })
     const overview = screen.getByRole("region", { name: "Overview" })
@@ -146,20 +159,24 @@ describe("service page", () => {
 
   it("sets a secret (value never shown again) and removes one", async () => {
     let secrets: Array<{ name: string; updatedAt: string }> = []
-    const d = daemon(service({ status: { ...crashloop, state: "running", readyReplicas: 1, pendingChanges: false } }), [deployment(ids.d1)], (r) => {
-      if (r.path !== `/v1/services/${ids.service}/secrets` && !r.path.startsWith(`/v1/services/${ids.service}/secrets/`)) return undefined
-      if (r.method === "GET") return { json: { items: secrets } }
-      if (r.method === "POST") {
-        const body = r.body as { name: string }
-        secrets = [{ name: body.name, updatedAt: NOW }]
-        return { status: 201, json: secrets[0] }
+    const d = daemon(
+      service({ status: { ...crashloop, state: "running", readyReplicas: 1, pendingChanges: false } }),
+      [deployment(ids.d1)],
+      (r) => {
+        if (r.path !== `/v1/services/${ids.service}/secrets` && !r.path.startsWith(`/v1/services/${ids.service}/secrets/`)) return undefined
+        if (r.method === "GET") return { json: { items: secrets } }
+        if (r.method === "POST") {
+          const body = r.body as { name: string }
+          secrets = [{ name: body.name, updatedAt: NOW }]
+          return { status: 201, json: secrets[0] }
+        }
+        if (r.method === "DELETE") {
+          secrets = []
+          return { status: 204 }
+        }
+        return undefined
       }
-      if (r.method === "DELETE") {
-        secrets = []
-        return { status: 204 }
-      }
-      return undefined
-    })
+    )
     open()
     const region = await screen.findByRole("region", { name: "Secrets" })
     await within(region).findByText("No secrets.")
@@ -169,7 +186,10 @@ describe("service page", () => {
     fireEvent.input(value, { target: { value: "postgres://u:p@db/app" } })
     fireEvent.click(within(region).getByRole("button", { name: "Set secret" }))
     await within(region).findByText("DATABASE_URL")
-    expect(d.find("POST", `/v1/services/${ids.service}/secrets`).map((c) => c.body)).toEqual([{ name: "DATABASE_URL", value: "postgres://u:p@db/app" }])
+    expect(d.find("POST", `/v1/services/${ids.service}/secrets`).map((c) => c.body)).toEqual([{
+      name: "DATABASE_URL",
+      value: "postgres://u:p@db/app"
+    }])
     await waitFor(() => expect((within(region).getByLabelText("Secret value") as HTMLInputElement).value).toBe(""))
     expect(region.textContent).not.toContain("postgres://u:p@db/app")
     expect(region.textContent).toContain("Redeploy to apply it.")
@@ -187,7 +207,10 @@ describe("service page", () => {
       if (r.path === `/v1/services/${ids.service}/deployments`) return { json: { items: [deployment(ids.d1, { status })] } }
       if (r.path === `/v1/deployments/${ids.d1}/logs`) {
         status = "healthy"
-        return { text: `event: log\ndata: pulling\n\nevent: end\ndata: {"status":"healthy"}\n\n`, headers: { "content-type": "text/event-stream" } }
+        return {
+          text: `event: log\ndata: pulling\n\nevent: end\ndata: {"status":"healthy"}\n\n`,
+          headers: { "content-type": "text/event-stream" }
+        }
       }
       return undefined
     })

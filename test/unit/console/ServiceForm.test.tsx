@@ -1,12 +1,12 @@
 /** The service form in jsdom: every source type's inputs, and errors placed under the input they name. */
 import { cleanup, fireEvent, render, screen, waitFor } from "@solidjs/testing-library"
-import { Either, Schema } from "effect"
 import { QueryClient, QueryClientProvider } from "@tanstack/solid-query"
+import { Either, Schema } from "effect"
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
-import { CreateService } from "../../../src/domain/service.js"
 import { ApiFailure } from "../../../console/src/api/failure.js"
 import { ServiceForm } from "../../../console/src/components/ServiceForm.js"
 import { emptyServiceForm, formToCreate, type ServiceFormState } from "../../../console/src/lib/serviceForm.js"
+import { CreateService } from "../../../src/domain/service.js"
 import { fakeDaemon, type Reply } from "./support.js"
 
 const PROJECT = { id: "0190aaaa-0000-7000-8000-000000000001", name: "shop" }
@@ -37,7 +37,19 @@ afterEach(() => {
 describe("ServiceForm", () => {
   it("picks the image source's registry from the project's registries", async () => {
     const REG = "0190aaaa-0000-7000-8000-0000000000e1"
-    registries = { json: { items: [{ id: REG, projectId: PROJECT.id, name: "ghcr", endpoint: "ghcr.io", auth: { kind: "basic", username: "robot" }, createdAt: "2026-12-01T00:00:00Z", updatedAt: "2026-12-01T00:00:00Z" }] } }
+    registries = {
+      json: {
+        items: [{
+          id: REG,
+          projectId: PROJECT.id,
+          name: "ghcr",
+          endpoint: "ghcr.io",
+          auth: { kind: "basic", username: "robot" },
+          createdAt: "2026-12-01T00:00:00Z",
+          updatedAt: "2026-12-01T00:00:00Z"
+        }]
+      }
+    }
     const submitted: Array<ServiceFormState> = []
     setup(async (s) => submitted.push(s))
     type("Name", "api")
@@ -91,7 +103,10 @@ describe("ServiceForm", () => {
 
   it("puts an API 400 under the field its message names, marks it invalid and focuses it", async () => {
     setup(async () => {
-      throw new ApiFailure(400, "INVALID_REQUEST", "port: port must be between 1 and 65535", [{ field: "port", message: "port must be between 1 and 65535" }])
+      throw new ApiFailure(400, "INVALID_REQUEST", "port: port must be between 1 and 65535", [{
+        field: "port",
+        message: "port must be between 1 and 65535"
+      }])
     })
     submit()
     const message = await screen.findByText("port must be between 1 and 65535")
@@ -116,10 +131,10 @@ describe("ServiceForm", () => {
 
   it("shows errors that belong to no input at the top of the form", async () => {
     setup(async () => {
-      throw new ApiFailure(409, "CONFLICT", 'service "api" already exists in this project')
+      throw new ApiFailure(409, "CONFLICT", "service \"api\" already exists in this project")
     })
     submit()
-    const alert = await screen.findByText('service "api" already exists in this project')
+    const alert = await screen.findByText("service \"api\" already exists in this project")
     expect(alert.getAttribute("role")).toBe("alert")
   })
 
@@ -131,7 +146,7 @@ describe("ServiceForm", () => {
     type("Variable 1 name", "A")
     type("Variable 2 name", "A")
     submit()
-    await screen.findByText('env key "A" is listed twice')
+    await screen.findByText("env key \"A\" is listed twice")
     expect(calls).toBe(0)
   })
 

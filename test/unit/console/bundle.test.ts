@@ -16,7 +16,9 @@ const BUDGET_BYTES = 200 * 1024
 /** Asset paths the HTML loads up front, plus everything those scripts import statically. */
 export const initialAssets = (html: string, readAsset: (p: string) => string): ReadonlyArray<string> => {
   const found = new Set<string>()
-  for (const m of html.matchAll(/<(?:script|link)\b[^>]*\b(?:src|href)="(\/assets\/[^"]+\.(?:js|css))"/g)) if (m[1] !== undefined) found.add(m[1])
+  for (const m of html.matchAll(/<(?:script|link)\b[^>]*\b(?:src|href)="(\/assets\/[^"]+\.(?:js|css))"/g)) {
+    if (m[1] !== undefined) found.add(m[1])
+  }
   // Follow static `import … from "./x.js"` edges of the JS files (dynamic import() chunks stay out).
   const queue = [...found].filter((p) => p.endsWith(".js"))
   while (queue.length > 0) {
@@ -38,7 +40,9 @@ describe("console bundle", () => {
   let html: string
   const read = (p: string) => fs.readFileSync(path.join(dist, p), "utf8")
   beforeAll(() => {
-    if (!fs.existsSync(path.join(dist, "index.html"))) throw new Error("console/dist is missing: run `npm run build:console` (npm test builds it first)")
+    if (!fs.existsSync(path.join(dist, "index.html"))) {
+      throw new Error("console/dist is missing: run `npm run build:console` (npm test builds it first)")
+    }
     html = read("index.html")
   })
 
@@ -48,7 +52,11 @@ describe("console bundle", () => {
     expect(assets.some((a) => a.endsWith(".css"))).toBe(true)
     const sizes = assets.map((a) => ({ asset: a, gzip: gzipSync(fs.readFileSync(path.join(dist, a)), { level: 9 }).byteLength }))
     const total = sizes.reduce((n, s) => n + s.gzip, 0)
-    console.log(`console initial load: ${(total / 1024).toFixed(1)} KiB gzipped (${sizes.map((s) => `${s.asset} ${(s.gzip / 1024).toFixed(1)} KiB`).join(", ")})`)
+    console.log(
+      `console initial load: ${(total / 1024).toFixed(1)} KiB gzipped (${
+        sizes.map((s) => `${s.asset} ${(s.gzip / 1024).toFixed(1)} KiB`).join(", ")
+      })`
+    )
     expect(total).toBeLessThanOrEqual(BUDGET_BYTES)
   })
 
@@ -56,7 +64,22 @@ describe("console bundle", () => {
     const initial = new Set(initialAssets(html, read))
     const chunks = fs.readdirSync(path.join(dist, "assets")).filter((f) => f.endsWith(".js"))
     const lazy = chunks.filter((f) => !initial.has(`/assets/${f}`))
-    for (const page of ["Setup", "Login", "Projects", "ProjectDetail", "Services", "ServiceCreate", "ServiceDetail", "ServiceEdit", "Settings", "Password", "Audit", "Registry"]) {
+    for (
+      const page of [
+        "Setup",
+        "Login",
+        "Projects",
+        "ProjectDetail",
+        "Services",
+        "ServiceCreate",
+        "ServiceDetail",
+        "ServiceEdit",
+        "Settings",
+        "Password",
+        "Audit",
+        "Registry"
+      ]
+    ) {
       expect(lazy.some((f) => f.startsWith(`${page}-`)), `${page} chunk`).toBe(true)
     }
   })

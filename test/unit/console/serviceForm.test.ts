@@ -1,8 +1,7 @@
 /** The service form model: state → API body for every source type, edit round-trip, error placement. */
 import { Either, Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { CreateService, Service, UpdateService } from "../../../src/domain/service.js"
-import { toApiFailure, issuesByField } from "../../../console/src/api/failure.js"
+import { issuesByField, toApiFailure } from "../../../console/src/api/failure.js"
 import {
   emptyServiceForm,
   errorFor,
@@ -10,12 +9,18 @@ import {
   formToSpec,
   isFieldKnown,
   localIssues,
-  serviceToForm,
-  type ServiceFormState
+  type ServiceFormState,
+  serviceToForm
 } from "../../../console/src/lib/serviceForm.js"
+import { CreateService, Service, UpdateService } from "../../../src/domain/service.js"
 
 const PROJECT = "0190aaaa-0000-7000-8000-000000000001"
-const base = (patch: Partial<ServiceFormState>): ServiceFormState => ({ ...emptyServiceForm(PROJECT), name: "api", image: "registry.example/app:1.2", ...patch })
+const base = (patch: Partial<ServiceFormState>): ServiceFormState => ({
+  ...emptyServiceForm(PROJECT),
+  name: "api",
+  image: "registry.example/app:1.2",
+  ...patch
+})
 
 /** What the typed client does before sending: encode with the API schema. */
 const encodeCreate = (f: ServiceFormState) => Schema.encodeUnknownEither(CreateService)(formToCreate(f))
@@ -26,8 +31,22 @@ describe("service form model", () => {
       [{ sourceType: "image" }, { type: "image", image: "registry.example/app:1.2", registryId: null }],
       [{ sourceType: "hosted", tag: "v2" }, { type: "hosted", tag: "v2" }],
       [
-        { sourceType: "git", gitUrl: "https://example.com/org/app.git", gitRef: "main", gitDockerfile: "docker/Dockerfile", gitContext: "app", gitCredentialRef: "" },
-        { type: "git", url: "https://example.com/org/app.git", ref: "main", dockerfile: "docker/Dockerfile", context: "app", credentialRef: null }
+        {
+          sourceType: "git",
+          gitUrl: "https://example.com/org/app.git",
+          gitRef: "main",
+          gitDockerfile: "docker/Dockerfile",
+          gitContext: "app",
+          gitCredentialRef: ""
+        },
+        {
+          type: "git",
+          url: "https://example.com/org/app.git",
+          ref: "main",
+          dockerfile: "docker/Dockerfile",
+          context: "app",
+          credentialRef: null
+        }
       ],
       [{ sourceType: "upload", uploadDockerfile: "", uploadContext: "" }, { type: "upload", dockerfile: "Dockerfile", context: "." }]
     ]
@@ -74,7 +93,14 @@ describe("service form model", () => {
       id: "0190aaaa-0000-7000-8000-000000000002",
       projectId: PROJECT,
       name: "worker",
-      source: { type: "git", url: "git@example.com:org/w.git", ref: "v1", dockerfile: "Dockerfile", context: ".", credentialRef: "deploy-key" },
+      source: {
+        type: "git",
+        url: "git@example.com:org/w.git",
+        ref: "v1",
+        dockerfile: "Dockerfile",
+        context: ".",
+        credentialRef: "deploy-key"
+      },
       port: 9000,
       env: { X: "y" },
       limits: { memoryMb: 256 },
@@ -126,14 +152,14 @@ describe("service form model", () => {
 
   it("checks env keys before sending, in the API's words", () => {
     const env = (rows: ServiceFormState["env"]) => localIssues(base({ env: rows }))
-    expect(env([{ key: "A", value: "1" }, { key: "A", value: "2" }])).toEqual([{ field: "env", message: 'env key "A" is listed twice' }])
+    expect(env([{ key: "A", value: "1" }, { key: "A", value: "2" }])).toEqual([{ field: "env", message: "env key \"A\" is listed twice" }])
     expect(env([{ key: "A=B", value: "1" }])).toEqual([{ field: "env", message: `env key "A=B" must not contain '='` }])
     expect(env([{ key: "", value: "x" }])).toEqual([{ field: "env", message: "env keys must not be empty" }])
     expect(env([{ key: "A", value: "1" }, { key: "", value: "" }])).toEqual([])
   })
 
   it("finds an input's error at or under its path", () => {
-    const issues = { "source.image": "bad image", 'env["A=B"]': "bad key", "endpoints[1].port": "bad port" }
+    const issues = { "source.image": "bad image", "env[\"A=B\"]": "bad key", "endpoints[1].port": "bad port" }
     expect(errorFor(issues, "source.image")).toBe("bad image")
     expect(errorFor(issues, "source")).toBe("bad image")
     expect(errorFor(issues, "env")).toBe("bad key")

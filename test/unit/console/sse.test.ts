@@ -2,7 +2,8 @@
 import { describe, expect, it } from "vitest"
 import { createSseParser, endSummary } from "../../../console/src/api/sse.js"
 
-const stream = 'id: 0\nevent: log\ndata: first line\n\nid: 11\nevent: log\ndata: second\n\n: keep-alive\n\nevent: end\ndata: {"status":"failed","error":"boom"}\n\n'
+const stream =
+  "id: 0\nevent: log\ndata: first line\n\nid: 11\nevent: log\ndata: second\n\n: keep-alive\n\nevent: end\ndata: {\"status\":\"failed\",\"error\":\"boom\"}\n\n"
 
 describe("SSE parser", () => {
   it("yields the same events however the stream is split", () => {
@@ -10,7 +11,7 @@ describe("SSE parser", () => {
     expect(whole).toEqual([
       { event: "log", data: "first line", id: "0" },
       { event: "log", data: "second", id: "11" },
-      { event: "end", data: '{"status":"failed","error":"boom"}', id: undefined }
+      { event: "end", data: "{\"status\":\"failed\",\"error\":\"boom\"}", id: undefined }
     ])
     for (const size of [1, 2, 3, 7, 16]) {
       const parse = createSseParser()
@@ -35,7 +36,7 @@ describe("SSE parser", () => {
   })
 
   it("summarises a deployment's end event by its status", () => {
-    expect(endSummary('{"status":"healthy"}')).toBe("healthy")
+    expect(endSummary("{\"status\":\"healthy\"}")).toBe("healthy")
     expect(endSummary("bye")).toBe("bye")
   })
 })

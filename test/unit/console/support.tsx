@@ -3,9 +3,9 @@
  * typed client encodes requests and decodes responses with the API schemas,
  * so fixtures must match them), a fresh query cache and an in-memory router.
  */
-import { MemoryRouter, Route, createMemoryHistory } from "@solidjs/router"
-import { QueryClient, QueryClientProvider } from "@tanstack/solid-query"
+import { createMemoryHistory, MemoryRouter, Route } from "@solidjs/router"
 import { render } from "@solidjs/testing-library"
+import { QueryClient, QueryClientProvider } from "@tanstack/solid-query"
 import type { Component } from "solid-js"
 import { vi } from "vitest"
 import { configureClient } from "../../../console/src/api/client.js"
@@ -29,8 +29,17 @@ export const fakeDaemon = (route: (r: Recorded) => Reply | undefined) => {
     const url = new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url)
     const raw = init?.body
     // Bodies may be typed arrays of another realm (jsdom's), so no `instanceof`.
-    const text = typeof raw === "string" ? raw : raw !== undefined && raw !== null && ArrayBuffer.isView(raw) ? new TextDecoder().decode(raw) : undefined
-    const rec: Recorded = { method: (init?.method ?? "GET").toUpperCase(), path: url.pathname, search: url.searchParams, body: text === undefined || text === "" ? undefined : JSON.parse(text) }
+    const text = typeof raw === "string"
+      ? raw
+      : raw !== undefined && raw !== null && ArrayBuffer.isView(raw)
+      ? new TextDecoder().decode(raw)
+      : undefined
+    const rec: Recorded = {
+      method: (init?.method ?? "GET").toUpperCase(),
+      path: url.pathname,
+      search: url.searchParams,
+      body: text === undefined || text === "" ? undefined : JSON.parse(text)
+    }
     calls.push(rec)
     const reply = route(rec) ?? { status: 404, json: { error: { code: "NOT_FOUND", message: `${rec.method} ${rec.path} not found` } } }
     const status = reply.status ?? 200
@@ -53,9 +62,7 @@ export const renderAt = (path: string, pattern: string, component: Component, ex
     <QueryClientProvider client={client}>
       <MemoryRouter history={history}>
         <Route path={pattern} component={component} />
-        {Object.entries(extra).map(([p, c]) => (
-          <Route path={p} component={c} />
-        ))}
+        {Object.entries(extra).map(([p, c]) => <Route path={p} component={c} />)}
       </MemoryRouter>
     </QueryClientProvider>
   ))

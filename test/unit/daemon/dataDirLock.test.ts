@@ -1,6 +1,6 @@
+import { Effect, Exit, Scope } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Effect, Exit, Scope } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { busyLine, holdDataDirLock, LOCK_FILE } from "../../../src/daemon/dataDirLock.js"
 import { makeTempDir } from "../../support/tempDir.js"
@@ -26,7 +26,11 @@ describe("data dir lock", () => {
     expect(Exit.isFailure(second.exit)).toBe(true)
     if (Exit.isFailure(second.exit)) {
       const error = second.exit.cause._tag === "Fail" ? second.exit.cause.error : undefined
-      expect(error).toMatchObject({ _tag: "DataDirBusy", pid: process.pid, message: `another daemon (pid ${process.pid}) is using ${dataDir}` })
+      expect(error).toMatchObject({
+        _tag: "DataDirBusy",
+        pid: process.pid,
+        message: `another daemon (pid ${process.pid}) is using ${dataDir}`
+      })
     }
     await first.release()
     const third = await hold(dataDir)
@@ -36,6 +40,8 @@ describe("data dir lock", () => {
 
   it("in a terminal the refusal points at the client commands", () => {
     expect(busyLine("/var/lib/denia", 42, false)).toBe("denia: another daemon (pid 42) is using /var/lib/denia")
-    expect(busyLine("/var/lib/denia", 42, true)).toBe("denia: another daemon (pid 42) is using /var/lib/denia\nrun 'denia --help' for the client commands")
+    expect(busyLine("/var/lib/denia", 42, true)).toBe(
+      "denia: another daemon (pid 42) is using /var/lib/denia\nrun 'denia --help' for the client commands"
+    )
   })
 })

@@ -1,6 +1,6 @@
-import * as path from "node:path"
 import { SqlClient } from "@effect/sql"
 import { Effect, Either, Layer } from "effect"
+import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { databaseLayer, sqliteLayer } from "../../../src/db/Database.js"
 import { migrate, schemaVersion } from "../../../src/db/migrate.js"
@@ -18,8 +18,12 @@ const dbFile = () => {
 const withDb = <A, E>(file: string, effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
   Effect.runPromise(Effect.scoped(Effect.provide(effect, sqliteLayer(file))))
 
-const tables = Effect.flatMap(SqlClient.SqlClient, (sql) =>
-  sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`.pipe(Effect.map((rows) => rows.map((r) => r.name)))
+const tables = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) =>
+    sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`.pipe(
+      Effect.map((rows) => rows.map((r) => r.name))
+    )
 )
 
 describe("migrations", () => {
@@ -53,7 +57,7 @@ describe("migrations", () => {
     const failing: MigrationStep = {
       id: 99,
       name: "half_done",
-      run: Effect.gen(function* () {
+      run: Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
         yield* sql`CREATE TABLE half_done (id TEXT)`
         yield* sql`THIS IS NOT SQL`
@@ -75,8 +79,14 @@ describe("migrations", () => {
     const pragmas = await Effect.runPromise(
       Effect.scoped(
         Effect.provide(
-          Effect.flatMap(SqlClient.SqlClient, (sql) =>
-            Effect.all([sql<{ journal_mode: string }>`PRAGMA journal_mode`, sql<{ foreign_keys: number }>`PRAGMA foreign_keys`, sql<{ timeout: number }>`PRAGMA busy_timeout`])
+          Effect.flatMap(
+            SqlClient.SqlClient,
+            (sql) =>
+              Effect.all([
+                sql<{ journal_mode: string }>`PRAGMA journal_mode`,
+                sql<{ foreign_keys: number }>`PRAGMA foreign_keys`,
+                sql<{ timeout: number }>`PRAGMA busy_timeout`
+              ])
           ),
           Layer.provideMerge(databaseLayer(file), Layer.empty)
         )

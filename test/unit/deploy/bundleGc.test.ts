@@ -1,6 +1,6 @@
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { collectBundles } from "../../../src/deploy/bundleGc.js"
 import { makeTempDir } from "../../support/tempDir.js"

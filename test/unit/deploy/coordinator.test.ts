@@ -3,20 +3,20 @@
  * registry): supersede, a failed health gate, the rollback target, crash
  * restarts on the same deployment with backoff, and stop.
  */
-import * as fs from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Either, FiberId, Option, Schema } from "effect"
+import * as fs from "node:fs"
 import { Coordinator } from "../../../src/deploy/Coordinator.js"
 import { DeploymentLog } from "../../../src/deploy/DeploymentLog.js"
 import { runtimeDeploymentName } from "../../../src/deploy/runtimeNames.js"
-import { TERMINAL_STATUSES, type Deployment } from "../../../src/domain/deployment.js"
+import { type Deployment, TERMINAL_STATUSES } from "../../../src/domain/deployment.js"
 import { CreateProject } from "../../../src/domain/project.js"
 import { CreateService } from "../../../src/domain/service.js"
 import { DeploymentsRepo } from "../../../src/repos/DeploymentsRepo.js"
 import { ProjectsRepo } from "../../../src/repos/ProjectsRepo.js"
 import { ServicesRepo } from "../../../src/repos/ServicesRepo.js"
 import { Runtime } from "../../../src/runtime/index.js"
-import { coordinatorTest, fakeDigest, PublishedReplicas, type CoordinatorTestOptions } from "../../support/layers.js"
+import { coordinatorTest, type CoordinatorTestOptions, fakeDigest, PublishedReplicas } from "../../support/layers.js"
 
 const V1 = "registry.test/app:v1"
 const V2 = "registry.test/app:v2"
@@ -63,8 +63,7 @@ const settled = (deployment: Deployment) =>
     eventually(
       `deployment ${deployment.id} to settle`,
       Effect.map(repo.get(deployment.id), (d) => (TERMINAL_STATUSES.has(d.status) ? Option.some(d) : Option.none()))
-    )
-  )
+    ))
 
 const deployAndSettle = (serviceId: string, image: string) =>
   Effect.flatMap(Coordinator, (c) => c.deploy(serviceId, image)).pipe(Effect.flatMap(settled))
@@ -76,7 +75,10 @@ const queued = <E, R>(action: Effect.Effect<Deployment | undefined, E, R>) =>
 const logOf = (deploymentId: string) => Effect.map(DeploymentLog, (log) => fs.readFileSync(log.pathOf(deploymentId), "utf8"))
 
 /** Runtime replicas running now, by runtime deployment name. */
-const runningDeployments = Effect.flatMap(Runtime, (rt) => Effect.map(rt.list, (list) => list.filter((r) => r.state === "running").map((r) => r.deployment)))
+const runningDeployments = Effect.flatMap(
+  Runtime,
+  (rt) => Effect.map(rt.list, (list) => list.filter((r) => r.state === "running").map((r) => r.deployment))
+)
 
 const publishedDeployments = (serviceId: string) =>
   Effect.flatMap(PublishedReplicas, (p) => Effect.map(p.current(serviceId), (set) => set.map((r) => r.id.split("/")[1])))
@@ -88,7 +90,10 @@ const publishedDeployments = (serviceId: string) =>
 const onlyRunning = (deploymentId: string) =>
   eventually(
     `only ${deploymentId} running`,
-    Effect.map(runningDeployments, (names) => (names.length === 1 && names[0] === runtimeDeploymentName(deploymentId) ? Option.some(names) : Option.none()))
+    Effect.map(
+      runningDeployments,
+      (names) => (names.length === 1 && names[0] === runtimeDeploymentName(deploymentId) ? Option.some(names) : Option.none())
+    )
   )
 
 describe("Coordinator on the FakeRuntime", () => {
@@ -99,7 +104,9 @@ describe("Coordinator on the FakeRuntime", () => {
       images,
       runtime,
       // the pull of SLOW waits until the test has queued two more deployments
-      beforePull: (reference) => (reference === SLOW ? Deferred.succeed(started, undefined).pipe(Effect.zipRight(Deferred.await(release))) : Effect.void)
+      beforePull: (
+        reference
+      ) => (reference === SLOW ? Deferred.succeed(started, undefined).pipe(Effect.zipRight(Deferred.await(release))) : Effect.void)
     })
     return Effect.gen(function*() {
       const coordinator = yield* Coordinator
@@ -146,8 +153,7 @@ describe("Coordinator on the FakeRuntime", () => {
       const status = (yield* coordinator.withStatus(after)).status
       expect(status?.state).toBe("running")
       expect(status?.liveDeploymentId).toBe(good.id)
-    }).pipe(Effect.provide(coordinatorTest({ images, runtime })))
-  )
+    }).pipe(Effect.provide(coordinatorTest({ images, runtime }))))
 
   it.scopedLive("rollback targets the previous deployment with another image, even after a restart of the live one", () =>
     Effect.gen(function*() {
@@ -174,8 +180,7 @@ describe("Coordinator on the FakeRuntime", () => {
       expect((yield* services.get(service.id)).promotedDeploymentId).toBe(rollback.id)
       yield* onlyRunning(rollback.id)
       expect(yield* publishedDeployments(service.id)).toEqual([runtimeDeploymentName(rollback.id)])
-    }).pipe(Effect.provide(coordinatorTest({ images, runtime })))
-  )
+    }).pipe(Effect.provide(coordinatorTest({ images, runtime }))))
 
   it.scopedLive("a replica that exits on its own is restarted on the same deployment, with backoff", () =>
     Effect.gen(function*() {
@@ -224,8 +229,7 @@ describe("Coordinator on the FakeRuntime", () => {
       expect(status?.state).toBe("crashloop")
       expect(status?.restarts).toBe(2)
       expect(status?.readyReplicas).toBe(1)
-    }).pipe(Effect.provide(coordinatorTest({ images, runtime })))
-  )
+    }).pipe(Effect.provide(coordinatorTest({ images, runtime }))))
 
   it.scopedLive("stop clears the pointer, takes the service out of traffic and stops its replicas", () =>
     Effect.gen(function*() {
@@ -239,6 +243,5 @@ describe("Coordinator on the FakeRuntime", () => {
       expect(yield* publishedDeployments(service.id)).toEqual([])
       expect(yield* coordinator.isRunning(service.id)).toBeUndefined()
       expect(yield* (yield* PublishedReplicas).drained).toHaveLength(1)
-    }).pipe(Effect.provide(coordinatorTest({ images, runtime })))
-  )
+    }).pipe(Effect.provide(coordinatorTest({ images, runtime }))))
 })

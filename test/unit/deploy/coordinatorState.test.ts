@@ -5,7 +5,17 @@ import { makeCoordinatorState } from "../../../src/deploy/coordinator/state.js"
 import type { RunningReplica } from "../../../src/deploy/replicaSet.js"
 
 const replica = (id: string): RunningReplica => ({
-  replica: { service: "s", deployment: "d", replica: id, id: `s/d/${id}`, socketPath: null, pid: 1, startedAt: new Date(0), dir: "/nonexistent", exit: Effect.never },
+  replica: {
+    service: "s",
+    deployment: "d",
+    replica: id,
+    id: `s/d/${id}`,
+    socketPath: null,
+    pid: 1,
+    startedAt: new Date(0),
+    dir: "/nonexistent",
+    exit: Effect.never
+  },
   scope: Effect.runSync(Scope.make())
 })
 
@@ -22,8 +32,7 @@ describe("coordinator state", () => {
       expect((yield* state.removeReplica("svc", b)).remaining).toBeUndefined()
       expect(yield* state.replicaSet("svc")).toBeUndefined()
       expect((yield* state.addReplicas("svc", "d1", [a])).replicas).toEqual([a])
-    })
-  )
+    }))
 
   it.effect("a replaced supervision is no longer current and ignores updates; stop forgets it", () =>
     Effect.gen(function*() {
@@ -38,8 +47,7 @@ describe("coordinator state", () => {
       expect(yield* state.isCurrent("svc", live)).toBe(false)
       expect((yield* state.takeReplicaSet("svc"))?.deploymentId).toBe("d2")
       expect(yield* state.slotOf("svc")).toEqual({ replicaSet: undefined, supervision: undefined, latestRequested: undefined })
-    })
-  )
+    }))
 
   it.effect("shutdown returns every set, ends supervision and keeps queued requests", () =>
     Effect.gen(function*() {
@@ -53,6 +61,5 @@ describe("coordinator state", () => {
       expect(yield* state.isCurrent("one", supervision)).toBe(false)
       expect(yield* state.replicaSet("one")).toBeUndefined()
       expect(yield* state.latestRequested("two")).toBe("d3")
-    })
-  )
+    }))
 })

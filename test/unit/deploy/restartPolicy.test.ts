@@ -6,7 +6,16 @@ describe("crash restart backoff", () => {
 
   it("doubles from 1 s and caps at 5 min", () => {
     expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => restartDelayMs(p, n))).toEqual([
-      1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000, 256_000, 300_000
+      1_000,
+      2_000,
+      4_000,
+      8_000,
+      16_000,
+      32_000,
+      64_000,
+      128_000,
+      256_000,
+      300_000
     ])
     expect(restartDelayMs(p, 500)).toBe(300_000)
   })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
+import { deriveStatus, type StatusInputs } from "../../../src/deploy/serviceStatus.js"
 import type { Deployment } from "../../../src/domain/deployment.js"
 import type { Service } from "../../../src/domain/service.js"
-import { deriveStatus, type StatusInputs } from "../../../src/deploy/serviceStatus.js"
 
 const service = (promoted: string | null): Service => ({
   id: "0190e6a0-0000-7000-8000-000000000001",
@@ -61,13 +61,28 @@ describe("service status", () => {
         crash: { crashes: 1, lastExit: "workload exited (code 1) after 1 s: boom", nextRestartAt }
       })
     )
-    expect(down).toMatchObject({ state: "crashloop", restarts: 3, lastExit: "workload exited (code 1) after 1 s: boom", nextRestartAt: nextRestartAt.toISOString() })
+    expect(down).toMatchObject({
+      state: "crashloop",
+      restarts: 3,
+      lastExit: "workload exited (code 1) after 1 s: boom",
+      nextRestartAt: nextRestartAt.toISOString()
+    })
     const flapping = deriveStatus(
-      inputs({ service: service(LIVE), live: dep("healthy"), readyReplicas: 1, crash: { crashes: 2, lastExit: "x", nextRestartAt: undefined } })
+      inputs({
+        service: service(LIVE),
+        live: dep("healthy"),
+        readyReplicas: 1,
+        crash: { crashes: 2, lastExit: "x", nextRestartAt: undefined }
+      })
     )
     expect(flapping.state).toBe("crashloop")
     const recovered = deriveStatus(
-      inputs({ service: service(LIVE), live: dep("healthy"), readyReplicas: 1, crash: { crashes: 1, lastExit: "x", nextRestartAt: undefined } })
+      inputs({
+        service: service(LIVE),
+        live: dep("healthy"),
+        readyReplicas: 1,
+        crash: { crashes: 1, lastExit: "x", nextRestartAt: undefined }
+      })
     )
     expect(recovered.state).toBe("running")
   })

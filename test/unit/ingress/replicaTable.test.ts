@@ -82,8 +82,9 @@ describe("ReplicaTable", () => {
 describe("AccessLogs", () => {
   it("keeps the newest entries up to capacity, newest first", () => {
     const logs = new AccessLogs(3)
-    for (let i = 0; i < 5; i++)
+    for (let i = 0; i < 5; i++) {
       logs.record("s", { at: i, method: "GET", path: `/${i}`, status: 200, bytes: 1, durationMs: 1, replica: "r", clientIp: "127.0.0.1" })
+    }
     expect(logs.recent("s", 10).map((e) => e.path)).toEqual(["/4", "/3", "/2"])
     expect(logs.recent("s", 1).map((e) => e.path)).toEqual(["/4"])
     expect(logs.recent("other", 10)).toEqual([])

@@ -11,7 +11,25 @@ describe("parseAuthority", () => {
   })
 
   it("refuses anything else", () => {
-    for (const bad of ["", "a..b", ".a", "a b", "a/b", "a@b", "a,b", "a%41", "a:65536", "a:1x", "[::1", "[zz]", "::1", "a".repeat(64), `${"a.".repeat(130)}a`]) {
+    for (
+      const bad of [
+        "",
+        "a..b",
+        ".a",
+        "a b",
+        "a/b",
+        "a@b",
+        "a,b",
+        "a%41",
+        "a:65536",
+        "a:1x",
+        "[::1",
+        "[zz]",
+        "::1",
+        "a".repeat(64),
+        `${"a.".repeat(130)}a`
+      ]
+    ) {
       expect(parseAuthority(bad), bad).toBeUndefined()
     }
   })

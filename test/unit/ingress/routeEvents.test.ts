@@ -13,31 +13,36 @@ import { followRouteEvents, ROUTE_RESYNC } from "../../../src/ingress/routeEvent
 const next = <A>(q: Queue.Queue<A>) =>
   Effect.race(Queue.take(q).pipe(Effect.map(Option.some)), TestServices.provideLive(Effect.as(Effect.sleep("5 seconds"), Option.none<A>())))
 
-const setup = Effect.gen(function* () {
+const setup = Effect.gen(function*() {
   const rebuilds = yield* Queue.unbounded<"rebuild">()
   const wakes = yield* Queue.unbounded<"certificates">()
-  yield* followRouteEvents({ rebuild: Queue.offer(rebuilds, "rebuild"), requestCertificates: Queue.offer(wakes, "certificates").pipe(Effect.asVoid) })
+  yield* followRouteEvents({
+    rebuild: Queue.offer(rebuilds, "rebuild"),
+    requestCertificates: Queue.offer(wakes, "certificates").pipe(Effect.asVoid)
+  })
   return { events: yield* Events, rebuilds, wakes }
 })
 
 describe("ingress route events", () => {
   it.scoped("rebuilds after each service and project change", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { events, rebuilds } = yield* setup
-      for (const event of [
-        DomainEvent.ServiceCreated({ projectId: "p", serviceId: "s" }),
-        DomainEvent.ServiceUpdated({ projectId: "p", serviceId: "s" }),
-        DomainEvent.ServiceDeleted({ projectId: "p", serviceId: "s" }),
-        DomainEvent.ProjectChanged({ projectId: "p" }),
-        DomainEvent.ProjectDeleted({ projectId: "p" })
-      ]) {
+      for (
+        const event of [
+          DomainEvent.ServiceCreated({ projectId: "p", serviceId: "s" }),
+          DomainEvent.ServiceUpdated({ projectId: "p", serviceId: "s" }),
+          DomainEvent.ServiceDeleted({ projectId: "p", serviceId: "s" }),
+          DomainEvent.ProjectChanged({ projectId: "p" }),
+          DomainEvent.ProjectDeleted({ projectId: "p" })
+        ]
+      ) {
         yield* events.publish(event)
         expect(yield* next(rebuilds), event._tag).toEqual(Option.some("rebuild"))
       }
     }).pipe(Effect.provide(Events.layer)))
 
   it.scoped("ignores events that do not change routes; a verified domain wakes the certificate loop", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { events, rebuilds, wakes } = yield* setup
       yield* events.publish(DomainEvent.DeploymentPromoted({ serviceId: "s", deploymentId: "d" }))
       yield* events.publish(DomainEvent.ReplicaStarted({ serviceId: "s", replicaId: "r" }))
@@ -51,7 +56,7 @@ describe("ingress route events", () => {
     }).pipe(Effect.provide(Events.layer)))
 
   it.scoped("the safety resync rebuilds without any event", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { rebuilds } = yield* setup
       yield* Effect.yieldNow()
       expect(yield* Queue.size(rebuilds)).toBe(0)

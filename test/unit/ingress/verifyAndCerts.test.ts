@@ -62,7 +62,25 @@ describe("CertStore", () => {
     fs.mkdirSync(work)
     execFileSync(
       "openssl",
-      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "k.pem", "-out", "c.pem", "-days", "3", "-subj", "/CN=a.example.test", "-addext", "subjectAltName=DNS:a.example.test"],
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "k.pem",
+        "-out",
+        "c.pem",
+        "-days",
+        "3",
+        "-subj",
+        "/CN=a.example.test",
+        "-addext",
+        "subjectAltName=DNS:a.example.test"
+      ],
       { cwd: work, stdio: "pipe" }
     )
     const key = fs.readFileSync(path.join(work, "k.pem"), "utf8")

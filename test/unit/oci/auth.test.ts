@@ -4,7 +4,7 @@ import { credentialsKey, parseWwwAuthenticate, TokenCache } from "../../../src/o
 describe("parseWwwAuthenticate", () => {
   it("parses a Bearer challenge with quoted params", () => {
     const [c] = parseWwwAuthenticate(
-      'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull,push"'
+      "Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\",scope=\"repository:library/nginx:pull,push\""
     )
     expect(c).toEqual({
       scheme: "bearer",
@@ -12,8 +12,11 @@ describe("parseWwwAuthenticate", () => {
     })
   })
   it("parses Basic, unquoted values, escapes and several challenges", () => {
-    expect(parseWwwAuthenticate('Basic realm="Denia \\"Registry\\""')).toEqual([{ scheme: "basic", params: { realm: 'Denia "Registry"' } }])
-    const two = parseWwwAuthenticate('Basic realm=x, Bearer realm="https://a/t",error="invalid_token"')
+    expect(parseWwwAuthenticate("Basic realm=\"Denia \\\"Registry\\\"\"")).toEqual([{
+      scheme: "basic",
+      params: { realm: "Denia \"Registry\"" }
+    }])
+    const two = parseWwwAuthenticate("Basic realm=x, Bearer realm=\"https://a/t\",error=\"invalid_token\"")
     expect(two.map((c) => c.scheme)).toEqual(["basic", "bearer"])
     expect(two[1]?.params["error"]).toBe("invalid_token")
     expect(parseWwwAuthenticate("")).toEqual([])

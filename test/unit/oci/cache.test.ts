@@ -59,7 +59,11 @@ describe("LayerCache", () => {
       await new Promise((r) => setTimeout(r, 30))
       await fs.writeFile(tmp, b.data)
     }
-    const results = await Promise.all([c.ensure(b.digest, b.size, fetch), c.ensure(b.digest, b.size, fetch), c.ensure(b.digest, b.size, fetch)])
+    const results = await Promise.all([
+      c.ensure(b.digest, b.size, fetch),
+      c.ensure(b.digest, b.size, fetch),
+      c.ensure(b.digest, b.size, fetch)
+    ])
     expect(fetches).toBe(1)
     expect(new Set(results.map((r) => r.path)).size).toBe(1)
   })

@@ -2,12 +2,12 @@
  * The layer-cache GC keeps exactly what the PinnedImages port answers, read
  * afresh at every run (no setter: the port is the only source).
  */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Ref } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { describe, expect, it } from "@effect/vitest"
-import { Effect, Ref } from "effect"
 import { makeOciService, PinnedImages } from "../../../src/oci/index.js"
 
 const DAY = 24 * 3600 * 1000
@@ -38,7 +38,7 @@ const tempDir = Effect.acquireRelease(
 
 describe("oci cache GC and the PinnedImages port", () => {
   it.scoped("keeps the old blobs the port returns, deletes the others, and asks the port at every run", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const dataDir = yield* tempDir
       const pinned = yield* Ref.make<ReadonlyArray<string>>([])
       const oci = yield* makeOciService({

@@ -1,7 +1,7 @@
 import { Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
+import { hostPlatform, type ImageIndex, selectPlatform } from "../../../src/oci/manifest.js"
 import { formatReference, parseReference } from "../../../src/oci/reference.js"
-import { hostPlatform, selectPlatform, type ImageIndex } from "../../../src/oci/manifest.js"
 
 const parse = (s: string) => Effect.runSync(parseReference(s))
 const digest = `sha256:${"a".repeat(64)}`
@@ -38,11 +38,36 @@ describe("selectPlatform", () => {
   const index: ImageIndex = {
     schemaVersion: 2,
     manifests: [
-      { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: d("1"), size: 1, platform: { os: "linux", architecture: "amd64" } },
-      { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: d("2"), size: 1, platform: { os: "linux", architecture: "arm64", variant: "v8" } },
-      { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: d("3"), size: 1, platform: { os: "linux", architecture: "arm", variant: "v6" } },
-      { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: d("4"), size: 1, platform: { os: "linux", architecture: "arm", variant: "v7" } },
-      { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: d("5"), size: 1, platform: { os: "unknown", architecture: "unknown" } }
+      {
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        digest: d("1"),
+        size: 1,
+        platform: { os: "linux", architecture: "amd64" }
+      },
+      {
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        digest: d("2"),
+        size: 1,
+        platform: { os: "linux", architecture: "arm64", variant: "v8" }
+      },
+      {
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        digest: d("3"),
+        size: 1,
+        platform: { os: "linux", architecture: "arm", variant: "v6" }
+      },
+      {
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        digest: d("4"),
+        size: 1,
+        platform: { os: "linux", architecture: "arm", variant: "v7" }
+      },
+      {
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        digest: d("5"),
+        size: 1,
+        platform: { os: "unknown", architecture: "unknown" }
+      }
     ]
   }
   it("picks os/arch and prefers the exact variant", () => {

@@ -3,7 +3,9 @@ import { normalizeRegistryHost, sameRegistryHost } from "../../../src/oci/regist
 
 describe("registry host matching for credentials", () => {
   it("folds Docker Hub aliases, case and the default HTTPS port", () => {
-    for (const alias of ["docker.io", "index.docker.io", "registry-1.docker.io", "Docker.IO:443"]) expect(normalizeRegistryHost(alias)).toBe("docker.io")
+    for (const alias of ["docker.io", "index.docker.io", "registry-1.docker.io", "Docker.IO:443"]) {
+      expect(normalizeRegistryHost(alias)).toBe("docker.io")
+    }
     expect(sameRegistryHost("ghcr.io", "GHCR.io:443")).toBe(true)
     expect(sameRegistryHost("registry.example:5000", "registry.example:5000")).toBe(true)
   })

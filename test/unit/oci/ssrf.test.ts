@@ -59,17 +59,18 @@ describe("allow-list", () => {
   })
 
   it("checkHost refuses loopback, private and names resolving to them unless allow-listed", async () => {
-    const run = (host: string, port: number, allowed: Array<string> = []) =>
-      Effect.runPromiseExit(checkHost({ allowed }, host, port))
-    for (const [host, port] of [
-      ["127.0.0.1", 443],
-      ["localhost", 443],
-      ["10.0.0.8", 443],
-      ["169.254.169.254", 80],
-      ["[::1]", 443],
-      ["::ffff:127.0.0.1", 443],
-      ["0.0.0.0", 5000]
-    ] as const) {
+    const run = (host: string, port: number, allowed: Array<string> = []) => Effect.runPromiseExit(checkHost({ allowed }, host, port))
+    for (
+      const [host, port] of [
+        ["127.0.0.1", 443],
+        ["localhost", 443],
+        ["10.0.0.8", 443],
+        ["169.254.169.254", 80],
+        ["[::1]", 443],
+        ["::ffff:127.0.0.1", 443],
+        ["0.0.0.0", 5000]
+      ] as const
+    ) {
       const exit = await run(host, port)
       expect(Exit.isFailure(exit), host).toBe(true)
       if (Exit.isFailure(exit) && exit.cause._tag === "Fail") expect(exit.cause.error._tag).toBe("denia/oci/SsrfRefused")

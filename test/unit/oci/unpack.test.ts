@@ -4,7 +4,7 @@ import * as path from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { OciFailure } from "../../../src/oci/transport.js"
 import { RootfsUnpacker, sanitizeEntryPath } from "../../../src/oci/unpack.js"
-import { writeLayer, type LayerSpec } from "../../support/ociImages.js"
+import { type LayerSpec, writeLayer } from "../../support/ociImages.js"
 
 describe("sanitizeEntryPath", () => {
   it("normalizes and refuses", () => {

@@ -1,8 +1,8 @@
+import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
+import { Effect, Either } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { NodeFileSystem } from "@effect/platform-node"
-import { Effect, Either } from "effect"
 import {
   ensureDirectory,
   publishFile,
@@ -32,7 +32,8 @@ describe("writeFileAtomic", () => {
         expect(fs.readFileSync(target, "utf8")).toBe("new")
         expect(fs.statSync(target).mode & 0o777).toBe(0o600)
         expect(fs.readdirSync(dir)).toEqual(["s.sops.yaml"])
-      })))
+      })
+    ))
 
   it.effect("noReplace never overwrites: AlreadyExists, original intact, temp removed", () =>
     withTemp((dir) =>
@@ -44,7 +45,8 @@ describe("writeFileAtomic", () => {
         expect(r.left._tag === "SystemError" && r.left.reason).toBe("AlreadyExists")
         expect(fs.readFileSync(target, "utf8")).toBe("original")
         expect(fs.readdirSync(dir)).toEqual(["key.txt"])
-      })))
+      })
+    ))
 
   it.effect("a failed rename removes the temp file", () =>
     withTemp((dir) =>
@@ -54,7 +56,8 @@ describe("writeFileAtomic", () => {
         const r = yield* Effect.either(write(target, "x"))
         expect(Either.isLeft(r)).toBe(true)
         expect(fs.readdirSync(dir)).toEqual(["occupied"])
-      })))
+      })
+    ))
 
   it.effect("ensureDirectory creates 0700 directories and tightens existing ones when asked", () =>
     withTemp((dir) =>
@@ -67,18 +70,22 @@ describe("writeFileAtomic", () => {
         expect(fs.statSync(d).mode & 0o777).toBe(0o755)
         yield* ensureDirectory(d, 0o700, true).pipe(Effect.provide(NodeFileSystem.layer))
         expect(fs.statSync(d).mode & 0o777).toBe(0o700)
-      })))
+      })
+    ))
 
   it.effect("the requested mode is applied whatever the umask", () =>
     withTemp((dir) =>
       Effect.gen(function*() {
         const target = path.join(dir, "cert.pem")
         const before = process.umask(0o077)
-        const r = yield* Effect.either(writeFileAtomic(target, Buffer.from("pem"), { mode: 0o640 }).pipe(Effect.provide(NodeFileSystem.layer)))
+        const r = yield* Effect.either(
+          writeFileAtomic(target, Buffer.from("pem"), { mode: 0o640 }).pipe(Effect.provide(NodeFileSystem.layer))
+        )
         process.umask(before)
         expect(Either.isRight(r)).toBe(true)
         expect(fs.statSync(target).mode & 0o777).toBe(0o640)
-      })))
+      })
+    ))
 })
 
 describe("publishFile", () => {
@@ -98,7 +105,8 @@ describe("publishFile", () => {
         expect(fs.readFileSync(target, "utf8")).toBe("streamed bytes")
         expect(fs.statSync(target).mode & 0o777).toBe(0o600)
         expect(fs.readdirSync(path.join(dir, "tmp"))).toEqual([])
-      })))
+      })
+    ))
 
   it.effect("without a mode the file keeps its own", () =>
     withTemp((dir) =>
@@ -108,7 +116,8 @@ describe("publishFile", () => {
         fs.chmodSync(tmp, 0o640)
         yield* publish(tmp, path.join(dir, "final"))
         expect(fs.statSync(path.join(dir, "final")).mode & 0o777).toBe(0o640)
-      })))
+      })
+    ))
 
   it.effect("a failed publish leaves the written file to its writer and the target untouched", () =>
     withTemp((dir) =>
@@ -125,7 +134,8 @@ describe("publishFile", () => {
         expect(r.left._tag === "SystemError" && r.left.reason).toBe("AlreadyExists")
         expect(fs.readFileSync(kept, "utf8")).toBe("original")
         expect(fs.readFileSync(tmp, "utf8")).toBe("new")
-      })))
+      })
+    ))
 
   it.effect("a missing file fails without creating the target", () =>
     withTemp((dir) =>
@@ -134,7 +144,8 @@ describe("publishFile", () => {
         if (Either.isRight(r)) throw new Error("published nothing")
         expect(r.left._tag === "SystemError" && r.left.reason).toBe("NotFound")
         expect(fs.readdirSync(dir)).toEqual([])
-      })))
+      })
+    ))
 })
 
 describe("promise variants", () => {

@@ -12,7 +12,9 @@ describe("makeKeyedMutex", () => {
       const gate = yield* Deferred.make<void>()
       const holding = yield* Deferred.make<void>()
 
-      const first = yield* mutex.withLock("a")(Effect.zipRight(Deferred.succeed(holding, undefined), Effect.zipRight(Deferred.await(gate), note("a1")))).pipe(Effect.fork)
+      const first = yield* mutex.withLock("a")(
+        Effect.zipRight(Deferred.succeed(holding, undefined), Effect.zipRight(Deferred.await(gate), note("a1")))
+      ).pipe(Effect.fork)
       yield* Deferred.await(holding)
       const second = yield* mutex.withLock("a")(note("a2")).pipe(Effect.fork)
       // another key is not held up by "a"
@@ -25,8 +27,7 @@ describe("makeKeyedMutex", () => {
       yield* Fiber.join(second)
       expect(yield* Ref.get(order)).toEqual(["b1", "a1", "a2"])
       expect(yield* mutex.activeKeys).toEqual([])
-    })
-  )
+    }))
 
   it.scoped("releases the lock of an effect that fails or is interrupted", () =>
     Effect.gen(function*() {
@@ -39,6 +40,5 @@ describe("makeKeyedMutex", () => {
       yield* Fiber.interrupt(stuck)
       expect(yield* mutex.withLock("k")(Effect.succeed("free"))).toBe("free")
       expect(yield* mutex.activeKeys).toEqual([])
-    })
-  )
+    }))
 })

@@ -28,7 +28,8 @@ describe("periodic", () => {
         task: Ref.updateAndGet(count, (n) => n + 1).pipe(Effect.flatMap((n) => Queue.offer(ticks, n)))
       })
       // the test clock never moves here, so a second tick can only come from wake
-      const within = <A>(e: Effect.Effect<A>) => Effect.race(e.pipe(Effect.map(Option.some)), TestServices.provideLive(Effect.as(Effect.sleep("5 seconds"), Option.none<A>())))
+      const within = <A>(e: Effect.Effect<A>) =>
+        Effect.race(e.pipe(Effect.map(Option.some)), TestServices.provideLive(Effect.as(Effect.sleep("5 seconds"), Option.none<A>())))
       expect(yield* within(Queue.take(ticks))).toEqual(Option.some(1))
       yield* loop.wake
       expect(yield* within(Queue.take(ticks))).toEqual(Option.some(2))

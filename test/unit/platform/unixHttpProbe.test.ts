@@ -1,9 +1,9 @@
 /** The Unix-socket HTTP probe: status on an answer, the socket's own error text on a dropped connection, a timeout, interruption. */
 import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, Fiber } from "effect"
 import * as http from "node:http"
 import * as net from "node:net"
 import * as path from "node:path"
-import { Deferred, Effect, Fiber } from "effect"
 import { afterAll } from "vitest"
 import { probeFailureReason } from "../../../src/deploy/failureMessages.js"
 import { probeUnixHttp } from "../../../src/platform/unixHttpProbe.js"
@@ -27,7 +27,7 @@ const serve = (server: net.Server) =>
 
 describe("probeUnixHttp", () => {
   it.scoped("any status line is an answer, with its code and the caller's user agent", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const agents: Array<string | undefined> = []
       const sp = yield* serve(
         http.createServer((req, res) => {
@@ -36,23 +36,31 @@ describe("probeUnixHttp", () => {
           res.end()
         })
       )
-      expect(yield* probeUnixHttp({ socketPath: sp, path: "/down", timeoutMs: 5000, userAgent: "denia-test" })).toEqual({ answered: true, status: 503 })
-      expect(yield* probeUnixHttp({ socketPath: sp, path: "/", timeoutMs: 5000, userAgent: "denia-test" })).toEqual({ answered: true, status: 204 })
+      expect(yield* probeUnixHttp({ socketPath: sp, path: "/down", timeoutMs: 5000, userAgent: "denia-test" })).toEqual({
+        answered: true,
+        status: 503
+      })
+      expect(yield* probeUnixHttp({ socketPath: sp, path: "/", timeoutMs: 5000, userAgent: "denia-test" })).toEqual({
+        answered: true,
+        status: 204
+      })
       expect(agents).toEqual(["denia-test", "denia-test"])
     }))
 
   it.scoped("a connection the replica's relay drops keeps the socket error, which deploy reports as nothing listening", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const sp = yield* serve(net.createServer((socket) => socket.destroy()))
       const probe = yield* probeUnixHttp({ socketPath: sp, path: "/", timeoutMs: 5000, userAgent: "denia-test" })
       expect(probe.answered).toBe(false)
       if (probe.answered) return
       expect(probe.reason).toMatch(/EPIPE|ECONNRESET|socket hang up/)
-      expect(probeFailureReason(probe.reason, 8080, [3000])).toBe("nothing listens on port 8080 inside the replica (the image exposes 3000)")
+      expect(probeFailureReason(probe.reason, 8080, [3000])).toBe(
+        "nothing listens on port 8080 inside the replica (the image exposes 3000)"
+      )
     }))
 
   it.effect("no socket file is not an answer (ENOENT), reported as not accepting", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const probe = yield* probeUnixHttp({ socketPath: socketPath(), path: "/", timeoutMs: 5000, userAgent: "denia-test" })
       expect(probe.answered).toBe(false)
       if (probe.answered) return
@@ -61,7 +69,7 @@ describe("probeUnixHttp", () => {
     }))
 
   it.scoped("a server that never answers runs into the timeout", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       // reads (and drops) the request so the connection's end is seen
       const sp = yield* serve(net.createServer((socket) => socket.resume()))
       expect(yield* probeUnixHttp({ socketPath: sp, path: "/", timeoutMs: 50, userAgent: "denia-test" })).toEqual({
@@ -71,7 +79,7 @@ describe("probeUnixHttp", () => {
     }))
 
   it.scoped("interrupting a probe closes its connection", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const connected = yield* Deferred.make<void>()
       const closed = yield* Deferred.make<void>()
       const sp = yield* serve(

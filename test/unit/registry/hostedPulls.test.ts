@@ -32,21 +32,37 @@ beforeAll(async () => {
   const config = await testConfig(temp.dir)
   port = Number(config.values.bindAddr.split(":")[1])
   const configLayer = DeniaConfig.fromValue(config)
-  const repos = Layer.mergeAll(ProjectsRepo.layer, ServicesRepo.layer, UsersRepo.layer, CredentialsRepo.layer, MembershipsRepo.layer, RegistryRepo.layer).pipe(
+  const repos = Layer.mergeAll(
+    ProjectsRepo.layer,
+    ServicesRepo.layer,
+    UsersRepo.layer,
+    CredentialsRepo.layer,
+    MembershipsRepo.layer,
+    RegistryRepo.layer
+  ).pipe(
     Layer.provide(databaseLayer(config.paths.sqlite))
   )
   const auth = Layer.merge(PrincipalResolver.layer, Authz.layer).pipe(Layer.provide(Layer.merge(repos, configLayer)))
-  const layer = HostedRegistry.layer.pipe(Layer.provideMerge(Layer.mergeAll(repos, auth, configLayer, HostedPulls.layer.pipe(Layer.provide(configLayer)))))
+  const layer = HostedRegistry.layer.pipe(
+    Layer.provideMerge(Layer.mergeAll(repos, auth, configLayer, HostedPulls.layer.pipe(Layer.provide(configLayer))))
+  )
   scope = await Effect.runPromise(Scope.make())
   const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
   run = (eff) => Effect.runPromise(Effect.provide(eff, context))
   await run(
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const projects = yield* ProjectsRepo
       const services = yield* ServicesRepo
       for (const name of ["alpha", "beta"]) {
         const project: Project = yield* projects.create(Schema.decodeUnknownSync(CreateProject)({ name }))
-        yield* services.create(Schema.decodeUnknownSync(CreateService)({ projectId: project.id, name: "web", source: { type: "hosted", tag: "latest" }, port: 8080 }))
+        yield* services.create(
+          Schema.decodeUnknownSync(CreateService)({
+            projectId: project.id,
+            name: "web",
+            source: { type: "hosted", tag: "latest" },
+            port: 8080
+          })
+        )
       }
     })
   )
@@ -71,8 +87,7 @@ describe("HostedPulls", () => {
           `127.0.0.1:${port + 1}/alpha/web:v1`,
           "docker.io/alpha/web:v1",
           "alpha/web:v1"
-        ].map((r) => Option.getOrUndefined(p.hostedReference(r)))
-      )
+        ].map((r) => Option.getOrUndefined(p.hostedReference(r))))
     )
     expect(seen.slice(0, 5).map((h) => h?.repository)).toEqual(["alpha/web", "alpha/web", "alpha/web", "alpha/web", "alpha/web"])
     expect(seen[2]?.suffix).toBe(`@sha256:${"a".repeat(64)}`)
@@ -82,7 +97,7 @@ describe("HostedPulls", () => {
 
   it("mints only from a grant; the token pulls exactly its repository, never pushes, and is gone once revoked", async () => {
     const result = await run(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const pulls = yield* HostedPulls
         const registry = yield* HostedRegistry
         const resolver = yield* PrincipalResolver

@@ -1,17 +1,17 @@
 /** HostedRegistry without HTTP: the in-process API other subsystems use (resolve a tag, read blobs locally). */
+import { Effect, Exit, Layer, Schema, Scope } from "effect"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import { Readable } from "node:stream"
-import { createHash } from "node:crypto"
-import { Effect, Exit, Layer, Schema, Scope } from "effect"
-import { CreateProject } from "../../../src/domain/project.js"
-import { CreateService } from "../../../src/domain/service.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Authz } from "../../../src/auth/Authz.js"
 import { PrincipalResolver } from "../../../src/auth/PrincipalResolver.js"
 import { DeniaConfig } from "../../../src/config/Config.js"
 import { databaseLayer } from "../../../src/db/Database.js"
-import { HostedRegistry } from "../../../src/registry/index.js"
+import { CreateProject } from "../../../src/domain/project.js"
+import { CreateService } from "../../../src/domain/service.js"
 import { HostedPulls } from "../../../src/registry/hostedPulls.js"
+import { HostedRegistry } from "../../../src/registry/index.js"
 import { CredentialsRepo } from "../../../src/repos/CredentialsRepo.js"
 import { MembershipsRepo } from "../../../src/repos/MembershipsRepo.js"
 import { ProjectsRepo } from "../../../src/repos/ProjectsRepo.js"
@@ -33,11 +33,20 @@ beforeAll(async () => {
   cleanup = temp.cleanup
   const config = await testConfig(temp.dir)
   const configLayer = DeniaConfig.fromValue(config)
-  const repos = Layer.mergeAll(ProjectsRepo.layer, ServicesRepo.layer, UsersRepo.layer, CredentialsRepo.layer, MembershipsRepo.layer, RegistryRepo.layer).pipe(
+  const repos = Layer.mergeAll(
+    ProjectsRepo.layer,
+    ServicesRepo.layer,
+    UsersRepo.layer,
+    CredentialsRepo.layer,
+    MembershipsRepo.layer,
+    RegistryRepo.layer
+  ).pipe(
     Layer.provide(databaseLayer(config.paths.sqlite))
   )
   const auth = Layer.merge(PrincipalResolver.layer, Authz.layer).pipe(Layer.provide(Layer.merge(repos, configLayer)))
-  const layer = HostedRegistry.layer.pipe(Layer.provideMerge(Layer.mergeAll(repos, auth, configLayer, HostedPulls.layer.pipe(Layer.provide(configLayer)))))
+  const layer = HostedRegistry.layer.pipe(
+    Layer.provideMerge(Layer.mergeAll(repos, auth, configLayer, HostedPulls.layer.pipe(Layer.provide(configLayer))))
+  )
   scope = await Effect.runPromise(Scope.make())
   const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
   run = (eff) => Effect.runPromise(Effect.provide(eff, context))
@@ -52,12 +61,19 @@ describe("HostedRegistry (in-process)", () => {
     const layer = Buffer.from("layer bytes")
     const config = Buffer.from("{}")
     const { manifest, digest, path } = await run(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const registry = yield* HostedRegistry
         const projects = yield* ProjectsRepo
         const services = yield* ServicesRepo
         const project = yield* projects.create(Schema.decodeUnknownSync(CreateProject)({ name: "shop" }))
-        yield* services.create(Schema.decodeUnknownSync(CreateService)({ projectId: project.id, name: "web", source: { type: "hosted", tag: "latest" }, port: 8080 }))
+        yield* services.create(
+          Schema.decodeUnknownSync(CreateService)({
+            projectId: project.id,
+            name: "web",
+            source: { type: "hosted", tag: "latest" },
+            port: 8080
+          })
+        )
         const repo = yield* registry.access.repositoryUnchecked("shop/web")
         for (const b of [layer, config]) yield* registry.monolithic(repo, sha(b), Readable.from([b]), b.length)
         const manifest = Buffer.from(
@@ -81,7 +97,9 @@ describe("HostedRegistry (in-process)", () => {
     expect(byDigest.row.mediaType).toBe("application/vnd.oci.image.manifest.v1+json")
     const missing = await run(Effect.flip(Effect.flatMap(HostedRegistry, (r) => r.resolveLocal("shop", "web", "nope"))))
     expect(missing._tag === "denia/registry/DistributionError" ? missing.code : missing._tag).toBe("MANIFEST_UNKNOWN")
-    const spec = await run(Effect.map(HostedRegistry, (r) => [r.pullSpec("shop", "web", "latest"), r.pullSpec("shop", "web", digest)] as const))
+    const spec = await run(
+      Effect.map(HostedRegistry, (r) => [r.pullSpec("shop", "web", "latest"), r.pullSpec("shop", "web", digest)] as const)
+    )
     expect(spec[0].reference).toMatch(/^127\.0\.0\.1:\d+\/shop\/web:latest$/)
     expect(spec[1].reference).toMatch(new RegExp(`/shop/web@${digest}$`))
     expect(spec[0].credentials).toEqual({ kind: "basic", username: "denia", password: "a".repeat(64) })

@@ -10,7 +10,15 @@ const body = (v: unknown) => Buffer.from(JSON.stringify(v))
 
 describe("parseManifest", () => {
   it("lists config and layers of an image manifest, deduplicated", () => {
-    const m = parseManifest(body({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config: desc(d("a")), layers: [desc(d("b")), desc(d("b")), desc(d("c"))] }), MEDIA_TYPES.ociManifest)
+    const m = parseManifest(
+      body({
+        schemaVersion: 2,
+        mediaType: MEDIA_TYPES.ociManifest,
+        config: desc(d("a")),
+        layers: [desc(d("b")), desc(d("b")), desc(d("c"))]
+      }),
+      MEDIA_TYPES.ociManifest
+    )
     expect(m).not.toBeInstanceOf(DistributionError)
     if (m instanceof DistributionError) return
     expect(m.mediaType).toBe(MEDIA_TYPES.ociManifest)
@@ -32,7 +40,10 @@ describe("parseManifest", () => {
   })
 
   it("takes the media type from the body when Content-Type is generic, infers it when both are missing", () => {
-    const docker = parseManifest(body({ schemaVersion: 2, mediaType: MEDIA_TYPES.dockerManifest, config: desc(d("a")), layers: [] }), "application/octet-stream")
+    const docker = parseManifest(
+      body({ schemaVersion: 2, mediaType: MEDIA_TYPES.dockerManifest, config: desc(d("a")), layers: [] }),
+      "application/octet-stream"
+    )
     expect(docker instanceof DistributionError ? docker.code : docker.mediaType).toBe(MEDIA_TYPES.dockerManifest)
     const inferred = parseManifest(body({ schemaVersion: 2, manifests: [] }), undefined)
     expect(inferred instanceof DistributionError ? inferred.code : inferred.mediaType).toBe(MEDIA_TYPES.ociIndex)
@@ -40,7 +51,14 @@ describe("parseManifest", () => {
 
   it("records subject and artifactType", () => {
     const m = parseManifest(
-      body({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, artifactType: "application/x.sig", config: desc(d("a")), layers: [], subject: desc(d("f")) }),
+      body({
+        schemaVersion: 2,
+        mediaType: MEDIA_TYPES.ociManifest,
+        artifactType: "application/x.sig",
+        config: desc(d("a")),
+        layers: [],
+        subject: desc(d("f"))
+      }),
       MEDIA_TYPES.ociManifest
     )
     if (m instanceof DistributionError) throw m
@@ -52,10 +70,26 @@ describe("parseManifest", () => {
     ["not JSON", Buffer.from("{"), MEDIA_TYPES.ociManifest],
     ["schema 1", body({ schemaVersion: 1 }), MEDIA_TYPES.ociManifest],
     ["unknown media type", body({ schemaVersion: 2, config: desc(d("a")), layers: [] }), "application/json"],
-    ["header/body mismatch", body({ schemaVersion: 2, mediaType: MEDIA_TYPES.dockerManifest, config: desc(d("a")), layers: [] }), MEDIA_TYPES.ociManifest],
-    ["bad digest", body({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config: desc("sha256:zz"), layers: [] }), MEDIA_TYPES.ociManifest],
-    ["negative size", body({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config: { digest: d("a"), size: -1 }, layers: [] }), MEDIA_TYPES.ociManifest],
-    ["layers not an array", body({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config: desc(d("a")), layers: {} }), MEDIA_TYPES.ociManifest],
+    [
+      "header/body mismatch",
+      body({ schemaVersion: 2, mediaType: MEDIA_TYPES.dockerManifest, config: desc(d("a")), layers: [] }),
+      MEDIA_TYPES.ociManifest
+    ],
+    [
+      "bad digest",
+      body({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config: desc("sha256:zz"), layers: [] }),
+      MEDIA_TYPES.ociManifest
+    ],
+    [
+      "negative size",
+      body({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config: { digest: d("a"), size: -1 }, layers: [] }),
+      MEDIA_TYPES.ociManifest
+    ],
+    [
+      "layers not an array",
+      body({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config: desc(d("a")), layers: {} }),
+      MEDIA_TYPES.ociManifest
+    ],
     ["index without manifests", body({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex }), MEDIA_TYPES.ociIndex]
   ])("refuses %s with MANIFEST_INVALID", (_name, bytes, ct) => {
     const m = parseManifest(bytes, ct)

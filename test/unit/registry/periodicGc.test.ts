@@ -1,9 +1,9 @@
 /** The periodic GC loop runs on its interval (TestClock) and frees unreferenced blobs once they are past the grace period. */
 import { it } from "@effect/vitest"
+import { Duration, Effect, Layer, Option, Schema, TestClock } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import { Readable } from "node:stream"
-import { Duration, Effect, Layer, Option, Schema, TestClock } from "effect"
 import { afterAll, describe, expect } from "vitest"
 import { Authz } from "../../../src/auth/Authz.js"
 import { PrincipalResolver } from "../../../src/auth/PrincipalResolver.js"
@@ -11,8 +11,8 @@ import { DeniaConfig } from "../../../src/config/Config.js"
 import { databaseLayer } from "../../../src/db/Database.js"
 import { CreateProject } from "../../../src/domain/project.js"
 import { CreateService } from "../../../src/domain/service.js"
-import { HostedRegistry, RegistryGc } from "../../../src/registry/index.js"
 import { HostedPulls } from "../../../src/registry/hostedPulls.js"
+import { HostedRegistry, RegistryGc } from "../../../src/registry/index.js"
 import { CredentialsRepo } from "../../../src/repos/CredentialsRepo.js"
 import { MembershipsRepo } from "../../../src/repos/MembershipsRepo.js"
 import { ProjectsRepo } from "../../../src/repos/ProjectsRepo.js"
@@ -29,21 +29,36 @@ const realSleep = (ms: number) => Effect.promise(() => new Promise((r) => setTim
 
 describe("periodic registry GC", () => {
   it.scoped("runs after registry_gc_interval_hours and records a periodic run", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const config = yield* Effect.promise(() => testConfig(temp.dir, { registry_gc_interval_hours: 2, registry_gc_grace_minutes: 0 }))
       const configLayer = DeniaConfig.fromValue(config)
-      const repos = Layer.mergeAll(ProjectsRepo.layer, ServicesRepo.layer, UsersRepo.layer, CredentialsRepo.layer, MembershipsRepo.layer, RegistryRepo.layer).pipe(
+      const repos = Layer.mergeAll(
+        ProjectsRepo.layer,
+        ServicesRepo.layer,
+        UsersRepo.layer,
+        CredentialsRepo.layer,
+        MembershipsRepo.layer,
+        RegistryRepo.layer
+      ).pipe(
         Layer.provide(databaseLayer(config.paths.sqlite))
       )
       const auth = Layer.merge(PrincipalResolver.layer, Authz.layer).pipe(Layer.provide(Layer.merge(repos, configLayer)))
-      const layer = RegistryGc.layer.pipe(Layer.provideMerge(HostedRegistry.layer), Layer.provideMerge(Layer.mergeAll(repos, auth, configLayer, HostedPulls.layer.pipe(Layer.provide(configLayer)))))
+      const layer = RegistryGc.layer.pipe(
+        Layer.provideMerge(HostedRegistry.layer),
+        Layer.provideMerge(Layer.mergeAll(repos, auth, configLayer, HostedPulls.layer.pipe(Layer.provide(configLayer))))
+      )
       const ctx = yield* Layer.build(layer)
-      yield* Effect.gen(function* () {
+      yield* Effect.gen(function*() {
         const registry = yield* HostedRegistry
         const meta = yield* RegistryRepo
         const project = yield* (yield* ProjectsRepo).create(Schema.decodeUnknownSync(CreateProject)({ name: "shop" }))
         yield* (yield* ServicesRepo).create(
-          Schema.decodeUnknownSync(CreateService)({ projectId: project.id, name: "web", source: { type: "hosted", tag: "latest" }, port: 8080 })
+          Schema.decodeUnknownSync(CreateService)({
+            projectId: project.id,
+            name: "web",
+            source: { type: "hosted", tag: "latest" },
+            port: 8080
+          })
         )
         const repo = yield* registry.access.repositoryUnchecked("shop/web")
         const bytes = Buffer.from("orphan blob")
@@ -72,6 +87,5 @@ describe("periodic registry GC", () => {
         expect(last.value.bytesFreed).toBe(bytes.length)
         expect(fs.existsSync(file)).toBe(false)
       }).pipe(Effect.provide(ctx))
-    })
-  )
+    }))
 })

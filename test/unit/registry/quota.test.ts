@@ -32,8 +32,12 @@ describe("registry quotas", () => {
     const q = quotasFromMb(1, 2)
     const u = usage(0.9 * MiB, 0, 1.9 * MiB, 0)
     expect(linkCheck(q, r, u, 0.2 * MiB, { repository: true, project: true })).toBeUndefined()
-    expect(linkCheck(q, r, u, 0.2 * MiB, { repository: false, project: true })?.message).toMatch(/^registry_quota_repository_mb: repository shop\/web/)
-    expect(linkCheck(quotasFromMb(5, 2), r, u, 0.2 * MiB, { repository: false, project: false })?.message).toMatch(/^registry_quota_project_mb:/)
+    expect(linkCheck(q, r, u, 0.2 * MiB, { repository: false, project: true })?.message).toMatch(
+      /^registry_quota_repository_mb: repository shop\/web/
+    )
+    expect(linkCheck(quotasFromMb(5, 2), r, u, 0.2 * MiB, { repository: false, project: false })?.message).toMatch(
+      /^registry_quota_project_mb:/
+    )
     expect(linkCheck(quotasFromMb(5, 2), r, u, 0.2 * MiB, { repository: false, project: true })).toBeUndefined()
   })
 })

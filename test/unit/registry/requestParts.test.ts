@@ -1,5 +1,5 @@
-import { PassThrough } from "node:stream"
 import { Effect } from "effect"
+import { PassThrough } from "node:stream"
 import { describe, expect, it } from "vitest"
 import { parseContentRange, parseRange, rangeHeader, readBody } from "../../../src/registry/requestParts.js"
 

@@ -21,28 +21,35 @@ const corruptRowOf = <A, E>(exit: Exit.Exit<A, E>): Option.Option<CorruptRow> =>
     : Option.none()
 
 const newService = (projectName: string) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const project = yield* (yield* ProjectsRepo).create(Schema.decodeUnknownSync(CreateProject)({ name: projectName }))
     return yield* (yield* ServicesRepo).create(
-      Schema.decodeUnknownSync(CreateService)({ projectId: project.id, name: "web", source: { type: "image", image: "nginx:1.27" }, port: 8080 })
+      Schema.decodeUnknownSync(CreateService)({
+        projectId: project.id,
+        name: "web",
+        source: { type: "image", image: "nginx:1.27" },
+        port: 8080
+      })
     )
   })
 
 describe("decoded reads", () => {
   it.effect("decodeRows / decodeFirst fail with a typed CorruptRow naming the table", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const Row = Schema.Struct({ n: Schema.Number, spec: Schema.parseJson(Schema.Struct({ a: Schema.String })) })
-      const ok = yield* decodeRows("t", Row)([{ n: 1, spec: '{"a":"x"}' }])
+      const ok = yield* decodeRows("t", Row)([{ n: 1, spec: "{\"a\":\"x\"}" }])
       expect(ok).toEqual([{ n: 1, spec: { a: "x" } }])
       const bad = yield* Effect.either(decodeRows("t", Row)([{ n: 1, spec: "{not json" }]))
       expect(Either.isLeft(bad) && bad.left instanceof CorruptRow && bad.left.table === "t").toBe(true)
-      const wrongType = yield* Effect.either(decodeFirst("t", Row)([{ n: "1", spec: '{"a":"x"}' }]))
-      expect(Either.isLeft(wrongType) && wrongType.left._tag === "denia/repos/CorruptRow" && wrongType.left.message.startsWith("t: ")).toBe(true)
+      const wrongType = yield* Effect.either(decodeFirst("t", Row)([{ n: "1", spec: "{\"a\":\"x\"}" }]))
+      expect(Either.isLeft(wrongType) && wrongType.left._tag === "denia/repos/CorruptRow" && wrongType.left.message.startsWith("t: ")).toBe(
+        true
+      )
       expect(Option.isNone(yield* decodeFirst("t", Row)([]))).toBe(true)
     }))
 
   it.effect("a service whose spec column is malformed JSON is a CorruptRow, not a SyntaxError", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const services = yield* ServicesRepo
       const service = yield* newService("malformed-spec")
@@ -62,10 +69,12 @@ describe("decoded reads", () => {
     }).pipe(Effect.provide(db.layer)))
 
   it.effect("a spec stored before a field existed reads with that field's default", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const service = yield* newService("old-spec")
-      yield* sql`UPDATE services SET spec = ${JSON.stringify({ source: { type: "image", image: "nginx:1.27" }, port: 8080 })} WHERE id = ${service.id}`
+      yield* sql`UPDATE services SET spec = ${
+        JSON.stringify({ source: { type: "image", image: "nginx:1.27" }, port: 8080 })
+      } WHERE id = ${service.id}`
       const read = yield* (yield* ServicesRepo).get(service.id)
       expect(read.endpoints).toEqual([])
       expect(read.env).toEqual({})
@@ -74,7 +83,7 @@ describe("decoded reads", () => {
     }).pipe(Effect.provide(db.layer)))
 
   it.effect("malformed JSON in projects, audit details and a bad enum in deployments/domains are CorruptRows", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const projects = yield* ProjectsRepo
       const service = yield* newService("corrupt-others")
@@ -82,7 +91,7 @@ describe("decoded reads", () => {
 
       yield* sql`UPDATE projects SET shared_env = ${"[1,"} WHERE id = ${project.id}`
       expect(Option.map(corruptRowOf(yield* Effect.exit(projects.get(project.id))), (e) => e.table)).toEqual(Option.some("projects"))
-      yield* sql`UPDATE projects SET shared_env = '{}', default_limits = ${'{"cpuMillis":"many"}'} WHERE id = ${project.id}`
+      yield* sql`UPDATE projects SET shared_env = '{}', default_limits = ${"{\"cpuMillis\":\"many\"}"} WHERE id = ${project.id}`
       expect(Option.isSome(corruptRowOf(yield* Effect.exit(projects.get(project.id))))).toBe(true)
       yield* sql`UPDATE projects SET default_limits = NULL WHERE id = ${project.id}`
       expect((yield* projects.get(project.id)).defaultLimits).toBeNull()
@@ -97,7 +106,9 @@ describe("decoded reads", () => {
       const deployment = yield* deployments.create(service.id, "nginx:1.27")
       yield* sql`PRAGMA ignore_check_constraints = ON`
       yield* sql`UPDATE deployments SET status = 'exploded' WHERE id = ${deployment.id}`
-      expect(Option.map(corruptRowOf(yield* Effect.exit(deployments.get(deployment.id))), (e) => e.table)).toEqual(Option.some("deployments"))
+      expect(Option.map(corruptRowOf(yield* Effect.exit(deployments.get(deployment.id))), (e) => e.table)).toEqual(
+        Option.some("deployments")
+      )
 
       const domains = yield* DomainsRepo
       const domain = yield* domains.create({ serviceId: service.id, hostname: "corrupt.example.com", token: "t", proof: "p" })

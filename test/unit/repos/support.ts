@@ -1,5 +1,5 @@
-import * as path from "node:path"
 import { Layer } from "effect"
+import * as path from "node:path"
 import { databaseLayer } from "../../../src/db/Database.js"
 import { AuditRepo } from "../../../src/repos/AuditRepo.js"
 import { DeploymentsRepo } from "../../../src/repos/DeploymentsRepo.js"

@@ -18,7 +18,7 @@ const sqlErrorOf = <A, R>(effect: Effect.Effect<A, SqlError, R>) =>
 
 describe("unique-constraint detection", () => {
   it.effect("UNIQUE and PRIMARY KEY conflicts are recognised by the driver's code", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       yield* sql`CREATE TABLE uv_pk (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, n INTEGER CHECK (n > 0))`
       yield* sql`INSERT INTO uv_pk (id, name, n) VALUES ('a', 'x', 1)`
@@ -36,7 +36,7 @@ describe("unique-constraint detection", () => {
     }).pipe(Effect.provide(db.layer)))
 
   it.effect("a message that mentions UNIQUE is not enough: only the code counts", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       // a CHECK constraint whose name contains "unique": the old message regex took this for a conflict
       yield* sql`CREATE TABLE uv_check (name TEXT, CONSTRAINT unique_looking_name CHECK (length(name) > 0))`
@@ -48,16 +48,18 @@ describe("unique-constraint detection", () => {
       yield* sql`DROP TABLE uv_check`
 
       // a cause without a driver code, however it is worded
-      expect(isUniqueViolation(new SqlError({ cause: new Error("UNIQUE constraint failed: users.username"), message: "UNIQUE" }))).toBe(false)
+      expect(isUniqueViolation(new SqlError({ cause: new Error("UNIQUE constraint failed: users.username"), message: "UNIQUE" }))).toBe(
+        false
+      )
       expect(isUniqueViolation(new SqlError({ cause: { code: "SQLITE_CONSTRAINT_UNIQUE" }, message: "x" }))).toBe(true)
     }).pipe(Effect.provide(db.layer)))
 
   it.effect("repositories turn a duplicate name into a typed Conflict", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const projects = yield* ProjectsRepo
       yield* projects.create(Schema.decodeUnknownSync(CreateProject)({ name: "twice" }))
       const again = yield* Effect.either(projects.create(Schema.decodeUnknownSync(CreateProject)({ name: "twice" })))
-      expect(Either.isLeft(again) && again.left instanceof Conflict && again.left.message).toBe('a project named "twice" already exists')
+      expect(Either.isLeft(again) && again.left instanceof Conflict && again.left.message).toBe("a project named \"twice\" already exists")
 
       const users = yield* UsersRepo
       yield* users.create({ username: "dup", passwordHash: "h", superAdmin: false })

@@ -1,8 +1,8 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
 import { afterEach, beforeEach } from "vitest"
 import { cpuMaxValue, detectCgroup, makeCgroupDriver, parseCpuStatUsage } from "../../../src/runtime/cgroup.js"
 
@@ -16,7 +16,7 @@ const read = (...p: Array<string>) => fs.readFileSync(path.join(dir, ...p), "utf
 
 describe("cgroup v2 driver (fake cgroupfs)", () => {
   it.effect("enforced mode enables controllers on owned parents and writes limits", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       fs.writeFileSync(path.join(dir, "cgroup.controllers"), "cpuset cpu io memory hugetlb pids rdma misc\n")
       const root = path.join(dir, "denia")
       const support = yield* detectCgroup(root, { assumeCgroup2: true })
@@ -32,21 +32,19 @@ describe("cgroup v2 driver (fake cgroupfs)", () => {
       expect(read("denia", "web", "r1", "pids.max")).toBe("100")
       // the replica's own cgroup gets no subtree_control (processes live there)
       expect(fs.existsSync(path.join(root, "web", "r1", "cgroup.subtree_control"))).toBe(false)
-    })
-  )
+    }))
 
   it.effect("limits left unset are not written", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       fs.writeFileSync(path.join(dir, "cgroup.controllers"), "cpu memory pids")
       const driver = makeCgroupDriver(yield* detectCgroup(dir, { assumeCgroup2: true }))
       const cg = yield* driver.create("api", "r2", { pids: 5 })
       expect(cg).not.toBeNull()
       expect(fs.readdirSync(cg ?? "").sort()).toEqual(["pids.max"])
-    })
-  )
+    }))
 
   it.effect("grouping mode (cgroup2 without cpu/memory/pids) creates cgroups but writes no limits", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       fs.writeFileSync(path.join(dir, "cgroup.controllers"), "hugetlb\n")
       const support = yield* detectCgroup(path.join(dir, "denia"), { assumeCgroup2: true })
       expect(support.mode).toBe("grouping")
@@ -56,21 +54,19 @@ describe("cgroup v2 driver (fake cgroupfs)", () => {
       expect(cg).not.toBeNull()
       expect(fs.readdirSync(cg ?? "")).toEqual([])
       expect(fs.existsSync(path.join(dir, "denia", "cgroup.subtree_control"))).toBe(false)
-    })
-  )
+    }))
 
   it.effect("a directory that is not cgroup2 means mode none and no cgroups", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const support = yield* detectCgroup(path.join(dir, "denia"))
       expect(support.mode).toBe("none")
       expect(support.reason).toMatch(/not on a cgroup v2 filesystem/)
       expect(yield* makeCgroupDriver(support).create("web", "r1", {})).toBeNull()
       expect((yield* detectCgroup("relative/path")).mode).toBe("none")
-    })
-  )
+    }))
 
   it.effect("kill writes cgroup.kill; stats read cpu.stat, memory.current, pids.current; remove cleans up", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       fs.writeFileSync(path.join(dir, "cgroup.controllers"), "cpu memory pids")
       const driver = makeCgroupDriver(yield* detectCgroup(dir, { assumeCgroup2: true }))
       const cg = (yield* driver.create("web", "r1", {})) ?? ""
@@ -84,8 +80,7 @@ describe("cgroup v2 driver (fake cgroupfs)", () => {
       expect(yield* driver.listReplicaCgroups).toEqual([cg])
       expect(yield* driver.remove(cg)).toBe(true)
       expect(fs.existsSync(cg)).toBe(false)
-    })
-  )
+    }))
 
   it("formats cpu.max and parses cpu.stat", () => {
     expect(cpuMaxValue(1000)).toBe("100000 100000")

@@ -1,13 +1,13 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
 import { runtimeChecks } from "../../../src/runtime/doctor.js"
 
 describe("runtime doctor checks", () => {
   it.effect("reports a missing helper with a fix and never claims limits on a non-cgroup dir", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "denia-doctor-"))
       try {
         const checks = yield* runtimeChecks({ helperPath: path.join(dir, "denia-init"), cgroupRoot: path.join(dir, "cg") })
@@ -21,6 +21,5 @@ describe("runtime doctor checks", () => {
       } finally {
         fs.rmSync(dir, { recursive: true, force: true })
       }
-    })
-  )
+    }))
 })

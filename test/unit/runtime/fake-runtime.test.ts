@@ -1,8 +1,8 @@
-import * as http from "node:http"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { FakeRuntime } from "../../../src/runtime/FakeRuntime.js"
+import * as http from "node:http"
 import { RuntimeLaunchError } from "../../../src/runtime/errors.js"
+import { FakeRuntime } from "../../../src/runtime/FakeRuntime.js"
 import { Runtime } from "../../../src/runtime/Runtime.js"
 import type { ReplicaSpec } from "../../../src/runtime/types.js"
 
@@ -21,10 +21,10 @@ const spec: ReplicaSpec = { service: "web", deployment: "d1", replica: "r1", roo
 
 describe("FakeRuntime", () => {
   it.live("serves HTTP on a real Unix socket and stops with the scope", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rt = yield* Runtime
       const r = yield* Effect.scoped(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const r = yield* rt.start(spec)
           yield* rt.waitReady(r)
           expect(yield* get(r.socketPath ?? "")).toEqual({ status: 200, body: "ok web/d1/r1\n" })
@@ -36,11 +36,10 @@ describe("FakeRuntime", () => {
       expect(yield* rt.list).toEqual([])
       expect(yield* r.exit).toEqual({ code: null, signal: 15 })
       expect((yield* rt.stop(r).pipe(Effect.flip))._tag).toBe("denia/runtime/ReplicaNotFound")
-    }).pipe(Effect.provide(FakeRuntime()))
-  )
+    }).pipe(Effect.provide(FakeRuntime())))
 
   it.live("injects start failures and custom handlers", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const rt = yield* Runtime
       const err = yield* rt.start({ ...spec, replica: "bad" }).pipe(Effect.scoped, Effect.flip)
       expect(err).toEqual(new RuntimeLaunchError({ stage: "exec", message: "boom" }))
@@ -57,6 +56,5 @@ describe("FakeRuntime", () => {
           }
         })
       )
-    )
-  )
+    ))
 })

@@ -30,16 +30,16 @@ describe("status protocol", () => {
 describe("names", () => {
   it("accepts DNS labels and UUIDs, refuses anything path-like", () => {
     for (const ok of ["web", "a", "r-1", "0190c2f4-5d8e-7a3b-9c1d-2e3f4a5b6c7d"]) expect(isRuntimeName(ok)).toBe(true)
-    for (const bad of ["", ".", "..", "a/b", "../etc", "-a", "a-", "A", "a b", "x".repeat(64), "a\0b"])
+    for (const bad of ["", ".", "..", "a/b", "../etc", "-a", "a-", "A", "a b", "x".repeat(64), "a\0b"]) {
       expect(isRuntimeName(bad)).toBe(false)
+    }
   })
 
   it.effect("validateRef names the offending field", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const err = yield* validateRef({ service: "web", deployment: "d1", replica: "../x" }).pipe(Effect.flip)
       expect(err.field).toBe("replica")
-    })
-  )
+    }))
 })
 
 describe("procfs", () => {
@@ -68,7 +68,7 @@ const base: ReplicaSpec = {
 
 describe("replica spec", () => {
   it.effect("valid specs pass; bad fields are named", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       yield* validateSpec(base, 65536)
       const cases: Array<[Partial<ReplicaSpec>, string]> = [
         [{ argv: [] }, "argv"],
@@ -86,8 +86,7 @@ describe("replica spec", () => {
         const err = yield* validateSpec({ ...base, ...patch }, 65536).pipe(Effect.flip)
         expect(err.field).toBe(field)
       }
-    })
-  )
+    }))
 
   it("translates to the helper's launch spec with PORT set by the runtime", () => {
     const dirs = replicaDirs("/data", base)

@@ -1,9 +1,9 @@
-import { describe, expect, it } from "@effect/vitest"
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { NodeFileSystem } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
 import { generateX25519Identity, identityToRecipient } from "age-encryption"
 import { Effect, Either } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { loadOrCreateAgeIdentity, parseAgeKeyFile } from "../../../src/secrets/ageIdentity.js"
 import { makeTempDir } from "./helpers.js"
 
@@ -35,7 +35,8 @@ describe("age host identity", () => {
         expect(id.recipient).toBe(yield* Effect.promise(() => identityToRecipient(lines[2] ?? "")))
         // no temp files left next to it
         expect(fs.readdirSync(path.dirname(keyFile))).toEqual(["age.txt"])
-      })))
+      })
+    ))
 
   it.effect("never overwrites an existing key file", () =>
     withTemp((dir) =>
@@ -47,7 +48,8 @@ describe("age host identity", () => {
         expect(second.created).toBe(false)
         expect(second.recipient).toBe(first.recipient)
         expect(fs.readFileSync(keyFile, "utf8")).toBe(before)
-      })))
+      })
+    ))
 
   it.effect("loads a key file written elsewhere (several identities, comments, CRLF)", () =>
     withTemp((dir) =>
@@ -59,7 +61,8 @@ describe("age host identity", () => {
         const id = yield* load(keyFile)
         expect(id.identities).toEqual([a, b])
         expect(id.recipient).toBe(yield* Effect.promise(() => identityToRecipient(a)))
-      })))
+      })
+    ))
 
   it.effect("an explicit recipient wins over the derived one", () =>
     withTemp((dir) =>
@@ -68,7 +71,8 @@ describe("age host identity", () => {
         const id = yield* load(path.join(dir, "age.txt"), other)
         expect(id.recipient).toBe(other)
         expect(id.ownRecipients).not.toContain(other)
-      })))
+      })
+    ))
 
   it.effect("an invalid explicit recipient or key file is an AgeIdentityError that does not echo the file", () =>
     withTemp((dir) =>
@@ -85,7 +89,8 @@ describe("age host identity", () => {
         fs.writeFileSync(corrupt, "AGE-SECRET-KEY-1NOTVALID\n", { mode: 0o600 })
         const r3 = yield* Effect.either(load(corrupt))
         expect(Either.isLeft(r3) && r3.left._tag).toBe("denia/secrets/AgeIdentityError")
-      })))
+      })
+    ))
 
   it("parseAgeKeyFile needs at least one identity", () => {
     expect(parseAgeKeyFile("# only comments\n")).toEqual({ error: "no age identity in the file" })

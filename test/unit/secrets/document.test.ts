@@ -9,8 +9,8 @@ import {
   decryptDocument,
   decryptWithDataKey,
   encryptDocument,
-  entry,
   type EncryptionRules,
+  entry,
   parseEncryptedDocument,
   parsePlain,
   sequence,
@@ -262,7 +262,18 @@ describe("SOPS JSON round trip", () => {
       const [b] = yield* parsePlain(src, "json")
       if (b === undefined) throw new Error("no branch")
       expect(b.items.map((i) => (i._tag === "Entry" ? i.key : "#"))).toEqual([
-        "b", "2", "1", "big", "f", "e", "t", "n", "empty", "arr", "obj", "note_unencrypted"
+        "b",
+        "2",
+        "1",
+        "big",
+        "f",
+        "e",
+        "t",
+        "n",
+        "empty",
+        "arr",
+        "obj",
+        "note_unencrypted"
       ])
       const { text, out } = yield* roundTrip([b], "json")
       expect(out).toEqual([b])

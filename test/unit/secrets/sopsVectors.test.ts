@@ -1,12 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
-import {
-  decryptWithDataKey,
-  parseEncryptedDocument,
-  type SopsBranch,
-  type SopsFormat,
-  toPlain
-} from "../../../src/secrets/sops/index.js"
+import { decryptWithDataKey, parseEncryptedDocument, type SopsBranch, type SopsFormat, toPlain } from "../../../src/secrets/sops/index.js"
 import { dataKeyFor, flipEncField, readFixture, tamperLine } from "./helpers.js"
 
 const decryptText = (text: string, format: SopsFormat, key: Uint8Array) =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { randomBytes } from "node:crypto"
 import { Effect, Either } from "effect"
+import { randomBytes } from "node:crypto"
 import {
   comment,
   decryptLeaf,

@@ -4,8 +4,8 @@
  * started deployment opens its log.
  */
 import { useNavigate } from "@solidjs/router"
-import { For, Show, createSignal, type Component } from "solid-js"
-import { useDeleteService, useServiceAction, type ServiceAction } from "../../api/queries.js"
+import { type Component, createSignal, For, Show } from "solid-js"
+import { type ServiceAction, useDeleteService, useServiceAction } from "../../api/queries.js"
 import { LiveLog } from "../../components/LiveLog.js"
 import { FormError } from "../../components/States.js"
 import { allowedActions } from "../../lib/serviceState.js"
@@ -43,7 +43,12 @@ export const Actions: Component<SectionProps> = (props) => {
     <div class="actions" role="group" aria-label="Service actions">
       <For each={ACTIONS}>
         {(a) => (
-          <button type="button" class={a.action === "deploy" ? "btn btn-primary" : "btn"} disabled={run.isPending || !allowed()[a.action]} onClick={() => trigger(a)}>
+          <button
+            type="button"
+            class={a.action === "deploy" ? "btn btn-primary" : "btn"}
+            disabled={run.isPending || !allowed()[a.action]}
+            onClick={() => trigger(a)}
+          >
             {a.label}
           </button>
         )}

@@ -5,7 +5,7 @@
  * so "pending" turns into the final status at once.
  */
 import { useQueryClient } from "@tanstack/solid-query"
-import { Show, type Component } from "solid-js"
+import { type Component, Show } from "solid-js"
 import { refreshAfterDeployment, useDeployments } from "../../api/queries.js"
 import { DataTable } from "../../components/DataTable.js"
 import { LiveLog } from "../../components/LiveLog.js"
@@ -80,7 +80,11 @@ export const Deployments: Component<SectionProps> = (props) => {
         {(id) => (
           <div class="deployment-log">
             <h3>Deployment log</h3>
-            <LiveLog path={`/v1/deployments/${id()}/logs`} label="Deployment log" onEnd={() => void refreshAfterDeployment(qc, props.service.id)} />
+            <LiveLog
+              path={`/v1/deployments/${id()}/logs`}
+              label="Deployment log"
+              onEnd={() => void refreshAfterDeployment(qc, props.service.id)}
+            />
           </div>
         )}
       </Show>

@@ -1,5 +1,5 @@
 /** Custom domains: attach, verify (HTTP challenge), remove. */
-import { Show, createSignal, type Component } from "solid-js"
+import { type Component, createSignal, Show } from "solid-js"
 import { issuesByField } from "../../api/failure.js"
 import { useDomainMutations, useDomains } from "../../api/queries.js"
 import { DataTable } from "../../components/DataTable.js"
@@ -15,7 +15,11 @@ export const Domains: Component<SectionProps> = (props) => {
   const attachIssues = () => issuesByField(m.attach.error ?? undefined)
   return (
     <>
-      <QueryList query={domains} loadingLabel="Loading domains…" empty={<p class="muted">No custom domains. The service answers at its default URL.</p>}>
+      <QueryList
+        query={domains}
+        loadingLabel="Loading domains…"
+        empty={<p class="muted">No custom domains. The service answers at its default URL.</p>}
+      >
         {(list) => (
           <DataTable
             caption="Domains"
@@ -44,7 +48,13 @@ export const Domains: Component<SectionProps> = (props) => {
                         Verify
                       </button>
                     </Show>
-                    <button type="button" class="btn btn-ghost btn-danger" disabled={m.remove.isPending} onClick={() => m.remove.mutate(d.id)} aria-label={`Remove ${d.hostname}`}>
+                    <button
+                      type="button"
+                      class="btn btn-ghost btn-danger"
+                      disabled={m.remove.isPending}
+                      onClick={() => m.remove.mutate(d.id)}
+                      aria-label={`Remove ${d.hostname}`}
+                    >
                       Remove
                     </button>
                   </td>

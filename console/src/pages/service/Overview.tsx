@@ -1,6 +1,6 @@
 /** The service's facts: state (with why it crashes), URL, project, source, port, health, limits, scaling. */
 import { A } from "@solidjs/router"
-import { Show, type Component } from "solid-js"
+import { type Component, Show } from "solid-js"
 import { useProject } from "../../api/queries.js"
 import { DataTable } from "../../components/DataTable.js"
 import { StateBadge } from "../../components/ServiceStatus.js"
@@ -17,7 +17,7 @@ export const Overview: Component<SectionProps> = (props) => {
       <dt>Status</dt>
       <dd>
         <StateBadge view={props.view()} />
-        <Show when={props.view()?.restarts}>{(n) => <span class="muted"> · {n()} restart{n() === 1 ? "" : "s"}</span>}</Show>
+        <Show when={props.view()?.restarts}>{(n) => <span class="muted">· {n()} restart{n() === 1 ? "" : "s"}</span>}</Show>
       </dd>
       <Show when={props.view()?.lastExit}>
         {(reason) => (
@@ -25,7 +25,7 @@ export const Overview: Component<SectionProps> = (props) => {
             <dt>Last exit</dt>
             <dd class="mono wrap" classList={{ "field-error": props.view()?.state === "crashloop" }}>
               {reason()}
-              <Show when={props.view()?.nextRestartAt}>{(at) => <span class="muted"> (next restart {formatTime(at())})</span>}</Show>
+              <Show when={props.view()?.nextRestartAt}>{(at) => <span class="muted">(next restart {formatTime(at())})</span>}</Show>
             </dd>
           </>
         )}
@@ -57,15 +57,19 @@ export const Overview: Component<SectionProps> = (props) => {
         {limits() === null
           ? "project or node defaults"
           : [
-              limits()?.cpuMillis === undefined ? undefined : `${limits()?.cpuMillis}m CPU`,
-              limits()?.memoryMb === undefined ? undefined : `${limits()?.memoryMb} MB`,
-              limits()?.pids === undefined ? undefined : `${limits()?.pids} pids`
-            ]
-              .filter((x) => x !== undefined)
-              .join(", ")}
+            limits()?.cpuMillis === undefined ? undefined : `${limits()?.cpuMillis}m CPU`,
+            limits()?.memoryMb === undefined ? undefined : `${limits()?.memoryMb} MB`,
+            limits()?.pids === undefined ? undefined : `${limits()?.pids} pids`
+          ]
+            .filter((x) => x !== undefined)
+            .join(", ")}
       </dd>
       <dt>Scaling</dt>
-      <dd>{props.service.autoscale === null ? "1 replica" : `${props.service.autoscale.minReplicas}–${props.service.autoscale.maxReplicas} replicas (autoscaled)`}</dd>
+      <dd>
+        {props.service.autoscale === null
+          ? "1 replica"
+          : `${props.service.autoscale.minReplicas}–${props.service.autoscale.maxReplicas} replicas (autoscaled)`}
+      </dd>
       <dt>TLS</dt>
       <dd>{props.service.tlsEnabled ? "on" : "off"}</dd>
       <Show when={props.service.endpoints.length > 0}>
@@ -79,7 +83,10 @@ export const Overview: Component<SectionProps> = (props) => {
 }
 
 export const Environment: Component<SectionProps> = (props) => (
-  <Show when={Object.keys(props.service.env).length > 0} fallback={<p class="muted">No service variables (the project's shared env still applies).</p>}>
+  <Show
+    when={Object.keys(props.service.env).length > 0}
+    fallback={<p class="muted">No service variables (the project's shared env still applies).</p>}
+  >
     <EnvTable env={props.service.env} />
   </Show>
 )

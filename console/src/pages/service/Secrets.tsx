@@ -3,7 +3,7 @@
  * changed — never values — plus set (create or replace) and remove. The value
  * input is a password field and is cleared once the secret is stored.
  */
-import { Show, createSignal, type Component } from "solid-js"
+import { type Component, createSignal, Show } from "solid-js"
 import { issuesByField } from "../../api/failure.js"
 import { useSecretMutations, useSecrets } from "../../api/queries.js"
 import { DataTable } from "../../components/DataTable.js"
@@ -38,7 +38,12 @@ export const Secrets: Component<SectionProps> = (props) => {
   return (
     <>
       <p class="muted">Injected as environment variables; values are stored encrypted and never shown again.</p>
-      <QueryList query={secrets} loadingLabel="Loading secrets…" errorTitle="Could not load secrets" empty={<p class="muted">No secrets.</p>}>
+      <QueryList
+        query={secrets}
+        loadingLabel="Loading secrets…"
+        errorTitle="Could not load secrets"
+        empty={<p class="muted">No secrets.</p>}
+      >
         {(list) => (
           <DataTable
             caption="Secrets"
@@ -71,8 +76,25 @@ export const Secrets: Component<SectionProps> = (props) => {
       <form class="inline-form" aria-label="Set secret" novalidate onSubmit={submit}>
         <FormError message={m.set.error !== null && !placed() ? m.set.error.message : undefined} />
         <div class="row">
-          <TextField label="Secret name" name="secretName" autocomplete="off" spellcheck={false} value={name()} onValue={setName} error={issues()["name"]} placeholder="DATABASE_URL" />
-          <TextField label="Secret value" name="secretValue" type="password" autocomplete="off" value={value()} onValue={setValue} error={issues()["value"]} />
+          <TextField
+            label="Secret name"
+            name="secretName"
+            autocomplete="off"
+            spellcheck={false}
+            value={name()}
+            onValue={setName}
+            error={issues()["name"]}
+            placeholder="DATABASE_URL"
+          />
+          <TextField
+            label="Secret value"
+            name="secretValue"
+            type="password"
+            autocomplete="off"
+            value={value()}
+            onValue={setValue}
+            error={issues()["value"]}
+          />
         </div>
         <button type="submit" class="btn" disabled={m.set.isPending || name().trim() === ""}>
           Set secret

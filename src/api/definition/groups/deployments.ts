@@ -10,15 +10,21 @@ const strict = { parseOptions: { onExcessProperty: "error" } } as const
 
 export const DeploymentList = Schema.Struct({ items: Schema.Array(Deployment) })
 export const DeployBody = Schema.Struct({
-  image: Schema.optional(Schema.String.pipe(Schema.filter((s) => (s.length > 0 && s.length <= 512 ? true : "image must be 1-512 characters"))))
+  image: Schema.optional(
+    Schema.String.pipe(Schema.filter((s) => (s.length > 0 && s.length <= 512 ? true : "image must be 1-512 characters")))
+  )
 }).annotations(strict)
 export const DeployForServiceBody = Schema.Struct({ serviceId: Id, image: DeployBody.fields.image }).annotations(strict)
 export const EventStream = HttpApiSchema.Text({ contentType: "text/event-stream" })
 export const LogsQuery = Schema.Struct({
-  since: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.greaterThanOrEqualTo(0, { message: () => "since must be a byte offset >= 0" })))
+  since: Schema.optional(
+    Schema.NumberFromString.pipe(Schema.int(), Schema.greaterThanOrEqualTo(0, { message: () => "since must be a byte offset >= 0" }))
+  )
 })
 export const ServiceLogsQuery = Schema.Struct({
-  tail: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 10_000, { message: () => "tail must be between 1 and 10000" })))
+  tail: Schema.optional(
+    Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 10_000, { message: () => "tail must be between 1 and 10000" }))
+  )
 })
 export const ServiceLogLines = Schema.Struct({ lines: Schema.Array(Schema.String) })
 export const ActionReceipt = Schema.Struct({
@@ -29,7 +35,10 @@ export const ActionReceipt = Schema.Struct({
 
 const operatorOnService = rules.project("operator", "servicePath")
 const action = <const N extends "stop" | "start" | "restart" | "rollback">(name: N) =>
-  HttpApiEndpoint.post(name, `/services/:id/${name}`).setPath(IdPath).addSuccess(ActionReceipt, { status: 202 }).annotate(Access, operatorOnService)
+  HttpApiEndpoint.post(name, `/services/:id/${name}`).setPath(IdPath).addSuccess(ActionReceipt, { status: 202 }).annotate(
+    Access,
+    operatorOnService
+  )
 
 export class DeploymentsGroup extends HttpApiGroup.make("deployments")
   .add(
@@ -83,4 +92,5 @@ export class DeploymentsGroup extends HttpApiGroup.make("deployments")
       .annotate(Access, operatorOnService)
   )
   .middleware(Authorization)
-  .prefix("/v1") {}
+  .prefix("/v1")
+{}

@@ -32,7 +32,9 @@ export const AccessLogEntry = Schema.Struct({
 }).annotations({ identifier: "AccessLogEntry" })
 export const AccessLogList = Schema.Struct({ items: Schema.Array(AccessLogEntry) })
 export const RequestsQuery = Schema.Struct({
-  limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000, { message: () => "limit must be between 1 and 1000" })))
+  limit: Schema.optional(
+    Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000, { message: () => "limit must be between 1 and 1000" }))
+  )
 })
 
 const viewer = rules.project("viewer", "servicePath")
@@ -49,10 +51,22 @@ export class IngressGroup extends HttpApiGroup.make("ingress")
       .addSuccess(Domain, { status: 201 })
       .annotate(Access, operator)
   )
-  .add(HttpApiEndpoint.del("deleteDomain", "/services/:id/domains/:domainId").setPath(DomainPath).addSuccess(HttpApiSchema.NoContent).annotate(Access, operator))
-  .add(HttpApiEndpoint.post("verifyDomain", "/services/:id/domains/:domainId/verify").setPath(DomainPath).addSuccess(Domain).annotate(Access, operator))
   .add(
-    HttpApiEndpoint.get("requests", "/services/:id/requests").setPath(IdPath).setUrlParams(RequestsQuery).addSuccess(AccessLogList).annotate(Access, operator)
+    HttpApiEndpoint.del("deleteDomain", "/services/:id/domains/:domainId").setPath(DomainPath).addSuccess(HttpApiSchema.NoContent).annotate(
+      Access,
+      operator
+    )
+  )
+  .add(
+    HttpApiEndpoint.post("verifyDomain", "/services/:id/domains/:domainId/verify").setPath(DomainPath).addSuccess(Domain).annotate(
+      Access,
+      operator
+    )
+  )
+  .add(
+    HttpApiEndpoint.get("requests", "/services/:id/requests").setPath(IdPath).setUrlParams(RequestsQuery).addSuccess(AccessLogList)
+      .annotate(Access, operator)
   )
   .middleware(Authorization)
-  .prefix("/v1") {}
+  .prefix("/v1")
+{}

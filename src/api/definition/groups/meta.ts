@@ -15,4 +15,5 @@ export class MetaGroup extends HttpApiGroup.make("meta")
     HttpApiEndpoint.get("openapi", "/v1/openapi.json")
       .addSuccess(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
       .annotate(Access, rules.public)
-  ) {}
+  )
+{}

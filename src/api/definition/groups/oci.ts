@@ -43,7 +43,13 @@ export const PullStatus = Schema.Struct({
 export class OciGroup extends HttpApiGroup.make("oci")
   .add(HttpApiEndpoint.get("cacheStatus", "/oci/cache").addSuccess(CacheStatus).annotate(Access, rules.superAdmin))
   .add(HttpApiEndpoint.post("cacheGc", "/oci/cache/gc").addSuccess(GcReport).annotate(Access, rules.superAdmin))
-  .add(HttpApiEndpoint.post("pull", "/oci/pulls").setPayload(PullRequest).addSuccess(PullStatus, { status: 202 }).annotate(Access, rules.superAdmin))
+  .add(
+    HttpApiEndpoint.post("pull", "/oci/pulls").setPayload(PullRequest).addSuccess(PullStatus, { status: 202 }).annotate(
+      Access,
+      rules.superAdmin
+    )
+  )
   .add(HttpApiEndpoint.get("pullStatus", "/oci/pulls/:id").setPath(IdPath).addSuccess(PullStatus).annotate(Access, rules.superAdmin))
   .middleware(Authorization)
-  .prefix("/v1") {}
+  .prefix("/v1")
+{}

@@ -15,7 +15,9 @@ export class ProjectsGroup extends HttpApiGroup.make("projects")
       .addSuccess(Project, { status: 201 })
       .annotate(Access, rules.superAdmin)
   )
-  .add(HttpApiEndpoint.get("get", "/projects/:id").setPath(IdPath).addSuccess(Project).annotate(Access, rules.project("viewer", "projectPath")))
+  .add(
+    HttpApiEndpoint.get("get", "/projects/:id").setPath(IdPath).addSuccess(Project).annotate(Access, rules.project("viewer", "projectPath"))
+  )
   .add(
     HttpApiEndpoint.patch("update", "/projects/:id")
       .setPath(IdPath)
@@ -30,4 +32,5 @@ export class ProjectsGroup extends HttpApiGroup.make("projects")
       .annotate(Access, rules.project("admin", "projectPath"))
   )
   .middleware(Authorization)
-  .prefix("/v1") {}
+  .prefix("/v1")
+{}

@@ -20,7 +20,9 @@ export class RegistriesGroup extends HttpApiGroup.make("registries")
       .addSuccess(Registry, { status: 201 })
       .annotate(Access, admin)
   )
-  .add(HttpApiEndpoint.get("get", "/projects/:id/registries/:registryId").setPath(RegistryPath).addSuccess(Registry).annotate(Access, admin))
+  .add(
+    HttpApiEndpoint.get("get", "/projects/:id/registries/:registryId").setPath(RegistryPath).addSuccess(Registry).annotate(Access, admin)
+  )
   .add(
     HttpApiEndpoint.patch("update", "/projects/:id/registries/:registryId")
       .setPath(RegistryPath)
@@ -35,4 +37,5 @@ export class RegistriesGroup extends HttpApiGroup.make("registries")
       .annotate(Access, admin)
   )
   .middleware(Authorization)
-  .prefix("/v1") {}
+  .prefix("/v1")
+{}

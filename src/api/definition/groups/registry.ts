@@ -42,8 +42,14 @@ export const RegistryRepositoryList = Schema.Struct({ items: Schema.Array(Regist
 /** Hosted registry management (the /v2 protocol itself is served outside the HttpApi). */
 export class RegistryGroup extends HttpApiGroup.make("registry")
   .add(HttpApiEndpoint.get("status", "/registry/status").addSuccess(RegistryStatus).annotate(Access, rules.superAdmin))
-  .add(HttpApiEndpoint.get("repositories", "/registry/repositories").addSuccess(RegistryRepositoryList).annotate(Access, rules.project("viewer", "handler")))
+  .add(
+    HttpApiEndpoint.get("repositories", "/registry/repositories").addSuccess(RegistryRepositoryList).annotate(
+      Access,
+      rules.project("viewer", "handler")
+    )
+  )
   .add(HttpApiEndpoint.post("gc", "/registry/gc").addSuccess(RegistryGcRun, { status: 202 }).annotate(Access, rules.superAdmin))
   .add(HttpApiEndpoint.get("gcRun", "/registry/gc/:id").setPath(IdPath).addSuccess(RegistryGcRun).annotate(Access, rules.superAdmin))
   .middleware(Authorization)
-  .prefix("/v1") {}
+  .prefix("/v1")
+{}

@@ -27,4 +27,5 @@ export class SecretsGroup extends HttpApiGroup.make("secrets")
       .annotate(Access, operator)
   )
   .middleware(Authorization)
-  .prefix("/v1") {}
+  .prefix("/v1")
+{}

@@ -21,7 +21,9 @@ export class ServicesGroup extends HttpApiGroup.make("services")
       .addSuccess(Service, { status: 201 })
       .annotate(Access, rules.project("operator", "handler"))
   )
-  .add(HttpApiEndpoint.get("get", "/services/:id").setPath(IdPath).addSuccess(Service).annotate(Access, rules.project("viewer", "servicePath")))
+  .add(
+    HttpApiEndpoint.get("get", "/services/:id").setPath(IdPath).addSuccess(Service).annotate(Access, rules.project("viewer", "servicePath"))
+  )
   .add(
     HttpApiEndpoint.patch("update", "/services/:id")
       .setPath(IdPath)
@@ -36,4 +38,5 @@ export class ServicesGroup extends HttpApiGroup.make("services")
       .annotate(Access, rules.project("operator", "servicePath"))
   )
   .middleware(Authorization)
-  .prefix("/v1") {}
+  .prefix("/v1")
+{}

@@ -19,7 +19,7 @@ const resumeOffset = (since: number | undefined) =>
   })
 
 export const DeploymentsHandlers = HttpApiBuilder.group(DeniaApi, "deployments", (handlers) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const app = yield* DeploymentsApp
 
     const runAction = (serviceId: string, action: "stop" | "start" | "restart" | "rollback") =>
@@ -32,22 +32,23 @@ export const DeploymentsHandlers = HttpApiBuilder.group(DeniaApi, "deployments",
     return handlers
       .handle("listForService", ({ path }) => mapDomainErrors(Effect.map(app.listForService(path.id), (items) => ({ items }))))
       .handle("deployService", ({ path, payload }) =>
-        mapDomainErrors(Effect.flatMap(currentCaller, (caller) => app.deploy(caller, path.id, payload.image)))
-      )
+        mapDomainErrors(Effect.flatMap(currentCaller, (caller) => app.deploy(caller, path.id, payload.image))))
       .handle("create", ({ payload }) =>
-        mapDomainErrors(Effect.flatMap(currentCaller, (caller) => app.create(caller, payload.serviceId, payload.image)))
-      )
-      .handle("get", ({ path }) => mapDomainErrors(app.get(path.id)))
+        mapDomainErrors(Effect.flatMap(currentCaller, (caller) =>
+          app.create(caller, payload.serviceId, payload.image))))
+      .handle("get", ({ path }) =>
+        mapDomainErrors(app.get(path.id)))
       .handle("logs", ({ path, urlParams }) =>
-        mapDomainErrors(Effect.flatMap(resumeOffset(urlParams.since), (since) => app.followLog(path.id, since)).pipe(Effect.map(sse)))
-      )
+        mapDomainErrors(
+          Effect.flatMap(resumeOffset(urlParams.since), (since) =>
+            app.followLog(path.id, since)).pipe(Effect.map(sse))
+        ))
       .handle("stop", ({ path }) => runAction(path.id, "stop"))
       .handle("start", ({ path }) => runAction(path.id, "start"))
       .handle("restart", ({ path }) => runAction(path.id, "restart"))
       .handle("rollback", ({ path }) => runAction(path.id, "rollback"))
       .handle("serviceLogs", ({ path, urlParams }) =>
-        mapDomainErrors(Effect.map(app.serviceLogLines(path.id, urlParams.tail ?? 100), (lines) => ({ lines })))
-      )
-      .handle("serviceLogStream", ({ path, urlParams }) => mapDomainErrors(Effect.map(app.followServiceLog(path.id, urlParams.tail ?? 100), sse)))
-  })
-)
+        mapDomainErrors(Effect.map(app.serviceLogLines(path.id, urlParams.tail ?? 100), (lines) => ({ lines }))))
+      .handle("serviceLogStream", ({ path, urlParams }) =>
+        mapDomainErrors(Effect.map(app.followServiceLog(path.id, urlParams.tail ?? 100), sse)))
+  }))

@@ -7,7 +7,7 @@ import { DeniaApi } from "../../definition/DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
 
 export const IngressHandlers = HttpApiBuilder.group(DeniaApi, "ingress", (handlers) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const ingress = yield* Ingress
     const domains = yield* Domains
     const services = yield* ServicesRepo
@@ -19,11 +19,9 @@ export const IngressHandlers = HttpApiBuilder.group(DeniaApi, "ingress", (handle
       .handle("verifyDomain", ({ path }) => mapDomainErrors(domains.verify(path.id, path.domainId)))
       .handle("requests", ({ path, urlParams }) =>
         mapDomainErrors(
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             yield* services.get(path.id)
             return { items: yield* ingress.requests(path.id, urlParams.limit ?? 100) }
           })
-        )
-      )
-  })
-)
+        ))
+  }))

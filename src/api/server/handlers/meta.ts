@@ -4,7 +4,7 @@ import { UsersRepo } from "../../../repos/UsersRepo.js"
 import { DeniaApi } from "../../definition/DeniaApi.js"
 
 export const MetaHandlers = HttpApiBuilder.group(DeniaApi, "meta", (handlers) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const users = yield* UsersRepo
     const spec = OpenApi.fromApi(DeniaApi) as unknown as Record<string, unknown>
     return handlers
@@ -12,5 +12,4 @@ export const MetaHandlers = HttpApiBuilder.group(DeniaApi, "meta", (handlers) =>
       // Bootstrap creates the first user and is refused once one exists: "a user exists" is exactly "setup done".
       .handle("setupStatus", () => Effect.map(users.count, (n) => ({ setupComplete: n > 0 })))
       .handle("openapi", () => Effect.succeed(spec))
-  })
-)
+  }))

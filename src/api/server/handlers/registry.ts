@@ -4,10 +4,10 @@ import { Authz } from "../../../auth/Authz.js"
 import { DeniaConfig } from "../../../config/Config.js"
 import { NotFound } from "../../../domain/errors.js"
 import { RegistryGc } from "../../../registry/gc.js"
-import { RegistryRepo, type GcRunRow } from "../../../repos/RegistryRepo.js"
+import { type GcRunRow, RegistryRepo } from "../../../repos/RegistryRepo.js"
 import { DeniaApi } from "../../definition/DeniaApi.js"
-import { mapDomainErrors } from "../errorMapping.js"
 import { CurrentPrincipal } from "../../definition/security.js"
+import { mapDomainErrors } from "../errorMapping.js"
 
 const toRun = (r: GcRunRow) => ({
   id: r.id,
@@ -22,14 +22,14 @@ const toRun = (r: GcRunRow) => ({
 })
 
 export const RegistryHandlers = HttpApiBuilder.group(DeniaApi, "registry", (handlers) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const repo = yield* RegistryRepo
     const gc = yield* RegistryGc
     const authz = yield* Authz
     const config = yield* DeniaConfig
     return handlers
       .handle("status", () =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const counts = yield* repo.counts
           const last = yield* repo.lastGcRun
           return {
@@ -38,15 +38,13 @@ export const RegistryHandlers = HttpApiBuilder.group(DeniaApi, "registry", (hand
             gcGraceMinutes: config.values.registryGcGraceMinutes,
             lastGc: Option.match(last, { onNone: () => null, onSome: toRun })
           }
-        })
-      )
+        }))
       .handle("repositories", () =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const principal = yield* CurrentPrincipal
           const visible = yield* authz.visibleProjectIds(principal)
           return { items: yield* repo.repositories(visible) }
-        })
-      )
+        }))
       .handle("gc", () => Effect.map(gc.start("manual"), toRun))
       .handle("gcRun", ({ path }) =>
         mapDomainErrors(
@@ -57,7 +55,5 @@ export const RegistryHandlers = HttpApiBuilder.group(DeniaApi, "registry", (hand
               onSome: (r) => Effect.succeed(toRun(r))
             })
           )
-        )
-      )
-  })
-)
+        ))
+  }))

@@ -6,11 +6,14 @@ import { mapDomainErrors } from "../errorMapping.js"
 import { currentCaller } from "../requestContext.js"
 
 export const SecretsHandlers = HttpApiBuilder.group(DeniaApi, "secrets", (handlers) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const app = yield* ServicesApp
     return handlers
       .handle("list", ({ path }) => mapDomainErrors(Effect.map(app.listSecrets(path.id), (items) => ({ items }))))
-      .handle("set", ({ path, payload }) => mapDomainErrors(Effect.flatMap(currentCaller, (caller) => app.setSecret(caller, path.id, payload.name, payload.value))))
-      .handle("delete", ({ path }) => mapDomainErrors(Effect.flatMap(currentCaller, (caller) => app.removeSecret(caller, path.id, path.name))))
-  })
-)
+      .handle("set", ({ path, payload }) =>
+        mapDomainErrors(Effect.flatMap(currentCaller, (caller) =>
+          app.setSecret(caller, path.id, payload.name, payload.value))))
+      .handle("delete", ({ path }) =>
+        mapDomainErrors(Effect.flatMap(currentCaller, (caller) =>
+          app.removeSecret(caller, path.id, path.name))))
+  }))
