@@ -12,7 +12,7 @@ module.exports = {
       severity: "error",
       comment: "Modules must not import each other in a cycle.",
       from: { path: "^(src|console/src)" },
-      to: { circular: true, viaOnly: { pathNot: "^node_modules" }, dependencyTypesNot: ["type-only"] }
+      to: { circular: true, viaOnly: { pathNot: "^node_modules", dependencyTypesNot: ["type-only"] }, dependencyTypesNot: ["type-only"] }
     },
     {
       name: "domain-is-pure",

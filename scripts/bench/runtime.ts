@@ -18,7 +18,6 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { resolveHelperPath } from "../../src/runtime/helperPath.js"
-import { LinuxRuntime } from "../../src/runtime/LinuxRuntime.js"
 import { processTree, rssBytes } from "../../src/runtime/procfs.js"
 import { Runtime } from "../../src/runtime/Runtime.js"
 import type { ReplicaSpec } from "../../src/runtime/types.js"
@@ -104,7 +103,7 @@ const main = Effect.gen(function*() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "denia-bench-"))
   yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
   const rootfs = yield* Effect.promise(() => buildBusyboxRootfs(path.join(dir, "bundle"), { owner: 100000 }))
-  const layer = LinuxRuntime({
+  const layer = Runtime.layer({
     dataDir: path.join(dir, "data"),
     usernsBase: 100000,
     usernsSize: 65536,

@@ -9,5 +9,6 @@ export class DeniaConfig extends Context.Tag("denia/config/DeniaConfig")<DeniaCo
   static readonly fromProcess = (createIfMissing: boolean): Layer.Layer<DeniaConfig, ConfigError> =>
     Layer.effect(DeniaConfig, loadProcessConfig(createIfMissing))
 
-  static readonly fromValue = (loaded: LoadedConfig): Layer.Layer<DeniaConfig> => Layer.succeed(DeniaConfig, loaded)
+  /** An already-loaded configuration (the daemon loads it once and passes it on; tests build one). */
+  static readonly layer = (loaded: LoadedConfig): Layer.Layer<DeniaConfig> => Layer.succeed(DeniaConfig, loaded)
 }

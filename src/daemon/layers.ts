@@ -11,7 +11,7 @@ import { Throttle } from "../auth/Throttle.js"
 import { DeniaConfig } from "../config/Config.js"
 import { parseAddress } from "../config/fields.js"
 import type { LoadedConfig } from "../config/load.js"
-import { databaseLayer } from "../db/Database.js"
+import { Database } from "../db/Database.js"
 import { Coordinator } from "../deploy/Coordinator.js"
 import { DeploymentLog } from "../deploy/DeploymentLog.js"
 import { servingImagesLayer } from "../deploy/pinnedImages.js"
@@ -21,7 +21,7 @@ import { Events } from "../events/Events.js"
 import { Domains } from "../ingress/Domains.js"
 import { Ingress } from "../ingress/Ingress.js"
 import { ReplicaRegistry } from "../ingress/ReplicaRegistry.js"
-import { OciLive } from "../oci/index.js"
+import { OciService } from "../oci/index.js"
 import { PullJobs } from "../oci/PullJobs.js"
 import { RegistryGc } from "../registry/gc.js"
 import { HostedPulls } from "../registry/hostedPulls.js"
@@ -37,9 +37,9 @@ import { RegistryRepo } from "../repos/RegistryRepo.js"
 import { ServiceSecretsRepo } from "../repos/ServiceSecretsRepo.js"
 import { ServicesRepo } from "../repos/ServicesRepo.js"
 import { UsersRepo } from "../repos/UsersRepo.js"
-import { LinuxRuntime, resolveHelperPath } from "../runtime/index.js"
+import { resolveHelperPath, Runtime } from "../runtime/index.js"
 import { Registries } from "../secrets/registries.js"
-import { SecretStoreLive } from "../secrets/SecretStore.js"
+import { SecretStore } from "../secrets/SecretStore.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
 import { ApiServerLive } from "./apiServer.js"
 import { appLayer } from "./appLayer.js"
@@ -69,8 +69,8 @@ export const daemonLayer = (config: LoadedConfig, internals: DaemonInternals = {
   Layer.unwrapScoped(Effect.as(holdDataDirLock(config.paths.dataDir), servicesLayer(config, internals)))
 
 const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
-  const configLayer = DeniaConfig.fromValue(config)
-  const state = databaseLayer(config.paths.sqlite)
+  const configLayer = DeniaConfig.layer(config)
+  const state = Database.layer(config.paths.sqlite)
   const repos = Layer.mergeAll(
     ProjectsRepo.layer,
     ServicesRepo.layer,
@@ -88,7 +88,7 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     Layer.provide(Layer.merge(repos, configLayer))
   )
   // Secrets: the age key file is created (0600) on first boot when missing.
-  const secretStore = SecretStoreLive({
+  const secretStore = SecretStore.layer({
     dataDir: config.paths.dataDir,
     ageKeyFile: config.paths.ageKeyFile,
     ageRecipient: config.values.ageRecipient === "" ? undefined : config.values.ageRecipient
@@ -106,7 +106,7 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
   const v = config.values
   // Our own registry is dialled over loopback even when the API listens on a wildcard address.
   const hostedAddress = loopbackAddress(v.bindAddr)
-  const runtime = LinuxRuntime({
+  const runtime = Runtime.layer({
     dataDir: config.paths.dataDir,
     usernsBase: v.usernsBase,
     usernsSize: v.usernsSize,
@@ -115,7 +115,7 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     stopGraceMs: v.stopGraceSeconds * 1000,
     logMaxBytes: 10 * 1024 * 1024
   })
-  const oci = OciLive({
+  const oci = OciService.layer({
     dataDir: config.paths.dataDir,
     usernsBase: v.usernsBase,
     usernsSize: v.usernsSize,

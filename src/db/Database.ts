@@ -26,6 +26,12 @@ const pragmas = Effect.gen(function*() {
   yield* sql`PRAGMA synchronous = NORMAL`
 })
 
-/** Opens the database, sets pragmas and brings the schema up to date. */
-export const databaseLayer = (file: string) =>
-  Layer.effectDiscard(Effect.zipRight(pragmas, migrate(migrations))).pipe(Layer.provideMerge(sqliteLayer(file)))
+/**
+ * The database: `Database.layer(file)` opens it, sets pragmas and brings the
+ * schema up to date. There is no tag of our own — the layer provides
+ * `SqlClient.SqlClient` from @effect/sql — so this is a plain namespace object
+ * that follows the naming rule (`X.layer(options)`).
+ */
+export const Database = {
+  layer: (file: string) => Layer.effectDiscard(Effect.zipRight(pragmas, migrate(migrations))).pipe(Layer.provideMerge(sqliteLayer(file)))
+} as const

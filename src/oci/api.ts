@@ -1,9 +1,11 @@
-import { Context, type Effect, type Option } from "effect"
+import { Context, type Effect, Layer, type Option } from "effect"
 import type { RegistryCredentials } from "./auth.js"
 import type { CacheStatus, GcReport, VerifyOnHit } from "./cache.js"
 import type { OciError, OciStorageError } from "./errors.js"
 import type { ImageManifest } from "./manifest.js"
+import type { PinnedImages } from "./PinnedImages.js"
 import type { ProcessManifest } from "./processManifest.js"
+import { makeOciService } from "./service.js"
 
 /** Plain options; the daemon maps its config onto these. */
 export interface OciOptions {
@@ -81,4 +83,8 @@ export interface OciServiceApi {
   readonly gc: Effect.Effect<GcReport, OciStorageError>
 }
 
-export class OciService extends Context.Tag("denia/oci/OciService")<OciService, OciServiceApi>() {}
+export class OciService extends Context.Tag("denia/oci/OciService")<OciService, OciServiceApi>() {
+  /** Production layer; the GC loop and the HTTP agent live in the layer's scope. */
+  static readonly layer = (options: OciOptions): Layer.Layer<OciService, OciStorageError, PinnedImages> =>
+    Layer.scoped(OciService, makeOciService(options))
+}

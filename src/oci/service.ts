@@ -1,9 +1,9 @@
-import { Deferred, Effect, Layer, Option, Schema, type Scope } from "effect"
+import { Deferred, Effect, Option, Schema, type Scope } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { syncDirectoryPromise } from "../platform/atomicWrite.js"
 import { intervalOrOff, periodic } from "../platform/periodic.js"
-import { type OciOptions, OciService, type OciServiceApi, type PulledImage, type PullProgress, type ResolvedImage } from "./api.js"
+import type { OciOptions, OciServiceApi, PulledImage, PullProgress, ResolvedImage } from "./api.js"
 import { type RegistryCredentials, TokenCache } from "./auth.js"
 import { LayerCache } from "./cache.js"
 import { RegistryClient } from "./client.js"
@@ -384,10 +384,3 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
       gc
     } satisfies OciServiceApi
   })
-
-/** Production layer; the GC loop and the HTTP agent live in the layer's scope. */
-export const OciLive = (options: OciOptions): Layer.Layer<OciService, OciStorageError, PinnedImages> =>
-  Layer.scoped(OciService, makeOciService(options))
-
-// re-exported for callers that import the tag next to its layer
-export { type OciOptions, OciService, type OciServiceApi, type PulledImage, type PullProgress, type ResolvedImage } from "./api.js"

@@ -1,7 +1,7 @@
 /** In-memory Runtime for other subsystems' unit tests. Each started replica
  * gets a real HTTP server on a real Unix socket (in a temp dir), so
  * readiness and health checks, proxies and pools can run against it. */
-import { Deferred, Effect, Layer, Ref, type Scope } from "effect"
+import { Deferred, Effect, Ref, type Scope } from "effect"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
@@ -17,7 +17,7 @@ import {
 } from "./errors.js"
 import { validateName, validateRef } from "./names.js"
 import { waitForHttp } from "./readiness.js"
-import { Runtime, type RuntimeService } from "./Runtime.js"
+import type { RuntimeService } from "./Runtime.js"
 import { type ExitStatus, type Replica, replicaId, type ReplicaInfo, type ReplicaSpec } from "./types.js"
 
 export interface FakeRuntimeOptions {
@@ -174,7 +174,3 @@ export const makeFakeRuntime = (options: FakeRuntimeOptions = {}): Effect.Effect
       status: Effect.succeed({ limitsEnforced: false, cgroupMode: "none" as const, cgroupReason: "fake runtime", helperPath: "" })
     } satisfies RuntimeService
   })
-
-/** Test layer: `Layer.provide(FakeRuntime())` in other subsystems' tests. */
-export const FakeRuntime = (options: FakeRuntimeOptions = {}): Layer.Layer<Runtime, RuntimeIoError> =>
-  Layer.scoped(Runtime, makeFakeRuntime(options))

@@ -1,5 +1,5 @@
 /** The production Runtime: replicas launched by the static helper. */
-import { Deferred, Effect, Layer, Ref, type Scope } from "effect"
+import { Deferred, Effect, Ref, type Scope } from "effect"
 import * as fsSync from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
@@ -30,7 +30,7 @@ import {
 } from "./paths.js"
 import { readStat, treeStats } from "./procfs.js"
 import { waitForHttp } from "./readiness.js"
-import { Runtime, type RuntimeService } from "./Runtime.js"
+import type { RuntimeService } from "./Runtime.js"
 import { toLaunchSpec, validateSpec } from "./spec.js"
 import { killLauncherTree, sweepReplicaDirs, writeState } from "./sweep.js"
 import {
@@ -350,7 +350,3 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
     )
     return service
   })
-
-/** Production runtime layer from plain options (the daemon maps Config onto them). */
-export const LinuxRuntime = (options: RuntimeOptions): Layer.Layer<Runtime, RuntimeIoError> =>
-  Layer.scoped(Runtime, makeLinuxRuntime(options))

@@ -1,5 +1,7 @@
-import { Context, type Effect, type Scope } from "effect"
+import { Context, type Effect, Layer, type Scope } from "effect"
 import type { InvalidRuntimeName, ReadinessTimeout, ReplicaNotFound, RuntimeIoError, StartError } from "./errors.js"
+import { type FakeRuntimeOptions, makeFakeRuntime } from "./FakeRuntime.js"
+import { makeLinuxRuntime } from "./LinuxRuntime.js"
 import type {
   ReadinessOptions,
   Replica,
@@ -7,6 +9,7 @@ import type {
   ReplicaRef,
   ReplicaSpec,
   ReplicaStats,
+  RuntimeOptions,
   RuntimeStatus,
   ServiceLogs,
   SweepReport
@@ -37,4 +40,12 @@ export interface RuntimeService {
   readonly status: Effect.Effect<RuntimeStatus>
 }
 
-export class Runtime extends Context.Tag("denia/runtime/Runtime")<Runtime, RuntimeService>() {}
+export class Runtime extends Context.Tag("denia/runtime/Runtime")<Runtime, RuntimeService>() {
+  /** Production runtime from plain options (the daemon maps Config onto them):
+   * replicas launched by the static helper. */
+  static readonly layer = (options: RuntimeOptions): Layer.Layer<Runtime, RuntimeIoError> =>
+    Layer.scoped(Runtime, makeLinuxRuntime(options))
+  /** In-memory runtime for other subsystems' tests (real HTTP servers on Unix sockets). */
+  static readonly layerTest = (options: FakeRuntimeOptions = {}): Layer.Layer<Runtime, RuntimeIoError> =>
+    Layer.scoped(Runtime, makeFakeRuntime(options))
+}

@@ -13,7 +13,7 @@ export interface HelperPathOptions {
 const defaultPackageRoot = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
 
 /** Where the compiled `denia-init` helper is expected. Does not check that
- * it exists: `LinuxRuntime` and `doctor` do. */
+ * it exists: `Runtime.layer` and `doctor` do. */
 export const resolveHelperPath = (options: HelperPathOptions = {}): string => {
   if (options.override !== undefined && options.override !== "") return path.resolve(options.override)
   return path.join(options.packageRoot ?? defaultPackageRoot(), "build", "native", "denia-init")

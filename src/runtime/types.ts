@@ -107,7 +107,7 @@ export interface RuntimeStatus {
   readonly helperPath: string
 }
 
-/** Plain options for `LinuxRuntime` (the daemon maps its Config onto this). */
+/** Plain options for `Runtime.layer` (the daemon maps its Config onto this). */
 export interface RuntimeOptions {
   readonly dataDir: string
   readonly usernsBase: number

@@ -82,8 +82,6 @@ export interface SecretStoreApi {
   readonly deleteProject: (projectId: string) => Effect.Effect<void, InvalidSecretId | SecretStoreIoError>
 }
 
-export class SecretStore extends Context.Tag("denia/secrets/SecretStore")<SecretStore, SecretStoreApi>() {}
-
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/
 export const FILE_SUFFIX = ".sops.yaml"
 const ENCRYPTED_REGEX = "^(value|data)$"
@@ -259,23 +257,26 @@ export const makeSecretStore = (
     return api
   })
 
-/** Production layer; the daemon maps config to options and provides a FileSystem. */
-export const SecretStoreLive = (
-  options: SecretStoreOptions
-): Layer.Layer<SecretStore, AgeIdentityError | SecretStoreIoError, FileSystem.FileSystem> =>
-  Layer.effect(SecretStore, makeSecretStore(options))
+/** Encrypted-at-rest secrets (see the module comment). */
+export class SecretStore extends Context.Tag("denia/secrets/SecretStore")<SecretStore, SecretStoreApi>() {
+  /** Production layer; the daemon maps config to options and provides a FileSystem. */
+  static readonly layer = (
+    options: SecretStoreOptions
+  ): Layer.Layer<SecretStore, AgeIdentityError | SecretStoreIoError, FileSystem.FileSystem> =>
+    Layer.effect(SecretStore, makeSecretStore(options))
 
-/**
- * Self-contained test layer: a fresh temp data dir with its own age key file
- * (removed when the layer's scope closes). For other subsystems' tests.
- */
-export const SecretStoreTest: Layer.Layer<SecretStore, AgeIdentityError | SecretStoreIoError> = Layer.scoped(
-  SecretStore,
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const dir = yield* fs.makeTempDirectoryScoped({ prefix: "denia-secrets-" }).pipe(
-      Effect.mapError((e) => new SecretStoreIoError({ path: "tmpdir", reason: e.message, cause: e }))
-    )
-    return yield* makeSecretStore({ dataDir: path.join(dir, "data"), ageKeyFile: path.join(dir, "age", "key.txt") })
-  })
-).pipe(Layer.provide(NodeFileSystem.layer))
+  /**
+   * Self-contained test layer: a fresh temp data dir with its own age key file
+   * (removed when the layer's scope closes). For other subsystems' tests.
+   */
+  static readonly layerTest: Layer.Layer<SecretStore, AgeIdentityError | SecretStoreIoError> = Layer.scoped(
+    SecretStore,
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "denia-secrets-" }).pipe(
+        Effect.mapError((e) => new SecretStoreIoError({ path: "tmpdir", reason: e.message, cause: e }))
+      )
+      return yield* makeSecretStore({ dataDir: path.join(dir, "data"), ageKeyFile: path.join(dir, "age", "key.txt") })
+    })
+  ).pipe(Layer.provide(NodeFileSystem.layer))
+}

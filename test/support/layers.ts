@@ -12,7 +12,7 @@ import * as path from "node:path"
 import { DeniaConfig } from "../../src/config/Config.js"
 import { decodeConfig } from "../../src/config/load.js"
 import { derivePaths } from "../../src/config/paths.js"
-import { databaseLayer } from "../../src/db/Database.js"
+import { Database } from "../../src/db/Database.js"
 import { Coordinator } from "../../src/deploy/Coordinator.js"
 import { DeploymentLog } from "../../src/deploy/DeploymentLog.js"
 import { type PublishedReplica, ReplicaPublisher } from "../../src/deploy/ReplicaPublisher.js"
@@ -28,9 +28,10 @@ import { ProjectsRepo } from "../../src/repos/ProjectsRepo.js"
 import { RegistriesRepo } from "../../src/repos/RegistriesRepo.js"
 import { ServiceSecretsRepo } from "../../src/repos/ServiceSecretsRepo.js"
 import { ServicesRepo } from "../../src/repos/ServicesRepo.js"
-import { FakeRuntime, type FakeRuntimeOptions } from "../../src/runtime/FakeRuntime.js"
+import type { FakeRuntimeOptions } from "../../src/runtime/FakeRuntime.js"
+import { Runtime } from "../../src/runtime/Runtime.js"
 import { Registries } from "../../src/secrets/registries.js"
-import { SecretStoreTest } from "../../src/secrets/SecretStore.js"
+import { SecretStore } from "../../src/secrets/SecretStore.js"
 import { ServiceSecrets } from "../../src/secrets/serviceSecrets.js"
 
 /** The admin token of test configs (the same as `support/daemon.ts`, without loading the daemon graph). */
@@ -66,10 +67,10 @@ export const reposTest = (dir: string) =>
     ServiceSecretsRepo.layer,
     RegistriesRepo.layer,
     AuditRepo.layer
-  ).pipe(Layer.provide(databaseLayer(path.join(dir, "denia.sqlite3"))))
+  ).pipe(Layer.provide(Database.layer(path.join(dir, "denia.sqlite3"))))
 
 /** Service secrets and registry credentials on a temp secret store. */
-export const secretsTest = Layer.merge(ServiceSecrets.layer, Registries.layer).pipe(Layer.provide(SecretStoreTest))
+export const secretsTest = Layer.merge(ServiceSecrets.layer, Registries.layer).pipe(Layer.provide(SecretStore.layerTest))
 
 export interface FakeImage {
   readonly args?: ReadonlyArray<string>
@@ -180,7 +181,7 @@ export const coordinatorTest = (options: CoordinatorTestOptions) =>
     Effect.map(scopedTempDir("denia-coordinator-"), (dir) => {
       const repos = reposTest(dir)
       const workloads = Layer.mergeAll(
-        FakeRuntime(options.runtime),
+        Runtime.layerTest(options.runtime),
         fakeOciTest(dir, { images: options.images, ...(options.beforePull === undefined ? {} : { beforePull: options.beforePull }) }),
         secretsTest,
         HostedPulls.layer.pipe(Layer.provide(configTest(dir))),

@@ -6,8 +6,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import type { RuntimeIoError } from "../../../src/runtime/errors.js"
 import { resolveHelperPath } from "../../../src/runtime/helperPath.js"
-import { LinuxRuntime } from "../../../src/runtime/LinuxRuntime.js"
-import type { Runtime } from "../../../src/runtime/Runtime.js"
+import { Runtime } from "../../../src/runtime/Runtime.js"
 import type { RuntimeOptions } from "../../../src/runtime/types.js"
 import { buildBusyboxRootfs } from "../../support/busybox-rootfs.js"
 
@@ -56,7 +55,7 @@ export const makeEnv = async (extra: Partial<RuntimeOptions> = {}): Promise<Env>
     rootfs,
     cgroupRoot,
     options,
-    layer: LinuxRuntime(options),
+    layer: Runtime.layer(options),
     cleanup: () => {
       // cgroup dirs cannot be removed recursively; children first
       const rmCg = (p: string) => {

@@ -9,7 +9,7 @@ import { RegistriesRepo } from "../../../src/repos/RegistriesRepo.js"
 import { ServiceSecretsRepo } from "../../../src/repos/ServiceSecretsRepo.js"
 import { ServicesRepo } from "../../../src/repos/ServicesRepo.js"
 import { Registries } from "../../../src/secrets/registries.js"
-import { SecretStoreLive } from "../../../src/secrets/SecretStore.js"
+import { SecretStore } from "../../../src/secrets/SecretStore.js"
 import { ServiceSecrets } from "../../../src/secrets/serviceSecrets.js"
 import { makeRequest, testConfig, type TestDaemon } from "../../support/daemon.js"
 import { nextIp } from "../../support/identity.js"
@@ -43,7 +43,7 @@ export const runWithSecrets = <A, E>(d: TestDaemon, effect: Effect.Effect<A, E, 
     .pipe(
       Layer.provide(sqliteLayer(d.config.paths.sqlite))
     )
-  const store = SecretStoreLive({ dataDir: d.config.paths.dataDir, ageKeyFile: d.config.paths.ageKeyFile }).pipe(
+  const store = SecretStore.layer({ dataDir: d.config.paths.dataDir, ageKeyFile: d.config.paths.ageKeyFile }).pipe(
     Layer.provide(NodeFileSystem.layer)
   )
   const layer = Layer.mergeAll(Registries.layer, ServiceSecrets.layer).pipe(Layer.provideMerge(Layer.merge(repos, store)))

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { parse as parseYamlLib } from "yaml"
-import { isSafeSecretId, SecretStore, SecretStoreLive, SecretStoreTest } from "../../../src/secrets/SecretStore.js"
+import { isSafeSecretId, SecretStore } from "../../../src/secrets/SecretStore.js"
 import { makeTempDir } from "../../unit/secrets/helpers.js"
 
 const mode = (p: string) => fs.statSync(p).mode & 0o777
@@ -18,7 +18,7 @@ const withStore = <A, E>(f: (ctx: { dataDir: string; keyFile: string }) => Effec
       const dataDir = path.join(dir, "data")
       const keyFile = path.join(dir, "etc", "age.key")
       return f({ dataDir, keyFile }).pipe(
-        Effect.provide(SecretStoreLive({ dataDir, ageKeyFile: keyFile }).pipe(Layer.provide(NodeFileSystem.layer)))
+        Effect.provide(SecretStore.layer({ dataDir, ageKeyFile: keyFile }).pipe(Layer.provide(NodeFileSystem.layer)))
       )
     },
     (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
@@ -171,7 +171,7 @@ describe("SecretStore", () => {
       Effect.sync(() => makeTempDir("denia-store-restart-")),
       (dir) =>
         Effect.gen(function*() {
-          const layer = SecretStoreLive({ dataDir: path.join(dir, "d"), ageKeyFile: path.join(dir, "k") }).pipe(
+          const layer = SecretStore.layer({ dataDir: path.join(dir, "d"), ageKeyFile: path.join(dir, "k") }).pipe(
             Layer.provide(NodeFileSystem.layer)
           )
           const ref = yield* Effect.flatMap(SecretStore, (s) => s.put("p", "persisted")).pipe(Effect.provide(layer))
@@ -183,11 +183,11 @@ describe("SecretStore", () => {
       (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
     ))
 
-  it.effect("SecretStoreTest is a self-contained layer for other subsystems", () =>
+  it.effect("SecretStore.layerTest is a self-contained layer for other subsystems", () =>
     Effect.gen(function*() {
       const store = yield* SecretStore
       const ref = yield* store.put("other-subsystem", { k: "v" })
       expect(yield* store.get("other-subsystem", ref)).toEqual({ k: "v" })
       expect(store.recipient).toMatch(/^age1/)
-    }).pipe(Effect.provide(SecretStoreTest)))
+    }).pipe(Effect.provide(SecretStore.layerTest)))
 })

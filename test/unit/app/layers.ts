@@ -1,6 +1,6 @@
 /**
  * Test layers for the application services: real repositories on a fresh
- * SQLite file, real auth, secrets (SecretStoreTest), hosted pulls and
+ * SQLite file, real auth, secrets (SecretStore.layerTest), hosted pulls and
  * FakeRuntime; the deployment coordinator is a recording fake, so the
  * workflows around it run without root or images.
  */
@@ -13,7 +13,7 @@ import { MembersApp } from "../../../src/app/MembersApp.js"
 import { ServicesApp } from "../../../src/app/ServicesApp.js"
 import { Authz } from "../../../src/auth/Authz.js"
 import { DeniaConfig } from "../../../src/config/Config.js"
-import { databaseLayer } from "../../../src/db/Database.js"
+import { Database } from "../../../src/db/Database.js"
 import { Coordinator, type CoordinatorApi, type ServiceAction } from "../../../src/deploy/Coordinator.js"
 import { DeploymentLog } from "../../../src/deploy/DeploymentLog.js"
 import { ActionConflict } from "../../../src/deploy/errors.js"
@@ -30,9 +30,9 @@ import { RegistriesRepo } from "../../../src/repos/RegistriesRepo.js"
 import { ServiceSecretsRepo } from "../../../src/repos/ServiceSecretsRepo.js"
 import { ServicesRepo } from "../../../src/repos/ServicesRepo.js"
 import { UsersRepo } from "../../../src/repos/UsersRepo.js"
-import { FakeRuntime } from "../../../src/runtime/FakeRuntime.js"
+import { Runtime } from "../../../src/runtime/Runtime.js"
 import { Registries } from "../../../src/secrets/registries.js"
-import { type SecretStore, SecretStoreTest } from "../../../src/secrets/SecretStore.js"
+import { SecretStore } from "../../../src/secrets/SecretStore.js"
 import { ServiceSecrets } from "../../../src/secrets/serviceSecrets.js"
 import { testConfig } from "../../support/daemon.js"
 
@@ -103,7 +103,7 @@ export const appTestLayer = (options: { readonly conflicting?: ReadonlyArray<Ser
         (d) => Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
       )
       const config = yield* Effect.promise(() => testConfig(dir))
-      const configLayer = DeniaConfig.fromValue(config)
+      const configLayer = DeniaConfig.layer(config)
       const repos = Layer.mergeAll(
         ProjectsRepo.layer,
         ServicesRepo.layer,
@@ -113,15 +113,18 @@ export const appTestLayer = (options: { readonly conflicting?: ReadonlyArray<Ser
         AuditRepo.layer,
         RegistriesRepo.layer,
         ServiceSecretsRepo.layer
-      ).pipe(Layer.provide(databaseLayer(config.paths.sqlite)))
-      const secrets = Layer.merge(Registries.layer, ServiceSecrets.layer).pipe(Layer.provideMerge(SecretStoreTest), Layer.provide(repos))
+      ).pipe(Layer.provide(Database.layer(config.paths.sqlite)))
+      const secrets = Layer.merge(Registries.layer, ServiceSecrets.layer).pipe(
+        Layer.provideMerge(SecretStore.layerTest),
+        Layer.provide(repos)
+      )
       const base = Layer.mergeAll(
         repos,
         secrets,
         configLayer,
         Authz.layer.pipe(Layer.provide(repos)),
         HostedPulls.layer.pipe(Layer.provide(configLayer)),
-        FakeRuntime(),
+        Runtime.layerTest(),
         DeploymentLog.layer(config.paths.logs),
         CoordinatorCalls.Default,
         Events.layer

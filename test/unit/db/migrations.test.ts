@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect, Either, Layer } from "effect"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { databaseLayer, sqliteLayer } from "../../../src/db/Database.js"
+import { Database, sqliteLayer } from "../../../src/db/Database.js"
 import { migrate, schemaVersion } from "../../../src/db/migrate.js"
 import { migrations, type MigrationStep } from "../../../src/db/migrations/index.js"
 import { makeTempDir } from "../../support/tempDir.js"
@@ -88,7 +88,7 @@ describe("migrations", () => {
                 sql<{ timeout: number }>`PRAGMA busy_timeout`
               ])
           ),
-          Layer.provideMerge(databaseLayer(file), Layer.empty)
+          Layer.provideMerge(Database.layer(file), Layer.empty)
         )
       )
     )

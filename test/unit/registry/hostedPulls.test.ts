@@ -5,7 +5,7 @@ import type { Principal } from "../../../src/api/definition/security.js"
 import { Authz } from "../../../src/auth/Authz.js"
 import { PrincipalResolver } from "../../../src/auth/PrincipalResolver.js"
 import { DeniaConfig } from "../../../src/config/Config.js"
-import { databaseLayer } from "../../../src/db/Database.js"
+import { Database } from "../../../src/db/Database.js"
 import { CreateProject, type Project } from "../../../src/domain/project.js"
 import { CreateService } from "../../../src/domain/service.js"
 import { HostedPulls } from "../../../src/registry/hostedPulls.js"
@@ -31,7 +31,7 @@ beforeAll(async () => {
   cleanup = temp.cleanup
   const config = await testConfig(temp.dir)
   port = Number(config.values.bindAddr.split(":")[1])
-  const configLayer = DeniaConfig.fromValue(config)
+  const configLayer = DeniaConfig.layer(config)
   const repos = Layer.mergeAll(
     ProjectsRepo.layer,
     ServicesRepo.layer,
@@ -40,7 +40,7 @@ beforeAll(async () => {
     MembershipsRepo.layer,
     RegistryRepo.layer
   ).pipe(
-    Layer.provide(databaseLayer(config.paths.sqlite))
+    Layer.provide(Database.layer(config.paths.sqlite))
   )
   const auth = Layer.merge(PrincipalResolver.layer, Authz.layer).pipe(Layer.provide(Layer.merge(repos, configLayer)))
   const layer = HostedRegistry.layer.pipe(

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Authz } from "../../../src/auth/Authz.js"
 import { PrincipalResolver } from "../../../src/auth/PrincipalResolver.js"
 import { DeniaConfig } from "../../../src/config/Config.js"
-import { databaseLayer } from "../../../src/db/Database.js"
+import { Database } from "../../../src/db/Database.js"
 import { CreateProject } from "../../../src/domain/project.js"
 import { CreateService } from "../../../src/domain/service.js"
 import { HostedPulls } from "../../../src/registry/hostedPulls.js"
@@ -32,7 +32,7 @@ beforeAll(async () => {
   const temp = makeTempDir()
   cleanup = temp.cleanup
   const config = await testConfig(temp.dir)
-  const configLayer = DeniaConfig.fromValue(config)
+  const configLayer = DeniaConfig.layer(config)
   const repos = Layer.mergeAll(
     ProjectsRepo.layer,
     ServicesRepo.layer,
@@ -41,7 +41,7 @@ beforeAll(async () => {
     MembershipsRepo.layer,
     RegistryRepo.layer
   ).pipe(
-    Layer.provide(databaseLayer(config.paths.sqlite))
+    Layer.provide(Database.layer(config.paths.sqlite))
   )
   const auth = Layer.merge(PrincipalResolver.layer, Authz.layer).pipe(Layer.provide(Layer.merge(repos, configLayer)))
   const layer = HostedRegistry.layer.pipe(

@@ -8,7 +8,7 @@ import { afterAll, describe, expect } from "vitest"
 import { Authz } from "../../../src/auth/Authz.js"
 import { PrincipalResolver } from "../../../src/auth/PrincipalResolver.js"
 import { DeniaConfig } from "../../../src/config/Config.js"
-import { databaseLayer } from "../../../src/db/Database.js"
+import { Database } from "../../../src/db/Database.js"
 import { CreateProject } from "../../../src/domain/project.js"
 import { CreateService } from "../../../src/domain/service.js"
 import { HostedPulls } from "../../../src/registry/hostedPulls.js"
@@ -31,7 +31,7 @@ describe("periodic registry GC", () => {
   it.scoped("runs after registry_gc_interval_hours and records a periodic run", () =>
     Effect.gen(function*() {
       const config = yield* Effect.promise(() => testConfig(temp.dir, { registry_gc_interval_hours: 2, registry_gc_grace_minutes: 0 }))
-      const configLayer = DeniaConfig.fromValue(config)
+      const configLayer = DeniaConfig.layer(config)
       const repos = Layer.mergeAll(
         ProjectsRepo.layer,
         ServicesRepo.layer,
@@ -40,7 +40,7 @@ describe("periodic registry GC", () => {
         MembershipsRepo.layer,
         RegistryRepo.layer
       ).pipe(
-        Layer.provide(databaseLayer(config.paths.sqlite))
+        Layer.provide(Database.layer(config.paths.sqlite))
       )
       const auth = Layer.merge(PrincipalResolver.layer, Authz.layer).pipe(Layer.provide(Layer.merge(repos, configLayer)))
       const layer = RegistryGc.layer.pipe(

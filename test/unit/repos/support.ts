@@ -1,6 +1,6 @@
 import { Layer } from "effect"
 import * as path from "node:path"
-import { databaseLayer } from "../../../src/db/Database.js"
+import { Database } from "../../../src/db/Database.js"
 import { AuditRepo } from "../../../src/repos/AuditRepo.js"
 import { DeploymentsRepo } from "../../../src/repos/DeploymentsRepo.js"
 import { DomainsRepo } from "../../../src/repos/DomainsRepo.js"
@@ -13,7 +13,7 @@ import { makeTempDir } from "../../support/tempDir.js"
 /** Every repository under test on a fresh, migrated SQLite file (the SqlClient is exposed too, to corrupt rows). */
 export const reposOnFile = () => {
   const temp = makeTempDir()
-  const db = databaseLayer(path.join(temp.dir, "denia.sqlite"))
+  const db = Database.layer(path.join(temp.dir, "denia.sqlite"))
   const repos = Layer.mergeAll(
     AuditRepo.layer,
     DeploymentsRepo.layer,

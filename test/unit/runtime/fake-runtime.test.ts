@@ -2,7 +2,6 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as http from "node:http"
 import { RuntimeLaunchError } from "../../../src/runtime/errors.js"
-import { FakeRuntime } from "../../../src/runtime/FakeRuntime.js"
 import { Runtime } from "../../../src/runtime/Runtime.js"
 import type { ReplicaSpec } from "../../../src/runtime/types.js"
 
@@ -36,7 +35,7 @@ describe("FakeRuntime", () => {
       expect(yield* rt.list).toEqual([])
       expect(yield* r.exit).toEqual({ code: null, signal: 15 })
       expect((yield* rt.stop(r).pipe(Effect.flip))._tag).toBe("denia/runtime/ReplicaNotFound")
-    }).pipe(Effect.provide(FakeRuntime())))
+    }).pipe(Effect.provide(Runtime.layerTest())))
 
   it.live("injects start failures and custom handlers", () =>
     Effect.gen(function*() {
@@ -48,7 +47,7 @@ describe("FakeRuntime", () => {
     }).pipe(
       Effect.scoped,
       Effect.provide(
-        FakeRuntime({
+        Runtime.layerTest({
           failStart: (s) => (s.replica === "bad" ? new RuntimeLaunchError({ stage: "exec", message: "boom" }) : undefined),
           handler: (_s, _req, res) => {
             res.writeHead(503)
