@@ -61,11 +61,14 @@ export const boolean: FieldKind<boolean> = {
   render: (value) => String(value)
 }
 
+/** Narrows `raw` to one of `literals` (a type guard, so no cast on the decoded value). */
+const isOneOf = <L extends string>(literals: ReadonlyArray<L>, raw: string): raw is L => literals.some((l) => l === raw)
+
 export const oneOf = <const L extends string>(...literals: ReadonlyArray<L>): FieldKind<L> => ({
   typeName: literals.map((l) => JSON.stringify(l)).join("|"),
   decode: (raw) =>
-    typeof raw === "string" && (literals as ReadonlyArray<string>).includes(raw)
-      ? ok(raw as L)
+    typeof raw === "string" && isOneOf(literals, raw)
+      ? ok(raw)
       : bad(`must be one of ${literals.join(", ")}, got ${describe(raw)}`),
   fromEnv: (raw) => raw,
   render: (value) => JSON.stringify(value)

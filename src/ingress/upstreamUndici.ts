@@ -22,7 +22,7 @@ export const makePool = (socketPath: string): Pool =>
 export const UPSTREAM_TIMEOUT_MS = 300_000
 
 export const isTimeout = (err: Error): boolean => {
-  const code = (err as { code?: unknown }).code
+  const code = "code" in err ? err.code : undefined
   return code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
 }
 
@@ -54,7 +54,7 @@ export const forwardUndici = (
   }
   res.on("drain", () => controller?.resume())
   pool.dispatch(
-    { path: req.url ?? "/", method: method as Dispatcher.HttpMethod, headers, body: hasBody ? req : null },
+    { path: req.url ?? "/", method, headers, body: hasBody ? req : null },
     {
       onRequestStart(c) {
         controller = c
