@@ -4,6 +4,7 @@
  * existing deployment's image and goes through the same pipeline (ADR 0007).
  */
 import { Effect, Option } from "effect"
+import type { DatabaseError } from "../../db/errors.js"
 import type { Deployment, DeploymentTrigger } from "../../domain/deployment.js"
 import type { NotFound } from "../../domain/errors.js"
 import { ActionConflict } from "../errors.js"
@@ -63,7 +64,10 @@ export const makeActions = (t: Toolkit, runPipeline: RunPipeline) => {
       })
     )
 
-  const action = (serviceId: string, kind: ServiceAction): Effect.Effect<Deployment | undefined, NotFound | ActionConflict> =>
+  const action = (
+    serviceId: string,
+    kind: ServiceAction
+  ): Effect.Effect<Deployment | undefined, NotFound | ActionConflict | DatabaseError> =>
     Effect.gen(function*() {
       const service = yield* services.get(serviceId)
       switch (kind) {

@@ -135,7 +135,7 @@ export const makeToolkit = (options: CoordinatorOptions) =>
      */
     const launchReplicas = (service: Service, deployment: Deployment, pulled: PulledImage, count: number) =>
       Effect.gen(function*() {
-        const project = yield* projects.get(service.projectId).pipe(Effect.orDie)
+        const project = yield* projects.get(service.projectId).pipe(Effect.catchTag("denia/domain/NotFound", Effect.die))
         const launched: Array<RunningReplica> = []
         for (let i = 0; i < count; i++) {
           const replica = yield* launchHealthyReplica({
