@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Option, Predicate } from "effect"
+import { Cause, Effect, Exit, Logger, LogLevel, Option, Predicate } from "effect"
+import { mapDomainErrors } from "../../../src/api/server/errorMapping.js"
 import { DatabaseError } from "../../../src/db/errors.js"
 import { UsersRepo } from "../../../src/repos/UsersRepo.js"
 import { reposOnFile } from "./support.js"
@@ -11,9 +12,9 @@ afterAll(() => db.cleanup())
 /** The typed DatabaseError of a failed exit whose cause is the driver's SqlError; None for anything else (a defect included). */
 const sqlFailureOf = <A, E>(exit: Exit.Exit<A, E>): Option.Option<DatabaseError> =>
   Exit.isFailure(exit) && Option.isNone(Cause.dieOption(exit.cause))
-    ? Option.filter(
+    ? Option.flatMap(
       Cause.failureOption(exit.cause),
-      (e): e is DatabaseError => e instanceof DatabaseError && Predicate.isTagged(e.cause, "SqlError")
+      (e: unknown) => (e instanceof DatabaseError && Predicate.isTagged(e.cause, "SqlError") ? Option.some(e) : Option.none())
     )
     : Option.none()
 
@@ -38,5 +39,11 @@ describe("repositories on a broken database", () => {
       // The body carries no SQL: the error's message is the opaque one the API logs next to its cause.
       const failure = sqlFailureOf(yield* Effect.exit(users.list))
       expect(Option.map(failure, (e) => e.message)).toEqual(Option.some("database operation failed"))
+      // Through a handler's error map it is the opaque 500: an error id, no SQL, no table name.
+      const answered = yield* Effect.exit(mapDomainErrors(users.list).pipe(Logger.withMinimumLogLevel(LogLevel.None)))
+      const apiError = Exit.isFailure(answered) ? Option.getOrUndefined(Cause.failureOption(answered.cause)) : undefined
+      expect(apiError?._tag).toBe("InternalError")
+      expect(apiError?.message).toBe("internal error")
+      expect(apiError?.details).toEqual({ errorId: expect.stringMatching(/^[0-9a-f-]{36}$/) })
     }).pipe(Effect.provide(db.layer)))
 })

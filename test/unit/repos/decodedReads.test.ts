@@ -22,8 +22,8 @@ afterAll(() => db.cleanup())
 const corruptRowOf = <A, E>(exit: Exit.Exit<A, E>): Option.Option<CorruptRow> =>
   Exit.isFailure(exit) && Option.isNone(Cause.dieOption(exit.cause))
     ? Option.flatMap(
-      Option.filter(Cause.failureOption(exit.cause), (e): e is DatabaseError => e instanceof DatabaseError),
-      (e) => (e.cause instanceof CorruptRow ? Option.some(e.cause) : Option.none())
+      Cause.failureOption(exit.cause),
+      (e: unknown) => (e instanceof DatabaseError && e.cause instanceof CorruptRow ? Option.some(e.cause) : Option.none())
     )
     : Option.none()
 
