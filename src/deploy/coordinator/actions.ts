@@ -72,7 +72,13 @@ export const makeActions = (t: Toolkit, runPipeline: RunPipeline) => {
       const service = yield* services.get(serviceId)
       switch (kind) {
         case "stop":
-          yield* t.spawn(stopService(serviceId).pipe(Effect.catchAll(() => Effect.void)))
+          yield* t.spawn(
+            stopService(serviceId).pipe(
+              // Deleted meanwhile: nothing left to stop.
+              Effect.catchTag("denia/domain/NotFound", () => Effect.void),
+              Effect.catchTag("denia/db/DatabaseError", (e) => Effect.logError("stop service: database failure", e))
+            )
+          )
           return undefined
         case "restart": {
           if (service.promotedDeploymentId === null) return yield* new ActionConflict({ message: "the service is not running; use start" })

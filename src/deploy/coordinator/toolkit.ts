@@ -81,7 +81,14 @@ export const makeToolkit = (options: CoordinatorOptions) =>
         const service = yield* services.get(serviceId)
         const project = yield* projects.get(service.projectId)
         return serviceRef(service, project)
-      }).pipe(Effect.orElseSucceed(() => serviceId))
+      }).pipe(
+        Effect.catchTag("denia/domain/NotFound", () => Effect.succeed(serviceId)),
+        // Only a name for log lines: the failure is logged and the id stands in.
+        Effect.catchTag(
+          "denia/db/DatabaseError",
+          (e) => Effect.logError("naming a service: database failure", e).pipe(Effect.as(serviceId))
+        )
+      )
 
     const publishSet = (serviceId: string, set: RunningSet | undefined) =>
       publisher.publish(
