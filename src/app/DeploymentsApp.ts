@@ -80,7 +80,10 @@ const make = Effect.gen(function*() {
             TERMINAL_STATUSES.has(x.status)
               ? Option.some(JSON.stringify({ status: x.status, ...(x.error === undefined ? {} : { error: x.error }) }))
               : Option.none())
-        )
+        ),
+        // A failed read is logged and the log keeps following; the next poll asks again.
+        Effect.catchTag("denia/db/DatabaseError", (e) =>
+          Effect.logError("deployment log: reading the deployment's status failed", e).pipe(Effect.as(Option.none<string>())))
       )
       return followFile({ path: deploymentLog.pathOf(deployment.id), since, finished })
     })

@@ -1,4 +1,5 @@
 import { Effect } from "effect"
+import type { DatabaseError } from "../db/errors.js"
 import { type ProjectRole, ROLE_RANK } from "../domain/principal.js"
 import type { Principal } from "../domain/principal.js"
 import { MembershipsRepo } from "../repos/MembershipsRepo.js"
@@ -13,21 +14,25 @@ export class Authz extends Effect.Service<Authz>()("denia/auth/Authz", {
     const memberships = yield* MembershipsRepo
 
     /** The principal's role in the project, `admin` for super-admins, undefined when not a member. */
-    const roleIn = (principal: Principal, projectId: string): Effect.Effect<ProjectRole | undefined> =>
+    const roleIn = (principal: Principal, projectId: string): Effect.Effect<ProjectRole | undefined, DatabaseError> =>
       principal.superAdmin
         ? Effect.succeed("admin")
         : principal.kind === "user"
         ? memberships.roleOf(principal.userId, projectId)
         : Effect.succeed(undefined)
 
-    const requireProjectRole = (principal: Principal, projectId: string, role: ProjectRole): Effect.Effect<void, RoleRequired> =>
+    const requireProjectRole = (
+      principal: Principal,
+      projectId: string,
+      role: ProjectRole
+    ): Effect.Effect<void, RoleRequired | DatabaseError> =>
       Effect.flatMap(roleIn(principal, projectId), (actual) =>
         actual !== undefined && ROLE_RANK[actual] >= ROLE_RANK[role]
           ? Effect.void
           : Effect.fail(new RoleRequired({ role, message: `this action needs the ${role} role on the project` })))
 
     /** `undefined` = every project; otherwise the ids the principal may see. */
-    const visibleProjectIds = (principal: Principal): Effect.Effect<ReadonlyArray<string> | undefined> =>
+    const visibleProjectIds = (principal: Principal): Effect.Effect<ReadonlyArray<string> | undefined, DatabaseError> =>
       principal.superAdmin
         ? Effect.succeed(undefined)
         : principal.kind === "user"
@@ -35,7 +40,7 @@ export class Authz extends Effect.Service<Authz>()("denia/auth/Authz", {
         : Effect.succeed([])
 
     /** Viewers see env keys but not values. */
-    const canSeeEnvValues = (principal: Principal, projectId: string): Effect.Effect<boolean> =>
+    const canSeeEnvValues = (principal: Principal, projectId: string): Effect.Effect<boolean, DatabaseError> =>
       Effect.map(roleIn(principal, projectId), (role) => role !== undefined && ROLE_RANK[role] >= ROLE_RANK.operator)
 
     return { roleIn, requireProjectRole, visibleProjectIds, canSeeEnvValues }

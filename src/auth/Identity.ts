@@ -70,7 +70,7 @@ export class Identity extends Effect.Service<Identity>()("denia/auth/Identity", 
     const me = (principal: Principal) =>
       Effect.gen(function*() {
         if (principal.kind === "adminToken") return { user: null, superAdmin: true, memberships: [], credential: "adminToken" as const }
-        const user = yield* users.get(principal.userId).pipe(Effect.orDie)
+        const user = yield* users.get(principal.userId).pipe(Effect.catchTag("denia/domain/NotFound", Effect.die))
         return { user, superAdmin: user.superAdmin, memberships: yield* memberships.forUser(user.id), credential: principal.credentialKind }
       })
 

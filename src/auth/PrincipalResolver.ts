@@ -1,5 +1,6 @@
 import { Effect, Option } from "effect"
 import { DeniaConfig } from "../config/Config.js"
+import type { DatabaseError } from "../db/errors.js"
 import type { Principal } from "../domain/principal.js"
 import { CredentialsRepo } from "../repos/CredentialsRepo.js"
 import { UsersRepo } from "../repos/UsersRepo.js"
@@ -18,7 +19,7 @@ export class PrincipalResolver extends Effect.Service<PrincipalResolver>()("deni
     const users = yield* UsersRepo
     const adminToken = config.values.adminToken
 
-    const resolve = (token: string): Effect.Effect<Option.Option<Principal>> =>
+    const resolve = (token: string): Effect.Effect<Option.Option<Principal>, DatabaseError> =>
       Effect.gen(function*() {
         if (token.length > 0 && constantTimeEqual(token, adminToken)) {
           return Option.some<Principal>({ kind: "adminToken", superAdmin: true })

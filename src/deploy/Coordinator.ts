@@ -11,6 +11,7 @@
  * shutdown), `status`, and `notices` (what it announces to the rest).
  */
 import { Context, Effect, Layer } from "effect"
+import type { DatabaseError } from "../db/errors.js"
 import type { Deployment, DeploymentTrigger } from "../domain/deployment.js"
 import type { NotFound } from "../domain/errors.js"
 import type { Service } from "../domain/service.js"
@@ -31,17 +32,20 @@ export interface CoordinatorApi {
     serviceId: string,
     imageOverride: string | undefined,
     trigger?: DeploymentTrigger
-  ) => Effect.Effect<Deployment, NotFound | ActionConflict>
+  ) => Effect.Effect<Deployment, NotFound | ActionConflict | DatabaseError>
   /** stop (in the background; undefined), or start/restart/rollback (the queued deployment). */
-  readonly action: (serviceId: string, kind: ServiceAction) => Effect.Effect<Deployment | undefined, NotFound | ActionConflict>
+  readonly action: (
+    serviceId: string,
+    kind: ServiceAction
+  ) => Effect.Effect<Deployment | undefined, NotFound | ActionConflict | DatabaseError>
   /** Stops the service now: pointer cleared, out of traffic, replicas stopped. */
-  readonly stopService: (serviceId: string) => Effect.Effect<void, NotFound>
+  readonly stopService: (serviceId: string) => Effect.Effect<void, NotFound | DatabaseError>
   /** Daemon start (run by the layer): fail in-flight deployments, sweep, relaunch promoted ones. */
   readonly boot: Effect.Effect<void>
   /** The deployment whose replicas run now. */
   readonly isRunning: (serviceId: string) => Effect.Effect<string | undefined>
   /** The service with its live `status` filled in. */
-  readonly withStatus: (service: Service) => Effect.Effect<Service>
+  readonly withStatus: (service: Service) => Effect.Effect<Service, DatabaseError>
 }
 
 const make = (options: CoordinatorOptions) =>

@@ -14,6 +14,7 @@
 import { Effect, Option } from "effect"
 import { Authz } from "../auth/Authz.js"
 import { RoleRequired } from "../auth/errors.js"
+import type { DatabaseError } from "../db/errors.js"
 import type { Invalid } from "../domain/errors.js"
 import type { Principal } from "../domain/principal.js"
 import type { Project } from "../domain/project.js"
@@ -41,13 +42,13 @@ export const makeImageAuthorization = Effect.gen(function*() {
     projectId: string,
     reference: string,
     field: string
-  ): Effect.Effect<Option.Option<string>, RoleRequired> =>
+  ): Effect.Effect<Option.Option<string>, RoleRequired | DatabaseError> =>
     Effect.gen(function*() {
       const hosted = pulls.hostedReference(reference)
       if (Option.isNone(hosted)) return Option.none()
       const repository = hosted.value.repository
       const projectName = repository.split("/")[0] ?? ""
-      const owner = yield* projects.findByName(projectName).pipe(Effect.orDie)
+      const owner = yield* projects.findByName(projectName)
       // an unknown project is refused like a foreign one: no existence oracle
       if (Option.isNone(owner)) return yield* denied(field, repository)
       if (owner.value.id !== projectId) {
@@ -57,7 +58,11 @@ export const makeImageAuthorization = Effect.gen(function*() {
     })
 
   /** Service create/PATCH: the image source's reference and registry. */
-  const checkSource = (principal: Principal, projectId: string, source: ServiceSource): Effect.Effect<void, RoleRequired | Invalid> =>
+  const checkSource = (
+    principal: Principal,
+    projectId: string,
+    source: ServiceSource
+  ): Effect.Effect<void, RoleRequired | Invalid | DatabaseError> =>
     source.type !== "image"
       ? Effect.void
       : Effect.zipRight(
@@ -74,7 +79,7 @@ export const makeImageAuthorization = Effect.gen(function*() {
     service: Service,
     project: Project,
     override: string | undefined
-  ): Effect.Effect<void, RoleRequired | Invalid> =>
+  ): Effect.Effect<void, RoleRequired | Invalid | DatabaseError> =>
     Effect.gen(function*() {
       const reference = yield* Effect.option(imageReferenceOf(service, project, override, { address: pulls.address }))
       // git/upload sources without an override: the coordinator answers that itself

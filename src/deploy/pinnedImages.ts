@@ -14,6 +14,9 @@ export const servingImagesLayer: Layer.Layer<PinnedImages, never, ServicesRepo |
   Effect.gen(function*() {
     const services = yield* ServicesRepo
     const deployments = yield* DeploymentsRepo
-    return { digests: Effect.map(servingDigests(services, deployments), (set) => [...set]) }
+    // The port has no error channel, and a failed read must abort the GC run
+    // (never read as "nothing is pinned", which would delete serving images):
+    // the database failure dies here and the GC's runner logs it.
+    return { digests: Effect.map(servingDigests(services, deployments), (set) => [...set]).pipe(Effect.orDie) }
   })
 )

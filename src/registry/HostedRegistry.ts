@@ -8,6 +8,7 @@ import { Effect, Option } from "effect"
 import type { Readable } from "node:stream"
 import { DeniaConfig } from "../config/Config.js"
 import { parseAddress } from "../config/fields.js"
+import type { DatabaseError } from "../db/errors.js"
 import { RegistryRepo } from "../repos/RegistryRepo.js"
 import { makeAccess, type Repository } from "./access.js"
 import { digestHex, isDigest, looksLikeDigest } from "./digest.js"
@@ -64,7 +65,7 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/regi
     // ---- blobs ----
 
     /** Size of a blob linked to the repository, or BLOB_UNKNOWN. */
-    const statBlob = (r: Repository, digest: string): Effect.Effect<{ size: number; file: string }, DistributionError> =>
+    const statBlob = (r: Repository, digest: string): Effect.Effect<{ size: number; file: string }, DistributionError | DatabaseError> =>
       Effect.gen(function*() {
         const hex = yield* requireDigest(digest)
         const size = yield* repo.findLinkedBlob(r.id, digest)
@@ -121,7 +122,7 @@ export class HostedRegistry extends Effect.Service<HostedRegistry>()("denia/regi
         return { id, size: 0 } satisfies UploadState
       })
 
-    const findUpload = (r: Repository, id: string): Effect.Effect<UploadState, DistributionError> =>
+    const findUpload = (r: Repository, id: string): Effect.Effect<UploadState, DistributionError | DatabaseError> =>
       Effect.gen(function*() {
         const row = yield* repo.findUpload(id)
         if (Option.isNone(row) || row.value.repositoryId !== r.id) {

@@ -8,6 +8,7 @@
 import { Effect, Option } from "effect"
 import { Authz } from "../auth/Authz.js"
 import { PrincipalResolver } from "../auth/PrincipalResolver.js"
+import type { DatabaseError } from "../db/errors.js"
 import { isResourceName } from "../domain/names.js"
 import type { Principal } from "../domain/principal.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
@@ -50,7 +51,7 @@ export const makeAccess = Effect.gen(function*() {
   /** Principals that came from a pull token, with the repositories they may pull. */
   const scoped = new WeakMap<Principal, ReadonlySet<string>>()
 
-  const authenticate = (authorization: string | undefined): Effect.Effect<Principal, DistributionError> =>
+  const authenticate = (authorization: string | undefined): Effect.Effect<Principal, DistributionError | DatabaseError> =>
     Effect.gen(function*() {
       const token = tokenFromAuthorization(authorization)
       if (token === undefined || token === "") return yield* ociError("UNAUTHORIZED", "authentication required")
@@ -66,7 +67,7 @@ export const makeAccess = Effect.gen(function*() {
       return principal.value
     })
 
-  const lookup = (name: string): Effect.Effect<Repository, DistributionError> =>
+  const lookup = (name: string): Effect.Effect<Repository, DistributionError | DatabaseError> =>
     Effect.gen(function*() {
       const parts = name.split("/")
       const [projectName, serviceName] = parts
@@ -86,7 +87,11 @@ export const makeAccess = Effect.gen(function*() {
     })
 
   /** Finds `<project>/<service>` and checks the principal's role for the action. */
-  const repository = (principal: Principal, name: string, action: RegistryAction): Effect.Effect<Repository, DistributionError> =>
+  const repository = (
+    principal: Principal,
+    name: string,
+    action: RegistryAction
+  ): Effect.Effect<Repository, DistributionError | DatabaseError> =>
     Effect.gen(function*() {
       const scope = scoped.get(principal)
       if (scope !== undefined && (action !== "pull" || !scope.has(name))) {
@@ -101,7 +106,7 @@ export const makeAccess = Effect.gen(function*() {
     })
 
   /** Project ids whose repositories the principal may pull (undefined = all). */
-  const pullableProjects = (principal: Principal): Effect.Effect<ReadonlyArray<string> | undefined> =>
+  const pullableProjects = (principal: Principal): Effect.Effect<ReadonlyArray<string> | undefined, DatabaseError> =>
     scoped.has(principal) ? Effect.succeed([]) : authz.visibleProjectIds(principal)
 
   /** Repository lookup without a principal, for trusted in-process callers. */

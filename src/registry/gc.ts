@@ -9,6 +9,7 @@ import { Duration, Effect, FiberSet, Option } from "effect"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import { DeniaConfig } from "../config/Config.js"
+import type { DatabaseError } from "../db/errors.js"
 import { periodic } from "../platform/periodic.js"
 import { type GcRunRow, RegistryRepo } from "../repos/RegistryRepo.js"
 import { digestHex } from "./digest.js"
@@ -146,7 +147,7 @@ export class RegistryGc extends Effect.Service<RegistryGc>()("denia/registry/Reg
     /** Runs GC to completion (periodic loop, tests, CLI). */
     const runNow = (trigger: "manual" | "periodic") => Effect.flatMap(repo.startGcRun(trigger), runOnce)
 
-    const findRun = (id: string): Effect.Effect<Option.Option<GcRunRow>> => repo.findGcRun(id)
+    const findRun = (id: string): Effect.Effect<Option.Option<GcRunRow>, DatabaseError> => repo.findGcRun(id)
 
     yield* periodic({ name: "registry.gc", every: Duration.hours(intervalHours), task: runNow("periodic") })
 

@@ -5,6 +5,7 @@
  */
 import { Effect, Option } from "effect"
 import { createHash } from "node:crypto"
+import type { DatabaseError } from "../db/errors.js"
 import type { ManifestRow, RegistryRepo } from "../repos/RegistryRepo.js"
 import type { Repository } from "./access.js"
 import { looksLikeDigest, TAG } from "./digest.js"
@@ -29,7 +30,7 @@ export interface ManifestDeps {
 const sha256 = (bytes: Uint8Array) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`
 
 export const makeManifestOps = ({ repo, paths, quotas, withStoreLock, requireDigest }: ManifestDeps) => {
-  const findManifest = (r: Repository, reference: string): Effect.Effect<ManifestRow, DistributionError> =>
+  const findManifest = (r: Repository, reference: string): Effect.Effect<ManifestRow, DistributionError | DatabaseError> =>
     Effect.gen(function*() {
       if (looksLikeDigest(reference)) {
         yield* requireDigest(reference)
@@ -45,7 +46,10 @@ export const makeManifestOps = ({ repo, paths, quotas, withStoreLock, requireDig
       return row.value
     })
 
-  const readManifest = (r: Repository, reference: string): Effect.Effect<StoredManifest, DistributionError | RegistryStorageError> =>
+  const readManifest = (
+    r: Repository,
+    reference: string
+  ): Effect.Effect<StoredManifest, DistributionError | RegistryStorageError | DatabaseError> =>
     Effect.gen(function*() {
       const row = yield* findManifest(r, reference)
       const hex = yield* requireDigest(row.digest)

@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import { AuditEntry } from "../domain/identity.js"
 import { uuidv7 } from "../domain/ids.js"
-import { all, nowIso, NullableJson, orDieDb } from "./sqlHelpers.js"
+import { all, nowIso, NullableJson, orDbError } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
   id: Schema.String,
@@ -44,7 +44,7 @@ export class AuditRepo extends Effect.Service<AuditRepo>()("denia/repos/AuditRep
     const record = (r: AuditRecord) =>
       sql`INSERT INTO audit_log (id, at, actor, action, target, outcome, client_ip, details)
           VALUES (${uuidv7()}, ${nowIso()}, ${r.actor}, ${r.action}, ${r.target ?? null}, ${r.outcome}, ${r.clientIp ?? null},
-                  ${r.details === undefined ? null : JSON.stringify(r.details)})`.pipe(orDieDb, Effect.asVoid)
+                  ${r.details === undefined ? null : JSON.stringify(r.details)})`.pipe(orDbError, Effect.asVoid)
 
     /** Newest first; `before` is the cursor (an entry id). */
     const page = (limit: number, before: string | undefined) =>

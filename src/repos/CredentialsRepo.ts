@@ -4,7 +4,7 @@ import { NotFound } from "../domain/errors.js"
 import type { ApiToken } from "../domain/identity.js"
 import { uuidv7 } from "../domain/ids.js"
 import type { CredentialKind } from "../domain/principal.js"
-import { all, first, nowIso, orDieDb } from "./sqlHelpers.js"
+import { all, first, nowIso, orDbError } from "./sqlHelpers.js"
 
 const Kind = Schema.Literal("session", "apiToken") satisfies Schema.Schema<CredentialKind>
 
@@ -42,7 +42,7 @@ export class CredentialsRepo extends Effect.Service<CredentialsRepo>()("denia/re
         const now = nowIso()
         yield* sql`INSERT INTO credentials (id, user_id, kind, name, token_hash, created_at, expires_at)
                    VALUES (${id}, ${input.userId}, ${input.kind}, ${input.name}, ${input.tokenHash}, ${now}, ${input.expiresAt})`.pipe(
-          orDieDb
+          orDbError
         )
         return { id, createdAt: now }
       })
@@ -55,10 +55,10 @@ export class CredentialsRepo extends Effect.Service<CredentialsRepo>()("denia/re
         Effect.map(Option.map((r): ActiveCredential => ({ id: r.id, userId: r.user_id, kind: r.kind })))
       )
 
-    const touch = (id: string) => sql`UPDATE credentials SET last_used_at = ${nowIso()} WHERE id = ${id}`.pipe(orDieDb, Effect.asVoid)
+    const touch = (id: string) => sql`UPDATE credentials SET last_used_at = ${nowIso()} WHERE id = ${id}`.pipe(orDbError, Effect.asVoid)
 
     const revoke = (id: string) =>
-      sql`UPDATE credentials SET revoked_at = ${nowIso()} WHERE id = ${id} AND revoked_at IS NULL`.pipe(orDieDb, Effect.asVoid)
+      sql`UPDATE credentials SET revoked_at = ${nowIso()} WHERE id = ${id} AND revoked_at IS NULL`.pipe(orDbError, Effect.asVoid)
 
     const listApiTokens = (userId: string) =>
       sql`SELECT * FROM credentials WHERE user_id = ${userId} AND kind = 'apiToken' AND revoked_at IS NULL ORDER BY id`.pipe(
@@ -97,7 +97,7 @@ export class CredentialsRepo extends Effect.Service<CredentialsRepo>()("denia/re
     const pruneExpired = sql`DELETE FROM credentials WHERE kind = 'session' AND expires_at < ${
       new Date(Date.now() - 86_400_000).toISOString()
     }`.pipe(
-      orDieDb,
+      orDbError,
       Effect.asVoid
     )
 

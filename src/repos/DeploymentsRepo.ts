@@ -3,7 +3,7 @@ import { Effect, Option, Schema } from "effect"
 import { type Deployment, DeploymentStatus, DeploymentTrigger, TERMINAL_STATUSES } from "../domain/deployment.js"
 import { NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
-import { all, first, nowIso, orDieDb } from "./sqlHelpers.js"
+import { all, first, nowIso, orDbError } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
   id: Schema.String,
@@ -60,8 +60,8 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/re
       Effect.gen(function*() {
         const id = uuidv7()
         yield* sql`INSERT INTO deployments (id, service_id, status, image_ref, image_digest, created_at, trigger)
-                   VALUES (${id}, ${serviceId}, 'pending', ${imageRef}, ${imageDigest ?? null}, ${nowIso()}, ${trigger})`.pipe(orDieDb)
-        return yield* get(id).pipe(Effect.orDie)
+                   VALUES (${id}, ${serviceId}, 'pending', ${imageRef}, ${imageDigest ?? null}, ${nowIso()}, ${trigger})`.pipe(orDbError)
+        return yield* get(id).pipe(Effect.catchTag("denia/domain/NotFound", Effect.die))
       })
 
     /** The first terminal status stamps `finished_at`; later ones keep it. */
@@ -70,13 +70,13 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/re
             error = COALESCE(${extra.error ?? null}, error),
             image_digest = COALESCE(${extra.imageDigest ?? null}, image_digest),
             finished_at = COALESCE(finished_at, ${TERMINAL_STATUSES.has(status) ? nowIso() : null})
-          WHERE id = ${id}`.pipe(orDieDb, Effect.asVoid)
+          WHERE id = ${id}`.pipe(orDbError, Effect.asVoid)
 
     /** A replica of the deployment was relaunched; `reason` (when known) is why its workload ended. */
     const recordRestart = (id: string, reason: string | undefined) =>
       sql`UPDATE deployments SET restart_count = restart_count + 1,
             last_exit_reason = COALESCE(${reason ?? null}, last_exit_reason)
-          WHERE id = ${id}`.pipe(orDieDb, Effect.asVoid)
+          WHERE id = ${id}`.pipe(orDbError, Effect.asVoid)
 
     /** The newest deployment of the service (any status). */
     const latestForService = (serviceId: string) =>

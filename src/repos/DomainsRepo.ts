@@ -3,7 +3,7 @@ import { Effect, Option, Schema } from "effect"
 import { CertificateState, DomainStatus } from "../domain/domain.js"
 import { Conflict, NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
-import { all, decodeFirst, dieOnDbFailure, first, nowIso, orDieDb, uniqueAsConflict } from "./sqlHelpers.js"
+import { all, dbFailureAsError, decodeFirst, first, nowIso, orDbError, uniqueAsConflict } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
   id: Schema.String,
@@ -115,8 +115,8 @@ export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/repos/Doma
                 )
             })
           )
-          .pipe(dieOnDbFailure)
-        return yield* get(input.serviceId, id).pipe(Effect.orDie)
+          .pipe(dbFailureAsError)
+        return yield* get(input.serviceId, id).pipe(Effect.catchTag("denia/domain/NotFound", Effect.die))
       })
 
     /**
@@ -154,7 +154,7 @@ export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/repos/Doma
           })
         )
         .pipe(
-          dieOnDbFailure,
+          dbFailureAsError,
           Effect.flatMap(
             Option.match({
               onNone: () => Effect.void,
@@ -167,21 +167,21 @@ export class DomainsRepo extends Effect.Service<DomainsRepo>()("denia/repos/Doma
     const expirePending = (cutoff: string, reason: string) =>
       sql`UPDATE domains SET status = 'expired', status_reason = ${reason}, updated_at = ${nowIso()}
                           WHERE status = 'pending' AND created_at < ${cutoff} RETURNING id`.pipe(
-        orDieDb,
+        orDbError,
         Effect.map((rows) => rows.length)
       )
 
     const setError = (id: string, error: string | null) =>
-      sql`UPDATE domains SET last_error = ${error}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDieDb, Effect.asVoid)
+      sql`UPDATE domains SET last_error = ${error}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDbError, Effect.asVoid)
 
     const setCertificate = (hostname: string, state: { status: Row["cert_status"]; expiresAt: string | null; error: string | null }) =>
       sql`UPDATE domains SET cert_status = ${state.status}, cert_expires_at = ${state.expiresAt}, cert_error = ${state.error}, updated_at = ${nowIso()}
-          WHERE hostname = ${hostname} AND status = 'verified'`.pipe(orDieDb, Effect.asVoid)
+          WHERE hostname = ${hostname} AND status = 'verified'`.pipe(orDbError, Effect.asVoid)
 
     const remove = (serviceId: string, id: string) =>
       Effect.gen(function*() {
         yield* get(serviceId, id)
-        yield* sql`DELETE FROM domains WHERE id = ${id}`.pipe(orDieDb)
+        yield* sql`DELETE FROM domains WHERE id = ${id}`.pipe(orDbError)
       })
 
     return { find, get, listByService, listAll, create, markVerified, expirePending, setError, setCertificate, remove }

@@ -3,7 +3,7 @@ import { Effect, Option, Schema } from "effect"
 import { NotFound } from "../domain/errors.js"
 import { type Membership, Role } from "../domain/identity.js"
 import type { ProjectRole } from "../domain/principal.js"
-import { all, first, nowIso, orDieDb } from "./sqlHelpers.js"
+import { all, first, nowIso, orDbError } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
   project_id: Schema.String,
@@ -41,7 +41,7 @@ export class MembershipsRepo extends Effect.Service<MembershipsRepo>()("denia/re
     const set = (projectId: string, userId: string, role: ProjectRole) =>
       Effect.gen(function*() {
         yield* sql`INSERT INTO memberships (project_id, user_id, role, created_at) VALUES (${projectId}, ${userId}, ${role}, ${nowIso()})
-                   ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role`.pipe(orDieDb)
+                   ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role`.pipe(orDbError)
         const row = yield* sql`SELECT * FROM memberships WHERE user_id = ${userId} AND project_id = ${projectId}`.pipe(
           first("memberships", Row)
         )
@@ -52,7 +52,7 @@ export class MembershipsRepo extends Effect.Service<MembershipsRepo>()("denia/re
     const remove = (projectId: string, userId: string) =>
       Effect.gen(function*() {
         const rows = yield* sql`DELETE FROM memberships WHERE project_id = ${projectId} AND user_id = ${userId} RETURNING project_id`.pipe(
-          orDieDb
+          orDbError
         )
         if (rows.length === 0) return yield* new NotFound({ entity: "membership", id: userId })
       })

@@ -5,7 +5,7 @@ import { Conflict, NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
 import { Limits } from "../domain/limits.js"
 import type { CreateProject, Project, UpdateProject } from "../domain/project.js"
-import { all, CountRow, dieOnDbFailure, first, json, nowIso, NullableJson, orDieDb, single, uniqueAsConflict } from "./sqlHelpers.js"
+import { all, CountRow, dbFailureAsError, first, json, nowIso, NullableJson, orDbError, single, uniqueAsConflict } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
   id: Schema.String,
@@ -53,7 +53,7 @@ export class ProjectsRepo extends Effect.Service<ProjectsRepo>()("denia/repos/Pr
         }, ${now}, ${now})`.pipe(
           uniqueAsConflict(`a project named ${JSON.stringify(input.name)} already exists`)
         )
-        return yield* get(id).pipe(Effect.orDie)
+        return yield* get(id).pipe(Effect.catchTag("denia/domain/NotFound", Effect.die))
       })
 
     const update = (id: string, patch: UpdateProject) =>
@@ -79,9 +79,9 @@ export class ProjectsRepo extends Effect.Service<ProjectsRepo>()("denia/repos/Pr
           if (n > 0) {
             return yield* new Conflict({ message: `project still has ${n} service(s); delete them first` })
           }
-          yield* sql`DELETE FROM projects WHERE id = ${id}`.pipe(orDieDb)
+          yield* sql`DELETE FROM projects WHERE id = ${id}`.pipe(orDbError)
         })
-      ).pipe(dieOnDbFailure)
+      ).pipe(dbFailureAsError)
 
     return { find, get, findByName, list, create, update, remove }
   })

@@ -8,7 +8,7 @@ import { Effect, Option, Schema } from "effect"
 import { Conflict, NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
 import { RegistryAuthKind, type StoredRegistry } from "../domain/registry.js"
-import { all, dieOnDbFailure, first, nowIso, orDieDb, uniqueAsConflict } from "./sqlHelpers.js"
+import { all, dbFailureAsError, first, nowIso, orDbError, uniqueAsConflict } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
   id: Schema.String,
@@ -75,7 +75,7 @@ export class RegistriesRepo extends Effect.Service<RegistriesRepo>()("denia/repo
         yield* sql`INSERT INTO registries (id, project_id, name, endpoint, auth_kind, auth_username, secret_ref, created_at, updated_at)
                    VALUES (${id}, ${projectId}, ${input.name}, ${input.endpoint}, ${input.authKind}, ${input.authUsername},
                            ${input.secretRef}, ${now}, ${now})`.pipe(uniqueAsConflict(duplicate(input.name)))
-        return yield* get(projectId, id).pipe(Effect.orDie)
+        return yield* get(projectId, id).pipe(Effect.catchTag("denia/domain/NotFound", Effect.die))
       })
 
     /**
@@ -95,7 +95,7 @@ export class RegistriesRepo extends Effect.Service<RegistriesRepo>()("denia/repo
             return { updated, previousRef: previous.secretRef }
           })
         )
-        .pipe(dieOnDbFailure)
+        .pipe(dbFailureAsError)
 
     /** Names of the services whose `source.registryId` points at this registry. */
     const referencingServices = (id: string) =>
@@ -118,11 +118,11 @@ export class RegistriesRepo extends Effect.Service<RegistriesRepo>()("denia/repo
                 }; change their source.registryId first`
               })
             }
-            yield* sql`DELETE FROM registries WHERE id = ${id} AND project_id = ${projectId}`.pipe(orDieDb)
+            yield* sql`DELETE FROM registries WHERE id = ${id} AND project_id = ${projectId}`.pipe(orDbError)
             return current
           })
         )
-        .pipe(dieOnDbFailure)
+        .pipe(dbFailureAsError)
 
     return { find, get, list, create, update, referencingServices, remove }
   })

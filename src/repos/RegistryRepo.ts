@@ -6,7 +6,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { uuidv7 } from "../domain/ids.js"
-import { all, CountRow, decodeFirst, first, nowIso, orDieDb, single } from "./sqlHelpers.js"
+import { all, CountRow, decodeFirst, first, nowIso, orDbError, single } from "./sqlHelpers.js"
 
 export interface ManifestRow {
   readonly repositoryId: string
@@ -153,12 +153,12 @@ const toGcRun = (r: GcSql): GcRunRow => ({
 export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/RegistryRepo", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const die = orDieDb
+    const dbError = orDbError
 
     const ensureRepository = (serviceId: string, projectId: string) => {
       const now = nowIso()
       return sql`INSERT INTO registry_repositories (service_id, project_id, created_at, updated_at) VALUES (${serviceId}, ${projectId}, ${now}, ${now})
-                 ON CONFLICT (service_id) DO UPDATE SET updated_at = excluded.updated_at`.pipe(die, Effect.asVoid)
+                 ON CONFLICT (service_id) DO UPDATE SET updated_at = excluded.updated_at`.pipe(dbError, Effect.asVoid)
     }
 
     // ---- blobs ----
@@ -176,15 +176,15 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
     /** Records a written blob; a re-write refreshes its age so GC grace restarts. */
     const recordBlob = (digest: string, size: number) =>
       sql`INSERT INTO registry_blobs (digest, size, created_at) VALUES (${digest}, ${size}, ${nowIso()})
-          ON CONFLICT (digest) DO UPDATE SET created_at = excluded.created_at`.pipe(die, Effect.asVoid)
+          ON CONFLICT (digest) DO UPDATE SET created_at = excluded.created_at`.pipe(dbError, Effect.asVoid)
 
     const linkBlob = (repositoryId: string, digest: string) =>
       sql`INSERT INTO registry_blob_links (repository_id, digest, created_at) VALUES (${repositoryId}, ${digest}, ${nowIso()})
-          ON CONFLICT DO NOTHING`.pipe(die, Effect.asVoid)
+          ON CONFLICT DO NOTHING`.pipe(dbError, Effect.asVoid)
 
     const unlinkBlob = (repositoryId: string, digest: string) =>
       sql`DELETE FROM registry_blob_links WHERE repository_id = ${repositoryId} AND digest = ${digest} RETURNING digest`.pipe(
-        die,
+        dbError,
         Effect.map((rows) => rows.length > 0)
       )
 
@@ -220,7 +220,7 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
         const id = uuidv7()
         const now = nowIso()
         yield* sql`INSERT INTO registry_uploads (id, repository_id, size, started_at, updated_at) VALUES (${id}, ${repositoryId}, 0, ${now}, ${now})`
-          .pipe(die)
+          .pipe(dbError)
         return id
       })
 
@@ -228,9 +228,9 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
       sql`SELECT * FROM registry_uploads WHERE id = ${id}`.pipe(first("registry_uploads", UploadSql), Effect.map(Option.map(toUpload)))
 
     const setUploadSize = (id: string, size: number) =>
-      sql`UPDATE registry_uploads SET size = ${size}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(die, Effect.asVoid)
+      sql`UPDATE registry_uploads SET size = ${size}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(dbError, Effect.asVoid)
 
-    const deleteUpload = (id: string) => sql`DELETE FROM registry_uploads WHERE id = ${id}`.pipe(die, Effect.asVoid)
+    const deleteUpload = (id: string) => sql`DELETE FROM registry_uploads WHERE id = ${id}`.pipe(dbError, Effect.asVoid)
 
     const uploadsIdleSince = (cutoffIso: string) =>
       sql`SELECT * FROM registry_uploads WHERE updated_at < ${cutoffIso}`.pipe(
@@ -301,18 +301,18 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
             return none
           })
         )
-        .pipe(die)
+        .pipe(dbError)
 
     /** Deletes a manifest; its tags and reference rows go with it. */
     const deleteManifest = (repositoryId: string, digest: string) =>
       sql`DELETE FROM registry_manifests WHERE repository_id = ${repositoryId} AND digest = ${digest} RETURNING digest`.pipe(
-        die,
+        dbError,
         Effect.map((rows) => rows.length > 0)
       )
 
     const deleteTag = (repositoryId: string, tag: string) =>
       sql`DELETE FROM registry_tags WHERE repository_id = ${repositoryId} AND tag = ${tag} RETURNING tag`.pipe(
-        die,
+        dbError,
         Effect.map((rows) => rows.length > 0)
       )
 
@@ -407,18 +407,18 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
             return true
           })
         )
-        .pipe(die)
+        .pipe(dbError)
 
     const startGcRun = (trigger: "manual" | "periodic") =>
       Effect.gen(function*() {
         const id = uuidv7()
-        yield* sql`INSERT INTO registry_gc_runs (id, trigger, started_at) VALUES (${id}, ${trigger}, ${nowIso()})`.pipe(die)
+        yield* sql`INSERT INTO registry_gc_runs (id, trigger, started_at) VALUES (${id}, ${trigger}, ${nowIso()})`.pipe(dbError)
         return id
       })
 
     const finishGcRun = (id: string, r: { blobsDeleted: number; bytesFreed: number; uploadsExpired: number; error: string | null }) =>
       sql`UPDATE registry_gc_runs SET finished_at = ${nowIso()}, blobs_deleted = ${r.blobsDeleted}, bytes_freed = ${r.bytesFreed},
-          uploads_expired = ${r.uploadsExpired}, error = ${r.error} WHERE id = ${id}`.pipe(die, Effect.asVoid)
+          uploads_expired = ${r.uploadsExpired}, error = ${r.error} WHERE id = ${id}`.pipe(dbError, Effect.asVoid)
 
     const findGcRun = (id: string) =>
       sql`SELECT * FROM registry_gc_runs WHERE id = ${id}`.pipe(first("registry_gc_runs", GcSql), Effect.map(Option.map(toGcRun)))
@@ -462,7 +462,7 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("denia/repos/Re
       uploadsIdleSince,
       findManifest,
       resolveTag,
-      missingRefs: (repositoryId: string, refs: NewManifest["refs"]) => missingRefs(repositoryId, refs).pipe(die),
+      missingRefs: (repositoryId: string, refs: NewManifest["refs"]) => missingRefs(repositoryId, refs).pipe(dbError),
       putManifest,
       deleteManifest,
       deleteTag,

@@ -1,7 +1,7 @@
 /** Service secret env vars: name + SecretStore reference per service. Values are never stored here. */
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
-import { all, first, nowIso, orDieDb } from "./sqlHelpers.js"
+import { all, first, nowIso, orDbError } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
   service_id: Schema.String,
@@ -62,7 +62,7 @@ export class ServiceSecretsRepo extends Effect.Service<ServiceSecretsRepo>()("de
             return { secret: row.value, replacedRef: Option.getOrNull(Option.map(previous, (p) => p.secretRef)) }
           })
         )
-        .pipe(orDieDb)
+        .pipe(orDbError)
 
     /** Removes the row; returns it (None when it did not exist). */
     const remove = (serviceId: string, name: string) =>

@@ -3,7 +3,7 @@ import { Effect, Option, Schema } from "effect"
 import { NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
 import { type CreateService, type Service, ServiceSpecFields } from "../domain/service.js"
-import { all, CountRow, first, json, nowIso, orDieDb, single, uniqueAsConflict } from "./sqlHelpers.js"
+import { all, CountRow, first, json, nowIso, orDbError, single, uniqueAsConflict } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
   id: Schema.String,
@@ -97,7 +97,7 @@ export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/repos/Se
                    VALUES (${id}, ${input.projectId}, ${input.name}, ${json(specOf(input))}, ${now}, ${now})`.pipe(
           uniqueAsConflict(`a service named ${JSON.stringify(input.name)} already exists in this project`)
         )
-        return yield* get(id).pipe(Effect.orDie)
+        return yield* get(id).pipe(Effect.catchTag("denia/domain/NotFound", Effect.die))
       })
 
     const updateSpec = (id: string, spec: ServiceSpec) =>
@@ -105,7 +105,7 @@ export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/repos/Se
         yield* get(id)
         const now = nowIso()
         yield* sql`UPDATE services SET spec = ${json(specOf(spec))}, updated_at = ${now}, spec_updated_at = ${now} WHERE id = ${id}`.pipe(
-          orDieDb
+          orDbError
         )
         return yield* get(id)
       })
@@ -121,7 +121,7 @@ export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/repos/Se
                    OR (SELECT image_digest FROM deployments WHERE id = services.promoted_deployment_id)
                       IS (SELECT image_digest FROM deployments WHERE id = ${deploymentId})
                  THEN previous_deployment_id ELSE promoted_deployment_id END,
-               promoted_deployment_id = ${deploymentId}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDieDb, Effect.asVoid)
+               promoted_deployment_id = ${deploymentId}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDbError, Effect.asVoid)
 
     /** When the spec was last edited (creation time for services never edited). */
     const specUpdatedAt = (id: string) =>
@@ -132,12 +132,12 @@ export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/repos/Se
 
     /** The durable "should not run" signal. */
     const clearPromoted = (id: string) =>
-      sql`UPDATE services SET promoted_deployment_id = NULL, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDieDb, Effect.asVoid)
+      sql`UPDATE services SET promoted_deployment_id = NULL, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDbError, Effect.asVoid)
 
     const remove = (id: string) =>
       Effect.gen(function*() {
         yield* get(id)
-        yield* sql`DELETE FROM services WHERE id = ${id}`.pipe(orDieDb)
+        yield* sql`DELETE FROM services WHERE id = ${id}`.pipe(orDbError)
       })
 
     return { find, get, findByName, list, countInProject, create, updateSpec, promote, specUpdatedAt, clearPromoted, remove }

@@ -3,7 +3,7 @@ import { Effect, Option, Schema } from "effect"
 import { NotFound } from "../domain/errors.js"
 import type { User } from "../domain/identity.js"
 import { uuidv7 } from "../domain/ids.js"
-import { all, CountRow, dieOnDbFailure, first, nowIso, orDieDb, single, uniqueAsConflict } from "./sqlHelpers.js"
+import { all, CountRow, dbFailureAsError, first, nowIso, orDbError, single, uniqueAsConflict } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
   id: Schema.String,
@@ -53,7 +53,7 @@ export class UsersRepo extends Effect.Service<UsersRepo>()("denia/repos/UsersRep
                    VALUES (${id}, ${input.username}, ${input.passwordHash}, ${input.superAdmin ? 1 : 0}, ${now}, ${now})`.pipe(
           uniqueAsConflict(`a user named ${JSON.stringify(input.username)} already exists`)
         )
-        return yield* get(id).pipe(Effect.orDie)
+        return yield* get(id).pipe(Effect.catchTag("denia/domain/NotFound", Effect.die))
       })
 
     /** Creates the first user only if there is none, atomically. */
@@ -63,16 +63,16 @@ export class UsersRepo extends Effect.Service<UsersRepo>()("denia/repos/UsersRep
           if ((yield* count) > 0) return Option.none<User>()
           return Option.some(yield* create({ ...input, superAdmin: true }))
         })
-      ).pipe(dieOnDbFailure)
+      ).pipe(dbFailureAsError)
 
     const update = (id: string, patch: { passwordHash?: string | undefined; superAdmin?: boolean | undefined }) =>
       Effect.gen(function*() {
         yield* get(id)
         if (patch.passwordHash !== undefined) {
-          yield* sql`UPDATE users SET password_hash = ${patch.passwordHash}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDieDb)
+          yield* sql`UPDATE users SET password_hash = ${patch.passwordHash}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDbError)
         }
         if (patch.superAdmin !== undefined) {
-          yield* sql`UPDATE users SET super_admin = ${patch.superAdmin ? 1 : 0}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDieDb)
+          yield* sql`UPDATE users SET super_admin = ${patch.superAdmin ? 1 : 0}, updated_at = ${nowIso()} WHERE id = ${id}`.pipe(orDbError)
         }
         return yield* get(id)
       })
@@ -80,7 +80,7 @@ export class UsersRepo extends Effect.Service<UsersRepo>()("denia/repos/UsersRep
     const remove = (id: string) =>
       Effect.gen(function*() {
         yield* get(id)
-        yield* sql`DELETE FROM users WHERE id = ${id}`.pipe(orDieDb)
+        yield* sql`DELETE FROM users WHERE id = ${id}`.pipe(orDbError)
       })
 
     return { find, get, findWithHashByName, findWithHash, list, count, create, createFirst, update, remove }

@@ -5,6 +5,7 @@
  */
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option, ParseResult, Predicate, Schema } from "effect"
+import { DatabaseError } from "../db/errors.js"
 import { Conflict } from "../domain/errors.js"
 
 /**
@@ -29,21 +30,30 @@ export const isUniqueViolation = (error: SqlError): boolean => {
 
 /**
  * The one policy for failures below the repository API: SQL errors and
- * corrupt rows are defects (logged with their cause by whoever runs the
- * effect; the API answers 500). Repository methods keep `never` (or their
- * domain errors) as the error channel.
+ * corrupt rows become the typed `DatabaseError` (a corrupt row is its cause),
+ * which the API answers with an opaque 500 and an error id while the log
+ * carries the cause. Repository methods fail with `DatabaseError` (and their
+ * domain errors), never with a defect. A `DatabaseError` raised by a helper
+ * inside the effect (a transaction body) passes through unchanged.
  */
-export const orDieDb = <A, R>(effect: Effect.Effect<A, SqlError | CorruptRow, R>): Effect.Effect<A, never, R> => Effect.orDie(effect)
+export const orDbError = <A, R>(
+  effect: Effect.Effect<A, SqlError | CorruptRow | DatabaseError, R>
+): Effect.Effect<A, DatabaseError, R> => Effect.mapError(effect, (e) => (e instanceof DatabaseError ? e : new DatabaseError({ cause: e })))
 
 const isDbFailure = (e: unknown): e is SqlError | CorruptRow => Predicate.isTagged(e, "SqlError") || e instanceof CorruptRow
 
-/** `orDieDb` for an effect that also fails with domain errors (a transaction body): those are kept. */
-export const dieOnDbFailure = <A, E, R>(effect: Effect.Effect<A, E | SqlError | CorruptRow, R>): Effect.Effect<A, E, R> =>
-  Effect.catchAll(effect, (e) => (isDbFailure(e) ? orDieDb(Effect.fail(e)) : Effect.fail(e)))
+/** `orDbError` for an effect that also fails with domain errors (a transaction body): those are kept. */
+export const dbFailureAsError = <A, E, R>(
+  effect: Effect.Effect<A, E | SqlError | CorruptRow, R>
+): Effect.Effect<A, Exclude<E, SqlError | CorruptRow> | DatabaseError, R> =>
+  Effect.catchIf(effect, isDbFailure, (cause) => Effect.fail(new DatabaseError({ cause })))
 
-/** Unique-constraint violations become a `Conflict` with the given message; other SQL errors follow `orDieDb`. */
-export const uniqueAsConflict = (message: string) => <A, R>(effect: Effect.Effect<A, SqlError, R>): Effect.Effect<A, Conflict, R> =>
-  effect.pipe(Effect.catchTag("SqlError", (e) => (isUniqueViolation(e) ? Effect.fail(new Conflict({ message })) : orDieDb(Effect.fail(e)))))
+/** Unique-constraint violations become a `Conflict` with the given message; other SQL errors follow `orDbError`. */
+export const uniqueAsConflict =
+  (message: string) => <A, R>(effect: Effect.Effect<A, SqlError, R>): Effect.Effect<A, Conflict | DatabaseError, R> =>
+    effect.pipe(
+      Effect.catchTag("SqlError", (e) => Effect.fail(isUniqueViolation(e) ? new Conflict({ message }) : new DatabaseError({ cause: e })))
+    )
 
 const corrupt = (table: string) => (e: ParseResult.ParseError) =>
   new CorruptRow({ table, message: `${table}: ${ParseResult.TreeFormatter.formatErrorSync(e)}`, cause: e })
@@ -61,23 +71,23 @@ export const decodeFirst = <A, I>(table: string, schema: Schema.Schema<A, I>) =>
     rows.length === 0 ? Effect.succeedNone : Effect.mapError(Effect.asSome(decode(rows[0])), corrupt(table))
 }
 
-/** Runs `query` and decodes all its rows (failures per `orDieDb`). */
+/** Runs `query` and decodes all its rows (failures per `orDbError`). */
 export const all =
   <A, I>(table: string, schema: Schema.Schema<A, I>) =>
-  <R>(query: Effect.Effect<ReadonlyArray<unknown>, SqlError, R>): Effect.Effect<ReadonlyArray<A>, never, R> =>
-    orDieDb(Effect.flatMap(query, decodeRows(table, schema)))
+  <R>(query: Effect.Effect<ReadonlyArray<unknown>, SqlError, R>): Effect.Effect<ReadonlyArray<A>, DatabaseError, R> =>
+    orDbError(Effect.flatMap(query, decodeRows(table, schema)))
 
-/** Runs `query` and decodes its first row, if any (failures per `orDieDb`). */
+/** Runs `query` and decodes its first row, if any (failures per `orDbError`). */
 export const first =
   <A, I>(table: string, schema: Schema.Schema<A, I>) =>
-  <R>(query: Effect.Effect<ReadonlyArray<unknown>, SqlError, R>): Effect.Effect<Option.Option<A>, never, R> =>
-    orDieDb(Effect.flatMap(query, decodeFirst(table, schema)))
+  <R>(query: Effect.Effect<ReadonlyArray<unknown>, SqlError, R>): Effect.Effect<Option.Option<A>, DatabaseError, R> =>
+    orDbError(Effect.flatMap(query, decodeFirst(table, schema)))
 
-/** Runs `query` and decodes its first row, failing with `CorruptRow` when there is none (aggregates always return one). */
+/** Runs `query` and decodes its first row, failing with `DatabaseError` (a `CorruptRow` inside) when there is none (aggregates always return one). */
 export const single =
   <A, I>(table: string, schema: Schema.Schema<A, I>) =>
-  <R>(query: Effect.Effect<ReadonlyArray<unknown>, SqlError, R>): Effect.Effect<A, never, R> =>
-    orDieDb(
+  <R>(query: Effect.Effect<ReadonlyArray<unknown>, SqlError, R>): Effect.Effect<A, DatabaseError, R> =>
+    orDbError(
       Effect.flatMap(query, (rows) =>
         Effect.flatMap(
           decodeFirst(table, schema)(rows),

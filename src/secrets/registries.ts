@@ -7,6 +7,7 @@
  * of one pull.
  */
 import { Effect, Option } from "effect"
+import type { DatabaseError } from "../db/errors.js"
 import { Invalid, type NotFound } from "../domain/errors.js"
 import type { CreateRegistry, Registry, RegistryAuthInput, StoredRegistry, UpdateRegistry } from "../domain/registry.js"
 import type { ServiceSource } from "../domain/service.js"
@@ -173,7 +174,10 @@ export class Registries extends Effect.Service<Registries>()("denia/secrets/Regi
       })
 
     /** Decrypts a registry's credentials for one pull. */
-    const resolveCredentials = (projectId: string, registryId: string): Effect.Effect<RegistryCredentials, NotFound | SecretUnavailable> =>
+    const resolveCredentials = (
+      projectId: string,
+      registryId: string
+    ): Effect.Effect<RegistryCredentials, NotFound | SecretUnavailable | DatabaseError> =>
       Effect.gen(function*() {
         const registry = yield* repo.get(projectId, registryId)
         const owner = `registry:${registry.id}`
@@ -199,7 +203,7 @@ export class Registries extends Effect.Service<Registries>()("denia/secrets/Regi
       registryId: string,
       image: string,
       field = "source.registryId"
-    ): Effect.Effect<StoredRegistry, Invalid> =>
+    ): Effect.Effect<StoredRegistry, Invalid | DatabaseError> =>
       Effect.flatMap(repo.find(projectId, registryId), (found) => {
         if (Option.isNone(found)) return Effect.fail(new Invalid({ field, message: "is not a registry of this service's project" }))
         const host = imageRegistryOf(image)
@@ -217,7 +221,7 @@ export class Registries extends Effect.Service<Registries>()("denia/secrets/Regi
       })
 
     /** A service's `source.registryId` must name a registry of the service's own project serving the image's host. */
-    const checkServiceSource = (projectId: string, source: ServiceSource): Effect.Effect<void, Invalid> =>
+    const checkServiceSource = (projectId: string, source: ServiceSource): Effect.Effect<void, Invalid | DatabaseError> =>
       source.type !== "image" || source.registryId === null
         ? Effect.void
         : Effect.asVoid(checkRegistryFor(projectId, source.registryId, source.image))
@@ -231,7 +235,7 @@ export class Registries extends Effect.Service<Registries>()("denia/secrets/Regi
       registryId: string,
       image: string,
       field = "source.registryId"
-    ): Effect.Effect<RegistryCredentials, NotFound | SecretUnavailable | Invalid> =>
+    ): Effect.Effect<RegistryCredentials, NotFound | SecretUnavailable | Invalid | DatabaseError> =>
       Effect.zipRight(checkRegistryFor(projectId, registryId, image, field), resolveCredentials(projectId, registryId))
 
     return { list, get, create, update, remove, resolveCredentials, checkServiceSource, checkRegistryFor, credentialsForImage }
@@ -251,7 +255,7 @@ export const resolveRegistryCredentialsFor = (
   registryId: string,
   image: string,
   field = "source.registryId"
-): Effect.Effect<RegistryCredentials, NotFound | SecretUnavailable | Invalid, Registries> =>
+): Effect.Effect<RegistryCredentials, NotFound | SecretUnavailable | Invalid | DatabaseError, Registries> =>
   Effect.flatMap(Registries, (r) => r.credentialsForImage(projectId, registryId, image, field))
 
 /**
@@ -265,5 +269,5 @@ export const resolveRegistryCredentialsFor = (
 export const resolveRegistryCredentials = (
   projectId: string,
   registryId: string
-): Effect.Effect<RegistryCredentials, NotFound | SecretUnavailable, Registries> =>
+): Effect.Effect<RegistryCredentials, NotFound | SecretUnavailable | DatabaseError, Registries> =>
   Effect.flatMap(Registries, (r) => r.resolveCredentials(projectId, registryId))

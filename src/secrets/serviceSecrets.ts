@@ -14,6 +14,7 @@
  *   4. service secrets (decrypted for this call only)
  */
 import { Effect, Option } from "effect"
+import type { DatabaseError } from "../db/errors.js"
 import { NotFound } from "../domain/errors.js"
 import type { Service } from "../domain/service.js"
 import type { ServiceSecretInfo } from "../domain/serviceSecret.js"
@@ -60,7 +61,7 @@ export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/secr
         )
       )
 
-    const list = (serviceId: string): Effect.Effect<ReadonlyArray<ServiceSecretInfo>> =>
+    const list = (serviceId: string): Effect.Effect<ReadonlyArray<ServiceSecretInfo>, DatabaseError> =>
       Effect.map(repo.list(serviceId), (rows) => rows.map((r) => ({ name: r.name, updatedAt: r.updatedAt })))
 
     /** Creates or replaces `name`. The new value is written under a fresh ref before the row points at it. */
@@ -82,7 +83,11 @@ export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/secr
         return { name: secret.name, updatedAt: secret.updatedAt } satisfies ServiceSecretInfo
       })
 
-    const remove = (ctx: ChangeContext, service: Pick<Service, "id" | "projectId">, name: string): Effect.Effect<void, NotFound> =>
+    const remove = (
+      ctx: ChangeContext,
+      service: Pick<Service, "id" | "projectId">,
+      name: string
+    ): Effect.Effect<void, NotFound | DatabaseError> =>
       Effect.gen(function*() {
         const removed = yield* repo.remove(service.id, name)
         if (Option.isNone(removed)) return yield* new NotFound({ entity: "secret", id: name })
@@ -134,7 +139,7 @@ export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/secr
     const resolveLaunchEnv = (
       service: Service,
       baseEnv: Readonly<Record<string, string>> = {}
-    ): Effect.Effect<Record<string, string>, NotFound | SecretUnavailable> =>
+    ): Effect.Effect<Record<string, string>, NotFound | SecretUnavailable | DatabaseError> =>
       Effect.gen(function*() {
         const project = yield* projects.get(service.projectId)
         const secrets = yield* decryptAll(service)
@@ -159,5 +164,5 @@ export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/secr
 export const resolveLaunchEnv = (
   service: Service,
   baseEnv: Readonly<Record<string, string>> = {}
-): Effect.Effect<Record<string, string>, NotFound | SecretUnavailable, ServiceSecrets> =>
+): Effect.Effect<Record<string, string>, NotFound | SecretUnavailable | DatabaseError, ServiceSecrets> =>
   Effect.flatMap(ServiceSecrets, (s) => s.resolveLaunchEnv(service, baseEnv))

@@ -91,7 +91,13 @@ export const AuthorizationLive = Layer.effect(
           const route = yield* HttpRouter.RouteContext
           yield* check(principal, table.get(routeKey(route.route.method, route.route.path)), route.params)
           return principal
-        }).pipe(mapAuthErrors)
+        }).pipe(
+          mapAuthErrors,
+          // The middleware's failure schema has no 500: a database failure while
+          // resolving the token or the role dies here, and middleware.ts answers
+          // that defect with the opaque 500 (error id in the body, cause in the log).
+          Effect.catchTag("denia/db/DatabaseError", Effect.die)
+        )
     })
   })
 )

@@ -55,7 +55,7 @@ const HANDLER_TAGS: { readonly [K in HandlerError["_tag"]]: true } = {
 const hasTagIn = (tags: object) => (e: unknown): boolean =>
   Predicate.hasProperty(e, "_tag") && typeof e._tag === "string" && Object.prototype.hasOwnProperty.call(tags, e._tag)
 
-/** A SQL failure a repository let die is logged as the one `DatabaseError`, its cause inside. */
+/** A SQL failure that reached the log as a defect (outside the repositories) is logged as the one `DatabaseError`, its cause inside. */
 const asDatabaseError = (cause: Cause.Cause<unknown>): Cause.Cause<unknown> =>
   Option.match(Cause.dieOption(cause), {
     onNone: () => cause,

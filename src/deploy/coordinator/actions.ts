@@ -4,6 +4,7 @@
  * existing deployment's image and goes through the same pipeline (ADR 0007).
  */
 import { Effect, Option } from "effect"
+import type { DatabaseError } from "../../db/errors.js"
 import type { Deployment, DeploymentTrigger } from "../../domain/deployment.js"
 import type { NotFound } from "../../domain/errors.js"
 import { ActionConflict } from "../errors.js"
@@ -63,12 +64,21 @@ export const makeActions = (t: Toolkit, runPipeline: RunPipeline) => {
       })
     )
 
-  const action = (serviceId: string, kind: ServiceAction): Effect.Effect<Deployment | undefined, NotFound | ActionConflict> =>
+  const action = (
+    serviceId: string,
+    kind: ServiceAction
+  ): Effect.Effect<Deployment | undefined, NotFound | ActionConflict | DatabaseError> =>
     Effect.gen(function*() {
       const service = yield* services.get(serviceId)
       switch (kind) {
         case "stop":
-          yield* t.spawn(stopService(serviceId).pipe(Effect.catchAll(() => Effect.void)))
+          yield* t.spawn(
+            stopService(serviceId).pipe(
+              // Deleted meanwhile: nothing left to stop.
+              Effect.catchTag("denia/domain/NotFound", () => Effect.void),
+              Effect.catchTag("denia/db/DatabaseError", (e) => Effect.logError("stop service: database failure", e))
+            )
+          )
           return undefined
         case "restart": {
           if (service.promotedDeploymentId === null) return yield* new ActionConflict({ message: "the service is not running; use start" })

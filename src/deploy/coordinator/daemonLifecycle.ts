@@ -33,7 +33,12 @@ export const bootEffect = (t: Toolkit, supervisor: Supervisor): Effect.Effect<vo
       yield* log.append(sup.deploymentId, "INFO", "daemon started: relaunching the promoted deployment")
       yield* t.spawn(supervisor.restartLive(s.id, sup))
     }
-  })
+  }).pipe(
+    // Boot runs at daemon start with no caller to answer: a database failure is
+    // logged (with its cause) and the daemon keeps starting; the API reports the
+    // same failure on the next request that touches the database.
+    Effect.catchTag("denia/db/DatabaseError", (e) => Effect.logError("coordinator boot: database failure; recovery incomplete", e))
+  )
 
 /**
  * Shutdown (a finalizer of the coordinator's scope, registered after the

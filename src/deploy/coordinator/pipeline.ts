@@ -61,7 +61,7 @@ export const makePipeline = (t: Toolkit, supervisor: Supervisor): RunPipeline =>
       Effect.gen(function*() {
         const latest = yield* state.latestRequested(deployment.serviceId)
         if (latest !== deployment.id) return yield* t.finishFailed(deployment, `superseded by deployment ${latest ?? "?"}`, "none")
-        const service = yield* services.get(deployment.serviceId).pipe(Effect.orDie)
+        const service = yield* services.get(deployment.serviceId).pipe(Effect.catchTag("denia/domain/NotFound", Effect.die))
         const ref = yield* t.refOf(service.id)
         const startedAt = Date.now()
         const append = (phase: LogPhase, message: string) => log.append(deployment.id, phase, message)
@@ -78,11 +78,17 @@ export const makePipeline = (t: Toolkit, supervisor: Supervisor): RunPipeline =>
         yield* t.spawn(collectOldBundles)
       }).pipe(
         Effect.catchTag("denia/deploy/DeployFailed", (e) => t.finishFailed(deployment, e.message)),
+        Effect.catchTag("denia/db/DatabaseError", (e) =>
+          Effect.logError("deployment pipeline: database failure", e).pipe(
+            Effect.zipRight(t.finishFailed(deployment, "internal error (see daemon log)"))
+          )),
         Effect.catchAllDefect((d) =>
           Effect.logError("deployment pipeline defect", d).pipe(
             Effect.zipRight(t.finishFailed(deployment, "internal error (see daemon log)"))
           )
-        )
+        ),
+        // Recording the failure itself hit the database failure: log it, the fiber ends.
+        Effect.catchTag("denia/db/DatabaseError", (e) => Effect.logError("deployment pipeline: recording the failure failed", e))
       )
     )
 }

@@ -1,5 +1,6 @@
 /** Read-side questions about a service's workload: which deployment runs, and its live `status`. */
 import { Effect, Option } from "effect"
+import type { DatabaseError } from "../../db/errors.js"
 import type { Service } from "../../domain/service.js"
 import type { ServiceStatus } from "../../domain/serviceStatus.js"
 import { pendingChanges } from "../history.js"
@@ -13,7 +14,7 @@ export const makeStatusQueries = (t: Toolkit) => {
   const isRunning = (serviceId: string) => Effect.map(state.replicaSet(serviceId), (set) => set?.deploymentId)
 
   /** The service with its live `status` filled in (for read responses). */
-  const withStatus = (service: Service): Effect.Effect<Service> =>
+  const withStatus = (service: Service): Effect.Effect<Service, DatabaseError> =>
     Effect.gen(function*() {
       const live = service.promotedDeploymentId === null
         ? undefined

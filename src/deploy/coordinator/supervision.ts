@@ -55,9 +55,9 @@ export const makeSupervisor = (t: Toolkit): Supervisor => {
           const have = (yield* state.replicaSet(serviceId))?.replicas.length ?? 0
           if (!(yield* state.isCurrent(serviceId, sup)) || have >= DESIRED_REPLICAS) return Either.right(undefined)
           yield* state.updateSupervision(serviceId, sup, (current) => ({ ...current, nextRestartAt: undefined }))
-          const service = yield* t.services.get(serviceId).pipe(Effect.orDie)
+          const service = yield* t.services.get(serviceId).pipe(Effect.catchTag("denia/domain/NotFound", Effect.die))
           if (service.promotedDeploymentId !== sup.deploymentId) return Either.right(undefined)
-          const deployment = yield* deployments.get(sup.deploymentId).pipe(Effect.orDie)
+          const deployment = yield* deployments.get(sup.deploymentId).pipe(Effect.catchTag("denia/domain/NotFound", Effect.die))
           yield* log.append(deployment.id, "STARTING", "relaunching the replica")
           const launched = yield* t.imageFor(service, deployment).pipe(
             Effect.flatMap((pulled) => t.launchReplicas(service, deployment, pulled, DESIRED_REPLICAS - have)),
@@ -76,7 +76,10 @@ export const makeSupervisor = (t: Toolkit): Supervisor => {
         })
       )
       if (Either.isLeft(outcome) && (yield* state.isCurrent(serviceId, sup))) yield* onCrash(serviceId, sup, outcome.left, 0)
-    }).pipe(Effect.catchAllDefect((d) => Effect.logError("replica restart defect", d)))
+    }).pipe(
+      Effect.catchTag("denia/db/DatabaseError", (e) => Effect.logError("replica restart: database failure", e)),
+      Effect.catchAllDefect((d) => Effect.logError("replica restart defect", d))
+    )
 
   const inLiveSet = (serviceId: string, r: RunningReplica) =>
     Effect.map(state.replicaSet(serviceId), (set) => set?.replicas.includes(r) === true)
@@ -102,7 +105,7 @@ export const makeSupervisor = (t: Toolkit): Supervisor => {
               })
             )
             if (taken && (yield* state.isCurrent(serviceId, sup))) yield* onCrash(serviceId, sup, reason, upMs)
-          })
+          }).pipe(Effect.catchTag("denia/db/DatabaseError", (e) => Effect.logError("replica supervision: database failure", e)))
         ),
       { discard: true }
     )

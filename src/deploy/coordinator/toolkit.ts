@@ -81,7 +81,14 @@ export const makeToolkit = (options: CoordinatorOptions) =>
         const service = yield* services.get(serviceId)
         const project = yield* projects.get(service.projectId)
         return serviceRef(service, project)
-      }).pipe(Effect.orElseSucceed(() => serviceId))
+      }).pipe(
+        Effect.catchTag("denia/domain/NotFound", () => Effect.succeed(serviceId)),
+        // Only a name for log lines: the failure is logged and the id stands in.
+        Effect.catchTag(
+          "denia/db/DatabaseError",
+          (e) => Effect.logError("naming a service: database failure", e).pipe(Effect.as(serviceId))
+        )
+      )
 
     const publishSet = (serviceId: string, set: RunningSet | undefined) =>
       publisher.publish(
@@ -135,7 +142,7 @@ export const makeToolkit = (options: CoordinatorOptions) =>
      */
     const launchReplicas = (service: Service, deployment: Deployment, pulled: PulledImage, count: number) =>
       Effect.gen(function*() {
-        const project = yield* projects.get(service.projectId).pipe(Effect.orDie)
+        const project = yield* projects.get(service.projectId).pipe(Effect.catchTag("denia/domain/NotFound", Effect.die))
         const launched: Array<RunningReplica> = []
         for (let i = 0; i < count; i++) {
           const replica = yield* launchHealthyReplica({

@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Either, Exit, Option, Schema } from "effect"
+import { DatabaseError } from "../../../src/db/errors.js"
 import { CreateProject } from "../../../src/domain/project.js"
 import { CreateService } from "../../../src/domain/service.js"
 import { AuditRepo } from "../../../src/repos/AuditRepo.js"
@@ -14,10 +15,16 @@ import { reposOnFile } from "./support.js"
 const db = reposOnFile()
 afterAll(() => db.cleanup())
 
-/** The defect of a failed exit when it is a CorruptRow (what every repository read dies with on a bad row). */
+/**
+ * The CorruptRow inside a typed `DatabaseError` failure (what every repository
+ * read fails with on a bad row); None for a success, another error or a defect.
+ */
 const corruptRowOf = <A, E>(exit: Exit.Exit<A, E>): Option.Option<CorruptRow> =>
-  Exit.isFailure(exit)
-    ? Option.filter(Cause.dieOption(exit.cause), (d): d is CorruptRow => d instanceof CorruptRow)
+  Exit.isFailure(exit) && Option.isNone(Cause.dieOption(exit.cause))
+    ? Option.flatMap(
+      Cause.failureOption(exit.cause),
+      (e: unknown) => (e instanceof DatabaseError && e.cause instanceof CorruptRow ? Option.some(e.cause) : Option.none())
+    )
     : Option.none()
 
 const newService = (projectName: string) =>

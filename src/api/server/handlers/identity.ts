@@ -29,7 +29,7 @@ export const AuthHandlers = HttpApiBuilder.group(DeniaApi, "auth", (handlers) =>
           return yield* identity.logout(yield* CurrentPrincipal, yield* requestIp)
         })))
       .handle("me", () =>
-        Effect.flatMap(CurrentPrincipal, identity.me))
+        mapDomainErrors(Effect.flatMap(CurrentPrincipal, identity.me)))
       .handle("changePassword", ({ payload }) =>
         mapDomainErrors(Effect.flatMap(currentCaller, (caller) =>
           app.changePassword(caller, payload))))
@@ -39,7 +39,7 @@ export const ApiTokensHandlers = HttpApiBuilder.group(DeniaApi, "apiTokens", (ha
   Effect.gen(function*() {
     const identity = yield* Identity
     return handlers
-      .handle("list", () => Effect.flatMap(CurrentPrincipal, identity.listTokens).pipe(Effect.map((items) => ({ items }))))
+      .handle("list", () => Effect.flatMap(CurrentPrincipal, identity.listTokens).pipe(Effect.map((items) => ({ items })), mapDomainErrors))
       .handle("create", ({ payload }) =>
         mapDomainErrors(Effect.gen(function*() {
           return yield* identity.mintApiToken(yield* CurrentPrincipal, payload.name, yield* requestIp)
@@ -55,7 +55,7 @@ export const UsersHandlers = HttpApiBuilder.group(DeniaApi, "users", (handlers) 
     const identity = yield* Identity
     const users = yield* UsersRepo
     return handlers
-      .handle("list", () => Effect.map(users.list, (items) => ({ items })))
+      .handle("list", () => mapDomainErrors(Effect.map(users.list, (items) => ({ items }))))
       .handle("create", ({ payload }) =>
         mapDomainErrors(Effect.gen(function*() {
           return yield* identity.createUser(yield* CurrentPrincipal, payload, yield* requestIp)
@@ -75,7 +75,7 @@ export const MembersHandlers = HttpApiBuilder.group(DeniaApi, "members", (handle
   Effect.gen(function*() {
     const app = yield* MembersApp
     return handlers
-      .handle("list", ({ path }) => Effect.map(app.list(path.id), (items) => ({ items })))
+      .handle("list", ({ path }) => mapDomainErrors(Effect.map(app.list(path.id), (items) => ({ items }))))
       .handle("set", ({ path, payload }) =>
         mapDomainErrors(Effect.flatMap(currentCaller, (caller) =>
           app.set(caller, path.id, payload.userId, payload.role))))
@@ -86,5 +86,5 @@ export const MembersHandlers = HttpApiBuilder.group(DeniaApi, "members", (handle
 export const AuditHandlers = HttpApiBuilder.group(DeniaApi, "audit", (handlers) =>
   Effect.gen(function*() {
     const audit = yield* AuditRepo
-    return handlers.handle("list", ({ urlParams }) => audit.page(urlParams.limit ?? 50, urlParams.cursor))
+    return handlers.handle("list", ({ urlParams }) => mapDomainErrors(audit.page(urlParams.limit ?? 50, urlParams.cursor)))
   }))

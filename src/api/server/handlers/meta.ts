@@ -2,6 +2,7 @@ import { HttpApiBuilder, OpenApi } from "@effect/platform"
 import { Effect } from "effect"
 import { UsersRepo } from "../../../repos/UsersRepo.js"
 import { DeniaApi } from "../../definition/DeniaApi.js"
+import { mapDomainErrors } from "../errorMapping.js"
 
 export const MetaHandlers = HttpApiBuilder.group(DeniaApi, "meta", (handlers) =>
   Effect.gen(function*() {
@@ -10,6 +11,6 @@ export const MetaHandlers = HttpApiBuilder.group(DeniaApi, "meta", (handlers) =>
     return handlers
       .handle("health", () => Effect.succeed({ status: "ok" as const }))
       // Bootstrap creates the first user and is refused once one exists: "a user exists" is exactly "setup done".
-      .handle("setupStatus", () => Effect.map(users.count, (n) => ({ setupComplete: n > 0 })))
+      .handle("setupStatus", () => mapDomainErrors(Effect.map(users.count, (n) => ({ setupComplete: n > 0 }))))
       .handle("openapi", () => Effect.succeed(spec))
   }))

@@ -9,7 +9,7 @@ export const ProjectsHandlers = HttpApiBuilder.group(DeniaApi, "projects", (hand
   Effect.gen(function*() {
     const app = yield* ProjectsApp
     return handlers
-      .handle("list", () => Effect.flatMap(CurrentPrincipal, app.list).pipe(Effect.map((items) => ({ items }))))
+      .handle("list", () => Effect.flatMap(CurrentPrincipal, app.list).pipe(Effect.map((items) => ({ items })), mapDomainErrors))
       .handle("create", ({ payload }) => mapDomainErrors(app.create(payload)))
       .handle("get", ({ path }) => mapDomainErrors(Effect.flatMap(CurrentPrincipal, (principal) => app.get(principal, path.id))))
       .handle("update", ({ path, payload }) => mapDomainErrors(app.update(path.id, payload)))

@@ -38,14 +38,14 @@ export const RegistryHandlers = HttpApiBuilder.group(DeniaApi, "registry", (hand
             gcGraceMinutes: config.values.registryGcGraceMinutes,
             lastGc: Option.match(last, { onNone: () => null, onSome: toRun })
           }
-        }))
+        }).pipe(mapDomainErrors))
       .handle("repositories", () =>
         Effect.gen(function*() {
           const principal = yield* CurrentPrincipal
           const visible = yield* authz.visibleProjectIds(principal)
           return { items: yield* repo.repositories(visible) }
-        }))
-      .handle("gc", () => Effect.map(gc.start("manual"), toRun))
+        }).pipe(mapDomainErrors))
+      .handle("gc", () => mapDomainErrors(Effect.map(gc.start("manual"), toRun)))
       .handle("gcRun", ({ path }) =>
         mapDomainErrors(
           Effect.flatMap(

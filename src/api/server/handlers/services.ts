@@ -11,10 +11,13 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
     return handlers
       .handle("list", ({ urlParams }) =>
         Effect.flatMap(CurrentPrincipal, (principal) =>
-          app.list(principal, urlParams.projectId)).pipe(Effect.map((items) => ({ items }))))
+          app.list(principal, urlParams.projectId)).pipe(Effect.map((items) => ({ items })), mapDomainErrors))
       .handle("create", ({ payload }) =>
-        mapDomainErrors(Effect.flatMap(CurrentPrincipal, (principal) => app.create(principal, payload))))
-      .handle("get", ({ path }) => mapDomainErrors(Effect.flatMap(CurrentPrincipal, (principal) => app.get(principal, path.id))))
+        mapDomainErrors(Effect.flatMap(CurrentPrincipal, (principal) =>
+          app.create(principal, payload))))
+      .handle("get", ({ path }) =>
+        mapDomainErrors(Effect.flatMap(CurrentPrincipal, (principal) =>
+          app.get(principal, path.id))))
       .handle("update", ({ path, payload }) =>
         mapDomainErrors(Effect.flatMap(CurrentPrincipal, (principal) =>
           app.update(principal, path.id, payload))))
