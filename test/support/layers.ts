@@ -9,7 +9,10 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { Authz } from "../../src/auth/Authz.js"
+import { PrincipalResolver } from "../../src/auth/PrincipalResolver.js"
 import { DeniaConfig } from "../../src/config/Config.js"
+import type { LoadedConfig } from "../../src/config/load.js"
 import { decodeConfig } from "../../src/config/load.js"
 import { derivePaths } from "../../src/config/paths.js"
 import { Database } from "../../src/db/Database.js"
@@ -22,12 +25,17 @@ import { ImageNotFound } from "../../src/oci/errors.js"
 import { OciService, type OciServiceApi, type PulledImage } from "../../src/oci/index.js"
 import { ProcessManifest } from "../../src/oci/processManifest.js"
 import { HostedPulls } from "../../src/registry/hostedPulls.js"
+import { HostedRegistry } from "../../src/registry/HostedRegistry.js"
 import { AuditRepo } from "../../src/repos/AuditRepo.js"
+import { CredentialsRepo } from "../../src/repos/CredentialsRepo.js"
 import { DeploymentsRepo } from "../../src/repos/DeploymentsRepo.js"
+import { MembershipsRepo } from "../../src/repos/MembershipsRepo.js"
 import { ProjectsRepo } from "../../src/repos/ProjectsRepo.js"
 import { RegistriesRepo } from "../../src/repos/RegistriesRepo.js"
+import { RegistryRepo } from "../../src/repos/RegistryRepo.js"
 import { ServiceSecretsRepo } from "../../src/repos/ServiceSecretsRepo.js"
 import { ServicesRepo } from "../../src/repos/ServicesRepo.js"
+import { UsersRepo } from "../../src/repos/UsersRepo.js"
 import type { FakeRuntimeOptions } from "../../src/runtime/FakeRuntime.js"
 import { Runtime } from "../../src/runtime/Runtime.js"
 import { Registries } from "../../src/secrets/registries.js"
@@ -198,3 +206,23 @@ export const coordinatorTest = (options: CoordinatorTestOptions) =>
       }).pipe(Layer.provideMerge(workloads))
     })
   )
+
+/**
+ * The hosted registry over real repositories and auth on `config`'s SQLite file (what its unit tests share);
+ * the repositories, auth, config and hosted pulls stay in the output for the test to use.
+ */
+export const hostedRegistryTest = (config: LoadedConfig) => {
+  const configLayer = DeniaConfig.layer(config)
+  const repos = Layer.mergeAll(
+    ProjectsRepo.layer,
+    ServicesRepo.layer,
+    UsersRepo.layer,
+    CredentialsRepo.layer,
+    MembershipsRepo.layer,
+    RegistryRepo.layer
+  ).pipe(Layer.provide(Database.layer(config.paths.sqlite)))
+  const auth = Layer.merge(PrincipalResolver.layer, Authz.layer).pipe(Layer.provide(Layer.merge(repos, configLayer)))
+  return HostedRegistry.layer.pipe(
+    Layer.provideMerge(Layer.mergeAll(repos, auth, configLayer, HostedPulls.layer.pipe(Layer.provide(configLayer))))
+  )
+}

@@ -2,21 +2,15 @@
 import { Effect, Exit, Layer, Option, Schema, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Principal } from "../../../src/api/definition/security.js"
-import { Authz } from "../../../src/auth/Authz.js"
 import { PrincipalResolver } from "../../../src/auth/PrincipalResolver.js"
-import { DeniaConfig } from "../../../src/config/Config.js"
-import { Database } from "../../../src/db/Database.js"
 import { CreateProject, type Project } from "../../../src/domain/project.js"
 import { CreateService } from "../../../src/domain/service.js"
 import { HostedPulls } from "../../../src/registry/hostedPulls.js"
 import { HostedRegistry } from "../../../src/registry/index.js"
-import { CredentialsRepo } from "../../../src/repos/CredentialsRepo.js"
-import { MembershipsRepo } from "../../../src/repos/MembershipsRepo.js"
 import { ProjectsRepo } from "../../../src/repos/ProjectsRepo.js"
-import { RegistryRepo } from "../../../src/repos/RegistryRepo.js"
 import { ServicesRepo } from "../../../src/repos/ServicesRepo.js"
-import { UsersRepo } from "../../../src/repos/UsersRepo.js"
 import { testConfig } from "../../support/daemon.js"
+import { hostedRegistryTest } from "../../support/layers.js"
 import { makeTempDir } from "../../support/tempDir.js"
 
 type Services = HostedRegistry | HostedPulls | PrincipalResolver | ProjectsRepo | ServicesRepo
@@ -31,21 +25,7 @@ beforeAll(async () => {
   cleanup = temp.cleanup
   const config = await testConfig(temp.dir)
   port = Number(config.values.bindAddr.split(":")[1])
-  const configLayer = DeniaConfig.layer(config)
-  const repos = Layer.mergeAll(
-    ProjectsRepo.layer,
-    ServicesRepo.layer,
-    UsersRepo.layer,
-    CredentialsRepo.layer,
-    MembershipsRepo.layer,
-    RegistryRepo.layer
-  ).pipe(
-    Layer.provide(Database.layer(config.paths.sqlite))
-  )
-  const auth = Layer.merge(PrincipalResolver.layer, Authz.layer).pipe(Layer.provide(Layer.merge(repos, configLayer)))
-  const layer = HostedRegistry.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(repos, auth, configLayer, HostedPulls.layer.pipe(Layer.provide(configLayer))))
-  )
+  const layer = hostedRegistryTest(config)
   scope = await Effect.runPromise(Scope.make())
   const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
   run = (eff) => Effect.runPromise(Effect.provide(eff, context))

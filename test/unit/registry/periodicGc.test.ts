@@ -5,21 +5,14 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import { Readable } from "node:stream"
 import { afterAll, describe, expect } from "vitest"
-import { Authz } from "../../../src/auth/Authz.js"
-import { PrincipalResolver } from "../../../src/auth/PrincipalResolver.js"
-import { DeniaConfig } from "../../../src/config/Config.js"
-import { Database } from "../../../src/db/Database.js"
 import { CreateProject } from "../../../src/domain/project.js"
 import { CreateService } from "../../../src/domain/service.js"
-import { HostedPulls } from "../../../src/registry/hostedPulls.js"
 import { HostedRegistry, RegistryGc } from "../../../src/registry/index.js"
-import { CredentialsRepo } from "../../../src/repos/CredentialsRepo.js"
-import { MembershipsRepo } from "../../../src/repos/MembershipsRepo.js"
 import { ProjectsRepo } from "../../../src/repos/ProjectsRepo.js"
 import { RegistryRepo } from "../../../src/repos/RegistryRepo.js"
 import { ServicesRepo } from "../../../src/repos/ServicesRepo.js"
-import { UsersRepo } from "../../../src/repos/UsersRepo.js"
 import { testConfig } from "../../support/daemon.js"
+import { hostedRegistryTest } from "../../support/layers.js"
 import { makeTempDir } from "../../support/tempDir.js"
 
 const temp = makeTempDir()
@@ -31,22 +24,7 @@ describe("periodic registry GC", () => {
   it.scoped("runs after registry_gc_interval_hours and records a periodic run", () =>
     Effect.gen(function*() {
       const config = yield* Effect.promise(() => testConfig(temp.dir, { registry_gc_interval_hours: 2, registry_gc_grace_minutes: 0 }))
-      const configLayer = DeniaConfig.layer(config)
-      const repos = Layer.mergeAll(
-        ProjectsRepo.layer,
-        ServicesRepo.layer,
-        UsersRepo.layer,
-        CredentialsRepo.layer,
-        MembershipsRepo.layer,
-        RegistryRepo.layer
-      ).pipe(
-        Layer.provide(Database.layer(config.paths.sqlite))
-      )
-      const auth = Layer.merge(PrincipalResolver.layer, Authz.layer).pipe(Layer.provide(Layer.merge(repos, configLayer)))
-      const layer = RegistryGc.layer.pipe(
-        Layer.provideMerge(HostedRegistry.layer),
-        Layer.provideMerge(Layer.mergeAll(repos, auth, configLayer, HostedPulls.layer.pipe(Layer.provide(configLayer))))
-      )
+      const layer = RegistryGc.layer.pipe(Layer.provideMerge(hostedRegistryTest(config)))
       const ctx = yield* Layer.build(layer)
       yield* Effect.gen(function*() {
         const registry = yield* HostedRegistry
