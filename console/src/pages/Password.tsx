@@ -8,9 +8,10 @@
  */
 import { useQueryClient } from "@tanstack/solid-query"
 import { createSignal, Match, Show, Switch } from "solid-js"
-import { ApiFailure, issuesByField, toApiFailure } from "../api/failure.js"
+import { type ApiFailure, issuesByField, toApiFailure } from "../api/failure.js"
 import { changeOwnPassword, keys, useMe } from "../api/queries.js"
 import { TextField } from "../components/Field.js"
+import { confirmationMismatch, NewPasswordFields } from "../components/NewPasswordFields.js"
 import { FormError, Loading } from "../components/States.js"
 
 /** Fields that have an input on this page; an issue on any other field is shown above the form. */
@@ -32,11 +33,8 @@ export default function Password() {
     e.preventDefault()
     setError(undefined)
     setDone(undefined)
-    if (password() !== confirm()) {
-      return setError(
-        new ApiFailure(0, "INVALID_INPUT", "confirm: passwords differ", [{ field: "confirm", message: "The passwords do not match." }])
-      )
-    }
+    const mismatch = confirmationMismatch(password(), confirm())
+    if (mismatch !== undefined) return setError(mismatch)
     setBusy(true)
     const keptTokens = keepTokens()
     try {
@@ -101,26 +99,17 @@ export default function Password() {
                 onValue={setCurrent}
                 error={issues()["currentPassword"]}
               />
-              <TextField
+              <NewPasswordFields
                 label="New password"
+                confirmLabel="Confirm new password"
                 name="newPassword"
-                type="password"
-                autocomplete="new-password"
-                required
-                value={password()}
-                onValue={setPassword}
+                confirmName="confirmPassword"
+                password={password}
+                setPassword={setPassword}
+                confirm={confirm}
+                setConfirm={setConfirm}
                 error={issues()["newPassword"]}
-                hint="At least 12 characters"
-              />
-              <TextField
-                label="Confirm new password"
-                name="confirmPassword"
-                type="password"
-                autocomplete="new-password"
-                required
-                value={confirm()}
-                onValue={setConfirm}
-                error={issues()["confirm"]}
+                confirmError={issues()["confirm"]}
               />
               <label class="check">
                 <input type="checkbox" name="keepTokens" checked={keepTokens()} onChange={(e) => setKeepTokens(e.currentTarget.checked)} />

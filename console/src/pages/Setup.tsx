@@ -12,6 +12,7 @@ import { ApiFailure, issuesByField, toApiFailure } from "../api/failure.js"
 import { keys, useSetupStatus } from "../api/queries.js"
 import { AuthCard } from "../components/AuthCard.js"
 import { TextField } from "../components/Field.js"
+import { confirmationMismatch, NewPasswordFields } from "../components/NewPasswordFields.js"
 import { signIn } from "./Login.js"
 
 export default function Setup() {
@@ -36,11 +37,8 @@ export default function Setup() {
         }])
       )
     }
-    if (password() !== confirm()) {
-      return setError(
-        new ApiFailure(0, "INVALID_INPUT", "confirm: passwords differ", [{ field: "confirm", message: "The passwords do not match." }])
-      )
-    }
+    const mismatch = confirmationMismatch(password(), confirm())
+    if (mismatch !== undefined) return setError(mismatch)
     setBusy(true)
     try {
       await call((c) => c.auth.bootstrap({ payload: { username: username().trim(), password: password() } }), {
@@ -116,26 +114,17 @@ export default function Setup() {
           onValue={setUsername}
           error={issues()["username"]}
         />
-        <TextField
+        <NewPasswordFields
           label="Password"
+          confirmLabel="Confirm password"
           name="password"
-          type="password"
-          autocomplete="new-password"
-          required
-          value={password()}
-          onValue={setPassword}
+          confirmName="confirm"
+          password={password}
+          setPassword={setPassword}
+          confirm={confirm}
+          setConfirm={setConfirm}
           error={issues()["password"]}
-          hint="At least 12 characters"
-        />
-        <TextField
-          label="Confirm password"
-          name="confirm"
-          type="password"
-          autocomplete="new-password"
-          required
-          value={confirm()}
-          onValue={setConfirm}
-          error={issues()["confirm"]}
+          confirmError={issues()["confirm"]}
         />
       </AuthCard>
     </Show>
