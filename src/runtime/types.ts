@@ -42,7 +42,72 @@ export interface ReplicaSpec extends ReplicaRef {
   /** Wait for HTTP readiness inside `start` (default when `port` is set);
    * `null` returns as soon as the workload has been exec'd. */
   readonly readiness?: ReadinessOptions | null
+  /** Capability names (without `CAP_`) kept in the bounding set and, for uid 0, in permitted/effective.
+   * Default: the engine default set (`DEFAULT_CAPABILITIES`). `[]` = no capabilities at all. */
+  readonly capabilities?: ReadonlyArray<CapabilityName>
+  /** Signal number sent to the workload on stop (image `STOPSIGNAL`; default SIGTERM = 15). */
+  readonly stopSignal?: number
+  /** Size of the `/dev/shm` tmpfs in bytes (default 64 MiB). */
+  readonly shmBytes?: number
+  /** RLIMIT_NOFILE for the workload (default soft 1024, hard 65536 or the helper's hard limit if higher). */
+  readonly nofile?: { readonly soft: number; readonly hard: number }
+  /** Contents of the generated `/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf` (bind-mounted read-only).
+   * Default: localhost entries + own hostname, the hostname, the host's resolvers. */
+  readonly etcFiles?: EtcFiles
+  /** Join this (already configured) network namespace instead of creating a loopback-only one.
+   * Created and torn down by the node network (`src/network/`), never by the runtime. */
+  readonly netnsPath?: string
+  /** Host directories bind-mounted (nosuid, nodev) into the sandbox before the user namespace is entered. */
+  readonly mounts?: ReadonlyArray<BindMount>
 }
+
+export interface EtcFiles {
+  readonly hosts: string
+  readonly hostname: string
+  readonly resolvConf: string
+}
+
+export interface BindMount {
+  /** Absolute host path (a directory; checked for symlinks by the runtime). */
+  readonly source: string
+  /** Absolute path inside the sandbox (created when missing). */
+  readonly target: string
+  readonly readOnly: boolean
+}
+
+/** The capabilities a container engine gives root by default (held only inside the replica's user namespace). */
+export const DEFAULT_CAPABILITIES = [
+  "CHOWN",
+  "DAC_OVERRIDE",
+  "FOWNER",
+  "FSETID",
+  "KILL",
+  "SETGID",
+  "SETUID",
+  "SETPCAP",
+  "NET_BIND_SERVICE",
+  "NET_RAW",
+  "SYS_CHROOT",
+  "MKNOD",
+  "AUDIT_WRITE",
+  "SETFCAP"
+] as const
+
+/** Capabilities a service may `add` beyond the default set (ADR: capability model). */
+export const ADDABLE_CAPABILITIES = [
+  "NET_ADMIN",
+  "SYS_PTRACE",
+  "SYS_NICE",
+  "SYS_RESOURCE",
+  "IPC_LOCK",
+  "LEASE",
+  "AUDIT_READ",
+  "NET_BROADCAST",
+  "WAKE_ALARM",
+  "BLOCK_SUSPEND"
+] as const
+
+export type CapabilityName = typeof DEFAULT_CAPABILITIES[number] | typeof ADDABLE_CAPABILITIES[number]
 
 /** How a workload ended. `code` is set for a normal exit, `signal` when killed. */
 export interface ExitStatus {
@@ -50,6 +115,8 @@ export interface ExitStatus {
   readonly signal: number | null
   /** The workload's last non-blank stderr line, when it wrote one. */
   readonly lastStderr?: string
+  /** The kernel OOM killer ended it (cgroup `memory.events` `oom_kill` grew), when known. */
+  readonly oomKilled?: boolean
 }
 
 export interface Replica extends ReplicaRef {
