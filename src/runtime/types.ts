@@ -27,7 +27,9 @@ export interface ReplicaSpec extends ReplicaRef {
   /** Absolute path of the unpacked, read-only rootfs bundle (overlay lower). */
   readonly rootfs: string
   readonly argv: ReadonlyArray<string>
-  /** The workload's environment, exactly (`PORT` is added when `port` is set). */
+  /** The workload's environment; explicit values always win. The runtime adds `PORT` when `port` is set
+   * and, for keys not given, `HOSTNAME`, `HOME` (the uid's home in the image's `/etc/passwd`, else `/`)
+   * and a default `PATH`. */
   readonly env: Readonly<Record<string, string>>
   /** Absolute path inside the sandbox (default `/`). */
   readonly workdir?: string
