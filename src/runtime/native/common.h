@@ -83,9 +83,9 @@ int bind_restricted(int source_fd, int (*open_target)(const void *ctx), const vo
 /* Launcher, still host root: join spec->netns_path (when set), let any uid
  * bind low ports there and try to bring lo up. Dies with stage "network". */
 void join_netns(const struct launch_spec *spec);
-/* Init inside its own (new) network namespace: lo up + the port sysctl,
- * `proc_root` is where the fresh procfs is mounted ("proc" before pivot). */
-void setup_own_netns(const char *proc_root);
+/* Init inside its own (new) network namespace: lo up + the port and ping
+ * sysctls; `proc_root` is where the fresh procfs is mounted ("proc" before pivot). */
+void setup_own_netns(const struct launch_spec *spec, const char *proc_root);
 
 /* ---- caps.c ---- */
 /* In the workload child before exec: keep `mask` in the bounding set and,

@@ -109,7 +109,7 @@ static void finish_root(const struct launch_spec *s, int *have_sys)
 	/* a joined namespace was set up by the launcher; ours needs lo and the
 	 * port sysctl now, before /proc/sys turns read-only */
 	if (!s->netns_path)
-		setup_own_netns("proc");
+		setup_own_netns(s, "proc");
 	/* sysfs needs a sysfs fully visible in this mount namespace; hosts that
 	 * hide parts of theirs get an empty /sys rather than a failed launch */
 	*have_sys = mount("sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0;

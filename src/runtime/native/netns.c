@@ -16,6 +16,7 @@
 #include "common.h"
 
 #define PORT_SYSCTL "sys/net/ipv4/ip_unprivileged_port_start"
+#define PING_SYSCTL "sys/net/ipv4/ping_group_range"
 
 static int loopback_up(void)
 {
@@ -36,12 +37,19 @@ static int loopback_up(void)
 	return r;
 }
 
-/* Any uid may bind any port inside the replica's network namespace. */
-static void allow_low_ports(const char *proc_root)
+/* Any uid may bind any port inside the replica's network namespace, and
+ * the replica's groups may open ICMP echo sockets (ping without NET_RAW,
+ * which a namespace the host owns does not honour). The gid range is read
+ * in the writer's user namespace. */
+static void allow_low_ports(const char *proc_root, unsigned long first_gid, unsigned long last_gid)
 {
-	char path[128];
+	char path[128], range[64];
 	snprintf(path, sizeof path, "%s/" PORT_SYSCTL, proc_root);
 	if (write_file(path, "0") < 0)
+		die_stage("network", errno);
+	snprintf(path, sizeof path, "%s/" PING_SYSCTL, proc_root);
+	snprintf(range, sizeof range, "%lu %lu", first_gid, last_gid);
+	if (write_file(path, range) < 0)
 		die_stage("network", errno);
 }
 
@@ -62,14 +70,14 @@ void join_netns(const struct launch_spec *s)
 	}
 	close(fd);
 	/* net sysctls under /proc/sys address the caller's network namespace */
-	allow_low_ports("/proc");
+	allow_low_ports("/proc", s->userns_base, s->userns_base + s->userns_size - 1);
 	/* the node network brings lo up; a failure here is not ours to report */
 	(void)loopback_up();
 }
 
-void setup_own_netns(const char *proc_root)
+void setup_own_netns(const struct launch_spec *s, const char *proc_root)
 {
 	if (loopback_up() < 0)
 		die_stage("network", errno);
-	allow_low_ports(proc_root);
+	allow_low_ports(proc_root, 0, s->userns_size - 1);
 }

@@ -64,6 +64,7 @@ describe.skipIf(!isRoot)("engine defaults real images rely on (privileged)", () 
         "(echo 1 > /sys/kernel/profiling) 2>/dev/null && echo sys=writable || echo sys=denied",
         "if [ -e /proc/kcore ]; then echo kcore=$(wc -c < /proc/kcore); else echo kcore=absent; fi",
         "unshare -U true 2>/dev/null && echo unshare=allowed || echo unshare=denied",
+        "chroot / true 2>/dev/null && echo chroot=allowed || echo chroot=denied",
         "mknod /tmp/sda b 8 0 2>/dev/null && (head -c1 /tmp/sda >/dev/null 2>&1 && echo dev=readable || echo dev=unusable) || echo dev=unusable"
       ].join("; ")
       const { status, out } = yield* run("caps-root", script)
@@ -82,6 +83,8 @@ describe.skipIf(!isRoot)("engine defaults real images rely on (privileged)", () 
       expect(kv["sys"]).toBe("denied")
       expect(["absent", "0"]).toContain(kv["kcore"])
       expect(kv["unshare"]).toBe("denied")
+      // SYS_CHROOT is kept, so seccomp lets chroot through (into the replica's own tree)
+      expect(kv["chroot"]).toBe("allowed")
       expect(kv["dev"]).toBe("unusable")
     }))
 
@@ -105,12 +108,13 @@ describe.skipIf(!isRoot)("engine defaults real images rely on (privileged)", () 
 
   it.live("an explicit capability list is exactly what root keeps", () =>
     Effect.gen(function*() {
-      const { out } = yield* run("caps-list", "grep -E '^(CapEff|CapBnd):' /proc/self/status", {
-        capabilities: ["CHOWN", "NET_BIND_SERVICE"]
-      })
+      const script = "grep -E '^(CapEff|CapBnd):' /proc/self/status; " +
+        "chroot / true 2>/dev/null && echo chroot=allowed || echo chroot=denied"
+      const { out } = yield* run("caps-list", script, { capabilities: ["CHOWN", "NET_BIND_SERVICE"] })
       const kv = keyValues(out)
       expect(kv["CapEff"]).toBe("0000000000000401")
       expect(kv["CapBnd"]).toBe("0000000000000401")
+      expect(kv["chroot"]).toBe("denied")
     }))
 
   it.live("stdout/stderr are pipes that /dev/stdout and /dev/stderr reopen, as root and as another uid", () =>
@@ -243,6 +247,11 @@ describe.skipIf(!isRoot)("engine defaults real images rely on (privileged)", () 
       })
       const res = yield* httpGet(r.socketPath ?? "", "/index.html")
       expect(res).toEqual({ status: 200, body: "hello from busybox\n" })
+      const sysctl = yield* run(
+        "sysctls",
+        "cat /proc/sys/net/ipv4/ip_unprivileged_port_start; echo $(cat /proc/sys/net/ipv4/ping_group_range)"
+      )
+      expect(sysctl.out).toEqual(["0", "0 65535"])
     }).pipe(Effect.scoped, Effect.provide(env.layer)))
 
   it.live("stop sends the stop signal instead of SIGTERM", () =>
