@@ -55,6 +55,10 @@ int spec_parse(char *json, struct launch_spec *out, const char **why);
 char *read_fd_fully(int fd, size_t max, size_t *len_out);
 
 /* ---- safepath.c ---- */
+/* Owner given to directories the walk creates (the namespace's root, so the
+ * image's root can use e.g. a /run or /etc the bundle lacked); -1 = leave. */
+extern uid_t g_create_uid;
+extern gid_t g_create_gid;
 /* Open (creating when asked) the directory `rel` beneath `rootfd`, refusing
  * any component that is a symlink, "." or "..". Returns an O_DIRECTORY fd or
  * -1 with errno set (ELOOP for a symlink). */

@@ -155,6 +155,8 @@ int launch_main(int argc, char **argv)
 		if (write_file(path, "0") < 0)
 			die_stage("cgroup", errno);
 	}
+	g_create_uid = (uid_t)spec.userns_base;
+	g_create_gid = (gid_t)spec.userns_base;
 	set_nofile(&spec);
 	join_netns(&spec);
 	if (unshare(CLONE_NEWNS) < 0)

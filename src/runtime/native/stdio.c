@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -32,9 +33,14 @@ int stdio_pipes_open(struct stdio_pipes *p)
 
 int stdio_pipes_attach(struct stdio_pipes *p, uid_t uid, gid_t gid)
 {
-	/* opening /proc/self/fd/1 checks the pipe inode's owner and mode (0600) */
-	if (fchown(p->out[1], uid, gid) < 0 || fchown(p->err[1], uid, gid) < 0)
-		return errno;
+	/* reopening /proc/self/fd/1 checks the pipe inode's owner and mode
+	 * (0600 at creation): the workload's user owns them, and any user it
+	 * drops to (gosu, nginx workers) may open them for writing, not reading */
+	for (int i = 0; i < 2; i++) {
+		int fd = i == 0 ? p->out[1] : p->err[1];
+		if (fchown(fd, uid, gid) < 0 || fchmod(fd, 0622) < 0)
+			return errno;
+	}
 	if (dup2(p->out[1], 1) < 0 || dup2(p->err[1], 2) < 0)
 		return errno;
 	return 0;

@@ -129,6 +129,10 @@ describe.skipIf(!isRoot)("engine defaults real images rely on (privileged)", () 
         expect(out).toContain("kind=fifo")
         expect(out).toContain("stdin=/dev/null")
       }
+      // gosu pattern: the entrypoint starts as root and drops to a user that opens /dev/stderr itself
+      const dropped = yield* run("stdio-drop", "su -s /bin/sh -c 'echo from-app > /dev/stderr; id -u > /dev/stdout' app")
+      expect(dropped.status).toEqual({ code: 0, signal: null, lastStderr: "from-app" })
+      expect(dropped.out).toEqual(["1000"])
     }))
 
   it.live("nothing is lost at exit: the last lines before a crash are in the log and in lastStderr", () =>
@@ -140,6 +144,19 @@ describe.skipIf(!isRoot)("engine defaults real images rely on (privileged)", () 
       expect(out[499]).toBe("line-499")
       const exited = yield* run("crash-code", "echo bye >&2; exit 3")
       expect(exited.status).toEqual({ code: 3, signal: null, lastStderr: "bye" })
+    }))
+
+  it.live("directories the runtime creates in a bare image belong to the namespace's root", () =>
+    Effect.gen(function*() {
+      const bare = path.join(env.dir, "bare")
+      fs.mkdirSync(path.join(bare, "bin"), { recursive: true })
+      fs.copyFileSync(path.join(env.rootfs, "bin", "busybox"), path.join(bare, "bin", "busybox"))
+      fs.chmodSync(path.join(bare, "bin", "busybox"), 0o755)
+      fs.chownSync(bare, USERNS_BASE, USERNS_BASE)
+      const script = "/bin/busybox touch /run/app.pid /etc/app.conf && /bin/busybox stat -c '%n %u' /run /etc"
+      const { status, out } = yield* run("bare", "", { rootfs: bare, env: {}, argv: ["/bin/busybox", "sh", "-c", script] })
+      expect(status).toEqual({ code: 0, signal: null })
+      expect(out).toEqual(["/run 0", "/etc 0"])
     }))
 
   it.live("generated /etc/hosts, /etc/hostname, /etc/resolv.conf are read-only; env defaults from the image", () =>
