@@ -4,7 +4,7 @@
  * names of the zone from `resolve` (never cached: every query asks it), keep
  * plain names (no dot) off the upstreams, and forward the rest.
  */
-import { Effect, Exit, Runtime } from "effect"
+import { type Effect, Exit, FiberId, Runtime } from "effect"
 import type { Forwarder } from "./forwarder.js"
 import { emptyResponse, inZone, parseQuery, type Query, Rcode, truncatedResponse, udpLimit, zoneAnswer } from "./message.js"
 import type { RateLimiter } from "./rateLimit.js"
@@ -31,17 +31,36 @@ export type Outcome = Buffer | "malformed" | "limited"
 
 export type Transport = "udp" | "tcp"
 
-export type Handler = (raw: Buffer, source: string, transport: Transport) => Promise<Outcome>
+/** Synchronous when the answer is (a zone name whose lookup completes at once, a drop); a promise otherwise. */
+export type Handler = (raw: Buffer, source: string, transport: Transport) => Outcome | Promise<Outcome>
+
+type Lookup = { readonly addresses: ReadonlyArray<string> | null } | null
+
+const map = <A, B>(value: A | Promise<A>, f: (a: A) => B): B | Promise<B> => value instanceof Promise ? value.then(f) : f(value)
 
 export const makeHandler = <R>(options: HandlerOptions<R>): Handler => {
   const { forwarder, limiter, stats } = options
-  const runExit = Runtime.runPromiseExit(options.runtime)
+  const runFork = Runtime.runFork(options.runtime)
 
-  const lookup = async (fqdn: string): Promise<{ readonly addresses: ReadonlyArray<string> | null } | null> => {
-    const exit = await runExit(options.resolve(fqdn).pipe(Effect.timeout(options.resolveTimeoutMs)))
+  const settle = (fqdn: string, exit: Exit.Exit<ReadonlyArray<string> | null, unknown>): Lookup => {
     if (Exit.isSuccess(exit)) return { addresses: exit.value }
     options.onResolveFailure(fqdn, exit.cause)
     return null
+  }
+
+  // The fiber starts at once; a lookup that completes synchronously (an in-memory table) is answered
+  // without a promise or a timer. Otherwise it is interrupted after `resolveTimeoutMs`.
+  const lookup = (fqdn: string): Lookup | Promise<Lookup> => {
+    const fiber = runFork(options.resolve(fqdn))
+    const done = fiber.unsafePoll()
+    if (done !== null) return settle(fqdn, done)
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => fiber.unsafeInterruptAsFork(FiberId.none), options.resolveTimeoutMs)
+      fiber.addObserver((exit) => {
+        clearTimeout(timer)
+        resolve(settle(fqdn, exit))
+      })
+    })
   }
 
   const servfail = (query: Query, authoritative: boolean): Buffer => {
@@ -55,16 +74,16 @@ export const makeHandler = <R>(options: HandlerOptions<R>): Handler => {
     return truncatedResponse(query, Rcode.NOERROR, authoritative)
   }
 
-  const answerZone = async (query: Query, limit: number | null): Promise<Buffer> => {
-    const found = await lookup(query.fqdn)
-    if (found === null) return servfail(query, true)
-    if (found.addresses === null) return emptyResponse(query, Rcode.NXDOMAIN, true)
-    const answer = zoneAnswer(query, found.addresses, options.ttlSeconds, limit)
-    if (answer.truncated) stats.truncated++
-    return answer.message
-  }
+  const answerZone = (query: Query, limit: number | null): Buffer | Promise<Buffer> =>
+    map(lookup(query.fqdn), (found) => {
+      if (found === null) return servfail(query, true)
+      if (found.addresses === null) return emptyResponse(query, Rcode.NXDOMAIN, true)
+      const answer = zoneAnswer(query, found.addresses, options.ttlSeconds, limit)
+      if (answer.truncated) stats.truncated++
+      return answer.message
+    })
 
-  const respond = async (query: Query, raw: Buffer, transport: Transport): Promise<Buffer> => {
+  const respond = (query: Query, raw: Buffer, transport: Transport): Buffer | Promise<Buffer> => {
     const limit = transport === "udp" ? udpLimit(query) : null
     if (query.klass !== "IN" || query.type === "AXFR" || query.type === "IXFR") {
       return emptyResponse(query, Rcode.REFUSED, false)
@@ -73,11 +92,12 @@ export const makeHandler = <R>(options: HandlerOptions<R>): Handler => {
     if (!query.fqdn.includes(".") && (query.type === "A" || query.type === "AAAA")) {
       return emptyResponse(query, Rcode.NXDOMAIN, false)
     }
-    const reply = await forwarder.forward(query, raw, transport === "tcp")
-    return reply === null ? servfail(query, false) : fit(query, reply, limit, false)
+    return forwarder.forward(query, raw, transport === "tcp").then((reply) =>
+      reply === null ? servfail(query, false) : fit(query, reply, limit, false)
+    )
   }
 
-  return async (raw, source, transport) => {
+  return (raw, source, transport) => {
     stats.received++
     const query = parseQuery(raw)
     if (query === null) {
@@ -88,8 +108,9 @@ export const makeHandler = <R>(options: HandlerOptions<R>): Handler => {
       stats.rateLimited++
       return "limited"
     }
-    const response = await respond(query, raw, transport)
-    stats.answered++
-    return response
+    return map(respond(query, raw, transport), (response) => {
+      stats.answered++
+      return response
+    })
   }
 }

@@ -7,7 +7,7 @@
  * stops reading its responses is closed.
  */
 import * as net from "node:net"
-import type { Handler } from "./handler.js"
+import type { Handler, Outcome } from "./handler.js"
 
 export interface TcpLimits {
   readonly maxConnections: number
@@ -28,6 +28,7 @@ const serve = (socket: net.Socket, handler: Handler, limits: TcpLimits, isClosed
   let buffered: Buffer = Buffer.alloc(0)
   let inflight = 0
   let paused = false
+  let draining = false
   socket.setNoDelay(true)
   socket.setTimeout(limits.idleTimeoutMs, () => socket.destroy())
   socket.on("error", () => socket.destroy())
@@ -38,26 +39,32 @@ const serve = (socket: net.Socket, handler: Handler, limits: TcpLimits, isClosed
     return Buffer.concat([length, message])
   }
 
+  const reply = (outcome: Outcome): void => {
+    inflight--
+    if (isClosed() || socket.destroyed) return
+    if (typeof outcome === "string") return void socket.destroy()
+    socket.write(frame(outcome))
+    if (socket.writableLength > MAX_PENDING_WRITE) return void socket.destroy()
+    if (paused && !draining) drain()
+  }
+
   const drain = (): void => {
-    while (buffered.length >= 2 && inflight < limits.maxInflightPerConnection) {
+    draining = true
+    while (!socket.destroyed && buffered.length >= 2 && inflight < limits.maxInflightPerConnection) {
       const size = buffered.readUInt16BE(0)
       if (buffered.length < size + 2) break
       const message = Buffer.from(buffered.subarray(2, size + 2))
       buffered = buffered.subarray(size + 2)
       inflight++
-      void handler(message, source, "tcp").then((outcome) => {
-        inflight--
-        if (isClosed() || socket.destroyed) return
-        if (typeof outcome === "string") return void socket.destroy()
-        socket.write(frame(outcome))
-        if (socket.writableLength > MAX_PENDING_WRITE) return void socket.destroy()
-        drain()
-      })
+      const outcome = handler(message, source, "tcp")
+      if (outcome instanceof Promise) void outcome.then(reply)
+      else reply(outcome)
     }
     const full = inflight >= limits.maxInflightPerConnection
     if (full && !paused) socket.pause()
     if (!full && paused) socket.resume()
     paused = full
+    draining = false
   }
 
   socket.on("data", (chunk: Buffer) => {

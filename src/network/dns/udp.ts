@@ -1,7 +1,7 @@
 /** The UDP side: one socket, each datagram through the handler, the response back to its source. */
 import * as dgram from "node:dgram"
 import * as net from "node:net"
-import type { Handler } from "./handler.js"
+import type { Handler, Outcome } from "./handler.js"
 
 export interface UdpListener {
   readonly port: number
@@ -20,10 +20,12 @@ export const listenUdp = (address: string, port: number, handler: Handler): Prom
     socket.once("error", onBindError)
     socket.on("message", (msg, rinfo) => {
       if (rinfo.port === 0) return
-      void handler(msg, rinfo.address, "udp").then((outcome) => {
-        if (closed || typeof outcome === "string") return
-        socket.send(outcome, rinfo.port, rinfo.address)
-      })
+      const reply = (outcome: Outcome): void => {
+        if (!closed && typeof outcome !== "string") socket.send(outcome, rinfo.port, rinfo.address)
+      }
+      const outcome = handler(msg, rinfo.address, "udp")
+      if (outcome instanceof Promise) void outcome.then(reply)
+      else reply(outcome)
     })
     socket.bind({ address, port, exclusive: true }, () => {
       socket.off("error", onBindError)

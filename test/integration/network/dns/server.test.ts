@@ -330,3 +330,17 @@ describe("safety", () => {
     expect(again.server.port).toBe(server.port)
   })
 })
+
+describe("slow lookups", () => {
+  it("waits for an asynchronous resolve, and answers SERVFAIL when resolve takes longer than resolveTimeoutMs", async () => {
+    const s = track(
+      await start({
+        resolve: (fqdn) => (fqdn === "slow.shop.internal" ? Effect.never : Effect.sleep("20 millis").pipe(Effect.as(["10.89.0.11"]))),
+        limits: { resolveTimeoutMs: 150 }
+      })
+    )
+    expect(ips(await udpAsk(s.server.port, query("later.shop.internal")))).toEqual(["10.89.0.11"])
+    expect(rcodeOf(await udpAsk(s.server.port, query("slow.shop.internal")))).toBe("SERVFAIL")
+    expect(ips(await tcpAsk(s.server.port, query("later.shop.internal")))).toEqual(["10.89.0.11"])
+  })
+})
