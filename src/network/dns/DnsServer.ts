@@ -10,7 +10,7 @@
  *     upstreams: yield* readHostResolvers()
  *   })
  */
-import { Cause, Effect, type Scope } from "effect"
+import { Cause, Effect, Runtime, type Scope } from "effect"
 import * as net from "node:net"
 import { DnsBindError, DnsConfigError } from "./errors.js"
 import { Forwarder } from "./forwarder.js"
@@ -187,7 +187,7 @@ export const startDnsServer = <R = never>(
         const now = performance.now()
         if (now - lastFailureLog < 1000) return
         lastFailureLog = now
-        Effect.runFork(
+        Runtime.runFork(runtime)(
           Effect.logWarning(`dns: resolving ${fqdn} failed; answering SERVFAIL`, Cause.isCause(cause) ? Cause.pretty(cause) : cause)
         )
       }

@@ -3,8 +3,9 @@
  * connection answered as they complete, at most `maxInflightPerConnection`
  * outstanding per connection (reading pauses beyond that), at most
  * `maxConnections` at once, idle connections closed after `idleTimeoutMs`,
- * a connection that sends a malformed message, exceeds its rate limit or
- * stops reading its responses is closed.
+ * a connection that sends a malformed message or exceeds its rate limit is
+ * ended (responses already written still go out), one that stops reading
+ * its responses is dropped.
  */
 import * as net from "node:net"
 import type { Handler, Outcome } from "./handler.js"
@@ -29,6 +30,7 @@ const serve = (socket: net.Socket, handler: Handler, limits: TcpLimits, isClosed
   let inflight = 0
   let paused = false
   let draining = false
+  let closing = false
   socket.setNoDelay(true)
   socket.setTimeout(limits.idleTimeoutMs, () => socket.destroy())
   socket.on("error", () => socket.destroy())
@@ -39,10 +41,18 @@ const serve = (socket: net.Socket, handler: Handler, limits: TcpLimits, isClosed
     return Buffer.concat([length, message])
   }
 
+  // Responses already written are still delivered; nothing more is read.
+  const shut = (): void => {
+    closing = true
+    buffered = Buffer.alloc(0)
+    socket.resume()
+    socket.end()
+  }
+
   const reply = (outcome: Outcome): void => {
     inflight--
-    if (isClosed() || socket.destroyed) return
-    if (typeof outcome === "string") return void socket.destroy()
+    if (isClosed() || socket.destroyed || closing) return
+    if (typeof outcome === "string") return shut()
     socket.write(frame(outcome))
     if (socket.writableLength > MAX_PENDING_WRITE) return void socket.destroy()
     if (paused && !draining) drain()
@@ -50,7 +60,7 @@ const serve = (socket: net.Socket, handler: Handler, limits: TcpLimits, isClosed
 
   const drain = (): void => {
     draining = true
-    while (!socket.destroyed && buffered.length >= 2 && inflight < limits.maxInflightPerConnection) {
+    while (!socket.destroyed && !closing && buffered.length >= 2 && inflight < limits.maxInflightPerConnection) {
       const size = buffered.readUInt16BE(0)
       if (buffered.length < size + 2) break
       const message = Buffer.from(buffered.subarray(2, size + 2))
@@ -68,6 +78,7 @@ const serve = (socket: net.Socket, handler: Handler, limits: TcpLimits, isClosed
   }
 
   socket.on("data", (chunk: Buffer) => {
+    if (closing) return
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
     drain()
   })

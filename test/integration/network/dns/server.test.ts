@@ -344,3 +344,26 @@ describe("slow lookups", () => {
     expect(ips(await tcpAsk(s.server.port, query("later.shop.internal")))).toEqual(["10.89.0.11"])
   })
 })
+
+describe("TCP limits", () => {
+  it("answers every pipelined query when reading pauses at the per-connection limit", async () => {
+    const s = track(
+      await start({ resolve: () => Effect.sleep("2 millis").pipe(Effect.as(["10.89.0.12"])), limits: { tcpMaxInflightPerConnection: 2 } })
+    )
+    const client = track(new TcpClient(s.server.port))
+    const queries = Array.from({ length: 40 }, (_, i) => query(`svc${i}.shop.internal`))
+    client.socket.write(Buffer.concat(queries.map(frame)))
+    const got = await client.waitFor(40)
+    expect(got.length).toBe(40)
+    expect(new Set(got.map((m) => dnsPacket.decode(m).id))).toEqual(new Set(queries.map((q) => dnsPacket.decode(q).id)))
+  })
+
+  it("closes a TCP connection whose source is over its rate limit", async () => {
+    const s = track(await start({ resolve: staticResolve, limits: { rateLimit: { perSecond: 0.001, burst: 2 } } }))
+    const client = track(new TcpClient(s.server.port))
+    client.socket.write(Buffer.concat([1, 2, 3, 4].map(() => frame(query("db.shop.internal")))))
+    await client.waitClosed()
+    expect(client.messages.length).toBe(2)
+    expect(s.server.stats().rateLimited).toBeGreaterThanOrEqual(1)
+  })
+})
