@@ -100,7 +100,7 @@ describe("zone answers", () => {
     expect(rcodeOf(await udpAsk(s.server.port, query("web.shop.internal")))).toBe("NXDOMAIN")
   })
 
-  it("answers SERVFAIL when resolve fails or dies, and leaves out addresses that are not IPv4", async () => {
+  it("answers SERVFAIL when resolve fails, dies or throws, and leaves out addresses that are not IPv4", async () => {
     const s = track(
       await start({
         resolve: (fqdn) =>
@@ -108,13 +108,18 @@ describe("zone answers", () => {
             ? Effect.fail("boom")
             : fqdn === "die.shop.internal"
             ? Effect.die(new Error("bug"))
+            : fqdn === "throw.shop.internal"
+            ? ((): never => {
+              throw new Error("not an Effect")
+            })()
             : Effect.succeed(["10.89.0.5", "not-an-ip", "::1", "10.89.0.5"])
       })
     )
     expect(rcodeOf(await udpAsk(s.server.port, query("fail.shop.internal")))).toBe("SERVFAIL")
     expect(rcodeOf(await udpAsk(s.server.port, query("die.shop.internal")))).toBe("SERVFAIL")
+    expect(rcodeOf(await udpAsk(s.server.port, query("throw.shop.internal")))).toBe("SERVFAIL")
     expect(ips(await udpAsk(s.server.port, query("web.shop.internal")))).toEqual(["10.89.0.5"])
-    expect(s.server.stats().servfail).toBe(2)
+    expect(s.server.stats().servfail).toBe(3)
   })
 
   it("answers plain names (no dot) NXDOMAIN without forwarding them", async () => {
