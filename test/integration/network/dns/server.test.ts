@@ -213,6 +213,14 @@ describe("forwarding", () => {
     expect(ips(r)).toEqual(["192.0.2.7"])
     expect(upstream.seen.map((x) => x.name)).toEqual(["Example.COM"])
     expect(s.server.stats().forwarded).toBe(1)
+    // Five queries under one client id: the upstream sees fresh random ids (all five equal by chance: 2^-80).
+    const client = track(new UdpClient())
+    for (let i = 0; i < 5; i++) {
+      const same = query(`host${i}.example.com`)
+      same.writeUInt16BE(0x1234, 0)
+      expect(dnsPacket.decode(await client.ask(s.server.port, same)).id).toBe(0x1234)
+    }
+    expect(upstream.seen.slice(1).some((x) => x.id !== 0x1234)).toBe(true)
   })
 
   it("drops upstream replies whose id or question do not match and keeps waiting for the right one", async () => {
