@@ -70,6 +70,8 @@ describe("replica spec: engine fields", () => {
         [{ mounts: [{ source: "/srv", target: "/a/../b", readOnly: false }] }, "mounts[0].target"],
         [{ mounts: [{ source: "/srv", target: "/proc/x", readOnly: false }] }, "mounts[0].target"],
         [{ mounts: [{ source: "/srv", target: "/etc/hosts", readOnly: true }] }, "mounts[0].target"],
+        [{ mounts: [{ source: "/srv", target: "/etc", readOnly: true }] }, "mounts[0].target"],
+        [{ mounts: [{ source: "/srv", target: "/run", readOnly: true }] }, "mounts[0].target"],
         [
           {
             mounts: [
