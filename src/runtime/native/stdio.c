@@ -68,7 +68,9 @@ void stdio_pipes_close_read(struct stdio_pipes *p)
 /* Copy what is readable now; on EOF or error close the read end. */
 static void pump(int *fd, int to)
 {
-	char buf[65536];
+	/* static: pages of an idle replica's launcher stay untouched (a stack
+	 * array this size is probed page by page on every call) */
+	static char buf[65536];
 	for (;;) {
 		ssize_t n = read(*fd, buf, sizeof buf);
 		if (n > 0) {
