@@ -12,6 +12,7 @@ import type { Principal } from "../domain/principal.js"
 import type { CreateService, Service, UpdateService } from "../domain/service.js"
 import { DomainEvent } from "../events/DomainEvent.js"
 import { Events } from "../events/Events.js"
+import { EndpointPorts } from "../network/EndpointPorts.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { type ServiceSpec, ServicesRepo } from "../repos/ServicesRepo.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
@@ -47,6 +48,7 @@ const make = Effect.gen(function*() {
   const images = yield* makeImageAuthorization
   const serviceSecrets = yield* ServiceSecrets
   const events = yield* Events
+  const ports = yield* EndpointPorts
 
   /** The services of the projects `principal` may see (optionally one project) with their live status, env values redacted below operator. */
   const list = (principal: Principal, projectId: string | undefined) =>
@@ -67,7 +69,10 @@ const make = Effect.gen(function*() {
       const project = yield* projects.get(input.projectId)
       yield* authz.requireProjectRole(principal, project.id, "operator")
       yield* images.checkSource(principal, project.id, input.source)
-      const created = yield* services.create(input)
+      // Public ports of TCP/UDP endpoints: chosen (400/409) before the row exists, claimed right after it.
+      const endpoints = yield* ports.plan(undefined, input.endpoints)
+      const created = yield* services.create({ ...input, endpoints })
+      yield* ports.claim(created.id, endpoints).pipe(Effect.tapError(() => Effect.ignore(services.remove(created.id))))
       yield* events.publish(DomainEvent.ServiceCreated({ projectId: created.projectId, serviceId: created.id }))
       return created
     })
@@ -77,7 +82,10 @@ const make = Effect.gen(function*() {
       const current = yield* services.get(id)
       yield* checkIdentity(current, patch)
       if (patch.source !== undefined) yield* images.checkSource(principal, current.projectId, patch.source)
-      const updated = yield* services.updateSpec(current.id, applyPatch(current, patch))
+      const endpoints = patch.endpoints === undefined ? undefined : yield* ports.plan(current.id, patch.endpoints)
+      const spec = applyPatch(current, endpoints === undefined ? patch : { ...patch, endpoints })
+      const updated = yield* services.updateSpec(current.id, spec)
+      if (endpoints !== undefined) yield* ports.claim(current.id, endpoints)
       yield* events.publish(DomainEvent.ServiceUpdated({ projectId: updated.projectId, serviceId: updated.id }))
       return updated
     })
