@@ -138,7 +138,8 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
     const stray = [...leases, ...strayNs.map((netns) => ({ netns })), ...strayPorts.map((veth) => ({ veth }))]
     yield* host.removeReplicaLinks(stray)
     yield* book.releaseAll.pipe(Effect.orDie)
-    if (stray.length > 0) yield* Effect.logInfo(`network: boot sweep removed ${stray.length} stale replica link(s)`)
+    const swept = new Set([...leases.map((l) => l.netns), ...strayNs]).size
+    if (swept > 0) yield* Effect.logInfo(`network: boot sweep removed ${swept} stale replica namespace(s) with their veths and addresses`)
 
     const attached = new Map<string, Attached>()
     const healthy = new Map<string, Set<string>>()
