@@ -53,7 +53,7 @@ export const planEndpoints = (input: PlanInput): Either.Either<ReadonlyArray<Req
     const rangeName = input.rangeKeys?.[e.protocol] ?? `${e.protocol}_port_range`
     if (e.publicPort < range.low || e.publicPort > range.high) {
       return Either.left(
-        new Invalid({ field, message: `${field} must be within ${rangeName} ${range.low}-${range.high}, got ${e.publicPort}` })
+        new Invalid({ field, message: `must be within ${rangeName} ${range.low}-${range.high}, got ${e.publicPort}` })
       )
     }
     const k = key(e.protocol, e.publicPort)

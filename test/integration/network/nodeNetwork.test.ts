@@ -175,7 +175,9 @@ describe("node network (privileged)", () => {
     expect(await tcpConnect(null, gateway, tcpPort)).toMatch(/^GOT db2? /)
     expect(await udpPing(null, "127.0.0.1", udpPort)).toBe("GOT ping")
     // db2 leaves traffic: only db answers
-    await nn.run(Effect.flatMap(Events, (e) => e.publish(DomainEvent.ReplicaStopped({ serviceId: dbId, replicaId: "db2/d/r1", reason: "drained" }))))
+    await nn.run(
+      Effect.flatMap(Events, (e) => e.publish(DomainEvent.ReplicaStopped({ serviceId: dbId, replicaId: "db2/d/r1", reason: "drained" })))
+    )
     await eventually(async () => {
       const rs = await Promise.all([1, 2, 3, 4].map(() => tcpConnect(null, "127.0.0.1", tcpPort)))
       return rs.every((r) => r.startsWith("GOT db "))

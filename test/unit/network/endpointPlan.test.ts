@@ -4,8 +4,11 @@ import { type Allocation, planEndpoints } from "../../../src/network/endpointPla
 
 const ranges = { tcp: { low: 30000, high: 30002 }, udp: { low: 31000, high: 31000 } }
 
-const plan = (serviceId: string, endpoints: Parameters<typeof planEndpoints>[0]["endpoints"], allocations: ReadonlyArray<Allocation> = []) =>
-  planEndpoints({ serviceId, endpoints, allocations, ranges })
+const plan = (
+  serviceId: string,
+  endpoints: Parameters<typeof planEndpoints>[0]["endpoints"],
+  allocations: ReadonlyArray<Allocation> = []
+) => planEndpoints({ serviceId, endpoints, allocations, ranges })
 
 describe("endpoint public ports", () => {
   it("allocates the lowest free port of the protocol's range", () => {
@@ -30,7 +33,8 @@ describe("endpoint public ports", () => {
     expect(Either.isLeft(r)).toBe(true)
     if (Either.isLeft(r)) {
       expect(r.left._tag).toBe("denia/domain/Invalid")
-      expect(r.left.message).toMatch(/^endpoints\[1\]\.publicPort must be within udp_port_range 31000-31000/)
+      expect(r.left.message).toMatch(/^must be within udp_port_range 31000-31000/)
+      expect(r.left._tag === "denia/domain/Invalid" && r.left.field).toBe("endpoints[1].publicPort")
     }
   })
 

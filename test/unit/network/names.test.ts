@@ -22,7 +22,13 @@ describe("service names", () => {
   })
 
   it("writes resolv.conf with the bridge as nameserver and the project's search domain, hosts with the own address", () => {
-    const f = replicaEtcFiles({ hostname: "web-r1", address: "10.89.0.9", nameserver: "10.89.0.1", serviceName: "web", projectName: "shop" })
+    const f = replicaEtcFiles({
+      hostname: "web-r1",
+      address: "10.89.0.9",
+      nameserver: "10.89.0.1",
+      serviceName: "web",
+      projectName: "shop"
+    })
     expect(f.resolvConf).toBe("nameserver 10.89.0.1\nsearch shop.internal\noptions ndots:1\n")
     expect(f.hosts).toContain("10.89.0.9\tweb-r1 web.shop.internal\n")
     expect(f.hosts).toContain("127.0.0.1\tlocalhost\n")

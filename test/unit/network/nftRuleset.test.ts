@@ -43,7 +43,9 @@ describe("inet denia rule set", () => {
   })
 
   it("keeps replicas off the host except DNS on the bridge address", () => {
-    expect(script).toContain("iifname \"denia0\" ip daddr 10.89.0.1 meta l4proto { tcp, udp } th dport 53 accept\n    iifname \"denia0\" drop")
+    expect(script).toContain(
+      "iifname \"denia0\" ip daddr 10.89.0.1 meta l4proto { tcp, udp } th dport 53 accept\n    iifname \"denia0\" drop"
+    )
     expect(script).toContain("iifname \"denia0\" ip daddr 127.0.0.0/8 drop")
   })
 
