@@ -132,7 +132,13 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
   const publisher = ReplicaPublisher.layer.pipe(Layer.provideMerge(ReplicaRegistry.layer))
   // Node network (bridge, veths, nftables, names): built, and its boot sweep done, before the coordinator restarts services.
   const endpointPorts = EndpointPorts.layer.pipe(Layer.provide(Layer.merge(state, configLayer)))
-  const network = NodeNetwork.layer({ mode: v.networkMode, bridge: v.networkBridge, subnet: v.networkSubnet, egress: v.networkEgress })
+  const network = NodeNetwork.layer({
+    mode: v.networkMode,
+    bridge: v.networkBridge,
+    subnet: v.networkSubnet,
+    egress: v.networkEgress,
+    dnsServers: v.dnsServers
+  })
     .pipe(
       Layer.provideMerge(endpointPorts),
       Layer.provide(AddressBook.layer.pipe(Layer.provide(state)))

@@ -15,6 +15,7 @@ import { Events } from "../events/Events.js"
 import type { EtcFiles } from "../runtime/types.js"
 import { AddressBook, type AddressLease } from "./AddressBook.js"
 import { nftApply } from "./command.js"
+import { readHostResolvers, startDnsServer } from "./dns/DnsServer.js"
 import type { Allocation } from "./endpointPlan.js"
 import { EndpointPorts } from "./EndpointPorts.js"
 import { NetworkCommandFailed, SubnetExhausted } from "./errors.js"
@@ -28,6 +29,10 @@ export interface NetworkOptions {
   readonly bridge: string
   readonly subnet: string
   readonly egress: boolean
+  /** Upstream resolvers for names outside `.internal` (`dns_servers`); empty = the host's (`/etc/resolv.conf`). */
+  readonly dnsServers: ReadonlyArray<string>
+  /** Port of the embedded DNS server on the bridge address (53; tests may pick another). */
+  readonly dnsPort?: number
 }
 
 export type NetworkStatus =
@@ -39,6 +44,8 @@ export type NetworkStatus =
     readonly table: string
     readonly egress: boolean
     readonly ipForwarding: boolean
+    /** `on <address>:<port>`, or `off (<reason>)` when the server could not start. */
+    readonly dns: string
   }
   | { readonly mode: "loopback"; readonly reason: string }
 
@@ -48,7 +55,7 @@ export const describeNetwork = (s: NetworkStatus): string =>
     ? `loopback only (${s.reason})`
     : `bridge ${s.bridge} ${s.bridgeAddress} (${s.subnet}), nftables table inet ${s.table}, egress ${
       s.egress ? (s.ipForwarding ? "on" : "on but IPv4 forwarding is off") : "off"
-    }`
+    }, DNS ${s.dns}`
 
 export interface AttachRequest {
   /** The runtime's replica id (`<service>/<deployment>/<replica>`), as published in `ReplicaStarted`. */
@@ -182,6 +189,21 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
     })
 
     yield* apply
+    // The embedded DNS server on the bridge address: `.internal` names from the table above, the rest forwarded.
+    const dnsPort = options.dnsPort ?? 53
+    const dns = yield* Effect.gen(function*() {
+      const upstreams = options.dnsServers.length > 0 ? options.dnsServers : yield* readHostResolvers()
+      return yield* startDnsServer({
+        address: gateway,
+        port: dnsPort,
+        zone: ".internal",
+        resolve: (fqdn) => Effect.sync(() => names.get(fqdn) ?? null),
+        upstreams
+      })
+    }).pipe(
+      Effect.map((server) => `on ${server.address}:${server.port}`),
+      Effect.catchAll((e) => Effect.as(Effect.logWarning("network: the embedded DNS server did not start", e), `off (${e.message})`))
+    )
     // The table stays between runs (forwarding of running services is restored as they start again); uninstall removes it.
 
     const detach = (a: Attached) =>
@@ -296,7 +318,16 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
     )
 
     return {
-      status: { mode: "bridge", bridge, bridgeAddress: gateway, subnet: subnetCidr(subnet), table, egress: options.egress, ipForwarding },
+      status: {
+        mode: "bridge",
+        bridge,
+        bridgeAddress: gateway,
+        subnet: subnetCidr(subnet),
+        table,
+        egress: options.egress,
+        ipForwarding,
+        dns
+      },
       attach,
       resolve: (name) => lookupName(names, name)
     } satisfies NodeNetworkApi

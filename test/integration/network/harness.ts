@@ -23,7 +23,13 @@ export const networkLayer = async (dir: string, overrides: Record<string, unknow
   const v = config.values
   const db = Database.layer(config.paths.sqlite)
   const base = Layer.mergeAll(db, DeniaConfig.layer(config), Events.layer)
-  const layer = NodeNetwork.layer({ mode: v.networkMode, bridge: v.networkBridge, subnet: v.networkSubnet, egress: v.networkEgress }).pipe(
+  const layer = NodeNetwork.layer({
+    mode: v.networkMode,
+    bridge: v.networkBridge,
+    subnet: v.networkSubnet,
+    egress: v.networkEgress,
+    dnsServers: v.dnsServers
+  }).pipe(
     Layer.provideMerge(EndpointPorts.layer),
     Layer.provideMerge(AddressBook.layer),
     Layer.provideMerge(Layer.mergeAll(ProjectsRepo.layer, ServicesRepo.layer).pipe(Layer.provideMerge(base)))
@@ -91,6 +97,12 @@ export const tcpConnect = (netns: string | null, host: string, port: number) => 
 /** Sends `ping` (from `source` when given) and prints the echo: `GOT ping` or `TIMEOUT`. */
 export const udpPing = (netns: string | null, host: string, port: number, source?: string) =>
   capture(netns, UDP_CLIENT, [host, String(port), ...(source === undefined ? [] : [source])])
+
+const DNS_CLIENT =
+  "const [s,n]=process.argv.slice(1);const r=new (require('dns').promises.Resolver)({timeout:1500,tries:1});r.setServers([s]);r.resolve4(n).then(a=>console.log('GOT '+a.sort().join(',')),e=>console.log('ERR '+e.code))"
+
+/** A-record lookup of `name` at `server`: `GOT <a,b>` or `ERR <code>` (ENOTFOUND for NXDOMAIN). */
+export const resolveA = (netns: string | null, server: string, name: string) => capture(netns, DNS_CLIENT, [server, name])
 
 /** Bounded retry of an async check (rules are applied by a background fiber). */
 export const eventually = async (check: () => Promise<boolean>, attempts = 50) => {

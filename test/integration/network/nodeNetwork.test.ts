@@ -21,7 +21,7 @@ import { ProjectsRepo } from "../../../src/repos/ProjectsRepo.js"
 import { ServicesRepo } from "../../../src/repos/ServicesRepo.js"
 import { makeTestNetwork } from "../../support/network.js"
 import { makeTempDir } from "../../support/tempDir.js"
-import { eventually, killServers, networkLayer, serveTcp, serveUdpEcho, tcpConnect, udpPing } from "./harness.js"
+import { eventually, killServers, networkLayer, resolveA, serveTcp, serveUdpEcho, tcpConnect, udpPing } from "./harness.js"
 
 const sh = (cmd: string, args: ReadonlyArray<string>) => execFileSync(cmd, [...args], { encoding: "utf8" })
 const links = () => sh("ip", ["-o", "link"])
@@ -131,13 +131,9 @@ describe("node network (privileged)", () => {
     expect(await tcpConnect(nsOf("web"), gateway, hostApiPort)).toBe("TIMEOUT")
     expect(await tcpConnect(nsOf("web"), hostAddr, hostApiPort)).toBe("TIMEOUT")
     expect(await tcpConnect(nsOf("web"), `${outsideNet}.1`, hostApiPort)).toBe("TIMEOUT")
-    const dns = net.createServer((s) => s.end("dns")).listen(53, gateway)
-    await new Promise((r) => dns.once("listening", r))
-    try {
-      expect(await tcpConnect(nsOf("web"), gateway, 53)).toBe("GOT dns")
-    } finally {
-      dns.close()
-    }
+    // the embedded DNS server on the bridge address is reachable (UDP; Node's resolver)
+    expect(await resolveA(nsOf("web"), gateway, "web.shop.internal")).toBe("ERR ENODATA")
+    expect(await resolveA(nsOf("intruder"), gateway, "nothing.shop.internal")).toBe("ERR ENOTFOUND")
   })
 
   it("drops packets a replica sends from an address that is not its own", async () => {
@@ -184,10 +180,14 @@ describe("node network (privileged)", () => {
     })
   })
 
-  it("answers names from the healthy replicas", async () => {
-    const answer = await nn.run(Effect.map(NodeNetwork, (n) => n.resolve("db.shop.internal")))
-    expect(answer).toEqual([addr("db")])
-    expect(await nn.run(Effect.map(NodeNetwork, (n) => n.resolve("nothing.shop.internal")))).toBe("nxdomain")
+  it("answers <service>.<project>.internal from the healthy replicas over DNS on the bridge address", async () => {
+    expect(await resolveA(nsOf("web"), gateway, "db.shop.internal")).toBe(`GOT ${addr("db")}`)
+    expect(await nn.run(Effect.map(NodeNetwork, (n) => n.resolve("db.shop.internal")))).toEqual([addr("db")])
+    expect(await resolveA(nsOf("web"), gateway, "nothing.shop.internal")).toBe("ERR ENOTFOUND")
+    // db2 enters traffic again: both addresses
+    await nn.run(Effect.flatMap(Events, (e) => e.publish(DomainEvent.ReplicaStarted({ serviceId: ids.db ?? "", replicaId: "db2/d/r1" }))))
+    const both = [addr("db"), addr("db2")].sort().join(",")
+    await eventually(async () => (await resolveA(nsOf("web"), gateway, "db.shop.internal")) === `GOT ${both}`)
   })
 
   it("removes a replica's veth, namespace and address when it detaches", async () => {
