@@ -3,7 +3,7 @@
  * deletion (stop, then rows, then the service's secrets), and the service's
  * secrets with their audit records.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { Authz } from "../auth/Authz.js"
 import { Coordinator } from "../deploy/Coordinator.js"
 import { makeImageAuthorization } from "../deploy/imageAuthorization.js"
@@ -13,6 +13,7 @@ import { type CreateService, defaultHealth, type HealthCheck, type Service, spec
 import { DomainEvent } from "../events/DomainEvent.js"
 import { Events } from "../events/Events.js"
 import { EndpointPorts } from "../network/EndpointPorts.js"
+import { describeNetwork, NodeNetwork } from "../network/NodeNetwork.js"
 import { DomainsRepo } from "../repos/DomainsRepo.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { type ServiceSpec, ServicesRepo } from "../repos/ServicesRepo.js"
@@ -72,6 +73,13 @@ const make = Effect.gen(function*() {
   const serviceSecrets = yield* ServiceSecrets
   const events = yield* Events
   const ports = yield* EndpointPorts
+  const network = yield* Effect.serviceOption(NodeNetwork)
+  /** The live status, with the node network's mode (loopback only says why). */
+  const withStatus = (s: Service) =>
+    Effect.map(coordinator.withStatus(s), (withLive) =>
+      withLive.status === undefined || Option.isNone(network)
+        ? withLive
+        : { ...withLive, status: { ...withLive.status, network: describeNetwork(network.value.status) } })
   const domains = yield* DomainsRepo
 
   /** A worker has no HTTP route: turning a service with custom domains into one is refused until they are detached. */
@@ -94,12 +102,12 @@ const make = Effect.gen(function*() {
       const visible = yield* authz.visibleProjectIds(principal)
       const projectIds = projectId === undefined ? visible : visible === undefined || visible.includes(projectId) ? [projectId] : []
       const items = yield* services.list({ projectIds })
-      return yield* Effect.forEach(items, (s) => Effect.flatMap(redactService(authz, principal)(s), coordinator.withStatus))
+      return yield* Effect.forEach(items, (s) => Effect.flatMap(redactService(authz, principal)(s), withStatus))
     })
 
   /** One service with its live status (env values redacted below operator). */
   const get = (principal: Principal, id: string) =>
-    Effect.flatMap(services.get(id), (s) => Effect.flatMap(redactService(authz, principal)(s), coordinator.withStatus))
+    Effect.flatMap(services.get(id), (s) => Effect.flatMap(redactService(authz, principal)(s), withStatus))
 
   /** Operator of the target project, and an image source the caller may use. */
   const create = (principal: Principal, input: CreateService) =>
