@@ -6,7 +6,7 @@ import { type Connection, connectionOptions, type DeniaClient, withClient } from
 import { ClientCommandError } from "./errors.js"
 import { printRows, printText, printValue, safe } from "./output.js"
 import { DEFAULT_PROJECT, resolveProject, resolveService, serviceArgFor } from "./resolve.js"
-import { type KnownRoute, serviceUrl, sourceLabel, stateLabel } from "./serviceView.js"
+import { endpointsLabel, type KnownRoute, serviceUrl, sourceLabel, stateLabel } from "./serviceView.js"
 
 export const serviceArg = Args.text({ name: "service" }).pipe(
   Args.withDescription("Service: <name> (in --project, else default), <project>/<name> or an id")
@@ -33,6 +33,8 @@ interface Row {
   readonly service: Service
   readonly project: string
   readonly url: string
+  /** The daemon's host as this CLI reaches it (where public TCP/UDP ports answer). */
+  readonly host: string
 }
 
 const columns = [
@@ -50,7 +52,8 @@ const rowsFor = (client: DeniaClient, connection: Connection, services: Readonly
     const routes = yield* knownRoutes(client)
     return services.map((service): Row => {
       const project = names.get(service.projectId) ?? service.projectId
-      return { service, project, url: serviceUrl(service, project, routes.get(service.id), connection.ingress) }
+      const host = new URL(connection.url).hostname
+      return { service, project, url: serviceUrl(service, project, routes.get(service.id), connection.ingress), host }
     })
   })
 
@@ -77,8 +80,10 @@ const describeService = (row: Row, arg: string): string => {
     ["url", row.url],
     ["image", sourceLabel(s, row.project)],
     ["port", String(s.port)],
-    ["live deployment", st?.liveDeploymentId ?? s.promotedDeploymentId ?? "-"]
+    ["live deployment", st?.liveDeploymentId ?? s.promotedDeploymentId ?? "-"],
+    ["endpoints", endpointsLabel(s, row.host)]
   ]
+  if (st?.network !== undefined) lines.push(["network", st.network])
   if (st !== undefined && st.restarts > 0) lines.push(["restarts", String(st.restarts)])
   if (st?.lastExit !== undefined) lines.push(["last exit", st.lastExit])
   if (st?.nextRestartAt !== undefined) lines.push(["next restart", st.nextRestartAt])
