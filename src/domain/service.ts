@@ -182,8 +182,11 @@ export type Autoscale = typeof Autoscale.Type
 
 export const Endpoint = Schema.Struct({
   protocol: Schema.Literal("tcp", "udp"),
-  port: Port
+  port: Port,
+  /** The node's public port forwarded to `port` (allocated from `tcp_port_range`/`udp_port_range` when not requested). */
+  publicPort: Schema.optional(Port)
 })
+export type Endpoint = typeof Endpoint.Type
 export const Endpoints = Schema.Array(Endpoint).pipe(
   Schema.maxItems(32),
   Schema.filter((eps) => {

@@ -23,6 +23,8 @@ export const ServiceStatus = Schema.Struct({
   nextRestartAt: Schema.optional(Schema.String),
   liveDeploymentId: Schema.NullOr(Id),
   /** The service spec changed after the live deployment was created: a redeploy applies it. */
-  pendingChanges: Schema.Boolean
+  pendingChanges: Schema.Boolean,
+  /** The node network replicas get: `bridge <name> <address> (...)` or `loopback only (<reason>)`. */
+  network: Schema.optional(Schema.String)
 }).annotations({ identifier: "ServiceStatus" })
 export type ServiceStatus = typeof ServiceStatus.Type

@@ -58,3 +58,10 @@ export const serviceUrl = (s: Service, projectName: string, route: KnownRoute | 
   const base = hints?.baseDomain ?? "<base_domain>"
   return defaultUrl(`${s.name}.${projectName}.${base}`.toLowerCase(), s.tlsEnabled, hints)
 }
+
+/** `tcp 6379 → <host>:30000` per endpoint (`<host>` is the daemon's host as the CLI reaches it); `-` without any. */
+export const endpointsLabel = (s: Service, host: string): string =>
+  s.endpoints.length === 0
+    ? "-"
+    : s.endpoints.map((e) => `${e.protocol} ${e.port} → ${e.publicPort === undefined ? "(no public port)" : `${host}:${e.publicPort}`}`)
+      .join(", ")

@@ -136,6 +136,29 @@ describe("service page", () => {
     expect(screen.queryByText("Crash loop")).toBeNull()
   })
 
+  it("shows the public ports of TCP/UDP endpoints and the node network", async () => {
+    daemon(
+      service({
+        endpoints: [{ protocol: "tcp", port: 6379, publicPort: 30000 }, { protocol: "udp", port: 53, publicPort: 31000 }],
+        status: {
+          ...crashloop,
+          state: "running",
+          readyReplicas: 1,
+          restarts: 0,
+          lastExit: undefined,
+          network: "loopback only (the daemon does not run as root)"
+        }
+      }),
+      [deployment(ids.d1)]
+    )
+    open()
+    await screen.findByRole("heading", { name: "web" })
+    const overview = screen.getByRole("region", { name: "Overview" })
+    expect(within(overview).getByText(`tcp 6379 → ${window.location.hostname}:30000`)).toBeTruthy()
+    expect(within(overview).getByText(`udp 53 → ${window.location.hostname}:31000`)).toBeTruthy()
+    expect(within(overview).getByText("loopback only (the daemon does not run as root)")).toBeTruthy()
+  })
+
   it("without a status from the daemon, derives it: the promoted deployment is live and the service runs", async () => {
     daemon(service({ source: { type: "image", image: "nginx:1.27", registryId: null } }), [
       deployment(ids.d2, { status: "failed" }),
