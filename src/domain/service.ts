@@ -234,7 +234,9 @@ export const specProblem = (
     if (spec.health.type !== "running") {
       return {
         field: "health.type",
-        message: `a worker (port: null) has no port for a ${spec.health.type} check; use {"type":"running","settleSeconds":5}`
+        message: `a worker (port: null) has no port for ${
+          spec.health.type === "http" ? "an HTTP" : "a TCP"
+        } check; use {"type":"running","settleSeconds":5}`
       }
     }
     if (spec.tlsEnabled) return { field: "tlsEnabled", message: "a worker (port: null) has no HTTP route to serve over TLS" }
