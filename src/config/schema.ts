@@ -166,7 +166,7 @@ export const configFields = {
       : `must be 1-10 lower-case letters and digits starting with a letter, got ${JSON.stringify(s)}`)
     ),
     default: "denia0",
-    doc: "Name of the node bridge replicas attach to (the nftables table is inet denia for denia0, inet denia_<name> otherwise)."
+    doc: "Name of the node bridge replicas attach to (nftables table: 'inet denia' with denia0, 'inet denia_<name>' with another bridge)."
   }),
   networkSubnet: spec({
     kind: F.string(subnetProblem),
