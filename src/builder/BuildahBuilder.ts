@@ -45,6 +45,20 @@ export const confinedDockerfile = (contextDir: string, dockerfile: string): Effe
     : Effect.succeed(resolved)
 }
 
+/** Lazily unmounts every mount point below `dir` (deepest first), from /proc/self/mountinfo. */
+const unmountBelow = (dir: string) =>
+  Effect.gen(function*() {
+    const info = yield* Effect.promise(() => fs.readFile("/proc/self/mountinfo", "utf8").catch(() => ""))
+    const points = info
+      .split("\n")
+      .map((l) => (l.split(" ")[4] ?? "").replace(/\\040/g, " "))
+      .filter((p) => p.startsWith(`${dir}/`))
+      .sort((a, b) => b.length - a.length)
+    for (const p of new Set(points)) {
+      yield* runProcess({ argv: ["umount", "-l", p], onLine: () => undefined }).pipe(Effect.ignore)
+    }
+  })
+
 export const makeBuildahBuilder = (options: BuilderOptions) =>
   Effect.gen(function*() {
     const pulls = yield* HostedPulls
@@ -55,6 +69,10 @@ export const makeBuildahBuilder = (options: BuilderOptions) =>
     const buildah = options.buildah ?? "buildah"
     const tmpDir = path.join(options.buildsDir, "tmp")
     yield* Effect.promise(() => fs.mkdir(tmpDir, { recursive: true, mode: 0o700 }).catch(() => undefined))
+
+    // containers/storage leaves its overlay home mounted after buildah exits: unmount what is below the
+    // build cache when the daemon stops, so the data dir can be moved or removed
+    yield* Effect.addFinalizer(() => unmountBelow(path.join(options.buildsDir, "cache")))
 
     const storageArgs = (projectId: string) => {
       const base = path.join(options.buildsDir, "cache", projectId)

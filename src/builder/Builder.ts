@@ -34,5 +34,5 @@ export class Builder extends Context.Tag("denia/builder/Builder")<Builder, {
   readonly build: (request: BuildRequest) => Effect.Effect<BuildResult, BuildFailed>
 }>() {
   /** buildah on this node (ADR 0801); needs `HostedPulls` (build tokens) and `Registries` (`FROM` credentials). */
-  static readonly layer = (options: BuilderOptions) => Layer.effect(Builder, makeBuildahBuilder(options))
+  static readonly layer = (options: BuilderOptions) => Layer.scoped(Builder, makeBuildahBuilder(options))
 }
