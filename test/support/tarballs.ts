@@ -80,7 +80,9 @@ export const hostileCorpus = async (): Promise<ReadonlyArray<readonly [string, s
   ],
   ["too large unpacked", "too-large-unpacked", "big", 413, gzipped(await tarOf([{ name: "big", content: Buffer.alloc(3 * 1024 * 1024) }]))],
   ["not compressed", "format", "", 400, await tarOf([{ name: "Dockerfile", content: "FROM scratch\n" }])],
-  ["not a tar", "format", "", 400, gzipped(Buffer.from("this is not a tar archive at all, just text".repeat(40)))]
+  ["not a tar", "format", "", 400, gzipped(Buffer.from("this is not a tar archive at all, just text".repeat(40)))],
+  ["corrupt zstd", "format", "", 400, Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(4096, 0x5a)])],
+  ["truncated zstd", "format", "", 400, zstded(await tarOf([{ name: "a", content: "x".repeat(100_000) }])).subarray(0, 40)]
 ]
 
 /** Caps matching the corpus: at most 5 entries, 2 MiB unpacked, 1 MiB compressed. */

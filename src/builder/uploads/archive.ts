@@ -3,8 +3,9 @@
  * rules (rules.ts) as it arrives; the decompressed stream is capped too, so a decompression bomb stops at
  * the cap instead of burning CPU on gigabytes of padding.
  */
+import { spawn, spawnSync } from "node:child_process"
 import type { Readable } from "node:stream"
-import { Transform, type TransformCallback } from "node:stream"
+import { Duplex, Transform, type TransformCallback } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import * as tar from "tar-stream"
 import { type Compression, decompressor } from "../../oci/decompress.js"
@@ -12,6 +13,24 @@ import { UploadRejected } from "../errors.js"
 import { type ArchiveCaps, ArchiveChecker, rejected } from "./rules.js"
 
 type TarEntry = tar.Extract extends AsyncIterable<infer E> ? E : never
+
+let zstdBinary: boolean | undefined
+/** Is the `zstd` binary installed (checked once)? It decompresses an order of magnitude faster than fzstd. */
+const nativeZstd = (): boolean => (zstdBinary ??= spawnSync("zstd", ["--version"], { stdio: "ignore" }).status === 0)
+
+/** `zstd -d` as a stream: its failure (corrupt input) fails the readable side. */
+const nativeZstdDecompressor = (): { readonly stream: Duplex; readonly done: Promise<void> } => {
+  const child = spawn("zstd", ["-d", "-q", "-c"], { stdio: ["pipe", "pipe", "ignore"] })
+  const stream = Duplex.from({ writable: child.stdin, readable: child.stdout })
+  const done = new Promise<void>((resolve, reject) => {
+    child.on("error", reject)
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`zstd exited ${code ?? "on a signal"}`))))
+  })
+  stream.on("close", () => {
+    if (child.exitCode === null) child.kill("SIGKILL")
+  })
+  return { stream, done }
+}
 
 /** Headroom for tar headers and padding on top of the file data cap. */
 export const TAR_OVERHEAD_BYTES = 64 * 1024 * 1024
@@ -64,9 +83,12 @@ export const scanArchive = async (
     caps.maxUnpackedBytes + TAR_OVERHEAD_BYTES,
     () => rejected("too-large-unpacked", "", `the context unpacks to more than its cap (upload_max_unpacked_mb)`, 413)
   )
-  const decode = decompressor(format)
+  const native = format === "zstd" && nativeZstd() ? nativeZstdDecompressor() : undefined
+  const decode = native?.stream ?? decompressor(format)
   if (decode === undefined) throw rejected("format", "", "the body is not gzip or zstd")
   const feeding = pipeline(input, decode, meter, extract)
+  // a decoder that fails after its output ended (truncated input) must still fail the scan
+  const decoded = native?.done ?? Promise.resolve()
   const failures: Array<unknown> = []
   try {
     for await (const entry of extract) {
@@ -81,6 +103,8 @@ export const scanArchive = async (
     input.destroy()
   }
   await feeding.catch((e: unknown) => void failures.push(e))
+  await decoded.catch((e: unknown) => void failures.push(e))
+  if (failures.length === 0 && checker.entries === 0) throw rejected("format", "", "the archive has no entries")
   if (failures.length > 0) {
     const refusal = failures.find((e) => e instanceof UploadRejected)
     if (refusal !== undefined) throw refusal
