@@ -26,8 +26,10 @@ const nativeZstdDecompressor = (): { readonly stream: Duplex; readonly done: Pro
     child.on("error", reject)
     child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`zstd exited ${code ?? "on a signal"}`))))
   })
+  // torn down before its output ended (a refusal, an aborted body): stop the decoder; after a normal end
+  // it exits on its own and `done` reports its status
   stream.on("close", () => {
-    if (child.exitCode === null) child.kill("SIGKILL")
+    if (!stream.readableEnded && child.exitCode === null) child.kill("SIGKILL")
   })
   return { stream, done }
 }

@@ -143,8 +143,10 @@ describe.runIf(privileged)("upload sources (privileged)", () => {
     const base = services.items.find((s) => s.name === "base")?.id ?? ""
     expect((await postBytes(d, `/v1/services/${base}/uploads`, body)).status).toBe(409)
     expect((await postBytes(d, `/v1/services/${appId}/uploads`, body, { token: "nope" })).status).toBe(401)
-    // chunked uploads are accepted on the upload route
+    // chunked uploads are accepted on the upload route, gzip and zstd (the zstd decoder's exit is awaited, not raced)
     expect((await postBytes(d, `/v1/services/${appId}/uploads`, body, { chunked: true })).status).toBe(201)
+    const zstdBody = zstded(await contextOf({ Dockerfile: "FROM scratch\n" }))
+    for (let i = 0; i < 5; i++) expect((await postBytes(d, `/v1/services/${appId}/uploads`, zstdBody, { chunked: true })).status).toBe(201)
     // ...and still refused elsewhere, as are non-JSON bodies
     expect((await postBytes(d, `/v1/services/${appId}/deployments`, body, { chunked: true })).status).toBe(411)
     expect((await postBytes(d, `/v1/services/${appId}/deployments`, body)).status).toBe(415)
