@@ -308,6 +308,21 @@ export const configFields = {
     default: 60,
     doc: "Uploads not used by a build within this time are deleted."
   }),
+  buildMemoryMb: spec({
+    kind: F.integer(64, 1024 * 1024),
+    default: 2048,
+    doc: "memory.max of each build's cgroup in MiB (where cgroup v2 controllers are usable; see `denia doctor`)."
+  }),
+  buildTimeoutMinutes: spec({
+    kind: F.integer(1, 24 * 60),
+    default: 30,
+    doc: "A build (buildah build + push) running longer than this is killed and its deployment fails."
+  }),
+  buildConcurrency: spec({
+    kind: F.integer(1, 64),
+    default: 1,
+    doc: "Builds running at once on this node; further ones queue (shown as `building: queued (n ahead)`)."
+  }),
   logLevel: spec({
     section: "Logging",
     kind: F.oneOf("debug", "info", "warning", "error"),
