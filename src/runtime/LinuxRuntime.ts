@@ -15,7 +15,9 @@ import {
   type StartError,
   UnsafePathError
 } from "./errors.js"
+import { generateEtcFiles, HOST_RESOLV_CONF, readSmallFile, writeEtcFiles } from "./etcFiles.js"
 import { type HelperHandle, spawnHelper } from "./helperProcess.js"
+import { envDefaults, readRootfsPasswd } from "./imageEnv.js"
 import { LineSink, LogRegistry } from "./logs.js"
 import { validateName, validateRef } from "./names.js"
 import {
@@ -31,7 +33,7 @@ import {
 import { readStat, treeStats } from "./procfs.js"
 import { waitForHttp } from "./readiness.js"
 import type { RuntimeService } from "./Runtime.js"
-import { toLaunchSpec, validateSpec } from "./spec.js"
+import { defaultHostname, toLaunchSpec, validateSpec } from "./spec.js"
 import { killLauncherTree, sweepReplicaDirs, writeState } from "./sweep.js"
 import {
   type ExitStatus,
@@ -101,15 +103,18 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
         return n
       })
 
-    /** Stop a launched helper and remove everything the replica owns. */
+    /** Stop a launched helper and remove everything the replica owns.
+     * `exitRecorded` completes once the exit status (which reads the cgroup) is in. */
     const teardown = (
       ref: ReplicaRef,
       dirs: ReplicaDirs,
       cgroup: string | null,
-      handle: HelperHandle | null
+      handle: HelperHandle | null,
+      exitRecorded: Effect.Effect<void> = Effect.void
     ): Effect.Effect<void> =>
       Effect.gen(function*() {
         if (handle !== null && handle.pid > 0 && !handle.hasExited()) {
+          // the helper turns SIGTERM into the workload's stop signal
           yield* Effect.try(() => process.kill(handle.pid, "SIGTERM")).pipe(Effect.ignore)
           const done = yield* waitExited(handle, options.stopGraceMs)
           if (!done) {
@@ -118,6 +123,7 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
             yield* waitExited(handle, 5_000)
           }
         }
+        yield* Effect.interruptible(exitRecorded).pipe(Effect.timeout("2 seconds"), Effect.ignore)
         if (cgroup !== null) yield* driver.remove(cgroup)
         yield* removeTree(dirs.dir)
         yield* pruneEmptyParents(path.dirname(dirs.dir), runtimeRoot(dataDir))
@@ -153,9 +159,19 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
           cgroup = yield* driver.create(ref.service, ref.replica, spec.limits ?? {}).pipe(
             Effect.mapError((e) => new RuntimeLaunchError({ stage: "cgroup", message: `${e.path}: ${e.message}`, cause: e }))
           )
+          const oomBefore = cgroup === null ? null : yield* driver.oomKills(cgroup)
+          const hostname = spec.hostname ?? defaultHostname(spec)
+          const etc = yield* writeEtcFiles(
+            dirs.etc,
+            spec.etcFiles ?? generateEtcFiles({ hostname, hostResolvConf: readSmallFile(HOST_RESOLV_CONF) })
+          )
+          const defaults = envDefaults(spec.env, hostname, spec.uid ?? 0, readRootfsPasswd(spec.rootfs))
           const file = logs.acquire(ref.service)
           logAcquired = true
-          const launchSpec = toLaunchSpec(spec, dirs, cgroup, { base: options.usernsBase, size: options.usernsSize })
+          const launchSpec = toLaunchSpec(spec, dirs, cgroup, { base: options.usernsBase, size: options.usernsSize }, {
+            envDefaults: defaults,
+            etc
+          })
           const h = yield* Effect.try({
             try: () => spawnHelper(options.helperPath, launchSpec),
             catch: (e) => new RuntimeLaunchError({ stage: "helper", message: errorMessage(e), cause: e })
@@ -183,13 +199,19 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
             return yield* Effect.fail(new RuntimeLaunchError({ stage: "exec", message: "workload ended before it was ready" }))
           }
           const exit = yield* Deferred.make<ExitStatus>()
+          const cgroupAtStart = cgroup
           yield* Effect.promise(() => h.exited).pipe(
             // `exited` resolves once every stdio stream closed: the stderr sink has seen the last line
             Effect.flatMap((st) =>
-              Deferred.succeed(exit, {
-                code: st.code,
-                signal: st.signal,
-                ...(err.lastLine === undefined ? {} : { lastStderr: err.lastLine })
+              Effect.gen(function*() {
+                const oomAfter = cgroupAtStart === null ? null : yield* driver.oomKills(cgroupAtStart)
+                const oomKilled = oomAfter !== null && oomAfter > (oomBefore ?? 0)
+                yield* Deferred.succeed(exit, {
+                  code: st.code,
+                  signal: st.signal,
+                  ...(err.lastLine === undefined ? {} : { lastStderr: err.lastLine }),
+                  ...(oomKilled ? { oomKilled: true } : {})
+                })
               })
             ),
             Effect.forkIn(layerScope)
@@ -205,7 +227,7 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
           }
           const cg = cgroup
           const stop = yield* Effect.cached(
-            teardown(ref, dirs, cg, h).pipe(Effect.zipRight(forget(replica.id)))
+            teardown(ref, dirs, cg, h, Deferred.await(exit).pipe(Effect.asVoid)).pipe(Effect.zipRight(forget(replica.id)))
           )
           return { replica, dirs, cgroup: cg, handle: h, exit, stop } satisfies Entry
         })

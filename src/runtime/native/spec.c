@@ -212,6 +212,9 @@ int spec_parse(char *json, struct launch_spec *s, const char **why)
 	memset(s, 0, sizeof *s);
 	s->workdir = "/";
 	s->hostname = "denia";
+	s->stop_signal = 15;
+	s->shm_bytes = 64UL << 20;
+	s->nofile_soft = 1024;
 	int have_argv = 0;
 
 	skip_ws(&ps);
@@ -251,6 +254,10 @@ int spec_parse(char *json, struct launch_spec *s, const char **why)
 		STR_FIELD("cgroup", s->cgroup)
 		STR_FIELD("hostname", s->hostname)
 		STR_FIELD("workdir", s->workdir)
+		STR_FIELD("etcHosts", s->etc_hosts)
+		STR_FIELD("etcHostname", s->etc_hostname)
+		STR_FIELD("etcResolvConf", s->etc_resolv)
+		STR_FIELD("netnsPath", s->netns_path)
 		if (strcmp(key, "argv") == 0) {
 			if (parse_str_array(&ps, s->argv, DENIA_MAX_ARGS) < 0)
 				goto bad;
@@ -274,6 +281,29 @@ int spec_parse(char *json, struct launch_spec *s, const char **why)
 			if (want_uint(&ps, UINT_MAX, &v) < 0)
 				goto bad;
 			s->userns_size = v;
+		} else if (strcmp(key, "mounts") == 0) {
+			if (parse_str_array(&ps, s->mounts, DENIA_MAX_MOUNTS * 3) < 0)
+				goto bad;
+		} else if (strcmp(key, "capMask") == 0) {
+			if (want_uint(&ps, ULONG_MAX, &v) < 0)
+				goto bad;
+			s->cap_mask = (uint64_t)v;
+		} else if (strcmp(key, "stopSignal") == 0) {
+			if (want_uint(&ps, 64, &v) < 0)
+				goto bad;
+			s->stop_signal = (int)v;
+		} else if (strcmp(key, "shmBytes") == 0) {
+			if (want_uint(&ps, ULONG_MAX, &v) < 0)
+				goto bad;
+			s->shm_bytes = v;
+		} else if (strcmp(key, "nofileSoft") == 0) {
+			if (want_uint(&ps, 1UL << 30, &v) < 0)
+				goto bad;
+			s->nofile_soft = v;
+		} else if (strcmp(key, "nofileHard") == 0) {
+			if (want_uint(&ps, 1UL << 30, &v) < 0)
+				goto bad;
+			s->nofile_hard = v;
 		} else if (strcmp(key, "port") == 0) {
 			if (want_uint(&ps, 65535, &v) < 0)
 				goto bad;
@@ -320,6 +350,25 @@ done:
 	}
 	if (s->cgroup && s->cgroup[0] == '\0')
 		s->cgroup = NULL;
+	if (s->netns_path && s->netns_path[0] == '\0')
+		s->netns_path = NULL;
+	if (s->stop_signal < 1 || s->shm_bytes == 0 || s->nofile_soft == 0 ||
+	    (s->nofile_hard != 0 && s->nofile_soft > s->nofile_hard)) {
+		*why = "stopSignal, shmBytes and nofileSoft must be positive, nofileSoft <= nofileHard";
+		return -1;
+	}
+	size_t nm = 0;
+	while (s->mounts[nm])
+		nm++;
+	if (nm % 3 != 0) {
+		*why = "mounts must be (mode, source, target) triples";
+		return -1;
+	}
+	for (size_t i = 0; i < nm; i += 3)
+		if (strcmp(s->mounts[i], "ro") != 0 && strcmp(s->mounts[i], "rw") != 0) {
+			*why = "mount mode must be ro or rw";
+			return -1;
+		}
 	return 0;
 bad:
 	*why = ps.why ? ps.why : "malformed spec";

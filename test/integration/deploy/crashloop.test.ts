@@ -170,7 +170,7 @@ describe.runIf(privileged)("crash loops and rollback targets (privileged)", () =
       return s.status?.state === "crashloop" && s.status.restarts >= 3 && restartLines().length >= 3
     }, 60_000)
     expect(s.status?.liveDeploymentId).toBe(crashy.id)
-    expect(s.status?.lastExit).toMatch(/^workload exited \(code 1\) after \d+ (ms|s): boom$/)
+    expect(s.status?.lastExit).toMatch(/^workload exited \(code 1\): boom$/)
     // restarts are events on the deployment, not new deployments
     const rows = await history()
     expect(rows.length).toBe(before + 1)
