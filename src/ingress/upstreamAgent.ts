@@ -48,20 +48,26 @@ export const forwardAgent = (
     up.on("end", outcome.onDone)
     up.on("error", (err) => {
       outcome.onDone()
-      outcome.onFailure(err, false)
+      if (!clientGone) outcome.onFailure(err, false)
     })
     up.pipe(res)
   })
+  let clientGone = false
   upstream.on("error", (err: NodeJS.ErrnoException) => {
     const wasReused = upstream.reusedSocket
     outcome.onDone()
+    // the client went away and we tore the exchange down: not the replica's failure
+    if (clientGone) return
     const bodyless = req.headers["content-length"] === undefined || req.headers["content-length"] === "0"
     const retry = !res.headersSent && wasReused && bodyless && req.headers["transfer-encoding"] === undefined && attempt === 0 &&
       !req.destroyed
     outcome.onFailure(err, retry)
   })
   res.on("close", () => {
-    if (!res.writableFinished) upstream.destroy()
+    if (!res.writableFinished) {
+      clientGone = true
+      upstream.destroy()
+    }
     outcome.onDone()
   })
   if (attempt === 0) req.pipe(upstream)

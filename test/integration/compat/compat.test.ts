@@ -83,7 +83,7 @@ describe.runIf(privileged && tools)("real-world images (privileged)", () => {
     let found: Record<string, string> | undefined
     await poll(async () => {
       found = (await probes(name)).get(uid)
-      return found?.["done"] !== undefined
+      return found?.["done"] === "yes"
     })
     expect(found, `no complete probe[${uid}] in the log of ${name}:\n${(await logLines(name)).join("\n")}`).toBeDefined()
     return found ?? {}

@@ -33,7 +33,7 @@ fi
 if [ -n "$HOST_MARKER" ]; then
   if [ -e "$HOST_MARKER" ]; then p host=visible; else p host=unreachable; fi
 fi
-p done
+p done=yes
 `
 
 const probeFile = { "denia-probe": { content: PROBE, mode: 0o755 } }

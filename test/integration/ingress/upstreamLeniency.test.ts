@@ -4,6 +4,7 @@
  * through both upstream clients.
  */
 import type * as http from "node:http"
+import { request as httpRequest } from "node:http"
 import * as net from "node:net"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -34,11 +35,15 @@ const ANSWERS: Record<string, string | "hang" | "close"> = {
   "/te-and-cl": "HTTP/1.1 200 OK\nContent-Length: 2\nTransfer-Encoding: chunked\n\n0\r\n\r\n",
   "/crlf-two-lengths": "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\nno",
   "/close": "close",
-  "/hang": "hang"
+  "/hang": "hang",
+  "/client-leaves": "hang"
 }
 
 /** The request path of the first request line in `data` (the raw replica only needs that). */
 const pathOf = (data: string): string => /^[A-Z]+ (\S+) HTTP/.exec(data)?.[1] ?? "/"
+
+/** Request paths the raw replica has received so far. */
+const received = new Set<string>()
 
 const startRawReplica = async (socketPath: string): Promise<net.Server> => {
   const server = net.createServer((socket) => {
@@ -47,6 +52,7 @@ const startRawReplica = async (socketPath: string): Promise<net.Server> => {
     socket.on("data", (d: Buffer) => {
       seen += d.toString("latin1")
       if (!seen.includes("\r\n\r\n")) return
+      received.add(pathOf(seen))
       const answer = ANSWERS[pathOf(seen)] ?? "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
       seen = ""
       if (answer === "hang") return
@@ -198,6 +204,27 @@ for (const upstream of ["undici", "agent"] as const) {
       expect(r.status).toBe(503)
       expect(logs.recent("s-none", 1)[0]).toMatchObject({ path: "/nobody", status: 503, error: "no healthy replica" })
       expect(logs.failureCounts("s-none").noHealthyReplica).toBe(before + 1)
+    })
+
+    it("a client that goes away mid-exchange is not counted as an upstream failure", async () => {
+      received.delete("/client-leaves")
+      const before = logs.failureCounts("s-raw")
+      await new Promise<void>((resolve) => {
+        const req = httpRequest({ host: "127.0.0.1", port, path: "/client-leaves", headers: { host }, agent: false })
+        req.on("error", () => resolve())
+        req.on("close", () => resolve())
+        // the replica never answers; leave once it has the request
+        const wait = setInterval(() => {
+          if (received.has("/client-leaves")) {
+            clearInterval(wait)
+            req.destroy()
+          }
+        }, 20)
+        req.end()
+      })
+      for (let i = 0; i < 100 && lastEntry("/client-leaves") === undefined; i++) await new Promise((r) => setTimeout(r, 20))
+      expect(lastEntry("/client-leaves")).toMatchObject({ error: null })
+      expect(logs.failureCounts("s-raw")).toEqual(before)
     })
 
     if (upstream === "agent") {
