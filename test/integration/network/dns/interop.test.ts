@@ -7,7 +7,7 @@
 import { Effect } from "effect"
 import * as dns from "node:dns"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type FakeUpstream, fakeUpstream, type Started, start, upstreamAnswer } from "./helpers.js"
+import { type FakeUpstream, fakeUpstream, start, type Started, upstreamAnswer } from "./helpers.js"
 
 const many = Array.from({ length: 40 }, (_, i) => `10.89.4.${i + 1}`)
 let upstream: FakeUpstream
