@@ -147,9 +147,22 @@ const podmanOnce = async (podman: ReadonlyArray<string>, image: string): Promise
   return ms
 }
 
+/** Unmounts what podman left mounted under `dir` (its overlay store), deepest first. */
+const unmountUnder = async (dir: string) => {
+  const mounts = fs.readFileSync("/proc/self/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? "")
+  for (const m of mounts.filter((m) => m.startsWith(`${dir}/`)).sort().reverse()) await run("umount", ["-l", m]).catch(() => "")
+}
+
 const main = Effect.gen(function*() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "denia-bench-images-"))
-  yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+  // lowercase: podman names an `oci:` image after its path
+  const dir = path.join(os.tmpdir(), `denia-bench-images-${process.pid}`)
+  fs.mkdirSync(dir, { recursive: true })
+  yield* Effect.addFinalizer(() =>
+    Effect.promise(async () => {
+      await unmountUnder(dir)
+      fs.rmSync(dir, { recursive: true, force: true })
+    })
+  )
   console.log("building the nginx image (cached after the first run) …")
   const image = yield* Effect.promise(() => buildDebianImage(nginxImage))
   const layout = path.join(dir, "oci")
