@@ -16,6 +16,7 @@ import {
   UnsafePathError
 } from "./errors.js"
 import { generateEtcFiles, HOST_RESOLV_CONF, readSmallFile, writeEtcFiles } from "./etcFiles.js"
+import { describeExit } from "./exitStatus.js"
 import { type HelperHandle, spawnHelper } from "./helperProcess.js"
 import { envDefaults, readRootfsPasswd } from "./imageEnv.js"
 import { LineSink, LogRegistry } from "./logs.js"
@@ -258,8 +259,20 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
     const waitReadyEntry = (e: Entry, opts: ReadinessOptions | undefined) =>
       Effect.gen(function*() {
         const timeoutMs = opts?.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS
-        const ok = e.replica.socketPath === null ? false : yield* waitForHttp(e.replica.socketPath, opts?.path ?? "/", timeoutMs)
-        if (!ok) {
+        const socketPath = e.replica.socketPath
+        // a workload that dies while being probed fails readiness now, saying how it ended
+        const outcome = socketPath === null
+          ? ({ _tag: "probed", ok: false } as const)
+          : yield* Effect.raceFirst(
+            waitForHttp(socketPath, opts?.path ?? "/", timeoutMs).pipe(Effect.map((ok) => ({ _tag: "probed", ok }) as const)),
+            Deferred.await(e.exit).pipe(Effect.map((status) => ({ _tag: "exited", status }) as const))
+          )
+        if (outcome._tag === "exited") {
+          return yield* Effect.fail(
+            new ReadinessTimeout({ replica: e.replica.id, timeoutMs, message: describeExit(outcome.status, " before it was ready") })
+          )
+        }
+        if (!outcome.ok) {
           return yield* Effect.fail(
             new ReadinessTimeout({
               replica: e.replica.id,

@@ -50,8 +50,10 @@ export const MAX_NOFILE = 1024 * 1024
 export const MAX_MOUNTS = 32
 const MAX_SHM_BYTES = 2 ** 40
 const SIGSTOP = 19
-/** Mount targets the runtime itself owns inside the sandbox. */
+/** Mount targets the runtime itself owns inside the sandbox (and everything below them). */
 const RESERVED_TARGETS = ["/proc", "/sys", "/dev", "/run/denia", "/.denia", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"]
+/** Parents of runtime-managed paths: a mount there would hide them (subdirectories are fine). */
+const RESERVED_PARENTS = ["/etc", "/run"]
 
 const bad = (field: string, message: string) => Effect.fail(new InvalidReplicaSpec({ field, message }))
 
@@ -104,7 +106,7 @@ const validateExtras = (spec: ReplicaSpec): Effect.Effect<void, InvalidReplicaSp
       if (!isCleanAbsolute(m.target) || m.target === "/") {
         return yield* bad(`mounts[${i}].target`, `mounts[${i}].target must be a normalized absolute path other than /`)
       }
-      if (RESERVED_TARGETS.some((r) => m.target === r || m.target.startsWith(`${r}/`))) {
+      if (RESERVED_PARENTS.includes(m.target) || RESERVED_TARGETS.some((r) => m.target === r || m.target.startsWith(`${r}/`))) {
         return yield* bad(`mounts[${i}].target`, `mounts[${i}].target ${m.target} is managed by the runtime`)
       }
       if (targets.has(m.target)) return yield* bad(`mounts[${i}].target`, `mounts[${i}].target ${m.target} is mounted twice`)

@@ -87,7 +87,8 @@ export interface ExitStatus {
   readonly signal: number | null
   /** The workload's last non-blank stderr line, when it wrote one. */
   readonly lastStderr?: string
-  /** The kernel OOM killer ended it (cgroup `memory.events` `oom_kill` grew), when known. */
+  /** `true` when the kernel OOM killer struck (the cgroup's `memory.events` `oom_kill` grew; readable only where
+   * limits are enforced); absent otherwise. */
   readonly oomKilled?: boolean
 }
 

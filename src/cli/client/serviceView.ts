@@ -54,6 +54,7 @@ export interface KnownRoute {
  * with `<base_domain>` left for the reader.
  */
 export const serviceUrl = (s: Service, projectName: string, route: KnownRoute | undefined, hints: IngressHints | undefined): string => {
+  if (s.port === null) return "- (worker)"
   if (route !== undefined) return defaultUrl(route.hostname, route.tlsEnabled, hints)
   const base = hints?.baseDomain ?? "<base_domain>"
   return defaultUrl(`${s.name}.${projectName}.${base}`.toLowerCase(), s.tlsEnabled, hints)

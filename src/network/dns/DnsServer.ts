@@ -182,13 +182,13 @@ export const startDnsServer = <R = never>(
       forwarder,
       limiter: new RateLimiter(limits.rateLimit),
       stats,
-      onResolveFailure: (fqdn, cause) => {
+      onFailure: (what, cause) => {
         // At most one log line a second: a broken lookup must not flood the log.
         const now = performance.now()
         if (now - lastFailureLog < 1000) return
         lastFailureLog = now
         Runtime.runFork(runtime)(
-          Effect.logWarning(`dns: resolving ${fqdn} failed; answering SERVFAIL`, Cause.isCause(cause) ? Cause.pretty(cause) : cause)
+          Effect.logWarning(`dns: ${what} failed; answering SERVFAIL`, Cause.isCause(cause) ? Cause.pretty(cause) : cause)
         )
       }
     })

@@ -22,8 +22,8 @@ export interface HandlerOptions<R> {
   readonly forwarder: Forwarder
   readonly limiter: RateLimiter
   readonly stats: DnsStats
-  /** Called when `resolve` fails, dies or times out (the client gets SERVFAIL). */
-  readonly onResolveFailure: (fqdn: string, cause: unknown) => void
+  /** Called when `resolve` fails, dies, throws or times out, or answering fails otherwise (the client gets SERVFAIL). */
+  readonly onFailure: (what: string, cause: unknown) => void
 }
 
 /** A response to send, or why there is none ("malformed" closes a TCP connection). */
@@ -44,7 +44,7 @@ export const makeHandler = <R>(options: HandlerOptions<R>): Handler => {
 
   const settle = (fqdn: string, exit: Exit.Exit<ReadonlyArray<string> | null, unknown>): Lookup => {
     if (Exit.isSuccess(exit)) return { addresses: exit.value }
-    options.onResolveFailure(fqdn, exit.cause)
+    options.onFailure(`resolving ${fqdn}`, exit.cause)
     return null
   }
 
@@ -108,7 +108,21 @@ export const makeHandler = <R>(options: HandlerOptions<R>): Handler => {
       stats.rateLimited++
       return "limited"
     }
-    return map(respond(query, raw, transport), (response) => {
+    let response: Buffer | Promise<Buffer>
+    try {
+      response = respond(query, raw, transport)
+    } catch (cause) {
+      // A `resolve` that throws instead of returning an Effect, or a bug of ours: never a crash.
+      options.onFailure(`answering ${query.fqdn}`, cause)
+      response = servfail(query, false)
+    }
+    if (response instanceof Promise) {
+      response = response.catch((cause: unknown) => {
+        options.onFailure(`answering ${query.fqdn}`, cause)
+        return servfail(query, false)
+      })
+    }
+    return map(response, (response) => {
       stats.answered++
       return response
     })

@@ -59,10 +59,27 @@ const decode = (raw: Buffer): dnsPacket.DecodedPacket | null => {
 }
 
 /**
+ * Whether encoding `question` gives back the bytes that follow the header of
+ * `raw` (a query's only question is never compressed). It does not for
+ * labels holding dots or bytes that are not UTF-8, or classes dns-packet
+ * cannot name; such a question could not be echoed faithfully.
+ */
+const echoesExactly = (raw: Buffer, question: dnsPacket.Question): boolean => {
+  let encoded: Buffer
+  try {
+    encoded = dnsPacket.encode({ type: "query", id: 0, questions: [question] })
+  } catch {
+    return false
+  }
+  return raw.length >= encoded.length && encoded.subarray(12).equals(raw.subarray(12, encoded.length))
+}
+
+/**
  * The query in `raw`, or null for anything we do not answer: undecodable or
  * truncated bytes, responses (QR=1), other opcodes, zero or several
- * questions, queries carrying answer or authority records, and additional
- * records other than a single OPT.
+ * questions, queries carrying answer or authority records, additional
+ * records other than a single OPT, and questions that do not re-encode to
+ * the same bytes.
  */
 export const parseQuery = (raw: Buffer): Query | null => {
   const packet = decode(raw)
@@ -76,6 +93,8 @@ export const parseQuery = (raw: Buffer): Query | null => {
   if (questions.length !== 1 || answers.length !== 0 || authorities.length !== 0 || additionals.length > 1) return null
   const question = questions[0]
   if (question === undefined || typeof question.name !== "string" || typeof question.type !== "string") return null
+  const echoed: dnsPacket.Question = { name: question.name, type: question.type, class: question.class ?? "IN" }
+  if (!echoesExactly(raw, echoed)) return null
   let ednsUdpSize: number | null = null
   const extra = additionals[0]
   if (extra !== undefined) {
@@ -89,7 +108,7 @@ export const parseQuery = (raw: Buffer): Query | null => {
     fqdn: normalizeName(question.name === "." ? "" : question.name),
     type: question.type,
     klass: question.class ?? "IN",
-    question: { name: question.name, type: question.type, class: question.class ?? "IN" },
+    question: echoed,
     ednsUdpSize
   }
 }

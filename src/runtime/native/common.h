@@ -99,24 +99,26 @@ void setup_own_netns(const struct launch_spec *spec, const char *proc_root);
 int apply_credentials(uint64_t mask, uid_t uid, gid_t gid, const char **stage);
 
 /* ---- stdio.c ---- */
+struct pollfd;
 struct stdio_pipes {
 	int out[2];
 	int err[2];
 };
-/* Init: create the workload's stdout/stderr pipes. */
-int stdio_pipes_open(struct stdio_pipes *p);
-/* Workload child: dup the write ends onto 1 and 2 and hand them to uid/gid
- * (so /dev/stdout can be reopened by a non-root user). Returns 0 or errno. */
-int stdio_pipes_attach(struct stdio_pipes *p, uid_t uid, gid_t gid);
-/* Init after fork: close the write ends, register the read ends in epfd. */
-int stdio_pipes_watch(struct stdio_pipes *p, int epfd);
-/* Init: handle an epoll event; returns 1 when `tag` was a stdio pipe. */
-int stdio_pipes_event(struct stdio_pipes *p, void *tag);
-/* Init, once the workload is gone: copy what is still buffered. */
+/* Launcher (host root): create the workload's stdout/stderr pipes, owned by
+ * the host ids `uid`/`gid` (the workload's, shifted). Returns 0 or -1/errno. */
+int stdio_pipes_open(struct stdio_pipes *p, uid_t uid, gid_t gid);
+/* Workload child: dup the write ends onto 1 and 2. Returns 0 or an errno. */
+int stdio_pipes_attach(const struct stdio_pipes *p);
+void stdio_pipes_close_write(struct stdio_pipes *p);
+void stdio_pipes_close_read(struct stdio_pipes *p);
+/* Launcher loop: fill two pollfds, then copy what they report. */
+void stdio_pipes_poll_fds(const struct stdio_pipes *p, struct pollfd *pfds);
+void stdio_pipes_pump(struct stdio_pipes *p, const struct pollfd *pfds);
+/* Launcher, once the init is gone: copy everything left, to EOF. */
 void stdio_pipes_drain(struct stdio_pipes *p);
 
 /* ---- init.c (pid 1 inside the namespaces) ---- */
-int init_main(const struct launch_spec *spec, int rootfd, int sync_fd) __attribute__((noreturn));
+int init_main(const struct launch_spec *spec, int rootfd, int sync_fd, struct stdio_pipes *io) __attribute__((noreturn));
 
 /* ---- seccomp.c ---- */
 /* `caps` relaxes the list for calls a kept capability is meant for

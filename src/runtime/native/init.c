@@ -164,7 +164,7 @@ static void run_workload(const struct launch_spec *s, struct stdio_pipes *io, in
 	if (devnull < 0 || dup2(devnull, 0) < 0)
 		child_fail(errfd, ST_STDIO, errno);
 	close(devnull);
-	int e = stdio_pipes_attach(io, s->uid, s->gid);
+	int e = stdio_pipes_attach(io);
 	if (e != 0)
 		child_fail(errfd, ST_STDIO, e);
 	if (chdir(s->workdir) < 0)
@@ -207,7 +207,7 @@ static void report_exit(int st)
 	_exit(exit_code_of(st));
 }
 
-int init_main(const struct launch_spec *s, int rootfd, int sync_fd)
+int init_main(const struct launch_spec *s, int rootfd, int sync_fd, struct stdio_pipes *io)
 {
 	char go;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -239,9 +239,6 @@ int init_main(const struct launch_spec *s, int rootfd, int sync_fd)
 	if (sfd < 0)
 		die_stage("signals", errno);
 
-	struct stdio_pipes io;
-	if (stdio_pipes_open(&io) < 0)
-		die_stage("stdio", errno);
 	int errpipe[2];
 	if (pipe2(errpipe, O_CLOEXEC) < 0)
 		die_stage("exec", errno);
@@ -250,9 +247,10 @@ int init_main(const struct launch_spec *s, int rootfd, int sync_fd)
 		die_stage("fork", errno);
 	if (child == 0) {
 		close(errpipe[0]);
-		run_workload(s, &io, errpipe[1]);
+		run_workload(s, io, errpipe[1]);
 	}
 	close(errpipe[1]);
+	stdio_pipes_close_write(io);
 	struct child_err ce;
 	ssize_t n;
 	do
@@ -276,8 +274,6 @@ int init_main(const struct launch_spec *s, int rootfd, int sync_fd)
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &sfd_tag };
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev) < 0)
 		die_stage("relay", errno);
-	if (stdio_pipes_watch(&io, epfd) < 0)
-		die_stage("stdio", errno);
 	struct relay *relay = NULL;
 	if (lfd >= 0) {
 		relay = relay_new(epfd, lfd, s->port);
@@ -294,8 +290,6 @@ int init_main(const struct launch_spec *s, int rootfd, int sync_fd)
 			die_stage("relay", errno);
 		}
 		for (int i = 0; i < k; i++) {
-			if (stdio_pipes_event(&io, events[i].data.ptr))
-				continue;
 			if (events[i].data.ptr != &sfd_tag) {
 				relay_event(relay, events[i].data.ptr, events[i].events);
 				continue;
@@ -310,10 +304,8 @@ int init_main(const struct launch_spec *s, int rootfd, int sync_fd)
 				int st;
 				pid_t p;
 				while ((p = waitpid(-1, &st, WNOHANG)) > 0)
-					if (p == child) {
-						stdio_pipes_drain(&io);
+					if (p == child)
 						report_exit(st);
-					}
 			}
 		}
 		relay_reap(relay);

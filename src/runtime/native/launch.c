@@ -7,7 +7,8 @@
  *                                                                                      └─fork+exec──> workload
  *
  * The launcher prepares the root while still privileged, writes the child's
- * uid/gid maps, then relays the init's status lines to fd 3 and forwards
+ * uid/gid maps, then relays the init's status lines to fd 3, copies the
+ * workload's stdout/stderr pipes to its own (stdio.c) and forwards
  * termination signals. It is the only writer of the status pipe. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -166,6 +167,9 @@ int launch_main(int argc, char **argv)
 	int sync_pipe[2], report[2];
 	if (pipe2(sync_pipe, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0)
 		die_stage("unshare", errno);
+	struct stdio_pipes io;
+	if (stdio_pipes_open(&io, (uid_t)(spec.userns_base + spec.uid), (gid_t)(spec.userns_base + spec.gid)) < 0)
+		die_stage("stdio", errno);
 
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -183,10 +187,12 @@ int launch_main(int argc, char **argv)
 		close(sync_pipe[1]);
 		close(report[0]);
 		g_status_fd = report[1];
-		init_main(&spec, rootfd, sync_pipe[0]);
+		stdio_pipes_close_read(&io);
+		init_main(&spec, rootfd, sync_pipe[0], &io);
 	}
 	close(sync_pipe[0]);
 	close(report[1]);
+	stdio_pipes_close_write(&io);
 	close(rootfd);
 	write_id_maps(pid, &spec);
 	if (write_all(sync_pipe[1], "g", 1) < 0)
@@ -202,13 +208,15 @@ int launch_main(int argc, char **argv)
 	struct line_buf lb = { .len = 0, .terminal_seen = 0 };
 	int report_open = 1, child_done = 0, wstatus = 0;
 	while (!child_done) {
-		struct pollfd pfds[2] = { { .fd = sfd, .events = POLLIN },
+		struct pollfd pfds[4] = { { .fd = sfd, .events = POLLIN },
 					  { .fd = report_open ? report[0] : -1, .events = POLLIN } };
-		if (poll(pfds, 2, -1) < 0) {
+		stdio_pipes_poll_fds(&io, pfds + 2);
+		if (poll(pfds, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			kill(pid, SIGKILL);
 		}
+		stdio_pipes_pump(&io, pfds + 2);
 		if (report_open && pfds[1].revents && pump_report(report[0], &lb) < 0)
 			report_open = 0;
 		if (pfds[0].revents & POLLIN) {
@@ -226,7 +234,9 @@ int launch_main(int argc, char **argv)
 			}
 		}
 	}
-	/* the init is gone: take what it left in the pipe */
+	/* the init is gone, and with it every process of its pid namespace:
+	 * take what they left in the pipes */
+	stdio_pipes_drain(&io);
 	if (report_open)
 		(void)pump_report(report[0], &lb);
 	if (!lb.terminal_seen) {

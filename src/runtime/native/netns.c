@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -61,6 +62,15 @@ void join_netns(const struct launch_spec *s)
 	if (fd < 0) {
 		char msg[320];
 		snprintf(msg, sizeof msg, "netns %s: %s", s->netns_path, strerror(errno));
+		die_msg("network", msg);
+	}
+	/* defence in depth: a replica never shares the host's own network */
+	struct stat target, own;
+	if (fstat(fd, &target) < 0 || stat("/proc/self/ns/net", &own) < 0)
+		die_stage("network", errno);
+	if (target.st_dev == own.st_dev && target.st_ino == own.st_ino) {
+		char msg[320];
+		snprintf(msg, sizeof msg, "netns %s is the host's network namespace: refused", s->netns_path);
 		die_msg("network", msg);
 	}
 	if (setns(fd, CLONE_NEWNET) < 0) {

@@ -137,10 +137,10 @@ describe.runIf(privileged)("crash loops and rollback targets (privileged)", () =
     expect(listed?.status?.state).toBe("running")
   })
 
-  it("a workload that crashes at start reports its exit code, run time and last stderr line", async () => {
+  it("a workload that crashes at start reports its exit code and last stderr line", async () => {
     const failed = await deploy("dies")
     expect(failed.status).toBe("failed")
-    expect(failed.error).toMatch(/^workload exited \(code 1\) after \d+ (ms|s): fatal: config missing; see: denia logs web$/)
+    expect(failed.error).toBe("workload exited (code 1): fatal: config missing; see: denia logs web")
   })
 
   it("a workload on the wrong port is named with the image's exposed port, without internal paths", async () => {

@@ -271,6 +271,24 @@ describe.skipIf(!isRoot)("engine defaults real images rely on (privileged)", () 
       expect(sysctl.out).toEqual(["0", "0 65535"])
     }).pipe(Effect.scoped, Effect.provide(env.layer)))
 
+  it.live("a workload that dies while readiness is probed fails start at once, saying how it ended", () =>
+    Effect.gen(function*() {
+      const rt = yield* Runtime
+      const err = yield* rt.start({
+        service: "dies",
+        deployment: "d1",
+        replica: "r1",
+        rootfs: env.rootfs,
+        argv: ["/bin/sh", "-c", "echo 'bind: address in use' >&2; exit 1"],
+        env: { PATH: "/bin" },
+        port: 8080,
+        readiness: { timeoutMs: 600_000 }
+      }).pipe(Effect.flip)
+      expect(err._tag).toBe("denia/runtime/ReadinessTimeout")
+      expect(err.message).toBe("workload exited (code 1) before it was ready: bind: address in use")
+      expect(yield* rt.list).toEqual([])
+    }).pipe(Effect.scoped, Effect.provide(env.layer)))
+
   it.live("stop sends the stop signal instead of SIGTERM", () =>
     Effect.gen(function*() {
       const rt = yield* Runtime

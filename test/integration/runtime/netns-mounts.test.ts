@@ -85,7 +85,7 @@ describe.skipIf(!isRoot)("netnsPath and mounts (privileged)", () => {
     )
   })
 
-  it.live("a netnsPath that is not a network namespace fails the launch at stage network", () =>
+  it.live("a netnsPath that is not a network namespace, or is the host's, fails the launch at stage network", () =>
     Effect.gen(function*() {
       const rt = yield* Runtime
       const notNs = path.join(env.dir, "not-a-netns")
@@ -95,6 +95,13 @@ describe.skipIf(!isRoot)("netnsPath and mounts (privileged)", () => {
       if (err._tag === "denia/runtime/RuntimeLaunchError") {
         expect(err.stage).toBe("network")
         expect(err.message).toMatch(/^setns /)
+      }
+      // the host's own namespace is never joined
+      const host = yield* rt.start(spec("netns-host", "true", { netnsPath: "/proc/self/ns/net" })).pipe(Effect.flip)
+      expect(host._tag).toBe("denia/runtime/RuntimeLaunchError")
+      if (host._tag === "denia/runtime/RuntimeLaunchError") {
+        expect(host.stage).toBe("network")
+        expect(host.message).toMatch(/is the host's network namespace: refused$/)
       }
     }).pipe(Effect.scoped, Effect.provide(env.layer)))
 

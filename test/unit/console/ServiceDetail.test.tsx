@@ -117,6 +117,30 @@ describe("service page", () => {
     expect(action("Roll back").hasAttribute("disabled")).toBe(true)
   })
 
+  it("a failed worker shows no URL or port, its settle check and capabilities, and why its deploy failed", async () => {
+    const reason = "workload exited (code 3): queue: connection refused; see: denia logs web"
+    daemon(
+      service({
+        port: null,
+        health: { type: "running", settleSeconds: 5 },
+        capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] },
+        shmMb: 32,
+        promotedDeploymentId: null,
+        status: { ...crashloop, state: "failed", restarts: 0, lastExit: reason, liveDeploymentId: null, pendingChanges: false }
+      }),
+      [deployment(ids.d1, { status: "failed", error: reason })]
+    )
+    open()
+    await screen.findByRole("heading", { name: "web" })
+    const overview = screen.getByRole("region", { name: "Overview" })
+    expect(within(overview).getByText(reason)).toBeTruthy()
+    expect(within(overview).getByText("none (worker: no route, no PORT)")).toBeTruthy()
+    expect(within(overview).getByText("none (worker)")).toBeTruthy()
+    expect(within(overview).getByText("still running after 5 s")).toBeTruthy()
+    expect(within(overview).getByText("none + NET_BIND_SERVICE")).toBeTruthy()
+    expect(within(overview).getByText("32 MiB")).toBeTruthy()
+  })
+
   it("offers Start but not Stop or Restart for a stopped service, and no banner without pending changes", async () => {
     daemon(
       service({

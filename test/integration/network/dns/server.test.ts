@@ -100,7 +100,7 @@ describe("zone answers", () => {
     expect(rcodeOf(await udpAsk(s.server.port, query("web.shop.internal")))).toBe("NXDOMAIN")
   })
 
-  it("answers SERVFAIL when resolve fails or dies, and leaves out addresses that are not IPv4", async () => {
+  it("answers SERVFAIL when resolve fails, dies or throws, and leaves out addresses that are not IPv4", async () => {
     const s = track(
       await start({
         resolve: (fqdn) =>
@@ -108,13 +108,18 @@ describe("zone answers", () => {
             ? Effect.fail("boom")
             : fqdn === "die.shop.internal"
             ? Effect.die(new Error("bug"))
+            : fqdn === "throw.shop.internal"
+            ? ((): never => {
+              throw new Error("not an Effect")
+            })()
             : Effect.succeed(["10.89.0.5", "not-an-ip", "::1", "10.89.0.5"])
       })
     )
     expect(rcodeOf(await udpAsk(s.server.port, query("fail.shop.internal")))).toBe("SERVFAIL")
     expect(rcodeOf(await udpAsk(s.server.port, query("die.shop.internal")))).toBe("SERVFAIL")
+    expect(rcodeOf(await udpAsk(s.server.port, query("throw.shop.internal")))).toBe("SERVFAIL")
     expect(ips(await udpAsk(s.server.port, query("web.shop.internal")))).toEqual(["10.89.0.5"])
-    expect(s.server.stats().servfail).toBe(2)
+    expect(s.server.stats().servfail).toBe(3)
   })
 
   it("answers plain names (no dot) NXDOMAIN without forwarding them", async () => {
@@ -208,6 +213,14 @@ describe("forwarding", () => {
     expect(ips(r)).toEqual(["192.0.2.7"])
     expect(upstream.seen.map((x) => x.name)).toEqual(["Example.COM"])
     expect(s.server.stats().forwarded).toBe(1)
+    // Five queries under one client id: the upstream sees fresh random ids (all five equal by chance: 2^-80).
+    const client = track(new UdpClient())
+    for (let i = 0; i < 5; i++) {
+      const same = query(`host${i}.example.com`)
+      same.writeUInt16BE(0x1234, 0)
+      expect(dnsPacket.decode(await client.ask(s.server.port, same)).id).toBe(0x1234)
+    }
+    expect(upstream.seen.slice(1).some((x) => x.id !== 0x1234)).toBe(true)
   })
 
   it("drops upstream replies whose id or question do not match and keeps waiting for the right one", async () => {

@@ -26,7 +26,7 @@ const handlerFor = () => {
     forwarder: new Forwarder({ upstreams: [], timeoutMs: 100, maxInflight: 8 }, stats),
     limiter: new RateLimiter({ perSecond: 1e9, burst: 1e9 }),
     stats,
-    onResolveFailure: () => undefined
+    onFailure: () => undefined
   })
   return { handler, stats }
 }

@@ -96,3 +96,19 @@ describe("forward matching", () => {
     expect([copy.readUInt16BE(0), original.readUInt16BE(0)]).toEqual([0xbeef, 7])
   })
 })
+
+describe("questions that cannot be echoed", () => {
+  const base = () => q("ab.internal")
+  it("rejects a label holding a dot, bytes that are not UTF-8 and an unknown class", () => {
+    expect(parseQuery(base())).not.toBeNull()
+    const dotted = base()
+    dotted[13 + 1] = 0x2e // "a.b" inside one label: would be echoed as two labels
+    expect(parseQuery(dotted)).toBeNull()
+    const binary = base()
+    binary[13] = 0xff
+    expect(parseQuery(binary)).toBeNull()
+    const klass = base()
+    klass.writeUInt16BE(77, klass.length - 2)
+    expect(parseQuery(klass)).toBeNull()
+  })
+})
