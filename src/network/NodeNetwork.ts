@@ -112,12 +112,11 @@ const make = (options: NetworkOptions) =>
     if (subnet === undefined) return yield* loopback(`network_subnet ${options.subnet} is not usable`)
     const missing = yield* host.missingPieces
     if (missing !== undefined) return yield* loopback(missing)
-    const started = yield* Effect.either(start(options, subnet))
-    if (started._tag === "Left") {
-      yield* Effect.logWarning("network: cannot set up the bridge network", started.left)
-      return yield* loopback(`${started.left.step} failed`)
-    }
-    return started.right
+    // A host command that fails means no bridge network (said why); a broken database fails the daemon's start.
+    return yield* start(options, subnet).pipe(
+      Effect.catchTag("denia/network/NetworkCommandFailed", (e) =>
+        Effect.zipRight(Effect.logWarning("network: cannot set up the bridge network", e), loopback(`${e.step} failed`)))
+    )
   })
 
 const start = (options: NetworkOptions, subnet: Subnet) =>
@@ -138,19 +137,18 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
       yield* Effect.logInfo("network: enabled IPv4 forwarding (net.ipv4.ip_forward = 1) for replica egress")
     }
 
-    // Boot sweep: what a previous run (even one killed with SIGKILL) left behind.
-    const leases = yield* book.list.pipe(Effect.orDie)
-    const strayNs = yield* host.namespacesWithPrefix(`${bridge}-`)
-    const strayPorts = (yield* host.bridgePorts(bridge)).filter((n) => n.startsWith("dn"))
-    const stray = [...leases, ...strayNs.map((netns) => ({ netns })), ...strayPorts.map((veth) => ({ veth }))]
-    yield* host.removeReplicaLinks(stray)
-    yield* book.releaseAll.pipe(Effect.orDie)
-    const swept = new Set([...leases.map((l) => l.netns), ...strayNs]).size
-    if (swept > 0) yield* Effect.logInfo(`network: boot sweep removed ${swept} stale replica namespace(s) with their veths and addresses`)
+    // Boot sweep: what a previous run (even one killed with SIGKILL) left behind. Every namespace and veth is
+    // leased before it is created, so the leases name all of it (and nothing of another daemon on this host).
+    const leases = yield* book.list
+    yield* host.removeReplicaLinks(leases)
+    yield* book.releaseAll
+    if (leases.length > 0) {
+      yield* Effect.logInfo(`network: boot sweep removed ${leases.length} stale replica namespace(s) with their veths and addresses`)
+    }
 
     const attached = new Map<string, Attached>()
     const healthy = new Map<string, Set<string>>()
-    let allocations: ReadonlyArray<Allocation> = yield* ports.list.pipe(Effect.orDie)
+    let allocations: ReadonlyArray<Allocation> = yield* ports.list
     let names: ReadonlyMap<string, ReadonlyArray<string>> = new Map()
     const lock = yield* Effect.makeSemaphore(1)
 

@@ -81,7 +81,13 @@ export interface ChildRun {
 /** Runs the built CLI (`dist/main.js`) with the given args and environment. */
 export const runCli = (args: ReadonlyArray<string>, env: Record<string, string>, stdin?: string): ChildRun => {
   const child = spawn(process.execPath, [cliEntry, ...args], {
-    env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: env["HOME"] ?? process.env["HOME"] ?? "/root", ...env },
+    // loopback-only replicas unless the test opts into the node network (test/support/network.ts)
+    env: {
+      PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+      HOME: env["HOME"] ?? process.env["HOME"] ?? "/root",
+      DENIA_NETWORK_MODE: "loopback",
+      ...env
+    },
     stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"]
   })
   if (stdin !== undefined) child.stdin?.end(stdin)
