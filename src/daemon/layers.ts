@@ -4,10 +4,15 @@
  */
 import { NodeFileSystem } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
+import { autoDeployTriggerLayer } from "../app/AutoDeployApp.js"
 import { Authz } from "../auth/Authz.js"
 import { Identity } from "../auth/Identity.js"
 import { PrincipalResolver } from "../auth/PrincipalResolver.js"
 import { Throttle } from "../auth/Throttle.js"
+import { AutoDeploy } from "../autodeploy/AutoDeploy.js"
+import type { Builder } from "../builder/Builder.js"
+import { GitClient } from "../builder/git/GitClient.js"
+import { GitSources } from "../builder/git/GitSources.js"
 import { DeniaConfig } from "../config/Config.js"
 import { parseAddress } from "../config/fields.js"
 import type { LoadedConfig } from "../config/load.js"
@@ -30,6 +35,7 @@ import { AuditRepo } from "../repos/AuditRepo.js"
 import { CredentialsRepo } from "../repos/CredentialsRepo.js"
 import { DeploymentsRepo } from "../repos/DeploymentsRepo.js"
 import { DomainsRepo } from "../repos/DomainsRepo.js"
+import { GitStateRepo } from "../repos/GitStateRepo.js"
 import { MembershipsRepo } from "../repos/MembershipsRepo.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { RegistriesRepo } from "../repos/RegistriesRepo.js"
@@ -58,6 +64,8 @@ export const loopbackAddress = (bindAddr: string): string => {
 /** Internal knobs for tests (not configuration). */
 export interface DaemonInternals {
   readonly restartPolicy?: RestartPolicy
+  /** An image builder for the deploy pipeline (tests inject a fake one). */
+  readonly builder?: Layer.Layer<Builder>
 }
 
 /**
@@ -82,7 +90,8 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     RegistriesRepo.layer,
     ServiceSecretsRepo.layer,
     RegistryRepo.layer,
-    DomainsRepo.layer
+    DomainsRepo.layer,
+    GitStateRepo.layer
   ).pipe(Layer.provide(state))
   const auth = Layer.mergeAll(PrincipalResolver.layer, Authz.layer, Identity.layer, Throttle.layer).pipe(
     Layer.provide(Layer.merge(repos, configLayer))
@@ -126,6 +135,16 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     cacheGcIntervalHours: v.ociCacheGcIntervalHours,
     maxUnpackedMb: v.ociMaxUnpackedMb
   }).pipe(Layer.provide(servingImagesLayer))
+  // Git sources: checkouts for builds and ls-remote for polling (ADR 0804).
+  const gitSources = GitSources.layer.pipe(
+    Layer.provide(GitClient.layer({
+      timeoutMs: v.gitCloneTimeoutSeconds * 1000,
+      maxCheckoutBytes: v.gitCheckoutMaxMb * 1024 * 1024,
+      maxEntries: 500_000,
+      caFile: v.gitCaFile
+    })),
+    Layer.provide(Layer.merge(repos, secrets))
+  )
   const publisher = ReplicaPublisher.layer.pipe(Layer.provideMerge(ReplicaRegistry.layer))
   const coordinator = Coordinator.layer({
     hosted: { address: hostedAddress },
@@ -136,7 +155,12 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
   }).pipe(
     Layer.provideMerge(Layer.mergeAll(runtime, publisher, DeploymentLog.layer(config.paths.logs))),
     Layer.provideMerge(PullJobs.layer.pipe(Layer.provideMerge(oci))),
-    Layer.provide(Layer.mergeAll(repos, secrets, hostedPulls))
+    Layer.provide(Layer.mergeAll(repos, secrets, hostedPulls, gitSources, internals.builder ?? Layer.empty))
+  )
+  // Auto-deploy: webhook deliveries and polling, deploying through the app's trigger (audited as the system).
+  const autoDeploy = AutoDeploy.layer.pipe(
+    Layer.provide(autoDeployTriggerLayer),
+    Layer.provide(Layer.mergeAll(repos, gitSources, coordinator, hostedPulls, auth, secrets))
   )
   // Ingress: public HTTP/HTTPS listeners (scoped; an unbindable port is logged, the API stays up),
   // route table, domains, certificates. Shares the ReplicaRegistry the coordinator publishes to.
@@ -145,7 +169,9 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     Layer.provide(Layer.mergeAll(repos, configLayer, ReplicaRegistry.layer))
   )
   return ApiServerLive.pipe(
-    Layer.provide(appLayer.pipe(Layer.provideMerge(Layer.mergeAll(repos, auth, secrets, configLayer, registry, coordinator, ingress)))),
+    Layer.provide(
+      appLayer.pipe(Layer.provideMerge(Layer.mergeAll(repos, auth, secrets, configLayer, registry, coordinator, ingress, autoDeploy)))
+    ),
     // The one event bus (events/Events.ts), shared by every publisher and subscriber above.
     Layer.provide(Events.layer),
     Layer.provide(loggingLayer(config.values))

@@ -22,6 +22,9 @@ export interface HostedRegistryAccess {
   readonly address: string
 }
 
+/** The tag a Git-source deployment names until its build has produced `:<deploymentId>`. */
+export const GIT_PENDING_TAG = "git-build-pending"
+
 /** The reference a deployment will pull (before resolving the digest). */
 export const imageReferenceOf = (
   service: Service,
@@ -36,6 +39,8 @@ export const imageReferenceOf = (
     case "hosted":
       return Effect.succeed(`${hosted.address}/${project.name}/${service.name}:${service.source.tag}`)
     case "git":
+      // built into the service's own hosted repository; the build records `:<deploymentId>` (deploy/gitBuild.ts)
+      return Effect.succeed(`${hosted.address}/${project.name}/${service.name}:${GIT_PENDING_TAG}`)
     case "upload":
       return Effect.fail(
         new DeployFailed({

@@ -149,14 +149,18 @@ const make = (options: GitClientOptions) => {
       const prepared = yield* prepareAccess(remote, access, { caFile: options.caFile })
       const args = query.kind === "branch"
         ? ["ls-remote", "--heads", remote.url, `refs/heads/${query.branch}`]
-        : ["ls-remote", "--tags", "--refs", remote.url]
+        : ["ls-remote", "--tags", remote.url]
       const out = yield* git(prepared, args, undefined, 4 * 1024 * 1024)
       const pinned = yield* readPin(prepared, remote)
       yield* expectOk(remote, query.kind === "branch" ? `branch ${query.branch}` : "tags")(out)
-      const refs = out.stdout.split("\n").flatMap((line) => {
-        const m = /^([0-9a-f]{40})\t(refs\/\S+)$/.exec(line.trim())
-        return m?.[1] === undefined || m[2] === undefined ? [] : [{ commit: m[1], name: m[2] }]
-      })
+      // an annotated tag is listed twice: the tag object, then `<name>^{}` with the commit it points at
+      const byName = new Map<string, string>()
+      for (const line of out.stdout.split("\n")) {
+        const m = /^([0-9a-f]{40})\t(refs\/\S+?)(\^\{\})?$/.exec(line.trim())
+        if (m?.[1] === undefined || m[2] === undefined) continue
+        if (m[3] !== undefined || !byName.has(m[2])) byName.set(m[2], m[1])
+      }
+      const refs = [...byName].map(([name, commit]) => ({ name, commit }))
       return { refs, pinned }
     })
 
