@@ -47,6 +47,10 @@ export const credentialFromSecret = (value: string): Either.Either<GitCredential
   return Either.right({ kind: "https", username: "x-access-token", password: trimmed })
 }
 
+/** Whether known_hosts lines name the remote's host (`host` or `[host]:port`, possibly in a comma list). */
+export const pinsHost = (knownHosts: string, remote: GitRemote): boolean =>
+  knownHosts.split("\n").some((line) => (line.trim().split(/\s+/)[0] ?? "").split(",").includes(remote.knownHostsName))
+
 const make = Effect.gen(function*() {
   const client = yield* GitClient
   const state = yield* GitStateRepo
@@ -81,11 +85,12 @@ const make = Effect.gen(function*() {
       })
     })
 
-  const accessOf = (service: GitService): Effect.Effect<GitAccess, GitFailed | DatabaseError> =>
+  const accessOf = (service: GitService, remote: GitRemote): Effect.Effect<GitAccess, GitFailed | DatabaseError> =>
     Effect.gen(function*() {
       const credential = yield* credentialOf(service)
-      const pinned = yield* state.find(service.id)
-      return { credential, knownHosts: Option.getOrUndefined(pinned)?.knownHosts }
+      const pinned = Option.getOrUndefined(yield* state.find(service.id))?.knownHosts
+      // a pin is for the host it was made with: a source moved to another host pins that one on first use
+      return { credential, knownHosts: pinned !== undefined && pinsHost(pinned, remote) ? pinned : undefined }
     })
 
   const storePin = (service: GitService, pinned: PinnedHostKey | undefined) =>
@@ -99,7 +104,7 @@ const make = Effect.gen(function*() {
   ): Effect.Effect<PreparedCheckout, GitFailed | DatabaseError, Scope.Scope> =>
     Effect.gen(function*() {
       const remote = yield* remoteOf(service)
-      const access = yield* accessOf(service)
+      const access = yield* accessOf(service, remote)
       const result = yield* client.checkout({ remote, ref, dir, access })
       yield* storePin(service, result.pinned)
       const confined = yield* confineBuild(dir, service.source.context, service.source.dockerfile)
@@ -110,7 +115,7 @@ const make = Effect.gen(function*() {
   const remoteRefs = (service: GitService, query: RefQuery): Effect.Effect<ReadonlyArray<RemoteRef>, GitFailed | DatabaseError> =>
     Effect.scoped(Effect.gen(function*() {
       const remote = yield* remoteOf(service)
-      const access = yield* accessOf(service)
+      const access = yield* accessOf(service, remote)
       const result = yield* client.lsRemote(remote, access, query)
       yield* storePin(service, result.pinned)
       return result.refs

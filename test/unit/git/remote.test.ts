@@ -1,7 +1,7 @@
 /** Git source URLs: transports, credential-free, and the host names credentials and host keys belong to. */
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
-import { credentialFromSecret } from "../../../src/builder/git/GitSources.js"
+import { credentialFromSecret, pinsHost } from "../../../src/builder/git/GitSources.js"
 import { parseGitRemote } from "../../../src/builder/git/remote.js"
 
 describe("parseGitRemote", () => {
@@ -41,5 +41,16 @@ describe("credentialFromSecret", () => {
     expect(credentialFromSecret("ghp_abc")).toEqual(Either.right({ kind: "https", username: "x-access-token", password: "ghp_abc" }))
     expect(Either.isLeft(credentialFromSecret("-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----"))).toBe(true)
     expect(Either.isLeft(credentialFromSecret("two\nlines"))).toBe(true)
+  })
+})
+
+describe("pinsHost", () => {
+  it("a pin counts only for the host (and port) it was made with", () => {
+    const pin = "[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample\n"
+    const remote = (url: string) => Either.getOrThrow(parseGitRemote(url))
+    expect(pinsHost(pin, remote("ssh://git@127.0.0.1:2222/r.git"))).toBe(true)
+    expect(pinsHost(pin, remote("ssh://git@127.0.0.1:2223/r.git"))).toBe(false)
+    expect(pinsHost("github.com,140.82.1.1 ssh-ed25519 AAAA\n", remote("git@github.com:o/r.git"))).toBe(true)
+    expect(pinsHost("github.com ssh-ed25519 AAAA\n", remote("git@gitlab.com:o/r.git"))).toBe(false)
   })
 })
