@@ -62,6 +62,9 @@ export const buildFromGit = (ctx: GitBuildContext): Effect.Effect<string, Deploy
         "denia/db/DatabaseError": (e) => Effect.fail(failed("internal error reading the git source's state (see daemon log)", e))
       })
     )
+    if (checkout.pinnedNow !== undefined) {
+      yield* log("BUILDING", `pinned the SSH host key of the Git server on first use: ${checkout.pinnedNow.join(", ")}`)
+    }
     yield* log("BUILDING", `checked out commit ${checkout.commit}`)
     const built = yield* builder.value.build({
       projectId: project.id,

@@ -28,6 +28,8 @@ export interface PreparedCheckout {
   readonly contextDir: string
   /** Dockerfile relative to `contextDir`. */
   readonly dockerfile: string
+  /** Fingerprints of the SSH host key this checkout pinned (first connection), if it did. */
+  readonly pinnedNow: ReadonlyArray<string> | undefined
 }
 
 /** Reads a secret value as a credential: a PEM/OpenSSH private key, or an HTTPS token (`user:token` or a bare token). */
@@ -108,7 +110,7 @@ const make = Effect.gen(function*() {
       const result = yield* client.checkout({ remote, ref, dir, access })
       yield* storePin(service, result.pinned)
       const confined = yield* confineBuild(dir, service.source.context, service.source.dockerfile)
-      return { commit: result.commit, ...confined }
+      return { commit: result.commit, ...confined, pinnedNow: result.pinned?.fingerprints }
     })
 
   /** The remote's refs for `query` (branch head or tags). */

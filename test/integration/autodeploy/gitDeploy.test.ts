@@ -275,6 +275,8 @@ describe.runIf(privileged)("git sources (privileged)", () => {
       expect(first.status, first.error).toBe("healthy")
       const status = (await (await d.request(`/v1/services/${id}/git`)).json()) as { hostKey: { fingerprints: Array<string> } }
       expect(status.hostKey.fingerprints).toEqual([ssh.hostFingerprint()])
+      const log = fs.readFileSync(path.join(d.config.paths.logs, "deployments", `${first.id}.log`), "utf8")
+      expect(log).toContain(`pinned the SSH host key of the Git server on first use: ${ssh.hostFingerprint()}`)
       await ssh.rekey()
       const refused = await waitForDeployment(d, await deploy(id))
       expect(refused.status).toBe("failed")
