@@ -50,6 +50,16 @@ const doctorCommand = Command.make(
     )
 ).pipe(Command.withDescription("Check that this host can run Denia; prints a fix for every problem."))
 
+const uninstallCommand = Command.make(
+  "uninstall",
+  {},
+  () =>
+    Effect.flatMap(
+      Effect.promise(() => import("./uninstallCommand.js")),
+      (m) => m.runUninstall
+    )
+).pipe(Command.withDescription("Remove the node network from the host (nftables table, replica namespaces, bridge); root, daemon stopped."))
+
 export const rootCommand = Command.make("denia", {}, () => daemonUsage).pipe(
   Command.withDescription(
     "Denia: a single-node PaaS. `denia` (or `denia daemon`) runs the daemon; the commands below are host tools and API clients."
@@ -58,6 +68,7 @@ export const rootCommand = Command.make("denia", {}, () => daemonUsage).pipe(
     daemonCommand,
     configCommand,
     doctorCommand,
+    uninstallCommand,
     authCommand,
     projectsCommand,
     servicesCommand,

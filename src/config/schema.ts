@@ -3,6 +3,7 @@
  * comment written into the first-boot template. The TOML key is the snake_case
  * form of the property name; the environment override is `DENIA_<KEY>`.
  */
+import { subnetProblem } from "../domain/subnet.js"
 import * as F from "./fields.js"
 
 interface FieldSpec<A> {
@@ -149,6 +150,33 @@ export const configFields = {
     kind: F.portRange,
     default: "31000-31999",
     doc: "Public ports allocated to services' raw UDP endpoints."
+  }),
+  networkMode: spec({
+    section: "Network",
+    kind: F.oneOf("bridge", "loopback"),
+    default: "bridge",
+    doc:
+      "bridge: every replica gets an address on the node bridge (egress, service names, TCP/UDP endpoints); loopback: replicas have loopback only."
+  }),
+  networkBridge: spec({
+    kind: F.string((
+      s
+    ) => (/^[a-z][a-z0-9]{0,9}$/.test(s)
+      ? undefined
+      : `must be 1-10 lower-case letters and digits starting with a letter, got ${JSON.stringify(s)}`)
+    ),
+    default: "denia0",
+    doc: "Name of the node bridge replicas attach to (the nftables table is inet denia for denia0, inet denia_<name> otherwise)."
+  }),
+  networkSubnet: spec({
+    kind: F.string(subnetProblem),
+    default: "10.89.0.0/16",
+    doc: "Private IPv4 subnet of the replicas; the bridge takes the first address (also the replicas' DNS server)."
+  }),
+  networkEgress: spec({
+    kind: F.boolean,
+    default: true,
+    doc: "Let replicas reach the outside world (NAT through the host; enables IPv4 forwarding). false = no egress node-wide."
   }),
   usernsBase: spec({
     section: "Runtime",

@@ -26,6 +26,9 @@ import { Events } from "../events/Events.js"
 import { Domains } from "../ingress/Domains.js"
 import { Ingress } from "../ingress/Ingress.js"
 import { ReplicaRegistry } from "../ingress/ReplicaRegistry.js"
+import { AddressBook } from "../network/AddressBook.js"
+import { EndpointPorts } from "../network/EndpointPorts.js"
+import { NodeNetwork } from "../network/NodeNetwork.js"
 import { OciService } from "../oci/index.js"
 import { PullJobs } from "../oci/PullJobs.js"
 import { RegistryGc } from "../registry/gc.js"
@@ -146,6 +149,19 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     Layer.provide(Layer.merge(repos, secrets))
   )
   const publisher = ReplicaPublisher.layer.pipe(Layer.provideMerge(ReplicaRegistry.layer))
+  // Node network (bridge, veths, nftables, names): built, and its boot sweep done, before the coordinator restarts services.
+  const endpointPorts = EndpointPorts.layer.pipe(Layer.provide(Layer.merge(state, configLayer)))
+  const network = NodeNetwork.layer({
+    mode: v.networkMode,
+    bridge: v.networkBridge,
+    subnet: v.networkSubnet,
+    egress: v.networkEgress,
+    dnsServers: v.dnsServers
+  })
+    .pipe(
+      Layer.provideMerge(endpointPorts),
+      Layer.provide(AddressBook.layer.pipe(Layer.provide(state)))
+    )
   const coordinator = Coordinator.layer({
     hosted: { address: hostedAddress },
     nodeLimits: { cpuMillis: v.defaultCpuMillis, memoryMb: v.defaultMemoryMb, pids: v.defaultPids },
@@ -154,7 +170,7 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     nofile: { soft: 1024, hard: v.defaultNofile },
     ...(internals.restartPolicy === undefined ? {} : { restartPolicy: internals.restartPolicy })
   }).pipe(
-    Layer.provideMerge(Layer.mergeAll(runtime, publisher, DeploymentLog.layer(config.paths.logs))),
+    Layer.provideMerge(Layer.mergeAll(runtime, publisher, network, DeploymentLog.layer(config.paths.logs))),
     Layer.provideMerge(PullJobs.layer.pipe(Layer.provideMerge(oci))),
     Layer.provide(Layer.mergeAll(repos, secrets, hostedPulls, gitSources, internals.builder ?? Layer.empty))
   )

@@ -1,5 +1,6 @@
 import { Effect, Schema } from "effect"
 import { loadProcessConfig } from "../../config/environment.js"
+import { networkChecks } from "../../network/doctor.js"
 import { runtimeChecks } from "../../runtime/doctor.js"
 import { resolveHelperPath } from "../../runtime/helperPath.js"
 import { printJson, printText } from "../client/output.js"
@@ -38,6 +39,10 @@ export const runDoctor = (json: boolean) =>
       results.push(...(yield* runtimeVerdicts(config.values.cgroupRoot)))
       results.push(...(yield* Effect.promise(() => checks.checkPorts(config))))
       results.push(checks.checkDataDir(config.paths.dataDir))
+      const v = config.values
+      results.push(
+        ...(yield* networkChecks({ mode: v.networkMode, bridge: v.networkBridge, subnet: v.networkSubnet, egress: v.networkEgress }))
+      )
     }
     if (loaded._tag === "Left") results.push(...(yield* runtimeVerdicts("/sys/fs/cgroup/denia")).filter((r) => r.name === "runtime helper"))
     results.push(checks.checkBinary("buildah", "Dockerfile builds", "apt-get install buildah"))
