@@ -13,6 +13,7 @@ import { domainsCommand } from "./client/domains.js"
 import { envCommand } from "./client/env.js"
 import { membersCommand, tokensCommand, usersCommand } from "./client/identity.js"
 import { projectsCommand } from "./client/projects.js"
+import { createCommand, initCommand, pushCommand } from "./client/push.js"
 import { secretsCommand } from "./client/secrets.js"
 import { servicesCommand } from "./client/services.js"
 
@@ -75,6 +76,9 @@ export const rootCommand = Command.make("denia", {}, () => daemonUsage).pipe(
     envCommand,
     secretsCommand,
     domainsCommand,
+    initCommand,
+    createCommand,
+    pushCommand,
     deployCommand,
     deploymentsCommand,
     logsCommand,

@@ -166,7 +166,7 @@ export const configFields = {
       : `must be 1-10 lower-case letters and digits starting with a letter, got ${JSON.stringify(s)}`)
     ),
     default: "denia0",
-    doc: "Name of the node bridge replicas attach to (the nftables table is inet denia for denia0, inet denia_<name> otherwise)."
+    doc: "Name of the node bridge replicas attach to (nftables table: 'inet denia' with denia0, 'inet denia_<name>' with another bridge)."
   }),
   networkSubnet: spec({
     kind: F.string(subnetProblem),
@@ -307,6 +307,21 @@ export const configFields = {
     kind: F.integer(1, 60 * 24 * 7),
     default: 60,
     doc: "Uploads not used by a build within this time are deleted."
+  }),
+  buildMemoryMb: spec({
+    kind: F.integer(64, 1024 * 1024),
+    default: 2048,
+    doc: "memory.max of each build's cgroup in MiB (where cgroup v2 controllers are usable; see `denia doctor`)."
+  }),
+  buildTimeoutMinutes: spec({
+    kind: F.integer(1, 24 * 60),
+    default: 30,
+    doc: "A build (buildah build + push) running longer than this is killed and its deployment fails."
+  }),
+  buildConcurrency: spec({
+    kind: F.integer(1, 64),
+    default: 1,
+    doc: "Builds running at once on this node; further ones queue (shown as `building: queued (n ahead)`)."
   }),
   gitCloneTimeoutSeconds: spec({
     section: "Git sources",

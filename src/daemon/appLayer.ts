@@ -5,5 +5,9 @@ import { IdentityApp } from "../app/IdentityApp.js"
 import { MembersApp } from "../app/MembersApp.js"
 import { ProjectsApp } from "../app/ProjectsApp.js"
 import { ServicesApp } from "../app/ServicesApp.js"
+import { UploadsApp } from "../app/UploadsApp.js"
 
-export const appLayer = Layer.mergeAll(ProjectsApp.layer, ServicesApp.layer, DeploymentsApp.layer, IdentityApp.layer, MembersApp.layer)
+const base = Layer.mergeAll(ProjectsApp.layer, ServicesApp.layer, DeploymentsApp.layer, IdentityApp.layer, MembersApp.layer)
+
+/** `UploadsApp` deploys through `DeploymentsApp`. */
+export const appLayer = Layer.provideMerge(UploadsApp.layer, base)

@@ -4,15 +4,17 @@
  */
 import { NodeFileSystem } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
+import * as path from "node:path"
 import { autoDeployTriggerLayer } from "../app/AutoDeployApp.js"
 import { Authz } from "../auth/Authz.js"
 import { Identity } from "../auth/Identity.js"
 import { PrincipalResolver } from "../auth/PrincipalResolver.js"
 import { Throttle } from "../auth/Throttle.js"
 import { AutoDeploy } from "../autodeploy/AutoDeploy.js"
-import type { Builder } from "../builder/Builder.js"
+import { Builder } from "../builder/Builder.js"
 import { GitClient } from "../builder/git/GitClient.js"
 import { GitSources } from "../builder/git/GitSources.js"
+import { Uploads } from "../builder/uploads/Uploads.js"
 import { DeniaConfig } from "../config/Config.js"
 import { parseAddress } from "../config/fields.js"
 import type { LoadedConfig } from "../config/load.js"
@@ -162,6 +164,29 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
       Layer.provideMerge(endpointPorts),
       Layer.provide(AddressBook.layer.pipe(Layer.provide(state)))
     )
+  // Builds (ADR 0801): the upload store and buildah, provided to the coordinator (its pipelines build
+  // upload and Git sources) and to the app layer (the uploads endpoint).
+  const buildsDir = path.join(config.paths.dataDir, "builds")
+  const builds = Layer.merge(
+    internals.builder ?? Builder.layer({
+      buildsDir,
+      cgroupRoot: v.cgroupRoot,
+      memoryMb: v.buildMemoryMb,
+      timeoutMinutes: v.buildTimeoutMinutes,
+      concurrency: v.buildConcurrency,
+      insecureRegistries: v.insecureRegistries
+    }),
+    Uploads.layer({
+      dir: config.paths.uploads,
+      contextsDir: path.join(buildsDir, "contexts"),
+      ttlMinutes: v.uploadTtlMinutes,
+      caps: {
+        maxBytes: v.uploadMaxMb * 1024 * 1024,
+        maxUnpackedBytes: v.uploadMaxUnpackedMb * 1024 * 1024,
+        maxEntries: v.uploadMaxEntries
+      }
+    })
+  ).pipe(Layer.provide(Layer.mergeAll(secrets, hostedPulls)))
   const coordinator = Coordinator.layer({
     hosted: { address: hostedAddress },
     nodeLimits: { cpuMillis: v.defaultCpuMillis, memoryMb: v.defaultMemoryMb, pids: v.defaultPids },
@@ -170,9 +195,9 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     nofile: { soft: 1024, hard: v.defaultNofile },
     ...(internals.restartPolicy === undefined ? {} : { restartPolicy: internals.restartPolicy })
   }).pipe(
-    Layer.provideMerge(Layer.mergeAll(runtime, publisher, network, DeploymentLog.layer(config.paths.logs))),
+    Layer.provideMerge(Layer.mergeAll(runtime, publisher, network, DeploymentLog.layer(config.paths.logs), builds)),
     Layer.provideMerge(PullJobs.layer.pipe(Layer.provideMerge(oci))),
-    Layer.provide(Layer.mergeAll(repos, secrets, hostedPulls, gitSources, internals.builder ?? Layer.empty))
+    Layer.provide(Layer.mergeAll(repos, secrets, hostedPulls, gitSources))
   )
   // Auto-deploy: webhook deliveries and polling, deploying through the app's trigger (audited as the system).
   const autoDeploy = AutoDeploy.layer.pipe(

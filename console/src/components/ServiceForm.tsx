@@ -232,6 +232,10 @@ export const ServiceForm = (props: ServiceFormProps) => {
                 error={err("source.context")}
               />
             </div>
+            <p class="field-hint">
+              Deploy it from the project directory with <code>denia push</code> (after{" "}
+              <code>denia init</code>); the context is uploaded, built on this node and its build log shows here under Deployments.
+            </p>
           </Match>
         </Switch>
       </fieldset>

@@ -7,6 +7,8 @@
  * - a declared length past the cap → 413 at once, nothing read;
  * - a body on a body method must be `application/json` (parameters allowed)
  *   → 415 otherwise, nothing read;
+ * - `POST /v1/services/{id}/uploads` (build contexts) passes untouched: that route streams its body to
+ *   disk with its own caps (uploadRoute.ts); every other method and path stays behind this gate;
  * - the body is read with the cap as the stream limit (never more buffered),
  *   then must be non-blank (400), valid JSON (400) nested at most
  *   {@link MAX_JSON_DEPTH} levels (400). The read is cached by the request,
@@ -26,6 +28,10 @@ export const isJsonContentType = (contentType: string): boolean => /^\s*applicat
 
 /** Paths whose bodies the hosted registry reads itself (streamed blob uploads). */
 const isRegistryPath = (url: string): boolean => url === "/v2" || url.startsWith("/v2/") || url.startsWith("/v2?")
+
+/** The one `/v1` route that streams a non-JSON body itself (uploadRoute.ts). */
+const isUploadRoute = (method: string, url: string): boolean =>
+  method === "POST" && /^\/v1\/services\/[^/?#]+\/uploads(?:\?[^#]*)?$/.test(url)
 
 /**
  * Depth of the deepest array/object in a JSON text, scanning characters
@@ -57,7 +63,7 @@ const tooLarge = (maxBytes: number) =>
 export const guardRequestBody = (maxBytes: number) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    if (isRegistryPath(request.url)) return
+    if (isRegistryPath(request.url) || isUploadRoute(request.method, request.url)) return
     const headers = request.headers
     const length = headers["content-length"]
     if (length === undefined) {

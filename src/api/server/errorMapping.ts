@@ -9,6 +9,7 @@
 import { Cause, Effect, Option, Predicate } from "effect"
 import { randomUUID } from "node:crypto"
 import type { AuthError } from "../../auth/errors.js"
+import type { UploadNotFound, UploadRejected, UploadStorageError } from "../../builder/errors.js"
 import { DatabaseError } from "../../db/errors.js"
 import type { ActionConflict } from "../../deploy/errors.js"
 import type { Conflict, Invalid, NotFound } from "../../domain/errors.js"
@@ -23,16 +24,33 @@ import {
   Forbidden,
   InternalError,
   NotFoundError,
+  PayloadTooLarge,
   TooManyRequests,
   Unauthorized,
   Unprocessable
 } from "../definition/errors.js"
 
 /** Failures of the daemon itself (storage, database, runtime I/O): always an opaque 500. */
-export type InternalFailure = DatabaseError | OciStorageError | RuntimeIoError | InvalidRuntimeName | SecretStoreIoError | InvalidSecretId
+export type InternalFailure =
+  | DatabaseError
+  | OciStorageError
+  | RuntimeIoError
+  | InvalidRuntimeName
+  | SecretStoreIoError
+  | InvalidSecretId
+  | UploadStorageError
 
 /** Every error a handler may fail with before it is mapped. */
-export type HandlerError = NotFound | Conflict | Invalid | AuthError | ActionConflict | VerificationFailed | InternalFailure
+export type HandlerError =
+  | NotFound
+  | Conflict
+  | Invalid
+  | AuthError
+  | ActionConflict
+  | VerificationFailed
+  | UploadRejected
+  | UploadNotFound
+  | InternalFailure
 
 /** The tags `mapDomainErrors` catches: keyed by tag, so the list cannot miss a member of `HandlerError`. */
 const HANDLER_TAGS: { readonly [K in HandlerError["_tag"]]: true } = {
@@ -49,7 +67,10 @@ const HANDLER_TAGS: { readonly [K in HandlerError["_tag"]]: true } = {
   "denia/runtime/RuntimeIoError": true,
   "denia/runtime/InvalidRuntimeName": true,
   "denia/secrets/SecretStoreIoError": true,
-  "denia/secrets/InvalidSecretId": true
+  "denia/secrets/InvalidSecretId": true,
+  "denia/builder/UploadRejected": true,
+  "denia/builder/UploadNotFound": true,
+  "denia/builder/UploadStorageError": true
 }
 
 const hasTagIn = (tags: object) => (e: unknown): boolean =>
@@ -116,6 +137,13 @@ export const toApiError = (e: HandlerError): Effect.Effect<ApiError> => {
     case "denia/auth/RoleRequired":
     case "denia/auth/RateLimited":
       return Effect.succeed(authToApiError(e))
+    case "denia/builder/UploadRejected": {
+      const body = { code: "UPLOAD_REJECTED", message: e.message, details: { rule: e.rule, entry: e.entry } }
+      return Effect.succeed(e.status === 413 ? new PayloadTooLarge(body) : new BadRequest(body))
+    }
+    case "denia/builder/UploadNotFound":
+      return Effect.succeed(new NotFoundError({ code: "NOT_FOUND", message: e.message }))
+    case "denia/builder/UploadStorageError":
     case "denia/db/DatabaseError":
     case "denia/oci/OciStorageError":
     case "denia/runtime/RuntimeIoError":

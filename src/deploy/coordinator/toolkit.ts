@@ -25,7 +25,7 @@ import { DeploymentLog, type LogPhase } from "../DeploymentLog.js"
 import { DeployFailed } from "../errors.js"
 import { scrubInternalPaths, serviceRef, withLogsHint } from "../failureMessages.js"
 import { buildFromGit } from "../gitBuild.js"
-import { acquireImage, bundleOf, GIT_PENDING_TAG, type HostedRegistryAccess } from "../imageSource.js"
+import { acquireDeploymentImage, acquireImage, bundleOf, GIT_PENDING_TAG, type HostedRegistryAccess } from "../imageSource.js"
 import { progressLogger } from "../pullProgress.js"
 import { ReplicaPublisher } from "../ReplicaPublisher.js"
 import { closeReplica, closeSet, launchHealthyReplica, type RunningReplica, type RunningSet } from "../replicaSet.js"
@@ -154,7 +154,13 @@ export const makeToolkit = (options: CoordinatorOptions) =>
         const reference = deployment.imageDigest !== undefined && !deployment.imageRef.includes("@")
           ? `${deployment.imageRef}@${deployment.imageDigest}`
           : deployment.imageRef
-        return yield* acquireImage(service, reference, progressLogger(log, deployment.id))
+        return yield* acquireDeploymentImage(
+          service,
+          deployment.id,
+          reference,
+          progressLogger(log, deployment.id),
+          (line) => log.append(deployment.id, "BUILDING", line)
+        )
       })
 
     /**
