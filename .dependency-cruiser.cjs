@@ -2,7 +2,7 @@
  * Dependency direction (docs/ARCHITECTURE.md): domain ← repos ← subsystems ← app ← api/server ← daemon, cli.
  * api/definition is pure (domain + itself) so the console and the CLI can import it.
  */
-const SUBSYSTEMS = "(auth|secrets|oci|registry|builder|runtime|network|volumes|deploy|ingress|autoscale|jobs|observability|exec|events|web)"
+const SUBSYSTEMS = "(auth|secrets|oci|registry|builder|autodeploy|runtime|network|volumes|deploy|ingress|autoscale|jobs|observability|exec|events|web)"
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -323,6 +323,22 @@ export const configFields = {
     default: 1,
     doc: "Builds running at once on this node; further ones queue (shown as `building: queued (n ahead)`)."
   }),
+  gitCloneTimeoutSeconds: spec({
+    section: "Git sources",
+    kind: F.integer(5, 3600),
+    default: 300,
+    doc: "A Git fetch or ls-remote of a git source that takes longer is killed (the deployment or check fails)."
+  }),
+  gitCheckoutMaxMb: spec({
+    kind: F.integer(1, 1024 * 1024),
+    default: 1024,
+    doc: "Largest Git checkout (working tree plus .git) a build may use, in MiB."
+  }),
+  gitCaFile: spec({
+    kind: F.string((s) => (s === "" || s.startsWith("/") ? undefined : "must be an absolute path or empty")),
+    default: "",
+    doc: "Extra CA bundle (PEM) trusted for https:// git sources, e.g. a self-hosted Gitea's private CA. Empty = system CAs only."
+  }),
   logLevel: spec({
     section: "Logging",
     kind: F.oneOf("debug", "info", "warning", "error"),

@@ -4,6 +4,7 @@ import { Effect, Layer } from "effect"
 import { createServer } from "node:http"
 import { DeniaApi } from "../api/definition/DeniaApi.js"
 import { AuthorizationLive } from "../api/server/authorization.js"
+import { GitHandlers, HooksHandlers } from "../api/server/handlers/autodeploy.js"
 import { DeploymentsHandlers } from "../api/server/handlers/deployments.js"
 import {
   ApiTokensHandlers,
@@ -46,7 +47,9 @@ export const ApiImplementation = HttpApiBuilder.api(DeniaApi).pipe(
     DeploymentsHandlers,
     OciHandlers,
     RegistryHandlers,
-    IngressHandlers
+    IngressHandlers,
+    HooksHandlers,
+    GitHandlers
   ]),
   Layer.provide(AuthorizationLive)
 )

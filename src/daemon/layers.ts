@@ -5,11 +5,15 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import * as path from "node:path"
+import { autoDeployTriggerLayer } from "../app/AutoDeployApp.js"
 import { Authz } from "../auth/Authz.js"
 import { Identity } from "../auth/Identity.js"
 import { PrincipalResolver } from "../auth/PrincipalResolver.js"
 import { Throttle } from "../auth/Throttle.js"
+import { AutoDeploy } from "../autodeploy/AutoDeploy.js"
 import { Builder } from "../builder/Builder.js"
+import { GitClient } from "../builder/git/GitClient.js"
+import { GitSources } from "../builder/git/GitSources.js"
 import { Uploads } from "../builder/uploads/Uploads.js"
 import { DeniaConfig } from "../config/Config.js"
 import { parseAddress } from "../config/fields.js"
@@ -36,6 +40,7 @@ import { AuditRepo } from "../repos/AuditRepo.js"
 import { CredentialsRepo } from "../repos/CredentialsRepo.js"
 import { DeploymentsRepo } from "../repos/DeploymentsRepo.js"
 import { DomainsRepo } from "../repos/DomainsRepo.js"
+import { GitStateRepo } from "../repos/GitStateRepo.js"
 import { MembershipsRepo } from "../repos/MembershipsRepo.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { RegistriesRepo } from "../repos/RegistriesRepo.js"
@@ -64,6 +69,8 @@ export const loopbackAddress = (bindAddr: string): string => {
 /** Internal knobs for tests (not configuration). */
 export interface DaemonInternals {
   readonly restartPolicy?: RestartPolicy
+  /** An image builder for the deploy pipeline (tests inject a fake one). */
+  readonly builder?: Layer.Layer<Builder>
 }
 
 /**
@@ -88,7 +95,8 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     RegistriesRepo.layer,
     ServiceSecretsRepo.layer,
     RegistryRepo.layer,
-    DomainsRepo.layer
+    DomainsRepo.layer,
+    GitStateRepo.layer
   ).pipe(Layer.provide(state))
   const auth = Layer.mergeAll(PrincipalResolver.layer, Authz.layer, Identity.layer, Throttle.layer).pipe(
     Layer.provide(Layer.merge(repos, configLayer))
@@ -132,6 +140,16 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     cacheGcIntervalHours: v.ociCacheGcIntervalHours,
     maxUnpackedMb: v.ociMaxUnpackedMb
   }).pipe(Layer.provide(servingImagesLayer))
+  // Git sources: checkouts for builds and ls-remote for polling (ADR 0804).
+  const gitSources = GitSources.layer.pipe(
+    Layer.provide(GitClient.layer({
+      timeoutMs: v.gitCloneTimeoutSeconds * 1000,
+      maxCheckoutBytes: v.gitCheckoutMaxMb * 1024 * 1024,
+      maxEntries: 500_000,
+      caFile: v.gitCaFile
+    })),
+    Layer.provide(Layer.merge(repos, secrets))
+  )
   const publisher = ReplicaPublisher.layer.pipe(Layer.provideMerge(ReplicaRegistry.layer))
   // Node network (bridge, veths, nftables, names): built, and its boot sweep done, before the coordinator restarts services.
   const endpointPorts = EndpointPorts.layer.pipe(Layer.provide(Layer.merge(state, configLayer)))
@@ -150,7 +168,7 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
   // upload and Git sources) and to the app layer (the uploads endpoint).
   const buildsDir = path.join(config.paths.dataDir, "builds")
   const builds = Layer.merge(
-    Builder.layer({
+    internals.builder ?? Builder.layer({
       buildsDir,
       cgroupRoot: v.cgroupRoot,
       memoryMb: v.buildMemoryMb,
@@ -179,7 +197,12 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
   }).pipe(
     Layer.provideMerge(Layer.mergeAll(runtime, publisher, network, DeploymentLog.layer(config.paths.logs), builds)),
     Layer.provideMerge(PullJobs.layer.pipe(Layer.provideMerge(oci))),
-    Layer.provide(Layer.mergeAll(repos, secrets, hostedPulls))
+    Layer.provide(Layer.mergeAll(repos, secrets, hostedPulls, gitSources))
+  )
+  // Auto-deploy: webhook deliveries and polling, deploying through the app's trigger (audited as the system).
+  const autoDeploy = AutoDeploy.layer.pipe(
+    Layer.provide(autoDeployTriggerLayer),
+    Layer.provide(Layer.mergeAll(repos, gitSources, coordinator, hostedPulls, auth, secrets))
   )
   // Ingress: public HTTP/HTTPS listeners (scoped; an unbindable port is logged, the API stays up),
   // route table, domains, certificates. Shares the ReplicaRegistry the coordinator publishes to.
@@ -188,7 +211,9 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     Layer.provide(Layer.mergeAll(repos, configLayer, ReplicaRegistry.layer))
   )
   return ApiServerLive.pipe(
-    Layer.provide(appLayer.pipe(Layer.provideMerge(Layer.mergeAll(repos, auth, secrets, configLayer, registry, coordinator, ingress)))),
+    Layer.provide(
+      appLayer.pipe(Layer.provideMerge(Layer.mergeAll(repos, auth, secrets, configLayer, registry, coordinator, ingress, autoDeploy)))
+    ),
     // The one event bus (events/Events.ts), shared by every publisher and subscriber above.
     Layer.provide(Events.layer),
     Layer.provide(loggingLayer(config.values))

@@ -15,7 +15,7 @@ import type { DatabaseError } from "../db/errors.js"
 import type { Deployment, DeploymentTrigger } from "../domain/deployment.js"
 import type { NotFound } from "../domain/errors.js"
 import type { Service } from "../domain/service.js"
-import { makeActions, type ServiceAction } from "./coordinator/actions.js"
+import { type DeployOptions, makeActions, type ServiceAction } from "./coordinator/actions.js"
 import { bootEffect, shutdownEffect } from "./coordinator/daemonLifecycle.js"
 import { makePipeline } from "./coordinator/pipeline.js"
 import { makeStatusQueries } from "./coordinator/status.js"
@@ -23,7 +23,7 @@ import { makeSupervisor } from "./coordinator/supervision.js"
 import { type CoordinatorOptions, makeToolkit } from "./coordinator/toolkit.js"
 import type { ActionConflict } from "./errors.js"
 
-export type { ServiceAction } from "./coordinator/actions.js"
+export type { DeployOptions, ServiceAction } from "./coordinator/actions.js"
 export type { CoordinatorOptions } from "./coordinator/toolkit.js"
 
 export interface CoordinatorApi {
@@ -31,7 +31,8 @@ export interface CoordinatorApi {
   readonly deploy: (
     serviceId: string,
     imageOverride: string | undefined,
-    trigger?: DeploymentTrigger
+    trigger?: DeploymentTrigger,
+    options?: DeployOptions
   ) => Effect.Effect<Deployment, NotFound | ActionConflict | DatabaseError>
   /** stop (in the background; undefined), or start/restart/rollback (the queued deployment). */
   readonly action: (

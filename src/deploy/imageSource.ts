@@ -25,6 +25,9 @@ export interface HostedRegistryAccess {
   readonly address: string
 }
 
+/** The tag a Git-source deployment names until its build has produced `:<deploymentId>`. */
+export const GIT_PENDING_TAG = "git-build-pending"
+
 /** The reference a deployment will pull (before resolving the digest). */
 export const imageReferenceOf = (
   service: Service,
@@ -38,19 +41,14 @@ export const imageReferenceOf = (
       return Effect.succeed(service.source.image)
     case "hosted":
       return Effect.succeed(`${hosted.address}/${project.name}/${service.name}:${service.source.tag}`)
+    case "git":
+      // built into the service's own hosted repository; the build records `:<deploymentId>` (deploy/gitBuild.ts)
+      return Effect.succeed(`${hosted.address}/${project.name}/${service.name}:${GIT_PENDING_TAG}`)
     case "upload":
       return Effect.fail(
         new DeployFailed({
           phase: "building",
           message: "upload sources deploy from an upload: run `denia push`, or POST the context to /v1/services/{id}/uploads?deploy=true"
-        })
-      )
-    case "git":
-      return Effect.fail(
-        new DeployFailed({
-          phase: "building",
-          message:
-            `${service.source.type} sources need image builds, which this node does not support yet; deploy with an image override or use an image/hosted source`
         })
       )
   }

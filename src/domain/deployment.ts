@@ -7,7 +7,7 @@ export type DeploymentStatus = typeof DeploymentStatus.Type
 export const TERMINAL_STATUSES: ReadonlySet<DeploymentStatus> = new Set(["healthy", "failed", "stopped"])
 
 /** What started a deployment. */
-export const DeploymentTrigger = Schema.Literal("api", "push", "rollback", "webhook", "start", "restart")
+export const DeploymentTrigger = Schema.Literal("api", "push", "rollback", "webhook", "poll", "start", "restart")
 export type DeploymentTrigger = typeof DeploymentTrigger.Type
 
 export const Deployment = Schema.Struct({
@@ -23,6 +23,10 @@ export const Deployment = Schema.Struct({
   /** Replica restarts recorded on this deployment (a restart is not a new deployment). */
   restartCount: Schema.optional(Schema.Number),
   /** Why its workload last ended, e.g. `workload exited (code 1) after 10 ms: …`. */
-  lastExitReason: Schema.optional(Schema.String)
+  lastExitReason: Schema.optional(Schema.String),
+  /** Git sources: the commit the image was built from (40 hex). */
+  commitSha: Schema.optional(Schema.String),
+  /** Git sources: the branch, tag or commit that was asked for. */
+  gitRef: Schema.optional(Schema.String)
 }).annotations({ identifier: "Deployment" })
 export type Deployment = typeof Deployment.Type

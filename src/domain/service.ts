@@ -62,7 +62,12 @@ const GitUrl = Schema.String.pipe(
     if (/^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$/.test(s)) return true
     try {
       const u = new URL(s)
-      return u.protocol === "https:" || u.protocol === "ssh:" ? true : "git url must use https:// or ssh:// (or user@host:path)"
+      if (u.protocol !== "https:" && u.protocol !== "ssh:") return "git url must use https:// or ssh:// (or user@host:path)"
+      // a token in the URL would end up in logs and process lists: it belongs in a service secret (credentialRef)
+      if (u.password !== "" || (u.protocol === "https:" && u.username !== "")) {
+        return "git url must not carry credentials; store the token as a service secret and name it in credentialRef"
+      }
+      return true
     } catch {
       return "git url must be an https:// or ssh:// URL (or user@host:path)"
     }
@@ -78,13 +83,55 @@ export const HostedSource = Schema.Struct({
   type: Schema.Literal("hosted"),
   tag: Schema.optionalWith(Tag, { default: () => "latest" })
 })
+/** A branch, tag, `HEAD` or commit id git is asked for: no option look-alikes (`-…`), no refspecs (`:`), no `..`. */
+export const GitRef = Schema.String.pipe(
+  Schema.filter((s) =>
+    /^(?!-)(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._/+@-]{1,255}$/.test(s)
+      ? true
+      : "ref must be a branch, tag or commit name of 1-255 characters [A-Za-z0-9._/+@-], not starting with '-' and without '..'"
+  )
+)
+
+/**
+ * Deploy a Git source when its remote changes (SPEC §10): `webhook` (the
+ * per-service hook URL) or `poll` (`git ls-remote` every `intervalSeconds`).
+ * Either follows `branch` (default: the source's `ref`) or, with
+ * `tagPattern`, the highest tag matching the glob.
+ */
+export const AutoDeploy = Schema.Struct({
+  mode: Schema.Literal("webhook", "poll"),
+  branch: Schema.optional(GitRef),
+  tagPattern: Schema.optional(
+    Schema.String.pipe(
+      Schema.filter((s) =>
+        /^[A-Za-z0-9._/+@*?-]{1,128}$/.test(s) ? true : "tagPattern must be a glob of 1-128 characters [A-Za-z0-9._/+@-] with * and ?"
+      )
+    )
+  ),
+  intervalSeconds: Schema.optional(
+    Schema.Number.pipe(
+      Schema.int(),
+      Schema.between(10, 86400, { message: () => "intervalSeconds must be an integer between 10 and 86400" })
+    )
+  )
+}).pipe(
+  Schema.filter((a) =>
+    a.branch !== undefined && a.tagPattern !== undefined
+      ? { path: ["tagPattern"], message: "tagPattern and branch exclude each other" }
+      : true
+  )
+).annotations({ identifier: "AutoDeploy" })
+export type AutoDeploy = typeof AutoDeploy.Type
+
 export const GitSource = Schema.Struct({
   type: Schema.Literal("git"),
   url: GitUrl,
-  ref: Schema.optionalWith(NonEmpty("ref", 255), { default: () => "HEAD" }),
+  ref: Schema.optionalWith(GitRef, { default: () => "HEAD" }),
   dockerfile: Schema.optionalWith(ContextPath, { default: () => "Dockerfile" }),
   context: Schema.optionalWith(ContextPath, { default: () => "." }),
-  credentialRef: Schema.optional(Schema.NullOr(NonEmpty("credentialRef", 128)))
+  /** Name of a service secret holding the credential: an HTTPS token (`token` or `user:token`) or an SSH private key. */
+  credentialRef: Schema.optional(Schema.NullOr(NonEmpty("credentialRef", 128))),
+  autoDeploy: Schema.optional(Schema.NullOr(AutoDeploy))
 })
 export const UploadSource = Schema.Struct({
   type: Schema.Literal("upload"),

@@ -16,7 +16,9 @@ const Row = Schema.Struct({
   finished_at: Schema.NullOr(Schema.String),
   trigger: Schema.NullOr(DeploymentTrigger),
   restart_count: Schema.Number,
-  last_exit_reason: Schema.NullOr(Schema.String)
+  last_exit_reason: Schema.NullOr(Schema.String),
+  commit_sha: Schema.NullOr(Schema.String),
+  git_ref: Schema.NullOr(Schema.String)
 })
 type Row = typeof Row.Type
 
@@ -31,8 +33,16 @@ const toDeployment = (r: Row): Deployment => ({
   ...(r.error === null ? {} : { error: r.error }),
   ...(r.trigger === null ? {} : { trigger: r.trigger }),
   restartCount: r.restart_count,
-  ...(r.last_exit_reason === null ? {} : { lastExitReason: r.last_exit_reason })
+  ...(r.last_exit_reason === null ? {} : { lastExitReason: r.last_exit_reason }),
+  ...(r.commit_sha === null ? {} : { commitSha: r.commit_sha }),
+  ...(r.git_ref === null ? {} : { gitRef: r.git_ref })
 })
+
+/** Git sources: the ref a deployment asks for and, for relaunches, the commit it runs. */
+export interface DeploymentGit {
+  readonly ref?: string | undefined
+  readonly commitSha?: string | undefined
+}
 
 export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/repos/DeploymentsRepo", {
   effect: Effect.gen(function*() {
@@ -56,11 +66,18 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/re
         Effect.map((rows) => rows.map(toDeployment))
       )
 
-    const create = (serviceId: string, imageRef: string, imageDigest?: string, trigger: DeploymentTrigger = "api") =>
+    const create = (
+      serviceId: string,
+      imageRef: string,
+      imageDigest?: string,
+      trigger: DeploymentTrigger = "api",
+      git: DeploymentGit = {}
+    ) =>
       Effect.gen(function*() {
         const id = uuidv7()
-        yield* sql`INSERT INTO deployments (id, service_id, status, image_ref, image_digest, created_at, trigger)
-                   VALUES (${id}, ${serviceId}, 'pending', ${imageRef}, ${imageDigest ?? null}, ${nowIso()}, ${trigger})`.pipe(orDbError)
+        yield* sql`INSERT INTO deployments (id, service_id, status, image_ref, image_digest, created_at, trigger, git_ref, commit_sha)
+                   VALUES (${id}, ${serviceId}, 'pending', ${imageRef}, ${imageDigest ?? null}, ${nowIso()}, ${trigger},
+                           ${git.ref ?? null}, ${git.commitSha ?? null})`.pipe(orDbError)
         return yield* get(id).pipe(Effect.catchTag("denia/domain/NotFound", Effect.die))
       })
 
@@ -71,6 +88,17 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/re
             image_digest = COALESCE(${extra.imageDigest ?? null}, image_digest),
             finished_at = COALESCE(finished_at, ${TERMINAL_STATUSES.has(status) ? nowIso() : null})
           WHERE id = ${id}`.pipe(orDbError, Effect.asVoid)
+
+    /** Git sources: what the build produced — the hosted reference to pull and the commit it was built from. */
+    const recordBuild = (id: string, imageRef: string, commitSha: string) =>
+      sql`UPDATE deployments SET image_ref = ${imageRef}, commit_sha = ${commitSha} WHERE id = ${id}`.pipe(orDbError, Effect.asVoid)
+
+    /** The commit of the service's newest deployment that names one (auto-deploy's "unchanged" baseline). */
+    const latestCommit = (serviceId: string) =>
+      sql`SELECT * FROM deployments WHERE service_id = ${serviceId} AND commit_sha IS NOT NULL ORDER BY id DESC LIMIT 1`.pipe(
+        first("deployments", Row),
+        Effect.map(Option.flatMap((r) => Option.fromNullable(r.commit_sha)))
+      )
 
     /** A replica of the deployment was relaunched; `reason` (when known) is why its workload ended. */
     const recordRestart = (id: string, reason: string | undefined) =>
@@ -111,7 +139,20 @@ export class DeploymentsRepo extends Effect.Service<DeploymentsRepo>()("denia/re
         Effect.map(Option.map(toDeployment))
       )
 
-    return { find, get, listForService, create, setStatus, recordRestart, latestForService, previousDistinct, listInFlight, latestRunnable }
+    return {
+      find,
+      get,
+      listForService,
+      create,
+      setStatus,
+      recordBuild,
+      latestCommit,
+      recordRestart,
+      latestForService,
+      previousDistinct,
+      listInFlight,
+      latestRunnable
+    }
   })
 }) {
   /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */

@@ -11,7 +11,8 @@
  *                      service's listen port), `DENIA_PROJECT`, `DENIA_SERVICE`
  *   2. project shared env (`project.sharedEnv`)
  *   3. service env (`service.env`)
- *   4. service secrets (decrypted for this call only)
+ *   4. service secrets (decrypted for this call only), except the one a Git
+ *      source names as its `credentialRef` (checkout credential only)
  */
 import { Effect, Option } from "effect"
 import type { DatabaseError } from "../db/errors.js"
@@ -143,6 +144,8 @@ export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/secr
       Effect.gen(function*() {
         const project = yield* projects.get(service.projectId)
         const secrets = yield* decryptAll(service)
+        // a Git source's credential (credentialRef) is for the checkout only, never the workload's env
+        if (service.source.type === "git" && typeof service.source.credentialRef === "string") delete secrets[service.source.credentialRef]
         return layerEnv(baseEnv, platformEnv(service, project.name), project.sharedEnv, service.env, secrets)
       })
 

@@ -168,8 +168,52 @@ export const ServiceForm = (props: ServiceFormProps) => {
               value={s().gitCredentialRef}
               onValue={set("gitCredentialRef")}
               error={err("source.credentialRef")}
-              hint="Name of a service secret holding the Git credential"
+              hint="Name of a service secret holding the Git credential: a token (or user:token) for https, a deploy key for ssh"
             />
+            <div class="row">
+              <SelectField
+                label="Auto-deploy"
+                name="gitAutoDeploy"
+                value={s().gitAutoDeploy}
+                onValue={(v) => set("gitAutoDeploy")(v === "webhook" || v === "poll" ? v : "")}
+                error={err("source.autoDeploy.mode") ?? err("source.autoDeploy")}
+                hint="Deploy new commits by webhook (URL shown once) or by polling the remote"
+                options={[
+                  { value: "", label: "Off" },
+                  { value: "webhook", label: "Webhook" },
+                  { value: "poll", label: "Poll" }
+                ]}
+              />
+              <Show when={s().gitAutoDeploy !== ""}>
+                <TextField
+                  label="Branch (optional)"
+                  name="gitAutoBranch"
+                  value={s().gitAutoBranch}
+                  onValue={set("gitAutoBranch")}
+                  error={err("source.autoDeploy.branch")}
+                  hint="Default: the ref above"
+                />
+                <TextField
+                  label="Tag pattern (optional)"
+                  name="gitAutoTagPattern"
+                  value={s().gitAutoTagPattern}
+                  onValue={set("gitAutoTagPattern")}
+                  error={err("source.autoDeploy.tagPattern")}
+                  hint="Deploy the highest matching tag instead, e.g. v*"
+                />
+              </Show>
+              <Show when={s().gitAutoDeploy === "poll"}>
+                <TextField
+                  label="Poll every (s)"
+                  name="gitAutoInterval"
+                  value={s().gitAutoInterval}
+                  onValue={set("gitAutoInterval")}
+                  error={err("source.autoDeploy.intervalSeconds")}
+                  placeholder="300"
+                  inputmode="numeric"
+                />
+              </Show>
+            </div>
           </Match>
           <Match when={s().sourceType === "upload"}>
             <div class="row">

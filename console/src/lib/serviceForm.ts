@@ -36,6 +36,11 @@ export interface ServiceFormState {
   readonly gitDockerfile: string
   readonly gitContext: string
   readonly gitCredentialRef: string
+  /** Git auto-deploy: "" = off. */
+  readonly gitAutoDeploy: "" | "webhook" | "poll"
+  readonly gitAutoBranch: string
+  readonly gitAutoTagPattern: string
+  readonly gitAutoInterval: string
   readonly uploadDockerfile: string
   readonly uploadContext: string
   /** A worker has no port: no route, no socket, health = still running after the settle time. */
@@ -76,6 +81,10 @@ export const emptyServiceForm = (projectId = ""): ServiceFormState => ({
   gitDockerfile: "Dockerfile",
   gitContext: ".",
   gitCredentialRef: "",
+  gitAutoDeploy: "",
+  gitAutoBranch: "",
+  gitAutoTagPattern: "",
+  gitAutoInterval: "",
   uploadDockerfile: "Dockerfile",
   uploadContext: ".",
   worker: false,
@@ -119,7 +128,11 @@ export const serviceToForm = (s: Service): ServiceFormState => {
         gitRef: src.ref,
         gitDockerfile: src.dockerfile,
         gitContext: src.context,
-        gitCredentialRef: src.credentialRef ?? ""
+        gitCredentialRef: src.credentialRef ?? "",
+        gitAutoDeploy: src.autoDeploy?.mode ?? "",
+        gitAutoBranch: src.autoDeploy?.branch ?? "",
+        gitAutoTagPattern: src.autoDeploy?.tagPattern ?? "",
+        gitAutoInterval: str(src.autoDeploy?.intervalSeconds)
       }
       : {}),
     ...(src.type === "upload" ? { uploadDockerfile: src.dockerfile, uploadContext: src.context } : {}),
@@ -156,6 +169,22 @@ export const serviceToForm = (s: Service): ServiceFormState => {
 const num = (s: string): number => (s.trim() === "" ? Number.NaN : Number(s.trim()))
 const optNum = (s: string): number | undefined => (s.trim() === "" ? undefined : Number(s.trim()))
 
+/** The auto-deploy settings of a git source (nothing when off); blank inputs are left out. */
+const gitAutoDeployOf = (f: ServiceFormState) => {
+  if (f.gitAutoDeploy === "") return {}
+  const branch = f.gitAutoBranch.trim()
+  const tagPattern = f.gitAutoTagPattern.trim()
+  const interval = optNum(f.gitAutoInterval)
+  return {
+    autoDeploy: {
+      mode: f.gitAutoDeploy,
+      ...(branch === "" ? {} : { branch }),
+      ...(tagPattern === "" ? {} : { tagPattern }),
+      ...(interval === undefined || f.gitAutoDeploy !== "poll" ? {} : { intervalSeconds: interval })
+    }
+  }
+}
+
 export const formSource = (f: ServiceFormState): ServiceSource => {
   switch (f.sourceType) {
     case "image":
@@ -169,7 +198,9 @@ export const formSource = (f: ServiceFormState): ServiceSource => {
         ref: f.gitRef.trim() === "" ? "HEAD" : f.gitRef.trim(),
         dockerfile: f.gitDockerfile.trim() === "" ? "Dockerfile" : f.gitDockerfile.trim(),
         context: f.gitContext.trim() === "" ? "." : f.gitContext.trim(),
-        credentialRef: f.gitCredentialRef.trim() === "" ? null : f.gitCredentialRef.trim()
+        credentialRef: f.gitCredentialRef.trim() === "" ? null : f.gitCredentialRef.trim(),
+        // off = left out (the source is replaced as a whole, so an edit that turns it off drops it)
+        ...gitAutoDeployOf(f)
       }
     case "upload":
       return {

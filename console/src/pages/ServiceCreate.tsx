@@ -1,6 +1,7 @@
 /** New service: project (preselected from `?project=`), name, source and settings. */
 import { useNavigate, useSearchParams } from "@solidjs/router"
 import { useQueryClient } from "@tanstack/solid-query"
+import { rotateHook } from "../api/git.js"
 import { createService, keys, useProjects } from "../api/queries.js"
 import { ServiceForm } from "../components/ServiceForm.js"
 import { Empty, QueryList } from "../components/States.js"
@@ -41,7 +42,11 @@ export default function ServiceCreate() {
             onSubmit={async (state) => {
               const service = await createService(formToCreate(state))
               await qc.invalidateQueries({ queryKey: keys.services() })
-              navigate(`/services/${service.id}`)
+              // a webhook service gets its URL now; the Git section shows it this once
+              const webhook = service.source.type === "git" && service.source.autoDeploy?.mode === "webhook"
+                ? await rotateHook(service.id)
+                : undefined
+              navigate(`/services/${service.id}`, webhook === undefined ? {} : { state: { webhook } })
             }}
           />
         )}

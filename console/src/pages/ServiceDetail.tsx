@@ -14,6 +14,7 @@ import { ErrorState, FormError, Loading } from "../components/States.js"
 import { Actions, ServiceLog } from "./service/Actions.js"
 import { Deployments } from "./service/Deployments.js"
 import { Domains } from "./service/Domains.js"
+import { Git } from "./service/Git.js"
 import { Environment, Overview } from "./service/Overview.js"
 import { Secrets } from "./service/Secrets.js"
 import type { Section } from "./service/section.js"
@@ -25,7 +26,8 @@ export const SECTIONS: ReadonlyArray<Section> = [
   { id: "service-log", title: "Service log", operatorOnly: true, component: ServiceLog },
   { id: "domains", title: "Domains", component: Domains },
   { id: "secrets", title: "Secrets", operatorOnly: true, component: Secrets },
-  { id: "environment", title: "Environment", component: Environment }
+  { id: "environment", title: "Environment", component: Environment },
+  { id: "git", title: "Git", when: (s) => s.source.type === "git", component: Git }
 ]
 
 /** Operator or admin in the service's project, or a super-admin. */
@@ -71,7 +73,8 @@ const ServicePage = (props: { readonly service: Service }) => {
   const canOperate = useCanOperate(() => props.service.projectId)
   const view = useServiceView(() => props.service)
   const [openLog, setOpenLog] = createSignal<string>()
-  const sections = () => SECTIONS.filter((sec) => canOperate() || sec.operatorOnly !== true)
+  const sections = () =>
+    SECTIONS.filter((sec) => (canOperate() || sec.operatorOnly !== true) && (sec.when === undefined || sec.when(props.service)))
   const sectionProps = () => ({ service: props.service, view, canOperate: canOperate(), openLog, setOpenLog })
   return (
     <section aria-labelledby="service-title">

@@ -5,6 +5,7 @@
  */
 import { HttpApi, OpenApi } from "@effect/platform"
 import * as E from "./errors.js"
+import { GitGroup, HooksGroup } from "./groups/autodeploy.js"
 import { DeploymentsGroup } from "./groups/deployments.js"
 import { ApiTokensGroup, AuditGroup, AuthGroup, AuthPublicGroup, MembersGroup, UsersGroup } from "./groups/identity.js"
 import { IngressGroup } from "./groups/ingress.js"
@@ -32,6 +33,8 @@ export class DeniaApi extends HttpApi.make("denia")
   .add(OciGroup)
   .add(RegistryGroup)
   .add(IngressGroup)
+  .add(HooksGroup)
+  .add(GitGroup)
   .annotate(OpenApi.Title, "Denia API")
   .annotate(OpenApi.Version, "v1")
   .addError(E.BadRequestResponse)

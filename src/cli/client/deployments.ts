@@ -71,6 +71,7 @@ const deploymentColumns = (liveId: string | null) =>
     ["status", (d: Deployment) => d.status],
     ["trigger", (d: Deployment) => d.trigger ?? "-"],
     ["digest", (d: Deployment) => shortDigest(d.imageDigest)],
+    ["commit", (d: Deployment) => (d.commitSha === undefined ? "-" : d.commitSha.slice(0, 12))],
     ["image", (d: Deployment) => d.imageRef],
     ["restarts", (d: Deployment) => (d.restartCount === undefined ? "-" : String(d.restartCount))],
     ["created", (d: Deployment) => d.createdAt],

@@ -5,6 +5,7 @@ import { describeCapabilities } from "../../domain/capabilities.js"
 import { CreateService, describeHealth, type Service, UpdateService } from "../../domain/service.js"
 import { type Connection, connectionOptions, type DeniaClient, withClient } from "./connection.js"
 import { ClientCommandError } from "./errors.js"
+import { gitCreateOptions, type GitFlags, gitSourceFromFlags, makeGitServiceCommands, NO_GIT_FLAGS, rotateHook } from "./gitSource.js"
 import { printRows, printText, printValue, safe } from "./output.js"
 import { redeployHint } from "./redeployHint.js"
 import { DEFAULT_PROJECT, resolveProject, resolveService, serviceArgFor } from "./resolve.js"
@@ -125,7 +126,7 @@ export const firstProblem = (e: ParseResult.ParseError): string => {
 const decodeCreate = Schema.decodeUnknown(CreateService, { onExcessProperty: "error", errors: "first" })
 const decodeUpdate = Schema.decodeUnknown(UpdateService, { onExcessProperty: "error", errors: "first" })
 
-export interface CreateFlags {
+export interface CreateFlags extends Partial<GitFlags> {
   readonly image: Option.Option<string>
   readonly source: Option.Option<"image" | "hosted">
   readonly tag: Option.Option<string>
@@ -151,6 +152,14 @@ export const mergeCreateBody = (
   else if (body["port"] === undefined) body["port"] = 8080
   const source = spec["source"]
   const specSource = isJsonObject(source) ? source : undefined
+  const git = gitSourceFromFlags({ ...NO_GIT_FLAGS, ...flags }, specSource)
+  if ("error" in git) return git
+  if (git.source !== undefined) {
+    if (Option.isSome(flags.image) || Option.isSome(flags.source) || Option.isSome(flags.tag) || Option.isSome(flags.registry)) {
+      return { error: "--git builds the service from a repository: drop --image, --source, --tag and --registry" }
+    }
+    return { body: { ...body, source: git.source } }
+  }
   const type = Option.isSome(flags.source) ? flags.source.value : Option.isSome(flags.image) ? "image" : undefined
   if (type === "hosted" && Option.isSome(flags.image)) {
     return { error: "--image and --source hosted contradict each other: a hosted service runs what is pushed to its own repository" }
@@ -175,7 +184,7 @@ export const mergeCreateBody = (
       ...(Option.isSome(flags.tag) ? { tag: flags.tag.value } : {})
     }
   } else if (specSource === undefined) {
-    return { error: "source is missing: give --image REF, or --source hosted [--tag TAG], or a \"source\" in --spec" }
+    return { error: "source is missing: give --image REF, or --source hosted [--tag TAG], or --git URL, or a \"source\" in --spec" }
   } else if (Option.isSome(flags.tag)) {
     if (specSource["type"] !== "hosted") return { error: "--tag is for --source hosted" }
     body["source"] = { ...specSource, tag: flags.tag.value }
@@ -230,6 +239,7 @@ const create = Command.make(
       Options.withDescription("Port the workload listens on (default 8080)"),
       Options.optional
     ),
+    ...gitCreateOptions,
     ...workloadOptions,
     spec: Options.text("spec").pipe(
       Options.withPseudoName("JSON"),
@@ -255,9 +265,18 @@ const create = Command.make(
         const next = s.source.type === "hosted"
           ? `push an image to ${project.name}/${s.name}:${s.source.tag}, then: denia deploy ${arg}`
           : `deploy it: denia deploy ${arg}`
+        // a webhook service gets its hook now: the URL (with its secret) is shown this once
+        const hook = s.source.type === "git" && s.source.autoDeploy?.mode === "webhook" ? yield* rotateHook(client, s.id) : undefined
+        if (hook !== undefined) {
+          return yield* printValue(
+            o.json,
+            { ...s, webhook: hook },
+            `created ${project.name}/${s.name} (${s.id}); ${next}\nwebhook URL (shown once): ${hook.url}\nsecret for the forge's signature: ${hook.secret}`
+          )
+        }
         return yield* printValue(o.json, s, `created ${project.name}/${s.name} (${s.id}); ${next}`)
       }))
-).pipe(Command.withDescription("Create a service: --image REF, or --source hosted --tag TAG, or --spec JSON."))
+).pipe(Command.withDescription("Create a service: --image REF, --source hosted --tag TAG, --git URL, or --spec JSON."))
 
 const update = Command.make(
   "update",
@@ -307,5 +326,5 @@ const remove = Command.make(
 
 export const servicesCommand = Command.make("services").pipe(
   Command.withDescription("Manage services."),
-  Command.withSubcommands([list, get, create, update, remove])
+  Command.withSubcommands([list, get, create, update, remove, ...makeGitServiceCommands(projectOption, serviceArg)])
 )

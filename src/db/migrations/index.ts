@@ -9,6 +9,7 @@ import domains from "./0006_domains.js"
 import domainClaims from "./0007_domain_claims.js"
 import deploymentRestarts from "./0008_deployment_restarts.js"
 import network from "./0009_network.js"
+import autodeploy from "./0011_autodeploy.js"
 
 export interface MigrationStep {
   readonly id: number
@@ -26,5 +27,6 @@ export const migrations: ReadonlyArray<MigrationStep> = [
   { id: 6, name: "domains", run: domains },
   { id: 7, name: "domain_claims", run: domainClaims },
   { id: 8, name: "deployment_restarts", run: deploymentRestarts },
-  { id: 9, name: "network", run: network }
+  { id: 9, name: "network", run: network },
+  { id: 11, name: "autodeploy", run: autodeploy }
 ]

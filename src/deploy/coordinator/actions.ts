@@ -15,6 +15,11 @@ import type { Toolkit } from "./toolkit.js"
 
 export type ServiceAction = "stop" | "start" | "restart" | "rollback"
 
+export interface DeployOptions {
+  /** Git sources: the branch, tag or commit to build instead of the source's `ref`. */
+  readonly gitRef?: string | undefined
+}
+
 export const makeActions = (t: Toolkit, runPipeline: RunPipeline) => {
   const { deployments, log, services, state } = t
 
@@ -25,21 +30,30 @@ export const makeActions = (t: Toolkit, runPipeline: RunPipeline) => {
   /** Queue a new deployment that reuses an existing deployment's image. */
   const relaunch = (source: Deployment, trigger: DeploymentTrigger, reason: string) =>
     Effect.gen(function*() {
-      const deployment = yield* deployments.create(source.serviceId, source.imageRef, source.imageDigest, trigger)
+      const deployment = yield* deployments.create(source.serviceId, source.imageRef, source.imageDigest, trigger, {
+        ref: source.gitRef,
+        commitSha: source.commitSha
+      })
       yield* log.append(deployment.id, "PENDING", `${reason}: image of deployment ${source.id}`)
       yield* enqueue(deployment)
       return deployment
     })
 
-  const deploy = (serviceId: string, imageOverride: string | undefined, trigger: DeploymentTrigger = "api") =>
+  const deploy = (serviceId: string, imageOverride: string | undefined, trigger: DeploymentTrigger = "api", options: DeployOptions = {}) =>
     Effect.gen(function*() {
       const service = yield* services.get(serviceId)
       const project = yield* t.projects.get(service.projectId)
       const reference = yield* imageReferenceOf(service, project, imageOverride, t.options.hosted).pipe(
         Effect.mapError((e) => new ActionConflict({ message: e.message }))
       )
-      const deployment = yield* deployments.create(serviceId, reference, undefined, trigger)
-      yield* log.append(deployment.id, "PENDING", `deployment of ${reference} queued`)
+      // a Git source builds the ref asked for (auto-deploy: the branch or tag it saw), else the source's own
+      const gitRef = service.source.type === "git" && imageOverride === undefined ? options.gitRef ?? service.source.ref : undefined
+      const deployment = yield* deployments.create(serviceId, reference, undefined, trigger, { ref: gitRef })
+      yield* log.append(
+        deployment.id,
+        "PENDING",
+        gitRef !== undefined ? `deployment of git ref ${gitRef} queued` : `deployment of ${reference} queued`
+      )
       yield* enqueue(deployment)
       return deployment
     })

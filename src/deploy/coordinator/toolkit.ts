@@ -7,6 +7,7 @@
 import { Effect, ExecutionStrategy, FiberSet, Option, Scope } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { isGitService } from "../../builder/git/GitSources.js"
 import type { Deployment } from "../../domain/deployment.js"
 import type { EffectiveLimits } from "../../domain/limits.js"
 import type { Service } from "../../domain/service.js"
@@ -21,9 +22,10 @@ import { Runtime } from "../../runtime/index.js"
 import type { Registries } from "../../secrets/registries.js"
 import type { ServiceSecrets } from "../../secrets/serviceSecrets.js"
 import { DeploymentLog, type LogPhase } from "../DeploymentLog.js"
-import type { DeployFailed } from "../errors.js"
+import { DeployFailed } from "../errors.js"
 import { scrubInternalPaths, serviceRef, withLogsHint } from "../failureMessages.js"
-import { acquireDeploymentImage, bundleOf, type HostedRegistryAccess } from "../imageSource.js"
+import { buildFromGit } from "../gitBuild.js"
+import { acquireDeploymentImage, acquireImage, bundleOf, GIT_PENDING_TAG, type HostedRegistryAccess } from "../imageSource.js"
 import { progressLogger } from "../pullProgress.js"
 import { ReplicaPublisher } from "../ReplicaPublisher.js"
 import { closeReplica, closeSet, launchHealthyReplica, type RunningReplica, type RunningSet } from "../replicaSet.js"
@@ -133,6 +135,21 @@ export const makeToolkit = (options: CoordinatorOptions) =>
             yield* log.append(deployment.id, "BUILDING", `reusing image ${deployment.imageDigest}`)
             return cached.value
           }
+        }
+        if (deployment.imageDigest === undefined && isGitService(service) && deployment.imageRef.endsWith(`:${GIT_PENDING_TAG}`)) {
+          const project = yield* projects.get(service.projectId).pipe(
+            Effect.catchTag("denia/domain/NotFound", Effect.die),
+            Effect.mapError((cause) => new DeployFailed({ phase: "building", message: "internal error (see daemon log)", cause }))
+          )
+          const built = yield* buildFromGit({
+            service,
+            project,
+            deployment,
+            hosted: options.hosted,
+            deployments,
+            log: (phase, message) => log.append(deployment.id, phase, message)
+          })
+          return yield* acquireImage(service, built, progressLogger(log, deployment.id))
         }
         const reference = deployment.imageDigest !== undefined && !deployment.imageRef.includes("@")
           ? `${deployment.imageRef}@${deployment.imageDigest}`

@@ -131,7 +131,9 @@ describe("services create", () => {
 
     const missing = await f.cli(["services", "create", "nosource"])
     expect(missing.code).toBe(1)
-    expect(missing.out.trim()).toBe("denia: source is missing: give --image REF, or --source hosted [--tag TAG], or a \"source\" in --spec")
+    expect(missing.out.trim()).toBe(
+      "denia: source is missing: give --image REF, or --source hosted [--tag TAG], or --git URL, or a \"source\" in --spec"
+    )
 
     const bad = await f.cli(["services", "create", "Bad_Name", "--image", "nginx"])
     expect(bad.code).toBe(1)
@@ -169,6 +171,17 @@ describe("lists show state", () => {
   it("deployments: live marker, trigger and digest columns", async () => {
     const r = await f.cli(["deployments", "web"])
     expect(r.code, r.out).toBe(0)
-    expect(r.out.trim().split(/\s{2,}/)).toEqual(["LIVE", "ID", "STATUS", "TRIGGER", "DIGEST", "IMAGE", "RESTARTS", "CREATED", "ERROR"])
+    expect(r.out.trim().split(/\s{2,}/)).toEqual([
+      "LIVE",
+      "ID",
+      "STATUS",
+      "TRIGGER",
+      "DIGEST",
+      "COMMIT",
+      "IMAGE",
+      "RESTARTS",
+      "CREATED",
+      "ERROR"
+    ])
   })
 })

@@ -174,7 +174,13 @@ const fixtures: Record<string, () => Promise<Call>> = {
   "GET /v1/registry/status": async () => ({ path: "/v1/registry/status" }),
   "GET /v1/registry/repositories": async () => ({ path: "/v1/registry/repositories" }),
   "POST /v1/registry/gc": async () => ({ path: "/v1/registry/gc" }),
-  "GET /v1/registry/gc/:id": async () => ({ path: `/v1/registry/gc/${randomUUID()}` })
+  "GET /v1/registry/gc/:id": async () => ({ path: `/v1/registry/gc/${randomUUID()}` }),
+  // Git sources (S is an image service: admitted callers get 400, which is still past the access check)
+  "POST /v1/hooks/:serviceId/:secret": async () => ({ path: `/v1/hooks/${ids["S"]}/not-the-secret`, body: { ref: "main" } }),
+  "GET /v1/services/:id/git": async () => ({ path: `/v1/services/${ids["S"]}/git` }),
+  "POST /v1/services/:id/git/hook": async () => ({ path: `/v1/services/${ids["S"]}/git/hook` }),
+  "POST /v1/services/:id/git/check": async () => ({ path: `/v1/services/${ids["S"]}/git/check` }),
+  "DELETE /v1/services/:id/git/host-key": async () => ({ path: `/v1/services/${ids["S"]}/git/host-key` })
 }
 
 /** Which callers the rule admits. Handler-scoped list endpoints admit every authenticated caller (and filter). */

@@ -19,7 +19,14 @@ describe("API definition", () => {
 
   it("keeps /v1 behind authentication except the documented public routes", () => {
     const publicRoutes = endpoints.filter((e) => e.rule?.kind === "public").map((e) => `${e.method} ${e.path}`)
-    expect(publicRoutes.sort()).toEqual(["GET /healthz", "GET /v1/openapi.json", "GET /v1/setup-status", "POST /v1/auth/login"])
+    expect(publicRoutes.sort()).toEqual([
+      "GET /healthz",
+      "GET /v1/openapi.json",
+      "GET /v1/setup-status",
+      "POST /v1/auth/login",
+      // webhook deliveries: authenticated by the per-service secret in the path and the forge signature
+      "POST /v1/hooks/:serviceId/:secret"
+    ])
   })
 
   it("generates a valid OpenAPI document listing every route", () => {

@@ -56,6 +56,14 @@ export const Deployments: Component<SectionProps> = (props) => {
                 </td>
                 <td class="mono truncate" title={d.imageDigest}>
                   {d.imageRef}
+                  <Show when={d.commitSha}>
+                    {(c) => (
+                      <div class="muted" title={c()} data-commit>
+                        commit {c().slice(0, 12)}
+                        {d.gitRef === undefined ? "" : ` (${d.gitRef})`}
+                      </div>
+                    )}
+                  </Show>
                 </td>
                 <td>{d.trigger ?? "—"}</td>
                 <td>{d.restartCount ?? "—"}</td>

@@ -18,5 +18,7 @@ export interface Section {
   readonly title: string
   /** Shown only to operators (the API would refuse viewers anyway). */
   readonly operatorOnly?: boolean
+  /** Shown only for services this holds for (e.g. Git sources). */
+  readonly when?: (service: Service) => boolean
   readonly component: Component<SectionProps>
 }
