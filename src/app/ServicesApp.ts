@@ -36,7 +36,8 @@ const applyPatch = (current: Service, patch: UpdateService): ServiceSpec => ({
   health: patch.health ?? current.health,
   tlsEnabled: patch.tlsEnabled ?? current.tlsEnabled,
   autoscale: patch.autoscale === undefined ? current.autoscale : patch.autoscale,
-  endpoints: patch.endpoints ?? current.endpoints
+  endpoints: patch.endpoints ?? current.endpoints,
+  volumes: patch.volumes ?? current.volumes
 })
 
 const make = Effect.gen(function*() {

@@ -41,6 +41,7 @@ import { resolveHelperPath, Runtime } from "../runtime/index.js"
 import { Registries } from "../secrets/registries.js"
 import { SecretStore } from "../secrets/SecretStore.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
+import { Volumes, type VolumesOptions } from "../volumes/Volumes.js"
 import { ApiServerLive } from "./apiServer.js"
 import { appLayer } from "./appLayer.js"
 import { holdDataDirLock } from "./dataDirLock.js"
@@ -58,7 +59,12 @@ export const loopbackAddress = (bindAddr: string): string => {
 /** Internal knobs for tests (not configuration). */
 export interface DaemonInternals {
   readonly restartPolicy?: RestartPolicy
+  /** Restore caps (tests lower them). */
+  readonly volumeLimits?: Pick<VolumesOptions, "maxArchiveBytes" | "maxUnpackedBytes" | "maxArchiveEntries">
 }
+
+/** Restore caps: a restore may be as large as a big database, not unbounded. */
+const VOLUME_LIMITS = { maxArchiveBytes: 256 * 1024 ** 3, maxUnpackedBytes: 256 * 1024 ** 3, maxArchiveEntries: 10_000_000 }
 
 /**
  * The daemon: first the data dir lock (ADR 0012), then everything else —
@@ -126,6 +132,13 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     cacheGcIntervalHours: v.ociCacheGcIntervalHours,
     maxUnpackedMb: v.ociMaxUnpackedMb
   }).pipe(Layer.provide(servingImagesLayer))
+  // Service volumes (`<data_dir>/volumes`), mounted by the coordinator's replicas, backed up and restored by the API.
+  const volumes = Volumes.layer({
+    dataDir: config.paths.dataDir,
+    usernsBase: v.usernsBase,
+    usernsSize: v.usernsSize,
+    ...(internals.volumeLimits ?? VOLUME_LIMITS)
+  })
   const publisher = ReplicaPublisher.layer.pipe(Layer.provideMerge(ReplicaRegistry.layer))
   const coordinator = Coordinator.layer({
     hosted: { address: hostedAddress },
@@ -134,7 +147,7 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     retainedDeployments: v.deploymentsRetained,
     ...(internals.restartPolicy === undefined ? {} : { restartPolicy: internals.restartPolicy })
   }).pipe(
-    Layer.provideMerge(Layer.mergeAll(runtime, publisher, DeploymentLog.layer(config.paths.logs))),
+    Layer.provideMerge(Layer.mergeAll(runtime, publisher, volumes, DeploymentLog.layer(config.paths.logs))),
     Layer.provideMerge(PullJobs.layer.pipe(Layer.provideMerge(oci))),
     Layer.provide(Layer.mergeAll(repos, secrets, hostedPulls))
   )

@@ -13,6 +13,7 @@ import type { PulledImage } from "../oci/index.js"
 import { clientMessage } from "../runtime/errors.js"
 import { type Replica, Runtime } from "../runtime/index.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
+import { Volumes } from "../volumes/Volumes.js"
 import type { LogPhase } from "./DeploymentLog.js"
 import { DeployFailed } from "./errors.js"
 import { exitReason, probeFailureReason } from "./failureMessages.js"
@@ -51,6 +52,40 @@ export interface LaunchContext {
   readonly log: (phase: LogPhase, message: string) => Effect.Effect<void>
 }
 
+/**
+ * The service's volumes, created on first use and held for the replica's
+ * scope (a held volume cannot be removed or restored); on failure the scope
+ * is closed and the deployment fails with the reason.
+ */
+const attachVolumes = (ctx: LaunchContext, scope: Scope.CloseableScope) =>
+  Effect.gen(function*() {
+    const { service, pulled } = ctx
+    if (service.volumes.length === 0) return []
+    const volumes = yield* Volumes
+    const attached = yield* volumes
+      .attach({ projectId: service.projectId, serviceName: service.name }, service.volumes, {
+        rootfs: pulled.rootfs,
+        uid: pulled.manifest.user.uid,
+        gid: pulled.manifest.user.gid
+      })
+      .pipe(Scope.extend(scope), Effect.either)
+    if (Either.isLeft(attached)) {
+      yield* Scope.close(scope, Exit.void)
+      const e = attached.left
+      return yield* new DeployFailed({
+        phase: "starting",
+        message: e._tag === "denia/volumes/VolumeInUse" ? e.message : "a volume could not be prepared (see the daemon log)",
+        cause: e
+      })
+    }
+    for (const v of attached.right) {
+      if (v.origin !== "existing") {
+        yield* ctx.log("STARTING", `volume ${v.name} created at ${v.target}${v.origin === "copied" ? " with the image's files" : ""}`)
+      }
+    }
+    return attached.right.map(({ readOnly, source, target }) => ({ source, target, readOnly }))
+  })
+
 /** Starts one replica and waits until its health check passes; on failure nothing is left running. */
 export const launchHealthyReplica = (ctx: LaunchContext) =>
   Effect.gen(function*() {
@@ -68,6 +103,7 @@ export const launchHealthyReplica = (ctx: LaunchContext) =>
     const limits = effectiveLimits(service.limits, ctx.project.defaultLimits, ctx.nodeLimits)
     const replicaName = `r${randomBytes(3).toString("hex")}`
     const scope = yield* Scope.fork(ctx.parentScope, ExecutionStrategy.sequential)
+    const mounts = yield* attachVolumes(ctx, scope)
     const started = yield* runtime
       .start({
         service: runtimeServiceName(service.id),
@@ -81,7 +117,8 @@ export const launchHealthyReplica = (ctx: LaunchContext) =>
         gid: pulled.manifest.user.gid,
         port: service.port,
         limits,
-        readiness: null
+        readiness: null,
+        ...(mounts.length === 0 ? {} : { mounts })
       })
       .pipe(Scope.extend(scope), Effect.either)
     if (Either.isLeft(started)) {

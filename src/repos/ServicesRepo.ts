@@ -40,6 +40,7 @@ const toService = (r: Row): Service => {
     tlsEnabled: spec.tlsEnabled,
     autoscale: spec.autoscale,
     endpoints: spec.endpoints,
+    volumes: spec.volumes,
     promotedDeploymentId: r.promoted_deployment_id,
     previousDeploymentId: r.previous_deployment_id,
     createdAt: r.created_at,
@@ -55,7 +56,8 @@ const specOf = (s: ServiceSpec): ServiceSpec => ({
   health: s.health,
   tlsEnabled: s.tlsEnabled,
   autoscale: s.autoscale,
-  endpoints: s.endpoints
+  endpoints: s.endpoints,
+  volumes: s.volumes
 })
 
 export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/repos/ServicesRepo", {

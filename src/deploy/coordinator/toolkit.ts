@@ -20,6 +20,7 @@ import { ServicesRepo } from "../../repos/ServicesRepo.js"
 import { Runtime } from "../../runtime/index.js"
 import type { Registries } from "../../secrets/registries.js"
 import type { ServiceSecrets } from "../../secrets/serviceSecrets.js"
+import type { Volumes } from "../../volumes/Volumes.js"
 import { DeploymentLog, type LogPhase } from "../DeploymentLog.js"
 import type { DeployFailed } from "../errors.js"
 import { scrubInternalPaths, serviceRef, withLogsHint } from "../failureMessages.js"
@@ -43,7 +44,7 @@ export interface CoordinatorOptions {
 }
 
 /** What pipelines and restarts need besides the repositories (image acquisition, launching). */
-export type WorkloadServices = OciService | Runtime | ServiceSecrets | Registries | HostedPulls
+export type WorkloadServices = OciService | Runtime | ServiceSecrets | Registries | HostedPulls | Volumes
 
 /** Built in the coordinator's scope; the order of the scoped steps matters (see below). */
 export const makeToolkit = (options: CoordinatorOptions) =>

@@ -58,7 +58,8 @@ describe("console API client", () => {
       health: { path: "/", timeoutSeconds: 30 },
       tlsEnabled: false,
       autoscale: null,
-      endpoints: []
+      endpoints: [],
+      volumes: []
     }
     const service = await call((c) => c.services.create({ payload: { projectId: project.id, name: "api", ...spec } }))
     const listed = await call((c) => c.services.list({ urlParams: { projectId: project.id } }))

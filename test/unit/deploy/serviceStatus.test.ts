@@ -15,6 +15,7 @@ const service = (promoted: string | null): Service => ({
   tlsEnabled: false,
   autoscale: null,
   endpoints: [],
+  volumes: [],
   promotedDeploymentId: promoted,
   previousDeploymentId: null,
   createdAt: "2026-01-01T00:00:00.000Z",
