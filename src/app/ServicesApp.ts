@@ -7,7 +7,7 @@ import { Context, Effect, Layer } from "effect"
 import { Authz } from "../auth/Authz.js"
 import { Coordinator } from "../deploy/Coordinator.js"
 import { makeImageAuthorization } from "../deploy/imageAuthorization.js"
-import { Invalid } from "../domain/errors.js"
+import { Conflict, Invalid } from "../domain/errors.js"
 import type { Principal } from "../domain/principal.js"
 import type { CreateService, Service, UpdateService } from "../domain/service.js"
 import { DomainEvent } from "../events/DomainEvent.js"
@@ -15,6 +15,7 @@ import { Events } from "../events/Events.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { type ServiceSpec, ServicesRepo } from "../repos/ServicesRepo.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
+import { Volumes } from "../volumes/Volumes.js"
 import { type Caller, changeContextOf } from "./Caller.js"
 import { redactService } from "./redaction.js"
 
@@ -40,6 +41,18 @@ const applyPatch = (current: Service, patch: UpdateService): ServiceSpec => ({
   volumes: patch.volumes ?? current.volumes
 })
 
+/** A volume is never mounted by two replicas: a service with volumes runs one (recreate strategy, ADR 0901). */
+const checkSingleReplica = (spec: Pick<ServiceSpec, "volumes" | "autoscale">) =>
+  spec.volumes.length > 0 && spec.autoscale !== null && spec.autoscale.maxReplicas > 1
+    ? Effect.fail(
+      new Conflict({
+        message: `autoscale.maxReplicas: a service with volumes (${
+          spec.volumes.map((v) => v.name).join(", ")
+        }) runs one replica; two replicas would share the same data. Set maxReplicas to 1 or remove the volumes`
+      })
+    )
+    : Effect.void
+
 const make = Effect.gen(function*() {
   const services = yield* ServicesRepo
   const projects = yield* ProjectsRepo
@@ -48,6 +61,7 @@ const make = Effect.gen(function*() {
   const images = yield* makeImageAuthorization
   const serviceSecrets = yield* ServiceSecrets
   const events = yield* Events
+  const volumes = yield* Volumes
 
   /** The services of the projects `principal` may see (optionally one project) with their live status, env values redacted below operator. */
   const list = (principal: Principal, projectId: string | undefined) =>
@@ -68,6 +82,7 @@ const make = Effect.gen(function*() {
       const project = yield* projects.get(input.projectId)
       yield* authz.requireProjectRole(principal, project.id, "operator")
       yield* images.checkSource(principal, project.id, input.source)
+      yield* checkSingleReplica(input)
       const created = yield* services.create(input)
       yield* events.publish(DomainEvent.ServiceCreated({ projectId: created.projectId, serviceId: created.id }))
       return created
@@ -78,22 +93,31 @@ const make = Effect.gen(function*() {
       const current = yield* services.get(id)
       yield* checkIdentity(current, patch)
       if (patch.source !== undefined) yield* images.checkSource(principal, current.projectId, patch.source)
-      const updated = yield* services.updateSpec(current.id, applyPatch(current, patch))
+      const spec = applyPatch(current, patch)
+      yield* checkSingleReplica(spec)
+      const updated = yield* services.updateSpec(current.id, spec)
       yield* events.publish(DomainEvent.ServiceUpdated({ projectId: updated.projectId, serviceId: updated.id }))
       return updated
     })
 
-  /** Stop first: no replica outlives its service. Then the rows, then the service's secrets. */
-  const remove = (id: string) =>
+  /**
+   * Stop first: no replica outlives its service. Then the rows, then the
+   * service's secrets; its volumes stay on disk (a service re-created under
+   * the same name finds them) unless `purgeVolumes`.
+   */
+  const remove = (id: string, purgeVolumes = false) =>
     Effect.flatMap(
       services.get(id),
       (s) =>
-        coordinator.stopService(s.id).pipe(Effect.zipRight(serviceSecrets.purgeAfter(
-          s,
-          services.remove(s.id).pipe(
-            Effect.tap(() => events.publish(DomainEvent.ServiceDeleted({ projectId: s.projectId, serviceId: s.id })))
-          )
-        )))
+        coordinator.stopService(s.id).pipe(
+          Effect.zipRight(serviceSecrets.purgeAfter(
+            s,
+            services.remove(s.id).pipe(
+              Effect.tap(() => events.publish(DomainEvent.ServiceDeleted({ projectId: s.projectId, serviceId: s.id })))
+            )
+          )),
+          Effect.zipRight(purgeVolumes ? volumes.purge({ projectId: s.projectId, serviceName: s.name }) : Effect.void)
+        )
     )
 
   const listSecrets = (serviceId: string) => Effect.flatMap(services.get(serviceId), (s) => serviceSecrets.list(s.id))

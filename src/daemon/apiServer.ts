@@ -21,6 +21,7 @@ import { RegistriesHandlers } from "../api/server/handlers/registries.js"
 import { RegistryHandlers } from "../api/server/handlers/registry.js"
 import { SecretsHandlers } from "../api/server/handlers/secrets.js"
 import { ServicesHandlers } from "../api/server/handlers/services.js"
+import { VolumesHandlers } from "../api/server/handlers/volumes.js"
 import { apiRequestGuards } from "../api/server/middleware.js"
 import { DeniaConfig } from "../config/Config.js"
 import { parseAddress } from "../config/fields.js"
@@ -40,6 +41,7 @@ export const ApiImplementation = HttpApiBuilder.api(DeniaApi).pipe(
     AuditHandlers,
     ProjectsHandlers,
     ServicesHandlers,
+    VolumesHandlers,
     RegistriesHandlers,
     SecretsHandlers,
     DeploymentsHandlers,

@@ -5,5 +5,13 @@ import { IdentityApp } from "../app/IdentityApp.js"
 import { MembersApp } from "../app/MembersApp.js"
 import { ProjectsApp } from "../app/ProjectsApp.js"
 import { ServicesApp } from "../app/ServicesApp.js"
+import { VolumesApp } from "../app/VolumesApp.js"
 
-export const appLayer = Layer.mergeAll(ProjectsApp.layer, ServicesApp.layer, DeploymentsApp.layer, IdentityApp.layer, MembersApp.layer)
+export const appLayer = Layer.mergeAll(
+  ProjectsApp.layer,
+  ServicesApp.layer,
+  DeploymentsApp.layer,
+  IdentityApp.layer,
+  MembersApp.layer,
+  VolumesApp.layer
+)

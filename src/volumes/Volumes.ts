@@ -68,7 +68,11 @@ export interface VolumesApi {
     ref: ServiceVolumesRef,
     volumes: ReadonlyArray<Volume>,
     image: ImageView
-  ) => Effect.Effect<ReadonlyArray<BindMount & { readonly origin: string; readonly name: string }>, VolumeInUse | VolumeIoError, Scope.Scope>
+  ) => Effect.Effect<
+    ReadonlyArray<BindMount & { readonly origin: string; readonly name: string }>,
+    VolumeInUse | VolumeIoError,
+    Scope.Scope
+  >
   readonly list: (ref: ServiceVolumesRef, declared: ReadonlyArray<Volume>) => Effect.Effect<ReadonlyArray<VolumeInfo>, VolumeIoError>
   readonly remove: (ref: ServiceVolumesRef, name: string) => Effect.Effect<void, NotFound | VolumeInUse | VolumeIoError>
   /** Removes every volume of the service (delete with `purgeVolumes`). */
@@ -118,7 +122,8 @@ const make = (options: VolumesOptions) =>
       if (h !== undefined && h.mounts === 0 && h.backups === 0 && !h.restoring) holds.delete(key)
     }
     const serviceDir = (ref: ServiceVolumesRef) => Effect.try({ try: () => serviceDirOf(root, ref), catch: io("path") })
-    const checkName = (name: string) => Effect.try({ try: () => volumeName(name), catch: () => new NotFound({ entity: "volume", id: name }) })
+    const checkName = (name: string) =>
+      Effect.try({ try: () => volumeName(name), catch: () => new NotFound({ entity: "volume", id: name }) })
 
     const attachOne = (ref: ServiceVolumesRef, v: Volume, image: ImageView) =>
       Effect.acquireRelease(
@@ -133,7 +138,10 @@ const make = (options: VolumesOptions) =>
           const created = yield* Effect.tryPromise({
             try: () => ensureVolume(root, dir, v.name, v.mountPath, image, shift),
             catch: io(`create ${v.name}`)
-          }).pipe(Effect.tapError((e) => Effect.logWarning(`volume ${v.name}: cannot prepare`, e.cause)), Effect.tapError(() => Effect.sync(() => dropIfIdle(key))))
+          }).pipe(
+            Effect.tapError((e) => Effect.logWarning(`volume ${v.name}: cannot prepare`, e.cause)),
+            Effect.tapError(() => Effect.sync(() => dropIfIdle(key)))
+          )
           h.mounts++
           return { source: created.path, target: v.mountPath, readOnly: v.readOnly, origin: created.origin, name: v.name }
         })),
@@ -175,7 +183,9 @@ const make = (options: VolumesOptions) =>
           return yield* new VolumeInUse({ message: `volume ${name} is mounted by a running replica; stop the service before you ${what}` })
         }
         if (h.restoring || h.backups > 0) {
-          return yield* new VolumeInUse({ message: `volume ${name} is busy with a ${h.restoring ? "restore" : "backup"}; try again when it finishes` })
+          return yield* new VolumeInUse({
+            message: `volume ${name} is busy with a ${h.restoring ? "restore" : "backup"}; try again when it finishes`
+          })
         }
         return yield* f(h).pipe(Effect.ensuring(Effect.sync(() => dropIfIdle(keyOf(ref, name)))))
       }))
@@ -197,9 +207,16 @@ const make = (options: VolumesOptions) =>
       Effect.gen(function*() {
         const dir = yield* serviceDir(ref)
         const names = yield* Effect.tryPromise({ try: () => volumesOnDisk(dir), catch: io("list") })
-        yield* Effect.forEach(names, (name) =>
-          whenIdle(ref, name, "remove it", () => Effect.tryPromise({ try: () => removeVolume(dir, name), catch: io(`remove ${name}`) })), { discard: true })
-        yield* Effect.tryPromise({ try: () => import("node:fs/promises").then((fs) => fs.rm(dir, { recursive: true, force: true })), catch: io("purge") })
+        yield* Effect.forEach(
+          names,
+          (name) =>
+            whenIdle(ref, name, "remove it", () => Effect.tryPromise({ try: () => removeVolume(dir, name), catch: io(`remove ${name}`) })),
+          { discard: true }
+        )
+        yield* Effect.tryPromise({
+          try: () => import("node:fs/promises").then((fs) => fs.rm(dir, { recursive: true, force: true })),
+          catch: io("purge")
+        })
       })
 
     const openArchive: VolumesApi["openArchive"] = (ref, name, compress) =>
@@ -269,11 +286,13 @@ const make = (options: VolumesOptions) =>
             }),
           catch: (e) => (e instanceof HostileArchive || e instanceof ArchiveTooLarge ? e : io(`restore ${name}`)(e))
         }).pipe(
-          Effect.ensuring(mutex.withLock(key)(Effect.sync(() => {
-            holdOf(key).restoring = false
-            dropIfIdle(key)
-            usage.forget(path.join(dir, name))
-          })))
+          Effect.ensuring(
+            mutex.withLock(key)(Effect.sync(() => {
+              holdOf(key).restoring = false
+              dropIfIdle(key)
+              usage.forget(path.join(dir, name))
+            }))
+          )
         )
         return { entries }
       })

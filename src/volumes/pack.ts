@@ -9,7 +9,7 @@
 import { constants as C } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import * as tar from "tar-stream"
+import type * as tar from "tar-stream"
 
 export interface IdShift {
   readonly base: number

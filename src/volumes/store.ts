@@ -117,9 +117,7 @@ const tarStreamOf = async (body: Readable): Promise<{ readonly stream: Readable;
   child.stdin.on("error", () => undefined)
   const done = new Promise<void>((resolve, reject) => {
     child.on("error", reject)
-    child.on("close", (code) =>
-      code === 0 ? resolve() : reject(new HostileArchive({ rule: "not a valid zstd stream", entry: "" }))
-    )
+    child.on("close", (code) => code === 0 ? resolve() : reject(new HostileArchive({ rule: "not a valid zstd stream", entry: "" })))
   })
   return { stream: child.stdout, done }
 }
@@ -149,11 +147,14 @@ export const restoreVolume = async (
     body.on("error", (e) => counted.destroy(e))
     const { done, stream } = await tarStreamOf(counted)
     const extracting = extractArchive(stream, incoming, options)
-    const [entries] = await Promise.all([extracting, done.catch(async (e: unknown) => {
-      stream.destroy()
-      await extracting.catch(() => undefined)
-      throw e
-    })])
+    const [entries] = await Promise.all([
+      extracting,
+      done.catch(async (e: unknown) => {
+        stream.destroy()
+        await extracting.catch(() => undefined)
+        throw e
+      })
+    ])
     await syncDirectoryPromise(incoming)
     const hadLive = (await lstatOrUndefined(live)) !== undefined
     if (hadLive) await fs.rename(live, outgoing)

@@ -46,7 +46,9 @@ export const makeRecreate = (t: Toolkit, supervisor: Supervisor) => {
       yield* log.append(
         deployment.id,
         "INFO",
-        `recreate: this deployment failed (${t.scrub(reason)}); starting the previous deployment ${stopped.deploymentId} again on the same data`
+        `recreate: this deployment failed (${
+          t.scrub(reason)
+        }); starting the previous deployment ${stopped.deploymentId} again on the same data`
       )
       const service = yield* services.get(serviceId).pipe(Effect.catchTag("denia/domain/NotFound", Effect.die))
       const previous = yield* deployments.get(stopped.deploymentId).pipe(Effect.catchTag("denia/domain/NotFound", Effect.die))
@@ -58,7 +60,9 @@ export const makeRecreate = (t: Toolkit, supervisor: Supervisor) => {
         yield* log.append(
           deployment.id,
           "INFO",
-          `recreate: the previous deployment ${previous.id} did not start again (${t.scrub(launched.left.message)}); crash restarts retry it`
+          `recreate: the previous deployment ${previous.id} did not start again (${
+            t.scrub(launched.left.message)
+          }); crash restarts retry it`
         )
         const sup = yield* state.supervision(serviceId)
         if (sup !== undefined && sup.deploymentId === previous.id) yield* t.spawn(supervisor.restartLive(serviceId, sup))
