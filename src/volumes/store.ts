@@ -40,7 +40,7 @@ export const ensureVolume = async (
   image: ImageView,
   shift: IdShift | undefined
 ): Promise<Created> => {
-  await ensureDirBelow(volumesRoot, serviceDir)
+  await ensureDirBelow(path.dirname(volumesRoot), serviceDir)
   await recoverSwap(serviceDir, name)
   const live = path.join(serviceDir, name)
   const st = await lstatOrUndefined(live)
@@ -136,7 +136,7 @@ export const restoreVolume = async (
   maxBodyBytes: number,
   options: ExtractOptions
 ): Promise<number> => {
-  await ensureDirBelow(volumesRoot, serviceDir)
+  await ensureDirBelow(path.dirname(volumesRoot), serviceDir)
   await recoverSwap(serviceDir, name)
   const live = path.join(serviceDir, name)
   const incoming = path.join(serviceDir, `.incoming-${name}`)
