@@ -15,6 +15,7 @@ import { membersCommand, tokensCommand, usersCommand } from "./client/identity.j
 import { projectsCommand } from "./client/projects.js"
 import { secretsCommand } from "./client/secrets.js"
 import { servicesCommand } from "./client/services.js"
+import { volumesCommand } from "./client/volumes.js"
 
 export class DaemonUsage extends Schema.TaggedError<DaemonUsage>()("DaemonUsage", { message: Schema.String }) {}
 
@@ -63,6 +64,7 @@ export const rootCommand = Command.make("denia", {}, () => daemonUsage).pipe(
     servicesCommand,
     envCommand,
     secretsCommand,
+    volumesCommand,
     domainsCommand,
     deployCommand,
     deploymentsCommand,
