@@ -9,9 +9,10 @@ import { Coordinator } from "../deploy/Coordinator.js"
 import { makeImageAuthorization } from "../deploy/imageAuthorization.js"
 import { Conflict, Invalid } from "../domain/errors.js"
 import type { Principal } from "../domain/principal.js"
-import type { CreateService, Service, UpdateService } from "../domain/service.js"
+import { type CreateService, defaultHealth, type HealthCheck, type Service, specProblem, type UpdateService } from "../domain/service.js"
 import { DomainEvent } from "../events/DomainEvent.js"
 import { Events } from "../events/Events.js"
+import { DomainsRepo } from "../repos/DomainsRepo.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { type ServiceSpec, ServicesRepo } from "../repos/ServicesRepo.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
@@ -29,17 +30,39 @@ const checkIdentity = (current: Service, patch: UpdateService) =>
     ? Effect.fail(new Invalid({ field: "name", message: "cannot be changed; create a new service instead" }))
     : Effect.void
 
-const applyPatch = (current: Service, patch: UpdateService): ServiceSpec => ({
-  source: patch.source ?? current.source,
-  port: patch.port ?? current.port,
-  env: patch.env ?? current.env,
-  limits: patch.limits === undefined ? current.limits : patch.limits,
-  health: patch.health ?? current.health,
-  tlsEnabled: patch.tlsEnabled ?? current.tlsEnabled,
-  autoscale: patch.autoscale === undefined ? current.autoscale : patch.autoscale,
-  endpoints: patch.endpoints ?? current.endpoints,
-  volumes: patch.volumes ?? current.volumes
-})
+/**
+ * The health check after a patch: the one sent, else the current one — unless
+ * the patch turns a service into a worker (or back) without naming one, then
+ * the default of the new kind (an HTTP check cannot apply to a worker).
+ */
+const patchedHealth = (current: Service, patch: UpdateService, port: number | null): HealthCheck => {
+  if (patch.health !== undefined) return patch.health
+  const kindChanged = (port === null) !== (current.port === null)
+  return kindChanged ? defaultHealth(port) : current.health
+}
+
+const applyPatch = (current: Service, patch: UpdateService): ServiceSpec => {
+  const port = patch.port === undefined ? current.port : patch.port
+  return {
+    source: patch.source ?? current.source,
+    port,
+    env: patch.env ?? current.env,
+    limits: patch.limits === undefined ? current.limits : patch.limits,
+    health: patchedHealth(current, patch, port),
+    tlsEnabled: patch.tlsEnabled ?? current.tlsEnabled,
+    autoscale: patch.autoscale === undefined ? current.autoscale : patch.autoscale,
+    endpoints: patch.endpoints ?? current.endpoints,
+    capabilities: patch.capabilities ?? current.capabilities,
+    shmMb: patch.shmMb ?? current.shmMb,
+    volumes: patch.volumes ?? current.volumes
+  }
+}
+
+/** The cross-field rules of the patched spec (the create body checks the same ones in its schema). */
+const checkSpec = (spec: ServiceSpec) => {
+  const problem = specProblem(spec)
+  return problem === undefined ? Effect.void : Effect.fail(new Invalid(problem))
+}
 
 /** A volume is never mounted by two replicas: a service with volumes runs one (recreate strategy, ADR 0901). */
 const checkSingleReplica = (spec: Pick<ServiceSpec, "volumes" | "autoscale">) =>
@@ -62,6 +85,21 @@ const make = Effect.gen(function*() {
   const serviceSecrets = yield* ServiceSecrets
   const events = yield* Events
   const volumes = yield* Volumes
+  const domains = yield* DomainsRepo
+
+  /** A worker has no HTTP route: turning a service with custom domains into one is refused until they are detached. */
+  const checkWorkerDomains = (current: Service, spec: ServiceSpec) =>
+    spec.port !== null || current.port === null
+      ? Effect.void
+      : Effect.flatMap(domains.listByService(current.id), (attached) =>
+        attached.length === 0 ? Effect.void : Effect.fail(
+          new Invalid({
+            field: "port",
+            message: `a worker (port: null) has no HTTP route, but ${attached.map((d) => d.hostname).join(", ")} ${
+              attached.length === 1 ? "is" : "are"
+            } attached; detach ${attached.length === 1 ? "it" : "them"} first`
+          })
+        ))
 
   /** The services of the projects `principal` may see (optionally one project) with their live status, env values redacted below operator. */
   const list = (principal: Principal, projectId: string | undefined) =>
@@ -94,6 +132,8 @@ const make = Effect.gen(function*() {
       yield* checkIdentity(current, patch)
       if (patch.source !== undefined) yield* images.checkSource(principal, current.projectId, patch.source)
       const spec = applyPatch(current, patch)
+      yield* checkSpec(spec)
+      yield* checkWorkerDomains(current, spec)
       yield* checkSingleReplica(spec)
       const updated = yield* services.updateSpec(current.id, spec)
       yield* events.publish(DomainEvent.ServiceUpdated({ projectId: updated.projectId, serviceId: updated.id }))

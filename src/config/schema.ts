@@ -181,6 +181,11 @@ export const configFields = {
     default: 1024,
     doc: "Default process-count limit per replica."
   }),
+  defaultNofile: spec({
+    kind: F.integer(1024, 1_048_576),
+    default: 65536,
+    doc: "Hard RLIMIT_NOFILE of every workload (the soft limit is 1024, as container engines set it)."
+  }),
   reservedCpuMillis: spec({
     kind: F.integer(0, 1_000_000),
     default: 500,

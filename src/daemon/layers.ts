@@ -145,6 +145,7 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     nodeLimits: { cpuMillis: v.defaultCpuMillis, memoryMb: v.defaultMemoryMb, pids: v.defaultPids },
     artifactsDir: config.paths.artifacts,
     retainedDeployments: v.deploymentsRetained,
+    nofile: { soft: 1024, hard: v.defaultNofile },
     ...(internals.restartPolicy === undefined ? {} : { restartPolicy: internals.restartPolicy })
   }).pipe(
     Layer.provideMerge(Layer.mergeAll(runtime, publisher, volumes, DeploymentLog.layer(config.paths.logs))),

@@ -2,7 +2,7 @@ import { Context, Effect, Layer } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 
-export type LogPhase = "PENDING" | "BUILDING" | "STARTING" | "HEALTH" | "HEALTHY" | "FAILED" | "STOPPED" | "INFO"
+export type LogPhase = "PENDING" | "BUILDING" | "STARTING" | "HEALTH" | "HEALTHY" | "FAILED" | "STOPPED" | "INFO" | "WARN"
 
 export interface DeploymentLogApi {
   readonly pathOf: (deploymentId: string) => string

@@ -1,6 +1,12 @@
-/** The deployment health gate: HTTP GET of the service's health path over the replica's Unix socket. */
+/**
+ * The deployment health gate over the replica's Unix socket: an HTTP GET of
+ * the health path (`http`), a connection accepted on the port (`tcp`, see
+ * tcpProbe.ts), or for workers the process still running after the settle
+ * time (`running`, decided in replicaSet.ts against the workload's exit).
+ */
 import { Effect } from "effect"
 import { probeUnixHttp } from "../platform/unixHttpProbe.js"
+import { probeTcpThroughRelay } from "./tcpProbe.js"
 
 export type Probe = { readonly ok: true; readonly status: number } | { readonly ok: false; readonly reason: string }
 
@@ -16,13 +22,24 @@ export const probeHealth = (socketPath: string, path: string, timeoutMs: number)
     )
   )
 
+/** One TCP check through the relay; `status` 0 stands for "connected" (no protocol status). */
+export const probeTcp = (socketPath: string, port: number, timeoutMs: number): Effect.Effect<Probe> =>
+  Effect.map(probeTcpThroughRelay(socketPath, timeoutMs), (p): Probe =>
+    p.ok
+      ? { ok: true, status: 0 }
+      : p.kind === "refused"
+      ? { ok: false, reason: `nothing accepts connections on port ${port} inside the replica` }
+      : p.kind === "unreachable"
+      ? { ok: false, reason: "the replica is not accepting connections" }
+      : { ok: false, reason: `port ${port} accepted but ${p.reason}` })
+
 /**
- * Probes until one passes or `timeoutMs` runs out. `onAttempt` sees every
- * failed attempt (for the deployment log). Returns the last failure reason.
+ * Runs `probe` (given the time left for one attempt) until one passes or
+ * `timeoutMs` runs out. `onAttempt` sees every failed attempt (for the
+ * deployment log). Returns the last failure reason.
  */
 export const waitHealthy = (
-  socketPath: string,
-  path: string,
+  probe: (attemptTimeoutMs: number) => Effect.Effect<Probe>,
   timeoutMs: number,
   onAttempt: (attempt: number, reason: string) => Effect.Effect<void>
 ): Effect.Effect<{ readonly healthy: true; readonly status: number } | { readonly healthy: false; readonly reason: string }> =>
@@ -32,9 +49,9 @@ export const waitHealthy = (
     let reason = "no attempt made"
     while (Date.now() < deadline) {
       attempt += 1
-      const probe = yield* probeHealth(socketPath, path, Math.max(100, Math.min(5000, deadline - Date.now())))
-      if (probe.ok) return { healthy: true as const, status: probe.status }
-      reason = probe.reason
+      const result = yield* probe(Math.max(100, Math.min(5000, deadline - Date.now())))
+      if (result.ok) return { healthy: true as const, status: result.status }
+      reason = result.reason
       yield* onAttempt(attempt, reason)
       // quick first retries (a fresh workload is usually seconds from listening, often milliseconds), then up to 1 s
       yield* Effect.sleep(Math.min(1000, 5 * 2 ** Math.min(attempt, 8), Math.max(0, deadline - Date.now())))

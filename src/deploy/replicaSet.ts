@@ -6,6 +6,7 @@
  */
 import { Effect, Either, ExecutionStrategy, Exit, Scope } from "effect"
 import { randomBytes } from "node:crypto"
+import { resolveCapabilities } from "../domain/capabilities.js"
 import { type EffectiveLimits, effectiveLimits } from "../domain/limits.js"
 import type { Project } from "../domain/project.js"
 import type { Service } from "../domain/service.js"
@@ -17,12 +18,15 @@ import { Volumes } from "../volumes/Volumes.js"
 import type { LogPhase } from "./DeploymentLog.js"
 import { DeployFailed } from "./errors.js"
 import { exitReason, probeFailureReason } from "./failureMessages.js"
-import { waitHealthy } from "./healthCheck.js"
+import { probeHealth, probeTcp, waitHealthy } from "./healthCheck.js"
+import { parseStopSignal, SIGTERM, unbackedImageVolumes, unbackedVolumeWarning } from "./imageConventions.js"
 import { runtimeDeploymentName, runtimeServiceName } from "./runtimeNames.js"
 
 export interface RunningReplica {
   readonly replica: Replica
   readonly scope: Scope.CloseableScope
+  /** The replica's effective memory limit (named when the OOM killer ends it). */
+  readonly memoryLimitMb: number
 }
 
 export interface RunningSet {
@@ -48,6 +52,8 @@ export interface LaunchContext {
   readonly deploymentId: string
   readonly pulled: PulledImage
   readonly nodeLimits: EffectiveLimits
+  /** RLIMIT_NOFILE of workloads (`default_nofile` is the hard limit). */
+  readonly nofile: { readonly soft: number; readonly hard: number }
   readonly parentScope: Scope.Scope
   readonly log: (phase: LogPhase, message: string) => Effect.Effect<void>
 }
@@ -86,6 +92,26 @@ const attachVolumes = (ctx: LaunchContext, scope: Scope.CloseableScope) =>
     return attached.right.map(({ readOnly, source, target }) => ({ source, target, readOnly }))
   })
 
+type Verdict =
+  | { readonly healthy: true; readonly passed: string }
+  | { readonly healthy: false; readonly reason: string }
+
+/** What the image and the service ask of the sandbox besides the command (stop signal, caps, shm, nofile), with the deploy-log warnings. */
+export const sandboxSpec = (service: Service, pulled: PulledImage, nofile: LaunchContext["nofile"]) => {
+  const stop = parseStopSignal(pulled.manifest.stopSignal)
+  const volumes = unbackedImageVolumes(pulled.manifest.volumes ?? [], service.volumes.map((v) => v.mountPath))
+  const warnings = [...(stop.ok ? [] : [stop.warning]), ...volumes.map(unbackedVolumeWarning)]
+  return {
+    spec: {
+      capabilities: resolveCapabilities(service.capabilities),
+      stopSignal: stop.ok ? stop.signal : SIGTERM,
+      shmBytes: service.shmMb * 1024 * 1024,
+      nofile
+    },
+    warnings
+  }
+}
+
 /** Starts one replica and waits until its health check passes; on failure nothing is left running. */
 export const launchHealthyReplica = (ctx: LaunchContext) =>
   Effect.gen(function*() {
@@ -101,6 +127,8 @@ export const launchHealthyReplica = (ctx: LaunchContext) =>
         })
       ))
     const limits = effectiveLimits(service.limits, ctx.project.defaultLimits, ctx.nodeLimits)
+    const sandbox = sandboxSpec(service, pulled, ctx.nofile)
+    yield* Effect.forEach(sandbox.warnings, (w) => ctx.log("WARN", w), { discard: true })
     const replicaName = `r${randomBytes(3).toString("hex")}`
     const scope = yield* Scope.fork(ctx.parentScope, ExecutionStrategy.sequential)
     const mounts = yield* attachVolumes(ctx, scope)
@@ -115,9 +143,10 @@ export const launchHealthyReplica = (ctx: LaunchContext) =>
         workdir: pulled.manifest.workingDir === "" ? "/" : pulled.manifest.workingDir,
         uid: pulled.manifest.user.uid,
         gid: pulled.manifest.user.gid,
-        port: service.port,
+        ...(service.port === null ? {} : { port: service.port }),
         limits,
         readiness: null,
+        ...sandbox.spec,
         ...(mounts.length === 0 ? {} : { mounts })
       })
       .pipe(Scope.extend(scope), Effect.either)
@@ -130,33 +159,55 @@ export const launchHealthyReplica = (ctx: LaunchContext) =>
     }
     const replica = started.right
     yield* ctx.log("STARTING", `replica ${replicaName} started (pid ${replica.pid})`)
-    const socketPath = replica.socketPath
-    if (socketPath === null) {
+    const gate = healthGate(ctx, replica)
+    if (gate === undefined) {
       yield* Scope.close(scope, Exit.void)
       return yield* new DeployFailed({ phase: "starting", message: "replica has no socket" })
     }
-    const timeoutMs = service.health.timeoutSeconds * 1000
-    const exposed = pulled.manifest.exposedPorts.filter((p) => p.protocol === "tcp").map((p) => p.port)
-    const explain = (raw: string) => probeFailureReason(raw, service.port, exposed)
-    const gate = waitHealthy(socketPath, service.health.path, timeoutMs, (attempt, reason) =>
-      attempt === 1 || attempt % 5 === 0
-        ? ctx.log("HEALTH", `attempt ${attempt}: GET ${service.health.path} → ${explain(reason)}`)
-        : Effect.void)
+    // A workload that dies during the gate fails the deploy at once, with why it died.
     const exited = replica.exit.pipe(
-      Effect.map((x) => ({
-        healthy: false as const,
-        exited: true as const,
-        reason: exitReason(x, Date.now() - replica.startedAt.getTime())
-      }))
+      Effect.map((x): Verdict => ({ healthy: false, reason: exitReason(x, limits.memoryMb) }))
     )
     const verdict = yield* Effect.raceFirst(gate, exited)
     if (!verdict.healthy) {
       yield* Scope.close(scope, Exit.void)
-      const message = "exited" in verdict
-        ? verdict.reason
-        : `health check GET ${service.health.path} did not pass within ${service.health.timeoutSeconds} s: ${explain(verdict.reason)}`
-      return yield* new DeployFailed({ phase: "health", message })
+      return yield* new DeployFailed({ phase: "health", message: verdict.reason })
     }
-    yield* ctx.log("HEALTH", `GET ${service.health.path} → ${verdict.status}`)
-    return { replica, scope } satisfies RunningReplica
+    yield* ctx.log("HEALTH", verdict.passed)
+    return { replica, scope, memoryLimitMb: limits.memoryMb } satisfies RunningReplica
   })
+
+/** The gate of the service's health check kind (undefined: it needs the socket the replica does not have). */
+const healthGate = (ctx: LaunchContext, replica: Replica): Effect.Effect<Verdict> | undefined => {
+  const { service, pulled } = ctx
+  const health = service.health
+  if (health.type === "running") {
+    // a worker: healthy when its process is still running after the settle time (the exit race decides otherwise)
+    return Effect.sleep(health.settleSeconds * 1000).pipe(
+      Effect.as<Verdict>({ healthy: true, passed: `still running after ${health.settleSeconds} s` })
+    )
+  }
+  const socketPath = replica.socketPath
+  if (socketPath === null || service.port === null) return undefined
+  const port = service.port
+  const timeoutMs = health.timeoutSeconds * 1000
+  const exposed = pulled.manifest.exposedPorts.filter((p) => p.protocol === "tcp").map((p) => p.port)
+  const explain = (raw: string) => probeFailureReason(raw, port, exposed)
+  const what = health.type === "http" ? `GET ${health.path}` : `TCP connect to port ${port}`
+  const probe = health.type === "http"
+    ? (ms: number) => probeHealth(socketPath, health.path, ms)
+    : (ms: number) => probeTcp(socketPath, port, ms)
+  return waitHealthy(probe, timeoutMs, (attempt, reason) =>
+    attempt === 1 || attempt % 5 === 0
+      ? ctx.log("HEALTH", `attempt ${attempt}: ${what} → ${explain(reason)}`)
+      : Effect.void).pipe(
+      Effect.map((r): Verdict =>
+        r.healthy
+          ? { healthy: true, passed: health.type === "http" ? `${what} → ${r.status}` : `${what} accepted` }
+          : {
+            healthy: false,
+            reason: `health check ${what} did not pass within ${health.timeoutSeconds} s: ${explain(r.reason)}`
+          }
+      )
+    )
+}

@@ -1,4 +1,5 @@
 import { Effect, Either, Schema } from "effect"
+import { Capabilities } from "./capabilities.js"
 import { EnvMap } from "./env.js"
 import { Invalid } from "./errors.js"
 import { Id } from "./ids.js"
@@ -101,17 +102,64 @@ export const Port = Schema.Number.pipe(
   Schema.between(1, 65535, { message: () => "port must be between 1 and 65535" })
 )
 
-export const HealthCheck = Schema.Struct({
+const HealthTimeout = Schema.optionalWith(
+  Schema.Number.pipe(Schema.int(), Schema.between(1, 3600, { message: () => "health timeoutSeconds must be between 1 and 3600" })),
+  { default: () => 30 }
+)
+
+/** `GET <path>` over the replica's socket; 2xx/3xx pass. */
+export const HttpHealthCheck = Schema.Struct({
+  type: Schema.Literal("http"),
   path: Schema.String.pipe(
     Schema.filter((
       p
     ) => (p.startsWith("/") && p.length <= 2048 && !/[\s\0]/.test(p) ? true : "health path must start with '/' and contain no spaces"))
   ),
-  timeoutSeconds: Schema.optionalWith(
-    Schema.Number.pipe(Schema.int(), Schema.between(1, 3600, { message: () => "health timeoutSeconds must be between 1 and 3600" })),
-    { default: () => 30 }
+  timeoutSeconds: HealthTimeout
+})
+/** The port accepts a connection inside the replica (databases, queues). */
+export const TcpHealthCheck = Schema.Struct({ type: Schema.Literal("tcp"), timeoutSeconds: HealthTimeout })
+/** Workers (`port: null`): the process is still running `settleSeconds` after it started. */
+export const RunningHealthCheck = Schema.Struct({
+  type: Schema.Literal("running"),
+  settleSeconds: Schema.optionalWith(
+    Schema.Number.pipe(Schema.int(), Schema.between(0, 3600, { message: () => "health settleSeconds must be between 0 and 3600" })),
+    { default: () => 5 }
   )
+})
+
+/** A stored or sent health object without `type` is the HTTP check it always was. */
+const LegacyHealthType = Schema.transform(Schema.Object, Schema.Object, {
+  strict: true,
+  decode: (o) => ("type" in o ? o : { ...o, type: "http" }),
+  encode: (o) => o
+})
+
+export const HealthCheck = Schema.compose(LegacyHealthType, Schema.Union(HttpHealthCheck, TcpHealthCheck, RunningHealthCheck), {
+  strict: false
 }).annotations({ identifier: "HealthCheck" })
+export type HealthCheck = typeof HealthCheck.Type
+
+export const DEFAULT_HTTP_HEALTH: HealthCheck = { type: "http", path: "/", timeoutSeconds: 30 }
+export const DEFAULT_WORKER_HEALTH: HealthCheck = { type: "running", settleSeconds: 5 }
+
+/** The health check a service gets when it names none: HTTP `/` with a port, the settle check for a worker. */
+export const defaultHealth = (port: number | null): HealthCheck => (port === null ? DEFAULT_WORKER_HEALTH : DEFAULT_HTTP_HEALTH)
+
+/** One line for people: `HTTP GET /health (30 s)`, `TCP (30 s)`, `running after 5 s`. */
+export const describeHealth = (h: HealthCheck): string =>
+  h.type === "http"
+    ? `HTTP GET ${h.path} (${h.timeoutSeconds} s)`
+    : h.type === "tcp"
+    ? `TCP connect (${h.timeoutSeconds} s)`
+    : `still running after ${h.settleSeconds} s`
+
+/** `/dev/shm` size in MiB (default 64). */
+export const ShmMb = Schema.Number.pipe(
+  Schema.int({ message: () => "shmMb must be an integer" }),
+  Schema.between(1, 16 * 1024 * 1024, { message: () => "shmMb must be between 1 and 16777216" })
+)
+export const DEFAULT_SHM_MB = 64
 
 const Percent = (what: string) =>
   Schema.Number.pipe(Schema.int(), Schema.between(1, 100, { message: () => `${what} must be an integer between 1 and 100` }))
@@ -192,17 +240,69 @@ export const Volumes = Schema.Array(Volume).pipe(
   })
 ).annotations({ identifier: "Volumes" })
 
-/** The editable fields of a service (the create body minus projectId). */
+/**
+ * The editable fields of a service (the create body minus projectId) as
+ * sent and stored. `health` may be left out: its default depends on `port`
+ * (see `ServiceSpecDocument`).
+ */
 export const ServiceSpecFields = {
   source: ServiceSource,
-  port: Port,
+  /** `null` = a worker: no route, no socket relay, no `PORT`. */
+  port: Schema.NullOr(Port),
   env: Schema.optionalWith(EnvMap, { default: () => ({}) }),
   limits: Schema.optionalWith(Schema.NullOr(Limits), { default: () => null }),
-  health: Schema.optionalWith(HealthCheck, { default: () => ({ path: "/", timeoutSeconds: 30 }) }),
+  health: Schema.optional(HealthCheck),
   tlsEnabled: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   autoscale: Schema.optionalWith(Schema.NullOr(Autoscale), { default: () => null }),
   endpoints: Schema.optionalWith(Endpoints, { default: () => [] }),
-  volumes: Schema.optionalWith(Volumes, { default: () => [] })
+  volumes: Schema.optionalWith(Volumes, { default: () => [] }),
+  capabilities: Schema.optionalWith(Capabilities, { default: () => ({}) }),
+  shmMb: Schema.optionalWith(ShmMb, { default: () => DEFAULT_SHM_MB })
+}
+
+/** The editable fields with every default applied (health resolved). */
+const ResolvedSpec = Schema.typeSchema(Schema.Struct({ ...ServiceSpecFields, health: HealthCheck }))
+export type ResolvedServiceSpec = typeof ResolvedSpec.Type
+
+/** A service's stored spec document: the fields, with the health default for its kind (HTTP, or settle for workers). */
+export const ServiceSpecDocument = Schema.transform(Schema.Struct(ServiceSpecFields), ResolvedSpec, {
+  strict: true,
+  decode: (s) => ({ ...s, health: s.health ?? defaultHealth(s.port) }),
+  encode: (s) => s
+})
+
+/**
+ * The rules across fields of a spec, as `{field, message}` (undefined when
+ * it is acceptable): a worker has no port to check, route, or publish; a
+ * service with a port is checked over it; `/dev/shm` fits the memory limit.
+ */
+export const specProblem = (
+  spec: Pick<ResolvedServiceSpec, "port" | "health" | "tlsEnabled" | "endpoints" | "shmMb" | "limits">
+): { readonly field: string; readonly message: string } | undefined => {
+  if (spec.port === null) {
+    if (spec.health.type !== "running") {
+      return {
+        field: "health.type",
+        message: `a worker (port: null) has no port for a ${spec.health.type} check; use {"type":"running","settleSeconds":5}`
+      }
+    }
+    if (spec.tlsEnabled) return { field: "tlsEnabled", message: "a worker (port: null) has no HTTP route to serve over TLS" }
+    if (spec.endpoints.length > 0) {
+      return { field: "endpoints", message: "a worker (port: null) has no port to publish; give the service a port" }
+    }
+  } else if (spec.health.type === "running") {
+    return { field: "health.type", message: `"running" is the check of workers (port: null); use "http" or "tcp" for port ${spec.port}` }
+  }
+  const memoryMb = spec.limits?.memoryMb
+  if (memoryMb !== undefined && spec.shmMb > memoryMb) {
+    return { field: "shmMb", message: `must not exceed limits.memoryMb (${memoryMb}): /dev/shm pages count against the memory limit` }
+  }
+  return undefined
+}
+
+const specRules = <A extends Parameters<typeof specProblem>[0]>(spec: A) => {
+  const problem = specProblem(spec)
+  return problem === undefined ? true : { path: problem.field.split("."), message: problem.message }
 }
 
 export const Service = Schema.Struct({
@@ -210,14 +310,17 @@ export const Service = Schema.Struct({
   projectId: Id,
   name: ResourceName,
   source: ServiceSource,
-  port: Port,
+  port: Schema.NullOr(Port),
   env: EnvMap,
   limits: Schema.NullOr(Limits),
   health: HealthCheck,
   tlsEnabled: Schema.Boolean,
   autoscale: Schema.NullOr(Autoscale),
   endpoints: Endpoints,
-  volumes: Volumes,
+  // fields added after the first release decode with their defaults (older daemons, stored fixtures)
+  capabilities: Schema.optionalWith(Capabilities, { default: () => ({}) }),
+  shmMb: Schema.optionalWith(ShmMb, { default: () => DEFAULT_SHM_MB }),
+  volumes: Schema.optionalWith(Volumes, { default: () => [] }),
   promotedDeploymentId: Schema.NullOr(Id),
   previousDeploymentId: Schema.NullOr(Id),
   createdAt: Schema.String,
@@ -227,11 +330,13 @@ export const Service = Schema.Struct({
 }).annotations({ identifier: "Service" })
 export type Service = typeof Service.Type
 
-export const CreateService = Schema.Struct({
-  projectId: Id,
-  name: ResourceName,
-  ...ServiceSpecFields
-}).annotations({ identifier: "CreateService", parseOptions: { onExcessProperty: "error" } })
+const CreateServiceFields = { projectId: Id, name: ResourceName, ...ServiceSpecFields }
+
+export const CreateService = Schema.transform(
+  Schema.Struct(CreateServiceFields).annotations({ parseOptions: { onExcessProperty: "error" } }),
+  Schema.typeSchema(Schema.Struct({ ...CreateServiceFields, health: HealthCheck })),
+  { strict: true, decode: (s) => ({ ...s, health: s.health ?? defaultHealth(s.port) }), encode: (s) => s }
+).pipe(Schema.filter(specRules)).annotations({ identifier: "CreateService", parseOptions: { onExcessProperty: "error" } })
 export type CreateService = typeof CreateService.Type
 
 /** PATCH body: any editable field; `id`/`projectId`/`name` may be present only to confirm identity. */
@@ -240,13 +345,15 @@ export const UpdateService = Schema.Struct({
   projectId: Schema.optional(Id),
   name: Schema.optional(ResourceName),
   source: Schema.optional(ServiceSource),
-  port: Schema.optional(Port),
+  port: Schema.optional(Schema.NullOr(Port)),
   env: Schema.optional(EnvMap),
   limits: Schema.optional(Schema.NullOr(Limits)),
   health: Schema.optional(HealthCheck),
   tlsEnabled: Schema.optional(Schema.Boolean),
   autoscale: Schema.optional(Schema.NullOr(Autoscale)),
   endpoints: Schema.optional(Endpoints),
-  volumes: Schema.optional(Volumes)
+  volumes: Schema.optional(Volumes),
+  capabilities: Schema.optional(Capabilities),
+  shmMb: Schema.optional(ShmMb)
 }).annotations({ identifier: "UpdateService", parseOptions: { onExcessProperty: "error" } })
 export type UpdateService = typeof UpdateService.Type

@@ -76,7 +76,10 @@ export class Domains extends Effect.Service<Domains>()("denia/ingress/Domains", 
 
     const attach = (serviceId: string, input: string) =>
       Effect.gen(function*() {
-        yield* services.get(serviceId)
+        const service = yield* services.get(serviceId)
+        if (service.port === null) {
+          return yield* new Conflict({ message: "the service is a worker (port: null) and has no HTTP route; give it a port first" })
+        }
         const checked = validateHostname(input)
         if (!checked.ok) return yield* Effect.fail(new Invalid({ field: "hostname", message: checked.reason }))
         const hostname = checked.hostname

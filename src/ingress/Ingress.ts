@@ -74,7 +74,8 @@ export class Ingress extends Effect.Service<Ingress>()("denia/ingress/Ingress", 
         baseDomain: v.baseDomain,
         controlDomain,
         controlTls: v.controlTls,
-        services: services.map((s) => ({
+        // workers (port: null) have no HTTP route
+        services: services.filter((s) => s.port !== null).map((s) => ({
           id: s.id,
           name: s.name,
           projectName: projectName.get(s.projectId) ?? "",

@@ -100,7 +100,8 @@ export const ImageConfig = Schema.Struct({
         WorkingDir: Schema.optional(Schema.String),
         ExposedPorts: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Unknown }))),
         Labels: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.String }))),
-        StopSignal: Schema.optional(Schema.String)
+        StopSignal: Schema.optional(Schema.String),
+        Volumes: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Unknown })))
       })
     )
   ),

@@ -33,6 +33,8 @@ export class ProcessManifest extends Schema.Class<ProcessManifest>("ProcessManif
   exposedPorts: Schema.Array(ExposedPort),
   labels: Schema.Record({ key: Schema.String, value: Schema.String }),
   stopSignal: Schema.optional(Schema.String),
+  /** The image config's `Volumes` paths (absent in bundles unpacked before they were recorded). */
+  volumes: Schema.optional(Schema.Array(Schema.String)),
   createdAt: Schema.String
 }) {}
 
@@ -217,6 +219,7 @@ export const buildProcessManifest = async (i: ManifestInputs): Promise<ProcessMa
     exposedPorts: parsePorts(c.ExposedPorts, i.configDigest),
     labels: { ...(c.Labels ?? {}) },
     ...(c.StopSignal !== undefined ? { stopSignal: c.StopSignal } : {}),
+    volumes: Object.keys(c.Volumes ?? {}),
     createdAt: i.now.toISOString()
   })
 }

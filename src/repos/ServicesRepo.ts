@@ -2,15 +2,15 @@ import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { NotFound } from "../domain/errors.js"
 import { uuidv7 } from "../domain/ids.js"
-import { type CreateService, type Service, ServiceSpecFields } from "../domain/service.js"
+import { type CreateService, type Service, ServiceSpecDocument } from "../domain/service.js"
 import { all, CountRow, first, json, nowIso, orDbError, single, uniqueAsConflict } from "./sqlHelpers.js"
 
 const Row = Schema.Struct({
   id: Schema.String,
   project_id: Schema.String,
   name: Schema.String,
-  /** Decoded with the same schema the API validates with; fields added later get their defaults. */
-  spec: Schema.parseJson(Schema.Struct(ServiceSpecFields)),
+  /** Decoded with the same schema the API validates with; fields added later get their defaults (health: its kind's). */
+  spec: Schema.parseJson(ServiceSpecDocument),
   promoted_deployment_id: Schema.NullOr(Schema.String),
   previous_deployment_id: Schema.NullOr(Schema.String),
   created_at: Schema.String,
@@ -41,6 +41,8 @@ const toService = (r: Row): Service => {
     autoscale: spec.autoscale,
     endpoints: spec.endpoints,
     volumes: spec.volumes,
+    capabilities: spec.capabilities,
+    shmMb: spec.shmMb,
     promotedDeploymentId: r.promoted_deployment_id,
     previousDeploymentId: r.previous_deployment_id,
     createdAt: r.created_at,
@@ -57,7 +59,9 @@ const specOf = (s: ServiceSpec): ServiceSpec => ({
   tlsEnabled: s.tlsEnabled,
   autoscale: s.autoscale,
   endpoints: s.endpoints,
-  volumes: s.volumes
+  volumes: s.volumes,
+  capabilities: s.capabilities,
+  shmMb: s.shmMb
 })
 
 export class ServicesRepo extends Effect.Service<ServicesRepo>()("denia/repos/ServicesRepo", {

@@ -15,7 +15,10 @@ import {
   type StartError,
   UnsafePathError
 } from "./errors.js"
+import { generateEtcFiles, HOST_RESOLV_CONF, readSmallFile, writeEtcFiles } from "./etcFiles.js"
+import { describeExit } from "./exitStatus.js"
 import { type HelperHandle, spawnHelper } from "./helperProcess.js"
+import { envDefaults, readRootfsPasswd } from "./imageEnv.js"
 import { LineSink, LogRegistry } from "./logs.js"
 import { validateName, validateRef } from "./names.js"
 import {
@@ -31,7 +34,7 @@ import {
 import { readStat, treeStats } from "./procfs.js"
 import { waitForHttp } from "./readiness.js"
 import type { RuntimeService } from "./Runtime.js"
-import { toLaunchSpec, validateSpec } from "./spec.js"
+import { defaultHostname, toLaunchSpec, validateSpec } from "./spec.js"
 import { killLauncherTree, sweepReplicaDirs, writeState } from "./sweep.js"
 import {
   type ExitStatus,
@@ -101,15 +104,18 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
         return n
       })
 
-    /** Stop a launched helper and remove everything the replica owns. */
+    /** Stop a launched helper and remove everything the replica owns.
+     * `exitRecorded` completes once the exit status (which reads the cgroup) is in. */
     const teardown = (
       ref: ReplicaRef,
       dirs: ReplicaDirs,
       cgroup: string | null,
-      handle: HelperHandle | null
+      handle: HelperHandle | null,
+      exitRecorded: Effect.Effect<void> = Effect.void
     ): Effect.Effect<void> =>
       Effect.gen(function*() {
         if (handle !== null && handle.pid > 0 && !handle.hasExited()) {
+          // the helper turns SIGTERM into the workload's stop signal
           yield* Effect.try(() => process.kill(handle.pid, "SIGTERM")).pipe(Effect.ignore)
           const done = yield* waitExited(handle, options.stopGraceMs)
           if (!done) {
@@ -118,6 +124,7 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
             yield* waitExited(handle, 5_000)
           }
         }
+        yield* Effect.interruptible(exitRecorded).pipe(Effect.timeout("2 seconds"), Effect.ignore)
         if (cgroup !== null) yield* driver.remove(cgroup)
         yield* removeTree(dirs.dir)
         yield* pruneEmptyParents(path.dirname(dirs.dir), runtimeRoot(dataDir))
@@ -153,9 +160,19 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
           cgroup = yield* driver.create(ref.service, ref.replica, spec.limits ?? {}).pipe(
             Effect.mapError((e) => new RuntimeLaunchError({ stage: "cgroup", message: `${e.path}: ${e.message}`, cause: e }))
           )
+          const oomBefore = cgroup === null ? null : yield* driver.oomKills(cgroup)
+          const hostname = spec.hostname ?? defaultHostname(spec)
+          const etc = yield* writeEtcFiles(
+            dirs.etc,
+            spec.etcFiles ?? generateEtcFiles({ hostname, hostResolvConf: readSmallFile(HOST_RESOLV_CONF) })
+          )
+          const defaults = envDefaults(spec.env, hostname, spec.uid ?? 0, readRootfsPasswd(spec.rootfs))
           const file = logs.acquire(ref.service)
           logAcquired = true
-          const launchSpec = toLaunchSpec(spec, dirs, cgroup, { base: options.usernsBase, size: options.usernsSize })
+          const launchSpec = toLaunchSpec(spec, dirs, cgroup, { base: options.usernsBase, size: options.usernsSize }, {
+            envDefaults: defaults,
+            etc
+          })
           const h = yield* Effect.try({
             try: () => spawnHelper(options.helperPath, launchSpec),
             catch: (e) => new RuntimeLaunchError({ stage: "helper", message: errorMessage(e), cause: e })
@@ -183,13 +200,19 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
             return yield* Effect.fail(new RuntimeLaunchError({ stage: "exec", message: "workload ended before it was ready" }))
           }
           const exit = yield* Deferred.make<ExitStatus>()
+          const cgroupAtStart = cgroup
           yield* Effect.promise(() => h.exited).pipe(
             // `exited` resolves once every stdio stream closed: the stderr sink has seen the last line
             Effect.flatMap((st) =>
-              Deferred.succeed(exit, {
-                code: st.code,
-                signal: st.signal,
-                ...(err.lastLine === undefined ? {} : { lastStderr: err.lastLine })
+              Effect.gen(function*() {
+                const oomAfter = cgroupAtStart === null ? null : yield* driver.oomKills(cgroupAtStart)
+                const oomKilled = oomAfter !== null && oomAfter > (oomBefore ?? 0)
+                yield* Deferred.succeed(exit, {
+                  code: st.code,
+                  signal: st.signal,
+                  ...(err.lastLine === undefined ? {} : { lastStderr: err.lastLine }),
+                  ...(oomKilled ? { oomKilled: true } : {})
+                })
               })
             ),
             Effect.forkIn(layerScope)
@@ -205,7 +228,7 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
           }
           const cg = cgroup
           const stop = yield* Effect.cached(
-            teardown(ref, dirs, cg, h).pipe(Effect.zipRight(forget(replica.id)))
+            teardown(ref, dirs, cg, h, Deferred.await(exit).pipe(Effect.asVoid)).pipe(Effect.zipRight(forget(replica.id)))
           )
           return { replica, dirs, cgroup: cg, handle: h, exit, stop } satisfies Entry
         })
@@ -236,8 +259,20 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
     const waitReadyEntry = (e: Entry, opts: ReadinessOptions | undefined) =>
       Effect.gen(function*() {
         const timeoutMs = opts?.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS
-        const ok = e.replica.socketPath === null ? false : yield* waitForHttp(e.replica.socketPath, opts?.path ?? "/", timeoutMs)
-        if (!ok) {
+        const socketPath = e.replica.socketPath
+        // a workload that dies while being probed fails readiness now, saying how it ended
+        const outcome = socketPath === null
+          ? ({ _tag: "probed", ok: false } as const)
+          : yield* Effect.raceFirst(
+            waitForHttp(socketPath, opts?.path ?? "/", timeoutMs).pipe(Effect.map((ok) => ({ _tag: "probed", ok }) as const)),
+            Deferred.await(e.exit).pipe(Effect.map((status) => ({ _tag: "exited", status }) as const))
+          )
+        if (outcome._tag === "exited") {
+          return yield* Effect.fail(
+            new ReadinessTimeout({ replica: e.replica.id, timeoutMs, message: describeExit(outcome.status, " before it was ready") })
+          )
+        }
+        if (!outcome.ok) {
           return yield* Effect.fail(
             new ReadinessTimeout({
               replica: e.replica.id,

@@ -120,6 +120,12 @@ export const parseCpuStatUsage = (text: string): number => {
   return m?.[1] !== undefined ? Number(m[1]) : 0
 }
 
+/** The `oom_kill` counter of a `memory.events` file (null when absent). */
+export const parseOomKills = (text: string): number | null => {
+  const m = /^oom_kill (\d+)$/m.exec(text)
+  return m?.[1] !== undefined ? Number(m[1]) : null
+}
+
 export interface CgroupDriver {
   readonly support: CgroupSupport
   /** Create `<root>/<service>/<replica>`, enabling controllers on the owned
@@ -131,6 +137,8 @@ export interface CgroupDriver {
   readonly remove: (cgroup: string) => Effect.Effect<boolean>
   readonly pids: (cgroup: string) => Effect.Effect<ReadonlyArray<number>>
   readonly stats: (cgroup: string) => Effect.Effect<CgroupStats, RuntimeIoError>
+  /** OOM kills so far (`memory.events` `oom_kill`); null unless limits are enforced and the file says. */
+  readonly oomKills: (cgroup: string) => Effect.Effect<number | null>
   /** Leftover replica cgroups (`<root>/<service>/<replica>`). */
   readonly listReplicaCgroups: Effect.Effect<ReadonlyArray<string>>
 }
@@ -229,6 +237,14 @@ export const makeCgroupDriver = (support: CgroupSupport): CgroupDriver => {
       return { cpuUsageUsec: cpu, memoryBytes: mem, pids }
     })
 
+  const oomKills: CgroupDriver["oomKills"] = (cgroup) =>
+    support.mode !== "enforced"
+      ? Effect.succeed(null)
+      : readText(path.join(cgroup, "memory.events")).pipe(
+        Effect.map(parseOomKills),
+        Effect.orElseSucceed(() => null)
+      )
+
   const listReplicaCgroups: CgroupDriver["listReplicaCgroups"] = support.mode === "none"
     ? Effect.succeed([])
     : listDirs(root).pipe(
@@ -236,5 +252,5 @@ export const makeCgroupDriver = (support: CgroupSupport): CgroupDriver => {
       Effect.map((xs) => xs.flat())
     )
 
-  return { support, create, kill, remove, pids: readPids, stats, listReplicaCgroups }
+  return { support, create, kill, remove, pids: readPids, stats, oomKills, listReplicaCgroups }
 }

@@ -1,6 +1,8 @@
 export { type CgroupDriver, type CgroupSupport, detectCgroup, makeCgroupDriver } from "./cgroup.js"
 export { type RuntimeCheck, runtimeChecks } from "./doctor.js"
 export * from "./errors.js"
+export { generateEtcFiles, resolvConfFromHost } from "./etcFiles.js"
+export { describeExit } from "./exitStatus.js"
 export { type FakeRuntimeOptions, makeFakeRuntime } from "./FakeRuntime.js"
 export { type HelperPathOptions, resolveHelperPath } from "./helperPath.js"
 export { makeLinuxRuntime } from "./LinuxRuntime.js"

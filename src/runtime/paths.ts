@@ -17,6 +17,8 @@ export interface ReplicaDirs {
   readonly work: string
   readonly merged: string
   readonly sock: string
+  /** Generated `/etc` files (hosts, hostname, resolv.conf) bound into the sandbox. */
+  readonly etc: string
   readonly socketPath: string
   readonly stateFile: string
 }
@@ -31,6 +33,7 @@ export const replicaDirs = (dataDir: string, ref: ReplicaRef): ReplicaDirs => {
     work: path.join(dir, "work"),
     merged: path.join(dir, "merged"),
     sock: path.join(dir, "sock"),
+    etc: path.join(dir, "etc"),
     socketPath: path.join(dir, "sock", SOCKET_NAME),
     stateFile: path.join(dir, STATE_FILE)
   }

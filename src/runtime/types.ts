@@ -1,4 +1,5 @@
 import type { Effect } from "effect"
+import type { CapabilityName } from "../domain/capabilities.js"
 
 /** Identifies one replica: `<service>/<deployment>/<replica>`. */
 export interface ReplicaRef {
@@ -27,7 +28,9 @@ export interface ReplicaSpec extends ReplicaRef {
   /** Absolute path of the unpacked, read-only rootfs bundle (overlay lower). */
   readonly rootfs: string
   readonly argv: ReadonlyArray<string>
-  /** The workload's environment, exactly (`PORT` is added when `port` is set). */
+  /** The workload's environment; explicit values always win. The runtime adds `PORT` when `port` is set
+   * and, for keys not given, `HOSTNAME`, `HOME` (the uid's home in the image's `/etc/passwd`, else `/`)
+   * and a default `PATH`. */
   readonly env: Readonly<Record<string, string>>
   /** Absolute path inside the sandbox (default `/`). */
   readonly workdir?: string
@@ -75,39 +78,8 @@ export interface BindMount {
   readonly readOnly: boolean
 }
 
-/** The capabilities a container engine gives root by default (held only inside the replica's user namespace). */
-export const DEFAULT_CAPABILITIES = [
-  "CHOWN",
-  "DAC_OVERRIDE",
-  "FOWNER",
-  "FSETID",
-  "KILL",
-  "SETGID",
-  "SETUID",
-  "SETPCAP",
-  "NET_BIND_SERVICE",
-  "NET_RAW",
-  "SYS_CHROOT",
-  "MKNOD",
-  "AUDIT_WRITE",
-  "SETFCAP"
-] as const
-
-/** Capabilities a service may `add` beyond the default set (ADR: capability model). */
-export const ADDABLE_CAPABILITIES = [
-  "NET_ADMIN",
-  "SYS_PTRACE",
-  "SYS_NICE",
-  "SYS_RESOURCE",
-  "IPC_LOCK",
-  "LEASE",
-  "AUDIT_READ",
-  "NET_BROADCAST",
-  "WAKE_ALARM",
-  "BLOCK_SUSPEND"
-] as const
-
-export type CapabilityName = typeof DEFAULT_CAPABILITIES[number] | typeof ADDABLE_CAPABILITIES[number]
+// The capability lists live in the domain (service validation needs them; domain/ stays pure).
+export { ADDABLE_CAPABILITIES, type CapabilityName, DEFAULT_CAPABILITIES } from "../domain/capabilities.js"
 
 /** How a workload ended. `code` is set for a normal exit, `signal` when killed. */
 export interface ExitStatus {
@@ -115,7 +87,8 @@ export interface ExitStatus {
   readonly signal: number | null
   /** The workload's last non-blank stderr line, when it wrote one. */
   readonly lastStderr?: string
-  /** The kernel OOM killer ended it (cgroup `memory.events` `oom_kill` grew), when known. */
+  /** `true` when the kernel OOM killer struck (the cgroup's `memory.events` `oom_kill` grew; readable only where
+   * limits are enforced); absent otherwise. */
   readonly oomKilled?: boolean
 }
 

@@ -25,9 +25,9 @@ import type { ChangeContext } from "./registries.js"
 import { SecretUnavailable, secretUnavailable } from "./registriesErrors.js"
 import { SecretStore } from "./SecretStore.js"
 
-/** The env every replica gets from the node, before project and service env. */
+/** The env every replica gets from the node, before project and service env (no `PORT` for a worker). */
 export const platformEnv = (service: Pick<Service, "name" | "port">, projectName: string): Record<string, string> => ({
-  PORT: String(service.port),
+  ...(service.port === null ? {} : { PORT: String(service.port) }),
   DENIA_PROJECT: projectName,
   DENIA_SERVICE: service.name
 })

@@ -36,6 +36,7 @@ import { RegistryRepo } from "../../src/repos/RegistryRepo.js"
 import { ServiceSecretsRepo } from "../../src/repos/ServiceSecretsRepo.js"
 import { ServicesRepo } from "../../src/repos/ServicesRepo.js"
 import { UsersRepo } from "../../src/repos/UsersRepo.js"
+import type { RuntimeIoError } from "../../src/runtime/errors.js"
 import type { FakeRuntimeOptions } from "../../src/runtime/FakeRuntime.js"
 import { Runtime } from "../../src/runtime/Runtime.js"
 import { Registries } from "../../src/secrets/registries.js"
@@ -84,6 +85,9 @@ export const secretsTest = Layer.merge(ServiceSecrets.layer, Registries.layer).p
 export interface FakeImage {
   readonly args?: ReadonlyArray<string>
   readonly env?: ReadonlyArray<string>
+  /** The image config's `StopSignal` and `Volumes`. */
+  readonly stopSignal?: string
+  readonly volumes?: ReadonlyArray<string>
 }
 
 export interface FakeOciOptions {
@@ -123,6 +127,8 @@ export const fakeOciTest = (dir: string, options: FakeOciOptions) =>
           user: { spec: "", uid: 0, gid: 0, additionalGids: [] },
           exposedPorts: [],
           labels: {},
+          ...(image.stopSignal === undefined ? {} : { stopSignal: image.stopSignal }),
+          ...(image.volumes === undefined ? {} : { volumes: image.volumes }),
           createdAt: new Date(0).toISOString()
         })
         return { reference, digest, bundleDir, rootfs: path.join(bundleDir, "rootfs"), manifest, reused: false }
@@ -177,6 +183,8 @@ export interface CoordinatorTestOptions {
   readonly images: FakeOciOptions["images"]
   readonly beforePull?: FakeOciOptions["beforePull"]
   readonly runtime?: FakeRuntimeOptions
+  /** Replaces `Runtime.layerTest(runtime)` (e.g. `scriptedRuntime(...).layer`). */
+  readonly runtimeLayer?: Layer.Layer<Runtime, RuntimeIoError>
   /** Default: 20 ms doubling to 1 s, reset after 1 min up. */
   readonly restartPolicy?: RestartPolicy
 }
@@ -190,7 +198,7 @@ export const coordinatorTest = (options: CoordinatorTestOptions) =>
     Effect.map(scopedTempDir("denia-coordinator-"), (dir) => {
       const repos = reposTest(dir)
       const workloads = Layer.mergeAll(
-        Runtime.layerTest(options.runtime),
+        options.runtimeLayer ?? Runtime.layerTest(options.runtime),
         fakeOciTest(dir, { images: options.images, ...(options.beforePull === undefined ? {} : { beforePull: options.beforePull }) }),
         secretsTest,
         HostedPulls.layer.pipe(Layer.provide(configTest(dir))),

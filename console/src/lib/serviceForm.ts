@@ -4,7 +4,8 @@
  * API's service spec, how a service becomes form state for editing, and how
  * error issues find the input they belong to.
  */
-import type { Service, ServiceSource } from "../../../src/domain/service.js"
+import type { Capabilities } from "../../../src/domain/capabilities.js"
+import type { HealthCheck, Service, ServiceSource } from "../../../src/domain/service.js"
 
 export type SourceType = ServiceSource["type"]
 export const SOURCE_TYPES: ReadonlyArray<{ readonly value: SourceType; readonly label: string; readonly hint: string }> = [
@@ -37,13 +38,21 @@ export interface ServiceFormState {
   readonly gitCredentialRef: string
   readonly uploadDockerfile: string
   readonly uploadContext: string
+  /** A worker has no port: no route, no socket, health = still running after the settle time. */
+  readonly worker: boolean
   readonly port: string
   readonly env: ReadonlyArray<Pair>
   readonly cpuMillis: string
   readonly memoryMb: string
   readonly pids: string
+  readonly healthType: "http" | "tcp"
   readonly healthPath: string
   readonly healthTimeout: string
+  readonly settleSeconds: string
+  /** Capability names, separated by spaces or commas. */
+  readonly capAdd: string
+  readonly capDrop: string
+  readonly shmMb: string
   readonly tlsEnabled: boolean
   readonly autoscaleEnabled: boolean
   readonly minReplicas: string
@@ -69,13 +78,19 @@ export const emptyServiceForm = (projectId = ""): ServiceFormState => ({
   gitCredentialRef: "",
   uploadDockerfile: "Dockerfile",
   uploadContext: ".",
+  worker: false,
   port: "8080",
   env: [],
   cpuMillis: "",
   memoryMb: "",
   pids: "",
+  healthType: "http",
   healthPath: "/",
   healthTimeout: "30",
+  settleSeconds: "5",
+  capAdd: "",
+  capDrop: "",
+  shmMb: "64",
   tlsEnabled: false,
   autoscaleEnabled: false,
   minReplicas: "1",
@@ -108,13 +123,19 @@ export const serviceToForm = (s: Service): ServiceFormState => {
       }
       : {}),
     ...(src.type === "upload" ? { uploadDockerfile: src.dockerfile, uploadContext: src.context } : {}),
-    port: String(s.port),
+    worker: s.port === null,
+    port: s.port === null ? base.port : String(s.port),
     env: Object.entries(s.env).map(([key, value]) => ({ key, value })),
     cpuMillis: str(s.limits?.cpuMillis),
     memoryMb: str(s.limits?.memoryMb),
     pids: str(s.limits?.pids),
-    healthPath: s.health.path,
-    healthTimeout: String(s.health.timeoutSeconds),
+    healthType: s.health.type === "tcp" ? "tcp" : "http",
+    healthPath: s.health.type === "http" ? s.health.path : base.healthPath,
+    healthTimeout: s.health.type === "running" ? base.healthTimeout : String(s.health.timeoutSeconds),
+    settleSeconds: s.health.type === "running" ? String(s.health.settleSeconds) : base.settleSeconds,
+    capAdd: (s.capabilities.add ?? []).join(" "),
+    capDrop: (s.capabilities.drop ?? []).join(" "),
+    shmMb: String(s.shmMb),
     tlsEnabled: s.tlsEnabled,
     autoscaleEnabled: s.autoscale !== null,
     minReplicas: str(s.autoscale?.minReplicas ?? 1),
@@ -159,6 +180,22 @@ export const formSource = (f: ServiceFormState): ServiceSource => {
   }
 }
 
+/** `NET_ADMIN, sys_nice` → `["NET_ADMIN", "sys_nice"]` (the API canonicalises and checks each name). */
+const capList = (s: string): ReadonlyArray<string> => s.split(/[\s,]+/).filter((x) => x !== "")
+
+export const formHealth = (f: ServiceFormState): HealthCheck =>
+  f.worker
+    ? { type: "running", settleSeconds: num(f.settleSeconds) }
+    : f.healthType === "tcp"
+    ? { type: "tcp", timeoutSeconds: num(f.healthTimeout) }
+    : { type: "http", path: f.healthPath, timeoutSeconds: num(f.healthTimeout) }
+
+const formCapabilities = (f: ServiceFormState): Capabilities => {
+  const add = capList(f.capAdd)
+  const drop = capList(f.capDrop)
+  return { ...(add.length === 0 ? {} : { add }), ...(drop.length === 0 ? {} : { drop }) }
+}
+
 /** The editable part of a service, as the API's create/update bodies take it. */
 export const formToSpec = (f: ServiceFormState) => {
   const cpuMillis = optNum(f.cpuMillis)
@@ -175,10 +212,10 @@ export const formToSpec = (f: ServiceFormState) => {
   const idleSeconds = optNum(f.idleSeconds)
   return {
     source: formSource(f),
-    port: num(f.port),
+    port: f.worker ? null : num(f.port),
     env: Object.fromEntries(f.env.filter((p) => p.key !== "" || p.value !== "").map((p) => [p.key, p.value])),
     limits: Object.keys(limits).length === 0 ? null : limits,
-    health: { path: f.healthPath, timeoutSeconds: num(f.healthTimeout) },
+    health: formHealth(f),
     tlsEnabled: f.tlsEnabled,
     autoscale: f.autoscaleEnabled
       ? {
@@ -190,7 +227,9 @@ export const formToSpec = (f: ServiceFormState) => {
         ...(idleSeconds === undefined ? {} : { idleSeconds })
       }
       : null,
-    endpoints: f.endpoints.map((e) => ({ protocol: e.protocol, port: num(e.port) }))
+    endpoints: f.endpoints.map((e) => ({ protocol: e.protocol, port: num(e.port) })),
+    capabilities: formCapabilities(f),
+    shmMb: num(f.shmMb)
   }
 }
 
@@ -241,7 +280,9 @@ export const FORM_FIELDS: ReadonlyArray<string> = [
   "health",
   "tlsEnabled",
   "autoscale",
-  "endpoints"
+  "endpoints",
+  "capabilities",
+  "shmMb"
 ]
 
 export const isFieldKnown = (path: string): boolean =>

@@ -1,11 +1,14 @@
-/** `denia services list|get|create|delete`: names or ids, state and URL in lists. */
+/** `denia services list|get|create|update|delete`: names or ids, state and URL in lists. */
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option, ParseResult, Schema } from "effect"
-import { CreateService, type Service } from "../../domain/service.js"
+import { describeCapabilities } from "../../domain/capabilities.js"
+import { CreateService, describeHealth, type Service, UpdateService } from "../../domain/service.js"
 import { type Connection, connectionOptions, type DeniaClient, withClient } from "./connection.js"
 import { ClientCommandError } from "./errors.js"
 import { printRows, printText, printValue, safe } from "./output.js"
+import { redeployHint } from "./redeployHint.js"
 import { DEFAULT_PROJECT, resolveProject, resolveService, serviceArgFor } from "./resolve.js"
+import { workloadFields, workloadOptions } from "./serviceFlags.js"
 import { type KnownRoute, serviceUrl, sourceLabel, stateLabel } from "./serviceView.js"
 
 export const serviceArg = Args.text({ name: "service" }).pipe(
@@ -76,7 +79,10 @@ const describeService = (row: Row, arg: string): string => {
     ["status", stateLabel(s)],
     ["url", row.url],
     ["image", sourceLabel(s, row.project)],
-    ["port", String(s.port)],
+    ["port", s.port === null ? "none (worker)" : String(s.port)],
+    ["health", describeHealth(s.health)],
+    ["capabilities", describeCapabilities(s.capabilities)],
+    ["shm", `${s.shmMb} MiB`],
     ["live deployment", st?.liveDeploymentId ?? s.promotedDeploymentId ?? "-"]
   ]
   if (st !== undefined && st.restarts > 0) lines.push(["restarts", String(st.restarts)])
@@ -112,6 +118,7 @@ export const firstProblem = (e: ParseResult.ParseError): string => {
 }
 
 const decodeCreate = Schema.decodeUnknown(CreateService, { onExcessProperty: "error", errors: "first" })
+const decodeUpdate = Schema.decodeUnknown(UpdateService, { onExcessProperty: "error", errors: "first" })
 
 export interface CreateFlags {
   readonly image: Option.Option<string>
@@ -218,6 +225,7 @@ const create = Command.make(
       Options.withDescription("Port the workload listens on (default 8080)"),
       Options.optional
     ),
+    ...workloadOptions,
     spec: Options.text("spec").pipe(
       Options.withPseudoName("JSON"),
       Options.withDescription("Service body as JSON; the flags above win over it"),
@@ -232,7 +240,9 @@ const create = Command.make(
         const project = yield* resolveProject(client, Option.getOrElse(o.project, () => specProject ?? DEFAULT_PROJECT))
         const merged = mergeCreateBody(spec, o, project.id, o.name)
         if ("error" in merged) return yield* new ClientCommandError({ message: merged.error })
-        const body = yield* decodeCreate(merged.body).pipe(
+        const workload = workloadFields(o, undefined, Option.isSome(o.port))
+        if ("error" in workload) return yield* new ClientCommandError({ message: workload.error })
+        const body = yield* decodeCreate({ ...merged.body, ...workload.fields }).pipe(
           Effect.mapError((e) => new ClientCommandError({ message: `invalid service: ${firstProblem(e)}` }))
         )
         const s = yield* client.services.create({ payload: body })
@@ -243,6 +253,40 @@ const create = Command.make(
         return yield* printValue(o.json, s, `created ${project.name}/${s.name} (${s.id}); ${next}`)
       }))
 ).pipe(Command.withDescription("Create a service: --image REF, or --source hosted --tag TAG, or --spec JSON."))
+
+const update = Command.make(
+  "update",
+  {
+    ...connectionOptions,
+    project: projectOption,
+    service: serviceArg,
+    port: Options.integer("port").pipe(
+      Options.withPseudoName("PORT"),
+      Options.withDescription("Port the workload listens on (a worker gets one back with this)"),
+      Options.optional
+    ),
+    ...workloadOptions
+  },
+  (o) =>
+    withClient(o, (client) =>
+      Effect.gen(function*() {
+        const r = yield* resolveService(client, o.service, o.project)
+        const workload = workloadFields(o, r.service, Option.isSome(o.port))
+        if ("error" in workload) return yield* new ClientCommandError({ message: workload.error })
+        const fields = { ...(Option.isSome(o.port) ? { port: o.port.value } : {}), ...workload.fields }
+        if (Object.keys(fields).length === 0) {
+          return yield* new ClientCommandError({
+            message:
+              "nothing to change: give --port, --worker, --health-path, --health-tcp, --settle-seconds, --cap-add, --cap-drop or --shm-mb"
+          })
+        }
+        const payload = yield* decodeUpdate(fields).pipe(
+          Effect.mapError((e) => new ClientCommandError({ message: `invalid change: ${firstProblem(e)}` }))
+        )
+        const s = yield* client.services.update({ path: { id: r.service.id }, payload })
+        return yield* printValue(o.json, s, `updated ${r.project.name}/${s.name} ${redeployHint([serviceArgFor(r)])}`)
+      }))
+).pipe(Command.withDescription("Change a service's port/worker kind, health check, capabilities or /dev/shm (applies at the next deploy)."))
 
 const remove = Command.make(
   "delete",
@@ -263,5 +307,5 @@ const remove = Command.make(
 
 export const servicesCommand = Command.make("services").pipe(
   Command.withDescription("Manage services."),
-  Command.withSubcommands([list, get, create, remove])
+  Command.withSubcommands([list, get, create, update, remove])
 )

@@ -38,7 +38,8 @@ export const makeSupervisor = (t: Toolkit): Supervisor => {
       const delay = restartDelayMs(t.policy, updated.value.crashes)
       yield* deployments.recordRestart(sup.deploymentId, lastExit)
       const restarts = Option.match(yield* deployments.find(sup.deploymentId), { onNone: () => 0, onSome: (d) => d.restartCount ?? 0 })
-      yield* log.append(sup.deploymentId, "FAILED", `${lastExit}; restart ${restarts} in ${formatDuration(delay)}`)
+      const ran = upMs > 0 ? ` (after ${formatDuration(upMs)})` : ""
+      yield* log.append(sup.deploymentId, "FAILED", `${lastExit}${ran}; restart ${restarts} in ${formatDuration(delay)}`)
       yield* Effect.logInfo(
         `replica crashed: service ${yield* t.refOf(serviceId)} deployment ${sup.deploymentId}: ${lastExit}; restart ${restarts} in ${
           formatDuration(delay)
@@ -93,7 +94,7 @@ export const makeSupervisor = (t: Toolkit): Supervisor => {
             const status = yield* r.replica.exit
             const upMs = Date.now() - r.replica.startedAt.getTime()
             if ((yield* state.stopping) || !(yield* inLiveSet(serviceId, r))) return
-            const reason = exitReason(status, upMs)
+            const reason = exitReason(status, r.memoryLimitMb)
             const taken = yield* t.serialized(
               serviceId,
               Effect.gen(function*() {

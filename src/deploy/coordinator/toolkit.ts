@@ -41,7 +41,11 @@ export interface CoordinatorOptions {
   readonly retainedDeployments: number
   /** Crash-restart backoff (default 1 s doubling to 5 min, reset after 10 min up). */
   readonly restartPolicy?: RestartPolicy
+  /** RLIMIT_NOFILE of workloads (`default_nofile` is the hard limit; default soft 1024, hard 65536). */
+  readonly nofile?: { readonly soft: number; readonly hard: number }
 }
+
+export const DEFAULT_NOFILE = { soft: 1024, hard: 65536 } as const
 
 /** What pipelines and restarts need besides the repositories (image acquisition, launching). */
 export type WorkloadServices = OciService | Runtime | ServiceSecrets | Registries | HostedPulls | Volumes
@@ -152,6 +156,7 @@ export const makeToolkit = (options: CoordinatorOptions) =>
             deploymentId: deployment.id,
             pulled,
             nodeLimits: options.nodeLimits,
+            nofile: options.nofile ?? DEFAULT_NOFILE,
             parentScope: replicasScope,
             log: (phase: LogPhase, message: string) => log.append(deployment.id, phase, message)
           }).pipe(Effect.tapError(() => Effect.forEach(launched, closeReplica, { discard: true })))

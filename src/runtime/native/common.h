@@ -3,9 +3,12 @@
 #define DENIA_COMMON_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define DENIA_MAX_ARGS 256
+/* "mounts" is a flat list of (mode, source, target) triples */
+#define DENIA_MAX_MOUNTS 32
 
 /* Launch specification, decoded from the JSON document on stdin. */
 struct launch_spec {
@@ -24,6 +27,16 @@ struct launch_spec {
 	unsigned long userns_base;
 	unsigned long userns_size;
 	int port; /* 0 = no socket relay */
+	uint64_t cap_mask;         /* capabilities kept (bit n = capability n) */
+	int stop_signal;           /* sent to the workload instead of SIGTERM */
+	unsigned long shm_bytes;   /* size of /dev/shm */
+	unsigned long nofile_soft; /* RLIMIT_NOFILE of the workload */
+	unsigned long nofile_hard; /* 0 = max(65536, the launcher's own hard limit) */
+	const char *etc_hosts;     /* host files bound read-only at /etc/..., or NULL */
+	const char *etc_hostname;
+	const char *etc_resolv;
+	const char *netns_path;    /* network namespace to join, or NULL = a new one */
+	char *mounts[DENIA_MAX_MOUNTS * 3 + 1];
 };
 
 /* ---- status channel (status.c) ---- */
@@ -42,6 +55,10 @@ int spec_parse(char *json, struct launch_spec *out, const char **why);
 char *read_fd_fully(int fd, size_t max, size_t *len_out);
 
 /* ---- safepath.c ---- */
+/* Owner given to directories the walk creates (the namespace's root, so the
+ * image's root can use e.g. a /run or /etc the bundle lacked); -1 = leave. */
+extern uid_t g_create_uid;
+extern gid_t g_create_gid;
 /* Open (creating when asked) the directory `rel` beneath `rootfd`, refusing
  * any component that is a symlink, "." or "..". Returns an O_DIRECTORY fd or
  * -1 with errno set (ELOOP for a symlink). */
@@ -55,11 +72,58 @@ const char *fd_path(char *buf, size_t len, int fd);
 /* ---- sandbox.c (privileged part, run by the launcher) ---- */
 int prepare_rootfs(const struct launch_spec *spec);
 
+/* ---- mounts.c / etcfiles.c (privileged, after prepare_rootfs) ---- */
+/* Bind the spec's host directories into the root; dies with stage "mounts". */
+void bind_mounts(const struct launch_spec *spec, int rootfd);
+/* Bind the generated /etc files read-only; dies with stage "etc files". */
+void bind_etc_files(const struct launch_spec *spec, int rootfd);
+/* Shared by both: bind `source_fd` onto the target that `open_target(ctx)`
+ * opens (called twice: the remount must address the new mount, not the
+ * node under it), then remount it with `flags` (MS_RDONLY, MS_NOSUID, ...).
+ * Returns 0 or -1 with errno set. */
+int bind_restricted(int source_fd, int (*open_target)(const void *ctx), const void *ctx, unsigned long flags);
+
+/* ---- netns.c ---- */
+/* Launcher, still host root: join spec->netns_path (when set), let any uid
+ * bind low ports there and try to bring lo up. Dies with stage "network". */
+void join_netns(const struct launch_spec *spec);
+/* Init inside its own (new) network namespace: lo up + the port and ping
+ * sysctls; `proc_root` is where the fresh procfs is mounted ("proc" before pivot). */
+void setup_own_netns(const struct launch_spec *spec, const char *proc_root);
+
+/* ---- caps.c ---- */
+/* In the workload child before exec: keep `mask` in the bounding set and,
+ * for uid 0, in permitted/effective/inheritable; a non-root uid ends with
+ * nothing in effect. Switches to uid/gid. Returns 0 or an errno; *stage is
+ * set to "capabilities" or "setuid". */
+int apply_credentials(uint64_t mask, uid_t uid, gid_t gid, const char **stage);
+
+/* ---- stdio.c ---- */
+struct pollfd;
+struct stdio_pipes {
+	int out[2];
+	int err[2];
+};
+/* Launcher (host root): create the workload's stdout/stderr pipes, owned by
+ * the host ids `uid`/`gid` (the workload's, shifted). Returns 0 or -1/errno. */
+int stdio_pipes_open(struct stdio_pipes *p, uid_t uid, gid_t gid);
+/* Workload child: dup the write ends onto 1 and 2. Returns 0 or an errno. */
+int stdio_pipes_attach(const struct stdio_pipes *p);
+void stdio_pipes_close_write(struct stdio_pipes *p);
+void stdio_pipes_close_read(struct stdio_pipes *p);
+/* Launcher loop: fill two pollfds, then copy what they report. */
+void stdio_pipes_poll_fds(const struct stdio_pipes *p, struct pollfd *pfds);
+void stdio_pipes_pump(struct stdio_pipes *p, const struct pollfd *pfds);
+/* Launcher, once the init is gone: copy everything left, to EOF. */
+void stdio_pipes_drain(struct stdio_pipes *p);
+
 /* ---- init.c (pid 1 inside the namespaces) ---- */
-int init_main(const struct launch_spec *spec, int rootfd, int sync_fd) __attribute__((noreturn));
+int init_main(const struct launch_spec *spec, int rootfd, int sync_fd, struct stdio_pipes *io) __attribute__((noreturn));
 
 /* ---- seccomp.c ---- */
-int install_seccomp_denylist(void);
+/* `caps` relaxes the list for calls a kept capability is meant for
+ * (chroot with SYS_CHROOT, ptrace with SYS_PTRACE). */
+int install_seccomp_denylist(uint64_t caps);
 
 /* ---- relay.c ---- */
 struct relay;

@@ -5,17 +5,15 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -47,9 +45,9 @@ static const char *const readonly_paths[] = {
 };
 
 /* Failure stages reported by the workload child before exec. */
-enum child_stage { ST_WORKDIR, ST_CAPS, ST_SETUID, ST_NNP, ST_FDS, ST_SECCOMP, ST_EXEC, ST_STDIO };
+enum child_stage { ST_WORKDIR, ST_CAPS, ST_SETUID, ST_NNP, ST_FDS, ST_SECCOMP, ST_EXEC, ST_STDIO, ST_RLIMIT };
 static const char *const child_stage_names[] = { "workdir", "capabilities", "setuid", "no_new_privs",
-						 "close fds", "seccomp", "exec", "stdio" };
+						 "close fds", "seccomp", "exec", "stdio", "rlimit" };
 
 struct child_err {
 	int stage;
@@ -104,17 +102,23 @@ static void enter_root(const char *merged)
 		die_stage("pivot_root", errno);
 }
 
-static void finish_root(int *have_sys)
+static void finish_root(const struct launch_spec *s, int *have_sys)
 {
 	if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		die_stage("mount proc", errno);
+	/* a joined namespace was set up by the launcher; ours needs lo and the
+	 * port sysctl now, before /proc/sys turns read-only */
+	if (!s->netns_path)
+		setup_own_netns(s, "proc");
 	/* sysfs needs a sysfs fully visible in this mount namespace; hosts that
 	 * hide parts of theirs get an empty /sys rather than a failed launch */
 	*have_sys = mount("sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0;
 	if (mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0 &&
 	    mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") < 0)
 		die_stage("mount dev", errno);
-	if (mount("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
+	char shm_opts[64];
+	snprintf(shm_opts, sizeof shm_opts, "mode=1777,size=%lu", s->shm_bytes);
+	if (mount("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_opts) < 0)
 		die_stage("mount dev", errno);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		die_stage("pivot_root", errno);
@@ -123,22 +127,6 @@ static void finish_root(int *have_sys)
 	if (chdir("/") < 0)
 		die_stage("pivot_root", errno);
 	mask_paths();
-}
-
-static void loopback_up(void)
-{
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		die_stage("network", errno);
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof ifr);
-	strcpy(ifr.ifr_name, "lo");
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-		die_stage("network", errno);
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-		die_stage("network", errno);
-	close(s);
 }
 
 static int listen_service_socket(void)
@@ -162,30 +150,8 @@ static int listen_service_socket(void)
 	return fd;
 }
 
-static void drop_capabilities(int errfd)
-{
-	for (int cap = 0; cap < 64; cap++) {
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
-			if (errno == EINVAL)
-				break;
-			child_fail(errfd, ST_CAPS, errno);
-		}
-	}
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		child_fail(errfd, ST_CAPS, errno);
-}
-
-static void clear_capability_sets(int errfd)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2];
-	memset(data, 0, sizeof data);
-	if (syscall(SYS_capset, &hdr, data) < 0)
-		child_fail(errfd, ST_CAPS, errno);
-}
-
-static void run_workload(const struct launch_spec *s, int errfd) __attribute__((noreturn));
-static void run_workload(const struct launch_spec *s, int errfd)
+static void run_workload(const struct launch_spec *s, struct stdio_pipes *io, int errfd) __attribute__((noreturn));
+static void run_workload(const struct launch_spec *s, struct stdio_pipes *io, int errfd)
 {
 	sigset_t none;
 	sigemptyset(&none);
@@ -198,18 +164,27 @@ static void run_workload(const struct launch_spec *s, int errfd)
 	if (devnull < 0 || dup2(devnull, 0) < 0)
 		child_fail(errfd, ST_STDIO, errno);
 	close(devnull);
+	int e = stdio_pipes_attach(io);
+	if (e != 0)
+		child_fail(errfd, ST_STDIO, e);
 	if (chdir(s->workdir) < 0)
 		child_fail(errfd, ST_WORKDIR, errno);
-	drop_capabilities(errfd);
-	if (setresgid(s->gid, s->gid, s->gid) < 0 || setresuid(s->uid, s->uid, s->uid) < 0)
-		child_fail(errfd, ST_SETUID, errno);
-	clear_capability_sets(errfd);
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		child_fail(errfd, ST_RLIMIT, errno);
+	rl.rlim_cur = s->nofile_soft < rl.rlim_max ? s->nofile_soft : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		child_fail(errfd, ST_RLIMIT, errno);
+	const char *stage = NULL;
+	e = apply_credentials(s->cap_mask, s->uid, s->gid, &stage);
+	if (e != 0)
+		child_fail(errfd, strcmp(stage, "setuid") == 0 ? ST_SETUID : ST_CAPS, e);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		child_fail(errfd, ST_NNP, errno);
 	/* everything but stdio and errfd is already O_CLOEXEC or closed here */
 	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		child_fail(errfd, ST_FDS, errno);
-	int r = install_seccomp_denylist();
+	int r = install_seccomp_denylist(s->cap_mask);
 	if (r != 0)
 		child_fail(errfd, ST_SECCOMP, -r);
 	environ = (char **)s->envp;
@@ -232,7 +207,7 @@ static void report_exit(int st)
 	_exit(exit_code_of(st));
 }
 
-int init_main(const struct launch_spec *s, int rootfd, int sync_fd)
+int init_main(const struct launch_spec *s, int rootfd, int sync_fd, struct stdio_pipes *io)
 {
 	char go;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -247,12 +222,11 @@ int init_main(const struct launch_spec *s, int rootfd, int sync_fd)
 		die_stage("setuid", errno);
 
 	int have_sys = 0;
-	finish_root(&have_sys);
+	finish_root(s, &have_sys);
 	close(rootfd);
 	(void)have_sys;
 	if (sethostname(s->hostname, strlen(s->hostname)) < 0)
 		die_stage("hostname", errno);
-	loopback_up();
 	int lfd = s->port > 0 ? listen_service_socket() : -1;
 
 	sigset_t mask;
@@ -273,9 +247,10 @@ int init_main(const struct launch_spec *s, int rootfd, int sync_fd)
 		die_stage("fork", errno);
 	if (child == 0) {
 		close(errpipe[0]);
-		run_workload(s, errpipe[1]);
+		run_workload(s, io, errpipe[1]);
 	}
 	close(errpipe[1]);
+	stdio_pipes_close_write(io);
 	struct child_err ce;
 	ssize_t n;
 	do
@@ -322,7 +297,8 @@ int init_main(const struct launch_spec *s, int rootfd, int sync_fd)
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
 				if (si.ssi_signo != SIGCHLD) {
-					kill(child, (int)si.ssi_signo);
+					/* SIGTERM means stop: the image's stop signal */
+					kill(child, si.ssi_signo == SIGTERM ? s->stop_signal : (int)si.ssi_signo);
 					continue;
 				}
 				int st;

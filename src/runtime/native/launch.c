@@ -3,10 +3,12 @@
  * Process tree of one replica:
  *   node ──spawn──> launcher (this file; host pid/user ns, private mount ns)
  *                     └─clone(NEWUSER|NEWNS|NEWPID|NEWNET|NEWUTS|NEWIPC|NEWCGROUP)──> init (pid 1, init.c)
+ *                       (without NEWNET when the spec names a netns: the launcher joined it)
  *                                                                                      └─fork+exec──> workload
  *
  * The launcher prepares the root while still privileged, writes the child's
- * uid/gid maps, then relays the init's status lines to fd 3 and forwards
+ * uid/gid maps, then relays the init's status lines to fd 3, copies the
+ * workload's stdout/stderr pipes to its own (stdio.c) and forwards
  * termination signals. It is the only writer of the status pipe. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -29,7 +32,31 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-#define NS_FLAGS (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP)
+#define NS_FLAGS (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP)
+#define DEFAULT_NOFILE_HARD 65536UL
+
+/* Raising a hard limit needs host root (CAP_SYS_RESOURCE): done here,
+ * before the user namespace. A host that withholds that capability from
+ * us keeps its own hard limit (the limit cannot be raised from anywhere
+ * we can reach). The init keeps soft = hard (it relays many connections);
+ * the workload lowers its soft limit to the spec's before exec. */
+static void set_nofile(const struct launch_spec *s)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		die_stage("rlimit", errno);
+	rlim_t hard = s->nofile_hard;
+	if (hard == 0)
+		hard = rl.rlim_max > DEFAULT_NOFILE_HARD ? rl.rlim_max : DEFAULT_NOFILE_HARD;
+	struct rlimit want = { hard, hard };
+	if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+		return;
+	if (errno != EPERM || hard < rl.rlim_max)
+		die_stage("rlimit", errno);
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		die_stage("rlimit", errno);
+}
 
 static void close_inherited_fds(int from)
 {
@@ -43,9 +70,9 @@ static void write_id_maps(pid_t pid, const struct launch_spec *s)
 {
 	char path[64], map[96];
 	snprintf(map, sizeof map, "0 %lu %lu\n", s->userns_base, s->userns_size);
-	snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
-	if (write_file(path, "deny") < 0)
-		goto fail;
+	/* setgroups stays allowed: we write the maps as host root, and images
+	 * that drop to a user (nginx workers, gosu, su) call initgroups(); every
+	 * group they can pick is one of the replica's own mapped ids */
 	snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
 	if (write_file(path, map) < 0)
 		goto fail;
@@ -129,6 +156,10 @@ int launch_main(int argc, char **argv)
 		if (write_file(path, "0") < 0)
 			die_stage("cgroup", errno);
 	}
+	g_create_uid = (uid_t)spec.userns_base;
+	g_create_gid = (gid_t)spec.userns_base;
+	set_nofile(&spec);
+	join_netns(&spec);
 	if (unshare(CLONE_NEWNS) < 0)
 		die_stage("unshare", errno);
 	int rootfd = prepare_rootfs(&spec);
@@ -136,6 +167,9 @@ int launch_main(int argc, char **argv)
 	int sync_pipe[2], report[2];
 	if (pipe2(sync_pipe, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0)
 		die_stage("unshare", errno);
+	struct stdio_pipes io;
+	if (stdio_pipes_open(&io, (uid_t)(spec.userns_base + spec.uid), (gid_t)(spec.userns_base + spec.gid)) < 0)
+		die_stage("stdio", errno);
 
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -145,17 +179,20 @@ int launch_main(int argc, char **argv)
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		die_stage("unshare", errno);
 
-	pid_t pid = (pid_t)syscall(SYS_clone, NS_FLAGS | SIGCHLD, NULL, NULL, NULL, NULL);
+	unsigned long flags = NS_FLAGS | (spec.netns_path ? 0 : CLONE_NEWNET);
+	pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
 	if (pid < 0)
 		die_stage("unshare", errno);
 	if (pid == 0) {
 		close(sync_pipe[1]);
 		close(report[0]);
 		g_status_fd = report[1];
-		init_main(&spec, rootfd, sync_pipe[0]);
+		stdio_pipes_close_read(&io);
+		init_main(&spec, rootfd, sync_pipe[0], &io);
 	}
 	close(sync_pipe[0]);
 	close(report[1]);
+	stdio_pipes_close_write(&io);
 	close(rootfd);
 	write_id_maps(pid, &spec);
 	if (write_all(sync_pipe[1], "g", 1) < 0)
@@ -171,13 +208,15 @@ int launch_main(int argc, char **argv)
 	struct line_buf lb = { .len = 0, .terminal_seen = 0 };
 	int report_open = 1, child_done = 0, wstatus = 0;
 	while (!child_done) {
-		struct pollfd pfds[2] = { { .fd = sfd, .events = POLLIN },
+		struct pollfd pfds[4] = { { .fd = sfd, .events = POLLIN },
 					  { .fd = report_open ? report[0] : -1, .events = POLLIN } };
-		if (poll(pfds, 2, -1) < 0) {
+		stdio_pipes_poll_fds(&io, pfds + 2);
+		if (poll(pfds, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			kill(pid, SIGKILL);
 		}
+		stdio_pipes_pump(&io, pfds + 2);
 		if (report_open && pfds[1].revents && pump_report(report[0], &lb) < 0)
 			report_open = 0;
 		if (pfds[0].revents & POLLIN) {
@@ -195,7 +234,9 @@ int launch_main(int argc, char **argv)
 			}
 		}
 	}
-	/* the init is gone: take what it left in the pipe */
+	/* the init is gone, and with it every process of its pid namespace:
+	 * take what they left in the pipes */
+	stdio_pipes_drain(&io);
 	if (report_open)
 		(void)pump_report(report[0], &lb);
 	if (!lb.terminal_seen) {

@@ -12,6 +12,9 @@
 
 #include "common.h"
 
+uid_t g_create_uid = (uid_t)-1;
+gid_t g_create_gid = (gid_t)-1;
+
 const char *fd_path(char *buf, size_t len, int fd)
 {
 	snprintf(buf, len, "/proc/self/fd/%d", fd);
@@ -21,13 +24,25 @@ const char *fd_path(char *buf, size_t len, int fd)
 /* Open one component as a directory without following a symlink. */
 static int open_component(int dirfd, const char *name, int create, mode_t mode)
 {
+	int made = 0;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0)
-			return fd;
-		if (errno == ENOENT && create && attempt == 0) {
-			if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
+		if (fd >= 0) {
+			if (made && g_create_uid != (uid_t)-1 && fchown(fd, g_create_uid, g_create_gid) < 0) {
+				int saved = errno;
+				close(fd);
+				errno = saved;
 				return -1;
+			}
+			return fd;
+		}
+		if (errno == ENOENT && create && attempt == 0) {
+			if (mkdirat(dirfd, name, mode) < 0) {
+				if (errno != EEXIST)
+					return -1;
+			} else {
+				made = 1;
+			}
 			continue;
 		}
 		if (errno == ENOTDIR || errno == ELOOP) {

@@ -1,6 +1,7 @@
 /* Privileged preparation of a replica's root, run by the launcher in its own
  * (still host-owned) mount namespace before any user namespace exists:
- * overlay, /dev, mount points, /run/denia and the read-only helper bind.
+ * overlay, /dev, mount points, /run/denia, the read-only helper bind, then
+ * the spec's bind mounts (mounts.c) and /etc files (etcfiles.c).
  * Every target below the overlay root is opened with safe_open_* so symlinks
  * shipped in the bundle are refused instead of followed onto the host. */
 #define _GNU_SOURCE
@@ -188,5 +189,7 @@ int prepare_rootfs(const struct launch_spec *s)
 			die_path("workdir", s->workdir + 1, errno);
 		close(w);
 	}
+	bind_mounts(s, rootfd);
+	bind_etc_files(s, rootfd);
 	return rootfd;
 }

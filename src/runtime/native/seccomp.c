@@ -2,15 +2,18 @@
  * and syscalls that reach into kernel-global state (modules, kexec, reboot,
  * clocks, swap, keyrings, bpf, perf, mounts, namespace creation, tracing of
  * other processes, file handles) fail with EPERM. The list follows the
- * spirit of the widely used container default profile; since the workload
- * also has no capabilities, most of these would fail anyway: this is the
- * second wall, and the first one for calls that need no capability
- * (unshare(CLONE_NEWUSER), userfaultfd, perf_event_open, keyctl, ...). */
+ * spirit of the widely used container default profile. The workload's
+ * capabilities (caps.c) exist only in its own user namespace, so most of
+ * these would fail anyway: this is the second wall, and the first one for
+ * calls that need no capability (unshare(CLONE_NEWUSER), userfaultfd,
+ * perf_event_open, keyctl, ...). chroot and ptrace are let through only when
+ * the capability meant for them is kept, as engines' default profiles do. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "common.h"
 
@@ -28,6 +31,27 @@ static const char *const denied[] = {
 	"io_uring_register", "set_mempolicy", "mbind", "move_pages",
 };
 
+/* Allowed again when the workload keeps the capability they are for (inside
+ * its user namespace: chroot into its own tree, tracing its own processes). */
+static const struct {
+	const char *name;
+	int cap;
+} cap_gated[] = {
+	{ "chroot", 18 /* CAP_SYS_CHROOT */ },
+	{ "ptrace", 19 /* CAP_SYS_PTRACE */ },
+	{ "process_vm_readv", 19 },
+	{ "process_vm_writev", 19 },
+	{ "kcmp", 19 },
+};
+
+static int gated_open(const char *name, uint64_t caps)
+{
+	for (size_t i = 0; i < sizeof cap_gated / sizeof cap_gated[0]; i++)
+		if (strcmp(cap_gated[i].name, name) == 0)
+			return (caps >> cap_gated[i].cap) & 1;
+	return 0;
+}
+
 static const unsigned long ns_flags[] = {
 	CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP,
 #ifdef CLONE_NEWTIME
@@ -36,7 +60,7 @@ static const unsigned long ns_flags[] = {
 };
 
 /* Returns 0 or a negative errno. */
-int install_seccomp_denylist(void)
+int install_seccomp_denylist(uint64_t caps)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
@@ -50,6 +74,8 @@ int install_seccomp_denylist(void)
 	seccomp_arch_add(ctx, SCMP_ARCH_ARM);
 #endif
 	for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++) {
+		if (gated_open(denied[i], caps))
+			continue;
 		int nr = seccomp_syscall_resolve_name(denied[i]);
 		if (nr == __NR_SCMP_ERROR)
 			continue; /* not a syscall on any ABI libseccomp knows here */

@@ -1,6 +1,5 @@
 /* Launch spec decoding. The spec is a flat JSON object whose values are
- * strings, non-negative integers or arrays of strings; this is a small
- * strict parser for exactly that shape (strings are decoded in place). */
+ * strings, non-negative integers or arrays of strings (json.c reads them). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -9,202 +8,7 @@
 #include <unistd.h>
 
 #include "common.h"
-
-struct parser {
-	char *p;
-	const char *why;
-};
-
-static void skip_ws(struct parser *ps)
-{
-	while (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r' || *ps->p == '\t')
-		ps->p++;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int read_hex4(const char *s, unsigned *out)
-{
-	unsigned v = 0;
-	for (int i = 0; i < 4; i++) {
-		int h = hexval(s[i]);
-		if (h < 0)
-			return -1;
-		v = v * 16 + (unsigned)h;
-	}
-	*out = v;
-	return 0;
-}
-
-static char *put_utf8(char *w, unsigned cp)
-{
-	if (cp < 0x80) {
-		*w++ = (char)cp;
-	} else if (cp < 0x800) {
-		*w++ = (char)(0xC0 | (cp >> 6));
-		*w++ = (char)(0x80 | (cp & 0x3F));
-	} else if (cp < 0x10000) {
-		*w++ = (char)(0xE0 | (cp >> 12));
-		*w++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-		*w++ = (char)(0x80 | (cp & 0x3F));
-	} else {
-		*w++ = (char)(0xF0 | (cp >> 18));
-		*w++ = (char)(0x80 | ((cp >> 12) & 0x3F));
-		*w++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-		*w++ = (char)(0x80 | (cp & 0x3F));
-	}
-	return w;
-}
-
-/* Decode a JSON string in place; returns its start or NULL. NUL bytes
- * (\u0000) are refused since the values become C strings. */
-static char *parse_string(struct parser *ps)
-{
-	if (*ps->p != '"') {
-		ps->why = "expected a string";
-		return NULL;
-	}
-	char *start = ++ps->p;
-	char *w = start;
-	for (;;) {
-		char c = *ps->p;
-		if (c == '\0') {
-			ps->why = "unterminated string";
-			return NULL;
-		}
-		if ((unsigned char)c < 0x20) {
-			ps->why = "control character in string";
-			return NULL;
-		}
-		if (c == '"') {
-			ps->p++;
-			*w = '\0';
-			return start;
-		}
-		if (c != '\\') {
-			*w++ = c;
-			ps->p++;
-			continue;
-		}
-		char e = ps->p[1];
-		ps->p += 2;
-		switch (e) {
-		case '"': *w++ = '"'; break;
-		case '\\': *w++ = '\\'; break;
-		case '/': *w++ = '/'; break;
-		case 'b': *w++ = '\b'; break;
-		case 'f': *w++ = '\f'; break;
-		case 'n': *w++ = '\n'; break;
-		case 'r': *w++ = '\r'; break;
-		case 't': *w++ = '\t'; break;
-		case 'u': {
-			unsigned cp;
-			if (read_hex4(ps->p, &cp) < 0) {
-				ps->why = "bad \\u escape";
-				return NULL;
-			}
-			ps->p += 4;
-			if (cp >= 0xD800 && cp <= 0xDBFF) {
-				unsigned lo;
-				if (ps->p[0] != '\\' || ps->p[1] != 'u' || read_hex4(ps->p + 2, &lo) < 0 ||
-				    lo < 0xDC00 || lo > 0xDFFF) {
-					ps->why = "bad surrogate pair";
-					return NULL;
-				}
-				ps->p += 6;
-				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-			}
-			if (cp == 0) {
-				ps->why = "NUL in string";
-				return NULL;
-			}
-			w = put_utf8(w, cp);
-			break;
-		}
-		default:
-			ps->why = "bad escape";
-			return NULL;
-		}
-	}
-}
-
-static int parse_uint(struct parser *ps, unsigned long *out)
-{
-	char *end;
-	if (*ps->p < '0' || *ps->p > '9') {
-		ps->why = "expected a non-negative integer";
-		return -1;
-	}
-	errno = 0;
-	unsigned long v = strtoul(ps->p, &end, 10);
-	if (errno != 0 || *end == '.' || *end == 'e' || *end == 'E') {
-		ps->why = "integer out of range";
-		return -1;
-	}
-	ps->p = end;
-	*out = v;
-	return 0;
-}
-
-static int parse_str_array(struct parser *ps, char **out, size_t max)
-{
-	size_t n = 0;
-	if (*ps->p != '[') {
-		ps->why = "expected an array";
-		return -1;
-	}
-	ps->p++;
-	skip_ws(ps);
-	if (*ps->p == ']') {
-		ps->p++;
-		out[0] = NULL;
-		return 0;
-	}
-	for (;;) {
-		skip_ws(ps);
-		if (n >= max) {
-			ps->why = "array too long";
-			return -1;
-		}
-		char *s = parse_string(ps);
-		if (!s)
-			return -1;
-		out[n++] = s;
-		skip_ws(ps);
-		if (*ps->p == ',') {
-			ps->p++;
-			continue;
-		}
-		if (*ps->p == ']') {
-			ps->p++;
-			break;
-		}
-		ps->why = "expected , or ] in array";
-		return -1;
-	}
-	out[n] = NULL;
-	return 0;
-}
-
-static int want_uint(struct parser *ps, unsigned long max, unsigned long *out)
-{
-	if (parse_uint(ps, out) < 0)
-		return -1;
-	if (*out > max) {
-		ps->why = "integer out of range";
-		return -1;
-	}
-	return 0;
-}
+#include "json.h"
 
 int spec_parse(char *json, struct launch_spec *s, const char **why)
 {
@@ -212,35 +16,38 @@ int spec_parse(char *json, struct launch_spec *s, const char **why)
 	memset(s, 0, sizeof *s);
 	s->workdir = "/";
 	s->hostname = "denia";
+	s->stop_signal = 15;
+	s->shm_bytes = 64UL << 20;
+	s->nofile_soft = 1024;
 	int have_argv = 0;
 
-	skip_ws(&ps);
+	json_skip_ws(&ps);
 	if (*ps.p != '{') {
 		*why = "spec must be a JSON object";
 		return -1;
 	}
 	ps.p++;
-	skip_ws(&ps);
+	json_skip_ws(&ps);
 	if (*ps.p == '}') {
 		ps.p++;
 		goto done;
 	}
 	for (;;) {
 		unsigned long v;
-		skip_ws(&ps);
-		char *key = parse_string(&ps);
+		json_skip_ws(&ps);
+		char *key = json_string(&ps);
 		if (!key)
 			goto bad;
-		skip_ws(&ps);
+		json_skip_ws(&ps);
 		if (*ps.p != ':') {
 			ps.why = "expected :";
 			goto bad;
 		}
 		ps.p++;
-		skip_ws(&ps);
+		json_skip_ws(&ps);
 #define STR_FIELD(name, dst) \
 	if (strcmp(key, name) == 0) { \
-		if (!(dst = parse_string(&ps))) \
+		if (!(dst = json_string(&ps))) \
 			goto bad; \
 	} else
 		STR_FIELD("rootfs", s->rootfs)
@@ -251,31 +58,58 @@ int spec_parse(char *json, struct launch_spec *s, const char **why)
 		STR_FIELD("cgroup", s->cgroup)
 		STR_FIELD("hostname", s->hostname)
 		STR_FIELD("workdir", s->workdir)
+		STR_FIELD("etcHosts", s->etc_hosts)
+		STR_FIELD("etcHostname", s->etc_hostname)
+		STR_FIELD("etcResolvConf", s->etc_resolv)
+		STR_FIELD("netnsPath", s->netns_path)
 		if (strcmp(key, "argv") == 0) {
-			if (parse_str_array(&ps, s->argv, DENIA_MAX_ARGS) < 0)
+			if (json_str_array(&ps, s->argv, DENIA_MAX_ARGS) < 0)
 				goto bad;
 			have_argv = 1;
 		} else if (strcmp(key, "env") == 0) {
-			if (parse_str_array(&ps, s->envp, DENIA_MAX_ARGS) < 0)
+			if (json_str_array(&ps, s->envp, DENIA_MAX_ARGS) < 0)
 				goto bad;
 		} else if (strcmp(key, "uid") == 0) {
-			if (want_uint(&ps, 65534, &v) < 0)
+			if (json_uint_max(&ps, 65534, &v) < 0)
 				goto bad;
 			s->uid = (uid_t)v;
 		} else if (strcmp(key, "gid") == 0) {
-			if (want_uint(&ps, 65534, &v) < 0)
+			if (json_uint_max(&ps, 65534, &v) < 0)
 				goto bad;
 			s->gid = (gid_t)v;
 		} else if (strcmp(key, "usernsBase") == 0) {
-			if (want_uint(&ps, UINT_MAX, &v) < 0)
+			if (json_uint_max(&ps, UINT_MAX, &v) < 0)
 				goto bad;
 			s->userns_base = v;
 		} else if (strcmp(key, "usernsSize") == 0) {
-			if (want_uint(&ps, UINT_MAX, &v) < 0)
+			if (json_uint_max(&ps, UINT_MAX, &v) < 0)
 				goto bad;
 			s->userns_size = v;
+		} else if (strcmp(key, "mounts") == 0) {
+			if (json_str_array(&ps, s->mounts, DENIA_MAX_MOUNTS * 3) < 0)
+				goto bad;
+		} else if (strcmp(key, "capMask") == 0) {
+			if (json_uint_max(&ps, ULONG_MAX, &v) < 0)
+				goto bad;
+			s->cap_mask = (uint64_t)v;
+		} else if (strcmp(key, "stopSignal") == 0) {
+			if (json_uint_max(&ps, 64, &v) < 0)
+				goto bad;
+			s->stop_signal = (int)v;
+		} else if (strcmp(key, "shmBytes") == 0) {
+			if (json_uint_max(&ps, ULONG_MAX, &v) < 0)
+				goto bad;
+			s->shm_bytes = v;
+		} else if (strcmp(key, "nofileSoft") == 0) {
+			if (json_uint_max(&ps, 1UL << 30, &v) < 0)
+				goto bad;
+			s->nofile_soft = v;
+		} else if (strcmp(key, "nofileHard") == 0) {
+			if (json_uint_max(&ps, 1UL << 30, &v) < 0)
+				goto bad;
+			s->nofile_hard = v;
 		} else if (strcmp(key, "port") == 0) {
-			if (want_uint(&ps, 65535, &v) < 0)
+			if (json_uint_max(&ps, 65535, &v) < 0)
 				goto bad;
 			s->port = (int)v;
 		} else {
@@ -284,7 +118,7 @@ int spec_parse(char *json, struct launch_spec *s, const char **why)
 			return -1;
 		}
 #undef STR_FIELD
-		skip_ws(&ps);
+		json_skip_ws(&ps);
 		if (*ps.p == ',') {
 			ps.p++;
 			continue;
@@ -297,7 +131,7 @@ int spec_parse(char *json, struct launch_spec *s, const char **why)
 		goto bad;
 	}
 done:
-	skip_ws(&ps);
+	json_skip_ws(&ps);
 	if (*ps.p != '\0') {
 		*why = "trailing data after spec";
 		return -1;
@@ -320,6 +154,25 @@ done:
 	}
 	if (s->cgroup && s->cgroup[0] == '\0')
 		s->cgroup = NULL;
+	if (s->netns_path && s->netns_path[0] == '\0')
+		s->netns_path = NULL;
+	if (s->stop_signal < 1 || s->shm_bytes == 0 || s->nofile_soft == 0 ||
+	    (s->nofile_hard != 0 && s->nofile_soft > s->nofile_hard)) {
+		*why = "stopSignal, shmBytes and nofileSoft must be positive, nofileSoft <= nofileHard";
+		return -1;
+	}
+	size_t nm = 0;
+	while (s->mounts[nm])
+		nm++;
+	if (nm % 3 != 0) {
+		*why = "mounts must be (mode, source, target) triples";
+		return -1;
+	}
+	for (size_t i = 0; i < nm; i += 3)
+		if (strcmp(s->mounts[i], "ro") != 0 && strcmp(s->mounts[i], "rw") != 0) {
+			*why = "mount mode must be ro or rw";
+			return -1;
+		}
 	return 0;
 bad:
 	*why = ps.why ? ps.why : "malformed spec";

@@ -55,11 +55,13 @@ describe("console API client", () => {
       port: 8080,
       env: {},
       limits: null,
-      health: { path: "/", timeoutSeconds: 30 },
+      health: { type: "http" as const, path: "/", timeoutSeconds: 30 },
       tlsEnabled: false,
       autoscale: null,
       endpoints: [],
-      volumes: []
+      volumes: [],
+      capabilities: {},
+      shmMb: 64
     }
     const service = await call((c) => c.services.create({ payload: { projectId: project.id, name: "api", ...spec } }))
     const listed = await call((c) => c.services.list({ urlParams: { projectId: project.id } }))

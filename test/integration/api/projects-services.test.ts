@@ -72,10 +72,12 @@ describe("services", () => {
       port: 8080,
       env: { K: "v" },
       limits: null,
-      health: { path: "/", timeoutSeconds: 30 },
+      health: { type: "http", path: "/", timeoutSeconds: 30 },
       tlsEnabled: false,
       autoscale: null,
       endpoints: [],
+      capabilities: {},
+      shmMb: 64,
       promotedDeploymentId: null,
       source: { type: "image", image: "busybox:1.36", registryId: null }
     })
@@ -169,7 +171,21 @@ describe("validation: one 400 per invalid field, naming it", () => {
     ["projectId", { projectId: 42 }, /^projectId/],
     ["unknown field", { prot: 1 }, /^prot/],
     ["id in create body", { id: "01900000-0000-7000-8000-000000000000" }, /^id/],
-    ["missing port", { port: undefined }, /^port/]
+    ["missing port", { port: undefined }, /^port/],
+    ["health type", { health: { type: "grpc" } }, /^health\.type/],
+    ["tcp health with a path", { health: { type: "tcp", path: "/" } }, /^health\.path/],
+    ["worker with an http check", { port: null, health: { type: "http", path: "/" } }, /^health\.type: a worker \(port: null\)/],
+    ["worker with a tcp check", { port: null, health: { type: "tcp" } }, /^health\.type: a worker/],
+    ["settle check with a port", { health: { type: "running" } }, /^health\.type: "running" is the check of workers/],
+    ["worker settle range", { port: null, health: { type: "running", settleSeconds: 4000 } }, /^health\.settleSeconds/],
+    ["worker with tls", { port: null, tlsEnabled: true }, /^tlsEnabled: a worker/],
+    ["worker with endpoints", { port: null, endpoints: [{ protocol: "tcp", port: 5432 }] }, /^endpoints: a worker/],
+    ["forbidden capability", { capabilities: { add: ["NET_ADMIN", "SYS_ADMIN"] } }, /^capabilities\.add\[1\]: SYS_ADMIN is never granted/],
+    ["unknown capability", { capabilities: { add: ["FLY"] } }, /^capabilities\.add\[0\]: FLY is not a capability/],
+    ["drop of a non-default", { capabilities: { drop: ["SYS_PTRACE"] } }, /^capabilities\.drop\[0\]/],
+    ["capabilities shape", { capabilities: { add: "NET_ADMIN" } }, /^capabilities\.add/],
+    ["shmMb zero", { shmMb: 0 }, /^shmMb/],
+    ["shmMb over the memory limit", { shmMb: 1024, limits: { memoryMb: 512 } }, /^shmMb: must not exceed limits\.memoryMb/]
   ]
   it.each(cases)("%s", async (_label, override, field) => {
     const body = serviceBody({ name: "valid-name", ...override })
@@ -177,6 +193,37 @@ describe("validation: one 400 per invalid field, naming it", () => {
     expect(r.status).toBe(400)
     const e = await errorOf(r)
     expect(e.message).toMatch(field)
+  })
+})
+
+describe("workers, health kinds and capabilities", () => {
+  it("a worker (port null) gets the settle check; PATCH switches kinds; capabilities are stored canonical", async () => {
+    const r = await d.request("/v1/services", { method: "POST", json: serviceBody({ name: "jobs", port: null }) })
+    expect(r.status).toBe(201)
+    const s = (await r.json()) as { id: string }
+    expect(await (await d.request(`/v1/services/${s.id}`)).json()).toMatchObject({
+      port: null,
+      health: { type: "running", settleSeconds: 5 }
+    })
+    // a worker has no HTTP route to attach a domain to
+    const domain = await d.request(`/v1/services/${s.id}/domains`, { method: "POST", json: { hostname: "jobs.example.com" } })
+    expect(domain.status).toBe(409)
+    expect((await errorOf(domain)).message).toMatch(/worker \(port: null\) and has no HTTP route/)
+    const back = await d.request(`/v1/services/${s.id}`, {
+      method: "PATCH",
+      json: { port: 6379, health: { type: "tcp" }, capabilities: { drop: ["all"], add: ["cap_net_bind_service"] }, shmMb: 128 }
+    })
+    expect(back.status).toBe(200)
+    expect(await back.json()).toMatchObject({
+      port: 6379,
+      health: { type: "tcp", timeoutSeconds: 30 },
+      capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] },
+      shmMb: 128
+    })
+    const refused = await d.request(`/v1/services/${s.id}`, { method: "PATCH", json: { port: null, health: { type: "tcp" } } })
+    expect(refused.status).toBe(400)
+    expect((await errorOf(refused)).message).toMatch(/^health\.type: a worker/)
+    expect((await d.request(`/v1/services/${s.id}`, { method: "DELETE" })).status).toBe(204)
   })
 })
 

@@ -137,10 +137,10 @@ describe.runIf(privileged)("crash loops and rollback targets (privileged)", () =
     expect(listed?.status?.state).toBe("running")
   })
 
-  it("a workload that crashes at start reports its exit code, run time and last stderr line", async () => {
+  it("a workload that crashes at start reports its exit code and last stderr line", async () => {
     const failed = await deploy("dies")
     expect(failed.status).toBe("failed")
-    expect(failed.error).toMatch(/^workload exited \(code 1\) after \d+ (ms|s): fatal: config missing; see: denia logs web$/)
+    expect(failed.error).toBe("workload exited (code 1): fatal: config missing; see: denia logs web")
   })
 
   it("a workload on the wrong port is named with the image's exposed port, without internal paths", async () => {
@@ -170,7 +170,7 @@ describe.runIf(privileged)("crash loops and rollback targets (privileged)", () =
       return s.status?.state === "crashloop" && s.status.restarts >= 3 && restartLines().length >= 3
     }, 60_000)
     expect(s.status?.liveDeploymentId).toBe(crashy.id)
-    expect(s.status?.lastExit).toMatch(/^workload exited \(code 1\) after \d+ (ms|s): boom$/)
+    expect(s.status?.lastExit).toMatch(/^workload exited \(code 1\): boom$/)
     // restarts are events on the deployment, not new deployments
     const rows = await history()
     expect(rows.length).toBe(before + 1)

@@ -40,6 +40,25 @@ describe("denia-init helper", () => {
     expect(await launch("{nope")).toEqual({ code: 1, status: expect.stringMatching(/^failed spec: .+\n$/) })
     expect((await launch("{\"rootfs\":\"/x\"}")).status).toMatch(/^failed spec: .*required/)
     expect((await launch("{\"bogus\":1}")).status).toBe("failed spec: unknown key\n")
+    const valid = {
+      rootfs: "/r",
+      upper: "/u",
+      work: "/w",
+      merged: "/m",
+      sockDir: "/s",
+      argv: ["/bin/true"],
+      usernsBase: 100000,
+      usernsSize: 65536
+    }
+    expect((await launch(JSON.stringify({ ...valid, mounts: ["ro", "/a"] }))).status).toBe(
+      "failed spec: mounts must be (mode, source, target) triples\n"
+    )
+    expect((await launch(JSON.stringify({ ...valid, mounts: ["rx", "/a", "/b"] }))).status).toBe(
+      "failed spec: mount mode must be ro or rw\n"
+    )
+    expect((await launch(JSON.stringify({ ...valid, stopSignal: 0 }))).status).toMatch(/^failed spec: stopSignal/)
+    expect((await launch(JSON.stringify({ ...valid, stopSignal: 65 }))).status).toBe("failed spec: integer out of range\n")
+    expect((await launch(JSON.stringify({ ...valid, nofileSoft: 10, nofileHard: 5 }))).status).toMatch(/nofileSoft <= nofileHard/)
   })
 })
 

@@ -28,7 +28,7 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
   afterAll(() => env.cleanup())
 
   /** Run a shell script in a fresh sandbox and return its stdout lines. */
-  const runScript = (replica: string, script: string) =>
+  const runScript = (replica: string, script: string, extra: Partial<ReplicaSpec> = {}) =>
     Effect.gen(function*() {
       const rt = yield* Runtime
       const r = yield* rt.start({
@@ -37,7 +37,8 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
         replica,
         rootfs: env.rootfs,
         argv: ["/bin/sh", "-c", script],
-        env: { PATH: "/bin" }
+        env: { PATH: "/bin" },
+        ...extra
       })
       const status = yield* r.exit
       const logs = yield* rt.logs(`sh-${replica}`, { lines: 1000 })
@@ -67,7 +68,7 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
       expect(stats.limitsEnforced).toBe(status.limitsEnforced)
     }).pipe(Effect.scoped, Effect.provide(env.layer)))
 
-  it.live("sandbox: user map, no privileges, seccomp, own hostname, only lo, few pids, masked /proc, no mount", () =>
+  it.live("strict sandbox (capabilities: []): user map, no privileges, seccomp, own hostname, only lo, few pids, masked /proc, no mount", () =>
     Effect.gen(function*() {
       const script = [
         "cat /proc/self/uid_map",
@@ -85,7 +86,7 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
         "echo id=$(id -u):$(id -g)",
         "echo fds=$(ls /proc/self/fd | tr '\\n' ',')"
       ].join("; ")
-      const { status, out } = yield* runScript("probe", script)
+      const { status, out } = yield* runScript("probe", script, { capabilities: [] })
       expect(status).toEqual({ code: 0, signal: null })
       expect(out[0]?.trim().split(/\s+/)).toEqual(["0", "100000", "65536"])
       const kv = Object.fromEntries(
@@ -114,7 +115,7 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
       expect(kv["fds"]).toBe("0,1,2,3,")
     }))
 
-  it.live("runs as the manifest uid/gid with exactly the given env (+ PORT)", () =>
+  it.live("runs as the manifest uid/gid with the given env (+ PORT and the HOSTNAME/HOME defaults)", () =>
     Effect.gen(function*() {
       const rt = yield* Runtime
       const r = yield* rt.start({
@@ -135,7 +136,8 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
       expect(out[0]).toBe("1000")
       expect(out[1]).toBe("1000")
       const envLines = out.slice(2, -1).filter((l) => !l.startsWith("SHLVL=") && !l.startsWith("PWD="))
-      expect(envLines).toEqual(["GREETING=hi there", "PATH=/bin", "PORT=9000"])
+      // HOME is uid 1000's home in the image's /etc/passwd; explicit PATH wins over the default
+      expect(envLines).toEqual(["GREETING=hi there", "HOME=/home", "HOSTNAME=envsvc-r1", "PATH=/bin", "PORT=9000"])
       expect(out[out.length - 1]).toBe("/home")
     }).pipe(Effect.scoped, Effect.provide(env.layer)))
 
@@ -256,7 +258,8 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
       })
       expect(yield* r.exit).toEqual({ code: 0, signal: null })
       const out = logText((yield* rt.logs("scratch")).lines)
-      expect(out[0]?.trim().split(" ").sort()).toEqual([".", "..", ".denia", "bin", "dev", "proc", "run", "sys", "tmp"])
+      // etc/ holds only the generated hosts, hostname and resolv.conf
+      expect(out[0]?.trim().split(" ").sort()).toEqual([".", "..", ".denia", "bin", "dev", "etc", "proc", "run", "sys", "tmp"])
       // the bundle itself was not touched
       expect(fs.readdirSync(scratch)).toEqual(["bin"])
     }).pipe(Effect.scoped, Effect.provide(env.layer)))

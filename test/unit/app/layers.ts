@@ -24,6 +24,7 @@ import { Events } from "../../../src/events/Events.js"
 import { HostedPulls } from "../../../src/registry/hostedPulls.js"
 import { AuditRepo } from "../../../src/repos/AuditRepo.js"
 import { DeploymentsRepo } from "../../../src/repos/DeploymentsRepo.js"
+import { DomainsRepo } from "../../../src/repos/DomainsRepo.js"
 import { MembershipsRepo } from "../../../src/repos/MembershipsRepo.js"
 import { ProjectsRepo } from "../../../src/repos/ProjectsRepo.js"
 import { RegistriesRepo } from "../../../src/repos/RegistriesRepo.js"
@@ -92,6 +93,7 @@ export type AppTestServices =
   | MembershipsRepo
   | AuditRepo
   | ServiceSecretsRepo
+  | DomainsRepo
   | SecretStore
   | Events
 
@@ -113,7 +115,8 @@ export const appTestLayer = (options: { readonly conflicting?: ReadonlyArray<Ser
         MembershipsRepo.layer,
         AuditRepo.layer,
         RegistriesRepo.layer,
-        ServiceSecretsRepo.layer
+        ServiceSecretsRepo.layer,
+        DomainsRepo.layer
       ).pipe(Layer.provide(Database.layer(config.paths.sqlite)))
       const secrets = Layer.merge(Registries.layer, ServiceSecrets.layer).pipe(
         Layer.provideMerge(SecretStore.layerTest),

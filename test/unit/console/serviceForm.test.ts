@@ -119,10 +119,12 @@ describe("service form model", () => {
       port: 9000,
       env: { X: "y" },
       limits: { memoryMb: 256 },
-      health: { path: "/ready", timeoutSeconds: 10 },
+      health: { type: "http", path: "/ready", timeoutSeconds: 10 },
       tlsEnabled: true,
       autoscale: { minReplicas: 1, maxReplicas: 4, cpuTargetPercent: 70 },
-      endpoints: [{ protocol: "tcp", port: 5432 }]
+      endpoints: [{ protocol: "tcp", port: 5432 }],
+      capabilities: {},
+      shmMb: 64
     })
     expect(Either.isRight(Schema.encodeUnknownEither(UpdateService)(spec))).toBe(true)
   })

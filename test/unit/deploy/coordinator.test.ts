@@ -214,15 +214,15 @@ describe("Coordinator on the FakeRuntime", () => {
       const first = yield* crashAndAwaitRelaunch(1)
       expect(first.replica?.deployment).toBe(name)
       expect(first.d.status).toBe("healthy")
-      expect(first.d.lastExitReason).toMatch(/^workload exited \(signal SIGTERM\) after /)
+      expect(first.d.lastExitReason).toBe("workload killed by signal 15 (SIGTERM)")
       const second = yield* crashAndAwaitRelaunch(2)
       expect(second.replica?.deployment).toBe(name)
 
       // no new deployment: the restarts are events on the live one, 20 ms then 40 ms apart
       expect((yield* deployments.listForService(service.id)).map((d) => d.id)).toEqual([live.id])
       const log = yield* logOf(live.id)
-      expect(log).toMatch(/FAILED workload exited \(signal SIGTERM\) after .*; restart 1 in 20 ms/)
-      expect(log).toMatch(/FAILED workload exited \(signal SIGTERM\) after .*; restart 2 in 40 ms/)
+      expect(log).toMatch(/FAILED workload killed by signal 15 \(SIGTERM\) \(after .*\); restart 1 in 20 ms/)
+      expect(log).toMatch(/FAILED workload killed by signal 15 \(SIGTERM\) \(after .*\); restart 2 in 40 ms/)
       expect(log.match(/HEALTHY replica relaunched; receiving traffic/g)?.length).toBe(2)
       // two crashes without staying up for the reset window: flapping, even while up
       const status = (yield* coordinator.withStatus(yield* (yield* ServicesRepo).get(service.id))).status

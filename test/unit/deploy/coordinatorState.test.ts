@@ -16,7 +16,8 @@ const replica = (id: string): RunningReplica => ({
     dir: "/nonexistent",
     exit: Effect.never
   },
-  scope: Effect.runSync(Scope.make())
+  scope: Effect.runSync(Scope.make()),
+  memoryLimitMb: 256
 })
 
 describe("coordinator state", () => {

@@ -2,11 +2,24 @@ import { describe, expect, it } from "vitest"
 import { exitReason, probeFailureReason, scrubInternalPaths, withLogsHint } from "../../../src/deploy/failureMessages.js"
 
 describe("deploy failure messages", () => {
-  it("a crash says how the workload ended, when, and its last stderr line", () => {
-    expect(exitReason({ code: 1, signal: null, lastStderr: "fatal: config missing" }, 10)).toBe(
-      "workload exited (code 1) after 10 ms: fatal: config missing"
+  it("a crash says how the workload ended and its last stderr line", () => {
+    expect(exitReason({ code: 1, signal: null, lastStderr: "fatal: config missing" })).toBe(
+      "workload exited (code 1): fatal: config missing"
     )
-    expect(exitReason({ code: null, signal: 9 }, 2_000)).toBe("workload exited (signal SIGKILL, out of memory or killed) after 2 s")
+    expect(exitReason({ code: 0, signal: null })).toBe("workload exited (code 0)")
+    expect(exitReason({ code: null, signal: 9 })).toBe("workload killed by signal 9 (SIGKILL)")
+    expect(exitReason({ code: null, signal: 3, lastStderr: "" })).toBe("workload killed by signal 3 (SIGQUIT)")
+    expect(exitReason({ code: null, signal: 40 })).toBe("workload killed by signal 40")
+  })
+
+  it("an OOM kill names the memory limit, whatever signal delivered it", () => {
+    expect(exitReason({ code: null, signal: 9, oomKilled: true }, 256)).toBe(
+      "workload killed by the kernel OOM killer (memory limit 256 MiB)"
+    )
+    expect(exitReason({ code: null, signal: 9, oomKilled: true, lastStderr: "allocating" })).toBe(
+      "workload killed by the kernel OOM killer: allocating"
+    )
+    expect(exitReason({ code: null, signal: 9, oomKilled: false }, 256)).toBe("workload killed by signal 9 (SIGKILL)")
   })
 
   it("a dropped relay connection means nothing listens on the service port; the image's port is suggested", () => {

@@ -85,7 +85,9 @@ describe("decoded reads", () => {
       const read = yield* (yield* ServicesRepo).get(service.id)
       expect(read.endpoints).toEqual([])
       expect(read.env).toEqual({})
-      expect(read.health).toEqual({ path: "/", timeoutSeconds: 30 })
+      expect(read.health).toEqual({ type: "http", path: "/", timeoutSeconds: 30 })
+      expect(read.capabilities).toEqual({})
+      expect(read.shmMb).toBe(64)
       yield* sql`DELETE FROM services WHERE id = ${service.id}`
     }).pipe(Effect.provide(db.layer)))
 

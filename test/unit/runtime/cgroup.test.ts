@@ -4,7 +4,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterEach, beforeEach } from "vitest"
-import { cpuMaxValue, detectCgroup, makeCgroupDriver, parseCpuStatUsage } from "../../../src/runtime/cgroup.js"
+import { cpuMaxValue, detectCgroup, makeCgroupDriver, parseCpuStatUsage, parseOomKills } from "../../../src/runtime/cgroup.js"
 
 let dir: string
 beforeEach(() => {
@@ -81,6 +81,32 @@ describe("cgroup v2 driver (fake cgroupfs)", () => {
       expect(yield* driver.remove(cg)).toBe(true)
       expect(fs.existsSync(cg)).toBe(false)
     }))
+
+  it.effect("oomKills reads memory.events oom_kill where limits are enforced, null elsewhere", () =>
+    Effect.gen(function*() {
+      fs.writeFileSync(path.join(dir, "cgroup.controllers"), "cpu memory pids")
+      const driver = makeCgroupDriver(yield* detectCgroup(dir, { assumeCgroup2: true }))
+      const cg = (yield* driver.create("web", "r1", { memoryMb: 16 })) ?? ""
+      expect(yield* driver.oomKills(cg)).toBeNull()
+      fs.writeFileSync(path.join(cg, "memory.events"), "low 0\nhigh 0\nmax 3\noom 1\noom_kill 0\noom_group_kill 0\n")
+      expect(yield* driver.oomKills(cg)).toBe(0)
+      fs.writeFileSync(path.join(cg, "memory.events"), "low 0\nhigh 0\nmax 9\noom 2\noom_kill 2\noom_group_kill 0\n")
+      expect(yield* driver.oomKills(cg)).toBe(2)
+
+      const gdir = path.join(dir, "g")
+      fs.mkdirSync(gdir)
+      fs.writeFileSync(path.join(gdir, "cgroup.controllers"), "hugetlb")
+      const grouping = makeCgroupDriver(yield* detectCgroup(gdir, { assumeCgroup2: true }))
+      const gcg = (yield* grouping.create("web", "r1", {})) ?? ""
+      fs.writeFileSync(path.join(gcg, "memory.events"), "oom_kill 5\n")
+      expect(yield* grouping.oomKills(gcg)).toBeNull()
+    }))
+
+  it("parses the oom_kill counter", () => {
+    expect(parseOomKills("oom 1\noom_kill 7\noom_group_kill 0")).toBe(7)
+    expect(parseOomKills("oom_group_kill 3\n")).toBeNull()
+    expect(parseOomKills("")).toBeNull()
+  })
 
   it("formats cpu.max and parses cpu.stat", () => {
     expect(cpuMaxValue(1000)).toBe("100000 100000")

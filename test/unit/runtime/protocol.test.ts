@@ -108,7 +108,17 @@ describe("replica spec", () => {
       gid: 0,
       usernsBase: 100000,
       usernsSize: 65536,
-      port: 8080
+      port: 8080,
+      capMask: 0xa80425fb,
+      stopSignal: 15,
+      shmBytes: 64 * 1024 * 1024,
+      nofileSoft: 1024,
+      nofileHard: 0,
+      etcHosts: "",
+      etcHostname: "",
+      etcResolvConf: "",
+      netnsPath: "",
+      mounts: []
     })
     expect(defaultHostname({ ...base, service: "s".repeat(63) })).toHaveLength(63)
   })

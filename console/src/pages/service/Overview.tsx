@@ -1,6 +1,8 @@
 /** The service's facts: state (with why it crashes), URL, project, source, port, health, limits, scaling. */
 import { A } from "@solidjs/router"
 import { type Component, Show } from "solid-js"
+import { describeCapabilities } from "../../../../src/domain/capabilities.js"
+import { describeHealth } from "../../../../src/domain/service.js"
 import { useProject } from "../../api/queries.js"
 import { DataTable } from "../../components/DataTable.js"
 import { StateBadge } from "../../components/ServiceStatus.js"
@@ -32,12 +34,14 @@ export const Overview: Component<SectionProps> = (props) => {
       </Show>
       <dt>URL</dt>
       <dd>
-        <Show when={url()} fallback="…">
-          {(u) => (
-            <a href={u()} target="_blank" rel="noreferrer" class="mono wrap">
-              {u()}
-            </a>
-          )}
+        <Show when={props.service.port !== null} fallback={<span class="muted">none (worker)</span>}>
+          <Show when={url()} fallback="…">
+            {(u) => (
+              <a href={u()} target="_blank" rel="noreferrer" class="mono wrap">
+                {u()}
+              </a>
+            )}
+          </Show>
         </Show>
       </dd>
       <dt>Project</dt>
@@ -47,11 +51,13 @@ export const Overview: Component<SectionProps> = (props) => {
       <dt>Source</dt>
       <dd class="mono wrap">{sourceSummary(props.service.source, { project: project.data?.name, service: props.service.name })}</dd>
       <dt>Port</dt>
-      <dd>{props.service.port}</dd>
+      <dd>{props.service.port === null ? "none (worker: no route, no PORT)" : props.service.port}</dd>
       <dt>Health check</dt>
-      <dd class="mono">
-        {props.service.health.path} ({props.service.health.timeoutSeconds}s)
-      </dd>
+      <dd class="mono">{describeHealth(props.service.health)}</dd>
+      <dt>Capabilities</dt>
+      <dd class="mono">{describeCapabilities(props.service.capabilities)}</dd>
+      <dt>/dev/shm</dt>
+      <dd>{props.service.shmMb} MiB</dd>
       <dt>Limits</dt>
       <dd>
         {limits() === null
