@@ -152,6 +152,7 @@ const main = async () => {
       anchorName: "zstd -d | tar -x",
       ratio: round(best(restoreAnchor) / best(restoreRuns))
     })
+    for (const m of metrics) console.log(`${m.name}: denia ${m.denia} ${m.unit}, anchor ${m.anchor} ${m.unit}, ratio ${m.ratio}`)
     fs.rmSync(src, { recursive: true, force: true })
     fs.rmSync(archive, { force: true })
     await d.request(`/v1/services/${svc}?purgeVolumes=true`, { method: "DELETE" })
@@ -168,7 +169,7 @@ const main = async () => {
       tag: "v1",
       credentials: { username: "admin", password: ADMIN_TOKEN }
     })
-    await deployToHealthy(d, pg) // first: pull, unpack, initdb
+    console.log(`first deploy of postgres: ${round(await deployToHealthy(d, pg))} ms (pull, unpack, initdb)`)
     const denia: Array<number> = []
     for (let i = 0; i < REDEPLOYS; i++) denia.push(await deployToHealthy(d, pg))
     await d.request(`/v1/services/${pg}/stop`, { method: "POST", json: {} })
@@ -249,6 +250,17 @@ const main = async () => {
     )
   } finally {
     await d.stop()
+    // podman's storage stays mounted until it is reset
+    const podmanArgs = ["--root", path.join(work, "podman", "root"), "--runroot", path.join(work, "podman", "run")]
+    if (fs.existsSync(path.join(work, "podman"))) {
+      try {
+        execFileSync("podman", [...podmanArgs, "system", "reset", "-f"], { stdio: "ignore" })
+      } catch {
+        // best effort
+      }
+      spawn("umount", [path.join(work, "podman", "root", "overlay")], { stdio: "ignore" })
+      await sleep(500)
+    }
     fs.rmSync(work, { recursive: true, force: true })
   }
 }

@@ -10,6 +10,7 @@
 import { Context, Effect, Layer, type Scope } from "effect"
 import { spawn } from "node:child_process"
 import * as fsSync from "node:fs"
+import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { PassThrough, type Readable } from "node:stream"
 import * as tar from "tar-stream"
@@ -86,7 +87,7 @@ export interface VolumesApi {
     ref: ServiceVolumesRef,
     name: string,
     body: Readable
-  ) => Effect.Effect<{ readonly entries: number }, HostileArchive | ArchiveTooLarge | VolumeInUse | VolumeIoError>
+  ) => Effect.Effect<{ readonly entries: number }, NotFound | HostileArchive | ArchiveTooLarge | VolumeInUse | VolumeIoError>
 }
 
 interface Hold {
@@ -214,7 +215,7 @@ const make = (options: VolumesOptions) =>
           { discard: true }
         )
         yield* Effect.tryPromise({
-          try: () => import("node:fs/promises").then((fs) => fs.rm(dir, { recursive: true, force: true })),
+          try: () => fs.rm(dir, { recursive: true, force: true }),
           catch: io("purge")
         })
       })
@@ -272,8 +273,7 @@ const make = (options: VolumesOptions) =>
 
     const restore: VolumesApi["restore"] = (ref, name, body) =>
       Effect.gen(function*() {
-        const checked = yield* Effect.either(checkName(name))
-        if (checked._tag === "Left") return yield* new HostileArchive({ rule: "invalid volume name", entry: "" })
+        yield* checkName(name)
         const dir = yield* serviceDir(ref)
         const key = keyOf(ref, name)
         yield* whenIdle(ref, name, "restore it", (h) => Effect.sync(() => void (h.restoring = true)))
