@@ -188,7 +188,13 @@ const main = async () => {
       "--runroot",
       path.join(work, "podman", "run")
     ]
-    execFileSync("podman", [...podman, "pull", "-q", `oci:${layout}:v1`], { stdio: "ignore" })
+    const pull = () => execFileSync("podman", [...podman, "pull", "-q", `oci:${layout}:v1`], { stdio: ["ignore", "ignore", "inherit"] })
+    try {
+      pull()
+    } catch {
+      await sleep(2000)
+      pull()
+    }
     const imageId = execFileSync("podman", [...podman, "images", "-q"]).toString().trim().split("\n")[0] ?? ""
     const port = await freePort()
     const runArgs = [

@@ -57,6 +57,9 @@ export const symlinkStaysInside = (rel: string, target: string): boolean => {
   return joined !== ".." && !joined.startsWith("../")
 }
 
+/** File data is written in batches of about this many bytes. */
+const WRITE_BATCH = 4 * 1024 * 1024
+
 const toBuffer = (chunk: unknown): Buffer => (Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array))
 
 class Extractor {
@@ -153,7 +156,20 @@ class Extractor {
         this.freeSlot(name, rel)
         const fh = await fs.open(abs, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600)
         try {
-          for await (const chunk of e) await fh.write(toBuffer(chunk))
+          // gather the stream's small chunks into few large writes (one thread-pool round trip each)
+          let batch: Array<Buffer> = []
+          let batched = 0
+          for await (const chunk of e) {
+            const buf = toBuffer(chunk)
+            batch.push(buf)
+            batched += buf.length
+            if (batched >= WRITE_BATCH) {
+              await fh.writev(batch)
+              batch = []
+              batched = 0
+            }
+          }
+          if (batch.length > 0) await fh.writev(batch)
           if (uid >= 0) await fh.chown(uid, gid)
           await fh.chmod(mode)
           if (h.mtime) await fh.utimes(h.mtime, h.mtime)

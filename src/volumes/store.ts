@@ -88,6 +88,7 @@ const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd])
 const capped = (max: number) => {
   let seen = 0
   return new Transform({
+    highWaterMark: 4 * 1024 * 1024,
     transform(chunk: Buffer, _enc, done) {
       seen += chunk.length
       if (seen > max) done(new ArchiveTooLarge({ limit: `request body over ${max} bytes`, entry: "" }))
