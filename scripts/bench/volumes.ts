@@ -155,7 +155,9 @@ const main = async () => {
     for (const m of metrics) console.log(`${m.name}: denia ${m.denia} ${m.unit}, anchor ${m.anchor} ${m.unit}, ratio ${m.ratio}`)
     fs.rmSync(src, { recursive: true, force: true })
     fs.rmSync(archive, { force: true })
-    await d.request(`/v1/services/${svc}?purgeVolumes=true`, { method: "DELETE" })
+    // an idle keep-alive connection may have been closed by the server meanwhile: retry once
+    const purge = () => d.request(`/v1/services/${svc}?purgeVolumes=true`, { method: "DELETE" })
+    await purge().catch(() => purge())
 
     // --- (2) postgres redeploy (recreate) vs podman stop + run
     const pg = await create("pg", {

@@ -3,7 +3,7 @@
  * deletion (stop, then rows, then the service's secrets), and the service's
  * secrets with their audit records.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { Authz } from "../auth/Authz.js"
 import { Coordinator } from "../deploy/Coordinator.js"
 import { makeImageAuthorization } from "../deploy/imageAuthorization.js"
@@ -12,6 +12,8 @@ import type { Principal } from "../domain/principal.js"
 import { type CreateService, defaultHealth, type HealthCheck, type Service, specProblem, type UpdateService } from "../domain/service.js"
 import { DomainEvent } from "../events/DomainEvent.js"
 import { Events } from "../events/Events.js"
+import { EndpointPorts } from "../network/EndpointPorts.js"
+import { describeNetwork, NodeNetwork } from "../network/NodeNetwork.js"
 import { DomainsRepo } from "../repos/DomainsRepo.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { type ServiceSpec, ServicesRepo } from "../repos/ServicesRepo.js"
@@ -85,6 +87,14 @@ const make = Effect.gen(function*() {
   const serviceSecrets = yield* ServiceSecrets
   const events = yield* Events
   const volumes = yield* Volumes
+  const ports = yield* EndpointPorts
+  const network = yield* Effect.serviceOption(NodeNetwork)
+  /** The live status, with the node network's mode (loopback only says why). */
+  const withStatus = (s: Service) =>
+    Effect.map(coordinator.withStatus(s), (withLive) =>
+      withLive.status === undefined || Option.isNone(network)
+        ? withLive
+        : { ...withLive, status: { ...withLive.status, network: describeNetwork(network.value.status) } })
   const domains = yield* DomainsRepo
 
   /** A worker has no HTTP route: turning a service with custom domains into one is refused until they are detached. */
@@ -107,12 +117,12 @@ const make = Effect.gen(function*() {
       const visible = yield* authz.visibleProjectIds(principal)
       const projectIds = projectId === undefined ? visible : visible === undefined || visible.includes(projectId) ? [projectId] : []
       const items = yield* services.list({ projectIds })
-      return yield* Effect.forEach(items, (s) => Effect.flatMap(redactService(authz, principal)(s), coordinator.withStatus))
+      return yield* Effect.forEach(items, (s) => Effect.flatMap(redactService(authz, principal)(s), withStatus))
     })
 
   /** One service with its live status (env values redacted below operator). */
   const get = (principal: Principal, id: string) =>
-    Effect.flatMap(services.get(id), (s) => Effect.flatMap(redactService(authz, principal)(s), coordinator.withStatus))
+    Effect.flatMap(services.get(id), (s) => Effect.flatMap(redactService(authz, principal)(s), withStatus))
 
   /** Operator of the target project, and an image source the caller may use. */
   const create = (principal: Principal, input: CreateService) =>
@@ -121,7 +131,10 @@ const make = Effect.gen(function*() {
       yield* authz.requireProjectRole(principal, project.id, "operator")
       yield* images.checkSource(principal, project.id, input.source)
       yield* checkSingleReplica(input)
-      const created = yield* services.create(input)
+      // Public ports of TCP/UDP endpoints: chosen (400/409) before the row exists, claimed right after it.
+      const endpoints = yield* ports.plan(undefined, input.endpoints)
+      const created = yield* services.create({ ...input, endpoints })
+      yield* ports.claim(created.id, endpoints).pipe(Effect.tapError(() => Effect.ignore(services.remove(created.id))))
       yield* events.publish(DomainEvent.ServiceCreated({ projectId: created.projectId, serviceId: created.id }))
       return created
     })
@@ -135,7 +148,10 @@ const make = Effect.gen(function*() {
       yield* checkSpec(spec)
       yield* checkWorkerDomains(current, spec)
       yield* checkSingleReplica(spec)
-      const updated = yield* services.updateSpec(current.id, spec)
+      // Public ports of TCP/UDP endpoints: resolved (400/409) before the spec is written, claimed right after.
+      const endpoints = patch.endpoints === undefined ? undefined : yield* ports.plan(current.id, patch.endpoints)
+      const updated = yield* services.updateSpec(current.id, endpoints === undefined ? spec : { ...spec, endpoints })
+      if (endpoints !== undefined) yield* ports.claim(current.id, endpoints)
       yield* events.publish(DomainEvent.ServiceUpdated({ projectId: updated.projectId, serviceId: updated.id }))
       return updated
     })

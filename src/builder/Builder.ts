@@ -3,13 +3,11 @@
  * image in Denia's hosted registry, `<project>/<service>:<deploymentId>`, which the deploy pipeline then pulls
  * through the normal OCI path. Implemented by `Builder.layer` (buildah, one build at a time per node).
  */
-import { Context, type Effect, Schema } from "effect"
+import { Context, type Effect, Layer } from "effect"
+import { type BuilderOptions, makeBuildahBuilder } from "./BuildahBuilder.js"
+import type { BuildFailed } from "./errors.js"
 
-export class BuildFailed extends Schema.TaggedError<BuildFailed>("denia/builder/BuildFailed")("denia/builder/BuildFailed", {
-  /** What failed, for the deployment error (e.g. `step 3/5 RUN npm ci failed (exit 1)`). */
-  message: Schema.String,
-  cause: Schema.optional(Schema.Defect)
-}) {}
+export { BuildFailed } from "./errors.js"
 
 export interface BuildRequest {
   readonly projectId: string
@@ -34,4 +32,7 @@ export interface BuildResult {
 
 export class Builder extends Context.Tag("denia/builder/Builder")<Builder, {
   readonly build: (request: BuildRequest) => Effect.Effect<BuildResult, BuildFailed>
-}>() {}
+}>() {
+  /** buildah on this node (ADR 0801); needs `HostedPulls` (build tokens) and `Registries` (`FROM` credentials). */
+  static readonly layer = (options: BuilderOptions) => Layer.scoped(Builder, makeBuildahBuilder(options))
+}

@@ -13,6 +13,7 @@ import { domainsCommand } from "./client/domains.js"
 import { envCommand } from "./client/env.js"
 import { membersCommand, tokensCommand, usersCommand } from "./client/identity.js"
 import { projectsCommand } from "./client/projects.js"
+import { createCommand, initCommand, pushCommand } from "./client/push.js"
 import { secretsCommand } from "./client/secrets.js"
 import { servicesCommand } from "./client/services.js"
 import { volumesCommand } from "./client/volumes.js"
@@ -51,6 +52,16 @@ const doctorCommand = Command.make(
     )
 ).pipe(Command.withDescription("Check that this host can run Denia; prints a fix for every problem."))
 
+const uninstallCommand = Command.make(
+  "uninstall",
+  {},
+  () =>
+    Effect.flatMap(
+      Effect.promise(() => import("./uninstallCommand.js")),
+      (m) => m.runUninstall
+    )
+).pipe(Command.withDescription("Remove the node network from the host (nftables table, replica namespaces, bridge); root, daemon stopped."))
+
 export const rootCommand = Command.make("denia", {}, () => daemonUsage).pipe(
   Command.withDescription(
     "Denia: a single-node PaaS. `denia` (or `denia daemon`) runs the daemon; the commands below are host tools and API clients."
@@ -59,6 +70,7 @@ export const rootCommand = Command.make("denia", {}, () => daemonUsage).pipe(
     daemonCommand,
     configCommand,
     doctorCommand,
+    uninstallCommand,
     authCommand,
     projectsCommand,
     servicesCommand,
@@ -66,6 +78,9 @@ export const rootCommand = Command.make("denia", {}, () => daemonUsage).pipe(
     secretsCommand,
     volumesCommand,
     domainsCommand,
+    initCommand,
+    createCommand,
+    pushCommand,
     deployCommand,
     deploymentsCommand,
     logsCommand,

@@ -3,6 +3,7 @@
  * comment written into the first-boot template. The TOML key is the snake_case
  * form of the property name; the environment override is `DENIA_<KEY>`.
  */
+import { subnetProblem } from "../domain/subnet.js"
 import * as F from "./fields.js"
 
 interface FieldSpec<A> {
@@ -150,6 +151,33 @@ export const configFields = {
     default: "31000-31999",
     doc: "Public ports allocated to services' raw UDP endpoints."
   }),
+  networkMode: spec({
+    section: "Network",
+    kind: F.oneOf("bridge", "loopback"),
+    default: "bridge",
+    doc:
+      "bridge: every replica gets an address on the node bridge (egress, service names, TCP/UDP endpoints); loopback: replicas have loopback only."
+  }),
+  networkBridge: spec({
+    kind: F.string((
+      s
+    ) => (/^[a-z][a-z0-9]{0,9}$/.test(s)
+      ? undefined
+      : `must be 1-10 lower-case letters and digits starting with a letter, got ${JSON.stringify(s)}`)
+    ),
+    default: "denia0",
+    doc: "Name of the node bridge replicas attach to (nftables table: 'inet denia' with denia0, 'inet denia_<name>' with another bridge)."
+  }),
+  networkSubnet: spec({
+    kind: F.string(subnetProblem),
+    default: "10.89.0.0/16",
+    doc: "Private IPv4 subnet of the replicas; the bridge takes the first address (also the replicas' DNS server)."
+  }),
+  networkEgress: spec({
+    kind: F.boolean,
+    default: true,
+    doc: "Let replicas reach the outside world (NAT through the host; enables IPv4 forwarding). false = no egress node-wide."
+  }),
   usernsBase: spec({
     section: "Runtime",
     kind: F.integer(1, 2 ** 32 - 2),
@@ -279,6 +307,21 @@ export const configFields = {
     kind: F.integer(1, 60 * 24 * 7),
     default: 60,
     doc: "Uploads not used by a build within this time are deleted."
+  }),
+  buildMemoryMb: spec({
+    kind: F.integer(64, 1024 * 1024),
+    default: 2048,
+    doc: "memory.max of each build's cgroup in MiB (where cgroup v2 controllers are usable; see `denia doctor`)."
+  }),
+  buildTimeoutMinutes: spec({
+    kind: F.integer(1, 24 * 60),
+    default: 30,
+    doc: "A build (buildah build + push) running longer than this is killed and its deployment fails."
+  }),
+  buildConcurrency: spec({
+    kind: F.integer(1, 64),
+    default: 1,
+    doc: "Builds running at once on this node; further ones queue (shown as `building: queued (n ahead)`)."
   }),
   logLevel: spec({
     section: "Logging",

@@ -23,6 +23,7 @@ import { SecretsHandlers } from "../api/server/handlers/secrets.js"
 import { ServicesHandlers } from "../api/server/handlers/services.js"
 import { VolumesHandlers } from "../api/server/handlers/volumes.js"
 import { apiRequestGuards } from "../api/server/middleware.js"
+import { UploadRoutes } from "../api/server/uploadRoute.js"
 import { DeniaConfig } from "../config/Config.js"
 import { parseAddress } from "../config/fields.js"
 import { hardenServer, type ServerLimits, serverOptions } from "../ingress/limits.js"
@@ -98,7 +99,7 @@ export const ApiServerLive = Layer.unwrapEffect(
     const maxBodyBytes = config.values.apiBodyMaxKb * 1024
     return HttpApiBuilder.serve().pipe(
       Layer.provide(HttpApiBuilder.middleware(DeniaApi, apiRequestGuards({ maxBodyBytes }))),
-      Layer.provide(Layer.mergeAll(ApiImplementation, RegistryRoutes, WebConsoleRoutes({ root: defaultConsoleRoot() }))),
+      Layer.provide(Layer.mergeAll(ApiImplementation, RegistryRoutes, UploadRoutes, WebConsoleRoutes({ root: defaultConsoleRoot() }))),
       Layer.merge(Layer.effectDiscard(announce)),
       Layer.provideMerge(
         NodeHttpServer.layer(makeApiHttpServer(config.values), { host: addr?.host ?? "127.0.0.1", port: addr?.port ?? 7180 })

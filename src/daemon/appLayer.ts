@@ -5,9 +5,10 @@ import { IdentityApp } from "../app/IdentityApp.js"
 import { MembersApp } from "../app/MembersApp.js"
 import { ProjectsApp } from "../app/ProjectsApp.js"
 import { ServicesApp } from "../app/ServicesApp.js"
+import { UploadsApp } from "../app/UploadsApp.js"
 import { VolumesApp } from "../app/VolumesApp.js"
 
-export const appLayer = Layer.mergeAll(
+const base = Layer.mergeAll(
   ProjectsApp.layer,
   ServicesApp.layer,
   DeploymentsApp.layer,
@@ -15,3 +16,6 @@ export const appLayer = Layer.mergeAll(
   MembersApp.layer,
   VolumesApp.layer
 )
+
+/** `UploadsApp` deploys through `DeploymentsApp`. */
+export const appLayer = Layer.provideMerge(UploadsApp.layer, base)

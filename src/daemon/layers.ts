@@ -4,10 +4,13 @@
  */
 import { NodeFileSystem } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
+import * as path from "node:path"
 import { Authz } from "../auth/Authz.js"
 import { Identity } from "../auth/Identity.js"
 import { PrincipalResolver } from "../auth/PrincipalResolver.js"
 import { Throttle } from "../auth/Throttle.js"
+import { Builder } from "../builder/Builder.js"
+import { Uploads } from "../builder/uploads/Uploads.js"
 import { DeniaConfig } from "../config/Config.js"
 import { parseAddress } from "../config/fields.js"
 import type { LoadedConfig } from "../config/load.js"
@@ -21,6 +24,9 @@ import { Events } from "../events/Events.js"
 import { Domains } from "../ingress/Domains.js"
 import { Ingress } from "../ingress/Ingress.js"
 import { ReplicaRegistry } from "../ingress/ReplicaRegistry.js"
+import { AddressBook } from "../network/AddressBook.js"
+import { EndpointPorts } from "../network/EndpointPorts.js"
+import { NodeNetwork } from "../network/NodeNetwork.js"
 import { OciService } from "../oci/index.js"
 import { PullJobs } from "../oci/PullJobs.js"
 import { RegistryGc } from "../registry/gc.js"
@@ -140,6 +146,42 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     ...(internals.volumeLimits ?? VOLUME_LIMITS)
   })
   const publisher = ReplicaPublisher.layer.pipe(Layer.provideMerge(ReplicaRegistry.layer))
+  // Node network (bridge, veths, nftables, names): built, and its boot sweep done, before the coordinator restarts services.
+  const endpointPorts = EndpointPorts.layer.pipe(Layer.provide(Layer.merge(state, configLayer)))
+  const network = NodeNetwork.layer({
+    mode: v.networkMode,
+    bridge: v.networkBridge,
+    subnet: v.networkSubnet,
+    egress: v.networkEgress,
+    dnsServers: v.dnsServers
+  })
+    .pipe(
+      Layer.provideMerge(endpointPorts),
+      Layer.provide(AddressBook.layer.pipe(Layer.provide(state)))
+    )
+  // Builds (ADR 0801): the upload store and buildah, provided to the coordinator (its pipelines build
+  // upload and Git sources) and to the app layer (the uploads endpoint).
+  const buildsDir = path.join(config.paths.dataDir, "builds")
+  const builds = Layer.merge(
+    Builder.layer({
+      buildsDir,
+      cgroupRoot: v.cgroupRoot,
+      memoryMb: v.buildMemoryMb,
+      timeoutMinutes: v.buildTimeoutMinutes,
+      concurrency: v.buildConcurrency,
+      insecureRegistries: v.insecureRegistries
+    }),
+    Uploads.layer({
+      dir: config.paths.uploads,
+      contextsDir: path.join(buildsDir, "contexts"),
+      ttlMinutes: v.uploadTtlMinutes,
+      caps: {
+        maxBytes: v.uploadMaxMb * 1024 * 1024,
+        maxUnpackedBytes: v.uploadMaxUnpackedMb * 1024 * 1024,
+        maxEntries: v.uploadMaxEntries
+      }
+    })
+  ).pipe(Layer.provide(Layer.mergeAll(secrets, hostedPulls)))
   const coordinator = Coordinator.layer({
     hosted: { address: hostedAddress },
     nodeLimits: { cpuMillis: v.defaultCpuMillis, memoryMb: v.defaultMemoryMb, pids: v.defaultPids },
@@ -148,7 +190,7 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     nofile: { soft: 1024, hard: v.defaultNofile },
     ...(internals.restartPolicy === undefined ? {} : { restartPolicy: internals.restartPolicy })
   }).pipe(
-    Layer.provideMerge(Layer.mergeAll(runtime, publisher, volumes, DeploymentLog.layer(config.paths.logs))),
+    Layer.provideMerge(Layer.mergeAll(runtime, publisher, network, volumes, DeploymentLog.layer(config.paths.logs), builds)),
     Layer.provideMerge(PullJobs.layer.pipe(Layer.provideMerge(oci))),
     Layer.provide(Layer.mergeAll(repos, secrets, hostedPulls))
   )

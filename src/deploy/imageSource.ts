@@ -7,6 +7,9 @@
  * registry/hostedPulls.ts). The admin token is never used for pulls.
  */
 import { Effect, Option } from "effect"
+import { Builder } from "../builder/Builder.js"
+import { uploadBuildTarget } from "../builder/uploads/reference.js"
+import { Uploads } from "../builder/uploads/Uploads.js"
 import type { Project } from "../domain/project.js"
 import type { Service } from "../domain/service.js"
 import type { RegistryCredentials } from "../oci/auth.js"
@@ -35,8 +38,14 @@ export const imageReferenceOf = (
       return Effect.succeed(service.source.image)
     case "hosted":
       return Effect.succeed(`${hosted.address}/${project.name}/${service.name}:${service.source.tag}`)
-    case "git":
     case "upload":
+      return Effect.fail(
+        new DeployFailed({
+          phase: "building",
+          message: "upload sources deploy from an upload: run `denia push`, or POST the context to /v1/services/{id}/uploads?deploy=true"
+        })
+      )
+    case "git":
       return Effect.fail(
         new DeployFailed({
           phase: "building",
@@ -107,6 +116,71 @@ export const acquireImage = (
       Effect.mapError((e) => failed(`pull of ${reference} failed: ${describeOciError(e)}`, e)),
       Effect.ensuring(plan.token === undefined ? Effect.void : pulls.revoke(plan.token))
     )
+  })
+
+/**
+ * The shared build step (uploads here, Git checkouts in builder/git): build `contextDir` with the node's
+ * Builder into `<project>/<service>:<deploymentId>` on the hosted registry, then pull that digest through
+ * the hosted path above (pull token from the deploy's grant). Without a Builder in the daemon graph it
+ * fails like a source this node cannot build.
+ */
+export const buildThenAcquire = (
+  service: Service,
+  target: { readonly projectName: string; readonly deploymentId: string },
+  contextDir: string,
+  dockerfile: string,
+  log: (line: string) => Effect.Effect<void>,
+  onProgress: (p: PullProgress) => void
+) =>
+  Effect.gen(function*() {
+    const builder = yield* Effect.serviceOption(Builder)
+    if (Option.isNone(builder)) return yield* failed(`${service.source.type} sources need image builds, which this node does not run`)
+    const built = yield* builder.value
+      .build({
+        projectId: service.projectId,
+        projectName: target.projectName,
+        serviceId: service.id,
+        serviceName: service.name,
+        deploymentId: target.deploymentId,
+        contextDir,
+        dockerfile,
+        log
+      })
+      .pipe(Effect.mapError((e) => failed(e.message, e)))
+    const pulls = yield* HostedPulls
+    return yield* acquireImage(service, `${pulls.address}/${built.repository}@${built.digest}`, onProgress)
+  })
+
+/**
+ * What a deployment runs: an upload build when its reference names one (builder/uploads/reference.ts)
+ * and the service is an upload source, otherwise the image pull above.
+ */
+export const acquireDeploymentImage = (
+  service: Service,
+  deploymentId: string,
+  reference: string,
+  onProgress: (p: PullProgress) => void,
+  log: (line: string) => Effect.Effect<void>
+) =>
+  Effect.gen(function*() {
+    const upload = uploadBuildTarget(reference)
+    if (upload === undefined || service.source.type !== "upload") return yield* acquireImage(service, reference, onProgress)
+    const dockerfile = service.source.dockerfile
+    const uploads = yield* Effect.serviceOption(Uploads)
+    if (Option.isNone(uploads)) return yield* failed("upload sources need image builds, which this node does not run")
+    return yield* uploads.value
+      .withContext(
+        service.id,
+        upload.uploadId,
+        (dir) => buildThenAcquire(service, { projectName: upload.projectName, deploymentId }, dir, dockerfile, log, onProgress)
+      )
+      .pipe(
+        Effect.catchTags({
+          "denia/builder/UploadNotFound": (e) => failed(e.message),
+          "denia/builder/UploadRejected": (e) => failed(`upload ${upload.uploadId}: ${e.message}`),
+          "denia/builder/UploadStorageError": (e) => failed("cannot unpack the upload (see daemon log)", e)
+        })
+      )
   })
 
 /** A previously pulled bundle, for restarts and rollbacks without the network. */

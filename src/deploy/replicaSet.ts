@@ -4,15 +4,16 @@
  * scope): closing it stops the workload and removes everything the runtime
  * created.
  */
-import { Effect, Either, ExecutionStrategy, Exit, Scope } from "effect"
+import { Effect, Either, ExecutionStrategy, Exit, Option, Scope } from "effect"
 import { randomBytes } from "node:crypto"
 import { resolveCapabilities } from "../domain/capabilities.js"
 import { type EffectiveLimits, effectiveLimits } from "../domain/limits.js"
 import type { Project } from "../domain/project.js"
 import type { Service } from "../domain/service.js"
+import { NodeNetwork } from "../network/NodeNetwork.js"
 import type { PulledImage } from "../oci/index.js"
 import { clientMessage } from "../runtime/errors.js"
-import { type Replica, Runtime } from "../runtime/index.js"
+import { type Replica, replicaId, Runtime } from "../runtime/index.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
 import { Volumes } from "../volumes/Volumes.js"
 import type { LogPhase } from "./DeploymentLog.js"
@@ -131,12 +132,31 @@ export const launchHealthyReplica = (ctx: LaunchContext) =>
     yield* Effect.forEach(sandbox.warnings, (w) => ctx.log("WARN", w), { discard: true })
     const replicaName = `r${randomBytes(3).toString("hex")}`
     const scope = yield* Scope.fork(ctx.parentScope, ExecutionStrategy.sequential)
+    const ref = { service: runtimeServiceName(service.id), deployment: runtimeDeploymentName(ctx.deploymentId), replica: replicaName }
+    // The node network (when present): the replica's namespace, address and /etc files; torn down after the replica stops.
+    const hostname = `${ref.service}-${replicaName}`.slice(0, 63)
+    const network = yield* Effect.serviceOption(NodeNetwork)
+    const attached = Option.isNone(network) ? Either.right(null) : yield* network.value
+      .attach({
+        replicaId: replicaId(ref),
+        serviceId: service.id,
+        serviceName: service.name,
+        projectId: ctx.project.id,
+        projectName: ctx.project.name,
+        hostname
+      })
+      .pipe(Scope.extend(scope), Effect.either)
+    if (Either.isLeft(attached)) {
+      yield* Scope.close(scope, Exit.void)
+      yield* Effect.logWarning("replica network setup failed", attached.left)
+      return yield* new DeployFailed({ phase: "starting", message: "replica failed to start at stage network", cause: attached.left })
+    }
+    const net = attached.right
     const mounts = yield* attachVolumes(ctx, scope)
     const started = yield* runtime
       .start({
-        service: runtimeServiceName(service.id),
-        deployment: runtimeDeploymentName(ctx.deploymentId),
-        replica: replicaName,
+        ...ref,
+        ...(net === null ? {} : { hostname, netnsPath: net.netnsPath, etcFiles: net.etcFiles }),
         rootfs: pulled.rootfs,
         argv: pulled.manifest.args,
         env,

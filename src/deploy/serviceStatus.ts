@@ -55,6 +55,9 @@ export const deriveStatus = (i: StatusInputs): ServiceStatus => {
   }
   if (i.latest === undefined) return { ...base, state: "never-deployed" }
   if (IN_FLIGHT.has(i.latest.status)) return { ...base, state: "deploying" }
-  if (i.latest.status === "failed") return { ...base, state: "failed" }
+  // nothing live: why the newest deployment failed is the reason to show (e.g. `workload exited (code 1): …`)
+  if (i.latest.status === "failed") {
+    return { ...base, state: "failed", ...(i.latest.error === undefined ? {} : { lastExit: i.latest.error }) }
+  }
   return { ...base, state: "stopped" }
 }

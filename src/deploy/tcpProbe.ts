@@ -73,5 +73,10 @@ export const probeTcpThroughRelay = (socketPath: string, timeoutMs: number): Eff
       }
       finish({ ok: false, kind: "refused", reason: code === "" ? "the relay closed the connection" : `relay ${code}` })
     })
-    return Effect.sync(() => finish({ ok: false, kind: "silent", reason: "interrupted" }))
+    // interrupted (the workload exited, the gate timed out): drop the connection, answer nothing
+    return Effect.sync(() => {
+      settled = true
+      clearTimeout(timer)
+      socket.destroy()
+    })
   })

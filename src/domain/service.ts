@@ -135,9 +135,39 @@ const LegacyHealthType = Schema.transform(Schema.Object, Schema.Object, {
   encode: (o) => o
 })
 
+const timeoutJson = { type: "integer", minimum: 1, maximum: 3600, default: 30 }
+
 export const HealthCheck = Schema.compose(LegacyHealthType, Schema.Union(HttpHealthCheck, TcpHealthCheck, RunningHealthCheck), {
   strict: false
-}).annotations({ identifier: "HealthCheck" })
+}).annotations({
+  identifier: "HealthCheck",
+  // the wire form (the legacy transform hides it from the generated description)
+  jsonSchema: {
+    anyOf: [
+      {
+        type: "object",
+        description: "HTTP GET of path answers 2xx/3xx (the default; an object without type is this)",
+        required: ["path"],
+        properties: { type: { enum: ["http"] }, path: { type: "string" }, timeoutSeconds: timeoutJson },
+        additionalProperties: false
+      },
+      {
+        type: "object",
+        description: "the port accepts a TCP connection inside the replica",
+        required: ["type"],
+        properties: { type: { enum: ["tcp"] }, timeoutSeconds: timeoutJson },
+        additionalProperties: false
+      },
+      {
+        type: "object",
+        description: "workers (port: null): the process still runs settleSeconds after it started",
+        required: ["type"],
+        properties: { type: { enum: ["running"] }, settleSeconds: { type: "integer", minimum: 0, maximum: 3600, default: 5 } },
+        additionalProperties: false
+      }
+    ]
+  }
+})
 export type HealthCheck = typeof HealthCheck.Type
 
 export const DEFAULT_HTTP_HEALTH: HealthCheck = { type: "http", path: "/", timeoutSeconds: 30 }
@@ -182,8 +212,11 @@ export type Autoscale = typeof Autoscale.Type
 
 export const Endpoint = Schema.Struct({
   protocol: Schema.Literal("tcp", "udp"),
-  port: Port
+  port: Port,
+  /** The node's public port forwarded to `port` (allocated from `tcp_port_range`/`udp_port_range` when not requested). */
+  publicPort: Schema.optional(Port)
 })
+export type Endpoint = typeof Endpoint.Type
 export const Endpoints = Schema.Array(Endpoint).pipe(
   Schema.maxItems(32),
   Schema.filter((eps) => {
@@ -283,7 +316,9 @@ export const specProblem = (
     if (spec.health.type !== "running") {
       return {
         field: "health.type",
-        message: `a worker (port: null) has no port for a ${spec.health.type} check; use {"type":"running","settleSeconds":5}`
+        message: `a worker (port: null) has no port for ${
+          spec.health.type === "http" ? "an HTTP" : "a TCP"
+        } check; use {"type":"running","settleSeconds":5}`
       }
     }
     if (spec.tlsEnabled) return { field: "tlsEnabled", message: "a worker (port: null) has no HTTP route to serve over TLS" }

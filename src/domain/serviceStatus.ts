@@ -17,12 +17,18 @@ export const ServiceStatus = Schema.Struct({
   desiredReplicas: Schema.Number,
   /** Restarts of the live deployment's replicas since it was promoted. */
   restarts: Schema.Number,
-  /** Why the workload last ended, e.g. `workload exited (code 1) after 10 ms: <last stderr line>`. */
+  /**
+   * Why the workload last ended, e.g. `workload exited (code 1): <last stderr line>`,
+   * `workload killed by signal 9 (SIGKILL)`, `workload killed by the kernel OOM killer (memory limit 256 MiB)`;
+   * for `failed`, why the newest deployment failed.
+   */
   lastExit: Schema.optional(Schema.String),
   /** When the next restart attempt is due while backing off (RFC 3339). */
   nextRestartAt: Schema.optional(Schema.String),
   liveDeploymentId: Schema.NullOr(Id),
   /** The service spec changed after the live deployment was created: a redeploy applies it. */
-  pendingChanges: Schema.Boolean
+  pendingChanges: Schema.Boolean,
+  /** The node network replicas get: `bridge <name> <address> (...)` or `loopback only (<reason>)`. */
+  network: Schema.optional(Schema.String)
 }).annotations({ identifier: "ServiceStatus" })
 export type ServiceStatus = typeof ServiceStatus.Type

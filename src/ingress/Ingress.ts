@@ -5,7 +5,7 @@
  * and renewal, and the public HTTP/HTTPS listeners as scoped resources. If a
  * public port cannot be bound, it logs why and the daemon (API) keeps running.
  */
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Runtime } from "effect"
 import { randomBytes } from "node:crypto"
 import type * as http from "node:http"
 import * as path from "node:path"
@@ -15,12 +15,12 @@ import { periodic } from "../platform/periodic.js"
 import { DomainsRepo } from "../repos/DomainsRepo.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { ServicesRepo } from "../repos/ServicesRepo.js"
-import { AccessLogs } from "./accessLog.js"
+import { AccessLogs, type ErrorCounts } from "./accessLog.js"
 import { AcmeIssuer } from "./acme.js"
 import { CertStore } from "./certs.js"
 import { defaultLimits } from "./limits.js"
 import { closeServer, listenHttp, listenHttps } from "./listen.js"
-import { type AcmeChallengeEntry, createProxy } from "./proxy.js"
+import { type AcmeChallengeEntry, createProxy, type UpstreamFailureEvent } from "./proxy.js"
 import { backoffMs, certificateDue, type FailureState } from "./renewal.js"
 import { ReplicaRegistry } from "./ReplicaRegistry.js"
 import { followRouteEvents } from "./routeEvents.js"
@@ -48,7 +48,18 @@ export interface RequestInfo {
   readonly durationMs: number
   readonly replica: string | null
   readonly clientIp: string
+  /** Why the ingress answered 502/503/504 or cut the response (ADR 0502); null for normal answers. */
+  readonly error: string | null
 }
+
+/** Upstream failures of one service since the daemon started (ADR 0502). */
+export interface UpstreamErrorCounts extends ErrorCounts {
+  readonly total: number
+  readonly since: string
+}
+
+/** At most one daemon log line per service and this interval; the rest is summed into the next one. */
+const FAILURE_LOG_INTERVAL_MS = 5_000
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
@@ -92,6 +103,26 @@ export class Ingress extends Effect.Service<Ingress>()("denia/ingress/Ingress", 
     const loaded = certs.loadAll()
     for (const f of loaded.failed) yield* Effect.logWarning(`ingress: cannot load the certificate for ${f.hostname}: ${f.error}`)
 
+    // Upstream failures are logged from the proxy's plain callbacks through the daemon's runtime (and its logger).
+    const runtime = yield* Effect.runtime<never>()
+    const lastFailureLog = new Map<string, { at: number; suppressed: number }>()
+    const logFailure = (e: UpstreamFailureEvent): void => {
+      const key = e.serviceId ?? "control"
+      const now = Date.now()
+      const prev = lastFailureLog.get(key)
+      if (prev !== undefined && now - prev.at < FAILURE_LOG_INTERVAL_MS) {
+        prev.suppressed++
+        return
+      }
+      lastFailureLog.set(key, { at: now, suppressed: 0 })
+      const more = prev !== undefined && prev.suppressed > 0 ? ` (${prev.suppressed} more since the last report)` : ""
+      Runtime.runFork(runtime)(
+        Effect.logWarning(`ingress: ${e.status} for ${e.path}: ${e.failure.reason}${more}`).pipe(
+          Effect.annotateLogs({ service: e.serviceId ?? "control", replica: e.replica ?? "none" })
+        )
+      )
+    }
+
     const api = parseAddress(v.bindAddr)
     const viaToken = `denia-${randomBytes(4).toString("hex")}`
     const proxy = createProxy({
@@ -105,7 +136,8 @@ export class Ingress extends Effect.Service<Ingress>()("denia/ingress/Ingress", 
         : { host: api.host === "0.0.0.0" ? "127.0.0.1" : api.host === "::" ? "::1" : api.host, port: api.port },
       httpsPort: v.httpsPort,
       viaToken,
-      upstreamTimeoutMs: 300_000
+      upstreamTimeoutMs: 300_000,
+      onUpstreamFailure: logFailure
     })
     yield* Effect.addFinalizer(() => Effect.sync(() => proxy.close()))
 
@@ -243,9 +275,20 @@ export class Ingress extends Effect.Service<Ingress>()("denia/ingress/Ingress", 
             bytes: e.bytes,
             durationMs: e.durationMs,
             replica: e.replica,
-            clientIp: e.clientIp
+            clientIp: e.clientIp,
+            error: e.error ?? null
           }))
         ),
+      /** Per-service counters of the upstream failures answered since the daemon started. */
+      upstreamErrors: (serviceId: string) =>
+        Effect.sync((): UpstreamErrorCounts => {
+          const c = logs.failureCounts(serviceId)
+          return {
+            ...c,
+            total: c.parseError + c.reset + c.timeout + c.connectFailed + c.noHealthyReplica,
+            since: new Date(logs.countingSince).toISOString()
+          }
+        }),
       /** Last request time of a service (ms since epoch), for idle detection. */
       lastActivity: (serviceId: string) => Effect.sync(() => logs.lastActivityAt(serviceId)),
       /** Forgets a domain's certificate (domain detached). */

@@ -23,8 +23,8 @@
  * Effect service is the control-plane face of the same table.
  */
 import { Effect } from "effect"
-import * as http from "node:http"
 import type { Pool } from "undici"
+import { ReplicaAgent } from "./upstreamAgent.js"
 import { makePool } from "./upstreamUndici.js"
 
 export interface ReplicaEndpoint {
@@ -38,13 +38,13 @@ export class ReplicaConn {
   retired = false
   private waiters: Array<() => void> = []
   private undiciPool: Pool | undefined
-  readonly agent: http.Agent
+  readonly agent: ReplicaAgent
   constructor(
     readonly serviceId: string,
     readonly id: string,
     readonly socketPath: string
   ) {
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 256, timeout: 60_000, scheduling: "lifo" })
+    this.agent = new ReplicaAgent(socketPath)
   }
   /** undici pool for this replica (created on first use). */
   get pool(): Pool {

@@ -1,7 +1,9 @@
 /**
- * Per-service access log: a fixed-size ring buffer of the last requests, plus
- * the time of the last request (for idle detection by the autoscaler).
+ * Per-service access log: a fixed-size ring buffer of the last requests, the
+ * time of the last request (for idle detection by the autoscaler), and
+ * counters of the upstream failures the ingress answered for (ADR 0502).
  */
+import type { UpstreamErrorKind } from "./upstreamErrors.js"
 
 export interface AccessEntry {
   readonly at: number
@@ -12,7 +14,19 @@ export interface AccessEntry {
   readonly durationMs: number
   readonly replica: string | null
   readonly clientIp: string
+  /** Why the ingress answered 502/503/504 (or cut the response), e.g. `upstream reset: other side closed`; null otherwise. */
+  readonly error?: string | null
 }
+
+export type ErrorCounts = Readonly<Record<UpstreamErrorKind, number>>
+
+const zeroCounts = (): Record<UpstreamErrorKind, number> => ({
+  parseError: 0,
+  reset: 0,
+  timeout: 0,
+  connectFailed: 0,
+  noHealthyReplica: 0
+})
 
 class Ring {
   private readonly items: Array<AccessEntry | undefined>
@@ -41,6 +55,9 @@ class Ring {
 export class AccessLogs {
   private readonly rings = new Map<string, Ring>()
   private readonly lastActivity = new Map<string, number>()
+  private readonly failures = new Map<string, Record<UpstreamErrorKind, number>>()
+  /** Counters start with the process. */
+  readonly countingSince = Date.now()
   constructor(private readonly capacity = 1000) {}
 
   record(serviceId: string, e: AccessEntry): void {
@@ -60,6 +77,20 @@ export class AccessLogs {
 
   recent(serviceId: string, limit: number): ReadonlyArray<AccessEntry> {
     return this.rings.get(serviceId)?.newest(limit) ?? []
+  }
+
+  /** Counts one upstream failure of a service. */
+  countFailure(serviceId: string, kind: UpstreamErrorKind): void {
+    let c = this.failures.get(serviceId)
+    if (c === undefined) {
+      c = zeroCounts()
+      this.failures.set(serviceId, c)
+    }
+    c[kind]++
+  }
+
+  failureCounts(serviceId: string): ErrorCounts {
+    return { ...(this.failures.get(serviceId) ?? zeroCounts()) }
   }
 
   lastActivityAt(serviceId: string): number | undefined {

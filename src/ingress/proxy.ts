@@ -18,7 +18,9 @@ import { MAX_HEADER_COUNT } from "./limits.js"
 import type { ReplicaConn, ReplicaTable } from "./ReplicaRegistry.js"
 import { isTargetError, type RequestTarget, requestTarget, type TargetError } from "./requestTarget.js"
 import type { Route, RouteTable } from "./routes.js"
-import { forwardUndici, isTimeout } from "./upstreamUndici.js"
+import { forwardAgent } from "./upstreamAgent.js"
+import { classifyUpstreamError, noHealthyReplica, type UpstreamErrorKind, type UpstreamFailure } from "./upstreamErrors.js"
+import { forwardUndici } from "./upstreamUndici.js"
 
 export const ACME_PREFIX = "/.well-known/acme-challenge/"
 export const DENIA_PREFIX = "/.well-known/denia-challenge/"
@@ -44,6 +46,33 @@ export interface ProxyContext {
   readonly upstreamTimeoutMs: number
   /** Upstream client for replicas: undici pools (default) or node:http agents. */
   readonly upstream?: "agent" | "undici"
+  /** Called for every upstream failure the ingress answers (or cuts a response) for; the daemon logs it. */
+  readonly onUpstreamFailure?: (event: UpstreamFailureEvent) => void
+}
+
+export interface UpstreamFailureEvent {
+  /** Undefined for the control domain. */
+  readonly serviceId: string | undefined
+  readonly replica: string | null
+  readonly path: string
+  /** The status the client got (the replica's own when the failure came after the response head). */
+  readonly status: number
+  readonly failure: UpstreamFailure
+}
+
+interface ExchangeState {
+  bytes: number
+  /** The failure reason once one happened (the first one wins). */
+  error: string | null
+}
+
+/** What the client reads: short and generic (details go to the log and the requests API, not to the internet). */
+const BODY: Record<UpstreamErrorKind, string> = {
+  parseError: "bad gateway\n",
+  reset: "bad gateway\n",
+  connectFailed: "bad gateway\n",
+  timeout: "upstream timeout\n",
+  noHealthyReplica: "no healthy replica\n"
 }
 
 const plain = (res: http.ServerResponse, status: number, body: string, extra?: Record<string, string>): void => {
@@ -122,6 +151,50 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
     plain(res, 308, "permanent redirect to https\n", { location: `https://${host}${port}${url}` })
   }
 
+  /** Records the request in the service's access log once the response is over. */
+  const logOnClose = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    serviceId: string | undefined,
+    started: number,
+    replicaId: string | null,
+    ip: string,
+    state: ExchangeState
+  ): void => {
+    if (serviceId === undefined) return
+    res.on("close", () => {
+      const now = Date.now()
+      ctx.logs.record(serviceId, {
+        at: now,
+        method: req.method ?? "",
+        path: req.url ?? "",
+        status: res.statusCode,
+        bytes: state.bytes,
+        durationMs: now - started,
+        replica: replicaId,
+        clientIp: ip,
+        error: state.error
+      })
+    })
+  }
+
+  /** Answers (or cuts) a failed exchange, counts it and reports it once. */
+  const fail = (
+    res: http.ServerResponse,
+    serviceId: string | undefined,
+    replicaId: string | null,
+    path: string,
+    state: ExchangeState,
+    failure: UpstreamFailure
+  ): void => {
+    if (state.error !== null) return
+    const midResponse = res.headersSent
+    state.error = midResponse ? `${failure.reason} (after the response head)` : failure.reason
+    if (serviceId !== undefined) ctx.logs.countFailure(serviceId, failure.kind)
+    ctx.onUpstreamFailure?.({ serviceId, replica: replicaId, path, status: midResponse ? res.statusCode : failure.status, failure })
+    plain(res, failure.status, BODY[failure.kind])
+  }
+
   const forward = (
     req: http.IncomingMessage,
     res: http.ServerResponse,
@@ -136,35 +209,31 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
     const ip = clientIp(req.socket)
     const forwarded = upstreamHeaders(req, ip, authority, secure ? "https" : "http", viaValue, false)
     const headers = route.kind === "control" ? withControlHop(forwarded) : forwarded
+    const replicaId = replica?.id ?? null
+    const state: ExchangeState = { bytes: 0, error: null }
+    const path = req.url ?? "/"
     if (useUndici && replica !== undefined) {
-      let sent = 0
       let abort: (() => void) | undefined
+      let clientGone = false
       replica.acquire()
       res.on("close", () => {
-        if (!res.writableFinished && abort !== undefined) abort()
-        if (serviceId === undefined) return
-        const now = Date.now()
-        ctx.logs.record(serviceId, {
-          at: now,
-          method: req.method ?? "",
-          path: req.url ?? "",
-          status: res.statusCode,
-          bytes: sent,
-          durationMs: now - started,
-          replica: replica.id,
-          clientIp: ip
-        })
+        if (res.writableFinished || abort === undefined) return
+        clientGone = true
+        abort()
       })
+      logOnClose(req, res, serviceId, started, replicaId, ip, state)
       try {
         forwardUndici(replica.pool, req, res, headers, {
           setAbort: (f) => {
             abort = f
           },
           onBytes: (n) => {
-            sent += n
+            state.bytes += n
           },
           onDone: () => replica.release(),
-          onFailure: (err) => (isTimeout(err) ? plain(res, 504, "upstream timeout\n") : plain(res, 502, "bad gateway\n"))
+          onFailure: (err) => {
+            if (!clientGone) fail(res, serviceId, replicaId, path, state, classifyUpstreamError(err, ctx.upstreamTimeoutMs))
+          }
         })
       } catch {
         // the upstream client refused the request outright (e.g. bytes it will not send)
@@ -174,16 +243,15 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
       return
     }
     const options: http.RequestOptions = replica !== undefined
-      ? { agent: replica.agent, socketPath: replica.socketPath, method: req.method ?? "GET", path: req.url ?? "/", headers }
+      ? { agent: replica.agent, method: req.method ?? "GET", path, headers }
       : {
         agent: controlAgent,
         host: ctx.control?.host ?? "127.0.0.1",
         port: ctx.control?.port ?? 0,
         method: req.method ?? "GET",
-        path: req.url ?? "/",
+        path,
         headers
       }
-    let bytes = 0
     let finished = false
     if (replica !== undefined) replica.acquire()
     const done = () => {
@@ -191,65 +259,22 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
       finished = true
       if (replica !== undefined) replica.release()
     }
-    let upstream: http.ClientRequest
+    if (attempt === 0) logOnClose(req, res, serviceId, started, replicaId, ip, state)
     try {
-      upstream = http.request(options)
+      forwardAgent(options, req, res, ctx.upstreamTimeoutMs, attempt, {
+        onBytes: (n) => {
+          state.bytes += n
+        },
+        onDone: done,
+        onFailure: (err, retry) => {
+          // the pooled connection was closed by the replica just as we reused it: once more on a fresh one
+          if (retry) forward(req, res, route, authority, secure, replica, started, 1)
+          else fail(res, serviceId, replicaId, path, state, classifyUpstreamError(err, ctx.upstreamTimeoutMs))
+        }
+      })
     } catch {
-      done()
       plain(res, 400, "bad request\n")
-      return
     }
-    upstream.setTimeout(ctx.upstreamTimeoutMs, () => upstream.destroy(new Error("upstream timeout")))
-    upstream.on("response", (up) => {
-      res.writeHead(up.statusCode ?? 502, up.statusMessage, responseHeaders(up.rawHeaders))
-      up.on("data", (chunk: Buffer) => {
-        bytes += chunk.length
-      })
-      up.on("end", done)
-      up.on("error", () => {
-        done()
-        res.destroy()
-      })
-      up.pipe(res)
-    })
-    upstream.on("error", (err: NodeJS.ErrnoException) => {
-      const wasReused = upstream.reusedSocket
-      done()
-      if (res.headersSent) {
-        res.destroy()
-        return
-      }
-      const bodyless = req.headers["content-length"] === undefined || req.headers["content-length"] === "0"
-      if (wasReused && bodyless && req.headers["transfer-encoding"] === undefined && attempt === 0 && !req.destroyed) {
-        // the pooled connection was closed by the replica just as we reused it: once more on a fresh one
-        forward(req, res, route, authority, secure, replica, started, 1)
-        return
-      }
-      plain(
-        res,
-        err.message === "upstream timeout" ? 504 : 502,
-        err.message === "upstream timeout" ? "upstream timeout\n" : "bad gateway\n"
-      )
-    })
-    res.on("close", () => {
-      if (!res.writableFinished) upstream.destroy()
-      done()
-      if (serviceId !== undefined && attempt === 0) {
-        const now = Date.now()
-        ctx.logs.record(serviceId, {
-          at: now,
-          method: req.method ?? "",
-          path: req.url ?? "",
-          status: res.statusCode,
-          bytes,
-          durationMs: now - started,
-          replica: replica?.id ?? null,
-          clientIp: ip
-        })
-      }
-    })
-    if (attempt === 0) req.pipe(upstream)
-    else upstream.end()
   }
 
   const dispatch = (req: http.IncomingMessage, res: http.ServerResponse, secure: boolean): void => {
@@ -294,6 +319,8 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
       const r = ok ? ctx.replicas.pick(route.serviceId) : undefined
       if (r === undefined || req.destroyed) {
         plain(res, 503, "no healthy replica\n", { "retry-after": "5" })
+        ctx.logs.countFailure(route.serviceId, noHealthyReplica.kind)
+        ctx.onUpstreamFailure?.({ serviceId: route.serviceId, replica: null, path: req.url ?? "/", status: 503, failure: noHealthyReplica })
         ctx.logs.record(route.serviceId, {
           at: Date.now(),
           method: req.method ?? "",
@@ -302,7 +329,8 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
           bytes: 0,
           durationMs: Date.now() - started,
           replica: null,
-          clientIp: clientIp(req.socket)
+          clientIp: clientIp(req.socket),
+          error: noHealthyReplica.reason
         })
       } else forward(req, res, route, authority, secure, r, started, 0)
     })

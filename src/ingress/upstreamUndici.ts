@@ -5,12 +5,14 @@
  */
 import type * as http from "node:http"
 import { type Dispatcher, Pool } from "undici"
+import { connectReplica } from "./upstreamSocket.js"
 
 const DROP_RESPONSE = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "trailer", "upgrade"])
 
 export const makePool = (socketPath: string): Pool =>
   new Pool("http://replica", {
-    socketPath,
+    // our own connections: bare-LF response heads are checked and normalized before llhttp (ADR 0502)
+    connect: (_options, callback) => connectReplica(socketPath, (socket) => callback(null, socket), (err) => callback(err, null)),
     connections: 256,
     pipelining: 1,
     keepAliveTimeout: 4_000,
@@ -20,11 +22,6 @@ export const makePool = (socketPath: string): Pool =>
 
 /** How long a replica may take to start answering, and between body chunks. */
 export const UPSTREAM_TIMEOUT_MS = 300_000
-
-export const isTimeout = (err: Error): boolean => {
-  const code = "code" in err ? err.code : undefined
-  return code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
-}
 
 export interface UndiciOutcome {
   /** Register to abort the upstream exchange when the client goes away. */
@@ -61,6 +58,8 @@ export const forwardUndici = (
         outcome.setAbort(() => c.abort(new Error("client went away")))
       },
       onResponseStart(_c, statusCode, h, statusMessage) {
+        // undici reports informational heads (103 Early Hints) here too; only the final head is relayed
+        if (statusCode < 200) return
         const out: Record<string, string | Array<string>> = {}
         for (const k in h) {
           const v = h[k]

@@ -14,7 +14,7 @@ import type { Principal } from "../domain/principal.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { ServicesRepo } from "../repos/ServicesRepo.js"
 import { type DistributionError, ociError } from "./errors.js"
-import { HostedPulls } from "./hostedPulls.js"
+import { HostedPulls, type PullScope } from "./hostedPulls.js"
 
 export const REALM = "Denia Registry"
 
@@ -42,14 +42,22 @@ export interface Repository {
   readonly projectId: string
 }
 
+const scopeAllows = (scope: PullScope, name: string, action: RegistryAction): boolean =>
+  action === "pull" ? scope.pullAny === true || scope.repositories.has(name) : scope.push?.has(name) === true
+
+const describeScope = (scope: PullScope): string =>
+  scope.push === undefined
+    ? `pull ${[...scope.repositories].join(", ")}`
+    : `push ${[...scope.push].join(", ")} and pull what its principal may read`
+
 export const makeAccess = Effect.gen(function*() {
   const resolver = yield* PrincipalResolver
   const authz = yield* Authz
   const projects = yield* ProjectsRepo
   const services = yield* ServicesRepo
   const pulls = yield* HostedPulls
-  /** Principals that came from a pull token, with the repositories they may pull. */
-  const scoped = new WeakMap<Principal, ReadonlySet<string>>()
+  /** Principals that came from a pull or build token, with what the token allows. */
+  const scoped = new WeakMap<Principal, PullScope>()
 
   const authenticate = (authorization: string | undefined): Effect.Effect<Principal, DistributionError | DatabaseError> =>
     Effect.gen(function*() {
@@ -59,7 +67,7 @@ export const makeAccess = Effect.gen(function*() {
       if (Option.isSome(pull)) {
         // a fresh object per request, so the scope is attached to this request's principal only
         const principal: Principal = { ...pull.value.principal }
-        scoped.set(principal, pull.value.repositories)
+        scoped.set(principal, pull.value)
         return principal
       }
       const principal = yield* resolver.resolve(token)
@@ -94,8 +102,8 @@ export const makeAccess = Effect.gen(function*() {
   ): Effect.Effect<Repository, DistributionError | DatabaseError> =>
     Effect.gen(function*() {
       const scope = scoped.get(principal)
-      if (scope !== undefined && (action !== "pull" || !scope.has(name))) {
-        return yield* ociError("DENIED", `this pull token may only pull ${[...scope].join(", ")}`, { name, action })
+      if (scope !== undefined && !scopeAllows(scope, name, action)) {
+        return yield* ociError("DENIED", `this token may only ${describeScope(scope)}`, { name, action })
       }
       const repo = yield* lookup(name)
       const role = action === "pull" ? "viewer" : "operator"

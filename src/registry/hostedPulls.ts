@@ -29,6 +29,10 @@ export interface PullScope {
   readonly principal: Principal
   /** `<project>/<service>` names the token may pull. */
   readonly repositories: ReadonlySet<string>
+  /** Build tokens: the repositories it may also push (its service's own). */
+  readonly push?: ReadonlySet<string>
+  /** Build tokens: `FROM` may pull any repository the principal may read (still role-checked). */
+  readonly pullAny?: boolean
 }
 
 interface Expiring<A> {
@@ -128,12 +132,27 @@ export class HostedPulls extends Effect.Service<HostedPulls>()("denia/registry/H
         })
       )
 
+    /**
+     * A build token (builder/, ADR 0801): push to `repository` (the build's own), pull whatever the
+     * principal of the service's live grant may read (`FROM` of a hosted base image); none without a grant.
+     */
+    const mintBuild = (serviceId: string, repository: string): Effect.Effect<Option.Option<string>> =>
+      Effect.sync(() =>
+        Option.map(live(grants, grantKey(serviceId, repository)), (principal) => {
+          const token = `${TOKEN_PREFIX}${randomBytes(32).toString("base64url")}`
+          const repositories = new Set([repository])
+          tokens.set(token, { value: { principal, repositories, push: repositories, pullAny: true }, expiresAt: Date.now() + TOKEN_TTL_MS })
+          sweep(tokens)
+          return token
+        })
+      )
+
     const revoke = (token: string): Effect.Effect<void> => Effect.sync(() => void tokens.delete(token))
 
     /** The scope of a live pull token; none for anything else. */
     const verify = (token: string): Option.Option<PullScope> => (token.startsWith(TOKEN_PREFIX) ? live(tokens, token) : Option.none())
 
-    return { address, isOwnHost, hostedReference, grant, mint, revoke, verify }
+    return { address, isOwnHost, hostedReference, grant, mint, mintBuild, revoke, verify }
   })
 }) {
   /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */

@@ -37,6 +37,8 @@ export const testConfig = async (dir: string, overrides: Record<string, unknown>
     // suites spread their many logins over X-Forwarded-For addresses (support/identity.ts `nextIp`) to stay
     // under the per-IP throttles: the test client is a trusted proxy. test/integration/security/ covers the default ([]).
     trusted_proxies: ["127.0.0.1"],
+    // replicas stay loopback-only unless a suite opts into the node network (test/support/network.ts): parallel daemons share no bridge
+    network_mode: "loopback",
     ...overrides
   }
   const values = await Effect.runPromise(decodeConfig(table, {}, "test"))

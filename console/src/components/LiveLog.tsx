@@ -5,7 +5,7 @@
  * `onEnd` runs once when the stream ends (the `end` event, or the server
  * closing it), so callers can refetch what the ended work changed.
  */
-import { createEffect, createSignal, onCleanup, Show } from "solid-js"
+import { createEffect, createSignal, For, onCleanup, Show } from "solid-js"
 import type { ApiFailure } from "../api/failure.js"
 import { endSummary, followEvents } from "../api/sse.js"
 
@@ -15,6 +15,10 @@ export const LiveLog = (props: {
   readonly initial?: ReadonlyArray<string>
   readonly max?: number
   readonly onEnd?: () => void
+  /** Per-line CSS classes (e.g. the failing build step), same length as the lines. */
+  readonly classify?: (lines: ReadonlyArray<string>) => ReadonlyArray<string | undefined>
+  /** A state line shown above the log, from the lines (e.g. `building: queued (1 ahead)`). */
+  readonly banner?: (lines: ReadonlyArray<string>) => string | undefined
 }) => {
   const [lines, setLines] = createSignal<ReadonlyArray<string>>([])
   const [state, setState] = createSignal<"connecting" | "live" | "ended" | "failed">("connecting")
@@ -85,8 +89,20 @@ export const LiveLog = (props: {
         </span>
       </div>
       <Show when={error()}>{(e) => <p class="field-error" role="alert">{e().message}</p>}</Show>
+      <Show when={props.banner?.(lines())}>{(b) => <p class="status status-starting live-log-banner" role="status">{b()}</p>}</Show>
       <pre ref={box} class="log mono" role="log" aria-label={props.label} aria-live="polite" tabindex="0">
-        {lines().length === 0 ? "(no output yet)" : lines().join("\n")}
+        {lines().length === 0
+          ? "(no output yet)"
+          : props.classify === undefined
+          ? lines().join("\n")
+          : (
+            <For each={lines()}>
+              {(line, i) => {
+                const cls = props.classify?.(lines())[i()]
+                return cls === undefined ? `${line}\n` : <span class={cls}>{`${line}\n`}</span>
+              }}
+            </For>
+          )}
       </pre>
     </div>
   )

@@ -11,6 +11,7 @@ import { EnvEditor } from "./EnvEditor.js"
 import { SelectField, TextField } from "./Field.js"
 import { RegistryPicker } from "./RegistryPicker.js"
 import { FormError } from "./States.js"
+import { HealthFields, PortFields, SandboxFields } from "./WorkloadFields.js"
 
 export interface ServiceFormProps {
   readonly mode: "create" | "edit"
@@ -56,6 +57,7 @@ export const ServiceForm = (props: ServiceFormProps) => {
   }
 
   const s = state
+  const workload = { state, update: (patch: Partial<ServiceFormState>) => setState((x) => ({ ...x, ...patch })), err }
   return (
     <form
       class="service-form"
@@ -88,15 +90,7 @@ export const ServiceForm = (props: ServiceFormProps) => {
           hint={props.mode === "edit" ? "Names cannot change" : "Lower-case letters, digits and '-'; becomes <name>.<project>.localhost"}
           spellcheck={false}
         />
-        <TextField
-          label="Port"
-          name="port"
-          inputmode="numeric"
-          value={s().port}
-          onValue={set("port")}
-          error={err("port")}
-          hint="The port the app listens on"
-        />
+        <PortFields {...workload} />
       </fieldset>
 
       <fieldset class="card">
@@ -194,6 +188,10 @@ export const ServiceForm = (props: ServiceFormProps) => {
                 error={err("source.context")}
               />
             </div>
+            <p class="field-hint">
+              Deploy it from the project directory with <code>denia push</code> (after{" "}
+              <code>denia init</code>); the context is uploaded, built on this node and its build log shows here under Deployments.
+            </p>
           </Match>
         </Switch>
       </fieldset>
@@ -205,23 +203,7 @@ export const ServiceForm = (props: ServiceFormProps) => {
 
       <fieldset class="card">
         <legend>Health and limits</legend>
-        <div class="row">
-          <TextField
-            label="Health path"
-            name="healthPath"
-            value={s().healthPath}
-            onValue={set("healthPath")}
-            error={err("health.path") ?? err("health")}
-          />
-          <TextField
-            label="Health timeout (s)"
-            name="healthTimeout"
-            inputmode="numeric"
-            value={s().healthTimeout}
-            onValue={set("healthTimeout")}
-            error={err("health.timeoutSeconds")}
-          />
-        </div>
+        <HealthFields {...workload} />
         <div class="row">
           <TextField
             label="CPU (millicores)"
@@ -249,10 +231,28 @@ export const ServiceForm = (props: ServiceFormProps) => {
             error={err("limits.pids")}
           />
         </div>
-        <label class="check">
-          <input type="checkbox" name="tlsEnabled" checked={s().tlsEnabled} onChange={(e) => set("tlsEnabled")(e.currentTarget.checked)} />
-          Serve custom domains over HTTPS (TLS)
-        </label>
+        <Show when={!s().worker}>
+          <label class="check">
+            <input
+              type="checkbox"
+              name="tlsEnabled"
+              checked={s().tlsEnabled}
+              onChange={(e) => set("tlsEnabled")(e.currentTarget.checked)}
+            />
+            Serve custom domains over HTTPS (TLS)
+          </label>
+        </Show>
+        <Show when={err("tlsEnabled")}>
+          <span class="field-error" role="alert">
+            {err("tlsEnabled")}
+          </span>
+        </Show>
+      </fieldset>
+
+      <fieldset class="card">
+        <legend>Sandbox</legend>
+        <p class="muted">Root in the image gets a container engine's default capabilities, held only inside the replica.</p>
+        <SandboxFields {...workload} />
       </fieldset>
 
       <fieldset class="card">

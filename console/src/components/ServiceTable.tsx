@@ -45,12 +45,14 @@ export const ServiceTable = (props: { readonly projectId?: string; readonly show
                 <ServiceStatus service={s} />
               </td>
               <td>
-                <Show when={serviceUrl(s.name, projectName(s.projectId))} fallback={<span class="muted">…</span>}>
-                  {(url) => (
-                    <a href={url()} target="_blank" rel="noreferrer" class="mono">
-                      {url()}
-                    </a>
-                  )}
+                <Show when={s.port !== null} fallback={<span class="muted">worker</span>}>
+                  <Show when={serviceUrl(s.name, projectName(s.projectId))} fallback={<span class="muted">…</span>}>
+                    {(url) => (
+                      <a href={url()} target="_blank" rel="noreferrer" class="mono">
+                        {url()}
+                      </a>
+                    )}
+                  </Show>
                 </Show>
               </td>
               <td class="mono truncate">{sourceSummary(s.source, { project: projectName(s.projectId), service: s.name })}</td>

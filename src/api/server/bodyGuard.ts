@@ -8,6 +8,8 @@
  * - a declared length past the cap → 413 at once, nothing read;
  * - a body on a body method must be `application/json` (parameters allowed)
  *   → 415 otherwise, nothing read;
+ * - `POST /v1/services/{id}/uploads` (build contexts) passes untouched: that route streams its body to
+ *   disk with its own caps (uploadRoute.ts); every other method and path stays behind this gate;
  * - the body is read with the cap as the stream limit (never more buffered),
  *   then must be non-blank (400), valid JSON (400) nested at most
  *   {@link MAX_JSON_DEPTH} levels (400). The read is cached by the request,
@@ -28,6 +30,10 @@ export const isJsonContentType = (contentType: string): boolean => /^\s*applicat
 
 /** Paths whose bodies the hosted registry reads itself (streamed blob uploads). */
 const isRegistryPath = (url: string): boolean => url === "/v2" || url.startsWith("/v2/") || url.startsWith("/v2?")
+
+/** The one `/v1` route that streams a non-JSON body itself (uploadRoute.ts). */
+const isUploadRoute = (method: string, url: string): boolean =>
+  method === "POST" && /^\/v1\/services\/[^/?#]+\/uploads(?:\?[^#]*)?$/.test(url)
 
 /**
  * Depth of the deepest array/object in a JSON text, scanning characters
@@ -59,8 +65,10 @@ const tooLarge = (maxBytes: number) =>
 export const guardRequestBody = (maxBytes: number) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    // The registry streams its own bodies; a volume restore streams a tar under the volumes' own caps.
-    if (isRegistryPath(request.url) || isVolumeArchivePath(request.method, request.url)) return
+    // The registry streams its own bodies; uploads and a volume restore stream theirs under their own caps.
+    if (isRegistryPath(request.url) || isUploadRoute(request.method, request.url) || isVolumeArchivePath(request.method, request.url)) {
+      return
+    }
     const headers = request.headers
     const length = headers["content-length"]
     if (length === undefined) {

@@ -9,6 +9,7 @@
 import { Cause, Effect, Option, Predicate } from "effect"
 import { randomUUID } from "node:crypto"
 import type { AuthError } from "../../auth/errors.js"
+import type { UploadNotFound, UploadRejected, UploadStorageError } from "../../builder/errors.js"
 import { DatabaseError } from "../../db/errors.js"
 import type { ActionConflict } from "../../deploy/errors.js"
 import type { Conflict, Invalid, NotFound } from "../../domain/errors.js"
@@ -39,6 +40,7 @@ export type InternalFailure =
   | SecretStoreIoError
   | InvalidSecretId
   | VolumeIoError
+  | UploadStorageError
 
 /** Every error a handler may fail with before it is mapped. */
 export type HandlerError =
@@ -51,6 +53,8 @@ export type HandlerError =
   | VolumeInUse
   | HostileArchive
   | ArchiveTooLarge
+  | UploadRejected
+  | UploadNotFound
   | InternalFailure
 
 /** The tags `mapDomainErrors` catches: keyed by tag, so the list cannot miss a member of `HandlerError`. */
@@ -72,7 +76,10 @@ const HANDLER_TAGS: { readonly [K in HandlerError["_tag"]]: true } = {
   "denia/volumes/VolumeInUse": true,
   "denia/volumes/HostileArchive": true,
   "denia/volumes/ArchiveTooLarge": true,
-  "denia/volumes/VolumeIoError": true
+  "denia/volumes/VolumeIoError": true,
+  "denia/builder/UploadRejected": true,
+  "denia/builder/UploadNotFound": true,
+  "denia/builder/UploadStorageError": true
 }
 
 const hasTagIn = (tags: object) => (e: unknown): boolean =>
@@ -148,6 +155,13 @@ export const toApiError = (e: HandlerError): Effect.Effect<ApiError> => {
     case "denia/auth/RoleRequired":
     case "denia/auth/RateLimited":
       return Effect.succeed(authToApiError(e))
+    case "denia/builder/UploadRejected": {
+      const body = { code: "UPLOAD_REJECTED", message: e.message, details: { rule: e.rule, entry: e.entry } }
+      return Effect.succeed(e.status === 413 ? new PayloadTooLarge(body) : new BadRequest(body))
+    }
+    case "denia/builder/UploadNotFound":
+      return Effect.succeed(new NotFoundError({ code: "NOT_FOUND", message: e.message }))
+    case "denia/builder/UploadStorageError":
     case "denia/db/DatabaseError":
     case "denia/oci/OciStorageError":
     case "denia/runtime/RuntimeIoError":

@@ -14,7 +14,7 @@ import { resolveService, serviceArgFor } from "./resolve.js"
 import { projectOption, serviceArg } from "./services.js"
 
 /** Prints log lines as they come: escaped on a terminal (tabs kept), as they are otherwise. */
-const writeLines = (lines: ReadonlyArray<string>) => {
+export const writeLines = (lines: ReadonlyArray<string>) => {
   if (lines.length === 0) return
   const tty = isTerminal(process.stdout)
   process.stdout.write(`${lines.map((l) => (tty ? escapeControl(l, { multiline: true }) : l)).join("\n")}\n`)
@@ -25,7 +25,7 @@ const EndEvent = Schema.parseJson(Schema.Struct({ status: Schema.optional(Schema
 const decodeEndEvent = Schema.decodeUnknownSync(EndEvent)
 
 /** Follows an SSE stream, handing over the log lines of each network read; resolves with the final status. */
-const followSse = (flags: ConnectionFlags, path: string, onLines: (lines: ReadonlyArray<string>) => void) =>
+export const followSse = (flags: ConnectionFlags, path: string, onLines: (lines: ReadonlyArray<string>) => void) =>
   Effect.gen(function*() {
     const connection = yield* asCommandError(resolveConnection(flags))
     return yield* Effect.tryPromise({

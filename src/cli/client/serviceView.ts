@@ -54,7 +54,15 @@ export interface KnownRoute {
  * with `<base_domain>` left for the reader.
  */
 export const serviceUrl = (s: Service, projectName: string, route: KnownRoute | undefined, hints: IngressHints | undefined): string => {
+  if (s.port === null) return "- (worker)"
   if (route !== undefined) return defaultUrl(route.hostname, route.tlsEnabled, hints)
   const base = hints?.baseDomain ?? "<base_domain>"
   return defaultUrl(`${s.name}.${projectName}.${base}`.toLowerCase(), s.tlsEnabled, hints)
 }
+
+/** `tcp 6379 → <host>:30000` per endpoint (`<host>` is the daemon's host as the CLI reaches it); `-` without any. */
+export const endpointsLabel = (s: Service, host: string): string =>
+  s.endpoints.length === 0
+    ? "-"
+    : s.endpoints.map((e) => `${e.protocol} ${e.port} → ${e.publicPort === undefined ? "(no public port)" : `${host}:${e.publicPort}`}`)
+      .join(", ")

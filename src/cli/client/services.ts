@@ -9,7 +9,7 @@ import { printRows, printText, printValue, safe } from "./output.js"
 import { redeployHint } from "./redeployHint.js"
 import { DEFAULT_PROJECT, resolveProject, resolveService, serviceArgFor } from "./resolve.js"
 import { workloadFields, workloadOptions } from "./serviceFlags.js"
-import { type KnownRoute, serviceUrl, sourceLabel, stateLabel } from "./serviceView.js"
+import { endpointsLabel, type KnownRoute, serviceUrl, sourceLabel, stateLabel } from "./serviceView.js"
 
 export const serviceArg = Args.text({ name: "service" }).pipe(
   Args.withDescription("Service: <name> (in --project, else default), <project>/<name> or an id")
@@ -36,6 +36,8 @@ interface Row {
   readonly service: Service
   readonly project: string
   readonly url: string
+  /** The daemon's host as this CLI reaches it (where public TCP/UDP ports answer). */
+  readonly host: string
 }
 
 const columns = [
@@ -53,7 +55,8 @@ const rowsFor = (client: DeniaClient, connection: Connection, services: Readonly
     const routes = yield* knownRoutes(client)
     return services.map((service): Row => {
       const project = names.get(service.projectId) ?? service.projectId
-      return { service, project, url: serviceUrl(service, project, routes.get(service.id), connection.ingress) }
+      const host = new URL(connection.url).hostname
+      return { service, project, url: serviceUrl(service, project, routes.get(service.id), connection.ingress), host }
     })
   })
 
@@ -83,8 +86,10 @@ const describeService = (row: Row, arg: string): string => {
     ["health", describeHealth(s.health)],
     ["capabilities", describeCapabilities(s.capabilities)],
     ["shm", `${s.shmMb} MiB`],
-    ["live deployment", st?.liveDeploymentId ?? s.promotedDeploymentId ?? "-"]
+    ["live deployment", st?.liveDeploymentId ?? s.promotedDeploymentId ?? "-"],
+    ["endpoints", endpointsLabel(s, row.host)]
   ]
+  if (st?.network !== undefined) lines.push(["network", st.network])
   if (st !== undefined && st.restarts > 0) lines.push(["restarts", String(st.restarts)])
   if (st?.lastExit !== undefined) lines.push(["last exit", st.lastExit])
   if (st?.nextRestartAt !== undefined) lines.push(["next restart", st.nextRestartAt])

@@ -1,5 +1,7 @@
 import { Effect, Schema } from "effect"
+import { detectBuildIsolation } from "../../builder/isolation.js"
 import { loadProcessConfig } from "../../config/environment.js"
+import { networkChecks } from "../../network/doctor.js"
 import { runtimeChecks } from "../../runtime/doctor.js"
 import { resolveHelperPath } from "../../runtime/helperPath.js"
 import { printJson, printText } from "../client/output.js"
@@ -22,6 +24,17 @@ const runtimeVerdicts = (cgroupRoot: string) =>
         })
       ))
 
+/** Whether builds are resource-limited here (ADR 0801): a warning, builds still run at idle priority. */
+export const buildIsolationVerdict = (isolation: { readonly mode: "cgroup" | "nice"; readonly reason: string }): checks.CheckResult =>
+  isolation.mode === "cgroup"
+    ? { name: "build isolation", level: "ok", detail: isolation.reason }
+    : {
+      name: "build isolation",
+      level: "warn",
+      detail: isolation.reason,
+      fix: "boot with cgroup v2 only (systemd.unified_cgroup_hierarchy=1) so builds get their own cgroup with cpu.weight and memory.max"
+    }
+
 const icon = { ok: "ok  ", warn: "warn", fail: "FAIL" } as const
 
 /** `denia doctor`: host readiness, each line ok/warn/fail with a fix. Exit 1 on any fail. Loaded lazily by root.ts. */
@@ -36,10 +49,18 @@ export const runDoctor = (json: boolean) =>
       const config = loaded.right
       results.push({ name: "config", level: "ok", detail: `${config.paths.configFile} is valid` })
       results.push(...(yield* runtimeVerdicts(config.values.cgroupRoot)))
+      results.push(buildIsolationVerdict(yield* detectBuildIsolation(config.values.cgroupRoot)))
       results.push(...(yield* Effect.promise(() => checks.checkPorts(config))))
       results.push(checks.checkDataDir(config.paths.dataDir))
+      const v = config.values
+      results.push(
+        ...(yield* networkChecks({ mode: v.networkMode, bridge: v.networkBridge, subnet: v.networkSubnet, egress: v.networkEgress }))
+      )
     }
-    if (loaded._tag === "Left") results.push(...(yield* runtimeVerdicts("/sys/fs/cgroup/denia")).filter((r) => r.name === "runtime helper"))
+    if (loaded._tag === "Left") {
+      results.push(...(yield* runtimeVerdicts("/sys/fs/cgroup/denia")).filter((r) => r.name === "runtime helper"))
+      results.push(buildIsolationVerdict(yield* detectBuildIsolation("/sys/fs/cgroup/denia")))
+    }
     results.push(checks.checkBinary("buildah", "Dockerfile builds", "apt-get install buildah"))
     if (json) {
       yield* printJson({ checks: results })

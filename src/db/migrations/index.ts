@@ -8,6 +8,7 @@ import hostedRegistry from "./0005_hosted_registry.js"
 import domains from "./0006_domains.js"
 import domainClaims from "./0007_domain_claims.js"
 import deploymentRestarts from "./0008_deployment_restarts.js"
+import network from "./0009_network.js"
 
 export interface MigrationStep {
   readonly id: number
@@ -24,5 +25,6 @@ export const migrations: ReadonlyArray<MigrationStep> = [
   { id: 5, name: "hosted_registry", run: hostedRegistry },
   { id: 6, name: "domains", run: domains },
   { id: 7, name: "domain_claims", run: domainClaims },
-  { id: 8, name: "deployment_restarts", run: deploymentRestarts }
+  { id: 8, name: "deployment_restarts", run: deploymentRestarts },
+  { id: 9, name: "network", run: network }
 ]

@@ -24,7 +24,7 @@ import type { Volumes } from "../../volumes/Volumes.js"
 import { DeploymentLog, type LogPhase } from "../DeploymentLog.js"
 import type { DeployFailed } from "../errors.js"
 import { scrubInternalPaths, serviceRef, withLogsHint } from "../failureMessages.js"
-import { acquireImage, bundleOf, type HostedRegistryAccess } from "../imageSource.js"
+import { acquireDeploymentImage, bundleOf, type HostedRegistryAccess } from "../imageSource.js"
 import { progressLogger } from "../pullProgress.js"
 import { ReplicaPublisher } from "../ReplicaPublisher.js"
 import { closeReplica, closeSet, launchHealthyReplica, type RunningReplica, type RunningSet } from "../replicaSet.js"
@@ -138,7 +138,13 @@ export const makeToolkit = (options: CoordinatorOptions) =>
         const reference = deployment.imageDigest !== undefined && !deployment.imageRef.includes("@")
           ? `${deployment.imageRef}@${deployment.imageDigest}`
           : deployment.imageRef
-        return yield* acquireImage(service, reference, progressLogger(log, deployment.id))
+        return yield* acquireDeploymentImage(
+          service,
+          deployment.id,
+          reference,
+          progressLogger(log, deployment.id),
+          (line) => log.append(deployment.id, "BUILDING", line)
+        )
       })
 
     /**

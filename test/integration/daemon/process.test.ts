@@ -33,7 +33,7 @@ describe("the daemon process", () => {
         } catch {
           return false
         }
-      })
+      }, 30_000)
       const configFile = e["DENIA_CONFIG_FILE"] ?? ""
       expect(fs.statSync(configFile).mode & 0o777).toBe(0o600)
       expect(fs.existsSync(path.join(t.dir, "data", "denia.sqlite"))).toBe(true)

@@ -161,7 +161,7 @@ describe.runIf(privileged)("one daemon per data dir (privileged)", () => {
     await waitFor(
       () =>
         messages(daemon.output()).some((m) =>
-          m.startsWith(`replica crashed: service one deployment ${deploymentId}: workload exited (signal SIGKILL`)
+          m.startsWith(`replica crashed: service one deployment ${deploymentId}: workload killed by signal 9 (SIGKILL)`)
         ),
       30_000
     )

@@ -160,6 +160,39 @@ describe("domains", () => {
     expect((await d.request(`/v1/services/${serviceId}/domains/${domain.id}/verify`, { method: "POST" })).status).toBe(404)
   })
 
+  it("the requests log shows why the ingress answered 502/503, with per-service counters (ADR 0502)", async () => {
+    const counters = async () =>
+      (await body<{ upstreamErrors: Record<string, number> }>(await d.request(`/v1/services/${otherServiceId}/requests`)))
+        .upstreamErrors
+    const before = await counters()
+    expect((await request(d.httpPort, "other.default.localhost", "/nobody-home")).status).toBe(503)
+    await d.publish(otherServiceId, [{ id: "gone-1", socketPath: `${temp.dir}/gone.sock` }])
+    expect((await request(d.httpPort, "other.default.localhost", "/socket-gone")).status).toBe(502)
+    await d.publish(otherServiceId, [])
+    const log = await body<{
+      items: Array<{ path: string; status: number; error: string | null }>
+      upstreamErrors: Record<string, number | string>
+    }>(await d.request(`/v1/services/${otherServiceId}/requests`))
+    expect(log.items.slice(0, 2).map((e) => [e.path, e.status, e.error])).toEqual([
+      ["/socket-gone", 502, "upstream connect failed: ENOENT"],
+      ["/nobody-home", 503, "no healthy replica"]
+    ])
+    expect(log.upstreamErrors).toMatchObject({
+      total: (before.total ?? 0) + 2,
+      connectFailed: (before.connectFailed ?? 0) + 1,
+      noHealthyReplica: (before.noHealthyReplica ?? 0) + 1,
+      parseError: before.parseError,
+      reset: before.reset,
+      timeout: before.timeout
+    })
+    expect(typeof log.upstreamErrors.since).toBe("string")
+    const ok = await body<{ items: Array<{ error: string | null }>; upstreamErrors: { total: number } }>(
+      await d.request(`/v1/services/${serviceId}/requests`)
+    )
+    expect(ok.items.every((e) => e.error === null)).toBe(true)
+    expect(ok.upstreamErrors.total).toBe(0)
+  })
+
   it("the control domain proxies to the loopback API", async () => {
     const r = await request(d.httpPort, "denia.example.test", "/healthz")
     expect(r.status).toBe(200)

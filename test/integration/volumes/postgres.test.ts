@@ -2,10 +2,11 @@
  * PostgreSQL from Debian's packages on a volume (privileged; daemon as a
  * child process): a root entrypoint chowns PGDATA and drops to `postgres`
  * with gosu, the TCP health check gates each deployment, and `psql` on the
- * host (through the replica's Unix socket relay) sees its rows survive a
+ * host sees its rows survive a
  * redeploy (recreate), a rollback, a daemon restart and a SIGKILL of the
  * daemon; a stopped service's backup restored into a new service has the
- * same rows.
+ * same rows. `psql` connects from the host to the service's TCP endpoint
+ * (the node network's public port).
  */
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
@@ -24,7 +25,6 @@ if (!privileged) console.warn("postgres volume test skipped: it needs root (name
 describe.runIf(privileged)("postgres on a volume (privileged)", () => {
   const temp = makeTempDir("denia-volpg-")
   const dataDir = path.join(temp.dir, "data")
-  const socketDir = path.join(temp.dir, "pgsock")
   let env: Record<string, string>
   let url = ""
   let registry = ""
@@ -63,24 +63,28 @@ describe.runIf(privileged)("postgres on a volume (privileged)", () => {
         source: { type: "hosted", tag: "v1" },
         port: 5432,
         health: { type: "tcp", timeoutSeconds: 120 },
+        endpoints: [{ protocol: "tcp", port: 5432 }],
         volumes: [{ name: "data", mountPath: PGDATA }]
       }
     })
     expect(r.status).toBe(201)
-    return ((await r.json()) as { id: string }).id
+    const created = (await r.json()) as { id: string; endpoints: Array<{ publicPort?: number }> }
+    const publicPort = created.endpoints[0]?.publicPort
+    if (publicPort === undefined) throw new Error("no public port allocated")
+    publicPorts.set(created.id, publicPort)
+    return created.id
   }
+  const publicPorts = new Map<string, number>()
+  let current = ""
 
-  /** `psql` on the host, through the one running replica's socket (linked as `.s.PGSQL.5432`). */
+  /** `psql` on the host against the current service's public TCP port. */
   const psql = async (sql: string): Promise<string> => {
-    const sockets = replicaSockets(dataDir)
-    if (sockets.length !== 1) throw new Error(`${sockets.length} replica sockets`)
-    fs.rmSync(socketDir, { recursive: true, force: true })
-    fs.mkdirSync(socketDir)
-    fs.symlinkSync(sockets[0] ?? "", path.join(socketDir, ".s.PGSQL.5432"))
+    const port = publicPorts.get(current)
+    if (port === undefined) throw new Error("no service")
     return new Promise((resolve, reject) =>
       execFile(
         "psql",
-        ["-h", socketDir, "-p", "5432", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-At", "-c", sql],
+        ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-At", "-c", sql],
         { env: { PGPASSWORD: POSTGRES_PASSWORD, PATH: process.env["PATH"] ?? "/usr/bin:/bin", PGCONNECT_TIMEOUT: "10" }, timeout: 30_000 },
         (err, stdout, stderr) => (err === null ? resolve(stdout.trim()) : reject(new Error(`${err.message}\n${stderr}`)))
       )
@@ -124,6 +128,7 @@ describe.runIf(privileged)("postgres on a volume (privileged)", () => {
     const projects = (await (await request("/v1/projects")).json()) as { items: Array<{ id: string }> }
     projectId = projects.items[0]?.id ?? ""
     pg = await createService("pg")
+    current = pg
     await push("default/pg", "v1")
     await push("default/pg", "v2")
   }, 900_000)
@@ -134,7 +139,7 @@ describe.runIf(privileged)("postgres on a volume (privileged)", () => {
     temp.cleanup()
   }, 60_000)
 
-  it("initializes on an empty volume owned by the image's root and serves psql over the TCP-checked port", async () => {
+  it("initializes on an empty volume owned by the image's root and serves psql on its TCP endpoint", async () => {
     await run(pg, "deployments")
     await waitFor(() => psql("SELECT 1").then((r) => r === "1", () => false), 60_000)
     await psql("CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL)")
@@ -182,6 +187,7 @@ describe.runIf(privileged)("postgres on a volume (privileged)", () => {
       headers: { "content-type": "application/zstd" }
     })
     expect(put.status).toBe(200)
+    current = restored
     await run(restored, "deployments")
     expect(await rows()).toBe("alpha,beta,gamma,delta,epsilon")
   }, 300_000)

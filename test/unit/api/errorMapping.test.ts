@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest"
 import * as Api from "../../../src/api/definition/errors.js"
 import { type HandlerError, internalError, mapAuthErrors, mapDomainErrors } from "../../../src/api/server/errorMapping.js"
 import { InvalidCredentials, RateLimited, RoleRequired } from "../../../src/auth/errors.js"
+import { UploadNotFound, UploadRejected, UploadStorageError } from "../../../src/builder/errors.js"
 import { DatabaseError } from "../../../src/db/errors.js"
 import { ActionConflict } from "../../../src/deploy/errors.js"
 import { Conflict, Invalid, NotFound } from "../../../src/domain/errors.js"
@@ -70,7 +71,14 @@ const samples: { readonly [K in HandlerError["_tag"]]: readonly [Extract<Handler
   "denia/volumes/VolumeInUse": [new VolumeInUse({ message: "volume data is mounted" }), 409, "CONFLICT"],
   "denia/volumes/HostileArchive": [new HostileArchive({ rule: "absolute path", entry: "/etc/passwd" }), 400, "HOSTILE_ARCHIVE"],
   "denia/volumes/ArchiveTooLarge": [new ArchiveTooLarge({ limit: "more than 10 entries", entry: "x" }), 413, "ARCHIVE_TOO_LARGE"],
-  "denia/volumes/VolumeIoError": [new VolumeIoError({ operation: "create data", cause: hostCause }), 500, "INTERNAL"]
+  "denia/volumes/VolumeIoError": [new VolumeIoError({ operation: "create data", cause: hostCause }), 500, "INTERNAL"],
+  "denia/builder/UploadRejected": [
+    new UploadRejected({ rule: "hardlink", entry: "a", message: "hardlink: entry \"a\" is a hardlink", status: 400 }),
+    400,
+    "UPLOAD_REJECTED"
+  ],
+  "denia/builder/UploadNotFound": [new UploadNotFound({ uploadId: "u1" }), 404, "NOT_FOUND"],
+  "denia/builder/UploadStorageError": [new UploadStorageError({ message: hostCause.message, cause: hostCause }), 500, "INTERNAL"]
 }
 
 /** Runs `effect`, collecting every log line's message and cause as text. */

@@ -21,6 +21,7 @@ import type { Principal, ProjectRole } from "../../../src/domain/principal.js"
 import { CreateProject, type Project } from "../../../src/domain/project.js"
 import { CreateService, type Service } from "../../../src/domain/service.js"
 import { Events } from "../../../src/events/Events.js"
+import { EndpointPorts } from "../../../src/network/EndpointPorts.js"
 import { HostedPulls } from "../../../src/registry/hostedPulls.js"
 import { AuditRepo } from "../../../src/repos/AuditRepo.js"
 import { DeploymentsRepo } from "../../../src/repos/DeploymentsRepo.js"
@@ -107,6 +108,7 @@ export const appTestLayer = (options: { readonly conflicting?: ReadonlyArray<Ser
       )
       const config = yield* Effect.promise(() => testConfig(dir))
       const configLayer = DeniaConfig.layer(config)
+      const db = Database.layer(config.paths.sqlite)
       const repos = Layer.mergeAll(
         ProjectsRepo.layer,
         ServicesRepo.layer,
@@ -117,7 +119,7 @@ export const appTestLayer = (options: { readonly conflicting?: ReadonlyArray<Ser
         RegistriesRepo.layer,
         ServiceSecretsRepo.layer,
         DomainsRepo.layer
-      ).pipe(Layer.provide(Database.layer(config.paths.sqlite)))
+      ).pipe(Layer.provide(db))
       const secrets = Layer.merge(Registries.layer, ServiceSecrets.layer).pipe(
         Layer.provideMerge(SecretStore.layerTest),
         Layer.provide(repos)
@@ -140,7 +142,9 @@ export const appTestLayer = (options: { readonly conflicting?: ReadonlyArray<Ser
           maxArchiveEntries: 1000,
           shiftIds: false
         }),
-        Events.layer
+        Events.layer,
+        Events.layer,
+        EndpointPorts.layer.pipe(Layer.provide(Layer.merge(db, configLayer)))
       )
       const coordinator = fakeCoordinator(options.conflicting ?? []).pipe(Layer.provide(base))
       return Layer.mergeAll(ServicesApp.layer, DeploymentsApp.layer, MembersApp.layer).pipe(

@@ -128,5 +128,9 @@ describe("service state and URL in lists", () => {
       "http://web.default.localhost"
     )
     expect(serviceUrl(s, "default", undefined, undefined)).toBe("http://web.default.<base_domain>")
+    // a worker has no route
+    expect(serviceUrl(service({ port: null }), "default", undefined, { baseDomain: "localhost", httpPort: 80, httpsPort: 443 })).toBe(
+      "- (worker)"
+    )
   })
 })

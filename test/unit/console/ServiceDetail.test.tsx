@@ -117,6 +117,30 @@ describe("service page", () => {
     expect(action("Roll back").hasAttribute("disabled")).toBe(true)
   })
 
+  it("a failed worker shows no URL or port, its settle check and capabilities, and why its deploy failed", async () => {
+    const reason = "workload exited (code 3): queue: connection refused; see: denia logs web"
+    daemon(
+      service({
+        port: null,
+        health: { type: "running", settleSeconds: 5 },
+        capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] },
+        shmMb: 32,
+        promotedDeploymentId: null,
+        status: { ...crashloop, state: "failed", restarts: 0, lastExit: reason, liveDeploymentId: null, pendingChanges: false }
+      }),
+      [deployment(ids.d1, { status: "failed", error: reason })]
+    )
+    open()
+    await screen.findByRole("heading", { name: "web" })
+    const overview = screen.getByRole("region", { name: "Overview" })
+    expect(within(overview).getByText(reason)).toBeTruthy()
+    expect(within(overview).getByText("none (worker: no route, no PORT)")).toBeTruthy()
+    expect(within(overview).getByText("none (worker)")).toBeTruthy()
+    expect(within(overview).getByText("still running after 5 s")).toBeTruthy()
+    expect(within(overview).getByText("none + NET_BIND_SERVICE")).toBeTruthy()
+    expect(within(overview).getByText("32 MiB")).toBeTruthy()
+  })
+
   it("offers Start but not Stop or Restart for a stopped service, and no banner without pending changes", async () => {
     daemon(
       service({
@@ -134,6 +158,29 @@ describe("service page", () => {
     expect(action("Restart").hasAttribute("disabled")).toBe(true)
     expect(screen.queryByRole("status", { name: "Pending changes" })).toBeNull()
     expect(screen.queryByText("Crash loop")).toBeNull()
+  })
+
+  it("shows the public ports of TCP/UDP endpoints and the node network", async () => {
+    daemon(
+      service({
+        endpoints: [{ protocol: "tcp", port: 6379, publicPort: 30000 }, { protocol: "udp", port: 53, publicPort: 31000 }],
+        status: {
+          ...crashloop,
+          state: "running",
+          readyReplicas: 1,
+          restarts: 0,
+          lastExit: undefined,
+          network: "loopback only (the daemon does not run as root)"
+        }
+      }),
+      [deployment(ids.d1)]
+    )
+    open()
+    await screen.findByRole("heading", { name: "web" })
+    const overview = screen.getByRole("region", { name: "Overview" })
+    expect(within(overview).getByText(`tcp 6379 → ${window.location.hostname}:30000`)).toBeTruthy()
+    expect(within(overview).getByText(`udp 53 → ${window.location.hostname}:31000`)).toBeTruthy()
+    expect(within(overview).getByText("loopback only (the daemon does not run as root)")).toBeTruthy()
   })
 
   it("without a status from the daemon, derives it: the promoted deployment is live and the service runs", async () => {

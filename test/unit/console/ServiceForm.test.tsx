@@ -160,4 +160,47 @@ describe("ServiceForm", () => {
     fireEvent.click(screen.getByRole("button", { name: "Remove endpoint 1" }))
     expect(screen.queryByLabelText("Endpoint 1 port")).toBeNull()
   })
+
+  it("a worker has no port input and the settle check; TCP and HTTP checks show their inputs", async () => {
+    const submitted: Array<ServiceFormState> = []
+    setup(async (s) => submitted.push(s))
+    type("Name", "jobs")
+    type("Image reference", "registry.example/jobs:1")
+    const kind = screen.getByLabelText("Health check") as HTMLSelectElement
+    expect([...kind.options].map((o) => o.value)).toEqual(["http", "tcp", "running"])
+    fireEvent.change(kind, { target: { value: "tcp" } })
+    expect(screen.queryByLabelText("Health path")).toBeNull()
+    expect(screen.getByLabelText("Health timeout (s)")).toBeTruthy()
+    fireEvent.click(screen.getByRole("checkbox", { name: /^Worker \(no port\)/ }))
+    expect(screen.queryByLabelText("Port")).toBeNull()
+    expect((screen.getByLabelText("Health check") as HTMLSelectElement).value).toBe("running")
+    expect(screen.queryByRole("checkbox", { name: /TLS/ })).toBeNull()
+    type("Settle time (s)", "3")
+    type("Drop capabilities", "ALL")
+    type("Add capabilities", "net_bind_service")
+    type("/dev/shm (MiB)", "32")
+    submit()
+    await waitFor(() => expect(submitted).toHaveLength(1))
+    const body = formToCreate(submitted[0] ?? emptyServiceForm())
+    expect(body).toMatchObject({
+      port: null,
+      health: { type: "running", settleSeconds: 3 },
+      capabilities: { add: ["net_bind_service"], drop: ["ALL"] },
+      shmMb: 32
+    })
+    expect(Either.isRight(Schema.decodeUnknownEither(CreateService)(body))).toBe(true)
+  })
+
+  it("a refused capability lands under the capability input it names", async () => {
+    setup(async (s) => {
+      const encoded = Schema.encodeUnknownEither(CreateService)(formToCreate(s))
+      if (Either.isLeft(encoded)) throw encoded.left
+    })
+    type("Name", "api")
+    type("Image reference", "registry.example/api:1")
+    type("Add capabilities", "NET_ADMIN SYS_ADMIN")
+    submit()
+    await waitFor(() => expect(screen.getByLabelText("Add capabilities").getAttribute("aria-invalid")).toBe("true"))
+    expect(screen.getByText(/SYS_ADMIN is never granted/)).toBeTruthy()
+  })
 })

@@ -88,6 +88,39 @@ describe("service form model", () => {
     expect(formToSpec(base({})).autoscale).toBeNull()
   })
 
+  it("round-trips a worker and a TCP service (health kind, capabilities, shm) through the edit form", () => {
+    const decode = (over: Record<string, unknown>) =>
+      Schema.decodeUnknownSync(Service)({
+        id: "0190aaaa-0000-7000-8000-000000000003",
+        projectId: PROJECT,
+        name: "jobs",
+        source: { type: "hosted", tag: "v1" },
+        env: {},
+        limits: null,
+        tlsEnabled: false,
+        autoscale: null,
+        endpoints: [],
+        promotedDeploymentId: null,
+        previousDeploymentId: null,
+        createdAt: "2026-01-01T00:00:00Z",
+        updatedAt: "2026-01-01T00:00:00Z",
+        ...over
+      })
+    const worker = decode({ port: null, health: { type: "running", settleSeconds: 9 }, capabilities: { drop: ["ALL"] }, shmMb: 16 })
+    const form = serviceToForm(worker)
+    expect([form.worker, form.settleSeconds, form.capDrop, form.shmMb]).toEqual([true, "9", "ALL", "16"])
+    expect(formToSpec(form)).toMatchObject({
+      port: null,
+      health: { type: "running", settleSeconds: 9 },
+      capabilities: { drop: ["ALL"] },
+      shmMb: 16
+    })
+    const tcp = decode({ port: 6379, health: { type: "tcp", timeoutSeconds: 12 }, capabilities: { add: ["SYS_NICE"] } })
+    const tcpSpec = formToSpec(serviceToForm(tcp))
+    expect(tcpSpec).toMatchObject({ port: 6379, health: { type: "tcp", timeoutSeconds: 12 }, capabilities: { add: ["SYS_NICE"] } })
+    expect(Either.isRight(Schema.encodeUnknownEither(UpdateService)(tcpSpec))).toBe(true)
+  })
+
   it("round-trips a service through the edit form into a valid PATCH body", () => {
     const service = Schema.decodeUnknownSync(Service)({
       id: "0190aaaa-0000-7000-8000-000000000002",

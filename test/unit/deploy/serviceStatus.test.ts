@@ -50,6 +50,11 @@ describe("service status", () => {
     expect(deriveStatus(inputs({ latest: dep("stopped") }))).toMatchObject({ state: "stopped", desiredReplicas: 0, liveDeploymentId: null })
   })
 
+  it("failed with nothing live: lastExit says why the newest deployment failed", () => {
+    const error = "workload exited (code 1): chown(\"/var/lib/nginx/body\", 33) failed (1: Operation not permitted); see: denia logs web"
+    expect(deriveStatus(inputs({ latest: dep("failed", { error }) }))).toMatchObject({ state: "failed", lastExit: error })
+  })
+
   it("a live deployment with a ready replica is running", () => {
     const s = deriveStatus(inputs({ service: service(LIVE), live: dep("healthy", { restartCount: 1 }), readyReplicas: 1 }))
     expect(s).toMatchObject({ state: "running", readyReplicas: 1, desiredReplicas: 1, restarts: 1, liveDeploymentId: LIVE })

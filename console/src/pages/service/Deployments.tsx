@@ -11,6 +11,7 @@ import { DataTable } from "../../components/DataTable.js"
 import { LiveLog } from "../../components/LiveLog.js"
 import { StatusBadge } from "../../components/ServiceStatus.js"
 import { Empty, QueryList } from "../../components/States.js"
+import { buildLineClasses, queuedState } from "../../lib/buildLog.js"
 import { formatTime } from "../../lib/format.js"
 import type { SectionProps } from "./section.js"
 
@@ -83,6 +84,8 @@ export const Deployments: Component<SectionProps> = (props) => {
             <LiveLog
               path={`/v1/deployments/${id()}/logs`}
               label="Deployment log"
+              classify={buildLineClasses}
+              banner={queuedState}
               onEnd={() => void refreshAfterDeployment(qc, props.service.id)}
             />
           </div>

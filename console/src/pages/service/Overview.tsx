@@ -1,6 +1,6 @@
 /** The service's facts: state (with why it crashes), URL, project, source, port, health, limits, scaling. */
 import { A } from "@solidjs/router"
-import { type Component, Show } from "solid-js"
+import { type Component, For, Show } from "solid-js"
 import { describeCapabilities } from "../../../../src/domain/capabilities.js"
 import { describeHealth } from "../../../../src/domain/service.js"
 import { useProject } from "../../api/queries.js"
@@ -52,6 +52,26 @@ export const Overview: Component<SectionProps> = (props) => {
       <dd class="mono wrap">{sourceSummary(props.service.source, { project: project.data?.name, service: props.service.name })}</dd>
       <dt>Port</dt>
       <dd>{props.service.port === null ? "none (worker: no route, no PORT)" : props.service.port}</dd>
+      <dt>Public ports</dt>
+      <dd class="mono">
+        <Show when={props.service.endpoints.length > 0} fallback={<span class="muted">none</span>}>
+          <For each={props.service.endpoints}>
+            {(e) => (
+              <div>
+                {e.protocol} {e.port} → {e.publicPort === undefined ? "not allocated" : `${window.location.hostname}:${e.publicPort}`}
+              </div>
+            )}
+          </For>
+        </Show>
+      </dd>
+      <Show when={props.service.status?.network}>
+        {(n) => (
+          <>
+            <dt>Network</dt>
+            <dd class="mono wrap">{n()}</dd>
+          </>
+        )}
+      </Show>
       <dt>Health check</dt>
       <dd class="mono">{describeHealth(props.service.health)}</dd>
       <dt>Capabilities</dt>

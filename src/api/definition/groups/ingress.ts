@@ -28,9 +28,21 @@ export const AccessLogEntry = Schema.Struct({
   bytes: Schema.Number,
   durationMs: Schema.Number,
   replica: Schema.NullOr(Schema.String),
-  clientIp: Schema.String
+  clientIp: Schema.String,
+  /** Why the ingress answered 502/503/504 or cut the response, e.g. `upstream parse error: bare CR in the response head`. */
+  error: Schema.NullOr(Schema.String)
 }).annotations({ identifier: "AccessLogEntry" })
-export const AccessLogList = Schema.Struct({ items: Schema.Array(AccessLogEntry) })
+/** Upstream failures of the service since the daemon started, by kind. */
+export const UpstreamErrorCounts = Schema.Struct({
+  total: Schema.Number,
+  parseError: Schema.Number,
+  reset: Schema.Number,
+  timeout: Schema.Number,
+  connectFailed: Schema.Number,
+  noHealthyReplica: Schema.Number,
+  since: Schema.String
+}).annotations({ identifier: "UpstreamErrorCounts" })
+export const AccessLogList = Schema.Struct({ items: Schema.Array(AccessLogEntry), upstreamErrors: UpstreamErrorCounts })
 export const RequestsQuery = Schema.Struct({
   limit: Schema.optional(
     Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000, { message: () => "limit must be between 1 and 1000" }))

@@ -21,7 +21,10 @@ export const IngressHandlers = HttpApiBuilder.group(DeniaApi, "ingress", (handle
         mapDomainErrors(
           Effect.gen(function*() {
             yield* services.get(path.id)
-            return { items: yield* ingress.requests(path.id, urlParams.limit ?? 100) }
+            return {
+              items: yield* ingress.requests(path.id, urlParams.limit ?? 100),
+              upstreamErrors: yield* ingress.upstreamErrors(path.id)
+            }
           })
         ))
   }))

@@ -1,0 +1,261 @@
+/**
+ * The upload store (`<data_dir>/uploads/`): a build context arrives as a gzip- or zstd-compressed tar,
+ * streams to `<id>.partial` while every entry is checked (rules.ts), and only a fully accepted body is
+ * renamed to `<id>.tar.gz|.tar.zst` with its metadata `<id>.json`. Uploads expire after
+ * `upload_ttl_minutes` (a sweep removes them and stale partials); a build unpacks one into a context
+ * directory of its own.
+ */
+import { Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import * as fs from "node:fs"
+import * as fsp from "node:fs/promises"
+import * as path from "node:path"
+import { PassThrough, type Readable, Transform, type TransformCallback } from "node:stream"
+import { pipeline } from "node:stream/promises"
+import { uuidv7 } from "../../domain/ids.js"
+import { periodic } from "../../platform/periodic.js"
+import { UploadNotFound, UploadRejected, UploadStorageError } from "../errors.js"
+import { scanArchive, sniffFormat } from "./archive.js"
+import { type ArchiveCaps, rejected } from "./rules.js"
+import { unpackArchive } from "./unpack.js"
+
+export const UploadInfo = Schema.Struct({
+  id: Schema.String,
+  serviceId: Schema.String,
+  format: Schema.Literal("gzip", "zstd"),
+  bytes: Schema.Number,
+  entries: Schema.Number,
+  unpackedBytes: Schema.Number,
+  createdAt: Schema.String,
+  expiresAt: Schema.String
+})
+export type UploadInfo = typeof UploadInfo.Type
+
+export interface UploadsOptions {
+  /** `<data_dir>/uploads` */
+  readonly dir: string
+  readonly caps: ArchiveCaps
+  readonly ttlMinutes: number
+  /** Where builds unpack uploads (`<data_dir>/builds/contexts`). */
+  readonly contextsDir: string
+}
+
+export interface UploadsApi {
+  /** Streams `body` into the store, checking it; `declaredLength` (Content-Length) is checked against the cap first. */
+  readonly receive: (
+    serviceId: string,
+    body: Readable,
+    declaredLength: number | undefined
+  ) => Effect.Effect<UploadInfo, UploadRejected | UploadStorageError>
+  readonly get: (serviceId: string, uploadId: string) => Effect.Effect<UploadInfo, UploadNotFound>
+  /** Unpacks the upload into `dest` (created), checking it again. */
+  readonly unpack: (
+    serviceId: string,
+    uploadId: string,
+    dest: string
+  ) => Effect.Effect<void, UploadNotFound | UploadRejected | UploadStorageError>
+  /** Runs `use` on a fresh directory holding the unpacked upload, removed afterwards. */
+  readonly withContext: <A, E, R>(
+    serviceId: string,
+    uploadId: string,
+    use: (dir: string) => Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | UploadNotFound | UploadRejected | UploadStorageError, R>
+  /** Removes expired uploads and stale partials; returns how many files went. */
+  readonly sweep: Effect.Effect<number>
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const decodeInfo = Schema.decodeUnknownOption(Schema.parseJson(UploadInfo))
+
+/** Reads the first `n` bytes (or fewer at the end) of a stream and puts them back. */
+const peek = (stream: Readable, n: number): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    const chunks: Array<Buffer> = []
+    let have = 0
+    const done = () => {
+      stream.off("readable", onReadable)
+      stream.off("end", done)
+      stream.off("error", reject)
+      const head = Buffer.concat(chunks)
+      if (head.length > 0) stream.unshift(head)
+      resolve(head)
+    }
+    const onReadable = () => {
+      let chunk: Buffer | null
+      while (have < n && (chunk = stream.read() as Buffer | null) !== null) {
+        chunks.push(chunk)
+        have += chunk.length
+      }
+      if (have >= n) done()
+    }
+    stream.on("readable", onReadable)
+    stream.on("end", done)
+    stream.on("error", reject)
+  })
+
+/** Copies every chunk into `side` (waiting for it to drain) and passes it on; fails past `limit` bytes. */
+class Tee extends Transform {
+  bytes = 0
+  constructor(private readonly side: PassThrough, private readonly limit: number, private readonly onLimit: () => Error) {
+    super()
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length
+    if (this.bytes > this.limit) return callback(this.onLimit())
+    if (this.side.destroyed) return callback(null, chunk)
+    if (this.side.write(chunk)) callback(null, chunk)
+    else this.side.once("drain", () => callback(null, chunk))
+  }
+  override _flush(callback: TransformCallback): void {
+    this.side.end()
+    callback()
+  }
+}
+
+const storage = (message: string) => (cause: unknown) => new UploadStorageError({ message, cause })
+
+export const makeUploads = (options: UploadsOptions) =>
+  Effect.gen(function*() {
+    const dir = options.dir
+    yield* Effect.tryPromise({
+      try: () => fsp.mkdir(dir, { recursive: true, mode: 0o700 }),
+      catch: storage("cannot create the upload store")
+    })
+    const infoPath = (id: string) => path.join(dir, `${id}.json`)
+    const dataPath = (id: string, format: "gzip" | "zstd") => path.join(dir, `${id}.tar.${format === "gzip" ? "gz" : "zst"}`)
+    const tooLarge = () =>
+      rejected("too-large", "", `the upload is larger than ${Math.round(options.caps.maxBytes / (1024 * 1024))} MiB (upload_max_mb)`, 413)
+
+    const receive = (serviceId: string, body: Readable, declaredLength: number | undefined) =>
+      Effect.gen(function*() {
+        if (declaredLength !== undefined && declaredLength > options.caps.maxBytes) return yield* tooLarge()
+        const id = uuidv7()
+        const partial = path.join(dir, `${id}.partial`)
+        const result = yield* Effect.tryPromise({
+          try: async () => {
+            const head = await peek(body, 4)
+            const format = sniffFormat(head)
+            if (format === undefined) throw rejected("format", "", "the body must be a gzip- or zstd-compressed tar archive")
+            const side = new PassThrough({ highWaterMark: 1024 * 1024 })
+            const tee = new Tee(side, options.caps.maxBytes, tooLarge)
+            const out = fs.createWriteStream(partial, { flags: "wx", mode: 0o600, highWaterMark: 1024 * 1024 })
+            // the body is piped by hand: a refusal stops reading it without destroying the request,
+            // so the route can still answer (and then close the connection)
+            const onAbort = () => tee.destroy(new Error("request body aborted"))
+            body.once("aborted", onAbort)
+            body.once("error", onAbort)
+            body.pipe(tee)
+            const stop = () => {
+              body.unpipe(tee)
+              body.off("aborted", onAbort)
+              body.off("error", onAbort)
+            }
+            const scan = scanArchive(side, format, options.caps).catch((e: unknown) => {
+              stop()
+              tee.destroy(e instanceof Error ? e : new Error(String(e)))
+              throw e
+            })
+            const write = pipeline(tee, out)
+              .catch((e: unknown) => {
+                side.destroy()
+                throw e
+              })
+              .finally(stop)
+            const [written, scanned] = await Promise.allSettled([write, scan])
+            // a refusal found by the scan also fails the write (the tee is destroyed with it)
+            if (written.status === "rejected") throw written.reason
+            if (scanned.status === "rejected") throw scanned.reason
+            await fsp.rename(partial, dataPath(id, format))
+            const now = Date.now()
+            const info: UploadInfo = {
+              id,
+              serviceId,
+              format,
+              bytes: tee.bytes,
+              entries: scanned.value.entries,
+              unpackedBytes: scanned.value.unpackedBytes,
+              createdAt: new Date(now).toISOString(),
+              expiresAt: new Date(now + options.ttlMinutes * 60_000).toISOString()
+            }
+            await fsp.writeFile(infoPath(id), JSON.stringify(info), { mode: 0o600 })
+            return info
+          },
+          catch: (e) => e instanceof UploadRejected ? e : new UploadStorageError({ message: "cannot store the upload", cause: e })
+        }).pipe(Effect.tapError(() => Effect.promise(() => fsp.rm(partial, { force: true }))))
+        return result
+      })
+
+    const get = (serviceId: string, uploadId: string) =>
+      Effect.gen(function*() {
+        if (!UUID.test(uploadId)) return yield* new UploadNotFound({ uploadId })
+        const text = yield* Effect.promise(() => fsp.readFile(infoPath(uploadId), "utf8").catch(() => ""))
+        const info = decodeInfo(text)
+        if (Option.isNone(info) || info.value.serviceId !== serviceId || Date.parse(info.value.expiresAt) <= Date.now()) {
+          return yield* new UploadNotFound({ uploadId })
+        }
+        return info.value
+      })
+
+    const unpack = (serviceId: string, uploadId: string, dest: string) =>
+      Effect.gen(function*() {
+        const info = yield* get(serviceId, uploadId)
+        yield* Effect.tryPromise({
+          try: () => unpackArchive(dataPath(info.id, info.format), info.format, options.caps, dest),
+          catch: (e) => e instanceof UploadRejected ? e : new UploadStorageError({ message: "cannot unpack the upload", cause: e })
+        })
+      })
+
+    const withContext = <A, E, R>(serviceId: string, uploadId: string, use: (dir: string) => Effect.Effect<A, E, R>) =>
+      Effect.acquireUseRelease(
+        Effect.tryPromise({
+          try: async () => {
+            await fsp.mkdir(options.contextsDir, { recursive: true, mode: 0o700 })
+            return fsp.mkdtemp(path.join(options.contextsDir, "ctx-"))
+          },
+          catch: storage("cannot create a build context directory")
+        }),
+        (dir) => Effect.zipRight(unpack(serviceId, uploadId, path.join(dir, "context")), use(path.join(dir, "context"))),
+        (dir) => Effect.promise(() => fsp.rm(dir, { recursive: true, force: true }).catch(() => undefined))
+      )
+
+    const sweep = Effect.promise(async () => {
+      const names = await fsp.readdir(dir).catch((): Array<string> => [])
+      const now = Date.now()
+      const ttlMs = options.ttlMinutes * 60_000
+      const expiredIds = new Set<string>()
+      const withInfo = new Set<string>()
+      for (const name of names.filter((n) => n.endsWith(".json"))) {
+        const id = name.slice(0, -".json".length)
+        withInfo.add(id)
+        const info = decodeInfo(await fsp.readFile(path.join(dir, name), "utf8").catch(() => ""))
+        if (Option.isNone(info) || Date.parse(info.value.expiresAt) <= now) expiredIds.add(id)
+      }
+      let removed = 0
+      for (const name of names) {
+        const id = name.split(".")[0] ?? ""
+        const file = path.join(dir, name)
+        // files without metadata: partials of a receive in progress, or leftovers of a crash
+        const orphanStale = !withInfo.has(id) &&
+          await fsp.stat(file).then((st) => now - st.mtimeMs > ttlMs, () => false)
+        if (expiredIds.has(id) || orphanStale) {
+          await fsp.rm(file, { force: true })
+          removed++
+        }
+      }
+      return removed
+    })
+
+    return { receive, get, unpack, withContext, sweep } satisfies UploadsApi
+  })
+
+export class Uploads extends Context.Tag("denia/builder/Uploads")<Uploads, UploadsApi>() {
+  /** The store plus its expiry sweep (every minute, for the daemon's lifetime). */
+  static readonly layer = (options: UploadsOptions) =>
+    Layer.scoped(
+      Uploads,
+      Effect.gen(function*() {
+        const uploads = yield* makeUploads(options)
+        yield* periodic({ name: "upload expiry", every: Duration.minutes(1), immediate: true, task: Effect.asVoid(uploads.sweep) })
+        return uploads
+      })
+    )
+}

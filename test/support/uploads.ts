@@ -1,0 +1,59 @@
+/** Helpers for upload/build tests: posting a context and the Python app on a hosted Debian base. */
+import * as http from "node:http"
+import { ADMIN_TOKEN, type TestDaemon } from "./daemon.js"
+import { buildAndPushDebianImage } from "./debianImages.js"
+
+export interface PostResult {
+  readonly status: number
+  readonly body: string
+}
+
+/** POSTs raw bytes (with a Content-Length, or chunked) to the daemon, tolerating an early close after the answer. */
+export const postBytes = (
+  d: TestDaemon,
+  urlPath: string,
+  body: Buffer,
+  options: { readonly chunked?: boolean; readonly contentType?: string; readonly token?: string } = {}
+): Promise<PostResult> =>
+  new Promise((resolve, reject) => {
+    const [host, port] = d.config.values.bindAddr.split(":")
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${options.token ?? ADMIN_TOKEN}`,
+      "content-type": options.contentType ?? "application/octet-stream"
+    }
+    if (options.chunked === true) headers["transfer-encoding"] = "chunked"
+    else headers["content-length"] = String(body.length)
+    const req = http.request({ host, port: Number(port), method: "POST", path: urlPath, headers, agent: false }, (res) => {
+      let text = ""
+      res.on("data", (c: Buffer) => (text += c.toString()))
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }))
+      res.on("error", reject)
+    })
+    req.on("error", reject)
+    req.end(body)
+  })
+
+/** The hosted Debian base with python3 as `default/base:py` (the repository's service must exist). */
+export const pushPythonBase = (d: TestDaemon) =>
+  buildAndPushDebianImage({ packages: ["python3"], containerfile: [] }, {
+    registry: d.config.values.bindAddr,
+    repository: "default/base",
+    tag: "py",
+    credentials: { username: "admin", password: ADMIN_TOKEN }
+  })
+
+/** A small Python web app built `FROM` the hosted base. */
+export const pythonAppFiles = (address: string, greeting: string, extraRun: ReadonlyArray<string> = []) => ({
+  Dockerfile: [
+    `FROM ${address}/default/base:py`,
+    "COPY requirements.txt /app/requirements.txt",
+    "RUN echo dependencies-installed > /app/deps.txt",
+    ...extraRun,
+    "COPY www /app/www",
+    "WORKDIR /app/www",
+    "CMD python3 -m http.server $PORT",
+    ""
+  ].join("\n"),
+  "requirements.txt": "flask==0\n",
+  "www/index.html": `${greeting}\n`
+})
