@@ -7,7 +7,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import { Authz } from "../auth/Authz.js"
 import { Coordinator } from "../deploy/Coordinator.js"
 import { makeImageAuthorization } from "../deploy/imageAuthorization.js"
-import { Invalid } from "../domain/errors.js"
+import { Conflict, Invalid } from "../domain/errors.js"
 import type { Principal } from "../domain/principal.js"
 import { type CreateService, defaultHealth, type HealthCheck, type Service, specProblem, type UpdateService } from "../domain/service.js"
 import { DomainEvent } from "../events/DomainEvent.js"
@@ -18,6 +18,7 @@ import { DomainsRepo } from "../repos/DomainsRepo.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
 import { type ServiceSpec, ServicesRepo } from "../repos/ServicesRepo.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
+import { Volumes } from "../volumes/Volumes.js"
 import { type Caller, changeContextOf } from "./Caller.js"
 import { redactService } from "./redaction.js"
 
@@ -54,7 +55,8 @@ const applyPatch = (current: Service, patch: UpdateService): ServiceSpec => {
     autoscale: patch.autoscale === undefined ? current.autoscale : patch.autoscale,
     endpoints: patch.endpoints ?? current.endpoints,
     capabilities: patch.capabilities ?? current.capabilities,
-    shmMb: patch.shmMb ?? current.shmMb
+    shmMb: patch.shmMb ?? current.shmMb,
+    volumes: patch.volumes ?? current.volumes
   }
 }
 
@@ -64,6 +66,18 @@ const checkSpec = (spec: ServiceSpec) => {
   return problem === undefined ? Effect.void : Effect.fail(new Invalid(problem))
 }
 
+/** A volume is never mounted by two replicas: a service with volumes runs one (recreate strategy, ADR 0901). */
+const checkSingleReplica = (spec: Pick<ServiceSpec, "volumes" | "autoscale">) =>
+  spec.volumes.length > 0 && spec.autoscale !== null && spec.autoscale.maxReplicas > 1
+    ? Effect.fail(
+      new Conflict({
+        message: `autoscale.maxReplicas: a service with volumes (${
+          spec.volumes.map((v) => v.name).join(", ")
+        }) runs one replica; two replicas would share the same data. Set maxReplicas to 1 or remove the volumes`
+      })
+    )
+    : Effect.void
+
 const make = Effect.gen(function*() {
   const services = yield* ServicesRepo
   const projects = yield* ProjectsRepo
@@ -72,6 +86,7 @@ const make = Effect.gen(function*() {
   const images = yield* makeImageAuthorization
   const serviceSecrets = yield* ServiceSecrets
   const events = yield* Events
+  const volumes = yield* Volumes
   const ports = yield* EndpointPorts
   const network = yield* Effect.serviceOption(NodeNetwork)
   /** The live status, with the node network's mode (loopback only says why). */
@@ -115,6 +130,7 @@ const make = Effect.gen(function*() {
       const project = yield* projects.get(input.projectId)
       yield* authz.requireProjectRole(principal, project.id, "operator")
       yield* images.checkSource(principal, project.id, input.source)
+      yield* checkSingleReplica(input)
       // Public ports of TCP/UDP endpoints: chosen (400/409) before the row exists, claimed right after it.
       const endpoints = yield* ports.plan(undefined, input.endpoints)
       const created = yield* services.create({ ...input, endpoints })
@@ -131,6 +147,7 @@ const make = Effect.gen(function*() {
       const spec = applyPatch(current, patch)
       yield* checkSpec(spec)
       yield* checkWorkerDomains(current, spec)
+      yield* checkSingleReplica(spec)
       // Public ports of TCP/UDP endpoints: resolved (400/409) before the spec is written, claimed right after.
       const endpoints = patch.endpoints === undefined ? undefined : yield* ports.plan(current.id, patch.endpoints)
       const updated = yield* services.updateSpec(current.id, endpoints === undefined ? spec : { ...spec, endpoints })
@@ -139,17 +156,24 @@ const make = Effect.gen(function*() {
       return updated
     })
 
-  /** Stop first: no replica outlives its service. Then the rows, then the service's secrets. */
-  const remove = (id: string) =>
+  /**
+   * Stop first: no replica outlives its service. Then the rows, then the
+   * service's secrets; its volumes stay on disk (a service re-created under
+   * the same name finds them) unless `purgeVolumes`.
+   */
+  const remove = (id: string, purgeVolumes = false) =>
     Effect.flatMap(
       services.get(id),
       (s) =>
-        coordinator.stopService(s.id).pipe(Effect.zipRight(serviceSecrets.purgeAfter(
-          s,
-          services.remove(s.id).pipe(
-            Effect.tap(() => events.publish(DomainEvent.ServiceDeleted({ projectId: s.projectId, serviceId: s.id })))
-          )
-        )))
+        coordinator.stopService(s.id).pipe(
+          Effect.zipRight(serviceSecrets.purgeAfter(
+            s,
+            services.remove(s.id).pipe(
+              Effect.tap(() => events.publish(DomainEvent.ServiceDeleted({ projectId: s.projectId, serviceId: s.id })))
+            )
+          )),
+          Effect.zipRight(purgeVolumes ? volumes.purge({ projectId: s.projectId, serviceName: s.name }) : Effect.void)
+        )
     )
 
   const listSecrets = (serviceId: string) => Effect.flatMap(services.get(serviceId), (s) => serviceSecrets.list(s.id))

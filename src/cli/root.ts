@@ -16,6 +16,7 @@ import { projectsCommand } from "./client/projects.js"
 import { createCommand, initCommand, pushCommand } from "./client/push.js"
 import { secretsCommand } from "./client/secrets.js"
 import { servicesCommand } from "./client/services.js"
+import { volumesCommand } from "./client/volumes.js"
 
 export class DaemonUsage extends Schema.TaggedError<DaemonUsage>()("DaemonUsage", { message: Schema.String }) {}
 
@@ -75,6 +76,7 @@ export const rootCommand = Command.make("denia", {}, () => daemonUsage).pipe(
     servicesCommand,
     envCommand,
     secretsCommand,
+    volumesCommand,
     domainsCommand,
     initCommand,
     createCommand,

@@ -6,8 +6,16 @@ import { MembersApp } from "../app/MembersApp.js"
 import { ProjectsApp } from "../app/ProjectsApp.js"
 import { ServicesApp } from "../app/ServicesApp.js"
 import { UploadsApp } from "../app/UploadsApp.js"
+import { VolumesApp } from "../app/VolumesApp.js"
 
-const base = Layer.mergeAll(ProjectsApp.layer, ServicesApp.layer, DeploymentsApp.layer, IdentityApp.layer, MembersApp.layer)
+const base = Layer.mergeAll(
+  ProjectsApp.layer,
+  ServicesApp.layer,
+  DeploymentsApp.layer,
+  IdentityApp.layer,
+  MembersApp.layer,
+  VolumesApp.layer
+)
 
 /** `UploadsApp` deploys through `DeploymentsApp`. */
 export const appLayer = Layer.provideMerge(UploadsApp.layer, base)

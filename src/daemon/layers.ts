@@ -52,6 +52,7 @@ import { resolveHelperPath, Runtime } from "../runtime/index.js"
 import { Registries } from "../secrets/registries.js"
 import { SecretStore } from "../secrets/SecretStore.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
+import { Volumes, type VolumesOptions } from "../volumes/Volumes.js"
 import { ApiServerLive } from "./apiServer.js"
 import { appLayer } from "./appLayer.js"
 import { holdDataDirLock } from "./dataDirLock.js"
@@ -71,7 +72,12 @@ export interface DaemonInternals {
   readonly restartPolicy?: RestartPolicy
   /** An image builder for the deploy pipeline (tests inject a fake one). */
   readonly builder?: Layer.Layer<Builder>
+  /** Restore caps (tests lower them). */
+  readonly volumeLimits?: Pick<VolumesOptions, "maxArchiveBytes" | "maxUnpackedBytes" | "maxArchiveEntries">
 }
+
+/** Restore caps: a restore may be as large as a big database, not unbounded. */
+const VOLUME_LIMITS = { maxArchiveBytes: 256 * 1024 ** 3, maxUnpackedBytes: 256 * 1024 ** 3, maxArchiveEntries: 10_000_000 }
 
 /**
  * The daemon: first the data dir lock (ADR 0012), then everything else —
@@ -150,6 +156,13 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     })),
     Layer.provide(Layer.merge(repos, secrets))
   )
+  // Service volumes (`<data_dir>/volumes`), mounted by the coordinator's replicas, backed up and restored by the API.
+  const volumes = Volumes.layer({
+    dataDir: config.paths.dataDir,
+    usernsBase: v.usernsBase,
+    usernsSize: v.usernsSize,
+    ...(internals.volumeLimits ?? VOLUME_LIMITS)
+  })
   const publisher = ReplicaPublisher.layer.pipe(Layer.provideMerge(ReplicaRegistry.layer))
   // Node network (bridge, veths, nftables, names): built, and its boot sweep done, before the coordinator restarts services.
   const endpointPorts = EndpointPorts.layer.pipe(Layer.provide(Layer.merge(state, configLayer)))
@@ -195,7 +208,7 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     nofile: { soft: 1024, hard: v.defaultNofile },
     ...(internals.restartPolicy === undefined ? {} : { restartPolicy: internals.restartPolicy })
   }).pipe(
-    Layer.provideMerge(Layer.mergeAll(runtime, publisher, network, DeploymentLog.layer(config.paths.logs), builds)),
+    Layer.provideMerge(Layer.mergeAll(runtime, publisher, network, volumes, DeploymentLog.layer(config.paths.logs), builds)),
     Layer.provideMerge(PullJobs.layer.pipe(Layer.provideMerge(oci))),
     Layer.provide(Layer.mergeAll(repos, secrets, hostedPulls, gitSources))
   )

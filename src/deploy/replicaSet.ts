@@ -15,6 +15,7 @@ import type { PulledImage } from "../oci/index.js"
 import { clientMessage } from "../runtime/errors.js"
 import { type Replica, replicaId, Runtime } from "../runtime/index.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
+import { Volumes } from "../volumes/Volumes.js"
 import type { LogPhase } from "./DeploymentLog.js"
 import { DeployFailed } from "./errors.js"
 import { exitReason, probeFailureReason } from "./failureMessages.js"
@@ -58,6 +59,40 @@ export interface LaunchContext {
   readonly log: (phase: LogPhase, message: string) => Effect.Effect<void>
 }
 
+/**
+ * The service's volumes, created on first use and held for the replica's
+ * scope (a held volume cannot be removed or restored); on failure the scope
+ * is closed and the deployment fails with the reason.
+ */
+const attachVolumes = (ctx: LaunchContext, scope: Scope.CloseableScope) =>
+  Effect.gen(function*() {
+    const { service, pulled } = ctx
+    if (service.volumes.length === 0) return []
+    const volumes = yield* Volumes
+    const attached = yield* volumes
+      .attach({ projectId: service.projectId, serviceName: service.name }, service.volumes, {
+        rootfs: pulled.rootfs,
+        uid: pulled.manifest.user.uid,
+        gid: pulled.manifest.user.gid
+      })
+      .pipe(Scope.extend(scope), Effect.either)
+    if (Either.isLeft(attached)) {
+      yield* Scope.close(scope, Exit.void)
+      const e = attached.left
+      return yield* new DeployFailed({
+        phase: "starting",
+        message: e._tag === "denia/volumes/VolumeInUse" ? e.message : "a volume could not be prepared (see the daemon log)",
+        cause: e
+      })
+    }
+    for (const v of attached.right) {
+      if (v.origin !== "existing") {
+        yield* ctx.log("STARTING", `volume ${v.name} created at ${v.target}${v.origin === "copied" ? " with the image's files" : ""}`)
+      }
+    }
+    return attached.right.map(({ readOnly, source, target }) => ({ source, target, readOnly }))
+  })
+
 type Verdict =
   | { readonly healthy: true; readonly passed: string }
   | { readonly healthy: false; readonly reason: string }
@@ -65,7 +100,7 @@ type Verdict =
 /** What the image and the service ask of the sandbox besides the command (stop signal, caps, shm, nofile), with the deploy-log warnings. */
 export const sandboxSpec = (service: Service, pulled: PulledImage, nofile: LaunchContext["nofile"]) => {
   const stop = parseStopSignal(pulled.manifest.stopSignal)
-  const volumes = unbackedImageVolumes(pulled.manifest.volumes ?? [], [])
+  const volumes = unbackedImageVolumes(pulled.manifest.volumes ?? [], service.volumes.map((v) => v.mountPath))
   const warnings = [...(stop.ok ? [] : [stop.warning]), ...volumes.map(unbackedVolumeWarning)]
   return {
     spec: {
@@ -117,6 +152,7 @@ export const launchHealthyReplica = (ctx: LaunchContext) =>
       return yield* new DeployFailed({ phase: "starting", message: "replica failed to start at stage network", cause: attached.left })
     }
     const net = attached.right
+    const mounts = yield* attachVolumes(ctx, scope)
     const started = yield* runtime
       .start({
         ...ref,
@@ -130,7 +166,8 @@ export const launchHealthyReplica = (ctx: LaunchContext) =>
         ...(service.port === null ? {} : { port: service.port }),
         limits,
         readiness: null,
-        ...sandbox.spec
+        ...sandbox.spec,
+        ...(mounts.length === 0 ? {} : { mounts })
       })
       .pipe(Scope.extend(scope), Effect.either)
     if (Either.isLeft(started)) {

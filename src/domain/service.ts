@@ -272,6 +272,54 @@ export const Endpoints = Schema.Array(Endpoint).pipe(
   })
 )
 
+/** Container paths a volume may not be mounted on or below (the runtime's own mounts). */
+export const RESERVED_MOUNT_PREFIXES = ["/proc", "/sys", "/dev", "/.denia", "/run/denia"] as const
+
+/** Why `p` is not an acceptable volume mount path, undefined when it is. */
+export const mountPathProblem = (p: string): string | undefined => {
+  if (p.length === 0 || p.length > 1024) return "must be an absolute path of 1-1024 characters"
+  if (/[\u0000-\u001f\u007f]/.test(p)) return "must not contain control characters"
+  if (!p.startsWith("/")) return "must be an absolute path"
+  const parts = p.split("/").filter((c) => c !== "" && c !== ".")
+  if (parts.includes("..")) return "must not contain '..'"
+  const normal = `/${parts.join("/")}`
+  if (normal === "/") return "must not be /"
+  if (normal !== p) return `must be normalized (${JSON.stringify(normal)})`
+  const reserved = RESERVED_MOUNT_PREFIXES.find((r) => p === r || p.startsWith(`${r}/`))
+  return reserved === undefined ? undefined : `must not be ${reserved} or below it (reserved for the runtime)`
+}
+
+const MountPath = Schema.String.pipe(Schema.filter((p) => mountPathProblem(p) ?? true))
+
+/** `a` is `b` or below it (both normalized absolute paths). */
+const pathWithin = (a: string, b: string) => a === b || a.startsWith(`${b}/`)
+
+export const Volume = Schema.Struct({
+  name: ResourceName,
+  mountPath: MountPath,
+  readOnly: Schema.optionalWith(Schema.Boolean, { default: () => false })
+}).annotations({ identifier: "Volume" })
+export type Volume = typeof Volume.Type
+
+/** Names and mount paths are unique, and no mount path lies below another one. */
+export const Volumes = Schema.Array(Volume).pipe(
+  Schema.maxItems(16, { message: () => "at most 16 volumes per service" }),
+  Schema.filter((vs) => {
+    for (let i = 0; i < vs.length; i++) {
+      const v = vs[i]!
+      for (let j = 0; j < i; j++) {
+        const w = vs[j]!
+        if (w.name === v.name) return { path: [i, "name"], message: `repeats the name of volumes[${j}]` }
+        if (w.mountPath === v.mountPath) return { path: [i, "mountPath"], message: `repeats the mount path of volumes[${j}]` }
+        if (pathWithin(v.mountPath, w.mountPath) || pathWithin(w.mountPath, v.mountPath)) {
+          return { path: [i, "mountPath"], message: `must not be nested with the mount path of volumes[${j}] (${w.mountPath})` }
+        }
+      }
+    }
+    return true
+  })
+).annotations({ identifier: "Volumes" })
+
 /**
  * The editable fields of a service (the create body minus projectId) as
  * sent and stored. `health` may be left out: its default depends on `port`
@@ -287,6 +335,7 @@ export const ServiceSpecFields = {
   tlsEnabled: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   autoscale: Schema.optionalWith(Schema.NullOr(Autoscale), { default: () => null }),
   endpoints: Schema.optionalWith(Endpoints, { default: () => [] }),
+  volumes: Schema.optionalWith(Volumes, { default: () => [] }),
   capabilities: Schema.optionalWith(Capabilities, { default: () => ({}) }),
   shmMb: Schema.optionalWith(ShmMb, { default: () => DEFAULT_SHM_MB })
 }
@@ -353,6 +402,7 @@ export const Service = Schema.Struct({
   // fields added after the first release decode with their defaults (older daemons, stored fixtures)
   capabilities: Schema.optionalWith(Capabilities, { default: () => ({}) }),
   shmMb: Schema.optionalWith(ShmMb, { default: () => DEFAULT_SHM_MB }),
+  volumes: Schema.optionalWith(Volumes, { default: () => [] }),
   promotedDeploymentId: Schema.NullOr(Id),
   previousDeploymentId: Schema.NullOr(Id),
   createdAt: Schema.String,
@@ -384,6 +434,7 @@ export const UpdateService = Schema.Struct({
   tlsEnabled: Schema.optional(Schema.Boolean),
   autoscale: Schema.optional(Schema.NullOr(Autoscale)),
   endpoints: Schema.optional(Endpoints),
+  volumes: Schema.optional(Volumes),
   capabilities: Schema.optional(Capabilities),
   shmMb: Schema.optional(ShmMb)
 }).annotations({ identifier: "UpdateService", parseOptions: { onExcessProperty: "error" } })

@@ -40,6 +40,7 @@ const toService = (r: Row): Service => {
     tlsEnabled: spec.tlsEnabled,
     autoscale: spec.autoscale,
     endpoints: spec.endpoints,
+    volumes: spec.volumes,
     capabilities: spec.capabilities,
     shmMb: spec.shmMb,
     promotedDeploymentId: r.promoted_deployment_id,
@@ -58,6 +59,7 @@ const specOf = (s: ServiceSpec): ServiceSpec => ({
   tlsEnabled: s.tlsEnabled,
   autoscale: s.autoscale,
   endpoints: s.endpoints,
+  volumes: s.volumes,
   capabilities: s.capabilities,
   shmMb: s.shmMb
 })

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as path from "node:path"
 import { decodeConfig, type LoadedConfig } from "../../src/config/load.js"
 import { derivePaths } from "../../src/config/paths.js"
-import { daemonLayer } from "../../src/daemon/layers.js"
+import { type DaemonInternals, daemonLayer } from "../../src/daemon/layers.js"
 import { freePorts } from "./ports.js"
 import { makeTempDir } from "./tempDir.js"
 
@@ -54,11 +54,11 @@ export const makeRequest = (url: string) => (p: string, init: RequestInit & { to
   return fetch(`${url}${p}`, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) })
 }
 
-export const startTestDaemon = async (overrides: Record<string, unknown> = {}): Promise<TestDaemon> => {
+export const startTestDaemon = async (overrides: Record<string, unknown> = {}, internals: DaemonInternals = {}): Promise<TestDaemon> => {
   const temp = makeTempDir()
   const config = await testConfig(temp.dir, overrides)
   const scope = await Effect.runPromise(Scope.make())
-  await Effect.runPromise(Layer.buildWithScope(daemonLayer(config), scope))
+  await Effect.runPromise(Layer.buildWithScope(daemonLayer(config, internals), scope))
   const url = `http://${config.values.bindAddr}`
   return {
     url,

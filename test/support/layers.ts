@@ -42,6 +42,7 @@ import { Runtime } from "../../src/runtime/Runtime.js"
 import { Registries } from "../../src/secrets/registries.js"
 import { SecretStore } from "../../src/secrets/SecretStore.js"
 import { ServiceSecrets } from "../../src/secrets/serviceSecrets.js"
+import { Volumes } from "../../src/volumes/Volumes.js"
 
 /** The admin token of test configs (the same as `support/daemon.ts`, without loading the daemon graph). */
 const ADMIN_TOKEN = "a".repeat(64)
@@ -203,6 +204,15 @@ export const coordinatorTest = (options: CoordinatorTestOptions) =>
         HostedPulls.layer.pipe(Layer.provide(configTest(dir))),
         recordingPublisherTest,
         DeploymentLog.layer(path.join(dir, "logs")),
+        Volumes.layer({
+          dataDir: dir,
+          usernsBase: 0,
+          usernsSize: 65536,
+          maxArchiveBytes: 1 << 30,
+          maxUnpackedBytes: 1 << 30,
+          maxArchiveEntries: 100_000,
+          shiftIds: false
+        }),
         Events.layer
       ).pipe(Layer.provideMerge(repos))
       return Coordinator.layer({

@@ -21,6 +21,7 @@ export const keys = {
   service: (id: string) => ["service", id] as const,
   deployments: (serviceId: string) => ["service", serviceId, "deployments"] as const,
   secrets: (serviceId: string) => ["service", serviceId, "secrets"] as const,
+  volumes: (serviceId: string) => ["service", serviceId, "volumes"] as const,
   setupStatus: ["setup-status"] as const,
   audit: (cursor: string | undefined) => ["audit", cursor ?? ""] as const,
   hostedRepositories: ["registry", "repositories"] as const,
@@ -226,7 +227,7 @@ export const useRegistryMutations = (projectId: () => string) => {
 export const useDeleteService = () => {
   const qc = useQueryClient()
   return useMutation<unknown, ApiFailure, string>(() => ({
-    mutationFn: (id) => call((c) => c.services.delete({ path: { id } })),
+    mutationFn: (id) => call((c) => c.services.delete({ path: { id }, urlParams: {} })),
     onSuccess: (_, id) => {
       qc.removeQueries({ queryKey: keys.service(id) })
       return qc.invalidateQueries({ queryKey: keys.services() })
@@ -270,6 +271,22 @@ export const useSecretMutations = (serviceId: () => string) => {
       onSuccess: refresh
     }))
   }
+}
+
+/** The service's volumes with their sizes (measured by the daemon off its event loop, cached briefly). */
+export const useVolumes = (serviceId: () => string) =>
+  useQuery<Awaited<ReturnType<typeof fetchVolumes>>, ApiFailure>(() => ({
+    queryKey: keys.volumes(serviceId()),
+    queryFn: () => fetchVolumes(serviceId())
+  }))
+const fetchVolumes = (id: string) => call((c) => c.volumes.list({ path: { id } })).then((r) => r.items)
+
+export const useVolumeRemove = (serviceId: () => string) => {
+  const qc = useQueryClient()
+  return useMutation<unknown, ApiFailure, string>(() => ({
+    mutationFn: (name) => call((c) => c.volumes.remove({ path: { id: serviceId(), name } })),
+    onSuccess: () => qc.invalidateQueries({ queryKey: keys.volumes(serviceId()) })
+  }))
 }
 
 /** One page of the audit log (super-admins), newest first; `cursor` from the previous page's `nextCursor`. */

@@ -264,7 +264,8 @@ export const formToSpec = (f: ServiceFormState) => {
   }
 }
 
-export const formToCreate = (f: ServiceFormState) => ({ projectId: f.projectId, name: f.name.trim(), ...formToSpec(f) })
+/** Volumes are declared through the API or CLI (`--spec`); the form creates services without them and never edits them. */
+export const formToCreate = (f: ServiceFormState) => ({ projectId: f.projectId, name: f.name.trim(), ...formToSpec(f), volumes: [] })
 
 /**
  * Env rows checked before sending: a key typed twice would silently collapse

@@ -16,6 +16,7 @@ import { RegistriesGroup } from "./groups/registries.js"
 import { RegistryGroup } from "./groups/registry.js"
 import { SecretsGroup } from "./groups/secrets.js"
 import { ServicesGroup } from "./groups/services.js"
+import { VolumesGroup } from "./groups/volumes.js"
 
 export class DeniaApi extends HttpApi.make("denia")
   .add(MetaGroup)
@@ -27,6 +28,7 @@ export class DeniaApi extends HttpApi.make("denia")
   .add(AuditGroup)
   .add(ProjectsGroup)
   .add(ServicesGroup)
+  .add(VolumesGroup)
   .add(RegistriesGroup)
   .add(SecretsGroup)
   .add(DeploymentsGroup)

@@ -1,6 +1,7 @@
 /**
  * The request-body gate in front of every route outside `/v2` (the hosted
- * registry streams its own bodies): runs before routing, authentication and
+ * registry streams its own bodies) and the volume restore route
+ * (`PUT /v1/services/{id}/volumes/{name}/archive`, a streamed tar): runs before routing, authentication and
  * any parsing, whatever the content type.
  *
  * - a body without a Content-Length (chunked) → 411;
@@ -17,6 +18,7 @@
 import { HttpIncomingMessage, HttpServerRequest } from "@effect/platform"
 import { Effect, Option } from "effect"
 import { BadRequest, LengthRequired, PayloadTooLarge, UnsupportedMediaType } from "../definition/errors.js"
+import { isVolumeArchivePath } from "../definition/groups/volumes.js"
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"])
 
@@ -63,7 +65,10 @@ const tooLarge = (maxBytes: number) =>
 export const guardRequestBody = (maxBytes: number) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    if (isRegistryPath(request.url) || isUploadRoute(request.method, request.url)) return
+    // The registry streams its own bodies; uploads and a volume restore stream theirs under their own caps.
+    if (isRegistryPath(request.url) || isUploadRoute(request.method, request.url) || isVolumeArchivePath(request.method, request.url)) {
+      return
+    }
     const headers = request.headers
     const length = headers["content-length"]
     if (length === undefined) {

@@ -17,6 +17,7 @@ import type { VerificationFailed } from "../../ingress/errors.js"
 import type { OciStorageError } from "../../oci/errors.js"
 import type { InvalidRuntimeName, RuntimeIoError } from "../../runtime/errors.js"
 import type { InvalidSecretId, SecretStoreIoError } from "../../secrets/errors.js"
+import type { ArchiveTooLarge, HostileArchive, VolumeInUse, VolumeIoError } from "../../volumes/errors.js"
 import {
   type ApiError,
   BadRequest,
@@ -38,6 +39,7 @@ export type InternalFailure =
   | InvalidRuntimeName
   | SecretStoreIoError
   | InvalidSecretId
+  | VolumeIoError
   | UploadStorageError
 
 /** Every error a handler may fail with before it is mapped. */
@@ -48,6 +50,9 @@ export type HandlerError =
   | AuthError
   | ActionConflict
   | VerificationFailed
+  | VolumeInUse
+  | HostileArchive
+  | ArchiveTooLarge
   | UploadRejected
   | UploadNotFound
   | InternalFailure
@@ -68,6 +73,10 @@ const HANDLER_TAGS: { readonly [K in HandlerError["_tag"]]: true } = {
   "denia/runtime/InvalidRuntimeName": true,
   "denia/secrets/SecretStoreIoError": true,
   "denia/secrets/InvalidSecretId": true,
+  "denia/volumes/VolumeInUse": true,
+  "denia/volumes/HostileArchive": true,
+  "denia/volumes/ArchiveTooLarge": true,
+  "denia/volumes/VolumeIoError": true,
   "denia/builder/UploadRejected": true,
   "denia/builder/UploadNotFound": true,
   "denia/builder/UploadStorageError": true
@@ -126,9 +135,18 @@ export const toApiError = (e: HandlerError): Effect.Effect<ApiError> => {
       return Effect.succeed(notFound(e))
     case "denia/domain/Conflict":
     case "denia/deploy/ActionConflict":
+    case "denia/volumes/VolumeInUse":
       return Effect.succeed(new ConflictError({ code: "CONFLICT", message: e.message }))
     case "denia/domain/Invalid":
       return Effect.succeed(new BadRequest({ code: "INVALID_FIELD", message: `${e.field}: ${e.message}`, details: { field: e.field } }))
+    case "denia/volumes/HostileArchive":
+      return Effect.succeed(
+        new BadRequest({ code: "HOSTILE_ARCHIVE", message: e.message, details: { rule: e.rule, entry: e.entry } })
+      )
+    case "denia/volumes/ArchiveTooLarge":
+      return Effect.succeed(
+        new PayloadTooLarge({ code: "ARCHIVE_TOO_LARGE", message: e.message, details: { limit: e.limit, entry: e.entry } })
+      )
     case "denia/ingress/VerificationFailed":
       return Effect.succeed(
         new Unprocessable({ code: "VERIFICATION_FAILED", message: e.message, details: { hostname: e.hostname, reason: e.reason } })
@@ -150,6 +168,7 @@ export const toApiError = (e: HandlerError): Effect.Effect<ApiError> => {
     case "denia/runtime/InvalidRuntimeName":
     case "denia/secrets/SecretStoreIoError":
     case "denia/secrets/InvalidSecretId":
+    case "denia/volumes/VolumeIoError":
       return internalError(Cause.fail(e))
   }
 }

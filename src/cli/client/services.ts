@@ -314,15 +314,20 @@ const update = Command.make(
 
 const remove = Command.make(
   "delete",
-  { ...connectionOptions, project: projectOption, service: serviceArg },
+  {
+    ...connectionOptions,
+    project: projectOption,
+    service: serviceArg,
+    purgeVolumes: Options.boolean("purge-volumes").pipe(Options.withDescription("also remove the service's volumes (kept by default)"))
+  },
   (o) =>
     withClient(o, (client) =>
       Effect.gen(function*() {
         const r = yield* resolveService(client, o.service, o.project)
-        yield* client.services.delete({ path: { id: r.service.id } })
+        yield* client.services.delete({ path: { id: r.service.id }, urlParams: o.purgeVolumes ? { purgeVolumes: "true" } : {} })
         return yield* printValue(o.json, { deleted: r.service.id }, `deleted ${r.project.name}/${r.service.name}`)
       }))
-).pipe(Command.withDescription("Delete a service (stops it first)."))
+).pipe(Command.withDescription("Delete a service (stops it first; its volumes stay unless --purge-volumes)."))
 
 export const servicesCommand = Command.make("services").pipe(
   Command.withDescription("Manage services."),

@@ -12,6 +12,7 @@ import { collectBundles, retainedDigests } from "../bundleGc.js"
 import type { LogPhase } from "../DeploymentLog.js"
 import type { RunningSet } from "../replicaSet.js"
 import { formatDuration } from "../restartPolicy.js"
+import { makeRecreate, strategyOf } from "./recreate.js"
 import { DESIRED_REPLICAS } from "./state.js"
 import type { Supervisor } from "./supervision.js"
 import type { Toolkit, WorkloadServices } from "./toolkit.js"
@@ -20,6 +21,7 @@ export type RunPipeline = (deployment: Deployment) => Effect.Effect<void, never,
 
 export const makePipeline = (t: Toolkit, supervisor: Supervisor): RunPipeline => {
   const { deployments, log, services, state } = t
+  const recreate = makeRecreate(t, supervisor)
 
   /** Remove rootfs bundles no retained deployment needs (best effort). */
   const collectOldBundles = Effect.gen(function*() {
@@ -73,7 +75,11 @@ export const makePipeline = (t: Toolkit, supervisor: Supervisor): RunPipeline =>
         const pulled = yield* t.imageFor(service, deployment)
         yield* deployments.setStatus(deployment.id, "starting", { imageDigest: pulled.digest })
         yield* append("STARTING", `image ${pulled.digest}; launching ${pulled.manifest.args.join(" ") || "(no command)"}`)
-        const replicas = yield* t.launchReplicas(service, deployment, pulled, DESIRED_REPLICAS)
+        // recreate (volumes): the live replica stops before the new one starts; a failure brings it back
+        const stopped = strategyOf(service) === "recreate" ? yield* recreate.stopLive(deployment) : undefined
+        const replicas = yield* t.launchReplicas(service, deployment, pulled, DESIRED_REPLICAS).pipe(
+          Effect.tapError((e) => (stopped === undefined ? Effect.void : recreate.restorePrevious(deployment, stopped, e.message)))
+        )
         yield* promote(deployment, pulled, { deploymentId: deployment.id, replicas }, ref, startedAt)
         yield* t.spawn(collectOldBundles)
       }).pipe(

@@ -21,6 +21,7 @@ import { ServicesRepo } from "../../repos/ServicesRepo.js"
 import { Runtime } from "../../runtime/index.js"
 import type { Registries } from "../../secrets/registries.js"
 import type { ServiceSecrets } from "../../secrets/serviceSecrets.js"
+import type { Volumes } from "../../volumes/Volumes.js"
 import { DeploymentLog, type LogPhase } from "../DeploymentLog.js"
 import { DeployFailed } from "../errors.js"
 import { scrubInternalPaths, serviceRef, withLogsHint } from "../failureMessages.js"
@@ -49,7 +50,7 @@ export interface CoordinatorOptions {
 export const DEFAULT_NOFILE = { soft: 1024, hard: 65536 } as const
 
 /** What pipelines and restarts need besides the repositories (image acquisition, launching). */
-export type WorkloadServices = OciService | Runtime | ServiceSecrets | Registries | HostedPulls
+export type WorkloadServices = OciService | Runtime | ServiceSecrets | Registries | HostedPulls | Volumes
 
 /** Built in the coordinator's scope; the order of the scoped steps matters (see below). */
 export const makeToolkit = (options: CoordinatorOptions) =>

@@ -59,6 +59,7 @@ describe("console API client", () => {
       tlsEnabled: false,
       autoscale: null,
       endpoints: [],
+      volumes: [],
       capabilities: {},
       shmMb: 64
     }

@@ -14,6 +14,7 @@ import { describeOciError } from "../../../src/oci/describeError.js"
 import { OciStorageError } from "../../../src/oci/errors.js"
 import { clientMessage, InvalidRuntimeName, RuntimeIoError } from "../../../src/runtime/errors.js"
 import { InvalidSecretId, SecretStoreIoError } from "../../../src/secrets/errors.js"
+import { ArchiveTooLarge, HostileArchive, VolumeInUse, VolumeIoError } from "../../../src/volumes/errors.js"
 
 /** Status of each API error class, read from the response schemas' own annotations. */
 const responses = {
@@ -67,6 +68,10 @@ const samples: { readonly [K in HandlerError["_tag"]]: readonly [Extract<Handler
     "INTERNAL"
   ],
   "denia/secrets/InvalidSecretId": [new InvalidSecretId({ field: "projectId", reason: "not a uuid" }), 500, "INTERNAL"],
+  "denia/volumes/VolumeInUse": [new VolumeInUse({ message: "volume data is mounted" }), 409, "CONFLICT"],
+  "denia/volumes/HostileArchive": [new HostileArchive({ rule: "absolute path", entry: "/etc/passwd" }), 400, "HOSTILE_ARCHIVE"],
+  "denia/volumes/ArchiveTooLarge": [new ArchiveTooLarge({ limit: "more than 10 entries", entry: "x" }), 413, "ARCHIVE_TOO_LARGE"],
+  "denia/volumes/VolumeIoError": [new VolumeIoError({ operation: "create data", cause: hostCause }), 500, "INTERNAL"],
   "denia/builder/UploadRejected": [
     new UploadRejected({ rule: "hardlink", entry: "a", message: "hardlink: entry \"a\" is a hardlink", status: 400 }),
     400,

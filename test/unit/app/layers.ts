@@ -36,6 +36,7 @@ import { Runtime } from "../../../src/runtime/Runtime.js"
 import { Registries } from "../../../src/secrets/registries.js"
 import { SecretStore } from "../../../src/secrets/SecretStore.js"
 import { ServiceSecrets } from "../../../src/secrets/serviceSecrets.js"
+import { Volumes } from "../../../src/volumes/Volumes.js"
 import { testConfig } from "../../support/daemon.js"
 
 /** What the fake coordinator was asked, in order. */
@@ -132,6 +133,16 @@ export const appTestLayer = (options: { readonly conflicting?: ReadonlyArray<Ser
         Runtime.layerTest(),
         DeploymentLog.layer(config.paths.logs),
         CoordinatorCalls.Default,
+        Volumes.layer({
+          dataDir: dir,
+          usernsBase: 0,
+          usernsSize: 65536,
+          maxArchiveBytes: 1 << 20,
+          maxUnpackedBytes: 1 << 20,
+          maxArchiveEntries: 1000,
+          shiftIds: false
+        }),
+        Events.layer,
         Events.layer,
         EndpointPorts.layer.pipe(Layer.provide(Layer.merge(db, configLayer)))
       )

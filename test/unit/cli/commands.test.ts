@@ -85,6 +85,7 @@ const service = (over: Partial<Service>): Service => ({
   tlsEnabled: false,
   autoscale: null,
   endpoints: [],
+  volumes: [],
   capabilities: {},
   shmMb: 64,
   promotedDeploymentId: null,

@@ -15,6 +15,7 @@ const service = (promoted: string | null): Service => ({
   tlsEnabled: false,
   autoscale: null,
   endpoints: [],
+  volumes: [],
   capabilities: {},
   shmMb: 64,
   promotedDeploymentId: promoted,

@@ -7,6 +7,8 @@ import { IdPath } from "./projects.js"
 
 export const ServiceList = Schema.Struct({ items: Schema.Array(Service) })
 export const ServiceListQuery = Schema.Struct({ projectId: Schema.optional(Schema.String) })
+/** `?purgeVolumes=true` also removes the service's volumes (kept otherwise). */
+export const ServiceDeleteQuery = Schema.Struct({ purgeVolumes: Schema.optional(Schema.Literal("true", "false")) })
 
 export class ServicesGroup extends HttpApiGroup.make("services")
   .add(
@@ -34,6 +36,7 @@ export class ServicesGroup extends HttpApiGroup.make("services")
   .add(
     HttpApiEndpoint.del("delete", "/services/:id")
       .setPath(IdPath)
+      .setUrlParams(ServiceDeleteQuery)
       .addSuccess(HttpApiSchema.NoContent)
       .annotate(Access, rules.project("operator", "servicePath"))
   )

@@ -21,6 +21,6 @@ export const ServicesHandlers = HttpApiBuilder.group(DeniaApi, "services", (hand
       .handle("update", ({ path, payload }) =>
         mapDomainErrors(Effect.flatMap(CurrentPrincipal, (principal) =>
           app.update(principal, path.id, payload))))
-      .handle("delete", ({ path }) =>
-        mapDomainErrors(app.remove(path.id)))
+      .handle("delete", ({ path, urlParams }) =>
+        mapDomainErrors(app.remove(path.id, urlParams.purgeVolumes === "true")))
   }))

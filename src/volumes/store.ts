@@ -1,0 +1,170 @@
+/**
+ * The file-system side of volumes (promise code, wrapped by `Volumes`):
+ * creating a volume once (copy-up or an empty directory owned by the image's
+ * user), listing what is on disk, removing, and the restore swap. Callers
+ * hold the volume's lock.
+ */
+import { spawn } from "node:child_process"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { Readable, Transform } from "node:stream"
+import { isResourceName } from "../domain/names.js"
+import { syncDirectoryPromise } from "../platform/atomicWrite.js"
+import { copyTree, imageDirAt } from "./copyUp.js"
+import { ArchiveTooLarge, HostileArchive } from "./errors.js"
+import { extractArchive, type ExtractOptions } from "./extract.js"
+import type { IdShift } from "./pack.js"
+import { ensureDirBelow, lstatOrUndefined, recoverSwap } from "./paths.js"
+
+export interface ImageView {
+  /** The unpacked bundle (read-only rootfs) of the deployment. */
+  readonly rootfs: string
+  /** The image's user (container ids). */
+  readonly uid: number
+  readonly gid: number
+}
+
+export interface Created {
+  readonly path: string
+  /** How the volume came to be: it existed, or copied from the image, or empty. */
+  readonly origin: "existing" | "copied" | "empty"
+  readonly entries: number
+}
+
+/** The live volume at `serviceDir/name`, created when missing (atomically: prepared beside, then renamed in). */
+export const ensureVolume = async (
+  volumesRoot: string,
+  serviceDir: string,
+  name: string,
+  mountPath: string,
+  image: ImageView,
+  shift: IdShift | undefined
+): Promise<Created> => {
+  await ensureDirBelow(path.dirname(volumesRoot), serviceDir)
+  await recoverSwap(serviceDir, name)
+  const live = path.join(serviceDir, name)
+  const st = await lstatOrUndefined(live)
+  if (st !== undefined) {
+    if (!st.isDirectory() || st.isSymbolicLink()) throw new Error(`volume ${name} is not a plain directory`)
+    return { path: live, origin: "existing", entries: 0 }
+  }
+  const creating = path.join(serviceDir, `.creating-${name}`)
+  await fs.mkdir(creating, { mode: 0o700 })
+  const from = await imageDirAt(image.rootfs, mountPath)
+  let entries = 0
+  if (from !== undefined) entries = await copyTree(from, creating, shift !== undefined)
+  else {
+    if (shift !== undefined) await fs.chown(creating, shift.base + image.uid, shift.base + image.gid)
+    await fs.chmod(creating, 0o755)
+  }
+  await fs.rename(creating, live)
+  await syncDirectoryPromise(serviceDir)
+  return { path: live, origin: from === undefined ? "empty" : "copied", entries }
+}
+
+/** Volume directories on disk for a service (names only; missing service dir = none). */
+export const volumesOnDisk = async (serviceDir: string): Promise<ReadonlyArray<string>> => {
+  const names = await fs.readdir(serviceDir, { withFileTypes: true }).catch((e: unknown) => {
+    if (e instanceof Error && "code" in e && e.code === "ENOENT") return []
+    throw e
+  })
+  return names.filter((d) => d.isDirectory() && isResourceName(d.name)).map((d) => d.name).sort()
+}
+
+export const volumeExists = async (serviceDir: string, name: string): Promise<boolean> => {
+  const st = await lstatOrUndefined(path.join(serviceDir, name))
+  return st !== undefined && st.isDirectory() && !st.isSymbolicLink()
+}
+
+export const removeVolume = async (serviceDir: string, name: string): Promise<void> => {
+  await recoverSwap(serviceDir, name)
+  await fs.rm(path.join(serviceDir, name), { recursive: true, force: true })
+  await syncDirectoryPromise(serviceDir).catch(() => undefined)
+}
+
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd])
+
+/** Counts the raw body; past `max` bytes the stream fails with ArchiveTooLarge. */
+const capped = (max: number) => {
+  let seen = 0
+  return new Transform({
+    highWaterMark: 4 * 1024 * 1024,
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length
+      if (seen > max) done(new ArchiveTooLarge({ limit: `request body over ${max} bytes`, entry: "" }))
+      else done(null, chunk)
+    }
+  })
+}
+
+/** The tar stream of `body`: plain, or zstd (by its magic number) decompressed by the `zstd` binary. */
+const tarStreamOf = async (body: Readable): Promise<{ readonly stream: Readable; readonly done: Promise<void> }> => {
+  const iterator = body[Symbol.asyncIterator]()
+  const first = await iterator.next()
+  const head: Buffer = first.done === true ? Buffer.alloc(0) : Buffer.from(first.value as Uint8Array)
+  async function* rest() {
+    if (head.length > 0) yield head
+    for (;;) {
+      const next = await iterator.next()
+      if (next.done === true) return
+      yield Buffer.from(next.value as Uint8Array)
+    }
+  }
+  const source = Readable.from(rest())
+  if (head.length < 4 || !head.subarray(0, 4).equals(ZSTD_MAGIC)) return { stream: source, done: Promise.resolve() }
+  const child = spawn("zstd", ["-d", "-q", "-c"], { stdio: ["pipe", "pipe", "ignore"] })
+  source.on("error", (e) => child.stdout.destroy(e))
+  source.pipe(child.stdin)
+  child.stdin.on("error", () => undefined)
+  const done = new Promise<void>((resolve, reject) => {
+    child.on("error", reject)
+    child.on("close", (code) => code === 0 ? resolve() : reject(new HostileArchive({ rule: "not a valid zstd stream", entry: "" })))
+  })
+  return { stream: child.stdout, done }
+}
+
+/**
+ * Restore: the archive is unpacked into `.incoming-<name>` beside the volume,
+ * then swapped in with two renames (the old copy moves to `.outgoing-<name>`
+ * first and is removed last); `recoverSwap` finishes or undoes a swap a crash
+ * interrupted. Nothing is written outside `serviceDir`.
+ */
+export const restoreVolume = async (
+  volumesRoot: string,
+  serviceDir: string,
+  name: string,
+  body: Readable,
+  maxBodyBytes: number,
+  options: ExtractOptions
+): Promise<number> => {
+  await ensureDirBelow(path.dirname(volumesRoot), serviceDir)
+  await recoverSwap(serviceDir, name)
+  const live = path.join(serviceDir, name)
+  const incoming = path.join(serviceDir, `.incoming-${name}`)
+  const outgoing = path.join(serviceDir, `.outgoing-${name}`)
+  await fs.mkdir(incoming, { mode: 0o700 })
+  try {
+    const counted = body.pipe(capped(maxBodyBytes))
+    body.on("error", (e) => counted.destroy(e))
+    const { done, stream } = await tarStreamOf(counted)
+    const extracting = extractArchive(stream, incoming, options)
+    const [entries] = await Promise.all([
+      extracting,
+      done.catch(async (e: unknown) => {
+        stream.destroy()
+        await extracting.catch(() => undefined)
+        throw e
+      })
+    ])
+    await syncDirectoryPromise(incoming)
+    const hadLive = (await lstatOrUndefined(live)) !== undefined
+    if (hadLive) await fs.rename(live, outgoing)
+    await fs.rename(incoming, live)
+    await syncDirectoryPromise(serviceDir)
+    if (hadLive) await fs.rm(outgoing, { recursive: true, force: true })
+    return entries
+  } catch (e) {
+    await fs.rm(incoming, { recursive: true, force: true }).catch(() => undefined)
+    throw e
+  }
+}
