@@ -90,12 +90,13 @@ const main = async () => {
         json: { projectId, name, source: { type: "hosted", tag: "v1" }, ...extra }
       })).json()) as { id: string }).id
 
+    let bytes = GiB
     // --- (1) archive throughput (BENCH_VOLUMES=pg runs only part 2)
     if (process.env["BENCH_VOLUMES"] !== "pg") {
       const src = path.join(work, "src")
       fs.mkdirSync(src)
       makeDataset(src)
-      const bytes = Number(execFileSync("du", ["-sb", src]).toString().split("\t")[0])
+      bytes = Number(execFileSync("du", ["-sb", src]).toString().split("\t")[0])
       const archive = path.join(work, "archive.tar.zst")
       await sh(`tar -cf - -C ${src} . | zstd -q -c > ${archive}`)
       const svc = await create("bulk", { port: 8080, volumes: [{ name: "data", mountPath: "/data" }] })
