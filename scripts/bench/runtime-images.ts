@@ -15,8 +15,6 @@
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as http from "node:http"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { DEFAULT_CAPABILITIES } from "../../src/domain/capabilities.js"
@@ -25,6 +23,7 @@ import { resolveHelperPath } from "../../src/runtime/helperPath.js"
 import { Runtime } from "../../src/runtime/Runtime.js"
 import { nginxImage } from "../../test/integration/compat/images.js"
 import { buildDebianImage, exportOciLayout } from "../../test/support/debianImages.js"
+import { freePort, probeTcp } from "./support.js"
 
 const RUNS = 15
 const USERNS_BASE = 100000
@@ -49,30 +48,6 @@ const run = (cmd: string, args: ReadonlyArray<string>): Promise<string> =>
     child.stderr.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-4000)))
     child.on("error", reject)
     child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${err}`))))
-  })
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = net.createServer()
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address()
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0
-      srv.close(() => resolve(port))
-    })
-    srv.on("error", reject)
-  })
-
-const probeTcp = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const req = http.get({ host: "127.0.0.1", port, path: "/", agent: false }, (res) => {
-      res.resume()
-      resolve(true)
-    })
-    req.on("error", () => resolve(false))
-    req.setTimeout(1000, () => {
-      req.destroy()
-      resolve(false)
-    })
   })
 
 interface OciDescriptor {

@@ -13,8 +13,6 @@
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as http from "node:http"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { resolveHelperPath } from "../../src/runtime/helperPath.js"
@@ -22,6 +20,7 @@ import { processTree, rssBytes } from "../../src/runtime/procfs.js"
 import { Runtime } from "../../src/runtime/Runtime.js"
 import type { ReplicaSpec } from "../../src/runtime/types.js"
 import { buildBusyboxRootfs } from "../../test/support/busybox-rootfs.js"
+import { freePort, probeTcp } from "./support.js"
 
 const RUNS = 50
 const IDLE_REPLICAS = 10
@@ -33,30 +32,6 @@ const median = (xs: ReadonlyArray<number>): number => {
 }
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = net.createServer()
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address()
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0
-      srv.close(() => resolve(port))
-    })
-    srv.on("error", reject)
-  })
-
-const probeTcp = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const req = http.get({ host: "127.0.0.1", port, path: "/", agent: false }, (res) => {
-      res.resume()
-      resolve(true)
-    })
-    req.on("error", () => resolve(false))
-    req.setTimeout(1000, () => {
-      req.destroy()
-      resolve(false)
-    })
-  })
 
 const runToExit = (cmd: string, args: ReadonlyArray<string>) =>
   new Promise<number>((resolve, reject) => {

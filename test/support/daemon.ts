@@ -109,3 +109,25 @@ export const waitFor = async (check: () => Promise<boolean> | boolean, timeoutMs
   }
   throw new Error(`condition not met within ${timeoutMs} ms`)
 }
+
+/** Starts the built CLI as a daemon with `env` and waits (bounded) until `${url}/healthz` answers. */
+export const startCliDaemon = async (env: Record<string, string>, url: string, timeoutMs = 30_000): Promise<ChildRun> => {
+  const daemon = runCli([], env)
+  await waitFor(async () => fetch(`${url}/healthz`).then((r) => r.ok).catch(() => false), timeoutMs)
+  return daemon
+}
+
+/** Polls `GET /v1/deployments/{id}` until its status is one of `wanted`; returns that status. */
+export const waitForDeploymentStatus = async (
+  request: (p: string) => Promise<Response>,
+  id: string,
+  wanted: ReadonlyArray<string>,
+  timeoutMs = 60_000
+): Promise<string> => {
+  let status = ""
+  await waitFor(async () => {
+    status = ((await (await request(`/v1/deployments/${id}`)).json()) as { status: string }).status
+    return wanted.includes(status)
+  }, timeoutMs)
+  return status
+}

@@ -6,7 +6,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ADMIN_TOKEN, type ChildRun, makeRequest, runCli, waitFor } from "../../support/daemon.js"
+import { ADMIN_TOKEN, type ChildRun, makeRequest, startCliDaemon, waitFor, waitForDeploymentStatus } from "../../support/daemon.js"
 import { pushHttpd } from "../../support/deployImages.js"
 import { getViaSocket, replicaSockets } from "../../support/deployments.js"
 import { freePort } from "../../support/ports.js"
@@ -39,17 +39,10 @@ describe.runIf(privileged)("daemon-bound workload lifecycle (privileged)", () =>
   const request = (p: string, init?: Parameters<ReturnType<typeof makeRequest>>[1]) => makeRequest(url)(p, init)
 
   const start = async () => {
-    daemon = runCli([], env)
-    await waitFor(async () => fetch(`${url}/healthz`).then((r) => r.ok).catch(() => false), 30_000)
+    daemon = await startCliDaemon(env, url)
   }
-  const waitStatus = async (id: string, wanted: ReadonlyArray<string>, timeoutMs = 60_000) => {
-    let status = ""
-    await waitFor(async () => {
-      status = ((await (await request(`/v1/deployments/${id}`)).json()) as { status: string }).status
-      return wanted.includes(status)
-    }, timeoutMs)
-    return status
-  }
+  const waitStatus = (id: string, wanted: ReadonlyArray<string>, timeoutMs = 60_000) =>
+    waitForDeploymentStatus(request, id, wanted, timeoutMs)
   const servedBody = async () => {
     const sockets = replicaSockets(path.join(temp.dir, "data"))
     if (sockets.length !== 1) return `${sockets.length} sockets`

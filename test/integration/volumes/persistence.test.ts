@@ -12,7 +12,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { busyboxBaseLayer } from "../../../scripts/test-images/images.js"
 import type { ImageSpec } from "../../../scripts/test-images/layout.js"
-import { ADMIN_TOKEN, type ChildRun, makeRequest, runCli, waitFor } from "../../support/daemon.js"
+import { ADMIN_TOKEN, type ChildRun, makeRequest, startCliDaemon, waitFor, waitForDeploymentStatus } from "../../support/daemon.js"
 import { getViaSocket, replicaSockets } from "../../support/deployments.js"
 import { buildAndPush } from "../../support/ociImages.js"
 import { freePort } from "../../support/ports.js"
@@ -52,17 +52,10 @@ describe.runIf(privileged)("volumes on real replicas (privileged)", () => {
   const request = (p: string, init?: Parameters<ReturnType<typeof makeRequest>>[1]) => makeRequest(url)(p, init)
 
   const start = async () => {
-    daemon = runCli([], env)
-    await waitFor(async () => fetch(`${url}/healthz`).then((r) => r.ok).catch(() => false), 30_000)
+    daemon = await startCliDaemon(env, url)
   }
-  const waitStatus = async (id: string, wanted: ReadonlyArray<string>, timeoutMs = 60_000) => {
-    let status = ""
-    await waitFor(async () => {
-      status = ((await (await request(`/v1/deployments/${id}`)).json()) as { status: string }).status
-      return wanted.includes(status)
-    }, timeoutMs)
-    return status
-  }
+  const waitStatus = (id: string, wanted: ReadonlyArray<string>, timeoutMs = 60_000) =>
+    waitForDeploymentStatus(request, id, wanted, timeoutMs)
   const deploy = async (pathSuffix = "deployments", json: unknown = {}) => {
     const r = await request(`/v1/services/${serviceId}/${pathSuffix}`, { method: "POST", json })
     const body = (await r.json()) as { id?: string; deployment?: { id: string } }
