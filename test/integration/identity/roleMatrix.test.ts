@@ -175,6 +175,11 @@ const fixtures: Record<string, () => Promise<Call>> = {
   "GET /v1/registry/repositories": async () => ({ path: "/v1/registry/repositories" }),
   "POST /v1/registry/gc": async () => ({ path: "/v1/registry/gc" }),
   "GET /v1/registry/gc/:id": async () => ({ path: `/v1/registry/gc/${randomUUID()}` }),
+  // Volumes (S has none: admitted callers get 404 for a named volume, which is still past the access check)
+  "GET /v1/services/:id/volumes": async () => ({ path: `/v1/services/${ids["S"]}/volumes` }),
+  "DELETE /v1/services/:id/volumes/:name": async () => ({ path: `/v1/services/${ids["S"]}/volumes/none` }),
+  "GET /v1/services/:id/volumes/:name/archive": async () => ({ path: `/v1/services/${ids["S"]}/volumes/none/archive` }),
+  "PUT /v1/services/:id/volumes/:name/archive": async () => ({ path: `/v1/services/${ids["S"]}/volumes/none/archive` }),
   // Git sources (S is an image service: admitted callers get 400, which is still past the access check)
   "POST /v1/hooks/:serviceId/:secret": async () => ({ path: `/v1/hooks/${ids["S"]}/not-the-secret`, body: { ref: "main" } }),
   "GET /v1/services/:id/git": async () => ({ path: `/v1/services/${ids["S"]}/git` }),
