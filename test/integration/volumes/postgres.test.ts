@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ADMIN_TOKEN, type ChildRun, makeRequest, startCliDaemon, waitFor, waitForDeploymentStatus } from "../../support/daemon.js"
 import { buildAndPushDebianImage } from "../../support/debianImages.js"
 import { replicaSockets } from "../../support/deployments.js"
+import { makeTestNetwork } from "../../support/network.js"
 import { freePort } from "../../support/ports.js"
 import { makeTempDir } from "../../support/tempDir.js"
 import { PGDATA, POSTGRES_PASSWORD, postgresImage } from "./postgresImage.js"
@@ -24,6 +25,7 @@ if (!privileged) console.warn("postgres volume test skipped: it needs root (name
 
 describe.runIf(privileged)("postgres on a volume (privileged)", () => {
   const temp = makeTempDir("denia-volpg-")
+  const network = makeTestNetwork()
   const dataDir = path.join(temp.dir, "data")
   let env: Record<string, string>
   let url = ""
@@ -115,7 +117,11 @@ describe.runIf(privileged)("postgres on a volume (privileged)", () => {
       DENIA_HTTP_PORT: String(await freePort()),
       DENIA_HTTPS_PORT: String(await freePort()),
       DENIA_ADMIN_TOKEN: ADMIN_TOKEN,
-      DENIA_STOP_GRACE_SECONDS: "20"
+      DENIA_STOP_GRACE_SECONDS: "20",
+      // the TCP endpoint is forwarded over the node network: a bridge and subnet of this suite's own
+      DENIA_NETWORK_MODE: "bridge",
+      DENIA_NETWORK_BRIDGE: network.bridge,
+      DENIA_NETWORK_SUBNET: network.subnet
     }
     await start()
     const projects = (await (await request("/v1/projects")).json()) as { items: Array<{ id: string }> }
@@ -129,6 +135,7 @@ describe.runIf(privileged)("postgres on a volume (privileged)", () => {
   afterAll(async () => {
     daemon?.child.kill("SIGTERM")
     await daemon?.exited
+    await network.cleanup()
     temp.cleanup()
   }, 60_000)
 
