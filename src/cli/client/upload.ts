@@ -9,14 +9,9 @@ import type { Readable } from "node:stream"
 import { Transform, type TransformCallback } from "node:stream"
 import { pipeline } from "node:stream/promises"
 
-export const formatBytes = (n: number): string =>
-  n >= 1024 * 1024 * 1024
-    ? `${(n / (1024 * 1024 * 1024)).toFixed(2)} GiB`
-    : n >= 1024 * 1024
-    ? `${(n / (1024 * 1024)).toFixed(1)} MiB`
-    : n >= 1024
-    ? `${(n / 1024).toFixed(1)} KiB`
-    : `${n} B`
+import { formatBytes } from "./bytes.js"
+
+export { formatBytes }
 
 class Progress extends Transform {
   bytes = 0

@@ -10,6 +10,7 @@ import * as fs from "node:fs"
 import { Transform } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import { request } from "undici"
+import { formatBytes } from "./bytes.js"
 import { type Connection, connectionOptions, withClient } from "./connection.js"
 import { ClientCommandError, describeError } from "./errors.js"
 import { printNote, printRows, printValue } from "./output.js"
@@ -19,8 +20,7 @@ import { projectOption, serviceArg } from "./services.js"
 
 const volumeArg = Args.text({ name: "volume" }).pipe(Args.withDescription("Volume name"))
 
-const formatBytes = (n: number | null) =>
-  n === null ? "-" : n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)} GiB` : n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${n} B`
+const sizeLabel = (n: number | null) => (n === null ? "-" : formatBytes(n))
 
 const ls = Command.make(
   "ls",
@@ -34,7 +34,7 @@ const ls = Command.make(
           ["name", (v) => v.name],
           ["mount", (v) => v.mountPath ?? "(not declared)"],
           ["mode", (v) => (v.readOnly ? "ro" : "rw")],
-          ["size", (v) => (v.created ? formatBytes(v.bytes) : "(not created)")],
+          ["size", (v) => (v.created ? sizeLabel(v.bytes) : "(not created)")],
           ["mounted", (v) => (v.mounted ? "yes" : "no")]
         ])
       }))
