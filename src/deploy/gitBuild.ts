@@ -74,7 +74,8 @@ export const buildFromGit = (ctx: GitBuildContext): Effect.Effect<string, Deploy
       deploymentId: deployment.id,
       contextDir: checkout.contextDir,
       dockerfile: checkout.dockerfile,
-      log: (line) => log("BUILDING", line)
+      log: (line) => log("BUILDING", line),
+      secrets: service.source.buildSecrets ?? []
     }).pipe(Effect.mapError((e) => failed(`build failed: ${e.message}`, e)))
     const reference = `${ctx.hosted.address}/${built.repository}@${built.digest}`
     yield* ctx.deployments.recordBuild(deployment.id, `${ctx.hosted.address}/${built.repository}:${built.tag}`, checkout.commit).pipe(

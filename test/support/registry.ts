@@ -158,7 +158,17 @@ export interface TokenIssuer {
   readonly rootCertBundle: string
   /** Number of tokens issued so far (to observe caching). */
   readonly issued: () => number
+  /** Tokens issued for the OAuth2 refresh-token grant (`options.refreshToken`). */
+  readonly refreshGrants: () => number
   readonly stop: () => Promise<void>
+}
+
+export interface TokenIssuerOptions {
+  /**
+   * Also accept `POST` with the OAuth2 form `grant_type=refresh_token&refresh_token=<this>` as `user`
+   * (what containers/image sends for an auth.json `identitytoken`).
+   */
+  readonly refreshToken?: string
 }
 
 const b64url = (b: Buffer | string) => Buffer.from(b).toString("base64url")
@@ -168,7 +178,11 @@ const b64url = (b: Buffer | string) => Buffer.from(b).toString("base64url")
  * requested action; anonymous callers get a token with no access. Tokens are
  * ES256 JWTs carrying the signing certificate in `x5c`.
  */
-export const startTokenIssuer = async (user: BasicUser, service = "denia-test-registry"): Promise<TokenIssuer> => {
+export const startTokenIssuer = async (
+  user: BasicUser,
+  service = "denia-test-registry",
+  options: TokenIssuerOptions = {}
+): Promise<TokenIssuer> => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "denia-token-"))
   const keyFile = path.join(dir, "key.pem")
   const certFile = path.join(dir, "cert.pem")
@@ -194,18 +208,30 @@ export const startTokenIssuer = async (user: BasicUser, service = "denia-test-re
   const issuer = "denia-test-issuer"
   let issued = 0
   const expected = `Basic ${Buffer.from(`${user.username}:${user.password}`).toString("base64")}`
+  let refreshGrants = 0
   const server = http.createServer((req, res) => {
+    let form = ""
+    req.on("data", (c: Buffer) => (form = (form + c.toString()).slice(0, 16384)))
+    req.on("end", () => answer(req, res, new URLSearchParams(form)))
+  })
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse, form: URLSearchParams) => {
     const url = new URL(req.url ?? "/", "http://x")
     if (url.pathname !== "/token") {
       res.writeHead(404).end()
       return
     }
+    if (req.method === "POST") {
+      // the OAuth2 form carries service and scope in the body
+      for (const [k, v] of form) if (k === "scope" || k === "service") url.searchParams.append(k, v)
+    }
+    const refresh = req.method === "POST" && form.get("grant_type") === "refresh_token" ? form.get("refresh_token") : null
     const auth = req.headers.authorization
-    if (auth !== undefined && auth !== expected) {
+    if ((auth !== undefined && auth !== expected) || (refresh !== null && refresh !== options.refreshToken)) {
       res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED" }] }))
       return
     }
-    const authenticated = auth === expected
+    const authenticated = auth === expected || (refresh !== null && refresh === options.refreshToken)
+    if (refresh !== null) refreshGrants++
     const access = url.searchParams.getAll("scope").flatMap((scope) => {
       const parts = scope.split(":")
       if (parts.length < 3 || !authenticated) return []
@@ -230,7 +256,7 @@ export const startTokenIssuer = async (user: BasicUser, service = "denia-test-re
     res
       .writeHead(200, { "content-type": "application/json" })
       .end(JSON.stringify({ token: `${signingInput}.${b64url(sig)}`, expires_in: 300, issued_at: new Date().toISOString() }))
-  })
+  }
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   const addr = server.address()
   const port = typeof addr === "object" && addr !== null ? addr.port : 0
@@ -241,6 +267,7 @@ export const startTokenIssuer = async (user: BasicUser, service = "denia-test-re
     issuer,
     rootCertBundle: certFile,
     issued: () => issued,
+    refreshGrants: () => refreshGrants,
     stop: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await fs.rm(dir, { recursive: true, force: true })

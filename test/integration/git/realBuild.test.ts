@@ -130,4 +130,36 @@ describe.runIf(privileged)("git sources built by buildah (privileged)", () => {
     expect(done.status, done.error).toBe("healthy")
     expect(await served(id)).toEqual(["hello from git v2"])
   }, 600_000)
+
+  it("offers a git source's build secrets to RUN --mount=type=secret, masked in the log (ADR 0806)", async () => {
+    const value = "git-build-secret-4f1d2c"
+    const root = path.dirname(repo.bare)
+    const secretRepo = makeTestRepo(root, "secretapp")
+    secretRepo.commit(
+      pythonAppFiles(d.config.values.bindAddr, "built with a git build secret", [
+        "RUN --mount=type=secret,id=tok test -s /run/secrets/tok && echo \"git-leak: $(cat /run/secrets/tok)\""
+      ]),
+      "v1"
+    )
+    const id = await createService(
+      "pysecret",
+      {
+        type: "git",
+        url: https.url("secretapp.git"),
+        ref: "main",
+        credentialRef: "GIT_TOKEN",
+        buildSecrets: [{ id: "tok", secret: "BUILD_TOK" }]
+      },
+      { name: "GIT_TOKEN", value: `oauth2:${TOKEN}` }
+    )
+    expect((await d.request(`/v1/services/${id}/secrets`, { method: "POST", json: { name: "BUILD_TOK", value } })).status)
+      .toBeLessThan(300)
+    const deploymentId = await deploy(id)
+    const done = await waitForDeployment(d, deploymentId, 300_000)
+    const log = fs.readFileSync(path.join(d.dataDir, "logs", "deployments", `${deploymentId}.log`), "utf8")
+    expect(done.status, `${done.error ?? ""}\n${log.slice(-3000)}`).toBe("healthy")
+    expect(await served(id)).toEqual(["built with a git build secret"])
+    expect(log).toContain("git-leak: ***")
+    expect(log).not.toContain(value)
+  }, 600_000)
 })
