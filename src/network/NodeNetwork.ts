@@ -21,8 +21,20 @@ import { EndpointPorts } from "./EndpointPorts.js"
 import { NetworkCommandFailed, SubnetExhausted } from "./errors.js"
 import { replicaEtcFiles } from "./etcFiles.js"
 import * as host from "./hostNetwork.js"
+import { makeNamespacePool } from "./namespacePool.js"
 import { buildNameTable, lookupName, type NameAnswer } from "./nameTable.js"
-import { removalScript, renderRuleset, type RulesetForward } from "./nftRuleset.js"
+import {
+  forwardsKey,
+  join,
+  leave,
+  removalScript,
+  renderedProjects,
+  renderRuleset,
+  replicaDown,
+  replicaUp,
+  type RulesetForward
+} from "./nftRuleset.js"
+import { makeNftSession } from "./nftSession.js"
 
 export interface NetworkOptions {
   readonly mode: "bridge" | "loopback"
@@ -33,6 +45,10 @@ export interface NetworkOptions {
   readonly dnsServers: ReadonlyArray<string>
   /** Port of the embedded DNS server on the bridge address (53; tests may pick another). */
   readonly dnsPort?: number
+  /** Ready namespaces kept for replica starts (`network_pool_size`); 0 or absent = none (ADR 0705). */
+  readonly poolSize?: number
+  /** Pause before the pool is refilled after a take (default 100 ms). */
+  readonly poolRefillDelayMs?: number
 }
 
 export type NetworkStatus =
@@ -79,6 +95,8 @@ export const tableFor = (bridge: string) => (bridge === "denia0" ? "denia" : `de
 interface Attached extends AddressLease {
   readonly serviceName: string
   readonly projectName: string
+  /** Tag of the project's member set and chain in the table. */
+  readonly tag: number
 }
 
 export interface NodeNetworkApi {
@@ -89,6 +107,8 @@ export interface NodeNetworkApi {
   ) => Effect.Effect<Attachment | null, NetworkCommandFailed | SubnetExhausted | DatabaseError, Scope.Scope>
   /** A-record answer for a name (what the DNS server serves). */
   readonly resolve: (name: string) => NameAnswer
+  /** Namespaces waiting in the pool now. */
+  readonly pooled: Effect.Effect<number>
 }
 
 export class NodeNetwork extends Context.Tag("denia/network/NodeNetwork")<NodeNetwork, NodeNetworkApi>() {
@@ -101,7 +121,8 @@ const loopback = (reason: string) =>
     {
       status: { mode: "loopback", reason },
       attach: () => Effect.succeed(null),
-      resolve: () => "nxdomain"
+      resolve: () => "nxdomain",
+      pooled: Effect.succeed(0)
     } satisfies NodeNetworkApi
   )
 
@@ -138,7 +159,7 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
     }
 
     // Boot sweep: what a previous run (even one killed with SIGKILL) left behind. Every namespace and veth is
-    // leased before it is created, so the leases name all of it (and nothing of another daemon on this host).
+    // leased before it is created (pooled ones too), so the leases name all of it (and nothing of another daemon on this host).
     const leases = yield* book.list
     yield* host.removeReplicaLinks(leases)
     yield* book.releaseAll
@@ -146,9 +167,18 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
       yield* Effect.logInfo(`network: boot sweep removed ${leases.length} stale replica namespace(s) with their veths and addresses`)
     }
 
+    const session = yield* makeNftSession()
+    /** Every namespace on the bridge (pooled and attached), by address. */
+    const links = new Map<string, host.ReplicaLink>()
+    /** Addresses leased for a namespace being built or torn down (not free, not yet or no longer in `links`). */
+    const reserved = new Set<string>()
     const attached = new Map<string, Attached>()
     const healthy = new Map<string, Set<string>>()
+    /** Project id → tag of its set and chain (`project_<tag>`); `inTable`: the tags whose set and chain exist now. */
+    const tags = new Map<string, number>()
+    let inTable: ReadonlySet<number> = new Set()
     let allocations: ReadonlyArray<Allocation> = yield* ports.list
+    let appliedForwards: string | undefined
     let names: ReadonlyMap<string, ReadonlyArray<string>> = new Map()
     const lock = yield* Effect.makeSemaphore(1)
 
@@ -157,24 +187,22 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
         const a = attached.get(id)
         return a === undefined ? [] : [a.address]
       }).sort()
-
-    const apply = Effect.gen(function*() {
-      const forwards: Array<RulesetForward> = allocations.map((a) => ({
+    const forwards = (): Array<RulesetForward> =>
+      allocations.map((a) => ({
         protocol: a.protocol,
         publicPort: a.publicPort,
         targetPort: a.port,
         backends: healthyAddresses(a.serviceId)
       }))
-      const script = renderRuleset({
-        table,
-        bridge,
-        bridgeAddress: gateway,
-        subnet: subnetCidr(subnet),
-        egress: options.egress,
-        replicas: [...attached.values()].map((a) => ({ veth: a.veth, address: a.address, projectId: a.projectId })),
-        forwards
-      })
-      yield* nftApply("apply nftables rules", script)
+    const tagOf = (projectId: string) => {
+      const known = tags.get(projectId)
+      if (known !== undefined) return known
+      const tag = tags.size === 0 ? 0 : Math.max(...tags.values()) + 1
+      tags.set(projectId, tag)
+      return tag
+    }
+
+    const refreshNames = () => {
       const services = new Map<string, Attached>()
       for (const a of attached.values()) services.set(a.serviceId, a)
       names = buildNameTable(
@@ -184,9 +212,102 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
           addresses: healthyAddresses(a.serviceId)
         }))
       )
+    }
+
+    /** The whole table from the state, one transaction (boot, resync, DNAT changes, a failed incremental update). */
+    const fullApply = Effect.gen(function*() {
+      const members = new Map([...attached.values()].map((a) => [a.address, a.tag]))
+      const replicas = [...links.values()].map((l) => ({ veth: l.veth, address: l.address, project: members.get(l.address) ?? null }))
+      const fw = forwards()
+      yield* nftApply(
+        "apply nftables rules",
+        renderRuleset({
+          table,
+          bridge,
+          bridgeAddress: gateway,
+          subnet: subnetCidr(subnet),
+          egress: options.egress,
+          replicas,
+          forwards: fw
+        })
+      )
+      inTable = renderedProjects(replicas)
+      appliedForwards = forwardsKey(fw)
+      refreshNames()
     })
 
-    yield* apply
+    /** Inside the lock, after the state changed: `commands` on the session, or the full render when DNAT changes or they fail. */
+    const sync = (step: string, commands: ReadonlyArray<string>) =>
+      forwardsKey(forwards()) !== appliedForwards
+        ? fullApply
+        : session.run(step, commands).pipe(
+          Effect.zipRight(Effect.sync(refreshNames)),
+          Effect.catchAll((e) =>
+            Effect.zipRight(Effect.logWarning(`network: ${step} incrementally failed; re-rendering the table`, e), fullApply)
+          )
+        )
+
+    yield* fullApply
+
+    /** Leases an address and names, builds the namespace and its anti-spoofing chain; the lease names `owner` (a replica or the pool). */
+    const buildLink = (owner: { readonly replicaId: string; readonly serviceId: string; readonly projectId: string }) =>
+      Effect.gen(function*() {
+        const link = yield* lock.withPermits(1)(Effect.gen(function*() {
+          const address = firstFree(subnet, new Set([...links.keys(), ...reserved]))
+          if (address === undefined) return yield* new SubnetExhausted({ subnet: options.subnet })
+          const hex = randomBytes(4).toString("hex")
+          const l: host.ReplicaLink = { address, netns: `${bridge}-${hex}`, veth: `dn${hex}` }
+          // Recorded before anything exists on the host, so a crash in between is swept at the next boot.
+          yield* book.insert({ ...l, ...owner }).pipe(
+            Effect.catchTag("denia/domain/Conflict", (e) =>
+              Effect.fail(new NetworkCommandFailed({ step: "lease address", message: e.message })))
+          )
+          reserved.add(address)
+          return l
+        }))
+        const forget = lock.withPermits(1)(Effect.gen(function*() {
+          yield* Effect.ignore(book.release(link.address))
+          reserved.delete(link.address)
+        }))
+        yield* host.createReplicaLink(cfg, link).pipe(Effect.tapError(() =>
+          forget
+        ))
+        yield* lock.withPermits(1)(Effect.gen(function*() {
+          reserved.delete(link.address)
+          links.set(link.address, link)
+          yield* sync("add anti-spoofing chain", replicaUp(table, link.veth, link.address))
+        })).pipe(Effect.tapError(() => Effect.zipRight(removeLinks([link]), forget)))
+        return link
+      })
+
+    /** Removes namespaces (their processes are gone): rules first, then the host side, then the leases. */
+    const removeLinks = (gone: ReadonlyArray<host.ReplicaLink>, extra: ReadonlyArray<string> = []) =>
+      Effect.gen(function*() {
+        if (gone.length === 0) return
+        yield* lock.withPermits(1)(Effect.gen(function*() {
+          for (const l of gone) {
+            links.delete(l.address)
+            reserved.add(l.address)
+          }
+          yield* sync("remove replica rules", [...extra, ...gone.flatMap((l) => replicaDown(table, l.veth))]).pipe(
+            Effect.catchAll((e) => Effect.logWarning("network: rule update on detach failed", e))
+          )
+        }))
+        yield* host.removeReplicaLinks(gone)
+        yield* lock.withPermits(1)(Effect.forEach(gone, (l) =>
+          Effect.zipRight(
+            book.release(l.address).pipe(Effect.catchAll((e) => Effect.logWarning("network: releasing an address failed", e))),
+            Effect.sync(() => reserved.delete(l.address))
+          )))
+      })
+
+    const pool = yield* makeNamespacePool({
+      size: options.poolSize ?? 0,
+      refillDelayMs: options.poolRefillDelayMs ?? 100,
+      create: Effect.suspend(() => buildLink({ replicaId: `pool/${randomBytes(4).toString("hex")}`, serviceId: "", projectId: "" })),
+      discard: (ls) => removeLinks(ls)
+    })
+
     // The embedded DNS server on the bridge address: `.internal` names from the table above, the rest forwarded.
     const dnsPort = options.dnsPort ?? 53
     const dns = yield* Effect.gen(function*() {
@@ -205,46 +326,38 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
     // The table stays between runs (forwarding of running services is restored as they start again); uninstall removes it.
 
     const detach = (a: Attached) =>
-      lock.withPermits(1)(
-        Effect.gen(function*() {
-          attached.delete(a.replicaId)
-          yield* apply.pipe(Effect.catchAll((e) => Effect.logWarning("network: rule update on detach failed", e)))
-          yield* host.removeReplicaLinks([a])
-          yield* book.release(a.address).pipe(Effect.catchAll((e) => Effect.logWarning("network: releasing an address failed", e)))
-        })
-      )
+      Effect.suspend(() => {
+        attached.delete(a.replicaId)
+        return removeLinks([a], leave(table, a.address, a.tag))
+      })
+
+    /** Makes `link` the replica's: lease, set membership (before the replica starts), names. */
+    const claim = (req: AttachRequest, link: host.ReplicaLink, leased: boolean) =>
+      lock.withPermits(1)(Effect.gen(function*() {
+        if (!leased) {
+          yield* book.assign(link.address, req).pipe(
+            Effect.catchTag(
+              "denia/domain/Conflict",
+              (e) => Effect.fail(new NetworkCommandFailed({ step: "lease address", message: e.message }))
+            )
+          )
+        }
+        const tag = tagOf(req.projectId)
+        const a: Attached = { ...link, ...req, tag }
+        attached.set(a.replicaId, a)
+        yield* sync("add replica to its project", join(table, a.address, tag, !inTable.has(tag))).pipe(
+          Effect.tap(() => Effect.sync(() => (inTable = new Set([...inTable, tag])))),
+          Effect.tapError(() => Effect.sync(() => attached.delete(a.replicaId)))
+        )
+        return a
+      })).pipe(Effect.tapError(() => removeLinks([link])))
 
     const attach = (req: AttachRequest) =>
       Effect.gen(function*() {
-        const lease = yield* lock.withPermits(1)(
-          Effect.gen(function*() {
-            const taken = new Set([...attached.values()].map((a) => a.address))
-            const address = firstFree(subnet, taken)
-            if (address === undefined) return yield* new SubnetExhausted({ subnet: options.subnet })
-            const hex = randomBytes(4).toString("hex")
-            const l: Attached = {
-              address,
-              replicaId: req.replicaId,
-              serviceId: req.serviceId,
-              projectId: req.projectId,
-              netns: `${bridge}-${hex}`,
-              veth: `dn${hex}`,
-              serviceName: req.serviceName,
-              projectName: req.projectName
-            }
-            // Recorded before anything exists on the host, so a crash in between is swept at the next boot.
-            yield* book.insert(l).pipe(
-              Effect.catchTag(
-                "denia/domain/Conflict",
-                (e) => Effect.fail(new NetworkCommandFailed({ step: "lease address", message: e.message }))
-              )
-            )
-            yield* host.createReplicaLink(cfg, l).pipe(Effect.tapError(() => Effect.ignore(book.release(l.address))))
-            attached.set(l.replicaId, l)
-            yield* apply.pipe(Effect.tapError(() => detachNow(l)))
-            return l
-          })
-        )
+        const pooled = yield* pool.take
+        const lease = pooled === undefined
+          ? yield* Effect.flatMap(buildLink(req), (link) => claim(req, link, true))
+          : yield* claim(req, pooled, false)
         yield* Effect.addFinalizer(() => detach(lease))
         return {
           address: lease.address,
@@ -257,16 +370,7 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
             projectName: req.projectName
           })
         } satisfies Attachment
-      })
-
-    /** Inside the lock (attach failed after the link existed). */
-    const detachNow = (a: Attached) =>
-      Effect.gen(function*() {
-        attached.delete(a.replicaId)
-        yield* host.removeReplicaLinks([a])
-        yield* Effect.ignore(book.release(a.address))
-        yield* Effect.ignore(apply)
-      })
+      }).pipe(Effect.uninterruptible)
 
     // Healthy replicas and endpoint allocations come from the event bus; a burst is applied in one transaction.
     const queue = yield* events.subscribe
@@ -295,7 +399,10 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
         )
       }
       if (kinds.has("rules") || kinds.has("ports")) {
-        yield* lock.withPermits(1)(apply).pipe(Effect.catchAll((e) => Effect.logWarning("network: rule update failed", e)))
+        // DNAT only changes when an endpoint's backends do; names always follow the healthy replicas.
+        yield* lock.withPermits(1)(sync("update names", [])).pipe(
+          Effect.catchAll((e) => Effect.logWarning("network: rule update failed", e))
+        )
       }
     })
     yield* handleBurst.pipe(
@@ -306,7 +413,7 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
     // Safety resync (a missed event, a failed apply): the rules are re-rendered from the state every 60 s.
     const resync = Effect.gen(function*() {
       allocations = yield* ports.list
-      yield* apply
+      yield* fullApply
     })
     yield* lock.withPermits(1)(resync).pipe(
       Effect.catchAll((e) => Effect.logWarning("network: periodic rule resync failed", e)),
@@ -327,7 +434,8 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
         dns
       },
       attach,
-      resolve: (name) => lookupName(names, name)
+      resolve: (name) => lookupName(names, name),
+      pooled: pool.ready
     } satisfies NodeNetworkApi
   })
 
