@@ -189,7 +189,15 @@ const main = async () => {
     })
     cleanups.push(() => Effect.runPromise(Effect.ignore(teardownNetwork(bridge0))))
     const ctx0 = await Effect.runPromise(Layer.buildWithScope(
-      NodeNetwork.layer({ mode: "bridge", bridge: bridge0, subnet: config0.values.networkSubnet, egress: true, dnsServers: [], dnsPort: 0, poolSize: 0 })
+      NodeNetwork.layer({
+        mode: "bridge",
+        bridge: bridge0,
+        subnet: config0.values.networkSubnet,
+        egress: true,
+        dnsServers: [],
+        dnsPort: 0,
+        poolSize: 0
+      })
         .pipe(
           Layer.provideMerge(EndpointPorts.layer),
           Layer.provideMerge(AddressBook.layer),

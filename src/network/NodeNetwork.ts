@@ -5,6 +5,12 @@
  * the embedded DNS server answers from. On a host without the pieces it
  * runs in loopback mode and says why; `attach` then returns null and
  * replicas keep their loopback-only namespace. ADR 0701.
+ *
+ * The start path (ADR 0705): `attach` claims a ready namespace from the pool
+ * (or builds one when the pool is empty) and adds it to its project's set
+ * with one line to the long-lived `nft -i`; the whole table is re-rendered
+ * only at boot, by the resync, when endpoint forwarding changes, or when an
+ * incremental update fails.
  */
 import { Context, Effect, Layer, Queue, Schedule, type Scope } from "effect"
 import { randomBytes } from "node:crypto"
@@ -12,7 +18,6 @@ import type { DatabaseError } from "../db/errors.js"
 import { bridgeAddress, firstFree, parseSubnet, type Subnet, subnetCidr } from "../domain/subnet.js"
 import type { DomainEvent } from "../events/DomainEvent.js"
 import { Events } from "../events/Events.js"
-import type { EtcFiles } from "../runtime/types.js"
 import { AddressBook, type AddressLease } from "./AddressBook.js"
 import { nftApply } from "./command.js"
 import { readHostResolvers, startDnsServer } from "./dns/DnsServer.js"
@@ -23,74 +28,12 @@ import { replicaEtcFiles } from "./etcFiles.js"
 import * as host from "./hostNetwork.js"
 import { makeNamespacePool } from "./namespacePool.js"
 import { buildNameTable, lookupName, type NameAnswer } from "./nameTable.js"
-import {
-  forwardsKey,
-  join,
-  leave,
-  removalScript,
-  renderedProjects,
-  renderRuleset,
-  replicaDown,
-  replicaUp,
-  type RulesetForward
-} from "./nftRuleset.js"
+import { type Attachment, type AttachRequest, type NetworkOptions, type NetworkStatus, tableFor } from "./networkTypes.js"
+import { forwardsKey, join, leave, renderedProjects, renderRuleset, replicaDown, replicaUp, type RulesetForward } from "./nftRuleset.js"
 import { makeNftSession } from "./nftSession.js"
 
-export interface NetworkOptions {
-  readonly mode: "bridge" | "loopback"
-  readonly bridge: string
-  readonly subnet: string
-  readonly egress: boolean
-  /** Upstream resolvers for names outside `.internal` (`dns_servers`); empty = the host's (`/etc/resolv.conf`). */
-  readonly dnsServers: ReadonlyArray<string>
-  /** Port of the embedded DNS server on the bridge address (53; tests may pick another). */
-  readonly dnsPort?: number
-  /** Ready namespaces kept for replica starts (`network_pool_size`); 0 or absent = none (ADR 0705). */
-  readonly poolSize?: number
-  /** Pause before the pool is refilled after a take (default 100 ms). */
-  readonly poolRefillDelayMs?: number
-}
-
-export type NetworkStatus =
-  | {
-    readonly mode: "bridge"
-    readonly bridge: string
-    readonly bridgeAddress: string
-    readonly subnet: string
-    readonly table: string
-    readonly egress: boolean
-    readonly ipForwarding: boolean
-    /** `on <address>:<port>`, or `off (<reason>)` when the server could not start. */
-    readonly dns: string
-  }
-  | { readonly mode: "loopback"; readonly reason: string }
-
-/** One line for `doctor` and the service status. */
-export const describeNetwork = (s: NetworkStatus): string =>
-  s.mode === "loopback"
-    ? `loopback only (${s.reason})`
-    : `bridge ${s.bridge} ${s.bridgeAddress} (${s.subnet}), nftables table inet ${s.table}, egress ${
-      s.egress ? (s.ipForwarding ? "on" : "on but IPv4 forwarding is off") : "off"
-    }, DNS ${s.dns}`
-
-export interface AttachRequest {
-  /** The runtime's replica id (`<service>/<deployment>/<replica>`), as published in `ReplicaStarted`. */
-  readonly replicaId: string
-  readonly serviceId: string
-  readonly serviceName: string
-  readonly projectId: string
-  readonly projectName: string
-  readonly hostname: string
-}
-
-export interface Attachment {
-  readonly address: string
-  readonly netnsPath: string
-  readonly etcFiles: EtcFiles
-}
-
-/** Table of a bridge: `inet denia` for the default bridge, `inet denia_<bridge>` for any other (tests, a second node). */
-export const tableFor = (bridge: string) => (bridge === "denia0" ? "denia" : `denia_${bridge}`)
+export { type Attachment, type AttachRequest, describeNetwork, type NetworkOptions, type NetworkStatus, tableFor } from "./networkTypes.js"
+export { teardownNetwork } from "./teardown.js"
 
 interface Attached extends AddressLease {
   readonly serviceName: string
@@ -437,14 +380,4 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
       resolve: (name) => lookupName(names, name),
       pooled: pool.ready
     } satisfies NodeNetworkApi
-  })
-
-/** Removes what the node network put on the host for `bridge`: the nftables table, replica namespaces and veths, the bridge. */
-export const teardownNetwork = (bridge: string) =>
-  Effect.gen(function*() {
-    const ns = yield* host.namespacesWithPrefix(`${bridge}-`)
-    const veths = (yield* host.bridgePorts(bridge)).filter((n) => n.startsWith("dn"))
-    yield* host.removeReplicaLinks([...ns.map((netns) => ({ netns })), ...veths.map((veth) => ({ veth }))])
-    yield* nftApply("remove nftables table", removalScript(tableFor(bridge)))
-    yield* host.removeBridge(bridge)
   })
