@@ -260,6 +260,8 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
         port: dnsPort,
         zone: ".internal",
         resolve: (fqdn) => Effect.sync(() => names.get(fqdn) ?? null),
+        // the table object is replaced on every change: cached answers live exactly as long as it does
+        zoneVersion: () => names,
         upstreams
       })
     }).pipe(
