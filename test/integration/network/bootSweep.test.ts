@@ -8,7 +8,7 @@ import { execFileSync, spawn } from "node:child_process"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { AddressBook } from "../../../src/network/AddressBook.js"
-import { NodeNetwork, tableFor } from "../../../src/network/NodeNetwork.js"
+import { NodeNetwork, tableFor, teardownNetwork } from "../../../src/network/NodeNetwork.js"
 import { makeTestNetwork } from "../../support/network.js"
 import { makeTempDir } from "../../support/tempDir.js"
 import { eventually, networkLayer } from "./harness.js"
@@ -27,7 +27,8 @@ describe("network boot sweep (privileged)", () => {
 
   const overrides = { ...tn.overrides, network_pool_size: POOL }
 
-  it("removes what a SIGKILLed run left: veths, namespaces (attached and pooled), leases, per-veth rules", async () => {
+  /** Runs the fixture (attach two replicas, fill the pool) in a child and returns it with its READY line. */
+  const attachInChild = async () => {
     const child = spawn(
       path.join(repo, "node_modules", ".bin", "vite-node"),
       [path.join(import.meta.dirname, "fixtures", "attachAndWait.ts"), JSON.stringify({ dir: temp.dir, overrides })],
@@ -45,6 +46,11 @@ describe("network boot sweep (privileged)", () => {
         }
       })
     })
+    return { child, line }
+  }
+
+  it("removes what a SIGKILLed run left: veths, namespaces (attached and pooled), leases, per-veth rules", async () => {
+    const { child, line } = await attachInChild()
     expect(line).toMatch(/^READY /m)
     const left = JSON.parse(line.replace(/^[\s\S]*READY /, "")) as ReadonlyArray<{ netnsPath: string; address: string }>
     const names = left.map((a) => a.netnsPath.split("/").pop() ?? "")
@@ -85,5 +91,19 @@ describe("network boot sweep (privileged)", () => {
     expect(sh("ip", ["netns", "list"])).not.toContain(`${tn.bridge}-`)
     expect(sh("ip", ["-o", "link", "show", "master", tn.bridge]).trim()).toBe("")
     expect(sh("nft", ["list", "table", "inet", tableFor(tn.bridge)])).not.toContain("hook ingress")
+  })
+
+  it("lets uninstall's teardown remove what a SIGKILLed run left, ready namespaces included", async () => {
+    const { child, line } = await attachInChild()
+    expect(line).toMatch(/^READY /m)
+    const left = sh("ip", ["netns", "list"]).split("\n").map((l) => l.split(" ")[0] ?? "").filter((n) => n.startsWith(`${tn.bridge}-`))
+    expect(left.length).toBe(2 + POOL)
+    child.kill("SIGKILL")
+    await new Promise((r) => child.once("exit", r))
+    await Effect.runPromise(teardownNetwork(tn.bridge))
+    expect(sh("ip", ["netns", "list"])).not.toContain(`${tn.bridge}-`)
+    for (const n of left) expect(sh("ip", ["-o", "link"])).not.toContain(`dn${n.split("-").pop() ?? ""}`)
+    expect(sh("nft", ["list", "tables"])).not.toContain(tableFor(tn.bridge))
+    expect(sh("ip", ["-o", "link"])).not.toContain(`${tn.bridge}:`)
   })
 })
