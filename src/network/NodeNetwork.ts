@@ -115,6 +115,8 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
     const links = new Map<string, host.ReplicaLink>()
     /** Addresses leased for a namespace being built or torn down (not free, not yet or no longer in `links`). */
     const reserved = new Set<string>()
+    /** Removed namespaces whose rules could not be removed: their addresses stay leased until a full render succeeds. */
+    let quarantined: Array<host.ReplicaLink> = []
     const attached = new Map<string, Attached>()
     const healthy = new Map<string, Set<string>>()
     /** Project id → tag of its set and chain (`project_<tag>`); `inTable`: the tags whose set and chain exist now. */
@@ -177,6 +179,13 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
       inTable = renderedProjects(replicas)
       appliedForwards = forwardsKey(fw)
       refreshNames()
+      // the table no longer names them: their addresses may be given out again
+      const free = quarantined
+      quarantined = []
+      for (const l of free) {
+        yield* book.release(l.address).pipe(Effect.catchAll((e) => Effect.logWarning("network: releasing an address failed", e)))
+        reserved.delete(l.address)
+      }
     })
 
     /** Inside the lock, after the state changed: `commands` on the session, or the full render when DNAT changes or they fail. */
@@ -223,20 +232,34 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
         return link
       })
 
-    /** Removes namespaces (their processes are gone): rules first, then the host side, then the leases. */
+    /**
+     * Removes namespaces (their processes are gone): rules first, then the host side, then the leases. When the
+     * rules cannot be removed (incremental and full render failed), the addresses stay leased — an address still
+     * in a project's set is never given to another replica — until a full render (the resync) succeeds.
+     */
     const removeLinks = (gone: ReadonlyArray<host.ReplicaLink>, extra: ReadonlyArray<string> = []) =>
       Effect.gen(function*() {
         if (gone.length === 0) return
-        yield* lock.withPermits(1)(Effect.gen(function*() {
+        const ruled = yield* lock.withPermits(1)(Effect.gen(function*() {
           for (const l of gone) {
             links.delete(l.address)
             reserved.add(l.address)
           }
-          yield* sync("remove replica rules", [...extra, ...gone.flatMap((l) => replicaDown(table, l.veth))]).pipe(
-            Effect.catchAll((e) => Effect.logWarning("network: rule update on detach failed", e))
+          return yield* sync("remove replica rules", [...extra, ...gone.flatMap((l) => replicaDown(table, l.veth))]).pipe(
+            Effect.as(true),
+            Effect.catchAll((e) =>
+              Effect.as(
+                Effect.logWarning("network: rule update on detach failed; the addresses stay leased until the next resync", e),
+                false
+              )
+            )
           )
         }))
         yield* host.removeReplicaLinks(gone)
+        if (!ruled) {
+          yield* lock.withPermits(1)(Effect.sync(() => void quarantined.push(...gone)))
+          return
+        }
         yield* lock.withPermits(1)(Effect.forEach(gone, (l) =>
           Effect.zipRight(
             book.release(l.address).pipe(Effect.catchAll((e) => Effect.logWarning("network: releasing an address failed", e))),

@@ -3,11 +3,14 @@
  * replica takes a ready namespace that belonged to no project, the pool
  * refills, isolation and anti-spoofing hold on the incremental path
  * (including an address reused by another project), a failed incremental
- * update falls back to the full render, and pool size 0 builds a
- * namespace per attach.
+ * update falls back to the full render, pool size 0 builds a namespace per
+ * attach, and an address whose rules could not be removed stays leased until
+ * a full render succeeds.
  */
 import { Effect } from "effect"
 import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { AddressBook } from "../../../src/network/AddressBook.js"
 import { type Attachment, NodeNetwork, tableFor } from "../../../src/network/NodeNetwork.js"
@@ -163,5 +166,58 @@ describe("network_pool_size = 0 (privileged)", () => {
     } finally {
       await nn.close()
     }
+  })
+})
+
+describe("rules that cannot be removed (privileged)", () => {
+  const tn = makeTestNetwork()
+  const temp = makeTempDir()
+  const table = tableFor(tn.bridge)
+  // `nft` on PATH is a wrapper that fails while the flag file exists (the long-lived `nft -i` started before keeps working)
+  const bin = path.join(temp.dir, "bin")
+  const flag = path.join(temp.dir, "nft-fails")
+  const realNft = sh("sh", ["-c", "command -v nft"]).trim()
+  const savedPath = process.env["PATH"]
+  let nn: Net
+
+  beforeAll(async () => {
+    fs.mkdirSync(bin)
+    fs.writeFileSync(
+      path.join(bin, "nft"),
+      `#!/bin/sh\nif [ -e ${flag} ]; then echo "Error: injected failure" >&2; exit 1; fi\nexec ${realNft} "$@"\n`,
+      { mode: 0o755 }
+    )
+    process.env["PATH"] = `${bin}:${savedPath ?? ""}`
+    nn = await networkLayer(temp.dir, { ...tn.overrides, network_pool_size: 0 })
+  })
+
+  afterAll(async () => {
+    process.env["PATH"] = savedPath
+    fs.rmSync(flag, { force: true })
+    await nn?.close()
+    await tn.cleanup()
+    temp.cleanup()
+  })
+
+  it("keeps the address leased until a full render has removed it from the table", async () => {
+    const a = await attach(nn, "q1", "alpha")
+    const b = await attach(nn, "q2", "alpha")
+    const leased = async () => (await nn.run(Effect.flatMap(AddressBook, (book) => book.list))).map((l) => l.address)
+    // q1's element vanished behind the network's back and nft -f fails: neither the incremental nor the full update works
+    sh("nft", ["delete", "element", "inet", table, "replica_project", `{ ${addrOf(a)} }`])
+    fs.writeFileSync(flag, "")
+    await a.close()
+    expect(namespaces(tn.bridge)).not.toContain(nsOf(a))
+    expect(await leased()).toContain(addrOf(a))
+    // the next attach must not get q1's address while its member-set entry may still be in the table
+    const c = await attach(nn, "q3", "beta")
+    expect(addrOf(c)).not.toBe(addrOf(a))
+    // nft works again; the next full render (here: q2's failing incremental detach) releases the address
+    fs.rmSync(flag)
+    sh("nft", ["delete", "element", "inet", table, "replica_project", `{ ${addrOf(b)} }`])
+    await b.close()
+    expect(await leased()).not.toContain(addrOf(a))
+    expect(sh("nft", ["list", "table", "inet", table])).not.toContain(addrOf(a))
+    await c.close()
   })
 })
