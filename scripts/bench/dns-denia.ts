@@ -10,6 +10,7 @@ import { startDnsServer } from "../../src/network/dns/DnsServer.js"
 const port = Number(process.argv[2])
 const name = (process.argv[3] ?? "").toLowerCase()
 const ip = process.argv[4] ?? ""
+const table: ReadonlyMap<string, ReadonlyArray<string>> = new Map([[name, [ip]]])
 
 const program = Effect.scoped(
   Effect.gen(function*() {
@@ -17,7 +18,9 @@ const program = Effect.scoped(
       address: "127.0.0.1",
       port,
       zone: ".internal",
-      resolve: (fqdn) => Effect.succeed(fqdn === name ? [ip] : null),
+      resolve: (fqdn) => Effect.succeed(table.get(fqdn) ?? null),
+      // as the node network does: the name table's identity is the version (answers cached until it changes)
+      zoneVersion: () => table,
       upstreams: [],
       limits: { rateLimit: { perSecond: 1e9, burst: 1e9 } }
     })

@@ -1,8 +1,10 @@
 /**
  * npm run bench:network — the node network against anchors in the same run:
  *  - start-to-ready: a busybox httpd replica until its socket answers, with
- *    the node network (namespace, veth, address, rules) vs loopback only
- *    (median of RUNS each, alternating)
+ *    the node network (a pooled namespace claimed: lease, project set
+ *    membership) vs loopback only, and with network_pool_size = 0 (namespace,
+ *    veth, address, rules built per start) on a second bridge (median of RUNS
+ *    each, alternating; before each timed start the pool is full again)
  *  - TCP endpoint: one connection streaming 256 MiB into a sink in the
  *    replica, and connections/s (16 at a time, accept + 1 byte + close),
  *    through the public port (nftables DNAT) vs HAProxy in TCP mode on a
@@ -11,7 +13,7 @@
  * Uses a bridge and subnet of its own, removed at the end. Writes
  * bench/results/network.json. Needs root, gcc, haproxy and dnsmasq.
  */
-import { Effect, Exit, Layer, Schema, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Schema, Scope } from "effect"
 import { execFileSync, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
@@ -26,7 +28,7 @@ import { DomainEvent } from "../../src/events/DomainEvent.js"
 import { Events } from "../../src/events/Events.js"
 import { AddressBook } from "../../src/network/AddressBook.js"
 import { EndpointPorts } from "../../src/network/EndpointPorts.js"
-import { NodeNetwork, teardownNetwork } from "../../src/network/NodeNetwork.js"
+import { NodeNetwork, type NodeNetworkApi, teardownNetwork } from "../../src/network/NodeNetwork.js"
 import { ProjectsRepo } from "../../src/repos/ProjectsRepo.js"
 import { ServicesRepo } from "../../src/repos/ServicesRepo.js"
 import { resolveHelperPath } from "../../src/runtime/helperPath.js"
@@ -157,9 +159,10 @@ const main = async () => {
     })
     cleanups.push(() => Effect.runPromise(Effect.ignore(teardownNetwork(bridge))))
     const v = config.values
+    const POOL = v.networkPoolSize
     const base = Layer.mergeAll(Database.layer(config.paths.sqlite), DeniaConfig.layer(config), Events.layer)
     const layer = Layer.mergeAll(
-      NodeNetwork.layer({ mode: "bridge", bridge, subnet: v.networkSubnet, egress: true, dnsServers: [], dnsPort: 0 }).pipe(
+      NodeNetwork.layer({ mode: "bridge", bridge, subnet: v.networkSubnet, egress: true, dnsServers: [], dnsPort: 0, poolSize: POOL }).pipe(
         Layer.provideMerge(EndpointPorts.layer),
         Layer.provideMerge(AddressBook.layer),
         Layer.provideMerge(Layer.mergeAll(ProjectsRepo.layer, ServicesRepo.layer).pipe(Layer.provideMerge(base)))
@@ -177,6 +180,32 @@ const main = async () => {
     const scope = await Effect.runPromise(Scope.make())
     cleanups.push(() => Effect.runPromise(Scope.close(scope, Exit.void)))
     const ctx = await Effect.runPromise(Layer.buildWithScope(layer, scope))
+    // The same start without the pool (network_pool_size = 0): a network of its own (bridge, subnet, database).
+    const bridge0 = `dnb${randomBytes(3).toString("hex")}`
+    const config0 = await testConfig(path.join(dir, "nopool"), {
+      network_mode: "bridge",
+      network_bridge: bridge0,
+      network_subnet: freeTestSubnet()
+    })
+    cleanups.push(() => Effect.runPromise(Effect.ignore(teardownNetwork(bridge0))))
+    const ctx0 = await Effect.runPromise(Layer.buildWithScope(
+      NodeNetwork.layer({
+        mode: "bridge",
+        bridge: bridge0,
+        subnet: config0.values.networkSubnet,
+        egress: true,
+        dnsServers: [],
+        dnsPort: 0,
+        poolSize: 0
+      })
+        .pipe(
+          Layer.provideMerge(EndpointPorts.layer),
+          Layer.provideMerge(AddressBook.layer),
+          Layer.provideMerge(Layer.mergeAll(Database.layer(config0.paths.sqlite), DeniaConfig.layer(config0), Events.layer))
+        ),
+      scope
+    ))
+    const noPool = Context.get(ctx0, NodeNetwork)
     const run = <A, E>(e: Effect.Effect<A, E, Layer.Layer.Success<typeof layer> | Scope.Scope>) =>
       Effect.runPromise(Effect.provide(Effect.scoped(e), ctx))
     const scoped = async <A, E>(e: Effect.Effect<A, E, Layer.Layer.Success<typeof layer> | Scope.Scope>) => {
@@ -194,9 +223,9 @@ const main = async () => {
       port: 8080,
       ...extra
     })
-    const startNetworked = (replica: string, argv?: ReadonlyArray<string>) =>
+    const startNetworked = (replica: string, argv?: ReadonlyArray<string>, network?: NodeNetworkApi) =>
       Effect.gen(function*() {
-        const nn = yield* NodeNetwork
+        const nn = network ?? (yield* NodeNetwork)
         const rt = yield* Runtime
         const ref = { service: "bench", deployment: "d1", replica }
         const a = yield* nn.attach({
@@ -214,23 +243,34 @@ const main = async () => {
         const r = yield* rt.start(argv === undefined ? withNet : { ...raw, argv, readiness: null })
         return { address: a.address, replica: r }
       })
+    // Before each timed start the pool is full again and its refill done (no background work overlaps a measurement).
+    const settle = async () => {
+      for (let i = 0; i < 200 && (await run(Effect.flatMap(NodeNetwork, (n) => n.pooled))) < POOL; i++) {
+        await new Promise((r) => setTimeout(r, 10))
+      }
+      await new Promise((r) => setTimeout(r, 20))
+    }
 
     // start-to-ready, alternating; warm-up first
     for (let i = 0; i < 2; i++) {
       await (await scoped(Effect.flatMap(Runtime, (rt) => rt.start(spec(`wl${i}`))))).close()
       await (await scoped(startNetworked(`wn${i}`))).close()
+      await (await scoped(startNetworked(`wz${i}`, undefined, noPool))).close()
     }
     const off: Array<number> = []
     const on: Array<number> = []
+    const onNoPool: Array<number> = []
+    const timed = async (into: Array<number>, e: Effect.Effect<unknown, unknown, Layer.Layer.Success<typeof layer> | Scope.Scope>) => {
+      await settle()
+      const t0 = nowMs()
+      const started = await scoped(e)
+      into.push(nowMs() - t0)
+      await started.close()
+    }
     for (let i = 0; i < RUNS; i++) {
-      let t0 = nowMs()
-      const a = await scoped(Effect.flatMap(Runtime, (rt) => rt.start(spec(`l${i}`))))
-      off.push(nowMs() - t0)
-      await a.close()
-      t0 = nowMs()
-      const b = await scoped(startNetworked(`n${i}`))
-      on.push(nowMs() - t0)
-      await b.close()
+      await timed(off, Effect.flatMap(Runtime, (rt) => rt.start(spec(`l${i}`))))
+      await timed(on, startNetworked(`n${i}`))
+      await timed(onNoPool, startNetworked(`z${i}`, undefined, noPool))
     }
 
     // the endpoint: a replica running the C server, its ports published as a service's endpoints
@@ -299,9 +339,12 @@ const main = async () => {
     const result = {
       startToReady: {
         runs: RUNS,
+        poolSize: POOL,
         networkOnMs: round(median(on)),
         networkOffMs: round(median(off)),
-        overheadMs: round(median(on) - median(off))
+        overheadMs: round(median(on) - median(off)),
+        networkOnNoPoolMs: round(median(onNoPool)),
+        overheadNoPoolMs: round(median(onNoPool) - median(off))
       },
       tcpThroughputMiBs: {
         denia: round(median(tput.denia)),
@@ -317,7 +360,10 @@ const main = async () => {
     }
     const r = result
     console.log(
-      `start-to-ready  network on ${r.startToReady.networkOnMs} ms  off ${r.startToReady.networkOffMs} ms  overhead ${r.startToReady.overheadMs} ms (median of ${RUNS})`
+      `start-to-ready  network on ${r.startToReady.networkOnMs} ms  off ${r.startToReady.networkOffMs} ms  overhead ${r.startToReady.overheadMs} ms (median of ${RUNS}, network_pool_size ${POOL})`
+    )
+    console.log(
+      `start-to-ready  network on without pool ${r.startToReady.networkOnNoPoolMs} ms  overhead ${r.startToReady.overheadNoPoolMs} ms (network_pool_size 0)`
     )
     console.log(
       `tcp throughput  denia ${r.tcpThroughputMiBs.denia} MiB/s  haproxy ${r.tcpThroughputMiBs.haproxy} MiB/s  ratio ${r.tcpThroughputMiBs.ratio}×`

@@ -178,6 +178,11 @@ export const configFields = {
     default: true,
     doc: "Let replicas reach the outside world (NAT through the host; enables IPv4 forwarding). false = no egress node-wide."
   }),
+  networkPoolSize: spec({
+    kind: F.integer(0, 64),
+    default: 2,
+    doc: "Network namespaces kept ready (veth, address, routes, rules) so a replica start only claims one; 0 = build each at start."
+  }),
   usernsBase: spec({
     section: "Runtime",
     kind: F.integer(1, 2 ** 32 - 2),

@@ -171,7 +171,8 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     bridge: v.networkBridge,
     subnet: v.networkSubnet,
     egress: v.networkEgress,
-    dnsServers: v.dnsServers
+    dnsServers: v.dnsServers,
+    poolSize: v.networkPoolSize
   })
     .pipe(
       Layer.provideMerge(endpointPorts),

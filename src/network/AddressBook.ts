@@ -1,7 +1,9 @@
 /**
  * IPAM: the replica addresses in use, persisted in `network_addresses`
  * (migration 0009) with the names of each replica's network namespace and
- * host-side veth, so a boot after a crash knows what to remove.
+ * host-side veth, so a boot after a crash knows what to remove. A namespace
+ * waiting in the pool (ADR 0705) is leased too, under a replica id
+ * `pool/<hex>` and no service or project; `assign` hands it to a replica.
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
@@ -50,11 +52,16 @@ export class AddressBook extends Effect.Service<AddressBook>()("denia/network/Ad
         uniqueAsConflict(`address ${l.address} is taken`)
       )
 
+    /** Gives a pooled lease to a replica; a replica id already leased is a `Conflict`. */
+    const assign = (address: string, to: { readonly replicaId: string; readonly serviceId: string; readonly projectId: string }) =>
+      sql`UPDATE network_addresses SET replica_id = ${to.replicaId}, service_id = ${to.serviceId}, project_id = ${to.projectId}
+          WHERE address = ${address}`.pipe(uniqueAsConflict(`replica ${to.replicaId} already has an address`), Effect.asVoid)
+
     const release = (address: string) => sql`DELETE FROM network_addresses WHERE address = ${address}`.pipe(orDbError, Effect.asVoid)
 
     const releaseAll = sql`DELETE FROM network_addresses`.pipe(orDbError, Effect.asVoid)
 
-    return { list, insert, release, releaseAll }
+    return { list, insert, assign, release, releaseAll }
   })
 }) {
   /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */

@@ -5,6 +5,12 @@
  * the embedded DNS server answers from. On a host without the pieces it
  * runs in loopback mode and says why; `attach` then returns null and
  * replicas keep their loopback-only namespace. ADR 0701.
+ *
+ * The start path (ADR 0705): `attach` claims a ready namespace from the pool
+ * (or builds one when the pool is empty) and adds it to its project's set
+ * with one line to the long-lived `nft -i`; the whole table is re-rendered
+ * only at boot, by the resync, when endpoint forwarding changes, or when an
+ * incremental update fails.
  */
 import { Context, Effect, Layer, Queue, Schedule, type Scope } from "effect"
 import { randomBytes } from "node:crypto"
@@ -12,7 +18,6 @@ import type { DatabaseError } from "../db/errors.js"
 import { bridgeAddress, firstFree, parseSubnet, type Subnet, subnetCidr } from "../domain/subnet.js"
 import type { DomainEvent } from "../events/DomainEvent.js"
 import { Events } from "../events/Events.js"
-import type { EtcFiles } from "../runtime/types.js"
 import { AddressBook, type AddressLease } from "./AddressBook.js"
 import { nftApply } from "./command.js"
 import { readHostResolvers, startDnsServer } from "./dns/DnsServer.js"
@@ -21,64 +26,20 @@ import { EndpointPorts } from "./EndpointPorts.js"
 import { NetworkCommandFailed, SubnetExhausted } from "./errors.js"
 import { replicaEtcFiles } from "./etcFiles.js"
 import * as host from "./hostNetwork.js"
+import { makeNamespacePool } from "./namespacePool.js"
 import { buildNameTable, lookupName, type NameAnswer } from "./nameTable.js"
-import { removalScript, renderRuleset, type RulesetForward } from "./nftRuleset.js"
+import { type Attachment, type AttachRequest, type NetworkOptions, type NetworkStatus, tableFor } from "./networkTypes.js"
+import { forwardsKey, join, leave, renderedProjects, renderRuleset, replicaDown, replicaUp, type RulesetForward } from "./nftRuleset.js"
+import { makeNftSession } from "./nftSession.js"
 
-export interface NetworkOptions {
-  readonly mode: "bridge" | "loopback"
-  readonly bridge: string
-  readonly subnet: string
-  readonly egress: boolean
-  /** Upstream resolvers for names outside `.internal` (`dns_servers`); empty = the host's (`/etc/resolv.conf`). */
-  readonly dnsServers: ReadonlyArray<string>
-  /** Port of the embedded DNS server on the bridge address (53; tests may pick another). */
-  readonly dnsPort?: number
-}
-
-export type NetworkStatus =
-  | {
-    readonly mode: "bridge"
-    readonly bridge: string
-    readonly bridgeAddress: string
-    readonly subnet: string
-    readonly table: string
-    readonly egress: boolean
-    readonly ipForwarding: boolean
-    /** `on <address>:<port>`, or `off (<reason>)` when the server could not start. */
-    readonly dns: string
-  }
-  | { readonly mode: "loopback"; readonly reason: string }
-
-/** One line for `doctor` and the service status. */
-export const describeNetwork = (s: NetworkStatus): string =>
-  s.mode === "loopback"
-    ? `loopback only (${s.reason})`
-    : `bridge ${s.bridge} ${s.bridgeAddress} (${s.subnet}), nftables table inet ${s.table}, egress ${
-      s.egress ? (s.ipForwarding ? "on" : "on but IPv4 forwarding is off") : "off"
-    }, DNS ${s.dns}`
-
-export interface AttachRequest {
-  /** The runtime's replica id (`<service>/<deployment>/<replica>`), as published in `ReplicaStarted`. */
-  readonly replicaId: string
-  readonly serviceId: string
-  readonly serviceName: string
-  readonly projectId: string
-  readonly projectName: string
-  readonly hostname: string
-}
-
-export interface Attachment {
-  readonly address: string
-  readonly netnsPath: string
-  readonly etcFiles: EtcFiles
-}
-
-/** Table of a bridge: `inet denia` for the default bridge, `inet denia_<bridge>` for any other (tests, a second node). */
-export const tableFor = (bridge: string) => (bridge === "denia0" ? "denia" : `denia_${bridge}`)
+export { type Attachment, type AttachRequest, describeNetwork, type NetworkOptions, type NetworkStatus, tableFor } from "./networkTypes.js"
+export { teardownNetwork } from "./teardown.js"
 
 interface Attached extends AddressLease {
   readonly serviceName: string
   readonly projectName: string
+  /** Tag of the project's member set and chain in the table. */
+  readonly tag: number
 }
 
 export interface NodeNetworkApi {
@@ -89,6 +50,8 @@ export interface NodeNetworkApi {
   ) => Effect.Effect<Attachment | null, NetworkCommandFailed | SubnetExhausted | DatabaseError, Scope.Scope>
   /** A-record answer for a name (what the DNS server serves). */
   readonly resolve: (name: string) => NameAnswer
+  /** Namespaces waiting in the pool now. */
+  readonly pooled: Effect.Effect<number>
 }
 
 export class NodeNetwork extends Context.Tag("denia/network/NodeNetwork")<NodeNetwork, NodeNetworkApi>() {
@@ -101,7 +64,8 @@ const loopback = (reason: string) =>
     {
       status: { mode: "loopback", reason },
       attach: () => Effect.succeed(null),
-      resolve: () => "nxdomain"
+      resolve: () => "nxdomain",
+      pooled: Effect.succeed(0)
     } satisfies NodeNetworkApi
   )
 
@@ -138,7 +102,7 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
     }
 
     // Boot sweep: what a previous run (even one killed with SIGKILL) left behind. Every namespace and veth is
-    // leased before it is created, so the leases name all of it (and nothing of another daemon on this host).
+    // leased before it is created (pooled ones too), so the leases name all of it (and nothing of another daemon on this host).
     const leases = yield* book.list
     yield* host.removeReplicaLinks(leases)
     yield* book.releaseAll
@@ -146,9 +110,20 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
       yield* Effect.logInfo(`network: boot sweep removed ${leases.length} stale replica namespace(s) with their veths and addresses`)
     }
 
+    const session = yield* makeNftSession()
+    /** Every namespace on the bridge (pooled and attached), by address. */
+    const links = new Map<string, host.ReplicaLink>()
+    /** Addresses leased for a namespace being built or torn down (not free, not yet or no longer in `links`). */
+    const reserved = new Set<string>()
+    /** Removed namespaces whose rules could not be removed: their addresses stay leased until a full render succeeds. */
+    let quarantined: Array<host.ReplicaLink> = []
     const attached = new Map<string, Attached>()
     const healthy = new Map<string, Set<string>>()
+    /** Project id → tag of its set and chain (`project_<tag>`); `inTable`: the tags whose set and chain exist now. */
+    const tags = new Map<string, number>()
+    let inTable: ReadonlySet<number> = new Set()
     let allocations: ReadonlyArray<Allocation> = yield* ports.list
+    let appliedForwards: string | undefined
     let names: ReadonlyMap<string, ReadonlyArray<string>> = new Map()
     const lock = yield* Effect.makeSemaphore(1)
 
@@ -157,24 +132,22 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
         const a = attached.get(id)
         return a === undefined ? [] : [a.address]
       }).sort()
-
-    const apply = Effect.gen(function*() {
-      const forwards: Array<RulesetForward> = allocations.map((a) => ({
+    const forwards = (): Array<RulesetForward> =>
+      allocations.map((a) => ({
         protocol: a.protocol,
         publicPort: a.publicPort,
         targetPort: a.port,
         backends: healthyAddresses(a.serviceId)
       }))
-      const script = renderRuleset({
-        table,
-        bridge,
-        bridgeAddress: gateway,
-        subnet: subnetCidr(subnet),
-        egress: options.egress,
-        replicas: [...attached.values()].map((a) => ({ veth: a.veth, address: a.address, projectId: a.projectId })),
-        forwards
-      })
-      yield* nftApply("apply nftables rules", script)
+    const tagOf = (projectId: string) => {
+      const known = tags.get(projectId)
+      if (known !== undefined) return known
+      const tag = tags.size === 0 ? 0 : Math.max(...tags.values()) + 1
+      tags.set(projectId, tag)
+      return tag
+    }
+
+    const refreshNames = () => {
       const services = new Map<string, Attached>()
       for (const a of attached.values()) services.set(a.serviceId, a)
       names = buildNameTable(
@@ -184,9 +157,123 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
           addresses: healthyAddresses(a.serviceId)
         }))
       )
+    }
+
+    /** The whole table from the state, one transaction (boot, resync, DNAT changes, a failed incremental update). */
+    const fullApply = Effect.gen(function*() {
+      const members = new Map([...attached.values()].map((a) => [a.address, a.tag]))
+      const replicas = [...links.values()].map((l) => ({ veth: l.veth, address: l.address, project: members.get(l.address) ?? null }))
+      const fw = forwards()
+      yield* nftApply(
+        "apply nftables rules",
+        renderRuleset({
+          table,
+          bridge,
+          bridgeAddress: gateway,
+          subnet: subnetCidr(subnet),
+          egress: options.egress,
+          replicas,
+          forwards: fw
+        })
+      )
+      inTable = renderedProjects(replicas)
+      appliedForwards = forwardsKey(fw)
+      refreshNames()
+      // the table no longer names them: their addresses may be given out again
+      const free = quarantined
+      quarantined = []
+      for (const l of free) {
+        yield* book.release(l.address).pipe(Effect.catchAll((e) => Effect.logWarning("network: releasing an address failed", e)))
+        reserved.delete(l.address)
+      }
     })
 
-    yield* apply
+    /** Inside the lock, after the state changed: `commands` on the session, or the full render when DNAT changes or they fail. */
+    const sync = (step: string, commands: ReadonlyArray<string>) =>
+      forwardsKey(forwards()) !== appliedForwards
+        ? fullApply
+        : session.run(step, commands).pipe(
+          Effect.zipRight(Effect.sync(refreshNames)),
+          Effect.catchAll((e) =>
+            Effect.zipRight(Effect.logWarning(`network: ${step} incrementally failed; re-rendering the table`, e), fullApply)
+          )
+        )
+
+    yield* fullApply
+
+    /** Leases an address and names, builds the namespace and its anti-spoofing chain; the lease names `owner` (a replica or the pool). */
+    const buildLink = (owner: { readonly replicaId: string; readonly serviceId: string; readonly projectId: string }) =>
+      Effect.gen(function*() {
+        const link = yield* lock.withPermits(1)(Effect.gen(function*() {
+          const address = firstFree(subnet, new Set([...links.keys(), ...reserved]))
+          if (address === undefined) return yield* new SubnetExhausted({ subnet: options.subnet })
+          const hex = randomBytes(4).toString("hex")
+          const l: host.ReplicaLink = { address, netns: `${bridge}-${hex}`, veth: `dn${hex}` }
+          // Recorded before anything exists on the host, so a crash in between is swept at the next boot.
+          yield* book.insert({ ...l, ...owner }).pipe(
+            Effect.catchTag("denia/domain/Conflict", (e) =>
+              Effect.fail(new NetworkCommandFailed({ step: "lease address", message: e.message })))
+          )
+          reserved.add(address)
+          return l
+        }))
+        const forget = lock.withPermits(1)(Effect.gen(function*() {
+          yield* Effect.ignore(book.release(link.address))
+          reserved.delete(link.address)
+        }))
+        yield* host.createReplicaLink(cfg, link).pipe(Effect.tapError(() =>
+          forget
+        ))
+        yield* lock.withPermits(1)(Effect.gen(function*() {
+          reserved.delete(link.address)
+          links.set(link.address, link)
+          yield* sync("add anti-spoofing chain", replicaUp(table, link.veth, link.address))
+        })).pipe(Effect.tapError(() => Effect.zipRight(removeLinks([link]), forget)))
+        return link
+      })
+
+    /**
+     * Removes namespaces (their processes are gone): rules first, then the host side, then the leases. When the
+     * rules cannot be removed (incremental and full render failed), the addresses stay leased — an address still
+     * in a project's set is never given to another replica — until a full render (the resync) succeeds.
+     */
+    const removeLinks = (gone: ReadonlyArray<host.ReplicaLink>, extra: ReadonlyArray<string> = []) =>
+      Effect.gen(function*() {
+        if (gone.length === 0) return
+        const ruled = yield* lock.withPermits(1)(Effect.gen(function*() {
+          for (const l of gone) {
+            links.delete(l.address)
+            reserved.add(l.address)
+          }
+          return yield* sync("remove replica rules", [...extra, ...gone.flatMap((l) => replicaDown(table, l.veth))]).pipe(
+            Effect.as(true),
+            Effect.catchAll((e) =>
+              Effect.as(
+                Effect.logWarning("network: rule update on detach failed; the addresses stay leased until the next resync", e),
+                false
+              )
+            )
+          )
+        }))
+        yield* host.removeReplicaLinks(gone)
+        if (!ruled) {
+          yield* lock.withPermits(1)(Effect.sync(() => void quarantined.push(...gone)))
+          return
+        }
+        yield* lock.withPermits(1)(Effect.forEach(gone, (l) =>
+          Effect.zipRight(
+            book.release(l.address).pipe(Effect.catchAll((e) => Effect.logWarning("network: releasing an address failed", e))),
+            Effect.sync(() => reserved.delete(l.address))
+          )))
+      })
+
+    const pool = yield* makeNamespacePool({
+      size: options.poolSize ?? 0,
+      refillDelayMs: options.poolRefillDelayMs ?? 100,
+      create: Effect.suspend(() => buildLink({ replicaId: `pool/${randomBytes(4).toString("hex")}`, serviceId: "", projectId: "" })),
+      discard: (ls) => removeLinks(ls)
+    })
+
     // The embedded DNS server on the bridge address: `.internal` names from the table above, the rest forwarded.
     const dnsPort = options.dnsPort ?? 53
     const dns = yield* Effect.gen(function*() {
@@ -196,6 +283,8 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
         port: dnsPort,
         zone: ".internal",
         resolve: (fqdn) => Effect.sync(() => names.get(fqdn) ?? null),
+        // the table object is replaced on every change: cached answers live exactly as long as it does
+        zoneVersion: () => names,
         upstreams
       })
     }).pipe(
@@ -205,46 +294,38 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
     // The table stays between runs (forwarding of running services is restored as they start again); uninstall removes it.
 
     const detach = (a: Attached) =>
-      lock.withPermits(1)(
-        Effect.gen(function*() {
-          attached.delete(a.replicaId)
-          yield* apply.pipe(Effect.catchAll((e) => Effect.logWarning("network: rule update on detach failed", e)))
-          yield* host.removeReplicaLinks([a])
-          yield* book.release(a.address).pipe(Effect.catchAll((e) => Effect.logWarning("network: releasing an address failed", e)))
-        })
-      )
+      Effect.suspend(() => {
+        attached.delete(a.replicaId)
+        return removeLinks([a], leave(table, a.address, a.tag))
+      })
+
+    /** Makes `link` the replica's: lease, set membership (before the replica starts), names. */
+    const claim = (req: AttachRequest, link: host.ReplicaLink, leased: boolean) =>
+      lock.withPermits(1)(Effect.gen(function*() {
+        if (!leased) {
+          yield* book.assign(link.address, req).pipe(
+            Effect.catchTag(
+              "denia/domain/Conflict",
+              (e) => Effect.fail(new NetworkCommandFailed({ step: "lease address", message: e.message }))
+            )
+          )
+        }
+        const tag = tagOf(req.projectId)
+        const a: Attached = { ...link, ...req, tag }
+        attached.set(a.replicaId, a)
+        yield* sync("add replica to its project", join(table, a.address, tag, !inTable.has(tag))).pipe(
+          Effect.tap(() => Effect.sync(() => (inTable = new Set([...inTable, tag])))),
+          Effect.tapError(() => Effect.sync(() => attached.delete(a.replicaId)))
+        )
+        return a
+      })).pipe(Effect.tapError(() => removeLinks([link])))
 
     const attach = (req: AttachRequest) =>
       Effect.gen(function*() {
-        const lease = yield* lock.withPermits(1)(
-          Effect.gen(function*() {
-            const taken = new Set([...attached.values()].map((a) => a.address))
-            const address = firstFree(subnet, taken)
-            if (address === undefined) return yield* new SubnetExhausted({ subnet: options.subnet })
-            const hex = randomBytes(4).toString("hex")
-            const l: Attached = {
-              address,
-              replicaId: req.replicaId,
-              serviceId: req.serviceId,
-              projectId: req.projectId,
-              netns: `${bridge}-${hex}`,
-              veth: `dn${hex}`,
-              serviceName: req.serviceName,
-              projectName: req.projectName
-            }
-            // Recorded before anything exists on the host, so a crash in between is swept at the next boot.
-            yield* book.insert(l).pipe(
-              Effect.catchTag(
-                "denia/domain/Conflict",
-                (e) => Effect.fail(new NetworkCommandFailed({ step: "lease address", message: e.message }))
-              )
-            )
-            yield* host.createReplicaLink(cfg, l).pipe(Effect.tapError(() => Effect.ignore(book.release(l.address))))
-            attached.set(l.replicaId, l)
-            yield* apply.pipe(Effect.tapError(() => detachNow(l)))
-            return l
-          })
-        )
+        const pooled = yield* pool.take
+        const lease = pooled === undefined
+          ? yield* Effect.flatMap(buildLink(req), (link) => claim(req, link, true))
+          : yield* claim(req, pooled, false)
         yield* Effect.addFinalizer(() => detach(lease))
         return {
           address: lease.address,
@@ -257,16 +338,7 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
             projectName: req.projectName
           })
         } satisfies Attachment
-      })
-
-    /** Inside the lock (attach failed after the link existed). */
-    const detachNow = (a: Attached) =>
-      Effect.gen(function*() {
-        attached.delete(a.replicaId)
-        yield* host.removeReplicaLinks([a])
-        yield* Effect.ignore(book.release(a.address))
-        yield* Effect.ignore(apply)
-      })
+      }).pipe(Effect.uninterruptible)
 
     // Healthy replicas and endpoint allocations come from the event bus; a burst is applied in one transaction.
     const queue = yield* events.subscribe
@@ -295,7 +367,10 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
         )
       }
       if (kinds.has("rules") || kinds.has("ports")) {
-        yield* lock.withPermits(1)(apply).pipe(Effect.catchAll((e) => Effect.logWarning("network: rule update failed", e)))
+        // DNAT only changes when an endpoint's backends do; names always follow the healthy replicas.
+        yield* lock.withPermits(1)(sync("update names", [])).pipe(
+          Effect.catchAll((e) => Effect.logWarning("network: rule update failed", e))
+        )
       }
     })
     yield* handleBurst.pipe(
@@ -306,7 +381,7 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
     // Safety resync (a missed event, a failed apply): the rules are re-rendered from the state every 60 s.
     const resync = Effect.gen(function*() {
       allocations = yield* ports.list
-      yield* apply
+      yield* fullApply
     })
     yield* lock.withPermits(1)(resync).pipe(
       Effect.catchAll((e) => Effect.logWarning("network: periodic rule resync failed", e)),
@@ -327,16 +402,7 @@ const start = (options: NetworkOptions, subnet: Subnet) =>
         dns
       },
       attach,
-      resolve: (name) => lookupName(names, name)
+      resolve: (name) => lookupName(names, name),
+      pooled: pool.ready
     } satisfies NodeNetworkApi
-  })
-
-/** Removes what the node network put on the host for `bridge`: the nftables table, replica namespaces and veths, the bridge. */
-export const teardownNetwork = (bridge: string) =>
-  Effect.gen(function*() {
-    const ns = yield* host.namespacesWithPrefix(`${bridge}-`)
-    const veths = (yield* host.bridgePorts(bridge)).filter((n) => n.startsWith("dn"))
-    yield* host.removeReplicaLinks([...ns.map((netns) => ({ netns })), ...veths.map((veth) => ({ veth }))])
-    yield* nftApply("remove nftables table", removalScript(tableFor(bridge)))
-    yield* host.removeBridge(bridge)
   })

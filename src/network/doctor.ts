@@ -6,7 +6,7 @@
 import { Effect } from "effect"
 import { runRaw } from "./command.js"
 import { ipForwarding, missingPieces } from "./hostNetwork.js"
-import { tableFor } from "./NodeNetwork.js"
+import { tableFor } from "./networkTypes.js"
 
 export interface NetworkCheck {
   readonly name: string

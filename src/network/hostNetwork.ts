@@ -1,8 +1,8 @@
 /**
  * The host side of the node network: the bridge and its sysctls, one veth
- * pair and named network namespace per replica (each a batch of `ip`
- * commands, so attaching costs two short-lived processes), and removing what
- * a previous run left. Requires root; the daemon falls back to loopback-only
+ * pair and named network namespace per replica (two batches of `ip`
+ * commands, run ahead of time for the namespace pool, ADR 0705), and
+ * removing what a previous run left. Requires root; the daemon falls back to loopback-only
  * replicas when any of it is missing (`NodeNetwork`).
  */
 import { Effect } from "effect"

@@ -65,10 +65,16 @@ export interface DnsServerOptions<R = never> {
    * Addresses (IPv4) for a name of the zone, given lower-case without a
    * trailing dot (`web.shop.internal`); null when the name does not exist
    * (NXDOMAIN), an empty array for a name with no address right now
-   * (NOERROR, no answers). Called on every query: nothing is cached beyond
-   * the TTL the client applies. A failure or defect gives SERVFAIL.
+   * (NOERROR, no answers). Called on every query unless `zoneVersion` is
+   * given. A failure or defect gives SERVFAIL.
    */
   readonly resolve: ZoneLookup<R>
+  /**
+   * Identity of the zone's contents (e.g. the name table object, replaced on
+   * every change): given, answers of the zone are cached as wire messages
+   * until it returns something else.
+   */
+  readonly zoneVersion?: () => unknown
   /** Upstream resolvers, `ip` or `ip:port` (`[v6]:port`), tried in order. Empty: forwards answer SERVFAIL. */
   readonly upstreams: ReadonlyArray<string>
   /** TTL of the zone's answers, 0..5 (default 5). */
@@ -176,6 +182,7 @@ export const startDnsServer = <R = never>(
     const handler = makeHandler({
       zone: options.zone,
       resolve: options.resolve,
+      ...(options.zoneVersion === undefined ? {} : { zoneVersion: options.zoneVersion }),
       runtime,
       ttlSeconds: ttl,
       resolveTimeoutMs: limits.resolveTimeoutMs,

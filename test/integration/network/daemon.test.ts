@@ -22,6 +22,8 @@ import { makeTempDir } from "../../support/tempDir.js"
 import { killServers, udpPing } from "./harness.js"
 
 const privileged = process.getuid?.() === 0
+/** Namespaces the daemon keeps ready next to the three replicas' (network_pool_size). */
+const POOL = 2
 const sh = (cmd: string, args: ReadonlyArray<string>, input?: string) =>
   execFileSync(cmd, [...args], { encoding: "utf8", ...(input === undefined ? {} : { input }) })
 
@@ -169,6 +171,7 @@ describe.runIf(privileged)("node network with real replicas (privileged)", () =>
       DENIA_NETWORK_MODE: "bridge",
       DENIA_NETWORK_BRIDGE: tn.bridge,
       DENIA_NETWORK_SUBNET: tn.subnet,
+      DENIA_NETWORK_POOL_SIZE: String(POOL),
       DENIA_TCP_PORT_RANGE: `${tcpLow}-${tcpLow + 9}`,
       DENIA_UDP_PORT_RANGE: `${udpLow}-${udpLow + 9}`
     }
@@ -254,22 +257,22 @@ describe.runIf(privileged)("node network with real replicas (privileged)", () =>
 
   it("after SIGKILL and a restart leaves no orphan namespace, veth or rule, and forwards again", async () => {
     const before = ourNamespaces()
-    expect(before.length).toBe(3)
+    expect(before.length).toBe(3 + POOL)
     daemon?.child.kill("SIGKILL")
     await daemon?.exited
     await startDaemon()
-    // every service comes back (new replicas), the old namespaces and veths are gone
+    // every service comes back (new replicas), the pool is full again, the old namespaces and veths are gone
     await waitFor(async () => {
       const now = ourNamespaces()
-      return now.length === 3 && now.every((n) => !before.includes(n)) && bridgePorts().length === 3
+      return now.length === 3 + POOL && now.every((n) => !before.includes(n)) && bridgePorts().length === 3 + POOL
     }, 90_000).catch(() => undefined)
     const after = ourNamespaces()
     expect(after.filter((n) => before.includes(n))).toEqual([])
-    expect(after.length).toBe(3)
-    expect(bridgePorts().length).toBe(3)
+    expect(after.length).toBe(3 + POOL)
+    expect(bridgePorts().length).toBe(3 + POOL)
     await waitFor(async () => (await httpGet(tcpPublic)) === "db says hi", 30_000).catch(() => undefined)
     expect(await httpGet(tcpPublic)).toBe("db says hi")
     const table = sh("nft", ["list", "table", "inet", `denia_${tn.bridge}`])
-    expect(table.match(/hook ingress/g)?.length).toBe(3)
+    expect(table.match(/hook ingress/g)?.length).toBe(3 + POOL)
   })
 })

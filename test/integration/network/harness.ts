@@ -28,7 +28,8 @@ export const networkLayer = async (dir: string, overrides: Record<string, unknow
     bridge: v.networkBridge,
     subnet: v.networkSubnet,
     egress: v.networkEgress,
-    dnsServers: v.dnsServers
+    dnsServers: v.dnsServers,
+    poolSize: v.networkPoolSize
   }).pipe(
     Layer.provideMerge(EndpointPorts.layer),
     Layer.provideMerge(AddressBook.layer),

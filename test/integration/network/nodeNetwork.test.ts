@@ -87,6 +87,8 @@ describe("node network (privileged)", () => {
     await serveTcp(nsOf("db"), "db", 6000)
     await serveTcp(nsOf("db2"), "db2", 6000)
     await serveUdpEcho(nsOf("db"), 6001)
+    // both db replicas echo: the UDP endpoint may pick either (their address order depends on the namespace pool)
+    await serveUdpEcho(nsOf("db2"), 6001)
     hostApi = net.createServer((s) => s.end("host")).listen(0, "0.0.0.0")
     await new Promise((r) => hostApi.once("listening", r))
     const a = hostApi.address()

@@ -74,6 +74,8 @@ describe("precedence", () => {
   it("default < file < non-empty env", () => {
     const fromDefault = Effect.runSync(decodeConfig({ admin_token: TOKEN }, {}, "f"))
     expect(fromDefault.httpPort).toBe(80)
+    expect(fromDefault.networkPoolSize).toBe(2)
+    expect(Effect.runSync(decodeConfig({ admin_token: TOKEN, network_pool_size: 0 }, {}, "f")).networkPoolSize).toBe(0)
     const fromFile = Effect.runSync(decodeConfig({ admin_token: TOKEN, http_port: 8080 }, {}, "f"))
     expect(fromFile.httpPort).toBe(8080)
     const fromEnv = Effect.runSync(decodeConfig({ admin_token: TOKEN, http_port: 8080 }, { DENIA_HTTP_PORT: "9090" }, "f"))
@@ -124,6 +126,8 @@ describe("errors name the key and the problem", () => {
     [{ admin_token: TOKEN, insecure_registries: "x" }, {}, "insecure_registries", /array of strings/],
     [{ admin_token: TOKEN, tcp_port_range: "3000-20" }, {}, "tcp_port_range", /low-high/],
     [{ admin_token: TOKEN, base_domain: "Bad_Domain" }, {}, "base_domain", /DNS name/],
+    [{ admin_token: TOKEN, network_pool_size: 65 }, {}, "network_pool_size", /between 0 and 64/],
+    [{ admin_token: TOKEN }, { DENIA_NETWORK_POOL_SIZE: "-1" }, "network_pool_size", /between 0 and 64/],
     [{ admin_token: "short" }, {}, "admin_token", /64 lower-case hex/],
     [{}, {}, "admin_token", /required/],
     [{ admin_token: TOKEN, http_port: 8080, https_port: 8080 }, {}, "https_port", /differ/]
