@@ -6,6 +6,7 @@ import { intervalOrOff, periodic } from "../platform/periodic.js"
 import type { OciOptions, OciServiceApi, PulledImage, PullProgress, ResolvedImage } from "./api.js"
 import { type RegistryCredentials, TokenCache } from "./auth.js"
 import { LayerCache } from "./cache.js"
+import { ChainSnapshots, cloneTree } from "./chains.js"
 import { RegistryClient } from "./client.js"
 import { DigestMismatch, InvalidImageConfig, NoMatchingPlatform, type OciError, OciStorageError, UnsupportedMediaType } from "./errors.js"
 import {
@@ -65,6 +66,13 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
         if (name.startsWith(".tmp-")) await fs.rm(path.join(artifactsDir, name), { recursive: true, force: true })
       }
     })
+    const shiftOn = options.shiftOwnership ?? (typeof process.getuid === "function" && process.getuid() === 0)
+    const chains = new ChainSnapshots(
+      path.join(cacheRoot, "chains"),
+      shiftOn ? `shift ${options.usernsBase}/${options.usernsSize}` : "no shift"
+    )
+    yield* storage("init chain snapshots", chains.dir, () => chains.init())
+    const snapshotMinBytes = options.chainSnapshotMinBytes ?? 1024 * 1024
     const policy: SsrfPolicy = {
       allowed: [...options.insecureRegistries, ...(options.hostedRegistry !== undefined ? [options.hostedRegistry] : [])]
     }
@@ -82,7 +90,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
     const client = new RegistryClient(transport, new TokenCache())
     const flights = new Map<string, Deferred.Deferred<PulledImage, OciError>>()
     const wanted = options.platform ?? hostPlatform()
-    const shift = (options.shiftOwnership ?? (typeof process.getuid === "function" && process.getuid() === 0))
+    const shift = shiftOn
       ? { base: options.usernsBase, size: options.usernsSize }
       : undefined
     const maxBytes = options.maxUnpackedMb * 1024 * 1024
@@ -205,25 +213,56 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
             })
           }
 
+          const unpacker = new RootfsUnpacker(rootfs, { maxBytes, maxEntries, idShift: shift })
+          const digests = layers.map((l) => l.digest)
+          // the longest prefix of layers already unpacked by an earlier pull (chains.ts): cloned, not unpacked
+          const snapshot = yield* Effect.promise(() => chains.longest(digests).catch(() => undefined))
+          let from = 0
+          if (snapshot !== undefined && snapshot.state.bytes <= maxBytes && snapshot.state.entries <= maxEntries) {
+            const cloned = yield* Effect.promise(async () => {
+              try {
+                cloneTree(snapshot.rootfs, rootfs)
+                return true
+              } catch {
+                // removed under us (GC) or unreadable: unpack every layer instead
+                await fs.rm(rootfs, { recursive: true, force: true })
+                await fs.mkdir(rootfs, { mode: 0o700 })
+                return false
+              }
+            })
+            if (cloned) {
+              unpacker.adopt(snapshot.state)
+              from = snapshot.layers
+              addBytes(layers.slice(0, from).reduce((a, l) => a + l.size, 0))
+              emit({ layersReused: from, layersDownloaded: from, layersDone: from })
+              yield* Effect.forEach(
+                layers.slice(0, from),
+                (d) => Effect.tryPromise(() => cache.touchIfPresent(d.digest)).pipe(Effect.ignore)
+              )
+            }
+          }
+          // one snapshot per pull: after the highest layer below the top that is worth skipping next time
+          let saveAfter = -1
+          for (let i = from; i < layers.length - 1; i++) if ((layers[i]?.size ?? 0) >= snapshotMinBytes) saveAfter = i
+
           const ready = yield* Effect.forEach(layers, () => Deferred.make<string, OciError>())
-          let downloaded = 0
+          let downloaded = from
           yield* Effect.forkScoped(
             Effect.forEach(
-              layers,
-              (layer, i) =>
+              layers.slice(from),
+              (layer, j) =>
                 fetchBlob(ref, credentials, layer, addBytes).pipe(
                   Effect.tap(() => Effect.sync(() => emit({ layersDownloaded: ++downloaded }))),
                   Effect.exit,
                   Effect.flatMap((exit) => {
-                    const d = ready[i]
+                    const d = ready[from + j]
                     return d === undefined ? Effect.void : Deferred.done(d, exit)
                   })
                 ),
               { concurrency, discard: true }
             )
           )
-          const unpacker = new RootfsUnpacker(rootfs, { maxBytes, maxEntries, idShift: shift })
-          for (let i = 0; i < layers.length; i++) {
+          for (let i = from; i < layers.length; i++) {
             const layer = layers[i]
             const d = ready[i]
             if (layer === undefined || d === undefined) continue
@@ -236,6 +275,11 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
             )
             for (const s of unpacker.skipped.splice(0)) yield* Effect.logWarning(`oci unpack: ${s}`)
             emit({ layersDone: i + 1 })
+            if (i === saveAfter) {
+              yield* storage("save chain snapshot", chains.dir, () => chains.save(digests.slice(0, i + 1), rootfs, unpacker.state())).pipe(
+                Effect.catchAll((e) => Effect.logWarning(`oci: cannot keep the unpacked layers for reuse: ${e.reason}`))
+              )
+            }
           }
           emit({ phase: "finalizing" })
           yield* dataPath(
@@ -367,6 +411,12 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
     const gc: OciServiceApi["gc"] = Effect.gen(function*() {
       const pinned = yield* pinnedDigests
       const report = yield* storage("gc", cacheRoot, () => cache.gc(options.cacheRetentionDays * 24 * 3600 * 1000, pinned))
+      const chainsRemoved = yield* storage(
+        "gc chain snapshots",
+        chains.dir,
+        () => chains.gc(options.cacheRetentionDays * 24 * 3600 * 1000, pinned)
+      )
+      if (chainsRemoved > 0) yield* Effect.logInfo(`oci cache gc: removed ${chainsRemoved} unused chain snapshot(s)`)
       yield* Effect.logInfo(
         `oci cache gc: deleted ${report.deleted} blobs (${report.deletedBytes} bytes), kept ${report.keptPinned} pinned, ${report.keptReserved} reserved, ${report.keptRecent} recent`
       )
