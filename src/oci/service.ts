@@ -25,7 +25,8 @@ import { PinnedImages } from "./PinnedImages.js"
 import { buildProcessManifest, ProcessManifest } from "./processManifest.js"
 import { formatReference, type ImageReference, parseReference } from "./reference.js"
 import { checkHost, isAllowListed, splitHostPort, type SsrfPolicy } from "./ssrf.js"
-import { OciFailure, toOciError, Transport } from "./transport.js"
+import { unpackWhileDownloading } from "./streamedLayer.js"
+import { isRetryableError, OciFailure, toOciError, Transport } from "./transport.js"
 import { RootfsUnpacker } from "./unpack.js"
 
 const storage = <A>(operation: string, p: string, f: () => Promise<A>): Effect.Effect<A, OciStorageError> =>
@@ -213,7 +214,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
             })
           }
 
-          const unpacker = new RootfsUnpacker(rootfs, { maxBytes, maxEntries, idShift: shift })
+          let unpacker = new RootfsUnpacker(rootfs, { maxBytes, maxEntries, idShift: shift })
           const digests = layers.map((l) => l.digest)
           // the longest prefix of layers already unpacked by an earlier pull (chains.ts): cloned, not unpacked
           const snapshot = yield* Effect.promise(() => chains.longest(digests).catch(() => undefined))
@@ -245,17 +246,47 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
           let saveAfter = -1
           for (let i = from; i < layers.length - 1; i++) if ((layers[i]?.size ?? 0) >= snapshotMinBytes) saveAfter = i
 
+          // a cold first layer is unpacked while it downloads (streamedLayer.ts); the others as they land
+          const first = layers[from]
+          const streamFirst = from === 0 && first !== undefined &&
+            !(yield* Effect.promise(() => fs.lstat(cache.blobPath(first.digest)).then((st) => st.isFile(), () => false)))
+          const forked = from + (streamFirst ? 1 : 0)
+          const streamLayer = (layer: Descriptor, label: string) =>
+            dataPath(async () => {
+              const download = (onChunk?: (chunk: Buffer) => Promise<void>) =>
+                cache.ensure(layer.digest, layer.size, (tmp) => client.downloadBlob(ref, layer, credentials, tmp, addBytes, onChunk))
+              try {
+                const r = await unpackWhileDownloading(unpacker, label, download)
+                if (r.streamed) return
+                addBytes(layer.size)
+                await unpacker.applyLayerFile(label, r.path)
+              } catch (e) {
+                if (!isRetryableError(e)) throw e
+                // the body broke off midway: this layer again from an empty tree, the ordinary way (with retries)
+                await fs.rm(rootfs, { recursive: true, force: true })
+                await fs.mkdir(rootfs, { mode: 0o700 })
+                unpacker = new RootfsUnpacker(rootfs, { maxBytes, maxEntries, idShift: shift })
+                const entry = await download()
+                if (entry.hit) addBytes(layer.size)
+                await unpacker.applyLayerFile(label, entry.path)
+              }
+            }, (e) =>
+              // a file-system call of the unpacker failed (it names its syscall); else the download did
+              e instanceof Error && "syscall" in e && !isRetryableError(e)
+                ? new OciStorageError({ operation: `unpack layer ${label}`, path: rootfs, reason: String(e), cause: e })
+                : toOciError(e, ref.registry))
+
           const ready = yield* Effect.forEach(layers, () => Deferred.make<string, OciError>())
           let downloaded = from
           yield* Effect.forkScoped(
             Effect.forEach(
-              layers.slice(from),
+              layers.slice(forked),
               (layer, j) =>
                 fetchBlob(ref, credentials, layer, addBytes).pipe(
                   Effect.tap(() => Effect.sync(() => emit({ layersDownloaded: ++downloaded }))),
                   Effect.exit,
                   Effect.flatMap((exit) => {
-                    const d = ready[from + j]
+                    const d = ready[forked + j]
                     return d === undefined ? Effect.void : Deferred.done(d, exit)
                   })
                 ),
@@ -266,13 +297,19 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
             const layer = layers[i]
             const d = ready[i]
             if (layer === undefined || d === undefined) continue
-            const file = yield* Deferred.await(d)
-            emit({ phase: "unpacking" })
             const label = `${i + 1}/${layers.length} ${layer.digest}`
-            yield* dataPath(
-              () => unpacker.applyLayerFile(label, file),
-              (e) => new OciStorageError({ operation: `unpack layer ${label}`, path: rootfs, reason: String(e), cause: e })
-            )
+            if (i < forked) {
+              emit({ phase: "unpacking" })
+              yield* streamLayer(layer, label)
+              emit({ layersDownloaded: ++downloaded })
+            } else {
+              const file = yield* Deferred.await(d)
+              emit({ phase: "unpacking" })
+              yield* dataPath(
+                () => unpacker.applyLayerFile(label, file),
+                (e) => new OciStorageError({ operation: `unpack layer ${label}`, path: rootfs, reason: String(e), cause: e })
+              )
+            }
             for (const s of unpacker.skipped.splice(0)) yield* Effect.logWarning(`oci unpack: ${s}`)
             emit({ layersDone: i + 1 })
             if (i === saveAfter) {
