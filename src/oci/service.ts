@@ -4,9 +4,10 @@ import * as path from "node:path"
 import { syncDirectoryPromise } from "../platform/atomicWrite.js"
 import { intervalOrOff, periodic } from "../platform/periodic.js"
 import type { OciOptions, OciServiceApi, PulledImage, PullProgress, ResolvedImage } from "./api.js"
+import { applyLayers } from "./applyLayers.js"
 import { type RegistryCredentials, TokenCache } from "./auth.js"
 import { LayerCache } from "./cache.js"
-import { ChainSnapshots, cloneTree } from "./chains.js"
+import { ChainSnapshots } from "./chains.js"
 import { RegistryClient } from "./client.js"
 import { DigestMismatch, InvalidImageConfig, NoMatchingPlatform, type OciError, OciStorageError, UnsupportedMediaType } from "./errors.js"
 import {
@@ -25,9 +26,7 @@ import { PinnedImages } from "./PinnedImages.js"
 import { buildProcessManifest, ProcessManifest } from "./processManifest.js"
 import { formatReference, type ImageReference, parseReference } from "./reference.js"
 import { checkHost, isAllowListed, splitHostPort, type SsrfPolicy } from "./ssrf.js"
-import { unpackWhileDownloading } from "./streamedLayer.js"
-import { isRetryableError, OciFailure, toOciError, Transport } from "./transport.js"
-import { RootfsUnpacker } from "./unpack.js"
+import { OciFailure, toOciError, Transport } from "./transport.js"
 
 const storage = <A>(operation: string, p: string, f: () => Promise<A>): Effect.Effect<A, OciStorageError> =>
   Effect.tryPromise({
@@ -213,111 +212,21 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
               available: [`${config.os ?? "linux"}/${config.architecture}`]
             })
           }
-
-          let unpacker = new RootfsUnpacker(rootfs, { maxBytes, maxEntries, idShift: shift })
-          const digests = layers.map((l) => l.digest)
-          // the longest prefix of layers already unpacked by an earlier pull (chains.ts): cloned, not unpacked
-          const snapshot = yield* Effect.promise(() => chains.longest(digests).catch(() => undefined))
-          let from = 0
-          if (snapshot !== undefined && snapshot.state.bytes <= maxBytes && snapshot.state.entries <= maxEntries) {
-            const cloned = yield* Effect.promise(async () => {
-              try {
-                cloneTree(snapshot.rootfs, rootfs)
-                return true
-              } catch {
-                // removed under us (GC) or unreadable: unpack every layer instead
-                await fs.rm(rootfs, { recursive: true, force: true })
-                await fs.mkdir(rootfs, { mode: 0o700 })
-                return false
-              }
-            })
-            if (cloned) {
-              unpacker.adopt(snapshot.state)
-              from = snapshot.layers
-              addBytes(layers.slice(0, from).reduce((a, l) => a + l.size, 0))
-              emit({ layersReused: from, layersDownloaded: from, layersDone: from })
-              yield* Effect.forEach(
-                layers.slice(0, from),
-                (d) => Effect.tryPromise(() => cache.touchIfPresent(d.digest)).pipe(Effect.ignore)
-              )
-            }
-          }
-          // one snapshot per pull: after the highest layer below the top that is worth skipping next time
-          let saveAfter = -1
-          for (let i = from; i < layers.length - 1; i++) if ((layers[i]?.size ?? 0) >= snapshotMinBytes) saveAfter = i
-
-          // a cold first layer is unpacked while it downloads (streamedLayer.ts); the others as they land
-          const first = layers[from]
-          const streamFirst = from === 0 && first !== undefined &&
-            !(yield* Effect.promise(() => fs.lstat(cache.blobPath(first.digest)).then((st) => st.isFile(), () => false)))
-          const forked = from + (streamFirst ? 1 : 0)
-          const streamLayer = (layer: Descriptor, label: string) =>
-            dataPath(async () => {
-              const download = (onChunk?: (chunk: Buffer) => Promise<void>) =>
-                cache.ensure(layer.digest, layer.size, (tmp) => client.downloadBlob(ref, layer, credentials, tmp, addBytes, onChunk))
-              try {
-                const r = await unpackWhileDownloading(unpacker, label, download)
-                if (r.streamed) return
-                addBytes(layer.size)
-                await unpacker.applyLayerFile(label, r.path)
-              } catch (e) {
-                if (!isRetryableError(e)) throw e
-                // the body broke off midway: this layer again from an empty tree, the ordinary way (with retries)
-                await fs.rm(rootfs, { recursive: true, force: true })
-                await fs.mkdir(rootfs, { mode: 0o700 })
-                unpacker = new RootfsUnpacker(rootfs, { maxBytes, maxEntries, idShift: shift })
-                const entry = await download()
-                if (entry.hit) addBytes(layer.size)
-                await unpacker.applyLayerFile(label, entry.path)
-              }
-            }, (e) =>
-              // a file-system call of the unpacker failed (it names its syscall); else the download did
-              e instanceof Error && "syscall" in e && !isRetryableError(e)
-                ? new OciStorageError({ operation: `unpack layer ${label}`, path: rootfs, reason: String(e), cause: e })
-                : toOciError(e, ref.registry))
-
-          const ready = yield* Effect.forEach(layers, () => Deferred.make<string, OciError>())
-          let downloaded = from
-          yield* Effect.forkScoped(
-            Effect.forEach(
-              layers.slice(forked),
-              (layer, j) =>
-                fetchBlob(ref, credentials, layer, addBytes).pipe(
-                  Effect.tap(() => Effect.sync(() => emit({ layersDownloaded: ++downloaded }))),
-                  Effect.exit,
-                  Effect.flatMap((exit) => {
-                    const d = ready[forked + j]
-                    return d === undefined ? Effect.void : Deferred.done(d, exit)
-                  })
-                ),
-              { concurrency, discard: true }
-            )
-          )
-          for (let i = from; i < layers.length; i++) {
-            const layer = layers[i]
-            const d = ready[i]
-            if (layer === undefined || d === undefined) continue
-            const label = `${i + 1}/${layers.length} ${layer.digest}`
-            if (i < forked) {
-              emit({ phase: "unpacking" })
-              yield* streamLayer(layer, label)
-              emit({ layersDownloaded: ++downloaded })
-            } else {
-              const file = yield* Deferred.await(d)
-              emit({ phase: "unpacking" })
-              yield* dataPath(
-                () => unpacker.applyLayerFile(label, file),
-                (e) => new OciStorageError({ operation: `unpack layer ${label}`, path: rootfs, reason: String(e), cause: e })
-              )
-            }
-            for (const s of unpacker.skipped.splice(0)) yield* Effect.logWarning(`oci unpack: ${s}`)
-            emit({ layersDone: i + 1 })
-            if (i === saveAfter) {
-              yield* storage("save chain snapshot", chains.dir, () => chains.save(digests.slice(0, i + 1), rootfs, unpacker.state())).pipe(
-                Effect.catchAll((e) => Effect.logWarning(`oci: cannot keep the unpacked layers for reuse: ${e.reason}`))
-              )
-            }
-          }
+          const unpacker = yield* applyLayers({
+            ref,
+            credentials,
+            layers,
+            rootfs,
+            unpack: { maxBytes, maxEntries, idShift: shift },
+            cache,
+            client,
+            chains,
+            snapshotMinBytes,
+            concurrency,
+            fetchBlob: (d) => fetchBlob(ref, credentials, d, addBytes),
+            emit,
+            addBytes
+          })
           emit({ phase: "finalizing" })
           yield* dataPath(
             () => unpacker.finish(),
