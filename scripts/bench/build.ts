@@ -11,6 +11,10 @@
  * 3. upload of a 200 MB working tree (`denia push --no-follow`: pack, compress, stream, server-side
  *    checks) against `tar | zstd | curl --data-binary @-` to a local HTTP server that discards the body.
  *    Goal: throughput ≥ 0.8× the anchor.
+ *
+ * BENCH_BUILD_PHASES=1 also prints the deployment logs of 1. and 2. as seconds since the CLI started
+ * (where the time goes: upload, queue, build, push, pull/unpack, start, health); BENCH_BUILD_ONLY_PUSH=1
+ * stops after 2.
  */
 import { execFileSync, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
@@ -44,6 +48,27 @@ const run = (cmd: string, args: ReadonlyArray<string>, options: { cwd?: string; 
     )
   })
 
+/** The newest deployment log of the daemon as (seconds since `since` (epoch ms), phase and message) entries. */
+const deploymentLog = (logsDir: string, since: number): ReadonlyArray<{ at: number; line: string }> => {
+  const dir = path.join(logsDir, "deployments")
+  // deployment ids are UUIDv7: the greatest name is the newest
+  const newest = fs.readdirSync(dir).sort().map((f) => path.join(dir, f)).at(-1)
+  if (newest === undefined) return []
+  return fs.readFileSync(newest, "utf8").split("\n").filter((l) => l !== "").map((l) => {
+    const [at = "", ...rest] = l.split(" ")
+    return { at: (Date.parse(at) - since) / 1000, line: rest.join(" ") }
+  })
+}
+
+/** Where the time of one push went, from its deployment log: before the build, build + push, push → healthy. */
+const split = (log: ReadonlyArray<{ at: number; line: string }>) => {
+  const at = (re: RegExp) => log.find((e) => re.test(e.line))?.at ?? NaN
+  const building = at(/^BUILDING building /)
+  const pushed = at(/^BUILDING built and pushed /)
+  const healthy = at(/^HEALTHY /)
+  return { before_build_s: round(building), build_push_s: round(pushed - building), pushed_to_healthy_s: round(healthy - pushed) }
+}
+
 const main = async () => {
   if (process.getuid?.() !== 0) throw new Error("bench:build needs root")
   const f = await startCliFixture()
@@ -67,7 +92,10 @@ const main = async () => {
     await cli(["init", "--project", "default", "--service", "app", "--port", "8080", "--health-path", "/"])
 
     // 1. cold push→healthy vs buildah build + push of the same context
+    const logsDir = path.join(f.d.config.paths.dataDir, "logs")
+    const coldStart = Date.now()
     results["push_to_healthy_s"] = round(await cli(["push", "--create"]))
+    const coldLog = deploymentLog(logsDir, coldStart)
     const storage = ["--root", path.join(anchorRoot, "root"), "--runroot", path.join(anchorRoot, "run"), "--storage-driver", "overlay"]
     const conf = path.join(anchorRoot, "registries.conf")
     fs.writeFileSync(conf, `[[registry]]\nlocation = "${address}"\ninsecure = true\n`)
@@ -98,7 +126,19 @@ const main = async () => {
 
     // 2. cached rebuild after a one-line change (COPY www is the only changed layer)
     fs.writeFileSync(path.join(work, "www", "index.html"), "bench v2\n")
+    const cachedStart = Date.now()
     results["cached_rebuild_to_healthy_s"] = round(await cli(["push"]))
+    const cachedLog = deploymentLog(logsDir, cachedStart)
+    for (const [k, v] of Object.entries(split(coldLog))) results[`cold_${k}`] = v
+    for (const [k, v] of Object.entries(split(cachedLog))) results[`cached_${k}`] = v
+    if (process.env["BENCH_BUILD_PHASES"] === "1") {
+      const show = (log: typeof coldLog) => log.map((e) => `  +${e.at.toFixed(2)} s ${e.line.slice(0, 110)}`)
+      console.log(["cold push, deployment log:", ...show(coldLog), "cached rebuild:", ...show(cachedLog)].join("\n"))
+    }
+    if (process.env["BENCH_BUILD_ONLY_PUSH"] === "1") {
+      console.log(results)
+      return
+    }
 
     // 2b. the running app's latency, idle vs during a CPU-bound build of another service
     Object.assign(results, await measureBusyBuildLatency(f.d, "app"))
@@ -141,6 +181,12 @@ const main = async () => {
   console.log(`anchor buildah build+push      ${results["anchor_build_push_s"]} s`)
   console.log(`Denia overhead                 ${results["push_overhead_s"]} s   (goal ≤ 2 s)`)
   console.log(`cached rebuild → healthy       ${results["cached_rebuild_to_healthy_s"]} s   (goal ≤ 3 s)`)
+  const parts = (p: string) =>
+    `upload+queue ${results[`${p}_before_build_s`]} s, build+push ${results[`${p}_build_push_s`]} s, pushed → healthy ${
+      results[`${p}_pushed_to_healthy_s`]
+    } s`
+  console.log(`  cold, from the deployment log:   ${parts("cold")}`)
+  console.log(`  cached, from the deployment log: ${parts("cached")}`)
   console.log(
     `upload 200 MB: denia ${results["upload_200mb_denia_mb_s"]} MB/s, tar|zstd|curl ${results["upload_200mb_anchor_mb_s"]} MB/s, ratio ${
       results["upload_throughput_ratio"]

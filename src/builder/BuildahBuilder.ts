@@ -70,6 +70,7 @@ export const makeBuildahBuilder = (options: BuilderOptions) =>
     const isolation: BuildIsolation = yield* detectBuildIsolation(options.cgroupRoot)
     yield* Effect.logInfo(`builder: ${isolation.reason}`)
     const queue = yield* makeBuildQueue(Math.max(1, options.concurrency))
+    const daemonScope = yield* Effect.scope
     const buildah = options.buildah ?? "buildah"
     const tmpDir = path.join(options.buildsDir, "tmp")
     yield* Effect.promise(() => fs.mkdir(tmpDir, { recursive: true, mode: 0o700 }).catch(() => undefined))
@@ -214,10 +215,15 @@ export const makeBuildahBuilder = (options: BuilderOptions) =>
           }
           const digest = (yield* Effect.promise(() => fs.readFile(digestFile, "utf8").catch(() => ""))).trim()
           if (!/^sha256:[0-9a-f]{64}$/.test(digest)) return yield* failed("push to the hosted registry reported no digest")
-          // the tag only names this deployment's result; its layers stay in the project's cache
-          yield* runProcess({ argv: [buildah, ...storageArgs(request.projectId), "rmi", localTag], env, onLine: () => undefined }).pipe(
-            Effect.ignore
-          )
+          // the tag only names this deployment's result; its layers stay in the project's cache. Untagging
+          // is off the deploy's path (the daemon's scope ends it at shutdown); buildah's storage lock orders
+          // it against the project's next build
+          const untagEnv = { TMPDIR: tmpDir, BUILDAH_ISOLATION: "chroot" } // the build's temp files are gone by then
+          yield* runProcess({ argv: [buildah, ...storageArgs(request.projectId), "rmi", localTag], env: untagEnv, onLine: () => undefined })
+            .pipe(
+              Effect.ignore,
+              Effect.forkIn(daemonScope)
+            )
           yield* request.log(`built and pushed ${repository}:${request.deploymentId} (${digest})`)
           return { repository, tag: request.deploymentId, digest } satisfies BuildResult
         })

@@ -33,6 +33,17 @@ export const probeTcp = (socketPath: string, port: number, timeoutMs: number): E
       ? { ok: false, reason: "the replica is not accepting connections" }
       : { ok: false, reason: `port ${port} accepted but ${p.reason}` })
 
+/** How long the first probes stay at most this far apart: a fresh workload usually listens within it. */
+export const FAST_PROBE_WINDOW_MS = 10_000
+
+/**
+ * The pause after failed attempt `attempt` (1-based), `elapsedMs` into the gate: doubling from 10 ms and
+ * at most 100 ms apart during the first 10 s (a typical app starts listening within a second, and every
+ * pause is time to healthy lost), then once a second.
+ */
+export const probeDelayMs = (attempt: number, elapsedMs: number): number =>
+  Math.min(elapsedMs < FAST_PROBE_WINDOW_MS ? 100 : 1000, 5 * 2 ** Math.min(Math.max(attempt, 1), 10))
+
 /**
  * Runs `probe` (given the time left for one attempt) until one passes or
  * `timeoutMs` runs out. `onAttempt` sees every failed attempt (for the
@@ -44,7 +55,8 @@ export const waitHealthy = (
   onAttempt: (attempt: number, reason: string) => Effect.Effect<void>
 ): Effect.Effect<{ readonly healthy: true; readonly status: number } | { readonly healthy: false; readonly reason: string }> =>
   Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMs
+    const started = Date.now()
+    const deadline = started + timeoutMs
     let attempt = 0
     let reason = "no attempt made"
     while (Date.now() < deadline) {
@@ -53,8 +65,7 @@ export const waitHealthy = (
       if (result.ok) return { healthy: true as const, status: result.status }
       reason = result.reason
       yield* onAttempt(attempt, reason)
-      // quick first retries (a fresh workload is usually seconds from listening, often milliseconds), then up to 1 s
-      yield* Effect.sleep(Math.min(1000, 5 * 2 ** Math.min(attempt, 8), Math.max(0, deadline - Date.now())))
+      yield* Effect.sleep(Math.min(probeDelayMs(attempt, Date.now() - started), Math.max(0, deadline - Date.now())))
     }
     return { healthy: false as const, reason }
   })

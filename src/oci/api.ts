@@ -29,6 +29,11 @@ export interface OciOptions {
   readonly shiftOwnership?: boolean
   /** Platform to select from indexes; default linux/<host arch>. */
   readonly platform?: { readonly os: string; readonly architecture: string; readonly variant?: string }
+  /**
+   * A pull keeps the unpacked tree below its top layer for reuse (chains.ts) when the highest layer below
+   * the top it would skip is at least this big, compressed (default 1 MiB; tests: 0).
+   */
+  readonly chainSnapshotMinBytes?: number
   /** Transport retry tuning (tests). */
   readonly maxAttempts?: number
   readonly backoffMs?: number
@@ -41,6 +46,8 @@ export interface PullProgress {
   readonly layersDownloaded: number
   /** Layers unpacked into the rootfs. */
   readonly layersDone: number
+  /** Layers not unpacked (nor downloaded) because an earlier pull's tree of them was reused. */
+  readonly layersReused?: number
   /** Compressed bytes of config + layers. */
   readonly bytesTotal: number
   readonly bytesDone: number

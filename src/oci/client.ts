@@ -263,7 +263,9 @@ export class RegistryClient {
     blob: BlobTarget,
     creds: RegistryCredentials,
     destPath: string,
-    onBytes: (delta: number) => void
+    onBytes: (delta: number) => void,
+    /** Sees every chunk (after hashing, before it is written), e.g. to unpack while downloading; awaited. */
+    onChunk?: (chunk: Buffer) => Promise<void>
   ): Promise<void> {
     for (let attempt = 1;; attempt++) {
       let written = 0
@@ -294,6 +296,7 @@ export class RegistryClient {
               )
             }
             hash.update(buf)
+            if (onChunk !== undefined) await onChunk(buf)
             await fh.write(buf)
             onBytes(buf.length)
           }
@@ -315,7 +318,8 @@ export class RegistryClient {
         onBytes(-written)
         if (!(e instanceof OciFailure)) await fs.rm(destPath, { force: true })
         if (e instanceof OciFailure && e.error._tag === "denia/oci/DigestMismatch") await fs.rm(destPath, { force: true })
-        if (!isRetryableError(e) || attempt >= this.transport.attempts) throw e
+        // bytes already handed on cannot be taken back: the caller decides what a retry means
+        if (!isRetryableError(e) || attempt >= this.transport.attempts || (onChunk !== undefined && written > 0)) throw e
         await this.transport.backoff(attempt, undefined)
       }
     }

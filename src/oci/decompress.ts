@@ -35,15 +35,20 @@ export class ZstdDecompressStream extends Transform {
   }
 }
 
+/** Compression told by the first (up to 4) bytes of a blob. */
+export const sniffBytes = (buf: Buffer): Compression => {
+  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return "gzip"
+  if (buf.length >= 4 && buf.readUInt32LE(0) === 0xfd2fb528) return "zstd"
+  return "none"
+}
+
 /** Detects compression from the first bytes of a blob (media types are sometimes wrong). */
 export const sniffCompression = async (file: string): Promise<Compression> => {
   const fh = await fs.open(file, "r")
   try {
     const buf = Buffer.alloc(4)
     const { bytesRead } = await fh.read(buf, 0, 4, 0)
-    if (bytesRead >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return "gzip"
-    if (bytesRead >= 4 && buf.readUInt32LE(0) === 0xfd2fb528) return "zstd"
-    return "none"
+    return sniffBytes(buf.subarray(0, bytesRead))
   } finally {
     await fh.close()
   }

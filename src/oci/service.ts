@@ -4,8 +4,10 @@ import * as path from "node:path"
 import { syncDirectoryPromise } from "../platform/atomicWrite.js"
 import { intervalOrOff, periodic } from "../platform/periodic.js"
 import type { OciOptions, OciServiceApi, PulledImage, PullProgress, ResolvedImage } from "./api.js"
+import { applyLayers } from "./applyLayers.js"
 import { type RegistryCredentials, TokenCache } from "./auth.js"
 import { LayerCache } from "./cache.js"
+import { ChainSnapshots } from "./chains.js"
 import { RegistryClient } from "./client.js"
 import { DigestMismatch, InvalidImageConfig, NoMatchingPlatform, type OciError, OciStorageError, UnsupportedMediaType } from "./errors.js"
 import {
@@ -25,7 +27,6 @@ import { buildProcessManifest, ProcessManifest } from "./processManifest.js"
 import { formatReference, type ImageReference, parseReference } from "./reference.js"
 import { checkHost, isAllowListed, splitHostPort, type SsrfPolicy } from "./ssrf.js"
 import { OciFailure, toOciError, Transport } from "./transport.js"
-import { RootfsUnpacker } from "./unpack.js"
 
 const storage = <A>(operation: string, p: string, f: () => Promise<A>): Effect.Effect<A, OciStorageError> =>
   Effect.tryPromise({
@@ -65,6 +66,13 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
         if (name.startsWith(".tmp-")) await fs.rm(path.join(artifactsDir, name), { recursive: true, force: true })
       }
     })
+    const shiftOn = options.shiftOwnership ?? (typeof process.getuid === "function" && process.getuid() === 0)
+    const chains = new ChainSnapshots(
+      path.join(cacheRoot, "chains"),
+      shiftOn ? `shift ${options.usernsBase}/${options.usernsSize}` : "no shift"
+    )
+    yield* storage("init chain snapshots", chains.dir, () => chains.init())
+    const snapshotMinBytes = options.chainSnapshotMinBytes ?? 1024 * 1024
     const policy: SsrfPolicy = {
       allowed: [...options.insecureRegistries, ...(options.hostedRegistry !== undefined ? [options.hostedRegistry] : [])]
     }
@@ -82,7 +90,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
     const client = new RegistryClient(transport, new TokenCache())
     const flights = new Map<string, Deferred.Deferred<PulledImage, OciError>>()
     const wanted = options.platform ?? hostPlatform()
-    const shift = (options.shiftOwnership ?? (typeof process.getuid === "function" && process.getuid() === 0))
+    const shift = shiftOn
       ? { base: options.usernsBase, size: options.usernsSize }
       : undefined
     const maxBytes = options.maxUnpackedMb * 1024 * 1024
@@ -204,39 +212,21 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
               available: [`${config.os ?? "linux"}/${config.architecture}`]
             })
           }
-
-          const ready = yield* Effect.forEach(layers, () => Deferred.make<string, OciError>())
-          let downloaded = 0
-          yield* Effect.forkScoped(
-            Effect.forEach(
-              layers,
-              (layer, i) =>
-                fetchBlob(ref, credentials, layer, addBytes).pipe(
-                  Effect.tap(() => Effect.sync(() => emit({ layersDownloaded: ++downloaded }))),
-                  Effect.exit,
-                  Effect.flatMap((exit) => {
-                    const d = ready[i]
-                    return d === undefined ? Effect.void : Deferred.done(d, exit)
-                  })
-                ),
-              { concurrency, discard: true }
-            )
-          )
-          const unpacker = new RootfsUnpacker(rootfs, { maxBytes, maxEntries, idShift: shift })
-          for (let i = 0; i < layers.length; i++) {
-            const layer = layers[i]
-            const d = ready[i]
-            if (layer === undefined || d === undefined) continue
-            const file = yield* Deferred.await(d)
-            emit({ phase: "unpacking" })
-            const label = `${i + 1}/${layers.length} ${layer.digest}`
-            yield* dataPath(
-              () => unpacker.applyLayerFile(label, file),
-              (e) => new OciStorageError({ operation: `unpack layer ${label}`, path: rootfs, reason: String(e), cause: e })
-            )
-            for (const s of unpacker.skipped.splice(0)) yield* Effect.logWarning(`oci unpack: ${s}`)
-            emit({ layersDone: i + 1 })
-          }
+          const unpacker = yield* applyLayers({
+            ref,
+            credentials,
+            layers,
+            rootfs,
+            unpack: { maxBytes, maxEntries, idShift: shift },
+            cache,
+            client,
+            chains,
+            snapshotMinBytes,
+            concurrency,
+            fetchBlob: (d) => fetchBlob(ref, credentials, d, addBytes),
+            emit,
+            addBytes
+          })
           emit({ phase: "finalizing" })
           yield* dataPath(
             () => unpacker.finish(),
@@ -367,6 +357,12 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
     const gc: OciServiceApi["gc"] = Effect.gen(function*() {
       const pinned = yield* pinnedDigests
       const report = yield* storage("gc", cacheRoot, () => cache.gc(options.cacheRetentionDays * 24 * 3600 * 1000, pinned))
+      const chainsRemoved = yield* storage(
+        "gc chain snapshots",
+        chains.dir,
+        () => chains.gc(options.cacheRetentionDays * 24 * 3600 * 1000, pinned)
+      )
+      if (chainsRemoved > 0) yield* Effect.logInfo(`oci cache gc: removed ${chainsRemoved} unused chain snapshot(s)`)
       yield* Effect.logInfo(
         `oci cache gc: deleted ${report.deleted} blobs (${report.deletedBytes} bytes), kept ${report.keptPinned} pinned, ${report.keptReserved} reserved, ${report.keptRecent} recent`
       )

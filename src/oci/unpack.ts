@@ -30,6 +30,18 @@ interface DirMeta {
   mtime: Date | undefined
 }
 
+/**
+ * What an unpacker knows after some layers beyond the tree itself: the limit counters and the directory
+ * metadata still to apply (`finish`). With the tree, it is all a chain snapshot (chains.ts) keeps.
+ */
+export interface UnpackState {
+  readonly bytes: number
+  readonly entries: number
+  readonly dirs: ReadonlyArray<
+    readonly [string, { readonly mode: number; readonly uid: number; readonly gid: number; readonly mtime?: string | undefined }]
+  >
+}
+
 const WH = ".wh."
 /** Files up to this size are buffered and written with synchronous calls. */
 const SMALL_FILE = 256 * 1024
@@ -70,6 +82,27 @@ export class RootfsUnpacker {
     readonly rootfs: string,
     private readonly options: UnpackOptions
   ) {}
+
+  /** The counters and pending directory metadata, for a chain snapshot of the tree as it is now. */
+  state(): UnpackState {
+    return {
+      bytes: this.bytes,
+      entries: this.entries,
+      dirs: [...this.dirs.entries()].map((
+        [rel, m]
+      ) => [rel, { mode: m.mode, uid: m.uid, gid: m.gid, ...(m.mtime ? { mtime: m.mtime.toISOString() } : {}) }])
+    }
+  }
+
+  /** Continues from a snapshot's state (its tree already cloned into `rootfs`); the limits keep counting. */
+  adopt(state: UnpackState): void {
+    this.bytes = state.bytes
+    this.entries = state.entries
+    this.dirs.clear()
+    for (const [rel, m] of state.dirs) {
+      this.dirs.set(rel, { mode: m.mode, uid: m.uid, gid: m.gid, mtime: m.mtime === undefined ? undefined : new Date(m.mtime) })
+    }
+  }
 
   private hostile(layer: string, entry: string, reason: string): OciFailure {
     return new OciFailure(new HostileLayer({ layer, entry, reason }))
