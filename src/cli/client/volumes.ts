@@ -114,7 +114,9 @@ const backup = Command.make(
           if (res.statusCode !== 200) throw new ClientCommandError({ message: await failureOf(res) })
           const snapshot = header(res, "x-denia-snapshot") ?? "unknown"
           const estimate = Number(header(res, "x-denia-volume-bytes"))
-          const bar = progressBar(`backup ${o.volume}`, Number.isSafeInteger(estimate) && estimate > 0 ? estimate : null)
+          const bar = progressBar(`backup ${o.volume}`, Number.isSafeInteger(estimate) && estimate > 0 ? estimate : null, {
+            estimate: true
+          })
           let bytes = 0
           const tmp = `${file}.partial`
           await pipeline(
