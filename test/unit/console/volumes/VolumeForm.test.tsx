@@ -17,7 +17,8 @@ import {
   serviceToForm
 } from "../../../../console/src/lib/serviceForm.js"
 import { CreateService, Service, UpdateService } from "../../../../src/domain/service.js"
-import { fakeDaemon, ids, NOW } from "../support.js"
+import { fakeDaemon, ids } from "../support.js"
+import { dbService } from "./fixtures.js"
 
 const PROJECT = { id: ids.project, name: "shop" }
 
@@ -97,12 +98,8 @@ describe("service form: volumes", () => {
     expect(screen.getByText("mount path must not be /proc or below it (reserved for the runtime)")).toBeTruthy()
     expect(screen.getByText("name repeats the name of volume 2")).toBeTruthy()
     expect(screen.getByText("mount path must not be nested with the mount path of volume 2")).toBeTruthy()
-    expect(invalid("Volume 1 name")).toBe("true")
-    expect(invalid("Volume 1 mount path")).toBe("true")
-    expect(invalid("Volume 2 name")).toBe("false")
-    expect(invalid("Volume 2 mount path")).toBe("false")
-    expect(invalid("Volume 3 name")).toBe("true")
-    expect(invalid("Volume 3 mount path")).toBe("true")
+    const inputs = [1, 2, 3].flatMap((n) => [`Volume ${n} name`, `Volume ${n} mount path`])
+    expect(inputs.map(invalid)).toEqual(["true", "true", "false", "false", "true", "true"])
     await waitFor(() => expect(document.activeElement).toBe(screen.getByLabelText("Volume 1 name")))
     expect(calls).toBe(0)
   })
@@ -160,26 +157,7 @@ describe("service form: volumes", () => {
   })
 
   it("edits start from the service's volumes and send them back in the PATCH body", async () => {
-    const service = Schema.decodeUnknownSync(Service)({
-      id: ids.service,
-      projectId: ids.project,
-      name: "db",
-      source: { type: "hosted", tag: "v1" },
-      port: 5432,
-      env: {},
-      limits: null,
-      health: { type: "tcp", timeoutSeconds: 30 },
-      tlsEnabled: false,
-      autoscale: null,
-      endpoints: [],
-      volumes: [{ name: "data", mountPath: "/var/lib/postgresql/data", readOnly: false }],
-      capabilities: {},
-      shmMb: 64,
-      promotedDeploymentId: null,
-      previousDeploymentId: null,
-      createdAt: NOW,
-      updatedAt: NOW
-    })
+    const service = Schema.decodeUnknownSync(Service)(dbService)
     const submitted: Array<ServiceFormState> = []
     setup(async (s) => submitted.push(s), serviceToForm(service), "edit")
     expect((screen.getByLabelText("Volume 1 mount path") as HTMLInputElement).value).toBe("/var/lib/postgresql/data")
