@@ -6,6 +6,8 @@
  *    against the anchor: `buildah build` + `buildah push` of the same context alone, with its own cold
  *    storage, into the same hosted registry. Goal: Denia's overhead ≤ 2 s.
  * 2. cached rebuild after a one-line source change (`denia push`, dependency layer reused). Goal ≤ 3 s.
+ * 2b. a running service's request latency p50/p99 idle vs during a build with a `yes > /dev/null` step
+ *    (buildBusy.ts), and the ratio; printed, no goal.
  * 3. upload of a 200 MB working tree (`denia push --no-follow`: pack, compress, stream, server-side
  *    checks) against `tar | zstd | curl --data-binary @-` to a local HTTP server that discards the body.
  *    Goal: throughput ≥ 0.8× the anchor.
@@ -19,6 +21,7 @@ import * as path from "node:path"
 import { startCliFixture } from "../../test/integration/cli/support.js"
 import { ADMIN_TOKEN, cliEntry } from "../../test/support/daemon.js"
 import { pushPythonBase, pythonAppFiles } from "../../test/support/uploads.js"
+import { measureBusyBuildLatency, printBusyBuildLatency } from "./buildBusy.js"
 
 const round = (n: number) => Math.round(n * 100) / 100
 
@@ -97,6 +100,9 @@ const main = async () => {
     fs.writeFileSync(path.join(work, "www", "index.html"), "bench v2\n")
     results["cached_rebuild_to_healthy_s"] = round(await cli(["push"]))
 
+    // 2b. the running app's latency, idle vs during a CPU-bound build of another service
+    Object.assign(results, await measureBusyBuildLatency(f.d, "app"))
+
     // 3. upload of a 200 MB working tree
     const big = path.join(work, "data")
     fs.mkdirSync(big)
@@ -140,6 +146,7 @@ const main = async () => {
       results["upload_throughput_ratio"]
     } (goal ≥ 0.8)`
   )
+  printBusyBuildLatency(results)
   fs.mkdirSync(path.join("bench", "results"), { recursive: true })
   fs.writeFileSync(path.join("bench", "results", "build.json"), JSON.stringify(results, null, 2) + "\n")
 }

@@ -9,7 +9,16 @@ import { Coordinator } from "../deploy/Coordinator.js"
 import { makeImageAuthorization } from "../deploy/imageAuthorization.js"
 import { Conflict, Invalid } from "../domain/errors.js"
 import type { Principal } from "../domain/principal.js"
-import { type CreateService, defaultHealth, type HealthCheck, type Service, specProblem, type UpdateService } from "../domain/service.js"
+import {
+  buildSecretsOf,
+  type CreateService,
+  defaultHealth,
+  type HealthCheck,
+  type Service,
+  type ServiceSource,
+  specProblem,
+  type UpdateService
+} from "../domain/service.js"
 import { DomainEvent } from "../events/DomainEvent.js"
 import { Events } from "../events/Events.js"
 import { EndpointPorts } from "../network/EndpointPorts.js"
@@ -111,6 +120,24 @@ const make = Effect.gen(function*() {
           })
         ))
 
+  /**
+   * A source sent in a PATCH may only name build secrets the service has (ADR 0806). A new service has no
+   * secrets yet, so create takes the names as they are; a deploy fails naming the field if one is missing.
+   */
+  const checkBuildSecrets = (serviceId: string, source: ServiceSource) =>
+    Effect.gen(function*() {
+      const wanted = buildSecretsOf(source)
+      if (wanted.length === 0) return
+      const present = new Set((yield* serviceSecrets.list(serviceId)).map((s) => s.name))
+      const missing = wanted.findIndex((b) => !present.has(b.secret))
+      if (missing >= 0) {
+        return yield* new Invalid({
+          field: `source.buildSecrets[${missing}].secret`,
+          message: `the service has no secret named ${wanted[missing]?.secret ?? ""}; set it first (POST /v1/services/${serviceId}/secrets)`
+        })
+      }
+    })
+
   /** The services of the projects `principal` may see (optionally one project) with their live status, env values redacted below operator. */
   const list = (principal: Principal, projectId: string | undefined) =>
     Effect.gen(function*() {
@@ -144,6 +171,7 @@ const make = Effect.gen(function*() {
       const current = yield* services.get(id)
       yield* checkIdentity(current, patch)
       if (patch.source !== undefined) yield* images.checkSource(principal, current.projectId, patch.source)
+      if (patch.source !== undefined) yield* checkBuildSecrets(current.id, patch.source)
       const spec = applyPatch(current, patch)
       yield* checkSpec(spec)
       yield* checkWorkerDomains(current, spec)

@@ -70,7 +70,23 @@ const make = Effect.gen(function*() {
       return yield* deployments.deploy(caller, service.id, uploadBuildReference(pulls.address, project.name, service.name, uploadId))
     })
 
-  return { upload, deployUpload }
+  /** The service's stored uploads (not expired), newest first; the service must exist (404 otherwise). */
+  const list = (serviceId: string) =>
+    Effect.gen(function*() {
+      const service = yield* services.get(serviceId)
+      const stored = yield* uploads.list(service.id)
+      return stored.map(({ bytes, createdAt, entries, expiresAt, format, id, unpackedBytes }) => ({
+        id,
+        bytes,
+        format,
+        entries,
+        unpackedBytes,
+        createdAt,
+        expiresAt
+      }))
+    })
+
+  return { upload, deployUpload, list }
 })
 
 export type UploadsAppApi = Effect.Effect.Success<typeof make>

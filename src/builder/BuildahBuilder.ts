@@ -12,10 +12,13 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { normalizeRegistryHost } from "../oci/registryHost.js"
 import { HostedPulls } from "../registry/hostedPulls.js"
+import type { ServiceSecretsRepo } from "../repos/ServiceSecretsRepo.js"
 import { Registries } from "../secrets/registries.js"
-import { acquireBuildAuth, type BuildCredential } from "./buildAuth.js"
+import type { SecretStore } from "../secrets/SecretStore.js"
+import { acquireBuildAuth, type BuildCredential, credentialSecrets } from "./buildAuth.js"
 import type { BuildRequest, BuildResult } from "./Builder.js"
 import { buildFailureMessage, makeStepTracker, redact } from "./buildOutput.js"
+import { acquireBuildSecretFiles, resolveBuildSecrets } from "./buildSecrets.js"
 import { BuildFailed } from "./errors.js"
 import { acquireBuildCgroup, type BuildIsolation, detectBuildIsolation, isolatedCommand } from "./isolation.js"
 import { runProcess } from "./process.js"
@@ -63,6 +66,7 @@ export const makeBuildahBuilder = (options: BuilderOptions) =>
   Effect.gen(function*() {
     const pulls = yield* HostedPulls
     const registries = yield* Registries
+    const secretsContext = yield* Effect.context<ServiceSecretsRepo | SecretStore>()
     const isolation: BuildIsolation = yield* detectBuildIsolation(options.cgroupRoot)
     yield* Effect.logInfo(`builder: ${isolation.reason}`)
     const queue = yield* makeBuildQueue(Math.max(1, options.concurrency))
@@ -79,22 +83,29 @@ export const makeBuildahBuilder = (options: BuilderOptions) =>
       return ["--root", path.join(base, "root"), "--runroot", path.join(base, "run"), "--storage-driver", "overlay"]
     }
 
-    /** The project's username/password registries, for `FROM` pulls (others are skipped, with a log line). */
+    /** The project's registries with credentials (username/password and token kinds), for `FROM` pulls. */
     const projectCredentials = (request: BuildRequest) =>
       Effect.gen(function*() {
         const list = yield* registries.list(request.projectId)
         const out: Array<BuildCredential> = []
         for (const r of list) {
           const creds = yield* registries.resolveCredentials(request.projectId, r.id).pipe(Effect.option)
-          if (Option.isNone(creds) || creds.value.kind === "anonymous") continue
-          if (creds.value.kind !== "basic") {
-            yield* request.log(`registry ${r.name}: token credentials are not available to FROM (use username/password)`)
+          if (Option.isNone(creds)) {
+            yield* request.log(`registry ${r.name}: its credentials cannot be read; FROM pulls from it go unauthenticated`)
             continue
           }
+          if (creds.value.kind === "anonymous") continue
           out.push({ host: normalizeRegistryHost(r.endpoint.replace(/^https?:\/\//, "").replace(/\/.*$/, "")), credentials: creds.value })
         }
         return out
       }).pipe(Effect.catchAll(() => Effect.succeed<ReadonlyArray<BuildCredential>>([])))
+
+    /** The `--secret` arguments of the request's build secrets (files removed with the scope) and their masks. */
+    const secretArgs = (request: BuildRequest) =>
+      resolveBuildSecrets(request, request.secrets ?? []).pipe(
+        Effect.provide(secretsContext),
+        Effect.flatMap((resolved) => acquireBuildSecretFiles(tmpDir, resolved))
+      )
 
     const runBuild = (request: BuildRequest) =>
       Effect.scoped(
@@ -110,7 +121,9 @@ export const makeBuildahBuilder = (options: BuilderOptions) =>
           yield* Effect.addFinalizer(() => pulls.revoke(token.value))
           const secrets = [token.value]
           const credentials = yield* projectCredentials(request)
-          for (const c of credentials) if (c.credentials.kind === "basic") secrets.push(c.credentials.password)
+          secrets.push(...credentialSecrets(credentials))
+          const buildSecrets = yield* secretArgs(request)
+          secrets.push(...buildSecrets.masks)
           const auth = yield* acquireBuildAuth(
             tmpDir,
             [...credentials, { host: pulls.address, credentials: { kind: "basic", username: "denia-builder", password: token.value } }],
@@ -159,6 +172,7 @@ export const makeBuildahBuilder = (options: BuilderOptions) =>
                 "--pull=missing",
                 "--authfile",
                 auth.authFile,
+                ...buildSecrets.args,
                 "-f",
                 dockerfile,
                 "-t",

@@ -4,6 +4,7 @@
  * through the normal OCI path. Implemented by `Builder.layer` (buildah, one build at a time per node).
  */
 import { Context, type Effect, Layer } from "effect"
+import type { BuildSecret } from "../domain/service.js"
 import { type BuilderOptions, makeBuildahBuilder } from "./BuildahBuilder.js"
 import type { BuildFailed } from "./errors.js"
 
@@ -21,6 +22,8 @@ export interface BuildRequest {
   readonly dockerfile: string
   /** Receives build output line by line (goes to the deployment log). */
   readonly log: (line: string) => Effect.Effect<void>
+  /** The source's `buildSecrets` (service secret names), offered to `RUN --mount=type=secret` steps (ADR 0806). */
+  readonly secrets?: ReadonlyArray<BuildSecret>
 }
 
 export interface BuildResult {
@@ -33,6 +36,9 @@ export interface BuildResult {
 export class Builder extends Context.Tag("denia/builder/Builder")<Builder, {
   readonly build: (request: BuildRequest) => Effect.Effect<BuildResult, BuildFailed>
 }>() {
-  /** buildah on this node (ADR 0801); needs `HostedPulls` (build tokens) and `Registries` (`FROM` credentials). */
+  /**
+   * buildah on this node (ADR 0801); needs `HostedPulls` (build tokens), `Registries` (`FROM` credentials),
+   * `ServiceSecretsRepo` and `SecretStore` (build secrets, ADR 0806).
+   */
   static readonly layer = (options: BuilderOptions) => Layer.scoped(Builder, makeBuildahBuilder(options))
 }

@@ -4,7 +4,8 @@
  *
  * - `auth.json` (`--authfile`): the build token for Denia's own registry (push to the build's
  *   repository, `FROM` pulls of hosted images the deploying principal may read) and the project's
- *   registry credentials (username/password kinds) for `FROM` pulls from those registries;
+ *   registry credentials for `FROM` pulls from those registries: username/password kinds (ECR and GAR
+ *   included, as their fixed user names) as `auth`, token kinds as `identitytoken` (see `authEntry`);
  * - `registries.conf` (`CONTAINERS_REGISTRIES_CONF`): the loopback registry and `insecure_registries`
  *   may be reached over plain HTTP; nothing else is.
  */
@@ -25,15 +26,47 @@ export interface BuildAuthFiles {
   readonly registriesConf: string
 }
 
+/** One `auths` entry of containers-auth.json(5). */
+export interface AuthEntry {
+  readonly auth: string
+  readonly identitytoken?: string
+}
+
+const basicAuth = (username: string, password: string) => Buffer.from(`${username}:${password}`).toString("base64")
+
+/**
+ * The auth.json entry of a credential (undefined for anonymous). A token kind becomes an `identitytoken`
+ * — containers/image then exchanges it at the registry's token realm (OAuth2 `grant_type=refresh_token`)
+ * when the registry answers with a Bearer challenge — plus `auth` with the user name `<token>` (the
+ * credential-helper convention for "the secret is an identity token"), which is what a registry with a
+ * Basic challenge or a token realm that only takes Basic (GET) gets.
+ */
+export const authEntry = (credentials: BuildCredential["credentials"]): AuthEntry | undefined => {
+  switch (credentials.kind) {
+    case "anonymous":
+      return undefined
+    case "basic":
+      return { auth: basicAuth(credentials.username, credentials.password) }
+    case "bearer":
+      return { auth: basicAuth("<token>", credentials.token), identitytoken: credentials.token }
+  }
+}
+
 export const authFileJson = (entries: ReadonlyArray<BuildCredential>): string => {
-  const auths: Record<string, { auth: string }> = {}
+  const auths: Record<string, AuthEntry> = {}
   for (const e of entries) {
-    if (e.credentials.kind === "basic") {
-      auths[e.host] = { auth: Buffer.from(`${e.credentials.username}:${e.credentials.password}`).toString("base64") }
-    }
+    const entry = authEntry(e.credentials)
+    if (entry !== undefined) auths[e.host] = entry
   }
   return JSON.stringify({ auths })
 }
+
+/** What the build output must never show of these credentials. */
+export const credentialSecrets = (entries: ReadonlyArray<BuildCredential>): ReadonlyArray<string> =>
+  entries.flatMap((e) => {
+    const c = e.credentials
+    return c.kind === "basic" ? [c.password] : c.kind === "bearer" ? [c.token] : []
+  })
 
 const tomlString = (s: string) => JSON.stringify(s)
 

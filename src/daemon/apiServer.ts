@@ -22,6 +22,7 @@ import { RegistriesHandlers } from "../api/server/handlers/registries.js"
 import { RegistryHandlers } from "../api/server/handlers/registry.js"
 import { SecretsHandlers } from "../api/server/handlers/secrets.js"
 import { ServicesHandlers } from "../api/server/handlers/services.js"
+import { UploadsHandlers } from "../api/server/handlers/uploads.js"
 import { VolumesHandlers } from "../api/server/handlers/volumes.js"
 import { apiRequestGuards } from "../api/server/middleware.js"
 import { UploadRoutes } from "../api/server/uploadRoute.js"
@@ -47,6 +48,7 @@ export const ApiImplementation = HttpApiBuilder.api(DeniaApi).pipe(
     RegistriesHandlers,
     SecretsHandlers,
     DeploymentsHandlers,
+    UploadsHandlers,
     OciHandlers,
     RegistryHandlers,
     IngressHandlers,

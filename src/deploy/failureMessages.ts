@@ -4,67 +4,6 @@
  */
 import type { Project } from "../domain/project.js"
 import type { Service } from "../domain/service.js"
-import type { ExitStatus } from "../runtime/index.js"
-
-/** Linux signal numbers by name (without `SIG`), for exit reasons and image `STOPSIGNAL`s. */
-export const SIGNALS: Readonly<Record<string, number>> = {
-  HUP: 1,
-  INT: 2,
-  QUIT: 3,
-  ILL: 4,
-  TRAP: 5,
-  ABRT: 6,
-  BUS: 7,
-  FPE: 8,
-  KILL: 9,
-  USR1: 10,
-  SEGV: 11,
-  USR2: 12,
-  PIPE: 13,
-  ALRM: 14,
-  TERM: 15,
-  STKFLT: 16,
-  CHLD: 17,
-  CONT: 18,
-  STOP: 19,
-  TSTP: 20,
-  TTIN: 21,
-  TTOU: 22,
-  URG: 23,
-  XCPU: 24,
-  XFSZ: 25,
-  VTALRM: 26,
-  PROF: 27,
-  WINCH: 28,
-  IO: 29,
-  PWR: 30,
-  SYS: 31
-}
-
-const SIGNAL_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
-  Object.entries(SIGNALS).map(([name, n]) => [n, `SIG${name}`])
-)
-
-/** `9 (SIGKILL)`; a number without a name stays bare. */
-export const signalLabel = (n: number): string => (SIGNAL_NAMES[n] === undefined ? String(n) : `${n} (${SIGNAL_NAMES[n]})`)
-
-/**
- * Why the workload ended, in the operator's terms (the same text for the
- * deployment error, the service's `lastExit` and the deploy log):
- * `workload exited (code 1): <last stderr line>`,
- * `workload killed by signal 9 (SIGKILL)`,
- * `workload killed by the kernel OOM killer (memory limit 256 MiB)`.
- */
-export const exitReason = (status: ExitStatus, memoryLimitMb?: number): string => {
-  const how = status.oomKilled === true
-    ? `workload killed by the kernel OOM killer${memoryLimitMb === undefined ? "" : ` (memory limit ${memoryLimitMb} MiB)`}`
-    : status.code !== null
-    ? `workload exited (code ${status.code})`
-    : status.signal !== null
-    ? `workload killed by signal ${signalLabel(status.signal)}`
-    : "workload ended (status unknown)"
-  return status.lastStderr === undefined || status.lastStderr === "" ? how : `${how}: ${status.lastStderr}`
-}
 
 /** Socket-level errors that mean the relay inside the replica could not reach the port. */
 const RELAY_DROPPED = /\b(EPIPE|ECONNRESET|socket hang up)\b/

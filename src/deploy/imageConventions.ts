@@ -2,7 +2,7 @@
  * What an image's config asks of the engine beyond its command: the stop
  * signal (`STOPSIGNAL`) and the paths it declares as volumes (`VOLUME`).
  */
-import { SIGNALS } from "./failureMessages.js"
+import { SIGNALS } from "../runtime/index.js"
 
 export const SIGTERM = 15
 

@@ -11,7 +11,7 @@ import { Builder } from "../builder/Builder.js"
 import { uploadBuildTarget } from "../builder/uploads/reference.js"
 import { Uploads } from "../builder/uploads/Uploads.js"
 import type { Project } from "../domain/project.js"
-import type { Service } from "../domain/service.js"
+import { buildSecretsOf, type Service } from "../domain/service.js"
 import type { RegistryCredentials } from "../oci/auth.js"
 import { describeOciError } from "../oci/describeError.js"
 import type { PulledImage, PullProgress } from "../oci/index.js"
@@ -142,7 +142,8 @@ export const buildThenAcquire = (
         deploymentId: target.deploymentId,
         contextDir,
         dockerfile,
-        log
+        log,
+        secrets: buildSecretsOf(service.source)
       })
       .pipe(Effect.mapError((e) => failed(e.message, e)))
     const pulls = yield* HostedPulls

@@ -6,6 +6,7 @@ import { Id } from "./ids.js"
 import { parseImageReference } from "./imageReference.js"
 import { Limits } from "./limits.js"
 import { ResourceName } from "./names.js"
+import { SecretName } from "./serviceSecret.js"
 import { ServiceStatus } from "./serviceStatus.js"
 
 const NonEmpty = (what: string, max = 1024) =>
@@ -123,6 +124,33 @@ export const AutoDeploy = Schema.Struct({
 ).annotations({ identifier: "AutoDeploy" })
 export type AutoDeploy = typeof AutoDeploy.Type
 
+/**
+ * A build secret (ADR 0806): the service secret `secret` is offered to the Dockerfile's
+ * `RUN --mount=type=secret,id=<id>` steps (file `/run/secrets/<id>`) during builds only — never in a layer,
+ * the build log or the replica's environment.
+ */
+export const BuildSecret = Schema.Struct({
+  id: Schema.String.pipe(
+    Schema.pattern(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, {
+      message: () => "must be a DNS label: 1-63 characters of a-z, 0-9 and '-', not starting or ending with '-'"
+    })
+  ),
+  secret: SecretName
+}).annotations({ identifier: "BuildSecret", parseOptions: { onExcessProperty: "error" } })
+export type BuildSecret = typeof BuildSecret.Type
+
+/** At most 16, ids unique. */
+export const BuildSecrets = Schema.Array(BuildSecret).pipe(
+  Schema.maxItems(16, { message: () => "at most 16 build secrets per service" }),
+  Schema.filter((list) => {
+    for (let i = 0; i < list.length; i++) {
+      const j = list.findIndex((o) => o.id === list[i]?.id)
+      if (j < i) return { path: [i, "id"], message: `repeats the id of buildSecrets[${j}]` }
+    }
+    return true
+  })
+).annotations({ identifier: "BuildSecrets" })
+
 export const GitSource = Schema.Struct({
   type: Schema.Literal("git"),
   url: GitUrl,
@@ -131,13 +159,19 @@ export const GitSource = Schema.Struct({
   context: Schema.optionalWith(ContextPath, { default: () => "." }),
   /** Name of a service secret holding the credential: an HTTPS token (`token` or `user:token`) or an SSH private key. */
   credentialRef: Schema.optional(Schema.NullOr(NonEmpty("credentialRef", 128))),
-  autoDeploy: Schema.optional(Schema.NullOr(AutoDeploy))
+  autoDeploy: Schema.optional(Schema.NullOr(AutoDeploy)),
+  buildSecrets: Schema.optional(BuildSecrets)
 })
 export const UploadSource = Schema.Struct({
   type: Schema.Literal("upload"),
   dockerfile: Schema.optionalWith(ContextPath, { default: () => "Dockerfile" }),
-  context: Schema.optionalWith(ContextPath, { default: () => "." })
+  context: Schema.optionalWith(ContextPath, { default: () => "." }),
+  buildSecrets: Schema.optional(BuildSecrets)
 })
+
+/** The build secrets a source names (none for image and hosted sources). */
+export const buildSecretsOf = (source: ServiceSource): ReadonlyArray<BuildSecret> =>
+  source.type === "git" || source.type === "upload" ? source.buildSecrets ?? [] : []
 
 export const ServiceSource = Schema.Union(ImageSource, HostedSource, GitSource, UploadSource).annotations({
   identifier: "ServiceSource"

@@ -16,7 +16,7 @@ import {
   UnsafePathError
 } from "./errors.js"
 import { generateEtcFiles, HOST_RESOLV_CONF, readSmallFile, writeEtcFiles } from "./etcFiles.js"
-import { describeExit } from "./exitStatus.js"
+import { exitReason } from "./exitStatus.js"
 import { type HelperHandle, spawnHelper } from "./helperProcess.js"
 import { envDefaults, readRootfsPasswd } from "./imageEnv.js"
 import { LineSink, LogRegistry } from "./logs.js"
@@ -269,7 +269,11 @@ export const makeLinuxRuntime = (options: RuntimeOptions): Effect.Effect<Runtime
           )
         if (outcome._tag === "exited") {
           return yield* Effect.fail(
-            new ReadinessTimeout({ replica: e.replica.id, timeoutMs, message: describeExit(outcome.status, " before it was ready") })
+            new ReadinessTimeout({
+              replica: e.replica.id,
+              timeoutMs,
+              message: exitReason(outcome.status, undefined, " before it was ready")
+            })
           )
         }
         if (!outcome.ok) {

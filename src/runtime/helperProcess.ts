@@ -5,6 +5,7 @@
  * contract between the helper and this file. */
 import { type ChildProcess, spawn } from "node:child_process"
 import { Readable } from "node:stream"
+import { SIGNALS } from "./signals.js"
 import type { ExitStatus } from "./types.js"
 
 export type StatusEvent =
@@ -36,8 +37,6 @@ export interface HelperHandle {
   /** True once the launcher process has ended (its pid may be reused after). */
   readonly hasExited: () => boolean
 }
-
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 }
 
 /** Spawn the launcher with `spec` on stdin. Throws synchronously only for
  * programming errors; spawn failures surface as a `failed helper` event. */
@@ -84,7 +83,7 @@ export const spawnHelper = (helperPath: string, spec: unknown): HelperHandle => 
       ended = true
       if (buf !== "") onLine(buf)
       const st: ExitStatus = lastExit ??
-        (signal !== null ? { code: null, signal: SIGNALS[signal] ?? 0 } : { code: code ?? null, signal: null })
+        (signal !== null ? { code: null, signal: SIGNALS[signal.replace(/^SIG/, "")] ?? 0 } : { code: code ?? null, signal: null })
       if (failure === undefined && lastExit === null) {
         resolveFirst({ _tag: "failed", stage: "helper", message: `helper ended without a status (${signal ?? code})` })
       }

@@ -12,12 +12,13 @@
  *   2. project shared env (`project.sharedEnv`)
  *   3. service env (`service.env`)
  *   4. service secrets (decrypted for this call only), except the one a Git
- *      source names as its `credentialRef` (checkout credential only)
+ *      source names as its `credentialRef` (checkout credential only) and the
+ *      ones a source names in `buildSecrets` (build only, ADR 0806)
  */
 import { Effect, Option } from "effect"
 import type { DatabaseError } from "../db/errors.js"
 import { NotFound } from "../domain/errors.js"
-import type { Service } from "../domain/service.js"
+import { buildSecretsOf, type Service } from "../domain/service.js"
 import type { ServiceSecretInfo } from "../domain/serviceSecret.js"
 import { AuditRepo } from "../repos/AuditRepo.js"
 import { ProjectsRepo } from "../repos/ProjectsRepo.js"
@@ -146,6 +147,8 @@ export class ServiceSecrets extends Effect.Service<ServiceSecrets>()("denia/secr
         const secrets = yield* decryptAll(service)
         // a Git source's credential (credentialRef) is for the checkout only, never the workload's env
         if (service.source.type === "git" && typeof service.source.credentialRef === "string") delete secrets[service.source.credentialRef]
+        // build secrets are for `RUN --mount=type=secret` steps only, never the workload's env
+        for (const b of buildSecretsOf(service.source)) delete secrets[b.secret]
         return layerEnv(baseEnv, platformEnv(service, project.name), project.sharedEnv, service.env, secrets)
       })
 

@@ -16,6 +16,7 @@ import { RegistriesGroup } from "./groups/registries.js"
 import { RegistryGroup } from "./groups/registry.js"
 import { SecretsGroup } from "./groups/secrets.js"
 import { ServicesGroup } from "./groups/services.js"
+import { UploadsGroup } from "./groups/uploads.js"
 import { VolumesGroup } from "./groups/volumes.js"
 
 export class DeniaApi extends HttpApi.make("denia")
@@ -32,6 +33,7 @@ export class DeniaApi extends HttpApi.make("denia")
   .add(RegistriesGroup)
   .add(SecretsGroup)
   .add(DeploymentsGroup)
+  .add(UploadsGroup)
   .add(OciGroup)
   .add(RegistryGroup)
   .add(IngressGroup)

@@ -47,6 +47,8 @@ export interface UploadsApi {
     declaredLength: number | undefined
   ) => Effect.Effect<UploadInfo, UploadRejected | UploadStorageError>
   readonly get: (serviceId: string, uploadId: string) => Effect.Effect<UploadInfo, UploadNotFound>
+  /** The service's stored uploads that have not expired, newest first. */
+  readonly list: (serviceId: string) => Effect.Effect<ReadonlyArray<UploadInfo>>
   /** Unpacks the upload into `dest` (created), checking it again. */
   readonly unpack: (
     serviceId: string,
@@ -195,6 +197,20 @@ export const makeUploads = (options: UploadsOptions) =>
         return info.value
       })
 
+    const list = (serviceId: string) =>
+      Effect.promise(async () => {
+        const names = await fsp.readdir(dir).catch((): Array<string> => [])
+        const now = Date.now()
+        const out: Array<UploadInfo> = []
+        for (const name of names) {
+          if (!name.endsWith(".json") || !UUID.test(name.slice(0, -".json".length))) continue
+          const info = decodeInfo(await fsp.readFile(path.join(dir, name), "utf8").catch(() => ""))
+          if (Option.isSome(info) && info.value.serviceId === serviceId && Date.parse(info.value.expiresAt) > now) out.push(info.value)
+        }
+        // ids are UUIDv7: their order is the order they were stored in
+        return out.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+      })
+
     const unpack = (serviceId: string, uploadId: string, dest: string) =>
       Effect.gen(function*() {
         const info = yield* get(serviceId, uploadId)
@@ -244,7 +260,7 @@ export const makeUploads = (options: UploadsOptions) =>
       return removed
     })
 
-    return { receive, get, unpack, withContext, sweep } satisfies UploadsApi
+    return { receive, get, list, unpack, withContext, sweep } satisfies UploadsApi
   })
 
 export class Uploads extends Context.Tag("denia/builder/Uploads")<Uploads, UploadsApi>() {

@@ -5,7 +5,7 @@
  * exponential backoff.
  */
 import { Effect, Either, Option } from "effect"
-import { exitReason } from "../failureMessages.js"
+import { exitReason } from "../../runtime/index.js"
 import type { RunningReplica } from "../replicaSet.js"
 import { closeReplica } from "../replicaSet.js"
 import { formatDuration, nextCrashCount, restartDelayMs } from "../restartPolicy.js"

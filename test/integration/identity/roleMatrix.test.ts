@@ -180,6 +180,8 @@ const fixtures: Record<string, () => Promise<Call>> = {
   "DELETE /v1/services/:id/volumes/:name": async () => ({ path: `/v1/services/${ids["S"]}/volumes/none` }),
   "GET /v1/services/:id/volumes/:name/archive": async () => ({ path: `/v1/services/${ids["S"]}/volumes/none/archive` }),
   "PUT /v1/services/:id/volumes/:name/archive": async () => ({ path: `/v1/services/${ids["S"]}/volumes/none/archive` }),
+  // stored uploads (S is an image service: none stored, an empty list)
+  "GET /v1/services/:id/uploads": async () => ({ path: `/v1/services/${ids["S"]}/uploads` }),
   // Git sources (S is an image service: admitted callers get 400, which is still past the access check)
   "POST /v1/hooks/:serviceId/:secret": async () => ({ path: `/v1/hooks/${ids["S"]}/not-the-secret`, body: { ref: "main" } }),
   "GET /v1/services/:id/git": async () => ({ path: `/v1/services/${ids["S"]}/git` }),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { exitReason, probeFailureReason, scrubInternalPaths, withLogsHint } from "../../../src/deploy/failureMessages.js"
+import { probeFailureReason, scrubInternalPaths, withLogsHint } from "../../../src/deploy/failureMessages.js"
+import { exitReason } from "../../../src/runtime/exitStatus.js"
 
 describe("deploy failure messages", () => {
   it("a crash says how the workload ended and its last stderr line", () => {

@@ -5,7 +5,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { capabilityMask } from "../../../src/runtime/capabilities.js"
 import { generateEtcFiles, readSmallFile, resolvConfFromHost } from "../../../src/runtime/etcFiles.js"
-import { describeExit } from "../../../src/runtime/exitStatus.js"
+import { exitReason } from "../../../src/runtime/exitStatus.js"
 import { DEFAULT_PATH, envDefaults, homeOf, MAX_PASSWD_BYTES, readRootfsPasswd } from "../../../src/runtime/imageEnv.js"
 import { replicaDirs } from "../../../src/runtime/paths.js"
 import { toLaunchSpec, validateSpec } from "../../../src/runtime/spec.js"
@@ -190,12 +190,12 @@ describe("env defaults from the image", () => {
 
 describe("exit status in words", () => {
   it("names the code, the signal or the OOM kill, and the last stderr line", () => {
-    expect(describeExit({ code: 1, signal: null, lastStderr: "chown failed" })).toBe("workload exited (code 1): chown failed")
-    expect(describeExit({ code: null, signal: 15 })).toBe("workload was killed (signal 15)")
-    expect(describeExit({ code: null, signal: 9, oomKilled: true }, " before it was ready")).toBe(
-      "workload was killed by the OOM killer (signal 9) before it was ready"
+    expect(exitReason({ code: 1, signal: null, lastStderr: "chown failed" })).toBe("workload exited (code 1): chown failed")
+    expect(exitReason({ code: null, signal: 15 })).toBe("workload killed by signal 15 (SIGTERM)")
+    expect(exitReason({ code: null, signal: 9, oomKilled: true }, undefined, " before it was ready")).toBe(
+      "workload killed by the kernel OOM killer before it was ready"
     )
-    expect(describeExit({ code: 2, signal: null, lastStderr: "x" }, " before it was ready")).toBe(
+    expect(exitReason({ code: 2, signal: null, lastStderr: "x" }, undefined, " before it was ready")).toBe(
       "workload exited (code 2) before it was ready: x"
     )
   })

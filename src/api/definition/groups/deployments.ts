@@ -14,6 +14,19 @@ export const DeployBody = Schema.Struct({
     Schema.String.pipe(Schema.filter((s) => (s.length > 0 && s.length <= 512 ? true : "image must be 1-512 characters")))
   )
 }).annotations(strict)
+/** `POST /v1/services/{id}/deployments`: the service's own source, an `image` instead, or a stored upload (`uploadId`). */
+export const DeployServiceBody = Schema.Struct({
+  image: DeployBody.fields.image,
+  uploadId: Schema.optional(
+    Schema.String.pipe(Schema.filter((s) => (s.length > 0 && s.length <= 64 ? true : "uploadId must be 1-64 characters")))
+  )
+}).pipe(
+  Schema.filter((b) =>
+    b.image !== undefined && b.uploadId !== undefined
+      ? { path: ["uploadId"], message: "cannot be combined with image: an upload builds the service's own image" }
+      : true
+  )
+).annotations(strict)
 export const DeployForServiceBody = Schema.Struct({ serviceId: Id, image: DeployBody.fields.image }).annotations(strict)
 export const EventStream = HttpApiSchema.Text({ contentType: "text/event-stream" })
 export const LogsQuery = Schema.Struct({
@@ -50,7 +63,7 @@ export class DeploymentsGroup extends HttpApiGroup.make("deployments")
   .add(
     HttpApiEndpoint.post("deployService", "/services/:id/deployments")
       .setPath(IdPath)
-      .setPayload(DeployBody)
+      .setPayload(DeployServiceBody)
       .addSuccess(Deployment, { status: 202 })
       .annotate(Access, operatorOnService)
   )

@@ -1,6 +1,7 @@
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import { DeploymentsApp } from "../../../app/DeploymentsApp.js"
+import { UploadsApp } from "../../../app/UploadsApp.js"
 import { DeniaApi } from "../../definition/DeniaApi.js"
 import { mapDomainErrors } from "../errorMapping.js"
 import { currentCaller } from "../requestContext.js"
@@ -21,6 +22,7 @@ const resumeOffset = (since: number | undefined) =>
 export const DeploymentsHandlers = HttpApiBuilder.group(DeniaApi, "deployments", (handlers) =>
   Effect.gen(function*() {
     const app = yield* DeploymentsApp
+    const uploads = yield* UploadsApp
 
     const runAction = (serviceId: string, action: "stop" | "start" | "restart" | "rollback") =>
       mapDomainErrors(
@@ -32,16 +34,17 @@ export const DeploymentsHandlers = HttpApiBuilder.group(DeniaApi, "deployments",
     return handlers
       .handle("listForService", ({ path }) => mapDomainErrors(Effect.map(app.listForService(path.id), (items) => ({ items }))))
       .handle("deployService", ({ path, payload }) =>
-        mapDomainErrors(Effect.flatMap(currentCaller, (caller) => app.deploy(caller, path.id, payload.image))))
-      .handle("create", ({ payload }) =>
         mapDomainErrors(Effect.flatMap(currentCaller, (caller) =>
-          app.create(caller, payload.serviceId, payload.image))))
+          payload.uploadId === undefined
+            ? app.deploy(caller, path.id, payload.image)
+            : uploads.deployUpload(caller, path.id, payload.uploadId))))
+      .handle("create", ({ payload }) =>
+        mapDomainErrors(Effect.flatMap(currentCaller, (caller) => app.create(caller, payload.serviceId, payload.image))))
       .handle("get", ({ path }) =>
         mapDomainErrors(app.get(path.id)))
       .handle("logs", ({ path, urlParams }) =>
         mapDomainErrors(
-          Effect.flatMap(resumeOffset(urlParams.since), (since) =>
-            app.followLog(path.id, since)).pipe(Effect.map(sse))
+          Effect.flatMap(resumeOffset(urlParams.since), (since) => app.followLog(path.id, since)).pipe(Effect.map(sse))
         ))
       .handle("stop", ({ path }) => runAction(path.id, "stop"))
       .handle("start", ({ path }) => runAction(path.id, "start"))
