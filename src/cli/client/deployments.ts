@@ -4,9 +4,9 @@
  */
 import { Command, Options } from "@effect/cli"
 import { Effect, Option, Redacted, Schema } from "effect"
+import { formatBytes } from "../../domain/bytes.js"
 import type { Deployment } from "../../domain/deployment.js"
 import { escapeControl, isTerminal } from "../terminal.js"
-import { formatBytes } from "./bytes.js"
 import { type ConnectionFlags, connectionOptions, resolveConnection, withClient } from "./connection.js"
 import { asCommandError, ClientCommandError } from "./errors.js"
 import { makeLogSync } from "./logSync.js"

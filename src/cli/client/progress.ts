@@ -3,7 +3,7 @@
  * 100 ms), nothing on a pipe (callers print their own plain lines there). `renderBar` is the pure
  * rendering, shared by `denia push` and `denia volumes backup|restore`.
  */
-import { formatBytes } from "./bytes.js"
+import { formatBytes } from "../../domain/bytes.js"
 
 const WIDTH = 24
 

@@ -10,7 +10,7 @@ import type { Readable } from "node:stream"
 import { Transform, type TransformCallback } from "node:stream"
 import { pipeline } from "node:stream/promises"
 
-import { formatBytes } from "./bytes.js"
+import { formatBytes } from "../../domain/bytes.js"
 import { type BarStream, progressBar } from "./progress.js"
 
 export { formatBytes }

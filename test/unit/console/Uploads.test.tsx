@@ -7,29 +7,14 @@ import { cleanup, fireEvent, screen, waitFor, within } from "@solidjs/testing-li
 import { afterEach, describe, expect, it, vi } from "vitest"
 import ServiceDetail from "../../../console/src/pages/ServiceDetail.js"
 import { fakeDaemon, ids, NOW, renderAt, superAdminMe } from "./support.js"
+import { dbService } from "./volumes/fixtures.js"
 
 afterEach(() => {
   cleanup()
   vi.unstubAllGlobals()
 })
 
-const serviceOf = (source: Record<string, unknown>) => ({
-  id: ids.service,
-  projectId: ids.project,
-  name: "app",
-  source,
-  port: 8080,
-  env: {},
-  limits: null,
-  health: { type: "http", path: "/", timeoutSeconds: 30 },
-  tlsEnabled: false,
-  autoscale: null,
-  endpoints: [],
-  promotedDeploymentId: null,
-  previousDeploymentId: null,
-  createdAt: NOW,
-  updatedAt: NOW
-})
+const serviceOf = (source: Record<string, unknown>) => ({ ...dbService, name: "app", source, port: 8080, volumes: [] })
 const project = { id: ids.project, name: "default", sharedEnv: {}, defaultLimits: null, createdAt: NOW, updatedAt: NOW }
 const U1 = "0190aaaa-0000-7000-8000-0000000000f1"
 const U2 = "0190aaaa-0000-7000-8000-0000000000f2"

@@ -6,7 +6,7 @@
 import { type Component, createSignal, Show } from "solid-js"
 import { useDeployUpload, useUploads } from "../../api/queries.js"
 import { DataTable } from "../../components/DataTable.js"
-import { FormError, QueryList } from "../../components/States.js"
+import { FormError, QueryList, StatusNote } from "../../components/States.js"
 import { formatBytes, formatTime } from "../../lib/format.js"
 import type { SectionProps } from "./section.js"
 
@@ -66,11 +66,7 @@ export const Uploads: Component<SectionProps> = (props) => {
         )}
       </QueryList>
       <FormError message={deploy.error?.message} />
-      <Show when={note()}>
-        <p role="status" class="muted">
-          {note()}
-        </p>
-      </Show>
+      <StatusNote message={note()} />
     </>
   )
 }

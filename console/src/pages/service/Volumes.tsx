@@ -8,7 +8,7 @@ import { type Component, createSignal, Show } from "solid-js"
 import { currentBaseUrl, currentTokenValue } from "../../api/client.js"
 import { useVolumeRemove, useVolumes } from "../../api/queries.js"
 import { DataTable } from "../../components/DataTable.js"
-import { FormError, QueryList } from "../../components/States.js"
+import { FormError, QueryList, StatusNote } from "../../components/States.js"
 import { formatBytes } from "../../lib/format.js"
 import type { SectionProps } from "./section.js"
 
@@ -129,11 +129,7 @@ export const Volumes: Component<SectionProps> = (props) => {
         )}
       </QueryList>
       <FormError message={remove.error?.message ?? error()} />
-      <Show when={note()}>
-        <p role="status" class="muted">
-          {note()}
-        </p>
-      </Show>
+      <StatusNote message={note()} />
     </>
   )
 }
