@@ -167,7 +167,7 @@ export const pushCommand = Command.make(
             report.everyMs
           ),
         catch: (e) => new ClientCommandError({ message: `upload failed: ${(e as Error).message}` })
-      })
+      }).pipe(Effect.ensuring(Effect.sync(report.finish)))
       if (answer.status !== 201) {
         const message = Option.match(Schema.decodeUnknownOption(ErrorAnswer)(answer.body), {
           onNone: () => `HTTP ${answer.status}`,

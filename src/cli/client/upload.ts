@@ -50,6 +50,8 @@ export interface UploadReporter {
   readonly show: (bytes: number, elapsedMs: number, done: boolean) => void
   /** How often `uploadStream` calls `show`. */
   readonly everyMs: number
+  /** The upload ended (a refusal can end it before the body did): the bar's line is ended once. */
+  readonly finish: () => void
 }
 
 /** Progress of a push on stderr: the bar on a terminal (against `totalTarBytes`), plain lines every 5 s otherwise. */
@@ -59,18 +61,30 @@ export const uploadReporter = (
   stream: BarStream = process.stderr
 ): UploadReporter => {
   if (!tty) {
-    return { packed: () => undefined, show: (b, ms, done) => stream.write(`${progressLine(b, ms, done)}\n`), everyMs: 5000 }
+    return {
+      packed: () => undefined,
+      show: (b, ms, done) => stream.write(`${progressLine(b, ms, done)}\n`),
+      everyMs: 5000,
+      finish: () => undefined
+    }
   }
   const bar = progressBar("uploading", totalTarBytes, { wire: true, stream: { isTTY: true, write: (c) => stream.write(c) } })
   let sent = 0
+  let ended = false
+  const end = () => {
+    if (ended) return
+    ended = true
+    bar.done()
+  }
   return {
     packed: bar.add,
     show: (bytes, _ms, done) => {
       bar.addSent(bytes - sent)
       sent = bytes
-      if (done) bar.done()
+      if (done) end()
     },
-    everyMs: 0
+    everyMs: 0,
+    finish: end
   }
 }
 

@@ -75,6 +75,16 @@ describe("progress bar drawing", () => {
     expect(last.endsWith("\n")).toBe(true)
   })
 
+  it("push on a terminal: an upload that ended early (a refusal) still ends the bar's line, once", () => {
+    const writes: Array<string> = []
+    const r = uploadReporter(true, 8 * MiB, { isTTY: true, write: (c: string) => writes.push(c) })
+    r.packed(MiB)
+    r.show(MiB, 1000, false)
+    r.finish()
+    r.finish()
+    expect(writes.filter((w) => w.endsWith("\n"))).toHaveLength(1)
+  })
+
   it("push piped: plain lines without carriage returns or escape codes", () => {
     const writes: Array<string> = []
     const r = uploadReporter(false, 8 * MiB, { write: (c: string) => writes.push(c) })
