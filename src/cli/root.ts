@@ -8,7 +8,7 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Schema } from "effect"
 import { authCommand } from "./client/auth.js"
-import { actionCommands, deployCommand, deploymentsCommand, logsCommand } from "./client/deployments.js"
+import { actionCommands, deployCommand, deploymentsCommand, logsCommand, uploadsCommand } from "./client/deployments.js"
 import { domainsCommand } from "./client/domains.js"
 import { envCommand } from "./client/env.js"
 import { membersCommand, tokensCommand, usersCommand } from "./client/identity.js"
@@ -83,6 +83,7 @@ export const rootCommand = Command.make("denia", {}, () => daemonUsage).pipe(
     pushCommand,
     deployCommand,
     deploymentsCommand,
+    uploadsCommand,
     logsCommand,
     ...actionCommands,
     usersCommand,

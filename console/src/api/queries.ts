@@ -22,6 +22,7 @@ export const keys = {
   deployments: (serviceId: string) => ["service", serviceId, "deployments"] as const,
   secrets: (serviceId: string) => ["service", serviceId, "secrets"] as const,
   volumes: (serviceId: string) => ["service", serviceId, "volumes"] as const,
+  uploads: (serviceId: string) => ["service", serviceId, "uploads"] as const,
   setupStatus: ["setup-status"] as const,
   audit: (cursor: string | undefined) => ["audit", cursor ?? ""] as const,
   hostedRepositories: ["registry", "repositories"] as const,
@@ -146,25 +147,48 @@ export const runServiceAction = (serviceId: string, action: ServiceAction) =>
     ? call((c) => c.deployments.deployService({ path: { id: serviceId }, payload: {} }))
     : call((c) => c.deployments[action]({ path: { id: serviceId } })).then((r) => r.deployment)
 
+type Queued = Awaited<ReturnType<typeof runServiceAction>>
+
+/** After a deploy or an action: the new deployment shown at once, then the lists refetched (polling takes it from there). */
+const deploymentQueued = (qc: ReturnType<typeof useQueryClient>, serviceId: () => string) => ({
+  onSuccess: (deployment: Queued) => {
+    if (deployment) {
+      qc.setQueryData(
+        keys.deployments(serviceId()),
+        (old: ReadonlyArray<typeof deployment> | undefined) => [deployment, ...(old ?? []).filter((d) => d.id !== deployment.id)]
+      )
+    }
+  },
+  onSettled: () =>
+    Promise.all([
+      qc.refetchQueries({ queryKey: keys.deployments(serviceId()) }),
+      qc.invalidateQueries({ queryKey: keys.service(serviceId()), exact: true }),
+      qc.invalidateQueries({ queryKey: keys.services() })
+    ])
+})
+
 export const useServiceAction = (serviceId: () => string) => {
   const qc = useQueryClient()
-  return useMutation<Awaited<ReturnType<typeof runServiceAction>>, ApiFailure, ServiceAction>(() => ({
+  return useMutation<Queued, ApiFailure, ServiceAction>(() => ({
     mutationFn: (action) => runServiceAction(serviceId(), action),
-    onSuccess: (deployment) => {
-      // Show the new deployment at once; polling takes it from there.
-      if (deployment) {
-        qc.setQueryData(
-          keys.deployments(serviceId()),
-          (old: ReadonlyArray<typeof deployment> | undefined) => [deployment, ...(old ?? []).filter((d) => d.id !== deployment.id)]
-        )
-      }
-    },
-    onSettled: () =>
-      Promise.all([
-        qc.refetchQueries({ queryKey: keys.deployments(serviceId()) }),
-        qc.invalidateQueries({ queryKey: keys.service(serviceId()), exact: true }),
-        qc.invalidateQueries({ queryKey: keys.services() })
-      ])
+    ...deploymentQueued(qc, serviceId)
+  }))
+}
+
+/** An upload-source service's stored uploads (newest first, until they expire). */
+export const useUploads = (serviceId: () => string) =>
+  useQuery<Awaited<ReturnType<typeof fetchUploads>>, ApiFailure>(() => ({
+    queryKey: keys.uploads(serviceId()),
+    queryFn: () => fetchUploads(serviceId())
+  }))
+const fetchUploads = (id: string) => call((c) => c.uploads.list({ path: { id } })).then((r) => r.items)
+
+/** Builds and deploys a stored upload again (by its id). */
+export const useDeployUpload = (serviceId: () => string) => {
+  const qc = useQueryClient()
+  return useMutation<Queued, ApiFailure, string>(() => ({
+    mutationFn: (uploadId) => call((c) => c.deployments.deployService({ path: { id: serviceId() }, payload: { uploadId } })),
+    ...deploymentQueued(qc, serviceId)
   }))
 }
 

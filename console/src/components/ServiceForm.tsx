@@ -11,6 +11,7 @@ import { EnvEditor } from "./EnvEditor.js"
 import { SelectField, TextField } from "./Field.js"
 import { RegistryPicker } from "./RegistryPicker.js"
 import { FormError } from "./States.js"
+import { VolumeFields } from "./VolumeFields.js"
 import { HealthFields, PortFields, SandboxFields } from "./WorkloadFields.js"
 
 export interface ServiceFormProps {
@@ -410,6 +411,8 @@ export const ServiceForm = (props: ServiceFormProps) => {
           Add endpoint
         </button>
       </fieldset>
+
+      <VolumeFields rows={s().volumes} onRows={set("volumes")} err={err} />
 
       <div class="actions sticky-actions">
         <button type="submit" class="btn btn-primary" disabled={busy()}>

@@ -64,6 +64,17 @@ export const FormError = (props: { readonly message: string | undefined; readonl
   </Show>
 )
 
+/** A one-line confirmation of what just happened (a polite live region). */
+export const StatusNote = (props: { readonly message: string | undefined }) => (
+  <Show when={props.message}>
+    {(m) => (
+      <p role="status" class="muted">
+        {m()}
+      </p>
+    )}
+  </Show>
+)
+
 /** The parts of a list query the states below read (solid-query's result fits). */
 export interface ListQuery<T> {
   readonly isPending: boolean

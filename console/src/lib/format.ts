@@ -1,4 +1,5 @@
 /** Small display helpers. */
+import { formatBytes as bytes } from "../../../src/domain/bytes.js"
 
 export const formatTime = (iso: string | undefined): string => {
   if (iso === undefined) return "—"
@@ -9,3 +10,6 @@ export const formatTime = (iso: string | undefined): string => {
 /** The default URL of a service: `http://<service>.<project>.localhost`. */
 export const serviceUrl = (service: string, project: string | undefined): string | undefined =>
   project === undefined ? undefined : `http://${service}.${project}.localhost`
+
+/** Byte counts for people, `—` when unknown. */
+export const formatBytes = (n: number | null): string => (n === null ? "—" : bytes(n))

@@ -6,6 +6,7 @@
  */
 import type { Capabilities } from "../../../src/domain/capabilities.js"
 import type { HealthCheck, Service, ServiceSource } from "../../../src/domain/service.js"
+import { formVolumes, volumeIssues, type VolumeRow, volumeRowsOf } from "./volumeForm.js"
 
 export type SourceType = ServiceSource["type"]
 export const SOURCE_TYPES: ReadonlyArray<{ readonly value: SourceType; readonly label: string; readonly hint: string }> = [
@@ -67,6 +68,7 @@ export interface ServiceFormState {
   readonly scaleDownStabilizationSeconds: string
   readonly idleSeconds: string
   readonly endpoints: ReadonlyArray<EndpointRow>
+  readonly volumes: ReadonlyArray<VolumeRow>
 }
 
 export const emptyServiceForm = (projectId = ""): ServiceFormState => ({
@@ -108,7 +110,8 @@ export const emptyServiceForm = (projectId = ""): ServiceFormState => ({
   memoryTargetPercent: "",
   scaleDownStabilizationSeconds: "",
   idleSeconds: "",
-  endpoints: []
+  endpoints: [],
+  volumes: []
 })
 
 const str = (n: number | undefined | null): string => (n === undefined || n === null ? "" : String(n))
@@ -157,7 +160,8 @@ export const serviceToForm = (s: Service): ServiceFormState => {
     memoryTargetPercent: str(s.autoscale?.memoryTargetPercent),
     scaleDownStabilizationSeconds: str(s.autoscale?.scaleDownStabilizationSeconds),
     idleSeconds: str(s.autoscale?.idleSeconds),
-    endpoints: s.endpoints.map((e) => ({ protocol: e.protocol, port: String(e.port) }))
+    endpoints: s.endpoints.map((e) => ({ protocol: e.protocol, port: String(e.port) })),
+    volumes: volumeRowsOf(s.volumes)
   }
 }
 
@@ -259,13 +263,13 @@ export const formToSpec = (f: ServiceFormState) => {
       }
       : null,
     endpoints: f.endpoints.map((e) => ({ protocol: e.protocol, port: num(e.port) })),
+    volumes: formVolumes(f.volumes),
     capabilities: formCapabilities(f),
     shmMb: num(f.shmMb)
   }
 }
 
-/** Volumes are declared through the API or CLI (`--spec`); the form creates services without them and never edits them. */
-export const formToCreate = (f: ServiceFormState) => ({ projectId: f.projectId, name: f.name.trim(), ...formToSpec(f), volumes: [] })
+export const formToCreate = (f: ServiceFormState) => ({ projectId: f.projectId, name: f.name.trim(), ...formToSpec(f) })
 
 /**
  * Env rows checked before sending: a key typed twice would silently collapse
@@ -285,7 +289,10 @@ export const envIssues = (rows: ReadonlyArray<Pair>, field = "env"): ReadonlyArr
   return []
 }
 
-export const localIssues = (f: ServiceFormState): ReadonlyArray<{ field: string; message: string }> => envIssues(f.env)
+export const localIssues = (f: ServiceFormState): ReadonlyArray<{ field: string; message: string }> => [
+  ...envIssues(f.env),
+  ...volumeIssues(f.volumes, f.autoscaleEnabled ? optNum(f.maxReplicas) : undefined)
+]
 
 /**
  * The message for an input: an issue at exactly that path, or under it
@@ -312,6 +319,7 @@ export const FORM_FIELDS: ReadonlyArray<string> = [
   "tlsEnabled",
   "autoscale",
   "endpoints",
+  "volumes",
   "capabilities",
   "shmMb"
 ]

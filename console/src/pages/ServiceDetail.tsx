@@ -2,7 +2,7 @@
  * One service: deploy and lifecycle actions, a banner when its spec changed
  * since the live deployment (or it is crash-looping), then a list of
  * sections (`SECTIONS`: overview, deployments with live logs, service log,
- * domains, secrets, volumes, environment). Later sections are added there without
+ * domains, secrets, volumes, environment; Git or stored uploads by source). Later sections are added there without
  * touching the rest.
  */
 import { A, useParams } from "@solidjs/router"
@@ -18,6 +18,7 @@ import { Git } from "./service/Git.js"
 import { Environment, Overview } from "./service/Overview.js"
 import { Secrets } from "./service/Secrets.js"
 import type { Section } from "./service/section.js"
+import { Uploads } from "./service/Uploads.js"
 import { Volumes } from "./service/Volumes.js"
 
 /** The detail page's sections, in order. */
@@ -29,7 +30,8 @@ export const SECTIONS: ReadonlyArray<Section> = [
   { id: "secrets", title: "Secrets", operatorOnly: true, component: Secrets },
   { id: "volumes", title: "Volumes", component: Volumes },
   { id: "environment", title: "Environment", component: Environment },
-  { id: "git", title: "Git", when: (s) => s.source.type === "git", component: Git }
+  { id: "git", title: "Git", when: (s) => s.source.type === "git", component: Git },
+  { id: "uploads", title: "Uploads", when: (s) => s.source.type === "upload", component: Uploads }
 ]
 
 /** Operator or admin in the service's project, or a super-admin. */

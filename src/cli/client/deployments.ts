@@ -4,6 +4,7 @@
  */
 import { Command, Options } from "@effect/cli"
 import { Effect, Option, Redacted, Schema } from "effect"
+import { formatBytes } from "../../domain/bytes.js"
 import type { Deployment } from "../../domain/deployment.js"
 import { escapeControl, isTerminal } from "../terminal.js"
 import { type ConnectionFlags, connectionOptions, resolveConnection, withClient } from "./connection.js"
@@ -89,16 +90,30 @@ export const deployCommand = Command.make(
       Options.withDescription("Deploy this image instead of the service's source"),
       Options.optional
     ),
+    upload: Options.text("upload").pipe(
+      Options.withPseudoName("ID"),
+      Options.withDescription("Build and deploy this stored upload again (an upload-source service; see denia uploads)"),
+      Options.optional
+    ),
     noFollow: Options.boolean("no-follow").pipe(Options.withDescription("Return after queueing the deployment"))
   },
   (o) =>
     Effect.gen(function*() {
+      if (Option.isSome(o.image) && Option.isSome(o.upload)) {
+        return yield* new ClientCommandError({
+          message: "--upload cannot be combined with --image: an upload builds the service's own image"
+        })
+      }
       const { deployment, arg } = yield* withClient(o, (c) =>
         Effect.gen(function*() {
           const r = yield* resolveService(c, o.service, o.project)
           const deployment = yield* c.deployments.deployService({
             path: { id: r.service.id },
-            payload: Option.isSome(o.image) ? { image: o.image.value } : {}
+            payload: Option.isSome(o.image)
+              ? { image: o.image.value }
+              : Option.isSome(o.upload)
+              ? { uploadId: o.upload.value }
+              : {}
           })
           return { deployment, arg: serviceArgFor(r) }
         }))
@@ -129,6 +144,27 @@ export const deploymentsCommand = Command.make(
         return yield* printRows(o.json, { ...list, liveDeploymentId: live }, list.items, deploymentColumns(live))
       }))
 ).pipe(Command.withDescription("List a service's deployments, newest first; * marks the live one."))
+
+export const uploadsCommand = Command.make(
+  "uploads",
+  { ...connectionOptions, project: projectOption, service: serviceArg },
+  (o) =>
+    withClient(o, (c) =>
+      Effect.gen(function*() {
+        const r = yield* resolveService(c, o.service, o.project)
+        const list = yield* c.uploads.list({ path: { id: r.service.id } })
+        return yield* printRows(o.json, list, list.items, [
+          ["id", (u) => u.id],
+          ["size", (u) => formatBytes(u.bytes)],
+          ["unpacked", (u) => formatBytes(u.unpackedBytes)],
+          ["entries", (u) => String(u.entries)],
+          ["created", (u) => u.createdAt],
+          ["expires", (u) => u.expiresAt]
+        ])
+      }))
+).pipe(
+  Command.withDescription("List a service's stored uploads (newest first, until they expire); deploy one with denia deploy --upload ID.")
+)
 
 export const logsCommand = Command.make(
   "logs",

@@ -136,8 +136,8 @@ export const pushCommand = Command.make(
       const { dir, manifest } = yield* findManifest(process.cwd())
       const resolved = yield* serviceOf(o, manifest, o.create)
       const contextDir = path.resolve(dir, manifest.context)
-      const { listContext, largestFiles, packContext } = yield* Effect.promise(() => import("./pack.js"))
-      const { formatBytes, progressPrinter, uploadStream } = yield* Effect.promise(() => import("./upload.js"))
+      const { listContext, largestFiles, packContext, tarBytes } = yield* Effect.promise(() => import("./pack.js"))
+      const { formatBytes, uploadReporter, uploadStream } = yield* Effect.promise(() => import("./upload.js"))
       const listing = yield* Effect.tryPromise({
         try: () => listContext(contextDir, manifest.dockerfile),
         catch: (e) => new ClientCommandError({ message: `cannot read the build context ${contextDir}: ${(e as Error).message}` })
@@ -155,19 +155,19 @@ export const pushCommand = Command.make(
         )
       }
       const connection = yield* asCommandError(resolveConnection(o))
-      const { stream } = packContext(contextDir, listing)
-      const tty = isTerminal(process.stderr)
+      const report = uploadReporter(isTerminal(process.stderr), tarBytes(listing))
+      const { stream } = packContext(contextDir, listing, report.packed)
       const answer = yield* Effect.tryPromise({
         try: () =>
           uploadStream(
             `${connection.url}/v1/services/${resolved.service.id}/uploads?deploy=true`,
             Redacted.value(connection.token),
             stream,
-            progressPrinter(tty),
-            tty ? 200 : 5000
+            report.show,
+            report.everyMs
           ),
         catch: (e) => new ClientCommandError({ message: `upload failed: ${(e as Error).message}` })
-      })
+      }).pipe(Effect.ensuring(Effect.sync(report.finish)))
       if (answer.status !== 201) {
         const message = Option.match(Schema.decodeUnknownOption(ErrorAnswer)(answer.body), {
           onNone: () => `HTTP ${answer.status}`,

@@ -1,7 +1,8 @@
 /**
  * Streams a packed context to `POST /v1/services/{id}/uploads?deploy=true` (chunked: the compressed size
- * is not known up front) with a progress line — a bar-less `\r` line with bytes and rate on a terminal,
- * a plain line every few seconds otherwise. Loaded lazily by the push command.
+ * is not known up front) with progress: on a terminal a bar against the uncompressed tar size (known
+ * from the listing) with the compressed bytes sent and their rate beside it; a plain line every few
+ * seconds otherwise. Loaded lazily by the push command.
  */
 import * as http from "node:http"
 import * as https from "node:https"
@@ -9,7 +10,8 @@ import type { Readable } from "node:stream"
 import { Transform, type TransformCallback } from "node:stream"
 import { pipeline } from "node:stream/promises"
 
-import { formatBytes } from "./bytes.js"
+import { formatBytes } from "../../domain/bytes.js"
+import { type BarStream, progressBar } from "./progress.js"
 
 export { formatBytes }
 
@@ -35,12 +37,55 @@ class Progress extends Transform {
   }
 }
 
-/** The progress printer for stderr: `\r` updates on a terminal, plain lines otherwise. */
-export const progressPrinter = (tty: boolean) => (bytes: number, elapsedMs: number, done: boolean) => {
+/** The plain progress line for a pipe or a file (no `\r`): sent bytes and rate. */
+export const progressLine = (bytes: number, elapsedMs: number, done: boolean): string => {
   const rate = elapsedMs > 0 ? (bytes * 1000) / elapsedMs : 0
-  const text = `uploading ${formatBytes(bytes)} at ${formatBytes(rate)}/s${done ? " — done" : ""}`
-  if (tty) process.stderr.write(`\r\x1b[2K${text}${done ? "\n" : ""}`)
-  else process.stderr.write(`${text}\n`)
+  return `uploading ${formatBytes(bytes)} at ${formatBytes(rate)}/s${done ? " — done" : ""}`
+}
+
+export interface UploadReporter {
+  /** Uncompressed tar bytes produced by the packer. */
+  readonly packed: (bytes: number) => void
+  /** Compressed bytes sent so far (cumulative), for `uploadStream`. */
+  readonly show: (bytes: number, elapsedMs: number, done: boolean) => void
+  /** How often `uploadStream` calls `show`. */
+  readonly everyMs: number
+  /** The upload ended (a refusal can end it before the body did): the bar's line is ended once. */
+  readonly finish: () => void
+}
+
+/** Progress of a push on stderr: the bar on a terminal (against `totalTarBytes`), plain lines every 5 s otherwise. */
+export const uploadReporter = (
+  tty: boolean,
+  totalTarBytes: number,
+  stream: BarStream = process.stderr
+): UploadReporter => {
+  if (!tty) {
+    return {
+      packed: () => undefined,
+      show: (b, ms, done) => stream.write(`${progressLine(b, ms, done)}\n`),
+      everyMs: 5000,
+      finish: () => undefined
+    }
+  }
+  const bar = progressBar("uploading", totalTarBytes, { wire: true, stream: { isTTY: true, write: (c) => stream.write(c) } })
+  let sent = 0
+  let ended = false
+  const end = () => {
+    if (ended) return
+    ended = true
+    bar.done()
+  }
+  return {
+    packed: bar.add,
+    show: (bytes, _ms, done) => {
+      bar.addSent(bytes - sent)
+      sent = bytes
+      if (done) end()
+    },
+    everyMs: 0,
+    finish: end
+  }
 }
 
 export interface UploadResponse {

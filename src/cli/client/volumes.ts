@@ -10,7 +10,7 @@ import * as fs from "node:fs"
 import { Transform } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import { request } from "undici"
-import { formatBytes } from "./bytes.js"
+import { formatBytes } from "../../domain/bytes.js"
 import { type Connection, connectionOptions, withClient } from "./connection.js"
 import { ClientCommandError, describeError } from "./errors.js"
 import { printNote, printRows, printValue } from "./output.js"
@@ -114,7 +114,9 @@ const backup = Command.make(
           if (res.statusCode !== 200) throw new ClientCommandError({ message: await failureOf(res) })
           const snapshot = header(res, "x-denia-snapshot") ?? "unknown"
           const estimate = Number(header(res, "x-denia-volume-bytes"))
-          const bar = progressBar(`backup ${o.volume}`, Number.isSafeInteger(estimate) && estimate > 0 ? estimate : null)
+          const bar = progressBar(`backup ${o.volume}`, Number.isSafeInteger(estimate) && estimate > 0 ? estimate : null, {
+            estimate: true
+          })
           let bytes = 0
           const tmp = `${file}.partial`
           await pipeline(

@@ -156,6 +156,8 @@ describe("service form model", () => {
       tlsEnabled: true,
       autoscale: { minReplicas: 1, maxReplicas: 4, cpuTargetPercent: 70 },
       endpoints: [{ protocol: "tcp", port: 5432 }],
+      // the edit form owns the volumes too: none here, so the PATCH says none
+      volumes: [],
       capabilities: {},
       shmMb: 64
     })

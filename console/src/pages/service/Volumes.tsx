@@ -8,19 +8,9 @@ import { type Component, createSignal, Show } from "solid-js"
 import { currentBaseUrl, currentTokenValue } from "../../api/client.js"
 import { useVolumeRemove, useVolumes } from "../../api/queries.js"
 import { DataTable } from "../../components/DataTable.js"
-import { FormError, QueryList } from "../../components/States.js"
+import { FormError, QueryList, StatusNote } from "../../components/States.js"
+import { formatBytes } from "../../lib/format.js"
 import type { SectionProps } from "./section.js"
-
-export const formatBytes = (n: number | null): string =>
-  n === null
-    ? "—"
-    : n >= 1024 ** 3
-    ? `${(n / 1024 ** 3).toFixed(2)} GiB`
-    : n >= 1024 ** 2
-    ? `${(n / 1024 ** 2).toFixed(1)} MiB`
-    : n >= 1024
-    ? `${(n / 1024).toFixed(1)} KiB`
-    : `${n} B`
 
 interface SaveHandle {
   createWritable: () => Promise<WritableStream<Uint8Array>>
@@ -139,11 +129,7 @@ export const Volumes: Component<SectionProps> = (props) => {
         )}
       </QueryList>
       <FormError message={remove.error?.message ?? error()} />
-      <Show when={note()}>
-        <p role="status" class="muted">
-          {note()}
-        </p>
-      </Show>
+      <StatusNote message={note()} />
     </>
   )
 }

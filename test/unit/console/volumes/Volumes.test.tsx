@@ -7,30 +7,14 @@ import { cleanup, fireEvent, screen, waitFor, within } from "@solidjs/testing-li
 import { afterEach, describe, expect, it, vi } from "vitest"
 import ServiceDetail from "../../../../console/src/pages/ServiceDetail.js"
 import { fakeDaemon, ids, NOW, renderAt, superAdminMe } from "../support.js"
+import { dbService } from "./fixtures.js"
 
 afterEach(() => {
   cleanup()
   vi.unstubAllGlobals()
 })
 
-const service = {
-  id: ids.service,
-  projectId: ids.project,
-  name: "db",
-  source: { type: "hosted", tag: "v1" },
-  port: 5432,
-  env: {},
-  limits: null,
-  health: { type: "tcp", timeoutSeconds: 30 },
-  tlsEnabled: false,
-  autoscale: null,
-  endpoints: [],
-  volumes: [{ name: "data", mountPath: "/var/lib/postgresql/data", readOnly: false }],
-  promotedDeploymentId: null,
-  previousDeploymentId: null,
-  createdAt: NOW,
-  updatedAt: NOW
-}
+const service = dbService
 const project = { id: ids.project, name: "default", sharedEnv: {}, defaultLimits: null, createdAt: NOW, updatedAt: NOW }
 
 describe("service page: volumes", () => {

@@ -1,4 +1,4 @@
-/** Byte counts for people: `512 B`, `2.0 KiB`, `3.4 MiB`, `1.25 GiB`. Pure. */
+/** Byte counts for people: `512 B`, `2.0 KiB`, `3.4 MiB`, `1.25 GiB`. Pure; shared by the CLI and the console. */
 export const formatBytes = (n: number): string =>
   n >= 1024 ** 3
     ? `${(n / 1024 ** 3).toFixed(2)} GiB`
