@@ -239,6 +239,16 @@ export const ServiceForm = (props: ServiceFormProps) => {
             </p>
           </Match>
         </Switch>
+        <Show when={s().sourceType === "git" || s().sourceType === "upload"}>
+          <TextField
+            label="Build secrets (optional)"
+            name="buildSecrets"
+            value={s().buildSecrets}
+            onValue={set("buildSecrets")}
+            error={err("source.buildSecrets")}
+            hint="id=secret pairs (or one name for both): service secrets a Dockerfile reads with RUN --mount=type=secret,id=…; never stored in a layer or shown in the log"
+          />
+        </Show>
       </fieldset>
 
       <fieldset class="card">

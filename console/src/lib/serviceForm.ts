@@ -5,7 +5,7 @@
  * error issues find the input they belong to.
  */
 import type { Capabilities } from "../../../src/domain/capabilities.js"
-import type { HealthCheck, Service, ServiceSource } from "../../../src/domain/service.js"
+import { type BuildSecret, buildSecretsOf, type HealthCheck, type Service, type ServiceSource } from "../../../src/domain/service.js"
 import { formVolumes, volumeIssues, type VolumeRow, volumeRowsOf } from "./volumeForm.js"
 
 export type SourceType = ServiceSource["type"]
@@ -37,6 +37,8 @@ export interface ServiceFormState {
   readonly gitDockerfile: string
   readonly gitContext: string
   readonly gitCredentialRef: string
+  /** Build secrets of a git or upload source as typed: `id=secret` (or `name` for both), separated by spaces or commas. */
+  readonly buildSecrets: string
   /** Git auto-deploy: "" = off. */
   readonly gitAutoDeploy: "" | "webhook" | "poll"
   readonly gitAutoBranch: string
@@ -83,6 +85,7 @@ export const emptyServiceForm = (projectId = ""): ServiceFormState => ({
   gitDockerfile: "Dockerfile",
   gitContext: ".",
   gitCredentialRef: "",
+  buildSecrets: "",
   gitAutoDeploy: "",
   gitAutoBranch: "",
   gitAutoTagPattern: "",
@@ -139,6 +142,7 @@ export const serviceToForm = (s: Service): ServiceFormState => {
       }
       : {}),
     ...(src.type === "upload" ? { uploadDockerfile: src.dockerfile, uploadContext: src.context } : {}),
+    buildSecrets: buildSecretsText(buildSecretsOf(src)),
     worker: s.port === null,
     port: s.port === null ? base.port : String(s.port),
     env: Object.entries(s.env).map(([key, value]) => ({ key, value })),
@@ -189,6 +193,22 @@ const gitAutoDeployOf = (f: ServiceFormState) => {
   }
 }
 
+/** `[{id: "tok", secret: "NPM_TOKEN"}]` → `tok=NPM_TOKEN` (an id equal to its secret is written once). */
+export const buildSecretsText = (list: ReadonlyArray<BuildSecret>): string =>
+  list.map((b) => (b.id === b.secret ? b.id : `${b.id}=${b.secret}`)).join(" ")
+
+/** The inverse of `buildSecretsText`; left out when blank (the API checks each id and secret name). */
+const formBuildSecrets = (f: ServiceFormState): { readonly buildSecrets?: ReadonlyArray<BuildSecret> } => {
+  const items = f.buildSecrets.split(/[\s,]+/).filter((x) => x !== "")
+  if (items.length === 0) return {}
+  return {
+    buildSecrets: items.map((item) => {
+      const eq = item.indexOf("=")
+      return eq < 0 ? { id: item, secret: item } : { id: item.slice(0, eq), secret: item.slice(eq + 1) }
+    })
+  }
+}
+
 export const formSource = (f: ServiceFormState): ServiceSource => {
   switch (f.sourceType) {
     case "image":
@@ -204,13 +224,15 @@ export const formSource = (f: ServiceFormState): ServiceSource => {
         context: f.gitContext.trim() === "" ? "." : f.gitContext.trim(),
         credentialRef: f.gitCredentialRef.trim() === "" ? null : f.gitCredentialRef.trim(),
         // off = left out (the source is replaced as a whole, so an edit that turns it off drops it)
-        ...gitAutoDeployOf(f)
+        ...gitAutoDeployOf(f),
+        ...formBuildSecrets(f)
       }
     case "upload":
       return {
         type: "upload",
         dockerfile: f.uploadDockerfile.trim() === "" ? "Dockerfile" : f.uploadDockerfile.trim(),
-        context: f.uploadContext.trim() === "" ? "." : f.uploadContext.trim()
+        context: f.uploadContext.trim() === "" ? "." : f.uploadContext.trim(),
+        ...formBuildSecrets(f)
       }
   }
 }

@@ -132,7 +132,8 @@ describe("service form model", () => {
         ref: "v1",
         dockerfile: "Dockerfile",
         context: ".",
-        credentialRef: "deploy-key"
+        credentialRef: "deploy-key",
+        buildSecrets: [{ id: "npm", secret: "NPM_TOKEN" }, { id: "pip", secret: "pip" }]
       },
       port: 9000,
       env: { X: "y" },
@@ -162,6 +163,19 @@ describe("service form model", () => {
       shmMb: 64
     })
     expect(Either.isRight(Schema.encodeUnknownEither(UpdateService)(spec))).toBe(true)
+  })
+
+  it("keeps and edits build secrets of git and upload sources", () => {
+    const upload = base({ sourceType: "upload", buildSecrets: " npm=NPM_TOKEN, pip " })
+    expect(formToSpec(upload).source).toEqual({
+      type: "upload",
+      dockerfile: "Dockerfile",
+      context: ".",
+      buildSecrets: [{ id: "npm", secret: "NPM_TOKEN" }, { id: "pip", secret: "pip" }]
+    })
+    expect(formToSpec(base({ sourceType: "upload", buildSecrets: "  " })).source).not.toHaveProperty("buildSecrets")
+    // an image source has none, whatever the (hidden) input says
+    expect(formToSpec(base({ sourceType: "image", buildSecrets: "npm" })).source).not.toHaveProperty("buildSecrets")
   })
 
   it("turns the API schema's refusals into issues at the right field", () => {
