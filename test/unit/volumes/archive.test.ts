@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { PassThrough, Readable } from "node:stream"
+import { Readable } from "node:stream"
 import * as tar from "tar-stream"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { ArchiveTooLarge, HostileArchive } from "../../../src/volumes/errors.js"
@@ -174,15 +174,10 @@ describe("restore", () => {
 })
 
 describe("backup", () => {
-  const packTo = async (dir: string) => {
-    const pack = tar.pack()
-    const out = new PassThrough()
-    pack.pipe(out)
+  const packTo = async (dir: string, compress: "none" | "zstd" = "none") => {
+    const packed = await packVolume(dir, compress, root ? SHIFT : undefined)
     const chunks: Array<Buffer> = []
-    out.on("data", (c: Buffer) => chunks.push(c))
-    const ended = new Promise((r) => out.on("end", r))
-    await packVolume(dir, pack, root ? SHIFT : undefined)
-    await ended
+    for await (const c of packed.stream) chunks.push(c as Buffer)
     return Buffer.concat(chunks)
   }
 
