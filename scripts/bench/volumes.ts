@@ -162,7 +162,8 @@ const main = async () => {
       await purge().catch(() => purge())
     }
 
-    // --- (2) postgres redeploy (recreate) vs podman stop + run
+    // --- (2) postgres redeploy (recreate) vs podman stop + run (BENCH_VOLUMES=archive runs only part 1)
+    if (process.env["BENCH_VOLUMES"] === "archive") return
     const pg = await create("pg", {
       port: 5432,
       health: { type: "tcp", timeoutSeconds: 120 },

@@ -10,6 +10,7 @@
 import { Context, Effect, Layer, type Scope } from "effect"
 import * as fsSync from "node:fs"
 import * as fs from "node:fs/promises"
+import { IncomingMessage } from "node:http"
 import * as path from "node:path"
 import type { Readable } from "node:stream"
 import { NotFound } from "../domain/errors.js"
@@ -257,6 +258,11 @@ const make = (options: VolumesOptions) =>
     const restore: VolumesApi["restore"] = (ref, name, body) =>
       Effect.gen(function*() {
         yield* checkName(name)
+        // a declared length past the cap is refused before a byte of the body is read
+        const declared = body instanceof IncomingMessage ? Number(body.headers["content-length"] ?? Number.NaN) : Number.NaN
+        if (Number.isFinite(declared) && declared > options.maxArchiveBytes) {
+          return yield* new ArchiveTooLarge({ limit: `request body over ${options.maxArchiveBytes} bytes`, entry: "" })
+        }
         const dir = yield* serviceDir(ref)
         const key = keyOf(ref, name)
         yield* whenIdle(ref, name, "restore it", (h) => Effect.sync(() => void (h.restoring = true)))
