@@ -7,7 +7,7 @@
  * gigabytes of padding.
  */
 import type { Readable } from "node:stream"
-import { DecompressError, extractTar, TarExtractError, TarFormatError } from "../../platform/archive/extractTar.js"
+import { DecompressError, extractTar, TarExtractError, type TarFile, TarFormatError } from "../../platform/archive/extractTar.js"
 import type { GateEntry, GatePolicy } from "../../platform/archive/tarGate.js"
 import { UploadRejected } from "../errors.js"
 import { type ArchiveCaps, ArchiveChecker, rejected } from "./rules.js"
@@ -44,7 +44,7 @@ const uploadPolicy = (checker: ArchiveChecker): GatePolicy => (e: GateEntry) => 
  * is a TarExtractError.
  */
 export const scanArchive = async (
-  input: Readable,
+  input: Readable | TarFile,
   format: UploadFormat,
   caps: ArchiveCaps,
   dest?: string

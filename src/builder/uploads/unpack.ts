@@ -4,12 +4,11 @@
  * with names it normalized and modes without set-id bits; nothing is ever written through a symbolic
  * link (the rules refuse entries below links and files).
  */
-import { createReadStream } from "node:fs"
 import * as fs from "node:fs/promises"
 import { scanArchive, type ScanResult, type UploadFormat } from "./archive.js"
 import type { ArchiveCaps } from "./rules.js"
 
 export const unpackArchive = async (file: string, format: UploadFormat, caps: ArchiveCaps, dest: string): Promise<ScanResult> => {
   await fs.mkdir(dest, { recursive: true, mode: 0o755 })
-  return scanArchive(createReadStream(file, { highWaterMark: 1024 * 1024 }), format, caps, dest)
+  return scanArchive({ file }, format, caps, dest)
 }

@@ -6,7 +6,8 @@
  * stream is only checked (nothing is written).
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import type { Readable, Writable } from "node:stream"
+import { createReadStream } from "node:fs"
+import { Readable, type Writable } from "node:stream"
 import { type GatePolicy, TarGate } from "./tarGate.js"
 import { TarFormatError } from "./tarHeader.js"
 
@@ -46,32 +47,55 @@ const kill = (child: ChildProcess | undefined) => {
   if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
 }
 
-const drained = (w: Writable) =>
-  new Promise<void>((resolve, reject) => {
-    const done = () => {
-      w.off("drain", done)
-      w.off("error", fail)
-      w.off("close", done)
-      resolve()
+/**
+ * Reads `source` with 'data' events (cheaper per chunk than async iteration), hands every chunk to
+ * `handle` and pauses while `sink` is full. Resolves at the end of `source`; rejects with its error,
+ * with what `handle` throws, or when `sink` closes early.
+ */
+const relay = (source: Readable, sink: Writable | undefined, handle: (chunk: Buffer) => boolean): Promise<void> =>
+  new Promise((resolve, reject) => {
+    let finished = false
+    const finish = (e?: unknown) => {
+      if (finished) return
+      finished = true
+      source.off("data", onData)
+      source.off("end", onEnd)
+      source.off("error", finish)
+      source.off("close", onSourceClose)
+      sink?.off("drain", onDrain)
+      sink?.off("close", onClose)
+      if (e === undefined) resolve()
+      else reject(e)
     }
-    const fail = (e: Error) => {
-      w.off("drain", done)
-      w.off("close", done)
-      reject(e)
+    const onDrain = () => source.resume()
+    const onClose = () => finish(new TarExtractError("the consumer closed its input early"))
+    const onEnd = () => finish()
+    const onSourceClose = () => finish(new Error("the input closed before its end"))
+    const onData = (chunk: Buffer | string) => {
+      try {
+        if (!handle(typeof chunk === "string" ? Buffer.from(chunk) : chunk)) source.pause()
+      } catch (e) {
+        source.pause()
+        finish(e)
+      }
     }
-    w.once("drain", done)
-    w.once("error", fail)
-    w.once("close", done)
+    source.on("data", onData)
+    source.once("end", onEnd)
+    source.once("error", finish)
+    source.once("close", onSourceClose)
+    sink?.on("drain", onDrain)
+    sink?.once("close", onClose)
   })
 
-/** Writes `pieces` in one corked batch; waits when the pipe is full. */
-const writeAll = async (w: Writable, pieces: ReadonlyArray<Buffer>) => {
-  if (pieces.length === 0) return
+/** Writes `pieces`; false when the pipe is full. */
+const writeAll = (w: Writable, pieces: ReadonlyArray<Buffer>): boolean => {
+  if (pieces.length === 1) return w.write(pieces[0])
+  if (pieces.length === 0) return true
   w.cork()
   let ok = true
   for (const p of pieces) ok = w.write(p)
   w.uncork()
-  if (!ok) await drained(w)
+  return ok
 }
 
 const collect = (stream: Readable | null, limit: number): () => string => {
@@ -99,11 +123,29 @@ const tarArgs = (dest: string, sameOwner: boolean) => [
 ]
 
 /** Runs the pipeline; resolves with the number of entries accepted. */
-export const extractTar = async (input: Readable, options: ExtractTarOptions): Promise<number> => {
+/** A file the decompressor reads itself (no hop through the daemon). */
+export interface TarFile {
+  readonly file: string
+}
+
+export const extractTar = async (from: Readable | TarFile, options: ExtractTarOptions): Promise<number> => {
   const gate = new TarGate(options.policy, options.dest !== undefined)
+  const fromFile = from instanceof Readable ? undefined : from.file
+  const input = from instanceof Readable
+    ? from
+    : options.compression === "none"
+    ? createReadStream(from.file, { highWaterMark: 1024 * 1024 })
+    : undefined
   const decoder = options.compression === "none"
     ? undefined
-    : spawn(options.compression === "zstd" ? "zstd" : "gzip", ["-d", "-c", "-q"], { stdio: ["pipe", "pipe", "ignore"] })
+    : spawn(options.compression === "zstd" ? "zstd" : "gzip", [
+      "-d",
+      "-c",
+      "-q",
+      ...(input === undefined && fromFile !== undefined ? ["--", fromFile] : [])
+    ], {
+      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "ignore"]
+    })
   const tar = options.dest === undefined
     ? undefined
     : spawn("tar", tarArgs(options.dest, options.sameOwner), { stdio: ["pipe", "ignore", "pipe"] })
@@ -111,40 +153,41 @@ export const extractTar = async (input: Readable, options: ExtractTarOptions): P
   const decoderDone = decoder === undefined ? Promise.resolve(0) : exited(decoder)
   const tarDone = tar === undefined ? Promise.resolve(0) : exited(tar)
   tar?.stdin?.on("error", () => undefined)
-  let source: AsyncIterable<Buffer> = input
   let feeding: Promise<void> = Promise.resolve()
-  if (decoder !== undefined) {
+  let source: Readable
+  if (decoder === undefined) {
+    if (input === undefined) throw new DecompressError("no input")
+    source = input
+  } else {
     const stdin = decoder.stdin
     const stdout = decoder.stdout
-    if (stdin === null || stdout === null) throw new DecompressError("decompressor pipes are missing")
-    stdin.on("error", () => undefined)
-    // the raw input goes to the decoder by hand, so its own errors (caps, aborted body) surface here
-    feeding = (async () => {
-      for await (const chunk of input) {
-        if (!stdin.write(chunk)) await drained(stdin)
-      }
-      stdin.end()
-    })()
-    feeding.catch(() => kill(decoder))
+    if (stdout === null) throw new DecompressError("decompressor pipes are missing")
+    if (stdin !== null && input !== undefined) {
+      stdin.on("error", () => undefined)
+      // the raw input goes to the decoder by hand, so its own errors (caps, aborted body) surface here
+      feeding = relay(input, stdin, (chunk) => stdin.write(chunk)).then(() => void stdin.end())
+      feeding.catch(() => kill(decoder))
+    }
     source = stdout
   }
   try {
     const stdin = tar?.stdin ?? undefined
     let seen = 0
     const cap = options.maxTarBytes
-    for await (const chunk of source) {
-      const buf = chunk instanceof Buffer ? chunk : Buffer.from(chunk)
+    await relay(source, stdin, (buf) => {
       seen += buf.length
       if (cap !== undefined && seen > cap.bytes) throw cap.error()
       const pieces = gate.push(buf)
-      if (stdin !== undefined) await writeAll(stdin, pieces)
-    }
-    await feeding
+      return stdin === undefined || writeAll(stdin, pieces)
+    })
+    const fed = await feeding.then(() => undefined, (e: unknown) => e)
     const code = await decoderDone
+    // the decoder stopped reading because it failed: that is the error to report
+    if (fed !== undefined && !(fed instanceof TarExtractError && code !== 0)) throw fed
     if (code !== 0) throw new DecompressError(`not a valid ${options.compression} stream`)
     const last = gate.end()
     if (stdin !== undefined) {
-      await writeAll(stdin, last)
+      for (const piece of last) stdin.write(piece)
       stdin.end()
     }
     const tarCode = await tarDone
@@ -153,8 +196,9 @@ export const extractTar = async (input: Readable, options: ExtractTarOptions): P
   } catch (e) {
     kill(decoder)
     kill(tar)
-    input.destroy()
+    input?.destroy()
     await Promise.all([decoderDone, tarDone, feeding.catch(() => undefined)])
+    if (e instanceof TarExtractError && tar !== undefined) throw new TarExtractError(`${e.message}: ${tarErrors()}`)
     throw e
   }
 }
