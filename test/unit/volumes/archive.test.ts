@@ -6,6 +6,7 @@
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Readable } from "node:stream"
@@ -200,9 +201,25 @@ describe("backup", () => {
     expect(fs.readFileSync(path.join(vol, "base", "g"), "utf8")).toBe("data")
     if (root) expect(fs.statSync(path.join(vol, "base", "f")).uid).toBe(SHIFT.base + 70)
 
-    const zst = execFileSync("zstd", ["-q", "-c"], { input: archive })
+    const zst = await packTo(src, "zstd")
     fs.rmSync(vol, { recursive: true })
     await restore(zst)
     expect(fs.readlinkSync(path.join(vol, "l"))).toBe("base/f")
+  })
+
+  it("leaves out fifos and sockets (names with wildcards or a newline too) and keeps the files beside them", async () => {
+    const src = path.join(work, "src")
+    fs.mkdirSync(path.join(src, "run"), { recursive: true })
+    for (const name of ["p", "odd*[?]\\", "line\nbreak"]) execFileSync("mkfifo", [path.join(src, "run", name)])
+    fs.writeFileSync(path.join(src, "run", "pid"), "1")
+    fs.writeFileSync(path.join(src, "run", "p2"), "kept")
+    const socket = net.createServer().listen(path.join(src, "run", "sock"))
+    await new Promise((r) => socket.once("listening", r))
+    try {
+      const listing = execFileSync("tar", ["-tf", "-"], { input: await packTo(src) }).toString().split("\n").filter((l) => l !== "")
+      expect(listing).toEqual(["./", "./run/", "./run/p2", "./run/pid"])
+    } finally {
+      socket.close()
+    }
   })
 })
