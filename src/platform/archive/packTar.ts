@@ -69,7 +69,8 @@ const survey = async (root: string): Promise<Survey> => {
   let rest = Buffer.alloc(0)
   const done = run(find)
   for await (const chunk of find.stdout) {
-    const buf = rest.length === 0 ? (chunk as Buffer) : Buffer.concat([rest, chunk as Buffer])
+    const piece = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk))
+    const buf = rest.length === 0 ? piece : Buffer.concat([rest, piece])
     let at = 0
     for (let nul = buf.indexOf(0, at); nul !== -1; nul = buf.indexOf(0, at)) {
       const item = buf.toString("utf8", at, nul)

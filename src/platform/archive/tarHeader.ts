@@ -1,8 +1,8 @@
 /**
  * The 512-byte tar header block (ustar and GNU variants, ADR 0902): decoding the fields a gate needs
- * (name, type, size, link name, ids, mode, mtime) exactly the way GNU tar reads them, pax record
- * decoding, and encoding the few blocks a gate writes itself (a directory header, a rewritten header with
- * a fresh checksum, a pax header). Anything it does not understand is an error, never a guess.
+ * (name, type, size, link name, ids, mode, mtime) the way GNU tar reads them, pax record decoding, and
+ * encoding the headers a gate writes itself (ustar, with a pax `x` header for long names). Anything it
+ * does not understand is an error, never a guess.
  */
 
 export const BLOCK = 512
