@@ -119,6 +119,8 @@ const tarArgs = (dest: string, sameOwner: boolean) => [
   "--no-acls",
   "--no-xattrs",
   "--no-selinux",
+  "--blocking-factor=256",
+  "--read-full-records",
   "--warning=no-unknown-keyword"
 ]
 
