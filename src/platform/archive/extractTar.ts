@@ -124,12 +124,12 @@ const tarArgs = (dest: string, sameOwner: boolean) => [
   "--warning=no-unknown-keyword"
 ]
 
-/** Runs the pipeline; resolves with the number of entries accepted. */
 /** A file the decompressor reads itself (no hop through the daemon). */
 export interface TarFile {
   readonly file: string
 }
 
+/** Runs the pipeline; resolves with the number of entries accepted. */
 export const extractTar = async (from: Readable | TarFile, options: ExtractTarOptions): Promise<number> => {
   const gate = new TarGate(options.policy, options.dest !== undefined)
   const fromFile = from instanceof Readable ? undefined : from.file
