@@ -10,11 +10,16 @@
  *    (buildBusy.ts), and the ratio; printed, no goal.
  * 3. upload of a 200 MB working tree (`denia push --no-follow`: pack, compress, stream, server-side
  *    checks) against `tar | zstd | curl --data-binary @-` to a local HTTP server that discards the body.
+<<<<<<< HEAD
  *    Goal: throughput ≥ 0.8× the anchor.
  *
  * BENCH_BUILD_PHASES=1 also prints the deployment logs of 1. and 2. as seconds since the CLI started
  * (where the time goes: upload, queue, build, push, pull/unpack, start, health); BENCH_BUILD_ONLY_PUSH=1
  * stops after 2.
+=======
+ *    Goal: throughput ≥ 0.8× the anchor. Also the server side alone: the same tree packed once, streamed
+ *    by curl to the upload endpoint and to the discarding server.
+>>>>>>> archive
  */
 import { execFileSync, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
@@ -167,6 +172,22 @@ const main = async () => {
       ],
       {}
     )
+    // the server side alone (receive, check every header, store): the same tree packed once by tar | zstd,
+    // streamed by curl to Denia's upload endpoint and to the discarding server
+    const packed = path.join(anchorRoot, "upload.tar.zst")
+    execFileSync("sh", ["-c", `tar -C '${work}' --exclude=.git -cf - . | zstd -q -3 -T0 -c > '${packed}'`])
+    const listed = (await (await f.d.request("/v1/services")).json()) as { items: Array<{ id: string; name: string }> }
+    const appId = listed.items.find((s) => s.name === "app")?.id ?? ""
+    const curlPost = (headers: string, url: string) =>
+      run("sh", ["-c", `curl -sS -f -o /dev/null -X POST -H 'Expect:' ${headers} -T '${packed}' '${url}'`])
+    const serverUpload = await curlPost(
+      `-H 'authorization: Bearer ${ADMIN_TOKEN}' -H 'content-type: application/zstd'`,
+      `${f.d.url}/v1/services/${appId}/uploads`
+    )
+    const sinkUpload = await curlPost("", `http://127.0.0.1:${port}/`)
+    results["upload_200mb_server_mb_s"] = round(mb / serverUpload)
+    results["upload_200mb_server_sink_mb_s"] = round(mb / sinkUpload)
+    results["upload_server_ratio"] = round(sinkUpload / serverUpload)
     sink.close()
     results["upload_200mb_denia_mb_s"] = round(mb / deniaUpload)
     results["upload_200mb_anchor_mb_s"] = round(mb / anchorUpload)
@@ -191,6 +212,11 @@ const main = async () => {
     `upload 200 MB: denia ${results["upload_200mb_denia_mb_s"]} MB/s, tar|zstd|curl ${results["upload_200mb_anchor_mb_s"]} MB/s, ratio ${
       results["upload_throughput_ratio"]
     } (goal ≥ 0.8)`
+  )
+  console.log(
+    `upload 200 MB, server side: curl → denia ${results["upload_200mb_server_mb_s"]} MB/s, curl → discard ${
+      results["upload_200mb_server_sink_mb_s"]
+    } MB/s, ratio ${results["upload_server_ratio"]}`
   )
   printBusyBuildLatency(results)
   fs.mkdirSync(path.join("bench", "results"), { recursive: true })

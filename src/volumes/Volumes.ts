@@ -8,12 +8,11 @@
  * shifted back), restores unpack beside the volume and swap it in.
  */
 import { Context, Effect, Layer, type Scope } from "effect"
-import { spawn } from "node:child_process"
 import * as fsSync from "node:fs"
 import * as fs from "node:fs/promises"
+import { IncomingMessage } from "node:http"
 import * as path from "node:path"
-import { PassThrough, type Readable } from "node:stream"
-import * as tar from "tar-stream"
+import type { Readable } from "node:stream"
 import { NotFound } from "../domain/errors.js"
 import type { Volume } from "../domain/service.js"
 import { makeKeyedMutex } from "../platform/keyedMutex.js"
@@ -248,32 +247,22 @@ const make = (options: VolumesOptions) =>
         })
         const volumeDir = path.join(dir, name)
         const bytes = yield* Effect.promise(() => usage.bytes(volumeDir))
-        const pack = tar.pack()
-        const failed = (e: unknown) => {
-          pack.destroy(e instanceof Error ? e : new Error(String(e)))
-        }
-        packVolume(volumeDir, pack, shift).catch(failed)
-        if (compress === "none") {
-          const out = new PassThrough({ highWaterMark: 1024 * 1024 })
-          pack.on("error", (e: unknown) => out.destroy(e instanceof Error ? e : new Error(String(e))))
-          pack.pipe(out)
-          return { snapshot, bytes, stream: out, close: Effect.zipRight(Effect.sync(() => pack.destroy()), release) }
-        }
-        const child = spawn("zstd", ["-q", "-c", "-T0"], { stdio: ["pipe", "pipe", "ignore"] })
-        child.stdin.on("error", () => pack.destroy())
-        child.on("error", (e) => child.stdout.destroy(e))
-        pack.on("error", () => child.kill("SIGKILL"))
-        pack.pipe(child.stdin)
-        const close = Effect.sync(() => {
-          pack.destroy()
-          if (child.exitCode === null) child.kill("SIGKILL")
-        }).pipe(Effect.zipRight(release))
-        return { snapshot, bytes, stream: child.stdout, close }
+        const packed = yield* Effect.tryPromise({
+          try: () => packVolume(volumeDir, compress, shift),
+          catch: io(`back up ${name}`)
+        }).pipe(Effect.tapError(() => release))
+        const close = Effect.sync(() => packed.stop()).pipe(Effect.zipRight(release))
+        return { snapshot, bytes, stream: packed.stream, close }
       })
 
     const restore: VolumesApi["restore"] = (ref, name, body) =>
       Effect.gen(function*() {
         yield* checkName(name)
+        // a declared length past the cap is refused before a byte of the body is read
+        const declared = body instanceof IncomingMessage ? Number(body.headers["content-length"] ?? Number.NaN) : Number.NaN
+        if (Number.isFinite(declared) && declared > options.maxArchiveBytes) {
+          return yield* new ArchiveTooLarge({ limit: `request body over ${options.maxArchiveBytes} bytes`, entry: "" })
+        }
         const dir = yield* serviceDir(ref)
         const key = keyOf(ref, name)
         yield* whenIdle(ref, name, "restore it", (h) => Effect.sync(() => void (h.restoring = true)))

@@ -4,14 +4,13 @@
  * user), listing what is on disk, removing, and the restore swap. Callers
  * hold the volume's lock.
  */
-import { spawn } from "node:child_process"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Readable, Transform } from "node:stream"
+import { type Readable, Transform } from "node:stream"
 import { isResourceName } from "../domain/names.js"
 import { syncDirectoryPromise } from "../platform/atomicWrite.js"
 import { copyTree, imageDirAt } from "./copyUp.js"
-import { ArchiveTooLarge, HostileArchive } from "./errors.js"
+import { ArchiveTooLarge } from "./errors.js"
 import { extractArchive, type ExtractOptions } from "./extract.js"
 import type { IdShift } from "./pack.js"
 import { ensureDirBelow, lstatOrUndefined, recoverSwap } from "./paths.js"
@@ -82,8 +81,6 @@ export const removeVolume = async (serviceDir: string, name: string): Promise<vo
   await syncDirectoryPromise(serviceDir).catch(() => undefined)
 }
 
-const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd])
-
 /** Counts the raw body; past `max` bytes the stream fails with ArchiveTooLarge. */
 const capped = (max: number) => {
   let seen = 0
@@ -95,32 +92,6 @@ const capped = (max: number) => {
       else done(null, chunk)
     }
   })
-}
-
-/** The tar stream of `body`: plain, or zstd (by its magic number) decompressed by the `zstd` binary. */
-const tarStreamOf = async (body: Readable): Promise<{ readonly stream: Readable; readonly done: Promise<void> }> => {
-  const iterator = body[Symbol.asyncIterator]()
-  const first = await iterator.next()
-  const head: Buffer = first.done === true ? Buffer.alloc(0) : Buffer.from(first.value as Uint8Array)
-  async function* rest() {
-    if (head.length > 0) yield head
-    for (;;) {
-      const next = await iterator.next()
-      if (next.done === true) return
-      yield Buffer.from(next.value as Uint8Array)
-    }
-  }
-  const source = Readable.from(rest())
-  if (head.length < 4 || !head.subarray(0, 4).equals(ZSTD_MAGIC)) return { stream: source, done: Promise.resolve() }
-  const child = spawn("zstd", ["-d", "-q", "-c"], { stdio: ["pipe", "pipe", "ignore"] })
-  source.on("error", (e) => child.stdout.destroy(e))
-  source.pipe(child.stdin)
-  child.stdin.on("error", () => undefined)
-  const done = new Promise<void>((resolve, reject) => {
-    child.on("error", reject)
-    child.on("close", (code) => code === 0 ? resolve() : reject(new HostileArchive({ rule: "not a valid zstd stream", entry: "" })))
-  })
-  return { stream: child.stdout, done }
 }
 
 /**
@@ -146,16 +117,7 @@ export const restoreVolume = async (
   try {
     const counted = body.pipe(capped(maxBodyBytes))
     body.on("error", (e) => counted.destroy(e))
-    const { done, stream } = await tarStreamOf(counted)
-    const extracting = extractArchive(stream, incoming, options)
-    const [entries] = await Promise.all([
-      extracting,
-      done.catch(async (e: unknown) => {
-        stream.destroy()
-        await extracting.catch(() => undefined)
-        throw e
-      })
-    ])
+    const entries = await extractArchive(counted, incoming, options)
     await syncDirectoryPromise(incoming)
     const hadLive = (await lstatOrUndefined(live)) !== undefined
     if (hadLive) await fs.rename(live, outgoing)

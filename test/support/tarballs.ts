@@ -68,6 +68,20 @@ export const hostileCorpus = async (): Promise<ReadonlyArray<readonly [string, s
     400,
     gzipped(await tarOf([{ name: "d", type: "symlink", linkname: "." }, { name: "d/l", type: "symlink", linkname: ".." }]))
   ],
+  [
+    "entry below a file",
+    "entry-conflict",
+    "a/b",
+    400,
+    gzipped(await tarOf([{ name: "a", content: "x" }, { name: "a/b", content: "y" }]))
+  ],
+  [
+    "file over a directory",
+    "entry-conflict",
+    "d",
+    400,
+    zstded(await tarOf([{ name: "d", type: "directory" }, { name: "d/x", content: "x" }, { name: "d", content: "y" }]))
+  ],
   ["hardlink", "hardlink", "passwd", 400, gzipped(await tarOf([{ name: "passwd", type: "link", linkname: "/etc/passwd" }]))],
   ["char device", "device", "null", 400, gzipped(await tarOf([{ name: "null", type: "character-device" }]))],
   ["fifo", "device", "pipe", 400, gzipped(await tarOf([{ name: "pipe", type: "fifo" }]))],

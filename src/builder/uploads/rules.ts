@@ -7,7 +7,8 @@
  *   FIFOs (`device`), nothing else (`entry-type`);
  * - a symbolic link is relative, and its target may only climb (leading `..`) as far as the context root
  *   and then descend (`link-escape`); no entry may be placed below a link (`path-through-link`), so links
- *   resolve inside the context however they chain;
+ *   resolve inside the context however they chain; nor below a file, and a directory is never replaced
+ *   by a file or link or the other way round (`entry-conflict`);
  * - at most `upload_max_entries` entries (`too-many-entries`, 413) and `upload_max_unpacked_mb` of file
  *   data (`too-large-unpacked`, 413).
  */
@@ -71,6 +72,9 @@ export class ArchiveChecker {
   entries = 0
   unpackedBytes = 0
   private readonly links = new Set<string>()
+  /** Paths of files and links (anything but directories) so far. */
+  private readonly leaves = new Set<string>()
+  private readonly dirs = new Set<string>()
 
   constructor(private readonly caps: ArchiveCaps) {}
 
@@ -85,14 +89,26 @@ export class ArchiveChecker {
     if (typeof rel !== "string") return rel
     const parts = rel.split("/")
     for (let i = 1; i < parts.length; i++) {
-      if (this.links.has(parts.slice(0, i).join("/"))) {
-        return rejected(
-          "path-through-link",
-          name,
-          `entry ${display(name)} lies below the symbolic link ${display(parts.slice(0, i).join("/"))}`
-        )
+      const parent = parts.slice(0, i).join("/")
+      if (this.links.has(parent)) {
+        return rejected("path-through-link", name, `entry ${display(name)} lies below the symbolic link ${display(parent)}`)
+      }
+      if (this.leaves.has(parent)) {
+        return rejected("entry-conflict", name, `entry ${display(name)} lies below the file ${display(parent)}`)
       }
     }
+    const verdict = this.checkType(header, name, rel)
+    if (typeof verdict !== "string" || rel === "") return verdict
+    const isDir = header.type === "directory"
+    if (isDir ? this.leaves.has(rel) : this.dirs.has(rel)) {
+      return rejected("entry-conflict", name, `entry ${display(name)} replaces a ${isDir ? "file" : "directory"} of the same path`)
+    }
+    if (isDir) this.dirs.add(rel)
+    else this.leaves.add(rel)
+    return verdict
+  }
+
+  private checkType(header: EntryHeader, name: string, rel: string): string | UploadRejected {
     switch (header.type) {
       case "file":
       case "contiguous-file":

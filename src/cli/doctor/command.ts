@@ -62,6 +62,9 @@ export const runDoctor = (json: boolean) =>
       results.push(buildIsolationVerdict(yield* detectBuildIsolation("/sys/fs/cgroup/denia")))
     }
     results.push(checks.checkBinary("buildah", "Dockerfile builds", "apt-get install buildah"))
+    // volume backups/restores and upload checks run these (ADR 0902)
+    results.push(checks.checkBinary("tar", "volume archives and uploads", "apt-get install tar"))
+    results.push(checks.checkBinary("zstd", "compressed volume archives and uploads", "apt-get install zstd"))
     if (json) {
       yield* printJson({ checks: results })
     } else {

@@ -8,10 +8,11 @@
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as http from "node:http"
 import * as path from "node:path"
 import * as tar from "tar-stream"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startTestDaemon, type TestDaemon } from "../../support/daemon.js"
+import { ADMIN_TOKEN, startTestDaemon, type TestDaemon } from "../../support/daemon.js"
 
 let d: TestDaemon
 let projectId = ""
@@ -198,6 +199,28 @@ describe("backup and restore of a stopped service", () => {
     const many = await putArchive(id, "data", await tarOf(Array.from({ length: 60 }, (_, i) => ({ name: `./f${i}`, body: "" }))))
     expect(many.status).toBe(413)
     expect((await errorOf(many)).message).toMatch(/^archive: more than 50 entries/)
+    expect(fs.readFileSync(path.join(volumeDir(), "base", "1"), "utf8")).toBe("rows")
+    expect(fs.readdirSync(path.dirname(volumeDir())).sort()).toEqual(["data"])
+  })
+
+  it("refuses a declared Content-Length past the cap with 413 before reading the body, and closes the connection", async () => {
+    const answer = await new Promise<{ status: number; body: string; connection: string | undefined }>((resolve, reject) => {
+      const req = http.request(`${d.url}/v1/services/${id}/volumes/data/archive`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/x-tar", "content-length": String(10 * 1024 ** 3) }
+      })
+      req.on("response", (res) => {
+        let body = ""
+        res.on("data", (c: Buffer) => (body += c.toString("utf8")))
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }))
+      })
+      req.on("error", reject)
+      // only the first bytes of the promised 10 GiB are ever sent
+      req.write(Buffer.alloc(1024))
+    })
+    expect(answer.status).toBe(413)
+    expect((JSON.parse(answer.body) as { error: { message: string } }).error.message).toBe(`archive: request body over ${64 * 1024} bytes`)
+    expect(answer.connection).toBe("close")
     expect(fs.readFileSync(path.join(volumeDir(), "base", "1"), "utf8")).toBe("rows")
     expect(fs.readdirSync(path.dirname(volumeDir())).sort()).toEqual(["data"])
   })

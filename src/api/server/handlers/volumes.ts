@@ -30,12 +30,20 @@ export const VolumesHandlers = HttpApiBuilder.group(DeniaApi, "volumes", (handle
           })
         })))
       // The body is read here, not by the JSON gate (bodyGuard exempts this route): a tar or tar.zst, under the volumes' caps.
-      .handleRaw("restore", ({ path, request }) =>
-        mapDomainErrors(
+      // A refusal answered before the whole body arrived (a declared length past the cap, a hostile entry)
+      // closes the connection instead of reading the rest of the body.
+      .handleRaw("restore", ({ path, request }) => {
+        const incoming = NodeHttpServerRequest.toIncomingMessage(request)
+        return mapDomainErrors(
           Effect.map(
-            app.restore(path.id, path.name, NodeHttpServerRequest.toIncomingMessage(request)),
+            app.restore(path.id, path.name, incoming),
             (r) =>
               HttpServerResponse.unsafeJson({ name: path.name, entries: r.entries })
           )
+        ).pipe(Effect.tapError(() =>
+          Effect.sync(() => {
+            if (!incoming.complete) NodeHttpServerRequest.toServerResponse(request).setHeader("connection", "close")
+          })
         ))
+      })
   }))

@@ -1,0 +1,208 @@
+/**
+ * Checked extraction (ADR 0902): `input` (plain, zstd or gzip) → a decompressor child (`zstd -d`,
+ * `gzip -d`) → the tar header gate (policy per entry) → GNU `tar -x` in a directory the caller created
+ * empty. Only blocks the gate wrote reach tar. A refusal (the policy's own error, or a TarFormatError)
+ * stops both children and is thrown; the caller removes the directory. With `dest` undefined the
+ * stream is only checked (nothing is written).
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { createReadStream } from "node:fs"
+import { Readable, type Writable } from "node:stream"
+import { type GatePolicy, TarGate } from "./tarGate.js"
+import { TarFormatError } from "./tarHeader.js"
+
+export type TarCompression = "zstd" | "gzip" | "none"
+
+export interface ExtractTarOptions {
+  readonly compression: TarCompression
+  readonly policy: GatePolicy
+  /** Extract here (an empty directory); undefined = check only. */
+  readonly dest: string | undefined
+  /** Keep the ids the policy wrote (root only); otherwise files belong to the daemon. */
+  readonly sameOwner: boolean
+  /** Cap on the decompressed stream (a decompression bomb stops here): bytes and the error to throw. */
+  readonly maxTarBytes?: { readonly bytes: number; readonly error: () => Error }
+}
+
+/** The decompressor failed: the input is not valid data of its format. */
+export class DecompressError extends Error {
+  readonly _tag = "DecompressError"
+}
+
+/** `tar -x` failed (disk full, permissions…); `message` carries its first lines of stderr. */
+export class TarExtractError extends Error {
+  readonly _tag = "TarExtractError"
+}
+
+const exited = (child: ChildProcess): Promise<number | null> =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode)
+    else {
+      child.once("error", () => resolve(-1))
+      child.once("close", (code) => resolve(code))
+    }
+  })
+
+const kill = (child: ChildProcess | undefined) => {
+  if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+}
+
+/**
+ * Reads `source` with 'data' events (cheaper per chunk than async iteration), hands every chunk to
+ * `handle` and pauses while `sink` is full. Resolves at the end of `source`; rejects with its error,
+ * with what `handle` throws, or when `sink` closes early.
+ */
+const relay = (source: Readable, sink: Writable | undefined, handle: (chunk: Buffer) => boolean): Promise<void> =>
+  new Promise((resolve, reject) => {
+    let finished = false
+    const finish = (e?: unknown) => {
+      if (finished) return
+      finished = true
+      source.off("data", onData)
+      source.off("end", onEnd)
+      source.off("error", finish)
+      source.off("close", onSourceClose)
+      sink?.off("drain", onDrain)
+      sink?.off("close", onClose)
+      if (e === undefined) resolve()
+      else reject(e)
+    }
+    const onDrain = () => source.resume()
+    const onClose = () => finish(new TarExtractError("the consumer closed its input early"))
+    const onEnd = () => finish()
+    const onSourceClose = () => finish(new Error("the input closed before its end"))
+    const onData = (chunk: Buffer | string) => {
+      try {
+        if (!handle(typeof chunk === "string" ? Buffer.from(chunk) : chunk)) source.pause()
+      } catch (e) {
+        source.pause()
+        finish(e)
+      }
+    }
+    source.on("data", onData)
+    source.once("end", onEnd)
+    source.once("error", finish)
+    source.once("close", onSourceClose)
+    sink?.on("drain", onDrain)
+    sink?.once("close", onClose)
+  })
+
+/** Writes `pieces`; false when the pipe is full. */
+const writeAll = (w: Writable, pieces: ReadonlyArray<Buffer>): boolean => {
+  if (pieces.length === 1) return w.write(pieces[0])
+  if (pieces.length === 0) return true
+  w.cork()
+  let ok = true
+  for (const p of pieces) ok = w.write(p)
+  w.uncork()
+  return ok
+}
+
+const collect = (stream: Readable | null, limit: number): () => string => {
+  let text = ""
+  stream?.on("data", (c: Buffer) => {
+    if (text.length < limit) text += c.toString("utf8")
+  })
+  return () => text.slice(0, limit).trim()
+}
+
+const tarArgs = (dest: string, sameOwner: boolean) => [
+  "-x",
+  "-f",
+  "-",
+  "-C",
+  dest,
+  "--numeric-owner",
+  sameOwner ? "--same-owner" : "--no-same-owner",
+  "--same-permissions",
+  "--delay-directory-restore",
+  "--no-acls",
+  "--no-xattrs",
+  "--no-selinux",
+  "--blocking-factor=256",
+  "--read-full-records",
+  "--warning=no-unknown-keyword"
+]
+
+/** A file the decompressor reads itself (no hop through the daemon). */
+export interface TarFile {
+  readonly file: string
+}
+
+/** Runs the pipeline; resolves with the number of entries accepted. */
+export const extractTar = async (from: Readable | TarFile, options: ExtractTarOptions): Promise<number> => {
+  const gate = new TarGate(options.policy, options.dest !== undefined)
+  const fromFile = from instanceof Readable ? undefined : from.file
+  const input = from instanceof Readable
+    ? from
+    : options.compression === "none"
+    ? createReadStream(from.file, { highWaterMark: 1024 * 1024 })
+    : undefined
+  const decoder = options.compression === "none"
+    ? undefined
+    : spawn(options.compression === "zstd" ? "zstd" : "gzip", [
+      "-d",
+      "-c",
+      "-q",
+      ...(input === undefined && fromFile !== undefined ? ["--", fromFile] : [])
+    ], {
+      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "ignore"]
+    })
+  const tar = options.dest === undefined
+    ? undefined
+    : spawn("tar", tarArgs(options.dest, options.sameOwner), { stdio: ["pipe", "ignore", "pipe"] })
+  const tarErrors = collect(tar?.stderr ?? null, 2000)
+  const decoderDone = decoder === undefined ? Promise.resolve(0) : exited(decoder)
+  const tarDone = tar === undefined ? Promise.resolve(0) : exited(tar)
+  tar?.stdin?.on("error", () => undefined)
+  let feeding: Promise<void> = Promise.resolve()
+  let source: Readable
+  if (decoder === undefined) {
+    if (input === undefined) throw new DecompressError("no input")
+    source = input
+  } else {
+    const stdin = decoder.stdin
+    const stdout = decoder.stdout
+    if (stdout === null) throw new DecompressError("decompressor pipes are missing")
+    if (stdin !== null && input !== undefined) {
+      stdin.on("error", () => undefined)
+      // the raw input goes to the decoder by hand, so its own errors (caps, aborted body) surface here
+      feeding = relay(input, stdin, (chunk) => stdin.write(chunk)).then(() => void stdin.end())
+      feeding.catch(() => kill(decoder))
+    }
+    source = stdout
+  }
+  try {
+    const stdin = tar?.stdin ?? undefined
+    let seen = 0
+    const cap = options.maxTarBytes
+    await relay(source, stdin, (buf) => {
+      seen += buf.length
+      if (cap !== undefined && seen > cap.bytes) throw cap.error()
+      const pieces = gate.push(buf)
+      return stdin === undefined || writeAll(stdin, pieces)
+    })
+    const fed = await feeding.then(() => undefined, (e: unknown) => e)
+    const code = await decoderDone
+    // the decoder stopped reading because it failed: that is the error to report
+    if (fed !== undefined && !(fed instanceof TarExtractError && code !== 0)) throw fed
+    if (code !== 0) throw new DecompressError(`not a valid ${options.compression} stream`)
+    const last = gate.end()
+    if (stdin !== undefined) {
+      for (const piece of last) stdin.write(piece)
+      stdin.end()
+    }
+    const tarCode = await tarDone
+    if (tarCode !== 0) throw new TarExtractError(`tar -x exited ${tarCode ?? "on a signal"}: ${tarErrors()}`)
+    return gate.entries
+  } catch (e) {
+    kill(decoder)
+    kill(tar)
+    input?.destroy()
+    await Promise.all([decoderDone, tarDone, feeding.catch(() => undefined)])
+    if (e instanceof TarExtractError && tar !== undefined) throw new TarExtractError(`${e.message}: ${tarErrors()}`)
+    throw e
+  }
+}
+
+export { TarFormatError }
