@@ -18,7 +18,11 @@ import { Builder } from "../builder/Builder.js"
 import { type GitService, GitSources } from "../builder/git/GitSources.js"
 import type { Deployment } from "../domain/deployment.js"
 import type { Project } from "../domain/project.js"
+import type { OciService } from "../oci/index.js"
+import type { HostedPulls } from "../registry/hostedPulls.js"
 import type { DeploymentsRepo } from "../repos/DeploymentsRepo.js"
+import type { Registries } from "../secrets/registries.js"
+import { withBasePrewarm } from "./basePrewarm.js"
 import type { LogPhase } from "./DeploymentLog.js"
 import { DeployFailed } from "./errors.js"
 import type { HostedRegistryAccess } from "./imageSource.js"
@@ -39,7 +43,7 @@ export interface GitBuildContext {
 }
 
 /** Checks out, builds and records the deployment's image; the hosted reference to pull. */
-export const buildFromGit = (ctx: GitBuildContext): Effect.Effect<string, DeployFailed> =>
+export const buildFromGit = (ctx: GitBuildContext): Effect.Effect<string, DeployFailed, HostedPulls | OciService | Registries> =>
   Effect.gen(function*() {
     const { deployment, log, project, service } = ctx
     const sources = yield* Effect.serviceOption(GitSources)
@@ -66,17 +70,22 @@ export const buildFromGit = (ctx: GitBuildContext): Effect.Effect<string, Deploy
       yield* log("BUILDING", `pinned the SSH host key of the Git server on first use: ${checkout.pinnedNow.join(", ")}`)
     }
     yield* log("BUILDING", `checked out commit ${checkout.commit}`)
-    const built = yield* builder.value.build({
-      projectId: project.id,
-      projectName: project.name,
-      serviceId: service.id,
-      serviceName: service.name,
-      deploymentId: deployment.id,
-      contextDir: checkout.contextDir,
-      dockerfile: checkout.dockerfile,
-      log: (line) => log("BUILDING", line),
-      secrets: service.source.buildSecrets ?? []
-    }).pipe(Effect.mapError((e) => failed(`build failed: ${e.message}`, e)))
+    const buildLog = (line: string) => log("BUILDING", line)
+    const prewarm = { service, projectName: project.name, contextDir: checkout.contextDir, dockerfile: checkout.dockerfile, log: buildLog }
+    const built = yield* withBasePrewarm(
+      prewarm,
+      builder.value.build({
+        projectId: project.id,
+        projectName: project.name,
+        serviceId: service.id,
+        serviceName: service.name,
+        deploymentId: deployment.id,
+        contextDir: checkout.contextDir,
+        dockerfile: checkout.dockerfile,
+        log: buildLog,
+        secrets: service.source.buildSecrets ?? []
+      })
+    ).pipe(Effect.mapError((e) => failed(`build failed: ${e.message}`, e)))
     const reference = `${ctx.hosted.address}/${built.repository}@${built.digest}`
     yield* ctx.deployments.recordBuild(deployment.id, `${ctx.hosted.address}/${built.repository}:${built.tag}`, checkout.commit).pipe(
       Effect.mapError((e) => failed("internal error recording the build (see daemon log)", e))

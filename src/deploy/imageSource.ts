@@ -18,6 +18,7 @@ import type { PulledImage, PullProgress } from "../oci/index.js"
 import { OciService } from "../oci/index.js"
 import { HostedPulls } from "../registry/hostedPulls.js"
 import { type Registries, resolveRegistryCredentialsFor } from "../secrets/registries.js"
+import { withBasePrewarm } from "./basePrewarm.js"
 import { DeployFailed } from "./errors.js"
 
 export interface HostedRegistryAccess {
@@ -133,8 +134,9 @@ export const buildThenAcquire = (
   Effect.gen(function*() {
     const builder = yield* Effect.serviceOption(Builder)
     if (Option.isNone(builder)) return yield* failed(`${service.source.type} sources need image builds, which this node does not run`)
-    const built = yield* builder.value
-      .build({
+    const built = yield* withBasePrewarm(
+      { service, projectName: target.projectName, contextDir, dockerfile, log },
+      builder.value.build({
         projectId: service.projectId,
         projectName: target.projectName,
         serviceId: service.id,
@@ -145,7 +147,7 @@ export const buildThenAcquire = (
         log,
         secrets: buildSecretsOf(service.source)
       })
-      .pipe(Effect.mapError((e) => failed(e.message, e)))
+    ).pipe(Effect.mapError((e) => failed(e.message, e)))
     const pulls = yield* HostedPulls
     return yield* acquireImage(service, `${pulls.address}/${built.repository}@${built.digest}`, onProgress)
   })

@@ -74,6 +74,13 @@ export interface ResolvedImage {
   readonly manifest: ImageManifest
 }
 
+export interface PrewarmResult {
+  /** Layers of the image, all of them now in one chain snapshot. */
+  readonly layers: number
+  /** The snapshot existed already: nothing was downloaded or unpacked. */
+  readonly alreadyUnpacked: boolean
+}
+
 export interface OciServiceApi {
   /** Resolves, downloads (via the layer cache), verifies and unpacks an image into its content-addressed bundle. */
   readonly pull: (
@@ -81,6 +88,15 @@ export interface OciServiceApi {
     credentials: RegistryCredentials,
     onProgress?: (p: PullProgress) => void
   ) => Effect.Effect<PulledImage, OciError>
+  /**
+   * Unpacks an image's layers into a chain snapshot of all of them (prewarm.ts), no bundle: what a build's
+   * base is pulled with while the build runs, so the pull of the built image applies only its own layers.
+   */
+  readonly prewarm: (
+    reference: string,
+    credentials: RegistryCredentials,
+    onProgress?: (p: PullProgress) => void
+  ) => Effect.Effect<PrewarmResult, OciError>
   /** Resolves a reference to its platform manifest digest without downloading layers. */
   readonly resolve: (reference: string, credentials: RegistryCredentials) => Effect.Effect<ResolvedImage, OciError>
   /** An already-unpacked bundle by manifest digest. */

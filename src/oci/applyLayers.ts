@@ -9,7 +9,7 @@ import * as fs from "node:fs/promises"
 import type { PullProgress } from "./api.js"
 import type { RegistryCredentials } from "./auth.js"
 import type { LayerCache } from "./cache.js"
-import { type ChainSnapshots, cloneTree } from "./chains.js"
+import { type ChainSnapshots, cloneTreeOffLoop } from "./chains.js"
 import type { RegistryClient } from "./client.js"
 import { type OciError, OciStorageError } from "./errors.js"
 import type { Descriptor } from "./manifest.js"
@@ -56,9 +56,10 @@ export const applyLayers = (c: LayerContext) =>
     const snapshot = yield* Effect.promise(() => chains.longest(digests).catch(() => undefined))
     let from = 0
     if (snapshot !== undefined && snapshot.state.bytes <= maxBytes && snapshot.state.entries <= maxEntries) {
-      const cloned = yield* Effect.promise(async () => {
+      // in a child process (chains.ts): the daemon's event loop keeps serving meanwhile
+      const cloned = yield* Effect.promise(async (signal) => {
         try {
-          cloneTree(snapshot.rootfs, rootfs)
+          await cloneTreeOffLoop(snapshot.rootfs, rootfs, signal)
           return true
         } catch {
           // removed under us (GC) or unreadable: unpack every layer instead

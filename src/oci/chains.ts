@@ -14,6 +14,7 @@
  * a snapshot is trusted like the blob cache (a cached blob is also used without asking the registry).
  */
 import { Schema } from "effect"
+import { execFile } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fsSync from "node:fs"
 import * as fs from "node:fs/promises"
@@ -86,6 +87,24 @@ export const cloneTree = (src: string, dst: string): void => {
   }
 }
 
+/**
+ * `cloneTree` without blocking the event loop (ADR 0805): `cp -a -l` in a child process — directories
+ * are created with the source's attributes (a snapshot's and an unfinished rootfs's are all 0700, their
+ * real metadata still pending in `state.json`), regular files and symlinks hard-linked, nothing
+ * followed. When `cp` fails (a link count at its limit, another file system, no `cp`), `dst` is emptied
+ * and the in-process `cloneTree`, which copies what it cannot link, runs instead. `signal` ends the
+ * child (the caller removes `dst`).
+ */
+export const cloneTreeOffLoop = async (src: string, dst: string, signal?: AbortSignal): Promise<void> => {
+  const ok = await new Promise<boolean>((resolve) => {
+    execFile("cp", ["-a", "-l", "--", `${src}/.`, dst], { signal, maxBuffer: 1024 * 1024 }, (err) => resolve(err === null))
+  })
+  if (ok) return
+  if (signal?.aborted === true) throw new Error("clone cancelled")
+  for (const name of await fs.readdir(dst)) await fs.rm(path.join(dst, name), { recursive: true, force: true })
+  cloneTree(src, dst)
+}
+
 export class ChainSnapshots {
   /** `salt` separates snapshots made under another ownership shift. */
   constructor(readonly dir: string, private readonly salt: string) {}
@@ -108,6 +127,39 @@ export class ChainSnapshots {
     return decoded._tag === "Some" ? decoded.value : undefined
   }
 
+  /** Does a snapshot of exactly `layers` exist? (touched for the GC when it does) */
+  async has(layers: ReadonlyArray<string>): Promise<boolean> {
+    const key = this.key(layers)
+    const state = await this.read(key)
+    if (state === undefined || state.layers.join("\n") !== layers.join("\n")) return false
+    const now = new Date()
+    await fs.utimes(path.join(this.dir, key, "state.json"), now, now).catch(() => undefined)
+    return true
+  }
+
+  /** A private temp directory in the snapshot area (removed by the caller, or by `init` after a crash). */
+  tempDir(): Promise<string> {
+    return fs.mkdtemp(path.join(this.dir, ".tmp-"))
+  }
+
+  /**
+   * Makes `tmp` (from `tempDir`, holding `rootfs/` with all of `layers` applied, `state` pending) the
+   * snapshot of `layers` without copying it; false when one exists already (`tmp` is then the
+   * caller's to remove).
+   */
+  async publish(layers: ReadonlyArray<string>, tmp: string, state: UnpackState): Promise<boolean> {
+    const final = path.join(this.dir, this.key(layers))
+    if (fsSync.existsSync(final)) return false
+    await fs.writeFile(path.join(tmp, "state.json"), JSON.stringify({ layers, ...state }), { mode: 0o600 })
+    try {
+      await fs.rename(tmp, final)
+      return true
+    } catch (e) {
+      if (errno(e) === "EEXIST" || errno(e) === "ENOTEMPTY") return false
+      throw e
+    }
+  }
+
   /** The snapshot holding the longest proper prefix of `layers` (at least one layer), touched for the GC. */
   async longest(layers: ReadonlyArray<string>): Promise<ChainSnapshot | undefined> {
     for (let k = layers.length - 1; k >= 1; k--) {
@@ -127,10 +179,10 @@ export class ChainSnapshots {
     const key = this.key(layers)
     const final = path.join(this.dir, key)
     if (fsSync.existsSync(final)) return false
-    const tmp = await fs.mkdtemp(path.join(this.dir, ".tmp-"))
+    const tmp = await this.tempDir()
     try {
       await fs.mkdir(path.join(tmp, "rootfs"), { mode: 0o700 })
-      cloneTree(rootfs, path.join(tmp, "rootfs"))
+      await cloneTreeOffLoop(rootfs, path.join(tmp, "rootfs"))
       await fs.writeFile(path.join(tmp, "state.json"), JSON.stringify({ layers, ...state }), { mode: 0o600 })
       await fs.rename(tmp, final)
       return true

@@ -1,4 +1,12 @@
-export { type OciOptions, OciService, type OciServiceApi, type PulledImage, type PullProgress, type ResolvedImage } from "./api.js"
+export {
+  type OciOptions,
+  OciService,
+  type OciServiceApi,
+  type PrewarmResult,
+  type PulledImage,
+  type PullProgress,
+  type ResolvedImage
+} from "./api.js"
 export { anonymous, type RegistryCredentials } from "./auth.js"
 export type { CacheStatus, GcReport, VerifyOnHit } from "./cache.js"
 export * from "./errors.js"

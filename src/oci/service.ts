@@ -23,6 +23,7 @@ import {
   selectPlatform
 } from "./manifest.js"
 import { PinnedImages } from "./PinnedImages.js"
+import { makePrewarm } from "./prewarm.js"
 import { buildProcessManifest, ProcessManifest } from "./processManifest.js"
 import { formatReference, type ImageReference, parseReference } from "./reference.js"
 import { checkHost, isAllowListed, splitHostPort, type SsrfPolicy } from "./ssrf.js"
@@ -339,6 +340,25 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
         return result
       }).pipe(Effect.withSpan("oci.pull", { attributes: { reference: input } }))
 
+    const prewarmRef = makePrewarm({
+      cache,
+      chains,
+      resolve: resolveRef,
+      layerContext: (ref, credentials, resolved, emit) => ({
+        ref,
+        credentials,
+        layers: resolved.manifest.layers,
+        unpack: { maxBytes, maxEntries, idShift: shift },
+        cache,
+        client,
+        chains,
+        concurrency,
+        fetchBlob: (d) => fetchBlob(ref, credentials, d, () => undefined),
+        emit,
+        addBytes: () => undefined
+      })
+    })
+
     const pinnedDigests = Effect.gen(function*() {
       const listed = yield* pinnedImages.digests
       const pinned = new Set<string>()
@@ -374,6 +394,11 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
 
     return {
       pull,
+      prewarm: (input, credentials, onProgress) =>
+        parseReference(input).pipe(
+          Effect.flatMap((ref) => prewarmRef(ref, credentials, onProgress)),
+          Effect.withSpan("oci.prewarm", { attributes: { reference: input } })
+        ),
       resolve: (input, credentials) => parseReference(input).pipe(Effect.flatMap((ref) => resolveRef(ref, credentials))),
       lookup: (digest) => (isDigest(digest) ? readBundle(digest) : Effect.succeed(Option.none())),
       cacheStatus: storage("status", cacheRoot, () => cache.status()),
