@@ -5,8 +5,8 @@
  * and applies only the app's layers.
  *
  * Authorization is never wider than the build's own: a hosted base only from the service's own project,
- * with a build token of the service's grant (registry/hostedPulls.ts `mintBuild`, revoked when the
- * prewarm ends; `/v2` still checks the principal's role); an external base with the project registry's
+ * with a pull-only token for that one base repository from the service's build grant
+ * (registry/hostedPulls.ts `mintPullFrom`, revoked when the prewarm ends; `/v2` still checks the principal's role); an external base with the project registry's
  * credentials for exactly that host — what the build's auth file gives buildah — else anonymously. A
  * prewarm never fails the deployment: what goes wrong is one line in the deployment log. It runs as a
  * child fiber of the deployment (interrupted with it) and through the OCI service's own limits.
@@ -72,7 +72,7 @@ export const planPrewarm = (
       if (!hosted.value.repository.startsWith(`${projectName}/`)) {
         return { _tag: "skip", reason: `${hosted.value.repository} is not a repository of project ${projectName}` } as const
       }
-      const token = yield* pulls.mintBuild(service.id, `${projectName}/${service.name}`)
+      const token = yield* pulls.mintPullFrom(service.id, `${projectName}/${service.name}`, hosted.value.repository)
       if (Option.isNone(token)) return { _tag: "skip", reason: "no build authorization for this service" } as const
       return {
         _tag: "pull",

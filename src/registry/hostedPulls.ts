@@ -121,16 +121,24 @@ export class HostedPulls extends Effect.Service<HostedPulls>()("denia/registry/H
         sweep(grants)
       })
 
-    /** A pull-only token for one repository, from the service's live grant; none without one. */
-    const mint = (serviceId: string, repository: string): Effect.Effect<Option.Option<string>> =>
+    /**
+     * A pull-only token for `repository`, from the live grant the service holds for `grantRepository`
+     * (the same repository for a deploy's pull; the build's own repository for the base prewarm of
+     * deploy/basePrewarm.ts, which reads a base image and never pushes); none without a grant.
+     */
+    const mintPullFrom = (serviceId: string, grantRepository: string, repository: string): Effect.Effect<Option.Option<string>> =>
       Effect.sync(() =>
-        Option.map(live(grants, grantKey(serviceId, repository)), (principal) => {
+        Option.map(live(grants, grantKey(serviceId, grantRepository)), (principal) => {
           const token = `${TOKEN_PREFIX}${randomBytes(32).toString("base64url")}`
           tokens.set(token, { value: { principal, repositories: new Set([repository]) }, expiresAt: Date.now() + TOKEN_TTL_MS })
           sweep(tokens)
           return token
         })
       )
+
+    /** A pull-only token for one repository, from the service's live grant; none without one. */
+    const mint = (serviceId: string, repository: string): Effect.Effect<Option.Option<string>> =>
+      mintPullFrom(serviceId, repository, repository)
 
     /**
      * A build token (builder/, ADR 0801): push to `repository` (the build's own), pull whatever the
@@ -152,7 +160,7 @@ export class HostedPulls extends Effect.Service<HostedPulls>()("denia/registry/H
     /** The scope of a live pull token; none for anything else. */
     const verify = (token: string): Option.Option<PullScope> => (token.startsWith(TOKEN_PREFIX) ? live(tokens, token) : Option.none())
 
-    return { address, isOwnHost, hostedReference, grant, mint, mintBuild, revoke, verify }
+    return { address, isOwnHost, hostedReference, grant, mint, mintPullFrom, mintBuild, revoke, verify }
   })
 }) {
   /** The production layer (`X.layer` everywhere; Effect.Service calls it `Default`). */

@@ -79,6 +79,11 @@ describe("planPrewarm", () => {
     )
     expect(result.plan).toMatchObject({ _tag: "pull", reference: `${address}/web/base:py` })
     expect(Option.isSome(result.scope)).toBe(true)
+    // pull-only, for the base alone: never the build's push or its pull of anything the principal may read
+    const scope = Option.getOrThrow(result.scope)
+    expect([...scope.repositories]).toEqual(["web/base"])
+    expect(scope.push).toBeUndefined()
+    expect(scope.pullAny).toBeUndefined()
     expect(Option.isNone(result.after)).toBe(true)
   })
 
