@@ -1,7 +1,9 @@
-/** Helpers for upload/build tests: posting a context and the Python app on a hosted Debian base. */
+/** Helpers for upload/build tests: a context tar, a build service, posting a context and the Python app on a hosted Debian base. */
 import * as http from "node:http"
+import { expect } from "vitest"
 import { ADMIN_TOKEN, type TestDaemon } from "./daemon.js"
 import { buildAndPushDebianImage } from "./debianImages.js"
+import { tarOf } from "./tarballs.js"
 
 export interface PostResult {
   readonly status: number
@@ -57,3 +59,22 @@ export const pythonAppFiles = (address: string, greeting: string, extraRun: Read
   "requirements.txt": "flask==0\n",
   "www/index.html": `${greeting}\n`
 })
+
+/** An uncompressed tar of `files` (name → content). */
+export const contextOf = (files: Record<string, string>): Promise<Buffer> =>
+  tarOf(Object.entries(files).map(([name, content]) => ({ name, content })))
+
+/** Creates a service with `source` on port 8080 (HTTP health on `/`, 30 s) and returns its id. */
+export const createBuildService = async (
+  d: TestDaemon,
+  projectId: string,
+  name: string,
+  source: Record<string, unknown>
+): Promise<string> => {
+  const r = await d.request("/v1/services", {
+    method: "POST",
+    json: { projectId, name, source, port: 8080, health: { path: "/", timeoutSeconds: 30 } }
+  })
+  expect(r.status, await r.clone().text()).toBe(201)
+  return ((await r.json()) as { id: string }).id
+}

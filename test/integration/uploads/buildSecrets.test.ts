@@ -14,7 +14,7 @@ import { ADMIN_TOKEN, startTestDaemon, type TestDaemon } from "../../support/dae
 import { pushHttpd } from "../../support/deployImages.js"
 import { getViaSocket, replicaSockets, waitForDeployment } from "../../support/deployments.js"
 import { gzipped, tarOf } from "../../support/tarballs.js"
-import { postBytes } from "../../support/uploads.js"
+import { createBuildService, postBytes } from "../../support/uploads.js"
 
 const privileged = process.getuid?.() === 0
 if (!privileged) console.warn("build secret tests skipped: they need root (buildah, namespaces, overlay mounts)")
@@ -25,14 +25,7 @@ describe.runIf(privileged)("build secrets (privileged)", () => {
   let d: TestDaemon
   let projectId: string
 
-  const createService = async (name: string, source: Record<string, unknown>) => {
-    const r = await d.request("/v1/services", {
-      method: "POST",
-      json: { projectId, name, source, port: 8080, health: { path: "/", timeoutSeconds: 30 } }
-    })
-    expect(r.status, await r.clone().text()).toBe(201)
-    return ((await r.json()) as { id: string }).id
-  }
+  const createService = (name: string, source: Record<string, unknown>) => createBuildService(d, projectId, name, source)
   const setSecret = async (serviceId: string, name: string, value: string) => {
     const r = await d.request(`/v1/services/${serviceId}/secrets`, { method: "POST", json: { name, value } })
     expect(r.status, await r.clone().text()).toBeLessThan(300)

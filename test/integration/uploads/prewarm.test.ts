@@ -9,27 +9,18 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startTestDaemon, type TestDaemon } from "../../support/daemon.js"
 import { waitForDeployment } from "../../support/deployments.js"
-import { tarOf, zstded } from "../../support/tarballs.js"
-import { postBytes, pushPythonBase, pythonAppFiles } from "../../support/uploads.js"
+import { zstded } from "../../support/tarballs.js"
+import { contextOf, createBuildService, postBytes, pushPythonBase, pythonAppFiles } from "../../support/uploads.js"
 
 const privileged = process.getuid?.() === 0
 if (!privileged) console.warn("prewarm tests skipped: they need root (buildah, namespaces, overlay mounts)")
-
-const contextOf = (files: Record<string, string>) => tarOf(Object.entries(files).map(([name, content]) => ({ name, content })))
 
 describe.runIf(privileged)("base prewarm during upload builds (privileged)", () => {
   let d: TestDaemon
   let projectId: string
   let appId: string
 
-  const createService = async (name: string, source: Record<string, unknown>) => {
-    const r = await d.request("/v1/services", {
-      method: "POST",
-      json: { projectId, name, source, port: 8080, health: { path: "/", timeoutSeconds: 30 } }
-    })
-    expect(r.status, await r.clone().text()).toBe(201)
-    return ((await r.json()) as { id: string }).id
-  }
+  const createService = (name: string, source: Record<string, unknown>) => createBuildService(d, projectId, name, source)
   const deploy = async (files: Record<string, string>) => {
     const r = await postBytes(d, `/v1/services/${appId}/uploads?deploy=true`, zstded(await contextOf(files)))
     expect(r.status, r.body).toBe(201)

@@ -20,7 +20,7 @@ import { waitForDeployment } from "../../support/deployments.js"
 import { buildAndPush } from "../../support/ociImages.js"
 import { freePort, type RunningRegistry, startRegistry, startTokenIssuer, type TokenIssuer } from "../../support/registry.js"
 import { gzipped, tarOf } from "../../support/tarballs.js"
-import { postBytes } from "../../support/uploads.js"
+import { createBuildService, postBytes } from "../../support/uploads.js"
 
 const privileged = process.getuid?.() === 0
 if (!privileged) console.warn("token registry build tests skipped: they need root (buildah, namespaces, overlay mounts)")
@@ -35,14 +35,7 @@ describe.runIf(privileged)("token-kind registry credentials for FROM (privileged
   let projectId: string
   let apiPort: number
 
-  const createService = async (name: string, source: Record<string, unknown>) => {
-    const r = await d.request("/v1/services", {
-      method: "POST",
-      json: { projectId, name, source, port: 8080, health: { path: "/", timeoutSeconds: 30 } }
-    })
-    expect(r.status, await r.clone().text()).toBe(201)
-    return ((await r.json()) as { id: string }).id
-  }
+  const createService = (name: string, source: Record<string, unknown>) => createBuildService(d, projectId, name, source)
   const build = async (serviceId: string, from: string) => {
     const dockerfile = `FROM ${from}\nRUN echo built-from-token-registry > /www/index.html\n`
     const r = await postBytes(

@@ -10,12 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startTestDaemon, type TestDaemon } from "../../support/daemon.js"
 import { getViaSocket, replicaSockets, waitForDeployment } from "../../support/deployments.js"
 import { gzipped, hostileCorpus, tarOf, zstded } from "../../support/tarballs.js"
-import { postBytes, pushPythonBase, pythonAppFiles } from "../../support/uploads.js"
+import { contextOf, createBuildService, postBytes, pushPythonBase, pythonAppFiles } from "../../support/uploads.js"
 
 const privileged = process.getuid?.() === 0
 if (!privileged) console.warn("upload build tests skipped: they need root (buildah, namespaces, overlay mounts)")
-
-const contextOf = (files: Record<string, string>) => tarOf(Object.entries(files).map(([name, content]) => ({ name, content })))
 
 /** Paths below `dir` (links not followed), relative; the build cache and runtime state are left out. */
 const tree = (dir: string): Array<string> => {
@@ -38,14 +36,7 @@ describe.runIf(privileged)("upload sources (privileged)", () => {
   let projectId: string
   let appId: string
 
-  const createService = async (name: string, source: Record<string, unknown>) => {
-    const r = await d.request("/v1/services", {
-      method: "POST",
-      json: { projectId, name, source, port: 8080, health: { path: "/", timeoutSeconds: 30 } }
-    })
-    expect(r.status, await r.clone().text()).toBe(201)
-    return ((await r.json()) as { id: string }).id
-  }
+  const createService = (name: string, source: Record<string, unknown>) => createBuildService(d, projectId, name, source)
 
   beforeAll(async () => {
     d = await startTestDaemon({ upload_max_entries: 1000, upload_max_unpacked_mb: 2 })
