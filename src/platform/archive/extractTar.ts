@@ -11,7 +11,7 @@ import { Readable, type Writable } from "node:stream"
 import { collect, DecompressError, exited, kill, relay, tarArgs, TarExtractError } from "./children.js"
 import { type GatePolicy, TarGate } from "./tarGate.js"
 import { TarFormatError } from "./tarHeader.js"
-import { extractViaPipe } from "./tarPipe.js"
+import { extractViaPipe, tarPipeUsable } from "./tarPipe.js"
 
 export type TarCompression = "zstd" | "gzip" | "none"
 
@@ -26,7 +26,8 @@ export interface ExtractTarOptions {
   readonly maxTarBytes?: { readonly bytes: number; readonly error: () => Error }
   /**
    * The `denia-init` helper: when set (and `dest` is), entry data moves from the decompressor to
-   * `tar -x` through `denia-init tar-pipe` without passing through the daemon (tarPipe.ts).
+   * `tar -x` through `denia-init tar-pipe` without passing through the daemon (tarPipe.ts); a helper
+   * that is missing or lacks that mode leaves extraction on the in-process gate.
    */
   readonly helper?: string | undefined
 }
@@ -50,7 +51,7 @@ export interface TarFile {
 /** Runs the pipeline; resolves with the number of entries accepted. */
 export const extractTar = async (from: Readable | TarFile, options: ExtractTarOptions): Promise<number> => {
   const { dest, helper } = options
-  if (dest !== undefined && helper !== undefined) return extractViaPipe(from, { ...options, dest, helper })
+  if (dest !== undefined && helper !== undefined && await tarPipeUsable(helper)) return extractViaPipe(from, { ...options, dest, helper })
   const gate = new TarGate(options.policy, options.dest !== undefined)
   const fromFile = from instanceof Readable ? undefined : from.file
   const input = from instanceof Readable

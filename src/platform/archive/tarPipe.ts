@@ -21,6 +21,26 @@ export interface PipeExtractOptions {
   readonly helper: string
 }
 
+const usable = new Map<string, Promise<boolean>>()
+
+/**
+ * Whether `helper` exists and has the `tar-pipe` mode (an older build does not): asked once per path.
+ * Without it extraction stays on the in-process gate.
+ */
+export const tarPipeUsable = (helper: string): Promise<boolean> => {
+  let known = usable.get(helper)
+  if (known === undefined) {
+    known = new Promise((resolve) => {
+      const probe = spawn(helper, ["tar-pipe"], { stdio: ["ignore", "ignore", "pipe"] })
+      const text = collect(probe.stderr, 200)
+      probe.once("error", () => resolve(false))
+      probe.once("close", (code) => resolve(code === 2 && text().startsWith("usage: denia-init tar-pipe")))
+    })
+    usable.set(helper, known)
+  }
+  return known
+}
+
 /** Runs decompressor → tar-pipe helper → `tar -x`; resolves with the number of entries accepted. */
 export const extractViaPipe = async (from: Readable | { readonly file: string }, options: PipeExtractOptions): Promise<number> => {
   const gate = new TarGate(options.policy, true)
