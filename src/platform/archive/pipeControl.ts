@@ -109,10 +109,17 @@ export interface PipeCap {
   readonly error: () => Error
 }
 
+/** Entry data at least this long is spliced; shorter data (small files) is read ahead with the headers. */
+const SPLICE_MIN = 256 * 1024
+/** How much a READ asks for: many small entries per round trip. */
+const READ_AHEAD = 64 * 1024
+
 /**
  * Runs `gate` over the helper's input until the input ends (the closing blocks are the caller's: it
- * first checks the decompressor, then calls `gate.end()`). After the end-of-archive block the rest of
- * the input is read and dropped, counted against `cap`, as the in-process gate does.
+ * first checks the decompressor, then calls `gate.end()`). Input is READ ahead in 64 KiB pieces and fed
+ * to the gate as the in-process path does, the gate's output WRITten in batches; only when the gate is
+ * at the start of at least 256 KiB of entry data with nothing read ahead is that data SPLICEd (or
+ * SKIPped). After the end-of-archive block the rest of the input is dropped, counted against `cap`.
  */
 export const drive = async (control: PipeControl, gate: TarGate, cap: PipeCap | undefined): Promise<void> => {
   let seen = 0
@@ -120,27 +127,50 @@ export const drive = async (control: PipeControl, gate: TarGate, cap: PipeCap | 
     seen += n
     if (cap !== undefined && seen > cap.bytes) throw cap.error()
   }
-  const writeAll = async (pieces: ReadonlyArray<Buffer>) => {
-    const all = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces)
-    if (all.length > 0) await control.write(all)
+  const out: Array<Buffer> = []
+  let outBytes = 0
+  const flush = async () => {
+    if (outBytes === 0) return
+    const all = out.length === 1 ? out[0]! : Buffer.concat(out)
+    out.length = 0
+    outBytes = 0
+    await control.write(all)
   }
+  let pending: Buffer = Buffer.alloc(0)
+  let eof = false
   for (;;) {
     const next = gate.next()
     if (next.kind === "ended") break
-    if (next.kind === "header" || next.kind === "meta") {
-      const want = next.kind === "header" ? BLOCK : Math.min(next.bytes, PIPE_MAX)
-      const block = await control.read(want)
-      count(block.length)
-      await writeAll(gate.push(block))
-      if (block.length < want) return
+    if (pending.length > 0) {
+      // feed the gate up to the next point where a splice could start
+      const n = Math.min(next.kind === "header" ? BLOCK : next.bytes, pending.length)
+      for (const piece of gate.push(pending.subarray(0, n))) {
+        out.push(piece)
+        outBytes += piece.length
+      }
+      pending = pending.subarray(n)
+      if (outBytes >= PIPE_MAX) await flush()
       continue
     }
-    // the cap is checked before the bytes move: nothing over it reaches tar
-    count(next.bytes)
-    const moved = await control.move(next.bytes, next.forward)
-    gate.passed(moved)
-    if (moved < next.bytes) return
+    if (eof) {
+      await flush()
+      return
+    }
+    if (next.kind === "data" && next.bytes >= SPLICE_MIN) {
+      // the cap is checked before the bytes move: nothing over it reaches tar
+      count(next.bytes)
+      await flush()
+      const moved = await control.move(next.bytes, next.forward)
+      gate.passed(moved)
+      if (moved < next.bytes) eof = true
+      continue
+    }
+    pending = await control.read(READ_AHEAD)
+    count(pending.length)
+    if (pending.length < READ_AHEAD) eof = true
   }
+  await flush()
+  if (eof) return
   for (;;) {
     const dropped = await control.move(MOVE_MAX, false)
     count(dropped)

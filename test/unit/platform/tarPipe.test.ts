@@ -120,6 +120,19 @@ describe("extraction through a broken helper", () => {
     })
   }
 
+  it("reads a stored file itself, plain or compressed", async () => {
+    const packed = archive()
+    const plain = execFileSync("zstd", ["-d", "-q", "-c"], { input: packed, maxBuffer: 64 << 20 })
+    for (const [compression, data] of [["none", plain], ["zstd", packed]] as const) {
+      const file = path.join(work, `stored-${compression}`)
+      fs.writeFileSync(file, data)
+      const dest = path.join(work, `dest-${compression}`)
+      fs.mkdirSync(dest)
+      expect(await extractTar({ file }, { compression, policy: acceptAll, dest, sameOwner: false, helper: HELPER })).toBe(2)
+      expect(fs.readFileSync(path.join(dest, "big")).equals(fs.readFileSync(path.join(work, "src", "big")))).toBe(true)
+    }
+  })
+
   it("reports corrupt compressed data as a DecompressError", async () => {
     const packed = archive()
     const bad = Buffer.from(packed)

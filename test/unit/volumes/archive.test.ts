@@ -188,7 +188,7 @@ describe("restore through a helper that breaks mid-stream", () => {
       fs.writeFileSync(path.join(serviceDir, "data", "keep.txt"), "kept")
       const archive = await tarOf([
         { header: { name: "./", type: "directory", mode: 0o755 } },
-        { header: { name: "./big", type: "file", mode: 0o644 }, body: "z".repeat(200_000) }
+        { header: { name: "./big", type: "file", mode: 0o644 }, body: "z".repeat(1 << 20) }
       ])
       const options = { ...baseLimits, tarPipeHelper: fakeTarPipe(work, mode) }
       const e = await restoreVolume(volumesRoot, serviceDir, "data", Readable.from([archive]), 1 << 22, options)
