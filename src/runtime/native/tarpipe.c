@@ -29,6 +29,7 @@ static int tp_ctl = -1;
 static int tp_pipe[2] = { -1, -1 };
 static int tp_direct = 1; /* splice in -> out works until it says EINVAL */
 static int tp_via_pipe = 1; /* splice in -> pipe -> out works until it says EINVAL */
+static size_t tp_pipe_size = 65536; /* the private pipe's capacity */
 
 static int tp_fail(const char *what)
 {
@@ -85,10 +86,16 @@ static ssize_t tp_splice_once(size_t want)
 		tp_direct = 0;
 	}
 	if (tp_via_pipe) {
-		if (tp_pipe[0] < 0 && pipe2(tp_pipe, O_CLOEXEC) != 0)
-			return -1;
-		if (want > 65536)
-			want = 65536; /* a pipe's default capacity: the whole chunk leaves it below */
+		if (tp_pipe[0] < 0) {
+			if (pipe2(tp_pipe, O_CLOEXEC) != 0)
+				return -1;
+			/* a larger pipe means fewer splices; the default (64 KiB) is kept when the kernel says no */
+			int size = fcntl(tp_pipe[1], F_SETPIPE_SZ, 1024 * 1024);
+			if (size > 0)
+				tp_pipe_size = (size_t)size;
+		}
+		if (want > tp_pipe_size)
+			want = tp_pipe_size; /* the whole chunk leaves the pipe below, so it never fills */
 		ssize_t r = splice(0, NULL, tp_pipe[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_MORE);
 		if (r < 0 && errno == EINVAL) {
 			tp_via_pipe = 0;
