@@ -161,6 +161,7 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     dataDir: config.paths.dataDir,
     usernsBase: v.usernsBase,
     usernsSize: v.usernsSize,
+    tarPipeHelper: resolveHelperPath(),
     ...(internals.volumeLimits ?? VOLUME_LIMITS)
   })
   const publisher = ReplicaPublisher.layer.pipe(Layer.provideMerge(ReplicaRegistry.layer))
@@ -194,6 +195,7 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
       dir: config.paths.uploads,
       contextsDir: path.join(buildsDir, "contexts"),
       ttlMinutes: v.uploadTtlMinutes,
+      tarPipeHelper: resolveHelperPath(),
       caps: {
         maxBytes: v.uploadMaxMb * 1024 * 1024,
         maxUnpackedBytes: v.uploadMaxUnpackedMb * 1024 * 1024,

@@ -38,6 +38,8 @@ export interface VolumesOptions {
   readonly maxArchiveEntries: number
   /** Shift ownership into the user-namespace range (default: when running as root). */
   readonly shiftIds?: boolean
+  /** The `denia-init` helper: restores move file data through its tar pipe (ADR 0902). */
+  readonly tarPipeHelper?: string
 }
 
 export interface VolumeInfo {
@@ -271,7 +273,8 @@ const make = (options: VolumesOptions) =>
             restoreVolume(root, dir, name, body, options.maxArchiveBytes, {
               maxBytes: options.maxUnpackedBytes,
               maxEntries: options.maxArchiveEntries,
-              idShift: shift
+              idShift: shift,
+              tarPipeHelper: options.tarPipeHelper
             }),
           catch: (e) => (e instanceof HostileArchive || e instanceof ArchiveTooLarge ? e : io(`restore ${name}`)(e))
         }).pipe(

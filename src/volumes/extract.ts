@@ -28,6 +28,8 @@ export interface ExtractLimits {
 export interface ExtractOptions extends ExtractLimits {
   /** Container id N becomes host id base+N (only when running as root). */
   readonly idShift: IdShift | undefined
+  /** The `denia-init` helper, for the tar pipe (ADR 0902); undefined = the in-process gate. */
+  readonly tarPipeHelper?: string | undefined
 }
 
 /** Archive path → volume-relative components ("" = the volume root), or the rule it breaks. */
@@ -182,6 +184,7 @@ export const extractArchive = async (stream: Readable, root: string, options: Ex
       policy,
       dest: root,
       sameOwner: options.idShift !== undefined,
+      helper: options.tarPipeHelper,
       maxTarBytes: {
         bytes: options.maxBytes + TAR_OVERHEAD_BYTES,
         error: () => new ArchiveTooLarge({ limit: `unpacked size over ${options.maxBytes} bytes`, entry: "" })

@@ -34,6 +34,8 @@ export interface UploadsOptions {
   /** `<data_dir>/uploads` */
   readonly dir: string
   readonly caps: ArchiveCaps
+  /** The `denia-init` helper: unpacking moves file data through its tar pipe (ADR 0902). */
+  readonly tarPipeHelper?: string
   readonly ttlMinutes: number
   /** Where builds unpack uploads (`<data_dir>/builds/contexts`). */
   readonly contextsDir: string
@@ -215,7 +217,7 @@ export const makeUploads = (options: UploadsOptions) =>
       Effect.gen(function*() {
         const info = yield* get(serviceId, uploadId)
         yield* Effect.tryPromise({
-          try: () => unpackArchive(dataPath(info.id, info.format), info.format, options.caps, dest),
+          try: () => unpackArchive(dataPath(info.id, info.format), info.format, options.caps, dest, options.tarPipeHelper),
           catch: (e) => e instanceof UploadRejected ? e : new UploadStorageError({ message: "cannot unpack the upload", cause: e })
         })
       })

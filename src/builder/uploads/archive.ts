@@ -47,7 +47,8 @@ export const scanArchive = async (
   input: Readable | TarFile,
   format: UploadFormat,
   caps: ArchiveCaps,
-  dest?: string
+  dest?: string,
+  tarPipeHelper?: string
 ): Promise<ScanResult> => {
   const checker = new ArchiveChecker(caps)
   try {
@@ -56,6 +57,7 @@ export const scanArchive = async (
       policy: uploadPolicy(checker),
       dest,
       sameOwner: false,
+      helper: tarPipeHelper,
       maxTarBytes: {
         bytes: caps.maxUnpackedBytes + TAR_OVERHEAD_BYTES,
         error: () => rejected("too-large-unpacked", "", `the context unpacks to more than its cap (upload_max_unpacked_mb)`, 413)

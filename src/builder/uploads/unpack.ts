@@ -8,7 +8,13 @@ import * as fs from "node:fs/promises"
 import { scanArchive, type ScanResult, type UploadFormat } from "./archive.js"
 import type { ArchiveCaps } from "./rules.js"
 
-export const unpackArchive = async (file: string, format: UploadFormat, caps: ArchiveCaps, dest: string): Promise<ScanResult> => {
+export const unpackArchive = async (
+  file: string,
+  format: UploadFormat,
+  caps: ArchiveCaps,
+  dest: string,
+  tarPipeHelper?: string
+): Promise<ScanResult> => {
   await fs.mkdir(dest, { recursive: true, mode: 0o755 })
-  return scanArchive({ file }, format, caps, dest)
+  return scanArchive({ file }, format, caps, dest, tarPipeHelper)
 }

@@ -5,11 +5,13 @@
  * stops both children and is thrown; the caller removes the directory. With `dest` undefined the
  * stream is only checked (nothing is written).
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import { createReadStream } from "node:fs"
 import { Readable, type Writable } from "node:stream"
+import { collect, DecompressError, exited, kill, relay, tarArgs, TarExtractError } from "./children.js"
 import { type GatePolicy, TarGate } from "./tarGate.js"
 import { TarFormatError } from "./tarHeader.js"
+import { extractViaPipe, tarPipeUsable } from "./tarPipe.js"
 
 export type TarCompression = "zstd" | "gzip" | "none"
 
@@ -22,70 +24,13 @@ export interface ExtractTarOptions {
   readonly sameOwner: boolean
   /** Cap on the decompressed stream (a decompression bomb stops here): bytes and the error to throw. */
   readonly maxTarBytes?: { readonly bytes: number; readonly error: () => Error }
+  /**
+   * The `denia-init` helper: when set (and `dest` is), entry data moves from the decompressor to
+   * `tar -x` through `denia-init tar-pipe` without passing through the daemon (tarPipe.ts); a helper
+   * that is missing or lacks that mode leaves extraction on the in-process gate.
+   */
+  readonly helper?: string | undefined
 }
-
-/** The decompressor failed: the input is not valid data of its format. */
-export class DecompressError extends Error {
-  readonly _tag = "DecompressError"
-}
-
-/** `tar -x` failed (disk full, permissions…); `message` carries its first lines of stderr. */
-export class TarExtractError extends Error {
-  readonly _tag = "TarExtractError"
-}
-
-const exited = (child: ChildProcess): Promise<number | null> =>
-  new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode)
-    else {
-      child.once("error", () => resolve(-1))
-      child.once("close", (code) => resolve(code))
-    }
-  })
-
-const kill = (child: ChildProcess | undefined) => {
-  if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
-}
-
-/**
- * Reads `source` with 'data' events (cheaper per chunk than async iteration), hands every chunk to
- * `handle` and pauses while `sink` is full. Resolves at the end of `source`; rejects with its error,
- * with what `handle` throws, or when `sink` closes early.
- */
-const relay = (source: Readable, sink: Writable | undefined, handle: (chunk: Buffer) => boolean): Promise<void> =>
-  new Promise((resolve, reject) => {
-    let finished = false
-    const finish = (e?: unknown) => {
-      if (finished) return
-      finished = true
-      source.off("data", onData)
-      source.off("end", onEnd)
-      source.off("error", finish)
-      source.off("close", onSourceClose)
-      sink?.off("drain", onDrain)
-      sink?.off("close", onClose)
-      if (e === undefined) resolve()
-      else reject(e)
-    }
-    const onDrain = () => source.resume()
-    const onClose = () => finish(new TarExtractError("the consumer closed its input early"))
-    const onEnd = () => finish()
-    const onSourceClose = () => finish(new Error("the input closed before its end"))
-    const onData = (chunk: Buffer | string) => {
-      try {
-        if (!handle(typeof chunk === "string" ? Buffer.from(chunk) : chunk)) source.pause()
-      } catch (e) {
-        source.pause()
-        finish(e)
-      }
-    }
-    source.on("data", onData)
-    source.once("end", onEnd)
-    source.once("error", finish)
-    source.once("close", onSourceClose)
-    sink?.on("drain", onDrain)
-    sink?.once("close", onClose)
-  })
 
 /** Writes `pieces`; false when the pipe is full. */
 const writeAll = (w: Writable, pieces: ReadonlyArray<Buffer>): boolean => {
@@ -98,32 +43,6 @@ const writeAll = (w: Writable, pieces: ReadonlyArray<Buffer>): boolean => {
   return ok
 }
 
-const collect = (stream: Readable | null, limit: number): () => string => {
-  let text = ""
-  stream?.on("data", (c: Buffer) => {
-    if (text.length < limit) text += c.toString("utf8")
-  })
-  return () => text.slice(0, limit).trim()
-}
-
-const tarArgs = (dest: string, sameOwner: boolean) => [
-  "-x",
-  "-f",
-  "-",
-  "-C",
-  dest,
-  "--numeric-owner",
-  sameOwner ? "--same-owner" : "--no-same-owner",
-  "--same-permissions",
-  "--delay-directory-restore",
-  "--no-acls",
-  "--no-xattrs",
-  "--no-selinux",
-  "--blocking-factor=256",
-  "--read-full-records",
-  "--warning=no-unknown-keyword"
-]
-
 /** A file the decompressor reads itself (no hop through the daemon). */
 export interface TarFile {
   readonly file: string
@@ -131,6 +50,8 @@ export interface TarFile {
 
 /** Runs the pipeline; resolves with the number of entries accepted. */
 export const extractTar = async (from: Readable | TarFile, options: ExtractTarOptions): Promise<number> => {
+  const { dest, helper } = options
+  if (dest !== undefined && helper !== undefined && await tarPipeUsable(helper)) return extractViaPipe(from, { ...options, dest, helper })
   const gate = new TarGate(options.policy, options.dest !== undefined)
   const fromFile = from instanceof Readable ? undefined : from.file
   const input = from instanceof Readable
@@ -205,4 +126,4 @@ export const extractTar = async (from: Readable | TarFile, options: ExtractTarOp
   }
 }
 
-export { TarFormatError }
+export { DecompressError, TarExtractError, TarFormatError }

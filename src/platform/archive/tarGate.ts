@@ -115,6 +115,31 @@ export class TarGate {
     return out
   }
 
+  /**
+   * What the gate reads next, for a driver that pulls (tarPipe): a 512-byte header, `bytes` of pax or
+   * GNU long-name data, or `bytes` of entry data to forward or to skip (moved past with `passed`).
+   */
+  next():
+    | { readonly kind: "header" }
+    | { readonly kind: "meta"; readonly bytes: number }
+    | { readonly kind: "data"; readonly bytes: number; readonly forward: boolean }
+    | { readonly kind: "ended" }
+  {
+    const state = this.state
+    if (state.kind === "meta") return { kind: "meta", bytes: state.size + paddingOf(state.size) - state.have }
+    if (state.kind === "data") return { kind: "data", bytes: state.left, forward: state.forward && this.forward }
+    if (state.kind === "header") return { kind: "header" }
+    return { kind: "ended" }
+  }
+
+  /** `n` bytes of the current entry's data went by without passing through `push` (moved or skipped). */
+  passed(n: number): void {
+    const state = this.state
+    if (state.kind !== "data" || n > state.left || n < 0) throw new TarFormatError("the data moved does not match the entry")
+    state.left -= n
+    if (state.left === 0) this.state = { kind: "header" }
+  }
+
   /** The input ended: refuses a truncated archive; returns the closing blocks for `tar -x`. */
   end(): Array<Buffer> {
     const state = this.state

@@ -136,5 +136,6 @@ void relay_reap(struct relay *r);
 /* ---- modes ---- */
 int launch_main(int argc, char **argv);
 int exec_main(int argc, char **argv);
+int tarpipe_main(int argc, char **argv);
 
 #endif

@@ -14,12 +14,14 @@ static const struct {
 } modes[] = {
 	{ "launch", launch_main },
 	{ "exec", exec_main },
+	{ "tar-pipe", tarpipe_main },
 };
 
 static int usage(void)
 {
 	fprintf(stderr, "usage: denia-init launch   (spec JSON on stdin, status lines on fd 3)\n"
 			"       denia-init exec     (reserved)\n"
+			"       denia-init tar-pipe <control-fd>   (stdin -> stdout as fd told)\n"
 			"       denia-init version\n");
 	return 2;
 }

@@ -12,7 +12,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Readable } from "node:stream"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { extractTar } from "../../../src/platform/archive/extractTar.js"
+import { extractTar, type ExtractTarOptions } from "../../../src/platform/archive/extractTar.js"
 import { type GateEntry, type GateVerdict, TarGate } from "../../../src/platform/archive/tarGate.js"
 import { BLOCK, TarFormatError } from "../../../src/platform/archive/tarHeader.js"
 import { HostileArchive } from "../../../src/volumes/errors.js"
@@ -39,6 +39,9 @@ const seen = (archive: Buffer): Array<GateEntry> => {
   return entries
 }
 
+/** Every extraction test runs through both paths: the in-process gate and the tar-pipe helper. */
+const VIA = [["in-process gate", undefined], ["tar-pipe helper", path.resolve("build/native/denia-init")]] as const
+
 const acceptAll = (e: GateEntry): GateVerdict => ({ path: e.name.replace(/^\.\/?/, "").replace(/\/$/, ""), mode: e.mode, uid: 0, gid: 0 })
 
 /** Feeds `archive` in pieces of the given sizes (cycled). */
@@ -57,44 +60,6 @@ const corrupt = (archive: Buffer, offset: number) => {
   copy[offset] = (copy[offset] ?? 0) ^ 0x01
   return copy
 }
-
-describe("header formats", () => {
-  const longDir = `${"d".repeat(120)}/${"e".repeat(60)}`
-  const longFile = `${longDir}/${"f".repeat(90)}.txt`
-  const longTarget = `${"t".repeat(150)}`
-  beforeEach(() => {
-    fs.mkdirSync(path.join(work, "src", longDir), { recursive: true })
-    fs.writeFileSync(path.join(work, "src", longFile), "long")
-    fs.symlinkSync(longTarget, path.join(work, "src", "link"))
-  })
-
-  for (const format of ["gnu", "pax"] as const) {
-    it(`resolves long names and link targets (${format})`, () => {
-      const entries = seen(gnuTar(path.join(work, "src"), format))
-      expect(entries.map((e) => e.name)).toContain(`./${longFile}`)
-      expect(entries.find((e) => e.name === "./link")).toMatchObject({ type: "symlink", linkname: longTarget })
-      expect(entries.find((e) => e.name === `./${longFile}`)).toMatchObject({ type: "file", size: 4 })
-    })
-  }
-
-  it("reads the ustar prefix field", () => {
-    const entries = seen(gnuTar(path.join(work, "src"), "ustar", ["--no-recursion", `./${longDir}`]))
-    expect(entries.map((e) => e.name)).toContain(`./${longDir}/`)
-  })
-
-  it("extracts long names through tar -x with the names the gate wrote", async () => {
-    const dest = path.join(work, "dest")
-    fs.mkdirSync(dest)
-    await extractTar(Readable.from([gnuTar(path.join(work, "src"), "gnu")]), {
-      compression: "none",
-      policy: acceptAll,
-      dest,
-      sameOwner: false
-    })
-    expect(fs.readFileSync(path.join(dest, longFile), "utf8")).toBe("long")
-    expect(fs.readlinkSync(path.join(dest, "link"))).toBe(longTarget)
-  })
-})
 
 describe("refusals", () => {
   beforeEach(() => {
@@ -147,122 +112,166 @@ describe("refusals", () => {
   })
 })
 
-describe("forwarding", () => {
-  it("passes file data unchanged whatever the chunking, with normalized names and the policy's mode", async () => {
-    const src = path.join(work, "src")
-    fs.mkdirSync(path.join(src, "sub"), { recursive: true })
-    const data = randomBytes(300 * 1024 + 77)
-    fs.writeFileSync(path.join(src, "sub", "blob"), data)
-    fs.writeFileSync(path.join(src, "empty"), "")
-    fs.chmodSync(path.join(src, "sub", "blob"), 0o4755)
-    for (const sizes of [[1, 7, 3], [511, 513], [65536, 7]]) {
-      const dest = path.join(work, `dest-${sizes.join("-")}`)
-      fs.mkdirSync(dest)
-      const names: Array<string> = []
-      const entries = await extractTar(chunked(gnuTar(src, "gnu"), sizes), {
-        compression: "none",
-        policy: (e) => {
-          names.push(e.name)
-          return { ...acceptAll(e), mode: e.mode & 0o777 }
-        },
-        dest,
-        sameOwner: false
-      })
-      expect(entries).toBe(4)
-      expect(names).toEqual(["./", "./empty", "./sub/", "./sub/blob"])
-      expect(fs.readFileSync(path.join(dest, "sub", "blob")).equals(data)).toBe(true)
-      expect(fs.statSync(path.join(dest, "sub", "blob")).mode & 0o7777).toBe(0o755)
-      expect(fs.statSync(path.join(dest, "empty")).size).toBe(0)
-    }
-  })
+for (const [via, helper] of VIA) {
+  describe(`through the ${via}`, () => {
+    const extract = (from: Readable, options: ExtractTarOptions) => extractTar(from, { ...options, helper })
 
-  it("extracts nothing after the end-of-archive block", async () => {
-    fs.mkdirSync(path.join(work, "one"))
-    fs.writeFileSync(path.join(work, "one", "first"), "1")
-    fs.mkdirSync(path.join(work, "two"))
-    fs.writeFileSync(path.join(work, "two", "second"), "2")
-    const first = gnuTar(path.join(work, "one"), "gnu", ["first"])
-    const dest = path.join(work, "dest")
-    fs.mkdirSync(dest)
-    const names: Array<string> = []
-    await extractTar(Readable.from([Buffer.concat([first, gnuTar(path.join(work, "two"), "gnu", ["second"])])]), {
-      compression: "none",
-      policy: (e) => {
-        names.push(e.name)
-        return acceptAll(e)
-      },
-      dest,
-      sameOwner: false
+    describe("header formats", () => {
+      const longDir = `${"d".repeat(120)}/${"e".repeat(60)}`
+      const longFile = `${longDir}/${"f".repeat(90)}.txt`
+      const longTarget = `${"t".repeat(150)}`
+      beforeEach(() => {
+        fs.mkdirSync(path.join(work, "src", longDir), { recursive: true })
+        fs.writeFileSync(path.join(work, "src", longFile), "long")
+        fs.symlinkSync(longTarget, path.join(work, "src", "link"))
+      })
+
+      for (const format of ["gnu", "pax"] as const) {
+        it(`resolves long names and link targets (${format})`, () => {
+          const entries = seen(gnuTar(path.join(work, "src"), format))
+          expect(entries.map((e) => e.name)).toContain(`./${longFile}`)
+          expect(entries.find((e) => e.name === "./link")).toMatchObject({ type: "symlink", linkname: longTarget })
+          expect(entries.find((e) => e.name === `./${longFile}`)).toMatchObject({ type: "file", size: 4 })
+        })
+      }
+
+      it("reads the ustar prefix field", () => {
+        const entries = seen(gnuTar(path.join(work, "src"), "ustar", ["--no-recursion", `./${longDir}`]))
+        expect(entries.map((e) => e.name)).toContain(`./${longDir}/`)
+      })
+
+      it("extracts long names through tar -x with the names the gate wrote", async () => {
+        const dest = path.join(work, "dest")
+        fs.mkdirSync(dest)
+        await extract(Readable.from([gnuTar(path.join(work, "src"), "gnu")]), {
+          compression: "none",
+          policy: acceptAll,
+          dest,
+          sameOwner: false
+        })
+        expect(fs.readFileSync(path.join(dest, longFile), "utf8")).toBe("long")
+        expect(fs.readlinkSync(path.join(dest, "link"))).toBe(longTarget)
+      })
     })
-    expect(names).toEqual(["first"])
-    expect(fs.readdirSync(dest)).toEqual(["first"])
-  })
 
-  it("decompresses zstd and gzip with their children, and refuses corrupt compressed data", async () => {
-    fs.mkdirSync(path.join(work, "src"))
-    fs.writeFileSync(path.join(work, "src", "f"), "content")
-    const plain = gnuTar(path.join(work, "src"), "gnu")
-    for (const [compression, tool] of [["zstd", "zstd"], ["gzip", "gzip"]] as const) {
-      const dest = path.join(work, `dest-${compression}`)
-      fs.mkdirSync(dest)
-      const packed = execFileSync(tool, ["-c"], { input: plain })
-      await extractTar(Readable.from([packed]), { compression, policy: acceptAll, dest, sameOwner: false })
-      expect(fs.readFileSync(path.join(dest, "f"), "utf8")).toBe("content")
-      const bad = extractTar(Readable.from([corrupt(packed, packed.length - 6)]), {
-        compression,
-        policy: acceptAll,
-        dest: undefined,
-        sameOwner: false
+    describe("forwarding", () => {
+      it("passes file data unchanged whatever the chunking, with normalized names and the policy's mode", async () => {
+        const src = path.join(work, "src")
+        fs.mkdirSync(path.join(src, "sub"), { recursive: true })
+        const data = randomBytes(300 * 1024 + 77)
+        fs.writeFileSync(path.join(src, "sub", "blob"), data)
+        fs.writeFileSync(path.join(src, "empty"), "")
+        fs.chmodSync(path.join(src, "sub", "blob"), 0o4755)
+        for (const sizes of [[1, 7, 3], [511, 513], [65536, 7]]) {
+          const dest = path.join(work, `dest-${sizes.join("-")}`)
+          fs.mkdirSync(dest)
+          const names: Array<string> = []
+          const entries = await extract(chunked(gnuTar(src, "gnu"), sizes), {
+            compression: "none",
+            policy: (e) => {
+              names.push(e.name)
+              return { ...acceptAll(e), mode: e.mode & 0o777 }
+            },
+            dest,
+            sameOwner: false
+          })
+          expect(entries).toBe(4)
+          expect(names).toEqual(["./", "./empty", "./sub/", "./sub/blob"])
+          expect(fs.readFileSync(path.join(dest, "sub", "blob")).equals(data)).toBe(true)
+          expect(fs.statSync(path.join(dest, "sub", "blob")).mode & 0o7777).toBe(0o755)
+          expect(fs.statSync(path.join(dest, "empty")).size).toBe(0)
+        }
       })
-      await expect(bad).rejects.toThrow()
-    }
-  })
-})
 
-describe("volume policy through the gate", () => {
-  const refuse = async (dir: string, names: ReadonlyArray<string>) => {
-    const { policy } = volumePolicy({ maxBytes: 1 << 20, maxEntries: 100, idShift: undefined })
-    const dest = path.join(work, "dest")
-    fs.mkdirSync(dest, { recursive: true })
-    return extractTar(Readable.from([gnuTar(dir, "gnu", names)]), { compression: "none", policy, dest, sameOwner: false }).then(
-      () => undefined,
-      (e: unknown) => e
-    )
-  }
+      it("extracts nothing after the end-of-archive block", async () => {
+        fs.mkdirSync(path.join(work, "one"))
+        fs.writeFileSync(path.join(work, "one", "first"), "1")
+        fs.mkdirSync(path.join(work, "two"))
+        fs.writeFileSync(path.join(work, "two", "second"), "2")
+        const first = gnuTar(path.join(work, "one"), "gnu", ["first"])
+        const dest = path.join(work, "dest")
+        fs.mkdirSync(dest)
+        const names: Array<string> = []
+        await extract(Readable.from([Buffer.concat([first, gnuTar(path.join(work, "two"), "gnu", ["second"])])]), {
+          compression: "none",
+          policy: (e) => {
+            names.push(e.name)
+            return acceptAll(e)
+          },
+          dest,
+          sameOwner: false
+        })
+        expect(names).toEqual(["first"])
+        expect(fs.readdirSync(dest)).toEqual(["first"])
+      })
 
-  it("refuses a file below a symlink that came first (real tar input)", async () => {
-    const a = path.join(work, "a")
-    fs.mkdirSync(path.join(a, "target"), { recursive: true })
-    fs.symlinkSync("target", path.join(a, "l"))
-    const b = path.join(work, "b")
-    fs.mkdirSync(path.join(b, "l"), { recursive: true })
-    fs.writeFileSync(path.join(b, "l", "x"), "x")
-    const archive = Buffer.concat([gnuTar(a, "gnu", ["l"]).subarray(0, BLOCK), gnuTar(b, "gnu", ["l/x"])])
-    const { policy } = volumePolicy({ maxBytes: 1 << 20, maxEntries: 100, idShift: undefined })
-    const dest = path.join(work, "dest")
-    fs.mkdirSync(dest)
-    const e = await extractTar(Readable.from([archive]), { compression: "none", policy, dest, sameOwner: false }).catch((x: unknown) => x)
-    expect(e).toBeInstanceOf(HostileArchive)
-    expect((e as HostileArchive).message).toMatch(/path component 'l' is not a directory/)
-    expect(fs.existsSync(path.join(work, "a", "target", "x"))).toBe(false)
-  })
+      it("decompresses zstd and gzip with their children, and refuses corrupt compressed data", async () => {
+        fs.mkdirSync(path.join(work, "src"))
+        fs.writeFileSync(path.join(work, "src", "f"), "content")
+        const plain = gnuTar(path.join(work, "src"), "gnu")
+        for (const [compression, tool] of [["zstd", "zstd"], ["gzip", "gzip"]] as const) {
+          const dest = path.join(work, `dest-${compression}`)
+          fs.mkdirSync(dest)
+          const packed = execFileSync(tool, ["-c"], { input: plain })
+          await extract(Readable.from([packed]), { compression, policy: acceptAll, dest, sameOwner: false })
+          expect(fs.readFileSync(path.join(dest, "f"), "utf8")).toBe("content")
+          const bad = extract(Readable.from([corrupt(packed, packed.length - 6)]), {
+            compression,
+            policy: acceptAll,
+            dest: undefined,
+            sameOwner: false
+          })
+          await expect(bad).rejects.toThrow()
+        }
+      })
+    })
 
-  it("refuses a hard link to an entry that only comes later", async () => {
-    const src = path.join(work, "src")
-    fs.mkdirSync(src)
-    fs.writeFileSync(path.join(src, "z"), "data")
-    fs.linkSync(path.join(src, "z"), path.join(src, "a"))
-    // tar stores the first name it meets as the file and later names as links: list the link first by name
-    const archive = gnuTar(src, "gnu", ["z", "a"])
-    const reordered = (() => {
-      // entries: z (header + 1 data block), a (link header); put the link first
-      const z = archive.subarray(0, 2 * BLOCK)
-      const link = archive.subarray(2 * BLOCK, 3 * BLOCK)
-      return Buffer.concat([link, z, Buffer.alloc(2 * BLOCK)])
-    })()
-    const { policy } = volumePolicy({ maxBytes: 1 << 20, maxEntries: 100, idShift: undefined })
-    const gate = new TarGate(policy, false)
-    expect(() => gate.push(reordered)).toThrow(/hard link target 'z' is not a file earlier in the archive/)
-    expect(await refuse(src, ["z", "a"])).toBeUndefined()
+    describe("volume policy through the gate", () => {
+      const refuse = async (dir: string, names: ReadonlyArray<string>) => {
+        const { policy } = volumePolicy({ maxBytes: 1 << 20, maxEntries: 100, idShift: undefined })
+        const dest = path.join(work, "dest")
+        fs.mkdirSync(dest, { recursive: true })
+        return extract(Readable.from([gnuTar(dir, "gnu", names)]), { compression: "none", policy, dest, sameOwner: false }).then(
+          () => undefined,
+          (e: unknown) => e
+        )
+      }
+
+      it("refuses a file below a symlink that came first (real tar input)", async () => {
+        const a = path.join(work, "a")
+        fs.mkdirSync(path.join(a, "target"), { recursive: true })
+        fs.symlinkSync("target", path.join(a, "l"))
+        const b = path.join(work, "b")
+        fs.mkdirSync(path.join(b, "l"), { recursive: true })
+        fs.writeFileSync(path.join(b, "l", "x"), "x")
+        const archive = Buffer.concat([gnuTar(a, "gnu", ["l"]).subarray(0, BLOCK), gnuTar(b, "gnu", ["l/x"])])
+        const { policy } = volumePolicy({ maxBytes: 1 << 20, maxEntries: 100, idShift: undefined })
+        const dest = path.join(work, "dest")
+        fs.mkdirSync(dest)
+        const e = await extract(Readable.from([archive]), { compression: "none", policy, dest, sameOwner: false }).catch((x: unknown) => x)
+        expect(e).toBeInstanceOf(HostileArchive)
+        expect((e as HostileArchive).message).toMatch(/path component 'l' is not a directory/)
+        expect(fs.existsSync(path.join(work, "a", "target", "x"))).toBe(false)
+      })
+
+      it("refuses a hard link to an entry that only comes later", async () => {
+        const src = path.join(work, "src")
+        fs.mkdirSync(src)
+        fs.writeFileSync(path.join(src, "z"), "data")
+        fs.linkSync(path.join(src, "z"), path.join(src, "a"))
+        // tar stores the first name it meets as the file and later names as links: list the link first by name
+        const archive = gnuTar(src, "gnu", ["z", "a"])
+        const reordered = (() => {
+          // entries: z (header + 1 data block), a (link header); put the link first
+          const z = archive.subarray(0, 2 * BLOCK)
+          const link = archive.subarray(2 * BLOCK, 3 * BLOCK)
+          return Buffer.concat([link, z, Buffer.alloc(2 * BLOCK)])
+        })()
+        const { policy } = volumePolicy({ maxBytes: 1 << 20, maxEntries: 100, idShift: undefined })
+        const gate = new TarGate(policy, false)
+        expect(() => gate.push(reordered)).toThrow(/hard link target 'z' is not a file earlier in the archive/)
+        expect(await refuse(src, ["z", "a"])).toBeUndefined()
+      })
+    })
   })
-})
+}

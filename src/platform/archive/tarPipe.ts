@@ -1,0 +1,108 @@
+/**
+ * Checked extraction through `denia-init tar-pipe` (ADR 0902): the decompressor's output goes straight
+ * to the helper and from there to `tar -x`; the daemon sees only headers and pax/long-name data (the
+ * TarGate decides, exactly as in-process) and has the helper splice the entry data across. The
+ * decompressed stream never passes through Node.
+ */
+import { spawn } from "node:child_process"
+import * as fs from "node:fs/promises"
+import { Duplex, type Readable } from "node:stream"
+import { collect, DecompressError, exited, kill, relay, tarArgs, TarExtractError } from "./children.js"
+import { drive, type PipeCap, PipeControl } from "./pipeControl.js"
+import { type GatePolicy, TarGate } from "./tarGate.js"
+
+export interface PipeExtractOptions {
+  readonly compression: "zstd" | "gzip" | "none"
+  readonly policy: GatePolicy
+  readonly dest: string
+  readonly sameOwner: boolean
+  readonly maxTarBytes?: PipeCap
+  /** The `denia-init` binary. */
+  readonly helper: string
+}
+
+const usable = new Map<string, Promise<boolean>>()
+
+/**
+ * Whether `helper` exists and has the `tar-pipe` mode (an older build does not): asked once per path.
+ * Without it extraction stays on the in-process gate.
+ */
+export const tarPipeUsable = (helper: string): Promise<boolean> => {
+  let known = usable.get(helper)
+  if (known === undefined) {
+    known = new Promise((resolve) => {
+      const probe = spawn(helper, ["tar-pipe"], { stdio: ["ignore", "ignore", "pipe"] })
+      const text = collect(probe.stderr, 200)
+      probe.once("error", () => resolve(false))
+      probe.once("close", (code) => resolve(code === 2 && text().startsWith("usage: denia-init tar-pipe")))
+    })
+    usable.set(helper, known)
+  }
+  return known
+}
+
+/** Runs decompressor → tar-pipe helper → `tar -x`; resolves with the number of entries accepted. */
+export const extractViaPipe = async (from: Readable | { readonly file: string }, options: PipeExtractOptions): Promise<number> => {
+  const gate = new TarGate(options.policy, true)
+  const input = "file" in from ? undefined : from
+  const file = "file" in from ? from.file : undefined
+  const plainFile = file !== undefined && options.compression === "none" ? await fs.open(file, "r") : undefined
+  const tar = spawn("tar", tarArgs(options.dest, options.sameOwner), { stdio: ["pipe", "ignore", "pipe"] })
+  const tarErrors = collect(tar.stderr, 2000)
+  const tarDone = exited(tar)
+  const decoder = options.compression === "none"
+    ? undefined
+    : spawn(options.compression === "zstd" ? "zstd" : "gzip", ["-d", "-c", "-q", ...(file !== undefined ? ["--", file] : [])], {
+      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "ignore"]
+    })
+  const decoderDone = decoder === undefined ? Promise.resolve(0) : exited(decoder)
+  const helperIn = decoder?.stdout ?? plainFile?.fd ?? "pipe"
+  const helper = spawn(options.helper, ["tar-pipe", "3"], { stdio: [helperIn, tar.stdin ?? "ignore", "pipe", "pipe"] })
+  const helperErrors = collect(helper.stderr, 500)
+  const helperDone = exited(helper)
+  // the helper holds its own copies: ours would keep tar's input open and compete for the decompressor's output
+  decoder?.stdout?.destroy()
+  tar.stdin?.destroy()
+  await plainFile?.close()
+  let feeding: Promise<void> = Promise.resolve()
+  const sink = decoder === undefined ? helper.stdin : decoder.stdin
+  if (input !== undefined && sink !== null) {
+    sink.on("error", () => undefined)
+    feeding = relay(input, sink, (chunk) => sink.write(chunk)).then(() => void sink.end())
+    feeding.catch(() => {
+      kill(decoder)
+      kill(helper)
+    })
+  }
+  const socket = helper.stdio[3]
+  try {
+    if (!(socket instanceof Duplex)) throw new TarExtractError("the tar pipe helper has no control channel")
+    const control = new PipeControl(socket, helperErrors)
+    await drive(control, gate, options.maxTarBytes)
+    const fed = await feeding.then(() => undefined, (e: unknown) => e)
+    const code = await decoderDone
+    if (fed !== undefined && !(fed instanceof TarExtractError && code !== 0)) throw fed
+    if (code !== 0) throw new DecompressError(`not a valid ${options.compression} stream`)
+    const last = gate.end()
+    await control.write(Buffer.concat(last))
+    await control.end()
+    socket.end()
+    const helperCode = await helperDone
+    if (helperCode !== 0) throw new TarExtractError(`the tar pipe helper exited ${helperCode ?? "on a signal"}: ${helperErrors()}`)
+    const tarCode = await tarDone
+    if (tarCode !== 0) throw new TarExtractError(`tar -x exited ${tarCode ?? "on a signal"}: ${tarErrors()}`)
+    return gate.entries
+  } catch (e) {
+    kill(decoder)
+    kill(helper)
+    kill(tar)
+    input?.destroy()
+    socket?.destroy()
+    await Promise.all([decoderDone, helperDone, tarDone, feeding.catch(() => undefined)])
+    // a decompressor that failed first explains a helper or tar that stopped after it
+    if (e instanceof TarExtractError && (await decoderDone) !== 0 && decoder !== undefined && decoder.signalCode === null) {
+      throw new DecompressError(`not a valid ${options.compression} stream`)
+    }
+    throw e
+  }
+}
