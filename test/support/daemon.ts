@@ -100,6 +100,19 @@ export const runCli = (args: ReadonlyArray<string>, env: Record<string, string>,
   return { child, output: () => out, exited }
 }
 
+/**
+ * Stops a daemon started with `runCli` the way an operator does (SIGTERM: its replicas are stopped
+ * with it), SIGKILL only if it has not exited after `timeoutMs`. Tests that SIGKILL on purpose do it
+ * themselves; an `afterAll` uses this so that no replica outlives the test.
+ */
+export const stopCliDaemon = async (run: ChildRun | undefined, timeoutMs = 30_000): Promise<void> => {
+  if (run === undefined || run.child.exitCode !== null || run.child.signalCode !== null) return
+  run.child.kill("SIGTERM")
+  const timer = setTimeout(() => run.child.kill("SIGKILL"), timeoutMs)
+  await run.exited
+  clearTimeout(timer)
+}
+
 /** Polls `check` every 50 ms until it returns true or `timeoutMs` passes. */
 export const waitFor = async (check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> => {
   const deadline = Date.now() + timeoutMs

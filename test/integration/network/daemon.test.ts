@@ -13,7 +13,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { busyboxBaseLayer } from "../../../scripts/test-images/images.js"
 import type { ImageSpec } from "../../../scripts/test-images/layout.js"
-import { ADMIN_TOKEN, type ChildRun, makeRequest, runCli, waitFor } from "../../support/daemon.js"
+import { ADMIN_TOKEN, type ChildRun, makeRequest, runCli, stopCliDaemon, waitFor } from "../../support/daemon.js"
 import { getViaSocket, replicaSockets } from "../../support/deployments.js"
 import { makeTestNetwork } from "../../support/network.js"
 import { buildAndPush } from "../../support/ociImages.js"
@@ -218,8 +218,8 @@ describe.runIf(privileged)("node network with real replicas (privileged)", () =>
 
   const afterAllKill: Array<() => void> = []
   afterAll(async () => {
-    daemon?.child.kill("SIGKILL")
-    await daemon?.exited
+    // SIGTERM: the daemon stops its replicas (a SIGKILL here would leave them running)
+    await stopCliDaemon(daemon)
     for (const k of afterAllKill) k()
     killServers()
     await tn.cleanup()
