@@ -11,21 +11,13 @@ import type { RegistryCredentials } from "./auth.js"
 import type { LayerCache } from "./cache.js"
 import { type ChainSnapshots, cloneTreeOffLoop } from "./chains.js"
 import type { RegistryClient } from "./client.js"
+import { dataPath, storage } from "./effectful.js"
 import { type OciError, OciStorageError } from "./errors.js"
 import type { Descriptor } from "./manifest.js"
 import type { ImageReference } from "./reference.js"
 import { unpackWhileDownloading } from "./streamedLayer.js"
-import { isRetryableError, OciFailure, toOciError } from "./transport.js"
+import { isRetryableError, toOciError } from "./transport.js"
 import { RootfsUnpacker, type UnpackOptions } from "./unpack.js"
-
-const storage = <A>(operation: string, p: string, f: () => Promise<A>): Effect.Effect<A, OciStorageError> =>
-  Effect.tryPromise({
-    try: f,
-    catch: (e) => new OciStorageError({ operation, path: p, reason: e instanceof Error ? e.message : String(e), cause: e })
-  })
-
-const dataPath = <A>(f: () => Promise<A>, fallback: (e: unknown) => OciError): Effect.Effect<A, OciError> =>
-  Effect.tryPromise({ try: f, catch: (e) => (e instanceof OciFailure ? e.error : fallback(e)) })
 
 export interface LayerContext {
   readonly ref: ImageReference

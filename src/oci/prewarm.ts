@@ -13,14 +13,9 @@ import { applyLayers, type LayerContext } from "./applyLayers.js"
 import type { RegistryCredentials } from "./auth.js"
 import type { LayerCache } from "./cache.js"
 import type { ChainSnapshots } from "./chains.js"
-import { type OciError, OciStorageError } from "./errors.js"
+import { storage } from "./effectful.js"
+import type { OciError } from "./errors.js"
 import type { ImageReference } from "./reference.js"
-
-const storage = <A>(operation: string, p: string, f: () => Promise<A>): Effect.Effect<A, OciStorageError> =>
-  Effect.tryPromise({
-    try: f,
-    catch: (e) => new OciStorageError({ operation, path: p, reason: e instanceof Error ? e.message : String(e), cause: e })
-  })
 
 export interface PrewarmDeps {
   readonly cache: LayerCache

@@ -9,6 +9,7 @@ import { type RegistryCredentials, TokenCache } from "./auth.js"
 import { LayerCache } from "./cache.js"
 import { ChainSnapshots } from "./chains.js"
 import { RegistryClient } from "./client.js"
+import { dataPath, storage } from "./effectful.js"
 import { DigestMismatch, InvalidImageConfig, NoMatchingPlatform, type OciError, OciStorageError, UnsupportedMediaType } from "./errors.js"
 import {
   type Descriptor,
@@ -27,17 +28,7 @@ import { makePrewarm } from "./prewarm.js"
 import { buildProcessManifest, ProcessManifest } from "./processManifest.js"
 import { formatReference, type ImageReference, parseReference } from "./reference.js"
 import { checkHost, isAllowListed, splitHostPort, type SsrfPolicy } from "./ssrf.js"
-import { OciFailure, toOciError, Transport } from "./transport.js"
-
-const storage = <A>(operation: string, p: string, f: () => Promise<A>): Effect.Effect<A, OciStorageError> =>
-  Effect.tryPromise({
-    try: f,
-    catch: (e) => new OciStorageError({ operation, path: p, reason: e instanceof Error ? e.message : String(e), cause: e })
-  })
-
-/** Runs data-path code, keeping typed failures and mapping the rest to `fallback`. */
-const dataPath = <A>(f: () => Promise<A>, fallback: (e: unknown) => OciError): Effect.Effect<A, OciError> =>
-  Effect.tryPromise({ try: f, catch: (e) => (e instanceof OciFailure ? e.error : fallback(e)) })
+import { toOciError, Transport } from "./transport.js"
 
 const decodeJson = <A, I>(schema: Schema.Schema<A, I>, bytes: Buffer, what: string, digest: string) =>
   Effect.try({
