@@ -51,7 +51,7 @@ export interface TarFile {
 /** Runs the pipeline; resolves with the number of entries accepted. */
 export const extractTar = async (from: Readable | TarFile, options: ExtractTarOptions): Promise<number> => {
   const { dest, helper } = options
-  if (dest !== undefined && helper !== undefined && await tarPipeUsable(helper)) return extractViaPipe(from, { ...options, dest, helper })
+  if (helper !== undefined && await tarPipeUsable(helper)) return extractViaPipe(from, { ...options, dest, helper })
   const gate = new TarGate(options.policy, options.dest !== undefined)
   const fromFile = from instanceof Readable ? undefined : from.file
   const input = from instanceof Readable

@@ -14,7 +14,8 @@ import { type GatePolicy, TarGate } from "./tarGate.js"
 export interface PipeExtractOptions {
   readonly compression: "zstd" | "gzip" | "none"
   readonly policy: GatePolicy
-  readonly dest: string
+  /** Where `tar -x` writes (an empty directory); without it the archive is only checked. */
+  readonly dest: string | undefined
   readonly sameOwner: boolean
   readonly maxTarBytes?: PipeCap
   /** The `denia-init` binary. */
@@ -41,15 +42,18 @@ export const tarPipeUsable = (helper: string): Promise<boolean> => {
   return known
 }
 
-/** Runs decompressor → tar-pipe helper → `tar -x`; resolves with the number of entries accepted. */
+/** Runs decompressor → tar-pipe helper → `tar -x` (or only checks); resolves with the number of entries accepted. */
 export const extractViaPipe = async (from: Readable | { readonly file: string }, options: PipeExtractOptions): Promise<number> => {
-  const gate = new TarGate(options.policy, true)
+  // without `dest` it only checks: every entry's data is SKIPped inside the helper, no tar runs
+  const gate = new TarGate(options.policy, options.dest !== undefined)
   const input = "file" in from ? undefined : from
   const file = "file" in from ? from.file : undefined
   const plainFile = file !== undefined && options.compression === "none" ? await fs.open(file, "r") : undefined
-  const tar = spawn("tar", tarArgs(options.dest, options.sameOwner), { stdio: ["pipe", "ignore", "pipe"] })
-  const tarErrors = collect(tar.stderr, 2000)
-  const tarDone = exited(tar)
+  const tar = options.dest === undefined
+    ? undefined
+    : spawn("tar", tarArgs(options.dest, options.sameOwner), { stdio: ["pipe", "ignore", "pipe"] })
+  const tarErrors = tar === undefined ? () => "" : collect(tar.stderr, 2000)
+  const tarDone = tar === undefined ? Promise.resolve(0) : exited(tar)
   const decoder = options.compression === "none"
     ? undefined
     : spawn(options.compression === "zstd" ? "zstd" : "gzip", ["-d", "-c", "-q", ...(file !== undefined ? ["--", file] : [])], {
@@ -57,12 +61,12 @@ export const extractViaPipe = async (from: Readable | { readonly file: string },
     })
   const decoderDone = decoder === undefined ? Promise.resolve(0) : exited(decoder)
   const helperIn = decoder?.stdout ?? plainFile?.fd ?? "pipe"
-  const helper = spawn(options.helper, ["tar-pipe", "3"], { stdio: [helperIn, tar.stdin ?? "ignore", "pipe", "pipe"] })
+  const helper = spawn(options.helper, ["tar-pipe", "3"], { stdio: [helperIn, tar?.stdin ?? "ignore", "pipe", "pipe"] })
   const helperErrors = collect(helper.stderr, 500)
   const helperDone = exited(helper)
   // the helper holds its own copies: ours would keep tar's input open and compete for the decompressor's output
   decoder?.stdout?.destroy()
-  tar.stdin?.destroy()
+  tar?.stdin?.destroy()
   await plainFile?.close()
   let feeding: Promise<void> = Promise.resolve()
   const sink = decoder === undefined ? helper.stdin : decoder.stdin

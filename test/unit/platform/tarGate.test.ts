@@ -226,6 +226,46 @@ for (const [via, helper] of VIA) {
       })
     })
 
+    describe("checking without extracting (an upload's receive path)", () => {
+      it("counts the entries of a valid archive, sees every header and writes nothing", async () => {
+        fs.mkdirSync(path.join(work, "src", "d"), { recursive: true })
+        fs.writeFileSync(path.join(work, "src", "d", "big"), randomBytes(1 << 20)) // spliced/skipped, not read
+        fs.writeFileSync(path.join(work, "src", "small"), "x")
+        const seen: Array<string> = []
+        const packed = execFileSync("zstd", ["-c"], { input: gnuTar(path.join(work, "src"), "pax"), maxBuffer: 16 << 20 })
+        const before = fs.readdirSync(work).sort()
+        const entries = await extract(Readable.from([packed]), {
+          compression: "zstd",
+          policy: (e) => {
+            seen.push(`${e.name}:${e.size}`)
+            return acceptAll(e)
+          },
+          dest: undefined,
+          sameOwner: false
+        })
+        expect(entries).toBe(4)
+        expect(seen).toContain(`./d/big:${1 << 20}`)
+        expect(seen).toContain("./small:1")
+        expect(fs.readdirSync(work).sort()).toEqual(before)
+      })
+
+      it("refuses what the policy refuses, after a large entry it did not read", async () => {
+        fs.mkdirSync(path.join(work, "src"))
+        fs.writeFileSync(path.join(work, "src", "a-big"), randomBytes(1 << 20))
+        fs.writeFileSync(path.join(work, "src", "z-evil"), "x")
+        const refusal = await extract(Readable.from([gnuTar(path.join(work, "src"), "gnu", ["a-big", "z-evil"])]), {
+          compression: "none",
+          policy: (e) => {
+            if (e.name.endsWith("evil")) throw new HostileArchive({ rule: "test", entry: e.name })
+            return acceptAll(e)
+          },
+          dest: undefined,
+          sameOwner: false
+        }).then(() => undefined, (e: unknown) => e)
+        expect(refusal).toBeInstanceOf(HostileArchive)
+      })
+    })
+
     describe("volume policy through the gate", () => {
       const refuse = async (dir: string, names: ReadonlyArray<string>) => {
         const { policy } = volumePolicy({ maxBytes: 1 << 20, maxEntries: 100, idShift: undefined })
