@@ -174,6 +174,11 @@ describe.runIf(privileged)("postgres on a volume (privileged)", () => {
   it("a stopped service's backup restored into a new service gives the same rows", async () => {
     await request(`/v1/services/${pg}/stop`, { method: "POST", json: {} })
     await waitFor(() => replicaSockets(dataDir).length === 0, 60_000)
+    // the replica's socket goes before its volume is released: wait until the volume says so
+    await waitFor(async () => {
+      const listed = (await (await request(`/v1/services/${pg}/volumes`)).json()) as { items: Array<{ mounted: boolean }> }
+      return listed.items.every((v) => !v.mounted)
+    }, 60_000)
     const backup = await request(`/v1/services/${pg}/volumes/data/archive?compress=zstd`)
     expect(backup.status).toBe(200)
     expect(backup.headers.get("x-denia-snapshot")).toBe("stopped")
