@@ -53,6 +53,15 @@ const makeDataset = (dir: string) => {
   for (let i = 0; i < 2048; i++) fs.writeFileSync(path.join(dir, "small", `f${i}`), randomBytes(4096))
 }
 
+/** Waits (bounded) until no `.discarded-*` copy of a restore is left beside the volumes. */
+const untilNoDiscardedCopies = async (serviceDir: string) => {
+  for (let i = 0; i < 1200; i++) {
+    if (!fs.readdirSync(serviceDir).some((n) => n.startsWith(".discarded-"))) return
+    await sleep(50)
+  }
+  throw new Error("the replaced volume copy was not removed within 60 s")
+}
+
 const tcpOpen = (port: number) =>
   new Promise<boolean>((resolve) => {
     const s = net.connect({ host: "127.0.0.1", port })
@@ -114,6 +123,8 @@ const main = async () => {
             )
           )
         )
+        // the replaced copy is removed in the background (ADR 0903): let that finish before anything else is timed
+        await untilNoDiscardedCopies(path.dirname(volumeDir))
         const scratch = path.join(work, `anchor-restore-${run}`)
         fs.mkdirSync(scratch)
         restoreAnchor.push(await timed(() => sh(`zstd -d -q -c ${archive} | tar -xf - -C ${scratch}`)))

@@ -11,14 +11,16 @@ import { Context, Effect, Layer, type Scope } from "effect"
 import * as fsSync from "node:fs"
 import * as fs from "node:fs/promises"
 import { IncomingMessage } from "node:http"
+import type { Socket } from "node:net"
 import * as path from "node:path"
 import type { Readable } from "node:stream"
 import { NotFound } from "../domain/errors.js"
 import type { Volume } from "../domain/service.js"
+import { helperHasMode } from "../platform/archive/helperModes.js"
 import { makeKeyedMutex } from "../platform/keyedMutex.js"
 import type { BindMount } from "../runtime/types.js"
 import { ArchiveTooLarge, HostileArchive, VolumeInUse, VolumeIoError } from "./errors.js"
-import { type IdShift, packVolume } from "./pack.js"
+import { type IdShift, type PackedTar, packVolume } from "./pack.js"
 import { serviceDirOf, type ServiceVolumesRef, volumeName } from "./paths.js"
 import { ensureVolume, type ImageView, removeVolume, restoreVolume, volumeExists, volumesOnDisk } from "./store.js"
 import { makeUsageCache } from "./usage.js"
@@ -59,7 +61,12 @@ export interface OpenedArchive {
   readonly snapshot: Snapshot
   /** Bytes the volume uses (an estimate of the archive's size; null when unknown). */
   readonly bytes: number | null
-  readonly stream: Readable
+  /**
+   * Starts the producers (once). With `sink` (a socket with a file descriptor, the HTTP response head
+   * already on it) the archive is written straight into it and `stream` only ends or fails with them
+   * (ADR 0903); without, `stream` carries the archive.
+   */
+  readonly start: (sink?: Socket) => Effect.Effect<{ readonly stream: Readable; readonly direct: boolean }, VolumeIoError>
   /** Ends the backup (idempotent): stops the producer, releases the volume. */
   readonly close: Effect.Effect<void>
 }
@@ -249,12 +256,21 @@ const make = (options: VolumesOptions) =>
         })
         const volumeDir = path.join(dir, name)
         const bytes = yield* Effect.promise(() => usage.bytes(volumeDir))
-        const packed = yield* Effect.tryPromise({
-          try: () => packVolume(volumeDir, compress, shift),
-          catch: io(`back up ${name}`)
-        }).pipe(Effect.tapError(() => release))
-        const close = Effect.sync(() => packed.stop()).pipe(Effect.zipRight(release))
-        return { snapshot, bytes, stream: packed.stream, close }
+        let packed: PackedTar | undefined
+        const start = (sink?: Socket) =>
+          Effect.tryPromise({
+            try: async () => {
+              if (packed !== undefined) throw new Error("the backup has already started")
+              const helper = options.tarPipeHelper
+              // straight into the socket when the helper can splice there (ADR 0903); else through the daemon
+              const direct = sink !== undefined && helper !== undefined && await helperHasMode(helper, "send-pipe")
+              packed = await packVolume(volumeDir, compress, shift, direct ? { socket: sink, helper } : undefined)
+              return { stream: packed.stream, direct: packed.direct }
+            },
+            catch: io(`back up ${name}`)
+          })
+        const close = Effect.sync(() => packed?.stop()).pipe(Effect.zipRight(release))
+        return { snapshot, bytes, start, close }
       })
 
     const restore: VolumesApi["restore"] = (ref, name, body) =>

@@ -5,10 +5,10 @@
  * changes size while it is read (a live copy) is stored with the size it had when its header was
  * written: cut, or padded with zeros.
  */
-import { type IdShift, type PackedTar, packTar } from "../platform/archive/packTar.js"
+import { type IdShift, type PackedTar, type PackSink, packTar } from "../platform/archive/packTar.js"
 
-export type { IdShift } from "../platform/archive/packTar.js"
+export type { IdShift, PackedTar, PackSink } from "../platform/archive/packTar.js"
 
 /** Starts the backup stream of the volume at `root` (entries named `./…`). */
-export const packVolume = (root: string, compress: "none" | "zstd", shift: IdShift | undefined): Promise<PackedTar> =>
-  packTar(root, compress, shift)
+export const packVolume = (root: string, compress: "none" | "zstd", shift: IdShift | undefined, sink?: PackSink): Promise<PackedTar> =>
+  packTar(root, compress, shift, sink)

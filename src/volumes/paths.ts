@@ -5,8 +5,12 @@
  * finds the volumes a delete kept). Every component is validated and created
  * one at a time with lstat checks: nothing below the data dir is reached
  * through a symlink. Beside each volume, `.incoming-<name>` and
- * `.outgoing-<name>` are the two halves of a restore's swap.
+ * `.outgoing-<name>` are the two halves of a restore's swap; the replaced
+ * copy then waits as `.discarded-<name>-<uuid>` while a child `rm -rf`
+ * removes it (ADR 0903).
  */
+import { spawn } from "node:child_process"
+import { randomUUID } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { isResourceName } from "../domain/names.js"
@@ -68,6 +72,35 @@ export const ensureDirBelow = async (base: string, dir: string): Promise<void> =
   }
 }
 
+const discardedPrefix = (name: string) => `.discarded-${name}-`
+
+/**
+ * Moves `dir` (inside `serviceDir`) aside as `.discarded-<name>-<uuid>` and removes it in a child
+ * `rm -rf` nobody waits for: a restore answers once the new copy is in place, not after the old one's
+ * files are unlinked. What a crash leaves behind is removed by the next `recoverSwap`.
+ */
+export const discardInBackground = async (serviceDir: string, name: string, dir: string): Promise<void> => {
+  const aside = path.join(serviceDir, `${discardedPrefix(name)}${randomUUID()}`)
+  try {
+    await fs.rename(dir, aside)
+  } catch {
+    await fs.rm(dir, { recursive: true, force: true })
+    return
+  }
+  const fallback = () => void fs.rm(aside, { recursive: true, force: true }).catch(() => undefined)
+  const rm = spawn("rm", ["-rf", "--", aside], { stdio: "ignore" })
+  rm.once("error", fallback)
+  rm.once("exit", (code) => {
+    if (code !== 0) fallback()
+  })
+}
+
+/** Discarded copies of `name` still on disk (a background removal running, or cut short by a crash). */
+export const discardedCopies = async (serviceDir: string, name: string): Promise<ReadonlyArray<string>> => {
+  const entries = await fs.readdir(serviceDir).catch(() => [])
+  return entries.filter((e) => e.startsWith(discardedPrefix(name))).map((e) => path.join(serviceDir, e))
+}
+
 /** Finishes or undoes a restore that a crash interrupted (see the module comment); idempotent. */
 export const recoverSwap = async (serviceDir: string, name: string): Promise<void> => {
   const live = path.join(serviceDir, name)
@@ -80,4 +113,5 @@ export const recoverSwap = async (serviceDir: string, name: string): Promise<voi
   if (o !== undefined) await fs.rm(outgoing, { recursive: true, force: true })
   const creating = path.join(serviceDir, `.creating-${name}`)
   if ((await lstatOrUndefined(creating)) !== undefined) await fs.rm(creating, { recursive: true, force: true })
+  for (const d of await discardedCopies(serviceDir, name)) await fs.rm(d, { recursive: true, force: true })
 }

@@ -13,7 +13,7 @@ import { copyTree, imageDirAt } from "./copyUp.js"
 import { ArchiveTooLarge } from "./errors.js"
 import { extractArchive, type ExtractOptions } from "./extract.js"
 import type { IdShift } from "./pack.js"
-import { ensureDirBelow, lstatOrUndefined, recoverSwap } from "./paths.js"
+import { discardInBackground, ensureDirBelow, lstatOrUndefined, recoverSwap } from "./paths.js"
 
 export interface ImageView {
   /** The unpacked bundle (read-only rootfs) of the deployment. */
@@ -97,7 +97,7 @@ const capped = (max: number) => {
 /**
  * Restore: the archive is unpacked into `.incoming-<name>` beside the volume,
  * then swapped in with two renames (the old copy moves to `.outgoing-<name>`
- * first and is removed last); `recoverSwap` finishes or undoes a swap a crash
+ * first and is removed last, in the background); `recoverSwap` finishes or undoes a swap a crash
  * interrupted. Nothing is written outside `serviceDir`.
  */
 export const restoreVolume = async (
@@ -123,7 +123,8 @@ export const restoreVolume = async (
     if (hadLive) await fs.rename(live, outgoing)
     await fs.rename(incoming, live)
     await syncDirectoryPromise(serviceDir)
-    if (hadLive) await fs.rm(outgoing, { recursive: true, force: true })
+    // the old copy is unreachable now; its files are unlinked in the background (ADR 0903)
+    if (hadLive) await discardInBackground(serviceDir, name, outgoing)
     return entries
   } catch (e) {
     await fs.rm(incoming, { recursive: true, force: true }).catch(() => undefined)

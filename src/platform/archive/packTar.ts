@@ -9,9 +9,11 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs/promises"
+import type { Socket } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { PassThrough, type Readable } from "node:stream"
+import { openOsPipe } from "./osPipe.js"
 
 export interface IdShift {
   readonly base: number
@@ -26,6 +28,8 @@ export interface PackedTar {
   readonly stream: Readable
   /** Stops the producers (idempotent). */
   readonly stop: () => void
+  /** The archive went to the sink: `stream` carries no data, it only ends (or fails) with the producers. */
+  readonly direct: boolean
 }
 
 interface Survey {
@@ -96,8 +100,23 @@ const excludePattern = (rel: string) => rel.replace(/[\\*?[]/g, (c) => `\\${c}`)
 const mapFile = (ids: ReadonlySet<number>, shift: IdShift) =>
   [...ids].filter(Number.isInteger).map((id) => `+${id} +${unshiftId(id, shift)}:${unshiftId(id, shift)}\n`).join("")
 
+/**
+ * Where a backup can go without passing through the daemon (ADR 0903): a socket that has a file
+ * descriptor (the HTTP response head already on it) and the `denia-init` helper whose `send-pipe`
+ * mode splices the archive into it.
+ */
+export interface PackSink {
+  readonly socket: Socket
+  readonly helper: string
+}
+
 /** Starts packing `root`; `shift` set = store container ids. */
-export const packTar = async (root: string, compress: "none" | "zstd", shift: IdShift | undefined): Promise<PackedTar> => {
+export const packTar = async (
+  root: string,
+  compress: "none" | "zstd",
+  shift: IdShift | undefined,
+  sink?: PackSink
+): Promise<PackedTar> => {
   const found = await survey(root)
   const scratch = await fs.mkdtemp(path.join(os.tmpdir(), "denia-pack-"))
   const cleanup = () => void fs.rm(scratch, { recursive: true, force: true }).catch(() => undefined)
@@ -133,33 +152,51 @@ export const packTar = async (root: string, compress: "none" | "zstd", shift: Id
     throw e
   }
   args.push(".")
-  const tar = spawn("tar", args, { stdio: ["ignore", "pipe", "pipe"] })
-  const zstd = compress === "zstd" && tar.stdout !== null
-    ? spawn("zstd", ["-q", "-c", "-T0"], { stdio: [tar.stdout, "pipe", "ignore"] })
+  // every link between children is a kernel pipe (osPipe.ts); a socketpair through Node's stdio if none can be made
+  const link = compress === "zstd" ? await openOsPipe() : undefined
+  // with a sink, the last producer writes into a pipe that `denia-init send-pipe` splices into the socket
+  const toSink = sink === undefined ? undefined : await openOsPipe()
+  const tar = spawn("tar", args, { stdio: ["ignore", (compress === "zstd" ? link?.write : toSink?.write) ?? "pipe", "pipe"] })
+  const zstd = compress === "zstd"
+    ? spawn("zstd", ["-q", "-c", "-T0"], { stdio: [link?.read ?? tar.stdout ?? "ignore", toSink?.write ?? "pipe", "ignore"] })
     : undefined
-  // zstd holds the pipe now; the daemon's end of it is closed so only tar and zstd share it
-  if (zstd !== undefined) tar.stdout?.destroy()
-  const children = zstd === undefined ? [tar] : [tar, zstd]
+  const sender = sink !== undefined && toSink !== undefined
+    ? spawn(sink.helper, ["send-pipe", "3"], { stdio: [toSink.read, "ignore", "pipe", sink.socket] })
+    : undefined
+  // listened to before anything is awaited: a child may exit meanwhile
+  const tarExited = run(tar, "exit")
+  const zstdDone = zstd === undefined ? Promise.resolve(0) : run(zstd)
+  const senderDone = sender === undefined ? Promise.resolve(0) : run(sender)
   let errors = ""
-  tar.stderr?.on("data", (c: Buffer) => {
+  const collectErrors = (c: Buffer) => {
     if (errors.length < 2000) errors += c.toString("utf8")
-  })
+  }
+  tar.stderr?.on("data", collectErrors)
+  sender?.stderr?.on("data", collectErrors)
+  // the children hold the pipes now; the daemon's ends are closed so only they share them
+  await Promise.all([link?.close(), toSink?.close()])
+  if (zstd !== undefined) tar.stdout?.destroy()
+  const children = [tar, ...(zstd === undefined ? [] : [zstd]), ...(sender === undefined ? [] : [sender])]
   const producer = zstd ?? tar
   const out = new PassThrough({ highWaterMark: 1024 * 1024 })
-  producer.stdout?.pipe(out, { end: false })
+  const relayed = producer.stdout
+  relayed?.pipe(out, { end: false })
   let stopped = false
   const stop = () => {
     stopped = true
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
   }
   out.on("close", stop)
-  const outputEnded = new Promise<void>((resolve) => producer.stdout?.once("close", () => resolve()))
-  void Promise.all([run(tar, "exit"), zstd === undefined ? Promise.resolve(0) : run(zstd), outputEnded]).then(([tarCode, zstdCode]) => {
+  const outputEnded = relayed === null ? Promise.resolve() : new Promise<void>((resolve) => relayed.once("close", () => resolve()))
+  void Promise.all([tarExited, zstdDone, senderDone, outputEnded]).then(([tarCode, zstdCode, senderCode]) => {
     cleanup()
     if (stopped) return
     // tar exits 1 when a file changed while it was read: the live copy is still complete
-    if ((tarCode === 0 || tarCode === 1) && zstdCode === 0) out.end()
-    else out.destroy(new Error(`tar -c exited ${tarCode ?? "on a signal"}, zstd ${zstdCode ?? "on a signal"}: ${errors.trim()}`))
+    if ((tarCode === 0 || tarCode === 1) && zstdCode === 0 && senderCode === 0) out.end()
+    else {
+      const codes = `tar -c exited ${tarCode ?? "on a signal"}, zstd ${zstdCode ?? "on a signal"}, send-pipe ${senderCode ?? "on a signal"}`
+      out.destroy(new Error(`${codes}: ${errors.trim()}`))
+    }
   })
-  return { stream: out, stop }
+  return { stream: out, stop, direct: sender !== undefined }
 }

@@ -8,6 +8,8 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs/promises"
 import { Duplex, type Readable } from "node:stream"
 import { collect, DecompressError, exited, kill, relay, tarArgs, TarExtractError } from "./children.js"
+import { helperHasMode } from "./helperModes.js"
+import { openOsPipe } from "./osPipe.js"
 import { drive, type PipeCap, PipeControl } from "./pipeControl.js"
 import { type GatePolicy, TarGate } from "./tarGate.js"
 
@@ -22,25 +24,11 @@ export interface PipeExtractOptions {
   readonly helper: string
 }
 
-const usable = new Map<string, Promise<boolean>>()
-
 /**
  * Whether `helper` exists and has the `tar-pipe` mode (an older build does not): asked once per path.
  * Without it extraction stays on the in-process gate.
  */
-export const tarPipeUsable = (helper: string): Promise<boolean> => {
-  let known = usable.get(helper)
-  if (known === undefined) {
-    known = new Promise((resolve) => {
-      const probe = spawn(helper, ["tar-pipe"], { stdio: ["ignore", "ignore", "pipe"] })
-      const text = collect(probe.stderr, 200)
-      probe.once("error", () => resolve(false))
-      probe.once("close", (code) => resolve(code === 2 && text().startsWith("usage: denia-init tar-pipe")))
-    })
-    usable.set(helper, known)
-  }
-  return known
-}
+export const tarPipeUsable = (helper: string): Promise<boolean> => helperHasMode(helper, "tar-pipe")
 
 /** Runs decompressor → tar-pipe helper → `tar -x` (or only checks); resolves with the number of entries accepted. */
 export const extractViaPipe = async (from: Readable | { readonly file: string }, options: PipeExtractOptions): Promise<number> => {
@@ -49,22 +37,27 @@ export const extractViaPipe = async (from: Readable | { readonly file: string },
   const input = "file" in from ? undefined : from
   const file = "file" in from ? from.file : undefined
   const plainFile = file !== undefined && options.compression === "none" ? await fs.open(file, "r") : undefined
+  // kernel pipes between the children (osPipe.ts): the helper splices pipe to pipe; socketpairs if none can be made
+  const decoded = options.compression === "none" ? undefined : await openOsPipe()
+  const toTar = options.dest === undefined ? undefined : await openOsPipe()
   const tar = options.dest === undefined
     ? undefined
-    : spawn("tar", tarArgs(options.dest, options.sameOwner), { stdio: ["pipe", "ignore", "pipe"] })
+    : spawn("tar", tarArgs(options.dest, options.sameOwner), { stdio: [toTar?.read ?? "pipe", "ignore", "pipe"] })
   const tarErrors = tar === undefined ? () => "" : collect(tar.stderr, 2000)
   const tarDone = tar === undefined ? Promise.resolve(0) : exited(tar)
   const decoder = options.compression === "none"
     ? undefined
     : spawn(options.compression === "zstd" ? "zstd" : "gzip", ["-d", "-c", "-q", ...(file !== undefined ? ["--", file] : [])], {
-      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "ignore"]
+      stdio: [input === undefined ? "ignore" : "pipe", decoded?.write ?? "pipe", "ignore"]
     })
   const decoderDone = decoder === undefined ? Promise.resolve(0) : exited(decoder)
-  const helperIn = decoder?.stdout ?? plainFile?.fd ?? "pipe"
-  const helper = spawn(options.helper, ["tar-pipe", "3"], { stdio: [helperIn, tar?.stdin ?? "ignore", "pipe", "pipe"] })
+  const helperIn = decoded?.read ?? decoder?.stdout ?? plainFile?.fd ?? "pipe"
+  const helperOut = toTar?.write ?? tar?.stdin ?? "ignore"
+  const helper = spawn(options.helper, ["tar-pipe", "3"], { stdio: [helperIn, helperOut, "pipe", "pipe"] })
   const helperErrors = collect(helper.stderr, 500)
   const helperDone = exited(helper)
   // the helper holds its own copies: ours would keep tar's input open and compete for the decompressor's output
+  await Promise.all([decoded?.close(), toTar?.close()])
   decoder?.stdout?.destroy()
   tar?.stdin?.destroy()
   await plainFile?.close()

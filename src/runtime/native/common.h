@@ -137,5 +137,6 @@ void relay_reap(struct relay *r);
 int launch_main(int argc, char **argv);
 int exec_main(int argc, char **argv);
 int tarpipe_main(int argc, char **argv);
+int sendpipe_main(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const struct {
 	{ "launch", launch_main },
 	{ "exec", exec_main },
 	{ "tar-pipe", tarpipe_main },
+	{ "send-pipe", sendpipe_main },
 };
 
 static int usage(void)
@@ -22,6 +23,7 @@ static int usage(void)
 	fprintf(stderr, "usage: denia-init launch   (spec JSON on stdin, status lines on fd 3)\n"
 			"       denia-init exec     (reserved)\n"
 			"       denia-init tar-pipe <control-fd>   (stdin -> stdout as fd told)\n"
+			"       denia-init send-pipe <fd>   (stdin -> fd until stdin ends)\n"
 			"       denia-init version\n");
 	return 2;
 }

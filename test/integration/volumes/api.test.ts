@@ -7,6 +7,7 @@
  * delete with and without `purgeVolumes`.
  */
 import { execFileSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as path from "node:path"
@@ -166,6 +167,11 @@ describe("backup and restore of a stopped service", () => {
     expect(backup.status).toBe(200)
     expect(backup.headers.get("x-denia-snapshot")).toBe("stopped")
     expect(backup.headers.get("content-type")).toBe("application/x-tar")
+    // written straight into the socket (ADR 0903): the body ends with the connection, not with chunks
+    expect(backup.headers.get("transfer-encoding")).toBeNull()
+    expect(backup.headers.get("connection")).toBe("close")
+    expect(backup.headers.get("x-content-type-options")).toBe("nosniff")
+    expect(backup.headers.get("cache-control")).toBe("no-store")
     const plain = Buffer.from(await backup.arrayBuffer())
     const listing = execFileSync("tar", ["-tvf", "-", "--numeric-owner"], { input: plain }).toString()
     expect(listing).toMatch(/999\/999 .* \.\/base\/1/)
@@ -240,5 +246,37 @@ describe("backup and restore of a stopped service", () => {
     expect((await d.request(`/v1/services/${again.id}?purgeVolumes=true`, { method: "DELETE" })).status).toBe(204)
     expect(fs.existsSync(volumeDir())).toBe(false)
     expect(fs.existsSync(path.dirname(volumeDir()))).toBe(false)
+  })
+})
+
+describe("a backup cut short", () => {
+  it("a client that goes away mid-backup stops the producers and releases the volume", async () => {
+    const r = await create("db-cut", { volumes: [{ name: "data", mountPath: "/var/lib/data" }] })
+    const id = ((await r.json()) as { id: string }).id
+    const volumeDir = () => path.join(d.dataDir, "volumes", projectId, "db-cut", "data")
+    expect((await putArchive(id, "data", await tarOf([{ name: "./before.txt", body: "before" }]))).status).toBe(200)
+    // far more than the socket buffers hold, so the producers are still running when the client leaves
+    fs.writeFileSync(path.join(volumeDir(), "big.bin"), randomBytes(48 * 1024 * 1024))
+    const url = new URL(`${d.url}/v1/services/${id}/volumes/data/archive`)
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get(url, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }, (res) => {
+        expect(res.statusCode).toBe(200)
+        res.once("data", () => {
+          req.destroy()
+          resolve()
+        })
+      })
+      req.on("error", (e) => (req.destroyed ? undefined : reject(e)))
+    })
+    // the backup's hold ends with its children: a restore is accepted again (bounded wait), nothing left running
+    const restore = await tarOf([{ name: "./after.txt", body: "after" }])
+    let status = 0
+    for (let i = 0; i < 200 && status !== 200; i++) {
+      status = (await putArchive(id, "data", restore)).status
+      if (status !== 200) await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(status).toBe(200)
+    const left = execFileSync("sh", ["-c", `pgrep -f -- '^(tar|zstd) .*${volumeDir()}' || true`]).toString().trim()
+    expect(left).toBe("")
   })
 })

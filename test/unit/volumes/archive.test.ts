@@ -115,7 +115,23 @@ for (const [via, tarPipeHelper] of VIA) {
         expect(fs.statSync(path.join(vol, "base", "PG_VERSION")).uid).toBe(SHIFT.base + 70)
         expect(fs.statSync(vol).uid).toBe(SHIFT.base + 70)
       }
+      // the old copy is removed in the background (ADR 0903): gone within a bounded wait, nothing else left
+      for (let i = 0; i < 200 && fs.readdirSync(serviceDir).length > 1; i++) await new Promise((r) => setTimeout(r, 25))
       expect(fs.readdirSync(serviceDir)).toEqual(["data"])
+    })
+
+    it("a discarded copy a crash left behind is removed by the next restore, the live volume kept", async () => {
+      fs.mkdirSync(path.join(serviceDir, "data"), { recursive: true })
+      const leftover = path.join(serviceDir, ".discarded-data-0190e6a0-0000-7000-8000-00000000dead")
+      fs.mkdirSync(path.join(leftover, "deep"), { recursive: true })
+      fs.writeFileSync(path.join(leftover, "deep", "old.txt"), "old")
+      // another volume's discarded copy is not this restore's to remove
+      const other = path.join(serviceDir, ".discarded-cache-0190e6a0-0000-7000-8000-00000000beef")
+      fs.mkdirSync(other)
+      await restore(await tarOf([{ header: { name: "./new.txt", type: "file", mode: 0o644 }, body: "new" }]))
+      expect(fs.existsSync(leftover)).toBe(false)
+      expect(fs.existsSync(other)).toBe(true)
+      expect(fs.readFileSync(path.join(serviceDir, "data", "new.txt"), "utf8")).toBe("new")
     })
 
     const hostile: ReadonlyArray<readonly [string, ReadonlyArray<EntrySpec>, RegExp]> = [

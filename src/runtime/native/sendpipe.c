@@ -1,0 +1,118 @@
+/*
+ * denia-init send-pipe <fd>: copies stdin to <fd> until stdin ends (ADR 0903). The daemon gives it
+ * the read end of the pipe a backup's producer (zstd, or tar) writes, and the HTTP connection's socket
+ * as <fd>, after it has written the response head itself: the archive then reaches the socket with
+ * splice(2), never passing through the daemon. The socket is the daemon's own (non-blocking), so a
+ * full send buffer is waited for with poll(2); stdin is a blocking pipe. A peer that goes away ends
+ * this with an error (SIGPIPE is ignored, EPIPE reported). The socket is neither shut down nor closed
+ * here: that is the daemon's. Exit 0 at the end of stdin, 1 with one line on stderr on any error.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+
+#define SP_CHUNK (1024 * 1024)
+
+static unsigned char sp_buf[64 * 1024];
+
+static int sp_fail(const char *what)
+{
+	fprintf(stderr, "send-pipe: %s%s%s\n", what, errno ? ": " : "", errno ? strerror(errno) : "");
+	return 1;
+}
+
+/* Waits until out can take more bytes; 0 when it can, -1 on an error or a hang-up. */
+static int sp_wait_writable(int out)
+{
+	for (;;) {
+		struct pollfd p = { .fd = out, .events = POLLOUT };
+		int n = poll(&p, 1, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			errno = EPIPE;
+			return -1;
+		}
+		if (p.revents & POLLOUT)
+			return 0;
+	}
+}
+
+/* Writes all n bytes of buf to the non-blocking out. */
+static int sp_write_all(int out, const unsigned char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(out, buf, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (sp_wait_writable(out) != 0)
+				return -1;
+			continue;
+		}
+		if (w <= 0)
+			return -1;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int sendpipe_main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: denia-init send-pipe <fd>\n");
+		return 2;
+	}
+	char *end = NULL;
+	errno = 0;
+	long fd = strtol(argv[1], &end, 10);
+	if (errno != 0 || end == argv[1] || *end != '\0' || fd < 3 || fd > 1024) {
+		errno = 0;
+		return sp_fail("the output fd is not a number >= 3");
+	}
+	int out = (int)fd;
+	signal(SIGPIPE, SIG_IGN);
+	/* a larger input pipe means fewer wakeups of the producer; refused = the default stays */
+	(void)fcntl(0, F_SETPIPE_SZ, SP_CHUNK);
+	int use_splice = 1;
+	for (;;) {
+		if (use_splice) {
+			ssize_t r = splice(0, NULL, out, NULL, SP_CHUNK, SPLICE_F_MOVE | SPLICE_F_MORE);
+			if (r > 0)
+				continue;
+			if (r == 0)
+				return 0;
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if (sp_wait_writable(out) != 0)
+					return sp_fail("waiting for the output");
+				continue;
+			}
+			if (errno != EINVAL)
+				return sp_fail("sending");
+			/* stdin is not a pipe, or out takes no splice: copy by hand */
+			use_splice = 0;
+		}
+		ssize_t r = read(0, sp_buf, sizeof sp_buf);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return sp_fail("reading the input");
+		if (r == 0)
+			return 0;
+		if (sp_write_all(out, sp_buf, (size_t)r) != 0)
+			return sp_fail("sending");
+	}
+}
