@@ -114,7 +114,7 @@ const main = async () => {
       const restoreAnchor: Array<number> = []
       const backupRuns: Array<number> = []
       const backupAnchor: Array<number> = []
-      for (let run = 0; run < 3; run++) {
+      for (let run = 0; run < 5; run++) {
         // the client is curl in its own process (as the CLI would be), not a client on the daemon's event loop
         restoreRuns.push(
           await timed(() =>

@@ -30,6 +30,8 @@ export interface ExtractOptions extends ExtractLimits {
   readonly idShift: IdShift | undefined
   /** The `denia-init` helper, for the tar pipe (ADR 0902); undefined = the in-process gate. */
   readonly tarPipeHelper?: string | undefined
+  /** Cap on the raw (compressed or not) stream as it arrives. */
+  readonly maxBodyBytes?: number
 }
 
 /** Archive path → volume-relative components ("" = the volume root), or the rule it breaks. */
@@ -185,6 +187,12 @@ export const extractArchive = async (stream: Readable, root: string, options: Ex
       dest: root,
       sameOwner: options.idShift !== undefined,
       helper: options.tarPipeHelper,
+      ...(options.maxBodyBytes === undefined ? {} : {
+        maxInputBytes: {
+          bytes: options.maxBodyBytes,
+          error: () => new ArchiveTooLarge({ limit: `request body over ${options.maxBodyBytes} bytes`, entry: "" })
+        }
+      }),
       maxTarBytes: {
         bytes: options.maxBytes + TAR_OVERHEAD_BYTES,
         error: () => new ArchiveTooLarge({ limit: `unpacked size over ${options.maxBytes} bytes`, entry: "" })

@@ -6,11 +6,10 @@
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { type Readable, Transform } from "node:stream"
+import type { Readable } from "node:stream"
 import { isResourceName } from "../domain/names.js"
 import { syncDirectoryPromise } from "../platform/atomicWrite.js"
 import { copyTree, imageDirAt } from "./copyUp.js"
-import { ArchiveTooLarge } from "./errors.js"
 import { extractArchive, type ExtractOptions } from "./extract.js"
 import type { IdShift } from "./pack.js"
 import { discardInBackground, ensureDirBelow, lstatOrUndefined, recoverSwap } from "./paths.js"
@@ -81,19 +80,6 @@ export const removeVolume = async (serviceDir: string, name: string): Promise<vo
   await syncDirectoryPromise(serviceDir).catch(() => undefined)
 }
 
-/** Counts the raw body; past `max` bytes the stream fails with ArchiveTooLarge. */
-const capped = (max: number) => {
-  let seen = 0
-  return new Transform({
-    highWaterMark: 4 * 1024 * 1024,
-    transform(chunk: Buffer, _enc, done) {
-      seen += chunk.length
-      if (seen > max) done(new ArchiveTooLarge({ limit: `request body over ${max} bytes`, entry: "" }))
-      else done(null, chunk)
-    }
-  })
-}
-
 /**
  * Restore: the archive is unpacked into `.incoming-<name>` beside the volume,
  * then swapped in with two renames (the old copy moves to `.outgoing-<name>`
@@ -115,9 +101,7 @@ export const restoreVolume = async (
   const outgoing = path.join(serviceDir, `.outgoing-${name}`)
   await fs.mkdir(incoming, { mode: 0o700 })
   try {
-    const counted = body.pipe(capped(maxBodyBytes))
-    body.on("error", (e) => counted.destroy(e))
-    const entries = await extractArchive(counted, incoming, options)
+    const entries = await extractArchive(body, incoming, { ...options, maxBodyBytes })
     await syncDirectoryPromise(incoming)
     const hadLive = (await lstatOrUndefined(live)) !== undefined
     if (hadLive) await fs.rename(live, outgoing)

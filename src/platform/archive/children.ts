@@ -65,6 +65,16 @@ export const relay = (source: Readable, sink: Writable | undefined, handle: (chu
     sink?.once("close", onClose)
   })
 
+/** A relay handler writing every chunk to `sink`, failing with `cap.error()` once more than `cap.bytes` arrived. */
+export const countedWrite = (sink: Writable, cap: { readonly bytes: number; readonly error: () => Error } | undefined) => {
+  let seen = 0
+  return (chunk: Buffer): boolean => {
+    seen += chunk.length
+    if (cap !== undefined && seen > cap.bytes) throw cap.error()
+    return sink.write(chunk)
+  }
+}
+
 export const collect = (stream: Readable | null, limit: number): () => string => {
   let text = ""
   stream?.on("data", (c: Buffer) => {

@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process"
 import { createReadStream } from "node:fs"
 import { Readable, type Writable } from "node:stream"
-import { collect, DecompressError, exited, kill, relay, tarArgs, TarExtractError } from "./children.js"
+import { collect, countedWrite, DecompressError, exited, kill, relay, tarArgs, TarExtractError } from "./children.js"
 import { type GatePolicy, TarGate } from "./tarGate.js"
 import { TarFormatError } from "./tarHeader.js"
 import { extractViaPipe, tarPipeUsable } from "./tarPipe.js"
@@ -24,6 +24,8 @@ export interface ExtractTarOptions {
   readonly sameOwner: boolean
   /** Cap on the decompressed stream (a decompression bomb stops here): bytes and the error to throw. */
   readonly maxTarBytes?: { readonly bytes: number; readonly error: () => Error }
+  /** Cap on the raw input as it arrives (a request body): bytes and the error to throw past it. */
+  readonly maxInputBytes?: { readonly bytes: number; readonly error: () => Error }
   /**
    * The `denia-init` helper: when set (and `dest` is), entry data moves from the decompressor to
    * `tar -x` through `denia-init tar-pipe` without passing through the daemon (tarPipe.ts); a helper
@@ -88,7 +90,7 @@ export const extractTar = async (from: Readable | TarFile, options: ExtractTarOp
     if (stdin !== null && input !== undefined) {
       stdin.on("error", () => undefined)
       // the raw input goes to the decoder by hand, so its own errors (caps, aborted body) surface here
-      feeding = relay(input, stdin, (chunk) => stdin.write(chunk)).then(() => void stdin.end())
+      feeding = relay(input, stdin, countedWrite(stdin, options.maxInputBytes)).then(() => void stdin.end())
       feeding.catch(() => kill(decoder))
     }
     source = stdout
@@ -97,8 +99,11 @@ export const extractTar = async (from: Readable | TarFile, options: ExtractTarOp
     const stdin = tar?.stdin ?? undefined
     let seen = 0
     const cap = options.maxTarBytes
+    // uncompressed, the tar stream is the raw input: its cap applies here too
+    const inputCap = decoder === undefined ? options.maxInputBytes : undefined
     await relay(source, stdin, (buf) => {
       seen += buf.length
+      if (inputCap !== undefined && seen > inputCap.bytes) throw inputCap.error()
       if (cap !== undefined && seen > cap.bytes) throw cap.error()
       const pieces = gate.push(buf)
       return stdin === undefined || writeAll(stdin, pieces)
@@ -121,6 +126,9 @@ export const extractTar = async (from: Readable | TarFile, options: ExtractTarOp
     kill(tar)
     input?.destroy()
     await Promise.all([decoderDone, tarDone, feeding.catch(() => undefined)])
+    // the input failed first (a cap, an aborted body): the children stopped because of it
+    const fedError = await feeding.then(() => undefined, (x: unknown) => x)
+    if (fedError !== undefined && !(fedError instanceof TarExtractError) && e instanceof TarExtractError) throw fedError
     if (e instanceof TarExtractError && tar !== undefined) throw new TarExtractError(`${e.message}: ${tarErrors()}`)
     throw e
   }

@@ -9,10 +9,12 @@
  * `close`. Without `mkfifo` the caller falls back to Node's socketpairs (`undefined`).
  */
 import { execFile } from "node:child_process"
+import * as fsCallback from "node:fs"
 import { constants } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
+import { promisify } from "node:util"
 
 export interface OsPipe {
   /** The read end (blocking). */
@@ -26,34 +28,38 @@ export interface OsPipe {
 const mkfifo = (file: string) =>
   new Promise<void>((resolve, reject) => execFile("mkfifo", ["-m", "600", "--", file], (e) => (e === null ? resolve() : reject(e))))
 
+/** Raw descriptors (never closed behind the caller's back, unlike a FileHandle that is collected). */
+const openFd = promisify(fsCallback.open)
+const closeFd = promisify(fsCallback.close)
+
 /** A new pipe, or undefined when this host cannot make one (no mkfifo, no tmpdir). */
 export const openOsPipe = async (): Promise<OsPipe | undefined> => {
   let dir: string | undefined
-  const handles: Array<fs.FileHandle> = []
+  const opened: Array<number> = []
   try {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), "denia-pipe-"))
     const fifo = path.join(dir, "p")
     await mkfifo(fifo)
-    const probe = await fs.open(fifo, constants.O_RDONLY | constants.O_NONBLOCK)
-    handles.push(probe)
-    const write = await fs.open(fifo, constants.O_WRONLY)
-    handles.push(write)
-    const read = await fs.open(fifo, constants.O_RDONLY)
-    handles.push(read)
-    handles.splice(0, 1)
-    await probe.close()
+    const probe = await openFd(fifo, constants.O_RDONLY | constants.O_NONBLOCK)
+    opened.push(probe)
+    const write = await openFd(fifo, constants.O_WRONLY)
+    opened.push(write)
+    const read = await openFd(fifo, constants.O_RDONLY)
+    opened.push(read)
+    opened.shift()
+    await closeFd(probe)
     let closed = false
     return {
-      read: read.fd,
-      write: write.fd,
+      read,
+      write,
       close: async () => {
         if (closed) return
         closed = true
-        await Promise.all([read.close(), write.close()]).catch(() => undefined)
+        await Promise.all([closeFd(read), closeFd(write)]).catch(() => undefined)
       }
     }
   } catch {
-    await Promise.all(handles.map((h) => h.close().catch(() => undefined)))
+    await Promise.all(opened.map((fd) => closeFd(fd).catch(() => undefined)))
     return undefined
   } finally {
     if (dir !== undefined) await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined)

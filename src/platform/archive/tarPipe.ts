@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process"
 import * as fs from "node:fs/promises"
 import { Duplex, type Readable } from "node:stream"
-import { collect, DecompressError, exited, kill, relay, tarArgs, TarExtractError } from "./children.js"
+import { collect, countedWrite, DecompressError, exited, kill, relay, tarArgs, TarExtractError } from "./children.js"
 import { helperHasMode } from "./helperModes.js"
 import { openOsPipe } from "./osPipe.js"
 import { drive, type PipeCap, PipeControl } from "./pipeControl.js"
@@ -20,6 +20,7 @@ export interface PipeExtractOptions {
   readonly dest: string | undefined
   readonly sameOwner: boolean
   readonly maxTarBytes?: PipeCap
+  readonly maxInputBytes?: PipeCap
   /** The `denia-init` binary. */
   readonly helper: string
 }
@@ -65,7 +66,7 @@ export const extractViaPipe = async (from: Readable | { readonly file: string },
   const sink = decoder === undefined ? helper.stdin : decoder.stdin
   if (input !== undefined && sink !== null) {
     sink.on("error", () => undefined)
-    feeding = relay(input, sink, (chunk) => sink.write(chunk)).then(() => void sink.end())
+    feeding = relay(input, sink, countedWrite(sink, options.maxInputBytes)).then(() => void sink.end())
     feeding.catch(() => {
       kill(decoder)
       kill(helper)
@@ -96,6 +97,9 @@ export const extractViaPipe = async (from: Readable | { readonly file: string },
     input?.destroy()
     socket?.destroy()
     await Promise.all([decoderDone, helperDone, tarDone, feeding.catch(() => undefined)])
+    // the input failed first (a cap, an aborted body): the children stopped because of it
+    const fedError = await feeding.then(() => undefined, (x: unknown) => x)
+    if (fedError !== undefined && !(fedError instanceof TarExtractError) && e instanceof TarExtractError) throw fedError
     // a decompressor that failed first explains a helper or tar that stopped after it
     if (e instanceof TarExtractError && (await decoderDone) !== 0 && decoder !== undefined && decoder.signalCode === null) {
       throw new DecompressError(`not a valid ${options.compression} stream`)
