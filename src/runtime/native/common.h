@@ -133,6 +133,9 @@ void relay_event(struct relay *r, void *tag, unsigned int events);
 /* Free connections closed during the last batch of events. */
 void relay_reap(struct relay *r);
 
+/* A descriptor number >= 3 (and <= 1024) from argv; -1 when it is not one (errno left 0). */
+int parse_fd_arg(const char *text);
+
 /* ---- modes ---- */
 int launch_main(int argc, char **argv);
 int exec_main(int argc, char **argv);

@@ -74,14 +74,9 @@ int sendpipe_main(int argc, char **argv)
 		fprintf(stderr, "usage: denia-init send-pipe <fd>\n");
 		return 2;
 	}
-	char *end = NULL;
-	errno = 0;
-	long fd = strtol(argv[1], &end, 10);
-	if (errno != 0 || end == argv[1] || *end != '\0' || fd < 3 || fd > 1024) {
-		errno = 0;
+	int out = parse_fd_arg(argv[1]);
+	if (out < 0)
 		return sp_fail("the output fd is not a number >= 3");
-	}
-	int out = (int)fd;
 	signal(SIGPIPE, SIG_IGN);
 	/* a larger input pipe means fewer wakeups of the producer; refused = the default stays */
 	(void)fcntl(0, F_SETPIPE_SZ, SP_CHUNK);

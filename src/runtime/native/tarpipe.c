@@ -156,14 +156,9 @@ int tarpipe_main(int argc, char **argv)
 		fprintf(stderr, "usage: denia-init tar-pipe <control-fd>\n");
 		return 2;
 	}
-	char *end = NULL;
-	errno = 0;
-	long fd = strtol(argv[1], &end, 10);
-	if (errno != 0 || end == argv[1] || *end != '\0' || fd < 3 || fd > 1024) {
-		errno = 0;
+	tp_ctl = parse_fd_arg(argv[1]);
+	if (tp_ctl < 0)
 		return tp_fail("the control fd is not a number >= 3");
-	}
-	tp_ctl = (int)fd;
 	/* when stdin/stdout are pipes (ADR 0903), larger ones mean fewer wakeups between the decompressor,
 	 * this loop and tar; on anything else, or when the kernel says no, the sizes stay as they are */
 	(void)fcntl(0, F_SETPIPE_SZ, TP_MAX);
