@@ -11,6 +11,8 @@ import { decompressor, sniffBytes } from "./decompress.js"
 export interface LayerFeed {
   readonly write: (chunk: Buffer) => Promise<void>
   readonly end: () => Promise<void>
+  /** Bytes written but not yet taken in by the unpacker (at most its input buffer after `write` resolved). */
+  readonly queued: () => number
   /** Stops the application; the failure that had stopped it before, if any (a refused entry, say). */
   readonly abort: () => Promise<{ readonly error: unknown } | undefined>
 }
@@ -66,6 +68,7 @@ export const openFeed = (
       input.end()
       await running
     },
+    queued: () => (running === undefined ? headBytes : 0) + input.writableLength,
     abort: async () => {
       const before = failed
       aborted = true

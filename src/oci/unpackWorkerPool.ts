@@ -48,7 +48,7 @@ export interface PooledUnpacker extends Unpacker {
 export class UnpackWorkerStopped extends Error {}
 
 /** How many fed bytes may be on their way to the worker, not yet taken into its input (backpressure). */
-const FEED_WINDOW = 2 * 1024 * 1024
+export const FEED_WINDOW = 2 * 1024 * 1024
 
 export interface WorkerEntry {
   readonly kind: "compiled" | "source"
@@ -242,13 +242,16 @@ class WorkerUnpacker implements PooledUnpacker {
       if (this.feeding === link) this.feeding = undefined
     }
     return {
+      queued: () => inFlight,
       write: async (chunk) => {
         if (failed !== undefined) throw failed.error
         // a copy: the download still writes `chunk` to the cache after this
-        const copy = new Uint8Array(chunk.byteLength)
+        const bytes = chunk.byteLength
+        const copy = new Uint8Array(bytes)
         copy.set(chunk)
+        // transferred: `copy` is empty here after this
         this.post({ op: "chunk", data: copy }, [copy.buffer])
-        inFlight += copy.byteLength
+        inFlight += bytes
         while (inFlight > FEED_WINDOW && failure() === undefined) await new Promise<void>((r) => waiters.push(r))
         const f = failure()
         if (f !== undefined) throw f.error
@@ -292,6 +295,7 @@ class WorkerUnpacker implements PooledUnpacker {
 /** Unpack workers: one per pull in flight, `maxIdle` kept warm between pulls. */
 export class UnpackWorkerPool {
   private readonly idle: Array<Worker> = []
+  private readonly live = new Set<Worker>()
   private spawned = 0
 
   constructor(readonly entry: WorkerEntry | undefined, private readonly maxIdle = 1) {}
@@ -305,6 +309,16 @@ export class UnpackWorkerPool {
     return this.spawned
   }
 
+  /** Workers whose thread is still running (in use or idle). */
+  get running(): number {
+    return this.live.size
+  }
+
+  /** Idle workers kept for the next pull. */
+  get idleCount(): number {
+    return this.idle.length
+  }
+
   acquire(rootfs: string, options: UnpackOptions): PooledUnpacker {
     if (this.entry === undefined) return new InThreadUnpacker(rootfs, options)
     const worker = this.idle.pop() ?? this.spawn(this.entry)
@@ -314,9 +328,11 @@ export class UnpackWorkerPool {
   private spawn(entry: WorkerEntry): Worker {
     const w = new Worker(entry.url, entry.execArgv === undefined ? {} : { execArgv: entry.execArgv })
     this.spawned++
+    this.live.add(w)
     // the unpacker using the worker reports its failures; an idle one that fails is dropped
     w.on("error", () => undefined)
     w.on("exit", () => {
+      this.live.delete(w)
       const i = this.idle.indexOf(w)
       if (i >= 0) this.idle.splice(i, 1)
     })
@@ -331,11 +347,12 @@ export class UnpackWorkerPool {
       return
     }
     await w.terminate().catch(() => undefined)
+    this.live.delete(w)
   }
 
   /** Terminates the idle workers. */
   async close(): Promise<void> {
-    await Promise.all(this.idle.splice(0).map((w) => w.terminate().catch(() => undefined)))
+    await Promise.all(this.idle.splice(0).map((w) => w.terminate().catch(() => undefined).then(() => this.live.delete(w))))
   }
 }
 
