@@ -3,6 +3,7 @@
  * unchanged) and applies layers for the daemon, which keeps serving on its own event loop meanwhile.
  * Protocol: unpackWorkerProtocol.ts; the daemon side: unpackWorkerPool.ts.
  */
+import * as os from "node:os"
 import { parentPort } from "node:worker_threads"
 import { UnpackerCore, UnpackRefusal } from "./unpackCore.js"
 import { type LayerFeed, openFeed } from "./unpackFeed.js"
@@ -12,6 +13,7 @@ const port = parentPort
 if (port === null) throw new Error("unpackWorker.ts runs as a worker thread")
 
 let unpacker: UnpackerCore | undefined
+const empty = { bytes: 0, entries: 0, dirs: [] }
 let feed: { readonly id: number; readonly feed: LayerFeed } | undefined
 
 /** A fed layer stopped by the daemon (its download failed or the pull was interrupted). */
@@ -88,6 +90,16 @@ port.on("message", (m: Request) => {
         if (before !== undefined) throw before.error
         throw new FeedAborted()
       })
+    }
+    case "nice": {
+      // per thread on Linux: pid 0 is this worker thread, not the daemon
+      try {
+        os.setPriority(0, m.nice)
+      } catch {
+        // not permitted (raising it back needs root): the pool does not reuse a worker left lower
+      }
+      const u = unpacker
+      return send({ type: "done", id: m.id, skipped: u?.skipped.splice(0) ?? [], state: u?.state() ?? empty, nice: os.getPriority(0) })
     }
     case "close":
       unpacker = undefined

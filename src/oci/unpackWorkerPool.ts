@@ -12,7 +12,7 @@
  * transpiling module hook (unpackWorkerSource.ts); where neither is possible (a bundle of this module),
  * the layers are applied on the calling thread by `RootfsUnpacker` — same rules, same failures.
  */
-import { Effect, Exit } from "effect"
+import { Effect, Exit, FiberRef } from "effect"
 import * as fsSync from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"
@@ -40,6 +40,8 @@ export interface Unpacker {
 
 export interface PooledUnpacker extends Unpacker {
   readonly mode: "worker" | "in-thread"
+  /** Sets the CPU priority (nice value) of the worker thread; nothing on the calling thread. */
+  renice(nice: number): void
   /** Ends the unpacker's use: its worker back to the pool when `reuse` and it is idle, else terminated. */
   release(reuse: boolean): Promise<void>
 }
@@ -115,6 +117,7 @@ class InThreadUnpacker implements PooledUnpacker {
   async restart(): Promise<void> {
     this.u = new RootfsUnpacker(this.rootfs, this.options)
   }
+  renice(): void {}
   async release(): Promise<void> {}
 }
 
@@ -132,6 +135,7 @@ class WorkerUnpacker implements PooledUnpacker {
   private stopped: UnpackWorkerStopped | undefined
   private feeding: FeedLink | undefined
   private released = false
+  private nice = 0
 
   constructor(
     private readonly worker: Worker,
@@ -155,6 +159,7 @@ class WorkerUnpacker implements PooledUnpacker {
         if (r.type === "done") {
           this.skipped.push(...r.skipped)
           this.last = r.state
+          if (r.nice !== undefined) this.nice = r.nice
         }
         p?.resolve(r)
         return
@@ -279,10 +284,19 @@ class WorkerUnpacker implements PooledUnpacker {
     }
   }
 
+  renice(nice: number): void {
+    if (this.stopped === undefined) this.run({ op: "nice", nice }).catch(() => undefined)
+  }
+
   async release(reuse: boolean): Promise<void> {
     if (this.released) return
     this.released = true
-    const idle = reuse && this.stopped === undefined && this.pending.size === 0 && this.feeding === undefined
+    let idle = reuse && this.stopped === undefined && this.pending.size === 0 && this.feeding === undefined
+    if (idle && this.nice !== 0) {
+      // back to the daemon's priority for the next pull, or not reused
+      await this.run({ op: "nice", nice: 0 }).catch(() => undefined)
+      idle = this.stopped === undefined && this.nice === 0
+    }
     if (idle) this.worker.postMessage({ op: "close" } satisfies Request)
     else this.stop("the pull ended")
     this.worker.off("message", this.onMessage)
@@ -361,9 +375,51 @@ let shared: UnpackWorkerPool | undefined
 /** The process's pool (the worker script found next to this module). */
 export const unpackWorkers = (): UnpackWorkerPool => (shared ??= new UnpackWorkerPool(findWorkerEntry()))
 
-/** An unpacker for `rootfs` in the current scope: released (its worker terminated unless it ended cleanly) when the scope closes. */
+/**
+ * The CPU priority of layer application (a nice value), changed while it runs: a base prewarm
+ * (deploy/basePrewarm.ts) unpacks at the priority of the build beside it, and at the daemon's once the
+ * deployment waits for it. Changes reach the worker at once.
+ */
+export class UnpackPriority {
+  private readonly listeners = new Set<(nice: number) => void>()
+
+  constructor(private value: number) {}
+
+  get nice(): number {
+    return this.value
+  }
+
+  set(nice: number): void {
+    if (nice === this.value) return
+    this.value = nice
+    for (const l of this.listeners) l(nice)
+  }
+
+  subscribe(listener: (nice: number) => void): () => void {
+    this.listeners.add(listener)
+    return () => void this.listeners.delete(listener)
+  }
+}
+
+/** The priority for the layer application of the current fiber; none: the daemon's own. */
+export const unpackPriority = FiberRef.unsafeMake<UnpackPriority | undefined>(undefined)
+
+/**
+ * An unpacker for `rootfs` in the current scope, at the fiber's `unpackPriority`: released (its worker
+ * terminated unless the scope ended successfully) when the scope closes.
+ */
 export const scopedUnpacker = (rootfs: string, options: UnpackOptions, pool: UnpackWorkerPool = unpackWorkers()) =>
-  Effect.acquireRelease(
-    Effect.sync(() => pool.acquire(rootfs, options)),
-    (u, exit) => Effect.promise(() => u.release(Exit.isSuccess(exit)))
-  )
+  Effect.flatMap(FiberRef.get(unpackPriority), (priority) =>
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const u = pool.acquire(rootfs, options)
+        if (priority === undefined) return { u, unsubscribe: () => undefined }
+        if (priority.nice !== 0) u.renice(priority.nice)
+        return { u, unsubscribe: priority.subscribe((nice) => u.renice(nice)) }
+      }),
+      ({ u, unsubscribe }, exit) =>
+        Effect.promise(() => {
+          unsubscribe()
+          return u.release(Exit.isSuccess(exit))
+        })
+    ).pipe(Effect.map(({ u }) => u)))

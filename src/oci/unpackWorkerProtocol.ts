@@ -16,6 +16,8 @@ export type Request =
   | { readonly op: "end" }
   | { readonly op: "abort" }
   | { readonly op: "finish"; readonly id: number }
+  /** The worker thread's CPU priority (nice value; best effort): answered with the value it has then. */
+  | { readonly op: "nice"; readonly id: number; readonly nice: number }
   /** Drops the unpacker: the worker goes back to the pool. */
   | { readonly op: "close" }
 
@@ -35,7 +37,14 @@ export type WireError =
   | { readonly kind: "aborted" }
 
 export type Reply =
-  | { readonly type: "done"; readonly id: number; readonly skipped: ReadonlyArray<string>; readonly state: UnpackState }
+  | {
+    readonly type: "done"
+    readonly id: number
+    readonly skipped: ReadonlyArray<string>
+    readonly state: UnpackState
+    /** The thread's nice value (answering `nice`). */
+    readonly nice?: number
+  }
   | { readonly type: "failed"; readonly id: number; readonly error: WireError }
   /** `bytes` of the fed layer went into the unpacker's input: the daemon may send that much more. */
   | { readonly type: "ack"; readonly bytes: number }

@@ -19,6 +19,8 @@ import {
   findWorkerEntry,
   scopedUnpacker,
   type Unpacker,
+  UnpackPriority,
+  unpackPriority,
   UnpackWorkerPool,
   unpackWorkers,
   UnpackWorkerStopped
@@ -239,6 +241,41 @@ describe("unpack worker", () => {
     expect(feed.queued()).toBe(0)
     await u.release(false)
     expect(p.running).toBe(0)
+  })
+
+  it("runs the worker thread at the fiber's unpack priority and hands it back at the daemon's", async () => {
+    /** Nice values of this process's threads (Linux: per thread). */
+    const threadNices = async () => {
+      const out: Array<number> = []
+      for (const t of await fs.readdir("/proc/self/task")) {
+        const stat = await fs.readFile(`/proc/self/task/${t}/stat`, "utf8").catch(() => "")
+        const nice = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]
+        if (nice !== undefined) out.push(Number(nice))
+      }
+      return out
+    }
+    const p = pool()
+    const priority = new UnpackPriority(19)
+    const dir = await rootfs("niced")
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function*() {
+          const u = yield* scopedUnpacker(dir, open, p)
+          yield* Effect.promise(() => u.finish())
+          expect(yield* Effect.promise(threadNices)).toContain(19)
+          expect(os.getPriority(0)).toBe(0)
+          priority.set(0)
+          yield* Effect.promise(() => u.finish())
+          expect(yield* Effect.promise(threadNices)).not.toContain(19)
+          priority.set(19)
+          yield* Effect.promise(() => u.finish())
+          expect(yield* Effect.promise(threadNices)).toContain(19)
+        })
+      ).pipe(Effect.locally(unpackPriority, priority))
+    )
+    // released cleanly while still at 19: back at 0 before it waits for the next pull
+    expect(p.idleCount).toBe(1)
+    expect(await threadNices()).not.toContain(19)
   })
 
   it("a fed layer's refusal stops the feed and wins over the aborted download", async () => {
