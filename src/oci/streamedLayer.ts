@@ -9,7 +9,7 @@
  * Backpressure is end to end: the download awaits the unpacker's input buffer before reading more.
  */
 import type { LayerFeed } from "./unpackFeed.js"
-import type { Unpacker } from "./unpackWorkerPool.js"
+import type { Unpacker } from "./unpackWorkerClient.js"
 
 export type StreamedResult =
   | { readonly streamed: true }
