@@ -14,7 +14,8 @@ if (port === null) throw new Error("unpackWorker.ts runs as a worker thread")
 
 let unpacker: UnpackerCore | undefined
 const empty = { bytes: 0, entries: 0, dirs: [] }
-let feed: { readonly id: number; readonly feed: LayerFeed } | undefined
+/** The layer being fed; `queue` is its writes, one at a time (one waiter on the input's `drain`). */
+let feed: { readonly id: number; readonly feed: LayerFeed; queue: Promise<void> } | undefined
 
 /** A fed layer stopped by the daemon (its download failed or the pull was interrupted). */
 class FeedAborted extends Error {}
@@ -62,14 +63,15 @@ port.on("message", (m: Request) => {
       if (u === undefined) return run(m.id, () => void current())
       const label = m.label
       const f = openFeed((stream, toDestroy) => u.applyLayerStream(label, stream, toDestroy))
-      feed = { id: m.id, feed: f }
+      feed = { id: m.id, feed: f, queue: Promise.resolve() }
       return
     }
     case "chunk": {
       const f = feed
       if (f === undefined) return
       const bytes = m.data.byteLength
-      f.feed.write(Buffer.from(m.data.buffer, m.data.byteOffset, bytes)).then(
+      const buf = Buffer.from(m.data.buffer, m.data.byteOffset, bytes)
+      f.queue = f.queue.then(() => f.feed.write(buf)).then(
         () => send({ type: "ack", bytes }),
         (e: unknown) => {
           if (feed === f) send({ type: "feedFailed", error: wire(e) })
@@ -80,7 +82,10 @@ port.on("message", (m: Request) => {
     case "end": {
       const f = feed
       if (f === undefined) return
-      return closeFeed(f.id, () => f.feed.end())
+      return closeFeed(f.id, async () => {
+        await f.queue
+        await f.feed.end()
+      })
     }
     case "abort": {
       const f = feed
