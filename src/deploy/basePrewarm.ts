@@ -20,9 +20,17 @@ import { describeOciError } from "../oci/describeError.js"
 import { OciService, parseReference } from "../oci/index.js"
 import { formatPlatform, hostPlatform } from "../oci/manifest.js"
 import { sameRegistryHost } from "../oci/registryHost.js"
+import { UnpackPriority, unpackPriority } from "../oci/unpackWorkerPool.js"
 import { HostedPulls } from "../registry/hostedPulls.js"
 import { Registries } from "../secrets/registries.js"
 import { finalBaseImage } from "./dockerfileBase.js"
+
+/**
+ * The prewarm unpacks at the build's CPU priority (builder/isolation.ts runs buildah under `nice -n 19`)
+ * while the build runs, so that the two share the CPU instead of the prewarm starving the build's own
+ * pull of the same base (ADR 0808); at the daemon's (0) once the deployment waits for it.
+ */
+const PREWARM_NICE = 19
 
 /** A Dockerfile bigger than this is not read for its base (buildah still builds it). */
 const MAX_DOCKERFILE_BYTES = 1024 * 1024
@@ -94,7 +102,7 @@ export const planPrewarm = (
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 
 /** The prewarm itself; never fails (interruption aside). `phase` tells the caller how far it got. */
-const prewarm = (request: PrewarmRequest, phase: { current: string }) =>
+const prewarm = (request: PrewarmRequest, phase: { current: string }, priority: UnpackPriority) =>
   Effect.gen(function*() {
     const text = yield* readDockerfile(request.contextDir, request.dockerfile)
     if (text === undefined) return yield* request.log("prewarm: skipped (the Dockerfile cannot be read here)")
@@ -110,6 +118,7 @@ const prewarm = (request: PrewarmRequest, phase: { current: string }) =>
     const started = Date.now()
     yield* request.log(`prewarm: unpacking base image ${base.reference} while the build runs`)
     yield* oci.prewarm(plan.reference, plan.credentials, (p) => void (phase.current = p.phase)).pipe(
+      Effect.locally(unpackPriority, priority),
       Effect.matchEffect({
         onSuccess: (r) =>
           request.log(
@@ -136,11 +145,14 @@ const prewarm = (request: PrewarmRequest, phase: { current: string }) =>
 export const withBasePrewarm = <A, E, R>(request: PrewarmRequest, build: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
     const phase = { current: "starting" }
-    const fiber = yield* Effect.fork(prewarm(request, phase))
+    const priority = new UnpackPriority(PREWARM_NICE)
+    const fiber = yield* Effect.fork(prewarm(request, phase, priority))
     const result = yield* build.pipe(Effect.onError(() => Fiber.interrupt(fiber)))
     if (phase.current === "done") return result
     if (phase.current === "unpacking" || phase.current === "finalizing") {
       yield* request.log("prewarm: waiting for the base image to finish unpacking")
+      // nothing else runs for this deployment now: the prewarm at the daemon's priority
+      priority.set(0)
       // an interrupted prewarm (e.g. the one it waited on was cancelled) must not end the deployment
       yield* Fiber.await(fiber)
     } else {

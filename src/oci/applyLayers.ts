@@ -17,7 +17,8 @@ import type { Descriptor } from "./manifest.js"
 import type { ImageReference } from "./reference.js"
 import { unpackWhileDownloading } from "./streamedLayer.js"
 import { isRetryableError, toOciError } from "./transport.js"
-import { RootfsUnpacker, type UnpackOptions } from "./unpack.js"
+import type { UnpackOptions } from "./unpack.js"
+import { scopedUnpacker, UnpackWorkerStopped } from "./unpackWorkerPool.js"
 
 export interface LayerContext {
   readonly ref: ImageReference
@@ -36,13 +37,17 @@ export interface LayerContext {
   readonly addBytes: (n: number) => void
 }
 
-/** Applies every layer onto `rootfs`; returns the unpacker (its `finish` is still to run). Needs the pull's scope. */
+/**
+ * Applies every layer onto `rootfs`; returns the unpacker (its `finish` is still to run). Needs the pull's
+ * scope: the unpacker (its worker thread, unpackWorkerPool.ts) lives until the scope closes, and is
+ * terminated then unless the pull succeeded.
+ */
 export const applyLayers = (c: LayerContext) =>
   Effect.gen(function*() {
     const { addBytes, cache, chains, client, concurrency, credentials, emit, layers, ref, rootfs, snapshotMinBytes } = c
     const { maxBytes, maxEntries } = c.unpack
 
-    let unpacker = new RootfsUnpacker(rootfs, c.unpack)
+    const unpacker = yield* scopedUnpacker(rootfs, c.unpack)
     const digests = layers.map((l) => l.digest)
     // the longest prefix of layers already unpacked by an earlier pull (chains.ts): cloned, not unpacked
     const snapshot = yield* Effect.promise(() => chains.longest(digests).catch(() => undefined))
@@ -61,7 +66,10 @@ export const applyLayers = (c: LayerContext) =>
         }
       })
       if (cloned) {
-        unpacker.adopt(snapshot.state)
+        yield* dataPath(
+          () => unpacker.adopt(snapshot.state),
+          (e) => new OciStorageError({ operation: "adopt chain snapshot", path: rootfs, reason: String(e), cause: e })
+        )
         from = snapshot.layers
         addBytes(layers.slice(0, from).reduce((a, l) => a + l.size, 0))
         emit({ layersReused: from, layersDownloaded: from, layersDone: from })
@@ -94,14 +102,14 @@ export const applyLayers = (c: LayerContext) =>
           // the body broke off midway: this layer again from an empty tree, the ordinary way (with retries)
           await fs.rm(rootfs, { recursive: true, force: true })
           await fs.mkdir(rootfs, { mode: 0o700 })
-          unpacker = new RootfsUnpacker(rootfs, c.unpack)
+          await unpacker.restart()
           const entry = await download()
           if (entry.hit) addBytes(layer.size)
           await unpacker.applyLayerFile(label, entry.path)
         }
       }, (e) =>
-        // a file-system call of the unpacker failed (it names its syscall); else the download did
-        e instanceof Error && "syscall" in e && !isRetryableError(e)
+        // a file-system call of the unpacker failed (it names its syscall) or its worker stopped; else the download did
+        (e instanceof Error && "syscall" in e && !isRetryableError(e)) || e instanceof UnpackWorkerStopped
           ? new OciStorageError({ operation: `unpack layer ${label}`, path: rootfs, reason: String(e), cause: e })
           : toOciError(e, ref.registry))
 

@@ -8,10 +8,8 @@
  *
  * Backpressure is end to end: the download awaits the unpacker's input buffer before reading more.
  */
-import { once } from "node:events"
-import { PassThrough } from "node:stream"
-import { decompressor, sniffBytes } from "./decompress.js"
-import type { RootfsUnpacker } from "./unpack.js"
+import type { LayerFeed } from "./unpackFeed.js"
+import type { Unpacker } from "./unpackWorkerClient.js"
 
 export type StreamedResult =
   | { readonly streamed: true }
@@ -20,64 +18,35 @@ export type StreamedResult =
 
 /**
  * Runs `download` (which must call `onChunk` with every body chunk, in order) and applies the bytes to
- * `unpacker` as layer `label` while they arrive. A failure of either side fails both.
+ * `unpacker` as layer `label` while they arrive (in the unpack worker, unpackWorkerPool.ts). A failure
+ * of either side fails both.
  */
 export const unpackWhileDownloading = async (
-  unpacker: RootfsUnpacker,
+  unpacker: Unpacker,
   label: string,
   download: (onChunk: (chunk: Buffer) => Promise<void>) => Promise<{ readonly hit: boolean; readonly path: string }>
 ): Promise<StreamedResult> => {
-  const input = new PassThrough({ highWaterMark: 1024 * 1024 })
-  // errors surface through the unpacker's promise; a write after it stopped must not crash the daemon
-  input.on("error", () => undefined)
-  let unpacking: Promise<void> | undefined
-  let unpackError: { readonly error: unknown } | undefined
-  let head: Array<Buffer> = []
-  let headBytes = 0
-
-  const start = () => {
-    const first = Buffer.concat(head)
-    head = []
-    const d = decompressor(sniffBytes(first))
-    if (d !== undefined) d.on("error", () => undefined)
-    const running = unpacker.applyLayerStream(label, d === undefined ? input : input.pipe(d), [input])
-    running.catch((error: unknown) => {
-      unpackError = { error }
-    })
-    unpacking = running
-    return first
-  }
-  const write = async (buf: Buffer) => {
-    if (input.write(buf)) return
-    await Promise.race([once(input, "drain"), unpacking])
-  }
+  let feed: LayerFeed | undefined
   const onChunk = async (chunk: Buffer) => {
-    if (unpackError !== undefined) throw unpackError.error
-    if (unpacking === undefined) {
-      head.push(chunk)
-      headBytes += chunk.length
-      if (headBytes < 4) return
-      return write(start())
-    }
-    return write(chunk)
+    feed ??= unpacker.openLayerFeed(label)
+    // resolves once the unpacker's input has room: the download waits meanwhile
+    await feed.write(chunk)
   }
 
   let entry: { readonly hit: boolean; readonly path: string }
   try {
     entry = await download(onChunk)
   } catch (e) {
-    input.destroy()
-    await unpacking?.catch(() => undefined)
+    const before = await feed?.abort()
     // the unpacker's refusal names the entry; prefer it over the aborted download
-    if (unpackError !== undefined) throw unpackError.error
+    if (before !== undefined) throw before.error
     throw e
   }
-  if (unpacking === undefined) {
-    if (entry.hit && headBytes === 0) return { streamed: false, path: entry.path }
-    // a blob of fewer than 4 bytes
-    await write(start())
+  if (feed === undefined) {
+    if (entry.hit) return { streamed: false, path: entry.path }
+    // an empty blob
+    feed = unpacker.openLayerFeed(label)
   }
-  input.end()
-  await unpacking
+  await feed.end()
   return { streamed: true }
 }
