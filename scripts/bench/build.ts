@@ -10,16 +10,12 @@
  *    (buildBusy.ts), and the ratio; printed, no goal.
  * 3. upload of a 200 MB working tree (`denia push --no-follow`: pack, compress, stream, server-side
  *    checks) against `tar | zstd | curl --data-binary @-` to a local HTTP server that discards the body.
-<<<<<<< HEAD
- *    Goal: throughput ≥ 0.8× the anchor.
+ *    Goal: throughput ≥ 0.8× the anchor. Also the server side alone: the same tree packed once, streamed
+ *    by curl to the upload endpoint and to the discarding server.
  *
  * BENCH_BUILD_PHASES=1 also prints the deployment logs of 1. and 2. as seconds since the CLI started
  * (where the time goes: upload, queue, build, push, pull/unpack, start, health); BENCH_BUILD_ONLY_PUSH=1
  * stops after 2.
-=======
- *    Goal: throughput ≥ 0.8× the anchor. Also the server side alone: the same tree packed once, streamed
- *    by curl to the upload endpoint and to the discarding server.
->>>>>>> archive
  */
 import { execFileSync, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
