@@ -1,8 +1,8 @@
 /**
  * What every CLI invocation loads (ADR 0013, 0810): the bundle's entry and the chunks it imports
  * statically. The HTTP/1 client library of the volume archive transfers (undici), the push packer and
- * the host tools are chunks of their own, imported only by the commands that use them. Reads the build
- * output (`npm run build` writes dist/bundle/).
+ * the host tools are chunks of their own, imported only by the commands that use them; @effect/cli's
+ * option-file parsers are not bundled at all. Reads the build output (`npm run build` writes dist/bundle/).
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -35,6 +35,14 @@ describe("the CLI bundle", () => {
       expect(text.includes("node_modules/undici/index.js"), `${path.basename(file)} bundles undici`).toBe(false)
       expect(text.includes("dist/cli/client/pack.js"), `${path.basename(file)} bundles the packer`).toBe(false)
       expect(text.includes("dist/cli/doctor/checks.js"), `${path.basename(file)} bundles doctor`).toBe(false)
+    }
+  })
+
+  it("carries stubs for @effect/cli's option-file parsers (no command reads option files)", () => {
+    for (const file of fs.readdirSync(bundleDir)) {
+      const text = fs.readFileSync(path.join(bundleDir, file), "utf8")
+      expect(text.includes("node_modules/toml/lib/parser.js"), `${file} bundles the TOML option-file parser`).toBe(false)
+      expect(text.includes("node_modules/ini/lib/ini.js"), `${file} bundles the ini option-file parser`).toBe(false)
     }
   })
 })
