@@ -7,6 +7,22 @@
 import * as fs from "node:fs"
 import { build } from "esbuild"
 
+// @effect/cli imports parsers for ini, TOML and YAML option files at load time; no Denia command reads
+// option files (its own TOML goes through smol-toml), so they are replaced by stubs that say so: every
+// invocation would otherwise load and evaluate ~400 kB of parsers (ADR 0810)
+const optionFileParsers = {
+  name: "cli-option-file-parsers",
+  setup(b) {
+    b.onResolve({ filter: /^(ini|toml|yaml)$/ }, (args) =>
+      /[\\/]@effect[\\/]cli[\\/]/.test(args.importer) ? { path: args.path, namespace: "option-file-stub" } : undefined)
+    b.onLoad({ filter: /.*/, namespace: "option-file-stub" }, (args) => ({
+      contents: `const unsupported = () => { throw new Error("denia: ${args.path} option files are not supported") }\n` +
+        "export const parse = unsupported\nexport const stringify = unsupported\nexport default { parse, stringify }\n",
+      loader: "js"
+    }))
+  }
+}
+
 fs.rmSync("dist/bundle", { recursive: true, force: true })
 await build({
   entryPoints: ["dist/cli/app.js"],
@@ -18,6 +34,7 @@ await build({
   target: "node20",
   // native addon: never bundled (the CLI does not load it)
   external: ["better-sqlite3"],
+  plugins: [optionFileParsers],
   // CommonJS dependencies call require() for Node built-ins
   banner: { js: 'import { createRequire as __deniaCreateRequire } from "node:module"; const require = __deniaCreateRequire(import.meta.url);' },
   logLevel: "warning"

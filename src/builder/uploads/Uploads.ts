@@ -34,7 +34,10 @@ export interface UploadsOptions {
   /** `<data_dir>/uploads` */
   readonly dir: string
   readonly caps: ArchiveCaps
-  /** The `denia-init` helper: unpacking moves file data through its tar pipe (ADR 0902). */
+  /**
+   * The `denia-init` helper: the receive check and the unpack move file data through its tar pipe
+   * (ADR 0902); without it (or with a helper lacking that mode) both run on the in-process gate.
+   */
   readonly tarPipeHelper?: string
   readonly ttlMinutes: number
   /** Where builds unpack uploads (`<data_dir>/builds/contexts`). */
@@ -153,7 +156,9 @@ export const makeUploads = (options: UploadsOptions) =>
               body.off("aborted", onAbort)
               body.off("error", onAbort)
             }
-            const scan = scanArchive(side, format, options.caps).catch((e: unknown) => {
+            // the check runs through the tar pipe when the helper has it: entry data is skipped there, only
+            // headers come back into the daemon (ADR 0902)
+            const scan = scanArchive(side, format, options.caps, undefined, options.tarPipeHelper).catch((e: unknown) => {
               stop()
               tee.destroy(e instanceof Error ? e : new Error(String(e)))
               throw e

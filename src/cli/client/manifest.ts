@@ -18,16 +18,11 @@ import * as path from "node:path"
 import { parse, stringify } from "smol-toml"
 import { ResourceName } from "../../domain/names.js"
 import { ClientCommandError } from "./errors.js"
+import { relativePathProblem } from "./relativePath.js"
 
 export const MANIFEST_FILE = ".denia"
 
-const RelativePath = Schema.String.pipe(
-  Schema.filter((p) =>
-    p.length === 0 || p.length > 1024 || p.includes("\0") || path.isAbsolute(p) || p.split(/[\\/]/).includes("..")
-      ? "must be a relative path inside the project directory (no '..')"
-      : true
-  )
-)
+const RelativePath = Schema.String.pipe(Schema.filter((p) => relativePathProblem(p) ?? true))
 
 export const Manifest = Schema.Struct({
   project: ResourceName,

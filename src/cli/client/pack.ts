@@ -3,17 +3,17 @@
  * them (honouring `.gitignore`; a plain directory walk outside a Git work tree, honouring a `.gitignore`
  * at the context root), minus `.dockerignore` and `.deniaignore` patterns, never `.git/`, always the
  * Dockerfile — packed by GNU tar piped into `zstd -T0` (child processes, no per-entry JavaScript) when
- * both are installed, else in process with tar-stream (compressed by the `zstd` binary or gzip).
- * Loaded lazily by the push command (tar-stream, ignore).
+ * both are installed, else in process with tar-stream (packInProcess.ts, loaded only then). The
+ * compressed output is buffered ahead of the upload (up to `PACK_BUFFER_BYTES`), so packing goes on
+ * while the CLI still resolves the service (ADR 0810). Loaded lazily by the push command, and by
+ * src/main.ts before the CLI itself (prepack.ts): it imports nothing heavy.
  */
 import ignore from "ignore"
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
-import { PassThrough, type Readable, Transform } from "node:stream"
-import * as zlib from "node:zlib"
-import * as tar from "tar-stream"
+import { PassThrough, type Readable } from "node:stream"
 
 export interface ContextFile {
   /** Context-relative POSIX path. */
@@ -31,14 +31,26 @@ export interface ContextListing {
 
 const readIgnore = (dir: string, name: string): Promise<string> => fsp.readFile(path.join(dir, name), "utf8").catch(() => "")
 
-const gitFiles = (contextDir: string): ReadonlyArray<string> | undefined => {
-  const r = spawnSync("git", ["-C", contextDir, "ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
-    encoding: "buffer",
-    maxBuffer: 512 * 1024 * 1024
+/** Compressed bytes the packer may run ahead of the upload. */
+export const PACK_BUFFER_BYTES = 64 * 1024 * 1024
+
+/** `git ls-files` of the work tree, or undefined outside one (or without git); a child, so the CLI goes on loading meanwhile. */
+const gitFiles = (contextDir: string): Promise<ReadonlyArray<string> | undefined> =>
+  new Promise((resolve) => {
+    const child = spawn("git", ["-C", contextDir, "ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+      stdio: ["ignore", "pipe", "ignore"]
+    })
+    const chunks: Array<Buffer> = []
+    let size = 0
+    child.stdout.on("data", (c: Buffer) => {
+      size += c.length
+      if (size > 512 * 1024 * 1024) child.kill("SIGKILL")
+      else chunks.push(c)
+    })
+    child.once("error", () => resolve(undefined))
+    child.once("close", (code) =>
+      resolve(code === 0 ? Buffer.concat(chunks).toString("utf8").split("\0").filter((p) => p !== "") : undefined))
   })
-  if (r.status !== 0 || r.error !== undefined) return undefined
-  return r.stdout.toString("utf8").split("\0").filter((p) => p !== "")
-}
 
 const walk = async (root: string): Promise<Array<string>> => {
   const out: Array<string> = []
@@ -64,7 +76,7 @@ const statQuietly = (p: string): fs.Stats | undefined => {
 
 /** The files of `contextDir` that go into the upload; `dockerfile` (context-relative) is always among them. */
 export const listContext = async (contextDir: string, dockerfile: string): Promise<ContextListing> => {
-  const tracked = gitFiles(contextDir)
+  const tracked = await gitFiles(contextDir)
   const candidates = tracked ?? (await walk(contextDir))
   const rules = ignore()
   if (tracked === undefined) rules.add(await readIgnore(contextDir, ".gitignore"))
@@ -153,7 +165,7 @@ export const gnuTarArgs = (contextDir: string): ReadonlyArray<string> => [
  * both exited cleanly (tar's 1, "a file changed as we read it", is accepted) and fails otherwise.
  */
 const packNative = (contextDir: string, listing: ContextListing, onPacked: (bytes: number) => void): Readable => {
-  const out = new PassThrough({ highWaterMark: 1024 * 1024 })
+  const out = new PassThrough({ highWaterMark: PACK_BUFFER_BYTES })
   const tarChild = spawn("tar", gnuTarArgs(contextDir), { stdio: ["pipe", "pipe", "pipe"] })
   const zstd = spawn("zstd", ["-q", "-c", "-3", "-T0"], { stdio: [tarChild.stdout, "pipe", "ignore"] })
   // zstd holds the read end now; the parent's copy would keep tar from seeing zstd die
@@ -161,15 +173,16 @@ const packNative = (contextDir: string, listing: ContextListing, onPacked: (byte
   tarChild.stdin.on("error", () => undefined)
   tarChild.stdin.end(Buffer.from(listing.files.map((f) => `${f.rel}\0`).join("")))
   let stderr = ""
-  let checkpoints = 0
+  // tar's `%u` is the number of records written so far (a multiple of the checkpoint interval)
+  let records = 0
   tarChild.stderr.setEncoding("utf8")
   tarChild.stderr.on("data", (chunk: string) => {
     for (const line of chunk.split("\n")) {
       const m = /#(\d+)$/.exec(line)
       if (m !== null) {
         const n = Number(m[1])
-        onPacked((n - checkpoints) * RECORDS_PER_CHECKPOINT * RECORD_BYTES)
-        checkpoints = n
+        onPacked((n - records) * RECORD_BYTES)
+        records = n
       } else if (line.trim() !== "") stderr = `${stderr}${line}\n`.slice(-4096)
     }
   })
@@ -194,46 +207,20 @@ const packNative = (contextDir: string, listing: ContextListing, onPacked: (byte
   return out
 }
 
-/** The in-process packer (tar-stream), for hosts without GNU tar or the zstd binary. */
-const packInProcess = (contextDir: string, listing: ContextListing, onPacked: (bytes: number) => void) => {
-  const pack = tar.pack()
-  const feed = async () => {
-    for (const f of listing.files) {
-      const header = { name: f.rel, mode: f.mode, mtime: new Date(0) }
-      if (f.link !== undefined) {
-        pack.entry({ ...header, type: "symlink", linkname: f.link })
-        continue
-      }
-      await new Promise<void>((resolve, reject) => {
-        const entry = pack.entry({ ...header, type: "file", size: f.size }, (err) => (err ? reject(err) : resolve()))
-        const source = fs.createReadStream(path.join(contextDir, f.rel), { highWaterMark: 1024 * 1024 })
-        source.on("error", reject)
-        source.pipe(entry)
-      })
-    }
-    pack.finalize()
-  }
-  feed().catch((e: unknown) => pack.destroy(e instanceof Error ? e : new Error(String(e))))
-  const tarStream = pack.pipe(
-    new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        onPacked(chunk.length)
-        done(null, chunk)
-      }
-    })
+/** The in-process packer (packInProcess.ts, tar-stream), loaded only on hosts without GNU tar or the zstd binary. */
+const packFallback = (contextDir: string, listing: ContextListing, onPacked: (bytes: number) => void) => {
+  const zstd = hasZstd()
+  const out = new PassThrough({ highWaterMark: PACK_BUFFER_BYTES })
+  import("./packInProcess.js").then(
+    (m) => {
+      const packed = m.packInProcess(contextDir, listing, onPacked, zstd)
+      packed.on("error", (e) => out.destroy(e))
+      packed.pipe(out)
+      out.on("close", () => packed.destroy())
+    },
+    (e: unknown) => out.destroy(e instanceof Error ? e : new Error(String(e)))
   )
-  if (hasZstd()) {
-    const child = spawn("zstd", ["-q", "-c", "-3", "-T0"], { stdio: ["pipe", "pipe", "ignore"] })
-    const out = new PassThrough({ highWaterMark: 1024 * 1024 })
-    tarStream.pipe(child.stdin)
-    child.stdout.pipe(out)
-    child.on("error", (e) => out.destroy(e))
-    pack.on("error", (e) => out.destroy(e))
-    return { stream: out, format: "zstd" as const }
-  }
-  const gzip = zlib.createGzip({ level: 3, chunkSize: 1024 * 1024 })
-  pack.on("error", (e) => gzip.destroy(e))
-  return { stream: tarStream.pipe(gzip), format: "gzip" as const }
+  return { stream: out, format: zstd ? "zstd" as const : "gzip" as const }
 }
 
 /**
@@ -249,4 +236,4 @@ export const packContext = (
 ): PackedContext =>
   native
     ? { stream: packNative(contextDir, listing, onPacked), format: "zstd", packer: "gnu-tar" }
-    : { ...packInProcess(contextDir, listing, onPacked), packer: "tar-stream" }
+    : { ...packFallback(contextDir, listing, onPacked), packer: "tar-stream" }

@@ -3,7 +3,7 @@
  * source) and `denia push [--create] [--no-follow]` (pack the context, stream it to the uploads endpoint
  * with `deploy=true`, follow the deployment log to healthy/failed, print the URL). Packing and the upload
  * live in pack.ts / upload.ts and are imported when push runs (ADR 0013: a client command loads only
- * what it needs).
+ * what it needs); packing runs while the service is resolved, or from before the CLI loaded (ADR 0810).
  */
 import { Command, Options, Prompt } from "@effect/cli"
 import { Effect, Option, Redacted, Schema } from "effect"
@@ -18,6 +18,7 @@ import { followSse, writeLines } from "./deployments.js"
 import { asCommandError, ClientCommandError } from "./errors.js"
 import { createBodyOf, findManifest, Manifest, MANIFEST_FILE, renderManifest } from "./manifest.js"
 import { printJson, printNote, printText } from "./output.js"
+import type { Prepack } from "./prepack.js"
 import { type ResolvedService, resolveProject, resolveService, serviceArgFor } from "./resolve.js"
 import { serviceUrl } from "./serviceView.js"
 
@@ -124,6 +125,81 @@ const serviceOf = (flags: ConnectionFlags, manifest: Manifest, create: boolean) 
       return { service, project } satisfies ResolvedService
     }))
 
+interface PushFlags extends ConnectionFlags {
+  readonly create: boolean
+  readonly noFollow: boolean
+  readonly json: boolean
+}
+
+/** Resolves (or creates) the service while `packing` runs, uploads the packed context, then follows the deployment. */
+const pushPacked = (o: PushFlags, manifest: Manifest, contextDir: string, packing: Prepack) =>
+  Effect.gen(function*() {
+    const resolved = yield* serviceOf(o, manifest, o.create)
+    const { largestFiles, tarBytes } = yield* Effect.promise(() => import("./pack.js"))
+    const { formatBytes, uploadReporter, uploadStream } = yield* Effect.promise(() => import("./upload.js"))
+    const listing = yield* Effect.tryPromise({
+      try: () => packing.listing,
+      catch: (e) => new ClientCommandError({ message: `cannot read the build context ${contextDir}: ${(e as Error).message}` })
+    })
+    if (!listing.files.some((f) => f.rel === path.posix.normalize(manifest.dockerfile))) {
+      return yield* new ClientCommandError({ message: `dockerfile: ${manifest.dockerfile} does not exist in ${contextDir}` })
+    }
+    yield* printNote(
+      `packing ${listing.files.length} files (${formatBytes(listing.totalBytes)})${listing.viaGit ? ", as git sees them" : ""}`
+    )
+    if (listing.totalBytes > BIG_CONTEXT_BYTES) {
+      const top = largestFiles(listing).map((f) => `  ${formatBytes(f.size).padStart(10)}  ${f.rel}`)
+      yield* printNote(
+        [`the context is larger than 100 MiB; the largest files (add them to .deniaignore or .dockerignore?):`, ...top].join("\n")
+      )
+    }
+    const connection = yield* asCommandError(resolveConnection(o))
+    const report = uploadReporter(isTerminal(process.stderr), tarBytes(listing))
+    packing.onPacked(report.packed)
+    const { stream } = yield* Effect.promise(() => packing.packed)
+    const answer = yield* Effect.tryPromise({
+      try: () =>
+        uploadStream(
+          `${connection.url}/v1/services/${resolved.service.id}/uploads?deploy=true`,
+          Redacted.value(connection.token),
+          stream,
+          report.show,
+          report.everyMs
+        ),
+      catch: (e) => new ClientCommandError({ message: `upload failed: ${(e as Error).message}` })
+    }).pipe(Effect.ensuring(Effect.sync(report.finish)))
+    if (answer.status !== 201) {
+      const message = Option.match(Schema.decodeUnknownOption(ErrorAnswer)(answer.body), {
+        onNone: () => `HTTP ${answer.status}`,
+        onSome: (e) => e.error.message
+      })
+      return yield* new ClientCommandError({ message: `upload refused: ${message}` })
+    }
+    const uploaded = yield* Schema.decodeUnknown(UploadAnswer)(answer.body).pipe(
+      Effect.mapError(() => new ClientCommandError({ message: "the daemon's answer to the upload is not understood" }))
+    )
+    const deployment = uploaded.deployment
+    if (deployment === undefined) return yield* new ClientCommandError({ message: "the daemon queued no deployment" })
+    const arg = serviceArgFor(resolved)
+    const url = serviceUrl(resolved.service, resolved.project.name, undefined, connection.ingress)
+    if (o.noFollow) {
+      if (o.json) return yield* printJson({ upload: uploaded.upload, deployment })
+      return yield* printText(`deployment ${deployment.id} queued; follow it: denia logs ${arg} -f`)
+    }
+    if (!o.json) yield* printText(`uploaded ${formatBytes(uploaded.upload.bytes)}; deployment ${deployment.id} queued; following its log`)
+    const final = yield* followSse(o, `/v1/deployments/${deployment.id}/logs`, (lines) => {
+      if (!o.json) writeLines(lines)
+    })
+    if (o.json) yield* printJson({ upload: uploaded.upload, deployment: { ...deployment, ...final }, url })
+    else if (final?.status === "healthy") yield* printText(`deployment ${deployment.id}: healthy — ${url}`)
+    else {yield* printText(
+        `deployment ${deployment.id}: ${final?.status ?? "unknown"}${final?.error !== undefined ? ` (${final.error})` : ""}`
+      )}
+    if (final?.status !== "healthy") {
+      return yield* new ClientCommandError({ message: `deployment ${final?.status ?? "did not finish"}; see: denia logs ${arg}` })
+    }
+  })
+
 export const pushCommand = Command.make(
   "push",
   {
@@ -134,69 +210,10 @@ export const pushCommand = Command.make(
   (o) =>
     Effect.gen(function*() {
       const { dir, manifest } = yield* findManifest(process.cwd())
-      const resolved = yield* serviceOf(o, manifest, o.create)
       const contextDir = path.resolve(dir, manifest.context)
-      const { listContext, largestFiles, packContext, tarBytes } = yield* Effect.promise(() => import("./pack.js"))
-      const { formatBytes, uploadReporter, uploadStream } = yield* Effect.promise(() => import("./upload.js"))
-      const listing = yield* Effect.tryPromise({
-        try: () => listContext(contextDir, manifest.dockerfile),
-        catch: (e) => new ClientCommandError({ message: `cannot read the build context ${contextDir}: ${(e as Error).message}` })
-      })
-      if (!listing.files.some((f) => f.rel === path.posix.normalize(manifest.dockerfile))) {
-        return yield* new ClientCommandError({ message: `dockerfile: ${manifest.dockerfile} does not exist in ${contextDir}` })
-      }
-      yield* printNote(
-        `packing ${listing.files.length} files (${formatBytes(listing.totalBytes)})${listing.viaGit ? ", as git sees them" : ""}`
-      )
-      if (listing.totalBytes > BIG_CONTEXT_BYTES) {
-        const top = largestFiles(listing).map((f) => `  ${formatBytes(f.size).padStart(10)}  ${f.rel}`)
-        yield* printNote(
-          [`the context is larger than 100 MiB; the largest files (add them to .deniaignore or .dockerignore?):`, ...top].join("\n")
-        )
-      }
-      const connection = yield* asCommandError(resolveConnection(o))
-      const report = uploadReporter(isTerminal(process.stderr), tarBytes(listing))
-      const { stream } = packContext(contextDir, listing, report.packed)
-      const answer = yield* Effect.tryPromise({
-        try: () =>
-          uploadStream(
-            `${connection.url}/v1/services/${resolved.service.id}/uploads?deploy=true`,
-            Redacted.value(connection.token),
-            stream,
-            report.show,
-            report.everyMs
-          ),
-        catch: (e) => new ClientCommandError({ message: `upload failed: ${(e as Error).message}` })
-      }).pipe(Effect.ensuring(Effect.sync(report.finish)))
-      if (answer.status !== 201) {
-        const message = Option.match(Schema.decodeUnknownOption(ErrorAnswer)(answer.body), {
-          onNone: () => `HTTP ${answer.status}`,
-          onSome: (e) => e.error.message
-        })
-        return yield* new ClientCommandError({ message: `upload refused: ${message}` })
-      }
-      const uploaded = yield* Schema.decodeUnknown(UploadAnswer)(answer.body).pipe(
-        Effect.mapError(() => new ClientCommandError({ message: "the daemon's answer to the upload is not understood" }))
-      )
-      const deployment = uploaded.deployment
-      if (deployment === undefined) return yield* new ClientCommandError({ message: "the daemon queued no deployment" })
-      const arg = serviceArgFor(resolved)
-      const url = serviceUrl(resolved.service, resolved.project.name, undefined, connection.ingress)
-      if (o.noFollow) {
-        if (o.json) return yield* printJson({ upload: uploaded.upload, deployment })
-        return yield* printText(`deployment ${deployment.id} queued; follow it: denia logs ${arg} -f`)
-      }
-      if (!o.json) yield* printText(`uploaded ${formatBytes(uploaded.upload.bytes)}; deployment ${deployment.id} queued; following its log`)
-      const final = yield* followSse(o, `/v1/deployments/${deployment.id}/logs`, (lines) => {
-        if (!o.json) writeLines(lines)
-      })
-      if (o.json) yield* printJson({ upload: uploaded.upload, deployment: { ...deployment, ...final }, url })
-      else if (final?.status === "healthy") yield* printText(`deployment ${deployment.id}: healthy — ${url}`)
-      else {yield* printText(
-          `deployment ${deployment.id}: ${final?.status ?? "unknown"}${final?.error !== undefined ? ` (${final.error})` : ""}`
-        )}
-      if (final?.status !== "healthy") {
-        return yield* new ClientCommandError({ message: `deployment ${final?.status ?? "did not finish"}; see: denia logs ${arg}` })
-      }
+      // packing starts before the service is resolved (or was started by src/main.ts before the CLI loaded)
+      const { prepack, takeEarlyPrepack } = yield* Effect.promise(() => import("./prepack.js"))
+      const packing = takeEarlyPrepack(contextDir, manifest.dockerfile) ?? prepack(contextDir, manifest.dockerfile)
+      return yield* pushPacked(o, manifest, contextDir, packing).pipe(Effect.ensuring(Effect.sync(packing.discard)))
     })
 ).pipe(Command.withDescription("Upload the working tree (.denia context), build it on the daemon and deploy it."))

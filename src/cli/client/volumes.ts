@@ -9,7 +9,7 @@ import { Effect, Option, Redacted } from "effect"
 import * as fs from "node:fs"
 import { Transform } from "node:stream"
 import { pipeline } from "node:stream/promises"
-import { request } from "undici"
+import type { request } from "undici"
 import { formatBytes } from "../../domain/bytes.js"
 import { type Connection, connectionOptions, withClient } from "./connection.js"
 import { ClientCommandError, describeError } from "./errors.js"
@@ -108,6 +108,7 @@ const backup = Command.make(
         const r = yield* resolveService(c, o.service, o.project)
         const file = Option.getOrElse(o.output, () => `${r.service.name}-${o.volume}.tar${o.zstd ? ".zst" : ""}`)
         const result = yield* transfer("backup", async () => {
+          const { request } = await import("undici")
           const res = await request(`${archiveUrl(connection, r.service.id, o.volume)}${o.zstd ? "?compress=zstd" : ""}`, {
             headers: { authorization: `Bearer ${Redacted.value(connection.token)}` }
           })
@@ -155,6 +156,7 @@ const restore = Command.make(
           const size = fs.statSync(o.file).size
           const bar = progressBar(`restore ${o.volume}`, size)
           const body = fs.createReadStream(o.file).pipe(counting(bar.add))
+          const { request } = await import("undici")
           const res = await request(archiveUrl(connection, r.service.id, o.volume), {
             method: "PUT",
             headers: {

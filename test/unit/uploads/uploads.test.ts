@@ -13,13 +13,30 @@ afterEach(async () => {
   for (const r of roots.splice(0)) await fs.rm(r, { recursive: true, force: true })
 })
 
-const store = async () => {
+/** Uploads are checked and unpacked through both paths: the in-process gate and the tar-pipe helper (ADR 0902). */
+const HELPER = path.resolve("build/native/denia-init")
+const VIA = [["in-process gate", undefined], ["tar-pipe helper", HELPER]] as const
+
+const store = async (tarPipeHelper?: string) => {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), "denia-uploads-"))
   roots.push(root)
   const uploads = await Effect.runPromise(
-    makeUploads({ dir: path.join(root, "uploads"), contextsDir: path.join(root, "contexts"), ttlMinutes: 60, caps: corpusCaps })
+    makeUploads({
+      dir: path.join(root, "uploads"),
+      contextsDir: path.join(root, "contexts"),
+      ttlMinutes: 60,
+      caps: corpusCaps,
+      ...(tarPipeHelper === undefined ? {} : { tarPipeHelper })
+    })
   )
   return { root, uploads }
+}
+
+/** A helper that records each invocation's arguments in `<dir>/helper.log`, then runs the real one. */
+const recordingHelper = async (dir: string) => {
+  const file = path.join(dir, "recording-helper")
+  await fs.writeFile(file, `#!/bin/sh\necho "$*" >> '${path.join(dir, "helper.log")}'\nexec '${HELPER}' "$@"\n`, { mode: 0o755 })
+  return { file, log: () => fs.readFile(path.join(dir, "helper.log"), "utf8").catch(() => "") }
 }
 
 /** Every path below `dir`, relative. */
@@ -47,69 +64,109 @@ describe("link targets", () => {
   })
 })
 
-describe("upload store", () => {
-  it("stores a gzip and a zstd context and unpacks it with its links", async () => {
-    const { root, uploads } = await store()
-    const archive = await tarOf([
-      { name: "Dockerfile", content: "FROM scratch\n" },
-      { name: "app", type: "directory" },
-      { name: "app/main.py", content: "print(1)\n", mode: 0o4755 },
-      { name: "app/link", type: "symlink", linkname: "main.py" }
-    ])
-    for (const body of [gzipped(archive), zstded(archive)]) {
-      const info = await Effect.runPromise(uploads.receive("svc", Readable.from([body]), body.length))
-      expect(info.entries).toBe(4)
-      expect(info.bytes).toBe(body.length)
-      const seen = await Effect.runPromise(
-        uploads.withContext("svc", info.id, (dir) =>
-          Effect.promise(async () => ({
-            files: await tree(dir),
-            main: await fs.readFile(path.join(dir, "app/main.py"), "utf8"),
-            mode: (await fs.stat(path.join(dir, "app/main.py"))).mode & 0o7777,
-            link: await fs.readlink(path.join(dir, "app/link"))
-          })))
-      )
-      expect(seen.files).toEqual(["Dockerfile", "app", "app/link", "app/main.py"])
-      expect(seen.main).toBe("print(1)\n")
-      expect(seen.mode & 0o6000).toBe(0)
-      expect(seen.link).toBe("main.py")
-    }
-    // another service cannot use the upload
-    const [other] = await fs.readdir(path.join(root, "uploads"))
-    const id = (other ?? "").split(".")[0] ?? ""
-    const exit = await Effect.runPromiseExit(uploads.get("other-service", id))
-    expect(Exit.isFailure(exit)).toBe(true)
-    // the contexts were removed after use
-    expect(await fs.readdir(path.join(root, "contexts"))).toEqual([])
-  })
+for (const [via, helper] of VIA) {
+  describe(`upload store (${via})`, () => {
+    it("stores a gzip and a zstd context and unpacks it with its links", async () => {
+      const { root, uploads } = await store(helper)
+      const archive = await tarOf([
+        { name: "Dockerfile", content: "FROM scratch\n" },
+        { name: "app", type: "directory" },
+        { name: "app/main.py", content: "print(1)\n", mode: 0o4755 },
+        { name: "app/link", type: "symlink", linkname: "main.py" }
+      ])
+      for (const body of [gzipped(archive), zstded(archive)]) {
+        const info = await Effect.runPromise(uploads.receive("svc", Readable.from([body]), body.length))
+        expect(info.entries).toBe(4)
+        expect(info.bytes).toBe(body.length)
+        const seen = await Effect.runPromise(
+          uploads.withContext("svc", info.id, (dir) =>
+            Effect.promise(async () => ({
+              files: await tree(dir),
+              main: await fs.readFile(path.join(dir, "app/main.py"), "utf8"),
+              mode: (await fs.stat(path.join(dir, "app/main.py"))).mode & 0o7777,
+              link: await fs.readlink(path.join(dir, "app/link"))
+            })))
+        )
+        expect(seen.files).toEqual(["Dockerfile", "app", "app/link", "app/main.py"])
+        expect(seen.main).toBe("print(1)\n")
+        expect(seen.mode & 0o6000).toBe(0)
+        expect(seen.link).toBe("main.py")
+      }
+      // another service cannot use the upload
+      const [other] = await fs.readdir(path.join(root, "uploads"))
+      const id = (other ?? "").split(".")[0] ?? ""
+      const exit = await Effect.runPromiseExit(uploads.get("other-service", id))
+      expect(Exit.isFailure(exit)).toBe(true)
+      // the contexts were removed after use
+      expect(await fs.readdir(path.join(root, "contexts"))).toEqual([])
+    })
 
-  it("refuses every archive of the hostile corpus, naming rule and entry, and keeps nothing", async () => {
-    const { root, uploads } = await store()
-    for (const [name, rule, entry, status, body] of await hostileCorpus()) {
-      const exit = await Effect.runPromiseExit(uploads.receive("svc", Readable.from([body]), body.length))
-      if (!Exit.isFailure(exit)) throw new Error(`${name}: accepted`)
-      const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-      expect(error?._tag, name).toBe("denia/builder/UploadRejected")
-      if (error?._tag !== "denia/builder/UploadRejected") continue
-      expect(error.rule, name).toBe(rule)
-      expect(error.entry, name).toBe(entry)
-      expect(error.status, name).toBe(status)
-      expect(error.message.startsWith(`${rule}:`), name).toBe(true)
-    }
-    expect(await tree(root)).toEqual(["uploads"])
-  })
+    it("refuses every archive of the hostile corpus, naming rule and entry, and keeps nothing", async () => {
+      const { root, uploads } = await store(helper)
+      for (const [name, rule, entry, status, body] of await hostileCorpus()) {
+        const exit = await Effect.runPromiseExit(uploads.receive("svc", Readable.from([body]), body.length))
+        if (!Exit.isFailure(exit)) throw new Error(`${name}: accepted`)
+        const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+        expect(error?._tag, name).toBe("denia/builder/UploadRejected")
+        if (error?._tag !== "denia/builder/UploadRejected") continue
+        expect(error.rule, name).toBe(rule)
+        expect(error.entry, name).toBe(entry)
+        expect(error.status, name).toBe(status)
+        expect(error.message.startsWith(`${rule}:`), name).toBe(true)
+      }
+      expect(await tree(root)).toEqual(["uploads"])
+    })
 
-  it("refuses a body over the compressed cap, declared or streamed", async () => {
-    const { uploads } = await store()
-    const big = gzipped(Buffer.from(Array.from({ length: 4000 }, (_, i) => `${i}-${Math.random()}`).join("\n").repeat(40)))
-    expect(big.length).toBeGreaterThan(corpusCaps.maxBytes)
-    for (const declared of [big.length, undefined]) {
-      const exit = await Effect.runPromiseExit(uploads.receive("svc", Readable.from([big]), declared))
-      const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
-      expect(error?._tag === "denia/builder/UploadRejected" ? error.rule : error?._tag).toBe("too-large")
-    }
-  })
+    it("refuses a body over the compressed cap, declared or streamed", async () => {
+      const { uploads } = await store(helper)
+      const big = gzipped(Buffer.from(Array.from({ length: 4000 }, (_, i) => `${i}-${Math.random()}`).join("\n").repeat(40)))
+      expect(big.length).toBeGreaterThan(corpusCaps.maxBytes)
+      for (const declared of [big.length, undefined]) {
+        const exit = await Effect.runPromiseExit(uploads.receive("svc", Readable.from([big]), declared))
+        const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+        expect(error?._tag === "denia/builder/UploadRejected" ? error.rule : error?._tag).toBe("too-large")
+      }
+    })
 
+    it("refuses a body that is not a valid archive as a format error", async () => {
+      const { root, uploads } = await store(helper)
+      const archive = await tarOf([{ name: "Dockerfile", content: "FROM scratch\n" }, { name: "big", content: "x".repeat(20_000) }])
+      const cut = zstded(archive).subarray(0, 40)
+      for (
+        const body of [cut, Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(600, 7)]), gzipped(Buffer.alloc(2048, 1))]
+      ) {
+        const exit = await Effect.runPromiseExit(uploads.receive("svc", Readable.from([body]), body.length))
+        const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+        expect(error?._tag === "denia/builder/UploadRejected" ? error.rule : error?._tag).toBe("format")
+      }
+      expect(await tree(root)).toEqual(["uploads"])
+    })
+  })
+}
+
+describe("upload store with the tar-pipe helper", () => {
+  it("checks the received body through the helper's tar pipe", async () => {
+    const { root } = await store()
+    const recording = await recordingHelper(root)
+    const uploads = await Effect.runPromise(
+      makeUploads({
+        dir: path.join(root, "uploads"),
+        contextsDir: path.join(root, "contexts"),
+        ttlMinutes: 60,
+        caps: corpusCaps,
+        tarPipeHelper: recording.file
+      })
+    )
+    const body = zstded(await tarOf([{ name: "Dockerfile", content: "FROM scratch\n" }, { name: "a.txt", content: "a".repeat(5000) }]))
+    const info = await Effect.runPromise(uploads.receive("svc", Readable.from([body]), body.length))
+    expect(info.entries).toBe(2)
+    expect(info.unpackedBytes).toBe(5000 + "FROM scratch\n".length)
+    // the probe (no control fd), then the check itself (control channel on fd 3); nothing else ran yet
+    expect((await recording.log()).trim().split("\n")).toEqual(["tar-pipe", "tar-pipe 3"])
+  })
+})
+
+describe("upload expiry", () => {
   it("expires uploads after the TTL", async () => {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), "denia-uploads-"))
     roots.push(root)
