@@ -32,7 +32,9 @@ const sh = (script: string) =>
     const child = spawn("sh", ["-c", script], { stdio: ["ignore", "ignore", "inherit"] })
     child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${script} exited ${code}`))))
   })
+/** Times `f` from a clean start: the previous run's dirty pages are written back first (both sides alike). */
 const timed = async (f: () => Promise<unknown>) => {
+  execFileSync("sync")
   const t = performance.now()
   await f()
   return (performance.now() - t) / 1000
