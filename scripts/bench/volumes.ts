@@ -118,19 +118,31 @@ const main = async () => {
       const backupAnchor: Array<number> = []
       for (let run = 0; run < 5; run++) {
         // the client is curl in its own process (as the CLI would be), not a client on the daemon's event loop
-        restoreRuns.push(
-          await timed(() =>
-            sh(
-              `curl -sS -f -o /dev/null -X PUT -H 'authorization: Bearer ${ADMIN_TOKEN}' -H 'content-type: application/zstd' -H 'Expect:' -T ${archive} '${archiveUrl}'`
+        const deniaRestore = async () => {
+          restoreRuns.push(
+            await timed(() =>
+              sh(
+                `curl -sS -f -o /dev/null -X PUT -H 'authorization: Bearer ${ADMIN_TOKEN}' -H 'content-type: application/zstd' -H 'Expect:' -T ${archive} '${archiveUrl}'`
+              )
             )
           )
-        )
-        // the replaced copy is removed in the background (ADR 0903): let that finish before anything else is timed
-        await untilNoDiscardedCopies(path.dirname(volumeDir))
-        const scratch = path.join(work, `anchor-restore-${run}`)
-        fs.mkdirSync(scratch)
-        restoreAnchor.push(await timed(() => sh(`zstd -d -q -c ${archive} | tar -xf - -C ${scratch}`)))
-        fs.rmSync(scratch, { recursive: true, force: true })
+          // the replaced copy is removed in the background (ADR 0903): let that finish before anything else is timed
+          await untilNoDiscardedCopies(path.dirname(volumeDir))
+        }
+        const anchorRestore = async () => {
+          const scratch = path.join(work, `anchor-restore-${run}`)
+          fs.mkdirSync(scratch)
+          restoreAnchor.push(await timed(() => sh(`zstd -d -q -c ${archive} | tar -xf - -C ${scratch}`)))
+          fs.rmSync(scratch, { recursive: true, force: true })
+        }
+        // the order alternates, so neither side always runs on the file system the other just churned
+        if (run % 2 === 0) {
+          await deniaRestore()
+          await anchorRestore()
+        } else {
+          await anchorRestore()
+          await deniaRestore()
+        }
 
         const out = path.join(work, "backup.tar.zst")
         backupRuns.push(
@@ -139,6 +151,9 @@ const main = async () => {
         backupAnchor.push(await timed(() => sh(`tar -cf - -C ${volumeDir} . | zstd -q -c > ${out}`)))
         fs.rmSync(out, { force: true })
       }
+      const list = (xs: ReadonlyArray<number>) => xs.map((x) => x.toFixed(2)).join(" ")
+      console.log(`restore runs (s): denia ${list(restoreRuns)} | anchor ${list(restoreAnchor)}`)
+      console.log(`backup runs (s):  denia ${list(backupRuns)} | anchor ${list(backupAnchor)}`)
       const mbps = (s: number) => round(bytes / (1024 * 1024) / s)
       const best = (xs: ReadonlyArray<number>) => Math.min(...xs)
       metrics.push({
