@@ -57,6 +57,17 @@ const archiveUrl = (connection: Connection, serviceId: string, volume: string) =
 
 type Answer = Awaited<ReturnType<typeof request>>
 
+/**
+ * undici's `request`, loaded only when a transfer runs (it is large). In the CLI bundle the CommonJS
+ * module arrives as the namespace's `default`; from the sources it has the named export.
+ */
+const loadRequest = async (): Promise<typeof request> => {
+  const loaded: { readonly request?: typeof request; readonly default?: { readonly request?: typeof request } } = await import("undici")
+  const found = loaded.request ?? loaded.default?.request
+  if (typeof found !== "function") throw new ClientCommandError({ message: "the HTTP client (undici) could not be loaded" })
+  return found
+}
+
 /** The API's error envelope (or the status) of a failed archive transfer, as one line. */
 const failureOf = async (res: Answer) => {
   const text = await res.body.text().catch(() => "")
@@ -108,7 +119,7 @@ const backup = Command.make(
         const r = yield* resolveService(c, o.service, o.project)
         const file = Option.getOrElse(o.output, () => `${r.service.name}-${o.volume}.tar${o.zstd ? ".zst" : ""}`)
         const result = yield* transfer("backup", async () => {
-          const { request } = await import("undici")
+          const request = await loadRequest()
           const res = await request(`${archiveUrl(connection, r.service.id, o.volume)}${o.zstd ? "?compress=zstd" : ""}`, {
             headers: { authorization: `Bearer ${Redacted.value(connection.token)}` }
           })
@@ -156,7 +167,7 @@ const restore = Command.make(
           const size = fs.statSync(o.file).size
           const bar = progressBar(`restore ${o.volume}`, size)
           const body = fs.createReadStream(o.file).pipe(counting(bar.add))
-          const { request } = await import("undici")
+          const request = await loadRequest()
           const res = await request(archiveUrl(connection, r.service.id, o.volume), {
             method: "PUT",
             headers: {

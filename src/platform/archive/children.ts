@@ -57,6 +57,9 @@ export const relay = (source: Readable, sink: Writable | undefined, handle: (chu
         finish(e)
       }
     }
+    // a source that ended or was destroyed before the relay started (the caller awaited something first)
+    if (source.readableEnded) return finish()
+    if (source.destroyed) return finish(source.errored ?? new Error("the input closed before its end"))
     source.on("data", onData)
     source.once("end", onEnd)
     source.once("error", finish)
