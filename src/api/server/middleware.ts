@@ -63,7 +63,7 @@ const reshape = (
 
 const isApiPath = (url: string): boolean => /^\/v1(?:[/?]|$)/.test(url)
 
-const SAFE_API_HEADERS = { "x-content-type-options": "nosniff", "cache-control": "no-store" } as const
+export const SAFE_API_HEADERS = { "x-content-type-options": "nosniff", "cache-control": "no-store" } as const
 
 /**
  * `/v1` and `/v2` answers (errors included) are never sniffed or cached: sessions, tokens and

@@ -68,6 +68,18 @@ export const relay = (source: Readable, sink: Writable | undefined, handle: (chu
     sink?.once("close", onClose)
   })
 
+/** What `p` failed with, or undefined once it resolved. */
+export const failureOf = (p: Promise<unknown>): Promise<unknown> => p.then(() => undefined, (e: unknown) => e)
+
+/**
+ * The input's own failure (a cap, an aborted body) when the children stopped (`e`, a TarExtractError)
+ * because of it: that is the error to report. Undefined otherwise.
+ */
+export const inputFailedFirst = async (feeding: Promise<void>, e: unknown): Promise<unknown> => {
+  const fed = await failureOf(feeding)
+  return fed !== undefined && !(fed instanceof TarExtractError) && e instanceof TarExtractError ? fed : undefined
+}
+
 /** A relay handler writing every chunk to `sink`, failing with `cap.error()` once more than `cap.bytes` arrived. */
 export const countedWrite = (sink: Writable, cap: { readonly bytes: number; readonly error: () => Error } | undefined) => {
   let seen = 0

@@ -8,7 +8,18 @@
 import { spawn } from "node:child_process"
 import { createReadStream } from "node:fs"
 import { Readable, type Writable } from "node:stream"
-import { collect, countedWrite, DecompressError, exited, kill, relay, tarArgs, TarExtractError } from "./children.js"
+import {
+  collect,
+  countedWrite,
+  DecompressError,
+  exited,
+  failureOf,
+  inputFailedFirst,
+  kill,
+  relay,
+  tarArgs,
+  TarExtractError
+} from "./children.js"
 import { type GatePolicy, TarGate } from "./tarGate.js"
 import { TarFormatError } from "./tarHeader.js"
 import { extractViaPipe, tarPipeUsable } from "./tarPipe.js"
@@ -108,7 +119,7 @@ export const extractTar = async (from: Readable | TarFile, options: ExtractTarOp
       const pieces = gate.push(buf)
       return stdin === undefined || writeAll(stdin, pieces)
     })
-    const fed = await feeding.then(() => undefined, (e: unknown) => e)
+    const fed = await failureOf(feeding)
     const code = await decoderDone
     // the decoder stopped reading because it failed: that is the error to report
     if (fed !== undefined && !(fed instanceof TarExtractError && code !== 0)) throw fed
@@ -127,8 +138,8 @@ export const extractTar = async (from: Readable | TarFile, options: ExtractTarOp
     input?.destroy()
     await Promise.all([decoderDone, tarDone, feeding.catch(() => undefined)])
     // the input failed first (a cap, an aborted body): the children stopped because of it
-    const fedError = await feeding.then(() => undefined, (x: unknown) => x)
-    if (fedError !== undefined && !(fedError instanceof TarExtractError) && e instanceof TarExtractError) throw fedError
+    const first = await inputFailedFirst(feeding, e)
+    if (first !== undefined) throw first
     if (e instanceof TarExtractError && tar !== undefined) throw new TarExtractError(`${e.message}: ${tarErrors()}`)
     throw e
   }

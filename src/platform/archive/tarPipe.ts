@@ -7,7 +7,18 @@
 import { spawn } from "node:child_process"
 import * as fs from "node:fs/promises"
 import { Duplex, type Readable } from "node:stream"
-import { collect, countedWrite, DecompressError, exited, kill, relay, tarArgs, TarExtractError } from "./children.js"
+import {
+  collect,
+  countedWrite,
+  DecompressError,
+  exited,
+  failureOf,
+  inputFailedFirst,
+  kill,
+  relay,
+  tarArgs,
+  TarExtractError
+} from "./children.js"
 import { helperHasMode } from "./helperModes.js"
 import { openOsPipe } from "./osPipe.js"
 import { drive, type PipeCap, PipeControl } from "./pipeControl.js"
@@ -77,7 +88,7 @@ export const extractViaPipe = async (from: Readable | { readonly file: string },
     if (!(socket instanceof Duplex)) throw new TarExtractError("the tar pipe helper has no control channel")
     const control = new PipeControl(socket, helperErrors)
     await drive(control, gate, options.maxTarBytes)
-    const fed = await feeding.then(() => undefined, (e: unknown) => e)
+    const fed = await failureOf(feeding)
     const code = await decoderDone
     if (fed !== undefined && !(fed instanceof TarExtractError && code !== 0)) throw fed
     if (code !== 0) throw new DecompressError(`not a valid ${options.compression} stream`)
@@ -98,8 +109,8 @@ export const extractViaPipe = async (from: Readable | { readonly file: string },
     socket?.destroy()
     await Promise.all([decoderDone, helperDone, tarDone, feeding.catch(() => undefined)])
     // the input failed first (a cap, an aborted body): the children stopped because of it
-    const fedError = await feeding.then(() => undefined, (x: unknown) => x)
-    if (fedError !== undefined && !(fedError instanceof TarExtractError) && e instanceof TarExtractError) throw fedError
+    const first = await inputFailedFirst(feeding, e)
+    if (first !== undefined) throw first
     // a decompressor that failed first explains a helper or tar that stopped after it
     if (e instanceof TarExtractError && (await decoderDone) !== 0 && decoder !== undefined && decoder.signalCode === null) {
       throw new DecompressError(`not a valid ${options.compression} stream`)

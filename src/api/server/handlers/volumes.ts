@@ -5,8 +5,7 @@ import { VolumesApp } from "../../../app/VolumesApp.js"
 import { DeniaApi } from "../../definition/DeniaApi.js"
 import { sendBackup, socketForChild } from "../backupResponse.js"
 import { mapDomainErrors } from "../errorMapping.js"
-
-const SAFE_HEADERS = { "x-content-type-options": "nosniff", "cache-control": "no-store" }
+import { SAFE_API_HEADERS } from "../middleware.js"
 
 export const VolumesHandlers = HttpApiBuilder.group(DeniaApi, "volumes", (handlers) =>
   Effect.gen(function*() {
@@ -23,7 +22,7 @@ export const VolumesHandlers = HttpApiBuilder.group(DeniaApi, "volumes", (handle
           const opened = yield* app.backup(path.id, path.name, compress)
           const zstd = compress === "zstd"
           const headers = {
-            ...SAFE_HEADERS,
+            ...SAFE_API_HEADERS,
             "content-type": zstd ? "application/zstd" : "application/x-tar",
             "x-denia-snapshot": opened.snapshot,
             "content-disposition": `attachment; filename="${path.name}.tar${zstd ? ".zst" : ""}"`,
