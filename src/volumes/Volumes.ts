@@ -264,7 +264,12 @@ const make = (options: VolumesOptions) =>
               const helper = options.tarPipeHelper
               // straight into the socket when the helper can splice there (ADR 0903); else through the daemon
               const direct = sink !== undefined && helper !== undefined && await helperHasMode(helper, "send-pipe")
-              packed = await packVolume(volumeDir, compress, shift, direct ? { socket: sink, helper } : undefined)
+              packed = await packVolume(
+                volumeDir,
+                compress,
+                shift,
+                direct ? { socket: sink, helper, idleMs: sink.timeout ?? 0 } : undefined
+              )
               return { stream: packed.stream, direct: packed.direct }
             },
             catch: io(`back up ${name}`)

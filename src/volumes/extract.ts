@@ -14,8 +14,9 @@
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import type { Readable } from "node:stream"
+import { Readable } from "node:stream"
 import { DecompressError, extractTar, TarFormatError } from "../platform/archive/extractTar.js"
+import type { SplicedBody } from "../platform/archive/requestBody.js"
 import type { GateEntry, GatePolicy, GateVerdict } from "../platform/archive/tarGate.js"
 import { ArchiveTooLarge, HostileArchive } from "./errors.js"
 import type { IdShift } from "./pack.js"
@@ -174,9 +175,12 @@ const firstBytes = (stream: Readable): Promise<Buffer> =>
     stream.on("error", reject)
   })
 
-/** Unpacks the tar `stream` (plain or zstd) into `root` (an empty directory); throws HostileArchive / ArchiveTooLarge or I/O errors. */
-export const extractArchive = async (stream: Readable, root: string, options: ExtractOptions): Promise<number> => {
-  const head = await firstBytes(stream)
+/**
+ * Unpacks the tar `stream` (plain or zstd) into `root` (an empty directory); throws HostileArchive /
+ * ArchiveTooLarge or I/O errors. A body the helper receives (requestBody.ts) brings its head along.
+ */
+export const extractArchive = async (stream: Readable | SplicedBody, root: string, options: ExtractOptions): Promise<number> => {
+  const head = stream instanceof Readable ? await firstBytes(stream) : stream.head
   const zstd = head.length >= 4 && head.readUInt32LE(0) === ZSTD_MAGIC
   const { policy, rootSeen } = volumePolicy(options)
   let entries: number

@@ -5,9 +5,11 @@
  * hold the volume's lock.
  */
 import * as fs from "node:fs/promises"
+import { IncomingMessage } from "node:http"
 import * as path from "node:path"
 import type { Readable } from "node:stream"
 import { isResourceName } from "../domain/names.js"
+import { takeRequestBody } from "../platform/archive/requestBody.js"
 import { syncDirectoryPromise } from "../platform/atomicWrite.js"
 import { copyTree, imageDirAt } from "./copyUp.js"
 import { extractArchive, type ExtractOptions } from "./extract.js"
@@ -100,8 +102,13 @@ export const restoreVolume = async (
   const incoming = path.join(serviceDir, `.incoming-${name}`)
   const outgoing = path.join(serviceDir, `.outgoing-${name}`)
   await fs.mkdir(incoming, { mode: 0o700 })
+  // on a plain connection the body goes from the socket to the decompressor inside the kernel (ADR 0904)
+  const taken = body instanceof IncomingMessage ? await takeRequestBody(body, { helper: options.tarPipeHelper }) : undefined
   try {
-    const entries = await extractArchive(body, incoming, { ...options, maxBodyBytes })
+    const entries = await extractArchive(taken ?? body, incoming, { ...options, maxBodyBytes }).finally(async () => {
+      taken?.stop()
+      await taken?.release()
+    })
     await syncDirectoryPromise(incoming)
     const hadLive = (await lstatOrUndefined(live)) !== undefined
     if (hadLive) await fs.rename(live, outgoing)

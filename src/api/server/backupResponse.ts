@@ -59,6 +59,8 @@ export const sendBackup = (res: ServerResponse, socket: Socket, body: BackupBody
   Effect.gen(function*() {
     yield* sendHead(res, socket, body.headers)
     const started = yield* body.start(socket)
+    // the helper writes the socket now, unseen by Node's idle timer: it applies that timeout itself
+    if (started.direct) socket.setTimeout(0)
     yield* finish(started.stream, started.direct ? undefined : res)
     res.end()
   }).pipe(

@@ -20,6 +20,7 @@ import {
   tarArgs,
   TarExtractError
 } from "./children.js"
+import type { PipeInput } from "./requestBody.js"
 import { type GatePolicy, TarGate } from "./tarGate.js"
 import { TarFormatError } from "./tarHeader.js"
 import { extractViaPipe, tarPipeUsable } from "./tarPipe.js"
@@ -61,10 +62,19 @@ export interface TarFile {
   readonly file: string
 }
 
-/** Runs the pipeline; resolves with the number of entries accepted. */
-export const extractTar = async (from: Readable | TarFile, options: ExtractTarOptions): Promise<number> => {
+/**
+ * Runs the pipeline; resolves with the number of entries accepted. A PipeInput (a request body the
+ * helper receives, requestBody.ts) needs the helper's tar pipe: only a helper that has it can have
+ * taken the body.
+ */
+export const extractTar = async (from: Readable | TarFile | PipeInput, options: ExtractTarOptions): Promise<number> => {
   const { dest, helper } = options
   if (helper !== undefined && await tarPipeUsable(helper)) return extractViaPipe(from, { ...options, dest, helper })
+  if (!(from instanceof Readable) && !("file" in from)) {
+    from.stop()
+    await from.release()
+    throw new TarExtractError("a body received by the helper needs its tar pipe mode")
+  }
   const gate = new TarGate(options.policy, options.dest !== undefined)
   const fromFile = from instanceof Readable ? undefined : from.file
   const input = from instanceof Readable

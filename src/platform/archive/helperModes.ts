@@ -8,7 +8,7 @@ import { collect } from "./children.js"
 
 const known = new Map<string, Promise<boolean>>()
 
-export const helperHasMode = (helper: string, mode: "tar-pipe" | "send-pipe"): Promise<boolean> => {
+export const helperHasMode = (helper: string, mode: "tar-pipe" | "send-pipe" | "recv-pipe"): Promise<boolean> => {
   const key = `${helper}\0${mode}`
   let answer = known.get(key)
   if (answer === undefined) {

@@ -23,6 +23,8 @@ export interface OsPipe {
   readonly write: number
   /** Closes the caller's copies of both ends (idempotent). */
   readonly close: () => Promise<void>
+  /** Closes the caller's copy of the write end only (idempotent; `close` then closes the read end). */
+  readonly closeWrite: () => Promise<void>
 }
 
 const mkfifo = (file: string) =>
@@ -48,14 +50,21 @@ export const openOsPipe = async (): Promise<OsPipe | undefined> => {
     opened.push(read)
     opened.shift()
     await closeFd(probe)
-    let closed = false
+    let readOpen = true
+    let writeOpen = true
+    const closeWrite = async () => {
+      if (!writeOpen) return
+      writeOpen = false
+      await closeFd(write).catch(() => undefined)
+    }
     return {
       read,
       write,
+      closeWrite,
       close: async () => {
-        if (closed) return
-        closed = true
-        await Promise.all([closeFd(read), closeFd(write)]).catch(() => undefined)
+        const closeRead = readOpen ? closeFd(read).catch(() => undefined) : undefined
+        readOpen = false
+        await Promise.all([closeRead, closeWrite()])
       }
     }
   } catch {

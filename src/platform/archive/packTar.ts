@@ -108,6 +108,8 @@ const mapFile = (ids: ReadonlySet<number>, shift: IdShift) =>
 export interface PackSink {
   readonly socket: Socket
   readonly helper: string
+  /** A client that takes nothing for this long is cut (the API's idle timeout; 0 = never). */
+  readonly idleMs: number
 }
 
 /** Starts packing `root`; `shift` set = store container ids. */
@@ -161,7 +163,9 @@ export const packTar = async (
     ? spawn("zstd", ["-q", "-c", "-T0"], { stdio: [link?.read ?? tar.stdout ?? "ignore", toSink?.write ?? "pipe", "ignore"] })
     : undefined
   const sender = sink !== undefined && toSink !== undefined
-    ? spawn(sink.helper, ["send-pipe", "3"], { stdio: [toSink.read, "ignore", "pipe", sink.socket] })
+    ? spawn(sink.helper, ["send-pipe", "3", String(Math.max(0, Math.floor(sink.idleMs)))], {
+      stdio: [toSink.read, "ignore", "pipe", sink.socket]
+    })
     : undefined
   // listened to before anything is awaited: a child may exit meanwhile
   const tarExited = run(tar, "exit")

@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process"
 import * as fs from "node:fs/promises"
-import { Duplex, type Readable } from "node:stream"
+import { Duplex, Readable } from "node:stream"
 import {
   collect,
   countedWrite,
@@ -22,6 +22,7 @@ import {
 import { helperHasMode } from "./helperModes.js"
 import { openOsPipe } from "./osPipe.js"
 import { drive, type PipeCap, PipeControl } from "./pipeControl.js"
+import type { PipeInput } from "./requestBody.js"
 import { type GatePolicy, TarGate } from "./tarGate.js"
 
 export interface PipeExtractOptions {
@@ -43,11 +44,16 @@ export interface PipeExtractOptions {
 export const tarPipeUsable = (helper: string): Promise<boolean> => helperHasMode(helper, "tar-pipe")
 
 /** Runs decompressor → tar-pipe helper → `tar -x` (or only checks); resolves with the number of entries accepted. */
-export const extractViaPipe = async (from: Readable | { readonly file: string }, options: PipeExtractOptions): Promise<number> => {
+export const extractViaPipe = async (
+  from: Readable | { readonly file: string } | PipeInput,
+  options: PipeExtractOptions
+): Promise<number> => {
   // without `dest` it only checks: every entry's data is SKIPped inside the helper, no tar runs
   const gate = new TarGate(options.policy, options.dest !== undefined)
-  const input = "file" in from ? undefined : from
-  const file = "file" in from ? from.file : undefined
+  // a body already on its way into a pipe (requestBody.ts): the first child reads that pipe
+  const input = from instanceof Readable ? from : undefined
+  const piped = from instanceof Readable || "file" in from ? undefined : from
+  const file = !(from instanceof Readable) && "file" in from ? from.file : undefined
   const plainFile = file !== undefined && options.compression === "none" ? await fs.open(file, "r") : undefined
   // kernel pipes between the children (osPipe.ts): the helper splices pipe to pipe; socketpairs if none can be made
   const decoded = options.compression === "none" ? undefined : await openOsPipe()
@@ -60,20 +66,26 @@ export const extractViaPipe = async (from: Readable | { readonly file: string },
   const decoder = options.compression === "none"
     ? undefined
     : spawn(options.compression === "zstd" ? "zstd" : "gzip", ["-d", "-c", "-q", ...(file !== undefined ? ["--", file] : [])], {
-      stdio: [input === undefined ? "ignore" : "pipe", decoded?.write ?? "pipe", "ignore"]
+      stdio: [input !== undefined ? "pipe" : piped?.fd ?? "ignore", decoded?.write ?? "pipe", "ignore"]
     })
   const decoderDone = decoder === undefined ? Promise.resolve(0) : exited(decoder)
-  const helperIn = decoded?.read ?? decoder?.stdout ?? plainFile?.fd ?? "pipe"
+  const helperIn = decoded?.read ?? decoder?.stdout ?? plainFile?.fd ?? piped?.fd ?? "pipe"
   const helperOut = toTar?.write ?? tar?.stdin ?? "ignore"
   const helper = spawn(options.helper, ["tar-pipe", "3"], { stdio: [helperIn, helperOut, "pipe", "pipe"] })
   const helperErrors = collect(helper.stderr, 500)
   const helperDone = exited(helper)
   // the helper holds its own copies: ours would keep tar's input open and compete for the decompressor's output
-  await Promise.all([decoded?.close(), toTar?.close()])
+  await Promise.all([decoded?.close(), toTar?.close(), piped?.release()])
   decoder?.stdout?.destroy()
   tar?.stdin?.destroy()
   await plainFile?.close()
-  let feeding: Promise<void> = Promise.resolve()
+  let feeding: Promise<void> = piped?.done ?? Promise.resolve()
+  if (piped !== undefined) {
+    feeding.catch(() => {
+      kill(decoder)
+      kill(helper)
+    })
+  }
   const sink = decoder === undefined ? helper.stdin : decoder.stdin
   if (input !== undefined && sink !== null) {
     sink.on("error", () => undefined)
@@ -106,6 +118,7 @@ export const extractViaPipe = async (from: Readable | { readonly file: string },
     kill(helper)
     kill(tar)
     input?.destroy()
+    piped?.stop()
     socket?.destroy()
     await Promise.all([decoderDone, helperDone, tarDone, feeding.catch(() => undefined)])
     // the input failed first (a cap, an aborted body): the children stopped because of it

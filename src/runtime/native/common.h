@@ -133,13 +133,22 @@ void relay_event(struct relay *r, void *tag, unsigned int events);
 /* Free connections closed during the last batch of events. */
 void relay_reap(struct relay *r);
 
+/* ---- fdio.c (the pipe modes) ---- */
 /* A descriptor number >= 3 (and <= 1024) from argv; -1 when it is not one (errno left 0). */
 int parse_fd_arg(const char *text);
+/* A decimal count <= max from argv into *out; -1 when it is not one. */
+int parse_count_arg(const char *text, uint64_t max, uint64_t *out);
+/* Waits until fd is ready for `events` (POLLIN or POLLOUT); timeout_ms -1 waits for ever. 0 when ready
+ * (for POLLIN also at a hang-up, which the next read reports), -1 with errno ETIMEDOUT, EPIPE or another. */
+int fd_wait(int fd, short events, int timeout_ms);
+/* Writes all n bytes to fd, waiting (up to timeout_ms each time) when a non-blocking fd is full. */
+int fd_write_all(int fd, const unsigned char *buf, size_t n, int timeout_ms);
 
 /* ---- modes ---- */
 int launch_main(int argc, char **argv);
 int exec_main(int argc, char **argv);
 int tarpipe_main(int argc, char **argv);
 int sendpipe_main(int argc, char **argv);
+int recvpipe_main(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static const struct {
 	{ "exec", exec_main },
 	{ "tar-pipe", tarpipe_main },
 	{ "send-pipe", sendpipe_main },
+	{ "recv-pipe", recvpipe_main },
 };
 
 static int usage(void)
@@ -23,7 +24,8 @@ static int usage(void)
 	fprintf(stderr, "usage: denia-init launch   (spec JSON on stdin, status lines on fd 3)\n"
 			"       denia-init exec     (reserved)\n"
 			"       denia-init tar-pipe <control-fd>   (stdin -> stdout as fd told)\n"
-			"       denia-init send-pipe <fd>   (stdin -> fd until stdin ends)\n"
+			"       denia-init send-pipe <fd> [<idle-ms>]   (stdin -> fd until stdin ends)\n"
+			"       denia-init recv-pipe <fd> <count> <idle-ms> [<copy-fd>]   (stdin, then count bytes of fd -> stdout)\n"
 			"       denia-init version\n");
 	return 2;
 }

@@ -1,11 +1,13 @@
 /*
- * denia-init send-pipe <fd>: copies stdin to <fd> until stdin ends (ADR 0903). The daemon gives it
- * the read end of the pipe a backup's producer (zstd, or tar) writes, and the HTTP connection's socket
- * as <fd>, after it has written the response head itself: the archive then reaches the socket with
- * splice(2), never passing through the daemon. The socket is the daemon's own (non-blocking), so a
- * full send buffer is waited for with poll(2); stdin is a blocking pipe. A peer that goes away ends
- * this with an error (SIGPIPE is ignored, EPIPE reported). The socket is neither shut down nor closed
- * here: that is the daemon's. Exit 0 at the end of stdin, 1 with one line on stderr on any error.
+ * denia-init send-pipe <fd> [<idle-ms>]: copies stdin to <fd> until stdin ends (ADR 0903). The daemon
+ * gives it the read end of the pipe a backup's producer (zstd, or tar) writes, and the HTTP connection's
+ * socket as <fd>, after it has written the response head itself: the archive then reaches the socket
+ * with splice(2), never passing through the daemon. The socket is the daemon's own (non-blocking), so a
+ * full send buffer is waited for with poll(2) — at most <idle-ms> (the API's idle timeout; default: for
+ * ever), so a client that stops reading is cut as the daemon would cut it. stdin is a blocking pipe. A
+ * peer that goes away ends this with an error (SIGPIPE is ignored, EPIPE reported). The socket is
+ * neither shut down nor closed here: that is the daemon's. Exit 0 at the end of stdin, 1 with one line
+ * on stderr on any error, 4 when the client took nothing for <idle-ms>.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,58 +27,24 @@ static unsigned char sp_buf[64 * 1024];
 
 static int sp_fail(const char *what)
 {
+	int timed_out = errno == ETIMEDOUT;
 	fprintf(stderr, "send-pipe: %s%s%s\n", what, errno ? ": " : "", errno ? strerror(errno) : "");
-	return 1;
-}
-
-/* Waits until out can take more bytes; 0 when it can, -1 on an error or a hang-up. */
-static int sp_wait_writable(int out)
-{
-	for (;;) {
-		struct pollfd p = { .fd = out, .events = POLLOUT };
-		int n = poll(&p, 1, -1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) {
-			errno = EPIPE;
-			return -1;
-		}
-		if (p.revents & POLLOUT)
-			return 0;
-	}
-}
-
-/* Writes all n bytes of buf to the non-blocking out. */
-static int sp_write_all(int out, const unsigned char *buf, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(out, buf, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (sp_wait_writable(out) != 0)
-				return -1;
-			continue;
-		}
-		if (w <= 0)
-			return -1;
-		buf += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return timed_out ? 4 : 1;
 }
 
 int sendpipe_main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: denia-init send-pipe <fd>\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: denia-init send-pipe <fd> [<idle-ms>]\n");
 		return 2;
 	}
 	int out = parse_fd_arg(argv[1]);
 	if (out < 0)
 		return sp_fail("the output fd is not a number >= 3");
+	uint64_t idle = 0;
+	if (argc == 3 && parse_count_arg(argv[2], 86400000, &idle) != 0)
+		return sp_fail("the idle timeout is not a number of milliseconds");
+	int idle_ms = idle == 0 ? -1 : (int)idle;
 	signal(SIGPIPE, SIG_IGN);
 	/* a larger input pipe means fewer wakeups of the producer; refused = the default stays */
 	(void)fcntl(0, F_SETPIPE_SZ, SP_CHUNK);
@@ -91,7 +59,7 @@ int sendpipe_main(int argc, char **argv)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				if (sp_wait_writable(out) != 0)
+				if (fd_wait(out, POLLOUT, idle_ms) != 0)
 					return sp_fail("waiting for the output");
 				continue;
 			}
@@ -107,7 +75,7 @@ int sendpipe_main(int argc, char **argv)
 			return sp_fail("reading the input");
 		if (r == 0)
 			return 0;
-		if (sp_write_all(out, sp_buf, (size_t)r) != 0)
+		if (fd_write_all(out, sp_buf, (size_t)r, idle_ms) != 0)
 			return sp_fail("sending");
 	}
 }

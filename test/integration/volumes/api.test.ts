@@ -231,6 +231,30 @@ describe("backup and restore of a stopped service", () => {
     expect(fs.readdirSync(path.dirname(volumeDir())).sort()).toEqual(["data"])
   })
 
+  it("a body that arrives after its head is received by the helper from the socket and the connection closes", async () => {
+    const rows = randomBytes(20 * 1024).toString("hex").slice(0, 20 * 1024)
+    const archive = await tarOf([{ name: "./spliced.txt", body: rows }])
+    const answer = await new Promise<{ status: number; body: string; connection: string | undefined }>((resolve, reject) => {
+      const req = http.request(`${d.url}/v1/services/${id}/volumes/logs/archive`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/x-tar", "content-length": String(archive.length) }
+      })
+      req.on("response", (res) => {
+        let body = ""
+        res.on("data", (c: Buffer) => (body += c.toString("utf8")))
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }))
+      })
+      req.on("error", reject)
+      // the head goes first; the body follows once the handler has started (ADR 0904)
+      req.flushHeaders()
+      setTimeout(() => req.end(archive), 100)
+    })
+    expect(answer.status).toBe(200)
+    expect(JSON.parse(answer.body)).toEqual({ name: "logs", entries: 1 })
+    expect(answer.connection).toBe("close")
+    expect(fs.readFileSync(path.join(path.dirname(volumeDir()), "logs", "spliced.txt"), "utf8")).toBe(rows)
+  })
+
   it("removes a volume; deleting the service keeps volumes unless purgeVolumes=true", async () => {
     await putArchive(id, "logs", await tarOf([{ name: "./app.log", body: "line" }]))
     expect((await d.request(`/v1/services/${id}/volumes/logs`, { method: "DELETE" })).status).toBe(204)

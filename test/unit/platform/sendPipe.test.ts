@@ -38,8 +38,10 @@ const connected = () =>
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex")
 
 /** Runs the helper with `stdin` (fd) and `socket` as fd 3; resolves with its exit code and stderr. */
-const sendPipe = (stdin: number, socket: net.Socket) => {
-  const child = spawn(HELPER, ["send-pipe", "3"], { stdio: [stdin, "ignore", "pipe", socket] })
+const sendPipe = (stdin: number, socket: net.Socket, idleMs?: number) => {
+  const child = spawn(HELPER, ["send-pipe", "3", ...(idleMs === undefined ? [] : [String(idleMs)])], {
+    stdio: [stdin, "ignore", "pipe", socket]
+  })
   let stderr = ""
   child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()))
   return new Promise<{ code: number | null; stderr: string }>((resolve) => child.once("close", (code) => resolve({ code, stderr })))
@@ -108,6 +110,23 @@ describe("denia-init send-pipe", () => {
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(/^send-pipe: (sending|waiting for the output): /)
     expect(result.stderr.trim().split("\n")).toHaveLength(1)
+  })
+
+  it("gives up on a client that takes nothing for its idle timeout (exit 4)", async () => {
+    const p = await openOsPipe()
+    if (p === undefined) throw new Error("no pipe")
+    const yes = spawn("sh", ["-c", "exec yes denia"], { stdio: ["ignore", p.write, "ignore"] })
+    const { inner, outer } = await connected()
+    // the client never reads: the send buffer fills and stays full
+    outer.pause()
+    const done = sendPipe(p.read, inner, 300)
+    await p.close()
+    const result = await done
+    yes.kill("SIGKILL")
+    inner.destroy()
+    outer.destroy()
+    expect(result.code).toBe(4)
+    expect(result.stderr).toMatch(/^send-pipe: waiting for the output: Connection timed out/)
   })
 
   it("refuses a missing or bad descriptor argument", async () => {

@@ -50,10 +50,12 @@ export const VolumesHandlers = HttpApiBuilder.group(DeniaApi, "volumes", (handle
             app.restore(path.id, path.name, incoming),
             (r) => HttpServerResponse.unsafeJson({ name: path.name, entries: r.entries })
           )
-        ).pipe(Effect.tapError(() =>
-          Effect.sync(() => {
+        ).pipe(
+          // an unread body (a refusal answered early), or one the helper took (ADR 0904): Node's parser
+          // never saw its end, so the connection cannot carry another request
+          Effect.ensuring(Effect.sync(() => {
             if (!incoming.complete) NodeHttpServerRequest.toServerResponse(request).setHeader("connection", "close")
-          })
-        ))
+          }))
+        )
       })
   }))
