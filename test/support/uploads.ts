@@ -14,8 +14,14 @@ export const postBytes = (
   d: TestDaemon,
   urlPath: string,
   body: Buffer,
-  options: { readonly chunked?: boolean; readonly contentType?: string; readonly token?: string } = {}
-): Promise<PostResult> =>
+  options: {
+    readonly chunked?: boolean
+    readonly contentType?: string
+    readonly token?: string
+    /** Sends the head, then the body this many ms later: the handler starts before any of it arrived. */
+    readonly bodyAfterMs?: number
+  } = {}
+): Promise<PostResult & { connection?: string | undefined }> =>
   new Promise((resolve, reject) => {
     const [host, port] = d.config.values.bindAddr.split(":")
     const headers: Record<string, string> = {
@@ -27,11 +33,15 @@ export const postBytes = (
     const req = http.request({ host, port: Number(port), method: "POST", path: urlPath, headers, agent: false }, (res) => {
       let text = ""
       res.on("data", (c: Buffer) => (text += c.toString()))
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }))
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text, connection: res.headers.connection }))
       res.on("error", reject)
     })
     req.on("error", reject)
-    req.end(body)
+    if (options.bodyAfterMs === undefined) req.end(body)
+    else {
+      req.flushHeaders()
+      setTimeout(() => req.end(body), options.bodyAfterMs)
+    }
   })
 
 /** The hosted Debian base with python3 as `default/base:py` (the repository's service must exist). */

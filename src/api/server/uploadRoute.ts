@@ -128,7 +128,8 @@ export const UploadRoutes = HttpApiBuilder.Router.use((router) =>
         yield* write(res, 201, {
           upload: outcome.ok.upload,
           ...(outcome.ok.deployment === undefined ? {} : { deployment: outcome.ok.deployment })
-        }, false)
+          // a body the helper took from the socket (ADR 0904): Node's parser never saw its end
+        }, !req.complete)
       } else {
         // an unread body is dropped with the connection rather than drained
         yield* sendError(res, outcome.error, !req.readableEnded)

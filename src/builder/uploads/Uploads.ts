@@ -6,15 +6,13 @@
  * directory of its own.
  */
 import { Context, Duration, Effect, Layer, Option, Schema } from "effect"
-import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
-import { PassThrough, type Readable, Transform, type TransformCallback } from "node:stream"
-import { pipeline } from "node:stream/promises"
+import type { Readable } from "node:stream"
 import { uuidv7 } from "../../domain/ids.js"
 import { periodic } from "../../platform/periodic.js"
 import { UploadNotFound, UploadRejected, UploadStorageError } from "../errors.js"
-import { scanArchive, sniffFormat } from "./archive.js"
+import { receiveFromSocket, receiveStream } from "./receive.js"
 import { type ArchiveCaps, rejected } from "./rules.js"
 import { unpackArchive } from "./unpack.js"
 
@@ -73,51 +71,6 @@ export interface UploadsApi {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const decodeInfo = Schema.decodeUnknownOption(Schema.parseJson(UploadInfo))
 
-/** Reads the first `n` bytes (or fewer at the end) of a stream and puts them back. */
-const peek = (stream: Readable, n: number): Promise<Buffer> =>
-  new Promise((resolve, reject) => {
-    const chunks: Array<Buffer> = []
-    let have = 0
-    const done = () => {
-      stream.off("readable", onReadable)
-      stream.off("end", done)
-      stream.off("error", reject)
-      const head = Buffer.concat(chunks)
-      if (head.length > 0) stream.unshift(head)
-      resolve(head)
-    }
-    const onReadable = () => {
-      let chunk: Buffer | null
-      while (have < n && (chunk = stream.read() as Buffer | null) !== null) {
-        chunks.push(chunk)
-        have += chunk.length
-      }
-      if (have >= n) done()
-    }
-    stream.on("readable", onReadable)
-    stream.on("end", done)
-    stream.on("error", reject)
-  })
-
-/** Copies every chunk into `side` (waiting for it to drain) and passes it on; fails past `limit` bytes. */
-class Tee extends Transform {
-  bytes = 0
-  constructor(private readonly side: PassThrough, private readonly limit: number, private readonly onLimit: () => Error) {
-    super()
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length
-    if (this.bytes > this.limit) return callback(this.onLimit())
-    if (this.side.destroyed) return callback(null, chunk)
-    if (this.side.write(chunk)) callback(null, chunk)
-    else this.side.once("drain", () => callback(null, chunk))
-  }
-  override _flush(callback: TransformCallback): void {
-    this.side.end()
-    callback()
-  }
-}
-
 const storage = (message: string) => (cause: unknown) => new UploadStorageError({ message, cause })
 
 export const makeUploads = (options: UploadsOptions) =>
@@ -139,49 +92,19 @@ export const makeUploads = (options: UploadsOptions) =>
         const partial = path.join(dir, `${id}.partial`)
         const result = yield* Effect.tryPromise({
           try: async () => {
-            const head = await peek(body, 4)
-            const format = sniffFormat(head)
-            if (format === undefined) throw rejected("format", "", "the body must be a gzip- or zstd-compressed tar archive")
-            const side = new PassThrough({ highWaterMark: 1024 * 1024 })
-            const tee = new Tee(side, options.caps.maxBytes, tooLarge)
-            const out = fs.createWriteStream(partial, { flags: "wx", mode: 0o600, highWaterMark: 1024 * 1024 })
-            // the body is piped by hand: a refusal stops reading it without destroying the request,
-            // so the route can still answer (and then close the connection)
-            const onAbort = () => tee.destroy(new Error("request body aborted"))
-            body.once("aborted", onAbort)
-            body.once("error", onAbort)
-            body.pipe(tee)
-            const stop = () => {
-              body.unpipe(tee)
-              body.off("aborted", onAbort)
-              body.off("error", onAbort)
-            }
-            // the check runs through the tar pipe when the helper has it: entry data is skipped there, only
-            // headers come back into the daemon (ADR 0902)
-            const scan = scanArchive(side, format, options.caps, undefined, options.tarPipeHelper).catch((e: unknown) => {
-              stop()
-              tee.destroy(e instanceof Error ? e : new Error(String(e)))
-              throw e
-            })
-            const write = pipeline(tee, out)
-              .catch((e: unknown) => {
-                side.destroy()
-                throw e
-              })
-              .finally(stop)
-            const [written, scanned] = await Promise.allSettled([write, scan])
-            // a refusal found by the scan also fails the write (the tee is destroyed with it)
-            if (written.status === "rejected") throw written.reason
-            if (scanned.status === "rejected") throw scanned.reason
+            // on a plain connection the helper takes the body from the socket into the file and the check (ADR 0904)
+            const received = await receiveFromSocket(body, partial, options.caps, options.tarPipeHelper) ??
+              await receiveStream(body, partial, options.caps, options.tarPipeHelper, tooLarge)
+            const { format } = received
             await fsp.rename(partial, dataPath(id, format))
             const now = Date.now()
             const info: UploadInfo = {
               id,
               serviceId,
               format,
-              bytes: tee.bytes,
-              entries: scanned.value.entries,
-              unpackedBytes: scanned.value.unpackedBytes,
+              bytes: received.bytes,
+              entries: received.entries,
+              unpackedBytes: received.unpackedBytes,
               createdAt: new Date(now).toISOString(),
               expiresAt: new Date(now + options.ttlMinutes * 60_000).toISOString()
             }

@@ -8,6 +8,7 @@
  */
 import type { Readable } from "node:stream"
 import { DecompressError, extractTar, TarExtractError, type TarFile, TarFormatError } from "../../platform/archive/extractTar.js"
+import type { PipeInput } from "../../platform/archive/requestBody.js"
 import type { GateEntry, GatePolicy } from "../../platform/archive/tarGate.js"
 import { UploadRejected } from "../errors.js"
 import { type ArchiveCaps, ArchiveChecker, rejected } from "./rules.js"
@@ -44,7 +45,7 @@ const uploadPolicy = (checker: ArchiveChecker): GatePolicy => (e: GateEntry) => 
  * is a TarExtractError.
  */
 export const scanArchive = async (
-  input: Readable | TarFile,
+  input: Readable | TarFile | PipeInput,
   format: UploadFormat,
   caps: ArchiveCaps,
   dest?: string,

@@ -58,10 +58,15 @@ describe.runIf(privileged)("upload sources (privileged)", () => {
 
   it("builds an uploaded context FROM the hosted base, deploys it and serves it", async () => {
     const body = zstded(await contextOf(pythonAppFiles(d.config.values.bindAddr, "hello from upload")))
-    const r = await postBytes(d, `/v1/services/${appId}/uploads?deploy=true`, body)
+    // the body follows the head: the helper takes it from the socket into the stored copy and the check (ADR 0904)
+    const r = await postBytes(d, `/v1/services/${appId}/uploads?deploy=true`, body, { bodyAfterMs: 50 })
     expect(r.status, r.body).toBe(201)
-    const out = JSON.parse(r.body) as { upload: { id: string; entries: number }; deployment: { id: string } }
+    expect(r.connection).toBe("close")
+    const out = JSON.parse(r.body) as { upload: { id: string; entries: number; bytes: number }; deployment: { id: string } }
     expect(out.upload.entries).toBe(3)
+    expect(out.upload.bytes).toBe(body.length)
+    // the stored copy is the body, byte for byte
+    expect(fs.readFileSync(path.join(d.dataDir, "uploads", `${out.upload.id}.tar.zst`)).equals(body)).toBe(true)
     const dep = await waitForDeployment(d, out.deployment.id, 300_000)
     expect(dep, JSON.stringify(dep)).toMatchObject({ status: "healthy" })
     expect(await served(appId)).toEqual(["hello from upload"])
@@ -112,11 +117,14 @@ describe.runIf(privileged)("upload sources (privileged)", () => {
     for (const [name, rule, entry, status, body] of await hostileCorpus()) {
       // the shared corpus is sized for 5 entries / 2 MiB; this daemon allows 1000 entries
       if (rule === "too-many-entries") continue
-      const r = await postBytes(d, `/v1/services/${appId}/uploads`, body)
-      expect(r.status, `${name}: ${r.body}`).toBe(status)
-      const error = (JSON.parse(r.body) as { error: { code: string; message: string; details: { rule: string; entry: string } } }).error
-      expect(error.details, name).toEqual({ rule, entry })
-      expect(error.message.startsWith(`${rule}:`), name).toBe(true)
+      // in one piece (read as a stream), and with the body after the head (taken from the socket, ADR 0904)
+      for (const bodyAfterMs of [undefined, 30]) {
+        const r = await postBytes(d, `/v1/services/${appId}/uploads`, body, bodyAfterMs === undefined ? {} : { bodyAfterMs })
+        expect(r.status, `${name}: ${r.body}`).toBe(status)
+        const error = (JSON.parse(r.body) as { error: { code: string; message: string; details: { rule: string; entry: string } } }).error
+        expect(error.details, name).toEqual({ rule, entry })
+        expect(error.message.startsWith(`${rule}:`), name).toBe(true)
+      }
     }
     const many = gzipped(await tarOf(Array.from({ length: caps.entries + 1 }, (_, i) => ({ name: `f${i}`, content: "" }))))
     const r = await postBytes(d, `/v1/services/${appId}/uploads`, many)
