@@ -54,18 +54,10 @@ static ssize_t tp_read_full(int fd, unsigned char *buf, size_t n)
 	return (ssize_t)got;
 }
 
+/* tar-pipe's descriptors are blocking: a write never sees EAGAIN */
 static int tp_write_full(int fd, const unsigned char *buf, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = write(fd, buf, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		buf += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return fd_write_all(fd, buf, n, -1);
 }
 
 static int tp_reply(uint64_t count)

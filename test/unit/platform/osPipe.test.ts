@@ -51,7 +51,14 @@ const kinds = (log: string) =>
 
 describe("openOsPipe", () => {
   it("gives the two ends of one kernel pipe", async () => {
-    const p = await openOsPipe()
+    // a private temporary directory: other tests (and processes) make pipes in the shared one meanwhile
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "denia-ospipe-tmp-"))
+    const before = process.env["TMPDIR"]
+    process.env["TMPDIR"] = tmp
+    const p = await openOsPipe().finally(() => {
+      if (before === undefined) delete process.env["TMPDIR"]
+      else process.env["TMPDIR"] = before
+    })
     expect(p).toBeDefined()
     if (p === undefined) return
     expect(fs.fstatSync(p.read).isFIFO()).toBe(true)
@@ -61,7 +68,8 @@ describe("openOsPipe", () => {
     expect(buf.toString("utf8", 0, fs.readSync(p.read, buf))).toBe("through the kernel")
     await p.close()
     await p.close()
-    expect(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith("denia-pipe-"))).toEqual([])
+    expect(fs.readdirSync(tmp)).toEqual([])
+    fs.rmSync(tmp, { recursive: true, force: true })
   })
 })
 
