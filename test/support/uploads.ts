@@ -1,6 +1,6 @@
 /** Helpers for upload/build tests: a context tar, a build service, posting a context and the Python app on a hosted Debian base. */
 import * as http from "node:http"
-import { ADMIN_TOKEN, type TestDaemon } from "./daemon.js"
+import { ADMIN_TOKEN, startTestDaemon, type TestDaemon } from "./daemon.js"
 import { buildAndPushDebianImage } from "./debianImages.js"
 import { tarOf } from "./tarballs.js"
 
@@ -87,4 +87,27 @@ export const createBuildService = async (
   // no vitest `expect` here: the benchmarks load this module too
   if (r.status !== 201) throw new Error(`creating service ${name}: ${r.status} ${await r.text()}`)
   return ((await r.json()) as { id: string }).id
+}
+
+/** A daemon (with `config`) holding the hosted python base (`default/base:py`) and an upload service `app`. */
+export interface BuildFixture {
+  readonly d: TestDaemon
+  readonly projectId: string
+  readonly appId: string
+}
+
+export const startBuildFixture = async (config: Record<string, unknown> = {}): Promise<BuildFixture> => {
+  const d = await startTestDaemon(config)
+  try {
+    const projects = (await (await d.request("/v1/projects")).json()) as { items: Array<{ id: string; name: string }> }
+    const projectId = projects.items.find((p) => p.name === "default")?.id ?? ""
+    const createService = (name: string, source: Record<string, unknown>) => createBuildService(d, projectId, name, source)
+    await createService("base", { type: "hosted", tag: "py" })
+    await pushPythonBase(d)
+    const appId = await createService("app", { type: "upload" })
+    return { d, projectId, appId }
+  } catch (e) {
+    await d.stop()
+    throw e
+  }
 }

@@ -7,20 +7,18 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startTestDaemon, type TestDaemon } from "../../support/daemon.js"
+import type { TestDaemon } from "../../support/daemon.js"
 import { waitForDeployment } from "../../support/deployments.js"
 import { zstded } from "../../support/tarballs.js"
-import { contextOf, createBuildService, postBytes, pushPythonBase, pythonAppFiles } from "../../support/uploads.js"
+import { contextOf, postBytes, pythonAppFiles, startBuildFixture } from "../../support/uploads.js"
 
 const privileged = process.getuid?.() === 0
 if (!privileged) console.warn("prewarm tests skipped: they need root (buildah, namespaces, overlay mounts)")
 
 describe.runIf(privileged)("base prewarm during upload builds (privileged)", () => {
   let d: TestDaemon
-  let projectId: string
   let appId: string
 
-  const createService = (name: string, source: Record<string, unknown>) => createBuildService(d, projectId, name, source)
   const deploy = async (files: Record<string, string>) => {
     const r = await postBytes(d, `/v1/services/${appId}/uploads?deploy=true`, zstded(await contextOf(files)))
     expect(r.status, r.body).toBe(201)
@@ -30,12 +28,7 @@ describe.runIf(privileged)("base prewarm during upload builds (privileged)", () 
   }
 
   beforeAll(async () => {
-    d = await startTestDaemon({})
-    const projects = (await (await d.request("/v1/projects")).json()) as { items: Array<{ id: string; name: string }> }
-    projectId = projects.items.find((p) => p.name === "default")?.id ?? ""
-    await createService("base", { type: "hosted", tag: "py" })
-    await pushPythonBase(d)
-    appId = await createService("app", { type: "upload" })
+    ;({ d, appId } = await startBuildFixture({}))
   }, 600_000)
   afterAll(async () => {
     await d?.stop()

@@ -7,10 +7,10 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startTestDaemon, type TestDaemon } from "../../support/daemon.js"
+import type { TestDaemon } from "../../support/daemon.js"
 import { getViaSocket, replicaSockets, waitForDeployment } from "../../support/deployments.js"
 import { gzipped, hostileCorpus, tarOf, zstded } from "../../support/tarballs.js"
-import { contextOf, createBuildService, postBytes, pushPythonBase, pythonAppFiles } from "../../support/uploads.js"
+import { contextOf, postBytes, pythonAppFiles, startBuildFixture } from "../../support/uploads.js"
 
 const privileged = process.getuid?.() === 0
 if (!privileged) console.warn("upload build tests skipped: they need root (buildah, namespaces, overlay mounts)")
@@ -33,18 +33,10 @@ const tree = (dir: string): Array<string> => {
 
 describe.runIf(privileged)("upload sources (privileged)", () => {
   let d: TestDaemon
-  let projectId: string
   let appId: string
 
-  const createService = (name: string, source: Record<string, unknown>) => createBuildService(d, projectId, name, source)
-
   beforeAll(async () => {
-    d = await startTestDaemon({ upload_max_entries: 1000, upload_max_unpacked_mb: 2 })
-    const projects = (await (await d.request("/v1/projects")).json()) as { items: Array<{ id: string; name: string }> }
-    projectId = projects.items.find((p) => p.name === "default")?.id ?? ""
-    await createService("base", { type: "hosted", tag: "py" })
-    await pushPythonBase(d)
-    appId = await createService("app", { type: "upload" })
+    ;({ d, appId } = await startBuildFixture({ upload_max_entries: 1000, upload_max_unpacked_mb: 2 }))
   }, 600_000)
   afterAll(async () => {
     await d?.stop()
