@@ -111,6 +111,12 @@ export const startEarlyPrepack = async (cwd: string): Promise<void> => {
   Reflect.set(globalThis, SLOT, prepack(found.contextDir, found.dockerfile))
 }
 
+/** The early pack when it packs exactly `contextDir` with `dockerfile`, left in its slot (leanPush.ts decides later whether to take it). */
+export const peekEarlyPrepack = (contextDir: string, dockerfile: string): Prepack | undefined => {
+  const found: unknown = Reflect.get(globalThis, SLOT)
+  return isPrepack(found) && found.contextDir === contextDir && found.dockerfile === dockerfile ? found : undefined
+}
+
 /** The early pack when it packs exactly `contextDir` with `dockerfile`; any other is discarded. */
 export const takeEarlyPrepack = (contextDir: string, dockerfile: string): Prepack | undefined => {
   const found = takeSlot()
