@@ -8,6 +8,7 @@
  * is committed and reports like push.ts: the same notes, progress, `upload refused: …`, `--json`.
  * Imports node built-ins, smol-toml and the CLI's Effect-free modules only.
  */
+import * as fs from "node:fs"
 import * as http from "node:http"
 import * as https from "node:https"
 import * as path from "node:path"
@@ -15,7 +16,7 @@ import { parse } from "smol-toml"
 import { printErr, printOut } from "../terminal.js"
 import { type LeanConnection, leanConnection } from "./leanConnection.js"
 import { largestFiles, tarBytes } from "./pack.js"
-import { peekEarlyPrepack, takeEarlyPrepack } from "./prepack.js"
+import { peekEarlyPrepack, startEarlyPrepack, takeEarlyPrepack } from "./prepack.js"
 import { relativePathProblem } from "./relativePath.js"
 import { formatBytes, uploadReporter, uploadStream } from "./upload.js"
 
@@ -66,11 +67,10 @@ const plainTable = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date)
 
 /** The nearest `.denia` when manifest.ts would accept it as it is (stricter is fine: the full CLI then decides). */
-const leanManifest = async (cwd: string): Promise<LeanManifest | undefined> => {
-  const fsp = await import("node:fs/promises")
+const leanManifest = (cwd: string): LeanManifest | undefined => {
   let dir = path.resolve(cwd)
   for (let i = 0; i < 64; i++) {
-    const text = await fsp.readFile(path.join(dir, ".denia"), "utf8").catch(() => undefined)
+    const text = readQuietly(path.join(dir, ".denia"))
     if (text !== undefined) {
       const raw: unknown = (() => {
         try {
@@ -105,6 +105,15 @@ const leanManifest = async (cwd: string): Promise<LeanManifest | undefined> => {
   return undefined
 }
 
+/** A file's text; undefined when it cannot be read (missing, a directory, no permission). */
+const readQuietly = (file: string): string | undefined => {
+  try {
+    return fs.readFileSync(file, "utf8")
+  } catch {
+    return undefined
+  }
+}
+
 /** GET `path` as JSON; undefined on any failure (the full CLI then makes the request and reports it). */
 const getJson = (connection: LeanConnection, pathname: string): Promise<unknown> =>
   new Promise((resolve) => {
@@ -115,8 +124,9 @@ const getJson = (connection: LeanConnection, pathname: string): Promise<unknown>
       return resolve(undefined)
     }
     if (target.protocol !== "http:" && target.protocol !== "https:") return resolve(undefined)
-    const transport = target.protocol === "https:" ? https : http
-    const req = transport.get(target, { headers: { authorization: `Bearer ${connection.token}`, accept: "application/json" } }, (res) => {
+    const req = (target.protocol === "https:" ? https : http).get(target, {
+      headers: { authorization: `Bearer ${connection.token}`, accept: "application/json" }
+    }, (res) => {
       const chunks: Array<Buffer> = []
       res.on("data", (c: Buffer) => chunks.push(c))
       res.on("error", () => resolve(undefined))
@@ -195,23 +205,47 @@ const refusal = (body: string, status: number): string => {
   return `HTTP ${status}`
 }
 
+interface LeanStart {
+  readonly flags: LeanPushArgs
+  readonly manifest: LeanManifest
+  readonly connection: LeanConnection
+  readonly found: Promise<{ readonly project: Named; readonly service: Named } | undefined>
+}
+
+/** The lean path's synchronous start: flags, manifest, connection, and the two lookups sent; undefined when it declines. */
+const leanStart = (args: ReadonlyArray<string>, cwd: string): LeanStart | undefined => {
+  try {
+    const flags = parseLeanPushArgs(args)
+    if (flags === undefined) return undefined
+    const manifest = leanManifest(cwd)
+    if (manifest === undefined) return undefined
+    const connection = leanConnection(flags)
+    if (connection === undefined) return undefined
+    const found = findService(connection, manifest.project, manifest.service)
+    return { flags, manifest, connection, found }
+  } catch {
+    return undefined // whatever it was, the full CLI meets it too and says what it is
+  }
+}
+
 /**
- * Runs `denia push --no-follow` when it can (true: done, `process.exitCode` set on failure); false
- * before anything was printed or taken, for the full CLI to run the command instead.
+ * `denia push` from src/main.ts, before the CLI loads: starts packing the context (prepack.ts) and,
+ * for `--no-follow`, runs the push when the lean path can. True: done (`process.exitCode` set on a
+ * failure). False: nothing was printed or taken; the full CLI runs the command (and finds the early
+ * pack in its slot).
  */
-export const leanPush = async (args: ReadonlyArray<string>, cwd: string): Promise<boolean> => {
-  const flags = parseLeanPushArgs(args)
-  if (flags === undefined) return false
-  const manifest = await leanManifest(cwd)
-  if (manifest === undefined) return false
+export const runPush = async (args: ReadonlyArray<string>, cwd: string): Promise<boolean> => {
+  // the lookups go out before the packers start: the daemon answers them at once, and then both cores are the packers'
+  const start = leanStart(args, cwd)
+  await startEarlyPrepack(cwd)
+  return start === undefined ? false : leanPush(start)
+}
+
+const leanPush = async ({ connection, flags, found: finding, manifest }: LeanStart): Promise<boolean> => {
   const contextDir = path.resolve(manifest.dir, manifest.context)
   const packing = peekEarlyPrepack(contextDir, manifest.dockerfile)
-  const connection = leanConnection(flags)
-  if (packing === undefined || connection === undefined) return false
-  const [found, listing] = await Promise.all([
-    findService(connection, manifest.project, manifest.service),
-    packing.listing.catch(() => undefined)
-  ])
+  if (packing === undefined) return false
+  const [found, listing] = await Promise.all([finding, packing.listing.catch(() => undefined)])
   if (found === undefined || listing === undefined) return false
   if (!listing.files.some((f) => f.rel === path.posix.normalize(manifest.dockerfile))) return false
   // committed from here on: the early pack is this command's
@@ -239,7 +273,7 @@ export const leanPush = async (args: ReadonlyArray<string>, cwd: string): Promis
     if (uploaded.deploymentId === undefined) return fail("the daemon queued no deployment")
     if (flags.json) {
       // the deployment as push.ts prints it: decoded by its schema (loaded only for --json)
-      const [{ Schema }, { Deployment }] = await Promise.all([import("effect"), import("../../domain/deployment.js")])
+      const [Schema, { Deployment }] = await Promise.all([import("effect/Schema"), import("../../domain/deployment.js")])
       const deployment = Schema.decodeUnknownOption(Deployment)(uploaded.deployment)
       if (deployment._tag === "None") return fail("the daemon's answer to the upload is not understood")
       process.stdout.write(`${JSON.stringify({ upload: uploaded.upload, deployment: deployment.value }, null, 2)}\n`)
