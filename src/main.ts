@@ -8,6 +8,7 @@
  * and `denia push --no-follow` runs without the CLI when its lean path can (ADR 0811).
  */
 import * as fs from "node:fs"
+import type { runPush } from "./cli/client/leanPush.js"
 
 const args = process.argv.slice(2)
 
@@ -24,7 +25,7 @@ const pushedLean = async (): Promise<boolean> => {
   if (args[0] !== "push" || args.some((a) => ["--help", "-h", "--wizard", "--completions"].includes(a))) return false
   // it declines before it takes or prints anything; a failure after that is its own to report
   return import(current("./bundle/push/leanPush.js", "./cli/client/leanPush.js")).then(
-    (m: typeof import("./cli/client/leanPush.js")) => m.runPush(args, process.cwd()),
+    (m: { readonly runPush: typeof runPush }) => m.runPush(args, process.cwd()),
     () => false
   )
 }
