@@ -241,15 +241,23 @@ export const runPush = async (args: ReadonlyArray<string>, cwd: string): Promise
   return start === undefined ? false : leanPush(start)
 }
 
-const leanPush = async ({ connection, flags, found: finding, manifest }: LeanStart): Promise<boolean> => {
+/** What the upload needs, once the lookups answered and the listing has the Dockerfile; undefined to decline. */
+const ready = async ({ found: finding, manifest }: LeanStart) => {
   const contextDir = path.resolve(manifest.dir, manifest.context)
   const packing = peekEarlyPrepack(contextDir, manifest.dockerfile)
-  if (packing === undefined) return false
+  if (packing === undefined) return undefined
   const [found, listing] = await Promise.all([finding, packing.listing.catch(() => undefined)])
-  if (found === undefined || listing === undefined) return false
-  if (!listing.files.some((f) => f.rel === path.posix.normalize(manifest.dockerfile))) return false
+  if (found === undefined || listing === undefined) return undefined
+  if (!listing.files.some((f) => f.rel === path.posix.normalize(manifest.dockerfile))) return undefined
   // committed from here on: the early pack is this command's
-  if (takeEarlyPrepack(contextDir, manifest.dockerfile) !== packing) return false
+  return takeEarlyPrepack(contextDir, manifest.dockerfile) === packing ? { found, listing, packing } : undefined
+}
+
+const leanPush = async (start: LeanStart): Promise<boolean> => {
+  const { connection, flags } = start
+  const go = await ready(start).catch(() => undefined)
+  if (go === undefined) return false
+  const { found, listing, packing } = go
   try {
     printErr(`packing ${listing.files.length} files (${formatBytes(listing.totalBytes)})${listing.viaGit ? ", as git sees them" : ""}`)
     if (listing.totalBytes > BIG_CONTEXT_BYTES) {
