@@ -50,9 +50,9 @@ describe.runIf(hasTools)("denia push --no-follow, lean path", () => {
     fs.writeFileSync(path.join(work, "secret.txt"), "ignored by docker\n")
     execFileSync("git", ["init", "-q"], { cwd: work })
     const init = await inWork(["init", "--project", "default", "--service", "web", "--port", "8080"])
-    expect(init.code, init.out).toBe(0)
+    expect(init.code, init.stderr).toBe(0)
     const created = await inWork(["create"])
-    expect(created.code, created.out).toBe(0)
+    expect(created.code, created.stderr).toBe(0)
   }, 120_000)
   afterAll(async () => {
     await f?.stop()
