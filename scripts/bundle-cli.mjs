@@ -39,3 +39,18 @@ await build({
   banner: { js: 'import { createRequire as __deniaCreateRequire } from "node:module"; const require = __deniaCreateRequire(import.meta.url);' },
   logLevel: "warning"
 })
+
+// `denia push`'s early start and lean path (src/cli/client/leanPush.ts, ADR 0811): src/main.ts loads it
+// before (often instead of) the CLI, so it is one file of its own; what it imports lazily (the in-process
+// packer, the schema `--json` decodes with) stays in chunks beside it
+await build({
+  entryPoints: ["dist/cli/client/leanPush.js"],
+  outdir: "dist/bundle/push",
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  banner: { js: 'import { createRequire as __deniaCreateRequire } from "node:module"; const require = __deniaCreateRequire(import.meta.url);' },
+  logLevel: "warning"
+})

@@ -113,6 +113,30 @@ const hasGnuTar = (): boolean => (gnuTarInstalled ??= (() => {
   return r.status === 0 && r.stdout.includes("GNU tar")
 })())
 
+const exitsCleanly = (cmd: string, args: ReadonlyArray<string>, stdoutHas?: string): Promise<boolean> =>
+  new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "ignore"] })
+    let out = ""
+    child.stdout.setEncoding("utf8")
+    child.stdout.on("data", (c: string) => (out = (out + c).slice(0, 4096)))
+    child.once("error", () => resolve(false))
+    child.once("close", (code) => resolve(code === 0 && (stdoutHas === undefined || out.includes(stdoutHas))))
+  })
+
+/**
+ * Whether the native packer can run (GNU tar and zstd), found without blocking: prepack.ts asks while the
+ * file listing runs, instead of `packContext`'s synchronous default asking after it (ADR 0811).
+ */
+export const nativePackerAvailable = async (): Promise<boolean> => {
+  const [tar, zstd] = await Promise.all([
+    gnuTarInstalled ?? exitsCleanly("tar", ["--version"], "GNU tar"),
+    zstdInstalled ?? exitsCleanly("zstd", ["--version"])
+  ])
+  gnuTarInstalled = tar
+  zstdInstalled = zstd
+  return tar && zstd
+}
+
 /** GNU tar's record (its default blocking factor of 20 × 512 bytes) and how many records make one checkpoint. */
 const RECORD_BYTES = 20 * 512
 const RECORDS_PER_CHECKPOINT = 100

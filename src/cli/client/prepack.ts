@@ -11,7 +11,7 @@ import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import type { Readable } from "node:stream"
 import { parse } from "smol-toml"
-import { type ContextListing, listContext, packContext, type PackedContext } from "./pack.js"
+import { type ContextListing, listContext, nativePackerAvailable, packContext, type PackedContext } from "./pack.js"
 import { relativePathProblem } from "./relativePath.js"
 
 export interface Prepack {
@@ -34,12 +34,14 @@ export const prepack = (contextDir: string, dockerfile: string): Prepack => {
   let discarded = false
   let stream: Readable | undefined
   const listing = listContext(contextDir, dockerfile)
-  const packed = listing.then((l) => {
+  // the tool checks run beside the listing (children, like it) rather than blocking after it
+  const native = nativePackerAvailable()
+  const packed = Promise.all([listing, native]).then(([l, n]) => {
     if (discarded) throw new Error("the pack was discarded")
-    const p = packContext(contextDir, l, (n) => {
-      if (report === undefined) early += n
-      else report(n)
-    })
+    const p = packContext(contextDir, l, (bytes) => {
+      if (report === undefined) early += bytes
+      else report(bytes)
+    }, n)
     stream = p.stream
     return p
   })
@@ -109,6 +111,12 @@ export const startEarlyPrepack = async (cwd: string): Promise<void> => {
   if (found === undefined) return
   takeSlot()?.discard()
   Reflect.set(globalThis, SLOT, prepack(found.contextDir, found.dockerfile))
+}
+
+/** The early pack when it packs exactly `contextDir` with `dockerfile`, left in its slot (leanPush.ts decides later whether to take it). */
+export const peekEarlyPrepack = (contextDir: string, dockerfile: string): Prepack | undefined => {
+  const found: unknown = Reflect.get(globalThis, SLOT)
+  return isPrepack(found) && found.contextDir === contextDir && found.dockerfile === dockerfile ? found : undefined
 }
 
 /** The early pack when it packs exactly `contextDir` with `dockerfile`; any other is discarded. */

@@ -39,10 +39,31 @@ describe("the CLI bundle", () => {
   })
 
   it("carries stubs for @effect/cli's option-file parsers (no command reads option files)", () => {
-    for (const file of fs.readdirSync(bundleDir)) {
+    for (const file of fs.readdirSync(bundleDir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".js"))) {
       const text = fs.readFileSync(path.join(bundleDir, file), "utf8")
       expect(text.includes("node_modules/toml/lib/parser.js"), `${file} bundles the TOML option-file parser`).toBe(false)
       expect(text.includes("node_modules/ini/lib/ini.js"), `${file} bundles the ini option-file parser`).toBe(false)
     }
+  })
+
+  it("the lean push (ADR 0811) loads no Effect, no @effect/cli and no CLI chunk before it runs", () => {
+    const entry = path.join(bundleDir, "push", "leanPush.js")
+    const graph = staticGraph(entry)
+    // the entry and at most esbuild's runtime helpers, shared with its lazy chunks
+    expect(graph.size).toBeLessThanOrEqual(2)
+    let size = 0
+    for (const file of graph) {
+      expect(path.dirname(file)).toBe(path.dirname(entry))
+      const text = fs.readFileSync(file, "utf8")
+      size += text.length
+      for (const dependency of ["node_modules/effect/", "node_modules/@effect/", "dist/cli/app.js"]) {
+        expect(text.includes(dependency), `${path.basename(file)} bundles ${dependency}`).toBe(false)
+      }
+    }
+    expect(size).toBeLessThan(256 * 1024)
+    // what it does bundle: the packer and the connection's config table
+    const text = fs.readFileSync(entry, "utf8")
+    expect(text.includes("dist/cli/client/pack.js")).toBe(true)
+    expect(text.includes("dist/config/schema.js")).toBe(true)
   })
 })

@@ -12,7 +12,7 @@ import { pipeline, type Readable } from "node:stream"
 import { text } from "node:stream/consumers"
 import * as tar from "tar-stream"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type ContextListing, listContext, packContext, tarBytes } from "../../../src/cli/client/pack.js"
+import { type ContextListing, listContext, nativePackerAvailable, packContext, tarBytes } from "../../../src/cli/client/pack.js"
 import { ZstdDecompressStream } from "../../../src/oci/decompress.js"
 
 const hasTools = (() => {
@@ -116,5 +116,22 @@ describe.runIf(hasTools)("push packing", () => {
     const gone = path.join(dir, "missing-dir")
     const p = packContext(gone, listing, () => undefined, true)
     await expect(read(p.stream)).rejects.toThrow(/tar exited 2/)
+  })
+})
+
+describe("the native packer's tool check", () => {
+  it("finds GNU tar and zstd without blocking, and agrees with what packContext picks by itself", async () => {
+    const found = nativePackerAvailable()
+    expect(found).toBeInstanceOf(Promise)
+    expect(await found).toBe(hasTools)
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "denia-pack-tools-"))
+    try {
+      fs.writeFileSync(path.join(dir, "Dockerfile"), "FROM scratch\n")
+      const p = packContext(dir, await listContext(dir, "Dockerfile"))
+      expect(p.packer).toBe(hasTools ? "gnu-tar" : "tar-stream")
+      p.stream.destroy()
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
