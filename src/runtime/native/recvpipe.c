@@ -76,23 +76,35 @@ static int rp_read_prefix(void)
 	}
 }
 
+#define RP_GOT 0
+#define RP_AGAIN (-1)
+
+/* After one receive from the socket returned r: RP_GOT (bytes arrived), RP_AGAIN (interrupted, or
+ * waited until more can be read), or the exit code (the client left or stalled, an error). */
+static int rp_after_receive(int in, ssize_t r)
+{
+	if (r > 0)
+		return RP_GOT;
+	if (r == 0)
+		return rp_short();
+	if (errno == EINTR)
+		return RP_AGAIN;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return fd_wait(in, POLLIN, rp_idle_ms) == 0 ? RP_AGAIN : rp_fail("waiting for the client");
+	return rp_fail("receiving");
+}
+
 /* Tops the prefix up to the body's first RP_HEAD bytes from the socket (read by hand, never past them) and tells them on head_fd. */
 static int rp_send_head(int in, int head_fd, uint64_t total)
 {
 	size_t head = total < RP_HEAD ? (size_t)total : RP_HEAD;
 	while (rp_prefix_len < head) {
 		ssize_t r = read(in, rp_prefix_buf + rp_prefix_len, head - rp_prefix_len);
-		if (r < 0 && errno == EINTR)
+		int next = rp_after_receive(in, r);
+		if (next == RP_AGAIN)
 			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (fd_wait(in, POLLIN, rp_idle_ms) != 0)
-				return rp_fail("waiting for the client");
-			continue;
-		}
-		if (r < 0)
-			return rp_fail("receiving");
-		if (r == 0)
-			return rp_short();
+		if (next != RP_GOT)
+			return next;
 		rp_prefix_len += (size_t)r;
 		rp_moved += (uint64_t)r;
 	}
@@ -143,17 +155,11 @@ static int rp_splice(int in)
 	while (rp_moved < rp_count) {
 		int to = rp_copy >= 0 ? priv[1] : 1;
 		ssize_t r = splice(in, NULL, to, NULL, rp_want(RP_CHUNK), SPLICE_F_MOVE | SPLICE_F_MORE);
-		if (r < 0 && errno == EINTR)
+		int next = rp_after_receive(in, r);
+		if (next == RP_AGAIN)
 			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (fd_wait(in, POLLIN, rp_idle_ms) != 0)
-				return rp_fail("waiting for the client");
-			continue;
-		}
-		if (r < 0)
-			return rp_fail("receiving");
-		if (r == 0)
-			return rp_short();
+		if (next != RP_GOT)
+			return next;
 		if (rp_copy >= 0 && rp_tee_out(priv[0], (size_t)r) != 0)
 			return rp_fail("writing the output");
 		rp_moved += (uint64_t)r;
@@ -166,17 +172,11 @@ static int rp_copy_by_hand(int in)
 {
 	while (rp_moved < rp_count) {
 		ssize_t r = read(in, rp_buf, rp_want(sizeof rp_buf));
-		if (r < 0 && errno == EINTR)
+		int next = rp_after_receive(in, r);
+		if (next == RP_AGAIN)
 			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (fd_wait(in, POLLIN, rp_idle_ms) != 0)
-				return rp_fail("waiting for the client");
-			continue;
-		}
-		if (r < 0)
-			return rp_fail("receiving");
-		if (r == 0)
-			return rp_short();
+		if (next != RP_GOT)
+			return next;
 		if (rp_emit(rp_buf, (size_t)r) != 0)
 			return rp_fail("writing the output");
 		rp_moved += (uint64_t)r;
