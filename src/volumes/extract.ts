@@ -16,6 +16,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Readable } from "node:stream"
 import { DecompressError, extractTar, TarFormatError } from "../platform/archive/extractTar.js"
+import { peekBytes } from "../platform/archive/peekBytes.js"
 import type { SplicedBody } from "../platform/archive/requestBody.js"
 import type { GateEntry, GatePolicy, GateVerdict } from "../platform/archive/tarGate.js"
 import { ArchiveTooLarge, HostileArchive } from "./errors.js"
@@ -149,38 +150,12 @@ export const volumePolicy = (options: ExtractOptions) => {
 
 const ZSTD_MAGIC = 0xfd2fb528
 
-/** Reads the first chunk of `stream` and puts it back. */
-const firstBytes = (stream: Readable): Promise<Buffer> =>
-  new Promise((resolve, reject) => {
-    const done = (head: Buffer) => {
-      stream.off("readable", onReadable)
-      stream.off("end", onEnd)
-      stream.off("error", reject)
-      if (head.length > 0) stream.unshift(head)
-      resolve(head)
-    }
-    const chunks: Array<Buffer> = []
-    let have = 0
-    const onReadable = () => {
-      let chunk: Buffer | null
-      while (have < 4 && (chunk = stream.read() as Buffer | null) !== null) {
-        chunks.push(chunk)
-        have += chunk.length
-      }
-      if (have >= 4) done(Buffer.concat(chunks))
-    }
-    const onEnd = () => done(Buffer.concat(chunks))
-    stream.on("readable", onReadable)
-    stream.on("end", onEnd)
-    stream.on("error", reject)
-  })
-
 /**
  * Unpacks the tar `stream` (plain or zstd) into `root` (an empty directory); throws HostileArchive /
  * ArchiveTooLarge or I/O errors. A body the helper receives (requestBody.ts) brings its head along.
  */
 export const extractArchive = async (stream: Readable | SplicedBody, root: string, options: ExtractOptions): Promise<number> => {
-  const head = stream instanceof Readable ? await firstBytes(stream) : stream.head
+  const head = stream instanceof Readable ? await peekBytes(stream, 4) : stream.head
   const zstd = head.length >= 4 && head.readUInt32LE(0) === ZSTD_MAGIC
   const { policy, rootSeen } = volumePolicy(options)
   let entries: number

@@ -5,7 +5,6 @@
  * hold the volume's lock.
  */
 import * as fs from "node:fs/promises"
-import { IncomingMessage } from "node:http"
 import * as path from "node:path"
 import type { Readable } from "node:stream"
 import { isResourceName } from "../domain/names.js"
@@ -102,9 +101,9 @@ export const restoreVolume = async (
   const incoming = path.join(serviceDir, `.incoming-${name}`)
   const outgoing = path.join(serviceDir, `.outgoing-${name}`)
   await fs.mkdir(incoming, { mode: 0o700 })
-  // on a plain connection the body goes from the socket to the decompressor inside the kernel (ADR 0904)
-  const taken = body instanceof IncomingMessage ? await takeRequestBody(body, { helper: options.tarPipeHelper }) : undefined
   try {
+    // on a plain connection the body goes from the socket to the decompressor inside the kernel (ADR 0904)
+    const taken = await takeRequestBody(body, { helper: options.tarPipeHelper })
     const entries = await extractArchive(taken ?? body, incoming, { ...options, maxBodyBytes }).finally(async () => {
       taken?.stop()
       await taken?.release()

@@ -7,10 +7,10 @@
  */
 import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
-import { IncomingMessage } from "node:http"
 import { PassThrough, type Readable, Transform, type TransformCallback } from "node:stream"
 import { pipeline } from "node:stream/promises"
-import { takeRequestBody } from "../../platform/archive/requestBody.js"
+import { peekBytes } from "../../platform/archive/peekBytes.js"
+import { mayTakeRequestBody, takeRequestBody } from "../../platform/archive/requestBody.js"
 import { scanArchive, sniffFormat, type UploadFormat } from "./archive.js"
 import { type ArchiveCaps, rejected } from "./rules.js"
 
@@ -23,32 +23,6 @@ export interface Received {
 }
 
 const notAnArchive = () => rejected("format", "", "the body must be a gzip- or zstd-compressed tar archive")
-
-/** Reads the first `n` bytes (or fewer at the end) of a stream and puts them back. */
-const peek = (stream: Readable, n: number): Promise<Buffer> =>
-  new Promise((resolve, reject) => {
-    const chunks: Array<Buffer> = []
-    let have = 0
-    const done = () => {
-      stream.off("readable", onReadable)
-      stream.off("end", done)
-      stream.off("error", reject)
-      const head = Buffer.concat(chunks)
-      if (head.length > 0) stream.unshift(head)
-      resolve(head)
-    }
-    const onReadable = () => {
-      let chunk: Buffer | null
-      while (have < n && (chunk = stream.read() as Buffer | null) !== null) {
-        chunks.push(chunk)
-        have += chunk.length
-      }
-      if (have >= n) done()
-    }
-    stream.on("readable", onReadable)
-    stream.on("end", done)
-    stream.on("error", reject)
-  })
 
 /** Copies every chunk into `side` (waiting for it to drain) and passes it on; fails past `limit` bytes. */
 class Tee extends Transform {
@@ -79,7 +53,8 @@ export const receiveFromSocket = async (
   caps: ArchiveCaps,
   helper: string | undefined
 ): Promise<Received | undefined> => {
-  if (!(body instanceof IncomingMessage) || helper === undefined) return undefined
+  // the copy file is opened only for a body that can be taken
+  if (!mayTakeRequestBody(body, helper)) return undefined
   const file = await fsp.open(partial, "wx", 0o600)
   const taken = await takeRequestBody(body, { helper, copyTo: file.fd }).catch(async (e: unknown) => {
     await file.close()
@@ -110,7 +85,7 @@ export const receiveStream = async (
   helper: string | undefined,
   tooLarge: () => Error
 ): Promise<Received> => {
-  const head = await peek(body, 4)
+  const head = await peekBytes(body, 4)
   const format = sniffFormat(head)
   if (format === undefined) throw notAnArchive()
   const side = new PassThrough({ highWaterMark: 1024 * 1024 })

@@ -9,7 +9,7 @@
  * helper, or a body someone started reading: `undefined`, and the caller reads the body as a stream.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import type { IncomingMessage } from "node:http"
+import { IncomingMessage } from "node:http"
 import { Socket } from "node:net"
 import type { Readable } from "node:stream"
 import { TLSSocket } from "node:tls"
@@ -106,15 +106,30 @@ const outcome = (child: ChildProcess, errors: () => string): Promise<void> =>
     throw new Error(`the body receiver failed: ${why}`)
   })
 
+/** The request, its declared length and its socket when `body` passes the checks that can be made at once. */
+const takeable = (body: Readable, helper: string | undefined) => {
+  if (helper === undefined || !(body instanceof IncomingMessage) || !untouched(body)) return undefined
+  const length = declaredLength(body)
+  const socket = plainSocket(body)
+  return length === undefined || socket === undefined ? undefined : { req: body, length, socket, helper }
+}
+
 /**
- * Takes over `req`'s body when it can (see above); `undefined` leaves `req` untouched. Resolves once
- * the body's head is known; the rest keeps moving while the caller's children read `fd`.
+ * Whether `takeRequestBody` may take `body` (the checks it can make at once; the helper's mode is asked
+ * there): a caller can skip preparing for it (an upload's copy file).
  */
-export const takeRequestBody = async (req: IncomingMessage, options: TakeBodyOptions): Promise<SplicedBody | undefined> => {
-  const length = declaredLength(req)
-  const socket = plainSocket(req)
-  if (options.helper === undefined || length === undefined || socket === undefined || !untouched(req)) return undefined
-  if (!(await helperHasMode(options.helper, "recv-pipe"))) return undefined
+export const mayTakeRequestBody = (body: Readable, helper: string | undefined): boolean => takeable(body, helper) !== undefined
+
+/**
+ * Takes over `body`'s bytes when it is a request that allows it (see above); `undefined` leaves it
+ * untouched. Resolves once the body's head is known; the rest keeps moving while the caller's children
+ * read `fd`.
+ */
+export const takeRequestBody = async (body: Readable, options: TakeBodyOptions): Promise<SplicedBody | undefined> => {
+  const found = takeable(body, options.helper)
+  if (found === undefined) return undefined
+  const { helper, length, req, socket } = found
+  if (!(await helperHasMode(helper, "recv-pipe"))) return undefined
   const pipe = await openOsPipe()
   if (pipe === undefined) return undefined
   // checked again: the awaits above gave other code a turn
@@ -129,7 +144,7 @@ export const takeRequestBody = async (req: IncomingMessage, options: TakeBodyOpt
   socket.setTimeout(0)
   const copy = options.copyTo === undefined ? [] : [options.copyTo]
   const child = spawn(
-    options.helper,
+    helper,
     ["recv-pipe", "3", String(Math.max(0, rest)), String(idleMs), "4", ...(copy.length > 0 ? ["5"] : [])],
     {
       stdio: ["pipe", pipe.write, "pipe", socket, "pipe", ...copy]

@@ -138,6 +138,8 @@ void relay_reap(struct relay *r);
 int parse_fd_arg(const char *text);
 /* A decimal count <= max from argv into *out; -1 when it is not one. */
 int parse_count_arg(const char *text, uint64_t max, uint64_t *out);
+/* An idle timeout in milliseconds (at most a day) from argv into *out, 0 meaning none (-1 for poll); -1 when it is not one. */
+int parse_idle_ms_arg(const char *text, int *out);
 /* Waits until fd is ready for `events` (POLLIN or POLLOUT); timeout_ms -1 waits for ever. 0 when ready
  * (for POLLIN also at a hang-up, which the next read reports), -1 with errno ETIMEDOUT, EPIPE or another. */
 int fd_wait(int fd, short events, int timeout_ms);

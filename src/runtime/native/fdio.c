@@ -2,7 +2,6 @@
  * non-blocking descriptor with a deadline, writing a whole buffer. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -31,6 +30,15 @@ int parse_count_arg(const char *text, uint64_t max, uint64_t *out)
 	if (!ok)
 		return -1;
 	*out = (uint64_t)v;
+	return 0;
+}
+
+int parse_idle_ms_arg(const char *text, int *out)
+{
+	uint64_t ms = 0;
+	if (parse_count_arg(text, 86400000, &ms) != 0)
+		return -1;
+	*out = ms == 0 ? -1 : (int)ms;
 	return 0;
 }
 

@@ -201,10 +201,8 @@ int recvpipe_main(int argc, char **argv)
 		return rp_fail("the input fd is not a number >= 3");
 	if (parse_count_arg(argv[2], RP_MAX_COUNT, &rp_count) != 0)
 		return rp_fail("the count is not a byte count");
-	uint64_t idle = 0;
-	if (parse_count_arg(argv[3], 86400000, &idle) != 0)
+	if (parse_idle_ms_arg(argv[3], &rp_idle_ms) != 0)
 		return rp_fail("the idle timeout is not a number of milliseconds");
-	rp_idle_ms = idle == 0 ? -1 : (int)idle;
 	int head_fd = parse_fd_arg(argv[4]);
 	if (head_fd < 0 || head_fd == in)
 		return rp_fail("the head fd is not a number >= 3 other than the input");

@@ -41,10 +41,9 @@ int sendpipe_main(int argc, char **argv)
 	int out = parse_fd_arg(argv[1]);
 	if (out < 0)
 		return sp_fail("the output fd is not a number >= 3");
-	uint64_t idle = 0;
-	if (argc == 3 && parse_count_arg(argv[2], 86400000, &idle) != 0)
+	int idle_ms = -1;
+	if (argc == 3 && parse_idle_ms_arg(argv[2], &idle_ms) != 0)
 		return sp_fail("the idle timeout is not a number of milliseconds");
-	int idle_ms = idle == 0 ? -1 : (int)idle;
 	signal(SIGPIPE, SIG_IGN);
 	/* a larger input pipe means fewer wakeups of the producer; refused = the default stays */
 	(void)fcntl(0, F_SETPIPE_SZ, SP_CHUNK);
