@@ -8,11 +8,13 @@
  * 2. cached rebuild after a one-line source change (`denia push`, dependency layer reused). Goal ≤ 3 s.
  * 2b. a running service's request latency p50/p99 idle vs during a build with a `yes > /dev/null` step
  *    (buildBusy.ts), and the ratio; printed, no goal.
- * 3. upload of a 200 MB working tree (`denia push --no-follow`: pack, compress, stream, server-side
- *    checks) against `tar | zstd | curl --data-binary @-` to a local HTTP server that discards the body.
- *    Goal: throughput ≥ 0.8× the anchor. Also the server side alone: the same tree packed once, streamed
- *    by curl to the upload endpoint and to the discarding server. The anchor and the server-side pair
- *    run before `denia push`, so the build that push queues competes with none of them.
+ * 3. upload of a 200 MB working tree (`denia push --no-follow`: pack, stream, server-side checks; to
+ *    this daemon on loopback a plain tar, ADR 0820) against `tar | zstd | curl --data-binary @-` to a
+ *    local HTTP server that discards the body. Goal: throughput ≥ 0.8× the anchor. Also the compressed
+ *    push (`DENIA_PUSH_COMPRESS=1`, what a daemon on another host gets), and the server side alone: the
+ *    same tree packed once (tar.zst and plain tar), streamed by curl to the upload endpoint and to the
+ *    discarding server. The anchor and the server-side pairs run before the pushes, so the builds the
+ *    pushes queue compete with none of them; the second push waits for the first one's deployment.
  *
  * BENCH_BUILD_PHASES=1 also prints the deployment logs of 1. and 2. as seconds since the CLI started
  * (where the time goes: upload, queue, build, push, pull/unpack, start, health); BENCH_BUILD_ONLY_PUSH=1
@@ -70,6 +72,18 @@ const split = (log: ReadonlyArray<{ at: number; line: string }>) => {
   const pushed = at(/^BUILDING built and pushed /)
   const healthy = at(/^HEALTHY /)
   return { before_build_s: round(building), build_push_s: round(pushed - building), pushed_to_healthy_s: round(healthy - pushed) }
+}
+
+/** Waits (bounded) until the service's newest deployment is no longer pending, building or starting. */
+const settled = async (d: { request: (p: string) => Promise<Response> }, serviceId: string) => {
+  for (let i = 0; i < 3000; i++) {
+    const r = await d.request(`/v1/services/${serviceId}/deployments`)
+    const body = (await r.json()) as { items?: Array<{ status: string }> }
+    const newest = body.items?.[0]?.status
+    if (newest !== undefined && !["pending", "building", "starting"].includes(newest)) return
+    await new Promise((res) => setTimeout(res, 200))
+  }
+  throw new Error("the upload's deployment did not end")
 }
 
 const main = async () => {
@@ -194,17 +208,40 @@ const main = async () => {
       `${f.d.url}/v1/services/${appId}/uploads`
     )
     const sinkUpload = await curlPost("", `http://127.0.0.1:${port}/`)
+    // the same for the plain tar a push to a daemon on this host sends (ADR 0820)
+    const plain = path.join(anchorRoot, "upload.tar")
+    execFileSync("sh", ["-c", `tar -C '${work}' --exclude=.git -cf '${plain}' .`])
+    settle()
+    const serverPlain = await run("sh", [
+      "-c",
+      `curl -sS -f -o /dev/null -X POST -H 'Expect:' -H 'authorization: Bearer ${ADMIN_TOKEN}' -H 'content-type: application/x-tar' -T '${plain}' '${f.d.url}/v1/services/${appId}/uploads'`
+    ])
+    const sinkPlain = await run("sh", ["-c", `curl -sS -f -o /dev/null -X POST -H 'Expect:' -T '${plain}' 'http://127.0.0.1:${port}/'`])
     sink.close()
     fs.rmSync(packed)
-    // last: the deployment it queues builds the 200 MB context in the background
+    fs.rmSync(plain)
+    // last: the deployment each push queues builds the 200 MB context in the background; the second push
+    // (compressed, as to a daemon on another host) waits until the first one's deployment ended
     settle()
     const deniaUpload = await cli(["push", "--no-follow"])
+    await settled(f.d, appId)
+    settle()
+    const deniaCompressed = await run(process.execPath, [cliEntry, "push", "--no-follow"], {
+      cwd: work,
+      env: { ...f.env, DENIA_PUSH_COMPRESS: "1" }
+    })
+    await settled(f.d, appId)
     results["upload_200mb_server_mb_s"] = round(mb / serverUpload)
     results["upload_200mb_server_sink_mb_s"] = round(mb / sinkUpload)
     results["upload_server_ratio"] = round(sinkUpload / serverUpload)
+    results["upload_200mb_server_plain_mb_s"] = round(mb / serverPlain)
+    results["upload_200mb_server_plain_sink_mb_s"] = round(mb / sinkPlain)
+    results["upload_server_plain_ratio"] = round(sinkPlain / serverPlain)
     results["upload_200mb_denia_mb_s"] = round(mb / deniaUpload)
     results["upload_200mb_anchor_mb_s"] = round(mb / anchorUpload)
     results["upload_throughput_ratio"] = round(anchorUpload / deniaUpload)
+    results["upload_200mb_denia_compressed_mb_s"] = round(mb / deniaCompressed)
+    results["upload_compressed_ratio"] = round(anchorUpload / deniaCompressed)
   } finally {
     await f.stop()
     execFileSync("sh", ["-c", `grep -o ' ${anchorRoot}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l || true`])
@@ -229,9 +266,19 @@ const main = async () => {
     } (goal ≥ 0.8)`
   )
   console.log(
+    `upload 200 MB compressed (DENIA_PUSH_COMPRESS=1, as to another host): denia ${
+      results["upload_200mb_denia_compressed_mb_s"]
+    } MB/s, ratio ${results["upload_compressed_ratio"]}`
+  )
+  console.log(
     `upload 200 MB, server side: curl → denia ${results["upload_200mb_server_mb_s"]} MB/s, curl → discard ${
       results["upload_200mb_server_sink_mb_s"]
     } MB/s, ratio ${results["upload_server_ratio"]}`
+  )
+  console.log(
+    `upload 200 MB, server side, plain tar: curl → denia ${results["upload_200mb_server_plain_mb_s"]} MB/s, curl → discard ${
+      results["upload_200mb_server_plain_sink_mb_s"]
+    } MB/s, ratio ${results["upload_server_plain_ratio"]}`
   )
   if (onlyUpload) return
   printBusyBuildLatency(results)

@@ -46,10 +46,17 @@ const make = Effect.gen(function*() {
       return service
     })
 
-  const upload = (caller: Caller, serviceId: string, body: Readable, declaredLength: number | undefined, deploy: boolean) =>
+  const upload = (
+    caller: Caller,
+    serviceId: string,
+    body: Readable,
+    declaredLength: number | undefined,
+    deploy: boolean,
+    plainTar = false
+  ) =>
     Effect.gen(function*() {
       const service = yield* prepare(caller, serviceId)
-      const info = yield* uploads.receive(service.id, body, declaredLength)
+      const info = yield* uploads.receive(service.id, body, declaredLength, plainTar)
       yield* audit.record({
         ...changeContextOf(caller),
         action: "upload",

@@ -54,6 +54,14 @@ export const zstded = (data: Buffer): Buffer => {
   return r.stdout
 }
 
+/** The tar inside a gzip or zstd body. */
+export const plainOf = (body: Buffer): Buffer => {
+  if (body[0] === 0x1f) return zlib.gunzipSync(body)
+  const r = spawnSync("zstd", ["-d", "-c", "-q"], { input: body, maxBuffer: 64 * 1024 * 1024 })
+  if (r.status !== 0) throw new Error("zstd -d failed")
+  return r.stdout
+}
+
 /** Archives every upload must refuse: [name, rule, entry, status, compressed body]. */
 export const hostileCorpus = async (): Promise<ReadonlyArray<readonly [string, string, string, number, Buffer]>> => [
   ["absolute path", "absolute-path", "/etc/evil", 400, gzipped(await tarOf([{ name: "/etc/evil", content: "x" }]))],

@@ -1,8 +1,9 @@
 /**
- * `POST /v1/services/{id}/uploads[?deploy=true]`: a build context (gzip- or zstd-compressed tar) streamed
+ * `POST /v1/services/{id}/uploads[?deploy=true]`: a build context (gzip- or zstd-compressed tar, or a
+ * plain tar sent as `application/x-tar`, ADR 0820) streamed
  * to the upload store. A raw route beside the HttpApi (like `/v2`): the general body gate
  * (bodyGuard.ts) lets exactly this path through and the route applies its own caps while it streams —
- * `upload_max_mb` on the body (declared length refused at once, chunked bodies counted as they arrive),
+ * `upload_max_mb` on a compressed body, the unpacked cap on a plain tar (declared length refused at once, chunked bodies counted as they arrive),
  * the archive caps and rules per entry (builder/uploads). Bearer authentication like `/v1`; Operator on
  * the service's project. 201 with `{ upload, deployment? }`; errors in the API's envelope, statuses from
  * errorMapping.ts.
@@ -16,6 +17,7 @@ import { UploadsApp } from "../../app/UploadsApp.js"
 import { clientIp, proxyTrust } from "../../auth/clientIp.js"
 import { PrincipalResolver } from "../../auth/PrincipalResolver.js"
 import { ADMIN_TOKEN_LIMIT, Throttle } from "../../auth/Throttle.js"
+import { declaresPlainTar } from "../../builder/uploads/archive.js"
 import type { ApiError } from "../definition/errors.js"
 import { BadRequest, Unauthorized } from "../definition/errors.js"
 import { authToApiError, type HandlerError, internalError, toApiError } from "./errorMapping.js"
@@ -108,7 +110,7 @@ export const UploadRoutes = HttpApiBuilder.Router.use((router) =>
           return yield* new BadRequest({ code: "INVALID_REQUEST", message: "content-length: not a byte count" })
         }
         const caller = { principal: principal.value, clientIp: clientIp(request, trust) }
-        return yield* app.upload(caller, serviceId, req, declared, deploy)
+        return yield* app.upload(caller, serviceId, req, declared, deploy, declaresPlainTar(req.headers["content-type"]))
       })
       const outcome = yield* run.pipe(
         Effect.map((o): { ok: UploadOutcome } | { error: ApiError } => ({ ok: o })),

@@ -1,7 +1,8 @@
 /**
- * The upload store (`<data_dir>/uploads/`): a build context arrives as a gzip- or zstd-compressed tar,
- * streams to `<id>.partial` while every entry is checked (rules.ts), and only a fully accepted body is
- * renamed to `<id>.tar.gz|.tar.zst` with its metadata `<id>.json`. Uploads expire after
+ * The upload store (`<data_dir>/uploads/`): a build context arrives as a gzip- or zstd-compressed tar
+ * (or a declared plain tar, ADR 0820), streams to `<id>.partial` while every entry is checked
+ * (rules.ts), and only a fully accepted body is renamed to `<id>.tar.gz|.tar.zst|.tar` with its
+ * metadata `<id>.json`. Uploads expire after
  * `upload_ttl_minutes` (a sweep removes them and stale partials); a build unpacks one into a context
  * directory of its own.
  */
@@ -12,14 +13,15 @@ import type { Readable } from "node:stream"
 import { uuidv7 } from "../../domain/ids.js"
 import { periodic } from "../../platform/periodic.js"
 import { UploadNotFound, UploadRejected, UploadStorageError } from "../errors.js"
-import { receiveFromSocket, receiveStream } from "./receive.js"
+import { bodyCap, type UploadFormat } from "./archive.js"
+import { type DeclaredBody, receiveFromSocket, receiveStream } from "./receive.js"
 import { type ArchiveCaps, rejected } from "./rules.js"
 import { unpackArchive } from "./unpack.js"
 
 export const UploadInfo = Schema.Struct({
   id: Schema.String,
   serviceId: Schema.String,
-  format: Schema.Literal("gzip", "zstd"),
+  format: Schema.Literal("gzip", "zstd", "tar"),
   bytes: Schema.Number,
   entries: Schema.Number,
   unpackedBytes: Schema.Number,
@@ -43,11 +45,15 @@ export interface UploadsOptions {
 }
 
 export interface UploadsApi {
-  /** Streams `body` into the store, checking it; `declaredLength` (Content-Length) is checked against the cap first. */
+  /**
+   * Streams `body` into the store, checking it; `declaredLength` (Content-Length) is checked against the
+   * cap first. `plainTar`: the client declared a plain tar (`application/x-tar`).
+   */
   readonly receive: (
     serviceId: string,
     body: Readable,
-    declaredLength: number | undefined
+    declaredLength: number | undefined,
+    plainTar?: boolean
   ) => Effect.Effect<UploadInfo, UploadRejected | UploadStorageError>
   readonly get: (serviceId: string, uploadId: string) => Effect.Effect<UploadInfo, UploadNotFound>
   /** The service's stored uploads that have not expired, newest first. */
@@ -81,20 +87,30 @@ export const makeUploads = (options: UploadsOptions) =>
       catch: storage("cannot create the upload store")
     })
     const infoPath = (id: string) => path.join(dir, `${id}.json`)
-    const dataPath = (id: string, format: "gzip" | "zstd") => path.join(dir, `${id}.tar.${format === "gzip" ? "gz" : "zst"}`)
-    const tooLarge = () =>
-      rejected("too-large", "", `the upload is larger than ${Math.round(options.caps.maxBytes / (1024 * 1024))} MiB (upload_max_mb)`, 413)
+    const dataPath = (id: string, format: UploadFormat) =>
+      path.join(dir, `${id}.tar${format === "gzip" ? ".gz" : format === "zstd" ? ".zst" : ""}`)
+    const mib = (bytes: number) => Math.round(bytes / (1024 * 1024))
+    const tooLarge = (plainTar: boolean) =>
+      plainTar
+        ? rejected(
+          "too-large",
+          "",
+          `the plain tar is larger than ${mib(bodyCap(options.caps, true))} MiB (upload_max_unpacked_mb and header room)`,
+          413
+        )
+        : rejected("too-large", "", `the upload is larger than ${mib(options.caps.maxBytes)} MiB (upload_max_mb)`, 413)
 
-    const receive = (serviceId: string, body: Readable, declaredLength: number | undefined) =>
+    const receive = (serviceId: string, body: Readable, declaredLength: number | undefined, plainTar = false) =>
       Effect.gen(function*() {
-        if (declaredLength !== undefined && declaredLength > options.caps.maxBytes) return yield* tooLarge()
+        if (declaredLength !== undefined && declaredLength > bodyCap(options.caps, plainTar)) return yield* tooLarge(plainTar)
+        const declared: DeclaredBody = { plainTar, tooLarge }
         const id = uuidv7()
         const partial = path.join(dir, `${id}.partial`)
         const result = yield* Effect.tryPromise({
           try: async () => {
             // on a plain connection the helper takes the body from the socket into the file and the check (ADR 0904)
-            const received = await receiveFromSocket(body, partial, options.caps, options.tarPipeHelper) ??
-              await receiveStream(body, partial, options.caps, options.tarPipeHelper, tooLarge)
+            const received = await receiveFromSocket(body, partial, options.caps, options.tarPipeHelper, declared) ??
+              await receiveStream(body, partial, options.caps, options.tarPipeHelper, declared)
             const { format } = received
             await fsp.rename(partial, dataPath(id, format))
             const now = Date.now()

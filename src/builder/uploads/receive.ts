@@ -3,7 +3,8 @@
  * connection with a declared length the `denia-init` helper takes the body from the socket: it tees
  * every byte into the partial file and into the decompressor of the check (requestBody.ts), so the
  * daemon only sees tar headers. Otherwise the request is read as a stream and copied by a Tee into the
- * file and the check. Either way the format comes from the first bytes and the caps apply.
+ * file and the check. Either way the format comes from the first bytes (a plain tar only when the
+ * client declared one, ADR 0820) and the caps apply: the body cap of the format found.
  */
 import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
@@ -11,18 +12,30 @@ import { PassThrough, type Readable, Transform, type TransformCallback } from "n
 import { pipeline } from "node:stream/promises"
 import { peekBytes } from "../../platform/archive/peekBytes.js"
 import { mayTakeRequestBody, takeRequestBody } from "../../platform/archive/requestBody.js"
-import { scanArchive, sniffFormat, type UploadFormat } from "./archive.js"
+import { bodyCap, scanArchive, sniffFormat, type UploadFormat } from "./archive.js"
 import { type ArchiveCaps, rejected } from "./rules.js"
 
 export interface Received {
   readonly format: UploadFormat
-  /** Compressed bytes stored. */
+  /** Bytes stored (the body as it came). */
   readonly bytes: number
   readonly entries: number
   readonly unpackedBytes: number
 }
 
-const notAnArchive = () => rejected("format", "", "the body must be a gzip- or zstd-compressed tar archive")
+const notAnArchive = () =>
+  rejected(
+    "format",
+    "",
+    "the body must be a gzip- or zstd-compressed tar archive, or a plain tar sent as content-type application/x-tar"
+  )
+
+/** What the request says of its body before a byte of it is read. */
+export interface DeclaredBody {
+  readonly plainTar: boolean
+  /** The 413 of the body cap of a compressed body (`plainTar` false) or a plain tar (true). */
+  readonly tooLarge: (plainTar: boolean) => Error
+}
 
 /** Copies every chunk into `side` (waiting for it to drain) and passes it on; fails past `limit` bytes. */
 class Tee extends Transform {
@@ -51,7 +64,8 @@ export const receiveFromSocket = async (
   body: Readable,
   partial: string,
   caps: ArchiveCaps,
-  helper: string | undefined
+  helper: string | undefined,
+  declared: DeclaredBody
 ): Promise<Received | undefined> => {
   // the copy file is opened only for a body that can be taken
   if (!mayTakeRequestBody(body, helper)) return undefined
@@ -66,8 +80,10 @@ export const receiveFromSocket = async (
     return undefined
   }
   try {
-    const format = sniffFormat(taken.head)
+    const format = sniffFormat(taken.head, declared.plainTar)
     if (format === undefined) throw notAnArchive()
+    // declared as a plain tar but compressed: the compressed cap holds
+    if (taken.length > bodyCap(caps, format === "tar")) throw declared.tooLarge(format === "tar")
     const scanned = await scanArchive(taken, format, caps, undefined, helper)
     return { format, bytes: taken.length, ...scanned }
   } finally {
@@ -83,13 +99,13 @@ export const receiveStream = async (
   partial: string,
   caps: ArchiveCaps,
   helper: string | undefined,
-  tooLarge: () => Error
+  declared: DeclaredBody
 ): Promise<Received> => {
   const head = await peekBytes(body, 4)
-  const format = sniffFormat(head)
+  const format = sniffFormat(head, declared.plainTar)
   if (format === undefined) throw notAnArchive()
   const side = new PassThrough({ highWaterMark: 1024 * 1024 })
-  const tee = new Tee(side, caps.maxBytes, tooLarge)
+  const tee = new Tee(side, bodyCap(caps, format === "tar"), () => declared.tooLarge(format === "tar"))
   const out = fs.createWriteStream(partial, { flags: "wx", mode: 0o600, highWaterMark: 1024 * 1024 })
   // the body is piped by hand: a refusal stops reading it without destroying the request,
   // so the route can still answer (and then close the connection)

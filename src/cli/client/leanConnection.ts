@@ -92,6 +92,23 @@ const localDaemon = (env: Env, home: string): LeanConnection | undefined => {
   return { url: `http://${bind}`, token }
 }
 
+/**
+ * `--url`, `--token` and `--profile` (`--x v` or `--x=v`) among any arguments, others ignored; undefined
+ * when one is given twice or lacks its value. Pure; a guess for whatever the full CLI parses differently.
+ */
+export const connectionFlagsIn = (args: ReadonlyArray<string>): LeanConnectionFlags | undefined => {
+  const values = new Map<string, string>()
+  for (let i = 0; i < args.length; i++) {
+    const m = /^--(url|token|profile)(?:=(.*))?$/s.exec(args[i] ?? "")
+    if (m === null) continue
+    const name = m[1] ?? ""
+    const value = m[2] ?? args[++i]
+    if (value === undefined || values.has(name)) return undefined
+    values.set(name, value)
+  }
+  return { url: values.get("url"), token: values.get("token"), profile: values.get("profile") }
+}
+
 /** Where the push goes, as connection.ts would resolve it; undefined when the full CLI must decide (or report). */
 export const leanConnection = (
   flags: LeanConnectionFlags,

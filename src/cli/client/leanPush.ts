@@ -14,11 +14,12 @@ import * as https from "node:https"
 import * as path from "node:path"
 import { parse } from "smol-toml"
 import { printErr, printOut } from "../terminal.js"
-import { type LeanConnection, leanConnection } from "./leanConnection.js"
+import { connectionFlagsIn, type LeanConnection, leanConnection } from "./leanConnection.js"
+import { sendsPlainTar } from "./localDaemon.js"
 import { largestFiles, tarBytes } from "./pack.js"
 import { peekEarlyPrepack, startEarlyPrepack, takeEarlyPrepack } from "./prepack.js"
 import { relativePathProblem } from "./relativePath.js"
-import { formatBytes, uploadReporter, uploadStream } from "./upload.js"
+import { formatBytes, sendContext, uploadReporter } from "./upload.js"
 
 const BIG_CONTEXT_BYTES = 100 * 1024 * 1024
 /** domain/names.ts's NAME_PATTERN and domain/ids.ts's UUID_PATTERN (those modules load Effect; a unit test keeps them equal). */
@@ -237,7 +238,10 @@ const leanStart = (args: ReadonlyArray<string>, cwd: string): LeanStart | undefi
 export const runPush = async (args: ReadonlyArray<string>, cwd: string): Promise<boolean> => {
   // the lookups go out before the packers start: the daemon answers them at once, and then both cores are the packers'
   const start = leanStart(args, cwd)
-  await startEarlyPrepack(cwd)
+  // a daemon on this host takes the tar as it is (ADR 0820); a guess when the full CLI decides the connection
+  const connection = start?.connection ??
+    leanConnection(connectionFlagsIn(args) ?? { url: undefined, token: undefined, profile: undefined })
+  await startEarlyPrepack(cwd, connection !== undefined && sendsPlainTar(connection.url))
   return start === undefined ? false : leanPush(start)
 }
 
@@ -264,15 +268,18 @@ const leanPush = async (start: LeanStart): Promise<boolean> => {
       const top = largestFiles(listing).map((f) => `  ${formatBytes(f.size).padStart(10)}  ${f.rel}`)
       printErr([`the context is larger than 100 MiB; the largest files (add them to .deniaignore or .dockerignore?):`, ...top].join("\n"))
     }
-    const report = uploadReporter(process.stderr.isTTY === true, tarBytes(listing))
+    const reporter = () => uploadReporter(process.stderr.isTTY === true, tarBytes(listing))
+    const report = reporter()
     packing.onPacked(report.packed)
-    const { stream } = await packing.packed
-    const answer = await uploadStream(
+    const packed = await packing.packed
+    const answer = await sendContext(
       `${connection.url}/v1/services/${found.service.id}/uploads?deploy=true`,
       connection.token,
-      stream,
-      report.show,
-      report.everyMs
+      packed,
+      report,
+      (r) => packing.packCompressed(r.packed),
+      reporter,
+      (message) => printErr(message)
     ).catch((e: unknown) => e instanceof Error ? e : new Error(String(e))).finally(report.finish)
     if (answer instanceof Error) return fail(`upload failed: ${answer.message}`)
     if (answer.status !== 201) return fail(`upload refused: ${refusal(answer.body, answer.status)}`)

@@ -9,9 +9,10 @@
  * src/main.ts before the CLI itself (prepack.ts): it imports nothing heavy.
  */
 import ignore from "ignore"
-import { spawn, spawnSync } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
+import type { Socket } from "node:net"
 import * as path from "node:path"
 import { PassThrough, type Readable } from "node:stream"
 
@@ -141,23 +142,67 @@ export const nativePackerAvailable = async (): Promise<boolean> => {
 const RECORD_BYTES = 20 * 512
 const RECORDS_PER_CHECKPOINT = 100
 
-/** The size of the uncompressed tar of `listing` (headers, data padded to 512, end blocks), the bar's total. Pure. */
+/** ustar's name and link fields hold 100 bytes; GNU tar's posix format puts a longer or non-ASCII value in a pax record. */
+const USTAR_FIELD_BYTES = 100
+/** ustar's size field: 11 octal digits. */
+const USTAR_MAX_SIZE = 0o77777777777
+
+/** The bytes of one pax record `<len> <key>=<value>\n`, whose length counts its own digits. */
+const paxRecordBytes = (key: string, value: string): number => {
+  const base = 3 + Buffer.byteLength(key) + Buffer.byteLength(value)
+  let n = base + 1
+  while (base + String(n).length !== n) n = base + String(n).length
+  return n
+}
+
+const needsPax = (value: string): boolean => Buffer.byteLength(value) > USTAR_FIELD_BYTES || /[^\x00-\x7f]/.test(value)
+
+/** The tar bytes of one listed file as `gnuTarArgs` writes it: a pax header when a field needs one, the header, the data padded to 512. */
+const entryBytes = (f: ContextFile): number => {
+  let pax = 0
+  if (needsPax(f.rel)) pax += paxRecordBytes("path", f.rel)
+  if (f.link !== undefined && needsPax(f.link)) pax += paxRecordBytes("linkpath", f.link)
+  if (f.size > USTAR_MAX_SIZE) pax += paxRecordBytes("size", String(f.size))
+  return (pax > 0 ? 512 + Math.ceil(pax / 512) * 512 : 0) + 512 + Math.ceil(f.size / 512) * 512
+}
+
+/**
+ * The exact size of the uncompressed tar of `listing` as GNU tar writes it with `gnuTarArgs` (headers,
+ * pax records, data padded to 512, two end blocks, padded to its record), provided the files still have
+ * the listed sizes: the progress bar's total, and the `Content-Length` of a plain-tar upload (which
+ * checks it against what tar wrote, ADR 0820). Pure.
+ */
 export const tarBytes = (listing: ContextListing): number => {
   let n = 1024
-  for (const f of listing.files) {
-    // names that do not fit ustar's 100 + 155 bytes take a pax header (one header block + one data block)
-    const long = Buffer.byteLength(f.rel) > 100 || (f.link !== undefined && Buffer.byteLength(f.link) > 100)
-    n += 512 + (long ? 1024 : 0) + Math.ceil(f.size / 512) * 512
-  }
+  for (const f of listing.files) n += entryBytes(f)
   return Math.ceil(n / RECORD_BYTES) * RECORD_BYTES
 }
 
-export interface PackedContext {
+/** A packed context the CLI relays: the stream of the packers' output. */
+export interface StreamedPack {
   readonly stream: Readable
-  readonly format: "zstd" | "gzip"
-  /** `gnu-tar`: `tar | zstd -T0` child processes; `tar-stream`: the in-process fallback. */
+  /** `tar`: not compressed (a daemon on this host, ADR 0820). */
+  readonly format: "zstd" | "gzip" | "tar"
+  /** `gnu-tar`: `tar | zstd -T0` (or `tar` alone) child processes; `tar-stream`: the in-process fallback. */
   readonly packer: "gnu-tar" | "tar-stream"
+  /** The stream's exact length when it is known up front (a plain tar: `tarBytes`), for a `Content-Length`. */
+  readonly length?: number
+  readonly sendInto?: undefined
 }
+
+/**
+ * A plain tar the packers write into the upload's socket themselves (sendPlain.ts, ADR 0820), started
+ * only then: `sendInto` gets the socket with the request head on it and resolves with the bytes written.
+ */
+export interface DirectPack {
+  readonly stream?: undefined
+  readonly format: "tar"
+  readonly packer: "gnu-tar"
+  readonly length: number
+  readonly sendInto: (socket: Socket, onWritten: (bytes: number) => void) => Promise<number>
+}
+
+export type PackedContext = StreamedPack | DirectPack
 
 /** The arguments of the native packer: the NUL-separated file list on stdin, normalised owners and times, no recursion, no hardlinks. */
 export const gnuTarArgs = (contextDir: string): ReadonlyArray<string> => [
@@ -184,49 +229,62 @@ export const gnuTarArgs = (contextDir: string): ReadonlyArray<string> => [
 ]
 
 /**
- * `tar -c --null -T - | zstd -T0` as child processes: tar's output goes straight into zstd's stdin (no
- * JavaScript in between), only the compressed stream passes through this process. The stream ends once
- * both exited cleanly (tar's 1, "a file changed as we read it", is accepted) and fails otherwise.
+ * Reads `gnuTarArgs`' stderr: checkpoint lines become `onPacked` byte counts (tar's `%u` is the number
+ * of records written so far, a multiple of the checkpoint interval); anything else is kept (the last
+ * 4 KiB) for an error message, which the returned function gives.
  */
-const packNative = (contextDir: string, listing: ContextListing, onPacked: (bytes: number) => void): Readable => {
-  const out = new PassThrough({ highWaterMark: PACK_BUFFER_BYTES })
-  const tarChild = spawn("tar", gnuTarArgs(contextDir), { stdio: ["pipe", "pipe", "pipe"] })
-  const zstd = spawn("zstd", ["-q", "-c", "-3", "-T0"], { stdio: [tarChild.stdout, "pipe", "ignore"] })
-  // zstd holds the read end now; the parent's copy would keep tar from seeing zstd die
-  tarChild.stdout.destroy()
-  tarChild.stdin.on("error", () => undefined)
-  tarChild.stdin.end(Buffer.from(listing.files.map((f) => `${f.rel}\0`).join("")))
-  let stderr = ""
-  // tar's `%u` is the number of records written so far (a multiple of the checkpoint interval)
+export const readTarStderr = (stderr: Readable, onPacked: (bytes: number) => void): () => string => {
+  let kept = ""
   let records = 0
-  tarChild.stderr.setEncoding("utf8")
-  tarChild.stderr.on("data", (chunk: string) => {
+  stderr.setEncoding("utf8")
+  stderr.on("data", (chunk: string) => {
     for (const line of chunk.split("\n")) {
       const m = /#(\d+)$/.exec(line)
       if (m !== null) {
         const n = Number(m[1])
         onPacked((n - records) * RECORD_BYTES)
         records = n
-      } else if (line.trim() !== "") stderr = `${stderr}${line}\n`.slice(-4096)
+      } else if (line.trim() !== "") kept = `${kept}${line}\n`.slice(-4096)
     }
   })
-  const exited = (child: typeof tarChild | typeof zstd) =>
-    new Promise<number | null>((resolve) => {
+  return () => kept
+}
+
+/**
+ * `tar -c --null -T - | zstd -T0` as child processes: tar's output goes straight into zstd's stdin (no
+ * JavaScript in between), only the compressed stream passes through this process. The stream ends once
+ * both exited cleanly (tar's 1, "a file changed as we read it", is accepted) and fails otherwise.
+ * Without `compress`, tar's own output is the stream.
+ */
+const packNative = (contextDir: string, listing: ContextListing, onPacked: (bytes: number) => void, compress: boolean): Readable => {
+  const out = new PassThrough({ highWaterMark: PACK_BUFFER_BYTES })
+  const tarChild = spawn("tar", gnuTarArgs(contextDir), { stdio: ["pipe", "pipe", "pipe"] })
+  const zstd = compress ? spawn("zstd", ["-q", "-c", "-3", "-T0"], { stdio: [tarChild.stdout, "pipe", "ignore"] }) : undefined
+  // zstd holds the read end now; the parent's copy would keep tar from seeing zstd die
+  if (zstd !== undefined) tarChild.stdout.destroy()
+  tarChild.stdin.on("error", () => undefined)
+  tarChild.stdin.end(Buffer.from(listing.files.map((f) => `${f.rel}\0`).join("")))
+  const stderr = readTarStderr(tarChild.stderr, onPacked)
+  const exited = (child: ChildProcess | undefined) =>
+    child === undefined ? Promise.resolve(0) : new Promise<number | null>((resolve) => {
       child.on("error", () => resolve(-1))
       child.on("close", (code) => resolve(code))
     })
-  zstd.stdout.pipe(out, { end: false })
-  const zstdOut = new Promise<void>((resolve) => zstd.stdout.on("end", resolve))
-  Promise.all([exited(tarChild), exited(zstd), zstdOut]).then(([tarCode, zstdCode]) => {
+  const packed = zstd?.stdout ?? tarChild.stdout
+  packed.pipe(out, { end: false })
+  const packedOut = new Promise<void>((resolve) => packed.on("end", resolve))
+  Promise.all([exited(tarChild), exited(zstd), packedOut]).then(([tarCode, zstdCode]) => {
     if ((tarCode === 0 || tarCode === 1) && zstdCode === 0) out.end()
     else {
-      const why = tarCode !== 0 && tarCode !== 1 ? `tar exited ${String(tarCode)}: ${stderr.trim()}` : `zstd exited ${String(zstdCode)}`
+      const why = tarCode !== 0 && tarCode !== 1 ? `tar exited ${String(tarCode)}: ${stderr().trim()}` : `zstd exited ${String(zstdCode)}`
       out.destroy(new Error(why))
     }
   }, (e: unknown) => out.destroy(e instanceof Error ? e : new Error(String(e))))
   // torn down early (the daemon refused the upload): stop both packers
   out.on("close", () => {
-    for (const child of [tarChild, zstd]) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+    for (const child of [tarChild, zstd]) {
+      if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+    }
   })
   return out
 }
@@ -250,14 +308,19 @@ const packFallback = (contextDir: string, listing: ContextListing, onPacked: (by
 /**
  * The compressed tar of the listed files as a stream: GNU tar piped into zstd when both are installed,
  * else the in-process packer (zstd binary or gzip). `onPacked` receives uncompressed tar bytes as they
- * are produced (the progress bar's measure: the compressed size is not known up front).
+ * are produced (the progress bar's measure: the compressed size is not known up front). With `plain`
+ * (the daemon runs on this host, ADR 0820) and GNU tar, the tar is not compressed and its length is
+ * known: `tarBytes`.
  */
 export const packContext = (
   contextDir: string,
   listing: ContextListing,
   onPacked: (bytes: number) => void = () => undefined,
-  native: boolean = hasGnuTar() && hasZstd()
-): PackedContext =>
-  native
-    ? { stream: packNative(contextDir, listing, onPacked), format: "zstd", packer: "gnu-tar" }
-    : { ...packFallback(contextDir, listing, onPacked), packer: "tar-stream" }
+  native: boolean = hasGnuTar() && hasZstd(),
+  plain = false
+): StreamedPack =>
+  native && plain
+    ? { stream: packNative(contextDir, listing, onPacked, false), format: "tar", packer: "gnu-tar", length: tarBytes(listing) }
+    : native
+    ? { stream: packNative(contextDir, listing, onPacked, true), format: "zstd", packer: "gnu-tar" }
+    : { ...packFallback(contextDir, listing, onPacked), packer: "tar-stream" as const }

@@ -5,14 +5,18 @@
  * takes it. The early start reads the `.denia` manifest for `context` and `dockerfile` only, with the
  * manifest's own path rule; the push command decodes the manifest fully and takes the early pack only
  * when both paths are the same, otherwise (or when it fails first) the early pack is discarded: nothing
- * it read is ever sent. Imports only pack.ts, smol-toml and node built-ins (no Effect).
+ * it read is ever sent. For a daemon on this host (the caller tells, from the connection) the tar is not
+ * compressed (ADR 0820); it then waits, unstarted, for the upload's socket, into which tar and the
+ * package's `denia-init send-pipe` write it (sendPlain.ts), or, without that helper, it is relayed like
+ * the compressed stream. Imports only pack.ts, sendPlain.ts, smol-toml and node built-ins (no Effect).
  */
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import type { Readable } from "node:stream"
 import { parse } from "smol-toml"
-import { type ContextListing, listContext, nativePackerAvailable, packContext, type PackedContext } from "./pack.js"
+import { type ContextListing, listContext, nativePackerAvailable, packContext, type PackedContext, tarBytes } from "./pack.js"
 import { relativePathProblem } from "./relativePath.js"
+import { findSendHelper, sendPlainTar } from "./sendPlain.js"
 
 export interface Prepack {
   readonly contextDir: string
@@ -25,10 +29,12 @@ export interface Prepack {
   readonly onPacked: (report: (bytes: number) => void) => void
   /** Stops the packers and drops what they buffered (idempotent; harmless once the stream was consumed). */
   readonly discard: () => void
+  /** A compressed pack of the same listing, for a second try when the plain tar's length changed (ADR 0820). */
+  readonly packCompressed: (onPacked: (bytes: number) => void) => Promise<PackedContext>
 }
 
-/** Lists `contextDir` and starts packing it at once. */
-export const prepack = (contextDir: string, dockerfile: string): Prepack => {
+/** Lists `contextDir` and starts packing it at once; `plain`: a plain tar (the daemon runs on this host). */
+export const prepack = (contextDir: string, dockerfile: string, plain = false): Prepack => {
   let report: ((bytes: number) => void) | undefined
   let early = 0
   let discarded = false
@@ -36,12 +42,27 @@ export const prepack = (contextDir: string, dockerfile: string): Prepack => {
   const listing = listContext(contextDir, dockerfile)
   // the tool checks run beside the listing (children, like it) rather than blocking after it
   const native = nativePackerAvailable()
-  const packed = Promise.all([listing, native]).then(([l, n]) => {
+  // a plain tar goes from the packers into the socket when the package's helper can splice it there
+  const sendHelper = plain ? findSendHelper().catch(() => undefined) : Promise.resolve(undefined)
+  const onPacked = (bytes: number) => {
+    if (report === undefined) early += bytes
+    else report(bytes)
+  }
+  const packed = Promise.all([listing, native, sendHelper]).then(([l, n, helper]): PackedContext => {
     if (discarded) throw new Error("the pack was discarded")
-    const p = packContext(contextDir, l, (bytes) => {
-      if (report === undefined) early += bytes
-      else report(bytes)
-    }, n)
+    if (plain && n && helper !== undefined) {
+      return {
+        format: "tar",
+        packer: "gnu-tar",
+        length: tarBytes(l),
+        sendInto: (socket, onWritten) =>
+          sendPlainTar(contextDir, l, socket, helper, (bytes) => {
+            onPacked(bytes)
+            onWritten(bytes)
+          })
+      }
+    }
+    const p = packContext(contextDir, l, onPacked, n, plain)
     stream = p.stream
     return p
   })
@@ -61,6 +82,12 @@ export const prepack = (contextDir: string, dockerfile: string): Prepack => {
     discard: () => {
       discarded = true
       stream?.destroy()
+    },
+    packCompressed: async (onPacked) => {
+      const [l, n] = await Promise.all([listing, native])
+      const p = packContext(contextDir, l, onPacked, n, false)
+      stream = p.stream
+      return p
     }
   }
 }
@@ -104,13 +131,14 @@ const manifestPaths = async (cwd: string): Promise<{ contextDir: string; dockerf
 /**
  * Starts packing the context of the manifest found from `cwd`, before the CLI is loaded (src/main.ts,
  * `denia push` only). Any problem (no manifest, not TOML, an invalid path) leaves it to the push command,
- * which reports it.
+ * which reports it. `plain`: the daemon the push goes to runs on this host (a guess that only decides
+ * the speed: either format is accepted).
  */
-export const startEarlyPrepack = async (cwd: string): Promise<void> => {
+export const startEarlyPrepack = async (cwd: string, plain = false): Promise<void> => {
   const found = await manifestPaths(cwd).catch(() => undefined)
   if (found === undefined) return
   takeSlot()?.discard()
-  Reflect.set(globalThis, SLOT, prepack(found.contextDir, found.dockerfile))
+  Reflect.set(globalThis, SLOT, prepack(found.contextDir, found.dockerfile, plain))
 }
 
 /** The early pack when it packs exactly `contextDir` with `dockerfile`, left in its slot (leanPush.ts decides later whether to take it). */

@@ -136,7 +136,7 @@ const pushPacked = (o: PushFlags, manifest: Manifest, contextDir: string, packin
   Effect.gen(function*() {
     const resolved = yield* serviceOf(o, manifest, o.create)
     const { largestFiles, tarBytes } = yield* Effect.promise(() => import("./pack.js"))
-    const { formatBytes, uploadReporter, uploadStream } = yield* Effect.promise(() => import("./upload.js"))
+    const { formatBytes, sendContext, uploadReporter } = yield* Effect.promise(() => import("./upload.js"))
     const listing = yield* Effect.tryPromise({
       try: () => packing.listing,
       catch: (e) => new ClientCommandError({ message: `cannot read the build context ${contextDir}: ${(e as Error).message}` })
@@ -154,17 +154,20 @@ const pushPacked = (o: PushFlags, manifest: Manifest, contextDir: string, packin
       )
     }
     const connection = yield* asCommandError(resolveConnection(o))
-    const report = uploadReporter(isTerminal(process.stderr), tarBytes(listing))
+    const reporter = () => uploadReporter(isTerminal(process.stderr), tarBytes(listing))
+    const report = reporter()
     packing.onPacked(report.packed)
-    const { stream } = yield* Effect.promise(() => packing.packed)
+    const packed = yield* Effect.promise(() => packing.packed)
     const answer = yield* Effect.tryPromise({
       try: () =>
-        uploadStream(
+        sendContext(
           `${connection.url}/v1/services/${resolved.service.id}/uploads?deploy=true`,
           Redacted.value(connection.token),
-          stream,
-          report.show,
-          report.everyMs
+          packed,
+          report,
+          (r) => packing.packCompressed(r.packed),
+          reporter,
+          (message) => process.stderr.write(`${message}\n`)
         ),
       catch: (e) => new ClientCommandError({ message: `upload failed: ${(e as Error).message}` })
     }).pipe(Effect.ensuring(Effect.sync(report.finish)))
@@ -213,7 +216,14 @@ export const pushCommand = Command.make(
       const contextDir = path.resolve(dir, manifest.context)
       // packing starts before the service is resolved (or was started by src/main.ts before the CLI loaded)
       const { prepack, takeEarlyPrepack } = yield* Effect.promise(() => import("./prepack.js"))
-      const packing = takeEarlyPrepack(contextDir, manifest.dockerfile) ?? prepack(contextDir, manifest.dockerfile)
+      const early = takeEarlyPrepack(contextDir, manifest.dockerfile)
+      const packing = early ?? (yield* Effect.gen(function*() {
+        const [connection, { sendsPlainTar }] = yield* Effect.all([
+          asCommandError(resolveConnection(o)),
+          Effect.promise(() => import("./localDaemon.js"))
+        ])
+        return prepack(contextDir, manifest.dockerfile, sendsPlainTar(connection.url))
+      }))
       return yield* pushPacked(o, manifest, contextDir, packing).pipe(Effect.ensuring(Effect.sync(packing.discard)))
     })
 ).pipe(Command.withDescription("Upload the working tree (.denia context), build it on the daemon and deploy it."))

@@ -44,6 +44,8 @@ export interface ExtractTarOptions {
    * that is missing or lacks that mode leaves extraction on the in-process gate.
    */
   readonly helper?: string | undefined
+  /** The archive must close with its end-of-archive block (a plain tar, whose truncation no decoder sees). */
+  readonly requireEnd?: boolean
 }
 
 /** Writes `pieces`; false when the pipe is full. */
@@ -75,7 +77,7 @@ export const extractTar = async (from: Readable | TarFile | PipeInput, options: 
     await from.release()
     throw new TarExtractError("a body received by the helper needs its tar pipe mode")
   }
-  const gate = new TarGate(options.policy, options.dest !== undefined)
+  const gate = new TarGate(options.policy, options.dest !== undefined, options.requireEnd === true)
   const fromFile = from instanceof Readable ? undefined : from.file
   const input = from instanceof Readable
     ? from

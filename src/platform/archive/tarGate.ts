@@ -66,7 +66,11 @@ export class TarGate {
   private pax: Map<string, string> | undefined
 
   /** `forward`: produce the blocks for `tar -x` (false: check only). */
-  constructor(private readonly policy: GatePolicy, private readonly forward: boolean) {}
+  /**
+   * `requireEnd`: the input must close with the end-of-archive block; without it an archive that stops
+   * at an entry boundary is taken as whole (a compressed stream has its own end checked by its decoder).
+   */
+  constructor(private readonly policy: GatePolicy, private readonly forward: boolean, private readonly requireEnd = false) {}
 
   /** Feeds `chunk`; returns the pieces to hand to `tar -x` (empty when not forwarding). */
   push(chunk: Buffer): Array<Buffer> {
@@ -148,6 +152,7 @@ export class TarGate {
     if (this.longName !== undefined || this.longLink !== undefined || this.pax !== undefined) {
       throw new TarFormatError("the archive ends after an extended header")
     }
+    if (this.requireEnd) throw new TarFormatError("the archive is truncated (no end-of-archive block)")
     this.state = { kind: "ended" }
     return this.forward ? [ZEROS] : []
   }

@@ -35,6 +35,8 @@ export interface PipeExtractOptions {
   readonly maxInputBytes?: PipeCap
   /** The `denia-init` binary. */
   readonly helper: string
+  /** The archive must close with its end-of-archive block (extractTar.ts). */
+  readonly requireEnd?: boolean
 }
 
 /**
@@ -49,7 +51,7 @@ export const extractViaPipe = async (
   options: PipeExtractOptions
 ): Promise<number> => {
   // without `dest` it only checks: every entry's data is SKIPped inside the helper, no tar runs
-  const gate = new TarGate(options.policy, options.dest !== undefined)
+  const gate = new TarGate(options.policy, options.dest !== undefined, options.requireEnd === true)
   // a body already on its way into a pipe (requestBody.ts): the first child reads that pipe
   const input = from instanceof Readable ? from : undefined
   const piped = from instanceof Readable || "file" in from ? undefined : from

@@ -2,6 +2,8 @@
  * `denia init`, `denia create` and `denia push` run as the built CLI against a test daemon: a Git working
  * tree with an ignored `node_modules/` and a `.dockerignore`d secret is packed, uploaded, built FROM the
  * hosted Debian base and deployed; neither ignored path reaches the server (the stored upload is read back).
+ * To this daemon on loopback the context goes as a plain tar, with `DENIA_PUSH_COMPRESS=1` compressed
+ * (ADR 0820); both store the same entries.
  */
 import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -18,10 +20,11 @@ import { type CliFixture, startCliFixture } from "../cli/support.js"
 const privileged = process.getuid?.() === 0
 if (!privileged) console.warn("denia push tests skipped: they need root (buildah, namespaces, overlay mounts)")
 
-/** Entry names of a stored zstd upload. */
+/** Entry names of a stored upload (zstd or plain tar). */
 const entriesOf = async (file: string): Promise<Array<string>> => {
   const extract = tar.extract()
-  fs.createReadStream(file).pipe(new ZstdDecompressStream()).pipe(extract)
+  if (file.endsWith(".zst")) fs.createReadStream(file).pipe(new ZstdDecompressStream()).pipe(extract)
+  else fs.createReadStream(file).pipe(extract)
   const names: Array<string> = []
   for await (const entry of extract) {
     names.push(entry.header.name)
@@ -59,11 +62,11 @@ describe.runIf(privileged)("denia push (privileged)", () => {
   })
 
   /** The built CLI run in the working tree (it reads `.denia` from its working directory). */
-  const inWork = (args: ReadonlyArray<string>, timeoutMs = 30_000) =>
+  const inWork = (args: ReadonlyArray<string>, timeoutMs = 30_000, env: Record<string, string> = {}) =>
     new Promise<{ code: number | null; out: string }>((resolve) => {
       const child = spawn(process.execPath, [cliEntry, ...args], {
         cwd: work,
-        env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", ...f.env },
+        env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", ...f.env, ...env },
         stdio: ["ignore", "pipe", "pipe"]
       })
       let out = ""
@@ -101,11 +104,20 @@ describe.runIf(privileged)("denia push (privileged)", () => {
     expect(bodies.map((b) => b.body.trim())).toEqual(["hello from push"])
 
     // what reached the server: the stored upload holds neither node_modules/ nor the .dockerignored secret
-    const stored = fs.readdirSync(path.join(f.d.dataDir, "uploads")).filter((n) => n.endsWith(".tar.zst"))
-    expect(stored).toHaveLength(1)
-    const names = await entriesOf(path.join(f.d.dataDir, "uploads", stored[0] ?? ""))
+    const uploads = path.join(f.d.dataDir, "uploads")
+    const stored = fs.readdirSync(uploads).filter((n) => !n.endsWith(".json"))
+    // a daemon on this host: the plain tar
+    expect(stored).toEqual([expect.stringMatching(/^[0-9a-f-]{36}\.tar$/)])
+    const names = await entriesOf(path.join(uploads, stored[0] ?? ""))
     expect(names).toEqual([".denia", ".dockerignore", ".gitignore", "Dockerfile", "requirements.txt", "www/index.html"])
     expect(names.some((n) => n.startsWith("node_modules"))).toBe(false)
     expect(names).not.toContain("secret.txt")
+
+    // compressed on request: the same entries, stored as zstd, and deployed
+    const compressed = await inWork(["push"], 600_000, { DENIA_PUSH_COMPRESS: "1" })
+    expect(compressed.code, compressed.out).toBe(0)
+    const zst = fs.readdirSync(uploads).filter((n) => n.endsWith(".tar.zst"))
+    expect(zst).toHaveLength(1)
+    expect(await entriesOf(path.join(uploads, zst[0] ?? ""))).toEqual(names)
   }, 900_000)
 })

@@ -9,7 +9,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { TestDaemon } from "../../support/daemon.js"
 import { getViaSocket, replicaSockets, waitForDeployment } from "../../support/deployments.js"
-import { gzipped, hostileCorpus, tarOf, zstded } from "../../support/tarballs.js"
+import { gzipped, hostileCorpus, plainOf, tarOf, zstded } from "../../support/tarballs.js"
 import { contextOf, postBytes, pythonAppFiles, startBuildFixture } from "../../support/uploads.js"
 
 const privileged = process.getuid?.() === 0
@@ -118,6 +118,20 @@ describe.runIf(privileged)("upload sources (privileged)", () => {
         expect(error.message.startsWith(`${rule}:`), name).toBe(true)
       }
     }
+    // the same corpus as plain tars declared application/x-tar (ADR 0820), both ways
+    for (const [name, rule, entry, status, compressed] of await hostileCorpus()) {
+      if (rule === "too-many-entries" || rule === "format") continue
+      const body = plainOf(compressed)
+      for (const bodyAfterMs of [undefined, 30]) {
+        const r = await postBytes(d, `/v1/services/${appId}/uploads`, body, {
+          contentType: "application/x-tar",
+          ...(bodyAfterMs === undefined ? {} : { bodyAfterMs })
+        })
+        expect(r.status, `${name} (plain): ${r.body}`).toBe(status)
+        const error = (JSON.parse(r.body) as { error: { details: { rule: string; entry: string } } }).error
+        expect(error.details, `${name} (plain)`).toEqual({ rule, entry })
+      }
+    }
     const many = gzipped(await tarOf(Array.from({ length: caps.entries + 1 }, (_, i) => ({ name: `f${i}`, content: "" }))))
     const r = await postBytes(d, `/v1/services/${appId}/uploads`, many)
     expect(r.status, r.body).toBe(413)
@@ -125,7 +139,7 @@ describe.runIf(privileged)("upload sources (privileged)", () => {
     const after = tree(d.dataDir).filter((p) => !p.startsWith("uploads"))
     expect(after).toEqual(before)
     // and nothing refused stayed in uploads/ (only the accepted uploads of the tests above, with their metadata)
-    for (const f of fs.readdirSync(path.join(d.dataDir, "uploads"))) expect(f).toMatch(/\.(json|tar\.gz|tar\.zst)$/)
+    for (const f of fs.readdirSync(path.join(d.dataDir, "uploads"))) expect(f).toMatch(/\.(json|tar|tar\.gz|tar\.zst)$/)
   }, 120_000)
 
   it("answers uploads for a non-upload service 409 and without a token 401; other /v1 bodies still meet the gate", async () => {

@@ -3,6 +3,9 @@
  * from the same listing — ignored files absent, the Dockerfile present, hardlinks stored as plain files,
  * symlinks as symlinks, odd names (a leading dash, a newline, past 100 bytes) intact, owners and times
  * normalised — and the packed-bytes measure (the progress bar's) stays within the computed tar size.
+ * The plain tar (a daemon on this host, ADR 0820) is exactly `tarBytes` long, whatever the names: past
+ * 100 bytes, exactly 100, past one pax block, not ASCII, long or non-ASCII link targets, every size
+ * around a block boundary.
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -116,6 +119,64 @@ describe.runIf(hasTools)("push packing", () => {
     const gone = path.join(dir, "missing-dir")
     const p = packContext(gone, listing, () => undefined, true)
     await expect(read(p.stream)).rejects.toThrow(/tar exited 2/)
+  })
+})
+
+const readPlain = async (
+  stream: Readable
+): Promise<{ bytes: number; entries: Array<{ name: string; linkname: string | null | undefined; body: string }> }> => {
+  const extract = tar.extract()
+  let bytes = 0
+  stream.on("data", (c: Buffer) => (bytes += c.length))
+  pipeline(stream, extract, () => undefined)
+  const entries: Array<{ name: string; linkname: string | null | undefined; body: string }> = []
+  for await (const entry of extract) entries.push({ name: entry.header.name, linkname: entry.header.linkname, body: await text(entry) })
+  return { bytes, entries }
+}
+
+describe.runIf(hasTools)("the plain tar's length", () => {
+  let dir: string
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "denia-pack-plain-"))
+    const write = (rel: string, size: number) => {
+      fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true })
+      fs.writeFileSync(path.join(dir, rel), "x".repeat(size))
+    }
+    write("Dockerfile", 13)
+    write("n".repeat(100), 512)
+    write("m".repeat(101), 1)
+    write(`${"a".repeat(60)}/${"b".repeat(60)}/${"c".repeat(50)}`, 513)
+    write(`${"d/".repeat(300)}deep`, 511)
+    write(`${"e/".repeat(60)}${"é".repeat(100)}`, 0)
+    write("héllo.txt", 1025)
+    write("empty", 0)
+    fs.symlinkSync("t".repeat(150), path.join(dir, "long-link"))
+    fs.symlinkSync("ünïcode", path.join(dir, "odd-link"))
+    fs.symlinkSync("Dockerfile", path.join(dir, "short-link"))
+  })
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+  it("is exactly tarBytes, and the tar holds every listed file", async () => {
+    const listing = await listContext(dir, "Dockerfile")
+    expect(listing.files).toHaveLength(11)
+    const p = packContext(dir, listing, () => undefined, true, true)
+    expect(p).toMatchObject({ format: "tar", packer: "gnu-tar", length: tarBytes(listing) })
+    const { bytes, entries } = await readPlain(p.stream)
+    expect(bytes).toBe(tarBytes(listing))
+    expect(entries.map((e) => e.name)).toEqual(listing.files.map((f) => f.rel))
+    expect(entries.find((e) => e.name === "odd-link")?.linkname).toBe("ünïcode")
+    expect(entries.find((e) => e.name === "héllo.txt")?.body).toHaveLength(1025)
+  })
+
+  it("differs from tarBytes once a file changed size after the listing", async () => {
+    const listing = await listContext(dir, "Dockerfile")
+    fs.writeFileSync(path.join(dir, "empty"), "y".repeat(30_000))
+    try {
+      const { bytes } = await readPlain(packContext(dir, listing, () => undefined, true, true).stream)
+      expect(bytes).not.toBe(tarBytes(listing))
+    } finally {
+      fs.writeFileSync(path.join(dir, "empty"), "")
+    }
   })
 })
 

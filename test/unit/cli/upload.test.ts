@@ -2,14 +2,16 @@
  * The push upload's relay (upload.ts, ADR 0811): a backlog the packer buffered before the upload began
  * and the bytes that follow reach the daemon whole and in order, chunked, with the token; progress ends
  * once with the total; a daemon that answers early stops the packer's stream; a failing packer fails
- * the upload.
+ * the upload. A plain tar of known length (ADR 0820) goes with `Content-Length` and its media type; when
+ * the stream is longer or shorter than that, the daemon never receives a whole body and the upload fails
+ * with PackedLengthChanged; sendContext then sends the compressed pack, chunked.
  */
 import { createHash, randomBytes } from "node:crypto"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { PassThrough } from "node:stream"
 import { afterEach, describe, expect, it } from "vitest"
-import { uploadStream } from "../../../src/cli/client/upload.js"
+import { PackedLengthChanged, sendContext, uploadReporter, uploadStream } from "../../../src/cli/client/upload.js"
 
 let server: http.Server | undefined
 afterEach(async () => {
@@ -46,7 +48,7 @@ describe("uploadStream", () => {
       body.write(p)
     }
     const shown: Array<{ bytes: number; done: boolean }> = []
-    const sent = uploadStream(url, "tok-123", body, (bytes, _ms, done) => shown.push({ bytes, done }), 0)
+    const sent = uploadStream(url, "tok-123", { stream: body, format: "zstd" }, (bytes, _ms, done) => shown.push({ bytes, done }), 0)
     for (const p of parts.slice(200)) {
       expected.update(p)
       await new Promise<void>((resolve) => setImmediate(resolve))
@@ -77,7 +79,7 @@ describe("uploadStream", () => {
     // a packer that never ends by itself
     const feed = setInterval(() => body.write(randomBytes(256 * 1024)), 1)
     try {
-      const answer = await uploadStream(url, "t", body, () => undefined, 0)
+      const answer = await uploadStream(url, "t", { stream: body, format: "zstd" }, () => undefined, 0)
       expect(answer.status).toBe(400)
       expect(answer.body).toContain("leaves the context")
       await new Promise<void>((resolve) => (body.destroyed ? resolve() : body.once("close", () => resolve())))
@@ -95,6 +97,92 @@ describe("uploadStream", () => {
     const body = new PassThrough()
     body.write(randomBytes(1024))
     setTimeout(() => body.destroy(new Error("tar exited 2: cannot open")), 20)
-    await expect(uploadStream(url, "t", body, () => undefined, 0)).rejects.toThrow("tar exited 2: cannot open")
+    await expect(uploadStream(url, "t", { stream: body, format: "zstd" }, () => undefined, 0)).rejects.toThrow(
+      "tar exited 2: cannot open"
+    )
+  })
+
+  /** A server that records each request's headers and body bytes, and whether its body ended. */
+  const recording = () => {
+    const seen: Array<{ headers: http.IncomingHttpHeaders; bytes: number; complete: boolean }> = []
+    const handler: http.RequestListener = (req, res) => {
+      const entry = { headers: req.headers, bytes: 0, complete: false }
+      seen.push(entry)
+      req.on("data", (c: Buffer) => (entry.bytes += c.length))
+      req.on("end", () => {
+        entry.complete = true
+        res.writeHead(201, { "content-type": "application/json" }).end("{\"ok\":true}")
+      })
+      req.on("error", () => undefined)
+    }
+    return { seen, handler }
+  }
+
+  const streamOf = (parts: ReadonlyArray<Buffer>, pauseMs = 0) => {
+    const body = new PassThrough()
+    void (async () => {
+      for (const p of parts) {
+        body.write(p)
+        if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs))
+      }
+      body.end()
+    })()
+    return body
+  }
+
+  it("a plain tar of known length goes with Content-Length and application/x-tar", async () => {
+    const { handler, seen } = recording()
+    const url = await listen(handler)
+    const parts = Array.from({ length: 20 }, () => randomBytes(10240))
+    const answer = await uploadStream(url, "t", { stream: streamOf(parts, 1), format: "tar", length: 20 * 10240 }, () => undefined, 0)
+    expect(answer.status).toBe(201)
+    expect(answer.bytes).toBe(20 * 10240)
+    expect(seen[0]?.headers["content-length"]).toBe(String(20 * 10240))
+    expect(seen[0]?.headers["content-type"]).toBe("application/x-tar")
+    expect(seen[0]?.headers["transfer-encoding"]).toBeUndefined()
+    expect(seen[0]?.complete).toBe(true)
+  })
+
+  it("a stream longer than its length fails with PackedLengthChanged and the body never completes", async () => {
+    const { handler, seen } = recording()
+    const url = await listen(handler)
+    const parts = Array.from({ length: 6 }, () => randomBytes(10240))
+    // exactly the length after five parts, then one more
+    const sent = uploadStream(url, "t", { stream: streamOf(parts, 5), format: "tar", length: 5 * 10240 }, () => undefined, 0)
+    await expect(sent).rejects.toBeInstanceOf(PackedLengthChanged)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(seen.every((s) => !s.complete)).toBe(true)
+    expect(seen.every((s) => s.bytes < 5 * 10240)).toBe(true)
+  })
+
+  it("a stream shorter than its length fails with PackedLengthChanged instead of waiting", async () => {
+    const { handler, seen } = recording()
+    const url = await listen(handler)
+    const parts = Array.from({ length: 3 }, () => randomBytes(10240))
+    await expect(uploadStream(url, "t", { stream: streamOf(parts), format: "tar", length: 4 * 10240 }, () => undefined, 0))
+      .rejects.toThrow(/30720 bytes instead of the 40960 listed/)
+    expect(seen.every((s) => !s.complete)).toBe(true)
+  })
+
+  it("sendContext sends the compressed pack, chunked, after a length change", async () => {
+    const { handler, seen } = recording()
+    const url = await listen(handler)
+    const notes: Array<string> = []
+    const silent = () => uploadReporter(false, 0, { isTTY: false, write: () => true })
+    const answer = await sendContext(
+      url,
+      "t",
+      { stream: streamOf([randomBytes(10240)]), format: "tar", length: 2 * 10240 },
+      silent(),
+      async () => ({ stream: streamOf([randomBytes(777)]), format: "zstd" }),
+      silent,
+      (m) => notes.push(m)
+    )
+    expect(answer.status).toBe(201)
+    expect(notes).toEqual([expect.stringContaining("the context changed while it was packed")])
+    const done = seen.filter((s) => s.complete)
+    expect(done).toHaveLength(1)
+    expect(done[0]?.headers["transfer-encoding"]).toBe("chunked")
+    expect(done[0]?.bytes).toBe(777)
   })
 })

@@ -6,7 +6,7 @@ import { Readable } from "node:stream"
 import { afterEach, describe, expect, it } from "vitest"
 import { linkStaysInside } from "../../../src/builder/uploads/rules.js"
 import { makeUploads } from "../../../src/builder/uploads/Uploads.js"
-import { corpusCaps, gzipped, hostileCorpus, tarOf, zstded } from "../../support/tarballs.js"
+import { corpusCaps, gzipped, hostileCorpus, plainOf, tarOf, zstded } from "../../support/tarballs.js"
 
 const roots: Array<string> = []
 afterEach(async () => {
@@ -126,6 +126,77 @@ for (const [via, helper] of VIA) {
         const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
         expect(error?._tag === "denia/builder/UploadRejected" ? error.rule : error?._tag).toBe("too-large")
       }
+    })
+
+    it("stores a declared plain tar as .tar and unpacks it; undeclared it is a format error (ADR 0820)", async () => {
+      const { root, uploads } = await store(helper)
+      const archive = await tarOf([
+        { name: "Dockerfile", content: "FROM scratch\n" },
+        { name: "app/main.py", content: "print(2)\n" },
+        { name: "app/link", type: "symlink", linkname: "main.py" }
+      ])
+      const info = await Effect.runPromise(uploads.receive("svc", Readable.from([archive]), archive.length, true))
+      expect(info).toMatchObject({ format: "tar", bytes: archive.length, entries: 3 })
+      expect(await fs.readdir(path.join(root, "uploads"))).toEqual([`${info.id}.json`, `${info.id}.tar`].sort())
+      const main = await Effect.runPromise(
+        uploads.withContext("svc", info.id, (dir) => Effect.promise(() => fs.readFile(path.join(dir, "app/main.py"), "utf8")))
+      )
+      expect(main).toBe("print(2)\n")
+      const exit = await Effect.runPromiseExit(uploads.receive("svc", Readable.from([archive]), archive.length))
+      const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+      expect(error?._tag === "denia/builder/UploadRejected" ? [error.rule, error.message] : error?._tag).toEqual([
+        "format",
+        expect.stringContaining("application/x-tar")
+      ])
+      // cut at an entry boundary, before its end block: only the end block tells a plain tar is whole
+      const whole = await tarOf([{ name: "Dockerfile", content: "FROM scratch\n" }, { name: "b", content: "b" }])
+      const cut = whole.subarray(0, 1024)
+      const cutExit = await Effect.runPromiseExit(uploads.receive("svc", Readable.from([cut]), cut.length, true))
+      const cutError = Exit.isFailure(cutExit) && cutExit.cause._tag === "Fail" ? cutExit.cause.error : undefined
+      expect(cutError?._tag === "denia/builder/UploadRejected" ? cutError.rule : cutError?._tag).toBe("format")
+      // a compressed body declared as a plain tar is read by its magic
+      const zipped = await Effect.runPromise(uploads.receive("svc", Readable.from([gzipped(archive)]), undefined, true))
+      expect(zipped.format).toBe("gzip")
+    })
+
+    it("refuses the hostile corpus sent as plain tars, naming rule and entry, and keeps nothing", async () => {
+      const { root, uploads } = await store(helper)
+      // the corpus's format cases are about compression; a plain tar's own is text declared as one
+      const corpus = (await hostileCorpus()).filter(([, rule]) => rule !== "format")
+      const text = Buffer.from("this is not a tar archive at all, just text".repeat(40))
+      for (
+        const [name, rule, entry, status, body] of [
+          ...corpus.map(([n, r, e, st, b]) => [n, r, e, st, plainOf(b)] as const),
+          ["text declared as a tar", "format", "", 400, text] as const
+        ]
+      ) {
+        const exit = await Effect.runPromiseExit(uploads.receive("svc", Readable.from([body]), body.length, true))
+        if (!Exit.isFailure(exit)) throw new Error(`${name}: accepted`)
+        const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+        expect(error?._tag === "denia/builder/UploadRejected" ? [error.rule, error.entry, error.status] : error?._tag, name)
+          .toEqual([rule, entry, status])
+      }
+      expect(await tree(root)).toEqual(["uploads"])
+    })
+
+    it("holds a plain tar to the unpacked cap, not the compressed one; a compressed body declared plain to the compressed cap", async () => {
+      const { uploads } = await store(helper)
+      // past upload_max_mb, within upload_max_unpacked_mb
+      const archive = await tarOf([{ name: "Dockerfile", content: "FROM scratch\n" }, { name: "big", content: "z".repeat(1536 * 1024) }])
+      expect(archive.length).toBeGreaterThan(corpusCaps.maxBytes)
+      const info = await Effect.runPromise(uploads.receive("svc", Readable.from([archive]), archive.length, true))
+      expect(info.format).toBe("tar")
+      const big = gzipped(Buffer.from(Array.from({ length: 4000 }, (_, i) => `${i}-${Math.random()}`).join("\n").repeat(40)))
+      expect(big.length).toBeGreaterThan(corpusCaps.maxBytes)
+      for (const declared of [big.length, undefined]) {
+        const exit = await Effect.runPromiseExit(uploads.receive("svc", Readable.from([big]), declared, true))
+        const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+        expect(error?._tag === "denia/builder/UploadRejected" ? error.rule : error?._tag).toBe("too-large")
+      }
+      // a declared length past the plain tar's own cap is refused before a byte is read
+      const exit = await Effect.runPromiseExit(uploads.receive("svc", Readable.from([archive]), 2 ** 40, true))
+      const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+      expect(error?._tag === "denia/builder/UploadRejected" ? [error.rule, error.status] : error?._tag).toEqual(["too-large", 413])
     })
 
     it("refuses a body that is not a valid archive as a format error", async () => {

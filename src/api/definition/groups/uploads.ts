@@ -14,7 +14,7 @@ export const StoredUpload = Schema.Struct({
   id: Schema.String,
   /** Compressed size as stored. */
   bytes: Schema.Number,
-  format: Schema.Literal("gzip", "zstd"),
+  format: Schema.Literal("gzip", "zstd", "tar"),
   entries: Schema.Number,
   unpackedBytes: Schema.Number,
   createdAt: Schema.String,
