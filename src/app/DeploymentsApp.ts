@@ -85,7 +85,13 @@ const make = Effect.gen(function*() {
         Effect.catchTag("denia/db/DatabaseError", (e) =>
           Effect.logError("deployment log: reading the deployment's status failed", e).pipe(Effect.as(Option.none<string>())))
       )
-      return followFile({ path: deploymentLog.pathOf(deployment.id), since, finished })
+      return followFile({
+        path: deploymentLog.pathOf(deployment.id),
+        since,
+        finished,
+        subscribe: (onAppend) =>
+          deploymentLog.subscribe(deployment.id, onAppend)
+      })
     })
 
   /** The last `lines` lines of the service's replica log. */

@@ -7,6 +7,11 @@ export type LogPhase = "PENDING" | "BUILDING" | "STARTING" | "HEALTH" | "HEALTHY
 export interface DeploymentLogApi {
   readonly pathOf: (deploymentId: string) => string
   readonly append: (deploymentId: string, phase: LogPhase, message: string) => Effect.Effect<void>
+  /**
+   * Calls `onAppend` after each line appended to the deployment's log from now on (once it is in the
+   * file), until the returned function is called: followers wake at once instead of at their next poll.
+   */
+  readonly subscribe: (deploymentId: string, onAppend: () => void) => () => void
 }
 
 /**
@@ -22,13 +27,32 @@ export class DeploymentLog extends Context.Tag("denia/deploy/DeploymentLog")<Dep
         const dir = path.join(logsDir, "deployments")
         yield* Effect.promise(() => fs.mkdir(dir, { recursive: true, mode: 0o700 }))
         const pathOf = (deploymentId: string) => path.join(dir, `${deploymentId}.log`)
+        const listeners = new Map<string, Set<() => void>>()
+        const notify = (deploymentId: string) =>
+          Effect.sync(() => {
+            for (const f of listeners.get(deploymentId) ?? []) f()
+          })
         const append = (deploymentId: string, phase: LogPhase, message: string) =>
           Effect.promise(() =>
             fs.appendFile(pathOf(deploymentId), `${new Date().toISOString()} ${phase} ${message.replace(/[\r\n]+/g, " ")}\n`, {
               mode: 0o600
             })
-          ).pipe(Effect.catchAllDefect((e) => Effect.logWarning(`deployment log write failed: ${String(e)}`)))
-        return { pathOf, append }
+          ).pipe(
+            Effect.catchAllDefect((e) => Effect.logWarning(`deployment log write failed: ${String(e)}`)),
+            Effect.ensuring(notify(deploymentId))
+          )
+        const subscribe = (deploymentId: string, onAppend: () => void) => {
+          const set = listeners.get(deploymentId) ?? new Set()
+          listeners.set(deploymentId, set)
+          // a wrapper per call: the same function subscribed twice is two subscriptions
+          const entry = () => onAppend()
+          set.add(entry)
+          return () => {
+            set.delete(entry)
+            if (set.size === 0 && listeners.get(deploymentId) === set) listeners.delete(deploymentId)
+          }
+        }
+        return { pathOf, append, subscribe }
       })
     )
 }

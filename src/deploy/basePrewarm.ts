@@ -11,7 +11,7 @@
  * prewarm never fails the deployment: what goes wrong is one line in the deployment log. It runs as a
  * child fiber of the deployment (interrupted with it) and through the OCI service's own limits.
  */
-import { Effect, Fiber, Option } from "effect"
+import { Effect, Fiber, Option, Scope } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import type { Service } from "../domain/service.js"
@@ -42,6 +42,11 @@ export interface PrewarmRequest {
   /** Relative to `contextDir`, as the build gets it. */
   readonly dockerfile: string
   readonly log: (line: string) => Effect.Effect<void>
+  /**
+   * Where a spare clone of the base's tree lives (ADR 0812): the scope that also covers the pull of the
+   * built image, which takes it; without one no spare is made.
+   */
+  readonly spareScope?: Scope.Scope
 }
 
 /** What the prewarm may pull with; `skip` says why it may not. */
@@ -101,8 +106,20 @@ export const planPrewarm = (
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 
+/**
+ * When the base's snapshot is ready and the build still runs: its tree cloned for the deploy's pull
+ * beside the build, at the build's priority (ADR 0812), so the pull moves it in instead of cloning.
+ */
+const spareFor = (request: PrewarmRequest, digests: ReadonlyArray<string>, build: { done: boolean }) =>
+  request.spareScope === undefined || build.done || digests.length === 0
+    ? Effect.void
+    : Effect.flatMap(OciService, (oci) => oci.prepareSpare(digests, PREWARM_NICE)).pipe(
+      Scope.extend(request.spareScope),
+      Effect.asVoid
+    )
+
 /** The prewarm itself; never fails (interruption aside). `phase` tells the caller how far it got. */
-const prewarm = (request: PrewarmRequest, phase: { current: string }, priority: UnpackPriority) =>
+const prewarm = (request: PrewarmRequest, phase: { current: string }, priority: UnpackPriority, build: { done: boolean }) =>
   Effect.gen(function*() {
     const text = yield* readDockerfile(request.contextDir, request.dockerfile)
     if (text === undefined) return yield* request.log("prewarm: skipped (the Dockerfile cannot be read here)")
@@ -125,7 +142,7 @@ const prewarm = (request: PrewarmRequest, phase: { current: string }, priority: 
             r.alreadyUnpacked
               ? `prewarm: base image ${base.reference} already unpacked on this node (${r.layers} layers)`
               : `prewarm: base image ${base.reference} unpacked (${r.layers} layers) in ${seconds(Date.now() - started)}`
-          ),
+          ).pipe(Effect.zipRight(spareFor(request, r.digests, build))),
         onFailure: (e) => request.log(`prewarm: base image ${base.reference} not unpacked: ${describeOciError(e)}`)
       }),
       Effect.ensuring(plan.token === undefined ? Effect.void : pulls.revoke(plan.token))
@@ -146,8 +163,10 @@ export const withBasePrewarm = <A, E, R>(request: PrewarmRequest, build: Effect.
   Effect.gen(function*() {
     const phase = { current: "starting" }
     const priority = new UnpackPriority(PREWARM_NICE)
-    const fiber = yield* Effect.fork(prewarm(request, phase, priority))
+    const building = { done: false }
+    const fiber = yield* Effect.fork(prewarm(request, phase, priority, building))
     const result = yield* build.pipe(Effect.onError(() => Fiber.interrupt(fiber)))
+    building.done = true
     if (phase.current === "done") return result
     if (phase.current === "unpacking" || phase.current === "finalizing") {
       yield* request.log("prewarm: waiting for the base image to finish unpacking")

@@ -1,7 +1,10 @@
 /**
  * Server-Sent Events over an append-only file: backlog from a byte offset,
  * then follow, with keep-alive comments, until `finished` reports a final
- * event. Used for deployment logs and service logs.
+ * event. Used for deployment logs and service logs. With `subscribe` (the
+ * deployment log's append notification) a quiet follower wakes as soon as a
+ * line is appended instead of at its next poll; the poll stays as the fallback
+ * (and for the final status, which is not a line).
  */
 import { Effect, Option, Stream } from "effect"
 import * as fs from "node:fs/promises"
@@ -14,6 +17,8 @@ export interface FollowOptions {
   readonly finished: Effect.Effect<Option.Option<string>>
   readonly pollMs?: number
   readonly keepAliveMs?: number
+  /** Registers a callback run after each append to the file; returns its removal. */
+  readonly subscribe?: (onAppend: () => void) => () => void
 }
 
 const encoder = new TextEncoder()
@@ -48,6 +53,30 @@ const eventsFor = (chunk: Buffer, start: number): { text: string; consumed: numb
   return { text, consumed }
 }
 
+/**
+ * Waits `pollMs`, or less when `subscribe` reports an append or the file is already longer than `offset`
+ * (checked after subscribing, so an append between the last read and the subscription is not missed).
+ */
+const pause = (path: string, offset: number, pollMs: number, subscribe: FollowOptions["subscribe"]): Effect.Effect<void> =>
+  subscribe === undefined ? Effect.sleep(pollMs) : Effect.async<void>((resume) => {
+    let done = false
+    const wake = () => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      unsubscribe()
+      resume(Effect.void)
+    }
+    const timer = setTimeout(wake, pollMs)
+    const unsubscribe = subscribe(wake)
+    fs.stat(path).then((st) => st.size > offset && wake(), () => undefined)
+    return Effect.sync(() => {
+      done = true
+      clearTimeout(timer)
+      unsubscribe()
+    })
+  })
+
 export const followFile = (options: FollowOptions): Stream.Stream<Uint8Array> => {
   const pollMs = options.pollMs ?? 200
   const keepAliveMs = options.keepAliveMs ?? 15_000
@@ -80,7 +109,7 @@ export const followFile = (options: FollowOptions): Stream.Stream<Uint8Array> =>
             quietSince = Date.now()
             return Option.some(encoder.encode(": keep-alive\n\n"))
           }
-          yield* Effect.sleep(pollMs)
+          yield* pause(options.path, offset, pollMs, options.subscribe)
         }
       })
       // An opening comment flushes the response headers at once, so clients see the stream open.

@@ -10,7 +10,7 @@
  * test graph) without them fails the deployment with a clear message
  * instead of refusing to start.
  */
-import { Effect, Option } from "effect"
+import { Effect, Option, type Scope } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -40,6 +40,8 @@ export interface GitBuildContext {
   readonly hosted: HostedRegistryAccess
   readonly deployments: Pick<typeof DeploymentsRepo.Service, "recordBuild">
   readonly log: (phase: LogPhase, message: string) => Effect.Effect<void>
+  /** Where a spare clone of the base's tree lives until the pull of the build takes it (basePrewarm.ts). */
+  readonly spareScope?: Scope.Scope
 }
 
 /** Checks out, builds and records the deployment's image; the hosted reference to pull. */
@@ -71,7 +73,14 @@ export const buildFromGit = (ctx: GitBuildContext): Effect.Effect<string, Deploy
     }
     yield* log("BUILDING", `checked out commit ${checkout.commit}`)
     const buildLog = (line: string) => log("BUILDING", line)
-    const prewarm = { service, projectName: project.name, contextDir: checkout.contextDir, dockerfile: checkout.dockerfile, log: buildLog }
+    const prewarm = {
+      service,
+      projectName: project.name,
+      contextDir: checkout.contextDir,
+      dockerfile: checkout.dockerfile,
+      log: buildLog,
+      ...(ctx.spareScope === undefined ? {} : { spareScope: ctx.spareScope })
+    }
     const built = yield* withBasePrewarm(
       prewarm,
       builder.value.build({

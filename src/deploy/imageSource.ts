@@ -134,8 +134,11 @@ export const buildThenAcquire = (
   Effect.gen(function*() {
     const builder = yield* Effect.serviceOption(Builder)
     if (Option.isNone(builder)) return yield* failed(`${service.source.type} sources need image builds, which this node does not run`)
+    // the scope covers the build and the pull of its result: a spare clone of the base's tree made beside
+    // the build (ADR 0812) lives until the pull took it
+    const spareScope = yield* Effect.scope
     const built = yield* withBasePrewarm(
-      { service, projectName: target.projectName, contextDir, dockerfile, log },
+      { service, projectName: target.projectName, contextDir, dockerfile, log, spareScope },
       builder.value.build({
         projectId: service.projectId,
         projectName: target.projectName,
@@ -150,7 +153,7 @@ export const buildThenAcquire = (
     ).pipe(Effect.mapError((e) => failed(e.message, e)))
     const pulls = yield* HostedPulls
     return yield* acquireImage(service, `${pulls.address}/${built.repository}@${built.digest}`, onProgress)
-  })
+  }).pipe(Effect.scoped)
 
 /**
  * What a deployment runs: an upload build when its reference names one (builder/uploads/reference.ts)

@@ -1,4 +1,4 @@
-import { Context, type Effect, Layer, type Option } from "effect"
+import { Context, type Effect, Layer, type Option, type Scope } from "effect"
 import type { RegistryCredentials } from "./auth.js"
 import type { CacheStatus, GcReport, VerifyOnHit } from "./cache.js"
 import type { OciError, OciStorageError } from "./errors.js"
@@ -79,6 +79,8 @@ export interface PrewarmResult {
   readonly layers: number
   /** The snapshot existed already: nothing was downloaded or unpacked. */
   readonly alreadyUnpacked: boolean
+  /** The layer digests of the snapshot, bottom first (for `prepareSpare`). */
+  readonly digests: ReadonlyArray<string>
 }
 
 export interface OciServiceApi {
@@ -97,6 +99,12 @@ export interface OciServiceApi {
     credentials: RegistryCredentials,
     onProgress?: (p: PullProgress) => void
   ) => Effect.Effect<PrewarmResult, OciError>
+  /**
+   * Clones the chain snapshot of exactly `layers` into a spare for the next pull that starts from it
+   * (chainSpares.ts), the clone at nice `nice`; the spare is removed when the scope closes unless a pull
+   * took it. False when there is no such snapshot or a spare of it exists already.
+   */
+  readonly prepareSpare: (layers: ReadonlyArray<string>, nice: number) => Effect.Effect<boolean, never, Scope.Scope>
   /** Resolves a reference to its platform manifest digest without downloading layers. */
   readonly resolve: (reference: string, credentials: RegistryCredentials) => Effect.Effect<ResolvedImage, OciError>
   /** An already-unpacked bundle by manifest digest. */

@@ -10,6 +10,7 @@ import type { PullProgress } from "./api.js"
 import type { RegistryCredentials } from "./auth.js"
 import type { LayerCache } from "./cache.js"
 import { type ChainSnapshots, cloneTreeOffLoop } from "./chains.js"
+import type { ChainSpares } from "./chainSpares.js"
 import type { RegistryClient } from "./client.js"
 import { dataPath, storage } from "./effectful.js"
 import { type OciError, OciStorageError } from "./errors.js"
@@ -30,6 +31,8 @@ export interface LayerContext {
   readonly cache: LayerCache
   readonly client: RegistryClient
   readonly chains: ChainSnapshots
+  /** Spare clones of snapshots made beside a build (chainSpares.ts): moved in instead of cloned. */
+  readonly spares?: ChainSpares
   readonly snapshotMinBytes: number
   readonly concurrency: number
   readonly fetchBlob: (d: Descriptor) => Effect.Effect<string, OciError>
@@ -53,9 +56,11 @@ export const applyLayers = (c: LayerContext) =>
     const snapshot = yield* Effect.promise(() => chains.longest(digests).catch(() => undefined))
     let from = 0
     if (snapshot !== undefined && snapshot.state.bytes <= maxBytes && snapshot.state.entries <= maxEntries) {
-      // in a child process (chains.ts): the daemon's event loop keeps serving meanwhile
+      // a spare clone made while the image was built, else a clone in a child process (chains.ts): the
+      // daemon's event loop keeps serving meanwhile
       const cloned = yield* Effect.promise(async (signal) => {
         try {
+          if (await c.spares?.moveInto(digests.slice(0, snapshot.layers), rootfs, signal)) return true
           await cloneTreeOffLoop(snapshot.rootfs, rootfs, signal)
           return true
         } catch {

@@ -64,7 +64,7 @@ export const makePrewarm = (deps: PrewarmDeps) => {
         emit({ phase: "finalizing" })
         yield* storage("publish chain snapshot", chains.dir, () => chains.publish(digests, tmp, unpacker.state()))
         emit({ phase: "done" })
-        return { layers: digests.length, alreadyUnpacked: false } satisfies PrewarmResult
+        return { layers: digests.length, alreadyUnpacked: false, digests } satisfies PrewarmResult
       })
     )
 
@@ -86,10 +86,10 @@ export const makePrewarm = (deps: PrewarmDeps) => {
         if (onProgress) onProgress(progress)
       }
       const digests = layers.map((l) => l.digest)
-      if (digests.length === 0) return { layers: 0, alreadyUnpacked: true } satisfies PrewarmResult
+      if (digests.length === 0) return { layers: 0, alreadyUnpacked: true, digests } satisfies PrewarmResult
       if (yield* Effect.promise(() => chains.has(digests).catch(() => false))) {
         yield* Effect.forEach(layers, (d) => Effect.tryPromise(() => cache.touchIfPresent(d.digest)).pipe(Effect.ignore))
-        return { layers: digests.length, alreadyUnpacked: true } satisfies PrewarmResult
+        return { layers: digests.length, alreadyUnpacked: true, digests } satisfies PrewarmResult
       }
       const key = chains.key(digests)
       const running = flights.get(key)

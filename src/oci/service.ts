@@ -8,6 +8,7 @@ import { applyLayers } from "./applyLayers.js"
 import { type RegistryCredentials, TokenCache } from "./auth.js"
 import { LayerCache } from "./cache.js"
 import { ChainSnapshots } from "./chains.js"
+import { ChainSpares } from "./chainSpares.js"
 import { RegistryClient } from "./client.js"
 import { dataPath, storage } from "./effectful.js"
 import { DigestMismatch, InvalidImageConfig, NoMatchingPlatform, type OciError, OciStorageError, UnsupportedMediaType } from "./errors.js"
@@ -64,6 +65,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
       shiftOn ? `shift ${options.usernsBase}/${options.usernsSize}` : "no shift"
     )
     yield* storage("init chain snapshots", chains.dir, () => chains.init())
+    const spares = new ChainSpares(chains)
     const snapshotMinBytes = options.chainSnapshotMinBytes ?? 1024 * 1024
     const policy: SsrfPolicy = {
       allowed: [...options.insecureRegistries, ...(options.hostedRegistry !== undefined ? [options.hostedRegistry] : [])]
@@ -213,6 +215,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
             cache,
             client,
             chains,
+            spares,
             snapshotMinBytes,
             concurrency,
             fetchBlob: (d) => fetchBlob(ref, credentials, d, addBytes),
@@ -390,6 +393,11 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
           Effect.flatMap((ref) => prewarmRef(ref, credentials, onProgress)),
           Effect.withSpan("oci.prewarm", { attributes: { reference: input } })
         ),
+      prepareSpare: (layers, nice) =>
+        Effect.acquireRelease(
+          Effect.promise(() => spares.prepare(layers, nice).catch(() => undefined)),
+          (release) => (release === undefined ? Effect.void : Effect.promise(() => release().catch(() => undefined)))
+        ).pipe(Effect.map((release) => release !== undefined)),
       resolve: (input, credentials) => parseReference(input).pipe(Effect.flatMap((ref) => resolveRef(ref, credentials))),
       lookup: (digest) => (isDigest(digest) ? readBundle(digest) : Effect.succeed(Option.none())),
       cacheStatus: storage("status", cacheRoot, () => cache.status()),

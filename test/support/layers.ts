@@ -145,7 +145,8 @@ export const fakeOciTest = (dir: string, options: FakeOciOptions) =>
         })
       return {
         pull,
-        prewarm: () => Effect.succeed({ layers: 0, alreadyUnpacked: true }),
+        prewarm: () => Effect.succeed({ layers: 0, alreadyUnpacked: true, digests: [] }),
+        prepareSpare: () => Effect.succeed(false),
         resolve: (reference) => Effect.die(`fake OCI: resolve(${reference}) is not used by these tests`),
         lookup: (digest) => Effect.map(Ref.get(pulled), (m) => Option.fromNullable(m.get(digest))),
         cacheStatus: Effect.die("fake OCI: cacheStatus is not used by these tests"),

@@ -64,10 +64,15 @@ const profileOf = (file: string, name: string | undefined): LeanConnection | nul
   return { url: String(chosen["url"]), token: String(chosen["token"]) }
 }
 
-/** The local daemon's config decoded as the daemon decodes it (file, then `DENIA_*`); undefined on any problem. */
-const localDaemon = (env: Env, home: string): LeanConnection | undefined => {
-  const table = readToml(resolveConfigFile(env, home))
-  if (table === undefined || table === "missing") return undefined
+/**
+ * The local daemon's config values decoded as the daemon decodes them (file, then `DENIA_*`); undefined
+ * on any problem. Without a file: "missing" for a connection (the full CLI reports it), the defaults
+ * and `DENIA_*` for the ingress hints (config/load.ts decodes an absent file as an empty one).
+ */
+const localValues = (env: Env, home: string, forConnection: boolean): Map<ConfigKey, unknown> | undefined | "missing" => {
+  const read = readToml(resolveConfigFile(env, home))
+  if (read === undefined || (read === "missing" && forConnection)) return read
+  const table = read === "missing" ? {} : read
   const byToml = new Map<string, ConfigKey>(configKeys.map((k) => [tomlKey(k), k]))
   const raw = new Map<ConfigKey, unknown>()
   for (const [k, v] of Object.entries(table)) {
@@ -87,9 +92,44 @@ const localDaemon = (env: Env, home: string): LeanConnection | undefined => {
   }
   const token = values.get("adminToken")
   const bind = values.get("bindAddr")
-  if (typeof token !== "string" || token === "" || typeof bind !== "string") return undefined
+  if ((forConnection && (typeof token !== "string" || token === "")) || typeof bind !== "string") return undefined
   if (values.get("httpPort") === values.get("httpsPort")) return undefined
-  return { url: `http://${bind}`, token }
+  return values
+}
+
+/** The local daemon's connection from its config; undefined on any problem. */
+const localDaemon = (env: Env, home: string): LeanConnection | undefined => {
+  const values = localValues(env, home, true)
+  if (values === undefined || values === "missing") return undefined
+  return { url: `http://${String(values.get("bindAddr"))}`, token: String(values.get("adminToken")) }
+}
+
+/** What the local daemon's config says about its public ingress (connection.ts `IngressHints`). */
+export interface LeanIngressHints {
+  readonly baseDomain: string
+  readonly httpPort: number
+  readonly httpsPort: number
+}
+
+/**
+ * connection.ts's ingress hints for `url`: the local config's base domain and ports when `url` is the
+ * daemon that config describes, none when there is no config or it is another daemon; "unsure" when
+ * the config cannot be decoded here (the full CLI then decides).
+ */
+export const leanIngressHints = (
+  url: string,
+  // eslint-disable-next-line no-restricted-properties -- the one Effect-free reader of the client variables (ADR 0811)
+  env: Env = process.env,
+  home: string = os.homedir()
+): LeanIngressHints | undefined | "unsure" => {
+  const values = localValues(env, home, false)
+  if (values === undefined || values === "missing") return "unsure"
+  if (`http://${String(values.get("bindAddr"))}` !== url) return undefined
+  const baseDomain = values.get("baseDomain")
+  const httpPort = values.get("httpPort")
+  const httpsPort = values.get("httpsPort")
+  if (typeof baseDomain !== "string" || typeof httpPort !== "number" || typeof httpsPort !== "number") return "unsure"
+  return { baseDomain, httpPort, httpsPort }
 }
 
 /**

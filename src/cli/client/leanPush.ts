@@ -1,20 +1,22 @@
 /**
- * `denia push --no-follow` without loading the CLI (ADR 0811): src/main.ts runs this right after the
+ * `denia push` without loading the CLI (ADR 0811, 0812): src/main.ts runs this right after the
  * early pack started (prepack.ts) and loads the Effect CLI only when it declines. It takes the
  * common case only — flags it knows, a manifest that is certainly valid, a connection that is
- * certain (leanConnection.ts), the project and the service found by name, the Dockerfile in the
- * listing — and declines (returns false, having printed and consumed nothing) on anything else, so
- * every error before the upload is still the full CLI's own, with its message. From the upload on it
- * is committed and reports like push.ts: the same notes, progress, `upload refused: …`, `--json`.
+ * certain (leanConnection.ts), the project found by name and the service found (or, with
+ * `--create`, created from the manifest), the Dockerfile in the listing — and declines (returns
+ * false, having printed and consumed nothing) on anything else, so every error before the upload is
+ * still the full CLI's own, with its message. From the upload on it is committed and reports like
+ * push.ts: the same notes, progress, `upload refused: …`, `--json` (with `--no-follow`), and when
+ * following, the deployment log to `healthy` with the URL or to the failure (leanFollow.ts).
  * Imports node built-ins, smol-toml and the CLI's Effect-free modules only.
  */
 import * as fs from "node:fs"
-import * as http from "node:http"
-import * as https from "node:https"
 import * as path from "node:path"
 import { parse } from "smol-toml"
 import { printErr, printOut } from "../terminal.js"
-import { connectionFlagsIn, type LeanConnection, leanConnection } from "./leanConnection.js"
+import { connectionFlagsIn, type LeanConnection, leanConnection, type LeanIngressHints, leanIngressHints } from "./leanConnection.js"
+import { followLog, leanServiceUrl, printLogLines } from "./leanFollow.js"
+import { createService, findService, type Named, plainTable } from "./leanLookups.js"
 import { sendsPlainTar } from "./localDaemon.js"
 import { largestFiles, tarBytes } from "./pack.js"
 import { peekEarlyPrepack, startEarlyPrepack, takeEarlyPrepack } from "./prepack.js"
@@ -28,12 +30,18 @@ export const LEAN_UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89a
 
 export interface LeanPushArgs {
   readonly json: boolean
+  /** Not `--no-follow`: follow the deployment log to its end. */
+  readonly follow: boolean
+  readonly create: boolean
   readonly url: string | undefined
   readonly token: string | undefined
   readonly profile: string | undefined
 }
 
-/** `push --no-follow` with only `--json`, `--create`, `--url`, `--token`, `--profile` (`--x v` or `--x=v`); undefined otherwise. Pure. */
+/**
+ * `push` with only `--no-follow`, `--json`, `--create`, `--url`, `--token`, `--profile` (`--x v` or
+ * `--x=v`), `--json` only with `--no-follow`; undefined otherwise. Pure.
+ */
 export const parseLeanPushArgs = (args: ReadonlyArray<string>): LeanPushArgs | undefined => {
   if (args[0] !== "push") return undefined
   const values = new Map<string, string>()
@@ -52,8 +60,17 @@ export const parseLeanPushArgs = (args: ReadonlyArray<string>): LeanPushArgs | u
     if (value === undefined || values.has(name) || (m[2] === undefined && value.startsWith("-"))) return undefined
     values.set(name, value)
   }
-  if (!flags.has("--no-follow")) return undefined
-  return { json: flags.has("--json"), url: values.get("url"), token: values.get("token"), profile: values.get("profile") }
+  const follow = !flags.has("--no-follow")
+  // following with --json prints the deployment merged with its final status: the full CLI does that
+  if (follow && flags.has("--json")) return undefined
+  return {
+    json: flags.has("--json"),
+    follow,
+    create: flags.has("--create"),
+    url: values.get("url"),
+    token: values.get("token"),
+    profile: values.get("profile")
+  }
 }
 
 interface LeanManifest {
@@ -62,10 +79,10 @@ interface LeanManifest {
   readonly service: string
   readonly dockerfile: string
   readonly context: string
+  /** `[create]` with manifest.ts's defaults. */
+  readonly port: number
+  readonly healthPath: string | undefined
 }
-
-const plainTable = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date)
 
 /** The nearest `.denia` when manifest.ts would accept it as it is (stricter is fine: the full CLI then decides). */
 const leanManifest = (cwd: string): LeanManifest | undefined => {
@@ -91,13 +108,22 @@ const leanManifest = (cwd: string): LeanManifest | undefined => {
       if (!name(project) || !name(service) || !relative(dockerfile) || !relative(context)) return undefined
       // a project named like an id is looked up by id (resolve.ts): the full CLI does that
       if (LEAN_UUID_PATTERN.test(project)) return undefined
+      let port = 8080
+      let healthPath: string | undefined
       if (create !== undefined) {
         if (!plainTable(create) || Object.keys(create).some((k) => k !== "port" && k !== "health_path")) return undefined
-        const { port, health_path } = create
-        if (port !== undefined && !(typeof port === "number" && Number.isInteger(port) && port >= 1 && port <= 65535)) return undefined
-        if (health_path !== undefined && !(typeof health_path === "string" && health_path.startsWith("/"))) return undefined
+        const { health_path } = create
+        if (create["port"] !== undefined) {
+          const p = create["port"]
+          if (!(typeof p === "number" && Number.isInteger(p) && p >= 1 && p <= 65535)) return undefined
+          port = p
+        }
+        if (health_path !== undefined) {
+          if (!(typeof health_path === "string" && health_path.startsWith("/"))) return undefined
+          healthPath = health_path
+        }
       }
-      return { dir, project, service, dockerfile, context }
+      return { dir, project, service, dockerfile, context, port, healthPath }
     }
     const parent = path.dirname(dir)
     if (parent === dir) return undefined
@@ -113,60 +139,6 @@ const readQuietly = (file: string): string | undefined => {
   } catch {
     return undefined
   }
-}
-
-/** GET `path` as JSON; undefined on any failure (the full CLI then makes the request and reports it). */
-const getJson = (connection: LeanConnection, pathname: string): Promise<unknown> =>
-  new Promise((resolve) => {
-    let target: URL
-    try {
-      target = new URL(`${connection.url}${pathname}`)
-    } catch {
-      return resolve(undefined)
-    }
-    if (target.protocol !== "http:" && target.protocol !== "https:") return resolve(undefined)
-    const req = (target.protocol === "https:" ? https : http).get(target, {
-      headers: { authorization: `Bearer ${connection.token}`, accept: "application/json" }
-    }, (res) => {
-      const chunks: Array<Buffer> = []
-      res.on("data", (c: Buffer) => chunks.push(c))
-      res.on("error", () => resolve(undefined))
-      res.on("end", () => {
-        if (res.statusCode !== 200) return resolve(undefined)
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")))
-        } catch {
-          resolve(undefined)
-        }
-      })
-    })
-    req.on("error", () => resolve(undefined))
-  })
-
-interface Named {
-  readonly id: string
-  readonly name: string
-  readonly projectId?: string
-}
-
-const itemsOf = (body: unknown): ReadonlyArray<Named> | undefined => {
-  if (!plainTable(body) || !Array.isArray(body["items"])) return undefined
-  const out: Array<Named> = []
-  for (const item of body["items"]) {
-    if (!plainTable(item) || typeof item["id"] !== "string" || typeof item["name"] !== "string") return undefined
-    const projectId = item["projectId"]
-    out.push({ id: item["id"], name: item["name"], ...(typeof projectId === "string" ? { projectId } : {}) })
-  }
-  return out
-}
-
-/** The project and the service by name, from two list requests made at once (resolve.ts makes them one after the other). */
-const findService = async (connection: LeanConnection, project: string, service: string) => {
-  const [projects, services] = await Promise.all([getJson(connection, "/v1/projects"), getJson(connection, "/v1/services")])
-  const p = itemsOf(projects)?.find((x) => x.name === project)
-  if (p === undefined) return undefined
-  const s = itemsOf(services)?.find((x) => x.name === service && x.projectId === p.id)
-  return s === undefined ? undefined : { project: p, service: s }
 }
 
 const fail = (message: string): true => {
@@ -210,7 +182,9 @@ interface LeanStart {
   readonly flags: LeanPushArgs
   readonly manifest: LeanManifest
   readonly connection: LeanConnection
-  readonly found: Promise<{ readonly project: Named; readonly service: Named } | undefined>
+  /** What push.ts's URL is made with, when following. */
+  readonly hints: LeanIngressHints | undefined
+  readonly found: Promise<{ readonly project: Named; readonly service: Named | undefined } | undefined>
 }
 
 /** The lean path's synchronous start: flags, manifest, connection, and the two lookups sent; undefined when it declines. */
@@ -222,16 +196,18 @@ const leanStart = (args: ReadonlyArray<string>, cwd: string): LeanStart | undefi
     if (manifest === undefined) return undefined
     const connection = leanConnection(flags)
     if (connection === undefined) return undefined
+    const hints = flags.follow ? leanIngressHints(connection.url) : undefined
+    if (hints === "unsure") return undefined
     const found = findService(connection, manifest.project, manifest.service)
-    return { flags, manifest, connection, found }
+    return { flags, manifest, connection, hints, found }
   } catch {
     return undefined // whatever it was, the full CLI meets it too and says what it is
   }
 }
 
 /**
- * `denia push` from src/main.ts, before the CLI loads: starts packing the context (prepack.ts) and,
- * for `--no-follow`, runs the push when the lean path can. True: done (`process.exitCode` set on a
+ * `denia push` from src/main.ts, before the CLI loads: starts packing the context (prepack.ts) and
+ * runs the push when the lean path can. True: done (`process.exitCode` set on a
  * failure). False: nothing was printed or taken; the full CLI runs the command (and finds the early
  * pack in its slot).
  */
@@ -245,24 +221,60 @@ export const runPush = async (args: ReadonlyArray<string>, cwd: string): Promise
   return start === undefined ? false : leanPush(start)
 }
 
-/** What the upload needs, once the lookups answered and the listing has the Dockerfile; undefined to decline. */
-const ready = async ({ found: finding, manifest }: LeanStart) => {
+/**
+ * What the upload needs, once the lookups answered, the listing has the Dockerfile and (with
+ * `--create`, as the last step) a missing service was created; undefined to decline.
+ */
+const ready = async ({ connection, flags, found: finding, manifest }: LeanStart) => {
   const contextDir = path.resolve(manifest.dir, manifest.context)
   const packing = peekEarlyPrepack(contextDir, manifest.dockerfile)
   if (packing === undefined) return undefined
   const [found, listing] = await Promise.all([finding, packing.listing.catch(() => undefined)])
   if (found === undefined || listing === undefined) return undefined
+  if (found.service === undefined && !flags.create) return undefined
   if (!listing.files.some((f) => f.rel === path.posix.normalize(manifest.dockerfile))) return undefined
+  const created = found.service === undefined
+    ? await createService(connection, {
+      projectId: found.project.id,
+      name: manifest.service,
+      source: { type: "upload", dockerfile: manifest.dockerfile },
+      port: manifest.port,
+      ...(manifest.healthPath === undefined ? {} : { health: { path: manifest.healthPath } })
+    })
+    : undefined
+  const service = found.service ?? created
+  if (service === undefined) return undefined
+  // the URL push.ts prints at `healthy` needs these
+  if (flags.follow && (service.port === undefined || service.tlsEnabled === undefined)) return undefined
   // committed from here on: the early pack is this command's
-  return takeEarlyPrepack(contextDir, manifest.dockerfile) === packing ? { found, listing, packing } : undefined
+  if (takeEarlyPrepack(contextDir, manifest.dockerfile) !== packing) return undefined
+  return { found: { project: found.project, service }, created: created !== undefined, listing, packing }
+}
+
+/** push.ts after the upload, when following: the deployment log to its end, then `healthy — <url>` or the failure. */
+const follow = async (start: LeanStart, found: { project: Named; service: Named }, bytes: number, id: string): Promise<true> => {
+  printOut(`uploaded ${formatBytes(bytes)}; deployment ${id} queued; following its log`)
+  const final = await followLog(start.connection, `/v1/deployments/${id}/logs`, printLogLines).catch((e: unknown) =>
+    e instanceof Error ? e : new Error(String(e))
+  )
+  if (final instanceof Error) return fail(`log stream failed: ${final.message}`)
+  const arg = found.project.name === "default" ? found.service.name : `${found.project.name}/${found.service.name}`
+  const service = { name: found.service.name, port: found.service.port ?? null, tlsEnabled: found.service.tlsEnabled ?? false }
+  if (final?.status === "healthy") {
+    printOut(`deployment ${id}: healthy — ${leanServiceUrl(service, found.project.name, start.hints)}`)
+    return true
+  }
+  printOut(`deployment ${id}: ${final?.status ?? "unknown"}${final?.error !== undefined ? ` (${final.error})` : ""}`)
+  return fail(`deployment ${final?.status ?? "did not finish"}; see: denia logs ${arg}`)
 }
 
 const leanPush = async (start: LeanStart): Promise<boolean> => {
   const { connection, flags } = start
   const go = await ready(start).catch(() => undefined)
   if (go === undefined) return false
-  const { found, listing, packing } = go
+  const { created, found, listing, packing } = go
   try {
+    if (created) printErr(`created ${start.manifest.project}/${start.manifest.service} (${found.service.id})`)
     printErr(`packing ${listing.files.length} files (${formatBytes(listing.totalBytes)})${listing.viaGit ? ", as git sees them" : ""}`)
     if (listing.totalBytes > BIG_CONTEXT_BYTES) {
       const top = largestFiles(listing).map((f) => `  ${formatBytes(f.size).padStart(10)}  ${f.rel}`)
@@ -286,6 +298,7 @@ const leanPush = async (start: LeanStart): Promise<boolean> => {
     const uploaded = answerOf(answer.body)
     if (uploaded === undefined) return fail("the daemon's answer to the upload is not understood")
     if (uploaded.deploymentId === undefined) return fail("the daemon queued no deployment")
+    if (flags.follow) return await follow(start, found, uploaded.upload.bytes, uploaded.deploymentId)
     if (flags.json) {
       // the deployment as push.ts prints it: decoded by its schema (loaded only for --json)
       const [Schema, { Deployment }] = await Promise.all([import("effect/Schema"), import("../../domain/deployment.js")])

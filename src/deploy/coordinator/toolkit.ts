@@ -142,15 +142,19 @@ export const makeToolkit = (options: CoordinatorOptions) =>
             Effect.catchTag("denia/domain/NotFound", Effect.die),
             Effect.mapError((cause) => new DeployFailed({ phase: "building", message: "internal error (see daemon log)", cause }))
           )
-          const built = yield* buildFromGit({
-            service,
-            project,
-            deployment,
-            hosted: options.hosted,
-            deployments,
-            log: (phase, message) => log.append(deployment.id, phase, message)
-          })
-          return yield* acquireImage(service, built, progressLogger(log, deployment.id))
+          // one scope for the build and the pull of its result (a spare clone of the base, ADR 0812)
+          return yield* Effect.scoped(Effect.gen(function*() {
+            const built = yield* buildFromGit({
+              service,
+              project,
+              deployment,
+              hosted: options.hosted,
+              deployments,
+              log: (phase, message) => log.append(deployment.id, phase, message),
+              spareScope: yield* Effect.scope
+            })
+            return yield* acquireImage(service, built, progressLogger(log, deployment.id))
+          }))
         }
         const reference = deployment.imageDigest !== undefined && !deployment.imageRef.includes("@")
           ? `${deployment.imageRef}@${deployment.imageDigest}`

@@ -1,6 +1,6 @@
 /**
- * `denia push --no-follow` on its lean path (ADR 0811), the built CLI against a test daemon: in the
- * common case the CLI bundle is never loaded (a module hook records what the process loads), the
+ * `denia push` on its lean path (ADR 0811, 0812), the built CLI against a test daemon: in the
+ * common case (also following the log, also creating the service with `--create`) the CLI bundle is never loaded (a module hook records what the process loads), the
  * upload honours the ignore files and queues a deployment, `--json` prints what push.ts prints; a
  * refusal after the upload started is reported as `upload refused: <server message>`; every case the
  * lean path is not sure of is the full CLI's, with the full CLI's messages (and `--create`).
@@ -24,7 +24,7 @@ const hasTools = (() => {
 })()
 if (!hasTools) console.warn("lean push tests skipped: they need GNU tar, zstd and git")
 
-describe.runIf(hasTools)("denia push --no-follow, lean path", () => {
+describe.runIf(hasTools)("denia push, lean path", () => {
   let f: CliFixture
   let work: string
   let hooks: string
@@ -145,7 +145,49 @@ describe.runIf(hasTools)("denia push --no-follow, lean path", () => {
     }
   })
 
-  it("leaves what it is not sure of to the full CLI: its messages, its --create", async () => {
+  it("follows the deployment log without the CLI bundle, to its end, and reports a failed deployment as push.ts does", async () => {
+    // FROM scratch with no command: the deployment ends failed (at the build without buildah, else at the start)
+    const r = await inWork(["push"])
+    expect(r.code).toBe(1)
+    expect(r.loaded).toContain("push/leanPush.js")
+    expect(r.loaded).not.toContain("app.js")
+    const m = /^uploaded \S+ \S+; deployment (\S+) queued; following its log$/m.exec(r.stdout)
+    expect(m, r.stdout).not.toBeNull()
+    const id = m?.[1] ?? ""
+    expect(r.stdout).toMatch(/PENDING /)
+    expect(r.stdout).toMatch(new RegExp(`^deployment ${id}: failed`, "m"))
+    expect(r.stderr.trim().split("\n").at(-1)).toBe("denia: deployment failed; see: denia logs web")
+    const stored = (await (await f.d.request(`/v1/deployments/${id}`)).json()) as { status: string }
+    expect(stored.status).toBe("failed")
+  })
+
+  it("--create creates a missing service from the manifest and pushes to it, still without the CLI bundle", async () => {
+    const manifest = fs.readFileSync(path.join(work, ".denia"), "utf8")
+    try {
+      fs.writeFileSync(path.join(work, ".denia"), manifest.replace("service = \"web\"", "service = \"fresh\""))
+      const r = await inWork(["push", "--create", "--no-follow"])
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.loaded).not.toContain("app.js")
+      const [fresh] = await servicesNamed("fresh")
+      expect(r.stderr.split("\n")[0]).toBe(`created default/fresh (${fresh?.id ?? "?"})`)
+      expect(r.stdout.trim()).toMatch(/^deployment \S+ queued; follow it: denia logs fresh -f$/)
+      const full = (await (await f.d.request(`/v1/services/${fresh?.id ?? ""}`)).json()) as {
+        source: { type: string; dockerfile: string }
+        port: number
+      }
+      expect(full.source).toMatchObject({ type: "upload", dockerfile: "Dockerfile" })
+      expect(full.port).toBe(8080)
+      // it exists now: a second --create pushes to it without creating another
+      const again = await inWork(["push", "--create", "--no-follow"])
+      expect(again.code, again.stderr).toBe(0)
+      expect(again.stderr).not.toContain("created")
+      expect(await servicesNamed("fresh")).toHaveLength(1)
+    } finally {
+      fs.writeFileSync(path.join(work, ".denia"), manifest)
+    }
+  })
+
+  it("leaves what it is not sure of to the full CLI, with its messages (an unknown service without --create)", async () => {
     const manifest = fs.readFileSync(path.join(work, ".denia"), "utf8")
     try {
       fs.writeFileSync(path.join(work, ".denia"), manifest.replace("service = \"web\"", "service = \"other\""))

@@ -1,7 +1,8 @@
 /**
  * The base prewarm (ADR 0805) on the real runtime and buildah: while an upload builds `FROM` the hosted
  * base, the daemon unpacks that base into a chain snapshot of all its layers, and the deploy's pull of
- * the built image reuses every base layer (a fresh node: no earlier pull left a snapshot). A base
+ * the built image reuses every base layer (a fresh node: no earlier pull left a snapshot), no spare clone
+ * of it left behind (ADR 0812). A base
  * outside the service's project is never prewarmed, and the deployment fails as the build does.
  */
 import * as fs from "node:fs"
@@ -54,6 +55,15 @@ describe.runIf(privileged)("base prewarm during upload builds (privileged)", () 
     expect(log.indexOf("prewarm: base image")).toBeLessThan(log.indexOf("reusing "))
     // the token never shows
     expect(log).not.toMatch(/dnp_/)
+    // a spare clone of the base made beside the build (ADR 0812) was taken by the pull or removed: none is left
+    const chains = path.join(d.dataDir, "oci-cache", "chains")
+    expect(fs.readdirSync(chains).filter((n) => n.startsWith(".tmp-"))).toEqual([])
+    // the second build finds the base unpacked at once, so its spare is certainly made while it builds
+    const again = await deploy(pythonAppFiles(d.config.values.bindAddr, "hello again"))
+    expect(again.dep, JSON.stringify(again.dep)).toMatchObject({ status: "healthy" })
+    expect(again.log).toContain("already unpacked on this node")
+    expect(again.log).toMatch(new RegExp(`reusing ${baseLayers}/\\d+ layers already unpacked on this node`))
+    expect(fs.readdirSync(chains).filter((n) => n.startsWith(".tmp-"))).toEqual([])
   }, 600_000)
 
   it("does not prewarm a base outside the service's project; the deployment fails as the build does", async () => {

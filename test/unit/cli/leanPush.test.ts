@@ -9,7 +9,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { resolveConnection } from "../../../src/cli/client/connection.js"
-import { leanConnection } from "../../../src/cli/client/leanConnection.js"
+import { leanConnection, leanIngressHints } from "../../../src/cli/client/leanConnection.js"
 import { LEAN_NAME_PATTERN, LEAN_UUID_PATTERN, parseLeanPushArgs } from "../../../src/cli/client/leanPush.js"
 import { UUID_PATTERN } from "../../../src/domain/ids.js"
 import { NAME_PATTERN } from "../../../src/domain/names.js"
@@ -17,20 +17,25 @@ import { NAME_PATTERN } from "../../../src/domain/names.js"
 const TOKEN = "b".repeat(64)
 
 describe("the lean push's flags", () => {
-  it("takes push --no-follow with --json, --create and the connection flags, in either form", () => {
-    expect(parseLeanPushArgs(["push", "--no-follow"])).toEqual({ json: false, url: undefined, token: undefined, profile: undefined })
+  const plain = { json: false, follow: true, create: false, url: undefined, token: undefined, profile: undefined }
+
+  it("takes push with --no-follow, --json, --create and the connection flags, in either form", () => {
+    expect(parseLeanPushArgs(["push"])).toEqual(plain)
+    expect(parseLeanPushArgs(["push", "--create"])).toEqual({ ...plain, create: true })
+    expect(parseLeanPushArgs(["push", "--no-follow"])).toEqual({ ...plain, follow: false })
     expect(parseLeanPushArgs(["push", "--json", "--no-follow", "--create", "--url", "http://h:1", "--token=t", "--profile", "p"]))
-      .toEqual({ json: true, url: "http://h:1", token: "t", profile: "p" })
+      .toEqual({ json: true, follow: false, create: true, url: "http://h:1", token: "t", profile: "p" })
   })
 
-  it("declines anything else: no --no-follow, another command, an unknown or repeated flag, a missing value", () => {
+  it("declines anything else: --json while following, another command, an unknown or repeated flag, a missing value", () => {
     for (
       const args of [
-        ["push"],
         ["push", "--json"],
+        ["push", "--create", "--json"],
         ["deploy", "--no-follow"],
         ["push", "--no-follow", "--verbose"],
         ["push", "--no-follow", "--no-follow"],
+        ["push", "--create", "--create"],
         ["push", "--no-follow", "--url"],
         ["push", "--no-follow", "--url", "--json"],
         ["push", "--no-follow", "--url", "a", "--url", "b"],
@@ -111,6 +116,18 @@ describe("the lean push's connection", () => {
     }
     fs.rmSync(configFile())
     expect(leanConnection(none, {}, home)).toBeUndefined()
+  })
+
+  it("gives the local config's ingress hints for its own daemon only; an undecodable config is unsure", () => {
+    write(configFile(), `admin_token = "${TOKEN}"\nbind_addr = "127.0.0.1:7999"\nbase_domain = "apps.test"\nhttp_port = 8081\n`)
+    expect(leanIngressHints("http://127.0.0.1:7999", {}, home)).toEqual({ baseDomain: "apps.test", httpPort: 8081, httpsPort: 443 })
+    expect(leanIngressHints("https://elsewhere.example", {}, home)).toBeUndefined()
+    expect(leanIngressHints("http://127.0.0.1:7999", { DENIA_BASE_DOMAIN: "other.test" }, home)).toMatchObject({ baseDomain: "other.test" })
+    write(configFile(), "not toml =")
+    expect(leanIngressHints("http://127.0.0.1:7999", {}, home)).toBe("unsure")
+    fs.rmSync(configFile())
+    // no file: the defaults (config/load.ts reads an absent file as an empty one)
+    expect(leanIngressHints("http://127.0.0.1:7180", {}, home)).toMatchObject({ baseDomain: "localhost" })
   })
 
   it("agrees with connection.ts wherever it answers (profile file, local config)", async () => {
