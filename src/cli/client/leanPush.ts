@@ -280,19 +280,13 @@ const leanPush = async (start: LeanStart): Promise<boolean> => {
       const top = largestFiles(listing).map((f) => `  ${formatBytes(f.size).padStart(10)}  ${f.rel}`)
       printErr([`the context is larger than 100 MiB; the largest files (add them to .deniaignore or .dockerignore?):`, ...top].join("\n"))
     }
-    const reporter = () => uploadReporter(process.stderr.isTTY === true, tarBytes(listing))
-    const report = reporter()
-    packing.onPacked(report.packed)
-    const packed = await packing.packed
     const answer = await sendContext(
       `${connection.url}/v1/services/${found.service.id}/uploads?deploy=true`,
       connection.token,
-      packed,
-      report,
-      (r) => packing.packCompressed(r.packed),
-      reporter,
+      packing,
+      () => uploadReporter(process.stderr.isTTY === true, tarBytes(listing)),
       (message) => printErr(message)
-    ).catch((e: unknown) => e instanceof Error ? e : new Error(String(e))).finally(report.finish)
+    ).catch((e: unknown) => e instanceof Error ? e : new Error(String(e)))
     if (answer instanceof Error) return fail(`upload failed: ${answer.message}`)
     if (answer.status !== 201) return fail(`upload refused: ${refusal(answer.body, answer.status)}`)
     const uploaded = answerOf(answer.body)

@@ -9,12 +9,13 @@
  * src/main.ts before the CLI itself (prepack.ts): it imports nothing heavy.
  */
 import ignore from "ignore"
-import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
 import type { Socket } from "node:net"
 import * as path from "node:path"
 import { PassThrough, type Readable } from "node:stream"
+import { exited } from "../../platform/archive/children.js"
 
 export interface ContextFile {
   /** Context-relative POSIX path. */
@@ -228,6 +229,9 @@ export const gnuTarArgs = (contextDir: string): ReadonlyArray<string> => [
   "-"
 ]
 
+/** The file list `gnuTarArgs` reads on stdin: every listed path, NUL-terminated. */
+export const tarFileList = (listing: ContextListing): Buffer => Buffer.from(listing.files.map((f) => `${f.rel}\0`).join(""))
+
 /**
  * Reads `gnuTarArgs`' stderr: checkpoint lines become `onPacked` byte counts (tar's `%u` is the number
  * of records written so far, a multiple of the checkpoint interval); anything else is kept (the last
@@ -263,17 +267,12 @@ const packNative = (contextDir: string, listing: ContextListing, onPacked: (byte
   // zstd holds the read end now; the parent's copy would keep tar from seeing zstd die
   if (zstd !== undefined) tarChild.stdout.destroy()
   tarChild.stdin.on("error", () => undefined)
-  tarChild.stdin.end(Buffer.from(listing.files.map((f) => `${f.rel}\0`).join("")))
+  tarChild.stdin.end(tarFileList(listing))
   const stderr = readTarStderr(tarChild.stderr, onPacked)
-  const exited = (child: ChildProcess | undefined) =>
-    child === undefined ? Promise.resolve(0) : new Promise<number | null>((resolve) => {
-      child.on("error", () => resolve(-1))
-      child.on("close", (code) => resolve(code))
-    })
   const packed = zstd?.stdout ?? tarChild.stdout
   packed.pipe(out, { end: false })
   const packedOut = new Promise<void>((resolve) => packed.on("end", resolve))
-  Promise.all([exited(tarChild), exited(zstd), packedOut]).then(([tarCode, zstdCode]) => {
+  Promise.all([exited(tarChild), zstd === undefined ? 0 : exited(zstd), packedOut]).then(([tarCode, zstdCode]) => {
     if ((tarCode === 0 || tarCode === 1) && zstdCode === 0) out.end()
     else {
       const why = tarCode !== 0 && tarCode !== 1 ? `tar exited ${String(tarCode)}: ${stderr().trim()}` : `zstd exited ${String(zstdCode)}`

@@ -154,23 +154,17 @@ const pushPacked = (o: PushFlags, manifest: Manifest, contextDir: string, packin
       )
     }
     const connection = yield* asCommandError(resolveConnection(o))
-    const reporter = () => uploadReporter(isTerminal(process.stderr), tarBytes(listing))
-    const report = reporter()
-    packing.onPacked(report.packed)
-    const packed = yield* Effect.promise(() => packing.packed)
     const answer = yield* Effect.tryPromise({
       try: () =>
         sendContext(
           `${connection.url}/v1/services/${resolved.service.id}/uploads?deploy=true`,
           Redacted.value(connection.token),
-          packed,
-          report,
-          (r) => packing.packCompressed(r.packed),
-          reporter,
+          packing,
+          () => uploadReporter(isTerminal(process.stderr), tarBytes(listing)),
           (message) => process.stderr.write(`${message}\n`)
         ),
       catch: (e) => new ClientCommandError({ message: `upload failed: ${(e as Error).message}` })
-    }).pipe(Effect.ensuring(Effect.sync(report.finish)))
+    })
     if (answer.status !== 201) {
       const message = Option.match(Schema.decodeUnknownOption(ErrorAnswer)(answer.body), {
         onNone: () => `HTTP ${answer.status}`,

@@ -11,8 +11,9 @@ import * as fs from "node:fs"
 import type { Socket } from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { exited } from "../../platform/archive/children.js"
 import { helperHasMode } from "../../platform/archive/helperModes.js"
-import { type ContextListing, gnuTarArgs, readTarStderr } from "./pack.js"
+import { type ContextListing, gnuTarArgs, readTarStderr, tarFileList } from "./pack.js"
 
 /** Levels above this module the package root may be: src/cli/client, dist/cli/client, dist/bundle/push. */
 const MAX_LEVELS = 4
@@ -27,12 +28,6 @@ export const findSendHelper = async (from: string = path.dirname(fileURLToPath(i
   }
   return undefined
 }
-
-const exited = (child: ReturnType<typeof spawn>): Promise<number | null> =>
-  new Promise((resolve) => {
-    child.once("error", () => resolve(-1))
-    child.once("close", (code) => resolve(code))
-  })
 
 /**
  * Runs `tar -c … --totals | denia-init send-pipe 3` with `socket` as fd 3; resolves with the bytes tar
@@ -51,7 +46,7 @@ export const sendPlainTar = async (
   // the helper holds the read end: ours would keep tar from seeing it die
   tar.stdout.destroy()
   tar.stdin.on("error", () => undefined)
-  tar.stdin.end(Buffer.from(listing.files.map((f) => `${f.rel}\0`).join("")))
+  tar.stdin.end(tarFileList(listing))
   const tarErrors = readTarStderr(tar.stderr, onPacked)
   let senderErrors = ""
   sender.stderr?.setEncoding("utf8")

@@ -6,10 +6,9 @@
  */
 import * as http from "node:http"
 import * as https from "node:https"
-import type { Socket } from "node:net"
-import type { Readable } from "node:stream"
 
 import { formatBytes } from "../../domain/bytes.js"
+import type { DirectPack, StreamedPack } from "./pack.js"
 import { type BarStream, progressBar } from "./progress.js"
 
 export { formatBytes }
@@ -78,23 +77,51 @@ export class PackedLengthChanged extends Error {
   }
 }
 
-/** What `uploadStream` sends: the packed stream, its format, and its exact length when known. */
-export interface StreamedBody {
-  readonly stream: Readable
-  readonly format: "zstd" | "gzip" | "tar"
-  readonly length?: number
-  readonly sendInto?: undefined
-}
-
-/** A plain tar its packers write into the socket themselves (sendPlain.ts); resolves with the bytes written. */
-export interface DirectBody {
-  readonly stream?: undefined
-  readonly format: "tar"
-  readonly length: number
-  readonly sendInto: (socket: Socket, onWritten: (bytes: number) => void) => Promise<number>
-}
-
+/** What `uploadStream` sends: a packed context (pack.ts), whichever packer made it. */
+export type StreamedBody = Omit<StreamedPack, "packer">
+export type DirectBody = Omit<DirectPack, "packer">
 export type UploadBody = StreamedBody | DirectBody
+
+/** `show` at most every `everyMs` (`tick`), and once at the end (`done`), with the time since it was made. */
+const throttled = (show: (bytes: number, elapsedMs: number, done: boolean) => void, everyMs: number) => {
+  const started = Date.now()
+  let lastShown = 0
+  return {
+    tick: (bytes: number) => {
+      const now = Date.now()
+      if (now - lastShown >= everyMs) {
+        lastShown = now
+        show(bytes, now - started, false)
+      }
+    },
+    done: (bytes: number) => show(bytes, Date.now() - started, true)
+  }
+}
+
+/** The POST of `packed` to `url`; `onAnswer` gets the status and the answer's text (first MiB) once it ended. */
+const postTo = (
+  url: string,
+  token: string,
+  packed: UploadBody,
+  onAnswer: (status: number, text: string) => void,
+  onFailure: (e: Error) => void
+): http.ClientRequest => {
+  const target = new URL(url)
+  const transport = target.protocol === "https:" ? https : http
+  const headers: http.OutgoingHttpHeaders = {
+    authorization: `Bearer ${token}`,
+    "content-type": packed.format === "tar" ? "application/x-tar" : "application/octet-stream",
+    ...(packed.length === undefined ? { "transfer-encoding": "chunked" } : { "content-length": String(packed.length) })
+  }
+  return transport.request(target, { method: "POST", headers }, (res) => {
+    let text = ""
+    res.setEncoding("utf8")
+    res.on("data", (c: string) => (text = (text + c).slice(0, 1024 * 1024)))
+    res.on("end", () => onAnswer(res.statusCode ?? 0, text))
+    res.on("error", onFailure)
+    res.on("aborted", () => onFailure(new Error("the daemon closed the connection mid-answer")))
+  })
+}
 
 /**
  * Sends `body` as the request body: chunked, or with `Content-Length` when its length is known (then
@@ -114,12 +141,6 @@ export const uploadStream = async (
 ): Promise<UploadResponse> =>
   packed.sendInto === undefined ? relayBody(url, token, packed, show, everyMs) : directBody(url, token, packed, show, everyMs)
 
-const headersOf = (token: string, packed: UploadBody): http.OutgoingHttpHeaders => ({
-  authorization: `Bearer ${token}`,
-  "content-type": packed.format === "tar" ? "application/x-tar" : "application/octet-stream",
-  ...(packed.length === undefined ? { "transfer-encoding": "chunked" } : { "content-length": String(packed.length) })
-})
-
 const relayBody = async (
   url: string,
   token: string,
@@ -129,25 +150,15 @@ const relayBody = async (
 ): Promise<UploadResponse> => {
   const body = packed.stream
   const length = packed.length
-  const target = new URL(url)
-  const transport = target.protocol === "https:" ? https : http
-  const started = Date.now()
+  const progress = throttled(show, everyMs)
   let bytes = 0
-  let lastShown = 0
   return new Promise<UploadResponse>((resolve, reject) => {
-    const req = transport.request(target, { method: "POST", headers: headersOf(token, packed) }, (res) => {
-      answered = true
-      let text = ""
-      res.setEncoding("utf8")
-      res.on("data", (c: string) => (text = (text + c).slice(0, 1024 * 1024)))
-      res.on("end", () => {
-        resolve({ status: res.statusCode ?? 0, body: text, bytes })
-        // answered before the body ended (a refusal): the rest is not wanted, the packers stop
-        if (!ended) req.destroy()
-      })
-      res.on("error", reject)
-      res.on("aborted", () => reject(new Error("the daemon closed the connection mid-answer")))
-    })
+    const req = postTo(url, token, packed, (status, text) => {
+      resolve({ status, body: text, bytes })
+      // answered before the body ended (a refusal): the rest is not wanted, the packers stop
+      if (!ended) req.destroy()
+    }, reject)
+    req.once("response", () => (answered = true))
     let blocked = false
     let ended = false
     // a daemon that refuses closes the connection while the body is still coming: its answer, not the broken write, is the outcome
@@ -181,11 +192,7 @@ const relayBody = async (
         }
       }
       req.uncork()
-      const now = Date.now()
-      if (now - lastShown >= everyMs) {
-        lastShown = now
-        show(bytes, now - started, false)
-      }
+      progress.tick(bytes)
     }
     req.on("drain", () => {
       blocked = false
@@ -199,7 +206,7 @@ const relayBody = async (
         bytes += held.length
         req.write(held)
       }
-      show(bytes, Date.now() - started, true)
+      progress.done(bytes)
       req.end()
     })
     // a failing packer fails the request; an early answer or a broken connection stops the packers
@@ -229,27 +236,16 @@ const directBody = async (
   show: (bytes: number, elapsedMs: number, done: boolean) => void,
   everyMs: number
 ): Promise<UploadResponse> => {
-  const target = new URL(url)
-  const transport = target.protocol === "https:" ? https : http
-  const started = Date.now()
+  const progress = throttled(show, everyMs)
   let bytes = 0
-  let lastShown = 0
   return new Promise<UploadResponse>((resolve, reject) => {
     let failure: Error | undefined
     let answered = false
-    const req = transport.request(target, { method: "POST", headers: headersOf(token, packed) }, (res) => {
-      answered = true
-      let text = ""
-      res.setEncoding("utf8")
-      res.on("data", (c: string) => (text = (text + c).slice(0, 1024 * 1024)))
-      res.on("end", () => {
-        const status = res.statusCode ?? 0
-        if (failure instanceof PackedLengthChanged && status !== 201) reject(failure)
-        else resolve({ status, body: text, bytes })
-      })
-      res.on("error", reject)
-      res.on("aborted", () => reject(new Error("the daemon closed the connection mid-answer")))
-    })
+    const req = postTo(url, token, packed, (status, text) => {
+      if (failure instanceof PackedLengthChanged && status !== 201) reject(failure)
+      else resolve({ status, body: text, bytes })
+    }, reject)
+    req.once("response", () => (answered = true))
     req.on("error", (e) => {
       if (!answered) reject(failure ?? e)
     })
@@ -260,14 +256,7 @@ const directBody = async (
     req.once("socket", (socket) => {
       // an empty write completes after the head: the packers' bytes must follow it
       socket.write(Buffer.alloc(0), () => {
-        packed.sendInto(socket, (n) => {
-          bytes += n
-          const now = Date.now()
-          if (now - lastShown >= everyMs) {
-            lastShown = now
-            show(bytes, now - started, false)
-          }
-        }).then((written) => {
+        packed.sendInto(socket, (n) => progress.tick(bytes += n)).then((written) => {
           socket.resume()
           bytes = written
           if (written !== packed.length) {
@@ -275,7 +264,7 @@ const directBody = async (
             if (written < packed.length) req.destroy(failure)
             return
           }
-          show(bytes, Date.now() - started, true)
+          progress.done(bytes)
           req.end()
         }, (e: unknown) => {
           failure = e instanceof Error ? e : new Error(String(e))
@@ -287,27 +276,39 @@ const directBody = async (
   })
 }
 
+/** The pack a push sends (prepack.ts's Prepack): its first try, its byte counts, and a compressed second. */
+export interface UploadPacking {
+  readonly packed: Promise<UploadBody>
+  readonly onPacked: (report: (bytes: number) => void) => void
+  readonly packCompressed: (onPacked: (bytes: number) => void) => Promise<UploadBody>
+}
+
 /**
- * `uploadStream` of `packed`; when a plain tar's length changed while it was packed (PackedLengthChanged:
- * nothing was accepted), `note` says so and the context goes once more, compressed and chunked, from
- * `again` with a fresh reporter from `reporter` (ADR 0820). The reporter of each try is finished.
+ * `uploadStream` of `packing`'s pack with a reporter from `reporter`; when a plain tar's length changed
+ * while it was packed (PackedLengthChanged: nothing was accepted), `note` says so and the context goes
+ * once more, compressed and chunked, with a fresh reporter (ADR 0820). The reporter of each try is
+ * finished.
  */
 export const sendContext = async (
   url: string,
   token: string,
-  packed: UploadBody,
-  report: UploadReporter,
-  again: (report: UploadReporter) => Promise<UploadBody>,
+  packing: UploadPacking,
   reporter: () => UploadReporter,
   note: (message: string) => void
 ): Promise<UploadResponse> => {
-  const first = await uploadStream(url, token, packed, report.show, report.everyMs).then(
+  const report = reporter()
+  packing.onPacked(report.packed)
+  const first = await packing.packed.then((packed) => uploadStream(url, token, packed, report.show, report.everyMs)).then(
     (answer) => answer,
     (e: unknown) => e instanceof PackedLengthChanged ? e : Promise.reject(e)
   ).finally(report.finish)
   if (!(first instanceof PackedLengthChanged)) return first
   note(`${first.message}; packing it again, compressed`)
   const second = reporter()
-  const body = await again(second)
-  return uploadStream(url, token, body, second.show, second.everyMs).finally(second.finish)
+  try {
+    const body = await packing.packCompressed(second.packed)
+    return await uploadStream(url, token, body, second.show, second.everyMs)
+  } finally {
+    second.finish()
+  }
 }

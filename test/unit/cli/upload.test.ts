@@ -172,9 +172,11 @@ describe("uploadStream", () => {
     const answer = await sendContext(
       url,
       "t",
-      { stream: streamOf([randomBytes(10240)]), format: "tar", length: 2 * 10240 },
-      silent(),
-      async () => ({ stream: streamOf([randomBytes(777)]), format: "zstd" }),
+      {
+        packed: Promise.resolve({ stream: streamOf([randomBytes(10240)]), format: "tar", length: 2 * 10240 }),
+        onPacked: () => undefined,
+        packCompressed: async () => ({ stream: streamOf([randomBytes(777)]), format: "zstd" })
+      },
       silent,
       (m) => notes.push(m)
     )
