@@ -9,6 +9,7 @@ import type { Deployment } from "../../domain/deployment.js"
 import { escapeControl, isTerminal } from "../terminal.js"
 import { type ConnectionFlags, connectionOptions, resolveConnection, withClient } from "./connection.js"
 import { asCommandError, ClientCommandError } from "./errors.js"
+import { parseEvents } from "./leanFollow.js"
 import { makeLogSync } from "./logSync.js"
 import { printJson, printNote, printRows, printText, printValue } from "./output.js"
 import { resolveService, serviceArgFor } from "./resolve.js"
@@ -42,21 +43,10 @@ export const followSse = (flags: ConnectionFlags, path: string, onLines: (lines:
         for (;;) {
           const { value, done } = await reader.read()
           if (done) return undefined
-          buffer += decoder.decode(value, { stream: true })
-          const lines: Array<string> = []
-          let cut: number
-          while ((cut = buffer.indexOf("\n\n")) >= 0) {
-            const event = buffer.slice(0, cut)
-            buffer = buffer.slice(cut + 2)
-            const kind = /^event: (.*)$/m.exec(event)?.[1]
-            const data = /^data: (.*)$/m.exec(event)?.[1]
-            if (kind === "end" && data !== undefined) {
-              onLines(lines)
-              return decodeEndEvent(data)
-            }
-            if (kind === "log" && data !== undefined) lines.push(data)
-          }
-          onLines(lines)
+          const events = parseEvents(buffer + decoder.decode(value, { stream: true }))
+          buffer = events.rest
+          onLines(events.lines)
+          if (events.end !== undefined) return decodeEndEvent(events.end)
         }
       },
       catch: (e) => new ClientCommandError({ message: `log stream failed: ${(e as Error).message}` })
