@@ -39,13 +39,28 @@ describe.runIf(privileged)("postgres on a volume (privileged)", () => {
   }
   const waitStatus = (id: string, wanted: ReadonlyArray<string>, timeoutMs = 180_000) =>
     waitForDeploymentStatus(request, id, wanted, timeoutMs)
+  const deploymentLog = (id: string) => {
+    try {
+      return fs.readFileSync(path.join(dataDir, "logs", "deployments", `${id}.log`), "utf8")
+    } catch {
+      return "(no deployment log)"
+    }
+  }
+  /** Runs `action` and waits for its deployment; anything but healthy throws with the deployment log and the daemon's output. */
   const run = async (serviceId: string, action: string) => {
     const r = await request(`/v1/services/${serviceId}/${action}`, { method: "POST", json: {} })
-    const body = (await r.json()) as { id?: string; deployment?: { id: string } }
+    const text = await r.text()
+    if (!r.ok) throw new Error(`${action}: HTTP ${r.status}: ${text}`)
+    const body = JSON.parse(text) as { id?: string; deployment?: { id: string } }
     const id = body.deployment?.id ?? body.id ?? ""
-    const status = await waitStatus(id, ["healthy", "failed"])
+    // long enough for a failed health gate (120 s) and the recreate's restart of the previous one to end `failed`
+    const status = await waitStatus(id, ["healthy", "failed"], 280_000).catch((e: unknown) => `not settled (${String(e)})`)
     if (status !== "healthy") {
-      throw new Error(fs.readFileSync(path.join(dataDir, "logs", "deployments", `${id}.log`), "utf8"))
+      throw new Error(
+        `${action} deployment ${id}: ${status}\n${deploymentLog(id)}\n--- daemon output (tail) ---\n${
+          daemon?.output().slice(-20_000) ?? ""
+        }`
+      )
     }
     return id
   }
@@ -157,7 +172,7 @@ describe.runIf(privileged)("postgres on a volume (privileged)", () => {
     await psql("INSERT INTO items (name) VALUES ('delta')")
     await run(pg, "rollback")
     expect(await rows()).toBe("alpha,beta,gamma,delta")
-  }, 300_000)
+  }, 600_000)
 
   it("keeps the rows across a daemon restart and a SIGKILL of the daemon", async () => {
     daemon?.child.kill("SIGTERM")
