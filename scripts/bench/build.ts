@@ -14,7 +14,7 @@
  *    push (`DENIA_PUSH_COMPRESS=1`, what a daemon on another host gets), and the server side alone: the
  *    same tree packed once (tar.zst and plain tar), streamed by curl to the upload endpoint and to the
  *    discarding server. The server-side pairs run first; then BENCH_BUILD_UPLOAD_ROUNDS (3) rounds of
- *    anchor, push, compressed push, each after a sync and each push after the deployment it queued
+ *    anchor, push, compressed push, each after a sync on a quiet host (support.ts quiesce) and each push after the deployment it queued
  *    ended; the ratios are printed per round, the figure is their median.
  *
  * BENCH_BUILD_PHASES=1 also prints the deployment logs of 1. and 2. as seconds since the CLI started
@@ -32,6 +32,7 @@ import { startCliFixture } from "../../test/integration/cli/support.js"
 import { ADMIN_TOKEN, cliEntry } from "../../test/support/daemon.js"
 import { pushPythonBase, pythonAppFiles } from "../../test/support/uploads.js"
 import { measureBusyBuildLatency, printBusyBuildLatency } from "./buildBusy.js"
+import { quiesce } from "./support.js"
 
 const round = (n: number) => Math.round(n * 100) / 100
 
@@ -102,7 +103,7 @@ const main = async () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "denia-bench-build-"))
   const anchorRoot = fs.mkdtempSync(path.join(os.tmpdir(), "denia-bench-anchor-"))
   const results: Record<string, number> = {}
-  let uploadRounds = { plain: [] as Array<number>, compressed: [] as Array<number> }
+  let uploadRounds = { plain: [] as Array<number>, compressed: [] as Array<number>, seconds: [] as Array<string>, loud: 0 }
   try {
     const address = f.d.config.values.bindAddr
     const write = (dir: string, files: Record<string, string>) => {
@@ -192,6 +193,12 @@ const main = async () => {
     // each timed run starts without dirty pages of the one before (the tree, the packed file, a stored
     // upload): writeback of those would slow whichever run writes to disk next
     const settle = () => execFileSync("sync")
+    // and on a quiet host: the build a push queued, the replica it replaced, writeback are over
+    let loud = 0
+    const quiet = async () => {
+      settle()
+      if (!(await quiesce())) loud++
+    }
     settle()
     const sink = http.createServer((req, res) => {
       req.on("data", () => undefined)
@@ -227,14 +234,14 @@ const main = async () => {
     // rounds of anchor, push (plain, to this daemon) and push compressed (DENIA_PUSH_COMPRESS=1, as to a
     // daemon on another host), each after a sync; every push waits for the deployment it queued (a build
     // of the 200 MB context) to end, so nothing of one run competes with the next
-    const rounds = Number(process.env["BENCH_BUILD_UPLOAD_ROUNDS"] ?? 3)
+    const rounds = Number(process.env["BENCH_BUILD_UPLOAD_ROUNDS"] ?? 5)
     const ratios: Array<number> = []
     const compressedRatios: Array<number> = []
     const anchors: Array<number> = []
     const plains: Array<number> = []
     const compresseds: Array<number> = []
     for (let r = 0; r < rounds; r++) {
-      settle()
+      await quiet()
       const anchorUpload = await run(
         "sh",
         [
@@ -243,10 +250,10 @@ const main = async () => {
         ],
         {}
       )
-      settle()
+      await quiet()
       const deniaUpload = await cli(["push", "--no-follow"])
       await settled(f.d, appId)
-      settle()
+      await quiet()
       const deniaCompressed = await run(process.execPath, [cliEntry, "push", "--no-follow"], {
         cwd: work,
         env: { ...f.env, DENIA_PUSH_COMPRESS: "1" }
@@ -273,7 +280,12 @@ const main = async () => {
     results["upload_compressed_ratio"] = median(compressedRatios)
     ratios.forEach((x, i) => (results[`upload_throughput_ratio_round_${i + 1}`] = x))
     compressedRatios.forEach((x, i) => (results[`upload_compressed_ratio_round_${i + 1}`] = x))
-    uploadRounds = { plain: ratios, compressed: compressedRatios }
+    uploadRounds = {
+      plain: ratios,
+      compressed: compressedRatios,
+      loud,
+      seconds: anchors.map((a, i) => `${round(a)}/${round(plains[i] ?? NaN)}/${round(compresseds[i] ?? NaN)}`)
+    }
   } finally {
     await f.stop()
     execFileSync("sh", ["-c", `grep -o ' ${anchorRoot}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l || true`])
@@ -296,6 +308,11 @@ const main = async () => {
     `upload 200 MB: denia ${results["upload_200mb_denia_mb_s"]} MB/s, tar|zstd|curl ${results["upload_200mb_anchor_mb_s"]} MB/s, ratio ${
       results["upload_throughput_ratio"]
     } (goal ≥ 0.8; median of rounds ${uploadRounds.plain.join(", ")})`
+  )
+  console.log(
+    `  seconds per round, anchor/push/compressed push: ${uploadRounds.seconds.join(", ")}${
+      uploadRounds.loud > 0 ? ` (${uploadRounds.loud} run(s) started before the host was quiet: 15 s passed)` : ""
+    }`
   )
   console.log(
     `upload 200 MB compressed (DENIA_PUSH_COMPRESS=1, as to another host): denia ${

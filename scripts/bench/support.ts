@@ -27,3 +27,34 @@ export const probeTcp = (port: number): Promise<boolean> =>
       resolve(false)
     })
   })
+
+/** Busy and total jiffies of all CPUs, from /proc/stat. */
+const cpuTimes = async (): Promise<{ busy: number; total: number }> => {
+  const { readFile } = await import("node:fs/promises")
+  const line = (await readFile("/proc/stat", "utf8")).split("\n")[0] ?? ""
+  const fields = line.trim().split(/\s+/).slice(1).map(Number)
+  const total = fields.reduce((a, b) => a + b, 0)
+  // idle and iowait are the 4th and 5th fields
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0)
+  return { busy: total - idle, total }
+}
+
+/**
+ * Waits until the host is quiet — two 200 ms windows in a row with the CPUs at most `maxBusy` busy —
+ * or `timeoutMs` passed; returns whether it got quiet. A timed run that starts while the previous one's
+ * aftermath (a build, writeback, a replica stopping) still uses a core measures that aftermath too.
+ */
+export const quiesce = async (maxBusy = 0.1, timeoutMs = 15_000): Promise<boolean> => {
+  const deadline = Date.now() + timeoutMs
+  let quiet = 0
+  let before = await cpuTimes()
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200))
+    const now = await cpuTimes()
+    const total = now.total - before.total
+    quiet = total > 0 && (now.busy - before.busy) / total <= maxBusy ? quiet + 1 : 0
+    before = now
+    if (quiet >= 2) return true
+  }
+  return false
+}
