@@ -79,7 +79,8 @@ export const buildFromGit = (ctx: GitBuildContext): Effect.Effect<string, Deploy
       contextDir: checkout.contextDir,
       dockerfile: checkout.dockerfile,
       log: buildLog,
-      ...(ctx.spareScope === undefined ? {} : { spareScope: ctx.spareScope })
+      ...(ctx.spareScope === undefined ? {} : { spareScope: ctx.spareScope }),
+      layerTrees: (digests: ReadonlyArray<string>) => builder.value.layerTrees(project.id, digests)
     }
     const built = yield* withBasePrewarm(
       prewarm,

@@ -138,7 +138,15 @@ export const buildThenAcquire = (
     // the build (ADR 0812) lives until the pull took it
     const spareScope = yield* Effect.scope
     const built = yield* withBasePrewarm(
-      { service, projectName: target.projectName, contextDir, dockerfile, log, spareScope },
+      {
+        service,
+        projectName: target.projectName,
+        contextDir,
+        dockerfile,
+        log,
+        spareScope,
+        layerTrees: (digests) => builder.value.layerTrees(service.projectId, digests)
+      },
       builder.value.build({
         projectId: service.projectId,
         projectName: target.projectName,
