@@ -39,6 +39,8 @@ export const parseLayers = (text: string): Array<StoredLayer> => {
     const id = field(l, "id")
     if (typeof id !== "string" || !ID.test(id)) continue
     const parent = field(l, "parent")
+    // a parent that is not a layer id: the record is not one to build on
+    if (parent !== undefined && parent !== "" && (typeof parent !== "string" || !ID.test(parent))) continue
     const digest = field(l, "compressed-diff-digest")
     const flags = field(l, "flags")
     const incomplete = typeof flags === "object" && flags !== null && field(flags, "incomplete") === true
