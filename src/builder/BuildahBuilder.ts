@@ -19,7 +19,6 @@ import { acquireBuildAuth, type BuildCredential, credentialSecrets } from "./bui
 import type { BuildRequest, BuildResult } from "./Builder.js"
 import { buildFailureMessage, makeStepTracker, redact } from "./buildOutput.js"
 import { acquireBuildSecretFiles, resolveBuildSecrets } from "./buildSecrets.js"
-import { buildStoragePaths, storedLayerTrees } from "./buildStorage.js"
 import { BuildFailed } from "./errors.js"
 import { acquireBuildCgroup, type BuildIsolation, detectBuildIsolation, isolatedCommand } from "./isolation.js"
 import { runProcess } from "./process.js"
@@ -81,8 +80,8 @@ export const makeBuildahBuilder = (options: BuilderOptions) =>
     yield* Effect.addFinalizer(() => unmountBelow(path.join(options.buildsDir, "cache")))
 
     const storageArgs = (projectId: string) => {
-      const { root, runRoot } = buildStoragePaths(options.buildsDir, projectId)
-      return ["--root", root, "--runroot", runRoot, "--storage-driver", "overlay"]
+      const base = path.join(options.buildsDir, "cache", projectId)
+      return ["--root", path.join(base, "root"), "--runroot", path.join(base, "run"), "--storage-driver", "overlay"]
     }
 
     /** The project's registries with credentials (username/password and token kinds), for `FROM` pulls. */
@@ -238,8 +237,5 @@ export const makeBuildahBuilder = (options: BuilderOptions) =>
     const build = (request: BuildRequest): Effect.Effect<BuildResult, BuildFailed> =>
       queue.run((ahead) => request.log(`building: queued (${ahead} ahead)`), runBuild(request))
 
-    const layerTrees = (projectId: string, digests: ReadonlyArray<string>) =>
-      Effect.promise(() => storedLayerTrees(buildStoragePaths(options.buildsDir, projectId).root, digests).catch(() => undefined))
-
-    return { build, isolation, queue, layerTrees }
+    return { build, isolation, queue }
   })

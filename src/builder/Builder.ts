@@ -35,11 +35,6 @@ export interface BuildResult {
 
 export class Builder extends Context.Tag("denia/builder/Builder")<Builder, {
   readonly build: (request: BuildRequest) => Effect.Effect<BuildResult, BuildFailed>
-  /**
-   * The unpacked trees of an image's layers (`digests`, bottom first) in the project's build storage,
-   * when it holds all of them complete as one chain (buildStorage.ts, ADR 0813); undefined otherwise.
-   */
-  readonly layerTrees: (projectId: string, digests: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string> | undefined>
 }>() {
   /**
    * buildah on this node (ADR 0801); needs `HostedPulls` (build tokens), `Registries` (`FROM` credentials),

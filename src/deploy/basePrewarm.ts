@@ -47,12 +47,6 @@ export interface PrewarmRequest {
    * built image, which takes it; without one no spare is made.
    */
   readonly spareScope?: Scope.Scope
-  /**
-   * The unpacked trees of an image's layers in this build's storage, once it holds them (ADR 0813):
-   * with it, a base of one layer is copied from there after the build pulled it, instead of being
-   * unpacked from the registry beside that pull.
-   */
-  readonly layerTrees?: (digests: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string> | undefined>
 }
 
 /** What the prewarm may pull with; `skip` says why it may not. */
@@ -124,65 +118,6 @@ const spareFor = (request: PrewarmRequest, digests: ReadonlyArray<string>, build
       Effect.asVoid
     )
 
-/** How often the build's storage is looked at for the base while the build runs. */
-const STORAGE_POLL = "100 millis"
-
-/**
- * The base of one layer from the build's storage (ADR 0813): waits while the build runs until buildah
- * holds it (its `FROM` pull), then copies that tree into the chain snapshot. True when it decided the
- * prewarm (snapshot made or found, or the build ended without the base in its storage); false for a
- * base it does not take (more than one layer, not resolvable): the registry prewarm runs then.
- */
-const fromBuildStorage = (
-  request: PrewarmRequest,
-  layerTrees: NonNullable<PrewarmRequest["layerTrees"]>,
-  plan: Extract<PrewarmPlan, { _tag: "pull" }>,
-  reference: string,
-  phase: { current: string },
-  priority: UnpackPriority,
-  build: { done: boolean }
-) =>
-  Effect.gen(function*() {
-    const oci = yield* OciService
-    const resolved = yield* oci.resolve(plan.reference, plan.credentials).pipe(Effect.option)
-    if (Option.isNone(resolved)) return false
-    const digests = resolved.value.manifest.layers.map((l) => l.digest)
-    if (digests.length !== 1) return false
-    if (yield* oci.hasChain(digests)) {
-      yield* request.log(`prewarm: base image ${reference} already unpacked on this node (1 layers)`)
-      yield* spareFor(request, digests, build)
-      return true
-    }
-    phase.current = "waiting"
-    let trees = yield* layerTrees(digests)
-    while (trees === undefined && !build.done) {
-      yield* Effect.sleep(STORAGE_POLL)
-      trees = yield* layerTrees(digests)
-    }
-    if (trees === undefined) {
-      yield* request.log(`prewarm: the build's storage does not hold base image ${reference}; the deploy unpacks it`)
-      return true
-    }
-    phase.current = "unpacking"
-    const started = Date.now()
-    const outcome = yield* oci.importChain(digests, trees, priority.nice).pipe(Effect.either)
-    if (outcome._tag === "Left") {
-      yield* request.log(`prewarm: base image ${reference} not copied from the build's storage: ${outcome.left.message}`)
-    } else if (outcome.right._tag === "declined") {
-      yield* request.log(`prewarm: base image ${reference} not copied from the build's storage (${outcome.right.reason})`)
-    } else {
-      yield* request.log(
-        outcome.right._tag === "exists"
-          ? `prewarm: base image ${reference} already unpacked on this node (1 layers)`
-          : `prewarm: base image ${reference} copied from the build's storage (${outcome.right.entries} entries) in ${
-            seconds(Date.now() - started)
-          }`
-      )
-      yield* spareFor(request, digests, build)
-    }
-    return true
-  })
-
 /** The prewarm itself; never fails (interruption aside). `phase` tells the caller how far it got. */
 const prewarm = (request: PrewarmRequest, phase: { current: string }, priority: UnpackPriority, build: { done: boolean }) =>
   Effect.gen(function*() {
@@ -198,10 +133,6 @@ const prewarm = (request: PrewarmRequest, phase: { current: string }, priority: 
     const pulls = yield* HostedPulls
     const oci = yield* OciService
     const started = Date.now()
-    if (request.layerTrees !== undefined) {
-      const taken = yield* fromBuildStorage(request, request.layerTrees, plan, base.reference, phase, priority, build)
-      if (taken) return
-    }
     yield* request.log(`prewarm: unpacking base image ${base.reference} while the build runs`)
     yield* oci.prewarm(plan.reference, plan.credentials, (p) => void (phase.current = p.phase)).pipe(
       Effect.locally(unpackPriority, priority),
@@ -237,10 +168,7 @@ export const withBasePrewarm = <A, E, R>(request: PrewarmRequest, build: Effect.
     const result = yield* build.pipe(Effect.onError(() => Fiber.interrupt(fiber)))
     building.done = true
     if (phase.current === "done") return result
-    if (phase.current === "waiting") {
-      // the build's storage is looked at once more, and the base copied from it when it is there
-      yield* Fiber.await(fiber)
-    } else if (phase.current === "unpacking" || phase.current === "finalizing") {
+    if (phase.current === "unpacking" || phase.current === "finalizing") {
       yield* request.log("prewarm: waiting for the base image to finish unpacking")
       // nothing else runs for this deployment now: the prewarm at the daemon's priority
       priority.set(0)

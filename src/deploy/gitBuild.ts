@@ -79,8 +79,7 @@ export const buildFromGit = (ctx: GitBuildContext): Effect.Effect<string, Deploy
       contextDir: checkout.contextDir,
       dockerfile: checkout.dockerfile,
       log: buildLog,
-      ...(ctx.spareScope === undefined ? {} : { spareScope: ctx.spareScope }),
-      layerTrees: (digests: ReadonlyArray<string>) => builder.value.layerTrees(project.id, digests)
+      ...(ctx.spareScope === undefined ? {} : { spareScope: ctx.spareScope })
     }
     const built = yield* withBasePrewarm(
       prewarm,

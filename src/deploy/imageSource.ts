@@ -138,15 +138,7 @@ export const buildThenAcquire = (
     // the build (ADR 0812) lives until the pull took it
     const spareScope = yield* Effect.scope
     const built = yield* withBasePrewarm(
-      {
-        service,
-        projectName: target.projectName,
-        contextDir,
-        dockerfile,
-        log,
-        spareScope,
-        layerTrees: (digests) => builder.value.layerTrees(service.projectId, digests)
-      },
+      { service, projectName: target.projectName, contextDir, dockerfile, log, spareScope },
       builder.value.build({
         projectId: service.projectId,
         projectName: target.projectName,

@@ -1,7 +1,6 @@
 import { Context, type Effect, Layer, type Option, type Scope } from "effect"
 import type { RegistryCredentials } from "./auth.js"
 import type { CacheStatus, GcReport, VerifyOnHit } from "./cache.js"
-import type { ImportOutcome } from "./chainImport.js"
 import type { OciError, OciStorageError } from "./errors.js"
 import type { ImageManifest } from "./manifest.js"
 import type { PinnedImages } from "./PinnedImages.js"
@@ -75,8 +74,6 @@ export interface ResolvedImage {
   readonly manifest: ImageManifest
 }
 
-export type { ImportOutcome } from "./chainImport.js"
-
 export interface PrewarmResult {
   /** Layers of the image, all of them now in one chain snapshot. */
   readonly layers: number
@@ -108,18 +105,6 @@ export interface OciServiceApi {
    * took it. False when there is no such snapshot or a spare of it exists already.
    */
   readonly prepareSpare: (layers: ReadonlyArray<string>, nice: number) => Effect.Effect<boolean, never, Scope.Scope>
-  /**
-   * Makes the chain snapshot of `layers` from their unpacked trees on this node (chainImport.ts,
-   * ADR 0813: the base a build pulled, from its storage), the copy at nice `nice`; says why when it
-   * made none. Interrupting it stops the copy.
-   */
-  /** Whether the chain snapshot of exactly `layers` exists (touched for the GC when it does). */
-  readonly hasChain: (layers: ReadonlyArray<string>) => Effect.Effect<boolean>
-  readonly importChain: (
-    layers: ReadonlyArray<string>,
-    trees: ReadonlyArray<string>,
-    nice: number
-  ) => Effect.Effect<ImportOutcome, OciStorageError>
   /** Resolves a reference to its platform manifest digest without downloading layers. */
   readonly resolve: (reference: string, credentials: RegistryCredentials) => Effect.Effect<ResolvedImage, OciError>
   /** An already-unpacked bundle by manifest digest. */

@@ -4,7 +4,7 @@ import { type OciError, OciStorageError } from "./errors.js"
 import { OciFailure } from "./transport.js"
 
 /** A file-system step on `p`; any failure becomes an `OciStorageError` naming the operation. */
-export const storage = <A>(operation: string, p: string, f: (signal: AbortSignal) => Promise<A>): Effect.Effect<A, OciStorageError> =>
+export const storage = <A>(operation: string, p: string, f: () => Promise<A>): Effect.Effect<A, OciStorageError> =>
   Effect.tryPromise({
     try: f,
     catch: (e) => new OciStorageError({ operation, path: p, reason: e instanceof Error ? e.message : String(e), cause: e })

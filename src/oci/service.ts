@@ -7,7 +7,6 @@ import type { OciOptions, OciServiceApi, PulledImage, PullProgress, ResolvedImag
 import { applyLayers } from "./applyLayers.js"
 import { type RegistryCredentials, TokenCache } from "./auth.js"
 import { LayerCache } from "./cache.js"
-import { importChain } from "./chainImport.js"
 import { ChainSnapshots } from "./chains.js"
 import { ChainSpares } from "./chainSpares.js"
 import { RegistryClient } from "./client.js"
@@ -399,18 +398,6 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
           Effect.promise(() => spares.prepare(layers, nice).catch(() => undefined)),
           (release) => (release === undefined ? Effect.void : Effect.promise(() => release().catch(() => undefined)))
         ).pipe(Effect.map((release) => release !== undefined)),
-      hasChain: (layers) => Effect.promise(() => chains.has(layers).catch(() => false)),
-      importChain: (layers, trees, nice) => {
-        const tree = trees[0]
-        if (layers.length !== 1 || trees.length !== 1 || tree === undefined) {
-          return Effect.succeed({ _tag: "declined", reason: "the base has more than one layer" } as const)
-        }
-        return storage(
-          "import chain snapshot",
-          chains.dir,
-          (signal) => importChain(chains, layers, tree, { maxBytes, maxEntries, idShift: shift, nice }, signal)
-        )
-      },
       resolve: (input, credentials) => parseReference(input).pipe(Effect.flatMap((ref) => resolveRef(ref, credentials))),
       lookup: (digest) => (isDigest(digest) ? readBundle(digest) : Effect.succeed(Option.none())),
       cacheStatus: storage("status", cacheRoot, () => cache.status()),

@@ -147,8 +147,6 @@ export const fakeOciTest = (dir: string, options: FakeOciOptions) =>
         pull,
         prewarm: () => Effect.succeed({ layers: 0, alreadyUnpacked: true, digests: [] }),
         prepareSpare: () => Effect.succeed(false),
-        hasChain: () => Effect.succeed(false),
-        importChain: () => Effect.succeed({ _tag: "declined", reason: "fake OCI keeps no chain snapshots" } as const),
         resolve: (reference) => Effect.die(`fake OCI: resolve(${reference}) is not used by these tests`),
         lookup: (digest) => Effect.map(Ref.get(pulled), (m) => Option.fromNullable(m.get(digest))),
         cacheStatus: Effect.die("fake OCI: cacheStatus is not used by these tests"),

@@ -25,8 +25,6 @@ export const startGitTestDaemon = async (caFile: string): Promise<GitTestDaemon>
   const address = config.values.bindAddr
   const builds: GitTestDaemon["builds"] = []
   const builder = Layer.succeed(Builder, {
-    // this builder keeps no storage: a prewarm finds no layers in it
-    layerTrees: () => Effect.succeed(undefined),
     build: (request) =>
       Effect.tryPromise({
         try: async () => {
