@@ -34,14 +34,14 @@ const cpuTimes = async (): Promise<{ busy: number; total: number }> => {
   const line = (await readFile("/proc/stat", "utf8")).split("\n")[0] ?? ""
   const fields = line.trim().split(/\s+/).slice(1).map(Number)
   const total = fields.reduce((a, b) => a + b, 0)
-  // idle and iowait are the 4th and 5th fields
-  const idle = (fields[3] ?? 0) + (fields[4] ?? 0)
+  // idle is the 4th field; iowait (the 5th) counts as busy: a disk still writing back is not quiet
+  const idle = fields[3] ?? 0
   return { busy: total - idle, total }
 }
 
 /**
- * Waits until the host is quiet — two 200 ms windows in a row with the CPUs at most `maxBusy` busy —
- * or `timeoutMs` passed; returns whether it got quiet. A timed run that starts while the previous one's
+ * Waits until the host is quiet — two 200 ms windows in a row with the CPUs at most `maxBusy` busy or
+ * waiting for the disk — or `timeoutMs` passed; returns whether it got quiet. A timed run that starts while the previous one's
  * aftermath (a build, writeback, a replica stopping) still uses a core measures that aftermath too.
  */
 export const quiesce = async (maxBusy = 0.1, timeoutMs = 15_000): Promise<boolean> => {
