@@ -39,21 +39,39 @@ const cpuTimes = async (): Promise<{ busy: number; total: number }> => {
   return { busy: total - idle, total }
 }
 
+/** Milliseconds the host's whole disks spent doing I/O so far, from /proc/diskstats (partitions left out). */
+const diskBusyMs = async (): Promise<number> => {
+  const { readFile } = await import("node:fs/promises")
+  const text = await readFile("/proc/diskstats", "utf8").catch(() => "")
+  let ms = 0
+  for (const line of text.split("\n")) {
+    const f = line.trim().split(/\s+/)
+    if (/^(sd[a-z]+|vd[a-z]+|xvd[a-z]+|nvme\d+n\d+)$/.test(f[2] ?? "")) ms += Number(f[12] ?? 0)
+  }
+  return ms
+}
+
 /**
  * Waits until the host is quiet — two 200 ms windows in a row with the CPUs at most `maxBusy` busy or
- * waiting for the disk — or `timeoutMs` passed; returns whether it got quiet. A timed run that starts while the previous one's
- * aftermath (a build, writeback, a replica stopping) still uses a core measures that aftermath too.
+ * waiting for the disk, and the disks at most `maxBusy` of the window doing I/O — or `timeoutMs` passed;
+ * returns whether it got quiet. A timed run that starts while the previous one's aftermath (a build, its
+ * writeback, a replica stopping) still uses a core or the disk measures that aftermath too.
  */
 export const quiesce = async (maxBusy = 0.1, timeoutMs = 15_000): Promise<boolean> => {
   const deadline = Date.now() + timeoutMs
+  const windowMs = 200
   let quiet = 0
   let before = await cpuTimes()
+  let diskBefore = await diskBusyMs()
   while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200))
+    await new Promise((r) => setTimeout(r, windowMs))
     const now = await cpuTimes()
+    const disk = await diskBusyMs()
     const total = now.total - before.total
-    quiet = total > 0 && (now.busy - before.busy) / total <= maxBusy ? quiet + 1 : 0
+    const cpuQuiet = total > 0 && (now.busy - before.busy) / total <= maxBusy
+    quiet = cpuQuiet && (disk - diskBefore) / windowMs <= maxBusy ? quiet + 1 : 0
     before = now
+    diskBefore = disk
     if (quiet >= 2) return true
   }
   return false
