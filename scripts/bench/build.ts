@@ -30,11 +30,12 @@ import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
+import { monitorEventLoopDelay } from "node:perf_hooks"
 import { startCliFixture } from "../../test/integration/cli/support.js"
 import { ADMIN_TOKEN, cliEntry } from "../../test/support/daemon.js"
 import { pushPythonBase, pythonAppFiles } from "../../test/support/uploads.js"
 import { measureBusyBuildLatency, printBusyBuildLatency } from "./buildBusy.js"
-import { quiesce } from "./support.js"
+import { quiesce, stealShare } from "./support.js"
 
 const round = (n: number) => Math.round(n * 100) / 100
 
@@ -291,6 +292,11 @@ const main = async () => {
     const anchors: Array<number> = []
     const plains: Array<number> = []
     const compresseds: Array<number> = []
+    // what else the host did meanwhile: the event-loop delay of this process (the daemon and the
+    // discarding server both run in it) and the CPU time the hypervisor took (steal)
+    const loop = monitorEventLoopDelay({ resolution: 10 })
+    loop.enable()
+    const stealBefore = stealShare()
     for (let r = 0; r < rounds; r++) {
       await quiet()
       const anchorUpload = await run(
@@ -316,6 +322,10 @@ const main = async () => {
       ratios.push(round(anchorUpload / deniaUpload))
       compressedRatios.push(round(anchorUpload / deniaCompressed))
     }
+    loop.disable()
+    results["upload_loop_delay_p99_ms"] = round(loop.percentile(99) / 1e6)
+    results["upload_loop_delay_max_ms"] = round(loop.max / 1e6)
+    results["upload_steal_pct"] = round(stealShare(stealBefore).pct)
     sink.close()
     results["upload_200mb_server_mb_s"] = round(mb / serverUpload)
     results["upload_200mb_server_sink_mb_s"] = round(mb / sinkUpload)
@@ -365,6 +375,11 @@ const main = async () => {
     `  seconds per round, anchor/push/compressed push: ${uploadRounds.seconds.join(", ")}${
       uploadRounds.loud > 0 ? ` (${uploadRounds.loud} run(s) started before the host was quiet: 15 s passed)` : ""
     }`
+  )
+  console.log(
+    `  meanwhile: event-loop delay p99 ${results["upload_loop_delay_p99_ms"]} ms (max ${
+      results["upload_loop_delay_max_ms"]
+    } ms), CPU steal ${results["upload_steal_pct"]} %`
   )
   console.log(
     `upload 200 MB compressed (DENIA_PUSH_COMPRESS=1, as to another host): denia ${

@@ -1,4 +1,5 @@
 /** Small helpers the benchmark scripts share. */
+import * as fs from "node:fs"
 import * as http from "node:http"
 import * as net from "node:net"
 
@@ -75,4 +76,13 @@ export const quiesce = async (maxBusy = 0.1, timeoutMs = 15_000): Promise<boolea
     if (quiet >= 2) return true
   }
   return false
+}
+
+/** Jiffies of all CPUs and the steal among them since `since` (or since boot), from /proc/stat. */
+export const stealShare = (since?: { total: number; steal: number }) => {
+  const line = fs.readFileSync("/proc/stat", "utf8").split("\n")[0] ?? ""
+  const fields = line.trim().split(/\s+/).slice(1).map(Number)
+  const total = fields.reduce((a, b) => a + b, 0) - (since?.total ?? 0)
+  const steal = (fields[7] ?? 0) - (since?.steal ?? 0)
+  return { total: total + (since?.total ?? 0), steal: steal + (since?.steal ?? 0), pct: total > 0 ? (100 * steal) / total : 0 }
 }
