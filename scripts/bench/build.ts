@@ -15,9 +15,10 @@
  *    local HTTP server that discards the body. Goal: throughput ≥ 0.8× the anchor. Also the compressed
  *    push (`DENIA_PUSH_COMPRESS=1`, what a daemon on another host gets), and the server side alone: the
  *    same tree packed once (tar.zst and plain tar), streamed by curl to the upload endpoint and to the
- *    discarding server. The server-side pairs run first; then BENCH_BUILD_UPLOAD_ROUNDS (3) rounds of
- *    anchor, push, compressed push, each after a sync on a quiet host (support.ts quiesce) and each push after the deployment it queued
- *    ended; the ratios are printed per round, the figure is their median.
+ *    discarding server. The server-side pairs run first; then BENCH_BUILD_UPLOAD_ROUNDS (5) rounds of
+ *    anchor, push, compressed push, each on a quiet host (a sync, then support.ts `quiesce`) and each
+ *    push after the deployment it queued ended; the ratios are printed per round, the figure is their
+ *    median.
  *
  * BENCH_BUILD_PHASES=1 also prints the deployment logs of 1. and 2. as seconds since the CLI started
  * (where the time goes: upload, queue, build, push, pull/unpack, start, health); BENCH_BUILD_ONLY_PUSH=1
@@ -35,7 +36,7 @@ import { startCliFixture } from "../../test/integration/cli/support.js"
 import { ADMIN_TOKEN, cliEntry } from "../../test/support/daemon.js"
 import { pushPythonBase, pythonAppFiles } from "../../test/support/uploads.js"
 import { measureBusyBuildLatency, printBusyBuildLatency } from "./buildBusy.js"
-import { quiesce, stealShare } from "./support.js"
+import { cpuJiffies, quiesce } from "./support.js"
 
 const round = (n: number) => Math.round(n * 100) / 100
 
@@ -121,7 +122,7 @@ const main = async () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "denia-bench-build-"))
   const anchorRoot = fs.mkdtempSync(path.join(os.tmpdir(), "denia-bench-anchor-"))
   const results: Record<string, number> = {}
-  let uploadRounds = { plain: [] as Array<number>, compressed: [] as Array<number>, seconds: [] as Array<string>, loud: 0 }
+  let uploadRounds = { plain: [] as Array<number>, compressed: [] as Array<number>, seconds: [] as Array<string> }
   // each timed run starts without the dirty pages of what ran before it (writeback would slow it) and
   // on a quiet host: the build a push queued, the replica it replaced, the base prewarm are over
   let loud = 0
@@ -284,7 +285,7 @@ const main = async () => {
     fs.rmSync(packed)
     fs.rmSync(plain)
     // rounds of anchor, push (plain, to this daemon) and push compressed (DENIA_PUSH_COMPRESS=1, as to a
-    // daemon on another host), each after a sync; every push waits for the deployment it queued (a build
+    // daemon on another host), each on a quiet host; every push waits for the deployment it queued (a build
     // of the 200 MB context) to end, so nothing of one run competes with the next
     const rounds = Number(process.env["BENCH_BUILD_UPLOAD_ROUNDS"] ?? 5)
     const ratios: Array<number> = []
@@ -293,10 +294,11 @@ const main = async () => {
     const plains: Array<number> = []
     const compresseds: Array<number> = []
     // what else the host did meanwhile: the event-loop delay of this process (the daemon and the
-    // discarding server both run in it) and the CPU time the hypervisor took (steal)
+    // discarding server both run in it; the syncs between runs block it too) and the CPU time the
+    // hypervisor took (steal)
     const loop = monitorEventLoopDelay({ resolution: 10 })
     loop.enable()
-    const stealBefore = stealShare()
+    const cpuBefore = await cpuJiffies()
     for (let r = 0; r < rounds; r++) {
       await quiet()
       const anchorUpload = await run(
@@ -325,7 +327,8 @@ const main = async () => {
     loop.disable()
     results["upload_loop_delay_p99_ms"] = round(loop.percentile(99) / 1e6)
     results["upload_loop_delay_max_ms"] = round(loop.max / 1e6)
-    results["upload_steal_pct"] = round(stealShare(stealBefore).pct)
+    const cpuAfter = await cpuJiffies()
+    results["upload_steal_pct"] = round((100 * (cpuAfter.steal - cpuBefore.steal)) / Math.max(1, cpuAfter.total - cpuBefore.total))
     sink.close()
     results["upload_200mb_server_mb_s"] = round(mb / serverUpload)
     results["upload_200mb_server_sink_mb_s"] = round(mb / sinkUpload)
@@ -343,7 +346,6 @@ const main = async () => {
     uploadRounds = {
       plain: ratios,
       compressed: compressedRatios,
-      loud,
       seconds: anchors.map((a, i) => `${round(a)}/${round(plains[i] ?? NaN)}/${round(compresseds[i] ?? NaN)}`)
     }
   } finally {
@@ -358,7 +360,6 @@ const main = async () => {
     console.log(`Denia overhead                 ${results["push_overhead_s"]} s   (goal ≤ 2 s; median of rounds)`)
     console.log(`  rounds, push/anchor (overhead) s: ${coldRoundsText}`)
     console.log(`cached rebuild → healthy       ${results["cached_rebuild_to_healthy_s"]} s   (goal ≤ 3 s)`)
-    if (loud > 0) console.log(`  (${loud} timed run(s) started before the host was quiet: 15 s passed)`)
     const parts = (p: string) =>
       `upload+queue ${results[`${p}_before_build_s`]} s, build+push ${results[`${p}_build_push_s`]} s, pushed → healthy ${
         results[`${p}_pushed_to_healthy_s`]
@@ -373,11 +374,11 @@ const main = async () => {
   )
   console.log(
     `  seconds per round, anchor/push/compressed push: ${uploadRounds.seconds.join(", ")}${
-      uploadRounds.loud > 0 ? ` (${uploadRounds.loud} run(s) started before the host was quiet: 15 s passed)` : ""
+      loud > 0 ? ` (${loud} timed run(s) started before the host was quiet: 15 s passed)` : ""
     }`
   )
   console.log(
-    `  meanwhile: event-loop delay p99 ${results["upload_loop_delay_p99_ms"]} ms (max ${
+    `  meanwhile (syncs between runs included): event-loop delay p99 ${results["upload_loop_delay_p99_ms"]} ms (max ${
       results["upload_loop_delay_max_ms"]
     } ms), CPU steal ${results["upload_steal_pct"]} %`
   )

@@ -29,21 +29,18 @@ export const probeTcp = (port: number): Promise<boolean> =>
     })
   })
 
-/** Busy and total jiffies of all CPUs, from /proc/stat. */
-const cpuTimes = async (): Promise<{ busy: number; total: number }> => {
-  const { readFile } = await import("node:fs/promises")
-  const line = (await readFile("/proc/stat", "utf8")).split("\n")[0] ?? ""
+/** Jiffies of all CPUs so far, from /proc/stat: all of them, the busy ones and those the hypervisor took (steal). */
+export const cpuJiffies = async (): Promise<{ total: number; busy: number; steal: number }> => {
+  const line = (await fs.promises.readFile("/proc/stat", "utf8")).split("\n")[0] ?? ""
   const fields = line.trim().split(/\s+/).slice(1).map(Number)
   const total = fields.reduce((a, b) => a + b, 0)
   // idle is the 4th field; iowait (the 5th) counts as busy: a disk still writing back is not quiet
-  const idle = fields[3] ?? 0
-  return { busy: total - idle, total }
+  return { total, busy: total - (fields[3] ?? 0), steal: fields[7] ?? 0 }
 }
 
 /** Milliseconds the host's whole disks spent doing I/O so far, from /proc/diskstats (partitions left out). */
 const diskBusyMs = async (): Promise<number> => {
-  const { readFile } = await import("node:fs/promises")
-  const text = await readFile("/proc/diskstats", "utf8").catch(() => "")
+  const text = await fs.promises.readFile("/proc/diskstats", "utf8").catch(() => "")
   let ms = 0
   for (const line of text.split("\n")) {
     const f = line.trim().split(/\s+/)
@@ -62,11 +59,11 @@ export const quiesce = async (maxBusy = 0.1, timeoutMs = 15_000): Promise<boolea
   const deadline = Date.now() + timeoutMs
   const windowMs = 200
   let quiet = 0
-  let before = await cpuTimes()
+  let before = await cpuJiffies()
   let diskBefore = await diskBusyMs()
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, windowMs))
-    const now = await cpuTimes()
+    const now = await cpuJiffies()
     const disk = await diskBusyMs()
     const total = now.total - before.total
     const cpuQuiet = total > 0 && (now.busy - before.busy) / total <= maxBusy
@@ -76,13 +73,4 @@ export const quiesce = async (maxBusy = 0.1, timeoutMs = 15_000): Promise<boolea
     if (quiet >= 2) return true
   }
   return false
-}
-
-/** Jiffies of all CPUs and the steal among them since `since` (or since boot), from /proc/stat. */
-export const stealShare = (since?: { total: number; steal: number }) => {
-  const line = fs.readFileSync("/proc/stat", "utf8").split("\n")[0] ?? ""
-  const fields = line.trim().split(/\s+/).slice(1).map(Number)
-  const total = fields.reduce((a, b) => a + b, 0) - (since?.total ?? 0)
-  const steal = (fields[7] ?? 0) - (since?.steal ?? 0)
-  return { total: total + (since?.total ?? 0), steal: steal + (since?.steal ?? 0), pct: total > 0 ? (100 * steal) / total : 0 }
 }
