@@ -43,13 +43,17 @@ const round = (n: number) => Math.round(n * 100) / 100
 /** The middle value (the upper one of an even count). */
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN
 
+/** Lazily unmounts every mount below `dir`, deepest first (buildah's storages leave overlay mounts). */
+const unmountBelow = (dir: string) =>
+  execFileSync("sh", ["-c", `grep -o ' ${dir}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l || true`])
+
 /**
  * Makes the node cold for the next push of the base-derived app: no project build storage (its overlay
  * mounts unmounted first), no chain snapshot, no cached blob. Between rounds, while nothing builds or pulls.
  */
 const makeCold = (dataDir: string) => {
   const cache = path.join(dataDir, "builds", "cache")
-  execFileSync("sh", ["-c", `grep -o ' ${cache}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l || true`])
+  unmountBelow(cache)
   for (const dir of [cache, path.join(dataDir, "oci-cache", "chains"), path.join(dataDir, "oci-cache", "blobs", "sha256")]) {
     for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) fs.rmSync(path.join(dir, name), { recursive: true, force: true })
   }
@@ -350,7 +354,7 @@ const main = async () => {
     }
   } finally {
     await f.stop()
-    execFileSync("sh", ["-c", `grep -o ' ${anchorRoot}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l || true`])
+    unmountBelow(anchorRoot)
     fs.rmSync(work, { recursive: true, force: true })
     fs.rmSync(anchorRoot, { recursive: true, force: true })
   }
