@@ -153,8 +153,9 @@ describe.skipIf(!isRoot)("LinuxRuntime (privileged)", () => {
         env: { PATH: "/bin" }
       })
       const upperMarker = path.join(r.dir, "upper", "etc", "marker")
-      expect(yield* eventually(() => fs.existsSync(upperMarker))).toBe(true)
-      expect(fs.readFileSync(upperMarker, "utf8")).toBe("data\n")
+      // the shell creates the file before it writes to it: wait for the contents, not only the name
+      const written = () => fs.existsSync(upperMarker) && fs.readFileSync(upperMarker, "utf8") === "data\n"
+      expect(yield* eventually(written)).toBe(true)
       expect(fs.statSync(upperMarker).uid).toBe(100000)
       expect(fs.existsSync(path.join(env.rootfs, "etc", "marker"))).toBe(false)
       expect(fs.existsSync(path.join(env.rootfs, "tmp", "t"))).toBe(false)
