@@ -10,38 +10,33 @@
  * 2. cached rebuild after a one-line source change (`denia push`, dependency layer reused). Goal ≤ 3 s.
  * 2b. a running service's request latency p50/p99 idle vs during a build with a `yes > /dev/null` step
  *    (buildBusy.ts), and the ratio; printed, no goal.
- * 3. upload of a 200 MB working tree (`denia push --no-follow`: pack, stream, server-side checks; to
- *    this daemon on loopback a plain tar, ADR 0820) against `tar | zstd | curl --data-binary @-` to a
- *    local HTTP server that discards the body. Goal: throughput ≥ 0.8× the anchor. Also the compressed
- *    push (`DENIA_PUSH_COMPRESS=1`, what a daemon on another host gets), and the server side alone: the
- *    same tree packed once (tar.zst and plain tar), streamed by curl to the upload endpoint and to the
- *    discarding server. The server-side pairs run first; then BENCH_BUILD_UPLOAD_ROUNDS (5) rounds of
- *    anchor, push, compressed push, each on a quiet host (a sync, then support.ts `quiesce`) and each
+ * 3. upload of a 200 MB working tree (buildUpload.ts; `denia push --no-follow`: pack, stream, server-side
+ *    checks; to this daemon on loopback a plain tar, ADR 0820) against `tar | zstd | curl --data-binary @-`
+ *    to a local HTTP server that discards the body. Goal: throughput ≥ 0.8× the anchor. Also the
+ *    compressed push (`DENIA_PUSH_COMPRESS=1`, what a daemon on another host gets), and the server side
+ *    alone: the same tree packed once (tar.zst and plain tar), streamed by curl to the upload endpoint and
+ *    to the discarding server. The server-side pairs run first; then BENCH_BUILD_UPLOAD_ROUNDS (5) rounds
+ *    of anchor, push, compressed push, each on a quiet host (a sync, then support.ts `quiesce`) and each
  *    push after the deployment it queued ended; the ratios are printed per round, the figure is their
- *    median.
+ *    median. It runs before 1., on a service of its own (`upload`) while the base is not pushed yet, so
+ *    the build each push queues ends at its `FROM`: the figure is the upload, not the aftermath of 200 MB
+ *    builds (after 1.–2b. the anchor's rounds were up to a third slower too, ADR 0820).
  *
  * BENCH_BUILD_PHASES=1 also prints the deployment logs of 1. and 2. as seconds since the CLI started
  * (where the time goes: upload, queue, build, push, pull/unpack, start, health); BENCH_BUILD_ONLY_PUSH=1
- * stops after 2; BENCH_BUILD_ONLY_UPLOAD=1 runs only 3. (the service is created from the manifest, nothing
- * is built before it).
+ * runs only 1. and 2.; BENCH_BUILD_ONLY_UPLOAD=1 runs only 3.
  */
-import { execFileSync, spawn } from "node:child_process"
-import { randomBytes } from "node:crypto"
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
-import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
-import { monitorEventLoopDelay } from "node:perf_hooks"
 import { startCliFixture } from "../../test/integration/cli/support.js"
 import { ADMIN_TOKEN, cliEntry } from "../../test/support/daemon.js"
 import { pushPythonBase, pythonAppFiles } from "../../test/support/uploads.js"
 import { measureBusyBuildLatency, printBusyBuildLatency } from "./buildBusy.js"
-import { cpuJiffies, quiesce } from "./support.js"
-
-const round = (n: number) => Math.round(n * 100) / 100
-
-/** The middle value (the upper one of an even count). */
-const median = (xs: ReadonlyArray<number>) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN
+import { median, round, run } from "./buildRun.js"
+import { measureUpload, printUpload, type UploadFigures } from "./buildUpload.js"
+import { quiesce } from "./support.js"
 
 /** Lazily unmounts every mount below `dir`, deepest first (buildah's storages leave overlay mounts). */
 const unmountBelow = (dir: string) =>
@@ -58,25 +53,6 @@ const makeCold = (dataDir: string) => {
     for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) fs.rmSync(path.join(dir, name), { recursive: true, force: true })
   }
 }
-
-const run = (cmd: string, args: ReadonlyArray<string>, options: { cwd?: string; env?: Record<string, string>; shell?: boolean } = {}) =>
-  new Promise<number>((resolve, reject) => {
-    const started = performance.now()
-    const child = spawn(cmd, args, {
-      cwd: options.cwd,
-      env: { ...process.env, ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-      shell: options.shell ?? false
-    })
-    let out = ""
-    child.stdout.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-4000)))
-    child.stderr.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-4000)))
-    child.on(
-      "exit",
-      (code) =>
-        code === 0 ? resolve((performance.now() - started) / 1000) : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}:\n${out}`))
-    )
-  })
 
 /** The newest deployment log of the daemon as (seconds since `since` (epoch ms), phase and message) entries. */
 const deploymentLog = (logsDir: string, since: number): ReadonlyArray<{ at: number; line: string }> => {
@@ -107,26 +83,16 @@ const split = (log: ReadonlyArray<{ at: number; line: string }>, cliSeconds: num
   }
 }
 
-/** Waits (bounded) until the service's newest deployment is no longer pending, building or starting. */
-const settled = async (d: { request: (p: string) => Promise<Response> }, serviceId: string) => {
-  for (let i = 0; i < 3000; i++) {
-    const r = await d.request(`/v1/services/${serviceId}/deployments`)
-    const body = (await r.json()) as { items?: Array<{ status: string }> }
-    const newest = body.items?.[0]?.status
-    if (newest !== undefined && !["pending", "building", "starting"].includes(newest)) return
-    await new Promise((res) => setTimeout(res, 200))
-  }
-  throw new Error("the upload's deployment did not end")
-}
-
 const main = async () => {
   if (process.getuid?.() !== 0) throw new Error("bench:build needs root")
   const onlyUpload = process.env["BENCH_BUILD_ONLY_UPLOAD"] === "1"
+  const onlyPush = process.env["BENCH_BUILD_ONLY_PUSH"] === "1"
+  let built = false
   const f = await startCliFixture()
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "denia-bench-build-"))
   const anchorRoot = fs.mkdtempSync(path.join(os.tmpdir(), "denia-bench-anchor-"))
   const results: Record<string, number> = {}
-  let uploadRounds = { plain: [] as Array<number>, compressed: [] as Array<number>, seconds: [] as Array<string> }
+  let upload: UploadFigures | undefined
   // each timed run starts without the dirty pages of what ran before it (writeback would slow it) and
   // on a quiet host: the build a push queued, the replica it replaced, the base prewarm are over
   let loud = 0
@@ -147,6 +113,8 @@ const main = async () => {
     execFileSync("git", ["init", "-q"], { cwd: work })
     const cli = (args: ReadonlyArray<string>) => run(process.execPath, [cliEntry, ...args], { cwd: work, env: f.env })
     await cli(["init", "--project", "default", "--service", "app", "--port", "8080", "--health-path", "/"])
+    const manifestFile = path.join(work, ".denia")
+    const manifest = fs.readFileSync(manifestFile, "utf8")
 
     /** 1., 2. and 2b.; false when BENCH_BUILD_ONLY_PUSH stops after 2. */
     const pushAndBuild = async (): Promise<boolean> => {
@@ -158,8 +126,6 @@ const main = async () => {
       // build storage, chain snapshot or cached blob of the base), the anchor with a storage of its own
       const logsDir = path.join(f.d.config.paths.dataDir, "logs")
       const dataDir = f.d.config.paths.dataDir
-      const manifestFile = path.join(work, ".denia")
-      const manifest = fs.readFileSync(manifestFile, "utf8")
       const conf = path.join(anchorRoot, "registries.conf")
       fs.writeFileSync(conf, `[[registry]]\nlocation = "${address}"\ninsecure = true\n`)
       const creds = ["--creds", `admin:${ADMIN_TOKEN}`]
@@ -232,126 +198,30 @@ const main = async () => {
         const show = (log: typeof coldLog) => log.map((e) => `  +${e.at.toFixed(2)} s ${e.line.slice(0, 110)}`)
         console.log(["cold push, deployment log:", ...show(coldLog), "cached rebuild:", ...show(cachedLog)].join("\n"))
       }
-      if (process.env["BENCH_BUILD_ONLY_PUSH"] === "1") {
-        console.log(results)
-        return false
-      }
+      if (onlyPush) return false
 
       // 2b. the running app's latency, idle vs during a CPU-bound build of another service
       Object.assign(results, await measureBusyBuildLatency(f.d, "app"))
       return true
     }
-    if (onlyUpload) await cli(["create"])
-    else if (!(await pushAndBuild())) return
-
-    // 3. upload of a 200 MB working tree
-    const big = path.join(work, "data")
-    fs.mkdirSync(big)
-    for (let i = 0; i < 200; i++) {
-      // half random (incompressible), half text-like: a realistic mix
-      const chunk = i % 2 === 0 ? randomBytes(1024 * 1024) : Buffer.from(`line ${i} `.repeat(1024 * 1024 / 8).slice(0, 1024 * 1024))
-      fs.writeFileSync(path.join(big, `f${i}.bin`), chunk)
-    }
-    const mb = 200
-    // each timed run starts without dirty pages of the one before (the tree, the packed file, a stored
-    // upload): writeback of those would slow whichever run writes to disk next
-    const settle = () => execFileSync("sync")
-    settle()
-    const sink = http.createServer((req, res) => {
-      req.on("data", () => undefined)
-      req.on("end", () => res.end("ok"))
-    })
-    await new Promise<void>((r) => sink.listen(0, "127.0.0.1", r))
-    const port = (sink.address() as { port: number }).port
-    // the server side alone (receive, check every header, store): the same tree packed once by tar | zstd,
-    // streamed by curl to Denia's upload endpoint and to the discarding server
-    const packed = path.join(anchorRoot, "upload.tar.zst")
-    execFileSync("sh", ["-c", `tar -C '${work}' --exclude=.git -cf - . | zstd -q -3 -T0 -c > '${packed}'`])
-    const listed = (await (await f.d.request("/v1/services")).json()) as { items: Array<{ id: string; name: string }> }
-    const appId = listed.items.find((s) => s.name === "app")?.id ?? ""
-    const curlPost = (headers: string, url: string) =>
-      run("sh", ["-c", `curl -sS -f -o /dev/null -X POST -H 'Expect:' ${headers} -T '${packed}' '${url}'`])
-    settle()
-    const serverUpload = await curlPost(
-      `-H 'authorization: Bearer ${ADMIN_TOKEN}' -H 'content-type: application/zstd'`,
-      `${f.d.url}/v1/services/${appId}/uploads`
-    )
-    const sinkUpload = await curlPost("", `http://127.0.0.1:${port}/`)
-    // the same for the plain tar a push to a daemon on this host sends (ADR 0820)
-    const plain = path.join(anchorRoot, "upload.tar")
-    execFileSync("sh", ["-c", `tar -C '${work}' --exclude=.git -cf '${plain}' .`])
-    settle()
-    const serverPlain = await run("sh", [
-      "-c",
-      `curl -sS -f -o /dev/null -X POST -H 'Expect:' -H 'authorization: Bearer ${ADMIN_TOKEN}' -H 'content-type: application/x-tar' -T '${plain}' '${f.d.url}/v1/services/${appId}/uploads'`
-    ])
-    const sinkPlain = await run("sh", ["-c", `curl -sS -f -o /dev/null -X POST -H 'Expect:' -T '${plain}' 'http://127.0.0.1:${port}/'`])
-    fs.rmSync(packed)
-    fs.rmSync(plain)
-    // rounds of anchor, push (plain, to this daemon) and push compressed (DENIA_PUSH_COMPRESS=1, as to a
-    // daemon on another host), each on a quiet host; every push waits for the deployment it queued (a build
-    // of the 200 MB context) to end, so nothing of one run competes with the next
-    const rounds = Number(process.env["BENCH_BUILD_UPLOAD_ROUNDS"] ?? 5)
-    const ratios: Array<number> = []
-    const compressedRatios: Array<number> = []
-    const anchors: Array<number> = []
-    const plains: Array<number> = []
-    const compresseds: Array<number> = []
-    // what else the host did meanwhile: the event-loop delay of this process (the daemon and the
-    // discarding server both run in it; the syncs between runs block it too) and the CPU time the
-    // hypervisor took (steal)
-    const loop = monitorEventLoopDelay({ resolution: 10 })
-    loop.enable()
-    const cpuBefore = await cpuJiffies()
-    for (let r = 0; r < rounds; r++) {
-      await quiet()
-      const anchorUpload = await run(
-        "sh",
-        [
-          "-c",
-          `tar -C '${work}' --exclude=.git -cf - . | zstd -q -3 -T0 -c | curl -s -o /dev/null --data-binary @- http://127.0.0.1:${port}/`
-        ],
-        {}
-      )
-      await quiet()
-      const deniaUpload = await cli(["push", "--no-follow"])
-      await settled(f.d, appId)
-      await quiet()
-      const deniaCompressed = await run(process.execPath, [cliEntry, "push", "--no-follow"], {
-        cwd: work,
-        env: { ...f.env, DENIA_PUSH_COMPRESS: "1" }
+    // 3. first, on a service of its own (`upload`), while nothing has been built yet: see the header
+    if (!onlyPush) {
+      fs.writeFileSync(manifestFile, manifest.replace(/^service = "app"$/m, `service = "upload"`))
+      await cli(["create"])
+      const listed = (await (await f.d.request("/v1/services")).json()) as { items: Array<{ id: string; name: string }> }
+      upload = await measureUpload({
+        daemon: f.d,
+        work,
+        scratch: anchorRoot,
+        serviceId: listed.items.find((s) => s.name === "upload")?.id ?? "",
+        cliEnv: f.env,
+        quiet
       })
-      await settled(f.d, appId)
-      anchors.push(anchorUpload)
-      plains.push(deniaUpload)
-      compresseds.push(deniaCompressed)
-      ratios.push(round(anchorUpload / deniaUpload))
-      compressedRatios.push(round(anchorUpload / deniaCompressed))
+      fs.writeFileSync(manifestFile, manifest)
+      // what the failed builds of the uploads left in the project's build storage
+      makeCold(f.d.config.paths.dataDir)
     }
-    loop.disable()
-    results["upload_loop_delay_p99_ms"] = round(loop.percentile(99) / 1e6)
-    results["upload_loop_delay_max_ms"] = round(loop.max / 1e6)
-    const cpuAfter = await cpuJiffies()
-    results["upload_steal_pct"] = round((100 * (cpuAfter.steal - cpuBefore.steal)) / Math.max(1, cpuAfter.total - cpuBefore.total))
-    sink.close()
-    results["upload_200mb_server_mb_s"] = round(mb / serverUpload)
-    results["upload_200mb_server_sink_mb_s"] = round(mb / sinkUpload)
-    results["upload_server_ratio"] = round(sinkUpload / serverUpload)
-    results["upload_200mb_server_plain_mb_s"] = round(mb / serverPlain)
-    results["upload_200mb_server_plain_sink_mb_s"] = round(mb / sinkPlain)
-    results["upload_server_plain_ratio"] = round(sinkPlain / serverPlain)
-    results["upload_200mb_denia_mb_s"] = round(mb / median(plains))
-    results["upload_200mb_anchor_mb_s"] = round(mb / median(anchors))
-    results["upload_throughput_ratio"] = median(ratios)
-    results["upload_200mb_denia_compressed_mb_s"] = round(mb / median(compresseds))
-    results["upload_compressed_ratio"] = median(compressedRatios)
-    ratios.forEach((x, i) => (results[`upload_throughput_ratio_round_${i + 1}`] = x))
-    compressedRatios.forEach((x, i) => (results[`upload_compressed_ratio_round_${i + 1}`] = x))
-    uploadRounds = {
-      plain: ratios,
-      compressed: compressedRatios,
-      seconds: anchors.map((a, i) => `${round(a)}/${round(plains[i] ?? NaN)}/${round(compresseds[i] ?? NaN)}`)
-    }
+    if (!onlyUpload) built = await pushAndBuild()
   } finally {
     await f.stop()
     unmountBelow(anchorRoot)
@@ -371,37 +241,11 @@ const main = async () => {
     console.log(`  cold, from the deployment log:   ${parts("cold")}`)
     console.log(`  cached, from the deployment log: ${parts("cached")}`)
   }
-  console.log(
-    `upload 200 MB: denia ${results["upload_200mb_denia_mb_s"]} MB/s, tar|zstd|curl ${results["upload_200mb_anchor_mb_s"]} MB/s, ratio ${
-      results["upload_throughput_ratio"]
-    } (goal ≥ 0.8; median of rounds ${uploadRounds.plain.join(", ")})`
-  )
-  console.log(
-    `  seconds per round, anchor/push/compressed push: ${uploadRounds.seconds.join(", ")}${
-      loud > 0 ? ` (${loud} timed run(s) started before the host was quiet: 15 s passed)` : ""
-    }`
-  )
-  console.log(
-    `  meanwhile (syncs between runs included): event-loop delay p99 ${results["upload_loop_delay_p99_ms"]} ms (max ${
-      results["upload_loop_delay_max_ms"]
-    } ms), CPU steal ${results["upload_steal_pct"]} %`
-  )
-  console.log(
-    `upload 200 MB compressed (DENIA_PUSH_COMPRESS=1, as to another host): denia ${
-      results["upload_200mb_denia_compressed_mb_s"]
-    } MB/s, ratio ${results["upload_compressed_ratio"]} (rounds ${uploadRounds.compressed.join(", ")})`
-  )
-  console.log(
-    `upload 200 MB, server side: curl → denia ${results["upload_200mb_server_mb_s"]} MB/s, curl → discard ${
-      results["upload_200mb_server_sink_mb_s"]
-    } MB/s, ratio ${results["upload_server_ratio"]}`
-  )
-  console.log(
-    `upload 200 MB, server side, plain tar: curl → denia ${results["upload_200mb_server_plain_mb_s"]} MB/s, curl → discard ${
-      results["upload_200mb_server_plain_sink_mb_s"]
-    } MB/s, ratio ${results["upload_server_plain_ratio"]}`
-  )
-  if (onlyUpload) return
+  if (upload !== undefined) {
+    printUpload(upload, loud)
+    Object.assign(results, upload.results)
+  }
+  if (!built) return
   printBusyBuildLatency(results)
   fs.mkdirSync(path.join("bench", "results"), { recursive: true })
   fs.writeFileSync(path.join("bench", "results", "build.json"), JSON.stringify(results, null, 2) + "\n")
