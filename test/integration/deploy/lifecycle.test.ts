@@ -109,8 +109,10 @@ describe.runIf(privileged)("daemon-bound workload lifecycle (privileged)", () =>
       const now = processesWithMarker(marker)
       return now.length > 0 && now.every((p) => !before.includes(p)) && (await newest())?.status === "healthy"
     }, 30_000)
+    // the relaunched process exists before it listens: it must come to serve, not at the first look
+    await waitFor(async () => (await servedBody()) === "alive v1", 30_000)
     expect(await servedBody()).toBe("alive v1")
-  }, 60_000)
+  }, 90_000)
 
   it("after a SIGKILL mid-deploy, the next boot fails that deployment with a reason, sweeps survivors and serves again", async () => {
     // a deploy that will sit in its health gate for a while
