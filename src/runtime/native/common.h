@@ -146,6 +146,17 @@ int fd_wait(int fd, short events, int timeout_ms);
 /* Writes all n bytes to fd, waiting (up to timeout_ms each time) when a non-blocking fd is full. */
 int fd_write_all(int fd, const unsigned char *buf, size_t n, int timeout_ms);
 
+/* ---- copysink.c (recv-pipe's stored copy) ---- */
+/* Takes fd (a fresh regular file) as the copy; 1 when it is written with O_DIRECT, 0 when buffered. */
+int copysink_open(int fd);
+int copysink_is_direct(void);
+/* Appends n bytes; 0 or -1 (errno set). */
+int copysink_put(const unsigned char *buf, size_t n);
+/* Moves n bytes out of the pipe pipe_fd into the copy. */
+int copysink_put_from_pipe(int pipe_fd, size_t n);
+/* Writes what is still buffered; the copy is whole once it returns 0. */
+int copysink_finish(void);
+
 /* ---- modes ---- */
 int launch_main(int argc, char **argv);
 int exec_main(int argc, char **argv);

@@ -5,7 +5,7 @@
  * first 4 bytes (fewer if it is shorter) go to <head-fd>, which is then closed: the daemon picks the
  * decompressor from them. Then stdin goes to stdout, and exactly <count> more bytes move from <fd> to
  * stdout (the decompressor's or the tar gate's pipe) with splice(2). With <copy-fd> (a file) every byte also goes there, through tee(2): the stored
- * copy of an upload. <fd> is waited for with poll(2), at most <idle-ms> (the API's idle timeout) at a
+ * copy of an upload, written with O_DIRECT where the file system takes it (copysink.c, ADR 0821). <fd> is waited for with poll(2), at most <idle-ms> (the API's idle timeout) at a
  * time. Nothing is read past <count>; <fd> is neither shut down nor closed here. Exit 0 once <count>
  * bytes moved; 3 when the client closed the connection first; 4 when it sent nothing for <idle-ms>;
  * 1 with one line on stderr on any other error (a consumer that went away: EPIPE, SIGPIPE ignored).
@@ -54,7 +54,7 @@ static int rp_emit(const unsigned char *buf, size_t n)
 {
 	if (fd_write_all(1, buf, n, -1) != 0)
 		return -1;
-	return rp_copy < 0 ? 0 : fd_write_all(rp_copy, buf, n, -1);
+	return rp_copy < 0 ? 0 : copysink_put(buf, n);
 }
 
 /* What the daemon's parser took already: stdin, to its end, kept in memory. */
@@ -120,7 +120,7 @@ static size_t rp_want(size_t cap)
 	return left < cap ? (size_t)left : cap;
 }
 
-/* Moves n bytes out of the private pipe: duplicated to stdout (tee), then moved to the copy. */
+/* Moves n bytes out of the private pipe: duplicated to stdout (tee), then moved to the copy (copysink.c). */
 static int rp_tee_out(int pipe_in, size_t n)
 {
 	while (n > 0) {
@@ -129,15 +129,8 @@ static int rp_tee_out(int pipe_in, size_t n)
 			continue;
 		if (t <= 0)
 			return -1;
-		size_t left = (size_t)t;
-		while (left > 0) {
-			ssize_t s = splice(pipe_in, NULL, rp_copy, NULL, left, SPLICE_F_MOVE);
-			if (s < 0 && errno == EINTR)
-				continue;
-			if (s <= 0)
-				return -1;
-			left -= (size_t)s;
-		}
+		if (copysink_put_from_pipe(pipe_in, (size_t)t) != 0)
+			return -1;
 		n -= (size_t)t;
 	}
 	return 0;
@@ -221,8 +214,13 @@ int recvpipe_main(int argc, char **argv)
 	code = rp_send_head(in, head_fd, rp_count + rp_prefix_len);
 	if (code != 0)
 		return code;
+	if (rp_copy >= 0)
+		(void)copysink_open(rp_copy);
 	if (rp_emit(rp_prefix_buf, rp_prefix_len) != 0)
 		return rp_fail("writing the output");
 	int spliceable = is_kind(in, S_IFSOCK) && is_kind(1, S_IFIFO) && (rp_copy < 0 || is_kind(rp_copy, S_IFREG));
-	return spliceable ? rp_splice(in) : rp_copy_by_hand(in);
+	code = spliceable ? rp_splice(in) : rp_copy_by_hand(in);
+	if (code == 0 && rp_copy >= 0 && copysink_finish() != 0)
+		return rp_fail("writing the copy");
+	return code;
 }

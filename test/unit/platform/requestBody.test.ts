@@ -4,7 +4,7 @@
  * copy file), nothing past the length is read, the head is told first; a client that leaves or stalls
  * is reported as such; bodies that cannot be taken are left to the stream path.
  */
-import { spawn } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as http from "node:http"
@@ -22,6 +22,8 @@ interface Seen {
   readonly taken: SplicedBody | undefined
   readonly stored: Buffer
   readonly copy: Buffer | undefined
+  /** bytes of the copy in the page cache once the helper is done */
+  readonly copyResident: number | undefined
   readonly error: unknown
 }
 
@@ -69,7 +71,10 @@ const startServer = async (
       error = e
     }
     if (copyFd !== undefined) fs.closeSync(copyFd)
+    // before anything reads the copy back
+    const copyResident = copyFd === undefined ? undefined : residentBytes(copyFile)
     report({
+      copyResident,
       taken,
       stored: fs.existsSync(storedFile) ? fs.readFileSync(storedFile) : Buffer.alloc(0),
       copy: copyFd === undefined ? undefined : fs.readFileSync(copyFile),
@@ -101,6 +106,23 @@ const rawClient = (port: number, parts: ReadonlyArray<Buffer | number>, closeAft
       if (closeAfter) socket.destroy()
     })
   })
+
+/** Whether files in `dir` can be opened with O_DIRECT. */
+const takesDirectIo = (dir: string) => {
+  const probe = path.join(dir, "direct-probe")
+  try {
+    fs.closeSync(fs.openSync(probe, fs.constants.O_CREAT | fs.constants.O_WRONLY | fs.constants.O_DIRECT))
+    return true
+  } catch {
+    return false
+  } finally {
+    fs.rmSync(probe, { force: true })
+  }
+}
+
+/** Bytes of `file` in the page cache (util-linux fincore). */
+const residentBytes = (file: string) =>
+  Number(execFileSync("fincore", ["--bytes", "--noheadings", "--output", "RES", file]).toString().trim())
 
 const head = (length: number, extra = "") => Buffer.from(`PUT /x HTTP/1.1\r\nhost: t\r\ncontent-length: ${length}\r\n${extra}\r\n`)
 
@@ -164,6 +186,9 @@ describe("takeRequestBody (denia-init recv-pipe)", () => {
     expect(s.error).toBeUndefined()
     expect(sha(s.stored)).toBe(sha(body))
     expect(s.copy === undefined ? "" : sha(s.copy)).toBe(sha(body))
+    // where the file system takes O_DIRECT the copy went past the page cache: at most its tail (less
+    // than the helper's 2 MiB buffer) is resident (copysink.c, ADR 0821)
+    if (takesDirectIo(work)) expect(s.copyResident).toBeLessThanOrEqual(2 * 1024 * 1024)
   })
 
   it("reports a client that closes before the declared length as cut short", async () => {
