@@ -149,7 +149,6 @@ int fd_write_all(int fd, const unsigned char *buf, size_t n, int timeout_ms);
 /* ---- copysink.c (recv-pipe's stored copy) ---- */
 /* Takes fd (a fresh regular file) as the copy; 1 when it is written with O_DIRECT, 0 when buffered. */
 int copysink_open(int fd);
-int copysink_is_direct(void);
 /* Appends n bytes; 0 or -1 (errno set). */
 int copysink_put(const unsigned char *buf, size_t n);
 /* Moves n bytes out of the pipe pipe_fd into the copy. */

@@ -48,11 +48,6 @@ int copysink_open(int fd)
 	return cs_direct;
 }
 
-int copysink_is_direct(void)
-{
-	return cs_direct;
-}
-
 /* Leaves direct mode for good (the buffer's bytes go out buffered). */
 static int cs_fall_back(void)
 {
