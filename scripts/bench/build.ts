@@ -20,7 +20,7 @@
  *    push after the deployment it queued ended; the ratios are printed per round, the figure is their
  *    median. It runs before 1., on a service of its own (`upload`) while the base is not pushed yet, so
  *    the build each push queues ends at its `FROM`: the figure is the upload, not the aftermath of 200 MB
- *    builds (after 1.–2b. the anchor's rounds were up to a third slower too, ADR 0820).
+ *    builds (after 1.–2b. the anchor's rounds slowed too, ADR 0820).
  *
  * BENCH_BUILD_PHASES=1 also prints the deployment logs of 1. and 2. as seconds since the CLI started
  * (where the time goes: upload, queue, build, push, pull/unpack, start, health); BENCH_BUILD_ONLY_PUSH=1

@@ -4,9 +4,10 @@
  * non-blocking) and hands over what its parser already took as stdin (at most 1 MiB). The body's
  * first 4 bytes (fewer if it is shorter) go to <head-fd>, which is then closed: the daemon picks the
  * decompressor from them. Then stdin goes to stdout, and exactly <count> more bytes move from <fd> to
- * stdout (the decompressor's or the tar gate's pipe) with splice(2). With <copy-fd> (a file) every byte also goes there, through tee(2): the stored
- * copy of an upload, written with O_DIRECT where the file system takes it (copysink.c, ADR 0821). <fd> is waited for with poll(2), at most <idle-ms> (the API's idle timeout) at a
- * time. Nothing is read past <count>; <fd> is neither shut down nor closed here. Exit 0 once <count>
+ * stdout (the decompressor's or the tar gate's pipe) with splice(2). With <copy-fd> (a file) every byte
+ * also goes there, through tee(2): the stored copy of an upload, written with O_DIRECT where the file
+ * system takes it (copysink.c, ADR 0821). <fd> is waited for with poll(2), at most <idle-ms> (the API's
+ * idle timeout) at a time. Nothing is read past <count>; <fd> is neither shut down nor closed here. Exit 0 once <count>
  * bytes moved; 3 when the client closed the connection first; 4 when it sent nothing for <idle-ms>;
  * 1 with one line on stderr on any other error (a consumer that went away: EPIPE, SIGPIPE ignored).
  */
