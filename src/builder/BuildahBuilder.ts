@@ -21,6 +21,7 @@ import { buildFailureMessage, makeStepTracker, redact } from "./buildOutput.js"
 import { acquireBuildSecretFiles, resolveBuildSecrets } from "./buildSecrets.js"
 import { BuildFailed } from "./errors.js"
 import { acquireBuildCgroup, type BuildIsolation, detectBuildIsolation, isolatedCommand } from "./isolation.js"
+import { locateLayerTrees } from "./layerTrees.js"
 import { runProcess } from "./process.js"
 import { makeBuildQueue } from "./queue.js"
 
@@ -35,7 +36,11 @@ export interface BuilderOptions {
   readonly insecureRegistries: ReadonlyArray<string>
   /** Tests: the buildah binary. */
   readonly buildah?: string
+  /** The node's user-namespace size: layer trees using ids at or above it are not handed out (ADR 0822). */
+  readonly usernsSize?: number
 }
+
+const DEFAULT_USERNS_SIZE = 65536
 
 const failed = (message: string, cause?: unknown) => new BuildFailed({ message, ...(cause === undefined ? {} : { cause }) })
 
@@ -215,6 +220,13 @@ export const makeBuildahBuilder = (options: BuilderOptions) =>
           }
           const digest = (yield* Effect.promise(() => fs.readFile(digestFile, "utf8").catch(() => ""))).trim()
           if (!/^sha256:[0-9a-f]{64}$/.test(digest)) return yield* failed("push to the hosted registry reported no digest")
+          if (request.withLayerTrees !== undefined) {
+            // before the untag below: the trees are the image's until it returns (ADR 0822)
+            const storageRoot = path.join(options.buildsDir, "cache", request.projectId, "root")
+            const trees = yield* Effect.promise(() => locateLayerTrees(storageRoot, localTag, options.usernsSize ?? DEFAULT_USERNS_SIZE))
+            if (trees === undefined) yield* request.log("build storage: the image's layer trees were not found; the deploy pulls the image")
+            else yield* request.withLayerTrees({ digest, trees })
+          }
           // the tag only names this deployment's result; its layers stay in the project's cache. Untagging
           // is off the deploy's path (the daemon's scope ends it at shutdown); buildah's storage lock orders
           // it against the project's next build

@@ -7,8 +7,10 @@ import { Context, type Effect, Layer } from "effect"
 import type { BuildSecret } from "../domain/service.js"
 import { type BuilderOptions, makeBuildahBuilder } from "./BuildahBuilder.js"
 import type { BuildFailed } from "./errors.js"
+import type { LayerTree } from "./layerTrees.js"
 
 export { BuildFailed } from "./errors.js"
+export type { LayerTree } from "./layerTrees.js"
 
 export interface BuildRequest {
   readonly projectId: string
@@ -24,6 +26,12 @@ export interface BuildRequest {
   readonly log: (line: string) => Effect.Effect<void>
   /** The source's `buildSecrets` (service secret names), offered to `RUN --mount=type=secret` steps (ADR 0806). */
   readonly secrets?: ReadonlyArray<BuildSecret>
+  /**
+   * Called after a successful push with the built image's layer trees in the project's build storage
+   * (bottom first), before the build's tag is removed: the trees stay the image's until it returns
+   * (ADR 0822). Not called when the trees cannot be located (a log line says so).
+   */
+  readonly withLayerTrees?: (built: { readonly digest: string; readonly trees: ReadonlyArray<LayerTree> }) => Effect.Effect<void>
 }
 
 export interface BuildResult {

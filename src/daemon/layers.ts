@@ -48,7 +48,7 @@ import { RegistryRepo } from "../repos/RegistryRepo.js"
 import { ServiceSecretsRepo } from "../repos/ServiceSecretsRepo.js"
 import { ServicesRepo } from "../repos/ServicesRepo.js"
 import { UsersRepo } from "../repos/UsersRepo.js"
-import { resolveHelperPath, Runtime } from "../runtime/index.js"
+import { probeIdmappedRootfs, resolveHelperPath, Runtime } from "../runtime/index.js"
 import { Registries } from "../secrets/registries.js"
 import { SecretStore } from "../secrets/SecretStore.js"
 import { ServiceSecrets } from "../secrets/serviceSecrets.js"
@@ -72,6 +72,9 @@ export interface DaemonInternals {
   readonly restartPolicy?: RestartPolicy
   /** An image builder for the deploy pipeline (tests inject a fake one). */
   readonly builder?: Layer.Layer<Builder>
+  /** Deploy builds from the build's own layer trees where the node can (ADR 0822; default true). Tests of
+   * the prewarm path, which nodes without idmapped mounts take, switch it off. */
+  readonly adoptBuildTrees?: boolean
   /** Restore caps (tests lower them). */
   readonly volumeLimits?: Pick<VolumesOptions, "maxArchiveBytes" | "maxUnpackedBytes" | "maxArchiveEntries">
 }
@@ -135,17 +138,28 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
     stopGraceMs: v.stopGraceSeconds * 1000,
     logMaxBytes: 10 * 1024 * 1024
   })
-  const oci = OciService.layer({
-    dataDir: config.paths.dataDir,
-    usernsBase: v.usernsBase,
-    usernsSize: v.usernsSize,
-    insecureRegistries: v.insecureRegistries,
-    hostedRegistry: hostedAddress,
-    cacheVerifyOnHit: v.ociCacheVerifyOnHit,
-    cacheRetentionDays: v.ociCacheRetentionDays,
-    cacheGcIntervalHours: v.ociCacheGcIntervalHours,
-    maxUnpackedMb: v.ociMaxUnpackedMb
-  }).pipe(Layer.provide(servingImagesLayer))
+  // A build's bundle is made from its own layer trees (ADR 0822) only where a replica's rootfs can be
+  // mounted idmapped on this data dir's file system (and ownership is shifted at all: running as root).
+  const idmapProbe = internals.adoptBuildTrees === false
+    ? Effect.succeed(false)
+    : probeIdmappedRootfs(resolveHelperPath(), config.paths.dataDir).pipe(
+      Effect.tap((r) => Effect.logInfo(`rootfs: ${r.reason}`)),
+      Effect.map((r) => r.ok)
+    )
+  const oci = Layer.unwrapEffect(Effect.map(idmapProbe, (adoptBuiltTrees) =>
+    OciService.layer({
+      dataDir: config.paths.dataDir,
+      usernsBase: v.usernsBase,
+      usernsSize: v.usernsSize,
+      insecureRegistries: v.insecureRegistries,
+      hostedRegistry: hostedAddress,
+      cacheVerifyOnHit: v.ociCacheVerifyOnHit,
+      cacheRetentionDays: v.ociCacheRetentionDays,
+      cacheGcIntervalHours: v.ociCacheGcIntervalHours,
+      maxUnpackedMb: v.ociMaxUnpackedMb,
+      adoptBuiltTrees,
+      helperPath: resolveHelperPath()
+    }))).pipe(Layer.provide(servingImagesLayer))
   // Git sources: checkouts for builds and ls-remote for polling (ADR 0804).
   const gitSources = GitSources.layer.pipe(
     Layer.provide(GitClient.layer({
@@ -189,7 +203,8 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
       memoryMb: v.buildMemoryMb,
       timeoutMinutes: v.buildTimeoutMinutes,
       concurrency: v.buildConcurrency,
-      insecureRegistries: v.insecureRegistries
+      insecureRegistries: v.insecureRegistries,
+      usernsSize: v.usernsSize
     }),
     Uploads.layer({
       dir: config.paths.uploads,

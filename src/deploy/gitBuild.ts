@@ -22,7 +22,7 @@ import type { OciService } from "../oci/index.js"
 import type { HostedPulls } from "../registry/hostedPulls.js"
 import type { DeploymentsRepo } from "../repos/DeploymentsRepo.js"
 import type { Registries } from "../secrets/registries.js"
-import { withBasePrewarm } from "./basePrewarm.js"
+import { buildForDeploy } from "./buildTrees.js"
 import type { LogPhase } from "./DeploymentLog.js"
 import { DeployFailed } from "./errors.js"
 import type { HostedRegistryAccess } from "./imageSource.js"
@@ -81,9 +81,9 @@ export const buildFromGit = (ctx: GitBuildContext): Effect.Effect<string, Deploy
       log: buildLog,
       ...(ctx.spareScope === undefined ? {} : { spareScope: ctx.spareScope })
     }
-    const built = yield* withBasePrewarm(
+    const built = yield* buildForDeploy(
       prewarm,
-      builder.value.build({
+      {
         projectId: project.id,
         projectName: project.name,
         serviceId: service.id,
@@ -93,7 +93,8 @@ export const buildFromGit = (ctx: GitBuildContext): Effect.Effect<string, Deploy
         dockerfile: checkout.dockerfile,
         log: buildLog,
         secrets: service.source.buildSecrets ?? []
-      })
+      },
+      builder.value.build
     ).pipe(Effect.mapError((e) => failed(`build failed: ${e.message}`, e)))
     const reference = `${ctx.hosted.address}/${built.repository}@${built.digest}`
     yield* ctx.deployments.recordBuild(deployment.id, `${ctx.hosted.address}/${built.repository}:${built.tag}`, checkout.commit).pipe(

@@ -18,7 +18,7 @@ import type { PulledImage, PullProgress } from "../oci/index.js"
 import { OciService } from "../oci/index.js"
 import { HostedPulls } from "../registry/hostedPulls.js"
 import { type Registries, resolveRegistryCredentialsFor } from "../secrets/registries.js"
-import { withBasePrewarm } from "./basePrewarm.js"
+import { buildForDeploy } from "./buildTrees.js"
 import { DeployFailed } from "./errors.js"
 
 export interface HostedRegistryAccess {
@@ -120,7 +120,8 @@ export const acquireImage = (
 /**
  * The shared build step (uploads here, Git checkouts in builder/git): build `contextDir` with the node's
  * Builder into `<project>/<service>:<deploymentId>` on the hosted registry, then pull that digest through
- * the hosted path above (pull token from the deploy's grant). Without a Builder in the daemon graph it
+ * the hosted path above (pull token from the deploy's grant); where the build's layer trees were adopted
+ * into the bundle (buildTrees.ts), that pull only resolves the digest and finds it. Without a Builder in the daemon graph it
  * fails like a source this node cannot build.
  */
 export const buildThenAcquire = (
@@ -137,9 +138,9 @@ export const buildThenAcquire = (
     // the scope covers the build and the pull of its result: a spare clone of the base's tree made beside
     // the build (ADR 0812) lives until the pull took it
     const spareScope = yield* Effect.scope
-    const built = yield* withBasePrewarm(
+    const built = yield* buildForDeploy(
       { service, projectName: target.projectName, contextDir, dockerfile, log, spareScope },
-      builder.value.build({
+      {
         projectId: service.projectId,
         projectName: target.projectName,
         serviceId: service.id,
@@ -149,7 +150,8 @@ export const buildThenAcquire = (
         dockerfile,
         log,
         secrets: buildSecretsOf(service.source)
-      })
+      },
+      builder.value.build
     ).pipe(Effect.mapError((e) => failed(e.message, e)))
     const pulls = yield* HostedPulls
     return yield* acquireImage(service, `${pulls.address}/${built.repository}@${built.digest}`, onProgress)

@@ -73,7 +73,8 @@ const attachVolumes = (ctx: LaunchContext, scope: Scope.CloseableScope) =>
       .attach({ projectId: service.projectId, serviceName: service.name }, service.volumes, {
         rootfs: pulled.rootfs,
         uid: pulled.manifest.user.uid,
-        gid: pulled.manifest.user.gid
+        gid: pulled.manifest.user.gid,
+        owners: pulled.manifest.rootfsOwners === "image" ? "image" : "shifted"
       })
       .pipe(Scope.extend(scope), Effect.either)
     if (Either.isLeft(attached)) {
@@ -158,6 +159,8 @@ export const launchHealthyReplica = (ctx: LaunchContext) =>
         ...ref,
         ...(net === null ? {} : { hostname, netnsPath: net.netnsPath, etcFiles: net.etcFiles }),
         rootfs: pulled.rootfs,
+        // a bundle made from the build's own layer trees keeps the image's owners: mounted idmapped (ADR 0822)
+        ...(pulled.manifest.rootfsOwners === "image" ? { rootfsIdmap: true } : {}),
         argv: pulled.manifest.args,
         env,
         workdir: pulled.manifest.workingDir === "" ? "/" : pulled.manifest.workingDir,

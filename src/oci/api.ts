@@ -1,7 +1,8 @@
 import { Context, type Effect, Layer, type Option, type Scope } from "effect"
+import type { BuiltLayerTree } from "./adopt.js"
 import type { RegistryCredentials } from "./auth.js"
 import type { CacheStatus, GcReport, VerifyOnHit } from "./cache.js"
-import type { OciError, OciStorageError } from "./errors.js"
+import type { LayerTreesRefused, OciError, OciStorageError } from "./errors.js"
 import type { ImageManifest } from "./manifest.js"
 import type { PinnedImages } from "./PinnedImages.js"
 import type { ProcessManifest } from "./processManifest.js"
@@ -34,6 +35,13 @@ export interface OciOptions {
    * the top it would skip is at least this big, compressed (default 1 MiB; tests: 0).
    */
   readonly chainSnapshotMinBytes?: number
+  /**
+   * Make a build's bundle from its own layer trees (`adoptBuilt`, ADR 0822): only where replicas' roots
+   * can be mounted idmapped (the daemon probes it) and ownership is shifted at all. Default false.
+   */
+  readonly adoptBuiltTrees?: boolean
+  /** The runtime helper (`denia-init`), whose `overlay-marks` the adoption reads layer trees with. */
+  readonly helperPath?: string
   /** Transport retry tuning (tests). */
   readonly maxAttempts?: number
   readonly backoffMs?: number
@@ -105,6 +113,17 @@ export interface OciServiceApi {
    * took it. False when there is no such snapshot or a spare of it exists already.
    */
   readonly prepareSpare: (layers: ReadonlyArray<string>, nice: number) => Effect.Effect<boolean, never, Scope.Scope>
+  /** Whether `adoptBuilt` may be used on this node (OciOptions `adoptBuiltTrees`). */
+  readonly adoptsBuiltTrees: boolean
+  /**
+   * Makes the bundle of `reference` (by digest, the build's push) from the build's layer trees by hard
+   * links, the image's owners kept (adopt.ts); the existing bundle when there is one.
+   */
+  readonly adoptBuilt: (
+    reference: string,
+    credentials: RegistryCredentials,
+    trees: ReadonlyArray<BuiltLayerTree>
+  ) => Effect.Effect<PulledImage, OciError | LayerTreesRefused>
   /** Resolves a reference to its platform manifest digest without downloading layers. */
   readonly resolve: (reference: string, credentials: RegistryCredentials) => Effect.Effect<ResolvedImage, OciError>
   /** An already-unpacked bundle by manifest digest. */

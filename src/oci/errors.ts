@@ -128,3 +128,10 @@ export type OciError =
   | UnknownImageUser
   | IdOutOfRange
   | OciStorageError
+
+/** A build's layer trees were not made into a bundle (ADR 0822); the deploy pulls the image instead. */
+export class LayerTreesRefused extends Schema.TaggedError<LayerTreesRefused>()("denia/oci/LayerTreesRefused", {
+  reason: Schema.String,
+  /** The failure this one wraps, when there is one (logged, never sent to clients). */
+  cause: Schema.optional(Schema.Defect)
+}) {}

@@ -35,6 +35,9 @@ export class ProcessManifest extends Schema.Class<ProcessManifest>("ProcessManif
   stopSignal: Schema.optional(Schema.String),
   /** The image config's `Volumes` paths (absent in bundles unpacked before they were recorded). */
   volumes: Schema.optional(Schema.Array(Schema.String)),
+  /** `image`: the rootfs keeps the image's own owners (made from a build's layer trees, mounted idmapped;
+   * ADR 0822). Absent: its owners are shifted into the user-namespace range. */
+  rootfsOwners: Schema.optional(Schema.Literal("image")),
   createdAt: Schema.String
 }) {}
 

@@ -1,8 +1,8 @@
 import { Deferred, Effect, Option, Schema, type Scope } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { syncDirectoryPromise } from "../platform/atomicWrite.js"
 import { intervalOrOff, periodic } from "../platform/periodic.js"
+import { makeAdoptBuilt } from "./adopt.js"
 import type { OciOptions, OciServiceApi, PulledImage, PullProgress, ResolvedImage } from "./api.js"
 import { applyLayers } from "./applyLayers.js"
 import { type RegistryCredentials, TokenCache } from "./auth.js"
@@ -27,6 +27,7 @@ import {
 import { PinnedImages } from "./PinnedImages.js"
 import { makePrewarm } from "./prewarm.js"
 import { buildProcessManifest, ProcessManifest } from "./processManifest.js"
+import { publishBundle } from "./publishBundle.js"
 import { formatReference, type ImageReference, parseReference } from "./reference.js"
 import { checkHost, isAllowListed, splitHostPort, type SsrfPolicy } from "./ssrf.js"
 import { toOciError, Transport } from "./transport.js"
@@ -174,6 +175,27 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
         return entry.path
       })
 
+    const readConfig = (ref: ImageReference, credentials: RegistryCredentials, resolved: ResolvedImage) =>
+      Effect.gen(function*() {
+        const { manifest } = resolved
+        const configPath = yield* fetchBlob(ref, credentials, manifest.config, () => undefined)
+        const configBytes = yield* storage("read config", configPath, () => fs.readFile(configPath))
+        return yield* decodeJson(ImageConfig, configBytes, manifest.config.mediaType, manifest.config.digest).pipe(
+          Effect.mapError((e) => new InvalidImageConfig({ digest: manifest.config.digest, reason: e.reason, cause: e }))
+        )
+      })
+
+    const adoptBuilt = makeAdoptBuilt({
+      artifactsDir,
+      helperPath: options.helperPath ?? "",
+      usernsSize: options.usernsSize,
+      maxBytes,
+      maxEntries,
+      resolve: resolveRef,
+      readConfig,
+      readBundle
+    })
+
     const buildBundle = (
       ref: ImageReference,
       resolved: ResolvedImage,
@@ -244,29 +266,7 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
           )
           const bundleDir = path.join(artifactsDir, hexOf(digest))
           const encoded = yield* Schema.encode(ProcessManifest)(processManifest).pipe(Effect.orDie)
-          const published = yield* storage("publish bundle", bundleDir, async () => {
-            await fs.writeFile(path.join(tmp, "manifest.json"), `${JSON.stringify(encoded, null, 2)}\n`, { mode: 0o644 })
-            await fs.chmod(tmp, 0o755)
-            const rename = async () => {
-              try {
-                await fs.rename(tmp, bundleDir)
-                return true
-              } catch (e) {
-                const code = e instanceof Error && "code" in e ? e.code : undefined
-                if (code === "EEXIST" || code === "ENOTEMPTY") return false
-                throw e
-              }
-            }
-            if (!(await rename())) {
-              // a complete bundle (with manifest.json) wins; a broken leftover is replaced
-              const complete = await fs.stat(path.join(bundleDir, "manifest.json")).then(() => true, () => false)
-              if (complete) return false
-              await fs.rm(bundleDir, { recursive: true, force: true })
-              if (!(await rename())) return false
-            }
-            await syncDirectoryPromise(artifactsDir)
-            return true
-          })
+          const published = yield* storage("publish bundle", bundleDir, () => publishBundle(tmp, bundleDir, encoded))
           if (!published) {
             const existing = yield* readBundle(digest)
             if (Option.isSome(existing)) return existing.value
@@ -398,6 +398,8 @@ export const makeOciService = (options: OciOptions): Effect.Effect<OciServiceApi
           Effect.promise(() => spares.prepare(layers, nice).catch(() => undefined)),
           (release) => (release === undefined ? Effect.void : Effect.promise(() => release().catch(() => undefined)))
         ).pipe(Effect.map((release) => release !== undefined)),
+      adoptsBuiltTrees: options.adoptBuiltTrees === true && shiftOn && options.helperPath !== undefined,
+      adoptBuilt,
       resolve: (input, credentials) => parseReference(input).pipe(Effect.flatMap((ref) => resolveRef(ref, credentials))),
       lookup: (digest) => (isDigest(digest) ? readBundle(digest) : Effect.succeed(Option.none())),
       cacheStatus: storage("status", cacheRoot, () => cache.status()),

@@ -14,6 +14,8 @@ const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/
 /** JSON shape read by `denia-init launch` (src/runtime/native/spec.c). */
 export interface LaunchSpec {
   readonly rootfs: string
+  /** 1: the rootfs keeps the image's owners and is mounted idmapped (ADR 0822). */
+  readonly rootfsIdmap: 0 | 1
   readonly upper: string
   readonly work: string
   readonly merged: string
@@ -178,6 +180,7 @@ export const toLaunchSpec = (
   if (spec.port !== undefined) env.push(`PORT=${spec.port}`)
   return {
     rootfs: path.resolve(spec.rootfs),
+    rootfsIdmap: spec.rootfsIdmap === true ? 1 : 0,
     upper: dirs.upper,
     work: dirs.work,
     merged: dirs.merged,

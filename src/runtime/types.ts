@@ -27,6 +27,9 @@ export interface ReadinessOptions {
 export interface ReplicaSpec extends ReplicaRef {
   /** Absolute path of the unpacked, read-only rootfs bundle (overlay lower). */
   readonly rootfs: string
+  /** The rootfs keeps the image's own owners (a bundle made from a build's layer trees): the launcher
+   * mounts it idmapped into the namespace's range (ADR 0822). Default: its owners are shifted already. */
+  readonly rootfsIdmap?: boolean
   readonly argv: ReadonlyArray<string>
   /** The workload's environment; explicit values always win. The runtime adds `PORT` when `port` is set
    * and, for keys not given, `HOSTNAME`, `HOME` (the uid's home in the image's `/etc/passwd`, else `/`)

@@ -1,7 +1,9 @@
 /**
  * A new volume's first contents: the image's files at the mount path, copied
- * with their ownership, modes and times (the bundle already holds them
- * shifted into the user-namespace range), as engines do for named volumes.
+ * with their ownership, modes and times, as engines do for named volumes. A
+ * pulled bundle holds its owners shifted into the user-namespace range
+ * already (offset 0); a bundle made from a build's own layer trees keeps the
+ * image's owners (ADR 0822), so the copy adds the range's base.
  * The path is resolved inside the bundle component by component with lstat:
  * a symlink anywhere on it means there is nothing to copy (a link could point
  * out of the bundle). Below it, symlinks are copied as links, never
@@ -28,14 +30,21 @@ export const imageDirAt = async (rootfs: string, mountPath: string): Promise<str
   return cur
 }
 
-const applyMeta = async (p: string, st: { uid: number; gid: number; mode: number; atime: Date; mtime: Date }, chown: boolean) => {
-  if (chown) await fs.lchown(p, st.uid, st.gid)
+/** What to add to the bundle's owners for the volume (undefined: leave owners alone, as without a user namespace). */
+export type OwnerOffset = number | undefined
+
+const applyMeta = async (
+  p: string,
+  st: { uid: number; gid: number; mode: number; atime: Date; mtime: Date },
+  offset: OwnerOffset
+) => {
+  if (offset !== undefined) await fs.lchown(p, st.uid + offset, st.gid + offset)
   await fs.chmod(p, st.mode & 0o7777)
   await fs.utimes(p, st.atime, st.mtime)
 }
 
 /** Copies the tree below `from` into the (empty, daemon-private) directory `to`, whose own metadata becomes `from`'s. */
-export const copyTree = async (from: string, to: string, chown: boolean): Promise<number> => {
+export const copyTree = async (from: string, to: string, offset: OwnerOffset): Promise<number> => {
   let entries = 0
   const walk = async (src: string, dst: string): Promise<void> => {
     for (const name of await fs.readdir(src)) {
@@ -46,17 +55,17 @@ export const copyTree = async (from: string, to: string, chown: boolean): Promis
       if (st.isDirectory()) {
         await fs.mkdir(d, { mode: 0o700 })
         await walk(s, d)
-        await applyMeta(d, st, chown)
+        await applyMeta(d, st, offset)
       } else if (st.isFile()) {
         await fs.copyFile(s, d, C.COPYFILE_EXCL)
-        await applyMeta(d, st, chown)
+        await applyMeta(d, st, offset)
       } else if (st.isSymbolicLink()) {
         await fs.symlink(await fs.readlink(s), d)
-        if (chown) await fs.lchown(d, st.uid, st.gid)
+        if (offset !== undefined) await fs.lchown(d, st.uid + offset, st.gid + offset)
       }
     }
   }
   await walk(from, to)
-  await applyMeta(to, await fs.lstat(from), chown)
+  await applyMeta(to, await fs.lstat(from), offset)
   return entries
 }

@@ -21,6 +21,9 @@ export interface ImageView {
   /** The image's user (container ids). */
   readonly uid: number
   readonly gid: number
+  /** `image`: the bundle keeps the image's own owners (made from a build's layer trees, ADR 0822);
+   * absent or `shifted`: they are shifted into the user-namespace range already. */
+  readonly owners?: "shifted" | "image"
 }
 
 export interface Created {
@@ -51,8 +54,9 @@ export const ensureVolume = async (
   await fs.mkdir(creating, { mode: 0o700 })
   const from = await imageDirAt(image.rootfs, mountPath)
   let entries = 0
-  if (from !== undefined) entries = await copyTree(from, creating, shift !== undefined)
-  else {
+  if (from !== undefined) {
+    entries = await copyTree(from, creating, shift === undefined ? undefined : image.owners === "image" ? shift.base : 0)
+  } else {
     if (shift !== undefined) await fs.chown(creating, shift.base + image.uid, shift.base + image.gid)
     await fs.chmod(creating, 0o755)
   }

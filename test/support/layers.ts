@@ -147,6 +147,8 @@ export const fakeOciTest = (dir: string, options: FakeOciOptions) =>
         pull,
         prewarm: () => Effect.succeed({ layers: 0, alreadyUnpacked: true, digests: [] }),
         prepareSpare: () => Effect.succeed(false),
+        adoptsBuiltTrees: false,
+        adoptBuilt: (reference) => Effect.die(`fake OCI: adoptBuilt(${reference}) is not used by these tests`),
         resolve: (reference) => Effect.die(`fake OCI: resolve(${reference}) is not used by these tests`),
         lookup: (digest) => Effect.map(Ref.get(pulled), (m) => Option.fromNullable(m.get(digest))),
         cacheStatus: Effect.die("fake OCI: cacheStatus is not used by these tests"),

@@ -1,5 +1,6 @@
 /** Helpers for upload/build tests: a context tar, a build service, posting a context and the Python app on a hosted Debian base. */
 import * as http from "node:http"
+import type { DaemonInternals } from "../../src/daemon/layers.js"
 import { ADMIN_TOKEN, startTestDaemon, type TestDaemon } from "./daemon.js"
 import { buildAndPushDebianImage } from "./debianImages.js"
 import { tarOf } from "./tarballs.js"
@@ -96,8 +97,8 @@ export interface BuildFixture {
   readonly appId: string
 }
 
-export const startBuildFixture = async (config: Record<string, unknown> = {}): Promise<BuildFixture> => {
-  const d = await startTestDaemon(config)
+export const startBuildFixture = async (config: Record<string, unknown> = {}, internals: DaemonInternals = {}): Promise<BuildFixture> => {
+  const d = await startTestDaemon(config, internals)
   try {
     const projects = (await (await d.request("/v1/projects")).json()) as { items: Array<{ id: string; name: string }> }
     const projectId = projects.items.find((p) => p.name === "default")?.id ?? ""

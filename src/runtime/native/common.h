@@ -13,6 +13,7 @@
 /* Launch specification, decoded from the JSON document on stdin. */
 struct launch_spec {
 	const char *rootfs;   /* shared read-only bundle (overlay lower) */
+	int rootfs_idmap;     /* rootfs keeps the image's owners: mount it idmapped (ADR 0822) */
 	const char *upper;    /* per-replica overlay upper dir */
 	const char *work;     /* per-replica overlay work dir */
 	const char *merged;   /* per-replica overlay mount point */
@@ -162,5 +163,13 @@ int exec_main(int argc, char **argv);
 int tarpipe_main(int argc, char **argv);
 int sendpipe_main(int argc, char **argv);
 int recvpipe_main(int argc, char **argv);
+int probe_idmap_main(int argc, char **argv);
+int overlay_marks_main(int argc, char **argv);
+
+/* ---- idmap.c (ADR 0822) ---- */
+/* A user namespace with the map `0 base size` (uid and gid), as an fd. */
+int idmap_userns_fd(unsigned long base, unsigned long size);
+/* An idmapped clone of `source` through `userns_fd`, attached at `target`. */
+int idmap_clone_at(const char *source, int userns_fd, const char *target);
 
 #endif

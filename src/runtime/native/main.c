@@ -17,6 +17,8 @@ static const struct {
 	{ "tar-pipe", tarpipe_main },
 	{ "send-pipe", sendpipe_main },
 	{ "recv-pipe", recvpipe_main },
+	{ "probe-idmap", probe_idmap_main },
+	{ "overlay-marks", overlay_marks_main },
 };
 
 static int usage(void)
@@ -26,6 +28,8 @@ static int usage(void)
 			"       denia-init tar-pipe <control-fd>   (stdin -> stdout as fd told)\n"
 			"       denia-init send-pipe <fd> [<idle-ms>]   (stdin -> fd until stdin ends)\n"
 			"       denia-init recv-pipe <fd> <count> <idle-ms> [<copy-fd>]   (stdin, then count bytes of fd -> stdout)\n"
+			"       denia-init probe-idmap <dir>   (can a rootfs on <dir>'s file system be mounted idmapped?)\n"
+			"       denia-init overlay-marks <dir>   (opaque/redirect marks of a layer tree, NUL-separated)\n"
 			"       denia-init version\n");
 	return 2;
 }

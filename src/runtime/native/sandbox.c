@@ -60,10 +60,32 @@ static void die_path(const char *stage, const char *rel, int err)
 	die_msg(stage, msg);
 }
 
+/* The bundle's idmapped clone (ADR 0822) at `<replica dir>/lower`: the
+ * directory beside the upper dir, removed with the replica's directory. */
+static const char *attach_idmapped(const struct launch_spec *s, char *lower, size_t size)
+{
+	const char *slash = strrchr(s->upper, '/');
+	if (slash == NULL || (size_t)(slash - s->upper) + sizeof "/lower" > size)
+		die_msg("idmap rootfs", "upper dir has no parent");
+	memcpy(lower, s->upper, (size_t)(slash - s->upper));
+	strcpy(lower + (slash - s->upper), "/lower");
+	if (mkdir(lower, 0700) < 0 && errno != EEXIST)
+		die_stage("idmap rootfs", errno);
+	close(open_host_dir("idmap rootfs", lower));
+	int ns = idmap_userns_fd(s->userns_base, s->userns_size);
+	if (ns < 0)
+		die_stage("idmap rootfs", errno);
+	if (idmap_clone_at(s->rootfs, ns, lower) < 0)
+		die_stage("idmap rootfs", errno);
+	close(ns);
+	return lower;
+}
+
 static void mount_overlay(const struct launch_spec *s)
 {
 	char opts[4096 + 64];
 	char target[64];
+	char lower_path[4096];
 	check_option_path("rootfs", s->rootfs);
 	check_option_path("upper", s->upper);
 	check_option_path("work", s->work);
@@ -74,12 +96,16 @@ static void mount_overlay(const struct launch_spec *s)
 	close(lower);
 	close(upper);
 	close(work);
-	int n = snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", s->rootfs, s->upper, s->work);
+	const char *lowerdir = s->rootfs_idmap ? attach_idmapped(s, lower_path, sizeof lower_path) : s->rootfs;
+	int n = snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", lowerdir, s->upper, s->work);
 	if (n < 0 || (size_t)n >= sizeof opts)
 		die_msg("mount overlay", "paths too long");
 	if (mount("overlay", fd_path(target, sizeof target, merged), "overlay", MS_NODEV, opts) < 0)
 		die_stage("mount overlay", errno);
 	close(merged);
+	/* the overlay holds its own clone of its layers: the attached one can go */
+	if (s->rootfs_idmap && umount2(lowerdir, MNT_DETACH) < 0)
+		die_stage("idmap rootfs", errno);
 }
 
 static void mount_dev(int rootfd)

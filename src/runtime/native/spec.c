@@ -108,6 +108,10 @@ int spec_parse(char *json, struct launch_spec *s, const char **why)
 			if (json_uint_max(&ps, 1UL << 30, &v) < 0)
 				goto bad;
 			s->nofile_hard = v;
+		} else if (strcmp(key, "rootfsIdmap") == 0) {
+			if (json_uint_max(&ps, 1, &v) < 0)
+				goto bad;
+			s->rootfs_idmap = (int)v;
 		} else if (strcmp(key, "port") == 0) {
 			if (json_uint_max(&ps, 65535, &v) < 0)
 				goto bad;

@@ -1,9 +1,10 @@
 /**
- * The base prewarm (ADR 0805) on the real runtime and buildah: while an upload builds `FROM` the hosted
- * base, the daemon unpacks that base into a chain snapshot of all its layers, and the deploy's pull of
- * the built image reuses every base layer (a fresh node: no earlier pull left a snapshot), no spare clone
- * of it left behind (ADR 0812). A base
- * outside the service's project is never prewarmed, and the deployment fails as the build does.
+ * The base prewarm (ADR 0805) on the real runtime and buildah. It is the path of a node that cannot mount
+ * a rootfs idmapped, so this daemon is told not to adopt the build's layer trees (ADR 0822). While an
+ * upload builds `FROM` the hosted base, the daemon unpacks that base into a chain snapshot of all its
+ * layers, and the deploy's pull of the built image reuses every base layer (a fresh node: no earlier pull
+ * left a snapshot), no spare clone of it left behind (ADR 0812). A base outside the service's project is
+ * never prewarmed, and the deployment fails as the build does.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -29,7 +30,7 @@ describe.runIf(privileged)("base prewarm during upload builds (privileged)", () 
   }
 
   beforeAll(async () => {
-    ;({ d, appId } = await startBuildFixture({}))
+    ;({ d, appId } = await startBuildFixture({}, { adoptBuildTrees: false }))
   }, 600_000)
   afterAll(async () => {
     await d?.stop()
