@@ -143,7 +143,7 @@ const servicesLayer = (config: LoadedConfig, internals: DaemonInternals) => {
   const idmapProbe = internals.adoptBuildTrees === false
     ? Effect.succeed(false)
     : probeIdmappedRootfs(resolveHelperPath(), config.paths.dataDir).pipe(
-      Effect.tap((r) => Effect.logInfo(`rootfs: ${r.reason}`)),
+      Effect.tap((r) => Effect.logInfo(`idmapped rootfs: ${r.reason}`)),
       Effect.map((r) => r.ok)
     )
   const oci = Layer.unwrapEffect(Effect.map(idmapProbe, (adoptBuiltTrees) =>

@@ -15,15 +15,15 @@ export interface IdmapSupport {
 export const probeIdmappedRootfs = (helperPath: string, dir: string): Effect.Effect<IdmapSupport> =>
   Effect.async<IdmapSupport>((resume) => {
     if (process.getuid?.() !== 0) {
-      resume(Effect.succeed({ ok: false, reason: "idmapped rootfs: not running as root" }))
+      resume(Effect.succeed({ ok: false, reason: "not running as root" }))
       return
     }
     const child = execFile(helperPath, ["probe-idmap", dir], { timeout: 10_000 }, (error, stdout, stderr) => {
-      const line = `${stdout}`.trim().split("\n")[0] ?? ""
+      const line = (`${stdout}`.trim().split("\n")[0] ?? "").replace(/^idmapped rootfs: /, "")
       resume(Effect.succeed(
         error === null && line === "ok"
-          ? { ok: true, reason: "idmapped rootfs: yes (builds deploy from their own layer trees)" }
-          : { ok: false, reason: line !== "" ? line : `idmapped rootfs: the helper failed (${`${stderr}`.trim() || String(error)})` }
+          ? { ok: true, reason: "yes (builds deploy from their own layer trees)" }
+          : { ok: false, reason: line !== "" ? line : `the helper failed (${`${stderr}`.trim() || String(error)})` }
       ))
     })
     return Effect.sync(() => child.kill("SIGKILL"))

@@ -1,9 +1,12 @@
 import { Effect, Schema } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { detectBuildIsolation } from "../../builder/isolation.js"
 import { loadProcessConfig } from "../../config/environment.js"
 import { networkChecks } from "../../network/doctor.js"
 import { runtimeChecks } from "../../runtime/doctor.js"
 import { resolveHelperPath } from "../../runtime/helperPath.js"
+import { type IdmapSupport, probeIdmappedRootfs } from "../../runtime/idmapProbe.js"
 import { printJson, printText } from "../client/output.js"
 import * as checks from "./checks.js"
 
@@ -35,6 +38,24 @@ export const buildIsolationVerdict = (isolation: { readonly mode: "cgroup" | "ni
       fix: "boot with cgroup v2 only (systemd.unified_cgroup_hierarchy=1) so builds get their own cgroup with cpu.weight and memory.max"
     }
 
+/** Whether a build's bundle can be made from its own layer trees here (ADR 0822): a warning, builds still deploy. */
+export const idmapVerdict = (support: IdmapSupport): checks.CheckResult =>
+  support.ok
+    ? { name: "idmapped rootfs", level: "ok", detail: support.reason }
+    : {
+      name: "idmapped rootfs",
+      level: "warn",
+      detail: `${support.reason}; builds deploy through a registry pull of their image and a prewarm of the base (slower)`,
+      fix: "run the daemon as root on Linux ≥ 5.19 with data_dir on a file system that supports idmapped mounts (ext4, xfs, btrfs)"
+    }
+
+/** The data dir, or its nearest existing parent before the first start. */
+const existingDirOf = (dir: string): string => {
+  let cur = path.resolve(dir)
+  while (!fs.existsSync(cur) && path.dirname(cur) !== cur) cur = path.dirname(cur)
+  return cur
+}
+
 const icon = { ok: "ok  ", warn: "warn", fail: "FAIL" } as const
 
 /** `denia doctor`: host readiness, each line ok/warn/fail with a fix. Exit 1 on any fail. Loaded lazily by root.ts. */
@@ -50,6 +71,7 @@ export const runDoctor = (json: boolean) =>
       results.push({ name: "config", level: "ok", detail: `${config.paths.configFile} is valid` })
       results.push(...(yield* runtimeVerdicts(config.values.cgroupRoot)))
       results.push(buildIsolationVerdict(yield* detectBuildIsolation(config.values.cgroupRoot)))
+      results.push(idmapVerdict(yield* probeIdmappedRootfs(resolveHelperPath(), existingDirOf(config.paths.dataDir))))
       results.push(...(yield* Effect.promise(() => checks.checkPorts(config))))
       results.push(checks.checkDataDir(config.paths.dataDir))
       const v = config.values

@@ -95,6 +95,9 @@ describe("denia doctor", () => {
     const byName = (n: string) => checks.find((c) => c.name === n)
     expect(byName("api port")).toMatchObject({ level: "ok", detail: expect.stringMatching(/served by the running Denia daemon$/) })
     expect(byName("http port")).toMatchObject({ level: "ok", detail: expect.stringMatching(/served by the running Denia daemon$/) })
+    // builds deploy from their own layer trees where the rootfs can be mounted idmapped (ADR 0822)
+    if (process.getuid?.() === 0) expect(byName("idmapped rootfs")).toMatchObject({ level: "ok", detail: expect.stringMatching(/^yes/) })
+    else expect(byName("idmapped rootfs")).toMatchObject({ level: "warn", detail: expect.stringMatching(/^not running as root/) })
   })
 })
 
