@@ -13,24 +13,10 @@ import { locateLayerTrees } from "../../../src/builder/layerTrees.js"
 import { mergeLayerTrees } from "../../../src/oci/mergeTrees.js"
 import { resolveHelperPath } from "../../../src/runtime/index.js"
 import { findStaticBusybox } from "../../support/busybox-rootfs.js"
+import { treeListing } from "../../support/treeListing.js"
 
 const privileged = process.getuid?.() === 0
 if (!privileged) console.warn("layer tree tests skipped: they need root (buildah with overlay storage)")
-
-/** Paths, types and contents below `root` (sorted). */
-const listing = (root: string): Array<string> => {
-  const out: Array<string> = []
-  const walk = (rel: string) => {
-    for (const name of fs.readdirSync(path.join(root, rel)).sort()) {
-      const p = rel === "" ? name : `${rel}/${name}`
-      const st = fs.lstatSync(path.join(root, p))
-      out.push(`${st.isDirectory() ? "d" : st.isSymbolicLink() ? "l" : "f"} ${p} ${st.uid}:${st.gid} ${st.isFile() ? st.size : ""}`)
-      if (st.isDirectory()) walk(p)
-    }
-  }
-  walk("")
-  return out
-}
 
 describe.runIf(privileged)("locateLayerTrees (privileged)", () => {
   let dir: string
@@ -87,7 +73,7 @@ describe.runIf(privileged)("locateLayerTrees (privileged)", () => {
     await mergeLayerTrees((trees ?? []).map((t) => t.dir), rootfs, { maxEntries: 10_000 }, { helperPath: resolveHelperPath() })
     const container = buildah("from", "--pull=never", "localhost/denia-build/p/s:d1")
     const mounted = buildah("mount", container)
-    expect(listing(rootfs)).toEqual(listing(mounted))
+    expect(treeListing(rootfs)).toEqual(treeListing(mounted))
     expect(fs.existsSync(path.join(rootfs, "etc", "gone"))).toBe(false)
     expect(fs.readFileSync(path.join(rootfs, "srv", "made"), "utf8")).toBe("made\n")
   })

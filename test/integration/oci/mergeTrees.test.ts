@@ -11,31 +11,11 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { mergeLayerTrees, MergeRefused } from "../../../src/oci/mergeTrees.js"
 import { resolveHelperPath } from "../../../src/runtime/index.js"
+import { treeListing } from "../../support/treeListing.js"
 
 const privileged = process.getuid?.() === 0
 const helperPath = resolveHelperPath()
 if (!privileged) console.warn("mergeTrees tests skipped: they need root (overlay mounts, trusted xattrs)")
-
-/** Every entry below `root`: type, mode, owners, and a file's contents or a link's target. */
-const listing = (root: string): Array<string> => {
-  const out: Array<string> = []
-  const walk = (rel: string) => {
-    for (const name of fs.readdirSync(path.join(root, rel)).sort()) {
-      const p = rel === "" ? name : `${rel}/${name}`
-      const st = fs.lstatSync(path.join(root, p))
-      const kind = st.isDirectory() ? "d" : st.isSymbolicLink() ? "l" : st.isFile() ? "f" : "o"
-      const what = st.isFile()
-        ? fs.readFileSync(path.join(root, p), "utf8")
-        : st.isSymbolicLink()
-        ? fs.readlinkSync(path.join(root, p))
-        : ""
-      out.push(`${kind} ${p} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${what}`)
-      if (st.isDirectory()) walk(p)
-    }
-  }
-  walk("")
-  return out
-}
 
 describe.runIf(privileged)("mergeLayerTrees (privileged)", () => {
   let dir: string
@@ -96,7 +76,7 @@ describe.runIf(privileged)("mergeLayerTrees (privileged)", () => {
     const rootfs = path.join(dir, "rootfs")
     fs.mkdirSync(rootfs)
     await mergeLayerTrees([base, l1, l2], rootfs, { maxEntries: 1000 }, { helperPath })
-    expect(listing(rootfs)).toEqual(listing(mergedOf("l2")))
+    expect(treeListing(rootfs)).toEqual(treeListing(mergedOf("l2")))
     // the overlay's upper dirs really hold the marks this merge must honour
     expect(fs.lstatSync(path.join(l1, "etc", "gone")).isCharacterDevice()).toBe(true)
     // hard links: the layers' own inodes
