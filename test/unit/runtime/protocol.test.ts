@@ -95,6 +95,7 @@ describe("replica spec", () => {
     const ls = toLaunchSpec(base, dirs, null, { base: 100000, size: 65536 })
     expect(ls).toEqual({
       rootfs: "/bundles/b1",
+      rootfsIdmap: 0,
       upper: "/data/runtime/web/d1/r1/upper",
       work: "/data/runtime/web/d1/r1/work",
       merged: "/data/runtime/web/d1/r1/merged",
@@ -121,5 +122,7 @@ describe("replica spec", () => {
       mounts: []
     })
     expect(defaultHostname({ ...base, service: "s".repeat(63) })).toHaveLength(63)
+    // a bundle that keeps the image's owners is mounted idmapped (ADR 0822)
+    expect(toLaunchSpec({ ...base, rootfsIdmap: true }, dirs, null, { base: 100000, size: 65536 }).rootfsIdmap).toBe(1)
   })
 })
