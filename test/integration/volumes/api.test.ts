@@ -13,6 +13,7 @@ import * as http from "node:http"
 import * as path from "node:path"
 import * as tar from "tar-stream"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { waitForChildWithArg } from "../../support/childProcesses.js"
 import { ADMIN_TOKEN, startTestDaemon, type TestDaemon } from "../../support/daemon.js"
 
 let d: TestDaemon
@@ -245,9 +246,9 @@ describe("backup and restore of a stopped service", () => {
         res.on("end", () => resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }))
       })
       req.on("error", reject)
-      // the head goes first; the body follows once the handler has started (ADR 0904)
+      // the head goes first; the body follows once the handler has handed the socket to the helper (ADR 0904)
       req.flushHeaders()
-      setTimeout(() => req.end(archive), 100)
+      waitForChildWithArg("recv-pipe").then(() => req.end(archive), reject)
     })
     expect(answer.status).toBe(200)
     expect(JSON.parse(answer.body)).toEqual({ name: "logs", entries: 1 })
