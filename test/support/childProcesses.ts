@@ -19,10 +19,17 @@ export const childrenWithArg = (arg: string): Array<number> =>
     }
   })
 
-/** Resolves once a child with `arg` runs; rejects after `timeoutMs`. */
-export const waitForChildWithArg = async (arg: string, timeoutMs = 30_000): Promise<void> => {
+/**
+ * Resolves once a child with `arg` runs that is not one of `before` (children an earlier request
+ * started may still be exiting); rejects after `timeoutMs`.
+ */
+export const waitForNewChildWithArg = async (
+  arg: string,
+  before: ReadonlyArray<number>,
+  timeoutMs = 30_000
+): Promise<void> => {
   const deadline = Date.now() + timeoutMs
-  while (childrenWithArg(arg).length === 0) {
+  while (!childrenWithArg(arg).some((pid) => !before.includes(pid))) {
     if (Date.now() > deadline) throw new Error(`no child process with ${arg} after ${timeoutMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }

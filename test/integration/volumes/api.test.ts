@@ -13,7 +13,7 @@ import * as http from "node:http"
 import * as path from "node:path"
 import * as tar from "tar-stream"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { waitForChildWithArg } from "../../support/childProcesses.js"
+import { childrenWithArg, waitForNewChildWithArg } from "../../support/childProcesses.js"
 import { ADMIN_TOKEN, startTestDaemon, type TestDaemon } from "../../support/daemon.js"
 
 let d: TestDaemon
@@ -247,8 +247,9 @@ describe("backup and restore of a stopped service", () => {
       })
       req.on("error", reject)
       // the head goes first; the body follows once the handler has handed the socket to the helper (ADR 0904)
+      const before = childrenWithArg("recv-pipe")
       req.flushHeaders()
-      waitForChildWithArg("recv-pipe").then(() => req.end(archive), reject)
+      waitForNewChildWithArg("recv-pipe", before).then(() => req.end(archive), reject)
     })
     expect(answer.status).toBe(200)
     expect(JSON.parse(answer.body)).toEqual({ name: "logs", entries: 1 })
