@@ -4,8 +4,8 @@
  */
 import * as fs from "node:fs"
 
-/** Pids of this process's direct children whose command line contains `arg`. */
-export const childrenWithArg = (arg: string): Array<number> =>
+/** This process's direct children with their argv (empty for one that has exited). */
+const children = (): Array<{ pid: number; argv: Array<string> }> =>
   fs.readdirSync("/proc").flatMap((entry) => {
     if (!/^\d+$/.test(entry)) return []
     try {
@@ -13,11 +13,15 @@ export const childrenWithArg = (arg: string): Array<number> =>
       const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8")
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
       if (ppid !== process.pid) return []
-      return fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").includes(arg) ? [Number(entry)] : []
+      const argv = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").filter((a) => a !== "")
+      return [{ pid: Number(entry), argv }]
     } catch {
       return []
     }
   })
+
+/** Pids of this process's direct children whose command line contains `arg`. */
+export const childrenWithArg = (arg: string): Array<number> => children().flatMap((c) => (c.argv.includes(arg) ? [c.pid] : []))
 
 /**
  * Resolves once a child with `arg` runs that is not one of `before` (children an earlier request
@@ -34,3 +38,7 @@ export const waitForNewChildWithArg = async (
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
+
+/** This process's direct children, `pid: command line` each. */
+export const describeChildren = (): Array<string> =>
+  children().map((c) => `${c.pid}: ${c.argv.length === 0 ? "(exited)" : c.argv.join(" ")}`)

@@ -2,12 +2,13 @@
  * Test daemons: in-process (the real Layer graph on a temp data dir and a
  * random port) and as a child process running the built CLI.
  */
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as path from "node:path"
 import { decodeConfig, type LoadedConfig } from "../../src/config/load.js"
 import { derivePaths } from "../../src/config/paths.js"
 import { type DaemonInternals, daemonLayer } from "../../src/daemon/layers.js"
+import { describeChildren } from "./childProcesses.js"
 import { freePorts } from "./ports.js"
 import { makeTempDir } from "./tempDir.js"
 
@@ -54,6 +55,25 @@ export const makeRequest = (url: string) => (p: string, init: RequestInit & { to
   return fetch(`${url}${p}`, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) })
 }
 
+/** A stop still going after this long prints what the process still holds (a test's hook timeout is 60 s). */
+const SLOW_STOP_MS = 30_000
+
+/** What a test daemon whose stop hangs still has: its children, Node's open resources, its root fibers. */
+const reportSlowStop = async (dataDir: string) => {
+  const fibers = await Effect.runPromise(
+    Effect.flatMap(Fiber.roots, (roots) => Effect.forEach(roots.slice(0, 50), (f) => Fiber.pretty(f)))
+  ).catch((e: unknown) => [`(fibers unavailable: ${String(e)})`])
+  process.stderr.write(
+    [
+      `test daemon on ${dataDir}: stop still running after ${SLOW_STOP_MS / 1000} s`,
+      `children: ${describeChildren().join("; ") || "none"}`,
+      `resources: ${process.getActiveResourcesInfo().join(", ")}`,
+      ...fibers,
+      ""
+    ].join("\n")
+  )
+}
+
 export const startTestDaemon = async (overrides: Record<string, unknown> = {}, internals: DaemonInternals = {}): Promise<TestDaemon> => {
   const temp = makeTempDir()
   const config = await testConfig(temp.dir, overrides)
@@ -66,7 +86,12 @@ export const startTestDaemon = async (overrides: Record<string, unknown> = {}, i
     dataDir: config.paths.dataDir,
     request: makeRequest(url),
     stop: async () => {
-      await Effect.runPromise(Scope.close(scope, Exit.void))
+      const slow = setTimeout(() => void reportSlowStop(config.paths.dataDir), SLOW_STOP_MS)
+      try {
+        await Effect.runPromise(Scope.close(scope, Exit.void))
+      } finally {
+        clearTimeout(slow)
+      }
       temp.cleanup()
     }
   }
