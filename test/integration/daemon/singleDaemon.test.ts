@@ -150,10 +150,14 @@ describe.runIf(privileged)("one daemon per data dir (privileged)", () => {
     await first.exited
     first = runCli([], env)
     await waitFor(healthz, 30_000)
+    // the killed daemon's replica may still answer on its socket until the new daemon's sweep removes it:
+    // wait for the relaunch to be recorded, not only for an answer
+    const deployment = async () =>
+      (await (await request(`/v1/deployments/${deploymentId}`)).json()) as { status: string; restartCount: number }
+    await waitFor(async () => (await deployment()).restartCount >= 2, 30_000)
     await waitFor(async () => (await served()).join() === "only one", 30_000)
-    const dep = (await (await request(`/v1/deployments/${deploymentId}`)).json()) as { status: string; restartCount: number }
     // two daemon starts relaunched the same deployment: restart events, not new deployments
-    expect(dep).toMatchObject({ status: "healthy", restartCount: 2 })
+    expect(await deployment()).toMatchObject({ status: "healthy", restartCount: 2 })
     expect(messages(first.output()).some((m) => /^sweep: removed 1 leftover replica\(s\)/.test(m))).toBe(true)
     // a workload killed behind the daemon's back: one info line with the reason
     for (const pid of processesWithMarker(marker)) process.kill(pid, "SIGKILL")
