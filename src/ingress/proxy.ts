@@ -13,11 +13,12 @@ import * as http from "node:http"
 import type * as net from "node:net"
 import type { AccessLogs } from "./accessLog.js"
 import { withControlHop } from "./controlHop.js"
-import { clientIp, responseHeaders, upstreamHeaders } from "./headers.js"
+import { clientIp, upstreamHeaders } from "./headers.js"
 import { MAX_HEADER_COUNT } from "./limits.js"
 import type { ReplicaConn, ReplicaTable } from "./ReplicaRegistry.js"
 import { isTargetError, type RequestTarget, requestTarget, type TargetError } from "./requestTarget.js"
 import type { Route, RouteTable } from "./routes.js"
+import { makeTunnel, type ProxyControl, rejectUpgrade } from "./upgradeTunnel.js"
 import { forwardAgent } from "./upstreamAgent.js"
 import { classifyUpstreamError, noHealthyReplica, type UpstreamErrorKind, type UpstreamFailure } from "./upstreamErrors.js"
 import { forwardUndici } from "./upstreamUndici.js"
@@ -39,7 +40,7 @@ export interface ProxyContext {
   /** True when a certificate for that host is loaded (TLS hosts redirect only then). */
   readonly hasCertificate: (hostname: string) => boolean
   /** Loopback API (control domain target); undefined = control domain off. */
-  readonly control: { readonly host: string; readonly port: number } | undefined
+  readonly control: ProxyControl | undefined
   readonly httpsPort: number
   /** This daemon's `Via` token; a request already carrying it is a loop. */
   readonly viaToken: string
@@ -336,80 +337,7 @@ export const createProxy = (ctx: ProxyContext): Proxy => {
     })
   }
 
-  const rejectUpgrade = (socket: net.Socket, status: number, text: string): void => {
-    if (socket.writable) socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
-    else socket.destroy()
-  }
-
-  const tunnel = (
-    req: http.IncomingMessage,
-    socket: net.Socket,
-    head: Buffer,
-    authority: string,
-    secure: boolean,
-    replica: ReplicaConn | undefined
-  ): void => {
-    const forwarded = upstreamHeaders(req, clientIp(req.socket), authority, secure ? "https" : "http", viaValue, true)
-    const headers = replica === undefined ? withControlHop(forwarded) : forwarded
-    const options: http.RequestOptions = replica !== undefined
-      ? { socketPath: replica.socketPath, method: req.method ?? "GET", path: req.url ?? "/", headers, agent: false }
-      : {
-        host: ctx.control?.host ?? "127.0.0.1",
-        port: ctx.control?.port ?? 0,
-        method: req.method ?? "GET",
-        path: req.url ?? "/",
-        headers,
-        agent: false
-      }
-    if (replica !== undefined) replica.acquire()
-    let released = false
-    const release = () => {
-      if (released) return
-      released = true
-      if (replica !== undefined) replica.release()
-    }
-    let upstream: http.ClientRequest
-    try {
-      upstream = http.request(options)
-    } catch {
-      release()
-      rejectUpgrade(socket, 400, "Bad Request")
-      return
-    }
-    socket.on("error", () => upstream.destroy())
-    socket.on("close", () => {
-      upstream.destroy()
-      release()
-    })
-    upstream.on("upgrade", (up, upSocket, upHead) => {
-      let lines = `HTTP/1.1 ${up.statusCode ?? 101} ${up.statusMessage ?? "Switching Protocols"}\r\n`
-      for (let i = 0; i < up.rawHeaders.length; i += 2) lines += `${up.rawHeaders[i]}: ${up.rawHeaders[i + 1]}\r\n`
-      socket.write(`${lines}\r\n`)
-      if (upHead.length > 0) socket.write(upHead)
-      if (head.length > 0) upSocket.write(head)
-      upSocket.on("error", () => socket.destroy())
-      upSocket.on("close", () => {
-        socket.destroy()
-        release()
-      })
-      socket.setTimeout(0)
-      upSocket.pipe(socket)
-      socket.pipe(upSocket)
-    })
-    upstream.on("response", (up) => {
-      // the replica refused the upgrade: relay its answer and close
-      let lines = `HTTP/1.1 ${up.statusCode ?? 502} ${up.statusMessage ?? ""}\r\n`
-      for (const [i, v] of responseHeaders(up.rawHeaders).entries()) lines += i % 2 === 0 ? `${v}: ` : `${v}\r\n`
-      socket.write(`${lines}connection: close\r\n\r\n`)
-      up.pipe(socket)
-      up.on("end", release)
-    })
-    upstream.on("error", () => {
-      release()
-      rejectUpgrade(socket, 502, "Bad Gateway")
-    })
-    upstream.end()
-  }
+  const tunnel = makeTunnel(ctx.control, viaValue)
 
   const upgrade = (req: http.IncomingMessage, socket: net.Socket, head: Buffer, secure: boolean): void => {
     socket.on("error", () => socket.destroy())
