@@ -1,6 +1,7 @@
 /** Helpers for upload/build tests: a context tar, a build service, posting a context and the Python app on a hosted Debian base. */
 import * as http from "node:http"
 import type { DaemonInternals } from "../../src/daemon/layers.js"
+import { childrenWithArg, waitForNewChildWithArg } from "./childProcesses.js"
 import { ADMIN_TOKEN, startTestDaemon, type TestDaemon } from "./daemon.js"
 import { buildAndPushDebianImage } from "./debianImages.js"
 import { tarOf } from "./tarballs.js"
@@ -19,8 +20,11 @@ export const postBytes = (
     readonly chunked?: boolean
     readonly contentType?: string
     readonly token?: string
-    /** Sends the head, then the body this many ms later: the handler starts before any of it arrived. */
-    readonly bodyAfterMs?: number
+    /**
+     * Sends the head, then the body once the daemon has handed the connection to a new
+     * `denia-init recv-pipe` helper (ADR 0904): the handler started before any of the body arrived.
+     */
+    readonly bodyAfterHelper?: boolean
   } = {}
 ): Promise<PostResult & { connection?: string | undefined }> =>
   new Promise((resolve, reject) => {
@@ -38,10 +42,11 @@ export const postBytes = (
       res.on("error", reject)
     })
     req.on("error", reject)
-    if (options.bodyAfterMs === undefined) req.end(body)
+    if (options.bodyAfterHelper !== true) req.end(body)
     else {
+      const before = childrenWithArg("recv-pipe")
       req.flushHeaders()
-      setTimeout(() => req.end(body), options.bodyAfterMs)
+      waitForNewChildWithArg("recv-pipe", before).then(() => req.end(body), reject)
     }
   })
 
