@@ -7,7 +7,7 @@
 import { Config, Effect } from "effect"
 import * as os from "node:os"
 import type { ConfigError } from "./errors.js"
-import { loadConfig, type LoadedConfig } from "./load.js"
+import { loadConfig, type LoadedConfig, previewFirstStart } from "./load.js"
 import { resolveClientFile } from "./paths.js"
 
 export interface ProcessEnvironment {
@@ -21,6 +21,10 @@ export const processEnvironment = (): ProcessEnvironment => ({ env: { ...process
 /** This host's daemon config as the daemon would load it (`createIfMissing` writes the first-boot template). */
 export const loadProcessConfig = (createIfMissing: boolean): Effect.Effect<LoadedConfig, ConfigError> =>
   Effect.suspend(() => loadConfig({ ...processEnvironment(), createIfMissing }))
+
+/** The config the daemon's first start would use, when this environment has no config file yet (nothing is written). */
+export const previewProcessFirstStart = (): Effect.Effect<LoadedConfig | undefined, ConfigError> =>
+  Effect.suspend(() => previewFirstStart(processEnvironment()))
 
 /**
  * The CLI client's variables, as fallbacks of `--url`, `--token` and

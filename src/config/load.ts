@@ -112,9 +112,27 @@ export const loadConfig = (options: LoadOptions): Effect.Effect<LoadedConfig, Co
     }
     const table = yield* parseFile(file, text)
     const values = yield* decodeConfig(table, options.env, file)
-    const dataDir = path.resolve(expandHome(values.dataDir, options.home))
-    const ageKeyFile = values.ageKeyFile === "" ? "" : path.resolve(expandHome(values.ageKeyFile, options.home))
-    return { values: { ...values, dataDir }, paths: derivePaths(file, dataDir, ageKeyFile), created }
+    return withPaths(file, values, options.home, created)
+  })
+
+const withPaths = (file: string, values: ConfigValues, home: string, created: boolean): LoadedConfig => {
+  const dataDir = path.resolve(expandHome(values.dataDir, home))
+  const ageKeyFile = values.ageKeyFile === "" ? "" : path.resolve(expandHome(values.ageKeyFile, home))
+  return { values: { ...values, dataDir }, paths: derivePaths(file, dataDir, ageKeyFile), created }
+}
+
+/**
+ * Before the first start (no config file yet): the config the daemon's first start would use — the
+ * defaults and the environment — without writing anything. Its admin token, unless the environment
+ * sets one, is a random one that exists only in the returned value. `undefined` when the file exists.
+ */
+export const previewFirstStart = (options: Omit<LoadOptions, "createIfMissing">): Effect.Effect<LoadedConfig | undefined, ConfigError> =>
+  Effect.gen(function*() {
+    const file = resolveConfigFile(options.env, options.home)
+    if ((yield* readFile(file)) !== undefined) return undefined
+    const tokenVar = envVar("adminToken")
+    const env = options.env[tokenVar] ? options.env : { ...options.env, [tokenVar]: randomBytes(32).toString("hex") }
+    return withPaths(file, yield* decodeConfig({}, env, file), options.home, false)
   })
 
 /** The effective config as TOML-ish lines with secrets redacted (for `denia config`). */

@@ -2,7 +2,7 @@ import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { detectBuildIsolation } from "../../builder/isolation.js"
-import { loadProcessConfig } from "../../config/environment.js"
+import { loadProcessConfig, previewProcessFirstStart } from "../../config/environment.js"
 import { networkChecks } from "../../network/doctor.js"
 import { runtimeChecks } from "../../runtime/doctor.js"
 import { resolveHelperPath } from "../../runtime/helperPath.js"
@@ -64,11 +64,26 @@ export const runDoctor = (json: boolean) =>
     const results: Array<checks.CheckResult> = []
     const loaded = yield* Effect.either(loadProcessConfig(false))
     results.push(checks.checkKernel(), checks.checkUserNamespaces(), checks.checkOverlay())
-    if (loaded._tag === "Left") {
-      results.push({ name: "config", level: "fail", detail: loaded.left.line, fix: "fix the key named above (see `denia config`)" })
+    // before the first start there is no file yet: check the host against what that start will use
+    const firstStart = loaded._tag === "Left" ? yield* Effect.either(previewProcessFirstStart()) : undefined
+    const config = loaded._tag === "Right"
+      ? loaded.right
+      : firstStart?._tag === "Right"
+      ? firstStart.right
+      : undefined
+    if (loaded._tag === "Right") {
+      results.push({ name: "config", level: "ok", detail: `${loaded.right.paths.configFile} is valid` })
+    } else if (config !== undefined) {
+      results.push({
+        name: "config",
+        level: "ok",
+        detail: `no ${config.paths.configFile} yet: the daemon writes it, with a fresh admin token, on its first start; ` +
+          "the checks below use the values it will have"
+      })
     } else {
-      const config = loaded.right
-      results.push({ name: "config", level: "ok", detail: `${config.paths.configFile} is valid` })
+      results.push({ name: "config", level: "fail", detail: loaded.left.line, fix: "fix the key named above (see `denia config`)" })
+    }
+    if (config !== undefined) {
       results.push(...(yield* runtimeVerdicts(config.values.cgroupRoot)))
       results.push(buildIsolationVerdict(yield* detectBuildIsolation(config.values.cgroupRoot)))
       results.push(idmapVerdict(yield* probeIdmappedRootfs(resolveHelperPath(), existingDirOf(config.paths.dataDir))))
@@ -78,8 +93,7 @@ export const runDoctor = (json: boolean) =>
       results.push(
         ...(yield* networkChecks({ mode: v.networkMode, bridge: v.networkBridge, subnet: v.networkSubnet, egress: v.networkEgress }))
       )
-    }
-    if (loaded._tag === "Left") {
+    } else {
       results.push(...(yield* runtimeVerdicts("/sys/fs/cgroup/denia")).filter((r) => r.name === "runtime helper"))
       results.push(buildIsolationVerdict(yield* detectBuildIsolation("/sys/fs/cgroup/denia")))
     }

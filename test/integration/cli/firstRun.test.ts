@@ -101,6 +101,49 @@ describe("denia doctor", () => {
   })
 })
 
+describe("denia doctor before the first start", () => {
+  it("checks the host against the config the first start will write, and writes no config file", async () => {
+    const temp = makeTempDir()
+    try {
+      const env = {
+        HOME: temp.dir,
+        XDG_CONFIG_HOME: path.join(temp.dir, "xdg"),
+        DENIA_DATA_DIR: path.join(temp.dir, "data"),
+        DENIA_BIND_ADDR: `127.0.0.1:${await freePort()}`,
+        DENIA_HTTP_PORT: String(await freePort()),
+        DENIA_HTTPS_PORT: String(await freePort()),
+        // this test daemon's network is not there: only the config line matters here
+        DENIA_NETWORK_MODE: "loopback"
+      }
+      const r = await runBounded(["doctor", "--json"], env, undefined, 60_000)
+      const checks = jsonOf<{ checks: Array<{ name: string; level: string; detail: string }> }>(r).checks
+      const file = path.join(temp.dir, "xdg", "denia", "config.toml")
+      expect(checks.find((c) => c.name === "config")).toEqual({
+        name: "config",
+        level: "ok",
+        detail: `no ${file} yet: the daemon writes it, with a fresh admin token, on its first start; ` +
+          "the checks below use the values it will have"
+      })
+      // the checks that need the config ran, with its values
+      expect(checks.find((c) => c.name === "data dir")?.detail).toContain(path.join(temp.dir, "data"))
+      expect(checks.find((c) => c.name === "api port")?.detail).toBe(`${env.DENIA_BIND_ADDR} is free`)
+      expect(fs.existsSync(file)).toBe(false)
+      expect(r.out).not.toMatch(/[0-9a-f]{64}/)
+      // a bad value still fails, naming the key
+      const bad = await runBounded(["doctor", "--json"], { ...env, DENIA_HTTP_PORT: "nope" }, undefined, 60_000)
+      expect(bad.code).toBe(1)
+      // stdout's JSON, then stderr's summary line
+      const badJson = bad.out.slice(0, bad.out.lastIndexOf("}") + 1)
+      const badConfig = (JSON.parse(badJson) as { checks: Array<{ name: string; level: string; detail: string }> }).checks.find((
+        c
+      ) => c.name === "config")
+      expect(badConfig).toMatchObject({ level: "fail", detail: expect.stringMatching(/^config: http_port: /) })
+    } finally {
+      temp.cleanup()
+    }
+  })
+})
+
 describe("denia logs -f --tail N", () => {
   it("prints exactly the last N lines, then follows", async () => {
     const created = await f.cli(["services", "create", "tail", "--image", "nginx:1.27", "--json"])
