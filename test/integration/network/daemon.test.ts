@@ -19,7 +19,7 @@ import { makeTestNetwork } from "../../support/network.js"
 import { buildAndPush } from "../../support/ociImages.js"
 import { freePort } from "../../support/ports.js"
 import { makeTempDir } from "../../support/tempDir.js"
-import { killServers, udpPing } from "./harness.js"
+import { killServers, REACH_MS, udpPing } from "./harness.js"
 
 const privileged = process.getuid?.() === 0
 /** Namespaces the daemon keeps ready next to the three replicas' (network_pool_size). */
@@ -250,7 +250,7 @@ describe.runIf(privileged)("node network with real replicas (privileged)", () =>
     expect(tcpPublic).toBeGreaterThanOrEqual(tcpLow)
     await waitFor(async () => (await httpGet(tcpPublic)) === "db says hi", 15_000).catch(() => undefined)
     expect(await httpGet(tcpPublic)).toBe("db says hi")
-    expect(await udpPing(null, "127.0.0.1", udpPublic)).toBe("GOT ping")
+    expect(await udpPing(null, "127.0.0.1", udpPublic, undefined, REACH_MS)).toBe("GOT ping")
     const service = await json<{ status?: { network?: string } }>(await request(`/v1/services/${ids.db ?? ""}`))
     expect(service.status?.network).toMatch(new RegExp(`^bridge ${tn.bridge} `))
   })

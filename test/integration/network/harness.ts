@@ -79,9 +79,10 @@ export const serveTcp = (netns: string | null, name: string, port: number) => st
 export const serveUdpEcho = (netns: string | null, port: number) => start(netns, UDP_ECHO, [String(port)])
 
 const TCP_CLIENT =
-  "const [h,p]=process.argv.slice(1);const c=require('net').connect(+p,h);let d='';c.setTimeout(1500,()=>{console.log('TIMEOUT');process.exit(0)});c.on('data',x=>d+=x);c.on('end',()=>{console.log('GOT '+d);process.exit(0)});c.on('error',e=>{console.log('ERR '+e.code);process.exit(0)})"
+  "const [h,p,t]=process.argv.slice(1);const c=require('net').connect(+p,h);let d='';c.setTimeout(+t,()=>{console.log('TIMEOUT');process.exit(0)});c.on('data',x=>d+=x);c.on('end',()=>{console.log('GOT '+d);process.exit(0)});c.on('error',e=>{console.log('ERR '+e.code);process.exit(0)})"
+// the ping is sent again every 500 ms until an echo or the timeout: one lost datagram is not an answer
 const UDP_CLIENT =
-  "const [h,p,src]=process.argv.slice(1);const s=require('dgram').createSocket('udp4');const go=()=>s.send('ping',+p,h);s.on('message',m=>{console.log('GOT '+m);process.exit(0)});setTimeout(()=>{console.log('TIMEOUT');process.exit(0)},1500);src?s.bind(0,src,go):go()"
+  "const [h,p,t,src]=process.argv.slice(1);const s=require('dgram').createSocket('udp4');const go=()=>{s.send('ping',+p,h);setInterval(()=>s.send('ping',+p,h),500)};s.on('message',m=>{console.log('GOT '+m);process.exit(0)});setTimeout(()=>{console.log('TIMEOUT');process.exit(0)},+t);src?s.bind(0,src,go):go()"
 
 const capture = (netns: string | null, script: string, args: ReadonlyArray<string>) =>
   new Promise<string>((resolve) => {
@@ -92,12 +93,21 @@ const capture = (netns: string | null, script: string, args: ReadonlyArray<strin
     child.on("close", () => resolve(out.trim()))
   })
 
-/** `GOT <reply>`, `ERR <code>` or `TIMEOUT`. */
-export const tcpConnect = (netns: string | null, host: string, port: number) => capture(netns, TCP_CLIENT, [host, String(port)])
+/**
+ * How long a probe waits for an answer. A probe expected to be dropped waits `DROPPED_MS` (the test
+ * takes that long); one expected to pass waits up to `REACH_MS`, so a loaded host's slow first packet
+ * (ARP, a SYN retransmit) is not read as a drop. Neither is a performance bound.
+ */
+export const DROPPED_MS = 1500
+export const REACH_MS = 10_000
+
+/** `GOT <reply>`, `ERR <code>` or `TIMEOUT` (after `timeoutMs`: REACH_MS where an answer is expected). */
+export const tcpConnect = (netns: string | null, host: string, port: number, timeoutMs = DROPPED_MS) =>
+  capture(netns, TCP_CLIENT, [host, String(port), String(timeoutMs)])
 
 /** Sends `ping` (from `source` when given) and prints the echo: `GOT ping` or `TIMEOUT`. */
-export const udpPing = (netns: string | null, host: string, port: number, source?: string) =>
-  capture(netns, UDP_CLIENT, [host, String(port), ...(source === undefined ? [] : [source])])
+export const udpPing = (netns: string | null, host: string, port: number, source?: string, timeoutMs = DROPPED_MS) =>
+  capture(netns, UDP_CLIENT, [host, String(port), String(timeoutMs), ...(source === undefined ? [] : [source])])
 
 const DNS_CLIENT =
   "const [s,n]=process.argv.slice(1);const r=new (require('dns').promises.Resolver)({timeout:1500,tries:1});r.setServers([s]);r.resolve4(n).then(a=>console.log('GOT '+a.sort().join(',')),e=>console.log('ERR '+e.code))"

@@ -21,7 +21,7 @@ import { ProjectsRepo } from "../../../src/repos/ProjectsRepo.js"
 import { ServicesRepo } from "../../../src/repos/ServicesRepo.js"
 import { makeTestNetwork } from "../../support/network.js"
 import { makeTempDir } from "../../support/tempDir.js"
-import { eventually, killServers, networkLayer, resolveA, serveTcp, serveUdpEcho, tcpConnect, udpPing } from "./harness.js"
+import { eventually, killServers, networkLayer, REACH_MS, resolveA, serveTcp, serveUdpEcho, tcpConnect, udpPing } from "./harness.js"
 
 const sh = (cmd: string, args: ReadonlyArray<string>) => execFileSync(cmd, [...args], { encoding: "utf8" })
 const links = () => sh("ip", ["-o", "link"])
@@ -117,19 +117,19 @@ describe("node network (privileged)", () => {
   })
 
   it("reaches a server outside the node through NAT (the server sees the host's address)", async () => {
-    expect(await tcpConnect(nsOf("web"), `${outsideNet}.2`, 7100)).toBe(`GOT outside ${outsideNet}.1`)
+    expect(await tcpConnect(nsOf("web"), `${outsideNet}.2`, 7100, REACH_MS)).toBe(`GOT outside ${outsideNet}.1`)
   })
 
   it("lets replicas of one project talk on any port, keeps other projects out", async () => {
-    expect(await tcpConnect(nsOf("web"), addr("db"), 6000)).toBe(`GOT db ${addr("web")}`)
-    expect(await udpPing(nsOf("web"), addr("db"), 6001)).toBe("GOT ping")
+    expect(await tcpConnect(nsOf("web"), addr("db"), 6000, REACH_MS)).toBe(`GOT db ${addr("web")}`)
+    expect(await udpPing(nsOf("web"), addr("db"), 6001, undefined, REACH_MS)).toBe("GOT ping")
     expect(await tcpConnect(nsOf("intruder"), addr("db"), 6000)).toBe("TIMEOUT")
     expect(await udpPing(nsOf("intruder"), addr("db"), 6001)).toBe("TIMEOUT")
   })
 
   it("keeps replicas off the host's own addresses, except DNS on the bridge address", async () => {
     const hostAddr = sh("ip", ["-4", "-o", "addr", "show", "dev", "eth0"]).match(/inet (\d+\.\d+\.\d+\.\d+)/)?.[1] ?? gateway
-    expect(await tcpConnect(null, "127.0.0.1", hostApiPort)).toBe("GOT host")
+    expect(await tcpConnect(null, "127.0.0.1", hostApiPort, REACH_MS)).toBe("GOT host")
     expect(await tcpConnect(nsOf("web"), gateway, hostApiPort)).toBe("TIMEOUT")
     expect(await tcpConnect(nsOf("web"), hostAddr, hostApiPort)).toBe("TIMEOUT")
     expect(await tcpConnect(nsOf("web"), `${outsideNet}.1`, hostApiPort)).toBe("TIMEOUT")
@@ -143,7 +143,7 @@ describe("node network (privileged)", () => {
     sh("ip", ["-n", nsOf("web"), "addr", "add", `${spoofed}/32`, "dev", "eth0"])
     try {
       expect(await udpPing(nsOf("web"), addr("db"), 6001, spoofed)).toBe("TIMEOUT")
-      expect(await udpPing(nsOf("web"), addr("db"), 6001, addr("web"))).toBe("GOT ping")
+      expect(await udpPing(nsOf("web"), addr("db"), 6001, addr("web"), REACH_MS)).toBe("GOT ping")
     } finally {
       sh("ip", ["-n", nsOf("web"), "addr", "del", `${spoofed}/32`, "dev", "eth0"])
     }
@@ -170,8 +170,8 @@ describe("node network (privileged)", () => {
       return seen.size === 2
     })
     expect([...seen].sort()).toEqual(["db", "db2"])
-    expect(await tcpConnect(null, gateway, tcpPort)).toMatch(/^GOT db2? /)
-    expect(await udpPing(null, "127.0.0.1", udpPort)).toBe("GOT ping")
+    expect(await tcpConnect(null, gateway, tcpPort, REACH_MS)).toMatch(/^GOT db2? /)
+    expect(await udpPing(null, "127.0.0.1", udpPort, undefined, REACH_MS)).toBe("GOT ping")
     // db2 leaves traffic: only db answers
     await nn.run(
       Effect.flatMap(Events, (e) => e.publish(DomainEvent.ReplicaStopped({ serviceId: dbId, replicaId: "db2/d/r1", reason: "drained" })))

@@ -16,7 +16,7 @@ import { AddressBook } from "../../../src/network/AddressBook.js"
 import { type Attachment, NodeNetwork, tableFor } from "../../../src/network/NodeNetwork.js"
 import { makeTestNetwork } from "../../support/network.js"
 import { makeTempDir } from "../../support/tempDir.js"
-import { eventually, killServers, networkLayer, serveTcp, serveUdpEcho, tcpConnect, udpPing } from "./harness.js"
+import { eventually, killServers, networkLayer, REACH_MS, serveTcp, serveUdpEcho, tcpConnect, udpPing } from "./harness.js"
 
 const sh = (cmd: string, args: ReadonlyArray<string>) => execFileSync(cmd, [...args], { encoding: "utf8" })
 const namespaces = (bridge: string) =>
@@ -93,7 +93,7 @@ describe("namespace pool and incremental rules (privileged)", () => {
     open.push(a2, b1)
     await serveTcp(nsOf(a1), "a1", 6000)
     await serveUdpEcho(nsOf(a1), 6001)
-    expect(await tcpConnect(nsOf(a2), addrOf(a1), 6000)).toBe(`GOT a1 ${addrOf(a2)}`)
+    expect(await tcpConnect(nsOf(a2), addrOf(a1), 6000, REACH_MS)).toBe(`GOT a1 ${addrOf(a2)}`)
     expect(await tcpConnect(nsOf(b1), addrOf(a1), 6000)).toBe("TIMEOUT")
     expect(await udpPing(nsOf(b1), addrOf(a1), 6001)).toBe("TIMEOUT")
     // b1 pretending to be a2 (a member of alpha) is dropped at its veth
@@ -103,7 +103,7 @@ describe("namespace pool and incremental rules (privileged)", () => {
     } finally {
       sh("ip", ["-n", nsOf(b1), "addr", "del", `${addrOf(a2)}/32`, "dev", "eth0"])
     }
-    expect(await udpPing(nsOf(a2), addrOf(a1), 6001, addrOf(a2))).toBe("GOT ping")
+    expect(await udpPing(nsOf(a2), addrOf(a1), 6001, addrOf(a2), REACH_MS)).toBe("GOT ping")
   })
 
   it("takes a replica out of its project when it detaches (its address reused by another project gets no access)", async () => {
@@ -140,7 +140,7 @@ describe("namespace pool and incremental rules (privileged)", () => {
     const [a1] = open
     const a3 = await attach(nn, "a3", "alpha")
     open.push(a3)
-    expect(await tcpConnect(nsOf(a3), addrOf(a1), 6000)).toBe(`GOT a1 ${addrOf(a3)}`)
+    expect(await tcpConnect(nsOf(a3), addrOf(a1), 6000, REACH_MS)).toBe(`GOT a1 ${addrOf(a3)}`)
   })
 })
 
