@@ -110,9 +110,12 @@ export const udpPing = (netns: string | null, host: string, port: number, source
   capture(netns, UDP_CLIENT, [host, String(port), String(timeoutMs), ...(source === undefined ? [] : [source])])
 
 const DNS_CLIENT =
-  "const [s,n]=process.argv.slice(1);const r=new (require('dns').promises.Resolver)({timeout:1500,tries:1});r.setServers([s]);r.resolve4(n).then(a=>console.log('GOT '+a.sort().join(',')),e=>console.log('ERR '+e.code))"
+  "const [s,n]=process.argv.slice(1);const r=new (require('dns').promises.Resolver)({timeout:2000,tries:4});r.setServers([s]);r.resolve4(n).then(a=>console.log('GOT '+a.sort().join(',')),e=>console.log('ERR '+e.code))"
 
-/** A-record lookup of `name` at `server`: `GOT <a,b>` or `ERR <code>` (ENOTFOUND for NXDOMAIN). */
+/**
+ * A-record lookup of `name` at `server`: `GOT <a,b>` or `ERR <code>` (ENOTFOUND for NXDOMAIN). Every
+ * lookup here expects an answer, so a lost query is asked again (4 tries of 2 s).
+ */
 export const resolveA = (netns: string | null, server: string, name: string) => capture(netns, DNS_CLIENT, [server, name])
 
 /** Bounded retry of an async check (rules are applied by a background fiber). */
