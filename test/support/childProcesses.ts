@@ -3,6 +3,7 @@
  * daemon has started a helper (e.g. `denia-init recv-pipe`) waits for it instead of sleeping.
  */
 import * as fs from "node:fs"
+import type { ClientRequest } from "node:http"
 
 /** This process's direct children with their argv (empty for one that has exited). */
 const children = (): Array<{ pid: number; argv: Array<string> }> =>
@@ -37,6 +38,16 @@ export const waitForNewChildWithArg = async (
     if (Date.now() > deadline) throw new Error(`no child process with ${arg} after ${timeoutMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
+}
+
+/**
+ * Sends `req`'s head now and `body` once the in-process daemon has started a new `denia-init recv-pipe`
+ * helper for it, i.e. once the handler holds the connection and none of the body has arrived (ADR 0904).
+ */
+export const endOnceHelperHolds = (req: ClientRequest, body: Buffer): Promise<void> => {
+  const before = childrenWithArg("recv-pipe")
+  req.flushHeaders()
+  return waitForNewChildWithArg("recv-pipe", before).then(() => void req.end(body))
 }
 
 /** This process's direct children, `pid: command line` each. */

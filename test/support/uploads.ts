@@ -1,7 +1,7 @@
 /** Helpers for upload/build tests: a context tar, a build service, posting a context and the Python app on a hosted Debian base. */
 import * as http from "node:http"
 import type { DaemonInternals } from "../../src/daemon/layers.js"
-import { childrenWithArg, waitForNewChildWithArg } from "./childProcesses.js"
+import { endOnceHelperHolds } from "./childProcesses.js"
 import { ADMIN_TOKEN, startTestDaemon, type TestDaemon } from "./daemon.js"
 import { buildAndPushDebianImage } from "./debianImages.js"
 import { tarOf } from "./tarballs.js"
@@ -43,11 +43,7 @@ export const postBytes = (
     })
     req.on("error", reject)
     if (options.bodyAfterHelper !== true) req.end(body)
-    else {
-      const before = childrenWithArg("recv-pipe")
-      req.flushHeaders()
-      waitForNewChildWithArg("recv-pipe", before).then(() => req.end(body), reject)
-    }
+    else endOnceHelperHolds(req, body).catch(reject)
   })
 
 /** The hosted Debian base with python3 as `default/base:py` (the repository's service must exist). */

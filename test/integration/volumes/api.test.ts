@@ -13,7 +13,7 @@ import * as http from "node:http"
 import * as path from "node:path"
 import * as tar from "tar-stream"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { childrenWithArg, waitForNewChildWithArg } from "../../support/childProcesses.js"
+import { endOnceHelperHolds } from "../../support/childProcesses.js"
 import { ADMIN_TOKEN, startTestDaemon, type TestDaemon } from "../../support/daemon.js"
 
 let d: TestDaemon
@@ -247,9 +247,7 @@ describe("backup and restore of a stopped service", () => {
       })
       req.on("error", reject)
       // the head goes first; the body follows once the handler has handed the socket to the helper (ADR 0904)
-      const before = childrenWithArg("recv-pipe")
-      req.flushHeaders()
-      waitForNewChildWithArg("recv-pipe", before).then(() => req.end(archive), reject)
+      endOnceHelperHolds(req, archive).catch(reject)
     })
     expect(answer.status).toBe(200)
     expect(JSON.parse(answer.body)).toEqual({ name: "logs", entries: 1 })
